@@ -1,0 +1,299 @@
+#include "storage/database.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+#include "common/log.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace relais::storage {
+
+absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db) {
+  if (code == SQLITE_OK || code == SQLITE_DONE || code == SQLITE_ROW) {
+    return absl::OkStatus();
+  }
+  std::string msg = absl::StrCat(context, ": ", sqlite3_errstr(code));
+  if (db != nullptr) absl::StrAppend(&msg, " (", sqlite3_errmsg(db), ")");
+  switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return absl::UnavailableError(msg);
+    case SQLITE_IOERR:
+      return absl::UnavailableError(msg);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::DataLossError(msg);
+    case SQLITE_FULL:
+      return absl::ResourceExhaustedError(msg);
+    case SQLITE_CONSTRAINT:
+      if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return absl::AlreadyExistsError(msg);
+      }
+      return absl::FailedPreconditionError(msg);
+    case SQLITE_INTERRUPT:
+      return absl::CancelledError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+void Statement::Finalizer::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+
+Statement::Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+
+Statement& Statement::Bind(int index, int64_t value) {
+  if (bind_status_.ok()) {
+    bind_status_ = SqliteStatus(sqlite3_bind_int64(stmt_.get(), index, value), "bind", db_);
+  }
+  return *this;
+}
+
+Statement& Statement::Bind(int index, absl::string_view text) {
+  if (bind_status_.ok()) {
+    bind_status_ = SqliteStatus(
+        sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_TRANSIENT,
+                            SQLITE_UTF8),
+        "bind", db_);
+  }
+  return *this;
+}
+
+Statement& Statement::BindBlob(int index, absl::string_view bytes) {
+  if (bind_status_.ok()) {
+    // A zero-length blob must still be a blob, not NULL: pass a non-null pointer.
+    static const char kEmpty = 0;
+    const void* data = bytes.empty() ? &kEmpty : bytes.data();
+    bind_status_ = SqliteStatus(
+        sqlite3_bind_blob64(stmt_.get(), index, data, bytes.size(), SQLITE_TRANSIENT), "bind",
+        db_);
+  }
+  return *this;
+}
+
+Statement& Statement::BindNull(int index) {
+  if (bind_status_.ok()) {
+    bind_status_ = SqliteStatus(sqlite3_bind_null(stmt_.get(), index), "bind", db_);
+  }
+  return *this;
+}
+
+Statement& Statement::BindOptional(int index, absl::string_view text) {
+  return text.empty() ? BindNull(index) : Bind(index, text);
+}
+
+absl::StatusOr<bool> Statement::Step() {
+  RETURN_IF_ERROR(bind_status_);
+  const int rc = sqlite3_step(stmt_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return SqliteStatus(sqlite3_extended_errcode(db_), "step", db_);
+}
+
+absl::Status Statement::Run() {
+  ASSIGN_OR_RETURN(bool row, Step());
+  if (row) return absl::InternalError("statement returned a row where none was expected");
+  return absl::OkStatus();
+}
+
+int64_t Statement::ColumnInt64(int column) const {
+  return sqlite3_column_int64(stmt_.get(), column);
+}
+
+std::string Statement::ColumnText(int column) const {
+  const unsigned char* text = sqlite3_column_text(stmt_.get(), column);
+  if (text == nullptr) return std::string();
+  return std::string(reinterpret_cast<const char*>(text),
+                     sqlite3_column_bytes(stmt_.get(), column));
+}
+
+std::string Statement::ColumnBlob(int column) const {
+  const void* data = sqlite3_column_blob(stmt_.get(), column);
+  if (data == nullptr) return std::string();
+  return std::string(static_cast<const char*>(data), sqlite3_column_bytes(stmt_.get(), column));
+}
+
+bool Statement::ColumnIsNull(int column) const {
+  return sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL;
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_.get());
+  sqlite3_clear_bindings(stmt_.get());
+  bind_status_ = absl::OkStatus();
+}
+
+void Connection::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+
+Connection::Connection(sqlite3* db) : db_(db) {}
+Connection::~Connection() = default;
+
+absl::StatusOr<Statement> Connection::Prepare(absl::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), 0,
+                                    &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return SqliteStatus(sqlite3_extended_errcode(db_.get()), "prepare", db_.get());
+  }
+  return Statement(db_.get(), stmt);
+}
+
+absl::Status Connection::Exec(absl::string_view sql) {
+  const std::string owned(sql);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_.get(), owned.c_str(), nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (rc != SQLITE_OK) {
+    return SqliteStatus(sqlite3_extended_errcode(db_.get()), "exec", db_.get());
+  }
+  return absl::OkStatus();
+}
+
+int64_t Connection::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_.get()); }
+
+int Connection::Changes() const { return sqlite3_changes(db_.get()); }
+
+namespace {
+
+absl::StatusOr<std::unique_ptr<Connection>> OpenConnection(const std::string& path,
+                                                           bool writer,
+                                                           absl::Duration busy_timeout,
+                                                           Connection* (*make)(sqlite3*)) {
+  sqlite3* raw = nullptr;
+  const int flags = (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) |
+                    SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  std::unique_ptr<Connection> conn(make(raw));
+  if (rc != SQLITE_OK) {
+    return SqliteStatus(rc, absl::StrCat("open ", writer ? "writer" : "reader"),
+                        raw);
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, static_cast<int>(absl::ToInt64Milliseconds(busy_timeout)));
+  // WAL: readers never block the writer. synchronous=FULL: a committed
+  // transaction survives power loss, so nothing acknowledged is lost.
+  if (writer) RETURN_IF_ERROR(conn->Exec("PRAGMA journal_mode=WAL"));
+  RETURN_IF_ERROR(conn->Exec("PRAGMA synchronous=FULL"));
+  RETURN_IF_ERROR(conn->Exec("PRAGMA foreign_keys=ON"));
+  RETURN_IF_ERROR(conn->Exec("PRAGMA secure_delete=ON"));
+  return conn;
+}
+
+}  // namespace
+
+Database::Database(std::string path, std::unique_ptr<Connection> writer,
+                   std::vector<std::unique_ptr<Connection>> readers)
+    : path_(std::move(path)), writer_(std::move(writer)), readers_(std::move(readers)) {
+  for (auto& r : readers_) free_readers_.push_back(r.get());
+}
+
+Database::~Database() = default;
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("database path is empty");
+  if (options.readers < 1) return absl::InvalidArgumentError("need at least one reader");
+  auto make = [](sqlite3* db) { return new Connection(db); };
+  ASSIGN_OR_RETURN(auto writer, OpenConnection(options.path, true, options.busy_timeout, make));
+  RETURN_IF_ERROR(writer->Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      " component TEXT NOT NULL, version INTEGER NOT NULL, applied_at_us INTEGER NOT NULL,"
+      " PRIMARY KEY (component, version))"));
+  std::vector<std::unique_ptr<Connection>> readers;
+  for (int i = 0; i < options.readers; ++i) {
+    ASSIGN_OR_RETURN(auto reader,
+                     OpenConnection(options.path, false, options.busy_timeout, make));
+    readers.push_back(std::move(reader));
+  }
+  return absl::WrapUnique(new Database(options.path, std::move(writer), std::move(readers)));
+}
+
+absl::Status Database::Write(absl::FunctionRef<absl::Status(Connection&)> fn) {
+  absl::MutexLock lock(&write_mu_);
+  RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+  absl::Status status = fn(*writer_);
+  if (status.ok()) {
+    status = writer_->Exec("COMMIT");
+    if (status.ok()) return status;
+  }
+  // Rollback on every error path, including a failed COMMIT; if SQLite already
+  // rolled back by itself the ROLLBACK error is expected and ignored.
+  if (!sqlite3_get_autocommit(writer_->raw())) {
+    absl::Status rb = writer_->Exec("ROLLBACK");
+    if (!rb.ok()) common::LogError("rollback failed", {{"status", rb.ToString()}});
+  }
+  return status;
+}
+
+Connection* Database::AcquireReader() const {
+  absl::MutexLock lock(&read_mu_);
+  read_mu_.Await(absl::Condition(
+      +[](std::vector<Connection*>* free) { return !free->empty(); }, &free_readers_));
+  Connection* c = free_readers_.back();
+  free_readers_.pop_back();
+  return c;
+}
+
+void Database::ReleaseReader(Connection* c) const {
+  absl::MutexLock lock(&read_mu_);
+  free_readers_.push_back(c);
+}
+
+absl::Status Database::Read(absl::FunctionRef<absl::Status(Connection&)> fn) const {
+  Connection* c = AcquireReader();
+  absl::Status status = c->Exec("BEGIN");
+  if (status.ok()) {
+    status = fn(*c);
+    absl::Status end = c->Exec(status.ok() ? "COMMIT" : "ROLLBACK");
+    if (status.ok()) status = end;
+  }
+  if (!sqlite3_get_autocommit(c->raw())) (void)c->Exec("ROLLBACK");
+  ReleaseReader(c);
+  return status;
+}
+
+absl::StatusOr<int> Database::SchemaVersion(absl::string_view component) const {
+  int version = 0;
+  RETURN_IF_ERROR(Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT COALESCE(MAX(version), 0) FROM "
+                                            "schema_migrations WHERE component = ?1"));
+    s.Bind(1, component);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (row) version = static_cast<int>(s.ColumnInt64(0));
+    return absl::OkStatus();
+  }));
+  return version;
+}
+
+absl::Status Database::Migrate(absl::string_view component,
+                               const std::vector<Migration>& migrations) {
+  int expected = 1;
+  for (const Migration& m : migrations) {
+    if (m.version != expected++) {
+      return absl::InternalError(
+          absl::StrCat("migrations of ", component, " are not numbered 1..n"));
+    }
+  }
+  for (const Migration& m : migrations) {
+    RETURN_IF_ERROR(Write([&](Connection& c) -> absl::Status {
+      // Read the version inside the write transaction so two processes racing
+      // on the same file cannot both apply a step.
+      ASSIGN_OR_RETURN(Statement q, c.Prepare("SELECT COALESCE(MAX(version), 0) FROM "
+                                              "schema_migrations WHERE component = ?1"));
+      q.Bind(1, component);
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      const int64_t current = row ? q.ColumnInt64(0) : 0;
+      if (current >= m.version) return absl::OkStatus();
+      RETURN_IF_ERROR(c.Exec(m.sql));
+      ASSIGN_OR_RETURN(Statement ins,
+                       c.Prepare("INSERT INTO schema_migrations(component, version, "
+                                 "applied_at_us) VALUES (?1, ?2, ?3)"));
+      ins.Bind(1, component).Bind(2, int64_t{m.version}).Bind(3, absl::ToUnixMicros(absl::Now()));
+      return ins.Run();
+    }));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace relais::storage

@@ -1,0 +1,152 @@
+#ifndef RELAIS_STORAGE_DATABASE_H_
+#define RELAIS_STORAGE_DATABASE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace relais::storage {
+
+// Maps an SQLite (extended) result code to a status: BUSY/LOCKED -> Unavailable,
+// CORRUPT/NOTADB -> DataLoss, FULL -> ResourceExhausted, CONSTRAINT_UNIQUE and
+// CONSTRAINT_PRIMARYKEY -> AlreadyExists, other CONSTRAINT -> FailedPrecondition,
+// IOERR -> Unavailable, the rest -> Internal. `context` names the operation.
+absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db = nullptr);
+
+// A prepared statement. Move-only; not thread-safe; belongs to the Connection
+// that made it and must not outlive it. Bind indexes start at 1, column indexes
+// at 0.
+class Statement {
+ public:
+  Statement(Statement&&) = default;
+  Statement& operator=(Statement&&) = default;
+
+  Statement& Bind(int index, int64_t value);
+  Statement& Bind(int index, absl::string_view text);  // copied (SQLITE_TRANSIENT)
+  Statement& Bind(int index, const char* text) { return Bind(index, absl::string_view(text)); }
+  Statement& Bind(int index, const std::string& text) { return Bind(index, absl::string_view(text)); }
+  Statement& BindBlob(int index, absl::string_view bytes);
+  Statement& BindNull(int index);
+  // Binds NULL when `text` is empty.
+  Statement& BindOptional(int index, absl::string_view text);
+
+  // Runs one step. true: a row is ready; false: done. A bind error recorded
+  // earlier is returned here.
+  absl::StatusOr<bool> Step();
+  // Steps to completion, expecting no rows.
+  absl::Status Run();
+
+  int64_t ColumnInt64(int column) const;
+  std::string ColumnText(int column) const;
+  std::string ColumnBlob(int column) const;
+  bool ColumnIsNull(int column) const;
+
+  // Rewinds for another execution and clears bindings.
+  void Reset();
+
+ private:
+  friend class Connection;
+  struct Finalizer {
+    void operator()(sqlite3_stmt* s) const;
+  };
+  Statement(sqlite3* db, sqlite3_stmt* stmt);
+
+  sqlite3* db_;
+  std::unique_ptr<sqlite3_stmt, Finalizer> stmt_;
+  absl::Status bind_status_;
+};
+
+// One SQLite connection. Not thread-safe: a Connection is handed to one caller
+// at a time by Database::Write / Database::Read.
+class Connection {
+ public:
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  absl::StatusOr<Statement> Prepare(absl::string_view sql);
+  // Runs SQL without parameters (schema, pragmas). Never for values from a request.
+  absl::Status Exec(absl::string_view sql);
+  int64_t LastInsertRowId() const;
+  // Rows changed by the last INSERT/UPDATE/DELETE.
+  int Changes() const;
+  sqlite3* raw() const { return db_.get(); }
+
+ private:
+  friend class Database;
+  struct Closer {
+    void operator()(sqlite3* db) const;
+  };
+  explicit Connection(sqlite3* db);
+  std::unique_ptr<sqlite3, Closer> db_;
+};
+
+// A forward-only schema step of one component (a service's tables).
+struct Migration {
+  int version;          // 1, 2, 3 ... in order, never reused
+  std::string sql;      // one or more statements
+};
+
+// The embedded database: one writer connection (serialised by a mutex) and a
+// pool of reader connections, in WAL mode with synchronous=FULL, foreign keys on
+// and a busy timeout. Thread-safe.
+class Database {
+ public:
+  struct Options {
+    std::string path;
+    int readers = 4;
+    absl::Duration busy_timeout = absl::Seconds(5);
+  };
+
+  // Opens or creates the file. Fails with the mapped SQLite status.
+  static absl::StatusOr<std::unique_ptr<Database>> Open(const Options& options);
+  ~Database();
+
+  // Runs `fn` inside BEGIN IMMEDIATE ... COMMIT on the writer connection. If
+  // `fn` returns an error, or COMMIT fails, everything is rolled back and the
+  // error returned. Must not be called from inside another Write or Read callback
+  // on the same thread (the writer mutex is not re-entrant).
+  absl::Status Write(absl::FunctionRef<absl::Status(Connection&)> fn);
+
+  // Runs `fn` on a reader connection inside one read transaction, so it sees one
+  // consistent snapshot. Readers run concurrently with each other and the writer.
+  absl::Status Read(absl::FunctionRef<absl::Status(Connection&)> fn) const;
+
+  // Applies the component's migrations newer than its recorded version, each in
+  // its own transaction together with its row in `schema_migrations`.
+  absl::Status Migrate(absl::string_view component, const std::vector<Migration>& migrations);
+
+  // The highest applied version of a component (0 if none).
+  absl::StatusOr<int> SchemaVersion(absl::string_view component) const;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  Database(std::string path, std::unique_ptr<Connection> writer,
+           std::vector<std::unique_ptr<Connection>> readers);
+  Connection* AcquireReader() const;
+  void ReleaseReader(Connection* c) const;
+
+  const std::string path_;
+  mutable absl::Mutex write_mu_;
+  std::unique_ptr<Connection> writer_ ABSL_GUARDED_BY(write_mu_);
+  mutable absl::Mutex read_mu_;
+  std::vector<std::unique_ptr<Connection>> readers_;  // owned; fixed after Open
+  mutable std::vector<Connection*> free_readers_ ABSL_GUARDED_BY(read_mu_);
+};
+
+}  // namespace relais::storage
+
+#endif  // RELAIS_STORAGE_DATABASE_H_
