@@ -1,0 +1,203 @@
+#include "auth/token.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "auth/base64url.h"
+#include "auth/claims.pb.h"
+#include "common/status_macros.h"
+
+namespace relais::auth {
+namespace {
+
+constexpr absl::string_view kTokenPrefix = "v1.";
+constexpr absl::string_view kSignatureContext = "relais-token-v1.";
+constexpr size_t kTokenIdBytes = 16;
+constexpr int kIssueAttempts = 3;
+
+absl::Status Reject(absl::string_view reason, absl::string_view explanation) {
+  return absl::UnauthenticatedError(absl::StrCat(reason, ": ", explanation));
+}
+
+// proto3 string fields must hold UTF-8; protobuf would log and the verifier
+// would fail to parse, so Issue refuses such input up front.
+bool IsValidUtf8(absl::string_view s) {
+  static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char lead = static_cast<unsigned char>(s[i]);
+    size_t length;
+    uint32_t code_point;
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    } else if ((lead & 0xE0) == 0xC0) {
+      length = 2, code_point = lead & 0x1F;
+    } else if ((lead & 0xF0) == 0xE0) {
+      length = 3, code_point = lead & 0x0F;
+    } else if ((lead & 0xF8) == 0xF0) {
+      length = 4, code_point = lead & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i < length) return false;
+    for (size_t k = 1; k < length; ++k) {
+      const unsigned char next = static_cast<unsigned char>(s[i + k]);
+      if ((next & 0xC0) != 0x80) return false;
+      code_point = (code_point << 6) | (next & 0x3F);
+    }
+    if (code_point < kMinForLength[length] || code_point > 0x10FFFF ||
+        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+      return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::string_view TokenRejectionReason(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kUnauthenticated) return "";
+  const absl::string_view message = status.message();
+  for (absl::string_view reason :
+       {kTokenMissing, kTokenMalformed, kTokenUnknownKey,
+        kTokenSignatureInvalid, kTokenExpired, kTokenWrongAudience}) {
+    if (absl::StartsWith(message, absl::StrCat(reason, ": "))) return reason;
+  }
+  return "";
+}
+
+bool Principal::HasRole(absl::string_view role) const {
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+TokenIssuer::TokenIssuer(const KeyRing* key_ring, const common::Clock* clock,
+                         std::string audience, absl::Duration lifetime)
+    : key_ring_(key_ring),
+      clock_(clock),
+      audience_(std::move(audience)),
+      lifetime_(lifetime) {}
+
+absl::StatusOr<std::string> TokenIssuer::Issue(
+    absl::string_view member_id, absl::string_view service_id,
+    const std::vector<std::string>& roles) const {
+  if (member_id.empty() || service_id.empty()) {
+    return absl::InvalidArgumentError("member_id and service_id are required");
+  }
+  bool utf8 = IsValidUtf8(member_id) && IsValidUtf8(service_id) &&
+              IsValidUtf8(audience_);
+  for (const std::string& role : roles) utf8 = utf8 && IsValidUtf8(role);
+  if (!utf8) return absl::InvalidArgumentError("token fields must be UTF-8");
+  const int64_t lifetime_seconds = absl::ToInt64Seconds(lifetime_);
+  if (lifetime_seconds < 1) {
+    return absl::InvalidArgumentError("token lifetime must be >= 1 second");
+  }
+
+  unsigned char token_id[kTokenIdBytes];
+  if (RAND_bytes(token_id, sizeof(token_id)) != 1) {
+    return absl::InternalError("RAND_bytes failed");
+  }
+  TokenClaims claims;
+  claims.set_member_id(std::string(member_id));
+  claims.set_service_id(std::string(service_id));
+  for (const std::string& role : roles) claims.add_roles(role);
+  const int64_t now = absl::ToUnixSeconds(clock_->Now());
+  claims.set_issued_at_unix(now);
+  claims.set_expires_at_unix(now + lifetime_seconds);
+  claims.set_audience(audience_);
+  claims.set_token_id(absl::BytesToHexString(absl::string_view(
+      reinterpret_cast<const char*>(token_id), sizeof(token_id))));
+
+  // The key id is part of the signed claims, so it must be chosen before
+  // signing; if a rotation slips in between, sign again with the new key.
+  for (int attempt = 0; attempt < kIssueAttempts; ++attempt) {
+    claims.set_key_id(key_ring_->CurrentKeyId());
+    std::string payload;
+    if (!claims.SerializeToString(&payload)) {
+      return absl::InternalError("cannot serialize token claims");
+    }
+    ASSIGN_OR_RETURN(auto signed_by, key_ring_->SignWithCurrent(absl::StrCat(
+                                         kSignatureContext, payload)));
+    if (signed_by.first != claims.key_id()) continue;
+    std::string token =
+        absl::StrCat(kTokenPrefix, internal::EncodeBase64Url(payload), ".",
+                     internal::EncodeBase64Url(signed_by.second));
+    if (token.size() > kMaxTokenBytes) {
+      return absl::InvalidArgumentError("token would exceed 4 KiB");
+    }
+    return token;
+  }
+  return absl::UnavailableError("signing key kept rotating; retry");
+}
+
+TokenVerifier::TokenVerifier(const KeyRing* key_ring,
+                             const common::Clock* clock, std::string audience)
+    : key_ring_(key_ring), clock_(clock), audience_(std::move(audience)) {}
+
+absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
+  if (token.empty()) return Reject(kTokenMissing, "no bearer token presented");
+  if (token.size() > kMaxTokenBytes) {
+    return Reject(kTokenMalformed, "token is longer than 4 KiB");
+  }
+  if (!absl::ConsumePrefix(&token, kTokenPrefix)) {
+    return Reject(kTokenMalformed, "unknown token version");
+  }
+  const size_t dot = token.find('.');
+  if (dot == absl::string_view::npos) {
+    return Reject(kTokenMalformed, "token has no signature part");
+  }
+  const std::optional<std::string> payload =
+      internal::DecodeBase64Url(token.substr(0, dot));
+  const std::optional<std::string> signature =
+      internal::DecodeBase64Url(token.substr(dot + 1));
+  if (!payload || payload->empty() || !signature) {
+    return Reject(kTokenMalformed, "token is not valid base64url");
+  }
+  if (signature->size() != kEd25519SignatureBytes) {
+    return Reject(kTokenMalformed, "signature has the wrong length");
+  }
+  TokenClaims claims;
+  if (!claims.ParseFromString(*payload)) {
+    return Reject(kTokenMalformed, "token claims do not parse");
+  }
+  if (claims.member_id().empty() || claims.service_id().empty() ||
+      claims.key_id().empty()) {
+    return Reject(kTokenMalformed, "token lacks member, service or key id");
+  }
+  if (!key_ring_->HasKey(claims.key_id())) {
+    return Reject(kTokenUnknownKey, "token was signed by an unknown key");
+  }
+  if (!key_ring_->Verify(claims.key_id(),
+                         absl::StrCat(kSignatureContext, *payload),
+                         *signature)) {
+    return Reject(kTokenSignatureInvalid, "token signature does not verify");
+  }
+  // Claims are authentic from here on.
+  if (claims.audience() != audience_) {
+    return Reject(kTokenWrongAudience, "token was issued for another audience");
+  }
+  const absl::Time now = clock_->Now();
+  if (absl::FromUnixSeconds(claims.issued_at_unix()) > now + kMaxIssuedAtSkew) {
+    return Reject(kTokenMalformed, "token is issued in the future");
+  }
+  const absl::Time expires_at = absl::FromUnixSeconds(claims.expires_at_unix());
+  if (now >= expires_at) return Reject(kTokenExpired, "token has expired");
+
+  Principal principal;
+  principal.member_id = std::move(*claims.mutable_member_id());
+  principal.service_id = std::move(*claims.mutable_service_id());
+  principal.roles.assign(claims.roles().begin(), claims.roles().end());
+  principal.expires_at = expires_at;
+  principal.token_id = std::move(*claims.mutable_token_id());
+  return principal;
+}
+
+}  // namespace relais::auth

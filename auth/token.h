@@ -1,0 +1,105 @@
+#ifndef RELAIS_AUTH_TOKEN_H_
+#define RELAIS_AUTH_TOKEN_H_
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "auth/key_ring.h"
+#include "common/clock.h"
+
+namespace relais::auth {
+
+// Bearer tokens: "v1." + base64url(claims) + "." + base64url(signature),
+// unpadded, where claims is a serialized relais.auth.TokenClaims and the
+// signature is Ed25519 over "relais-token-v1." + claims (the prefix keeps
+// these signatures from being valid for anything else the keys sign).
+
+// Reason codes. Every token rejection is an Unauthenticated status whose
+// message starts with one of these followed by ": ".
+inline constexpr absl::string_view kTokenMissing = "token_missing";
+inline constexpr absl::string_view kTokenMalformed = "token_malformed";
+inline constexpr absl::string_view kTokenUnknownKey = "token_unknown_key";
+inline constexpr absl::string_view kTokenSignatureInvalid =
+    "token_signature_invalid";
+inline constexpr absl::string_view kTokenExpired = "token_expired";
+inline constexpr absl::string_view kTokenWrongAudience = "token_wrong_audience";
+
+// The reason code of a rejection produced here, or "" for any other status.
+absl::string_view TokenRejectionReason(const absl::Status& status);
+
+inline constexpr size_t kMaxTokenBytes = 4096;
+inline constexpr absl::Duration kDefaultTokenLifetime = absl::Minutes(15);
+// How far in the future issued_at may lie (clock skew between replicas).
+inline constexpr absl::Duration kMaxIssuedAtSkew = absl::Minutes(5);
+
+// Who a verified token speaks for.
+struct Principal {
+  std::string member_id;
+  std::string service_id;
+  std::vector<std::string> roles;
+  absl::Time expires_at;
+  std::string token_id;
+
+  bool HasRole(absl::string_view role) const;
+};
+
+// Mints tokens with the ring's current key. Thread-safe. `key_ring` and
+// `clock` are not owned and must outlive the issuer.
+class TokenIssuer {
+ public:
+  TokenIssuer(const KeyRing* key_ring, const common::Clock* clock,
+              std::string audience,
+              absl::Duration lifetime = kDefaultTokenLifetime);
+
+  // A token valid from now for lifetime() (whole seconds), with a fresh
+  // random token id. InvalidArgument if member_id or service_id is empty,
+  // any string is not UTF-8, lifetime() is under one second, or the token
+  // would exceed kMaxTokenBytes; Internal if signing fails.
+  absl::StatusOr<std::string> Issue(
+      absl::string_view member_id, absl::string_view service_id,
+      const std::vector<std::string>& roles) const;
+
+  absl::Duration lifetime() const { return lifetime_; }
+
+ private:
+  const KeyRing* const key_ring_;
+  const common::Clock* const clock_;
+  const std::string audience_;
+  const absl::Duration lifetime_;
+};
+
+// Checks tokens against a key ring and an expected audience. Thread-safe.
+// `key_ring` and `clock` are not owned and must outlive the verifier.
+class TokenVerifier {
+ public:
+  TokenVerifier(const KeyRing* key_ring, const common::Clock* clock,
+                std::string audience);
+
+  // The principal of a valid token, else Unauthenticated("<reason>: ...")
+  // with the first failing check, in this order:
+  //   token_missing            empty input
+  //   token_malformed          over 4 KiB, wrong shape or prefix, bad
+  //                            base64url, unparsable claims, empty member,
+  //                            service or key id
+  //   token_unknown_key        key id not in the ring
+  //   token_signature_invalid  signature does not match
+  //   token_wrong_audience     audience differs from ours
+  //   token_malformed          issued more than 5 minutes in the future
+  //   token_expired            now >= expires_at
+  // Messages never contain the token or any part of it.
+  absl::StatusOr<Principal> Verify(absl::string_view token) const;
+
+ private:
+  const KeyRing* const key_ring_;
+  const common::Clock* const clock_;
+  const std::string audience_;
+};
+
+}  // namespace relais::auth
+
+#endif  // RELAIS_AUTH_TOKEN_H_

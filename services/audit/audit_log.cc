@@ -1,0 +1,356 @@
+#include "services/audit/audit_log.h"
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/memory/memory.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace relais::audit {
+namespace {
+
+using storage::Connection;
+using storage::Statement;
+
+// The hash columns have no UNIQUE or CHECK constraints on purpose: the chain,
+// not the schema, is what proves integrity, and tests tamper rows directly to
+// show that Verify() catches it.
+const std::vector<storage::Migration>& Migrations() {
+  static const auto* const kMigrations = new std::vector<storage::Migration>{
+      {1,
+       "CREATE TABLE audit_events ("
+       " sequence INTEGER PRIMARY KEY,"
+       " time_us INTEGER NOT NULL,"
+       " request_id TEXT,"
+       " actor_member_id TEXT,"
+       " actor_service_id TEXT,"
+       " actor_roles TEXT,"
+       " client_identity TEXT,"
+       " action INTEGER,"
+       " youth_id TEXT,"
+       " entry_id TEXT,"
+       " object_id TEXT,"
+       " purpose INTEGER,"
+       " decision INTEGER,"
+       " reason INTEGER,"
+       " reason_code TEXT,"
+       " break_glass INTEGER,"
+       " prev_hash TEXT NOT NULL,"
+       " hash TEXT NOT NULL);"
+       "CREATE INDEX audit_events_youth ON audit_events(youth_id);"
+       "CREATE INDEX audit_events_actor_member ON audit_events(actor_member_id);"
+       "CREATE INDEX audit_events_actor_service ON audit_events(actor_service_id);"
+       "CREATE INDEX audit_events_time ON audit_events(time_us);"},
+  };
+  return *kMigrations;
+}
+
+// Column order shared by every SELECT and RowToEvent().
+constexpr absl::string_view kColumns =
+    "sequence, time_us, request_id, actor_member_id, actor_service_id, actor_roles,"
+    " client_identity, action, youth_id, entry_id, object_id, purpose, decision, reason,"
+    " reason_code, break_glass, prev_hash, hash";
+constexpr int kPrevHashColumn = 16;
+
+// Strict UTF-8 (no overlong forms, surrogates or code points above U+10FFFF)
+// without NUL bytes: proto3 strings must be UTF-8, and a NUL has no business in
+// an id.
+bool IsCleanUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t extra;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1, cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2, cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= extra) return false;
+    for (size_t k = 1; k <= extra; ++k) {
+      const unsigned char b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xC0) != 0x80) return false;
+      cp = cp << 6 | (b & 0x3F);
+    }
+    if (extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) return false;
+    if (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+absl::Status CheckField(absl::string_view name, absl::string_view value, size_t max) {
+  if (value.size() > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("audit field ", name, " is longer than ", max, " bytes"));
+  }
+  if (!IsCleanUtf8(value)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("audit field ", name, " is not UTF-8 or holds a NUL byte"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckContent(const EventInput& e) {
+  constexpr size_t kId = AuditLog::kMaxIdLength;
+  RETURN_IF_ERROR(CheckField("request_id", e.request_id, kId));
+  RETURN_IF_ERROR(CheckField("actor_member_id", e.actor_member_id, kId));
+  RETURN_IF_ERROR(CheckField("actor_service_id", e.actor_service_id, kId));
+  RETURN_IF_ERROR(CheckField("actor_roles", e.actor_roles, kId));
+  RETURN_IF_ERROR(
+      CheckField("client_identity", e.client_identity, AuditLog::kMaxClientIdentityLength));
+  RETURN_IF_ERROR(CheckField("youth_id", e.youth_id, kId));
+  RETURN_IF_ERROR(CheckField("entry_id", e.entry_id, kId));
+  RETURN_IF_ERROR(CheckField("object_id", e.object_id, kId));
+  RETURN_IF_ERROR(CheckField("reason_code", e.reason_code, AuditLog::kMaxReasonCodeLength));
+  return absl::OkStatus();
+}
+
+// Floor division, so times before 1970 keep 0 <= nanos < 1e9 and
+// CanonicalEncoding() gives back exactly `micros`.
+void SetTime(v1::AuditEvent& event, int64_t micros) {
+  int64_t seconds = micros / 1000000;
+  int64_t rest = micros % 1000000;
+  if (rest < 0) {
+    rest += 1000000;
+    --seconds;
+  }
+  event.mutable_time()->set_seconds(seconds);
+  event.mutable_time()->set_nanos(static_cast<int32_t>(rest * 1000));
+}
+
+absl::StatusOr<int> EnumColumn(const Statement& row, int column, absl::string_view name) {
+  const int64_t value = row.ColumnInt64(column);
+  if (value < std::numeric_limits<int32_t>::min() || value > std::numeric_limits<int32_t>::max()) {
+    return absl::DataLossError(
+        absl::StrCat("audit event ", row.ColumnInt64(0), ": ", name, " is out of range"));
+  }
+  return static_cast<int>(value);
+}
+
+// Turns a row selected with kColumns into an event. DataLoss for values no
+// appended event can hold (they could otherwise hash like a different value).
+absl::StatusOr<v1::AuditEvent> RowToEvent(const Statement& row) {
+  v1::AuditEvent e;
+  e.set_sequence(row.ColumnInt64(0));
+  SetTime(e, row.ColumnInt64(1));
+  e.set_request_id(row.ColumnText(2));
+  e.set_actor_member_id(row.ColumnText(3));
+  e.set_actor_service_id(row.ColumnText(4));
+  e.set_actor_roles(row.ColumnText(5));
+  e.set_client_identity(row.ColumnText(6));
+  ASSIGN_OR_RETURN(const int action, EnumColumn(row, 7, "action"));
+  e.set_action(static_cast<v1::Action>(action));
+  e.set_youth_id(row.ColumnText(8));
+  e.set_entry_id(row.ColumnText(9));
+  e.set_object_id(row.ColumnText(10));
+  ASSIGN_OR_RETURN(const int purpose, EnumColumn(row, 11, "purpose"));
+  e.set_purpose(static_cast<v1::Purpose>(purpose));
+  ASSIGN_OR_RETURN(const int decision, EnumColumn(row, 12, "decision"));
+  e.set_decision(static_cast<v1::Decision>(decision));
+  ASSIGN_OR_RETURN(const int reason, EnumColumn(row, 13, "reason"));
+  e.set_reason(static_cast<v1::AccessReason>(reason));
+  e.set_reason_code(row.ColumnText(14));
+  const int64_t break_glass = row.ColumnInt64(15);
+  if (break_glass != 0 && break_glass != 1) {
+    return absl::DataLossError(
+        absl::StrCat("audit event ", e.sequence(), ": break_glass is not 0 or 1"));
+  }
+  e.set_break_glass(break_glass == 1);
+  e.set_prev_hash(row.ColumnText(kPrevHashColumn));
+  e.set_hash(row.ColumnText(17));
+  return e;
+}
+
+absl::StatusOr<ChainHead> ReadHead(Connection& c) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT sequence, hash FROM audit_events"
+                                          " ORDER BY sequence DESC LIMIT 1"));
+  ASSIGN_OR_RETURN(const bool row, s.Step());
+  ChainHead head;
+  if (row) {
+    head.sequence = s.ColumnInt64(0);
+    head.hash = s.ColumnText(1);
+  }
+  return head;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Create(storage::Database* db,
+                                                           const common::Clock* clock) {
+  if (db == nullptr || clock == nullptr) {
+    return absl::InvalidArgumentError("AuditLog needs a database and a clock");
+  }
+  RETURN_IF_ERROR(db->Migrate("audit", Migrations()));
+  return absl::WrapUnique(new AuditLog(db, clock));
+}
+
+absl::StatusOr<int64_t> AuditLog::Append(Connection& txn, const EventInput& input) {
+  RETURN_IF_ERROR(CheckContent(input));
+  ASSIGN_OR_RETURN(const ChainHead head, ReadHead(txn));
+  if (head.sequence < 0 || head.sequence == std::numeric_limits<int64_t>::max()) {
+    return absl::DataLossError("audit chain head has an impossible sequence number");
+  }
+  const int64_t time_us = absl::ToUnixMicros(clock_->Now());
+
+  v1::AuditEvent event;
+  event.set_sequence(head.sequence + 1);
+  SetTime(event, time_us);
+  event.set_request_id(input.request_id);
+  event.set_actor_member_id(input.actor_member_id);
+  event.set_actor_service_id(input.actor_service_id);
+  event.set_actor_roles(input.actor_roles);
+  event.set_client_identity(input.client_identity);
+  event.set_action(input.action);
+  event.set_youth_id(input.youth_id);
+  event.set_entry_id(input.entry_id);
+  event.set_object_id(input.object_id);
+  event.set_purpose(input.purpose);
+  event.set_decision(input.decision);
+  event.set_reason(input.reason);
+  event.set_reason_code(input.reason_code);
+  event.set_break_glass(input.break_glass);
+  event.set_prev_hash(head.hash);
+  absl::StatusOr<std::string> hash = ComputeEventHash(event);
+  if (absl::IsInvalidArgument(hash.status())) {
+    // The stored head's hash is not a hash: the table was altered. Refuse to
+    // extend a chain nobody could verify.
+    return absl::DataLossError(
+        absl::StrCat("audit event ", head.sequence, " has a malformed hash"));
+  }
+  if (!hash.ok()) return hash.status();
+
+  ASSIGN_OR_RETURN(
+      Statement insert,
+      txn.Prepare(absl::StrCat("INSERT INTO audit_events (", kColumns,
+                               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+                               " ?13, ?14, ?15, ?16, ?17, ?18)")));
+  insert.Bind(1, event.sequence())
+      .Bind(2, time_us)
+      .BindOptional(3, input.request_id)
+      .BindOptional(4, input.actor_member_id)
+      .BindOptional(5, input.actor_service_id)
+      .BindOptional(6, input.actor_roles)
+      .BindOptional(7, input.client_identity)
+      .Bind(8, int64_t{input.action})
+      .BindOptional(9, input.youth_id)
+      .BindOptional(10, input.entry_id)
+      .BindOptional(11, input.object_id)
+      .Bind(12, int64_t{input.purpose})
+      .Bind(13, int64_t{input.decision})
+      .Bind(14, int64_t{input.reason})
+      .BindOptional(15, input.reason_code)
+      .Bind(16, int64_t{input.break_glass ? 1 : 0})
+      .Bind(17, head.hash)
+      .Bind(18, *hash);
+  RETURN_IF_ERROR(insert.Run());
+  return event.sequence();
+}
+
+absl::StatusOr<int64_t> AuditLog::AppendStandalone(const EventInput& input) {
+  int64_t sequence = 0;
+  RETURN_IF_ERROR(db_->Write([&](Connection& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(sequence, Append(txn, input));
+    return absl::OkStatus();
+  }));
+  return sequence;
+}
+
+absl::StatusOr<std::vector<v1::AuditEvent>> AuditLog::Query(const EventFilter& filter,
+                                                            int64_t after_sequence,
+                                                            int limit) const {
+  if (limit < 1 || limit > kMaxQueryLimit) {
+    return absl::InvalidArgumentError(absl::StrCat("limit must be between 1 and ", kMaxQueryLimit));
+  }
+  if (filter.start && filter.end && *filter.start > *filter.end) {
+    return absl::InvalidArgumentError("start is after end");
+  }
+  // The WHERE clause is assembled from constant fragments only, one per filter
+  // in use, so SQLite can pick the matching index; every value is a bound
+  // parameter with a fixed number.
+  std::string sql = absl::StrCat("SELECT ", kColumns, " FROM audit_events WHERE sequence > ?1");
+  if (!filter.youth_id.empty()) sql += " AND youth_id = ?2";
+  if (!filter.actor_member_id.empty()) sql += " AND actor_member_id = ?3";
+  if (!filter.actor_service_id.empty()) sql += " AND actor_service_id = ?4";
+  if (filter.start) sql += " AND time_us >= ?5";
+  if (filter.end) sql += " AND time_us < ?6";
+  if (filter.decision != v1::DECISION_UNSPECIFIED) sql += " AND decision = ?7";
+  sql += " ORDER BY sequence LIMIT ?8";
+
+  std::vector<v1::AuditEvent> events;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement s, c.Prepare(sql));
+    s.Bind(1, after_sequence);
+    if (!filter.youth_id.empty()) s.Bind(2, filter.youth_id);
+    if (!filter.actor_member_id.empty()) s.Bind(3, filter.actor_member_id);
+    if (!filter.actor_service_id.empty()) s.Bind(4, filter.actor_service_id);
+    if (filter.start) s.Bind(5, absl::ToUnixMicros(*filter.start));
+    if (filter.end) s.Bind(6, absl::ToUnixMicros(*filter.end));
+    if (filter.decision != v1::DECISION_UNSPECIFIED) s.Bind(7, int64_t{filter.decision});
+    s.Bind(8, int64_t{limit});
+    while (true) {
+      ASSIGN_OR_RETURN(const bool row, s.Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(v1::AuditEvent event, RowToEvent(s));
+      events.push_back(std::move(event));
+    }
+    return absl::OkStatus();
+  }));
+  return events;
+}
+
+absl::StatusOr<VerifyResult> AuditLog::Verify() const {
+  ChainVerifier verifier;
+  // One read transaction: the walk sees a single snapshot while appends go on.
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kColumns,
+                                                         " FROM audit_events ORDER BY sequence")));
+    while (!verifier.failed()) {
+      ASSIGN_OR_RETURN(const bool row, s.Step());
+      if (!row) break;
+      absl::StatusOr<v1::AuditEvent> event = RowToEvent(s);
+      if (!event.ok()) {
+        verifier.AddUndecodable(s.ColumnInt64(0), s.ColumnText(kPrevHashColumn));
+        continue;
+      }
+      RETURN_IF_ERROR(verifier.Add(*event));
+    }
+    return absl::OkStatus();
+  }));
+  return verifier.result();
+}
+
+absl::StatusOr<int64_t> AuditLog::Length() const {
+  int64_t length = 0;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT COUNT(*) FROM audit_events"));
+    ASSIGN_OR_RETURN(const bool row, s.Step());
+    if (row) length = s.ColumnInt64(0);
+    return absl::OkStatus();
+  }));
+  return length;
+}
+
+absl::StatusOr<ChainHead> AuditLog::Head() const {
+  ChainHead head;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(head, ReadHead(c));
+    return absl::OkStatus();
+  }));
+  return head;
+}
+
+}  // namespace relais::audit

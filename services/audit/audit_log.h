@@ -1,0 +1,128 @@
+#ifndef RELAIS_SERVICES_AUDIT_AUDIT_LOG_H_
+#define RELAIS_SERVICES_AUDIT_AUDIT_LOG_H_
+
+// The access log: every access decision, allowed or denied, appended as one
+// event of a SHA-256 hash chain (rules and encoding in audit_chain.h) and stored
+// in the table `audit_events` of the shared database. Events hold ids and
+// reason codes, never content or names.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "relais/v1/audit.pb.h"
+#include "relais/v1/common.pb.h"
+#include "services/audit/audit_chain.h"  // IWYU pragma: export
+#include "storage/database.h"
+
+namespace relais::audit {
+
+// What the caller knows about one decision. The log adds sequence, time and
+// hashes. Empty strings mean "none" (e.g. an unauthenticated caller has no
+// actor_member_id).
+struct EventInput {
+  // Every member has an initializer, so designated initializers compile warning-free.
+  std::string request_id{};
+  std::string actor_member_id{};
+  std::string actor_service_id{};
+  std::string actor_roles{};  // comma-separated role names
+  std::string client_identity{};
+  v1::Action action = v1::ACTION_UNSPECIFIED;
+  std::string youth_id{};
+  std::string entry_id{};
+  std::string object_id{};
+  v1::Purpose purpose = v1::PURPOSE_UNSPECIFIED;
+  v1::Decision decision = v1::DECISION_UNSPECIFIED;
+  v1::AccessReason reason = v1::ACCESS_REASON_UNSPECIFIED;
+  std::string reason_code{};
+  bool break_glass = false;
+};
+
+// Filters of Query(); they combine with AND.
+struct EventFilter {
+  std::string youth_id{};                            // empty = any
+  std::string actor_member_id{};                     // empty = any
+  std::string actor_service_id{};                    // empty = any
+  std::optional<absl::Time> start{};                 // inclusive; unset = no lower bound
+  std::optional<absl::Time> end{};                   // exclusive; unset = no upper bound
+  v1::Decision decision = v1::DECISION_UNSPECIFIED;  // UNSPECIFIED = any
+};
+
+// The head of the chain: what the next event will point back to.
+struct ChainHead {
+  int64_t sequence = 0;                          // 0 when the log is empty
+  std::string hash = std::string(kGenesisHash);  // kGenesisHash when empty
+};
+
+// Thread-safe: it holds no mutable state. Appends are serialised by the
+// database's write transaction, in which the chain head is read, so the chain
+// stays correct even with several AuditLog objects (or processes) on one file.
+class AuditLog {
+ public:
+  // Content guard: longer values are refused, so no free text fits.
+  static constexpr size_t kMaxIdLength = 128;              // ids, request id, roles
+  static constexpr size_t kMaxClientIdentityLength = 256;  // an X.509 subject
+  static constexpr size_t kMaxReasonCodeLength = 64;
+  // Largest page Query() returns.
+  static constexpr int kMaxQueryLimit = 1000;
+
+  // Applies the "audit" migrations to `db`. `db` and `clock` must outlive the
+  // log. InvalidArgument on null arguments; otherwise the migration's status.
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Create(storage::Database* db,
+                                                          const common::Clock* clock);
+
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  // Appends one event inside the caller's transaction and returns its
+  // sequence number. `txn` must be the connection handed to a
+  // Database::Write callback of the same database; the event commits or rolls
+  // back with the caller's other writes, so an access and its audit event are
+  // atomic. The head is read through `txn` on every call, so a rolled-back
+  // append leaves nothing behind and its number is reused.
+  //
+  // InvalidArgument if a field breaks the content guard (too long, not UTF-8 or
+  // holding a NUL byte) — nothing is written; DataLoss if the stored head is
+  // malformed; otherwise the database's status.
+  absl::StatusOr<int64_t> Append(storage::Connection& txn, const EventInput& input);
+
+  // Append() in a transaction of its own, for decisions that write nothing else
+  // (e.g. a denied read). Must not be called inside a Database::Write or Read
+  // callback.
+  absl::StatusOr<int64_t> AppendStandalone(const EventInput& input);
+
+  // Events with sequence > after_sequence matching `filter`, oldest first, at
+  // most `limit`. For the next page pass the last returned sequence.
+  // InvalidArgument if limit is outside [1, kMaxQueryLimit] or start > end;
+  // DataLoss if a stored row holds values no event can have.
+  absl::StatusOr<std::vector<v1::AuditEvent>> Query(const EventFilter& filter,
+                                                    int64_t after_sequence, int limit) const;
+
+  // Recomputes the whole chain, streaming over one read snapshot, and reports
+  // the first problem (see ChainVerifier). A tampered log is a result with
+  // ok == false, not an error status; errors are the database's.
+  // Removal of events at the end is not detectable this way (audit_chain.h).
+  absl::StatusOr<VerifyResult> Verify() const;
+
+  // The number of stored events.
+  absl::StatusOr<int64_t> Length() const;
+
+  // The last stored event's sequence and hash, as stored (not verified).
+  absl::StatusOr<ChainHead> Head() const;
+
+ private:
+  AuditLog(storage::Database* db, const common::Clock* clock) : db_(db), clock_(clock) {}
+
+  storage::Database* const db_;
+  const common::Clock* const clock_;
+};
+
+}  // namespace relais::audit
+
+#endif  // RELAIS_SERVICES_AUDIT_AUDIT_LOG_H_

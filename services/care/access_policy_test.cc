@@ -1,0 +1,94 @@
+#include "services/care/access_policy.h"
+
+#include "gtest/gtest.h"
+
+namespace relais::care {
+namespace {
+
+AccessFacts Accompanying(std::vector<ConsentGrant> consents = {}) {
+  AccessFacts f;
+  f.service_id = "svc_saj";
+  f.sector_id = "aide_jeunesse";
+  f.accompanying = true;
+  f.consents = std::move(consents);
+  return f;
+}
+
+ConsentGrant Grant(std::set<int> categories, std::set<int> purposes, bool blanket = false) {
+  ConsentGrant g;
+  g.id = "cst_1";
+  g.categories = std::move(categories);
+  g.purposes = std::move(purposes);
+  g.all_non_special_categories = blanket;
+  return g;
+}
+
+const EntryFacts kSharedGeneral{"svc_amo", v1::VISIBILITY_SHARED, v1::DATA_CATEGORY_GENERAL};
+const EntryFacts kSharedHealth{"svc_amo", v1::VISIBILITY_SHARED, v1::DATA_CATEGORY_HEALTH};
+const EntryFacts kPrivate{"svc_amo", v1::VISIBILITY_SERVICE_PRIVATE, v1::DATA_CATEGORY_GENERAL};
+const EntryFacts kOwnPrivate{"svc_saj", v1::VISIBILITY_SERVICE_PRIVATE, v1::DATA_CATEGORY_HEALTH};
+
+TEST(AccessPolicy, WithoutAccompanimentNothingIsReadableEvenWithConsent) {
+  AccessFacts f = Accompanying({Grant({v1::DATA_CATEGORY_GENERAL}, {v1::PURPOSE_COORDINATION})});
+  f.accompanying = false;
+  EXPECT_EQ(DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_COORDINATION).reason,
+            v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT);
+  EXPECT_EQ(DecideRecordRead(f, {}).reason, v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT);
+  EXPECT_EQ(DecideRecordWrite(f, {}).reason, v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT);
+}
+
+TEST(AccessPolicy, OwnEntriesAreReadableWithoutConsent) {
+  EXPECT_TRUE(DecideEntryRead(Accompanying(), {}, kOwnPrivate, v1::PURPOSE_COORDINATION).allowed());
+}
+
+TEST(AccessPolicy, AnotherServicesPrivateEntryIsNeverReadable) {
+  AccessFacts f = Accompanying({Grant({v1::DATA_CATEGORY_GENERAL}, {v1::PURPOSE_COORDINATION})});
+  EXPECT_EQ(DecideEntryRead(f, {}, kPrivate, v1::PURPOSE_COORDINATION).reason,
+            v1::ACCESS_REASON_ENTRY_PRIVATE);
+}
+
+TEST(AccessPolicy, SharedEntryNeedsConsentForCategoryAndPurpose) {
+  EXPECT_EQ(DecideEntryRead(Accompanying(), {}, kSharedGeneral, v1::PURPOSE_COORDINATION).reason,
+            v1::ACCESS_REASON_NO_CONSENT);
+  AccessFacts f = Accompanying({Grant({v1::DATA_CATEGORY_FAMILY}, {v1::PURPOSE_COORDINATION})});
+  EXPECT_EQ(DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_COORDINATION).reason,
+            v1::ACCESS_REASON_CONSENT_CATEGORY_NOT_COVERED);
+  f = Accompanying({Grant({v1::DATA_CATEGORY_GENERAL}, {v1::PURPOSE_HANDOVER})});
+  EXPECT_EQ(DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_COORDINATION).reason,
+            v1::ACCESS_REASON_CONSENT_PURPOSE_NOT_COVERED);
+  Verdict ok = DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_HANDOVER);
+  EXPECT_TRUE(ok.allowed());
+  EXPECT_EQ(ok.consent_id, "cst_1");
+}
+
+TEST(AccessPolicy, BlanketConsentNeverCoversSpecialCategories) {
+  AccessFacts f = Accompanying({Grant({}, {v1::PURPOSE_COORDINATION}, /*blanket=*/true)});
+  EXPECT_TRUE(DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_COORDINATION).allowed());
+  EXPECT_EQ(DecideEntryRead(f, {}, kSharedHealth, v1::PURPOSE_COORDINATION).reason,
+            v1::ACCESS_REASON_CONSENT_CATEGORY_NOT_COVERED);
+  f = Accompanying({Grant({v1::DATA_CATEGORY_HEALTH}, {v1::PURPOSE_COORDINATION})});
+  EXPECT_TRUE(DecideEntryRead(f, {}, kSharedHealth, v1::PURPOSE_COORDINATION).allowed());
+}
+
+TEST(AccessPolicy, RestrictionBlocksWritesButNotReadsErasureBlocksBoth) {
+  AccessFacts f = Accompanying({Grant({v1::DATA_CATEGORY_GENERAL}, {v1::PURPOSE_COORDINATION})});
+  const YouthState restricted{.restricted = true};
+  const YouthState erased{.erased = true};
+  EXPECT_EQ(DecideRecordWrite(f, restricted).reason, v1::ACCESS_REASON_RECORD_RESTRICTED);
+  EXPECT_TRUE(DecideRecordRead(f, restricted).allowed());
+  EXPECT_TRUE(DecideEntryRead(f, restricted, kSharedGeneral, v1::PURPOSE_COORDINATION).allowed());
+  EXPECT_EQ(DecideRecordRead(f, erased).reason, v1::ACCESS_REASON_RECORD_ERASED);
+  EXPECT_EQ(DecideEntryRead(f, erased, kOwnPrivate, v1::PURPOSE_COORDINATION).reason,
+            v1::ACCESS_REASON_RECORD_ERASED);
+}
+
+TEST(AccessPolicy, BreakTheGlassReadsButNeverWrites) {
+  AccessFacts f = Accompanying();
+  f.accompanying = false;
+  f.break_glass = true;
+  EXPECT_TRUE(DecideRecordRead(f, {}).allowed());
+  EXPECT_EQ(DecideRecordWrite(f, {}).reason, v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT);
+}
+
+}  // namespace
+}  // namespace relais::care

@@ -1,0 +1,205 @@
+#include "services/care/care_service.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "services/care/care_store.h"
+#include "services/common/ids.h"
+
+namespace relais::care {
+
+using rpc::Caller;
+using rpc::CallAudit;
+using storage::Connection;
+
+CareServiceImpl::CareServiceImpl(Options options, storage::Database* db,
+                                 const common::Clock* clock, rpc::CallGate* gate,
+                                 const directory::DirectoryApi* directory,
+                                 const record::RecordApi* records)
+    : options_(options),
+      db_(db),
+      clock_(clock),
+      gate_(gate),
+      directory_(directory),
+      records_(records) {}
+
+absl::Status CareServiceImpl::Migrate(storage::Database* db) {
+  return db->Migrate("care", store::Migrations());
+}
+
+absl::StatusOr<AccessFacts> CareServiceImpl::GatherFacts(absl::string_view service_id,
+                                                         absl::string_view youth_id) const {
+  AccessFacts facts;
+  facts.service_id = std::string(service_id);
+  ASSIGN_OR_RETURN(directory::ServiceInfo service, directory_->GetService(service_id));
+  facts.sector_id = service.sector_id;
+  const absl::Time now = clock_->Now();
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(auto active, store::ActiveAccompaniment(c, service_id, youth_id, now));
+    facts.accompanying = active.has_value();
+    ASSIGN_OR_RETURN(facts.consents,
+                     store::ConsentsInForce(c, youth_id, service_id, facts.sector_id, now));
+    return absl::OkStatus();
+  }));
+  return facts;
+}
+
+absl::StatusOr<HandoverFacts> CareServiceImpl::GetHandoverFacts(
+    absl::string_view handover_id) const {
+  std::optional<v1::Handover> h;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(h, store::GetHandover(c, handover_id));
+    return absl::OkStatus();
+  }));
+  if (!h.has_value()) return rpc::NotFound("handover_not_found", "no such handover");
+  return HandoverFacts{h->id(), h->youth_id(), h->from_service_id(), h->to_service_id()};
+}
+
+absl::Status CareServiceImpl::Commit(CallAudit& call,
+                                     absl::FunctionRef<absl::Status(Connection&)> fn) {
+  call.event.decision = v1::DECISION_ALLOW;
+  call.event.reason = v1::ACCESS_REASON_ALLOWED;
+  call.event.reason_code = "allowed";
+  RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+    RETURN_IF_ERROR(fn(c));
+    return gate_->audit()->Append(c, call.event).status();
+  }));
+  call.recorded = true;
+  return absl::OkStatus();
+}
+
+absl::Status CareServiceImpl::RequireWrite(const Caller& caller,
+                                           absl::string_view youth_id) const {
+  ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(youth_id));
+  ASSIGN_OR_RETURN(AccessFacts facts, GatherFacts(caller.service_id(), youth_id));
+  Verdict v = DecideRecordWrite(facts, {youth.restricted, youth.erased});
+  if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
+  return absl::OkStatus();
+}
+
+absl::Status CareServiceImpl::RequireRead(const Caller& caller,
+                                          absl::string_view youth_id) const {
+  ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(youth_id));
+  ASSIGN_OR_RETURN(AccessFacts facts, GatherFacts(caller.service_id(), youth_id));
+  Verdict v = DecideRecordRead(facts, {youth.restricted, youth.erased});
+  if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
+  return absl::OkStatus();
+}
+
+// --- Accompaniments -------------------------------------------------------
+
+grpc::ServerUnaryReactor* CareServiceImpl::OpenAccompaniment(
+    grpc::CallbackServerContext* ctx, const v1::OpenAccompanimentRequest* req,
+    v1::Accompaniment* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_OPEN_ACCOMPANIMENT,
+                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+    call.event.youth_id = req->youth_id();
+    RETURN_IF_ERROR(rpc::CheckId("referent_member_id", req->referent_member_id()));
+    if (req->basis() == v1::ACCOMPANIMENT_BASIS_UNSPECIFIED ||
+        !v1::AccompanimentBasis_IsValid(req->basis())) {
+      return rpc::InvalidField("basis", "invalid_enum", "must be VOLUNTARY or MANDATE");
+    }
+    ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
+    if (youth.erased) return rpc::Denied(v1::ACCESS_REASON_RECORD_ERASED, "record erased");
+    if (youth.restricted) {
+      return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED, "record restricted");
+    }
+    absl::StatusOr<directory::MemberInfo> referent =
+        directory_->GetMember(req->referent_member_id());
+    if (!referent.ok() || referent->service_id != caller.service_id() || !referent->active) {
+      return rpc::InvalidField("referent_member_id", "referent_not_in_service",
+                               "the referent must be an active member of your service");
+    }
+    const absl::Time now = clock_->Now();
+    return Commit(call, [&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(auto existing,
+                       store::ActiveAccompaniment(c, caller.service_id(), req->youth_id(), now));
+      if (existing.has_value()) {  // idempotent: already accompanying
+        *resp = *existing;
+        call.event.object_id = existing->id();
+        return absl::OkStatus();
+      }
+      v1::Accompaniment a;
+      a.set_id(rpc::NewId("acc"));
+      a.set_youth_id(req->youth_id());
+      a.set_service_id(caller.service_id());
+      a.set_referent_member_id(req->referent_member_id());
+      a.set_basis(req->basis());
+      *a.mutable_start_time() = rpc::ToProto(now);
+      a.set_active(true);
+      RETURN_IF_ERROR(store::InsertAccompaniment(c, a));
+      call.event.object_id = a.id();
+      *resp = a;
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* CareServiceImpl::EndAccompaniment(
+    grpc::CallbackServerContext* ctx, const v1::EndAccompanimentRequest* req,
+    v1::Accompaniment* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_END_ACCOMPANIMENT,
+                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(rpc::CheckId("accompaniment_id", req->accompaniment_id()));
+    call.event.object_id = req->accompaniment_id();
+    const absl::Time now = clock_->Now();
+    return Commit(call, [&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(auto a, store::GetAccompaniment(c, req->accompaniment_id(), now));
+      if (!a.has_value() || a->service_id() != caller.service_id()) {
+        return rpc::NotFound("accompaniment_not_found", "no such accompaniment of your service");
+      }
+      call.event.youth_id = a->youth_id();
+      if (a->has_end_time() && rpc::FromProto(a->end_time()) <= now) {
+        *resp = *a;  // idempotent: already ended
+        return absl::OkStatus();
+      }
+      // The youth is never left without a responsible service: while this
+      // service hands over to one whose accompaniment has not started, it stays.
+      ASSIGN_OR_RETURN(auto handovers, store::ListHandovers(c, caller.service_id(), a->youth_id()));
+      for (const v1::Handover& h : handovers) {
+        if (h.state() != v1::HANDOVER_STATE_ACCEPTED || h.from_service_id() != caller.service_id()) {
+          continue;
+        }
+        ASSIGN_OR_RETURN(bool future,
+                         store::HasFutureAccompaniment(c, h.to_service_id(), a->youth_id(), now));
+        if (future) {
+          return rpc::Precondition("incoming_not_started",
+                                   "the receiving service's accompaniment has not started yet");
+        }
+      }
+      RETURN_IF_ERROR(store::SetAccompanimentEnd(c, a->id(), now));
+      *a->mutable_end_time() = rpc::ToProto(now);
+      a->set_active(false);
+      *resp = *a;
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* CareServiceImpl::ListAccompaniments(
+    grpc::CallbackServerContext* ctx, const v1::ListAccompanimentsRequest* req,
+    v1::ListAccompanimentsResponse* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
+                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
+                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+    call.event.youth_id = req->youth_id();
+    RETURN_IF_ERROR(RequireRead(caller, req->youth_id()));
+    const absl::Time now = clock_->Now();
+    std::vector<v1::Accompaniment> list;
+    RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(list, store::ListAccompaniments(c, req->youth_id(), now));
+      return absl::OkStatus();
+    }));
+    RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+    for (auto& a : list) *resp->add_accompaniments() = std::move(a);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace relais::care

@@ -1,0 +1,119 @@
+#ifndef RELAIS_SERVICES_CARE_CARE_SERVICE_H_
+#define RELAIS_SERVICES_CARE_CARE_SERVICE_H_
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "relais/v1/care.grpc.pb.h"
+#include "services/care/care_api.h"
+#include "services/common/rpc.h"
+#include "services/directory/directory_api.h"
+#include "services/record/record_api.h"
+#include "storage/database.h"
+
+namespace relais::care {
+
+// CareService: accompaniments, handovers, consents, and the policy information
+// the record service asks for. Thread-safe; every handler is audited.
+class CareServiceImpl final : public v1::CareService::CallbackService, public CareApi {
+ public:
+  struct Options {
+    // Longest overlap window a handover may propose.
+    absl::Duration max_overlap = absl::Hours(24 * 90);
+    // Age from which the youth consents personally (2018 youth-aid Code: 12).
+    int self_consent_age = 12;
+  };
+
+  // All pointers are borrowed and must outlive this object.
+  CareServiceImpl(Options options, storage::Database* db, const common::Clock* clock,
+                  rpc::CallGate* gate, const directory::DirectoryApi* directory,
+                  const record::RecordApi* records);
+
+  // Creates or upgrades the care_* tables.
+  static absl::Status Migrate(storage::Database* db);
+
+  // Ends the overlap of accepted handovers whose window has closed: marks them
+  // completed (the proposer's accompaniment already ends at the window's end).
+  // Audited as done by the server. Returns how many were completed.
+  absl::StatusOr<int> CompleteDueHandovers();
+
+  // CareApi.
+  absl::StatusOr<AccessFacts> GatherFacts(absl::string_view service_id,
+                                          absl::string_view youth_id) const override;
+  absl::StatusOr<HandoverFacts> GetHandoverFacts(absl::string_view handover_id) const override;
+
+  // CareService.
+  grpc::ServerUnaryReactor* OpenAccompaniment(grpc::CallbackServerContext* ctx,
+                                              const v1::OpenAccompanimentRequest* req,
+                                              v1::Accompaniment* resp) override;
+  grpc::ServerUnaryReactor* EndAccompaniment(grpc::CallbackServerContext* ctx,
+                                             const v1::EndAccompanimentRequest* req,
+                                             v1::Accompaniment* resp) override;
+  grpc::ServerUnaryReactor* ListAccompaniments(grpc::CallbackServerContext* ctx,
+                                               const v1::ListAccompanimentsRequest* req,
+                                               v1::ListAccompanimentsResponse* resp) override;
+  grpc::ServerUnaryReactor* ProposeHandover(grpc::CallbackServerContext* ctx,
+                                            const v1::ProposeHandoverRequest* req,
+                                            v1::Handover* resp) override;
+  grpc::ServerUnaryReactor* AcceptHandover(grpc::CallbackServerContext* ctx,
+                                           const v1::AcceptHandoverRequest* req,
+                                           v1::Handover* resp) override;
+  grpc::ServerUnaryReactor* DeclineHandover(grpc::CallbackServerContext* ctx,
+                                            const v1::DeclineHandoverRequest* req,
+                                            v1::Handover* resp) override;
+  grpc::ServerUnaryReactor* CancelHandover(grpc::CallbackServerContext* ctx,
+                                           const v1::CancelHandoverRequest* req,
+                                           v1::Handover* resp) override;
+  grpc::ServerUnaryReactor* CompleteHandover(grpc::CallbackServerContext* ctx,
+                                             const v1::CompleteHandoverRequest* req,
+                                             v1::Handover* resp) override;
+  grpc::ServerUnaryReactor* GetHandover(grpc::CallbackServerContext* ctx,
+                                        const v1::GetHandoverRequest* req,
+                                        v1::Handover* resp) override;
+  grpc::ServerUnaryReactor* ListHandovers(grpc::CallbackServerContext* ctx,
+                                          const v1::ListHandoversRequest* req,
+                                          v1::ListHandoversResponse* resp) override;
+  grpc::ServerUnaryReactor* GrantConsent(grpc::CallbackServerContext* ctx,
+                                         const v1::GrantConsentRequest* req,
+                                         v1::Consent* resp) override;
+  grpc::ServerUnaryReactor* WithdrawConsent(grpc::CallbackServerContext* ctx,
+                                            const v1::WithdrawConsentRequest* req,
+                                            v1::Consent* resp) override;
+  grpc::ServerUnaryReactor* ListConsents(grpc::CallbackServerContext* ctx,
+                                         const v1::ListConsentsRequest* req,
+                                         v1::ListConsentsResponse* resp) override;
+  grpc::ServerUnaryReactor* CheckAccess(grpc::CallbackServerContext* ctx,
+                                        const v1::CheckAccessRequest* req,
+                                        v1::CheckAccessResponse* resp) override;
+
+ private:
+  enum class Side { kFrom, kTo };
+  // Loads a handover the caller's service is party to on `side`; NOT_FOUND when
+  // unknown or when the caller's service is not party to it at all.
+  absl::StatusOr<v1::Handover> LoadHandoverFor(const rpc::Caller& caller,
+                                               absl::string_view handover_id, Side side,
+                                               v1::AccessReason* deny_reason) const;
+  // Runs a state transition of a handover in one transaction with its audit event.
+  absl::Status Transition(const rpc::Caller& caller, rpc::CallAudit& call,
+                          absl::string_view handover_id, Side side, v1::Handover* resp,
+                          absl::FunctionRef<absl::Status(storage::Connection&, v1::Handover&,
+                                                         bool* changed)>
+                              apply);
+  // Rule 2 + 4 for a change to the youth's care by the caller's service.
+  absl::Status RequireWrite(const rpc::Caller& caller, absl::string_view youth_id) const;
+  absl::Status RequireRead(const rpc::Caller& caller, absl::string_view youth_id) const;
+  void Decorate(v1::Consent& consent, const record::YouthFacts& youth, absl::Time now) const;
+  absl::Status Commit(rpc::CallAudit& call,
+                      absl::FunctionRef<absl::Status(storage::Connection&)> fn);
+
+  const Options options_;
+  storage::Database* const db_;
+  const common::Clock* const clock_;
+  rpc::CallGate* const gate_;
+  const directory::DirectoryApi* const directory_;
+  const record::RecordApi* const records_;
+};
+
+}  // namespace relais::care
+
+#endif  // RELAIS_SERVICES_CARE_CARE_SERVICE_H_

@@ -1,0 +1,456 @@
+#include "services/care/care_store.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+
+namespace relais::care::store {
+namespace {
+
+using storage::Connection;
+using storage::Statement;
+
+int64_t Us(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() * 1'000'000 + ts.nanos() / 1000;
+}
+
+void SetTs(google::protobuf::Timestamp* ts, int64_t us) {
+  int64_t secs = us / 1'000'000;
+  int64_t rem = us % 1'000'000;
+  if (rem < 0) {
+    rem += 1'000'000;
+    --secs;
+  }
+  ts->set_seconds(secs);
+  ts->set_nanos(static_cast<int32_t>(rem * 1000));
+}
+
+int64_t Us(absl::Time t) { return absl::ToUnixMicros(t); }
+
+std::string JoinInts(const google::protobuf::RepeatedField<int>& values) {
+  return absl::StrJoin(values, ",");
+}
+
+std::vector<int> SplitInts(absl::string_view s) {
+  std::vector<int> out;
+  for (absl::string_view part : absl::StrSplit(s, ',', absl::SkipEmpty())) {
+    int v = 0;
+    if (absl::SimpleAtoi(part, &v)) out.push_back(v);
+  }
+  return out;
+}
+
+constexpr char kAccompanimentColumns[] =
+    "id, youth_id, service_id, referent_member_id, basis, start_us, end_us, handover_id";
+
+v1::Accompaniment RowToAccompaniment(const Statement& s, absl::Time now) {
+  v1::Accompaniment a;
+  a.set_id(s.ColumnText(0));
+  a.set_youth_id(s.ColumnText(1));
+  a.set_service_id(s.ColumnText(2));
+  a.set_referent_member_id(s.ColumnText(3));
+  a.set_basis(static_cast<v1::AccompanimentBasis>(s.ColumnInt64(4)));
+  SetTs(a.mutable_start_time(), s.ColumnInt64(5));
+  const bool open_ended = s.ColumnIsNull(6);
+  if (!open_ended) SetTs(a.mutable_end_time(), s.ColumnInt64(6));
+  a.set_handover_id(s.ColumnText(7));
+  const int64_t now_us = Us(now);
+  a.set_active(s.ColumnInt64(5) <= now_us && (open_ended || s.ColumnInt64(6) > now_us));
+  return a;
+}
+
+constexpr char kHandoverColumns[] =
+    "id, youth_id, from_service_id, to_service_id, reason, overlap_start_us, overlap_end_us, "
+    "state, proposed_by, decided_by, closing_reason, to_accompaniment_id, created_at_us, "
+    "updated_at_us";
+
+v1::Handover RowToHandover(const Statement& s) {
+  v1::Handover h;
+  h.set_id(s.ColumnText(0));
+  h.set_youth_id(s.ColumnText(1));
+  h.set_from_service_id(s.ColumnText(2));
+  h.set_to_service_id(s.ColumnText(3));
+  h.set_reason(s.ColumnText(4));
+  SetTs(h.mutable_overlap_start(), s.ColumnInt64(5));
+  SetTs(h.mutable_overlap_end(), s.ColumnInt64(6));
+  h.set_state(static_cast<v1::HandoverState>(s.ColumnInt64(7)));
+  h.set_proposed_by_member_id(s.ColumnText(8));
+  h.set_decided_by_member_id(s.ColumnText(9));
+  h.set_closing_reason(s.ColumnText(10));
+  h.set_to_accompaniment_id(s.ColumnText(11));
+  SetTs(h.mutable_created_at(), s.ColumnInt64(12));
+  SetTs(h.mutable_updated_at(), s.ColumnInt64(13));
+  return h;
+}
+
+constexpr char kConsentColumns[] =
+    "id, youth_id, giver, guardian_id, youth_opinion, categories, all_non_special, purposes, "
+    "valid_from_us, valid_until_us, recorded_by_member_id, recorded_by_service_id, "
+    "recorded_at_us, withdrawn_at_us, withdrawn_by_member_id";
+
+absl::StatusOr<v1::Consent> RowToConsent(Connection& c, const Statement& s) {
+  v1::Consent k;
+  k.set_id(s.ColumnText(0));
+  k.set_youth_id(s.ColumnText(1));
+  k.set_giver(static_cast<v1::ConsentGiver>(s.ColumnInt64(2)));
+  k.set_guardian_id(s.ColumnText(3));
+  k.set_youth_opinion(static_cast<v1::YouthOpinion>(s.ColumnInt64(4)));
+  for (int v : SplitInts(s.ColumnText(5))) k.add_categories(static_cast<v1::DataCategory>(v));
+  k.set_all_non_special_categories(s.ColumnInt64(6) != 0);
+  for (int v : SplitInts(s.ColumnText(7))) k.add_purposes(static_cast<v1::Purpose>(v));
+  SetTs(k.mutable_valid_from(), s.ColumnInt64(8));
+  SetTs(k.mutable_valid_until(), s.ColumnInt64(9));
+  k.set_recorded_by_member_id(s.ColumnText(10));
+  k.set_recorded_by_service_id(s.ColumnText(11));
+  SetTs(k.mutable_recorded_at(), s.ColumnInt64(12));
+  if (!s.ColumnIsNull(13)) SetTs(k.mutable_withdrawn_at(), s.ColumnInt64(13));
+  k.set_withdrawn_by_member_id(s.ColumnText(14));
+  ASSIGN_OR_RETURN(Statement r, c.Prepare("SELECT kind, target_id FROM care_consent_recipients "
+                                          "WHERE consent_id = ?1 ORDER BY rowid"));
+  r.Bind(1, k.id());
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, r.Step());
+    if (!row) break;
+    v1::Recipient* rec = k.add_recipients();
+    if (r.ColumnText(0) == "sector") {
+      rec->set_sector_id(r.ColumnText(1));
+    } else {
+      rec->set_service_id(r.ColumnText(1));
+    }
+  }
+  return k;
+}
+
+}  // namespace
+
+std::vector<storage::Migration> Migrations() {
+  return {{1, R"sql(
+CREATE TABLE care_accompaniments (
+  id TEXT PRIMARY KEY,
+  youth_id TEXT NOT NULL,
+  service_id TEXT NOT NULL,
+  referent_member_id TEXT NOT NULL,
+  basis INTEGER NOT NULL,
+  start_us INTEGER NOT NULL,
+  end_us INTEGER,
+  handover_id TEXT
+);
+CREATE INDEX care_accompaniments_by_youth ON care_accompaniments(youth_id, service_id);
+CREATE TABLE care_handovers (
+  id TEXT PRIMARY KEY,
+  youth_id TEXT NOT NULL,
+  from_service_id TEXT NOT NULL,
+  to_service_id TEXT NOT NULL,
+  from_accompaniment_id TEXT NOT NULL REFERENCES care_accompaniments(id),
+  reason TEXT NOT NULL,
+  overlap_start_us INTEGER NOT NULL,
+  overlap_end_us INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  proposed_by TEXT NOT NULL,
+  decided_by TEXT,
+  closing_reason TEXT,
+  to_accompaniment_id TEXT,
+  created_at_us INTEGER NOT NULL,
+  updated_at_us INTEGER NOT NULL,
+  CHECK (overlap_end_us > overlap_start_us)
+);
+CREATE INDEX care_handovers_by_youth ON care_handovers(youth_id);
+CREATE INDEX care_handovers_by_state ON care_handovers(state, overlap_end_us);
+CREATE TABLE care_consents (
+  id TEXT PRIMARY KEY,
+  youth_id TEXT NOT NULL,
+  giver INTEGER NOT NULL,
+  guardian_id TEXT,
+  youth_opinion INTEGER NOT NULL,
+  categories TEXT NOT NULL,
+  all_non_special INTEGER NOT NULL,
+  purposes TEXT NOT NULL,
+  valid_from_us INTEGER NOT NULL,
+  valid_until_us INTEGER NOT NULL,
+  recorded_by_member_id TEXT NOT NULL,
+  recorded_by_service_id TEXT NOT NULL,
+  recorded_at_us INTEGER NOT NULL,
+  withdrawn_at_us INTEGER,
+  withdrawn_by_member_id TEXT
+);
+CREATE INDEX care_consents_by_youth ON care_consents(youth_id);
+CREATE TABLE care_consent_recipients (
+  consent_id TEXT NOT NULL REFERENCES care_consents(id),
+  kind TEXT NOT NULL CHECK (kind IN ('sector', 'service')),
+  target_id TEXT NOT NULL
+);
+CREATE INDEX care_consent_recipients_by_consent ON care_consent_recipients(consent_id);
+-- Consent records are proof (GDPR art. 7): never deleted or rewritten except
+-- to record a withdrawal once.
+CREATE TRIGGER care_consents_no_delete BEFORE DELETE ON care_consents
+BEGIN SELECT RAISE(ABORT, 'consents are never deleted'); END;
+CREATE TRIGGER care_consents_withdraw_once BEFORE UPDATE ON care_consents
+WHEN OLD.withdrawn_at_us IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a withdrawn consent is final'); END;
+)sql"}};
+}
+
+absl::Status InsertAccompaniment(Connection& c, const v1::Accompaniment& a) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("INSERT INTO care_accompaniments (id, youth_id, service_id, "
+                             "referent_member_id, basis, start_us, end_us, handover_id) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+  s.Bind(1, a.id()).Bind(2, a.youth_id()).Bind(3, a.service_id());
+  s.Bind(4, a.referent_member_id()).Bind(5, int64_t{a.basis()}).Bind(6, Us(a.start_time()));
+  if (a.has_end_time()) {
+    s.Bind(7, Us(a.end_time()));
+  } else {
+    s.BindNull(7);
+  }
+  s.BindOptional(8, a.handover_id());
+  return s.Run();
+}
+
+absl::StatusOr<std::optional<v1::Accompaniment>> GetAccompaniment(Connection& c,
+                                                                  absl::string_view id,
+                                                                  absl::Time now) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kAccompanimentColumns,
+                                                       " FROM care_accompaniments WHERE id = ?1")));
+  s.Bind(1, id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::nullopt;
+  return RowToAccompaniment(s, now);
+}
+
+absl::StatusOr<std::vector<v1::Accompaniment>> ListAccompaniments(Connection& c,
+                                                                  absl::string_view youth_id,
+                                                                  absl::Time now) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare(absl::StrCat("SELECT ", kAccompanimentColumns,
+                                          " FROM care_accompaniments WHERE youth_id = ?1 "
+                                          "ORDER BY start_us, rowid")));
+  s.Bind(1, youth_id);
+  std::vector<v1::Accompaniment> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(RowToAccompaniment(s, now));
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(Connection& c,
+                                                                     absl::string_view service_id,
+                                                                     absl::string_view youth_id,
+                                                                     absl::Time now) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare(absl::StrCat("SELECT ", kAccompanimentColumns,
+                                          " FROM care_accompaniments WHERE youth_id = ?1 AND "
+                                          "service_id = ?2 AND start_us <= ?3 AND "
+                                          "(end_us IS NULL OR end_us > ?3) "
+                                          "ORDER BY start_us DESC LIMIT 1")));
+  s.Bind(1, youth_id).Bind(2, service_id).Bind(3, Us(now));
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::nullopt;
+  return RowToAccompaniment(s, now);
+}
+
+absl::StatusOr<bool> HasFutureAccompaniment(Connection& c, absl::string_view service_id,
+                                            absl::string_view youth_id, absl::Time now) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT 1 FROM care_accompaniments WHERE youth_id = ?1 "
+                                          "AND service_id = ?2 AND start_us > ?3 LIMIT 1"));
+  s.Bind(1, youth_id).Bind(2, service_id).Bind(3, Us(now));
+  return s.Step();
+}
+
+absl::Status SetAccompanimentEnd(Connection& c, absl::string_view id, absl::Time end) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("UPDATE care_accompaniments SET end_us = ?2 WHERE id = ?1"));
+  return s.Bind(1, id).Bind(2, Us(end)).Run();
+}
+
+absl::Status InsertHandover(Connection& c, const v1::Handover& h,
+                            absl::string_view from_accompaniment_id) {
+  ASSIGN_OR_RETURN(
+      Statement s,
+      c.Prepare("INSERT INTO care_handovers (id, youth_id, from_service_id, to_service_id, "
+                "from_accompaniment_id, reason, overlap_start_us, overlap_end_us, state, "
+                "proposed_by, created_at_us, updated_at_us) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
+  s.Bind(1, h.id()).Bind(2, h.youth_id()).Bind(3, h.from_service_id()).Bind(4, h.to_service_id());
+  s.Bind(5, from_accompaniment_id).Bind(6, h.reason()).Bind(7, Us(h.overlap_start()));
+  s.Bind(8, Us(h.overlap_end())).Bind(9, int64_t{h.state()}).Bind(10, h.proposed_by_member_id());
+  s.Bind(11, Us(h.created_at())).Bind(12, Us(h.updated_at()));
+  return s.Run();
+}
+
+absl::Status UpdateHandover(Connection& c, const v1::Handover& h) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("UPDATE care_handovers SET state = ?2, decided_by = ?3, "
+                             "closing_reason = ?4, to_accompaniment_id = ?5, updated_at_us = ?6 "
+                             "WHERE id = ?1"));
+  s.Bind(1, h.id()).Bind(2, int64_t{h.state()}).BindOptional(3, h.decided_by_member_id());
+  s.BindOptional(4, h.closing_reason()).BindOptional(5, h.to_accompaniment_id());
+  s.Bind(6, Us(h.updated_at()));
+  RETURN_IF_ERROR(s.Run());
+  if (c.Changes() != 1) return absl::InternalError("handover row vanished");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::Handover>> GetHandover(Connection& c, absl::string_view id) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kHandoverColumns,
+                                                       " FROM care_handovers WHERE id = ?1")));
+  s.Bind(1, id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::nullopt;
+  return RowToHandover(s);
+}
+
+absl::StatusOr<std::string> HandoverFromAccompaniment(Connection& c,
+                                                      absl::string_view handover_id) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT from_accompaniment_id FROM care_handovers "
+                                          "WHERE id = ?1"));
+  s.Bind(1, handover_id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return absl::InternalError("handover row vanished");
+  return s.ColumnText(0);
+}
+
+absl::StatusOr<std::optional<v1::Handover>> FindOpenHandover(Connection& c,
+                                                             absl::string_view youth_id,
+                                                             absl::string_view from_service_id,
+                                                             absl::string_view to_service_id) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare(absl::StrCat("SELECT ", kHandoverColumns,
+                                          " FROM care_handovers WHERE youth_id = ?1 AND "
+                                          "from_service_id = ?2 AND to_service_id = ?3 AND "
+                                          "state IN (?4, ?5) LIMIT 1")));
+  s.Bind(1, youth_id).Bind(2, from_service_id).Bind(3, to_service_id);
+  s.Bind(4, int64_t{v1::HANDOVER_STATE_PROPOSED}).Bind(5, int64_t{v1::HANDOVER_STATE_ACCEPTED});
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::nullopt;
+  return RowToHandover(s);
+}
+
+absl::StatusOr<std::vector<v1::Handover>> ListHandovers(Connection& c,
+                                                        absl::string_view service_id,
+                                                        absl::string_view youth_id) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare(absl::StrCat("SELECT ", kHandoverColumns,
+                                          " FROM care_handovers WHERE (from_service_id = ?1 OR "
+                                          "to_service_id = ?1) AND (?2 = '' OR youth_id = ?2) "
+                                          "ORDER BY created_at_us, rowid LIMIT 1000")));
+  s.Bind(1, service_id).Bind(2, youth_id);
+  std::vector<v1::Handover> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(RowToHandover(s));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::Handover>> DueHandovers(Connection& c, absl::Time now) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare(absl::StrCat("SELECT ", kHandoverColumns,
+                                          " FROM care_handovers WHERE state = ?1 AND "
+                                          "overlap_end_us <= ?2 ORDER BY overlap_end_us")));
+  s.Bind(1, int64_t{v1::HANDOVER_STATE_ACCEPTED}).Bind(2, Us(now));
+  std::vector<v1::Handover> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(RowToHandover(s));
+  }
+  return out;
+}
+
+absl::Status InsertConsent(Connection& c, const v1::Consent& k) {
+  ASSIGN_OR_RETURN(
+      Statement s,
+      c.Prepare("INSERT INTO care_consents (id, youth_id, giver, guardian_id, youth_opinion, "
+                "categories, all_non_special, purposes, valid_from_us, valid_until_us, "
+                "recorded_by_member_id, recorded_by_service_id, recorded_at_us) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+  s.Bind(1, k.id()).Bind(2, k.youth_id()).Bind(3, int64_t{k.giver()});
+  s.BindOptional(4, k.guardian_id()).Bind(5, int64_t{k.youth_opinion()});
+  s.Bind(6, JoinInts(k.categories())).Bind(7, int64_t{k.all_non_special_categories() ? 1 : 0});
+  s.Bind(8, JoinInts(k.purposes())).Bind(9, Us(k.valid_from())).Bind(10, Us(k.valid_until()));
+  s.Bind(11, k.recorded_by_member_id()).Bind(12, k.recorded_by_service_id());
+  s.Bind(13, Us(k.recorded_at()));
+  RETURN_IF_ERROR(s.Run());
+  ASSIGN_OR_RETURN(Statement r, c.Prepare("INSERT INTO care_consent_recipients (consent_id, "
+                                          "kind, target_id) VALUES (?1, ?2, ?3)"));
+  for (const v1::Recipient& rec : k.recipients()) {
+    r.Reset();
+    r.Bind(1, k.id());
+    if (rec.has_sector_id()) {
+      r.Bind(2, "sector").Bind(3, rec.sector_id());
+    } else {
+      r.Bind(2, "service").Bind(3, rec.service_id());
+    }
+    RETURN_IF_ERROR(r.Run());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::Consent>> GetConsent(Connection& c, absl::string_view id) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kConsentColumns,
+                                                       " FROM care_consents WHERE id = ?1")));
+  s.Bind(1, id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::nullopt;
+  return RowToConsent(c, s);
+}
+
+absl::StatusOr<std::vector<v1::Consent>> ListConsents(Connection& c, absl::string_view youth_id) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare(absl::StrCat("SELECT ", kConsentColumns,
+                                          " FROM care_consents WHERE youth_id = ?1 "
+                                          "ORDER BY recorded_at_us, rowid")));
+  s.Bind(1, youth_id);
+  std::vector<v1::Consent> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ASSIGN_OR_RETURN(v1::Consent k, RowToConsent(c, s));
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+absl::Status MarkConsentWithdrawn(Connection& c, absl::string_view id,
+                                  absl::string_view member_id, absl::Time when) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("UPDATE care_consents SET withdrawn_at_us = ?2, "
+                             "withdrawn_by_member_id = ?3 WHERE id = ?1 AND "
+                             "withdrawn_at_us IS NULL"));
+  return s.Bind(1, id).Bind(2, Us(when)).Bind(3, member_id).Run();
+}
+
+absl::StatusOr<std::vector<ConsentGrant>> ConsentsInForce(Connection& c,
+                                                          absl::string_view youth_id,
+                                                          absl::string_view service_id,
+                                                          absl::string_view sector_id,
+                                                          absl::Time now) {
+  ASSIGN_OR_RETURN(
+      Statement s,
+      c.Prepare("SELECT DISTINCT k.id, k.categories, k.all_non_special, k.purposes "
+                "FROM care_consents k JOIN care_consent_recipients r ON r.consent_id = k.id "
+                "WHERE k.youth_id = ?1 AND k.withdrawn_at_us IS NULL AND "
+                "k.valid_from_us <= ?4 AND k.valid_until_us > ?4 AND "
+                "((r.kind = 'service' AND r.target_id = ?2) OR "
+                " (r.kind = 'sector' AND r.target_id = ?3)) ORDER BY k.recorded_at_us"));
+  s.Bind(1, youth_id).Bind(2, service_id).Bind(3, sector_id).Bind(4, Us(now));
+  std::vector<ConsentGrant> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ConsentGrant g;
+    g.id = s.ColumnText(0);
+    for (int v : SplitInts(s.ColumnText(1))) g.categories.insert(v);
+    g.all_non_special_categories = s.ColumnInt64(2) != 0;
+    for (int v : SplitInts(s.ColumnText(3))) g.purposes.insert(v);
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+}  // namespace relais::care::store

@@ -1,0 +1,79 @@
+#ifndef RELAIS_SERVICES_CARE_CARE_STORE_H_
+#define RELAIS_SERVICES_CARE_CARE_STORE_H_
+
+// The care service's tables (care_*) and the only SQL that touches them. Every
+// function runs on the Connection of a transaction the caller holds.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "relais/v1/care.pb.h"
+#include "services/care/access_policy.h"
+#include "storage/database.h"
+
+namespace relais::care::store {
+
+std::vector<storage::Migration> Migrations();
+
+// Accompaniments. `active` in returned messages is evaluated at `now`.
+absl::Status InsertAccompaniment(storage::Connection& c, const v1::Accompaniment& a);
+absl::StatusOr<std::optional<v1::Accompaniment>> GetAccompaniment(storage::Connection& c,
+                                                                  absl::string_view id,
+                                                                  absl::Time now);
+absl::StatusOr<std::vector<v1::Accompaniment>> ListAccompaniments(storage::Connection& c,
+                                                                  absl::string_view youth_id,
+                                                                  absl::Time now);
+// The service's accompaniment of the youth active at `now`, if any.
+absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(storage::Connection& c,
+                                                                     absl::string_view service_id,
+                                                                     absl::string_view youth_id,
+                                                                     absl::Time now);
+// An accompaniment of the service that starts after `now` (an accepted handover
+// whose window has not opened yet).
+absl::StatusOr<bool> HasFutureAccompaniment(storage::Connection& c, absl::string_view service_id,
+                                            absl::string_view youth_id, absl::Time now);
+absl::Status SetAccompanimentEnd(storage::Connection& c, absl::string_view id, absl::Time end);
+
+// Handovers.
+absl::Status InsertHandover(storage::Connection& c, const v1::Handover& h,
+                            absl::string_view from_accompaniment_id);
+absl::Status UpdateHandover(storage::Connection& c, const v1::Handover& h);
+absl::StatusOr<std::optional<v1::Handover>> GetHandover(storage::Connection& c,
+                                                        absl::string_view id);
+// The proposer's accompaniment recorded when the handover was proposed.
+absl::StatusOr<std::string> HandoverFromAccompaniment(storage::Connection& c,
+                                                      absl::string_view handover_id);
+// A proposed or accepted handover of the youth between these services.
+absl::StatusOr<std::optional<v1::Handover>> FindOpenHandover(storage::Connection& c,
+                                                             absl::string_view youth_id,
+                                                             absl::string_view from_service_id,
+                                                             absl::string_view to_service_id);
+// Handovers involving the service, optionally of one youth.
+absl::StatusOr<std::vector<v1::Handover>> ListHandovers(storage::Connection& c,
+                                                        absl::string_view service_id,
+                                                        absl::string_view youth_id);
+// Accepted handovers whose window ended at or before `now`.
+absl::StatusOr<std::vector<v1::Handover>> DueHandovers(storage::Connection& c, absl::Time now);
+
+// Consents. `state` and `needs_youth_confirmation` are left for the caller.
+absl::Status InsertConsent(storage::Connection& c, const v1::Consent& consent);
+absl::StatusOr<std::optional<v1::Consent>> GetConsent(storage::Connection& c,
+                                                      absl::string_view id);
+absl::StatusOr<std::vector<v1::Consent>> ListConsents(storage::Connection& c,
+                                                      absl::string_view youth_id);
+absl::Status MarkConsentWithdrawn(storage::Connection& c, absl::string_view id,
+                                  absl::string_view member_id, absl::Time when);
+// Consents of the youth in force at `now` naming the service or its sector.
+absl::StatusOr<std::vector<ConsentGrant>> ConsentsInForce(storage::Connection& c,
+                                                          absl::string_view youth_id,
+                                                          absl::string_view service_id,
+                                                          absl::string_view sector_id,
+                                                          absl::Time now);
+
+}  // namespace relais::care::store
+
+#endif  // RELAIS_SERVICES_CARE_CARE_STORE_H_

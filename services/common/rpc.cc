@@ -1,0 +1,284 @@
+#include "services/common/rpc.h"
+
+#include <string>
+
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "auth/authenticator.h"
+#include "common/log.h"
+#include "google/protobuf/descriptor.h"
+
+namespace relais::rpc {
+namespace {
+
+absl::Status WithReason(absl::StatusCode code, absl::string_view reason,
+                        absl::string_view explanation) {
+  return absl::Status(code, absl::StrCat(reason, ": ", explanation));
+}
+
+// The field name is carried after the reason: "<reason>: <field>: <explanation>".
+constexpr char kFieldMarker[] = "field=";
+
+std::string NewRequestId() {
+  static absl::BitGen* gen = new absl::BitGen();
+  static absl::Mutex mu;
+  absl::MutexLock lock(&mu);
+  return absl::StrFormat("r%016x", absl::Uniform<uint64_t>(*gen));
+}
+
+std::string Metadata(const grpc::CallbackServerContext* ctx, absl::string_view key) {
+  const auto& md = ctx->client_metadata();
+  auto it = md.find(grpc::string_ref(key.data(), key.size()));
+  if (it == md.end()) return std::string();
+  return std::string(it->second.data(), it->second.size());
+}
+
+bool IsPrintableId(absl::string_view s) {
+  for (char c : s) {
+    if (!absl::ascii_isalnum(c) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
+v1::AccessReason AccessReasonFromCode(absl::string_view code) {
+  if (code == "token_missing") return v1::ACCESS_REASON_TOKEN_MISSING;
+  if (code == "token_expired") return v1::ACCESS_REASON_TOKEN_EXPIRED;
+  if (absl::StartsWith(code, "token_")) return v1::ACCESS_REASON_TOKEN_INVALID;
+  const auto* desc = v1::AccessReason_descriptor();
+  for (int i = 0; i < desc->value_count(); ++i) {
+    const auto r = static_cast<v1::AccessReason>(desc->value(i)->number());
+    if (r != v1::ACCESS_REASON_UNSPECIFIED && ReasonCode(r) == code) return r;
+  }
+  return v1::ACCESS_REASON_UNSPECIFIED;
+}
+
+}  // namespace
+
+std::string ReasonCode(v1::AccessReason reason) {
+  std::string name = v1::AccessReason_Name(reason);
+  constexpr absl::string_view kPrefix = "ACCESS_REASON_";
+  if (absl::StartsWith(name, kPrefix)) name = name.substr(kPrefix.size());
+  return absl::AsciiStrToLower(name);
+}
+
+absl::Status Denied(v1::AccessReason reason, absl::string_view explanation) {
+  return WithReason(absl::StatusCode::kPermissionDenied, ReasonCode(reason), explanation);
+}
+
+absl::Status InvalidField(absl::string_view field, absl::string_view reason,
+                          absl::string_view explanation) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(reason, ": ", kFieldMarker, field, ": ", explanation));
+}
+
+absl::Status Precondition(absl::string_view reason, absl::string_view explanation) {
+  return WithReason(absl::StatusCode::kFailedPrecondition, reason, explanation);
+}
+
+absl::Status NotFound(absl::string_view reason, absl::string_view explanation) {
+  return WithReason(absl::StatusCode::kNotFound, reason, explanation);
+}
+
+std::string ReasonOf(const absl::Status& status) {
+  if (status.ok()) return "allowed";
+  switch (status.code()) {
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+      return "internal";
+    default:
+      break;
+  }
+  absl::string_view msg = status.message();
+  const size_t colon = msg.find(':');
+  if (colon == absl::string_view::npos || colon == 0 || colon > 64) {
+    switch (status.code()) {
+      case absl::StatusCode::kUnavailable:
+        return "unavailable";
+      case absl::StatusCode::kResourceExhausted:
+        return "resource_exhausted";
+      case absl::StatusCode::kDeadlineExceeded:
+        return "deadline_exceeded";
+      case absl::StatusCode::kCancelled:
+        return "cancelled";
+      default:
+        return "error";
+    }
+  }
+  std::string code(msg.substr(0, colon));
+  for (char c : code) {
+    if (!absl::ascii_islower(c) && c != '_' && !absl::ascii_isdigit(c)) return "error";
+  }
+  return code;
+}
+
+std::string FieldOf(const absl::Status& status) {
+  absl::string_view msg = status.message();
+  const size_t at = msg.find(kFieldMarker);
+  if (at == absl::string_view::npos) return std::string();
+  msg.remove_prefix(at + sizeof(kFieldMarker) - 1);
+  return std::string(msg.substr(0, msg.find(':')));
+}
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  std::string message(status.message());
+  switch (status.code()) {
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+      common::LogError("internal error", {{"status", status.ToString()}});
+      message = "internal: the server could not complete the request";
+      break;
+    default:
+      break;
+  }
+  v1::ErrorDetail detail;
+  detail.set_reason(ReasonOf(status));
+  detail.set_field(FieldOf(status));
+  v1::RpcStatus rpc_status;
+  rpc_status.set_code(static_cast<int>(status.code()));
+  rpc_status.set_message(message);
+  rpc_status.add_details()->PackFrom(detail);
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), message,
+                      rpc_status.SerializeAsString());
+}
+
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpc(status));
+  return reactor;
+}
+
+std::string RoleName(v1::Role role) {
+  switch (role) {
+    case v1::ROLE_CASEWORKER:
+      return "caseworker";
+    case v1::ROLE_COORDINATOR:
+      return "coordinator";
+    case v1::ROLE_AUDITOR:
+      return "auditor";
+    case v1::ROLE_ADMIN:
+      return "admin";
+    default:
+      return "";
+  }
+}
+
+v1::Role RoleFromName(absl::string_view name) {
+  for (v1::Role r : {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR, v1::ROLE_AUDITOR,
+                     v1::ROLE_ADMIN}) {
+    if (RoleName(r) == name) return r;
+  }
+  return v1::ROLE_UNSPECIFIED;
+}
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t micros = absl::ToUnixMicros(t);
+  int64_t secs = micros / 1'000'000;
+  int64_t rem = micros % 1'000'000;
+  if (rem < 0) {
+    rem += 1'000'000;
+    --secs;
+  }
+  ts.set_seconds(secs);
+  ts.set_nanos(static_cast<int32_t>(rem * 1000));
+  return ts;
+}
+
+absl::Time FromProto(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+bool Caller::HasRole(v1::Role role) const { return principal.HasRole(RoleName(role)); }
+
+std::string Caller::RolesString() const { return absl::StrJoin(principal.roles, ","); }
+
+audit::EventInput EventFor(const Caller& caller, v1::Action action) {
+  audit::EventInput e;
+  e.request_id = caller.request_id;
+  e.actor_member_id = caller.member_id();
+  e.actor_service_id = caller.service_id();
+  e.actor_roles = caller.RolesString();
+  e.client_identity = caller.client_identity;
+  e.action = action;
+  return e;
+}
+
+absl::StatusOr<Caller> CallGate::Authenticate(grpc::CallbackServerContext* ctx,
+                                              v1::Action action, absl::string_view youth_id) {
+  Caller caller;
+  caller.request_id = Metadata(ctx, "x-request-id");
+  if (caller.request_id.empty() || caller.request_id.size() > 64 ||
+      !IsPrintableId(caller.request_id)) {
+    caller.request_id = NewRequestId();
+  }
+  caller.client_identity = ctx->peer();
+  absl::StatusOr<auth::Principal> principal =
+      auth::AuthenticateMetadata(*verifier_, ctx->client_metadata());
+  if (!principal.ok()) {
+    audit::EventInput e = EventFor(caller, action);
+    e.youth_id = std::string(youth_id);
+    return AuditDenial(std::move(e), principal.status());
+  }
+  caller.principal = *std::move(principal);
+  return caller;
+}
+
+absl::Status CallGate::RequireRole(const Caller& caller, v1::Action action,
+                                   std::initializer_list<v1::Role> roles,
+                                   absl::string_view youth_id) {
+  for (v1::Role r : roles) {
+    if (caller.HasRole(r)) return absl::OkStatus();
+  }
+  std::vector<std::string> names;
+  for (v1::Role r : roles) names.push_back(RoleName(r));
+  audit::EventInput e = EventFor(caller, action);
+  e.youth_id = std::string(youth_id);
+  return AuditDenial(std::move(e),
+                     Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
+                            absl::StrCat("this action needs the role ", absl::StrJoin(names, " or "))));
+}
+
+absl::Status CallGate::AuditDenial(audit::EventInput event, const absl::Status& status) {
+  event.decision = v1::DECISION_DENY;
+  event.reason_code = ReasonOf(status);
+  if (event.reason == v1::ACCESS_REASON_UNSPECIFIED) {
+    event.reason = AccessReasonFromCode(event.reason_code);
+  }
+  // Ids that fail validation are not stored verbatim: they may hold anything.
+  for (std::string* id : {&event.youth_id, &event.entry_id, &event.object_id}) {
+    if (id->size() > kMaxIdLength || !IsPrintableId(*id)) *id = "<invalid>";
+  }
+  absl::StatusOr<int64_t> seq = audit_->AppendStandalone(event);
+  if (!seq.ok()) {
+    common::LogError("audit append failed; refusing the call",
+                     {{"status", seq.status().ToString()}});
+    return absl::UnavailableError("audit_unavailable: the access log cannot be written");
+  }
+  return status;
+}
+
+absl::Status CheckId(absl::string_view field, absl::string_view value) {
+  if (value.empty()) return InvalidField(field, "field_required", "is required");
+  if (value.size() > kMaxIdLength || !IsPrintableId(value)) {
+    return InvalidField(field, "malformed_id", "is not a valid id");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckText(absl::string_view field, absl::string_view value, size_t max_bytes) {
+  if (value.empty()) return InvalidField(field, "field_required", "is required");
+  if (value.size() > max_bytes) {
+    return InvalidField(field, "field_too_long", absl::StrCat("is longer than ", max_bytes,
+                                                                " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace relais::rpc

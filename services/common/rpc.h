@@ -1,0 +1,129 @@
+#ifndef RELAIS_SERVICES_COMMON_RPC_H_
+#define RELAIS_SERVICES_COMMON_RPC_H_
+
+// What every gRPC service of relaisd shares: stable reason codes, the single
+// absl -> gRPC status conversion, and authenticating a call (audited on failure).
+
+#include <initializer_list>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "auth/token.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "relais/v1/common.pb.h"
+#include "services/audit/audit_log.h"
+
+namespace relais::rpc {
+
+// "no_active_accompaniment" for ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT.
+std::string ReasonCode(v1::AccessReason reason);
+
+// Error statuses whose message starts with a stable reason code:
+// "<reason>: <explanation>". ToGrpc() moves the code into an ErrorDetail.
+absl::Status Denied(v1::AccessReason reason, absl::string_view explanation);
+absl::Status InvalidField(absl::string_view field, absl::string_view reason,
+                          absl::string_view explanation);
+absl::Status Precondition(absl::string_view reason, absl::string_view explanation);
+absl::Status NotFound(absl::string_view reason, absl::string_view explanation);
+
+// The reason code of a status made by the helpers above (or by the token
+// verifier); "internal" for anything else.
+std::string ReasonOf(const absl::Status& status);
+// The request field named by InvalidField(), if any.
+std::string FieldOf(const absl::Status& status);
+
+// The one conversion to gRPC. INTERNAL/UNKNOWN/DATA_LOSS details are logged and
+// replaced by a generic message; every error carries an ErrorDetail.
+grpc::Status ToGrpc(const absl::Status& status);
+
+// Finishes a unary callback call with `status`.
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::Status& status);
+
+std::string RoleName(v1::Role role);  // "caseworker", ...
+v1::Role RoleFromName(absl::string_view name);
+
+google::protobuf::Timestamp ToProto(absl::Time t);
+absl::Time FromProto(const google::protobuf::Timestamp& ts);
+
+// Who is calling, once authenticated.
+struct Caller {
+  auth::Principal principal;
+  std::string request_id;
+  std::string client_identity;
+
+  const std::string& member_id() const { return principal.member_id; }
+  const std::string& service_id() const { return principal.service_id; }
+  bool HasRole(v1::Role role) const;
+  std::string RolesString() const;
+};
+
+// An audit event pre-filled with the caller and the action.
+audit::EventInput EventFor(const Caller& caller, v1::Action action);
+
+// The audit record of one call: handlers fill ids into `event`; a handler that
+// appended the ALLOW event itself (inside its transaction) sets `recorded`
+// after the transaction committed, so Serve() does not audit twice.
+struct CallAudit {
+  audit::EventInput event;
+  bool recorded = false;
+};
+
+// Authenticates calls and audits every refusal. Thread-safe.
+class CallGate {
+ public:
+  CallGate(const auth::TokenVerifier* verifier, audit::AuditLog* audit)
+      : verifier_(verifier), audit_(audit) {}
+
+  // Verifies the bearer token. On failure appends a DENY event for `action` and
+  // returns UNAUTHENTICATED with the token's reason code. If the denial cannot be
+  // audited the call fails with UNAVAILABLE (the audit path fails closed).
+  absl::StatusOr<Caller> Authenticate(grpc::CallbackServerContext* ctx, v1::Action action,
+                                      absl::string_view youth_id = "");
+
+  // Rule 1 (role): ok if the caller holds one of `roles`; otherwise audits a
+  // DENY role_not_permitted and returns PERMISSION_DENIED.
+  absl::Status RequireRole(const Caller& caller, v1::Action action,
+                           std::initializer_list<v1::Role> roles,
+                           absl::string_view youth_id = "");
+
+  // Appends a DENY event for `status` (its reason code) in its own transaction.
+  // Returns `status`, or UNAVAILABLE if it could not be audited.
+  absl::Status AuditDenial(audit::EventInput event, const absl::Status& status);
+
+  audit::AuditLog* audit() const { return audit_; }
+
+ private:
+  const auth::TokenVerifier* verifier_;
+  audit::AuditLog* audit_;
+};
+
+// Runs one audited unary call: authenticates, runs `body(const Caller&,
+// CallAudit&) -> absl::Status`, and if it failed without recording an event,
+// audits the denial with its reason code. Every call thus leaves exactly one
+// event for the call itself (listings may add one per entry).
+template <typename Body>
+grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* ctx,
+                                v1::Action action, Body&& body) {
+  absl::StatusOr<Caller> caller = gate.Authenticate(ctx, action);
+  absl::Status status = caller.status();
+  if (caller.ok()) {
+    CallAudit call{EventFor(*caller, action)};
+    status = body(*caller, call);
+    if (!status.ok() && !call.recorded) status = gate.AuditDenial(call.event, status);
+  }
+  return Finish(ctx, status);
+}
+
+// Request-size guards shared by the services.
+inline constexpr size_t kMaxIdLength = 64;
+inline constexpr size_t kMaxReasonLength = 2000;
+absl::Status CheckId(absl::string_view field, absl::string_view value);
+absl::Status CheckText(absl::string_view field, absl::string_view value, size_t max_bytes);
+
+}  // namespace relais::rpc
+
+#endif  // RELAIS_SERVICES_COMMON_RPC_H_

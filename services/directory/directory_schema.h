@@ -1,0 +1,21 @@
+#ifndef RELAIS_SERVICES_DIRECTORY_DIRECTORY_SCHEMA_H_
+#define RELAIS_SERVICES_DIRECTORY_DIRECTORY_SCHEMA_H_
+
+#include <vector>
+
+#include "storage/database.h"
+
+namespace relais::directory {
+
+// The component name under which the directory's migrations are recorded.
+inline constexpr char kDirectoryComponent[] = "directory";
+
+// The directory's schema steps, in order: the tables (dir_sectors, dir_services,
+// dir_members, dir_glossary), then the seed data — the five sectors of the
+// design and a glossary of Wallonia-Brussels acronyms. Append new steps; never
+// edit a published one.
+const std::vector<storage::Migration>& DirectoryMigrations();
+
+}  // namespace relais::directory
+
+#endif  // RELAIS_SERVICES_DIRECTORY_DIRECTORY_SCHEMA_H_

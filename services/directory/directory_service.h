@@ -1,0 +1,79 @@
+#ifndef RELAIS_SERVICES_DIRECTORY_DIRECTORY_SERVICE_H_
+#define RELAIS_SERVICES_DIRECTORY_DIRECTORY_SERVICE_H_
+
+#include <initializer_list>
+#include <string>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "relais/v1/directory.grpc.pb.h"
+#include "services/common/rpc.h"
+#include "services/directory/directory_store.h"
+#include "storage/database.h"
+
+namespace relais::directory {
+
+// The gRPC face of the directory. Every call is authenticated and leaves one
+// audit event, allowed or denied (rpc::Serve); a change and its ALLOW event
+// commit in the same transaction, so there is no unaudited change.
+//
+// Who may do what:
+//   CreateSector, CreateService  admin (ACTION_MANAGE_DIRECTORY)
+//   AddMember                    admin; or a coordinator adding to their own
+//                                service (else "wrong_service"), without the
+//                                admin role (else "role_not_permitted")
+//   ListSectors, ListServices,   any authenticated member (ACTION_READ_DIRECTORY)
+//   Glossary
+//
+// Thread-safe. `gate`, `store` and `db` are not owned and must outlive the
+// service; `db` must be the database `store` and the gate's audit log use.
+class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService {
+ public:
+  DirectoryServiceImpl(rpc::CallGate* gate, DirectoryStore* store, storage::Database* db)
+      : gate_(gate), store_(store), db_(db) {}
+
+  grpc::ServerUnaryReactor* CreateSector(grpc::CallbackServerContext* ctx,
+                                         const v1::CreateSectorRequest* request,
+                                         v1::Sector* reply) override;
+  grpc::ServerUnaryReactor* ListSectors(grpc::CallbackServerContext* ctx,
+                                        const v1::ListSectorsRequest* request,
+                                        v1::ListSectorsResponse* reply) override;
+  grpc::ServerUnaryReactor* CreateService(grpc::CallbackServerContext* ctx,
+                                          const v1::CreateServiceRequest* request,
+                                          v1::Service* reply) override;
+  grpc::ServerUnaryReactor* ListServices(grpc::CallbackServerContext* ctx,
+                                         const v1::ListServicesRequest* request,
+                                         v1::ListServicesResponse* reply) override;
+  grpc::ServerUnaryReactor* AddMember(grpc::CallbackServerContext* ctx,
+                                      const v1::AddMemberRequest* request,
+                                      v1::Member* reply) override;
+  grpc::ServerUnaryReactor* Glossary(grpc::CallbackServerContext* ctx,
+                                     const v1::GlossaryRequest* request,
+                                     v1::GlossaryResponse* reply) override;
+
+ private:
+  // gate_->RequireRole, marking the call recorded when it audited a denial.
+  absl::Status RequireRole(const rpc::Caller& caller, rpc::CallAudit& call,
+                           std::initializer_list<v1::Role> roles);
+
+  // Runs `change` (which returns the id of what it made) and appends the call's
+  // ALLOW event naming that id, in one write transaction; marks the call
+  // recorded once committed. UNAVAILABLE "audit_unavailable" if the event
+  // cannot be appended (nothing is then written).
+  absl::Status CommitAudited(
+      rpc::CallAudit& call,
+      absl::FunctionRef<absl::StatusOr<std::string>(storage::Connection&)> change);
+
+  // Appends the call's ALLOW event for a read, before any data is returned.
+  absl::Status RecordRead(rpc::CallAudit& call);
+
+  rpc::CallGate* const gate_;
+  DirectoryStore* const store_;
+  storage::Database* const db_;
+};
+
+}  // namespace relais::directory
+
+#endif  // RELAIS_SERVICES_DIRECTORY_DIRECTORY_SERVICE_H_

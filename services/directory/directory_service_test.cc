@@ -1,0 +1,377 @@
+#include "services/directory/directory_service.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "auth/key_ring.h"
+#include "auth/password.h"
+#include "auth/token.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "relais/v1/directory.grpc.pb.h"
+#include "services/audit/audit_log.h"
+
+namespace relais::directory {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr char kAudience[] = "relais-test";
+constexpr char kPassword[] = "a long enough first password";
+
+// The ErrorDetail reason rpc::ToGrpc attached to a failed call.
+std::string ReasonOf(const grpc::Status& status) {
+  v1::RpcStatus rpc_status;
+  v1::ErrorDetail detail;
+  if (!rpc_status.ParseFromString(status.error_details()) || rpc_status.details_size() != 1 ||
+      !rpc_status.details(0).UnpackTo(&detail)) {
+    return "<no detail>";
+  }
+  return detail.reason();
+}
+
+// Every string an audit event holds, to check none of them is content.
+std::vector<std::string> Strings(const v1::AuditEvent& e) {
+  return {e.request_id(),       e.actor_member_id(), e.actor_service_id(), e.actor_roles(),
+          e.client_identity(),  e.youth_id(),        e.entry_id(),         e.object_id(),
+          e.reason_code()};
+}
+
+// A real server on 127.0.0.1:0 over a fresh database, with three services:
+// the admins', an AMO (coordinator + caseworker) and a CPAS (coordinator).
+class DirectoryServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    path_ = ::testing::TempDir() + "/directory_service_" + std::to_string(::getpid()) + "_" +
+            std::to_string(counter++) + ".db";
+    auto db = storage::Database::Open({.path = path_});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    auto audit = audit::AuditLog::Create(db_.get(), &clock_);
+    ASSERT_TRUE(audit.ok()) << audit.status();
+    audit_ = *std::move(audit);
+    auto store = DirectoryStore::Create(db_.get(), &clock_, {.scrypt = auth::FastParamsForTests()});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+
+    key_ring_ = auth::KeyRing::InMemory();
+    issuer_ = std::make_unique<auth::TokenIssuer>(key_ring_.get(), &clock_, kAudience);
+    verifier_ = std::make_unique<auth::TokenVerifier>(key_ring_.get(), &clock_, kAudience);
+    gate_ = std::make_unique<rpc::CallGate>(verifier_.get(), audit_.get());
+    service_ = std::make_unique<DirectoryServiceImpl>(gate_.get(), store_.get(), db_.get());
+
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    ASSERT_GT(port, 0);
+    stub_ = v1::DirectoryService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+
+    admin_service_ = MustCreateService("Administration Relais", "prevention");
+    amo_ = MustCreateService("AMO Le Relais (Charleroi)", "aide_jeunesse");
+    cpas_ = MustCreateService("CPAS de Charleroi", "action_sociale");
+    admin_token_ = TokenFor(MustAddMember(admin_service_, "root.admin", {v1::ROLE_ADMIN}));
+    coordinator_token_ = TokenFor(MustAddMember(amo_, "amo.head", {v1::ROLE_COORDINATOR}));
+    caseworker_token_ = TokenFor(MustAddMember(amo_, "amo.worker", {v1::ROLE_CASEWORKER}));
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+    server_.reset();
+    service_.reset();
+    store_.reset();
+    audit_.reset();
+    db_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  }
+
+  ServiceInfo MustCreateService(const std::string& name, const std::string& sector) {
+    auto s = store_->CreateService({"", name, sector, ""});
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.value_or(ServiceInfo{});
+  }
+
+  MemberInfo MustAddMember(const ServiceInfo& service, const std::string& login,
+                           std::vector<v1::Role> roles) {
+    auto m = store_->AddMember({"", service.id, "Prénom Nom", login, std::move(roles)}, kPassword);
+    EXPECT_TRUE(m.ok()) << m.status();
+    return m.value_or(MemberInfo{});
+  }
+
+  std::string TokenFor(const MemberInfo& m) {
+    std::vector<std::string> roles;
+    for (v1::Role r : m.roles) roles.push_back(rpc::RoleName(r));
+    auto token = issuer_->Issue(m.id, m.service_id, roles);
+    EXPECT_TRUE(token.ok()) << token.status();
+    return token.value_or("");
+  }
+
+  // A context carrying `token` (none if empty) and a deadline.
+  static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return ctx;
+  }
+
+  grpc::Status CreateService(const std::string& token, const std::string& name,
+                             v1::Service* reply) {
+    v1::CreateServiceRequest req;
+    req.mutable_service()->set_name(name);
+    req.mutable_service()->set_sector_id("enseignement");
+    req.mutable_service()->set_kind("PMS");
+    return stub_->CreateService(Ctx(token).get(), req, reply);
+  }
+
+  grpc::Status AddMember(const std::string& token, const std::string& service_id,
+                         const std::string& login, std::vector<v1::Role> roles,
+                         const std::string& password, v1::Member* reply) {
+    v1::AddMemberRequest req;
+    req.mutable_member()->set_service_id(service_id);
+    req.mutable_member()->set_display_name("Jeanne Lambert");
+    req.mutable_member()->set_login(login);
+    for (v1::Role r : roles) req.mutable_member()->add_roles(r);
+    req.set_initial_password(password);
+    return stub_->AddMember(Ctx(token).get(), req, reply);
+  }
+
+  std::vector<v1::AuditEvent> Events(v1::Decision decision = v1::DECISION_UNSPECIFIED) {
+    auto events = audit_->Query({.decision = decision}, 0, audit::AuditLog::kMaxQueryLimit);
+    EXPECT_TRUE(events.ok()) << events.status();
+    return events.value_or(std::vector<v1::AuditEvent>{});
+  }
+
+  bool ServiceNamed(const std::string& name) {
+    auto page = store_->ListServices("", kMaxPageSize, "");
+    EXPECT_TRUE(page.ok());
+    for (const ServiceInfo& s : page->services) {
+      if (s.name == name) return true;
+    }
+    return false;
+  }
+
+  std::string path_;
+  common::FakeClock clock_{absl::FromUnixSeconds(1764115200)};
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<audit::AuditLog> audit_;
+  std::unique_ptr<DirectoryStore> store_;
+  std::unique_ptr<auth::KeyRing> key_ring_;
+  std::unique_ptr<auth::TokenIssuer> issuer_;
+  std::unique_ptr<auth::TokenVerifier> verifier_;
+  std::unique_ptr<rpc::CallGate> gate_;
+  std::unique_ptr<DirectoryServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::DirectoryService::Stub> stub_;
+  ServiceInfo admin_service_, amo_, cpas_;
+  std::string admin_token_, coordinator_token_, caseworker_token_;
+};
+
+TEST_F(DirectoryServiceTest, AdminCreatesAServiceAndTheChangeIsAudited) {
+  v1::Service reply;
+  grpc::Status status = CreateService(admin_token_, "Centre PMS libre de Charleroi", &reply);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(reply.id(), StartsWith("svc_"));
+  EXPECT_EQ(reply.sector_id(), "enseignement");
+  auto stored = store_->GetService(reply.id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->name, "Centre PMS libre de Charleroi");
+
+  std::vector<v1::AuditEvent> allowed = Events(v1::DECISION_ALLOW);
+  ASSERT_EQ(allowed.size(), 1u);
+  EXPECT_EQ(allowed[0].action(), v1::ACTION_MANAGE_DIRECTORY);
+  EXPECT_EQ(allowed[0].object_id(), reply.id());
+  EXPECT_EQ(allowed[0].actor_service_id(), admin_service_.id);
+  EXPECT_EQ(allowed[0].reason_code(), "allowed");
+}
+
+TEST_F(DirectoryServiceTest, CaseworkerCannotCreateAServiceAndTheDenialIsAudited) {
+  v1::Service reply;
+  grpc::Status status = CreateService(caseworker_token_, "Service pirate", &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), StartsWith("role_not_permitted"));
+  EXPECT_EQ(ReasonOf(status), "role_not_permitted");
+  EXPECT_FALSE(ServiceNamed("Service pirate"));
+
+  std::vector<v1::AuditEvent> events = Events();
+  ASSERT_EQ(events.size(), 1u) << "one call, one event";
+  EXPECT_EQ(events[0].decision(), v1::DECISION_DENY);
+  EXPECT_EQ(events[0].reason(), v1::ACCESS_REASON_ROLE_NOT_PERMITTED);
+  EXPECT_EQ(events[0].reason_code(), "role_not_permitted");
+  EXPECT_EQ(events[0].action(), v1::ACTION_MANAGE_DIRECTORY);
+  EXPECT_EQ(events[0].actor_service_id(), amo_.id);
+}
+
+TEST_F(DirectoryServiceTest, CallsWithoutAValidTokenAreUnauthenticatedAndAudited) {
+  v1::Service reply;
+  grpc::Status missing = CreateService("", "Sans jeton", &reply);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ReasonOf(missing), "token_missing");
+  grpc::Status forged = CreateService("v1.bm90LWEtdG9rZW4.c2ln", "Jeton forgé", &reply);
+  EXPECT_EQ(forged.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  clock_.Advance(absl::Hours(1));
+  v1::ListSectorsResponse sectors;
+  grpc::Status expired = stub_->ListSectors(Ctx(admin_token_).get(), {}, &sectors);
+  EXPECT_EQ(expired.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ReasonOf(expired), "token_expired");
+  EXPECT_FALSE(ServiceNamed("Sans jeton"));
+
+  std::vector<v1::AuditEvent> denied = Events(v1::DECISION_DENY);
+  ASSERT_EQ(denied.size(), 3u);
+  EXPECT_EQ(denied[0].reason_code(), "token_missing");
+  EXPECT_EQ(denied[2].reason_code(), "token_expired");
+  for (const v1::AuditEvent& e : denied) EXPECT_EQ(e.actor_member_id(), "") << e.reason_code();
+  EXPECT_TRUE(Events(v1::DECISION_ALLOW).empty());
+}
+
+TEST_F(DirectoryServiceTest, CoordinatorAddsAColleagueWithoutContentInTheLog) {
+  v1::Member reply;
+  grpc::Status status =
+      AddMember(coordinator_token_, amo_.id, "jeanne.lambert", {v1::ROLE_CASEWORKER}, kPassword,
+                &reply);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(reply.id(), StartsWith("mbr_"));
+  EXPECT_EQ(reply.login(), "jeanne.lambert");
+  auto creds = store_->FindCredentials("jeanne.lambert");
+  ASSERT_TRUE(creds.ok());
+  EXPECT_TRUE(auth::VerifyPassword(kPassword, creds->second));
+
+  std::vector<v1::AuditEvent> allowed = Events(v1::DECISION_ALLOW);
+  ASSERT_EQ(allowed.size(), 1u);
+  EXPECT_EQ(allowed[0].object_id(), reply.id());
+  for (const v1::AuditEvent& e : Events()) {
+    for (const std::string& s : Strings(e)) {
+      EXPECT_THAT(s, Not(HasSubstr("jeanne")));
+      EXPECT_THAT(s, Not(HasSubstr("Lambert")));
+      EXPECT_THAT(s, Not(HasSubstr(kPassword)));
+    }
+  }
+}
+
+TEST_F(DirectoryServiceTest, CoordinatorCannotGrantAdminNorStaffAnotherService) {
+  v1::Member reply;
+  grpc::Status grant =
+      AddMember(coordinator_token_, amo_.id, "would.be.admin", {v1::ROLE_ADMIN}, kPassword, &reply);
+  EXPECT_EQ(grant.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(grant.error_message(), StartsWith("role_not_permitted"));
+  grpc::Status other =
+      AddMember(coordinator_token_, cpas_.id, "cpas.worker", {v1::ROLE_CASEWORKER}, kPassword,
+                &reply);
+  EXPECT_EQ(other.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(other), "wrong_service");
+  grpc::Status caseworker =
+      AddMember(caseworker_token_, amo_.id, "self.made", {v1::ROLE_CASEWORKER}, kPassword, &reply);
+  EXPECT_EQ(caseworker.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(caseworker), "role_not_permitted");
+
+  for (const char* login : {"would.be.admin", "cpas.worker", "self.made"}) {
+    EXPECT_TRUE(absl::IsNotFound(store_->FindCredentials(login).status())) << login;
+  }
+  std::vector<v1::AuditEvent> denied = Events(v1::DECISION_DENY);
+  ASSERT_EQ(denied.size(), 3u);
+  EXPECT_EQ(denied[0].reason_code(), "role_not_permitted");
+  EXPECT_EQ(denied[1].reason_code(), "wrong_service");
+  EXPECT_EQ(denied[1].reason(), v1::ACCESS_REASON_WRONG_SERVICE);
+  EXPECT_EQ(denied[2].reason_code(), "role_not_permitted");
+  EXPECT_TRUE(Events(v1::DECISION_ALLOW).empty());
+
+  // An admin may do both.
+  ASSERT_TRUE(AddMember(admin_token_, cpas_.id, "cpas.admin", {v1::ROLE_ADMIN}, kPassword, &reply)
+                  .ok());
+}
+
+TEST_F(DirectoryServiceTest, InvalidMembersAreRefusedWithTheFieldAndAudited) {
+  v1::Member reply;
+  grpc::Status weak =
+      AddMember(admin_token_, amo_.id, "weak.pass", {v1::ROLE_CASEWORKER}, "short", &reply);
+  EXPECT_EQ(weak.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(weak), "weak_password");
+  grpc::Status taken =
+      AddMember(admin_token_, amo_.id, "amo.worker", {v1::ROLE_CASEWORKER}, kPassword, &reply);
+  EXPECT_EQ(taken.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(ReasonOf(taken), "login_taken");
+  grpc::Status no_role = AddMember(admin_token_, amo_.id, "no.role", {}, kPassword, &reply);
+  EXPECT_EQ(no_role.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  std::vector<v1::AuditEvent> denied = Events(v1::DECISION_DENY);
+  ASSERT_EQ(denied.size(), 3u);
+  EXPECT_EQ(denied[0].reason_code(), "weak_password");
+  EXPECT_EQ(denied[1].reason_code(), "login_taken");
+  EXPECT_EQ(denied[2].reason_code(), "field_required");
+}
+
+TEST_F(DirectoryServiceTest, AnyMemberReadsTheDirectoryPageByPage) {
+  for (int i = 0; i < 3; ++i) MustCreateService("AMO " + std::to_string(i), "aide_jeunesse");
+  std::vector<std::string> ids;
+  std::string token;
+  do {
+    v1::ListServicesRequest req;
+    req.set_sector_id("aide_jeunesse");
+    req.set_page_size(2);
+    req.set_page_token(token);
+    v1::ListServicesResponse reply;
+    grpc::Status status = stub_->ListServices(Ctx(caseworker_token_).get(), req, &reply);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    for (const v1::Service& s : reply.services()) ids.push_back(s.id());
+    token = reply.next_page_token();
+  } while (!token.empty() && ids.size() < 100);
+  EXPECT_EQ(ids.size(), 4u);  // the fixture's AMO and three more
+
+  v1::GlossaryRequest glossary_req;
+  glossary_req.set_sector_id("aide_jeunesse");
+  v1::GlossaryResponse glossary;
+  ASSERT_TRUE(stub_->Glossary(Ctx(caseworker_token_).get(), glossary_req, &glossary).ok());
+  bool has_amo = false;
+  for (const v1::GlossaryTerm& t : glossary.terms()) {
+    if (t.acronym() == "AMO") {
+      has_amo = true;
+      EXPECT_EQ(t.expansion(), "Service d'Action en Milieu Ouvert");
+    }
+  }
+  EXPECT_TRUE(has_amo);
+
+  v1::ListSectorsResponse sectors;
+  ASSERT_TRUE(stub_->ListSectors(Ctx(caseworker_token_).get(), {}, &sectors).ok());
+  EXPECT_EQ(sectors.sectors_size(), 5);
+
+  std::vector<v1::AuditEvent> allowed = Events(v1::DECISION_ALLOW);
+  ASSERT_EQ(allowed.size(), 4u);  // two pages, the glossary, the sectors
+  for (const v1::AuditEvent& e : allowed) EXPECT_EQ(e.action(), v1::ACTION_READ_DIRECTORY);
+}
+
+TEST_F(DirectoryServiceTest, OnlyAdminsCreateSectors) {
+  v1::CreateSectorRequest req;
+  req.mutable_sector()->set_id("parrainage");
+  req.mutable_sector()->set_name("Parrainage");
+  v1::Sector reply;
+  EXPECT_EQ(stub_->CreateSector(Ctx(coordinator_token_).get(), req, &reply).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub_->CreateSector(Ctx(admin_token_).get(), req, &reply).ok());
+  EXPECT_EQ(reply.id(), "parrainage");
+  grpc::Status again = stub_->CreateSector(Ctx(admin_token_).get(), req, &reply);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(ReasonOf(again), "sector_exists");
+}
+
+TEST_F(DirectoryServiceTest, NoChangeIsMadeWhenItCannotBeAudited) {
+  ASSERT_TRUE(db_->Write([](storage::Connection& c) { return c.Exec("DROP TABLE audit_events"); })
+                  .ok());
+  v1::Service reply;
+  grpc::Status status = CreateService(admin_token_, "Service fantôme", &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_FALSE(ServiceNamed("Service fantôme"));
+}
+
+}  // namespace
+}  // namespace relais::directory

@@ -1,0 +1,371 @@
+#include "services/directory/directory_store.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+#include "services/common/ids.h"
+#include "services/common/rpc.h"
+#include "services/directory/directory_schema.h"
+
+namespace relais::directory {
+namespace {
+
+using storage::Connection;
+using storage::Statement;
+
+constexpr size_t kMinSectorIdBytes = 2;
+bool HasControlCharacter(absl::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+// Names shown to people: 1..kMaxNameBytes bytes, not blank, no control characters.
+absl::Status CheckName(absl::string_view field, absl::string_view name) {
+  RETURN_IF_ERROR(rpc::CheckText(field, name, kMaxNameBytes));
+  if (absl::StripAsciiWhitespace(name).empty()) {
+    return rpc::InvalidField(field, "field_required", "is blank");
+  }
+  if (HasControlCharacter(name)) {
+    return rpc::InvalidField(field, "invalid_characters", "holds control characters");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSectorId(absl::string_view field, absl::string_view id) {
+  if (id.empty()) return rpc::InvalidField(field, "field_required", "is required");
+  const bool slug = std::all_of(id.begin(), id.end(), [](char c) {
+    return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_';
+  });
+  if (!slug || id.size() < kMinSectorIdBytes || id.size() > rpc::kMaxIdLength) {
+    return rpc::InvalidField(field, "malformed_id", "must be 2 to 64 of [a-z0-9_]");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckLogin(absl::string_view login) {
+  constexpr absl::string_view kField = "member.login";
+  if (login.empty()) return rpc::InvalidField(kField, "field_required", "is required");
+  const bool charset = std::all_of(login.begin(), login.end(), [](char c) {
+    return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '.' || c == '_' || c == '-';
+  });
+  if (!charset || login.size() < kMinLoginBytes || login.size() > kMaxLoginBytes) {
+    return rpc::InvalidField(kField, "malformed_login", "must be 3 to 64 of [a-z0-9._-]");
+  }
+  return absl::OkStatus();
+}
+
+// Checks roles and returns them without duplicates, in first-seen order.
+absl::StatusOr<std::vector<v1::Role>> CheckRoles(const std::vector<v1::Role>& roles) {
+  constexpr absl::string_view kField = "member.roles";
+  if (roles.empty()) return rpc::InvalidField(kField, "field_required", "needs at least one role");
+  std::vector<v1::Role> unique;
+  for (v1::Role r : roles) {
+    if (rpc::RoleName(r).empty()) {
+      return rpc::InvalidField(kField, "invalid_role", "holds an unspecified or unknown role");
+    }
+    if (std::find(unique.begin(), unique.end(), r) == unique.end()) unique.push_back(r);
+  }
+  return unique;
+}
+
+// Cheap checks of a member's fields (everything but the password).
+absl::StatusOr<MemberInfo> CheckMember(const MemberInfo& member) {
+  RETURN_IF_ERROR(rpc::CheckId("member.service_id", member.service_id));
+  RETURN_IF_ERROR(CheckName("member.display_name", member.display_name));
+  RETURN_IF_ERROR(CheckLogin(member.login));
+  MemberInfo checked = member;
+  checked.id.clear();
+  checked.active = true;
+  ASSIGN_OR_RETURN(checked.roles, CheckRoles(member.roles));
+  return checked;
+}
+
+std::string RolesToText(const std::vector<v1::Role>& roles) {
+  std::vector<std::string> names;
+  for (v1::Role r : roles) names.push_back(rpc::RoleName(r));
+  return absl::StrJoin(names, ",");
+}
+
+absl::StatusOr<std::vector<v1::Role>> RolesFromText(absl::string_view text) {
+  std::vector<v1::Role> roles;
+  for (absl::string_view name : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    const v1::Role r = rpc::RoleFromName(name);
+    if (r == v1::ROLE_UNSPECIFIED) return absl::DataLossError("stored member has an unknown role");
+    roles.push_back(r);
+  }
+  return roles;
+}
+
+// True if `sql` (one bound text parameter ?1) returns a row.
+absl::StatusOr<bool> Exists(Connection& conn, absl::string_view sql, absl::string_view key) {
+  ASSIGN_OR_RETURN(Statement q, conn.Prepare(sql));
+  q.Bind(1, key);
+  return q.Step();
+}
+
+absl::Status RequireSector(Connection& conn, absl::string_view sector_id) {
+  ASSIGN_OR_RETURN(bool found, Exists(conn, "SELECT 1 FROM dir_sectors WHERE id = ?1", sector_id));
+  if (!found) return rpc::NotFound("sector_not_found", "no sector has this id");
+  return absl::OkStatus();
+}
+
+constexpr char kMemberColumns[] =
+    "SELECT id, service_id, display_name, login, roles, active, password_hash FROM dir_members ";
+
+// Reads a row selected with kMemberColumns.
+absl::StatusOr<std::pair<MemberInfo, std::string>> MemberFromRow(const Statement& row) {
+  MemberInfo m;
+  m.id = row.ColumnText(0);
+  m.service_id = row.ColumnText(1);
+  m.display_name = row.ColumnText(2);
+  m.login = row.ColumnText(3);
+  ASSIGN_OR_RETURN(m.roles, RolesFromText(row.ColumnText(4)));
+  m.active = row.ColumnInt64(5) != 0;
+  return std::make_pair(std::move(m), row.ColumnText(6));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DirectoryStore>> DirectoryStore::Create(storage::Database* db,
+                                                                       const common::Clock* clock,
+                                                                       Options options) {
+  if (db == nullptr || clock == nullptr) {
+    return absl::InvalidArgumentError("DirectoryStore needs a database and a clock");
+  }
+  RETURN_IF_ERROR(auth::ValidateScryptParams(options.scrypt));
+  RETURN_IF_ERROR(db->Migrate(kDirectoryComponent, DirectoryMigrations()));
+  return std::unique_ptr<DirectoryStore>(new DirectoryStore(db, clock, options));
+}
+
+absl::StatusOr<SectorInfo> DirectoryStore::CreateSector(const SectorInfo& sector) {
+  absl::StatusOr<SectorInfo> created;
+  RETURN_IF_ERROR(db_->Write([&](Connection& txn) {
+    created = CreateSector(txn, sector);
+    return created.status();
+  }));
+  return created;
+}
+
+absl::StatusOr<SectorInfo> DirectoryStore::CreateSector(Connection& txn,
+                                                        const SectorInfo& sector) {
+  RETURN_IF_ERROR(CheckSectorId("sector.id", sector.id));
+  RETURN_IF_ERROR(CheckName("sector.name", sector.name));
+  ASSIGN_OR_RETURN(Statement ins, txn.Prepare("INSERT INTO dir_sectors(id, name) VALUES (?1, ?2)"));
+  ins.Bind(1, sector.id).Bind(2, sector.name);
+  if (absl::Status s = ins.Run(); !s.ok()) {
+    if (absl::IsAlreadyExists(s)) {
+      return absl::AlreadyExistsError("sector_exists: a sector already has this id");
+    }
+    return s;
+  }
+  return sector;
+}
+
+absl::StatusOr<std::vector<SectorInfo>> DirectoryStore::ListSectors() const {
+  std::vector<SectorInfo> sectors;
+  RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement q, conn.Prepare("SELECT id, name FROM dir_sectors ORDER BY id"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return absl::OkStatus();
+      sectors.push_back({q.ColumnText(0), q.ColumnText(1)});
+    }
+  }));
+  return sectors;
+}
+
+absl::StatusOr<ServiceInfo> DirectoryStore::CreateService(const ServiceInfo& service) {
+  absl::StatusOr<ServiceInfo> created;
+  RETURN_IF_ERROR(db_->Write([&](Connection& txn) {
+    created = CreateService(txn, service);
+    return created.status();
+  }));
+  return created;
+}
+
+absl::StatusOr<ServiceInfo> DirectoryStore::CreateService(Connection& txn,
+                                                          const ServiceInfo& service) {
+  RETURN_IF_ERROR(CheckName("service.name", service.name));
+  RETURN_IF_ERROR(CheckSectorId("service.sector_id", service.sector_id));
+  if (service.kind.size() > kMaxKindBytes || HasControlCharacter(service.kind)) {
+    return rpc::InvalidField("service.kind", "malformed_kind",
+                             "must be at most 64 bytes without control characters");
+  }
+  RETURN_IF_ERROR(RequireSector(txn, service.sector_id));
+  ASSIGN_OR_RETURN(Statement ins, txn.Prepare("INSERT INTO dir_services(id, name, sector_id, kind, "
+                                              "created_at_us) VALUES (?1, ?2, ?3, ?4, ?5)"));
+  ServiceInfo created = service;
+  created.id = rpc::NewId("svc");
+  ins.Bind(1, created.id)
+      .Bind(2, created.name)
+      .Bind(3, created.sector_id)
+      .Bind(4, created.kind)
+      .Bind(5, absl::ToUnixMicros(clock_->Now()));
+  RETURN_IF_ERROR(ins.Run());
+  return created;
+}
+
+absl::StatusOr<ServicePage> DirectoryStore::ListServices(absl::string_view sector_id,
+                                                         int page_size,
+                                                         absl::string_view page_token) const {
+  if (!sector_id.empty()) RETURN_IF_ERROR(CheckSectorId("sector_id", sector_id));
+  if (!page_token.empty()) RETURN_IF_ERROR(rpc::CheckId("page_token", page_token));
+  if (page_size < 0 || page_size > kMaxPageSize) {
+    return rpc::InvalidField("page_size", "invalid_page_size", "must be between 0 and 1000");
+  }
+  if (page_size == 0) page_size = kDefaultPageSize;
+  ServicePage page;
+  RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    if (!sector_id.empty()) RETURN_IF_ERROR(RequireSector(conn, sector_id));
+    // One row more than asked tells whether another page follows.
+    ASSIGN_OR_RETURN(Statement q, conn.Prepare("SELECT id, name, sector_id, kind FROM dir_services "
+                                               "WHERE (?1 = '' OR sector_id = ?1) AND id > ?2 "
+                                               "ORDER BY id LIMIT ?3"));
+    q.Bind(1, sector_id).Bind(2, page_token).Bind(3, int64_t{page_size} + 1);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return absl::OkStatus();
+      if (page.services.size() == static_cast<size_t>(page_size)) {
+        page.next_page_token = page.services.back().id;
+        return absl::OkStatus();
+      }
+      page.services.push_back({q.ColumnText(0), q.ColumnText(1), q.ColumnText(2), q.ColumnText(3)});
+    }
+  }));
+  return page;
+}
+
+absl::StatusOr<NewMember> DirectoryStore::PrepareMember(const MemberInfo& member,
+                                                        absl::string_view password) const {
+  NewMember prepared;
+  ASSIGN_OR_RETURN(prepared.info, CheckMember(member));
+  if (password.empty()) {
+    return rpc::InvalidField("initial_password", "field_required", "is required");
+  }
+  if (absl::Status s = auth::CheckPasswordStrength(password); !s.ok()) {
+    return rpc::InvalidField("initial_password", "weak_password", s.message());
+  }
+  ASSIGN_OR_RETURN(prepared.password_hash, auth::HashPassword(password, options_.scrypt));
+  return prepared;
+}
+
+absl::StatusOr<MemberInfo> DirectoryStore::InsertMember(Connection& txn,
+                                                        const NewMember& member) {
+  ASSIGN_OR_RETURN(MemberInfo created, CheckMember(member.info));
+  if (member.password_hash.empty()) return absl::InternalError("member without password hash");
+  ASSIGN_OR_RETURN(bool service_found, Exists(txn, "SELECT 1 FROM dir_services WHERE id = ?1",
+                                              created.service_id));
+  if (!service_found) return rpc::NotFound("service_not_found", "no service has this id");
+  // Checked inside the write transaction, so no other writer can take the login
+  // before the insert; the UNIQUE constraint stays as the last line of defence.
+  ASSIGN_OR_RETURN(bool login_used,
+                   Exists(txn, "SELECT 1 FROM dir_members WHERE login = ?1", created.login));
+  if (login_used) return absl::AlreadyExistsError("login_taken: another member has this login");
+  ASSIGN_OR_RETURN(Statement ins,
+                   txn.Prepare("INSERT INTO dir_members(id, service_id, display_name, login, roles, "
+                               "password_hash, active, created_at_us) "
+                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)"));
+  created.id = rpc::NewId("mbr");
+  ins.Bind(1, created.id)
+      .Bind(2, created.service_id)
+      .Bind(3, created.display_name)
+      .Bind(4, created.login)
+      .Bind(5, RolesToText(created.roles))
+      .Bind(6, member.password_hash)
+      .Bind(7, absl::ToUnixMicros(clock_->Now()));
+  RETURN_IF_ERROR(ins.Run());
+  return created;
+}
+
+absl::StatusOr<MemberInfo> DirectoryStore::AddMember(const MemberInfo& member,
+                                                     absl::string_view password) {
+  ASSIGN_OR_RETURN(NewMember prepared, PrepareMember(member, password));
+  absl::StatusOr<MemberInfo> created;
+  RETURN_IF_ERROR(db_->Write([&](Connection& txn) {
+    created = InsertMember(txn, prepared);
+    return created.status();
+  }));
+  return created;
+}
+
+absl::Status DirectoryStore::SetMemberActive(absl::string_view member_id, bool active) {
+  return db_->Write([&](Connection& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement upd, txn.Prepare("UPDATE dir_members SET active = ?1 WHERE id = ?2"));
+    upd.Bind(1, int64_t{active ? 1 : 0}).Bind(2, member_id);
+    RETURN_IF_ERROR(upd.Run());
+    if (txn.Changes() == 0) return rpc::NotFound("member_not_found", "no member has this id");
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::pair<MemberInfo, std::string>> DirectoryStore::FindCredentials(
+    absl::string_view login) const {
+  absl::StatusOr<std::pair<MemberInfo, std::string>> found =
+      rpc::NotFound("member_not_found", "no member has this login");
+  if (login.empty() || login.size() > kMaxLoginBytes) return found;
+  RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(kMemberColumns, "WHERE login = ?1")));
+    q.Bind(1, login);
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (row) found = MemberFromRow(q);
+    return absl::OkStatus();
+  }));
+  return found;
+}
+
+absl::StatusOr<ServiceInfo> DirectoryStore::GetService(absl::string_view service_id) const {
+  absl::StatusOr<ServiceInfo> found = rpc::NotFound("service_not_found", "no service has this id");
+  if (service_id.empty() || service_id.size() > rpc::kMaxIdLength) return found;
+  RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement q, conn.Prepare("SELECT id, name, sector_id, kind FROM dir_services "
+                                               "WHERE id = ?1"));
+    q.Bind(1, service_id);
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (row) found = ServiceInfo{q.ColumnText(0), q.ColumnText(1), q.ColumnText(2), q.ColumnText(3)};
+    return absl::OkStatus();
+  }));
+  return found;
+}
+
+absl::StatusOr<MemberInfo> DirectoryStore::GetMember(absl::string_view member_id) const {
+  absl::StatusOr<MemberInfo> found = rpc::NotFound("member_not_found", "no member has this id");
+  if (member_id.empty() || member_id.size() > rpc::kMaxIdLength) return found;
+  RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(kMemberColumns, "WHERE id = ?1")));
+    q.Bind(1, member_id);
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return absl::OkStatus();
+    ASSIGN_OR_RETURN(auto member_and_hash, MemberFromRow(q));
+    found = std::move(member_and_hash.first);  // the hash stays here
+    return absl::OkStatus();
+  }));
+  return found;
+}
+
+absl::StatusOr<std::vector<GlossaryEntry>> DirectoryStore::Glossary(
+    absl::string_view sector_id) const {
+  if (!sector_id.empty()) RETURN_IF_ERROR(CheckSectorId("sector_id", sector_id));
+  std::vector<GlossaryEntry> terms;
+  RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    if (!sector_id.empty()) RETURN_IF_ERROR(RequireSector(conn, sector_id));
+    ASSIGN_OR_RETURN(Statement q,
+                     conn.Prepare("SELECT acronym, expansion, COALESCE(sector_id, ''), description "
+                                  "FROM dir_glossary WHERE (?1 = '' OR sector_id = ?1) "
+                                  "ORDER BY acronym"));
+    q.Bind(1, sector_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return absl::OkStatus();
+      terms.push_back({q.ColumnText(0), q.ColumnText(1), q.ColumnText(2), q.ColumnText(3)});
+    }
+  }));
+  return terms;
+}
+
+}  // namespace relais::directory

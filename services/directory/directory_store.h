@@ -1,0 +1,137 @@
+#ifndef RELAIS_SERVICES_DIRECTORY_DIRECTORY_STORE_H_
+#define RELAIS_SERVICES_DIRECTORY_DIRECTORY_STORE_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "auth/password.h"
+#include "common/clock.h"
+#include "services/directory/directory_api.h"
+#include "storage/database.h"
+
+namespace relais::directory {
+
+struct SectorInfo {
+  std::string id;  // lower-case slug, e.g. "aide_jeunesse"
+  std::string name;
+};
+
+struct GlossaryEntry {
+  std::string acronym;
+  std::string expansion;
+  std::string sector_id;  // empty: a term every sector uses (e.g. RGPD)
+  std::string description;
+};
+
+struct ServicePage {
+  std::vector<ServiceInfo> services;
+  std::string next_page_token;  // empty when there are no more
+};
+
+// A member checked and hashed by PrepareMember(), ready to insert.
+struct NewMember {
+  MemberInfo info;            // id still empty
+  std::string password_hash;  // auth::HashPassword() output
+};
+
+// Limits enforced on every write. Sizes are in bytes.
+inline constexpr size_t kMaxNameBytes = 200;
+inline constexpr size_t kMaxKindBytes = 64;
+inline constexpr size_t kMinLoginBytes = 3;
+inline constexpr size_t kMaxLoginBytes = 64;
+inline constexpr int kDefaultPageSize = 100;
+inline constexpr int kMaxPageSize = 1000;
+
+// The directory's tables in the shared database: sectors, services, members with
+// their password hashes, and the glossary. Thread-safe (all state is in the
+// database).
+//
+// Writes come in two forms: one that runs its own transaction, and one taking
+// the Connection of the caller's Database::Write, so the caller can append the
+// audit event of the change in the same transaction.
+//
+// Status codes: validation failures are INVALID_ARGUMENT with a reason code and
+// the request field ("member.login", ...) as made by rpc::InvalidField();
+// NOT_FOUND "sector_not_found" / "service_not_found" / "member_not_found";
+// ALREADY_EXISTS "sector_exists" / "login_taken"; database errors as mapped by
+// storage::SqliteStatus (UNAVAILABLE when busy).
+class DirectoryStore final : public DirectoryApi, public CredentialSource {
+ public:
+  struct Options {
+    // Cost of new password hashes. Tests pass auth::FastParamsForTests().
+    auth::ScryptParams scrypt;
+  };
+
+  // Applies the "directory" migrations to `db`. `db` and `clock` are not owned
+  // and must outlive the store. INVALID_ARGUMENT on null arguments or scrypt
+  // parameters auth::ValidateScryptParams() refuses; else the migration's status.
+  static absl::StatusOr<std::unique_ptr<DirectoryStore>> Create(storage::Database* db,
+                                                                const common::Clock* clock,
+                                                                Options options = {});
+
+  DirectoryStore(const DirectoryStore&) = delete;
+  DirectoryStore& operator=(const DirectoryStore&) = delete;
+
+  // Adds a sector with the caller's id: 2-64 of [a-z0-9_], name 1-200 bytes.
+  absl::StatusOr<SectorInfo> CreateSector(const SectorInfo& sector);
+  absl::StatusOr<SectorInfo> CreateSector(storage::Connection& txn, const SectorInfo& sector);
+  // Every sector, by id.
+  absl::StatusOr<std::vector<SectorInfo>> ListSectors() const;
+
+  // Registers a service in an existing sector; `service.id` is ignored and a
+  // fresh "svc_<20 hex>" id (rpc::NewId) assigned. Name 1-200 bytes, kind at most 64 bytes.
+  absl::StatusOr<ServiceInfo> CreateService(const ServiceInfo& service);
+  absl::StatusOr<ServiceInfo> CreateService(storage::Connection& txn, const ServiceInfo& service);
+  // Services by id, optionally of one sector (NOT_FOUND "sector_not_found" if it
+  // does not exist). `page_token` is a previous next_page_token (the last id
+  // returned); `page_size` 0 means kDefaultPageSize, above kMaxPageSize or
+  // negative is INVALID_ARGUMENT.
+  absl::StatusOr<ServicePage> ListServices(absl::string_view sector_id, int page_size,
+                                           absl::string_view page_token) const;
+
+  // Validates `member` (service id, display name 1-200 bytes, login 3-64 of
+  // [a-z0-9._-], at least one role and none unspecified) and `password`
+  // (auth::CheckPasswordStrength: "weak_password"), then hashes the password.
+  // Touches no table, and is slow by design (scrypt): call it outside any
+  // transaction.
+  absl::StatusOr<NewMember> PrepareMember(const MemberInfo& member,
+                                          absl::string_view password) const;
+  // Inserts a prepared member with a fresh "mbr_<20 hex>" id, active.
+  // NOT_FOUND "service_not_found"; ALREADY_EXISTS "login_taken".
+  absl::StatusOr<MemberInfo> InsertMember(storage::Connection& txn, const NewMember& member);
+  // PrepareMember() then InsertMember() in a transaction of its own.
+  absl::StatusOr<MemberInfo> AddMember(const MemberInfo& member, absl::string_view password);
+
+  // Deactivates (or reactivates) a member: an inactive member can neither log
+  // in nor refresh a token. NOT_FOUND "member_not_found".
+  absl::Status SetMemberActive(absl::string_view member_id, bool active);
+
+  // CredentialSource.
+  absl::StatusOr<std::pair<MemberInfo, std::string>> FindCredentials(
+      absl::string_view login) const override;
+
+  // DirectoryApi (GetMember also serves CredentialSource).
+  absl::StatusOr<ServiceInfo> GetService(absl::string_view service_id) const override;
+  absl::StatusOr<MemberInfo> GetMember(absl::string_view member_id) const override;
+
+  // Glossary terms by acronym; with a sector id, only that sector's terms
+  // (NOT_FOUND "sector_not_found" if it does not exist).
+  absl::StatusOr<std::vector<GlossaryEntry>> Glossary(absl::string_view sector_id) const;
+
+ private:
+  DirectoryStore(storage::Database* db, const common::Clock* clock, Options options)
+      : db_(db), clock_(clock), options_(options) {}
+
+  storage::Database* const db_;
+  const common::Clock* const clock_;
+  const Options options_;
+};
+
+}  // namespace relais::directory
+
+#endif  // RELAIS_SERVICES_DIRECTORY_DIRECTORY_STORE_H_

@@ -1,0 +1,317 @@
+#include "services/directory/directory_store.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "auth/password.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/common/rpc.h"
+
+namespace relais::directory {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kPassword[] = "correct horse battery";
+
+class DirectoryStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    path_ = ::testing::TempDir() + "/directory_store_" + std::to_string(::getpid()) + "_" +
+            std::to_string(counter++) + ".db";
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    db_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  }
+
+  // Closes and reopens the database and the store, as a restart would.
+  void Reopen() {
+    store_.reset();
+    db_.reset();
+    auto db = storage::Database::Open({.path = path_});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    auto store = DirectoryStore::Create(db_.get(), &clock_, {.scrypt = auth::FastParamsForTests()});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  ServiceInfo NewService(absl::string_view sector = "aide_jeunesse") {
+    auto s = store_->CreateService({"", "AMO Le Relais (Charleroi)", std::string(sector), "AMO"});
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.value_or(ServiceInfo{});
+  }
+
+  MemberInfo Member(absl::string_view service_id, absl::string_view login) {
+    MemberInfo m;
+    m.service_id = std::string(service_id);
+    m.display_name = "Aïcha Benali";
+    m.login = std::string(login);
+    m.roles = {v1::ROLE_CASEWORKER};
+    return m;
+  }
+
+  std::string path_;
+  common::FakeClock clock_{absl::FromUnixSeconds(1700000000)};
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<DirectoryStore> store_;
+};
+
+TEST_F(DirectoryStoreTest, SeedsTheFiveSectorsOfTheDesign) {
+  auto sectors = store_->ListSectors();
+  ASSERT_TRUE(sectors.ok()) << sectors.status();
+  std::vector<std::string> ids;
+  for (const SectorInfo& s : *sectors) ids.push_back(s.id);
+  EXPECT_THAT(ids, ElementsAre("action_sociale", "aide_jeunesse", "enseignement", "prevention",
+                               "sante_mentale"));
+}
+
+TEST_F(DirectoryStoreTest, GlossaryExplainsOtherSectorsAcronyms) {
+  auto all = store_->Glossary("");
+  ASSERT_TRUE(all.ok()) << all.status();
+  std::set<std::string> acronyms;
+  for (const GlossaryEntry& t : *all) acronyms.insert(t.acronym);
+  for (const char* a : {"AMO", "SAJ", "SPJ", "MADO", "PMS", "CPAS", "SRG", "AGAJ"}) {
+    EXPECT_TRUE(acronyms.count(a)) << a;
+  }
+  auto school = store_->Glossary("enseignement");
+  ASSERT_TRUE(school.ok()) << school.status();
+  ASSERT_FALSE(school->empty());
+  for (const GlossaryEntry& t : *school) EXPECT_EQ(t.sector_id, "enseignement") << t.acronym;
+  bool found_pms = false;
+  for (const GlossaryEntry& t : *school) {
+    if (t.acronym == "PMS") {
+      found_pms = true;
+      EXPECT_EQ(t.expansion, "Centre Psycho-Médico-Social");
+      EXPECT_FALSE(t.description.empty());
+    }
+  }
+  EXPECT_TRUE(found_pms);
+  EXPECT_EQ(rpc::ReasonOf(store_->Glossary("astrologie").status()), "sector_not_found");
+}
+
+TEST_F(DirectoryStoreTest, MigrationsRunOnceAcrossRestarts) {
+  ASSERT_TRUE(store_->CreateSector({"parrainage", "Parrainage"}).ok());
+  const ServiceInfo service = NewService();
+  Reopen();
+  auto sectors = store_->ListSectors();
+  ASSERT_TRUE(sectors.ok());
+  EXPECT_EQ(sectors->size(), 6u);
+  EXPECT_TRUE(store_->GetService(service.id).ok());
+}
+
+TEST_F(DirectoryStoreTest, CreateSectorRefusesDuplicateAndMalformedIds) {
+  EXPECT_EQ(rpc::ReasonOf(store_->CreateSector({"enseignement", "Écoles"}).status()),
+            "sector_exists");
+  EXPECT_TRUE(absl::IsAlreadyExists(store_->CreateSector({"enseignement", "Écoles"}).status()));
+  for (const char* bad : {"", "x", "Santé", "with space", "UPPER"}) {
+    absl::Status s = store_->CreateSector({bad, "Name"}).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(s)) << bad;
+    EXPECT_EQ(rpc::FieldOf(s), "sector.id") << bad;
+  }
+}
+
+TEST_F(DirectoryStoreTest, CreateServiceAssignsAnOpaqueIdAndReadsBack) {
+  const ServiceInfo a = NewService();
+  const ServiceInfo b = NewService();
+  EXPECT_THAT(a.id, ::testing::MatchesRegex("svc_[0-9a-f]+"));
+  EXPECT_NE(a.id, b.id);
+  auto read = store_->GetService(a.id);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->name, "AMO Le Relais (Charleroi)");
+  EXPECT_EQ(read->sector_id, "aide_jeunesse");
+  EXPECT_EQ(read->kind, "AMO");
+}
+
+TEST_F(DirectoryStoreTest, CreateServiceValidatesItsFields) {
+  auto reason_and_field = [&](const ServiceInfo& s) {
+    absl::Status st = store_->CreateService(s).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(st)) << st;
+    return rpc::ReasonOf(st) + "@" + rpc::FieldOf(st);
+  };
+  EXPECT_EQ(reason_and_field({"", "", "prevention", ""}), "field_required@service.name");
+  EXPECT_EQ(reason_and_field({"", "   ", "prevention", ""}), "field_required@service.name");
+  EXPECT_EQ(reason_and_field({"", std::string(201, 'a'), "prevention", ""}),
+            "field_too_long@service.name");
+  EXPECT_EQ(reason_and_field({"", "Bad\nname", "prevention", ""}),
+            "invalid_characters@service.name");
+  EXPECT_EQ(reason_and_field({"", "CPAS", "", ""}), "field_required@service.sector_id");
+  EXPECT_EQ(reason_and_field({"", "CPAS", "action_sociale", std::string(65, 'k')}),
+            "malformed_kind@service.kind");
+  EXPECT_TRUE(store_->CreateService({"", std::string(200, 'a'), "prevention", ""}).ok());
+}
+
+TEST_F(DirectoryStoreTest, CreateServiceInAnUnknownSectorIsNotFound) {
+  absl::Status s = store_->CreateService({"", "Club", "sport", ""}).status();
+  EXPECT_TRUE(absl::IsNotFound(s)) << s;
+  EXPECT_EQ(rpc::ReasonOf(s), "sector_not_found");
+}
+
+TEST_F(DirectoryStoreTest, ListServicesPagesThroughEveryServiceOnce) {
+  std::set<std::string> created;
+  for (int i = 0; i < 5; ++i) created.insert(NewService("aide_jeunesse").id);
+  NewService("enseignement");
+  NewService("enseignement");
+
+  std::set<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    auto page = store_->ListServices("aide_jeunesse", 2, token);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_LE(page->services.size(), 2u);
+    for (const ServiceInfo& s : page->services) {
+      EXPECT_EQ(s.sector_id, "aide_jeunesse");
+      EXPECT_TRUE(seen.insert(s.id).second) << "listed twice: " << s.id;
+    }
+    token = page->next_page_token;
+    ASSERT_LT(++pages, 10);
+  } while (!token.empty());
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, created);
+
+  auto all = store_->ListServices("", 0, "");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->services.size(), 7u);
+  EXPECT_TRUE(all->next_page_token.empty());
+}
+
+TEST_F(DirectoryStoreTest, ListServicesRefusesBadArguments) {
+  EXPECT_EQ(rpc::ReasonOf(store_->ListServices("", -1, "").status()), "invalid_page_size");
+  EXPECT_EQ(rpc::ReasonOf(store_->ListServices("", 1001, "").status()), "invalid_page_size");
+  EXPECT_EQ(rpc::ReasonOf(store_->ListServices("nowhere", 10, "").status()), "sector_not_found");
+  EXPECT_EQ(rpc::ReasonOf(store_->ListServices("", 10, "x' OR 1=1 --").status()), "malformed_id");
+}
+
+TEST_F(DirectoryStoreTest, AddMemberStoresOnlyAHashThatVerifies) {
+  const ServiceInfo service = NewService();
+  auto added = store_->AddMember(Member(service.id, "aicha.b"), kPassword);
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_THAT(added->id, ::testing::MatchesRegex("mbr_[0-9a-f]+"));
+  EXPECT_TRUE(added->active);
+
+  auto creds = store_->FindCredentials("aicha.b");
+  ASSERT_TRUE(creds.ok()) << creds.status();
+  EXPECT_EQ(creds->first.id, added->id);
+  EXPECT_EQ(creds->first.service_id, service.id);
+  EXPECT_EQ(creds->first.display_name, "Aïcha Benali");
+  EXPECT_THAT(creds->first.roles, ElementsAre(v1::ROLE_CASEWORKER));
+  EXPECT_THAT(creds->second, Not(HasSubstr(kPassword)));
+  EXPECT_TRUE(auth::VerifyPassword(kPassword, creds->second));
+  EXPECT_FALSE(auth::VerifyPassword("correct horse battery!", creds->second));
+
+  auto member = store_->GetMember(added->id);
+  ASSERT_TRUE(member.ok()) << member.status();
+  EXPECT_EQ(member->login, "aicha.b");
+}
+
+TEST_F(DirectoryStoreTest, AddMemberKeepsEveryRoleOnce) {
+  const ServiceInfo service = NewService();
+  MemberInfo m = Member(service.id, "head.of.service");
+  m.roles = {v1::ROLE_COORDINATOR, v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR};
+  auto added = store_->AddMember(m, kPassword);
+  ASSERT_TRUE(added.ok()) << added.status();
+  auto read = store_->GetMember(added->id);
+  ASSERT_TRUE(read.ok());
+  EXPECT_THAT(read->roles, ElementsAre(v1::ROLE_COORDINATOR, v1::ROLE_CASEWORKER));
+}
+
+TEST_F(DirectoryStoreTest, DuplicateLoginIsAlreadyExists) {
+  const ServiceInfo a = NewService();
+  const ServiceInfo b = NewService("enseignement");
+  ASSERT_TRUE(store_->AddMember(Member(a.id, "marie.dupont"), kPassword).ok());
+  absl::Status s = store_->AddMember(Member(b.id, "marie.dupont"), kPassword).status();
+  EXPECT_TRUE(absl::IsAlreadyExists(s)) << s;
+  EXPECT_EQ(rpc::ReasonOf(s), "login_taken");
+}
+
+TEST_F(DirectoryStoreTest, AddMemberValidatesLoginRolesAndPassword) {
+  const ServiceInfo service = NewService();
+  auto reason_and_field = [&](const MemberInfo& m, absl::string_view password = kPassword) {
+    absl::Status st = store_->AddMember(m, password).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(st)) << st;
+    return rpc::ReasonOf(st) + "@" + rpc::FieldOf(st);
+  };
+  for (const std::string& login :
+       {std::string("ab"), std::string("Marie"), std::string("marie dupont"),
+        std::string("marie@cpas"), std::string(65, 'm')}) {
+    EXPECT_EQ(reason_and_field(Member(service.id, login)), "malformed_login@member.login") << login;
+  }
+  EXPECT_TRUE(store_->AddMember(Member(service.id, std::string(64, 'm')), kPassword).ok());
+
+  MemberInfo no_roles = Member(service.id, "no.roles");
+  no_roles.roles.clear();
+  EXPECT_EQ(reason_and_field(no_roles), "field_required@member.roles");
+  MemberInfo unspecified = Member(service.id, "unspecified");
+  unspecified.roles = {v1::ROLE_CASEWORKER, v1::ROLE_UNSPECIFIED};
+  EXPECT_EQ(reason_and_field(unspecified), "invalid_role@member.roles");
+  MemberInfo unknown = Member(service.id, "unknown.role");
+  unknown.roles = {static_cast<v1::Role>(42)};
+  EXPECT_EQ(reason_and_field(unknown), "invalid_role@member.roles");
+
+  MemberInfo nameless = Member(service.id, "nameless");
+  nameless.display_name.clear();
+  EXPECT_EQ(reason_and_field(nameless), "field_required@member.display_name");
+
+  EXPECT_EQ(reason_and_field(Member(service.id, "weak.one"), "short"),
+            "weak_password@initial_password");
+  EXPECT_EQ(reason_and_field(Member(service.id, "weak.two"), ""),
+            "field_required@initial_password");
+  EXPECT_EQ(reason_and_field(Member(service.id, "weak.three"), std::string(1025, 'p')),
+            "weak_password@initial_password");
+  EXPECT_TRUE(absl::IsNotFound(store_->FindCredentials("weak.one").status()));
+}
+
+TEST_F(DirectoryStoreTest, AddMemberToAnUnknownServiceIsNotFound) {
+  absl::Status s = store_->AddMember(Member("svc_missing", "lost.worker"), kPassword).status();
+  EXPECT_TRUE(absl::IsNotFound(s)) << s;
+  EXPECT_EQ(rpc::ReasonOf(s), "service_not_found");
+}
+
+TEST_F(DirectoryStoreTest, UnknownIdsAndLoginsAreNotFound) {
+  EXPECT_EQ(rpc::ReasonOf(store_->GetService("svc_000000000000").status()), "service_not_found");
+  EXPECT_EQ(rpc::ReasonOf(store_->GetService("").status()), "service_not_found");
+  EXPECT_EQ(rpc::ReasonOf(store_->GetMember("mbr_000000000000").status()), "member_not_found");
+  EXPECT_EQ(rpc::ReasonOf(store_->GetMember(std::string(500, 'm')).status()), "member_not_found");
+  EXPECT_EQ(rpc::ReasonOf(store_->FindCredentials("nobody").status()), "member_not_found");
+  EXPECT_EQ(rpc::ReasonOf(store_->SetMemberActive("mbr_000000000000", false)), "member_not_found");
+}
+
+TEST_F(DirectoryStoreTest, DeactivatedMemberIsStillFoundButInactive) {
+  const ServiceInfo service = NewService();
+  auto added = store_->AddMember(Member(service.id, "leaving.soon"), kPassword);
+  ASSERT_TRUE(added.ok());
+  ASSERT_TRUE(store_->SetMemberActive(added->id, false).ok());
+  auto creds = store_->FindCredentials("leaving.soon");
+  ASSERT_TRUE(creds.ok());
+  EXPECT_FALSE(creds->first.active);
+  auto member = store_->GetMember(added->id);
+  ASSERT_TRUE(member.ok());
+  EXPECT_FALSE(member->active);
+}
+
+TEST(DirectoryStoreCreate, RefusesMissingDependenciesAndUnsafeScryptParams) {
+  common::FakeClock clock(absl::UnixEpoch());
+  EXPECT_TRUE(absl::IsInvalidArgument(DirectoryStore::Create(nullptr, &clock).status()));
+  const std::string path = ::testing::TempDir() + "/directory_store_params.db";
+  std::filesystem::remove(path);
+  auto db = storage::Database::Open({.path = path});
+  ASSERT_TRUE(db.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      DirectoryStore::Create(db->get(), &clock, {.scrypt = {.n = 3, .r = 8, .p = 1}}).status()));
+}
+
+}  // namespace
+}  // namespace relais::directory

@@ -1,0 +1,174 @@
+#include "services/host/host.h"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace relais::host {
+namespace {
+
+constexpr char kAudience[] = "relais";
+constexpr size_t kSecretBytes = 32;
+
+// Reads a 32-byte secret from `path`, creating it (0600) if missing. Refuses a
+// file that group or others may read.
+absl::StatusOr<std::string> LoadOrCreateSecret(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if ((st.st_mode & 077) != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is readable by group or others; chmod 600 it"));
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    std::string secret = buf.str();
+    if (secret.size() != kSecretBytes) {
+      return absl::DataLossError(absl::StrCat(path, " does not hold a 32-byte secret"));
+    }
+    return secret;
+  }
+  std::string secret(kSecretBytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(secret.data()), kSecretBytes) != 1) {
+    return absl::InternalError("RAND_bytes failed");
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+  if (fd < 0) return absl::UnavailableError(absl::StrCat("create ", path, ": ", strerror(errno)));
+  const bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(kSecretBytes) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return absl::UnavailableError(absl::StrCat("write ", path));
+  return secret;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
+  auto host = absl::WrapUnique(new Host());
+  host->options_ = options;
+  host->clock_ = options.clock != nullptr ? options.clock : &common::RealClock();
+  ASSIGN_OR_RETURN(host->db_, storage::Database::Open({.path = options.db_path}));
+  ASSIGN_OR_RETURN(host->audit_log_, audit::AuditLog::Create(host->db_.get(), host->clock_));
+
+  std::string national_key;
+  if (options.keys_dir.empty()) {
+    host->keys_ = auth::KeyRing::InMemory();
+    national_key.assign(kSecretBytes, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(national_key.data()), kSecretBytes) != 1) {
+      return absl::InternalError("RAND_bytes failed");
+    }
+  } else {
+    ASSIGN_OR_RETURN(host->keys_, auth::KeyRing::LoadOrCreate(options.keys_dir));
+    ASSIGN_OR_RETURN(national_key,
+                     LoadOrCreateSecret(absl::StrCat(options.keys_dir, "/national-hash.key")));
+  }
+  host->issuer_ = std::make_unique<auth::TokenIssuer>(host->keys_.get(), host->clock_, kAudience,
+                                                      options.token_lifetime);
+  host->verifier_ = std::make_unique<auth::TokenVerifier>(host->keys_.get(), host->clock_, kAudience);
+  host->gate_ = std::make_unique<rpc::CallGate>(host->verifier_.get(), host->audit_log_.get());
+
+  ASSIGN_OR_RETURN(host->directory_,
+                   directory::DirectoryStore::Create(host->db_.get(), host->clock_,
+                                                     {.scrypt = options.scrypt}));
+  RETURN_IF_ERROR(record::RecordServiceImpl::Migrate(host->db_.get()));
+  RETURN_IF_ERROR(care::CareServiceImpl::Migrate(host->db_.get()));
+  host->record_ = std::make_unique<record::RecordServiceImpl>(
+      record::RecordServiceImpl::Options{.national_number_key = national_key}, host->db_.get(),
+      host->clock_, host->gate_.get());
+  host->care_ = std::make_unique<care::CareServiceImpl>(options.care, host->db_.get(), host->clock_,
+                                                        host->gate_.get(), host->directory_.get(),
+                                                        host->record_.get());
+  host->record_->set_care(host->care_.get());
+  host->directory_service_ = std::make_unique<directory::DirectoryServiceImpl>(
+      host->gate_.get(), host->directory_.get(), host->db_.get());
+  host->auth_service_ = std::make_unique<auth_service::AuthServiceImpl>(
+      host->directory_.get(), host->issuer_.get(), host->verifier_.get(), host->keys_.get(),
+      host->audit_log_.get());
+  host->audit_service_ = std::make_unique<audit::AuditServiceImpl>(
+      host->audit_log_.get(), host->gate_.get(), host->directory_.get(), host->care_.get());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  // Plaintext only; relaisd refuses to bind it beyond loopback (see main).
+  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
+                           &host->port_);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(16 * options.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
+  builder.RegisterService(host->directory_service_.get());
+  builder.RegisterService(host->auth_service_.get());
+  builder.RegisterService(host->record_.get());
+  builder.RegisterService(host->care_.get());
+  builder.RegisterService(host->audit_service_.get());
+  host->server_ = builder.BuildAndStart();
+  if (host->server_ == nullptr || host->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
+  }
+  grpc::HealthCheckServiceInterface* health = host->server_->GetHealthCheckService();
+  for (const char* name : {"", "relais.v1.DirectoryService", "relais.v1.AuthService",
+                           "relais.v1.RecordService", "relais.v1.CareService",
+                           "relais.v1.AuditService"}) {
+    health->SetServingStatus(name, true);
+  }
+  host->sweeper_ = std::thread([h = host.get()] { h->SweepLoop(); });
+  common::LogInfo("relaisd serving", {{"address", host->address()}});
+  return host;
+}
+
+Host::~Host() { Shutdown(); }
+
+std::string Host::address() const {
+  const std::string& listen = options_.listen_address;
+  return absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port_);
+}
+
+void Host::SweepLoop() {
+  while (!stop_.WaitForNotificationWithTimeout(options_.sweep_interval)) {
+    absl::StatusOr<int> n = care_->CompleteDueHandovers();
+    if (!n.ok()) {
+      common::LogError("handover sweep failed", {{"status", n.status().ToString()}});
+    } else if (*n > 0) {
+      common::LogInfo("handovers completed", {{"count", absl::StrCat(*n)}});
+    }
+  }
+}
+
+void Host::Shutdown(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
+  if (server_ != nullptr) {
+    grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+    if (health != nullptr) health->Shutdown();
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  }
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (sweeper_.joinable()) sweeper_.join();
+  common::LogInfo("relaisd stopped");
+}
+
+std::shared_ptr<grpc::Channel> Host::InProcessChannel() {
+  return server_->InProcessChannel(grpc::ChannelArguments());
+}
+
+void Host::Wait() {
+  if (server_ != nullptr) server_->Wait();
+}
+
+}  // namespace relais::host

@@ -1,0 +1,390 @@
+#include "services/record/record_service.h"
+
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "services/care/access_policy.h"
+#include "services/common/ids.h"
+#include "services/record/record_store.h"
+#include "storage/keyed_hash.h"
+
+namespace relais::record {
+
+using rpc::Caller;
+using rpc::CallAudit;
+using storage::Connection;
+
+namespace {
+
+constexpr size_t kMaxNameBytes = 200;
+constexpr int kMaxGuardians = 4;
+constexpr int kDefaultPageSize = 50;
+constexpr int kMaxPageSize = 200;
+
+absl::Status CheckPurpose(v1::Purpose purpose) {
+  if (purpose == v1::PURPOSE_UNSPECIFIED || !v1::Purpose_IsValid(purpose)) {
+    return rpc::InvalidField("purpose", "invalid_enum", "a purpose is required");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckNationalNumber(absl::string_view n) {
+  bool digits = n.size() == 11;
+  for (char c : n) digits = digits && absl::ascii_isdigit(c);
+  if (!digits) {
+    return rpc::InvalidField("national_number", "malformed_national_number",
+                             "must be 11 digits");
+  }
+  return absl::OkStatus();
+}
+
+audit::EventInput EntryEvent(const CallAudit& call, const v1::Entry& e,
+                             const care::Verdict& v) {
+  audit::EventInput ev = call.event;
+  ev.action = v1::ACTION_READ_ENTRY;
+  ev.entry_id = e.id();
+  ev.decision = v.decision;
+  ev.reason = v.reason;
+  ev.reason_code = rpc::ReasonCode(v.reason);
+  ev.object_id = v.consent_id;
+  return ev;
+}
+
+}  // namespace
+
+RecordServiceImpl::RecordServiceImpl(Options options, storage::Database* db,
+                                     const common::Clock* clock, rpc::CallGate* gate)
+    : options_(std::move(options)), db_(db), clock_(clock), gate_(gate) {}
+
+absl::Status RecordServiceImpl::Migrate(storage::Database* db) {
+  return db->Migrate("record", store::Migrations());
+}
+
+absl::StatusOr<YouthFacts> RecordServiceImpl::GetYouthFacts(absl::string_view youth_id) const {
+  std::optional<YouthFacts> facts;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(facts, store::GetYouthFacts(c, youth_id));
+    return absl::OkStatus();
+  }));
+  if (!facts.has_value()) return rpc::NotFound("youth_not_found", "no such youth record");
+  return *std::move(facts);
+}
+
+absl::StatusOr<EntryFacts> RecordServiceImpl::GetEntryFacts(absl::string_view entry_id) const {
+  std::optional<v1::Entry> e;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(e, store::GetEntry(c, entry_id));
+    return absl::OkStatus();
+  }));
+  if (!e.has_value()) return rpc::NotFound("entry_not_found", "no such entry");
+  return EntryFacts{e->id(), e->youth_id(), e->author_service_id(), e->visibility(),
+                    e->category()};
+}
+
+absl::Status RecordServiceImpl::Commit(CallAudit& call,
+                                       absl::FunctionRef<absl::Status(Connection&)> fn) {
+  call.event.decision = v1::DECISION_ALLOW;
+  call.event.reason = v1::ACCESS_REASON_ALLOWED;
+  call.event.reason_code = "allowed";
+  RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+    RETURN_IF_ERROR(fn(c));
+    return gate_->audit()->Append(c, call.event).status();
+  }));
+  call.recorded = true;
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::CreateYouth(grpc::CallbackServerContext* ctx,
+                                                         const v1::CreateYouthRequest* req,
+                                                         v1::Youth* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_CREATE_YOUTH,
+                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
+                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    const v1::Youth& in = req->youth();
+    RETURN_IF_ERROR(rpc::CheckText("youth.display_name", in.display_name(), kMaxNameBytes));
+    absl::CivilDay dob;
+    if (in.date_of_birth().size() != 10 || !absl::ParseCivilTime(in.date_of_birth(), &dob)) {
+      return rpc::InvalidField("youth.date_of_birth", "malformed_date", "must be YYYY-MM-DD");
+    }
+    const absl::Time now = clock_->Now();
+    const int age = AgeOn(dob, absl::ToCivilDay(now, absl::UTCTimeZone()));
+    if (age < 0 || age > 30) {
+      return rpc::InvalidField("youth.date_of_birth", "implausible_date",
+                               "the youth must be between 0 and 30 years old");
+    }
+    if (in.guardians_size() > kMaxGuardians) {
+      return rpc::InvalidField("youth.guardians", "too_many", "at most 4 guardians");
+    }
+    for (const v1::Guardian& g : in.guardians()) {
+      RETURN_IF_ERROR(rpc::CheckText("youth.guardians.display_name", g.display_name(),
+                                     kMaxNameBytes));
+      if (g.relationship().size() > 100) {
+        return rpc::InvalidField("youth.guardians.relationship", "field_too_long",
+                                 "at most 100 bytes");
+      }
+    }
+    std::string national_hash;
+    if (!req->national_number().empty()) {
+      RETURN_IF_ERROR(CheckNationalNumber(req->national_number()));
+      ASSIGN_OR_RETURN(national_hash,
+                       storage::KeyedHash(options_.national_number_key, req->national_number()));
+    }
+    v1::Youth y;
+    y.set_id(rpc::NewId("y"));
+    y.set_display_name(in.display_name());
+    y.set_date_of_birth(absl::FormatCivilTime(dob));
+    for (const v1::Guardian& g : in.guardians()) {
+      v1::Guardian* out = y.add_guardians();
+      out->set_id(rpc::NewId("g"));
+      out->set_display_name(g.display_name());
+      out->set_relationship(g.relationship());
+    }
+    *y.mutable_created_at() = rpc::ToProto(now);
+    call.event.youth_id = y.id();
+    absl::Status s = Commit(call, [&](Connection& c) -> absl::Status {
+      return store::InsertYouth(c, y, national_hash, caller.service_id());
+    });
+    if (s.code() == absl::StatusCode::kAlreadyExists) {
+      call.event.youth_id.clear();
+      return absl::AlreadyExistsError(
+          "youth_already_registered: a record with this national number exists; use FindYouth");
+    }
+    RETURN_IF_ERROR(s);
+    *resp = std::move(y);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::FindYouth(grpc::CallbackServerContext* ctx,
+                                                       const v1::FindYouthRequest* req,
+                                                       v1::FindYouthResponse* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_FIND_YOUTH,
+                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
+                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(CheckNationalNumber(req->national_number()));
+    ASSIGN_OR_RETURN(std::string hash,
+                     storage::KeyedHash(options_.national_number_key, req->national_number()));
+    std::string id;
+    RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(id, store::FindByNationalHash(c, hash));
+      return absl::OkStatus();
+    }));
+    if (id.empty()) return rpc::NotFound("youth_not_found", "no record with this number");
+    call.event.youth_id = id;
+    RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+    resp->set_youth_id(id);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::GetYouth(grpc::CallbackServerContext* ctx,
+                                                      const v1::GetYouthRequest* req,
+                                                      v1::Youth* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_READ_YOUTH,
+                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
+                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+    call.event.youth_id = req->youth_id();
+    RETURN_IF_ERROR(CheckPurpose(req->purpose()));
+    call.event.purpose = req->purpose();
+    ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
+    ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id));
+    care::Verdict v = care::DecideRecordRead(facts, {youth.restricted, youth.erased});
+    if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
+    std::optional<v1::Youth> y;
+    RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(y, store::GetYouth(c, req->youth_id()));
+      return absl::OkStatus();
+    }));
+    if (!y.has_value()) return rpc::NotFound("youth_not_found", "no such youth record");
+    RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+    *resp = *std::move(y);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::AddEntry(grpc::CallbackServerContext* ctx,
+                                                      const v1::AddEntryRequest* req,
+                                                      v1::Entry* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_ADD_ENTRY,
+                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
+                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    const v1::Entry& in = req->entry();
+    RETURN_IF_ERROR(rpc::CheckId("entry.youth_id", in.youth_id()));
+    call.event.youth_id = in.youth_id();
+    if (in.kind() == v1::ENTRY_KIND_UNSPECIFIED || !v1::EntryKind_IsValid(in.kind())) {
+      return rpc::InvalidField("entry.kind", "invalid_enum", "unknown entry kind");
+    }
+    if (in.category() == v1::DATA_CATEGORY_UNSPECIFIED ||
+        !v1::DataCategory_IsValid(in.category())) {
+      return rpc::InvalidField("entry.category", "invalid_enum", "unknown data category");
+    }
+    if (in.visibility() == v1::VISIBILITY_UNSPECIFIED || !v1::Visibility_IsValid(in.visibility())) {
+      return rpc::InvalidField("entry.visibility", "invalid_enum",
+                               "must be SERVICE_PRIVATE or SHARED");
+    }
+    RETURN_IF_ERROR(rpc::CheckText("entry.body", in.body(), options_.max_body_bytes));
+    ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(in.youth_id()));
+    ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id));
+    care::Verdict v = care::DecideRecordWrite(facts, {youth.restricted, youth.erased});
+    if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
+    if (!in.supersedes_entry_id().empty()) {
+      RETURN_IF_ERROR(rpc::CheckId("entry.supersedes_entry_id", in.supersedes_entry_id()));
+      absl::StatusOr<EntryFacts> old = GetEntryFacts(in.supersedes_entry_id());
+      if (!old.ok() || old->youth_id != in.youth_id() ||
+          old->author_service_id != caller.service_id()) {
+        return rpc::InvalidField("entry.supersedes_entry_id", "cannot_supersede",
+                                 "only your service's own entries on this record");
+      }
+    }
+    if (!in.handover_id().empty()) {
+      RETURN_IF_ERROR(rpc::CheckId("entry.handover_id", in.handover_id()));
+      absl::StatusOr<care::HandoverFacts> h = care_->GetHandoverFacts(in.handover_id());
+      if (!h.ok() || h->youth_id != in.youth_id() ||
+          (h->from_service_id != caller.service_id() && h->to_service_id != caller.service_id())) {
+        return rpc::InvalidField("entry.handover_id", "unknown_handover",
+                                 "no handover of this youth involving your service");
+      }
+    }
+    v1::Entry e = in;
+    e.set_id(rpc::NewId("e"));
+    e.set_author_member_id(caller.member_id());
+    e.set_author_service_id(caller.service_id());
+    *e.mutable_created_at() = rpc::ToProto(clock_->Now());
+    call.event.entry_id = e.id();
+    RETURN_IF_ERROR(Commit(call, [&](Connection& c) { return store::InsertEntry(c, e); }));
+    *resp = std::move(e);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerContext* ctx,
+                                                         const v1::ListEntriesRequest* req,
+                                                         v1::ListEntriesResponse* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_LIST_ENTRIES,
+                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
+                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+    call.event.youth_id = req->youth_id();
+    RETURN_IF_ERROR(CheckPurpose(req->purpose()));
+    call.event.purpose = req->purpose();
+    if (!req->handover_id().empty()) RETURN_IF_ERROR(rpc::CheckId("handover_id", req->handover_id()));
+    if (req->page_size() < 0 || req->page_size() > kMaxPageSize) {
+      return rpc::InvalidField("page_size", "out_of_range", "must be 0 to 200");
+    }
+    const int page_size = req->page_size() == 0 ? kDefaultPageSize : req->page_size();
+    int64_t before = 0;
+    if (!req->page_token().empty() &&
+        (!absl::SimpleAtoi(req->page_token(), &before) || before <= 0)) {
+      return rpc::InvalidField("page_token", "bad_page_token", "is not a token this server gave");
+    }
+    ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
+    ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id));
+    const care::YouthState state{youth.restricted, youth.erased};
+    care::Verdict record_verdict = care::DecideRecordRead(facts, state);
+    if (!record_verdict.allowed()) {
+      return rpc::Denied(record_verdict.reason, record_verdict.explanation);
+    }
+    std::vector<v1::Entry> allowed;
+    std::vector<audit::EventInput> events;
+    std::map<v1::AccessReason, int> withheld;
+    std::string next_token;
+    constexpr int kBatch = 200;
+    bool more = true;
+    while (more && static_cast<int>(allowed.size()) < page_size) {
+      std::vector<v1::Entry> batch;
+      std::vector<int64_t> positions;
+      RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+        ASSIGN_OR_RETURN(batch, store::ListEntries(c, youth.id, req->handover_id(), before,
+                                                   kBatch, &positions));
+        return absl::OkStatus();
+      }));
+      more = static_cast<int>(batch.size()) == kBatch;
+      for (size_t i = 0; i < batch.size(); ++i) {
+        v1::Entry& e = batch[i];
+        before = positions[i];
+        care::Verdict v = care::DecideEntryRead(
+            facts, state, {e.author_service_id(), e.visibility(), e.category()}, req->purpose());
+        events.push_back(EntryEvent(call, e, v));
+        if (v.allowed()) {
+          allowed.push_back(std::move(e));
+          if (static_cast<int>(allowed.size()) == page_size) {
+            if (i + 1 < batch.size() || more) next_token = absl::StrCat(before);
+            break;
+          }
+        } else if (v.reason != v1::ACCESS_REASON_ENTRY_PRIVATE) {
+          // Another service's private entries are neither shown nor counted.
+          ++withheld[v.reason];
+        }
+      }
+    }
+    // The whole listing is audited, entry by entry, before anything is returned.
+    RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
+      for (const audit::EventInput& ev : events) {
+        RETURN_IF_ERROR(gate_->audit()->Append(c, ev).status());
+      }
+      return absl::OkStatus();
+    }));
+    for (v1::Entry& e : allowed) *resp->add_entries() = std::move(e);
+    for (const auto& [reason, count] : withheld) {
+      v1::WithheldCount* w = resp->add_withheld();
+      w->set_reason(reason);
+      w->set_reason_code(rpc::ReasonCode(reason));
+      w->set_count(count);
+    }
+    resp->set_next_page_token(next_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::GetEntry(grpc::CallbackServerContext* ctx,
+                                                      const v1::GetEntryRequest* req,
+                                                      v1::Entry* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_READ_ENTRY,
+                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
+                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(rpc::CheckId("entry_id", req->entry_id()));
+    call.event.entry_id = req->entry_id();
+    RETURN_IF_ERROR(CheckPurpose(req->purpose()));
+    call.event.purpose = req->purpose();
+    std::optional<v1::Entry> e;
+    RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(e, store::GetEntry(c, req->entry_id()));
+      return absl::OkStatus();
+    }));
+    if (!e.has_value()) return rpc::NotFound("entry_not_found", "no such entry");
+    call.event.youth_id = e->youth_id();
+    ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(e->youth_id()));
+    ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id));
+    care::Verdict v = care::DecideEntryRead(facts, {youth.restricted, youth.erased},
+                                            {e->author_service_id(), e->visibility(), e->category()},
+                                            req->purpose());
+    if (!v.allowed()) {
+      call.event.reason = v.reason;
+      // Another service's private entry is not revealed to exist; the audit log
+      // still records the real reason.
+      if (v.reason == v1::ACCESS_REASON_ENTRY_PRIVATE) {
+        absl::Status audited = gate_->AuditDenial(call.event, rpc::Denied(v.reason, "private"));
+        if (audited.code() == absl::StatusCode::kUnavailable) return audited;
+        call.recorded = true;
+        return rpc::NotFound("entry_not_found", "no such entry");
+      }
+      return rpc::Denied(v.reason, v.explanation);
+    }
+    call.event.object_id = v.consent_id;
+    RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+    *resp = *std::move(e);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace relais::record

@@ -1,0 +1,68 @@
+#ifndef RELAIS_SERVICES_RECORD_RECORD_SERVICE_H_
+#define RELAIS_SERVICES_RECORD_RECORD_SERVICE_H_
+
+#include <string>
+
+#include "common/clock.h"
+#include "relais/v1/record.grpc.pb.h"
+#include "services/care/care_api.h"
+#include "services/common/rpc.h"
+#include "services/record/record_api.h"
+#include "storage/database.h"
+
+namespace relais::record {
+
+// RecordService: youth records and append-only entries, each read and write
+// decided by the access rule (care::Decide*) and audited in the same transaction
+// (writes) or before data is returned (reads). Thread-safe.
+class RecordServiceImpl final : public v1::RecordService::CallbackService, public RecordApi {
+ public:
+  struct Options {
+    // Key of the national-number keyed hash (>= 32 bytes). Secret.
+    std::string national_number_key;
+    size_t max_body_bytes = 64 * 1024;
+  };
+
+  // Pointers are borrowed and must outlive this object. `care` may be set after
+  // construction (the two services refer to each other) but before serving.
+  RecordServiceImpl(Options options, storage::Database* db, const common::Clock* clock,
+                    rpc::CallGate* gate);
+  void set_care(const care::CareApi* care) { care_ = care; }
+
+  static absl::Status Migrate(storage::Database* db);
+
+  // RecordApi.
+  absl::StatusOr<YouthFacts> GetYouthFacts(absl::string_view youth_id) const override;
+  absl::StatusOr<EntryFacts> GetEntryFacts(absl::string_view entry_id) const override;
+
+  // RecordService.
+  grpc::ServerUnaryReactor* CreateYouth(grpc::CallbackServerContext* ctx,
+                                        const v1::CreateYouthRequest* req,
+                                        v1::Youth* resp) override;
+  grpc::ServerUnaryReactor* FindYouth(grpc::CallbackServerContext* ctx,
+                                      const v1::FindYouthRequest* req,
+                                      v1::FindYouthResponse* resp) override;
+  grpc::ServerUnaryReactor* GetYouth(grpc::CallbackServerContext* ctx,
+                                     const v1::GetYouthRequest* req, v1::Youth* resp) override;
+  grpc::ServerUnaryReactor* AddEntry(grpc::CallbackServerContext* ctx,
+                                     const v1::AddEntryRequest* req, v1::Entry* resp) override;
+  grpc::ServerUnaryReactor* ListEntries(grpc::CallbackServerContext* ctx,
+                                        const v1::ListEntriesRequest* req,
+                                        v1::ListEntriesResponse* resp) override;
+  grpc::ServerUnaryReactor* GetEntry(grpc::CallbackServerContext* ctx,
+                                     const v1::GetEntryRequest* req, v1::Entry* resp) override;
+
+ private:
+  absl::Status Commit(rpc::CallAudit& call,
+                      absl::FunctionRef<absl::Status(storage::Connection&)> fn);
+
+  const Options options_;
+  storage::Database* const db_;
+  const common::Clock* const clock_;
+  rpc::CallGate* const gate_;
+  const care::CareApi* care_ = nullptr;
+};
+
+}  // namespace relais::record
+
+#endif  // RELAIS_SERVICES_RECORD_RECORD_SERVICE_H_

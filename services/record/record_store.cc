@@ -1,0 +1,205 @@
+#include "services/record/record_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+
+namespace relais::record::store {
+namespace {
+
+using storage::Connection;
+using storage::Statement;
+
+int64_t Us(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() * 1'000'000 + ts.nanos() / 1000;
+}
+
+void SetTs(google::protobuf::Timestamp* ts, int64_t us) {
+  ts->set_seconds(us / 1'000'000);
+  ts->set_nanos(static_cast<int32_t>((us % 1'000'000) * 1000));
+}
+
+constexpr char kEntryColumns[] =
+    "position, id, youth_id, author_member_id, author_service_id, kind, category, visibility, "
+    "body, supersedes_entry_id, handover_id, created_at_us";
+
+v1::Entry RowToEntry(const Statement& s) {
+  v1::Entry e;
+  e.set_id(s.ColumnText(1));
+  e.set_youth_id(s.ColumnText(2));
+  e.set_author_member_id(s.ColumnText(3));
+  e.set_author_service_id(s.ColumnText(4));
+  e.set_kind(static_cast<v1::EntryKind>(s.ColumnInt64(5)));
+  e.set_category(static_cast<v1::DataCategory>(s.ColumnInt64(6)));
+  e.set_visibility(static_cast<v1::Visibility>(s.ColumnInt64(7)));
+  e.set_body(s.ColumnBlob(8));
+  e.set_supersedes_entry_id(s.ColumnText(9));
+  e.set_handover_id(s.ColumnText(10));
+  SetTs(e.mutable_created_at(), s.ColumnInt64(11));
+  return e;
+}
+
+}  // namespace
+
+std::vector<storage::Migration> Migrations() {
+  return {{1, R"sql(
+CREATE TABLE rec_youth (
+  id TEXT PRIMARY KEY,
+  display_name TEXT NOT NULL,
+  date_of_birth TEXT NOT NULL,
+  national_hash TEXT UNIQUE,
+  restricted INTEGER NOT NULL DEFAULT 0,
+  erased INTEGER NOT NULL DEFAULT 0,
+  created_by_service TEXT NOT NULL,
+  created_at_us INTEGER NOT NULL
+);
+CREATE TABLE rec_guardians (
+  id TEXT PRIMARY KEY,
+  youth_id TEXT NOT NULL REFERENCES rec_youth(id),
+  display_name TEXT NOT NULL,
+  relationship TEXT
+);
+CREATE INDEX rec_guardians_by_youth ON rec_guardians(youth_id);
+CREATE TABLE rec_entries (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  youth_id TEXT NOT NULL REFERENCES rec_youth(id),
+  author_member_id TEXT NOT NULL,
+  author_service_id TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  category INTEGER NOT NULL,
+  visibility INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  supersedes_entry_id TEXT REFERENCES rec_entries(id),
+  handover_id TEXT,
+  created_at_us INTEGER NOT NULL
+);
+CREATE INDEX rec_entries_by_youth ON rec_entries(youth_id, position);
+-- Append-only: corrections are new entries that supersede.
+CREATE TRIGGER rec_entries_no_update BEFORE UPDATE ON rec_entries
+BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
+)sql"}};
+}
+
+absl::Status InsertYouth(Connection& c, const v1::Youth& y, absl::string_view national_hash,
+                         absl::string_view created_by_service) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("INSERT INTO rec_youth (id, display_name, date_of_birth, "
+                             "national_hash, created_by_service, created_at_us) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+  s.Bind(1, y.id()).Bind(2, y.display_name()).Bind(3, y.date_of_birth());
+  s.BindOptional(4, national_hash).Bind(5, created_by_service).Bind(6, Us(y.created_at()));
+  RETURN_IF_ERROR(s.Run());
+  ASSIGN_OR_RETURN(Statement g, c.Prepare("INSERT INTO rec_guardians (id, youth_id, "
+                                          "display_name, relationship) VALUES (?1, ?2, ?3, ?4)"));
+  for (const v1::Guardian& gd : y.guardians()) {
+    g.Reset();
+    g.Bind(1, gd.id()).Bind(2, y.id()).Bind(3, gd.display_name()).BindOptional(4, gd.relationship());
+    RETURN_IF_ERROR(g.Run());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::Youth>> GetYouth(Connection& c, absl::string_view id) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("SELECT id, display_name, date_of_birth, restricted, created_at_us "
+                             "FROM rec_youth WHERE id = ?1"));
+  s.Bind(1, id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::nullopt;
+  v1::Youth y;
+  y.set_id(s.ColumnText(0));
+  y.set_display_name(s.ColumnText(1));
+  y.set_date_of_birth(s.ColumnText(2));
+  y.set_restricted(s.ColumnInt64(3) != 0);
+  SetTs(y.mutable_created_at(), s.ColumnInt64(4));
+  ASSIGN_OR_RETURN(Statement g, c.Prepare("SELECT id, display_name, relationship FROM "
+                                          "rec_guardians WHERE youth_id = ?1 ORDER BY rowid"));
+  g.Bind(1, id);
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, g.Step());
+    if (!more) break;
+    v1::Guardian* gd = y.add_guardians();
+    gd->set_id(g.ColumnText(0));
+    gd->set_display_name(g.ColumnText(1));
+    gd->set_relationship(g.ColumnText(2));
+  }
+  return y;
+}
+
+absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, absl::string_view id) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT date_of_birth, restricted, erased FROM "
+                                          "rec_youth WHERE id = ?1"));
+  s.Bind(1, id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::nullopt;
+  YouthFacts f;
+  f.id = std::string(id);
+  if (!absl::ParseCivilTime(s.ColumnText(0), &f.date_of_birth)) {
+    return absl::DataLossError("stored date of birth does not parse");
+  }
+  f.restricted = s.ColumnInt64(1) != 0;
+  f.erased = s.ColumnInt64(2) != 0;
+  ASSIGN_OR_RETURN(Statement g, c.Prepare("SELECT id FROM rec_guardians WHERE youth_id = ?1"));
+  g.Bind(1, id);
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, g.Step());
+    if (!more) break;
+    f.guardian_ids.push_back(g.ColumnText(0));
+  }
+  return f;
+}
+
+absl::StatusOr<std::string> FindByNationalHash(Connection& c, absl::string_view national_hash) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT id FROM rec_youth WHERE national_hash = ?1"));
+  s.Bind(1, national_hash);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::string();
+  return s.ColumnText(0);
+}
+
+absl::Status InsertEntry(Connection& c, const v1::Entry& e) {
+  ASSIGN_OR_RETURN(
+      Statement s,
+      c.Prepare("INSERT INTO rec_entries (id, youth_id, author_member_id, author_service_id, "
+                "kind, category, visibility, body, supersedes_entry_id, handover_id, "
+                "created_at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+  s.Bind(1, e.id()).Bind(2, e.youth_id()).Bind(3, e.author_member_id());
+  s.Bind(4, e.author_service_id()).Bind(5, int64_t{e.kind()}).Bind(6, int64_t{e.category()});
+  s.Bind(7, int64_t{e.visibility()}).BindBlob(8, e.body());
+  s.BindOptional(9, e.supersedes_entry_id()).BindOptional(10, e.handover_id());
+  s.Bind(11, Us(e.created_at()));
+  return s.Run();
+}
+
+absl::StatusOr<std::optional<v1::Entry>> GetEntry(Connection& c, absl::string_view id) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kEntryColumns,
+                                                       " FROM rec_entries WHERE id = ?1")));
+  s.Bind(1, id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::nullopt;
+  return RowToEntry(s);
+}
+
+absl::StatusOr<std::vector<v1::Entry>> ListEntries(Connection& c, absl::string_view youth_id,
+                                                   absl::string_view handover_id,
+                                                   int64_t before_position, int limit,
+                                                   std::vector<int64_t>* positions) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare(absl::StrCat("SELECT ", kEntryColumns,
+                                          " FROM rec_entries WHERE youth_id = ?1 AND "
+                                          "(?2 = 0 OR position < ?2) AND "
+                                          "(?3 = '' OR handover_id = ?3) "
+                                          "ORDER BY position DESC LIMIT ?4")));
+  s.Bind(1, youth_id).Bind(2, before_position).Bind(3, handover_id).Bind(4, int64_t{limit});
+  std::vector<v1::Entry> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    positions->push_back(s.ColumnInt64(0));
+    out.push_back(RowToEntry(s));
+  }
+  return out;
+}
+
+}  // namespace relais::record::store
