@@ -18,17 +18,13 @@
 namespace relais::auth_service {
 namespace {
 
-absl::Status InvalidCredentials() {
-  return absl::UnauthenticatedError(kInvalidCredentialsMessage);
-}
+absl::Status InvalidCredentials() { return absl::UnauthenticatedError(kInvalidCredentialsMessage); }
 
 absl::Status MemberInactive() {
   return absl::UnauthenticatedError("member_inactive: this member can no longer sign in");
 }
 
-bool IsRequestIdChar(char c) {
-  return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.';
-}
+bool IsRequestIdChar(char c) { return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.'; }
 
 // The client's x-request-id if it is a plausible id, else a fresh one (same
 // rule as rpc::CallGate, which Login does not go through).

@@ -60,8 +60,7 @@ class AuthServiceImpl final : public v1::AuthService::CallbackService {
         key_ring_(key_ring),
         gate_(verifier, audit) {}
 
-  grpc::ServerUnaryReactor* Login(grpc::CallbackServerContext* ctx,
-                                  const v1::LoginRequest* request,
+  grpc::ServerUnaryReactor* Login(grpc::CallbackServerContext* ctx, const v1::LoginRequest* request,
                                   v1::LoginResponse* reply) override;
   grpc::ServerUnaryReactor* Refresh(grpc::CallbackServerContext* ctx,
                                     const v1::RefreshRequest* request,

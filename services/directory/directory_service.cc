@@ -84,8 +84,9 @@ absl::Status DirectoryServiceImpl::RecordRead(rpc::CallAudit& call) {
   return absl::OkStatus();
 }
 
-grpc::ServerUnaryReactor* DirectoryServiceImpl::CreateSector(
-    grpc::CallbackServerContext* ctx, const v1::CreateSectorRequest* request, v1::Sector* reply) {
+grpc::ServerUnaryReactor* DirectoryServiceImpl::CreateSector(grpc::CallbackServerContext* ctx,
+                                                             const v1::CreateSectorRequest* request,
+                                                             v1::Sector* reply) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
                     [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
                       RETURN_IF_ERROR(RequireRole(caller, call, {v1::ROLE_ADMIN}));
@@ -114,8 +115,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ListSectors(grpc::CallbackServer
 }
 
 grpc::ServerUnaryReactor* DirectoryServiceImpl::CreateService(
-    grpc::CallbackServerContext* ctx, const v1::CreateServiceRequest* request,
-    v1::Service* reply) {
+    grpc::CallbackServerContext* ctx, const v1::CreateServiceRequest* request, v1::Service* reply) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
                     [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
                       RETURN_IF_ERROR(RequireRole(caller, call, {v1::ROLE_ADMIN}));
@@ -132,15 +132,15 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::CreateService(
                     });
 }
 
-grpc::ServerUnaryReactor* DirectoryServiceImpl::ListServices(
-    grpc::CallbackServerContext* ctx, const v1::ListServicesRequest* request,
-    v1::ListServicesResponse* reply) {
+grpc::ServerUnaryReactor* DirectoryServiceImpl::ListServices(grpc::CallbackServerContext* ctx,
+                                                             const v1::ListServicesRequest* request,
+                                                             v1::ListServicesResponse* reply) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_DIRECTORY,
                     [&](const rpc::Caller&, rpc::CallAudit& call) -> absl::Status {
-                      ASSIGN_OR_RETURN(ServicePage page,
-                                       store_->ListServices(request->sector_id(),
-                                                            request->page_size(),
-                                                            request->page_token()));
+                      ASSIGN_OR_RETURN(
+                          ServicePage page,
+                          store_->ListServices(request->sector_id(), request->page_size(),
+                                               request->page_token()));
                       RETURN_IF_ERROR(RecordRead(call));
                       for (const ServiceInfo& s : page.services) ToProto(s, reply->add_services());
                       reply->set_next_page_token(page.next_page_token);

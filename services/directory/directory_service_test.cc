@@ -22,6 +22,7 @@ namespace relais::directory {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr char kAudience[] = "relais-test";
@@ -40,9 +41,9 @@ std::string ReasonOf(const grpc::Status& status) {
 
 // Every string an audit event holds, to check none of them is content.
 std::vector<std::string> Strings(const v1::AuditEvent& e) {
-  return {e.request_id(),       e.actor_member_id(), e.actor_service_id(), e.actor_roles(),
-          e.client_identity(),  e.youth_id(),        e.entry_id(),         e.object_id(),
-          e.reason_code()};
+  return {e.request_id(),  e.actor_member_id(), e.actor_service_id(),
+          e.actor_roles(), e.client_identity(), e.youth_id(),
+          e.entry_id(),    e.object_id(),       e.reason_code()};
 }
 
 // A real server on 127.0.0.1:0 over a fresh database, with three services:
@@ -76,8 +77,8 @@ class DirectoryServiceTest : public ::testing::Test {
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     ASSERT_GT(port, 0);
-    stub_ = v1::DirectoryService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+    stub_ = v1::DirectoryService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                                              grpc::InsecureChannelCredentials()));
 
     admin_service_ = MustCreateService("Administration Relais", "prevention");
     amo_ = MustCreateService("AMO Le Relais (Charleroi)", "aide_jeunesse");
@@ -222,7 +223,8 @@ TEST_F(DirectoryServiceTest, CallsWithoutAValidTokenAreUnauthenticatedAndAudited
   EXPECT_EQ(forged.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   clock_.Advance(absl::Hours(1));
   v1::ListSectorsResponse sectors;
-  grpc::Status expired = stub_->ListSectors(Ctx(admin_token_).get(), {}, &sectors);
+  grpc::Status expired =
+      stub_->ListSectors(Ctx(admin_token_).get(), v1::ListSectorsRequest(), &sectors);
   EXPECT_EQ(expired.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(ReasonOf(expired), "token_expired");
   EXPECT_FALSE(ServiceNamed("Sans jeton"));
@@ -237,9 +239,8 @@ TEST_F(DirectoryServiceTest, CallsWithoutAValidTokenAreUnauthenticatedAndAudited
 
 TEST_F(DirectoryServiceTest, CoordinatorAddsAColleagueWithoutContentInTheLog) {
   v1::Member reply;
-  grpc::Status status =
-      AddMember(coordinator_token_, amo_.id, "jeanne.lambert", {v1::ROLE_CASEWORKER}, kPassword,
-                &reply);
+  grpc::Status status = AddMember(coordinator_token_, amo_.id, "jeanne.lambert",
+                                  {v1::ROLE_CASEWORKER}, kPassword, &reply);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_THAT(reply.id(), StartsWith("mbr_"));
   EXPECT_EQ(reply.login(), "jeanne.lambert");
@@ -265,9 +266,8 @@ TEST_F(DirectoryServiceTest, CoordinatorCannotGrantAdminNorStaffAnotherService) 
       AddMember(coordinator_token_, amo_.id, "would.be.admin", {v1::ROLE_ADMIN}, kPassword, &reply);
   EXPECT_EQ(grant.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(grant.error_message(), StartsWith("role_not_permitted"));
-  grpc::Status other =
-      AddMember(coordinator_token_, cpas_.id, "cpas.worker", {v1::ROLE_CASEWORKER}, kPassword,
-                &reply);
+  grpc::Status other = AddMember(coordinator_token_, cpas_.id, "cpas.worker", {v1::ROLE_CASEWORKER},
+                                 kPassword, &reply);
   EXPECT_EQ(other.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(ReasonOf(other), "wrong_service");
   grpc::Status caseworker =
@@ -287,8 +287,8 @@ TEST_F(DirectoryServiceTest, CoordinatorCannotGrantAdminNorStaffAnotherService) 
   EXPECT_TRUE(Events(v1::DECISION_ALLOW).empty());
 
   // An admin may do both.
-  ASSERT_TRUE(AddMember(admin_token_, cpas_.id, "cpas.admin", {v1::ROLE_ADMIN}, kPassword, &reply)
-                  .ok());
+  ASSERT_TRUE(
+      AddMember(admin_token_, cpas_.id, "cpas.admin", {v1::ROLE_ADMIN}, kPassword, &reply).ok());
 }
 
 TEST_F(DirectoryServiceTest, InvalidMembersAreRefusedWithTheFieldAndAudited) {
@@ -342,7 +342,8 @@ TEST_F(DirectoryServiceTest, AnyMemberReadsTheDirectoryPageByPage) {
   EXPECT_TRUE(has_amo);
 
   v1::ListSectorsResponse sectors;
-  ASSERT_TRUE(stub_->ListSectors(Ctx(caseworker_token_).get(), {}, &sectors).ok());
+  ASSERT_TRUE(
+      stub_->ListSectors(Ctx(caseworker_token_).get(), v1::ListSectorsRequest(), &sectors).ok());
   EXPECT_EQ(sectors.sectors_size(), 5);
 
   std::vector<v1::AuditEvent> allowed = Events(v1::DECISION_ALLOW);
@@ -365,8 +366,8 @@ TEST_F(DirectoryServiceTest, OnlyAdminsCreateSectors) {
 }
 
 TEST_F(DirectoryServiceTest, NoChangeIsMadeWhenItCannotBeAudited) {
-  ASSERT_TRUE(db_->Write([](storage::Connection& c) { return c.Exec("DROP TABLE audit_events"); })
-                  .ok());
+  ASSERT_TRUE(
+      db_->Write([](storage::Connection& c) { return c.Exec("DROP TABLE audit_events"); }).ok());
   v1::Service reply;
   grpc::Status status = CreateService(admin_token_, "Service fantôme", &reply);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);

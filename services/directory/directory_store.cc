@@ -152,8 +152,7 @@ absl::StatusOr<SectorInfo> DirectoryStore::CreateSector(const SectorInfo& sector
   return created;
 }
 
-absl::StatusOr<SectorInfo> DirectoryStore::CreateSector(Connection& txn,
-                                                        const SectorInfo& sector) {
+absl::StatusOr<SectorInfo> DirectoryStore::CreateSector(Connection& txn, const SectorInfo& sector) {
   RETURN_IF_ERROR(CheckSectorId("sector.id", sector.id));
   RETURN_IF_ERROR(CheckName("sector.name", sector.name));
   ASSIGN_OR_RETURN(Statement ins, txn.Prepare("INSERT INTO dir_sectors(id, name) VALUES (?1, ?2)"));
@@ -211,8 +210,7 @@ absl::StatusOr<ServiceInfo> DirectoryStore::CreateService(Connection& txn,
   return created;
 }
 
-absl::StatusOr<ServicePage> DirectoryStore::ListServices(absl::string_view sector_id,
-                                                         int page_size,
+absl::StatusOr<ServicePage> DirectoryStore::ListServices(absl::string_view sector_id, int page_size,
                                                          absl::string_view page_token) const {
   if (!sector_id.empty()) RETURN_IF_ERROR(CheckSectorId("sector_id", sector_id));
   if (!page_token.empty()) RETURN_IF_ERROR(rpc::CheckId("page_token", page_token));
@@ -255,22 +253,22 @@ absl::StatusOr<NewMember> DirectoryStore::PrepareMember(const MemberInfo& member
   return prepared;
 }
 
-absl::StatusOr<MemberInfo> DirectoryStore::InsertMember(Connection& txn,
-                                                        const NewMember& member) {
+absl::StatusOr<MemberInfo> DirectoryStore::InsertMember(Connection& txn, const NewMember& member) {
   ASSIGN_OR_RETURN(MemberInfo created, CheckMember(member.info));
   if (member.password_hash.empty()) return absl::InternalError("member without password hash");
-  ASSIGN_OR_RETURN(bool service_found, Exists(txn, "SELECT 1 FROM dir_services WHERE id = ?1",
-                                              created.service_id));
+  ASSIGN_OR_RETURN(bool service_found,
+                   Exists(txn, "SELECT 1 FROM dir_services WHERE id = ?1", created.service_id));
   if (!service_found) return rpc::NotFound("service_not_found", "no service has this id");
   // Checked inside the write transaction, so no other writer can take the login
   // before the insert; the UNIQUE constraint stays as the last line of defence.
   ASSIGN_OR_RETURN(bool login_used,
                    Exists(txn, "SELECT 1 FROM dir_members WHERE login = ?1", created.login));
   if (login_used) return absl::AlreadyExistsError("login_taken: another member has this login");
-  ASSIGN_OR_RETURN(Statement ins,
-                   txn.Prepare("INSERT INTO dir_members(id, service_id, display_name, login, roles, "
-                               "password_hash, active, created_at_us) "
-                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)"));
+  ASSIGN_OR_RETURN(
+      Statement ins,
+      txn.Prepare("INSERT INTO dir_members(id, service_id, display_name, login, roles, "
+                  "password_hash, active, created_at_us) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)"));
   created.id = rpc::NewId("mbr");
   ins.Bind(1, created.id)
       .Bind(2, created.service_id)
@@ -296,7 +294,8 @@ absl::StatusOr<MemberInfo> DirectoryStore::AddMember(const MemberInfo& member,
 
 absl::Status DirectoryStore::SetMemberActive(absl::string_view member_id, bool active) {
   return db_->Write([&](Connection& txn) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement upd, txn.Prepare("UPDATE dir_members SET active = ?1 WHERE id = ?2"));
+    ASSIGN_OR_RETURN(Statement upd,
+                     txn.Prepare("UPDATE dir_members SET active = ?1 WHERE id = ?2"));
     upd.Bind(1, int64_t{active ? 1 : 0}).Bind(2, member_id);
     RETURN_IF_ERROR(upd.Run());
     if (txn.Changes() == 0) return rpc::NotFound("member_not_found", "no member has this id");
@@ -327,7 +326,8 @@ absl::StatusOr<ServiceInfo> DirectoryStore::GetService(absl::string_view service
                                                "WHERE id = ?1"));
     q.Bind(1, service_id);
     ASSIGN_OR_RETURN(bool row, q.Step());
-    if (row) found = ServiceInfo{q.ColumnText(0), q.ColumnText(1), q.ColumnText(2), q.ColumnText(3)};
+    if (row)
+      found = ServiceInfo{q.ColumnText(0), q.ColumnText(1), q.ColumnText(2), q.ColumnText(3)};
     return absl::OkStatus();
   }));
   return found;

@@ -326,13 +326,19 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
         }
       }
     }
-    // The whole listing is audited, entry by entry, before anything is returned.
-    RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
+    // The whole listing is audited, the call then each entry's decision, in one
+    // transaction, before anything is returned.
+    call.event.decision = v1::DECISION_ALLOW;
+    call.event.reason = v1::ACCESS_REASON_ALLOWED;
+    call.event.reason_code = "allowed";
+    RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+      RETURN_IF_ERROR(gate_->audit()->Append(c, call.event).status());
       for (const audit::EventInput& ev : events) {
         RETURN_IF_ERROR(gate_->audit()->Append(c, ev).status());
       }
       return absl::OkStatus();
     }));
+    call.recorded = true;
     for (v1::Entry& e : allowed) *resp->add_entries() = std::move(e);
     for (const auto& [reason, count] : withheld) {
       v1::WithheldCount* w = resp->add_withheld();

@@ -1,0 +1,212 @@
+#include "tests/test_env.h"
+
+#include <atomic>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "auth/password.h"
+#include "gtest/gtest.h"
+#include "relais/v1/common.pb.h"
+#include "services/common/rpc.h"
+
+namespace relais::testing {
+
+absl::Time TestEpoch() {
+  return absl::FromCivil(absl::CivilSecond(2026, 11, 25, 9, 0, 0), absl::UTCTimeZone());
+}
+
+std::string FreshPath(absl::string_view stem) {
+  static std::atomic<int> counter{0};
+  std::string path = absl::StrCat(::testing::TempDir(), "/relais_", stem, "_", ::getpid(), "_",
+                                  counter++);
+  std::filesystem::remove_all(path);
+  return path;
+}
+
+namespace {
+
+struct SeedService {
+  const char* key;
+  const char* name;
+  const char* sector;
+  const char* kind;
+};
+constexpr SeedService kServices[] = {
+    {"amo", "AMO Le Relais", "aide_jeunesse", "AMO"},
+    {"saj", "SAJ de Charleroi", "aide_jeunesse", "SAJ"},
+    {"pms", "Centre PMS de Charleroi", "enseignement", "PMS"},
+    {"agaj", "AGAJ", "aide_jeunesse", "AGAJ"},
+};
+struct SeedMember {
+  const char* login;
+  const char* service;
+  v1::Role role;
+};
+constexpr SeedMember kMembers[] = {
+    {kAmoCaseworker, "amo", v1::ROLE_CASEWORKER},  {kAmoCoordinator, "amo", v1::ROLE_COORDINATOR},
+    {kSajCaseworker, "saj", v1::ROLE_CASEWORKER},  {kSajCoordinator, "saj", v1::ROLE_COORDINATOR},
+    {kPmsCaseworker, "pms", v1::ROLE_CASEWORKER},  {kAuditor, "agaj", v1::ROLE_AUDITOR},
+    {kAdmin, "agaj", v1::ROLE_ADMIN},
+};
+
+}  // namespace
+
+std::unique_ptr<RelaisEnv> RelaisEnv::Start(std::string db_path, bool seed,
+                                            std::string keys_dir) {
+  auto env = absl::WrapUnique(new RelaisEnv());
+  env->db_path_ = db_path.empty() ? FreshPath("db") + ".sqlite" : std::move(db_path);
+  env->keys_dir_ = keys_dir.empty() ? FreshPath("keys") : std::move(keys_dir);
+  host::HostOptions options;
+  options.db_path = env->db_path_;
+  options.keys_dir = env->keys_dir_;
+  options.clock = &env->clock_;
+  options.scrypt = auth::FastParamsForTests();
+  options.sweep_interval = absl::Hours(1);  // tests complete handovers explicitly
+  auto host = host::Host::Start(options);
+  EXPECT_TRUE(host.ok()) << host.status();
+  if (!host.ok()) return nullptr;
+  env->host_ = *std::move(host);
+  for (const SeedMember& m : kMembers) {
+    if (seed) break;
+    auto found = env->host_->directory().FindCredentials(m.login);
+    EXPECT_TRUE(found.ok()) << found.status();
+    if (!found.ok()) continue;
+    env->members_[m.login] = found->first;
+    for (const SeedService& s : kServices) {
+      if (m.service == std::string(s.key)) env->services_[s.key] = found->first.service_id;
+    }
+  }
+  if (seed) {
+    for (const SeedService& s : kServices) {
+      directory::ServiceInfo info;
+      info.name = s.name;
+      info.sector_id = s.sector;
+      info.kind = s.kind;
+      auto created = env->host_->directory().CreateService(info);
+      EXPECT_TRUE(created.ok()) << created.status();
+      env->services_[s.key] = created->id;
+    }
+    for (const SeedMember& m : kMembers) {
+      directory::MemberInfo info;
+      info.service_id = env->services_[m.service];
+      info.display_name = absl::StrCat("Member ", m.login);
+      info.login = m.login;
+      info.roles = {m.role};
+      auto added = env->host_->directory().AddMember(info, kPassword);
+      EXPECT_TRUE(added.ok()) << added.status();
+      env->members_[m.login] = *added;
+    }
+  }
+  env->Connect();
+  return env;
+}
+
+void RelaisEnv::Connect() {
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
+                                     grpc::InsecureChannelCredentials());
+  directory_ = v1::DirectoryService::NewStub(channel);
+  auth_ = v1::AuthService::NewStub(channel);
+  care_ = v1::CareService::NewStub(channel);
+  record_ = v1::RecordService::NewStub(channel);
+  audit_ = v1::AuditService::NewStub(channel);
+}
+
+RelaisEnv::~RelaisEnv() { Stop(); }
+
+void RelaisEnv::Stop() {
+  directory_.reset();
+  auth_.reset();
+  care_.reset();
+  record_.reset();
+  audit_.reset();
+  if (host_ != nullptr) host_->Shutdown(absl::Seconds(2));
+  host_.reset();
+}
+
+std::unique_ptr<grpc::ClientContext> RelaisEnv::As(absl::string_view login) {
+  auto it = members_.find(login);
+  EXPECT_NE(it, members_.end()) << login;
+  std::vector<std::string> roles;
+  for (v1::Role r : it->second.roles) roles.push_back(rpc::RoleName(r));
+  auto token = host_->issuer().Issue(it->second.id, it->second.service_id, roles);
+  EXPECT_TRUE(token.ok()) << token.status();
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->AddMetadata("authorization", absl::StrCat("Bearer ", *token));
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  return ctx;
+}
+
+std::unique_ptr<grpc::ClientContext> RelaisEnv::Anonymous(absl::string_view authorization) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  if (!authorization.empty()) ctx->AddMetadata("authorization", std::string(authorization));
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  return ctx;
+}
+
+const std::string& RelaisEnv::service_id(absl::string_view key) const {
+  auto it = services_.find(key);
+  if (it == services_.end()) {
+    ADD_FAILURE() << "unknown service " << key;
+    static const std::string* const empty = new std::string();
+    return *empty;
+  }
+  return it->second;
+}
+
+const std::string& RelaisEnv::member_id(absl::string_view login) const {
+  auto it = members_.find(login);
+  if (it == members_.end()) {
+    ADD_FAILURE() << "unknown member " << login;
+    static const std::string* const empty = new std::string();
+    return *empty;
+  }
+  return it->second.id;
+}
+
+std::string RelaisEnv::CreateYouth(int age, absl::string_view creator,
+                                   int days_before_birthday) {
+  const absl::CivilDay today = absl::ToCivilDay(clock_.Now(), absl::UTCTimeZone());
+  const absl::CivilDay dob =
+      absl::CivilDay(today.year() - age, today.month(), today.day()) + days_before_birthday;
+  v1::CreateYouthRequest req;
+  req.mutable_youth()->set_display_name("Test Youth");
+  req.mutable_youth()->set_date_of_birth(absl::FormatCivilTime(dob));
+  req.mutable_youth()->add_guardians()->set_display_name("Test Guardian");
+  v1::Youth youth;
+  grpc::Status s = record_->CreateYouth(As(creator).get(), req, &youth);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return youth.id();
+}
+
+std::string RelaisEnv::GuardianOf(absl::string_view youth_id, absl::string_view reader) {
+  v1::GetYouthRequest req;
+  req.set_youth_id(std::string(youth_id));
+  req.set_purpose(v1::PURPOSE_COORDINATION);
+  v1::Youth youth;
+  grpc::Status s = record_->GetYouth(As(reader).get(), req, &youth);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return youth.guardians_size() > 0 ? youth.guardians(0).id() : "";
+}
+
+void RelaisEnv::Accompany(absl::string_view youth_id, absl::string_view coordinator,
+                          absl::string_view referent) {
+  v1::OpenAccompanimentRequest req;
+  req.set_youth_id(std::string(youth_id));
+  req.set_referent_member_id(member_id(referent));
+  req.set_basis(v1::ACCOMPANIMENT_BASIS_VOLUNTARY);
+  v1::Accompaniment acc;
+  grpc::Status s = care_->OpenAccompaniment(As(coordinator).get(), req, &acc);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+std::string ReasonCode(const grpc::Status& status) {
+  v1::RpcStatus details;
+  if (!details.ParseFromString(status.error_details())) return "";
+  for (const auto& any : details.details()) {
+    v1::ErrorDetail detail;
+    if (any.UnpackTo(&detail)) return detail.reason();
+  }
+  return "";
+}
+
+}  // namespace relais::testing

@@ -1,0 +1,105 @@
+#ifndef RELAIS_TESTS_TEST_ENV_H_
+#define RELAIS_TESTS_TEST_ENV_H_
+
+// A real relaisd (services::host::Host) on a fresh SQLite file and a loopback
+// port, with a fake clock and a small directory: what the integration tests
+// drive through generated gRPC stubs.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "relais/v1/audit.grpc.pb.h"
+#include "relais/v1/auth.grpc.pb.h"
+#include "relais/v1/care.grpc.pb.h"
+#include "relais/v1/directory.grpc.pb.h"
+#include "relais/v1/record.grpc.pb.h"
+#include "services/host/host.h"
+
+namespace relais::testing {
+
+// 2026-11-25 09:00 UTC: a fixed "now" so ages and windows are reproducible.
+absl::Time TestEpoch();
+
+// A unique path under the test temp dir.
+std::string FreshPath(absl::string_view stem);
+
+// The member logins the environment creates.
+inline constexpr char kAmoCaseworker[] = "amo.camille";
+inline constexpr char kAmoCoordinator[] = "amo.coord";
+inline constexpr char kSajCaseworker[] = "saj.sam";
+inline constexpr char kSajCoordinator[] = "saj.coord";
+inline constexpr char kPmsCaseworker[] = "pms.pauline";
+inline constexpr char kAuditor[] = "dpo";
+inline constexpr char kAdmin[] = "admin";
+inline constexpr char kPassword[] = "correct horse battery";
+
+class RelaisEnv {
+ public:
+  // Starts a server on `db_path` (fresh if empty). With `seed`, creates the AMO,
+  // SAJ and PMS services and their members (skip it when reopening a database).
+  static std::unique_ptr<RelaisEnv> Start(std::string db_path = "", bool seed = true,
+                                          std::string keys_dir = "");
+  ~RelaisEnv();
+
+  // Stops the server (the database file stays).
+  void Stop();
+
+  common::FakeClock& clock() { return clock_; }
+  host::Host& host() { return *host_; }
+  const std::string& db_path() const { return db_path_; }
+  const std::string& keys_dir() const { return keys_dir_; }
+
+  v1::DirectoryService::Stub& directory() { return *directory_; }
+  v1::AuthService::Stub& auth() { return *auth_; }
+  v1::CareService::Stub& care() { return *care_; }
+  v1::RecordService::Stub& record() { return *record_; }
+  v1::AuditService::Stub& audit() { return *audit_; }
+
+  // A client context carrying a fresh token of `login` (issued at the fake
+  // clock's now, so moving the clock never leaves a test with an expired token).
+  std::unique_ptr<grpc::ClientContext> As(absl::string_view login);
+  // A context with no token, or with a raw authorization value.
+  std::unique_ptr<grpc::ClientContext> Anonymous(absl::string_view authorization = "");
+
+  const std::string& service_id(absl::string_view key) const;  // "amo", "saj", "pms", "agaj"
+  const std::string& member_id(absl::string_view login) const;
+
+  // Creates a youth of the given age (birthday `age` years before TestEpoch's
+  // day, minus `days_before_birthday` so a birthday can be made to fall soon),
+  // with one guardian, as `creator`; returns its id. Fails the test on error.
+  std::string CreateYouth(int age, absl::string_view creator = kAmoCaseworker,
+                          int days_before_birthday = 0);
+  // The youth's first guardian id.
+  std::string GuardianOf(absl::string_view youth_id, absl::string_view reader);
+  // Opens an accompaniment of `youth_id` by the coordinator's service.
+  void Accompany(absl::string_view youth_id, absl::string_view coordinator,
+                 absl::string_view referent);
+
+ private:
+  RelaisEnv() : clock_(TestEpoch()) {}
+  void Connect();
+
+  common::FakeClock clock_;
+  std::string db_path_;
+  std::string keys_dir_;
+  std::unique_ptr<host::Host> host_;
+  std::unique_ptr<v1::DirectoryService::Stub> directory_;
+  std::unique_ptr<v1::AuthService::Stub> auth_;
+  std::unique_ptr<v1::CareService::Stub> care_;
+  std::unique_ptr<v1::RecordService::Stub> record_;
+  std::unique_ptr<v1::AuditService::Stub> audit_;
+  std::map<std::string, std::string, std::less<>> services_;
+  std::map<std::string, directory::MemberInfo, std::less<>> members_;
+};
+
+// The reason code a Relais error carries (from its ErrorDetail), or "" if none.
+std::string ReasonCode(const grpc::Status& status);
+
+}  // namespace relais::testing
+
+#endif  // RELAIS_TESTS_TEST_ENV_H_
