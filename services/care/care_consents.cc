@@ -209,10 +209,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListConsents(grpc::CallbackServerCont
                                                         v1::ListConsentsResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
                                        {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
-    call.event.youth_id = req->youth_id();
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
     RETURN_IF_ERROR(RequireRead(caller, req->youth_id()));
     std::vector<v1::Consent> list;
@@ -235,10 +235,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::CheckAccess(grpc::CallbackServerConte
                                                        v1::CheckAccessResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_CHECK_ACCESS,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
                                        {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
-    call.event.youth_id = req->youth_id();
     if (req->purpose() == v1::PURPOSE_UNSPECIFIED || !v1::Purpose_IsValid(req->purpose())) {
       return rpc::InvalidField("purpose", "invalid_enum", "a purpose is required");
     }

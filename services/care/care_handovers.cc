@@ -97,10 +97,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::ProposeHandover(grpc::CallbackServerC
                                                            v1::Handover* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_PROPOSE_HANDOVER,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
                                        {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
-    call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(rpc::CheckId("to_service_id", req->to_service_id()));
     RETURN_IF_ERROR(CheckReason("reason", req->reason()));
     if (!req->has_overlap_start()) {

@@ -94,9 +94,9 @@ grpc::ServerUnaryReactor* CareServiceImpl::OpenAccompaniment(
     v1::Accompaniment* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_OPEN_ACCOMPANIMENT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_COORDINATOR}));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
-    call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(rpc::CheckId("referent_member_id", req->referent_member_id()));
     if (req->basis() == v1::ACCOMPANIMENT_BASIS_UNSPECIFIED ||
         !v1::AccompanimentBasis_IsValid(req->basis())) {
@@ -185,10 +185,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListAccompaniments(
     v1::ListAccompanimentsResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
                                        {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
-    call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(RequireRead(caller, req->youth_id()));
     const absl::Time now = clock_->Now();
     std::vector<v1::Accompaniment> list;

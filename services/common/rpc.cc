@@ -230,19 +230,15 @@ absl::StatusOr<Caller> CallGate::Authenticate(grpc::CallbackServerContext* ctx,
   return caller;
 }
 
-absl::Status CallGate::RequireRole(const Caller& caller, v1::Action action,
-                                   std::initializer_list<v1::Role> roles,
-                                   absl::string_view youth_id) {
+absl::Status CallGate::RequireRole(const Caller& caller, v1::Action,
+                                   std::initializer_list<v1::Role> roles, absl::string_view) {
   for (v1::Role r : roles) {
     if (caller.HasRole(r)) return absl::OkStatus();
   }
   std::vector<std::string> names;
   for (v1::Role r : roles) names.push_back(RoleName(r));
-  audit::EventInput e = EventFor(caller, action);
-  e.youth_id = std::string(youth_id);
-  return AuditDenial(std::move(e),
-                     Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
-                            absl::StrCat("this action needs the role ", absl::StrJoin(names, " or "))));
+  return Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
+                absl::StrCat("this action needs the role ", absl::StrJoin(names, " or ")));
 }
 
 absl::Status CallGate::AuditDenial(audit::EventInput event, const absl::Status& status) {

@@ -84,8 +84,8 @@ class CallGate {
   absl::StatusOr<Caller> Authenticate(grpc::CallbackServerContext* ctx, v1::Action action,
                                       absl::string_view youth_id = "");
 
-  // Rule 1 (role): ok if the caller holds one of `roles`; otherwise audits a
-  // DENY role_not_permitted and returns PERMISSION_DENIED.
+  // Rule 1 (role): ok if the caller holds one of `roles`; otherwise
+  // PERMISSION_DENIED role_not_permitted, which Serve() audits like any denial.
   absl::Status RequireRole(const Caller& caller, v1::Action action,
                            std::initializer_list<v1::Role> roles,
                            absl::string_view youth_id = "");

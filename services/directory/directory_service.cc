@@ -54,9 +54,7 @@ MemberInfo FromProto(const v1::Member& in) {
 
 absl::Status DirectoryServiceImpl::RequireRole(const rpc::Caller& caller, rpc::CallAudit& call,
                                                std::initializer_list<v1::Role> roles) {
-  absl::Status status = gate_->RequireRole(caller, call.event.action, roles);
-  if (!status.ok()) call.recorded = true;  // RequireRole audited the denial itself
-  return status;
+  return gate_->RequireRole(caller, call.event.action, roles);
 }
 
 absl::Status DirectoryServiceImpl::CommitAudited(

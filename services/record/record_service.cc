@@ -187,10 +187,10 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetYouth(grpc::CallbackServerContex
                                                       v1::Youth* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_YOUTH,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
                                        {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
-    call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(CheckPurpose(req->purpose()));
     call.event.purpose = req->purpose();
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
@@ -270,10 +270,10 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
                                                          v1::ListEntriesResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_LIST_ENTRIES,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
                                        {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
-    call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(CheckPurpose(req->purpose()));
     call.event.purpose = req->purpose();
     if (!req->handover_id().empty()) RETURN_IF_ERROR(rpc::CheckId("handover_id", req->handover_id()));
