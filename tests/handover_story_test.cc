@@ -252,7 +252,7 @@ TEST(HandoverStory, FromAmoToSajWithConsentAuditAndTamperDetection) {
       {saj, v1::ACTION_READ_ENTRY, general, "no_consent"},
       {saj, v1::ACTION_READ_ENTRY, general, "no_consent"},  // the GetEntry
       {amo, v1::ACTION_LIST_ENTRIES, "", "no_active_accompaniment"},
-      {"", v1::ACTION_COMPLETE_HANDOVER, "", "window_elapsed"},
+      {"", v1::ACTION_COMPLETE_HANDOVER, "", "overlap_window_closed"},
   });
   for (const auto& e : events) {
     EXPECT_EQ(e.youth_id(), youth);

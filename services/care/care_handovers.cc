@@ -36,8 +36,8 @@ absl::Status CheckReason(absl::string_view field, absl::string_view reason) {
 
 absl::StatusOr<v1::Handover> CareServiceImpl::LoadHandoverFor(const Caller& caller,
                                                               absl::string_view handover_id,
-                                                              Side side,
-                                                              v1::AccessReason* deny) const {
+                                                              Side side, v1::AccessReason* deny,
+                                                              std::string* youth_id) const {
   std::optional<v1::Handover> h;
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
     ASSIGN_OR_RETURN(h, store::GetHandover(c, handover_id));
@@ -46,6 +46,8 @@ absl::StatusOr<v1::Handover> CareServiceImpl::LoadHandoverFor(const Caller& call
   const bool party = h.has_value() && (h->from_service_id() == caller.service_id() ||
                                        h->to_service_id() == caller.service_id());
   if (!party) return rpc::NotFound("handover_not_found", "no such handover for your service");
+  // A party may learn the youth id; the audit event is then filed under it.
+  if (youth_id != nullptr) *youth_id = h->youth_id();
   const std::string& needed = side == Side::kFrom ? h->from_service_id() : h->to_service_id();
   if (needed != caller.service_id()) {
     *deny = v1::ACCESS_REASON_WRONG_SERVICE;
@@ -63,7 +65,8 @@ absl::Status CareServiceImpl::Transition(
   RETURN_IF_ERROR(rpc::CheckId("handover_id", handover_id));
   call.event.object_id = std::string(handover_id);
   v1::AccessReason deny = v1::ACCESS_REASON_UNSPECIFIED;
-  absl::StatusOr<v1::Handover> loaded = LoadHandoverFor(caller, handover_id, side, &deny);
+  absl::StatusOr<v1::Handover> loaded =
+      LoadHandoverFor(caller, handover_id, side, &deny, &call.event.youth_id);
   if (!loaded.ok()) {
     call.event.reason = deny;
     return loaded.status();
@@ -139,7 +142,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ProposeHandover(grpc::CallbackServerC
                            "your service does not accompany this youth");
       }
       ASSIGN_OR_RETURN(auto open, store::FindOpenHandover(c, req->youth_id(), caller.service_id(),
-                                                          req->to_service_id()));
+                                                          req->to_service_id(), now));
       if (open.has_value()) {
         const bool same = open->reason() == req->reason() &&
                           rpc::FromProto(open->overlap_start()) == start &&
@@ -316,7 +319,7 @@ absl::StatusOr<int> CareServiceImpl::CompleteDueHandovers() {
       e.object_id = h.id();
       e.decision = v1::DECISION_ALLOW;
       e.reason = v1::ACCESS_REASON_ALLOWED;
-      e.reason_code = "window_elapsed";
+      e.reason_code = "overlap_window_closed";
       RETURN_IF_ERROR(gate_->audit()->Append(c, e).status());
       ++completed;
     }

@@ -92,7 +92,8 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
   // unknown or when the caller's service is not party to it at all.
   absl::StatusOr<v1::Handover> LoadHandoverFor(const rpc::Caller& caller,
                                                absl::string_view handover_id, Side side,
-                                               v1::AccessReason* deny_reason) const;
+                                               v1::AccessReason* deny_reason,
+                                               std::string* youth_id = nullptr) const;
   // Runs a state transition of a handover in one transaction with its audit event.
   absl::Status Transition(const rpc::Caller& caller, rpc::CallAudit& call,
                           absl::string_view handover_id, Side side, v1::Handover* resp,

@@ -316,14 +316,19 @@ absl::StatusOr<std::string> HandoverFromAccompaniment(Connection& c,
 absl::StatusOr<std::optional<v1::Handover>> FindOpenHandover(Connection& c,
                                                              absl::string_view youth_id,
                                                              absl::string_view from_service_id,
-                                                             absl::string_view to_service_id) {
+                                                             absl::string_view to_service_id,
+                                                             absl::Time now) {
+  // A proposal whose window has ended can never be accepted: it no longer
+  // blocks a new one.
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare(absl::StrCat("SELECT ", kHandoverColumns,
                                           " FROM care_handovers WHERE youth_id = ?1 AND "
                                           "from_service_id = ?2 AND to_service_id = ?3 AND "
-                                          "state IN (?4, ?5) LIMIT 1")));
+                                          "(state = ?5 OR (state = ?4 AND overlap_end_us > ?6)) "
+                                          "LIMIT 1")));
   s.Bind(1, youth_id).Bind(2, from_service_id).Bind(3, to_service_id);
   s.Bind(4, int64_t{v1::HANDOVER_STATE_PROPOSED}).Bind(5, int64_t{v1::HANDOVER_STATE_ACCEPTED});
+  s.Bind(6, Us(now));
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
   return RowToHandover(s);

@@ -47,11 +47,13 @@ absl::StatusOr<std::optional<v1::Handover>> GetHandover(storage::Connection& c,
 // The proposer's accompaniment recorded when the handover was proposed.
 absl::StatusOr<std::string> HandoverFromAccompaniment(storage::Connection& c,
                                                       absl::string_view handover_id);
-// A proposed or accepted handover of the youth between these services.
+// An accepted handover, or a proposed one whose window has not ended at `now`,
+// of the youth between these services.
 absl::StatusOr<std::optional<v1::Handover>> FindOpenHandover(storage::Connection& c,
                                                              absl::string_view youth_id,
                                                              absl::string_view from_service_id,
-                                                             absl::string_view to_service_id);
+                                                             absl::string_view to_service_id,
+                                                             absl::Time now);
 // Handovers involving the service, optionally of one youth.
 absl::StatusOr<std::vector<v1::Handover>> ListHandovers(storage::Connection& c,
                                                         absl::string_view service_id,

@@ -244,7 +244,9 @@ absl::Status CallGate::RequireRole(const Caller& caller, v1::Action,
 absl::Status CallGate::AuditDenial(audit::EventInput event, const absl::Status& status) {
   event.decision = v1::DECISION_DENY;
   event.reason_code = ReasonOf(status);
-  if (event.reason == v1::ACCESS_REASON_UNSPECIFIED) {
+  // A handler may have pre-filled the event as allowed before failing: a
+  // denial never carries the allowed reason.
+  if (event.reason == v1::ACCESS_REASON_UNSPECIFIED || event.reason == v1::ACCESS_REASON_ALLOWED) {
     event.reason = AccessReasonFromCode(event.reason_code);
   }
   // Ids that fail validation are not stored verbatim: they may hold anything.
