@@ -53,22 +53,7 @@ constexpr SeedMember kMembers[] = {
 
 std::unique_ptr<RelaisEnv> RelaisEnv::Start(std::string db_path, bool seed,
                                             std::string keys_dir) {
-  return Launch(absl::WrapUnique(new RelaisEnv()), std::move(db_path), seed, std::move(keys_dir));
-}
-
-std::unique_ptr<RelaisEnv> RelaisEnv::StartTls(Tls tls) {
   auto env = absl::WrapUnique(new RelaisEnv());
-  env->tls_ = std::move(tls);
-  return Launch(std::move(env), "", /*seed=*/true, "");
-}
-
-std::shared_ptr<grpc::Channel> RelaisEnv::NewChannel(
-    const std::shared_ptr<grpc::ChannelCredentials>& credentials) const {
-  return grpc::CreateChannel(absl::StrCat("localhost:", host_->port()), credentials);
-}
-
-std::unique_ptr<RelaisEnv> RelaisEnv::Launch(std::unique_ptr<RelaisEnv> env, std::string db_path,
-                                             bool seed, std::string keys_dir) {
   env->db_path_ = db_path.empty() ? FreshPath("db") + ".sqlite" : std::move(db_path);
   env->keys_dir_ = keys_dir.empty() ? FreshPath("keys") : std::move(keys_dir);
   host::HostOptions options;
@@ -77,7 +62,6 @@ std::unique_ptr<RelaisEnv> RelaisEnv::Launch(std::unique_ptr<RelaisEnv> env, std
   options.clock = &env->clock_;
   options.scrypt = auth::FastParamsForTests();
   options.sweep_interval = absl::Hours(1);  // tests complete handovers explicitly
-  if (env->tls_) options.tls = env->tls_->server;
   auto host = host::Host::Start(options);
   EXPECT_TRUE(host.ok()) << host.status();
   if (!host.ok()) return nullptr;
@@ -98,9 +82,6 @@ std::unique_ptr<RelaisEnv> RelaisEnv::Launch(std::unique_ptr<RelaisEnv> env, std
       info.name = s.name;
       info.sector_id = s.sector;
       info.kind = s.kind;
-      for (const auto& [key, id] : kTlsServiceIds) {
-        if (env->tls_ && key == std::string(s.key)) info.id = id;
-      }
       auto created = env->host_->directory().CreateService(info);
       EXPECT_TRUE(created.ok()) << created.status();
       env->services_[s.key] = created->id;
@@ -121,9 +102,8 @@ std::unique_ptr<RelaisEnv> RelaisEnv::Launch(std::unique_ptr<RelaisEnv> env, std
 }
 
 void RelaisEnv::Connect() {
-  auto channel = tls_ ? NewChannel(grpc::SslCredentials(tls_->client))
-                      : grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
-                                            grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
+                                     grpc::InsecureChannelCredentials());
   directory_ = v1::DirectoryService::NewStub(channel);
   auth_ = v1::AuthService::NewStub(channel);
   care_ = v1::CareService::NewStub(channel);
