@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test. CI runs exactly this.
+# Installs what is missing, builds the whole suite once with AddressSanitizer and
+# UndefinedBehaviorSanitizer, and runs every test. CI runs exactly this.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+RELAIS_BUILD="${RELAIS_TEST_BUILD:-$RELAIS_ROOT/build-test}"
 relais_install
-relais_build
+relais_build -DCMAKE_BUILD_TYPE=Debug "-DRELAIS_SANITIZE=address;undefined"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 cd "$RELAIS_BUILD"
 ctest --output-on-failure -j "${RELAIS_JOBS:-2}" --timeout 600
