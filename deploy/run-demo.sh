@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and starts relaisd on 127.0.0.1:50051 with
-# an embedded SQLite database under ./data and the demo data set.
+# Installs what is missing, builds, makes development certificates (a dev CA,
+# the server's certificate and one client certificate per demo service, under
+# ./data/certs) and starts relaisd on 127.0.0.1:50051 with mutual TLS, an
+# embedded SQLite database under ./data and the demo data set.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 relais_install
 relais_build
 cd "$RELAIS_ROOT"
+"$RELAIS_ROOT/deploy/make-dev-certs.sh" data/certs
 exec "$RELAIS_BUILD/services/host/relaisd" --demo --db=data/relais.db --keys_dir=data/keys \
+  --tls_cert=data/certs/server.pem --tls_key=data/certs/server.key \
+  --tls_client_ca=data/certs/ca.pem \
   --listen="${RELAIS_LISTEN:-127.0.0.1:50051}" "$@"

@@ -158,13 +158,15 @@ int Connection::Changes() const { return sqlite3_changes(db_.get()); }
 namespace {
 
 absl::StatusOr<std::unique_ptr<Connection>> OpenConnection(const std::string& path,
+                                                           const std::string& vfs,
                                                            bool writer,
                                                            absl::Duration busy_timeout,
                                                            Connection* (*make)(sqlite3*)) {
   sqlite3* raw = nullptr;
   const int flags = (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) |
                     SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, flags, vfs.empty() ? nullptr : vfs.c_str());
   std::unique_ptr<Connection> conn(make(raw));
   if (rc != SQLITE_OK) {
     return SqliteStatus(rc, absl::StrCat("open ", writer ? "writer" : "reader"),
@@ -195,7 +197,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   if (options.path.empty()) return absl::InvalidArgumentError("database path is empty");
   if (options.readers < 1) return absl::InvalidArgumentError("need at least one reader");
   auto make = [](sqlite3* db) { return new Connection(db); };
-  ASSIGN_OR_RETURN(auto writer, OpenConnection(options.path, true, options.busy_timeout, make));
+  ASSIGN_OR_RETURN(auto writer, OpenConnection(options.path, options.vfs, true,
+                                               options.busy_timeout, make));
   RETURN_IF_ERROR(writer->Exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
       " component TEXT NOT NULL, version INTEGER NOT NULL, applied_at_us INTEGER NOT NULL,"
@@ -203,7 +206,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   std::vector<std::unique_ptr<Connection>> readers;
   for (int i = 0; i < options.readers; ++i) {
     ASSIGN_OR_RETURN(auto reader,
-                     OpenConnection(options.path, false, options.busy_timeout, make));
+                     OpenConnection(options.path, options.vfs, false, options.busy_timeout,
+                                    make));
     readers.push_back(std::move(reader));
   }
   return absl::WrapUnique(new Database(options.path, std::move(writer), std::move(readers)));

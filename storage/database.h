@@ -108,6 +108,9 @@ class Database {
     std::string path;
     int readers = 4;
     absl::Duration busy_timeout = absl::Seconds(5);
+    // The name of a registered SQLite VFS to open the file through (e.g. a
+    // storage::FaultVfs in tests); empty: SQLite's default VFS.
+    std::string vfs{};
   };
 
   // Opens or creates the file. Fails with the mapped SQLite status.

@@ -53,7 +53,39 @@ constexpr SeedMember kMembers[] = {
 
 std::unique_ptr<RelaisEnv> RelaisEnv::Start(std::string db_path, bool seed,
                                             std::string keys_dir) {
+  return Launch(absl::WrapUnique(new RelaisEnv()), std::move(db_path), seed, std::move(keys_dir));
+}
+
+std::unique_ptr<RelaisEnv> RelaisEnv::StartWithMasterKeys(std::string db_path, bool seed,
+                                                          std::string keys_dir,
+                                                          std::string master_key_file,
+                                                          std::string previous_master_key_file) {
   auto env = absl::WrapUnique(new RelaisEnv());
+  env->master_key_file_ = std::move(master_key_file);
+  env->previous_master_key_file_ = std::move(previous_master_key_file);
+  return Launch(std::move(env), std::move(db_path), seed, std::move(keys_dir));
+}
+
+std::unique_ptr<RelaisEnv> RelaisEnv::StartOnVfs(std::string vfs, absl::Duration busy_timeout) {
+  auto env = absl::WrapUnique(new RelaisEnv());
+  env->vfs_ = std::move(vfs);
+  env->busy_timeout_ = busy_timeout;
+  return Launch(std::move(env), "", /*seed=*/true, "");
+}
+
+std::unique_ptr<RelaisEnv> RelaisEnv::StartTls(Tls tls) {
+  auto env = absl::WrapUnique(new RelaisEnv());
+  env->tls_ = std::move(tls);
+  return Launch(std::move(env), "", /*seed=*/true, "");
+}
+
+std::shared_ptr<grpc::Channel> RelaisEnv::NewChannel(
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials) const {
+  return grpc::CreateChannel(absl::StrCat("localhost:", host_->port()), credentials);
+}
+
+std::unique_ptr<RelaisEnv> RelaisEnv::Launch(std::unique_ptr<RelaisEnv> env, std::string db_path,
+                                             bool seed, std::string keys_dir) {
   env->db_path_ = db_path.empty() ? FreshPath("db") + ".sqlite" : std::move(db_path);
   env->keys_dir_ = keys_dir.empty() ? FreshPath("keys") : std::move(keys_dir);
   host::HostOptions options;
@@ -62,6 +94,11 @@ std::unique_ptr<RelaisEnv> RelaisEnv::Start(std::string db_path, bool seed,
   options.clock = &env->clock_;
   options.scrypt = auth::FastParamsForTests();
   options.sweep_interval = absl::Hours(1);  // tests complete handovers explicitly
+  if (env->tls_) options.tls = env->tls_->server;
+  options.master_key_file = env->master_key_file_;
+  options.previous_master_key_file = env->previous_master_key_file_;
+  options.db_vfs = env->vfs_;
+  options.db_busy_timeout = env->busy_timeout_;
   auto host = host::Host::Start(options);
   EXPECT_TRUE(host.ok()) << host.status();
   if (!host.ok()) return nullptr;
@@ -82,6 +119,9 @@ std::unique_ptr<RelaisEnv> RelaisEnv::Start(std::string db_path, bool seed,
       info.name = s.name;
       info.sector_id = s.sector;
       info.kind = s.kind;
+      for (const auto& [key, id] : kTlsServiceIds) {
+        if (env->tls_ && key == std::string(s.key)) info.id = id;
+      }
       auto created = env->host_->directory().CreateService(info);
       EXPECT_TRUE(created.ok()) << created.status();
       env->services_[s.key] = created->id;
@@ -102,8 +142,9 @@ std::unique_ptr<RelaisEnv> RelaisEnv::Start(std::string db_path, bool seed,
 }
 
 void RelaisEnv::Connect() {
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
-                                     grpc::InsecureChannelCredentials());
+  auto channel = tls_ ? NewChannel(grpc::SslCredentials(tls_->client))
+                      : grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
+                                            grpc::InsecureChannelCredentials());
   directory_ = v1::DirectoryService::NewStub(channel);
   auth_ = v1::AuthService::NewStub(channel);
   care_ = v1::CareService::NewStub(channel);

@@ -7,7 +7,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -38,12 +40,45 @@ inline constexpr char kAuditor[] = "dpo";
 inline constexpr char kAdmin[] = "admin";
 inline constexpr char kPassword[] = "correct horse battery";
 
+// The service ids StartTls() seeds, by service key.
+inline constexpr std::pair<const char*, const char*> kTlsServiceIds[] = {
+    {"amo", "svc_amo_charleroi"},
+    {"saj", "svc_saj_charleroi"},
+    {"pms", "svc_pms_charleroi"},
+    {"agaj", "svc_agaj"},
+};
+
 class RelaisEnv {
  public:
   // Starts a server on `db_path` (fresh if empty). With `seed`, creates the AMO,
   // SAJ and PMS services and their members (skip it when reopening a database).
   static std::unique_ptr<RelaisEnv> Start(std::string db_path = "", bool seed = true,
                                           std::string keys_dir = "");
+  // Like Start(), with the master key files of the encryption at rest
+  // (HostOptions::master_key_file and previous_master_key_file).
+  static std::unique_ptr<RelaisEnv> StartWithMasterKeys(std::string db_path, bool seed,
+                                                        std::string keys_dir,
+                                                        std::string master_key_file,
+                                                        std::string previous_master_key_file = "");
+  // Like Start() on a fresh database opened through the SQLite VFS `vfs` (a
+  // registered storage::FaultVfs, for fault injection), whose writes wait at
+  // most `busy_timeout` for a lock held elsewhere.
+  static std::unique_ptr<RelaisEnv> StartOnVfs(std::string vfs, absl::Duration busy_timeout);
+
+  // Mutual TLS, for transport tests: the server serves `server`; the env's own
+  // stubs connect to "localhost:<port>" with `client` (its certificate decides
+  // which service's members they can act for).
+  struct Tls {
+    host::TlsCredentials server;
+    grpc::SslCredentialsOptions client;
+  };
+  // Like Start() on a fresh database, over mutual TLS. The seeded services get
+  // the demo's stable ids (kTlsServiceIds), so that the client certificates of
+  // deploy/make-dev-certs.sh name them.
+  static std::unique_ptr<RelaisEnv> StartTls(Tls tls);
+  // A new channel to this server: "localhost:<port>" with `credentials`.
+  std::shared_ptr<grpc::Channel> NewChannel(
+      const std::shared_ptr<grpc::ChannelCredentials>& credentials) const;
   ~RelaisEnv();
 
   // Stops the server (the database file stays).
@@ -84,9 +119,16 @@ class RelaisEnv {
 
  private:
   RelaisEnv() : clock_(TestEpoch()) {}
+  static std::unique_ptr<RelaisEnv> Launch(std::unique_ptr<RelaisEnv> env, std::string db_path,
+                                           bool seed, std::string keys_dir);
   void Connect();
 
   common::FakeClock clock_;
+  std::optional<Tls> tls_;  // set by StartTls()
+  std::string master_key_file_;           // set by StartWithMasterKeys()
+  std::string previous_master_key_file_;  // set by StartWithMasterKeys()
+  std::string vfs_;                                 // set by StartOnVfs()
+  absl::Duration busy_timeout_ = absl::Seconds(5);  // set by StartOnVfs()
   std::string db_path_;
   std::string keys_dir_;
   std::unique_ptr<host::Host> host_;

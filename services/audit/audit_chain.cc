@@ -43,7 +43,8 @@ int HexDigit(char c) {
   return -1;
 }
 
-// Decodes exactly 64 lower-case hex digits; false otherwise.
+}  // namespace
+
 bool DecodeHash(absl::string_view hex, std::string& raw) {
   if (hex.size() != 2 * kSha256Size) return false;
   raw.resize(kSha256Size);
@@ -55,8 +56,6 @@ bool DecodeHash(absl::string_view hex, std::string& raw) {
   }
   return true;
 }
-
-}  // namespace
 
 std::string CanonicalEncoding(const v1::AuditEvent& event) {
   std::string out(kCanonicalEncodingTag);
@@ -101,6 +100,11 @@ absl::StatusOr<std::string> ComputeEventHash(const v1::AuditEvent& event) {
   }
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(digest), digest_size));
+}
+
+ChainVerifier::ChainVerifier(int64_t after_sequence, absl::string_view after_hash)
+    : next_sequence_(after_sequence + 1) {
+  result_.head_hash = std::string(after_hash);
 }
 
 void ChainVerifier::Fail(absl::string_view problem, int64_t sequence) {

@@ -14,8 +14,9 @@
 //     is prev_hash decoded from hex (32 raw bytes).
 //
 // Limit: the chain alone cannot show that events were removed from its END (the
-// shortened log is still a valid chain). Detecting truncation needs the head
-// hash kept elsewhere, e.g. in the signed checkpoints planned for later.
+// shortened log is still a valid chain), nor that it was rewritten with every
+// hash recomputed. Both need the head hash kept elsewhere: the signed
+// checkpoints of checkpoint.h.
 
 #include <cstdint>
 #include <memory>
@@ -70,6 +71,10 @@ inline constexpr absl::string_view kCanonicalEncodingTag = "relais-audit-v1";
 // Strings are the UTF-8 bytes as stored, without normalisation.
 std::string CanonicalEncoding(const v1::AuditEvent& event);
 
+// Decodes a hash as the chain writes it: exactly 64 lower-case hex digits into
+// 32 raw bytes in `raw`. False (and `raw` unspecified) for anything else.
+bool DecodeHash(absl::string_view hex, std::string& raw);
+
 // Returns hex(SHA-256(raw(event.prev_hash()) || CanonicalEncoding(event))),
 // lower case, ignoring event.hash(). InvalidArgument if prev_hash is not 64
 // lower-case hex digits; Internal if OpenSSL fails.
@@ -105,7 +110,13 @@ inline constexpr absl::string_view kProblemHashMismatch = "hash_mismatch";
 //   hash_mismatch  stored hash != ComputeEventHash(event)
 class ChainVerifier {
  public:
+  // Verifies a chain from its first event.
   ChainVerifier() = default;
+  // Verifies a chain's continuation: the first event fed must be
+  // `after_sequence` + 1 and point back to `after_hash`, which the caller
+  // trusts (e.g. a verified checkpoint). events_checked counts from there;
+  // head_hash starts as `after_hash`.
+  ChainVerifier(int64_t after_sequence, absl::string_view after_hash);
 
   // Checks the next event. Returns an error only when hashing itself failed
   // (Internal); a bad event is recorded in result().

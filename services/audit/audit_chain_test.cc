@@ -251,5 +251,27 @@ TEST(ChainVerifier, TreatsAnUndecodableRowAsAlteredAfterPositionChecks) {
   EXPECT_EQ(out_of_place.result().first_bad_sequence, 2);
 }
 
+TEST(ChainVerifier, ResumesFromATrustedAnchor) {
+  const auto events = Chain(5);
+  // From checkpoint (2, hash of 2): events 3..5 continue it.
+  ChainVerifier resumed(2, events[1].hash());
+  for (size_t i = 2; i < events.size(); ++i) ASSERT_TRUE(resumed.Add(events[i]).ok());
+  EXPECT_TRUE(resumed.result().ok);
+  EXPECT_EQ(resumed.result().events_checked, 3);
+  EXPECT_EQ(resumed.result().head_hash, events.back().hash());
+
+  // The anchor's hash is what event 3 must point to.
+  ChainVerifier wrong_hash(2, events[0].hash());
+  ASSERT_TRUE(wrong_hash.Add(events[2]).ok());
+  EXPECT_EQ(wrong_hash.result().problem, "chain_broken");
+  EXPECT_EQ(wrong_hash.result().first_bad_sequence, 3);
+
+  // ... and the next sequence is the anchor's + 1.
+  ChainVerifier skipped(2, events[1].hash());
+  ASSERT_TRUE(skipped.Add(events[3]).ok());
+  EXPECT_EQ(skipped.result().problem, "sequence_gap");
+  EXPECT_EQ(skipped.result().first_bad_sequence, 3);
+}
+
 }  // namespace
 }  // namespace relais::audit

@@ -9,6 +9,7 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "services/audit/checkpoint.h"
 
 namespace relais::audit {
 namespace {
@@ -45,6 +46,14 @@ const std::vector<storage::Migration>& Migrations() {
        "CREATE INDEX audit_events_actor_member ON audit_events(actor_member_id);"
        "CREATE INDEX audit_events_actor_service ON audit_events(actor_service_id);"
        "CREATE INDEX audit_events_time ON audit_events(time_us);"},
+      // Signed checkpoints of the chain (checkpoint.h); at most one per event.
+      {2,
+       "CREATE TABLE audit_checkpoints ("
+       " sequence INTEGER PRIMARY KEY,"
+       " head_hash TEXT NOT NULL,"
+       " time_us INTEGER NOT NULL,"
+       " key_id TEXT NOT NULL,"
+       " signature BLOB NOT NULL);"},
   };
   return *kMigrations;
 }
@@ -175,6 +184,27 @@ absl::StatusOr<v1::AuditEvent> RowToEvent(const Statement& row) {
   return e;
 }
 
+constexpr absl::string_view kCheckpointColumns = "sequence, head_hash, time_us, key_id, signature";
+
+v1::Checkpoint RowToCheckpoint(const Statement& row) {
+  v1::Checkpoint checkpoint;
+  checkpoint.set_sequence(row.ColumnInt64(0));
+  checkpoint.set_head_hash(row.ColumnText(1));
+  SetTimestampMicros(checkpoint.mutable_time(), row.ColumnInt64(2));
+  checkpoint.set_key_id(row.ColumnText(3));
+  checkpoint.set_signature(row.ColumnBlob(4));
+  return checkpoint;
+}
+
+absl::StatusOr<std::optional<v1::Checkpoint>> ReadLatestCheckpoint(Connection& c) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat(
+                                    "SELECT ", kCheckpointColumns,
+                                    " FROM audit_checkpoints ORDER BY sequence DESC LIMIT 1")));
+  ASSIGN_OR_RETURN(const bool row, s.Step());
+  if (!row) return std::nullopt;
+  return RowToCheckpoint(s);
+}
+
 absl::StatusOr<ChainHead> ReadHead(Connection& c) {
   ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT sequence, hash FROM audit_events"
                                           " ORDER BY sequence DESC LIMIT 1"));
@@ -257,6 +287,9 @@ absl::StatusOr<int64_t> AuditLog::Append(Connection& txn, const EventInput& inpu
       .Bind(17, head.hash)
       .Bind(18, *hash);
   RETURN_IF_ERROR(insert.Run());
+  if (AppendListener* listener = listener_.load(); listener != nullptr) {
+    listener->Appended(event.sequence());
+  }
   return event.sequence();
 }
 
@@ -351,6 +384,117 @@ absl::StatusOr<ChainHead> AuditLog::Head() const {
     return absl::OkStatus();
   }));
   return head;
+}
+
+}  // namespace relais::audit
+
+namespace relais::audit {
+
+absl::StatusOr<CheckpointCandidate> AuditLog::PrepareCheckpoint() const {
+  CheckpointCandidate candidate;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(const std::optional<v1::Checkpoint> latest, ReadLatestCheckpoint(c));
+    ChainHead anchor;
+    if (latest.has_value()) {
+      anchor.sequence = latest->sequence();
+      anchor.hash = latest->head_hash();
+      candidate.last_checkpoint = *latest;
+    }
+    ASSIGN_OR_RETURN(const ChainHead head, ReadHead(c));
+    if (head.sequence < anchor.sequence) {
+      return absl::DataLossError(absl::StrCat("audit log ends at ", head.sequence,
+                                              " but a checkpoint covers ", anchor.sequence));
+    }
+    ChainVerifier verifier(anchor.sequence, anchor.hash);
+    ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kColumns,
+                                                         " FROM audit_events WHERE sequence > ?1"
+                                                         " AND sequence <= ?2 ORDER BY sequence")));
+    s.Bind(1, anchor.sequence).Bind(2, head.sequence);
+    while (!verifier.failed()) {
+      ASSIGN_OR_RETURN(const bool row, s.Step());
+      if (!row) break;
+      absl::StatusOr<v1::AuditEvent> event = RowToEvent(s);
+      if (!event.ok()) {
+        verifier.AddUndecodable(s.ColumnInt64(0), s.ColumnText(kPrevHashColumn));
+        continue;
+      }
+      RETURN_IF_ERROR(verifier.Add(*event));
+    }
+    const VerifyResult& result = verifier.result();
+    if (!result.ok) {
+      return absl::DataLossError(absl::StrCat("audit chain fails verification after checkpoint ",
+                                              anchor.sequence, ": ", result.problem, " at ",
+                                              result.first_bad_sequence));
+    }
+    if (anchor.sequence + result.events_checked != head.sequence) {
+      // Rows past the head read above cannot exist in this snapshot; fewer
+      // rows than numbers means a gap the verifier reports, so this is only
+      // reached if the table changed shape under us.
+      return absl::DataLossError("audit chain head does not match its rows");
+    }
+    candidate.head.sequence = head.sequence;
+    candidate.head.hash = result.head_hash;
+    return absl::OkStatus();
+  }));
+  return candidate;
+}
+
+absl::Status AuditLog::StoreCheckpoint(const v1::Checkpoint& checkpoint) {
+  return db_->Write([&](Connection& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement event,
+                     txn.Prepare("SELECT hash FROM audit_events WHERE sequence = ?1"));
+    event.Bind(1, checkpoint.sequence());
+    ASSIGN_OR_RETURN(const bool row, event.Step());
+    if (!row || event.ColumnText(0) != checkpoint.head_hash()) {
+      return absl::DataLossError(
+          absl::StrCat("audit event ", checkpoint.sequence(), " changed before its checkpoint"));
+    }
+    ASSIGN_OR_RETURN(Statement insert,
+                     txn.Prepare(absl::StrCat("INSERT INTO audit_checkpoints (", kCheckpointColumns,
+                                              ") VALUES (?1, ?2, ?3, ?4, ?5)")));
+    insert.Bind(1, checkpoint.sequence())
+        .Bind(2, checkpoint.head_hash())
+        .Bind(3, TimestampMicros(checkpoint.time()))
+        .Bind(4, checkpoint.key_id())
+        .BindBlob(5, checkpoint.signature());
+    return insert.Run();
+  });
+}
+
+absl::Status AuditLog::AwaitPendingAppends() {
+  return db_->Write([](Connection&) { return absl::OkStatus(); });
+}
+
+absl::StatusOr<std::optional<v1::Checkpoint>> AuditLog::LatestCheckpoint() const {
+  std::optional<v1::Checkpoint> latest;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(latest, ReadLatestCheckpoint(c));
+    return absl::OkStatus();
+  }));
+  return latest;
+}
+
+absl::StatusOr<std::vector<v1::Checkpoint>> AuditLog::Checkpoints(int64_t after_sequence,
+                                                                  int64_t up_to_sequence,
+                                                                  int limit) const {
+  if (limit < 1 || limit > kMaxQueryLimit) {
+    return absl::InvalidArgumentError(absl::StrCat("limit must be between 1 and ", kMaxQueryLimit));
+  }
+  std::vector<v1::Checkpoint> out;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kCheckpointColumns,
+                                                         " FROM audit_checkpoints"
+                                                         " WHERE sequence > ?1 AND sequence <= ?2"
+                                                         " ORDER BY sequence LIMIT ?3")));
+    s.Bind(1, after_sequence).Bind(2, up_to_sequence).Bind(3, int64_t{limit});
+    while (true) {
+      ASSIGN_OR_RETURN(const bool row, s.Step());
+      if (!row) break;
+      out.push_back(RowToCheckpoint(s));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 }  // namespace relais::audit

@@ -6,6 +6,7 @@
 // in the table `audit_events` of the shared database. Events hold ids and
 // reason codes, never content or names.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -60,9 +61,36 @@ struct ChainHead {
   std::string hash = std::string(kGenesisHash);  // kGenesisHash when empty
 };
 
-// Thread-safe: it holds no mutable state. Appends are serialised by the
-// database's write transaction, in which the chain head is read, so the chain
-// stays correct even with several AuditLog objects (or processes) on one file.
+// What PrepareCheckpoint() found: the head to sign, checked back to the last
+// stored checkpoint.
+struct CheckpointCandidate {
+  // The newest stored checkpoint, as stored (its signature not checked).
+  std::optional<v1::Checkpoint> last_checkpoint{};
+  // The chain head, verified from that checkpoint (or from the genesis).
+  ChainHead head{};
+
+  // 0 when no checkpoint is stored.
+  int64_t covered() const { return last_checkpoint ? last_checkpoint->sequence() : 0; }
+  // False when the head is already covered (or the log is empty): nothing to sign.
+  bool has_new_events() const { return head.sequence > covered(); }
+};
+
+// Told of every appended event, from inside the appending transaction, which
+// may still roll back: Appended() must be fast, must not block on anything the
+// database holds, and must not use the database.
+class AppendListener {
+ public:
+  virtual ~AppendListener() = default;
+  virtual void Appended(int64_t sequence) = 0;
+};
+
+// Thread-safe: its only mutable state is the listener pointer. Appends are
+// serialised by the database's write transaction, in which the chain head is
+// read, so the chain stays correct even with several AuditLog objects (or
+// processes) on one file.
+//
+// Signed checkpoints (checkpoint.h) are stored beside the events, in the table
+// `audit_checkpoints`; signing them is Checkpointer's job (checkpointer.h).
 class AuditLog {
  public:
   // Content guard: longer values are refused, so no free text fits.
@@ -116,11 +144,44 @@ class AuditLog {
   // The last stored event's sequence and hash, as stored (not verified).
   absl::StatusOr<ChainHead> Head() const;
 
+  // Reads the newest checkpoint and the chain head on one snapshot and
+  // verifies every event after the checkpoint (from the genesis if there is
+  // none), so a head is only signed if it continues what was signed before.
+  // The checkpoint's signature is not checked here (the log holds no keys).
+  // DataLoss if the events after the checkpoint fail verification, or the log
+  // is shorter than the checkpoint; otherwise the database's status.
+  absl::StatusOr<CheckpointCandidate> PrepareCheckpoint() const;
+
+  // Stores a signed checkpoint, first checking in the write transaction that
+  // the event it names still has its hash. AlreadyExists if a checkpoint of
+  // that sequence is stored; DataLoss if the event is missing or its hash
+  // differs; otherwise the database's status.
+  absl::Status StoreCheckpoint(const v1::Checkpoint& checkpoint);
+
+  // The newest stored checkpoint, or nullopt if none.
+  absl::StatusOr<std::optional<v1::Checkpoint>> LatestCheckpoint() const;
+
+  // Stored checkpoints with after_sequence < sequence <= up_to_sequence,
+  // oldest first, at most `limit` (1 to kMaxQueryLimit, else InvalidArgument).
+  absl::StatusOr<std::vector<v1::Checkpoint>> Checkpoints(int64_t after_sequence,
+                                                          int64_t up_to_sequence, int limit) const;
+
+  // Returns once every write transaction running when it was called (e.g. an
+  // append an AppendListener just heard of) has committed or rolled back, by
+  // taking the database's write lock once. Must not be called inside a
+  // Database::Write or Read callback.
+  absl::Status AwaitPendingAppends();
+
+  // Registers the one listener told of every Append (nullptr: none). The
+  // listener must stay valid until it is replaced and no Append is running.
+  void SetAppendListener(AppendListener* listener) { listener_.store(listener); }
+
  private:
   AuditLog(storage::Database* db, const common::Clock* clock) : db_(db), clock_(clock) {}
 
   storage::Database* const db_;
   const common::Clock* const clock_;
+  std::atomic<AppendListener*> listener_{nullptr};
 };
 
 }  // namespace relais::audit

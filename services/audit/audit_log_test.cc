@@ -41,7 +41,9 @@ class TestLog {
   void Open() {
     log_.reset();
     db_.reset();
-    auto db = Database::Open({.path = path_});
+    Database::Options options;
+    options.path = path_;
+    auto db = Database::Open(options);
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
     auto log = AuditLog::Create(db_.get(), &clock_);

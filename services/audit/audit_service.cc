@@ -1,10 +1,16 @@
 #include "services/audit/audit_service.h"
 
+#include <algorithm>
+#include <deque>
 #include <map>
+#include <optional>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/status_macros.h"
+#include "services/audit/checkpoint.h"
 
 namespace relais::audit {
 
@@ -24,7 +30,149 @@ absl::Status RecordAllowed(AuditLog* log, CallAudit& call) {
   return absl::OkStatus();
 }
 
+// Events read per database round trip while exporting.
+constexpr int kExportPageSize = 500;
+
+// One ExportEvents call. Authorises and audits in its constructor, then
+// writes one item at a time, reading the next page of events (and the
+// checkpoints among them) only when the previous page has been sent, so a
+// long log never sits in memory. Deletes itself in OnDone().
+class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportItem> {
+ public:
+  ExportReactor(AuditLog* log, rpc::CallGate* gate, Checkpointer* checkpointer,
+                grpc::CallbackServerContext* ctx, const v1::ExportEventsRequest& req)
+      : log_(log), gate_(gate), checkpointer_(checkpointer) {
+    absl::Status status = Begin(ctx, req);
+    if (!status.ok()) {
+      Finish(rpc::ToGrpc(status));
+      return;
+    }
+    WriteNext();
+  }
+
+  void OnWriteDone(bool ok) override {
+    // Not ok: the client went away or the deadline passed.
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "export interrupted"));
+      return;
+    }
+    WriteNext();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status Begin(grpc::CallbackServerContext* ctx, const v1::ExportEventsRequest& req) {
+    absl::StatusOr<Caller> caller = gate_->Authenticate(ctx, v1::ACTION_EXPORT_AUDIT);
+    if (!caller.ok()) return caller.status();  // audited by Authenticate
+    CallAudit call{rpc::EventFor(*caller, v1::ACTION_EXPORT_AUDIT)};
+    absl::Status status = Authorise(*caller, call, req);
+    if (!status.ok() && !call.recorded) status = gate_->AuditDenial(call.event, status);
+    return status;
+  }
+
+  absl::Status Authorise(const Caller& caller, CallAudit& call,
+                         const v1::ExportEventsRequest& req) {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_AUDITOR}));
+    if (req.from_sequence() < 0) {
+      return rpc::InvalidField("from_sequence", "out_of_range", "must not be negative");
+    }
+    const int64_t from = std::max<int64_t>(1, req.from_sequence());
+    ASSIGN_OR_RETURN(const ChainHead before, log_->Head());
+    // The export's own event will be before.sequence + 1 at the earliest.
+    if (from > before.sequence + 1) {
+      return rpc::InvalidField("from_sequence", "out_of_range", "is beyond the last event");
+    }
+    // Audited before anything leaves, and covered by the head checkpoint.
+    RETURN_IF_ERROR(RecordAllowed(log_, call));
+
+    bool signed_head = false;
+    if (checkpointer_ != nullptr) {
+      for (v1::PublicKey& key : AuditPublicKeys(checkpointer_->keys())) {
+        queue_.emplace_back().mutable_key()->Swap(&key);
+      }
+      absl::StatusOr<std::optional<v1::Checkpoint>> made = checkpointer_->CheckpointNow();
+      if (made.ok()) {
+        signed_head = true;
+      } else {
+        // The auditor needs a damaged log most of all: export it anyway; the
+        // verifier will show where it breaks.
+        common::LogError("export: cannot sign the audit head",
+                         {{"status", made.status().ToString()}});
+      }
+    }
+    ASSIGN_OR_RETURN(const std::optional<v1::Checkpoint> latest, log_->LatestCheckpoint());
+    if (signed_head && latest.has_value()) {
+      upper_ = latest->sequence();
+    } else {
+      ASSIGN_OR_RETURN(const ChainHead head, log_->Head());
+      upper_ = head.sequence;
+    }
+    if (latest.has_value() && latest->sequence() >= from && latest->sequence() <= upper_) {
+      *queue_.emplace_back().mutable_checkpoint() = *latest;
+    }
+    after_ = from - 1;
+    return absl::OkStatus();
+  }
+
+  // Queues the next page of events with their checkpoints; nothing when done.
+  absl::Status FillPage() {
+    if (after_ >= upper_) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::vector<v1::AuditEvent> events,
+                     log_->Query(EventFilter{}, after_, kExportPageSize));
+    while (!events.empty() && events.back().sequence() > upper_) events.pop_back();
+    if (events.empty()) {
+      after_ = upper_;
+      return absl::OkStatus();
+    }
+    const int64_t last = events.back().sequence();
+    // At most one checkpoint per event, so one query covers the page.
+    ASSIGN_OR_RETURN(std::vector<v1::Checkpoint> checkpoints,
+                     log_->Checkpoints(after_, last, kExportPageSize));
+    auto checkpoint = checkpoints.begin();
+    for (v1::AuditEvent& event : events) {
+      const int64_t sequence = event.sequence();
+      queue_.emplace_back().mutable_event()->Swap(&event);
+      for (; checkpoint != checkpoints.end() && checkpoint->sequence() <= sequence; ++checkpoint) {
+        queue_.emplace_back().mutable_checkpoint()->Swap(&*checkpoint);
+      }
+    }
+    after_ = last;
+    return absl::OkStatus();
+  }
+
+  void WriteNext() {
+    if (queue_.empty()) {
+      absl::Status status = FillPage();
+      if (!status.ok()) {
+        Finish(rpc::ToGrpc(status));
+        return;
+      }
+      if (queue_.empty()) {
+        Finish(grpc::Status::OK);
+        return;
+      }
+    }
+    current_ = std::move(queue_.front());
+    queue_.pop_front();
+    StartWrite(&current_);
+  }
+
+  AuditLog* const log_;
+  rpc::CallGate* const gate_;
+  Checkpointer* const checkpointer_;
+  int64_t after_ = 0;  // last sequence queued
+  int64_t upper_ = 0;  // last sequence exported
+  std::deque<v1::ExportItem> queue_;
+  v1::ExportItem current_;  // being written; must stay put until OnWriteDone
+};
+
 }  // namespace
+
+grpc::ServerWriteReactor<v1::ExportItem>* AuditServiceImpl::ExportEvents(
+    grpc::CallbackServerContext* ctx, const v1::ExportEventsRequest* req) {
+  return new ExportReactor(log_, gate_, checkpointer_, ctx, *req);
+}
 
 grpc::ServerUnaryReactor* AuditServiceImpl::QueryEvents(grpc::CallbackServerContext* ctx,
                                                         const v1::QueryEventsRequest* req,

@@ -3,6 +3,7 @@
 
 #include "relais/v1/audit.grpc.pb.h"
 #include "services/audit/audit_log.h"
+#include "services/audit/checkpointer.h"
 #include "services/care/care_api.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_api.h"
@@ -15,10 +16,15 @@ namespace relais::audit {
 // Reading the log is itself audited. Thread-safe.
 class AuditServiceImpl final : public v1::AuditService::CallbackService {
  public:
-  // Pointers are borrowed and must outlive this object.
+  // Pointers are borrowed and must outlive this object. Without a
+  // checkpointer, exports carry no keys and no fresh head checkpoint.
   AuditServiceImpl(AuditLog* log, rpc::CallGate* gate, const directory::DirectoryApi* directory,
-                   const care::CareApi* care)
-      : log_(log), gate_(gate), directory_(directory), care_(care) {}
+                   const care::CareApi* care, Checkpointer* checkpointer = nullptr)
+      : log_(log),
+        gate_(gate),
+        directory_(directory),
+        care_(care),
+        checkpointer_(checkpointer) {}
 
   grpc::ServerUnaryReactor* QueryEvents(grpc::CallbackServerContext* ctx,
                                         const v1::QueryEventsRequest* req,
@@ -29,12 +35,17 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
   grpc::ServerUnaryReactor* VerifyLog(grpc::CallbackServerContext* ctx,
                                       const v1::VerifyLogRequest* req,
                                       v1::VerifyLogResponse* resp) override;
+  // Auditors only; the export is audited (ACTION_EXPORT_AUDIT) before any
+  // item is sent. Streams from the database a page at a time.
+  grpc::ServerWriteReactor<v1::ExportItem>* ExportEvents(
+      grpc::CallbackServerContext* ctx, const v1::ExportEventsRequest* req) override;
 
  private:
   AuditLog* const log_;
   rpc::CallGate* const gate_;
   const directory::DirectoryApi* const directory_;
   const care::CareApi* const care_;
+  Checkpointer* const checkpointer_;
 };
 
 }  // namespace relais::audit

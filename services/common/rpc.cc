@@ -1,7 +1,10 @@
 #include "services/common/rpc.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -11,6 +14,7 @@
 #include "auth/authenticator.h"
 #include "common/log.h"
 #include "google/protobuf/descriptor.h"
+#include "grpc/grpc_security_constants.h"
 
 namespace relais::rpc {
 namespace {
@@ -210,6 +214,43 @@ audit::EventInput EventFor(const Caller& caller, v1::Action action) {
   return e;
 }
 
+PeerIdentity IdentifyPeer(const grpc::ServerContextBase& ctx) {
+  PeerIdentity peer;
+  const std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context();
+  const bool tls =
+      auth != nullptr &&
+      absl::c_any_of(auth->FindPropertyValues(GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME),
+                     [](const grpc::string_ref& v) {
+                       return absl::string_view(v.data(), v.size()) ==
+                              GRPC_SSL_TRANSPORT_SECURITY_TYPE;
+                     });
+  if (!tls) {
+    peer.client_identity = ctx.peer();
+    return peer;
+  }
+  peer.tls = true;
+  peer.client_identity = "cert=<none>";
+  constexpr std::pair<const char*, const char*> kNames[] = {
+      {GRPC_X509_CN_PROPERTY_NAME, "cn="},
+      {GRPC_PEER_DNS_PROPERTY_NAME, "dns="},
+      {GRPC_PEER_URI_PROPERTY_NAME, "uri="},
+  };
+  for (const auto& [property, label] : kNames) {
+    const std::vector<grpc::string_ref> values = auth->FindPropertyValues(property);
+    if (values.empty()) continue;
+    peer.certificate_service_id.assign(values.front().data(), values.front().size());
+    // Shown in audit listings: printable ASCII only, bounded.
+    constexpr size_t kMaxShownBytes = 200;
+    std::string shown = peer.certificate_service_id.substr(0, kMaxShownBytes);
+    for (char& c : shown) {
+      if (c < 0x21 || c > 0x7e) c = '?';
+    }
+    peer.client_identity = absl::StrCat(label, shown);
+    break;
+  }
+  return peer;
+}
+
 absl::StatusOr<Caller> CallGate::Authenticate(grpc::CallbackServerContext* ctx,
                                               v1::Action action, absl::string_view youth_id) {
   Caller caller;
@@ -218,7 +259,8 @@ absl::StatusOr<Caller> CallGate::Authenticate(grpc::CallbackServerContext* ctx,
       !IsPrintableId(caller.request_id)) {
     caller.request_id = NewRequestId();
   }
-  caller.client_identity = ctx->peer();
+  const PeerIdentity peer = IdentifyPeer(*ctx);
+  caller.client_identity = peer.client_identity;
   absl::StatusOr<auth::Principal> principal =
       auth::AuthenticateMetadata(*verifier_, ctx->client_metadata());
   if (!principal.ok()) {
@@ -227,6 +269,16 @@ absl::StatusOr<Caller> CallGate::Authenticate(grpc::CallbackServerContext* ctx,
     return AuditDenial(std::move(e), principal.status());
   }
   caller.principal = *std::move(principal);
+  // A token is a caseworker's; the certificate is their service's client app.
+  // Both must agree, so a token that leaks cannot be used from another
+  // service's software.
+  if (peer.tls && peer.certificate_service_id != caller.service_id()) {
+    audit::EventInput e = EventFor(caller, action);
+    e.youth_id = std::string(youth_id);
+    return AuditDenial(std::move(e),
+                       Denied(v1::ACCESS_REASON_CERTIFICATE_SERVICE_MISMATCH,
+                              "the client certificate does not name the token's service"));
+  }
   return caller;
 }
 

@@ -64,6 +64,22 @@ struct Caller {
 // An audit event pre-filled with the caller and the action.
 audit::EventInput EventFor(const Caller& caller, v1::Action action);
 
+// Who is at the other end of the connection, as the transport says.
+struct PeerIdentity {
+  // True on a TLS connection. relaisd's TLS credentials require and verify a
+  // client certificate (host::MutualTls13ServerCredentials), so the names
+  // below come from a certificate the deployment's CA issued.
+  bool tls = false;
+  // The service the client certificate names: its Common Name, else its first
+  // DNS, else its first URI subject alternative name. Empty if none or not TLS.
+  std::string certificate_service_id;
+  // For audit: "cn=<name>" ("dns=", "uri=", or "cert=<none>") over TLS, printable
+  // ASCII and at most 200 bytes; the peer address ("ipv4:127.0.0.1:5678")
+  // over plaintext or the in-process channel.
+  std::string client_identity;
+};
+PeerIdentity IdentifyPeer(const grpc::ServerContextBase& ctx);
+
 // The audit record of one call: handlers fill ids into `event`; a handler that
 // appended the ALLOW event itself (inside its transaction) sets `recorded`
 // after the transaction committed, so Serve() does not audit twice.
@@ -79,8 +95,11 @@ class CallGate {
       : verifier_(verifier), audit_(audit) {}
 
   // Verifies the bearer token. On failure appends a DENY event for `action` and
-  // returns UNAUTHENTICATED with the token's reason code. If the denial cannot be
-  // audited the call fails with UNAVAILABLE (the audit path fails closed).
+  // returns UNAUTHENTICATED with the token's reason code. Over mutual TLS the
+  // client certificate must name the token's service: otherwise PERMISSION_DENIED
+  // "certificate_service_mismatch", audited with the token's actor. The caller's
+  // client_identity is IdentifyPeer()'s. If a denial cannot be audited the call
+  // fails with UNAVAILABLE (the audit path fails closed).
   absl::StatusOr<Caller> Authenticate(grpc::CallbackServerContext* ctx, v1::Action action,
                                       absl::string_view youth_id = "");
 

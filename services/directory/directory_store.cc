@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -44,6 +45,23 @@ absl::Status CheckSectorId(absl::string_view field, absl::string_view id) {
   });
   if (!slug || id.size() < kMinSectorIdBytes || id.size() > rpc::kMaxIdLength) {
     return rpc::InvalidField(field, "malformed_id", "must be 2 to 64 of [a-z0-9_]");
+  }
+  return absl::OkStatus();
+}
+
+// A service id chosen by the deployment (so that certificates can name the
+// service): "svc_" then 1-40 of [a-z0-9_].
+absl::Status CheckChosenServiceId(absl::string_view id) {
+  constexpr absl::string_view kPrefix = "svc_";
+  constexpr size_t kMaxSuffixBytes = 40;
+  const absl::string_view suffix =
+      absl::StartsWith(id, kPrefix) ? id.substr(kPrefix.size()) : absl::string_view();
+  const bool slug = std::all_of(suffix.begin(), suffix.end(), [](char c) {
+    return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_';
+  });
+  if (suffix.empty() || suffix.size() > kMaxSuffixBytes || !slug) {
+    return rpc::InvalidField("service.id", "malformed_id",
+                             "must be svc_ followed by 1 to 40 of [a-z0-9_]");
   }
   return absl::OkStatus();
 }
@@ -196,11 +214,20 @@ absl::StatusOr<ServiceInfo> DirectoryStore::CreateService(Connection& txn,
     return rpc::InvalidField("service.kind", "malformed_kind",
                              "must be at most 64 bytes without control characters");
   }
+  if (!service.id.empty()) RETURN_IF_ERROR(CheckChosenServiceId(service.id));
   RETURN_IF_ERROR(RequireSector(txn, service.sector_id));
+  ServiceInfo created = service;
+  if (created.id.empty()) {
+    created.id = rpc::NewId("svc");
+  } else {
+    // Checked inside the write transaction, like logins; the primary key stays
+    // as the last line of defence.
+    ASSIGN_OR_RETURN(bool taken,
+                     Exists(txn, "SELECT 1 FROM dir_services WHERE id = ?1", created.id));
+    if (taken) return absl::AlreadyExistsError("service_exists: another service has this id");
+  }
   ASSIGN_OR_RETURN(Statement ins, txn.Prepare("INSERT INTO dir_services(id, name, sector_id, kind, "
                                               "created_at_us) VALUES (?1, ?2, ?3, ?4, ?5)"));
-  ServiceInfo created = service;
-  created.id = rpc::NewId("svc");
   ins.Bind(1, created.id)
       .Bind(2, created.name)
       .Bind(3, created.sector_id)
@@ -213,9 +240,13 @@ absl::StatusOr<ServiceInfo> DirectoryStore::CreateService(Connection& txn,
 absl::StatusOr<ServicePage> DirectoryStore::ListServices(absl::string_view sector_id, int page_size,
                                                          absl::string_view page_token) const {
   if (!sector_id.empty()) RETURN_IF_ERROR(CheckSectorId("sector_id", sector_id));
-  if (!page_token.empty()) RETURN_IF_ERROR(rpc::CheckId("page_token", page_token));
+  // Tokens are service ids this server handed out.
+  if (!page_token.empty() && (!absl::StartsWith(page_token, "svc_") ||
+                              !rpc::CheckId("page_token", page_token).ok())) {
+    return rpc::InvalidField("page_token", "bad_page_token", "is not a token this server gave");
+  }
   if (page_size < 0 || page_size > kMaxPageSize) {
-    return rpc::InvalidField("page_size", "invalid_page_size", "must be between 0 and 1000");
+    return rpc::InvalidField("page_size", "out_of_range", "must be between 0 and 1000");
   }
   if (page_size == 0) page_size = kDefaultPageSize;
   ServicePage page;

@@ -58,8 +58,8 @@ inline constexpr int kMaxPageSize = 1000;
 // Status codes: validation failures are INVALID_ARGUMENT with a reason code and
 // the request field ("member.login", ...) as made by rpc::InvalidField();
 // NOT_FOUND "sector_not_found" / "service_not_found" / "member_not_found";
-// ALREADY_EXISTS "sector_exists" / "login_taken"; database errors as mapped by
-// storage::SqliteStatus (UNAVAILABLE when busy).
+// ALREADY_EXISTS "sector_exists" / "service_exists" / "login_taken"; database
+// errors as mapped by storage::SqliteStatus (UNAVAILABLE when busy).
 class DirectoryStore final : public DirectoryApi, public CredentialSource {
  public:
   struct Options {
@@ -83,8 +83,13 @@ class DirectoryStore final : public DirectoryApi, public CredentialSource {
   // Every sector, by id.
   absl::StatusOr<std::vector<SectorInfo>> ListSectors() const;
 
-  // Registers a service in an existing sector; `service.id` is ignored and a
-  // fresh "svc_<20 hex>" id (rpc::NewId) assigned. Name 1-200 bytes, kind at most 64 bytes.
+  // Registers a service in an existing sector. Name 1-200 bytes, kind at most 64 bytes.
+  // An empty `service.id` gets a fresh "svc_<20 hex>" id (rpc::NewId). A non-empty
+  // one is kept, so that mutual-TLS certificates (whose Common Name is the service
+  // id) can be issued before the service exists: it must be "svc_" then 1-40 of
+  // [a-z0-9_] (INVALID_ARGUMENT "malformed_id" on "service.id"), and ALREADY_EXISTS
+  // "service_exists" if taken. Only bootstrap code (the demo, deployment set-up)
+  // chooses ids: the CreateService RPC always passes an empty one.
   absl::StatusOr<ServiceInfo> CreateService(const ServiceInfo& service);
   absl::StatusOr<ServiceInfo> CreateService(storage::Connection& txn, const ServiceInfo& service);
   // Services by id, optionally of one sector (NOT_FOUND "sector_not_found" if it

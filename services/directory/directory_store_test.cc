@@ -153,6 +153,30 @@ TEST_F(DirectoryStoreTest, CreateServiceValidatesItsFields) {
   EXPECT_TRUE(store_->CreateService({"", std::string(200, 'a'), "prevention", ""}).ok());
 }
 
+TEST_F(DirectoryStoreTest, CreateServiceKeepsAChosenIdSoCertificatesCanNameIt) {
+  auto chosen = store_->CreateService({"svc_amo_charleroi", "AMO", "aide_jeunesse", "AMO"});
+  ASSERT_TRUE(chosen.ok()) << chosen.status();
+  EXPECT_EQ(chosen->id, "svc_amo_charleroi");
+  auto read = store_->GetService("svc_amo_charleroi");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->name, "AMO");
+
+  absl::Status taken =
+      store_->CreateService({"svc_amo_charleroi", "Other", "prevention", ""}).status();
+  EXPECT_TRUE(absl::IsAlreadyExists(taken)) << taken;
+  EXPECT_EQ(rpc::ReasonOf(taken), "service_exists");
+
+  const std::string longest = "svc_" + std::string(40, 'a');
+  EXPECT_TRUE(store_->CreateService({longest, "Longest", "prevention", ""}).ok());
+  for (const std::string& bad : std::vector<std::string>{
+           "svc_", "amo_charleroi", "svc_AMO", "svc_amo-charleroi", "svc_amo.charleroi", "SVC_amo",
+           "svc_" + std::string(41, 'a'), std::string("svc_a\0b", 7)}) {
+    absl::Status st = store_->CreateService({bad, "Name", "prevention", ""}).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(st)) << bad;
+    EXPECT_EQ(rpc::FieldOf(st), "service.id") << bad;
+  }
+}
+
 TEST_F(DirectoryStoreTest, CreateServiceInAnUnknownSectorIsNotFound) {
   absl::Status s = store_->CreateService({"", "Club", "sport", ""}).status();
   EXPECT_TRUE(absl::IsNotFound(s)) << s;
@@ -189,10 +213,11 @@ TEST_F(DirectoryStoreTest, ListServicesPagesThroughEveryServiceOnce) {
 }
 
 TEST_F(DirectoryStoreTest, ListServicesRefusesBadArguments) {
-  EXPECT_EQ(rpc::ReasonOf(store_->ListServices("", -1, "").status()), "invalid_page_size");
-  EXPECT_EQ(rpc::ReasonOf(store_->ListServices("", 1001, "").status()), "invalid_page_size");
+  EXPECT_EQ(rpc::ReasonOf(store_->ListServices("", -1, "").status()), "out_of_range");
+  EXPECT_EQ(rpc::ReasonOf(store_->ListServices("", 1001, "").status()), "out_of_range");
   EXPECT_EQ(rpc::ReasonOf(store_->ListServices("nowhere", 10, "").status()), "sector_not_found");
-  EXPECT_EQ(rpc::ReasonOf(store_->ListServices("", 10, "x' OR 1=1 --").status()), "malformed_id");
+  EXPECT_EQ(rpc::ReasonOf(store_->ListServices("", 10, "x' OR 1=1 --").status()), "bad_page_token");
+  EXPECT_EQ(rpc::ReasonOf(store_->ListServices("", 10, "abc").status()), "bad_page_token");
 }
 
 TEST_F(DirectoryStoreTest, AddMemberStoresOnlyAHashThatVerifies) {

@@ -11,20 +11,25 @@ namespace {
 
 struct DemoService {
   const char* key;
+  // Stable, so that deploy/make-dev-certs.sh can issue each service's client
+  // certificate (Common Name = service id) before the database exists.
+  const char* id;
   const char* name;
   const char* sector;
   const char* kind;
 };
 
 constexpr DemoService kServices[] = {
-    {"amo", "AMO Le Relais (Charleroi)", "aide_jeunesse", "AMO"},
-    {"saj", "SAJ de Charleroi", "aide_jeunesse", "SAJ"},
-    {"pms", "Centre PMS de Charleroi", "enseignement", "PMS"},
-    {"cpas", "CPAS de Charleroi", "action_sociale", "CPAS"},
-    {"prev", "Service de prévention de Charleroi", "prevention", "Prévention"},
-    {"mado", "MADO Charleroi", "aide_jeunesse", "MADO"},
-    {"ssm", "Service de santé mentale de Charleroi", "sante_mentale", "SSM"},
-    {"agaj", "Administration générale de l'Aide à la jeunesse", "aide_jeunesse", "AGAJ"},
+    {"amo", "svc_amo_charleroi", "AMO Le Relais (Charleroi)", "aide_jeunesse", "AMO"},
+    {"saj", "svc_saj_charleroi", "SAJ de Charleroi", "aide_jeunesse", "SAJ"},
+    {"pms", "svc_pms_charleroi", "Centre PMS de Charleroi", "enseignement", "PMS"},
+    {"cpas", "svc_cpas_charleroi", "CPAS de Charleroi", "action_sociale", "CPAS"},
+    {"prev", "svc_prevention_charleroi", "Service de prévention de Charleroi", "prevention",
+     "Prévention"},
+    {"mado", "svc_mado_charleroi", "MADO Charleroi", "aide_jeunesse", "MADO"},
+    {"ssm", "svc_ssm_charleroi", "Service de santé mentale de Charleroi", "sante_mentale", "SSM"},
+    {"agaj", "svc_agaj", "Administration générale de l'Aide à la jeunesse", "aide_jeunesse",
+     "AGAJ"},
 };
 
 struct DemoMember {
@@ -48,6 +53,7 @@ absl::StatusOr<DemoSummary> SeedDemo(Host& host) {
   std::map<std::string, std::string> service_ids;
   for (const DemoService& s : kServices) {
     directory::ServiceInfo info;
+    info.id = s.id;
     info.name = s.name;
     info.sector_id = s.sector;
     info.kind = s.kind;

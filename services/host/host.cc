@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -59,7 +60,9 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   auto host = absl::WrapUnique(new Host());
   host->options_ = options;
   host->clock_ = options.clock != nullptr ? options.clock : &common::RealClock();
-  ASSIGN_OR_RETURN(host->db_, storage::Database::Open({.path = options.db_path}));
+  ASSIGN_OR_RETURN(host->db_, storage::Database::Open({.path = options.db_path,
+                                                       .busy_timeout = options.db_busy_timeout,
+                                                       .vfs = options.db_vfs}));
   ASSIGN_OR_RETURN(host->audit_log_, audit::AuditLog::Create(host->db_.get(), host->clock_));
 
   std::string national_key;
@@ -84,9 +87,16 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
                                                      {.scrypt = options.scrypt}));
   RETURN_IF_ERROR(record::RecordServiceImpl::Migrate(host->db_.get()));
   RETURN_IF_ERROR(care::CareServiceImpl::Migrate(host->db_.get()));
+  ASSIGN_OR_RETURN(storage::crypto::MasterKeyRing master_keys,
+                   record::RecordServiceImpl::LoadMasterKeys(
+                       host->db_.get(), {.file = options.master_key_file,
+                                         .previous_file = options.previous_master_key_file,
+                                         .keys_dir = options.keys_dir}));
   host->record_ = std::make_unique<record::RecordServiceImpl>(
-      record::RecordServiceImpl::Options{.national_number_key = national_key}, host->db_.get(),
-      host->clock_, host->gate_.get());
+      record::RecordServiceImpl::Options{
+          .national_number_key = national_key,
+          .master_keys = std::make_unique<storage::crypto::MasterKeyRing>(std::move(master_keys))},
+      host->db_.get(), host->clock_, host->gate_.get());
   host->care_ = std::make_unique<care::CareServiceImpl>(options.care, host->db_.get(), host->clock_,
                                                         host->gate_.get(), host->directory_.get(),
                                                         host->record_.get());
@@ -96,15 +106,37 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   host->auth_service_ = std::make_unique<auth_service::AuthServiceImpl>(
       host->directory_.get(), host->issuer_.get(), host->verifier_.get(), host->keys_.get(),
       host->audit_log_.get());
+  // The audit signing key lives apart from the token keys (a subdirectory the
+  // token ring ignores), so auditors are handed only the audit public key.
+  if (options.keys_dir.empty()) {
+    host->audit_keys_ = auth::KeyRing::InMemory();
+  } else {
+    ASSIGN_OR_RETURN(host->audit_keys_,
+                     auth::KeyRing::LoadOrCreate(absl::StrCat(options.keys_dir, "/audit")));
+  }
+  if (options.checkpoint_every_events < 1 || options.checkpoint_every <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("audit checkpoint intervals must be positive");
+  }
+  host->checkpointer_ = std::make_unique<audit::Checkpointer>(
+      host->audit_log_.get(), host->audit_keys_.get(), host->clock_,
+      audit::Checkpointer::Options{
+          .every_events = options.checkpoint_every_events,
+          .every = options.checkpoint_every,
+          .poll_interval = std::min(absl::Seconds(1), options.checkpoint_every)});
   host->audit_service_ = std::make_unique<audit::AuditServiceImpl>(
-      host->audit_log_.get(), host->gate_.get(), host->directory_.get(), host->care_.get());
+      host->audit_log_.get(), host->gate_.get(), host->directory_.get(), host->care_.get(),
+      host->checkpointer_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (options.tls.enabled()) {
+    ASSIGN_OR_RETURN(credentials, MutualTls13ServerCredentials(options.tls));
+  }
   grpc::ServerBuilder builder;
-  // Plaintext only; relaisd refuses to bind it beyond loopback (see main).
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
-                           &host->port_);
+  // Plaintext only without TLS credentials; relaisd refuses to bind it beyond
+  // loopback (see main).
+  builder.AddListeningPort(options.listen_address, credentials, &host->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(16 * options.max_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
@@ -125,7 +157,10 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
     health->SetServingStatus(name, true);
   }
   host->sweeper_ = std::thread([h = host.get()] { h->SweepLoop(); });
-  common::LogInfo("relaisd serving", {{"address", host->address()}});
+  host->checkpointer_->Start();
+  common::LogInfo("relaisd serving",
+                  {{"address", host->address()},
+                   {"transport", options.tls.enabled() ? "mtls" : "plaintext"}});
   return host;
 }
 
@@ -138,6 +173,7 @@ std::string Host::address() const {
 
 void Host::SweepLoop() {
   while (!stop_.WaitForNotificationWithTimeout(options_.sweep_interval)) {
+    record_->PurgeExpiredKeys();
     absl::StatusOr<int> n = care_->CompleteDueHandovers();
     if (!n.ok()) {
       common::LogError("handover sweep failed", {{"status", n.status().ToString()}});
@@ -160,6 +196,8 @@ void Host::Shutdown(absl::Duration grace) {
   }
   if (!stop_.HasBeenNotified()) stop_.Notify();
   if (sweeper_.joinable()) sweeper_.join();
+  // Nothing appends any more: sign the tail of the log.
+  if (checkpointer_ != nullptr) checkpointer_->Stop();
   common::LogInfo("relaisd stopped");
 }
 

@@ -15,11 +15,13 @@
 #include "grpcpp/grpcpp.h"
 #include "services/audit/audit_log.h"
 #include "services/audit/audit_service.h"
+#include "services/audit/checkpointer.h"
 #include "services/auth/auth_service.h"
 #include "services/care/care_service.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_service.h"
 #include "services/directory/directory_store.h"
+#include "services/host/tls_credentials.h"
 #include "services/record/record_service.h"
 #include "storage/database.h"
 
@@ -28,11 +30,25 @@ namespace relais::host {
 struct HostOptions {
   // The SQLite file (created if missing).
   std::string db_path;
+  // A registered SQLite VFS to open it through (tests: storage::FaultVfs);
+  // empty: the default. How long a write waits for a lock held elsewhere.
+  std::string db_vfs{};
+  absl::Duration db_busy_timeout = absl::Seconds(5);
   // Holds the token signing keys and the national-number hash key (0600 files).
   // Empty: keys live in memory only (tests).
   std::string keys_dir;
+  // Encryption at rest (see README): the master key file (0600), else
+  // $RELAIS_MASTER_KEY, else <keys_dir>/master.key (created while the database
+  // holds no data key), else (keys_dir empty) an in-memory key.
+  std::string master_key_file;
+  // During a master key rotation: the old master key, which then only unwraps.
+  std::string previous_master_key_file;
   // host:port; port 0 picks a free one (tests).
   std::string listen_address = "127.0.0.1:0";
+  // Mutual TLS (TLS 1.3, client certificate required and verified against
+  // tls.client_ca_pem). All empty: plaintext, for tests and relaisd
+  // --insecure_dev, which main() allows on loopback only.
+  TlsCredentials tls;
   // Not owned; must outlive the host. Null means the wall clock.
   const common::Clock* clock = nullptr;
   care::CareServiceImpl::Options care;
@@ -42,6 +58,12 @@ struct HostOptions {
   absl::Duration sweep_interval = absl::Minutes(1);
   // Largest request accepted, in bytes.
   int max_message_bytes = 1 << 20;
+  // Signed audit checkpoints: once this many events are unsigned, or the
+  // last checkpoint is this old (by `clock`); also on shutdown and for each
+  // export. Signed with the audit key in <keys_dir>/audit/ (in memory when
+  // keys_dir is empty), never with a token key.
+  int64_t checkpoint_every_events = 100;
+  absl::Duration checkpoint_every = absl::Seconds(60);
 };
 
 // relaisd in one object: the database, every service wired in-process, and the
@@ -68,6 +90,8 @@ class Host {
   care::CareServiceImpl& care() { return *care_; }
   const auth::TokenIssuer& issuer() const { return *issuer_; }
   auth::KeyRing& keys() { return *keys_; }
+  auth::KeyRing& audit_keys() { return *audit_keys_; }
+  audit::Checkpointer& checkpointer() { return *checkpointer_; }
 
  private:
   Host() = default;
@@ -86,6 +110,9 @@ class Host {
   std::unique_ptr<care::CareServiceImpl> care_;
   std::unique_ptr<directory::DirectoryServiceImpl> directory_service_;
   std::unique_ptr<auth_service::AuthServiceImpl> auth_service_;
+  // Before audit_service_, which uses it, so it is destroyed after it.
+  std::unique_ptr<auth::KeyRing> audit_keys_;
+  std::unique_ptr<audit::Checkpointer> checkpointer_;
   std::unique_ptr<audit::AuditServiceImpl> audit_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

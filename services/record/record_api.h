@@ -16,6 +16,8 @@ struct YouthFacts {
   absl::CivilDay date_of_birth;
   std::vector<std::string> guardian_ids;
   bool restricted = false;
+  // Also true once the youth's data key was destroyed (crypto-shredding); the
+  // date of birth is then unknown and left at its default.
   bool erased = false;
 };
 

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "services/care/access_policy.h"
 #include "services/common/ids.h"
@@ -16,6 +17,8 @@ namespace relais::record {
 using rpc::Caller;
 using rpc::CallAudit;
 using storage::Connection;
+using storage::crypto::FieldCrypto;
+using storage::crypto::YouthKey;
 
 namespace {
 
@@ -57,16 +60,75 @@ audit::EventInput EntryEvent(const CallAudit& call, const v1::Entry& e,
 
 RecordServiceImpl::RecordServiceImpl(Options options, storage::Database* db,
                                      const common::Clock* clock, rpc::CallGate* gate)
-    : options_(std::move(options)), db_(db), clock_(clock), gate_(gate) {}
+    : crypto_(options.master_keys == nullptr
+                  ? nullptr
+                  : std::make_unique<FieldCrypto>(std::move(*options.master_keys),
+                                                  options.key_cache)),
+      options_(std::move(options)),
+      db_(db),
+      clock_(clock),
+      gate_(gate) {}
 
 absl::Status RecordServiceImpl::Migrate(storage::Database* db) {
-  return db->Migrate("record", store::Migrations());
+  RETURN_IF_ERROR(db->Migrate("record", store::Migrations()));
+  return db->Read([](Connection& c) { return store::CheckNoPlaintextRecords(c); });
+}
+
+absl::StatusOr<storage::crypto::MasterKeyRing> RecordServiceImpl::LoadMasterKeys(
+    storage::Database* db, storage::crypto::MasterKeySources sources) {
+  std::map<std::string, int64_t> in_use;
+  RETURN_IF_ERROR(db->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(in_use, storage::crypto::CountDataKeysByMasterKey(c));
+    return absl::OkStatus();
+  }));
+  // Never generate a replacement for a lost key: it would open nothing.
+  sources.allow_generate = in_use.empty();
+  ASSIGN_OR_RETURN(storage::crypto::MasterKeyRing ring,
+                   storage::crypto::MasterKeyRing::Load(sources));
+  std::string missing;
+  int64_t to_rewrap = 0;
+  for (const auto& [id, count] : in_use) {
+    if (ring.Find(id) == nullptr) {
+      absl::StrAppend(&missing, missing.empty() ? "" : ", ", id, " (", count, " data keys)");
+    } else if (id != ring.current().id()) {
+      to_rewrap += count;
+    }
+  }
+  if (!missing.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the database holds data keys wrapped under master key(s) ", missing, " but the master key ",
+        "given (", ring.current().id(), ", from ", ring.origin(),
+        ") is not one of them; pass the right --master_key_file (and "
+        "--previous_master_key_file during a rotation)"));
+  }
+  common::LogFields fields = {{"master_key_id", ring.current().id()},
+                              {"origin", ring.origin()}};
+  for (const std::string& id : ring.previous_ids()) fields.emplace_back("previous_master_key_id", id);
+  fields.emplace_back("data_keys_to_rewrap", absl::StrCat(to_rewrap));
+  common::LogInfo("master keys loaded", fields);
+  if (to_rewrap == 0 && !ring.previous_ids().empty()) {
+    common::LogInfo("no data key is wrapped under the previous master key any more; "
+                    "--previous_master_key_file can be dropped");
+  }
+  return ring;
+}
+
+void RecordServiceImpl::PurgeExpiredKeys() const {
+  if (crypto_ != nullptr) crypto_->PurgeExpired();
+}
+
+absl::StatusOr<const FieldCrypto*> RecordServiceImpl::Crypto() const {
+  if (crypto_ == nullptr) {
+    return absl::FailedPreconditionError("no_master_key: the record service has no master key");
+  }
+  return crypto_.get();
 }
 
 absl::StatusOr<YouthFacts> RecordServiceImpl::GetYouthFacts(absl::string_view youth_id) const {
+  ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
   std::optional<YouthFacts> facts;
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-    ASSIGN_OR_RETURN(facts, store::GetYouthFacts(c, youth_id));
+    ASSIGN_OR_RETURN(facts, store::GetYouthFacts(c, *crypto, youth_id));
     return absl::OkStatus();
   }));
   if (!facts.has_value()) return rpc::NotFound("youth_not_found", "no such youth record");
@@ -74,14 +136,14 @@ absl::StatusOr<YouthFacts> RecordServiceImpl::GetYouthFacts(absl::string_view yo
 }
 
 absl::StatusOr<EntryFacts> RecordServiceImpl::GetEntryFacts(absl::string_view entry_id) const {
-  std::optional<v1::Entry> e;
+  std::optional<store::SealedEntry> sealed;
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-    ASSIGN_OR_RETURN(e, store::GetEntry(c, entry_id));
+    ASSIGN_OR_RETURN(sealed, store::GetEntry(c, entry_id));
     return absl::OkStatus();
   }));
-  if (!e.has_value()) return rpc::NotFound("entry_not_found", "no such entry");
-  return EntryFacts{e->id(), e->youth_id(), e->author_service_id(), e->visibility(),
-                    e->category()};
+  if (!sealed.has_value()) return rpc::NotFound("entry_not_found", "no such entry");
+  const v1::Entry& e = sealed->entry;
+  return EntryFacts{e.id(), e.youth_id(), e.author_service_id(), e.visibility(), e.category()};
 }
 
 absl::Status RecordServiceImpl::Commit(CallAudit& call,
@@ -145,8 +207,9 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CreateYouth(grpc::CallbackServerCon
     }
     *y.mutable_created_at() = rpc::ToProto(now);
     call.event.youth_id = y.id();
+    ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
     absl::Status s = Commit(call, [&](Connection& c) -> absl::Status {
-      return store::InsertYouth(c, y, national_hash, caller.service_id());
+      return store::InsertYouth(c, *crypto, y, national_hash, caller.service_id());
     });
     if (s.code() == absl::StatusCode::kAlreadyExists) {
       call.event.youth_id.clear();
@@ -197,9 +260,10 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetYouth(grpc::CallbackServerContex
     ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id));
     care::Verdict v = care::DecideRecordRead(facts, {youth.restricted, youth.erased});
     if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
+    ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
     std::optional<v1::Youth> y;
     RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(y, store::GetYouth(c, req->youth_id()));
+      ASSIGN_OR_RETURN(y, store::GetYouth(c, *crypto, req->youth_id()));
       return absl::OkStatus();
     }));
     if (!y.has_value()) return rpc::NotFound("youth_not_found", "no such youth record");
@@ -259,7 +323,9 @@ grpc::ServerUnaryReactor* RecordServiceImpl::AddEntry(grpc::CallbackServerContex
     e.set_author_service_id(caller.service_id());
     *e.mutable_created_at() = rpc::ToProto(clock_->Now());
     call.event.entry_id = e.id();
-    RETURN_IF_ERROR(Commit(call, [&](Connection& c) { return store::InsertEntry(c, e); }));
+    ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
+    RETURN_IF_ERROR(
+        Commit(call, [&](Connection& c) { return store::InsertEntry(c, *crypto, e); }));
     *resp = std::move(e);
     return absl::OkStatus();
   });
@@ -293,14 +359,14 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
     if (!record_verdict.allowed()) {
       return rpc::Denied(record_verdict.reason, record_verdict.explanation);
     }
-    std::vector<v1::Entry> allowed;
+    std::vector<store::SealedEntry> allowed;
     std::vector<audit::EventInput> events;
     std::map<v1::AccessReason, int> withheld;
     std::string next_token;
     constexpr int kBatch = 200;
     bool more = true;
     while (more && static_cast<int>(allowed.size()) < page_size) {
-      std::vector<v1::Entry> batch;
+      std::vector<store::SealedEntry> batch;
       std::vector<int64_t> positions;
       RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
         ASSIGN_OR_RETURN(batch, store::ListEntries(c, youth.id, req->handover_id(), before,
@@ -309,13 +375,13 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
       }));
       more = static_cast<int>(batch.size()) == kBatch;
       for (size_t i = 0; i < batch.size(); ++i) {
-        v1::Entry& e = batch[i];
+        const v1::Entry& e = batch[i].entry;
         before = positions[i];
         care::Verdict v = care::DecideEntryRead(
             facts, state, {e.author_service_id(), e.visibility(), e.category()}, req->purpose());
         events.push_back(EntryEvent(call, e, v));
         if (v.allowed()) {
-          allowed.push_back(std::move(e));
+          allowed.push_back(std::move(batch[i]));
           if (static_cast<int>(allowed.size()) == page_size) {
             if (i + 1 < batch.size() || more) next_token = absl::StrCat(before);
             break;
@@ -325,6 +391,21 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
           ++withheld[v.reason];
         }
       }
+    }
+    // Only the entries the rule allowed are decrypted, under one unwrap of the
+    // youth's data key. A body that does not open fails the whole call
+    // (DATA_LOSS, logged): an entry is never returned altered or blank.
+    std::vector<v1::Entry> opened;
+    if (!allowed.empty()) {
+      ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
+      RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+        ASSIGN_OR_RETURN(YouthKey key, crypto->KeyFor(c, youth.id));
+        for (const store::SealedEntry& sealed : allowed) {
+          ASSIGN_OR_RETURN(v1::Entry e, store::OpenEntry(key, sealed));
+          opened.push_back(std::move(e));
+        }
+        return absl::OkStatus();
+      }));
     }
     // The whole listing is audited, the call then each entry's decision, in one
     // transaction, before anything is returned.
@@ -339,7 +420,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
       return absl::OkStatus();
     }));
     call.recorded = true;
-    for (v1::Entry& e : allowed) *resp->add_entries() = std::move(e);
+    for (v1::Entry& e : opened) *resp->add_entries() = std::move(e);
     for (const auto& [reason, count] : withheld) {
       v1::WithheldCount* w = resp->add_withheld();
       w->set_reason(reason);
@@ -362,12 +443,13 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetEntry(grpc::CallbackServerContex
     call.event.entry_id = req->entry_id();
     RETURN_IF_ERROR(CheckPurpose(req->purpose()));
     call.event.purpose = req->purpose();
-    std::optional<v1::Entry> e;
+    std::optional<store::SealedEntry> sealed;
     RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(e, store::GetEntry(c, req->entry_id()));
+      ASSIGN_OR_RETURN(sealed, store::GetEntry(c, req->entry_id()));
       return absl::OkStatus();
     }));
-    if (!e.has_value()) return rpc::NotFound("entry_not_found", "no such entry");
+    if (!sealed.has_value()) return rpc::NotFound("entry_not_found", "no such entry");
+    const v1::Entry* e = &sealed->entry;
     call.event.youth_id = e->youth_id();
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(e->youth_id()));
     ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id));
@@ -387,8 +469,17 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetEntry(grpc::CallbackServerContex
       return rpc::Denied(v.reason, v.explanation);
     }
     call.event.object_id = v.consent_id;
+    // Decrypted only once allowed. A body that does not open on this row
+    // (moved, altered, key destroyed) fails the call with its status.
+    ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
+    v1::Entry opened;
+    RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(YouthKey key, crypto->KeyFor(c, e->youth_id()));
+      ASSIGN_OR_RETURN(opened, store::OpenEntry(key, *sealed));
+      return absl::OkStatus();
+    }));
     RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
-    *resp = *std::move(e);
+    *resp = std::move(opened);
     return absl::OkStatus();
   });
 }

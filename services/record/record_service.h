@@ -1,6 +1,7 @@
 #ifndef RELAIS_SERVICES_RECORD_RECORD_SERVICE_H_
 #define RELAIS_SERVICES_RECORD_RECORD_SERVICE_H_
 
+#include <memory>
 #include <string>
 
 #include "common/clock.h"
@@ -8,6 +9,8 @@
 #include "services/care/care_api.h"
 #include "services/common/rpc.h"
 #include "services/record/record_api.h"
+#include "storage/crypto/field_crypto.h"
+#include "storage/crypto/master_key.h"
 #include "storage/database.h"
 
 namespace relais::record {
@@ -21,6 +24,11 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
     // Key of the national-number keyed hash (>= 32 bytes). Secret.
     std::string national_number_key;
     size_t max_body_bytes = 64 * 1024;
+    // The master keys that wrap the youths' data keys (see LoadMasterKeys).
+    // Without them every call touching a sealed field fails with
+    // FAILED_PRECONDITION: nothing is ever stored in plaintext.
+    std::unique_ptr<storage::crypto::MasterKeyRing> master_keys = nullptr;
+    storage::crypto::FieldCryptoOptions key_cache = {};
   };
 
   // Pointers are borrowed and must outlive this object. `care` may be set after
@@ -29,7 +37,20 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
                     rpc::CallGate* gate);
   void set_care(const care::CareApi* care) { care_ = care; }
 
+  // Applies the record tables' migrations; FAILED_PRECONDITION if the database
+  // holds records written in plaintext by a build without encryption at rest.
   static absl::Status Migrate(storage::Database* db);
+
+  // Loads the master keys per `sources` (after Migrate) and checks them against
+  // the database: a missing development key is generated only while no data
+  // key exists, and FAILED_PRECONDITION names any master key id that live data
+  // keys are wrapped under but `sources` does not provide. Logs the key ids (never
+  // key material) and how many data keys still wait for re-wrapping.
+  static absl::StatusOr<storage::crypto::MasterKeyRing> LoadMasterKeys(
+      storage::Database* db, storage::crypto::MasterKeySources sources);
+
+  // Drops unwrapped data keys cached past their TTL. Call periodically.
+  void PurgeExpiredKeys() const;
 
   // RecordApi.
   absl::StatusOr<YouthFacts> GetYouthFacts(absl::string_view youth_id) const override;
@@ -55,7 +76,11 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
  private:
   absl::Status Commit(rpc::CallAudit& call,
                       absl::FunctionRef<absl::Status(storage::Connection&)> fn);
+  // The field crypto, or FAILED_PRECONDITION if no master key was given.
+  absl::StatusOr<const storage::crypto::FieldCrypto*> Crypto() const;
 
+  // Declared before options_: built from options.master_keys, which it takes.
+  const std::unique_ptr<const storage::crypto::FieldCrypto> crypto_;
   const Options options_;
   storage::Database* const db_;
   const common::Clock* const clock_;

@@ -9,6 +9,24 @@ namespace {
 
 using storage::Connection;
 using storage::Statement;
+using storage::crypto::FieldCrypto;
+using storage::crypto::YouthKey;
+
+// Field names in the AAD of each sealed column. Never rename one: values
+// sealed under the old name would no longer open.
+constexpr char kYouthName[] = "youth.display_name";
+constexpr char kYouthBirth[] = "youth.date_of_birth";
+constexpr char kGuardianName[] = "guardian.display_name";
+constexpr char kGuardianRelationship[] = "guardian.relationship";
+constexpr char kEntryBody[] = "entry.body";
+
+// What an entry body is bound to besides its youth and id: the facts the
+// access rule reads, so that editing them in the database (making a private
+// entry shared, say) leaves a body that no longer opens.
+std::string EntryBinding(const v1::Entry& e) {
+  return absl::StrCat(e.author_service_id(), "|", static_cast<int>(e.category()), "|",
+                      static_cast<int>(e.visibility()));
+}
 
 int64_t Us(const google::protobuf::Timestamp& ts) {
   return ts.seconds() * 1'000'000 + ts.nanos() / 1000;
@@ -23,8 +41,9 @@ constexpr char kEntryColumns[] =
     "position, id, youth_id, author_member_id, author_service_id, kind, category, visibility, "
     "body, supersedes_entry_id, handover_id, created_at_us";
 
-v1::Entry RowToEntry(const Statement& s) {
-  v1::Entry e;
+SealedEntry RowToEntry(const Statement& s) {
+  SealedEntry sealed;
+  v1::Entry& e = sealed.entry;
   e.set_id(s.ColumnText(1));
   e.set_youth_id(s.ColumnText(2));
   e.set_author_member_id(s.ColumnText(3));
@@ -32,11 +51,11 @@ v1::Entry RowToEntry(const Statement& s) {
   e.set_kind(static_cast<v1::EntryKind>(s.ColumnInt64(5)));
   e.set_category(static_cast<v1::DataCategory>(s.ColumnInt64(6)));
   e.set_visibility(static_cast<v1::Visibility>(s.ColumnInt64(7)));
-  e.set_body(s.ColumnBlob(8));
+  sealed.sealed_body = s.ColumnBlob(8);
   e.set_supersedes_entry_id(s.ColumnText(9));
   e.set_handover_id(s.ColumnText(10));
   SetTs(e.mutable_created_at(), s.ColumnInt64(11));
-  return e;
+  return sealed;
 }
 
 }  // namespace
@@ -78,39 +97,64 @@ CREATE INDEX rec_entries_by_youth ON rec_entries(youth_id, position);
 -- Append-only: corrections are new entries that supersede.
 CREATE TRIGGER rec_entries_no_update BEFORE UPDATE ON rec_entries
 BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
-)sql"}};
+)sql"},
+          // Encryption at rest: the sealed columns above keep their names and
+          // hold BLOBs; the youths' wrapped data keys live here.
+          {2, storage::crypto::kDataKeyTableSql}};
 }
 
-absl::Status InsertYouth(Connection& c, const v1::Youth& y, absl::string_view national_hash,
-                         absl::string_view created_by_service) {
+absl::Status CheckNoPlaintextRecords(Connection& c) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT COUNT(*) FROM rec_youth WHERE "
+                                          "typeof(display_name) <> 'blob'"));
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (row && s.ColumnInt64(0) > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the database holds ", s.ColumnInt64(0),
+        " youth records written in plaintext by a build without encryption at rest; "
+        "start from a new database"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InsertYouth(Connection& c, const FieldCrypto& crypto, const v1::Youth& y,
+                         absl::string_view national_hash, absl::string_view created_by_service) {
+  ASSIGN_OR_RETURN(YouthKey key,
+                   crypto.CreateDataKey(c, y.id(), absl::FromUnixMicros(Us(y.created_at()))));
+  ASSIGN_OR_RETURN(std::string name, key.Seal({kYouthName, y.id()}, y.display_name()));
+  ASSIGN_OR_RETURN(std::string birth, key.Seal({kYouthBirth, y.id()}, y.date_of_birth()));
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare("INSERT INTO rec_youth (id, display_name, date_of_birth, "
                              "national_hash, created_by_service, created_at_us) "
                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
-  s.Bind(1, y.id()).Bind(2, y.display_name()).Bind(3, y.date_of_birth());
+  s.Bind(1, y.id()).BindBlob(2, name).BindBlob(3, birth);
   s.BindOptional(4, national_hash).Bind(5, created_by_service).Bind(6, Us(y.created_at()));
   RETURN_IF_ERROR(s.Run());
   ASSIGN_OR_RETURN(Statement g, c.Prepare("INSERT INTO rec_guardians (id, youth_id, "
                                           "display_name, relationship) VALUES (?1, ?2, ?3, ?4)"));
   for (const v1::Guardian& gd : y.guardians()) {
+    ASSIGN_OR_RETURN(std::string gname, key.Seal({kGuardianName, gd.id()}, gd.display_name()));
+    ASSIGN_OR_RETURN(std::string relationship,
+                     key.Seal({kGuardianRelationship, gd.id()}, gd.relationship()));
     g.Reset();
-    g.Bind(1, gd.id()).Bind(2, y.id()).Bind(3, gd.display_name()).BindOptional(4, gd.relationship());
+    g.Bind(1, gd.id()).Bind(2, y.id()).BindBlob(3, gname).BindBlob(4, relationship);
     RETURN_IF_ERROR(g.Run());
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<v1::Youth>> GetYouth(Connection& c, absl::string_view id) {
+absl::StatusOr<std::optional<v1::Youth>> GetYouth(Connection& c, const FieldCrypto& crypto,
+                                                  absl::string_view id) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare("SELECT id, display_name, date_of_birth, restricted, created_at_us "
                              "FROM rec_youth WHERE id = ?1"));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
+  ASSIGN_OR_RETURN(YouthKey key, crypto.KeyFor(c, id));
   v1::Youth y;
   y.set_id(s.ColumnText(0));
-  y.set_display_name(s.ColumnText(1));
-  y.set_date_of_birth(s.ColumnText(2));
+  ASSIGN_OR_RETURN(*y.mutable_display_name(), key.Open({kYouthName, y.id()}, s.ColumnBlob(1)));
+  ASSIGN_OR_RETURN(*y.mutable_date_of_birth(), key.Open({kYouthBirth, y.id()}, s.ColumnBlob(2)));
   y.set_restricted(s.ColumnInt64(3) != 0);
   SetTs(y.mutable_created_at(), s.ColumnInt64(4));
   ASSIGN_OR_RETURN(Statement g, c.Prepare("SELECT id, display_name, relationship FROM "
@@ -121,13 +165,16 @@ absl::StatusOr<std::optional<v1::Youth>> GetYouth(Connection& c, absl::string_vi
     if (!more) break;
     v1::Guardian* gd = y.add_guardians();
     gd->set_id(g.ColumnText(0));
-    gd->set_display_name(g.ColumnText(1));
-    gd->set_relationship(g.ColumnText(2));
+    ASSIGN_OR_RETURN(*gd->mutable_display_name(),
+                     key.Open({kGuardianName, gd->id()}, g.ColumnBlob(1)));
+    ASSIGN_OR_RETURN(*gd->mutable_relationship(),
+                     key.Open({kGuardianRelationship, gd->id()}, g.ColumnBlob(2)));
   }
   return y;
 }
 
-absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, absl::string_view id) {
+absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const FieldCrypto& crypto,
+                                                        absl::string_view id) {
   ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT date_of_birth, restricted, erased FROM "
                                           "rec_youth WHERE id = ?1"));
   s.Bind(1, id);
@@ -135,11 +182,20 @@ absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, absl::str
   if (!row) return std::nullopt;
   YouthFacts f;
   f.id = std::string(id);
-  if (!absl::ParseCivilTime(s.ColumnText(0), &f.date_of_birth)) {
-    return absl::DataLossError("stored date of birth does not parse");
-  }
   f.restricted = s.ColumnInt64(1) != 0;
   f.erased = s.ColumnInt64(2) != 0;
+  absl::StatusOr<YouthKey> key = crypto.KeyFor(c, id);
+  if (key.status().code() == absl::StatusCode::kNotFound) {
+    // Crypto-shredded: nothing of the youth can be read any more, whatever the
+    // erased column says. The date of birth stays unknown (default).
+    f.erased = true;
+  } else {
+    RETURN_IF_ERROR(key.status());
+    ASSIGN_OR_RETURN(std::string dob, key->Open({kYouthBirth, f.id}, s.ColumnBlob(0)));
+    if (!absl::ParseCivilTime(dob, &f.date_of_birth)) {
+      return absl::DataLossError("stored date of birth does not parse");
+    }
+  }
   ASSIGN_OR_RETURN(Statement g, c.Prepare("SELECT id FROM rec_guardians WHERE youth_id = ?1"));
   g.Bind(1, id);
   while (true) {
@@ -158,7 +214,10 @@ absl::StatusOr<std::string> FindByNationalHash(Connection& c, absl::string_view 
   return s.ColumnText(0);
 }
 
-absl::Status InsertEntry(Connection& c, const v1::Entry& e) {
+absl::Status InsertEntry(Connection& c, const FieldCrypto& crypto, const v1::Entry& e) {
+  ASSIGN_OR_RETURN(YouthKey key, crypto.KeyFor(c, e.youth_id()));
+  const std::string binding = EntryBinding(e);
+  ASSIGN_OR_RETURN(std::string body, key.Seal({kEntryBody, e.id(), binding}, e.body()));
   ASSIGN_OR_RETURN(
       Statement s,
       c.Prepare("INSERT INTO rec_entries (id, youth_id, author_member_id, author_service_id, "
@@ -166,13 +225,13 @@ absl::Status InsertEntry(Connection& c, const v1::Entry& e) {
                 "created_at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
   s.Bind(1, e.id()).Bind(2, e.youth_id()).Bind(3, e.author_member_id());
   s.Bind(4, e.author_service_id()).Bind(5, int64_t{e.kind()}).Bind(6, int64_t{e.category()});
-  s.Bind(7, int64_t{e.visibility()}).BindBlob(8, e.body());
+  s.Bind(7, int64_t{e.visibility()}).BindBlob(8, body);
   s.BindOptional(9, e.supersedes_entry_id()).BindOptional(10, e.handover_id());
   s.Bind(11, Us(e.created_at()));
   return s.Run();
 }
 
-absl::StatusOr<std::optional<v1::Entry>> GetEntry(Connection& c, absl::string_view id) {
+absl::StatusOr<std::optional<SealedEntry>> GetEntry(Connection& c, absl::string_view id) {
   ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kEntryColumns,
                                                        " FROM rec_entries WHERE id = ?1")));
   s.Bind(1, id);
@@ -181,10 +240,20 @@ absl::StatusOr<std::optional<v1::Entry>> GetEntry(Connection& c, absl::string_vi
   return RowToEntry(s);
 }
 
-absl::StatusOr<std::vector<v1::Entry>> ListEntries(Connection& c, absl::string_view youth_id,
-                                                   absl::string_view handover_id,
-                                                   int64_t before_position, int limit,
-                                                   std::vector<int64_t>* positions) {
+absl::StatusOr<v1::Entry> OpenEntry(const YouthKey& key, const SealedEntry& sealed) {
+  if (key.youth_id() != sealed.entry.youth_id()) {
+    return absl::InternalError("entry opened with another youth's key");
+  }
+  v1::Entry e = sealed.entry;
+  const std::string binding = EntryBinding(e);
+  ASSIGN_OR_RETURN(*e.mutable_body(), key.Open({kEntryBody, e.id(), binding}, sealed.sealed_body));
+  return e;
+}
+
+absl::StatusOr<std::vector<SealedEntry>> ListEntries(Connection& c, absl::string_view youth_id,
+                                                     absl::string_view handover_id,
+                                                     int64_t before_position, int limit,
+                                                     std::vector<int64_t>* positions) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare(absl::StrCat("SELECT ", kEntryColumns,
                                           " FROM rec_entries WHERE youth_id = ?1 AND "
@@ -192,7 +261,7 @@ absl::StatusOr<std::vector<v1::Entry>> ListEntries(Connection& c, absl::string_v
                                           "(?3 = '' OR handover_id = ?3) "
                                           "ORDER BY position DESC LIMIT ?4")));
   s.Bind(1, youth_id).Bind(2, before_position).Bind(3, handover_id).Bind(4, int64_t{limit});
-  std::vector<v1::Entry> out;
+  std::vector<SealedEntry> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;

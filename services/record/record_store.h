@@ -11,33 +11,71 @@
 #include "absl/strings/string_view.h"
 #include "relais/v1/record.pb.h"
 #include "services/record/record_api.h"
+#include "storage/crypto/field_crypto.h"
 #include "storage/database.h"
 
 namespace relais::record::store {
 
 std::vector<storage::Migration> Migrations();
 
-// `national_hash` is empty or the keyed hash of the national register number.
-absl::Status InsertYouth(storage::Connection& c, const v1::Youth& youth,
-                         absl::string_view national_hash, absl::string_view created_by_service);
-absl::StatusOr<std::optional<v1::Youth>> GetYouth(storage::Connection& c, absl::string_view id);
+// FAILED_PRECONDITION if the database holds youth records written in plaintext
+// by a build from before encryption at rest (there is no deployment to migrate:
+// such a development database is recreated, never served half-readable).
+absl::Status CheckNoPlaintextRecords(storage::Connection& c);
+
+// Encryption at rest. The identity fields (rec_youth.display_name and
+// date_of_birth, rec_guardians.display_name and relationship) and entry bodies
+// (rec_entries.body) hold BLOBs sealed with the youth's data key
+// (storage/crypto/field_crypto.h), each bound to its youth, field name and row
+// id, and an entry's body also to the facts the access rule reads (author
+// service, category, visibility). The national number is stored only as a
+// keyed hash. Every other column is plaintext metadata (ids, enums, times).
+
+// Creates the youth's data key, seals its identity fields and inserts the youth
+// and its guardians. `national_hash` is empty or the keyed hash of the national
+// register number.
+absl::Status InsertYouth(storage::Connection& c, const storage::crypto::FieldCrypto& crypto,
+                         const v1::Youth& youth, absl::string_view national_hash,
+                         absl::string_view created_by_service);
+// The youth with its identity fields opened. NOT_FOUND "record_erased" if its
+// data key was destroyed; DATA_LOSS "ciphertext_mismatch" if a field does not
+// open where it is stored.
+absl::StatusOr<std::optional<v1::Youth>> GetYouth(storage::Connection& c,
+                                                  const storage::crypto::FieldCrypto& crypto,
+                                                  absl::string_view id);
+// Opens only the date of birth. A youth whose data key was destroyed is
+// reported erased, with an unknown (default) date of birth.
 absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(storage::Connection& c,
+                                                        const storage::crypto::FieldCrypto& crypto,
                                                         absl::string_view id);
 absl::StatusOr<std::string> FindByNationalHash(storage::Connection& c,
                                                absl::string_view national_hash);
 
-// Entries are append-only: there is no update or delete.
-absl::Status InsertEntry(storage::Connection& c, const v1::Entry& entry);
-absl::StatusOr<std::optional<v1::Entry>> GetEntry(storage::Connection& c, absl::string_view id);
+// An entry as stored: every field but the body in `entry` (whose body is
+// empty), and the body still sealed. Opening it is a separate step so that only
+// entries the access rule allowed are ever decrypted.
+struct SealedEntry {
+  v1::Entry entry;
+  std::string sealed_body;
+};
+
+// Entries are append-only: there is no update or delete. Seals the body with
+// the youth's data key (NOT_FOUND "record_erased" if it was destroyed).
+absl::Status InsertEntry(storage::Connection& c, const storage::crypto::FieldCrypto& crypto,
+                         const v1::Entry& entry);
+absl::StatusOr<std::optional<SealedEntry>> GetEntry(storage::Connection& c, absl::string_view id);
+// `key` must be the data key of the entry's youth. DATA_LOSS
+// "ciphertext_mismatch" if the body stored on this row was not sealed for it.
+absl::StatusOr<v1::Entry> OpenEntry(const storage::crypto::YouthKey& key, const SealedEntry& e);
 
 // Entries of a youth with a position below `before_position` (0: from the
 // newest), newest first, at most `limit`. `positions` receives each entry's
 // position for paging.
-absl::StatusOr<std::vector<v1::Entry>> ListEntries(storage::Connection& c,
-                                                   absl::string_view youth_id,
-                                                   absl::string_view handover_id,
-                                                   int64_t before_position, int limit,
-                                                   std::vector<int64_t>* positions);
+absl::StatusOr<std::vector<SealedEntry>> ListEntries(storage::Connection& c,
+                                                     absl::string_view youth_id,
+                                                     absl::string_view handover_id,
+                                                     int64_t before_position, int limit,
+                                                     std::vector<int64_t>* positions);
 
 }  // namespace relais::record::store
 

@@ -1,0 +1,107 @@
+#ifndef RELAIS_SERVICES_AUDIT_CHECKPOINTER_H_
+#define RELAIS_SERVICES_AUDIT_CHECKPOINTER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "auth/key_ring.h"
+#include "common/clock.h"
+#include "relais/v1/audit.pb.h"
+#include "services/audit/audit_log.h"
+
+namespace relais::audit {
+
+// Signs the head of the audit chain (checkpoint.h) with the audit key ring and
+// stores the checkpoint beside the events: when `every_events` events have
+// been appended since the last checkpoint, when the last one is `every`
+// old (measured with the injected clock) and new events exist, on demand
+// (CheckpointNow, e.g. for an export), and once more on Stop().
+//
+// The request path is not made to wait: appends only tell the checkpointer
+// their sequence (AppendListener, an atomic compare and at most a wake-up),
+// and the signing runs on the checkpointer's own thread, outside the append
+// transaction, so a rolled-back append is never signed. A head is signed only
+// after the events since the previous checkpoint verify (see
+// AuditLog::PrepareCheckpoint) and the previous checkpoint's signature
+// verifies with the ring: a damaged log is reported, never blessed.
+//
+// Thread-safe. The log, key ring and clock must outlive it.
+class Checkpointer final : public AppendListener {
+ public:
+  struct Options {
+    // Checkpoint once this many events are not yet covered (>= 1).
+    int64_t every_events = 100;
+    // ... or once the last checkpoint is this old and events are uncovered.
+    absl::Duration every = absl::Seconds(60);
+    // How often the background thread looks at the clock (real time).
+    absl::Duration poll_interval = absl::Seconds(1);
+  };
+
+  Checkpointer(AuditLog* log, const auth::KeyRing* keys, const common::Clock* clock,
+               Options options);
+  ~Checkpointer() override;  // Stop()
+
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  // Registers with the log and starts the background thread. Call once.
+  void Start();
+
+  // Stops the background thread, unregisters from the log, and makes a last
+  // checkpoint (a failure is logged). Idempotent; does nothing if Start()
+  // was never called. Call it only once nothing
+  // appends any more (the server is shut down), or the tail stays unsigned
+  // until the next start.
+  void Stop();
+
+  // Signs and stores the current head unless a checkpoint already covers it.
+  // Returns the new checkpoint, or nullopt if there was nothing to sign.
+  // DataLoss if the log fails verification since the last checkpoint or that
+  // checkpoint's signature is not the ring's; Internal if signing fails;
+  // otherwise the database's status.
+  absl::StatusOr<std::optional<v1::Checkpoint>> CheckpointNow();
+
+  // CheckpointNow() if a checkpoint is due by count or by age; nullopt if not.
+  absl::StatusOr<std::optional<v1::Checkpoint>> CheckpointIfDue();
+
+  // AppendListener: wakes the background thread when `every_events` events
+  // are uncovered. Never blocks on the database.
+  void Appended(int64_t sequence) override;
+
+  const auth::KeyRing& keys() const { return *keys_; }
+
+ private:
+  void Loop();
+  absl::StatusOr<std::optional<v1::Checkpoint>> SignHead(bool only_if_due)
+      ABSL_LOCKS_EXCLUDED(checkpoint_mu_);
+
+  AuditLog* const log_;
+  const auth::KeyRing* const keys_;
+  const common::Clock* const clock_;
+  const Options options_;
+  // The clock's time at construction: the age of "no checkpoint yet".
+  const absl::Time started_;
+
+  // Serialises checkpointing (thread, exports, Stop) so each head is signed once.
+  absl::Mutex checkpoint_mu_;
+  // Sequence covered by the newest checkpoint this process knows of; read on
+  // the append path without a lock.
+  std::atomic<int64_t> covered_{-1};  // -1: not read yet
+
+  absl::Mutex wake_mu_;
+  absl::CondVar wake_cv_;
+  bool wake_ ABSL_GUARDED_BY(wake_mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(wake_mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(wake_mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace relais::audit
+
+#endif  // RELAIS_SERVICES_AUDIT_CHECKPOINTER_H_

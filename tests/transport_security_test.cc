@@ -1,0 +1,502 @@
+// Transport security: relaisd serves mutual TLS 1.3 only, each service client
+// app presents a certificate naming its service, and the certificate must
+// agree with the caseworker token's service. Certificates come from
+// deploy/make-dev-certs.sh, run into temporary directories.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/host/tls_credentials.h"
+#include "tests/test_env.h"
+
+namespace relais::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << path;
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+// Runs deploy/make-dev-certs.sh into a fresh directory and returns it.
+std::string MakeCerts(absl::string_view stem) {
+  const std::string dir = FreshPath(stem);
+  const std::string command =
+      absl::StrCat(RELAIS_SOURCE_DIR, "/deploy/make-dev-certs.sh '", dir, "' >/dev/null 2>&1");
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  return dir;
+}
+
+// One PKI made by the script, read once per test binary.
+struct Pki {
+  std::string dir;
+  std::string ca_pem;
+
+  host::TlsCredentials Server() const {
+    return {ReadFile(dir + "/server.pem"), ReadFile(dir + "/server.key"), ca_pem};
+  }
+  std::string CertPath(absl::string_view service) const {
+    return absl::StrCat(dir, "/clients/", service, ".pem");
+  }
+  std::string KeyPath(absl::string_view service) const {
+    return absl::StrCat(dir, "/clients/", service, ".key");
+  }
+};
+
+class TransportSecurityTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    trusted_ = new Pki{MakeCerts("pki"), ""};
+    trusted_->ca_pem = ReadFile(trusted_->dir + "/ca.pem");
+    rogue_ = new Pki{MakeCerts("rogue_pki"), ""};
+    rogue_->ca_pem = ReadFile(rogue_->dir + "/ca.pem");
+  }
+  static void TearDownTestSuite() {
+    delete trusted_;
+    delete rogue_;
+  }
+
+  // Trusts the deployment's CA; presents `service`'s certificate from `pki`
+  // (none if `service` is empty).
+  static grpc::SslCredentialsOptions Client(absl::string_view service, const Pki* pki = nullptr) {
+    if (pki == nullptr) pki = trusted_;
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = trusted_->ca_pem;
+    if (!service.empty()) {
+      options.pem_cert_chain = ReadFile(pki->CertPath(service));
+      options.pem_private_key = ReadFile(pki->KeyPath(service));
+    }
+    return options;
+  }
+
+  void SetUp() override {
+    env_ = RelaisEnv::StartTls({trusted_->Server(), Client("svc_amo_charleroi")});
+    ASSERT_NE(env_, nullptr);
+  }
+
+  // The status of an unauthenticated call (PublicKeys) over `channel`.
+  static grpc::Status Probe(const std::shared_ptr<grpc::Channel>& channel) {
+    auto stub = v1::AuthService::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::PublicKeysResponse reply;
+    return stub->PublicKeys(&ctx, v1::PublicKeysRequest(), &reply);
+  }
+
+  int64_t AuditLength() {
+    auto n = env_->host().audit().Length();
+    EXPECT_TRUE(n.ok()) << n.status();
+    return n.value_or(-1);
+  }
+
+  // The events `login` was the actor of, oldest first.
+  std::vector<v1::AuditEvent> EventsOf(absl::string_view login) {
+    audit::EventFilter filter;
+    filter.actor_member_id = env_->member_id(login);
+    auto events = env_->host().audit().Query(filter, 0, audit::AuditLog::kMaxQueryLimit);
+    EXPECT_TRUE(events.ok()) << events.status();
+    return events.value_or(std::vector<v1::AuditEvent>{});
+  }
+
+  static Pki* trusted_;
+  static Pki* rogue_;
+  std::unique_ptr<RelaisEnv> env_;
+};
+
+Pki* TransportSecurityTest::trusted_ = nullptr;
+Pki* TransportSecurityTest::rogue_ = nullptr;
+
+TEST_F(TransportSecurityTest, PlaintextClientIsRefusedAndTheServerKeepsServing) {
+  const int64_t before = AuditLength();
+  grpc::Status plaintext = Probe(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", env_->host().port()), grpc::InsecureChannelCredentials()));
+  EXPECT_EQ(plaintext.error_code(), grpc::StatusCode::UNAVAILABLE) << plaintext.error_message();
+  EXPECT_EQ(AuditLength(), before) << "a refused connection reaches no service";
+
+  grpc::Status tls = Probe(env_->NewChannel(grpc::SslCredentials(Client("svc_amo_charleroi"))));
+  EXPECT_TRUE(tls.ok()) << tls.error_message();
+}
+
+TEST_F(TransportSecurityTest, ClientWithoutCertificateIsRefused) {
+  grpc::Status s = Probe(env_->NewChannel(grpc::SslCredentials(Client(""))));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
+
+TEST_F(TransportSecurityTest, ClientCertificateFromAnUnknownCaIsRefused) {
+  // Same Common Name as a real service, issued by another CA.
+  grpc::Status s =
+      Probe(env_->NewChannel(grpc::SslCredentials(Client("svc_amo_charleroi", rogue_))));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  // The server is unharmed.
+  grpc::Status ok = Probe(env_->NewChannel(grpc::SslCredentials(Client("svc_saj_charleroi"))));
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
+}
+
+TEST_F(TransportSecurityTest, TokenOfAnotherServiceIsDeniedAndAudited) {
+  // The env's stubs present the AMO's certificate; saj.sam's token is the SAJ's.
+  v1::CreateYouthRequest req;
+  req.mutable_youth()->set_display_name("Test Youth");
+  req.mutable_youth()->set_date_of_birth("2011-03-14");
+  v1::Youth youth;
+  grpc::Status s = env_->record().CreateYouth(env_->As(kSajCaseworker).get(), req, &youth);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_EQ(ReasonCode(s), "certificate_service_mismatch");
+
+  const std::vector<v1::AuditEvent> events = EventsOf(kSajCaseworker);
+  ASSERT_EQ(events.size(), 1u);
+  const v1::AuditEvent& e = events.back();
+  EXPECT_EQ(e.decision(), v1::DECISION_DENY);
+  EXPECT_EQ(e.reason(), v1::ACCESS_REASON_CERTIFICATE_SERVICE_MISMATCH);
+  EXPECT_EQ(e.reason_code(), "certificate_service_mismatch");
+  EXPECT_EQ(e.action(), v1::ACTION_CREATE_YOUTH);
+  EXPECT_EQ(e.actor_service_id(), "svc_saj_charleroi");
+  EXPECT_EQ(e.client_identity(), "cn=svc_amo_charleroi");
+}
+
+TEST_F(TransportSecurityTest, TokenOfTheCertificatesServiceIsAllowedAndNamedInTheLog) {
+  const std::string youth_id = env_->CreateYouth(15, kAmoCaseworker);
+  ASSERT_FALSE(youth_id.empty());
+  const std::vector<v1::AuditEvent> events = EventsOf(kAmoCaseworker);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().decision(), v1::DECISION_ALLOW);
+  EXPECT_EQ(events.back().youth_id(), youth_id);
+  EXPECT_EQ(events.back().client_identity(), "cn=svc_amo_charleroi");
+}
+
+TEST_F(TransportSecurityTest, PlatformMembersPresentTheirOwnServiceCertificate) {
+  auto agaj = v1::AuditService::NewStub(env_->NewChannel(grpc::SslCredentials(Client("svc_agaj"))));
+  v1::VerifyLogResponse verified;
+  grpc::Status s = agaj->VerifyLog(env_->As(kAuditor).get(), v1::VerifyLogRequest(), &verified);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(verified.ok());
+
+  // The auditor's token from the AMO's software is refused.
+  s = env_->audit().VerifyLog(env_->As(kAuditor).get(), v1::VerifyLogRequest(), &verified);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonCode(s), "certificate_service_mismatch");
+}
+
+TEST_F(TransportSecurityTest, TokenProblemsStillComeFirstAndNameTheCertificate) {
+  v1::RefreshRequest req;
+  v1::LoginResponse reply;
+  grpc::Status s = env_->auth().Refresh(env_->Anonymous().get(), req, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ReasonCode(s), "token_missing");
+  auto events = env_->host().audit().Query({}, 0, audit::AuditLog::kMaxQueryLimit);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_FALSE(events->empty());
+  EXPECT_EQ(events->back().reason_code(), "token_missing");
+  EXPECT_EQ(events->back().client_identity(), "cn=svc_amo_charleroi");
+}
+
+TEST_F(TransportSecurityTest, CreateServiceRpcIgnoresAClientChosenId) {
+  // Only bootstrap code chooses service ids; over the API the server does.
+  auto agaj =
+      v1::DirectoryService::NewStub(env_->NewChannel(grpc::SslCredentials(Client("svc_agaj"))));
+  v1::CreateServiceRequest req;
+  req.mutable_service()->set_id("svc_chosen_by_client");
+  req.mutable_service()->set_name("Service libre");
+  req.mutable_service()->set_sector_id("prevention");
+  v1::Service created;
+  grpc::Status s = agaj->CreateService(env_->As(kAdmin).get(), req, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_THAT(created.id(), ::testing::MatchesRegex("svc_[0-9a-f]+"));
+  EXPECT_FALSE(env_->host().directory().GetService("svc_chosen_by_client").ok());
+}
+
+TEST(PlaintextTransport, ClientIdentityStaysThePeerAddress) {
+  auto env = RelaisEnv::Start();
+  ASSERT_NE(env, nullptr);
+  const std::string youth_id = env->CreateYouth(15, kAmoCaseworker);
+  audit::EventFilter filter;
+  filter.youth_id = youth_id;
+  auto events = env->host().audit().Query(filter, 0, 10);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_FALSE(events->empty());
+  EXPECT_THAT(events->front().client_identity(), StartsWith("ipv4:127.0.0.1:"));
+}
+
+// --- Protocol version, checked with OpenSSL directly -------------------------
+
+struct SslCtxFree {
+  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+};
+struct SslFree {
+  void operator()(SSL* s) const { SSL_free(s); }
+};
+
+// Handshakes with 127.0.0.1:`port` offering [min_version, max_version] (0: the
+// library's bound) and presenting `cert`/`key`. Returns the negotiated version
+// (TLS1_3_VERSION, ...), or nullopt if the handshake failed.
+std::optional<int> Handshake(int port, int min_version, int max_version, const std::string& ca,
+                             const std::string& cert, const std::string& key) {
+  std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_client_method()));
+  if (ctx == nullptr) return std::nullopt;
+  EXPECT_EQ(SSL_CTX_set_min_proto_version(ctx.get(), min_version), 1);
+  EXPECT_EQ(SSL_CTX_set_max_proto_version(ctx.get(), max_version), 1);
+  EXPECT_EQ(SSL_CTX_load_verify_locations(ctx.get(), ca.c_str(), nullptr), 1);
+  EXPECT_EQ(SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()), 1);
+  EXPECT_EQ(SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM), 1);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  static const unsigned char kAlpn[] = {2, 'h', '2'};
+  EXPECT_EQ(SSL_CTX_set_alpn_protos(ctx.get(), kAlpn, sizeof(kAlpn)), 0);
+
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return std::nullopt;
+  timeval timeout{.tv_sec = 10, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::optional<int> version;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
+    SSL_set_fd(ssl.get(), fd);
+    SSL_set1_host(ssl.get(), "localhost");
+    if (SSL_connect(ssl.get()) == 1) version = SSL_version(ssl.get());
+  }
+  ERR_clear_error();
+  ::close(fd);
+  return version;
+}
+
+TEST_F(TransportSecurityTest, OnlyTls13IsNegotiated) {
+  const int port = env_->host().port();
+  const std::string ca = trusted_->dir + "/ca.pem";
+  const std::string cert = trusted_->CertPath("svc_amo_charleroi");
+  const std::string key = trusted_->KeyPath("svc_amo_charleroi");
+  // What a client that allows any version gets.
+  EXPECT_EQ(Handshake(port, 0, 0, ca, cert, key), TLS1_3_VERSION);
+  // A client limited to TLS 1.2 (or older) is refused during the handshake.
+  EXPECT_EQ(Handshake(port, TLS1_2_VERSION, TLS1_2_VERSION, ca, cert, key), std::nullopt);
+  EXPECT_EQ(Handshake(port, 0, TLS1_2_VERSION, ca, cert, key), std::nullopt);
+  EXPECT_EQ(Handshake(port, TLS1_3_VERSION, TLS1_3_VERSION, ca, cert, key), TLS1_3_VERSION);
+}
+
+// --- relaisd's command line ---------------------------------------------------
+
+// relaisd run as a child process, its stdout and stderr merged into one pipe.
+class Relaisd {
+ public:
+  explicit Relaisd(std::vector<std::string> args) {
+    args.insert(args.begin(), RELAISD_PATH);
+    // Built before fork(): the child of a threaded process may only call
+    // async-signal-safe functions until it execs.
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::dup2(fds[1], STDERR_FILENO);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_ = fds[0];
+  }
+  ~Relaisd() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_ >= 0) ::close(out_);
+  }
+
+  // Reads output until a line contains `needle` (true) or the output ends or
+  // `timeout` passes (false).
+  bool WaitFor(absl::string_view needle, absl::Duration timeout = absl::Seconds(60)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (!absl::StrContains(output_, needle)) {
+      const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
+      if (left <= 0) return false;
+      pollfd p{.fd = out_, .events = POLLIN, .revents = 0};
+      if (::poll(&p, 1, static_cast<int>(left)) <= 0) return false;
+      char buf[4096];
+      const ssize_t n = ::read(out_, buf, sizeof(buf));
+      if (n <= 0) return false;
+      output_.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  // Waits for the exit (after SIGTERM if `terminate`) and returns its status
+  // code, or -1 if killed by a signal.
+  int Exit(bool terminate = false) {
+    if (terminate) ::kill(pid_, SIGTERM);
+    WaitFor("\x01never\x01", absl::Seconds(30));  // drain until EOF
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    exited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  const std::string& output() const { return output_; }
+
+  // The port of the "relaisd serving" log line.
+  int ServingPort() const {
+    const size_t at = output_.find("\"address\":\"");
+    if (at == std::string::npos) return 0;
+    const size_t end = output_.find('"', at + 11);
+    const std::string address = output_.substr(at + 11, end - at - 11);
+    int port = 0;
+    if (!absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port)) return 0;
+    return port;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  bool exited_ = false;
+  std::string output_;
+};
+
+class RelaisdCommandLineTest : public TransportSecurityTest {
+ protected:
+  void SetUp() override {}  // no in-process server
+
+  std::vector<std::string> Files() {
+    return {absl::StrCat("--db=", FreshPath("cli_db"), ".sqlite"),
+            absl::StrCat("--keys_dir=", FreshPath("cli_keys"))};
+  }
+  std::vector<std::string> TlsFlags() {
+    return {absl::StrCat("--tls_cert=", trusted_->dir, "/server.pem"),
+            absl::StrCat("--tls_key=", trusted_->dir, "/server.key"),
+            absl::StrCat("--tls_client_ca=", trusted_->dir, "/ca.pem")};
+  }
+  static std::vector<std::string> Concat(std::vector<std::string> a,
+                                         const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  }
+};
+
+TEST_F(RelaisdCommandLineTest, RefusesToStartWithoutCertificates) {
+  Relaisd relaisd(Concat(Files(), {"--listen=127.0.0.1:0"}));
+  EXPECT_EQ(relaisd.Exit(), 2) << relaisd.output();
+  EXPECT_THAT(relaisd.output(), HasSubstr("pass --tls_cert, --tls_key and --tls_client_ca"));
+
+  Relaisd partial(Concat(Files(), {"--listen=127.0.0.1:0",
+                                   absl::StrCat("--tls_cert=", trusted_->dir, "/server.pem")}));
+  EXPECT_EQ(partial.Exit(), 2) << partial.output();
+}
+
+TEST_F(RelaisdCommandLineTest, RefusesPlaintextBeyondLoopback) {
+  for (const char* listen : {"0.0.0.0:0", "[::]:0", "127.0.0.1.example.org:0", "10.1.2.3:0"}) {
+    Relaisd relaisd(Concat(Files(), {"--insecure_dev", absl::StrCat("--listen=", listen)}));
+    EXPECT_EQ(relaisd.Exit(), 2) << listen << ": " << relaisd.output();
+    EXPECT_THAT(relaisd.output(), HasSubstr("refusing to serve plaintext beyond loopback"));
+  }
+}
+
+TEST_F(RelaisdCommandLineTest, RefusesInsecureDevWithTlsFlags) {
+  Relaisd relaisd(Concat(Concat(Files(), TlsFlags()), {"--insecure_dev", "--listen=127.0.0.1:0"}));
+  EXPECT_EQ(relaisd.Exit(), 2) << relaisd.output();
+}
+
+TEST_F(RelaisdCommandLineTest, RefusesAKeyOthersCanRead) {
+  const std::string key = FreshPath("open_key");
+  std::filesystem::copy_file(trusted_->dir + "/server.key", key);
+  ::chmod(key.c_str(), 0644);
+  Relaisd relaisd(Concat(
+      Files(), {"--listen=127.0.0.1:0", absl::StrCat("--tls_cert=", trusted_->dir, "/server.pem"),
+                absl::StrCat("--tls_key=", key),
+                absl::StrCat("--tls_client_ca=", trusted_->dir, "/ca.pem")}));
+  EXPECT_EQ(relaisd.Exit(), 2) << relaisd.output();
+  EXPECT_THAT(relaisd.output(), HasSubstr("chmod 600"));
+}
+
+TEST_F(RelaisdCommandLineTest, RefusesAKeyOfAnotherCertificate) {
+  Relaisd relaisd(Concat(
+      Files(), {"--listen=127.0.0.1:0", absl::StrCat("--tls_cert=", trusted_->dir, "/server.pem"),
+                absl::StrCat("--tls_key=", rogue_->dir, "/server.key"),
+                absl::StrCat("--tls_client_ca=", trusted_->dir, "/ca.pem")}));
+  EXPECT_EQ(relaisd.Exit(), 2) << relaisd.output();
+  EXPECT_THAT(relaisd.output(), HasSubstr("does not match the server certificate"));
+}
+
+TEST_F(RelaisdCommandLineTest, InsecureDevServesLoopbackWithALoudWarning) {
+  Relaisd relaisd(Concat(Files(), {"--insecure_dev", "--listen=127.0.0.1:0"}));
+  ASSERT_TRUE(relaisd.WaitFor("relaisd serving")) << relaisd.output();
+  EXPECT_THAT(relaisd.output(), HasSubstr("\"level\":\"warning\",\"msg\":\"INSECURE: "));
+  EXPECT_THAT(relaisd.output(), HasSubstr("\"transport\":\"plaintext\""));
+  EXPECT_EQ(relaisd.Exit(/*terminate=*/true), 0) << relaisd.output();
+}
+
+// The demo as deploy/run-demo.sh starts it: the script's certificates, the
+// demo's stable service ids, mutual TLS end to end.
+TEST_F(RelaisdCommandLineTest, ServesTheDemoOverMutualTlsWithTheScriptsCertificates) {
+  Relaisd relaisd(Concat(Concat(Files(), TlsFlags()), {"--demo", "--listen=127.0.0.1:0"}));
+  ASSERT_TRUE(relaisd.WaitFor("Relais demo is serving")) << relaisd.output();
+  EXPECT_THAT(relaisd.output(), HasSubstr("\"transport\":\"mtls\""));
+  EXPECT_THAT(relaisd.output(), HasSubstr("--cert "));
+  const int port = relaisd.ServingPort();
+  ASSERT_GT(port, 0) << relaisd.output();
+  auto channel_of = [&](absl::string_view service) {
+    return grpc::CreateChannel(absl::StrCat("localhost:", port),
+                               grpc::SslCredentials(Client(service)));
+  };
+  auto amo = v1::AuthService::NewStub(channel_of("svc_amo_charleroi"));
+  auto saj = v1::AuthService::NewStub(channel_of("svc_saj_charleroi"));
+
+  v1::LoginRequest login;
+  login.set_login("amo.camille");
+  login.set_password("demo-relais-2026");
+  v1::LoginResponse token;
+  grpc::ClientContext login_ctx;
+  grpc::Status s = amo->Login(&login_ctx, login, &token);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(token.service_id(), "svc_amo_charleroi");
+
+  auto with_token = [&] {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token.token()));
+    return ctx;
+  };
+  v1::LoginResponse refreshed;
+  s = amo->Refresh(with_token().get(), v1::RefreshRequest(), &refreshed);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  s = saj->Refresh(with_token().get(), v1::RefreshRequest(), &refreshed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_EQ(ReasonCode(s), "certificate_service_mismatch");
+
+  EXPECT_EQ(relaisd.Exit(/*terminate=*/true), 0) << relaisd.output();
+}
+
+}  // namespace
+}  // namespace relais::testing
