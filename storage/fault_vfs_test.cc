@@ -156,6 +156,20 @@ INSTANTIATE_TEST_SUITE_P(
         FaultCase{FaultVfs::Fault::kLocked, absl::StatusCode::kUnavailable, "locked"}),
     [](const ::testing::TestParamInfo<FaultCase>& info) { return std::string(info.param.name); });
 
+TEST(FaultVfs, OpensThroughTheNamedVfsOnlyAndRefusesAnUnknownOne) {
+  const std::string path = FreshPath("named");
+  auto unknown = Database::Open({.path = path, .vfs = "no-such-vfs"});
+  EXPECT_FALSE(unknown.ok());
+  EXPECT_FALSE(std::filesystem::exists(path));
+  const int before = Vfs().open_files();
+  auto db = OpenOnVfs(path);
+  ASSERT_NE(db, nullptr);
+  EXPECT_GT(Vfs().open_files(), before);  // the writer and readers, and the WAL
+  db.reset();
+  EXPECT_EQ(Vfs().open_files(), before);
+  RemoveDatabase(path);
+}
+
 TEST(FaultVfs, AOneShotFaultFailsOneWriteOnly) {
   const std::string path = FreshPath("one_shot");
   auto db = OpenOnVfs(path);

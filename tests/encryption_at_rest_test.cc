@@ -54,10 +54,9 @@ void Sql(const std::string& path, const std::string& sql) {
 // Everything identifying or confidential the story writes, in UTF-8 as a
 // client sends it; none may appear in a database file.
 std::vector<std::string> Needles() {
-  return {kYouthName,    "Verhaegen",   "Zoé",        kBirth,     "02/04/2011",
-          kGuardianName, "Martine",     kRelationship, "grand-m",  kNationalNumber,
-          kHealthNote,   "pédopsychiatre", "rendez-vous", kSchoolNote, "mi-temps",
-          kFamilyNote,   "encombr"};
+  return {kYouthName,    "Verhaegen",   "Zoé",      kBirth,          "02/04/2011", kGuardianName,
+          "Martine",     kRelationship, "grand-m",  kNationalNumber, kHealthNote,  "pédopsychiatre",
+          "rendez-vous", kSchoolNote,   "mi-temps", kFamilyNote,     "encombr"};
 }
 
 void ExpectNoNeedleIn(const std::string& label, const std::string& bytes) {
@@ -125,8 +124,8 @@ Story TellStory(RelaisEnv& env) {
                                      v1::VISIBILITY_SERVICE_PRIVATE, kHealthNote));
   story.entry_ids.push_back(AddEntry(env, story.youth_id, v1::DATA_CATEGORY_EDUCATION,
                                      v1::VISIBILITY_SHARED, kSchoolNote));
-  story.entry_ids.push_back(AddEntry(env, story.youth_id, v1::DATA_CATEGORY_FAMILY,
-                                     v1::VISIBILITY_SHARED, kFamilyNote));
+  story.entry_ids.push_back(
+      AddEntry(env, story.youth_id, v1::DATA_CATEGORY_FAMILY, v1::VISIBILITY_SHARED, kFamilyNote));
   return story;
 }
 
@@ -233,7 +232,8 @@ TEST(EncryptionAtRest, BodyCopiedOntoAnotherEntryFailsCleanlyAndTheServerKeepsSe
   // Someone with write access to the file, behind relaisd's back.
   Sql(env->db_path(), absl::StrCat("DROP TRIGGER rec_entries_no_update;"
                                    "UPDATE rec_entries SET body = (SELECT body FROM rec_entries "
-                                   "WHERE id = '", source, "') WHERE id = '", target, "';"));
+                                   "WHERE id = '",
+                                   source, "') WHERE id = '", target, "';"));
 
   v1::Entry entry;
   grpc::Status s = GetEntry(*env, target, &entry);
@@ -258,16 +258,16 @@ TEST(EncryptionAtRest, BodyCopiedOntoAnotherEntryFailsCleanlyAndTheServerKeepsSe
 
   // Making a private entry shared in the file does not make it readable: its
   // body is bound to its visibility.
-  Sql(env->db_path(), absl::StrCat("UPDATE rec_entries SET visibility = ",
-                                   static_cast<int>(v1::VISIBILITY_SHARED), " WHERE id = '",
-                                   story.entry_ids[0], "';"));
+  Sql(env->db_path(),
+      absl::StrCat("UPDATE rec_entries SET visibility = ", static_cast<int>(v1::VISIBILITY_SHARED),
+                   " WHERE id = '", story.entry_ids[0], "';"));
   s = GetEntry(*env, story.entry_ids[0], &entry);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DATA_LOSS) << s.error_message();
 
   // Nor does giving one youth another's name.
   Sql(env->db_path(), absl::StrCat("UPDATE rec_youth SET display_name = (SELECT display_name "
-                                   "FROM rec_youth WHERE id = '", story.youth_id, "') WHERE id = '",
-                                   other, "';"));
+                                   "FROM rec_youth WHERE id = '",
+                                   story.youth_id, "') WHERE id = '", other, "';"));
   env->Accompany(other, kAmoCoordinator, kAmoCaseworker);
   s = GetYouth(*env, other, &youth);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DATA_LOSS) << s.error_message();

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "auth/password.h"
@@ -17,8 +18,12 @@ absl::Time TestEpoch() {
 
 std::string FreshPath(absl::string_view stem) {
   static std::atomic<int> counter{0};
+  // Process ids are reused, and callers derive further names from the path
+  // (path + ".sqlite", + "-wal"): a random tag per process keeps a new test
+  // from opening a database an earlier process with the same pid left behind.
+  static const uint32_t tag = std::random_device()();
   std::string path = absl::StrCat(::testing::TempDir(), "/relais_", stem, "_", ::getpid(), "_",
-                                  counter++);
+                                  absl::Hex(tag), "_", counter++);
   std::filesystem::remove_all(path);
   return path;
 }

@@ -95,14 +95,40 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ct
                                                  v1::LoginResponse* reply) {
   audit::EventInput event;
   event.request_id = RequestId(ctx);
-  event.client_identity = ctx->peer();
+  const rpc::PeerIdentity peer = rpc::IdentifyPeer(*ctx);
+  event.client_identity = peer.client_identity;
   event.action = v1::ACTION_LOGIN;
 
+  // Throttled per account (as typed, existing or not) and per peer address, so
+  // guessing is slow and the answer still says nothing about existence.
+  const std::string account = absl::AsciiStrToLower(
+      absl::string_view(request->login()).substr(0, kMaxLoginBytes));
+  const std::string peer_address = PeerAddress(ctx->peer());
+  const absl::Time now = absl::Now();
+  if (throttle_.Blocked(account, peer_address, now)) {
+    return rpc::Finish(
+        ctx, gate_.AuditDenial(std::move(event),
+                               absl::ResourceExhaustedError(
+                                   "too_many_attempts: too many failed logins; wait 15 minutes")));
+  }
   absl::StatusOr<Issued> issued = CheckCredentials(*request);
   if (!issued.ok()) {
+    if (absl::IsUnauthenticated(issued.status())) {
+      throttle_.RecordFailure(account, peer_address, now);
+    }
     // No actor: the login is not proof of who called, and must not be stored.
     return rpc::Finish(ctx, gate_.AuditDenial(std::move(event), issued.status()));
   }
+  if (peer.tls && issued->member.service_id != peer.certificate_service_id) {
+    // A member signs in only through their own service's client application.
+    event.actor_member_id = issued->member.id;
+    event.actor_service_id = issued->member.service_id;
+    return rpc::Finish(
+        ctx, gate_.AuditDenial(std::move(event),
+                               rpc::Denied(v1::ACCESS_REASON_CERTIFICATE_SERVICE_MISMATCH,
+                                           "the client certificate names another service")));
+  }
+  throttle_.RecordSuccess(account);
   event.actor_member_id = issued->member.id;
   event.actor_service_id = issued->member.service_id;
   event.actor_roles = RolesString(issued->member.roles);

@@ -11,6 +11,7 @@
 #include "grpcpp/grpcpp.h"
 #include "relais/v1/auth.grpc.pb.h"
 #include "services/audit/audit_log.h"
+#include "services/auth/login_throttle.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_api.h"
 
@@ -86,6 +87,7 @@ class AuthServiceImpl final : public v1::AuthService::CallbackService {
   const auth::TokenVerifier* const verifier_;
   const auth::KeyRing* const key_ring_;
   rpc::CallGate gate_;  // authenticates Refresh, audits denials
+  LoginThrottle throttle_;
 };
 
 }  // namespace relais::auth_service

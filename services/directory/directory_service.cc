@@ -182,6 +182,31 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::AddMember(grpc::CallbackServerCo
       });
 }
 
+grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(
+    grpc::CallbackServerContext* ctx, const v1::RemoveMemberRequest* request,
+    v1::Member* reply) {
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
+      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(RequireRole(caller, call, {v1::ROLE_ADMIN, v1::ROLE_COORDINATOR}));
+        RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
+        call.event.object_id = request->member_id();
+        ASSIGN_OR_RETURN(MemberInfo member, store_->GetMember(request->member_id()));
+        if (!caller.HasRole(v1::ROLE_ADMIN) && member.service_id != caller.service_id()) {
+          return rpc::Denied(v1::ACCESS_REASON_WRONG_SERVICE,
+                             "a coordinator removes members of their own service only");
+        }
+        RETURN_IF_ERROR(
+            CommitAudited(call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
+              RETURN_IF_ERROR(store_->SetMemberActive(txn, member.id, false));
+              return member.id;
+            }));
+        member.active = false;
+        ToProto(member, reply);
+        return absl::OkStatus();
+      });
+}
+
 grpc::ServerUnaryReactor* DirectoryServiceImpl::Glossary(grpc::CallbackServerContext* ctx,
                                                          const v1::GlossaryRequest* request,
                                                          v1::GlossaryResponse* reply) {

@@ -324,14 +324,17 @@ absl::StatusOr<MemberInfo> DirectoryStore::AddMember(const MemberInfo& member,
 }
 
 absl::Status DirectoryStore::SetMemberActive(absl::string_view member_id, bool active) {
-  return db_->Write([&](Connection& txn) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement upd,
-                     txn.Prepare("UPDATE dir_members SET active = ?1 WHERE id = ?2"));
-    upd.Bind(1, int64_t{active ? 1 : 0}).Bind(2, member_id);
-    RETURN_IF_ERROR(upd.Run());
-    if (txn.Changes() == 0) return rpc::NotFound("member_not_found", "no member has this id");
-    return absl::OkStatus();
-  });
+  return db_->Write(
+      [&](Connection& txn) -> absl::Status { return SetMemberActive(txn, member_id, active); });
+}
+
+absl::Status DirectoryStore::SetMemberActive(Connection& txn, absl::string_view member_id,
+                                             bool active) {
+  ASSIGN_OR_RETURN(Statement upd, txn.Prepare("UPDATE dir_members SET active = ?1 WHERE id = ?2"));
+  upd.Bind(1, int64_t{active ? 1 : 0}).Bind(2, member_id);
+  RETURN_IF_ERROR(upd.Run());
+  if (txn.Changes() == 0) return rpc::NotFound("member_not_found", "no member has this id");
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::pair<MemberInfo, std::string>> DirectoryStore::FindCredentials(

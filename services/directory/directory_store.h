@@ -115,6 +115,7 @@ class DirectoryStore final : public DirectoryApi, public CredentialSource {
   // Deactivates (or reactivates) a member: an inactive member can neither log
   // in nor refresh a token. NOT_FOUND "member_not_found".
   absl::Status SetMemberActive(absl::string_view member_id, bool active);
+  absl::Status SetMemberActive(storage::Connection& txn, absl::string_view member_id, bool active);
 
   // CredentialSource.
   absl::StatusOr<std::pair<MemberInfo, std::string>> FindCredentials(

@@ -135,7 +135,8 @@ absl::StatusOr<std::string> OpenAesGcm(const SecretKey& key, absl::string_view s
     return CiphertextMismatch();
   }
   const unsigned char* nonce = Bytes(sealed);
-  const absl::string_view body = sealed.substr(kNonceBytes, sealed.size() - kNonceBytes - kTagBytes);
+  const absl::string_view body =
+      sealed.substr(kNonceBytes, sealed.size() - kNonceBytes - kTagBytes);
   // EVP_CTRL_GCM_SET_TAG takes a non-const pointer; give it a copy.
   unsigned char tag[kTagBytes];
   std::copy(sealed.end() - kTagBytes, sealed.end(), tag);

@@ -21,7 +21,7 @@ bool IsMismatch(const absl::Status& s) {
 TEST(AesGcm, OpensWhatItSealedIncludingEmptyPlaintext) {
   const SecretKey key = NewKey();
   for (const std::string& plaintext : {std::string("rendez-vous chez le pédopsychiatre"),
-                                      std::string(), std::string(100000, 'x')}) {
+                                       std::string(), std::string(100000, 'x')}) {
     absl::StatusOr<std::string> sealed = SealAesGcm(key, plaintext, "aad");
     ASSERT_TRUE(sealed.ok()) << sealed.status();
     EXPECT_EQ(sealed->size(), plaintext.size() + kNonceBytes + kTagBytes);

@@ -28,8 +28,7 @@ absl::StatusOr<std::string> FieldAad(absl::string_view youth_id, const FieldRef&
   RETURN_IF_ERROR(CheckPart("youth_id", youth_id));
   RETURN_IF_ERROR(CheckPart("field", ref.field));
   RETURN_IF_ERROR(CheckPart("row_id", ref.row_id));
-  return absl::StrCat(kFieldAadPrefix, youth_id, "|", ref.field, "|", ref.row_id, "|",
-                      ref.binding);
+  return absl::StrCat(kFieldAadPrefix, youth_id, "|", ref.field, "|", ref.row_id, "|", ref.binding);
 }
 
 absl::StatusOr<std::string> DekAad(absl::string_view youth_id, absl::string_view master_key_id) {
@@ -58,9 +57,9 @@ absl::StatusOr<std::string> OpenV1(const SecretKey& key, absl::string_view seale
 }
 
 absl::Status UnknownMasterKey(absl::string_view id) {
-  return absl::FailedPreconditionError(absl::StrCat(
-      "unknown_master_key: a data key is wrapped under master key ", id,
-      ", which this process was not given (see --previous_master_key_file)"));
+  return absl::FailedPreconditionError(
+      absl::StrCat("unknown_master_key: a data key is wrapped under master key ", id,
+                   ", which this process was not given (see --previous_master_key_file)"));
 }
 
 }  // namespace
@@ -158,8 +157,8 @@ absl::StatusOr<YouthKey> FieldCrypto::KeyFor(Connection& c, absl::string_view yo
       lru_.erase(it->second);
       index_.erase(it);
     }
-    lru_.push_front(CacheEntry{std::string(youth_id), wrapped, std::move(key),
-                               now + options_.cache_ttl});
+    lru_.push_front(
+        CacheEntry{std::string(youth_id), wrapped, std::move(key), now + options_.cache_ttl});
     index_[lru_.front().youth_id] = lru_.begin();
     while (lru_.size() > options_.cache_capacity) {
       index_.erase(lru_.back().youth_id);
@@ -207,9 +206,10 @@ absl::Status DestroyDataKey(Connection& c, absl::string_view youth_id, absl::Tim
                              "WHERE youth_id = ?1 AND wrapped_key IS NOT NULL"));
   zero.Bind(1, youth_id);
   RETURN_IF_ERROR(zero.Run());
-  ASSIGN_OR_RETURN(Statement clear,
-                   c.Prepare("UPDATE rec_data_keys SET wrapped_key = NULL, master_key_id = NULL, "
-                             "destroyed_at_us = COALESCE(destroyed_at_us, ?2) WHERE youth_id = ?1"));
+  ASSIGN_OR_RETURN(
+      Statement clear,
+      c.Prepare("UPDATE rec_data_keys SET wrapped_key = NULL, master_key_id = NULL, "
+                "destroyed_at_us = COALESCE(destroyed_at_us, ?2) WHERE youth_id = ?1"));
   clear.Bind(1, youth_id).Bind(2, absl::ToUnixMicros(now));
   RETURN_IF_ERROR(clear.Run());
   if (c.Changes() == 0) {

@@ -49,12 +49,10 @@ bool IsMismatch(const absl::Status& s) {
 
 // Seals `plaintext` for `ref` of a youth whose key is created first if `create`.
 absl::StatusOr<std::string> SealFor(Database& db, const FieldCrypto& fc, absl::string_view youth,
-                                    const FieldRef& ref, absl::string_view plaintext,
-                                    bool create) {
+                                    const FieldRef& ref, absl::string_view plaintext, bool create) {
   std::string sealed;
   RETURN_IF_ERROR(db.Write([&](Connection& c) -> absl::Status {
-    absl::StatusOr<YouthKey> key =
-        create ? fc.CreateDataKey(c, youth, kNow) : fc.KeyFor(c, youth);
+    absl::StatusOr<YouthKey> key = create ? fc.CreateDataKey(c, youth, kNow) : fc.KeyFor(c, youth);
     RETURN_IF_ERROR(key.status());
     ASSIGN_OR_RETURN(sealed, key->Seal(ref, plaintext));
     return absl::OkStatus();
@@ -134,20 +132,20 @@ TEST(FieldCrypto, CiphertextMovedToAnotherRowFieldYouthOrBindingDoesNotOpen) {
   ASSERT_TRUE(sealed.ok());
   ASSERT_TRUE(SealFor(*db, fc, "y_2", kBody1, "x", true).ok());
   // Another entry of the same youth.
-  EXPECT_TRUE(IsMismatch(
-      OpenFor(*db, fc, "y_1", {.field = "entry.body", .row_id = "e_2", .binding = "svc_a|1|2"},
-              *sealed)
-          .status()));
+  EXPECT_TRUE(
+      IsMismatch(OpenFor(*db, fc, "y_1",
+                         {.field = "entry.body", .row_id = "e_2", .binding = "svc_a|1|2"}, *sealed)
+                     .status()));
   // Another field of the same row.
   EXPECT_TRUE(IsMismatch(
-      OpenFor(*db, fc, "y_1", {.field = "youth.display_name", .row_id = "e_1", .binding = "svc_a|1|2"},
-              *sealed)
+      OpenFor(*db, fc, "y_1",
+              {.field = "youth.display_name", .row_id = "e_1", .binding = "svc_a|1|2"}, *sealed)
           .status()));
   // The same row facts but a changed visibility.
-  EXPECT_TRUE(IsMismatch(
-      OpenFor(*db, fc, "y_1", {.field = "entry.body", .row_id = "e_1", .binding = "svc_a|1|1"},
-              *sealed)
-          .status()));
+  EXPECT_TRUE(
+      IsMismatch(OpenFor(*db, fc, "y_1",
+                         {.field = "entry.body", .row_id = "e_1", .binding = "svc_a|1|1"}, *sealed)
+                     .status()));
   // Another youth (another data key).
   EXPECT_TRUE(IsMismatch(OpenFor(*db, fc, "y_2", kBody1, *sealed).status()));
   // The right place still opens.
@@ -194,9 +192,10 @@ TEST(FieldCrypto, WrongMasterKeyCannotUnwrap) {
   EXPECT_TRUE(IsMismatch(UnwrapDataKey(wrong, "y_1", wrapped).status()));
   // Nor does a wrapped key moved to another youth.
   EXPECT_TRUE(IsMismatch(UnwrapDataKey(right, "y_2", wrapped).status()));
-  RawSql(db->path(), "INSERT INTO rec_data_keys (youth_id, master_key_id, wrapped_key, "
-                     "created_at_us) SELECT 'y_2', master_key_id, wrapped_key, 0 FROM "
-                     "rec_data_keys WHERE youth_id = 'y_1'");
+  RawSql(db->path(),
+         "INSERT INTO rec_data_keys (youth_id, master_key_id, wrapped_key, "
+         "created_at_us) SELECT 'y_2', master_key_id, wrapped_key, 0 FROM "
+         "rec_data_keys WHERE youth_id = 'y_1'");
   EXPECT_TRUE(IsMismatch(OpenFor(*db, fc, "y_2", kBody1, *sealed).status()));
   // A youth with no key row at all is corruption, not erasure.
   EXPECT_EQ(OpenFor(*db, fc, "y_3", kBody1, *sealed).status().code(), absl::StatusCode::kDataLoss);

@@ -73,7 +73,8 @@ absl::StatusOr<MasterKey> MasterKey::Generate() {
 absl::StatusOr<MasterKey> MasterKey::ReadFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("master key file ", path, " does not exist"));
+    if (errno == ENOENT)
+      return absl::NotFoundError(absl::StrCat("master key file ", path, " does not exist"));
     return absl::FailedPreconditionError(
         absl::StrCat("cannot open master key file ", path, ": ", std::strerror(errno)));
   }
@@ -85,8 +86,8 @@ absl::StatusOr<MasterKey> MasterKey::ReadFile(const std::string& path) {
         absl::StrCat("master key file ", path, " is not a regular file"));
   }
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "master key file ", path, " is accessible by group or others; chmod 600 it"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("master key file ", path, " is accessible by group or others; chmod 600 it"));
   }
   std::string content(kMaxKeyFileBytes + 1, '\0');
   absl::Cleanup wipe = [&content] { Wipe(content); };
@@ -104,8 +105,8 @@ absl::StatusOr<MasterKey> MasterKey::ReadFile(const std::string& path) {
   const absl::string_view data(content.data(), size);
   absl::StatusOr<MasterKey> key = data.size() == kKeyBytes ? FromBytes(data) : FromBase64(data);
   if (!key.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "master key file ", path, " does not hold a 32-byte key (raw or base64)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("master key file ", path, " does not hold a 32-byte key (raw or base64)"));
   }
   return key;
 }
@@ -202,9 +203,9 @@ absl::StatusOr<MasterKeyRing> MasterKeyRing::Load(const MasterKeySources& source
     ASSIGN_OR_RETURN(MasterKey fresh, MasterKey::Generate());
     ring.emplace(std::move(fresh), "memory");
   } else {
-    return absl::FailedPreconditionError(
-        absl::StrCat("no master key given (--master_key_file or ", kMasterKeyEnv,
-                     ") while the database holds data keys"));
+    return absl::FailedPreconditionError(absl::StrCat("no master key given (--master_key_file or ",
+                                                      kMasterKeyEnv,
+                                                      ") while the database holds data keys"));
   }
   if (!sources.previous_file.empty()) {
     ASSIGN_OR_RETURN(MasterKey previous, MasterKey::ReadFile(sources.previous_file));

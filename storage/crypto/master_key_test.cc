@@ -64,8 +64,7 @@ TEST_F(MasterKeyTest, FileReadableByGroupOrOthersIsRefusedNamingTheFile) {
     EXPECT_EQ(key.status().code(), absl::StatusCode::kFailedPrecondition) << mode;
     EXPECT_TRUE(absl::StrContains(key.status().message(), path)) << key.status();
     MasterKeySources sources{.file = path};
-    EXPECT_EQ(MasterKeyRing::Load(sources).status().code(),
-              absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(MasterKeyRing::Load(sources).status().code(), absl::StatusCode::kFailedPrecondition);
   }
   WriteFile(path, kRaw, 0600);
   EXPECT_TRUE(MasterKey::ReadFile(path).ok());
@@ -91,8 +90,7 @@ TEST_F(MasterKeyTest, FileMayHoldRawBytesOrBase64ButNothingElse) {
     WriteFile(bad, content, 0600);
     EXPECT_EQ(MasterKey::ReadFile(bad).status().code(), absl::StatusCode::kFailedPrecondition);
   }
-  EXPECT_EQ(MasterKey::ReadFile(dir + "/missing.key").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(MasterKey::ReadFile(dir + "/missing.key").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(MasterKey::ReadFile(dir).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 

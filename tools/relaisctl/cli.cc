@@ -22,25 +22,26 @@
 namespace relais::ctl {
 namespace {
 
-constexpr const char* kConnectionFlags[] = {"server", "ca",       "cert",   "key",
+constexpr const char* kConnectionFlags[] = {"server",          "ca",       "cert",   "key",
                                             "tls_server_name", "insecure", "timeout"};
 
 constexpr char kExitStatusHelp[] =
     "exit status:\n"
     "  0  ok\n"
-    "  1  audit verify: the export does not verify; or a local file could not be written\n"
+    "  1  audit verify: the export does not verify; or a local file cannot be written\n"
     "  2  usage error: bad command, flag or argument (nothing was sent)\n"
     "  3  unauthenticated: not logged in, token expired or refused, wrong password,\n"
     "     token file readable by others\n"
-    "  4  permission denied: the access rule refused (the reason code says which rule)\n"
+    "  4  permission denied: the access rule refused; the reason code says which rule\n"
     "  5  not found\n"
     "  6  invalid argument, failed precondition or already exists: fix the request\n"
     "  7  unavailable or another server error: the call may be retried\n"
     "Errors are printed on stderr as: error: <GRPC_CODE> <reason_code>: <message>\n";
 
 constexpr char kShortExitStatus[] =
-    "exit status: 0 ok, 1 failed check, 2 usage, 3 unauthenticated, 4 permission denied,\n"
-    "5 not found, 6 invalid argument/failed precondition, 7 unavailable/server error\n";
+    "exit status: 0 ok, 1 check failed, 2 usage error, 3 unauthenticated,\n"
+    "  4 permission denied, 5 not found, 6 invalid argument or failed precondition,\n"
+    "  7 unavailable or other server error (relaisctl --help explains them)\n";
 
 struct Parsed {
   std::vector<std::string> words;
@@ -86,7 +87,7 @@ absl::Status Tokenize(int argc, char** argv, Parsed* out) {
         continue;
       }
     }
-    if (flag == nullptr || flag->Filename().find("relaisctl") == std::string::npos) {
+    if (flag == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag --", body.substr(0, eq)));
     }
     std::string value;
@@ -159,29 +160,32 @@ std::string UsageLine(const CommandSpec& spec) {
 }
 
 std::string CommandHelp(const CommandSpec& spec) {
-  std::string out = absl::StrCat("usage: ", Wrap(UsageLine(spec), 7, 10), "\n\n", Wrap(spec.summary, 0, 0),
-                                 "\n\n", Wrap(spec.help, 0, 0), "\n");
+  std::string out = absl::StrCat("usage: ", Wrap(UsageLine(spec), 7, 10), "\n\n",
+                                 Wrap(spec.summary, 0, 0), "\n\n", Wrap(spec.help, 0, 0), "\n");
   if (!spec.flags.empty()) {
     out += "\nflags:\n";
     for (const char* f : spec.flags) out += FlagLine(f);
   }
   if (spec.connects) {
-    out += "\nconnection flags (see relaisctl --help): --server --ca --cert --key\n"
-           "  --tls_server_name --insecure --timeout\n";
+    out +=
+        "\nconnection flags (see relaisctl --help): --server --ca --cert --key\n"
+        "  --tls_server_name --insecure --timeout\n";
   }
   absl::StrAppend(&out, "\n", kShortExitStatus);
   return out;
 }
 
 std::string GroupHelp(const std::vector<CommandSpec>& specs, absl::string_view group) {
-  std::string out = absl::StrCat("usage: relaisctl ", group, " <subcommand> [arguments] [flags]\n\n");
+  std::string out =
+      absl::StrCat("usage: relaisctl ", group, " <subcommand> [arguments] [flags]\n\n");
   for (const CommandSpec& s : specs) {
     if (s.group != group) continue;
     std::string head = absl::StrCat("  ", s.name);
     if (head.size() < 14) head.resize(14, ' ');
-    absl::StrAppend(&out, head, " ", s.summary, "\n");
+    absl::StrAppend(&out, head, " ", Wrap(s.summary, head.size() + 1, head.size() + 1), "\n");
   }
-  absl::StrAppend(&out, "\nrelaisctl ", group, " <subcommand> --help shows a subcommand's flags.\n");
+  absl::StrAppend(&out, "\nrelaisctl ", group,
+                  " <subcommand> --help shows a subcommand's flags.\n");
   return out;
 }
 
@@ -192,8 +196,8 @@ std::string TopHelp(const std::vector<CommandSpec>& specs) {
       "       relaisctl <command> [subcommand] --help\n\ncommands:\n";
   for (const CommandSpec& s : specs) {
     std::string head = absl::StrCat("  ", CommandName(s));
-    if (head.size() < 26) head.resize(26, ' ');
-    absl::StrAppend(&out, head, " ", s.summary, "\n");
+    if (head.size() < 24) head.resize(24, ' ');
+    absl::StrAppend(&out, head, " ", Wrap(s.summary, head.size() + 1, head.size() + 1), "\n");
   }
   out += "\nconnection:\n";
   for (const char* f : kConnectionFlags) out += FlagLine(f);
@@ -205,20 +209,22 @@ std::string TopHelp(const std::vector<CommandSpec>& specs) {
       "~/.config/relais/token (directory 0700, file 0600; $RELAIS_TOKEN_FILE chooses another "
       "file); a token file that group or others can read is refused. Every call sends the "
       "token as `authorization: Bearer ...` and a fresh x-request-id, which the audit log "
-      "records.", 0, 0);
+      "records.",
+      0, 0);
   out += "\n\n";
   out += Wrap(
       "Dates are YYYY-MM-DD in the local time zone (--until includes the whole day); durations "
       "are like 30d, 2w or 12h. Flag names may be written with - or _ (--ending-within). "
       "Listings print a table of at most 80 columns with long ids cut by an ellipsis; use "
-      "--format csv or --format json for complete values.", 0, 0);
+      "--format csv or --format json for complete values.",
+      0, 0);
   absl::StrAppend(&out, "\n\n", kExitStatusHelp);
   return out;
 }
 
 int UsageError(absl::string_view why, absl::string_view usage_line, absl::string_view more) {
   PrintErr(absl::StrCat("error: usage: ", why, "\n"));
-  if (!usage_line.empty()) PrintErr(absl::StrCat("usage: ", usage_line, "\n"));
+  if (!usage_line.empty()) PrintErr(absl::StrCat("usage: ", Wrap(usage_line, 7, 10), "\n"));
   PrintErr(absl::StrCat("run '", more, " --help' for more\n"));
   return kExitUsage;
 }
@@ -262,7 +268,8 @@ absl::StatusOr<int> EnumFlag(const google::protobuf::EnumDescriptor* type, absl:
 
 absl::StatusOr<absl::Time> DayStartFlag(absl::string_view flag, absl::string_view value) {
   absl::StatusOr<absl::Time> t = ParseDate(value, absl::LocalTimeZone());
-  if (!t.ok()) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", t.status().message()));
+  if (!t.ok())
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", t.status().message()));
   return t;
 }
 
@@ -275,7 +282,8 @@ absl::StatusOr<absl::Time> DayEndFlag(absl::string_view flag, absl::string_view 
 
 absl::StatusOr<absl::Duration> DurationFlag(absl::string_view flag, absl::string_view value) {
   absl::StatusOr<absl::Duration> d = ParseDuration(value);
-  if (!d.ok()) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", d.status().message()));
+  if (!d.ok())
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", d.status().message()));
   return d;
 }
 

@@ -14,9 +14,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
-#include "absl/strings/string_view.h"
 #include "grpcpp/grpcpp.h"
 #include "tools/relaisctl/client.h"
 #include "tools/relaisctl/format.h"

@@ -103,7 +103,8 @@ ErrorReport Describe(const grpc::Status& status) {
       }
     }
   }
-  absl::string_view message = status.error_message();
+  const std::string text = status.error_message();  // returned by value
+  absl::string_view message = text;
   if (report.reason.empty()) report.reason = ReasonPrefix(message);
   if (report.reason.empty()) report.reason = absl::AsciiStrToLower(CodeName(report.code));
   absl::ConsumePrefix(&message, absl::StrCat(report.reason, ": "));
@@ -249,8 +250,8 @@ absl::Status SaveToken(const std::string& path, absl::string_view token) {
     const fs::path default_dir = fs::path(HomeDir()) / kDefaultTokenDir;
     if (fs::equivalent(dir, default_dir, ec)) {
       struct stat st;
-      if (::stat(dir.c_str(), &st) == 0 && st.st_uid == ::geteuid() &&
-          (st.st_mode & 0077) != 0 && ::chmod(dir.c_str(), 0700) != 0) {
+      if (::stat(dir.c_str(), &st) == 0 && st.st_uid == ::geteuid() && (st.st_mode & 0077) != 0 &&
+          ::chmod(dir.c_str(), 0700) != 0) {
         return absl::InternalError(Errno("cannot chmod", dir.string()));
       }
     }

@@ -90,14 +90,22 @@ int AuditQuery(Invocation& in) {
       t.rows.push_back(std::move(row));
     }
   } else {
-    t.columns = {{"sequence", Kind::kNumber},  {"time", Kind::kTime},
-                 {"request_id", Kind::kId},    {"actor_member_id", Kind::kId},
-                 {"actor_service_id", Kind::kId}, {"actor_roles", Kind::kCode},
-                 {"client_identity"},          {"action", Kind::kCode},
-                 {"youth_id", Kind::kId},      {"entry_id", Kind::kId},
-                 {"object_id", Kind::kId},     {"purpose", Kind::kCode},
-                 {"decision", Kind::kCode},    {"reason_code", Kind::kCode},
-                 {"break_glass", Kind::kBool}, {"prev_hash", Kind::kId},
+    t.columns = {{"sequence", Kind::kNumber},
+                 {"time", Kind::kTime},
+                 {"request_id", Kind::kId},
+                 {"actor_member_id", Kind::kId},
+                 {"actor_service_id", Kind::kId},
+                 {"actor_roles", Kind::kCode},
+                 {"client_identity"},
+                 {"action", Kind::kCode},
+                 {"youth_id", Kind::kId},
+                 {"entry_id", Kind::kId},
+                 {"object_id", Kind::kId},
+                 {"purpose", Kind::kCode},
+                 {"decision", Kind::kCode},
+                 {"reason_code", Kind::kCode},
+                 {"break_glass", Kind::kBool},
+                 {"prev_hash", Kind::kId},
                  {"hash", Kind::kId}};
     for (const auto& e : events) {
       t.rows.push_back({absl::StrCat(e.sequence()), TimeCell(e.time()), e.request_id(),
@@ -121,27 +129,32 @@ int AuditReport(Invocation& in) {
   if (grpc::Status s = in.client->audit().AccessReport(ctx.get(), req, &resp); !s.ok()) {
     return in.Fail(s);
   }
+  // The table (what fits 80 columns) says allowed or denied; csv and json add
+  // the reason code, purpose, entry and service ids.
   const bool table = in.format == Format::kTable;
   Table t;
-  t.columns = {{"time", Kind::kTime}, {"service_name"}, {"role", Kind::kCode},
-               {"action", Kind::kCode}, {"reason_code", Kind::kCode}};
+  t.columns = {{"time", Kind::kTime},
+               {"service_name"},
+               {"role", Kind::kCode},
+               {"action", Kind::kCode},
+               {"decision", Kind::kCode}};
   if (table) {
     t.columns[1].name = "service";
-    t.columns[4].name = "reason";
   } else {
     t.columns.insert(t.columns.begin() + 1, {"service_id", Kind::kId});
-    t.columns.insert(t.columns.end(), {{"purpose", Kind::kCode},
-                                       {"decision", Kind::kCode},
-                                       {"entry_id", Kind::kId}});
+    t.columns.insert(
+        t.columns.end(),
+        {{"reason_code", Kind::kCode}, {"purpose", Kind::kCode}, {"entry_id", Kind::kId}});
   }
   for (const auto& l : resp.lines()) {
     std::vector<std::string> row = {TimeCell(l.time())};
     if (!table) row.push_back(l.service_id());
     row.insert(row.end(), {l.service_name().empty() ? l.service_id() : l.service_name(), l.role(),
-                           Enum(v1::Action_descriptor(), l.action()), l.reason_code()});
+                           Enum(v1::Action_descriptor(), l.action()),
+                           Enum(v1::Decision_descriptor(), l.decision())});
     if (!table) {
-      row.insert(row.end(), {Enum(v1::Purpose_descriptor(), l.purpose()),
-                             Enum(v1::Decision_descriptor(), l.decision()), l.entry_id()});
+      row.insert(row.end(),
+                 {l.reason_code(), Enum(v1::Purpose_descriptor(), l.purpose()), l.entry_id()});
     }
     t.rows.push_back(std::move(row));
   }
@@ -158,8 +171,7 @@ int AuditExport(Invocation& in) {
     PrintErr(absl::StrCat("error: cannot write ", temp, ": ", std::strerror(errno), "\n"));
     return kExitFailed;
   }
-  google::protobuf::io::FileOutputStream out(fd);
-  out.SetCloseOnDelete(true);
+  google::protobuf::io::FileOutputStream out(fd);  // closed below, on every path
   v1::ExportEventsRequest req;
   req.set_from_sequence(absl::GetFlag(FLAGS_from_sequence));
   auto ctx = in.client->NewContext(/*stream=*/true);
@@ -212,8 +224,8 @@ Table ReportTable(const audit::ExportReport& r) {
       {{r.ok ? "true" : "false", r.problem, absl::StrCat(r.problem_sequence), r.detail,
         absl::StrCat(r.events), absl::StrCat(r.first_sequence), absl::StrCat(r.last_sequence),
         r.head_hash, absl::StrCat(r.checkpoints), absl::StrCat(r.anchored_through),
-        r.anchored_time.has_value() ? TimeCell(*r.anchored_time) : "",
-        absl::StrCat(r.unanchored), absl::StrCat(r.keys_listed), absl::StrCat(r.keys_trusted)}}};
+        r.anchored_time.has_value() ? TimeCell(*r.anchored_time) : "", absl::StrCat(r.unanchored),
+        absl::StrCat(r.keys_listed), absl::StrCat(r.keys_trusted)}}};
 }
 
 int AuditVerify(Invocation& in) {
@@ -226,7 +238,8 @@ int AuditVerify(Invocation& in) {
   absl::StatusOr<std::vector<auth::VerifyingKey>> keys = audit::ParsePublicKeysPem(pem.str());
   if (!keys.ok()) return in.Usage(absl::StrCat("--pubkey ", pubkey, ": ", keys.status().message()));
   const int64_t from = std::max<int64_t>(1, absl::GetFlag(FLAGS_from_sequence));
-  absl::StatusOr<audit::ExportVerifier> verifier = audit::ExportVerifier::Create(*std::move(keys), from);
+  absl::StatusOr<audit::ExportVerifier> verifier =
+      audit::ExportVerifier::Create(*std::move(keys), from);
   if (!verifier.ok()) return in.Usage(verifier.status().message());
 
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -268,35 +281,67 @@ int AuditVerify(Invocation& in) {
 
 std::vector<CommandSpec> AuditCommands() {
   return {
-      {"audit", "query", "", 0, 0,
+      {"audit",
+       "query",
+       "",
+       0,
+       0,
        {"youth", "actor", "service", "since", "until", "decision", "limit", "format", "quiet"},
-       "", "Query the access log (auditors).",
+       "",
+       "Query the access log (auditors).",
        "Events matching every filter given, oldest first: --youth <youth-id>, --actor "
        "<member-id>, --service <service-id>, --since/--until <YYYY-MM-DD>, --decision "
        "<allow|deny>. The table shows sequence, time, service, action, youth and reason code "
        "(\"allowed\" or why not), leaving out what a filter fixes; csv and json show every "
        "field, hashes included. --quiet prints sequence numbers.",
-       true, true, AuditQuery},
-      {"audit", "report", "<youth-id>", 1, 1, {"format"}, "",
+       true,
+       true,
+       AuditQuery},
+      {"audit",
+       "report",
+       "<youth-id>",
+       1,
+       1,
+       {"format"},
+       "",
        "Who accessed a youth's record (access report).",
        "Every access to the record, allowed or denied, by service and role (caseworkers are "
-       "not named): the answer to the young person's \"who saw my file?\". Auditors, or a "
-       "coordinator of a service that accompanies the youth.",
-       true, true, AuditReport},
-      {"audit", "export", "<file>", 1, 1, {"from_sequence"}, "",
+       "not named): the answer to the young person's \"who saw my file?\". The table shows "
+       "time, service, role, action and decision; csv and json add the reason code, purpose "
+       "and entry. Auditors, or a coordinator of a service that accompanies the youth.",
+       true,
+       true,
+       AuditReport},
+      {"audit",
+       "export",
+       "<file>",
+       1,
+       1,
+       {"from_sequence"},
+       "",
        "Save the signed access log for offline verification (auditors).",
        "Streams AuditService.ExportEvents into <file> (mode 0600), written beside it and "
        "renamed into place only once the server has ended the stream successfully. Shows "
        "progress on stderr when it is a terminal. Check the file with relaisctl audit verify.",
-       true, true, AuditExport},
-      {"audit", "verify", "<export-file>", 1, 1, {"pubkey", "from_sequence", "format"},
-       "--pubkey <audit-public-key.pem>", "Verify an audit export offline.",
+       true,
+       true,
+       AuditExport},
+      {"audit",
+       "verify",
+       "<export-file>",
+       1,
+       1,
+       {"pubkey", "from_sequence", "format"},
+       "--pubkey <audit-public-key.pem>",
+       "Verify an audit export offline.",
        "Checks the hash chain and the signed checkpoints of an export with nothing but "
        "relaisd's audit public key, obtained out of band (e.g. openssl pkey -pubout on the "
        "server's audit signing key); needs no server and no login. Prints \"ok\" or the first "
        "problem and the sequence concerned; exit status 0 if the export verifies, 1 if not. "
        "Shows progress on stderr when it is a terminal.",
-       /*connects=*/false, /*needs_token=*/false, AuditVerify},
+       /*connects=*/false,
+       /*needs_token=*/false,
+       AuditVerify},
   };
 }
 

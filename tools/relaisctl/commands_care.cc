@@ -32,10 +32,10 @@ int Unary(Invocation& in, const Req& req, Call call, Show show) {
 // --- accompaniment -----------------------------------------------------------
 
 std::vector<Column> AccompanimentColumns(bool table) {
-  std::vector<Column> c = {{"id", Kind::kId},       {"service_id", Kind::kId},
-                           {"referent_member_id", Kind::kId}, {"basis", Kind::kCode},
-                           {"start_time", Kind::kTime},       {"end_time", Kind::kTime},
-                           {"active", Kind::kBool}};
+  std::vector<Column> c = {
+      {"id", Kind::kId},      {"service_id", Kind::kId},   {"referent_member_id", Kind::kId},
+      {"basis", Kind::kCode}, {"start_time", Kind::kTime}, {"end_time", Kind::kTime},
+      {"active", Kind::kBool}};
   if (table) {
     c[1].name = "service";
     c[2].name = "referent";
@@ -106,8 +106,11 @@ int AccompanimentList(Invocation& in) {
 
 std::vector<Column> ConsentColumns(bool table) {
   if (table) {
-    return {{"id", Kind::kId},     {"state", Kind::kCode}, {"recipients", Kind::kText},
-            {"categories", Kind::kText}, {"until", Kind::kTime}};
+    return {{"id", Kind::kId},
+            {"state", Kind::kCode},
+            {"recipients", Kind::kText},
+            {"categories", Kind::kText},
+            {"until", Kind::kTime}};
   }
   return {{"id", Kind::kId},
           {"youth_id", Kind::kId},
@@ -161,15 +164,19 @@ std::vector<std::string> ConsentRow(const v1::Consent& k, bool table) {
           k.needs_youth_confirmation() ? "true" : "false"};
 }
 
-Table ConsentRecord(const v1::Consent& k) { return Table{ConsentColumns(false), {ConsentRow(k, false)}}; }
+Table ConsentRecord(const v1::Consent& k) {
+  return Table{ConsentColumns(false), {ConsentRow(k, false)}};
+}
 
 int ConsentGrant(Invocation& in) {
   v1::GrantConsentRequest req;
   v1::Consent* k = req.mutable_consent();
   k->set_youth_id(in.args[0]);
-  for (const std::string& s : absl::GetFlag(FLAGS_to_service)) k->add_recipients()->set_service_id(s);
+  for (const std::string& s : absl::GetFlag(FLAGS_to_service))
+    k->add_recipients()->set_service_id(s);
   for (const std::string& s : absl::GetFlag(FLAGS_to_sector)) k->add_recipients()->set_sector_id(s);
-  if (k->recipients().empty()) return in.Usage("name recipients with --to_service and/or --to_sector");
+  if (k->recipients().empty())
+    return in.Usage("name recipients with --to_service and/or --to_sector");
   for (const std::string& c : absl::GetFlag(FLAGS_categories)) {
     absl::StatusOr<int> v = EnumFlag(v1::DataCategory_descriptor(), "categories", c);
     if (!v.ok()) return in.Usage(v.status().message());
@@ -192,7 +199,8 @@ int ConsentGrant(Invocation& in) {
     *k->mutable_valid_from() = ToTimestamp(from);
   }
   const std::string until = absl::GetFlag(FLAGS_until), valid_for = absl::GetFlag(FLAGS_valid_for);
-  if (until.empty() == valid_for.empty()) return in.Usage("give exactly one of --until, --valid_for");
+  if (until.empty() == valid_for.empty())
+    return in.Usage("give exactly one of --until, --valid_for");
   absl::StatusOr<absl::Time> end = absl::InfinitePast();
   if (!until.empty()) {
     end = DayEndFlag("until", until);
@@ -203,7 +211,8 @@ int ConsentGrant(Invocation& in) {
   }
   if (!end.ok()) return in.Usage(end.status().message());
   *k->mutable_valid_until() = ToTimestamp(*end);
-  absl::StatusOr<int> giver = EnumFlag(v1::ConsentGiver_descriptor(), "giver", absl::GetFlag(FLAGS_giver));
+  absl::StatusOr<int> giver =
+      EnumFlag(v1::ConsentGiver_descriptor(), "giver", absl::GetFlag(FLAGS_giver));
   if (!giver.ok()) return in.Usage(giver.status().message());
   k->set_giver(static_cast<v1::ConsentGiver>(*giver));
   k->set_guardian_id(absl::GetFlag(FLAGS_guardian_id));
@@ -241,8 +250,8 @@ int ConsentList(Invocation& in) {
 
 std::vector<Column> HandoverColumns(bool table) {
   if (table) {
-    return {{"id", Kind::kId},   {"youth", Kind::kId},   {"from", Kind::kId},
-            {"to", Kind::kId},   {"state", Kind::kCode}, {"ends", Kind::kTime}};
+    return {{"id", Kind::kId}, {"youth", Kind::kId},   {"from", Kind::kId},
+            {"to", Kind::kId}, {"state", Kind::kCode}, {"ends", Kind::kTime}};
   }
   return {{"id", Kind::kId},
           {"youth_id", Kind::kId},
@@ -263,7 +272,11 @@ std::vector<Column> HandoverColumns(bool table) {
 std::vector<std::string> HandoverRow(const v1::Handover& h, bool table) {
   const std::string state = Enum(v1::HandoverState_descriptor(), h.state());
   if (table) {
-    return {h.id(), h.youth_id(), h.from_service_id(), h.to_service_id(), state,
+    return {h.id(),
+            h.youth_id(),
+            h.from_service_id(),
+            h.to_service_id(),
+            state,
             TimeCell(h.overlap_end())};
   }
   return {h.id(),
@@ -282,7 +295,9 @@ std::vector<std::string> HandoverRow(const v1::Handover& h, bool table) {
           TimeCell(h.updated_at())};
 }
 
-Table HandoverRecord(const v1::Handover& h) { return Table{HandoverColumns(false), {HandoverRow(h, false)}}; }
+Table HandoverRecord(const v1::Handover& h) {
+  return Table{HandoverColumns(false), {HandoverRow(h, false)}};
+}
 
 int HandoverPropose(Invocation& in) {
   v1::ProposeHandoverRequest req;
@@ -328,8 +343,8 @@ int HandoverAccept(Invocation& in) {
 
 template <typename Req>
 int HandoverWithReason(Invocation& in,
-                       grpc::Status (v1::CareService::Stub::*call)(grpc::ClientContext*,
-                                                                   const Req&, v1::Handover*)) {
+                       grpc::Status (v1::CareService::Stub::*call)(grpc::ClientContext*, const Req&,
+                                                                   v1::Handover*)) {
   Req req;
   req.set_handover_id(in.args[0]);
   req.set_reason(absl::GetFlag(FLAGS_reason));
@@ -416,11 +431,12 @@ std::vector<CommandSpec> CareCommands() {
        "From the self-consent age (12 by default) the youth consents (--giver youth); below "
        "it a guardian does (--giver guardian --guardian_id <id> --opinion <agrees|disagrees|"
        "not_expressed>). Health and judicial entries are covered only when named in "
-       "--categories. " "Prints the consent (--quiet: only its id).",
+       "--categories. "
+       "Prints the consent (--quiet: only its id).",
        true, true, ConsentGrant},
       {"consent", "withdraw", "<consent-id>", 1, 1, out, "", "Withdraw a consent.",
-       "Effective for the very next decision; the consent stays in the history (list).",
-       true, true, ConsentWithdraw},
+       "Effective for the very next decision; the consent stays in the history (list).", true, true,
+       ConsentWithdraw},
       {"consent", "list", "<youth-id>", 1, 1, out, "",
        "List a youth's consents, withdrawn and expired ones included.",
        "The table shows state, recipients, categories and end; csv and json show every field.",
@@ -431,7 +447,8 @@ std::vector<CommandSpec> CareCommands() {
        "Both services accompany the youth during the overlap window, which starts now (or "
        "--start <YYYY-MM-DD>) and lasts --overlap, or ends with the day --end (at most the "
        "server's maximum, 90 days by default). Proposing the same again returns the open "
-       "proposal. " "Prints the handover (--quiet: only its id).",
+       "proposal. "
+       "Prints the handover (--quiet: only its id).",
        true, true, HandoverPropose},
       {"handover", "accept", "<handover-id>", 1, 1, with({"referent"}), "--referent <member-id>",
        "Accept a handover (receiving coordinator).",
@@ -448,8 +465,8 @@ std::vector<CommandSpec> CareCommands() {
        "Ends your service's accompaniment once the receiving service's has started. "
        "Idempotent.",
        true, true, HandoverComplete},
-      {"handover", "show", "<handover-id>", 1, 1, out, "", "Show one handover.", kOneRecord,
-       true, true, HandoverShow},
+      {"handover", "show", "<handover-id>", 1, 1, out, "", "Show one handover.", kOneRecord, true,
+       true, HandoverShow},
       {"handover", "list", "", 0, 0, with({"youth", "ending_within"}), "",
        "List your service's handovers.",
        "With --ending-within 7d: only accepted handovers whose overlap window ends within 7 "

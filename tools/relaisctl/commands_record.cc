@@ -61,7 +61,8 @@ Table EntryRecord(const v1::Entry& e) {
 }
 
 absl::StatusOr<v1::Purpose> PurposeFlag() {
-  absl::StatusOr<int> p = EnumFlag(v1::Purpose_descriptor(), "purpose", absl::GetFlag(FLAGS_purpose));
+  absl::StatusOr<int> p =
+      EnumFlag(v1::Purpose_descriptor(), "purpose", absl::GetFlag(FLAGS_purpose));
   if (!p.ok()) return p.status();
   return static_cast<v1::Purpose>(*p);
 }
@@ -128,7 +129,8 @@ int EntryAdd(Invocation& in) {
       EnumFlag(v1::DataCategory_descriptor(), "category", absl::GetFlag(FLAGS_category));
   absl::StatusOr<int> visibility =
       EnumFlag(v1::Visibility_descriptor(), "visibility", absl::GetFlag(FLAGS_visibility));
-  absl::StatusOr<int> kind = EnumFlag(v1::EntryKind_descriptor(), "kind", absl::GetFlag(FLAGS_kind));
+  absl::StatusOr<int> kind =
+      EnumFlag(v1::EntryKind_descriptor(), "kind", absl::GetFlag(FLAGS_kind));
   for (const auto* v : {&category, &visibility, &kind}) {
     if (!v->ok()) return in.Usage(v->status().message());
   }
@@ -197,11 +199,16 @@ int EntryList(Invocation& in) {
                                        {"supersedes_entry_id", Kind::kId}});
   }
   t.columns.push_back({"body"});
-  if (table) t.columns[2].name = "service";
+  if (table) {  // narrower headers leave room for the text
+    t.columns[1].name = "created";
+    t.columns[2].name = "service";
+    t.columns[4].name = "scope";
+  }
   for (const v1::Entry& e : entries) {
+    std::string visibility = Enum(v1::Visibility_descriptor(), e.visibility());
+    if (table && e.visibility() == v1::VISIBILITY_SERVICE_PRIVATE) visibility = "private";
     std::vector<std::string> row = {e.id(), TimeCell(e.created_at()), e.author_service_id(),
-                                    Enum(v1::DataCategory_descriptor(), e.category()),
-                                    Enum(v1::Visibility_descriptor(), e.visibility())};
+                                    Enum(v1::DataCategory_descriptor(), e.category()), visibility};
     if (!table) {
       row.insert(row.end(), {Enum(v1::EntryKind_descriptor(), e.kind()), e.author_member_id(),
                              e.handover_id(), e.supersedes_entry_id()});
@@ -252,40 +259,86 @@ int EntryShow(Invocation& in) {
 
 std::vector<CommandSpec> RecordCommands() {
   return {
-      {"youth", "find", "", 0, 0, {"national_number", "format", "quiet"},
-       "--national_number <11 digits>", "Find a youth record by national register number.",
+      {"youth",
+       "find",
+       "",
+       0,
+       0,
+       {"national_number", "format", "quiet"},
+       "--national_number <11 digits>",
+       "Find a youth record by national register number.",
        "Prints the youth id of the record registered with this number (compared as a keyed "
        "hash), or exits with status 5 if there is none.",
-       true, true, YouthFind},
-      {"youth", "create", "", 0, 0,
+       true,
+       true,
+       YouthFind},
+      {"youth",
+       "create",
+       "",
+       0,
+       0,
        {"name", "dob", "guardian", "national_number", "format", "quiet"},
-       "--name <text> --dob <YYYY-MM-DD>", "Create a youth record.",
+       "--name <text> --dob <YYYY-MM-DD>",
+       "Create a youth record.",
        "Creates the record and prints it (--quiet: only its id). Your service sees it once a "
        "coordinator opens an accompaniment: relaisctl accompaniment open <youth-id>.",
-       true, true, YouthCreate},
-      {"youth", "show", "<youth-id>", 1, 1, {"purpose", "format", "quiet"}, "",
+       true,
+       true,
+       YouthCreate},
+      {"youth",
+       "show",
+       "<youth-id>",
+       1,
+       1,
+       {"purpose", "format", "quiet"},
+       "",
        "Show a youth's identity and guardians.",
        "Needs an active accompaniment of your service. Guardian ids are what consent grant "
        "--guardian_id takes.",
-       true, true, YouthShow},
-      {"entry", "add", "<youth-id>", 1, 1,
+       true,
+       true,
+       YouthShow},
+      {"entry",
+       "add",
+       "<youth-id>",
+       1,
+       1,
        {"category", "visibility", "kind", "body", "body_file", "handover", "supersedes", "format",
         "quiet"},
        "--category <c> --visibility <shared|service_private> (--body <text> | --body_file <f>)",
        "Add a follow-up entry.",
        "Appends an entry to the youth's record (entries are never edited: a correction is a new "
        "entry with --supersedes). --handover puts it in that handover's concertation thread.",
-       true, true, EntryAdd},
-      {"entry", "list", "<youth-id>", 1, 1, {"purpose", "handover", "limit", "format", "quiet"},
-       "", "List the entries you may read, newest first.",
+       true,
+       true,
+       EntryAdd},
+      {"entry",
+       "list",
+       "<youth-id>",
+       1,
+       1,
+       {"purpose", "handover", "limit", "format", "quiet"},
+       "",
+       "List the entries you may read, newest first.",
        "Lists what the access rule lets your service read, then how many entries were "
        "withheld and why (e.g. \"withheld: 1 (consent_category_not_covered)\"); another "
        "service's private entries are neither shown nor counted. In csv and --quiet output "
        "the withheld counts go to stderr; json has them under \"withheld\".",
-       true, true, EntryList},
-      {"entry", "show", "<entry-id>", 1, 1, {"purpose", "format", "quiet"}, "",
-       "Show one entry with its full text.", "Refused with the access rule's reason code.",
-       true, true, EntryShow},
+       true,
+       true,
+       EntryList},
+      {"entry",
+       "show",
+       "<entry-id>",
+       1,
+       1,
+       {"purpose", "format", "quiet"},
+       "",
+       "Show one entry with its full text.",
+       "Refused with the access rule's reason code.",
+       true,
+       true,
+       EntryShow},
   };
 }
 

@@ -128,8 +128,8 @@ int Login(Invocation& in) {
 int Logout(Invocation& in) {
   const std::string path = TokenPath();
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return in.Fail(absl::InternalError(
-        absl::StrCat("cannot remove ", path, ": ", std::strerror(errno))));
+    return in.Fail(
+        absl::InternalError(absl::StrCat("cannot remove ", path, ": ", std::strerror(errno))));
   }
   Print(absl::StrCat("logged out: ", path, " removed\n"));
   return kExitOk;
@@ -139,17 +139,34 @@ int Logout(Invocation& in) {
 
 std::vector<CommandSpec> SessionCommands() {
   return {
-      {"login", "", "", 0, 0, {"user", "password_stdin", "format"}, "--user <login>",
+      {"login",
+       "",
+       "",
+       0,
+       0,
+       {"user", "password_stdin", "format"},
+       "--user <login>",
        "Log in and store your token.",
        "Asks for your password without echo (or reads the first line of standard input with "
        "--password_stdin), calls AuthService.Login and writes the token to "
        "~/.config/relais/token, or to $RELAIS_TOKEN_FILE (directory 0700, file 0600). Prints "
        "your member id, service, roles and when the token expires (log in again then). A wrong "
        "login or password exits with status 3 (invalid_credentials).",
-       /*connects=*/true, /*needs_token=*/false, Login},
-      {"logout", "", "", 0, 0, {}, "", "Delete the stored token.",
+       /*connects=*/true,
+       /*needs_token=*/false,
+       Login},
+      {"logout",
+       "",
+       "",
+       0,
+       0,
+       {},
+       "",
+       "Delete the stored token.",
        "Removes the token file. Tokens are short-lived; relaisd keeps no session to end.",
-       /*connects=*/false, /*needs_token=*/false, Logout},
+       /*connects=*/false,
+       /*needs_token=*/false,
+       Logout},
   };
 }
 

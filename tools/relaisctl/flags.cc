@@ -32,8 +32,7 @@ ABSL_FLAG(std::vector<std::string>, guardian, {},
 ABSL_FLAG(std::string, national_number, "",
           "Belgian national register number, 11 digits (stored only as a keyed hash)");
 ABSL_FLAG(std::string, purpose, "coordination", "why you read: coordination or handover");
-ABSL_FLAG(std::string, category, "",
-          "general, education, family, social, health or judicial");
+ABSL_FLAG(std::string, category, "", "general, education, family, social, health or judicial");
 ABSL_FLAG(std::string, visibility, "", "shared or service_private");
 ABSL_FLAG(std::string, kind, "note", "note, appointment, concertation or document_reference");
 ABSL_FLAG(std::string, body, "", "the entry's text");

@@ -18,7 +18,8 @@ namespace {
 
 constexpr char kEllipsis[] = "\xE2\x80\xA6";  // U+2026
 constexpr absl::string_view kSeparator = "  ";
-// Columns a table shrinks first stop at this width; any column at kFloorWidth.
+// How far a too-wide table cuts ids, then text and codes, then anything.
+constexpr int kIdMin = 10;
 constexpr int kShrinkableMin = 8;
 constexpr int kFloorWidth = 3;
 
@@ -144,18 +145,25 @@ std::string RenderTable(const Table& table, int width) {
     }
     rows.push_back(std::move(shown));
   }
-  // Shrink the widest column, ids and text first, until the table fits.
+  // Shrink the widest column until the table fits: ids first (to kIdMin),
+  // then free text and codes (to kShrinkableMin), then anything (kFloorWidth).
   int total = static_cast<int>(kSeparator.size() * (n - 1));
   for (int w : widths) total += w;
-  for (const bool any_kind : {false, true}) {
+  struct Phase {
+    bool (*applies)(Kind);
+    int floor;
+  };
+  const Phase phases[] = {
+      {[](Kind k) { return k == Kind::kId; }, kIdMin},
+      {[](Kind k) { return k == Kind::kId || k == Kind::kText || k == Kind::kCode; },
+       kShrinkableMin},
+      {[](Kind) { return true; }, kFloorWidth},
+  };
+  for (const Phase& phase : phases) {
     while (total > width) {
       int widest = -1;
       for (size_t i = 0; i < n; ++i) {
-        const Kind kind = table.columns[i].kind;
-        const bool shrinkable = kind == Kind::kId || kind == Kind::kText;
-        if (!any_kind && !shrinkable) continue;
-        const int floor = any_kind ? kFloorWidth : kShrinkableMin;
-        if (widths[i] <= floor) continue;
+        if (!phase.applies(table.columns[i].kind) || widths[i] <= phase.floor) continue;
         if (widest < 0 || widths[i] > widths[widest]) widest = static_cast<int>(i);
       }
       if (widest < 0) break;
@@ -264,7 +272,8 @@ absl::StatusOr<absl::Time> ParseDate(absl::string_view text, absl::TimeZone zone
 
 absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
   const absl::Status bad = absl::InvalidArgumentError(absl::StrCat(
-      "\"", text, "\" is not a duration: expected a number of days, weeks or hours (30d, 2w, 12h)"));
+      "\"", text,
+      "\" is not a duration: expected a number of days, weeks or hours (30d, 2w, 12h)"));
   if (text.size() < 2 || text.size() > 6) return bad;
   int64_t n = 0;
   if (!absl::SimpleAtoi(text.substr(0, text.size() - 1), &n) || n <= 0 ||
@@ -304,7 +313,7 @@ google::protobuf::Timestamp ToTimestamp(absl::Time t) {
 }
 
 std::string TimeCell(absl::Time t) {
-  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", t, absl::UTCTimeZone());
 }
 
 std::string TimeCell(const google::protobuf::Timestamp& ts) {
@@ -330,8 +339,8 @@ absl::StatusOr<int> ParseShortName(const google::protobuf::EnumDescriptor* type,
   for (int i = 0; i < type->value_count(); ++i) {
     if (type->value(i)->number() != 0) names.push_back(ShortName(type, type->value(i)->number()));
   }
-  return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not one of ",
-                                                 absl::StrJoin(names, ", ")));
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", text, "\" is not one of ", absl::StrJoin(names, ", ")));
 }
 
 }  // namespace relais::ctl

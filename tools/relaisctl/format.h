@@ -28,8 +28,8 @@ absl::StatusOr<Format> ParseFormat(absl::string_view text);
 enum class Kind {
   kText,    // free text; shrunk (with an ellipsis) when the table is too wide
   kId,      // an opaque id; shrunk first, shown whole in CSV and JSON
-  kNumber,  // a JSON number (empty: null); never shrunk unless nothing else can be
-  kCode,    // a short code (enum value, reason code); shrunk only if ids and text cannot be
+  kNumber,  // a JSON number (empty: null); shrunk only if nothing else can be
+  kCode,    // a short code (enum value, reason code); shrunk like text
   kTime,    // RFC 3339 UTC ("2026-11-25T09:00:00Z"); local "YYYY-MM-DD HH:MM" in tables
   kBool,    // "true"/"false", a JSON boolean
 };
@@ -46,9 +46,9 @@ struct Table {
 };
 
 // A table whose every line is at most `width` columns wide (counted in UTF-8
-// code points): columns are cut to fit, their cells ending in "…", ids and
-// text first. Control characters (newlines, tabs) become spaces. Ends with a
-// newline; only the header when there are no rows.
+// code points): the widest columns are cut to fit, their cells ending in "…":
+// ids first (down to 10), then text and codes (down to 8), then any column. Control characters
+// (newlines, tabs) become spaces. Ends with a newline; only the header when there are no rows.
 std::string RenderTable(const Table& table, int width = kTableWidth);
 // RFC 4180 CSV: a header line, then one line per row, "\n" line ends; cells
 // quoted when they hold a comma, a quote or a line break. Cells are complete.
@@ -75,7 +75,8 @@ absl::StatusOr<absl::Time> ParseDate(absl::string_view text, absl::TimeZone zone
 // "30d", "2w", "12h" -> a duration (positive, at most 10 years).
 absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text);
 
-// RFC 3339 UTC text for a Kind::kTime cell; "" for an unset timestamp.
+// RFC 3339 UTC text for a Kind::kTime cell ("2026-11-25T09:00:00.25Z"); ""
+// for an unset timestamp.
 std::string TimeCell(const google::protobuf::Timestamp& ts);
 std::string TimeCell(absl::Time t);
 google::protobuf::Timestamp ToTimestamp(absl::Time t);

@@ -1,0 +1,476 @@
+// relaisctl (issue #5 part 1) end to end: the real binary against a real
+// relaisd served in plaintext on loopback (--insecure), one token file per
+// member; and relaisctl's formatting and error mapping as functions.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/audit/export_verifier.h"
+#include "tests/test_env.h"
+#include "tools/relaisctl/client.h"
+#include "tools/relaisctl/format.h"
+
+namespace relais::testing {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+// Runs the relaisctl binary with exactly `env` as its environment and
+// `input` on stdin. Only async-signal-safe calls between fork and exec: the
+// test process runs gRPC threads.
+Result RunRelaisctl(const std::vector<std::string>& args,
+                    const std::map<std::string, std::string>& env, const std::string& input) {
+  const std::string in_path = FreshPath("ctl_in"), out_path = FreshPath("ctl_out"),
+                    err_path = FreshPath("ctl_err");
+  std::ofstream(in_path, std::ios::binary) << input;
+  std::vector<std::string> argv_s = {RELAISCTL_PATH};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<std::string> env_s;
+  for (const auto& [k, v] : env) env_s.push_back(absl::StrCat(k, "=", v));
+  std::vector<char*> argv, envp;
+  for (std::string& s : argv_s) argv.push_back(s.data());
+  for (std::string& s : env_s) envp.push_back(s.data());
+  argv.push_back(nullptr);
+  envp.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int in = ::open(in_path.c_str(), O_RDONLY);
+    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || out < 0 || err < 0) ::_exit(126);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  Result r;
+  int status = 0;
+  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = Slurp(out_path);
+  r.err = Slurp(err_path);
+  return r;
+}
+
+std::string Trim(const std::string& s) { return std::string(absl::StripAsciiWhitespace(s)); }
+
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+// Every line at most 80 code points wide.
+void ExpectFits80(const std::string& text) {
+  for (const std::string& line : Lines(text)) {
+    EXPECT_LE(ctl::DisplayWidth(line), 80) << line;
+  }
+}
+
+class RelaisctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    env_ = RelaisEnv::Start();
+    ASSERT_NE(env_, nullptr);
+    home_ = FreshPath("home");
+    ASSERT_EQ(::mkdir(home_.c_str(), 0700), 0);
+    server_ = absl::StrCat("127.0.0.1:", env_->host().port());
+  }
+
+  std::string TokenFile(absl::string_view login) const {
+    return absl::StrCat(home_, "/tokens/", login, ".token");
+  }
+
+  // The environment relaisctl runs in: its own HOME, UTC, and the token file
+  // of `login` ("" = the default ~/.config/relais/token).
+  std::map<std::string, std::string> Env(absl::string_view login) const {
+    std::map<std::string, std::string> env = {
+        {"HOME", home_}, {"TZ", "UTC"}, {"PATH", "/usr/bin:/bin"}};
+    if (!login.empty()) env["RELAIS_TOKEN_FILE"] = TokenFile(login);
+    return env;
+  }
+
+  // A command that talks to the test server, as `login`. The server's fake
+  // clock is moved to the wall clock first: relaisctl takes "now" from it.
+  Result Ctl(absl::string_view login, std::vector<std::string> args,
+             const std::string& input = "") {
+    env_->clock().Set(absl::Now());
+    args.insert(args.end(), {"--insecure", "--server", server_});
+    return RunRelaisctl(args, Env(login), input);
+  }
+
+  // A command that does not connect (help, usage errors, audit verify).
+  Result Offline(std::vector<std::string> args) { return RunRelaisctl(args, Env(""), ""); }
+
+  void Login(absl::string_view login) {
+    Result r = Ctl(login, {"login", "--user", std::string(login), "--password_stdin"},
+                   absl::StrCat(kPassword, "\n"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr(env_->member_id(login)));
+  }
+
+  // Runs a command expected to succeed with --quiet; returns the printed id.
+  std::string Id(absl::string_view login, std::vector<std::string> args) {
+    args.push_back("--quiet");
+    Result r = Ctl(login, std::move(args));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return Trim(r.out);
+  }
+
+  std::unique_ptr<RelaisEnv> env_;
+  std::string home_;
+  std::string server_;
+};
+
+std::string DateOfBirth(int age) {
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+  return absl::FormatCivilTime(absl::CivilDay(today.year() - age, today.month(), today.day()));
+}
+
+TEST_F(RelaisctlTest, TellsTheHandoverStoryFromTheCommandLine) {
+  for (const char* login :
+       {kAmoCaseworker, kAmoCoordinator, kSajCaseworker, kSajCoordinator, kAuditor}) {
+    Login(login);
+  }
+  const std::string saj = env_->service_id("saj");
+
+  // The AMO registers a 15-year-old, accompanies her and writes three entries.
+  const std::string youth = Id(kAmoCaseworker, {"youth", "create", "--name", "Lina", "--dob",
+                                                DateOfBirth(15), "--guardian", "Marie/mother"});
+  ASSERT_THAT(youth, StartsWith("y_"));
+  const std::string accompaniment =
+      Id(kAmoCoordinator,
+         {"accompaniment", "open", youth, "--referent", env_->member_id(kAmoCaseworker)});
+  EXPECT_FALSE(accompaniment.empty());
+  const std::string general =
+      Id(kAmoCaseworker, {"entry", "add", youth, "--category", "general", "--visibility", "shared",
+                          "--body", "Suivi scolaire"});
+  Id(kAmoCaseworker, {"entry", "add", youth, "--category", "health", "--visibility", "shared",
+                      "--body", "Suivi psychologique"});
+  Id(kAmoCaseworker, {"entry", "add", youth, "--category", "general", "--visibility",
+                      "service_private", "--body", "Note interne"});
+  ASSERT_THAT(general, StartsWith("e"));
+
+  // The youth consents to share general and family information with the SAJ.
+  const std::string consent =
+      Id(kAmoCaseworker, {"consent", "grant", youth, "--to_service", saj, "--categories",
+                          "general,family", "--valid_for", "182d"});
+  EXPECT_FALSE(consent.empty());
+  Result consents = Ctl(kAmoCaseworker, {"consent", "list", youth});
+  ASSERT_EQ(consents.exit_code, 0) << consents.err;
+  EXPECT_THAT(consents.out, ContainsRegex("active +[^ ]+ +general,family"));
+  ExpectFits80(consents.out);
+
+  // The AMO proposes a 30-day handover; the SAJ sees nothing before accepting.
+  const std::string handover = Id(
+      kAmoCaseworker,
+      {"handover", "propose", youth, "--to", saj, "--reason", "Mandat du SAJ", "--overlap", "30d"});
+  ASSERT_FALSE(handover.empty());
+  Result early = Ctl(kSajCaseworker, {"entry", "list", youth});
+  EXPECT_EQ(early.exit_code, 4);
+  EXPECT_THAT(early.err, StartsWith("error: PERMISSION_DENIED no_active_accompaniment: "));
+
+  Result accepted = Ctl(kSajCoordinator, {"handover", "accept", handover, "--referent",
+                                          env_->member_id(kSajCaseworker)});
+  ASSERT_EQ(accepted.exit_code, 0) << accepted.err;
+  EXPECT_THAT(accepted.out, ContainsRegex("state: +accepted"));
+
+  // The SAJ caseworker sees the general entry and is told one was withheld.
+  Result listed = Ctl(kSajCaseworker, {"entry", "list", youth});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_THAT(listed.out, AllOf(HasSubstr("Suivi scolaire"), Not(HasSubstr("psychologique")),
+                                Not(HasSubstr("Note interne")),
+                                HasSubstr("withheld: 1 (consent_category_not_covered)")));
+  ExpectFits80(listed.out);
+  Result csv = Ctl(kSajCaseworker, {"entry", "list", youth, "--format", "csv"});
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_THAT(csv.out, HasSubstr(absl::StrCat("\n", general, ",")));  // the full id
+  EXPECT_THAT(csv.err, HasSubstr("withheld: 1 (consent_category_not_covered)"));
+  Result json = Ctl(kSajCaseworker, {"entry", "list", youth, "--format", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_THAT(json.out,
+              HasSubstr("{\"reason_code\":\"consent_category_not_covered\",\"count\":1}"));
+
+  // Reminders: the window ends in 30 days.
+  EXPECT_EQ(Ctl(kSajCoordinator, {"handover", "list", "--ending-within", "31d", "-q"}).out,
+            handover + "\n");
+  EXPECT_EQ(Ctl(kSajCoordinator, {"handover", "list", "--ending-within", "7d", "-q"}).out, "");
+  Result handovers = Ctl(kSajCoordinator, {"handover", "list"});
+  EXPECT_THAT(handovers.out, ContainsRegex("accepted"));
+  ExpectFits80(handovers.out);
+
+  // The auditor's CSV holds every decision with full ids and our request ids.
+  Result audit = Ctl(kAuditor, {"audit", "query", "--youth", youth, "--format", "csv"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  const std::vector<std::string> rows = Lines(audit.out);
+  ASSERT_GT(rows.size(), 8u);
+  EXPECT_EQ(rows[0],
+            "sequence,time,request_id,actor_member_id,actor_service_id,actor_roles,"
+            "client_identity,action,youth_id,entry_id,object_id,purpose,decision,reason_code,"
+            "break_glass,prev_hash,hash");
+  bool saw_denial = false, saw_accept = false;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const std::vector<std::string> cells = absl::StrSplit(rows[i], ',');
+    ASSERT_EQ(cells.size(), 17u) << rows[i];
+    EXPECT_EQ(cells[8], youth);
+    EXPECT_THAT(cells[2], StartsWith("ctl-"));  // relaisctl's x-request-id
+    saw_denial |= cells[4] == saj && cells[7] == "list_entries" && cells[12] == "deny" &&
+                  cells[13] == "no_active_accompaniment";
+    saw_accept |= cells[4] == saj && cells[7] == "accept_handover" && cells[12] == "allow";
+  }
+  EXPECT_TRUE(saw_denial);
+  EXPECT_TRUE(saw_accept);
+  Result denials =
+      Ctl(kAuditor, {"audit", "query", "--youth", youth, "--decision", "deny", "--format", "json"});
+  ASSERT_EQ(denials.exit_code, 0) << denials.err;
+  EXPECT_THAT(denials.out, HasSubstr("\"decision\":\"deny\""));
+  EXPECT_THAT(denials.out, Not(HasSubstr("\"decision\":\"allow\"")));
+  Result table = Ctl(kAuditor, {"audit", "query"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  ExpectFits80(table.out);
+  EXPECT_THAT(table.out, HasSubstr("…"));  // ids are cut to fit
+
+  // The access report: who saw Lina's file, by service.
+  Result report = Ctl(kAuditor, {"audit", "report", youth, "--format", "json"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_THAT(report.out, HasSubstr("\"service_name\":\"SAJ de Charleroi\""));
+  EXPECT_THAT(report.out, HasSubstr("\"reason_code\":\"no_active_accompaniment\""));
+  Result report_table = Ctl(kAuditor, {"audit", "report", youth});
+  ASSERT_EQ(report_table.exit_code, 0) << report_table.err;
+  EXPECT_THAT(report_table.out, HasSubstr("SAJ de Charleroi"));
+  ExpectFits80(report_table.out);
+}
+
+TEST_F(RelaisctlTest, LoginKeepsTheTokenPrivateAndRefusesAnExposedOne) {
+  // A wrong password: status 3, nothing stored.
+  Result wrong = RunRelaisctl(
+      {"login", "--user", kAmoCaseworker, "--password_stdin", "--insecure", "--server", server_},
+      Env(""), "not the password\n");
+  EXPECT_EQ(wrong.exit_code, 3);
+  EXPECT_THAT(wrong.err, StartsWith("error: UNAUTHENTICATED invalid_credentials: "));
+  const std::string dir = absl::StrCat(home_, "/.config/relais"), token = dir + "/token";
+  struct stat st;
+  EXPECT_NE(::stat(token.c_str(), &st), 0);
+
+  // Without a token: status 3 before anything is sent.
+  Result none = Ctl("", {"youth", "show", "y_00000000000000000000"});
+  EXPECT_EQ(none.exit_code, 3);
+  EXPECT_THAT(none.err, StartsWith("error: UNAUTHENTICATED token_missing: "));
+
+  // The default token file: ~/.config/relais/token, directory 0700, file 0600.
+  Result ok = Ctl("", {"login", "--user", kAmoCaseworker, "--password_stdin"},
+                  absl::StrCat(kPassword, "\n"));
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat(token.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_THAT(Slurp(token), Not(HasSubstr(kPassword)));
+
+  // The token works: an unknown youth is NOT_FOUND (5), not a login problem.
+  Result unknown = Ctl("", {"youth", "show", "y_00000000000000000000"});
+  EXPECT_EQ(unknown.exit_code, 5);
+  EXPECT_THAT(unknown.err, StartsWith("error: NOT_FOUND youth_not_found: "));
+
+  // Group- or world-readable: refused, status 3.
+  ASSERT_EQ(::chmod(token.c_str(), 0644), 0);
+  Result exposed = Ctl("", {"youth", "show", "y_00000000000000000000"});
+  EXPECT_EQ(exposed.exit_code, 3);
+  EXPECT_THAT(exposed.err, StartsWith("error: UNAUTHENTICATED token_file_insecure: "));
+  EXPECT_THAT(exposed.err, HasSubstr("0644"));
+}
+
+TEST_F(RelaisctlTest, ExitStatusesTellScriptsWhatWentWrong) {
+  Login(kAmoCaseworker);
+  Login(kAmoCoordinator);
+
+  // A caseworker may not read the audit log: 4, with the reason code.
+  Result audit = Ctl(kAmoCaseworker, {"audit", "query"});
+  EXPECT_EQ(audit.exit_code, 4);
+  EXPECT_THAT(audit.err, StartsWith("error: PERMISSION_DENIED role_not_permitted: "));
+  EXPECT_THAT(audit.err, HasSubstr("request id ctl-"));
+  EXPECT_EQ(audit.out, "");
+
+  // The server refuses an overlap longer than its maximum: 6 (invalid argument).
+  const std::string youth =
+      Id(kAmoCaseworker, {"youth", "create", "--name", "Noa", "--dob", DateOfBirth(14)});
+  Id(kAmoCoordinator,
+     {"accompaniment", "open", youth, "--referent", env_->member_id(kAmoCaseworker)});
+  Result too_long =
+      Ctl(kAmoCaseworker, {"handover", "propose", youth, "--to", env_->service_id("saj"),
+                           "--reason", "r", "--overlap", "200d"});
+  EXPECT_EQ(too_long.exit_code, 6);
+  EXPECT_THAT(too_long.err, StartsWith("error: INVALID_ARGUMENT overlap_too_long: overlap_end: "));
+
+  // Usage errors: 2, nothing sent.
+  EXPECT_EQ(Offline({"nonsense"}).exit_code, 2);
+  EXPECT_EQ(Offline({"youth"}).exit_code, 2);
+  EXPECT_EQ(Ctl(kAmoCaseworker, {"youth", "show"}).exit_code, 2);
+  EXPECT_EQ(
+      Ctl(kAmoCaseworker, {"youth", "create", "--name", "X", "--dob", "2012-13-45"}).exit_code, 2);
+  EXPECT_EQ(Ctl(kAmoCaseworker, {"entry", "list", youth, "--decision", "deny"}).exit_code, 2);
+  EXPECT_EQ(Ctl(kAmoCaseworker, {"audit", "query", "--format", "xml"}).exit_code, 2);
+  Result no_tls = RunRelaisctl({"youth", "show", youth}, Env(kAmoCaseworker), "");
+  EXPECT_EQ(no_tls.exit_code, 2);
+  EXPECT_THAT(no_tls.err, HasSubstr("--ca, --cert and --key"));
+  Result remote =
+      RunRelaisctl({"youth", "show", youth, "--insecure", "--server", "192.0.2.1:50051"},
+                   Env(kAmoCaseworker), "");
+  EXPECT_EQ(remote.exit_code, 2);
+  EXPECT_THAT(remote.err, HasSubstr("loopback"));
+
+  // No server there: 7 (unavailable, may be retried).
+  Result down = RunRelaisctl(
+      {"youth", "show", youth, "--insecure", "--server", "127.0.0.1:1", "--timeout", "5s"},
+      Env(kAmoCaseworker), "");
+  EXPECT_EQ(down.exit_code, 7);
+  EXPECT_THAT(down.err, StartsWith("error: UNAVAILABLE "));
+}
+
+TEST_F(RelaisctlTest, HelpDescribesEveryCommandAndTheExitStatuses) {
+  Result top = Offline({"--help"});
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_THAT(top.out, AllOf(HasSubstr("exit status:"), HasSubstr("3  unauthenticated"),
+                             HasSubstr("7  unavailable"), HasSubstr("handover propose")));
+  ExpectFits80(top.out);
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"login"},
+                                       {"youth", "create"},
+                                       {"entry", "list"},
+                                       {"consent", "grant"},
+                                       {"accompaniment", "open"},
+                                       {"handover", "list"},
+                                       {"audit", "query"},
+                                       {"audit", "verify"}}) {
+    const std::string name = absl::StrJoin(cmd, " ");
+    cmd.push_back("--help");
+    Result r = Offline(cmd);
+    EXPECT_EQ(r.exit_code, 0) << name;
+    EXPECT_THAT(r.out, StartsWith(absl::StrCat("usage: relaisctl ", name))) << name;
+    EXPECT_THAT(r.out, HasSubstr("exit status:")) << name;
+    ExpectFits80(r.out);
+  }
+  EXPECT_THAT(Offline({"handover", "list", "--help"}).out, HasSubstr("--ending_within"));
+}
+
+TEST_F(RelaisctlTest, ExportsTheAuditLogAndVerifiesItOffline) {
+  Login(kAuditor);
+  Login(kAmoCaseworker);
+  Ctl(kAmoCaseworker, {"audit", "query"});  // a denial to export
+  const std::string file = absl::StrCat(home_, "/log.export");
+  Result exported = Ctl(kAuditor, {"audit", "export", file});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_THAT(exported.out, HasSubstr("saved to"));
+  EXPECT_EQ(exported.err, "");  // no progress in a pipe
+  struct stat st;
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  const std::string pubkey = absl::StrCat(home_, "/audit.pub");
+  auto pem = audit::PublicKeyPem(env_->host().audit_keys().PublicKeys().front().second);
+  ASSERT_TRUE(pem.ok()) << pem.status();
+  std::ofstream(pubkey) << *pem;
+  Result verified = Offline({"audit", "verify", file, "--pubkey", pubkey});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_THAT(verified.out, StartsWith("ok\n"));
+  EXPECT_EQ(verified.err, "");
+  Result as_json = Offline({"audit", "verify", file, "--pubkey", pubkey, "--format", "json"});
+  EXPECT_EQ(as_json.exit_code, 0);
+  EXPECT_THAT(as_json.out, StartsWith("{\"ok\":true,"));
+
+  // Change one reason code in the file: the chain no longer verifies (1).
+  std::string bytes = Slurp(file);
+  const size_t at = bytes.find("role_not_permitted");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at] = 'R';
+  const std::string altered = absl::StrCat(home_, "/altered.export");
+  std::ofstream(altered, std::ios::binary) << bytes;
+  Result bad = Offline({"audit", "verify", altered, "--pubkey", pubkey});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.out, StartsWith("FAILED: hash_mismatch"));
+  EXPECT_EQ(Offline({"audit", "verify", file}).exit_code, 2);  // --pubkey missing
+  EXPECT_EQ(Offline({"audit", "verify", home_ + "/missing", "--pubkey", pubkey}).exit_code, 2);
+}
+
+// relaisd's default transport: relaisctl presents the service's client
+// certificate (here from $RELAIS_CA/$RELAIS_CERT/$RELAIS_KEY, as
+// deploy/make-dev-certs.sh makes them).
+TEST(RelaisctlTls, TalksMutualTlsByDefault) {
+  const std::string certs = FreshPath("ctl_pki");
+  ASSERT_EQ(std::system(absl::StrCat(RELAIS_SOURCE_DIR, "/deploy/make-dev-certs.sh '", certs,
+                                     "' >/dev/null 2>&1")
+                            .c_str()),
+            0);
+  grpc::SslCredentialsOptions client;
+  client.pem_root_certs = Slurp(certs + "/ca.pem");
+  auto env = RelaisEnv::StartTls(
+      {{Slurp(certs + "/server.pem"), Slurp(certs + "/server.key"), Slurp(certs + "/ca.pem")},
+       client});
+  ASSERT_NE(env, nullptr);
+  env->clock().Set(absl::Now());
+  const std::string home = FreshPath("ctl_tls_home");
+  const std::map<std::string, std::string> vars = {
+      {"HOME", home},
+      {"PATH", "/usr/bin:/bin"},
+      {"RELAIS_TOKEN_FILE", home + "/token"},
+      {"RELAIS_CA", certs + "/ca.pem"},
+      {"RELAIS_CERT", certs + "/clients/svc_amo_charleroi.pem"},
+      {"RELAIS_KEY", certs + "/clients/svc_amo_charleroi.key"}};
+  const std::string server = absl::StrCat("localhost:", env->host().port());
+
+  Result login =
+      RunRelaisctl({"login", "--user", kAmoCaseworker, "--password_stdin", "--server", server},
+                   vars, absl::StrCat(kPassword, "\n"));
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  Result listed = RunRelaisctl({"handover", "list", "--server", server}, vars, "");
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+
+  // The token of an AMO member through the SAJ's certificate: refused (4).
+  Result other = RunRelaisctl(
+      {"handover", "list", "--server", server, "--cert", certs + "/clients/svc_saj_charleroi.pem",
+       "--key", certs + "/clients/svc_saj_charleroi.key"},
+      vars, "");
+  EXPECT_EQ(other.exit_code, 4);
+  EXPECT_THAT(other.err, StartsWith("error: PERMISSION_DENIED certificate_service_mismatch: "));
+
+  // Plaintext to a TLS server never gets through (7).
+  Result plain = RunRelaisctl(
+      {"handover", "list", "--server", server, "--insecure", "--timeout", "5s"}, vars, "");
+  EXPECT_EQ(plain.exit_code, 7);
+  EXPECT_THAT(plain.err, StartsWith("error: UNAVAILABLE "));
+}
+
+}  // namespace
+}  // namespace relais::testing
