@@ -1,7 +1,10 @@
 #include "storage/database.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "common/log.h"
@@ -210,7 +213,48 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
                                     make));
     readers.push_back(std::move(reader));
   }
-  return absl::WrapUnique(new Database(options.path, std::move(writer), std::move(readers)));
+  auto db = absl::WrapUnique(new Database(options.path, std::move(writer), std::move(readers)));
+  struct stat st;
+  if (::stat(options.path.c_str(), &st) == 0) {
+    db->file_dev_ = st.st_dev;
+    db->file_ino_ = st.st_ino;
+  }
+  return db;
+}
+
+absl::Status Database::Checkpoint() {
+  absl::MutexLock lock(&write_mu_);
+  // The pragma returns one row (busy, wal pages, checkpointed pages); busy = 1
+  // means a reader kept the WAL from being reset.
+  ASSIGN_OR_RETURN(Statement s, writer_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)"));
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (row && s.ColumnInt64(0) != 0) {
+    return absl::UnavailableError("wal checkpoint: a reader holds the WAL");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Database::Probe() const {
+  struct stat st;
+  if (::stat(path_.c_str(), &st) != 0) {
+    return absl::UnavailableError(absl::StrCat("database file unreachable: ", strerror(errno)));
+  }
+  if (file_ino_ != 0 && (static_cast<uint64_t>(st.st_dev) != file_dev_ ||
+                         static_cast<uint64_t>(st.st_ino) != file_ino_)) {
+    return absl::UnavailableError("database file was replaced");
+  }
+  return Read([](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT COUNT(*) FROM schema_migrations"));
+    return s.Step().status();
+  });
+}
+
+int64_t Database::FileBytes() const {
+  int64_t total = 0;
+  struct stat st;
+  if (::stat(path_.c_str(), &st) == 0) total += st.st_size;
+  if (::stat((path_ + "-wal").c_str(), &st) == 0) total += st.st_size;
+  return total;
 }
 
 absl::Status Database::Write(absl::FunctionRef<absl::Status(Connection&)> fn) {

@@ -136,6 +136,21 @@ class Database {
 
   const std::string& path() const { return path_; }
 
+  // Copies every committed page of the WAL back into the database file and
+  // truncates the WAL to zero bytes (PRAGMA wal_checkpoint(TRUNCATE)) on the
+  // writer, outside any transaction. Unavailable (BUSY) if a reader still holds
+  // a snapshot that prevents it. Called once the server has stopped.
+  absl::Status Checkpoint();
+
+  // A liveness probe for health checking: a trivial read on a reader
+  // connection, and the file at path() must still be the one opened (not
+  // removed, renamed away or replaced, e.g. an unmounted volume). Unavailable
+  // if not; other statuses as SqliteStatus() maps them. Thread-safe.
+  absl::Status Probe() const;
+
+  // The database file and its WAL, in bytes (0 for a missing WAL).
+  int64_t FileBytes() const;
+
  private:
   Database(std::string path, std::unique_ptr<Connection> writer,
            std::vector<std::unique_ptr<Connection>> readers);
@@ -148,6 +163,9 @@ class Database {
   mutable absl::Mutex read_mu_;
   std::vector<std::unique_ptr<Connection>> readers_;  // owned; fixed after Open
   mutable std::vector<Connection*> free_readers_ ABSL_GUARDED_BY(read_mu_);
+  // Device and inode of the file when opened, for Probe().
+  uint64_t file_dev_ = 0;
+  uint64_t file_ino_ = 0;
 };
 
 }  // namespace relais::storage

@@ -78,7 +78,7 @@ struct FaultFile {
   sqlite3_file base;  // must stay first: SQLite sees a sqlite3_file*
   State* state;
   sqlite3_file* real;
-  std::string path;   // empty: temporary or nameless, never tracked
+  std::string path;  // empty: temporary or nameless, never tracked
 };
 
 constexpr size_t kRealOffset = (sizeof(FaultFile) + 15) & ~size_t{15};
@@ -115,8 +115,8 @@ History& HistoryFor(State* s, FaultFile* f) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu)
 int Close(sqlite3_file* f) {
   FaultFile* self = Self(f);
   State* s = self->state;
-  const int rc = self->real->pMethods != nullptr ? self->real->pMethods->xClose(self->real)
-                                                 : SQLITE_OK;
+  const int rc =
+      self->real->pMethods != nullptr ? self->real->pMethods->xClose(self->real) : SQLITE_OK;
   {
     absl::MutexLock lock(&s->mu);
     --s->open_files;
@@ -255,9 +255,24 @@ int Unfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) {
 }
 
 const sqlite3_io_methods kIoMethods = {
-    3,          Close,       Read,        Write,      Truncate,  Sync,
-    FileSizeMethod, Lock,    Unlock,      CheckReservedLock, FileControl, SectorSize,
-    DeviceCharacteristics, ShmMap, ShmLock, ShmBarrier, ShmUnmap, Fetch,
+    3,
+    Close,
+    Read,
+    Write,
+    Truncate,
+    Sync,
+    FileSizeMethod,
+    Lock,
+    Unlock,
+    CheckReservedLock,
+    FileControl,
+    SectorSize,
+    DeviceCharacteristics,
+    ShmMap,
+    ShmLock,
+    ShmBarrier,
+    ShmUnmap,
+    Fetch,
     Unfetch,
 };
 
@@ -369,8 +384,8 @@ absl::Status PosixError(absl::string_view what, const std::string& path) {
 bool WriteAll(int fd, const std::string& bytes, int64_t offset) {
   size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done,
-                               static_cast<off_t>(offset + done));
+    const ssize_t n =
+        ::pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     done += static_cast<size_t>(n);

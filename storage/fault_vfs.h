@@ -45,10 +45,10 @@ class FaultVfs {
 
   // What RestoreAfterCrash() did.
   struct CrashReport {
-    int64_t files_restored = 0;    // files that had unsynced changes
-    int64_t writes_dropped = 0;    // unsynced xWrite/xTruncate calls undone
-    int64_t bytes_dropped = 0;     // bytes those writes had written
-    int64_t writes_kept = 0;       // unsynced calls kept (keep_probability > 0)
+    int64_t files_restored = 0;  // files that had unsynced changes
+    int64_t writes_dropped = 0;  // unsynced xWrite/xTruncate calls undone
+    int64_t bytes_dropped = 0;   // bytes those writes had written
+    int64_t writes_kept = 0;     // unsynced calls kept (keep_probability > 0)
   };
 
   // Registers a VFS called `name` over the default VFS. AlreadyExists if a VFS

@@ -37,8 +37,8 @@ void RemoveDatabase(const std::string& path) {
 
 std::string FreshPath(absl::string_view name) {
   static std::atomic<int> counter{0};
-  std::string path = absl::StrCat(::testing::TempDir(), "/fault_vfs_", name, "_", ::getpid(),
-                                  "_", counter++, ".db");
+  std::string path = absl::StrCat(::testing::TempDir(), "/fault_vfs_", name, "_", ::getpid(), "_",
+                                  counter++, ".db");
   RemoveDatabase(path);
   return path;
 }
@@ -95,8 +95,9 @@ absl::Status InsertNote(Database& db, absl::string_view body) {
 }
 
 const std::vector<Migration> kNotes = {
-    {1, "CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL);"
-        "CREATE TABLE note_count(n INTEGER NOT NULL); INSERT INTO note_count VALUES (0);"}};
+    {1,
+     "CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL);"
+     "CREATE TABLE note_count(n INTEGER NOT NULL); INSERT INTO note_count VALUES (0);"}};
 
 struct FaultCase {
   FaultVfs::Fault fault;
@@ -140,8 +141,9 @@ TEST_P(FaultVfsFault, FailsTheWriteWithItsStatusLeavesNothingAndRecovers) {
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   EXPECT_EQ(*Scalar(**reopened, "SELECT COUNT(*) FROM notes WHERE body = 'during'"), 0);
   EXPECT_EQ(*Scalar(**reopened, "SELECT COUNT(*) FROM notes"), 2);
-  EXPECT_EQ(*Scalar(**reopened, "SELECT COUNT(*) FROM pragma_integrity_check "
-                                "WHERE integrity_check <> 'ok'"),
+  EXPECT_EQ(*Scalar(**reopened,
+                    "SELECT COUNT(*) FROM pragma_integrity_check "
+                    "WHERE integrity_check <> 'ok'"),
             0);
   reopened->reset();
   RemoveDatabase(path);
@@ -217,8 +219,9 @@ TEST(FaultVfs, PowerLossDropsWhatWasNotSynced) {
   auto db = Database::Open({.path = path});
   ASSERT_TRUE(db.ok()) << db.status();
   EXPECT_EQ(*Scalar(**db, "SELECT COUNT(*) FROM t"), 1);
-  EXPECT_EQ(*Scalar(**db, "SELECT COUNT(*) FROM pragma_integrity_check "
-                          "WHERE integrity_check <> 'ok'"),
+  EXPECT_EQ(*Scalar(**db,
+                    "SELECT COUNT(*) FROM pragma_integrity_check "
+                    "WHERE integrity_check <> 'ok'"),
             0);
   db->reset();
   RemoveDatabase(path);
@@ -327,60 +330,63 @@ void CheckAfterCrash(const std::string& path, uint64_t seed, const RunResult& ru
   auto db = Database::Open({.path = path});
   ASSERT_TRUE(db.ok()) << "seed " << seed << ": " << db.status();
   std::vector<std::string> problems;
-  ASSERT_TRUE((*db)->Read([&](Connection& c) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement ic, c.Prepare("PRAGMA integrity_check"));
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, ic.Step());
-      if (!row) break;
-      if (ic.ColumnText(0) != "ok") problems.push_back("integrity: " + ic.ColumnText(0));
-    }
-    std::set<int> present;
-    ASSIGN_OR_RETURN(Statement txns, c.Prepare("SELECT id, items FROM txn ORDER BY id"));
-    ASSIGN_OR_RETURN(Statement items,
-                     c.Prepare("SELECT k, payload FROM item WHERE txn = ?1 ORDER BY k"));
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, txns.Step());
-      if (!row) break;
-      const int id = static_cast<int>(txns.ColumnInt64(0));
-      present.insert(id);
-      items.Reset();
-      items.Bind(1, int64_t{id});
-      int k = 0;
-      while (true) {
-        ASSIGN_OR_RETURN(bool item, items.Step());
-        if (!item) break;
-        if (items.ColumnInt64(0) != k || items.ColumnBlob(1) != Payload(seed, id, k)) {
-          problems.push_back(absl::StrCat("txn ", id, " item ", k, " altered"));
-        }
-        ++k;
-      }
-      if (k != txns.ColumnInt64(1)) {
-        problems.push_back(absl::StrCat("txn ", id, " half there: ", k, " items"));
-      }
-    }
-    ASSIGN_OR_RETURN(Statement counter, c.Prepare("SELECT n FROM counter"));
-    ASSIGN_OR_RETURN(bool row, counter.Step());
-    if (!row || counter.ColumnInt64(0) != static_cast<int64_t>(present.size())) {
-      problems.push_back("counter disagrees with the transactions present");
-    }
-    // Transactions are serial: what survives is a prefix 1..m.
-    int expect = 1;
-    for (int id : present) {
-      if (id != expect++ || id > run.attempted) {
-        problems.push_back(absl::StrCat("txn ", id, " present out of order"));
-      }
-    }
-    for (int id : run.acknowledged) {
-      if (present.count(id) == 0) {
-        ++t.lost;
-        problems.push_back(absl::StrCat("acknowledged txn ", id, " lost"));
-      }
-    }
-    t.present += static_cast<int64_t>(present.size());
-    t.present_unacknowledged +=
-        static_cast<int64_t>(present.size()) - static_cast<int64_t>(run.acknowledged.size());
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(
+      (*db)
+          ->Read([&](Connection& c) -> absl::Status {
+            ASSIGN_OR_RETURN(Statement ic, c.Prepare("PRAGMA integrity_check"));
+            while (true) {
+              ASSIGN_OR_RETURN(bool row, ic.Step());
+              if (!row) break;
+              if (ic.ColumnText(0) != "ok") problems.push_back("integrity: " + ic.ColumnText(0));
+            }
+            std::set<int> present;
+            ASSIGN_OR_RETURN(Statement txns, c.Prepare("SELECT id, items FROM txn ORDER BY id"));
+            ASSIGN_OR_RETURN(Statement items,
+                             c.Prepare("SELECT k, payload FROM item WHERE txn = ?1 ORDER BY k"));
+            while (true) {
+              ASSIGN_OR_RETURN(bool row, txns.Step());
+              if (!row) break;
+              const int id = static_cast<int>(txns.ColumnInt64(0));
+              present.insert(id);
+              items.Reset();
+              items.Bind(1, int64_t{id});
+              int k = 0;
+              while (true) {
+                ASSIGN_OR_RETURN(bool item, items.Step());
+                if (!item) break;
+                if (items.ColumnInt64(0) != k || items.ColumnBlob(1) != Payload(seed, id, k)) {
+                  problems.push_back(absl::StrCat("txn ", id, " item ", k, " altered"));
+                }
+                ++k;
+              }
+              if (k != txns.ColumnInt64(1)) {
+                problems.push_back(absl::StrCat("txn ", id, " half there: ", k, " items"));
+              }
+            }
+            ASSIGN_OR_RETURN(Statement counter, c.Prepare("SELECT n FROM counter"));
+            ASSIGN_OR_RETURN(bool row, counter.Step());
+            if (!row || counter.ColumnInt64(0) != static_cast<int64_t>(present.size())) {
+              problems.push_back("counter disagrees with the transactions present");
+            }
+            // Transactions are serial: what survives is a prefix 1..m.
+            int expect = 1;
+            for (int id : present) {
+              if (id != expect++ || id > run.attempted) {
+                problems.push_back(absl::StrCat("txn ", id, " present out of order"));
+              }
+            }
+            for (int id : run.acknowledged) {
+              if (present.count(id) == 0) {
+                ++t.lost;
+                problems.push_back(absl::StrCat("acknowledged txn ", id, " lost"));
+              }
+            }
+            t.present += static_cast<int64_t>(present.size());
+            t.present_unacknowledged += static_cast<int64_t>(present.size()) -
+                                        static_cast<int64_t>(run.acknowledged.size());
+            return absl::OkStatus();
+          })
+          .ok());
   if (!problems.empty()) ++t.corrupt;
   for (const std::string& p : problems) ADD_FAILURE() << "seed " << seed << ": " << p;
 }
@@ -409,7 +415,8 @@ void RunCrashPoints(int points, double keep_probability, absl::string_view label
     t.acknowledged += static_cast<int64_t>(run.acknowledged.size());
     if (run.crashed) {
       ++t.crashed;
-      absl::StatusOr<FaultVfs::CrashReport> report = Vfs().RestoreAfterCrash(seed, keep_probability);
+      absl::StatusOr<FaultVfs::CrashReport> report =
+          Vfs().RestoreAfterCrash(seed, keep_probability);
       ASSERT_TRUE(report.ok()) << report.status();
       t.writes_dropped += report->writes_dropped;
       t.bytes_dropped += report->bytes_dropped;
@@ -427,13 +434,12 @@ void RunCrashPoints(int points, double keep_probability, absl::string_view label
       "half-written databases: %lld; unsynced writes dropped: %lld (%lld bytes), kept: %lld; "
       "%.1f s\n",
       std::string(label).c_str(), t.points, static_cast<unsigned long long>(first_seed),
-      static_cast<unsigned long long>(first_seed + points - 1),
-      static_cast<long long>(total_ops), t.crashed, static_cast<long long>(t.attempted),
-      static_cast<long long>(t.acknowledged), static_cast<long long>(t.present),
-      static_cast<long long>(t.present_unacknowledged), static_cast<long long>(t.lost),
-      static_cast<long long>(t.corrupt), static_cast<long long>(t.writes_dropped),
-      static_cast<long long>(t.bytes_dropped), static_cast<long long>(t.writes_kept),
-      absl::ToDoubleSeconds(absl::Now() - start));
+      static_cast<unsigned long long>(first_seed + points - 1), static_cast<long long>(total_ops),
+      t.crashed, static_cast<long long>(t.attempted), static_cast<long long>(t.acknowledged),
+      static_cast<long long>(t.present), static_cast<long long>(t.present_unacknowledged),
+      static_cast<long long>(t.lost), static_cast<long long>(t.corrupt),
+      static_cast<long long>(t.writes_dropped), static_cast<long long>(t.bytes_dropped),
+      static_cast<long long>(t.writes_kept), absl::ToDoubleSeconds(absl::Now() - start));
   std::fflush(stdout);
   EXPECT_EQ(t.lost, 0);
   EXPECT_EQ(t.corrupt, 0);

@@ -291,17 +291,18 @@ TEST(EncryptionAtRest, DestroyedDataKeyLeavesTheRecordErasedAndNothingCrashes) {
 
   v1::Youth youth;
   grpc::Status s = GetYouth(*env, story.youth_id, &youth);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
-  EXPECT_EQ(ReasonCode(s), "record_erased");
+  // Issue #4: an erased youth (here: its key destroyed) answers NOT_FOUND "erased".
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  EXPECT_EQ(ReasonCode(s), "erased");
   EXPECT_TRUE(youth.display_name().empty());
   v1::ListEntriesResponse list;
   s = ListEntries(*env, story.youth_id, &list);
-  EXPECT_EQ(ReasonCode(s), "record_erased") << s.error_message();
+  EXPECT_EQ(ReasonCode(s), "erased") << s.error_message();
   EXPECT_EQ(list.entries_size(), 0);
   for (const std::string& id : story.entry_ids) {
     v1::Entry entry;
     s = GetEntry(*env, id, &entry);
-    EXPECT_EQ(ReasonCode(s), "record_erased") << s.error_message();
+    EXPECT_EQ(ReasonCode(s), "erased") << s.error_message();
     EXPECT_TRUE(entry.body().empty());
   }
   v1::AddEntryRequest add;
@@ -312,7 +313,7 @@ TEST(EncryptionAtRest, DestroyedDataKeyLeavesTheRecordErasedAndNothingCrashes) {
   add.mutable_entry()->set_body("after erasure");
   v1::Entry added;
   s = env->record().AddEntry(env->As(kAmoCaseworker).get(), add, &added);
-  EXPECT_EQ(ReasonCode(s), "record_erased") << s.error_message();
+  EXPECT_EQ(ReasonCode(s), "erased") << s.error_message();
   // The care service's decisions about that youth do not crash either.
   v1::OpenAccompanimentRequest open;
   open.set_youth_id(story.youth_id);
@@ -335,7 +336,7 @@ TEST(EncryptionAtRest, DestroyedDataKeyLeavesTheRecordErasedAndNothingCrashes) {
   env->Stop();
   env = RelaisEnv::Start(db, /*seed=*/false, keys);
   ASSERT_NE(env, nullptr);
-  EXPECT_EQ(ReasonCode(GetYouth(*env, story.youth_id, &youth)), "record_erased");
+  EXPECT_EQ(ReasonCode(GetYouth(*env, story.youth_id, &youth)), "erased");
   EXPECT_TRUE(GetYouth(*env, bystander, &youth).ok());
 }
 

@@ -269,8 +269,7 @@ class StorageFault : public ::testing::TestWithParam<std::tuple<FaultKind, Call>
 class OneShotStorageFault : public StorageFault {};
 
 std::string ParamName(const ::testing::TestParamInfo<std::tuple<FaultKind, Call>>& info) {
-  return absl::StrCat(std::get<0>(info.param).name, "During",
-                      CallName(std::get<1>(info.param)));
+  return absl::StrCat(std::get<0>(info.param).name, "During", CallName(std::get<1>(info.param)));
 }
 
 // The fault lasts: the call fails, and so does the audit of its failure, so
@@ -312,10 +311,11 @@ TEST_P(StorageFault, LastingFaultFailsTheCallWritesNothingAndTheRetrySucceeds) {
   v1::VerifyLogResponse verified = Verify(*w.env);
   EXPECT_TRUE(verified.ok()) << verified.problem();
   EXPECT_EQ(verified.events_checked(), after.events);
-  std::printf("[fault] %s during %s: %s %s (%.0f ms), rows and audit chain unchanged; "
-              "after clearing: OK, chain of %lld events verifies\n",
-              fault.name, CallName(call), "UNAVAILABLE", ReasonCode(failed).c_str(),
-              absl::ToDoubleMilliseconds(took), static_cast<long long>(verified.events_checked()));
+  std::printf(
+      "[fault] %s during %s: %s %s (%.0f ms), rows and audit chain unchanged; "
+      "after clearing: OK, chain of %lld events verifies\n",
+      fault.name, CallName(call), "UNAVAILABLE", ReasonCode(failed).c_str(),
+      absl::ToDoubleMilliseconds(took), static_cast<long long>(verified.events_checked()));
 }
 
 // The fault hits the call's own transaction only (a write or fsync fails
@@ -344,11 +344,11 @@ TEST_P(OneShotStorageFault, FailsTheCallWithItsStatusAndAuditsTheFailure) {
   grpc::Status retried = MakeCall(w, call, &returned_something);
   ASSERT_TRUE(retried.ok()) << retried.error_message();
   EXPECT_TRUE(Verify(*w.env).ok());
-  std::printf("[fault] one %s during %s: %s (reason %s), rows unchanged, failure audited\n",
-              fault.name, CallName(call), failed.error_code() == grpc::StatusCode::UNAVAILABLE
-                                              ? "UNAVAILABLE"
-                                              : "RESOURCE_EXHAUSTED",
-              ReasonCode(failed).c_str());
+  std::printf(
+      "[fault] one %s during %s: %s (reason %s), rows unchanged, failure audited\n", fault.name,
+      CallName(call),
+      failed.error_code() == grpc::StatusCode::UNAVAILABLE ? "UNAVAILABLE" : "RESOURCE_EXHAUSTED",
+      ReasonCode(failed).c_str());
 }
 
 INSTANTIATE_TEST_SUITE_P(Faults, StorageFault,

@@ -2,6 +2,7 @@
 // lifetime, keys rotate without logging anyone out, audience is enforced, and
 // repeated failed logins are throttled without revealing which accounts exist.
 
+#include <cstdlib>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -60,6 +61,47 @@ TEST(TokenLifecycle, ARemovedMemberIsLockedOutWithinOneTokenLifetime) {
   EXPECT_EQ(ReasonCode(expired), "token_expired");
 }
 
+TEST(TokenLifecycle, ARemovedRoleStopsWorkingWithinOneTokenLifetime) {
+  auto env = RelaisEnv::Start();
+  ASSERT_NE(env, nullptr);
+  v1::LoginResponse session;
+  ASSERT_TRUE(Login(*env, kAmoCaseworker, kPassword, &session).ok());
+  const std::string youth = env->CreateYouth(15);
+  env->Accompany(youth, kAmoCoordinator, kAmoCaseworker);
+  auto list = [&](const std::string& token) {
+    v1::ListEntriesRequest req;
+    req.set_youth_id(youth);
+    req.set_purpose(v1::PURPOSE_COORDINATION);
+    v1::ListEntriesResponse resp;
+    return env->record().ListEntries(env->Anonymous(absl::StrCat("Bearer ", token)).get(), req,
+                                     &resp);
+  };
+  ASSERT_TRUE(list(session.token()).ok());
+
+  // A coordinator may not grant admin; within the AMO they replace the
+  // caseworker role by the auditor role.
+  v1::SetMemberRolesRequest set;
+  set.set_member_id(env->member_id(kAmoCaseworker));
+  set.add_roles(v1::ROLE_ADMIN);
+  v1::Member changed;
+  grpc::Status admin = env->directory().SetMemberRoles(env->As(kAmoCoordinator).get(), set, &changed);
+  EXPECT_EQ(ReasonCode(admin), "role_not_permitted");
+  set.clear_roles();
+  set.add_roles(v1::ROLE_AUDITOR);
+  ASSERT_TRUE(env->directory().SetMemberRoles(env->As(kAmoCoordinator).get(), set, &changed).ok());
+
+  // The old token keeps its roles until it expires; a refreshed one has the new roles.
+  EXPECT_TRUE(list(session.token()).ok());
+  v1::LoginResponse refreshed;
+  ASSERT_TRUE(env->auth()
+                  .Refresh(env->Anonymous(absl::StrCat("Bearer ", session.token())).get(),
+                           v1::RefreshRequest(), &refreshed)
+                  .ok());
+  EXPECT_EQ(ReasonCode(list(refreshed.token())), "role_not_permitted");
+  env->clock().Advance(absl::Minutes(15));
+  EXPECT_EQ(ReasonCode(list(session.token())), "token_expired");
+}
+
 TEST(TokenLifecycle, KeysRotateWithoutLoggingAnyoneOut) {
   auto env = RelaisEnv::Start();
   ASSERT_NE(env, nullptr);
@@ -80,6 +122,26 @@ TEST(TokenLifecycle, KeysRotateWithoutLoggingAnyoneOut) {
   ASSERT_TRUE(Login(*env, kSajCaseworker, kPassword, &after).ok());
   EXPECT_NE(before.token(), after.token());
   EXPECT_TRUE(ListServices(*env, before.token()).ok());  // old key still verifies
+  EXPECT_TRUE(ListServices(*env, after.token()).ok());
+}
+
+TEST(TokenLifecycle, AnOperatorRotatesTheTokenKeyAndExistingSessionsSurvive) {
+  auto env = RelaisEnv::Start();
+  ASSERT_NE(env, nullptr);
+  v1::LoginResponse before;
+  ASSERT_TRUE(Login(*env, kSajCaseworker, kPassword, &before).ok());
+  const std::string db = env->db_path(), keys = env->keys_dir();
+  env->Stop();
+  const std::string cmd = absl::StrCat(RELAIS_ADMIN, " rotate-token-key --keys_dir=", keys);
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  env = RelaisEnv::Start(db, /*seed=*/false, keys);
+  ASSERT_NE(env, nullptr);
+  v1::PublicKeysResponse listed;
+  ASSERT_TRUE(env->auth().PublicKeys(env->Anonymous().get(), v1::PublicKeysRequest(), &listed).ok());
+  EXPECT_EQ(listed.keys_size(), 2);
+  EXPECT_TRUE(ListServices(*env, before.token()).ok());
+  v1::LoginResponse after;
+  ASSERT_TRUE(Login(*env, kSajCaseworker, kPassword, &after).ok());
   EXPECT_TRUE(ListServices(*env, after.token()).ok());
 }
 

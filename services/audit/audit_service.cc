@@ -41,7 +41,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportItem> {
  public:
   ExportReactor(AuditLog* log, rpc::CallGate* gate, Checkpointer* checkpointer,
                 grpc::CallbackServerContext* ctx, const v1::ExportEventsRequest& req)
-      : log_(log), gate_(gate), checkpointer_(checkpointer) {
+      : log_(log), gate_(gate), checkpointer_(checkpointer), ctx_(ctx) {
     absl::Status status = Begin(ctx, req);
     if (!status.ok()) {
       Finish(rpc::ToGrpc(status));
@@ -143,7 +143,8 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportItem> {
 
   void WriteNext() {
     if (queue_.empty()) {
-      absl::Status status = FillPage();
+      absl::Status status = rpc::CheckCallAlive(ctx_);
+      if (status.ok()) status = FillPage();
       if (!status.ok()) {
         Finish(rpc::ToGrpc(status));
         return;
@@ -161,6 +162,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportItem> {
   AuditLog* const log_;
   rpc::CallGate* const gate_;
   Checkpointer* const checkpointer_;
+  grpc::CallbackServerContext* const ctx_;  // valid until OnDone()
   int64_t after_ = 0;  // last sequence queued
   int64_t upper_ = 0;  // last sequence exported
   std::deque<v1::ExportItem> queue_;
@@ -240,6 +242,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
     std::vector<v1::AuditEvent> all;
     int64_t after = 0;
     while (true) {
+      RETURN_IF_ERROR(rpc::CheckCallAlive(ctx));
       ASSIGN_OR_RETURN(std::vector<v1::AuditEvent> page,
                        log_->Query(filter, after, AuditLog::kMaxQueryLimit));
       if (page.empty()) break;
@@ -286,6 +289,45 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VerifyLog(grpc::CallbackServerContex
     resp->set_first_bad_sequence(result.first_bad_sequence);
     resp->set_problem(result.problem);
     resp->set_head_hash(result.head_hash);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AuditServiceImpl::ListEmergencyAccesses(
+    grpc::CallbackServerContext* ctx, const v1::ListEmergencyAccessesRequest* req,
+    v1::ListEmergencyAccessesResponse* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_LIST_EMERGENCY_ACCESS,
+                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_AUDITOR}));
+    ASSIGN_OR_RETURN(std::vector<v1::EmergencyAccess> grants,
+                     care_->ListEmergencyGrants(req->pending_only()));
+    call.event.decision = v1::DECISION_ALLOW;
+    call.event.reason = v1::ACCESS_REASON_ALLOWED;
+    call.event.reason_code = "allowed";
+    RETURN_IF_ERROR(gate_->audit()->AppendStandalone(call.event).status());
+    call.recorded = true;
+    for (v1::EmergencyAccess& g : grants) *resp->add_grants() = std::move(g);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AuditServiceImpl::ReviewEmergencyAccess(
+    grpc::CallbackServerContext* ctx, const v1::ReviewEmergencyAccessRequest* req,
+    v1::EmergencyAccess* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_REVIEW_EMERGENCY_ACCESS,
+                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    call.event.object_id = req->grant_id();
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_AUDITOR}));
+    RETURN_IF_ERROR(rpc::CheckId("grant_id", req->grant_id()));
+    if (req->verdict() != v1::EMERGENCY_VERDICT_JUSTIFIED &&
+        req->verdict() != v1::EMERGENCY_VERDICT_UNJUSTIFIED) {
+      return rpc::InvalidField("verdict", "invalid_enum", "must be JUSTIFIED or UNJUSTIFIED");
+    }
+    RETURN_IF_ERROR(rpc::CheckText("note", req->note(), rpc::kMaxReasonLength));
+    ASSIGN_OR_RETURN(*resp, care_->ReviewEmergencyGrant(req->grant_id(), req->verdict(),
+                                                         req->note(), caller.member_id(),
+                                                         call.event));
+    call.recorded = true;
     return absl::OkStatus();
   });
 }

@@ -39,6 +39,13 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
   // item is sent. Streams from the database a page at a time.
   grpc::ServerWriteReactor<v1::ExportItem>* ExportEvents(
       grpc::CallbackServerContext* ctx, const v1::ExportEventsRequest* req) override;
+  // Break-the-glass review queue (issue #4). Auditors only; both audited.
+  grpc::ServerUnaryReactor* ListEmergencyAccesses(grpc::CallbackServerContext* ctx,
+                                                  const v1::ListEmergencyAccessesRequest* req,
+                                                  v1::ListEmergencyAccessesResponse* resp) override;
+  grpc::ServerUnaryReactor* ReviewEmergencyAccess(grpc::CallbackServerContext* ctx,
+                                                  const v1::ReviewEmergencyAccessRequest* req,
+                                                  v1::EmergencyAccess* resp) override;
 
  private:
   AuditLog* const log_;

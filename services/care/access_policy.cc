@@ -93,6 +93,14 @@ Verdict DecideEntryRead(const AccessFacts& facts, const YouthState& youth,
         break;
       }
     }
+    if (consent_id.empty() && facts.break_glass) {
+      if (youth.erased) {
+        return Deny(v1::ACCESS_REASON_RECORD_ERASED, "the record has been erased");
+      }
+      Verdict v = Allow("an emergency access (break-the-glass) grant covers this read");
+      v.break_glass = true;
+      return v;
+    }
     if (consent_id.empty()) {
       if (!any_recipient) {
         return Deny(v1::ACCESS_REASON_NO_CONSENT,

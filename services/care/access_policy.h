@@ -28,6 +28,7 @@ struct AccessFacts {
   std::string sector_id;
   bool accompanying = false;  // an active accompaniment (handover overlap included)
   bool break_glass = false;   // an active emergency grant
+  std::string break_glass_grant_id;  // its id, when break_glass
   std::vector<ConsentGrant> consents;
 };
 
@@ -47,6 +48,8 @@ struct Verdict {
   v1::AccessReason reason = v1::ACCESS_REASON_UNSPECIFIED;
   std::string explanation;  // a sentence for a caseworker; ids only
   std::string consent_id;   // the consent that allowed it, if any
+  // Allowed only thanks to an emergency grant (break-the-glass).
+  bool break_glass = false;
   bool allowed() const { return decision == v1::DECISION_ALLOW; }
 };
 
@@ -63,7 +66,10 @@ Verdict DecideRecordRead(const AccessFacts& facts, const YouthState& youth);
 // an active accompaniment and no restriction. Break-the-glass never writes.
 Verdict DecideRecordWrite(const AccessFacts& facts, const YouthState& youth);
 
-// Rules 2, 3 and 4 for reading one entry with a purpose.
+// Rules 2, 3 and 4 for reading one entry with a purpose. An emergency grant
+// (facts.break_glass) stands in for rule 2 and, for SHARED entries of other
+// services, for the consent of rule 3 (the verdict then says break_glass);
+// other services' private entries stay hidden and erasure still blocks.
 Verdict DecideEntryRead(const AccessFacts& facts, const YouthState& youth,
                         const EntryFacts& entry, v1::Purpose purpose);
 

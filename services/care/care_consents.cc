@@ -7,6 +7,7 @@
 #include "common/status_macros.h"
 #include "services/care/care_service.h"
 #include "services/care/care_store.h"
+#include "services/care/consent_receipt.h"
 #include "services/common/ids.h"
 
 namespace relais::care {
@@ -160,6 +161,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::GrantConsent(grpc::CallbackServerCont
     call.event.object_id = k.id();
     RETURN_IF_ERROR(Commit(call, [&](Connection& c) { return store::InsertConsent(c, k); }));
     Decorate(k, youth, now);
+    *k.mutable_receipt() = BuildConsentReceipt(k, *directory_);
     *resp = std::move(k);
     return absl::OkStatus();
   });
@@ -199,6 +201,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::WithdrawConsent(grpc::CallbackServerC
       return absl::OkStatus();
     }));
     Decorate(*k, youth, now);
+    *k->mutable_receipt() = BuildConsentReceipt(*k, *directory_);
     *resp = *std::move(k);
     return absl::OkStatus();
   });
@@ -214,7 +217,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListConsents(grpc::CallbackServerCont
                                        {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
-    RETURN_IF_ERROR(RequireRead(caller, req->youth_id()));
+    RETURN_IF_ERROR(RequireRead(caller, req->youth_id(), &call));
     std::vector<v1::Consent> list;
     RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
       ASSIGN_OR_RETURN(list, store::ListConsents(c, req->youth_id()));
@@ -245,6 +248,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::CheckAccess(grpc::CallbackServerConte
     call.event.purpose = req->purpose();
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
     ASSIGN_OR_RETURN(AccessFacts facts, GatherFacts(caller.service_id(), req->youth_id()));
+    call.event.break_glass = facts.break_glass;
     Verdict v;
     v1::DataCategory category = v1::DATA_CATEGORY_UNSPECIFIED;
     if (req->entry_id().empty()) {
@@ -283,6 +287,31 @@ grpc::ServerUnaryReactor* CareServiceImpl::CheckAccess(grpc::CallbackServerConte
       resp->set_suggested_category(category);
       resp->set_suggested_purpose(req->purpose());
     }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* CareServiceImpl::GetConsentReceipt(
+    grpc::CallbackServerContext* ctx, const v1::GetConsentReceiptRequest* req,
+    v1::ConsentReceipt* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
+                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
+                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(rpc::CheckId("consent_id", req->consent_id()));
+    call.event.object_id = req->consent_id();
+    std::optional<v1::Consent> k;
+    RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(k, store::GetConsent(c, req->consent_id()));
+      return absl::OkStatus();
+    }));
+    if (!k.has_value()) return rpc::NotFound("consent_not_found", "no such consent");
+    call.event.youth_id = k->youth_id();
+    ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(k->youth_id()));
+    RETURN_IF_ERROR(RequireRead(caller, k->youth_id(), &call));
+    RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+    Decorate(*k, youth, clock_->Now());
+    *resp = BuildConsentReceipt(*k, *directory_);
     return absl::OkStatus();
   });
 }

@@ -38,6 +38,9 @@ absl::StatusOr<AccessFacts> CareServiceImpl::GatherFacts(absl::string_view servi
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
     ASSIGN_OR_RETURN(auto active, store::ActiveAccompaniment(c, service_id, youth_id, now));
     facts.accompanying = active.has_value();
+    ASSIGN_OR_RETURN(auto grant, store::ActiveEmergencyGrant(c, service_id, youth_id, now));
+    facts.break_glass = grant.has_value();
+    if (grant.has_value()) facts.break_glass_grant_id = *grant;
     ASSIGN_OR_RETURN(facts.consents,
                      store::ConsentsInForce(c, youth_id, service_id, facts.sector_id, now));
     return absl::OkStatus();
@@ -54,6 +57,20 @@ absl::StatusOr<HandoverFacts> CareServiceImpl::GetHandoverFacts(
   }));
   if (!h.has_value()) return rpc::NotFound("handover_not_found", "no such handover");
   return HandoverFacts{h->id(), h->youth_id(), h->from_service_id(), h->to_service_id()};
+}
+
+absl::StatusOr<bool> CareServiceImpl::HasActiveMandate(absl::string_view youth_id) const {
+  const absl::Time now = clock_->Now();
+  bool mandate = false;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> list,
+                     store::ListAccompaniments(c, youth_id, now));
+    for (const v1::Accompaniment& a : list) {
+      if (a.active() && a.basis() == v1::ACCOMPANIMENT_BASIS_MANDATE) mandate = true;
+    }
+    return absl::OkStatus();
+  }));
+  return mandate;
 }
 
 absl::Status CareServiceImpl::Commit(CallAudit& call,
@@ -78,10 +95,11 @@ absl::Status CareServiceImpl::RequireWrite(const Caller& caller,
   return absl::OkStatus();
 }
 
-absl::Status CareServiceImpl::RequireRead(const Caller& caller,
-                                          absl::string_view youth_id) const {
+absl::Status CareServiceImpl::RequireRead(const Caller& caller, absl::string_view youth_id,
+                                          CallAudit* call) const {
   ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(youth_id));
   ASSIGN_OR_RETURN(AccessFacts facts, GatherFacts(caller.service_id(), youth_id));
+  if (call != nullptr && facts.break_glass) call->event.break_glass = true;
   Verdict v = DecideRecordRead(facts, {youth.restricted, youth.erased});
   if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
   return absl::OkStatus();
@@ -147,6 +165,21 @@ grpc::ServerUnaryReactor* CareServiceImpl::EndAccompaniment(
     RETURN_IF_ERROR(rpc::CheckId("accompaniment_id", req->accompaniment_id()));
     call.event.object_id = req->accompaniment_id();
     const absl::Time now = clock_->Now();
+    // Rule 4: a restricted record cannot change (CompleteHandover, which also
+    // ends an accompaniment, is refused the same way); an erased one answers so.
+    std::optional<v1::Accompaniment> found;
+    RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(found, store::GetAccompaniment(c, req->accompaniment_id(), now));
+      return absl::OkStatus();
+    }));
+    if (found.has_value() && found->service_id() == caller.service_id()) {
+      call.event.youth_id = found->youth_id();
+      ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(found->youth_id()));
+      if (youth.restricted) {
+        return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED,
+                           "processing of this record is restricted (GDPR art. 18)");
+      }
+    }
     return Commit(call, [&](Connection& c) -> absl::Status {
       ASSIGN_OR_RETURN(auto a, store::GetAccompaniment(c, req->accompaniment_id(), now));
       if (!a.has_value() || a->service_id() != caller.service_id()) {
@@ -189,7 +222,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListAccompaniments(
     RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
                                        {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
-    RETURN_IF_ERROR(RequireRead(caller, req->youth_id()));
+    RETURN_IF_ERROR(RequireRead(caller, req->youth_id(), &call));
     const absl::Time now = clock_->Now();
     std::vector<v1::Accompaniment> list;
     RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
@@ -200,6 +233,125 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListAccompaniments(
     for (auto& a : list) *resp->add_accompaniments() = std::move(a);
     return absl::OkStatus();
   });
+}
+
+// --- Break-the-glass ---------------------------------------------------------
+
+namespace {
+// Field names in the AAD of the sealed grant texts. Never rename.
+constexpr char kJustificationField[] = "care.emergency.justification";
+constexpr char kReviewNoteField[] = "care.emergency.review_note";
+constexpr size_t kMinJustification = 20;
+}  // namespace
+
+grpc::ServerUnaryReactor* CareServiceImpl::OpenEmergencyAccess(
+    grpc::CallbackServerContext* ctx, const v1::OpenEmergencyAccessRequest* req,
+    v1::EmergencyAccess* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_OPEN_EMERGENCY_ACCESS,
+                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    call.event.youth_id = req->youth_id();
+    call.event.break_glass = true;
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
+                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+    RETURN_IF_ERROR(rpc::CheckText("justification", req->justification(), rpc::kMaxReasonLength));
+    if (req->justification().size() < kMinJustification) {
+      return rpc::InvalidField("justification", "justification_too_short",
+                               "at least 20 characters");
+    }
+    ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
+    // A restricted record is not shared further, not even in an emergency.
+    if (youth.restricted) {
+      return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED,
+                         "processing of this record is restricted (GDPR art. 18)");
+    }
+    const absl::Time now = clock_->Now();
+    v1::EmergencyAccess grant;
+    grant.set_id(rpc::NewId("brk"));
+    grant.set_youth_id(youth.id);
+    grant.set_service_id(caller.service_id());
+    grant.set_member_id(caller.member_id());
+    *grant.mutable_opened_at() = rpc::ToProto(now);
+    *grant.mutable_expires_at() = rpc::ToProto(now + options_.emergency_access_duration);
+    ASSIGN_OR_RETURN(std::string sealed,
+                     records_->SealForYouth(youth.id, kJustificationField, grant.id(),
+                                            req->justification()));
+    call.event.object_id = grant.id();
+    RETURN_IF_ERROR(Commit(call, [&](Connection& c) {
+      return store::InsertEmergencyGrant(c, grant, sealed);
+    }));
+    *resp = std::move(grant);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<v1::EmergencyAccess>> CareServiceImpl::ListEmergencyGrants(
+    bool pending_only) const {
+  std::vector<store::SealedGrant> sealed;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(sealed, store::ListEmergencyGrants(c, pending_only));
+    return absl::OkStatus();
+  }));
+  std::vector<v1::EmergencyAccess> out;
+  for (store::SealedGrant& g : sealed) {
+    v1::EmergencyAccess a = std::move(g.grant);
+    absl::StatusOr<std::string> text =
+        records_->OpenForYouth(a.youth_id(), kJustificationField, a.id(), g.sealed_justification);
+    if (text.ok()) {
+      a.set_justification(*std::move(text));
+    } else if (text.status().code() != absl::StatusCode::kNotFound) {  // erased: stays empty
+      return text.status();
+    }
+    if (!g.sealed_note.empty()) {
+      absl::StatusOr<std::string> note =
+          records_->OpenForYouth(a.youth_id(), kReviewNoteField, a.id(), g.sealed_note);
+      if (note.ok()) {
+        a.set_review_note(*std::move(note));
+      } else if (note.status().code() != absl::StatusCode::kNotFound) {
+        return note.status();
+      }
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::EmergencyAccess> CareServiceImpl::ReviewEmergencyGrant(
+    absl::string_view grant_id, v1::EmergencyVerdict verdict, absl::string_view note,
+    absl::string_view reviewer_member_id, audit::EventInput& event) const {
+  std::optional<store::SealedGrant> found;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(found, store::GetEmergencyGrant(c, grant_id));
+    return absl::OkStatus();
+  }));
+  if (!found.has_value()) return rpc::NotFound("grant_not_found", "no such emergency grant");
+  v1::EmergencyAccess a = found->grant;
+  event.youth_id = a.youth_id();
+  event.object_id = a.id();
+  event.break_glass = true;
+  if (a.verdict() != v1::EMERGENCY_VERDICT_UNSPECIFIED) {
+    return rpc::Precondition("already_reviewed", "this grant was reviewed already");
+  }
+  ASSIGN_OR_RETURN(std::string sealed,
+                   records_->SealForYouth(a.youth_id(), kReviewNoteField, a.id(), note));
+  const absl::Time now = clock_->Now();
+  event.decision = v1::DECISION_ALLOW;
+  event.reason = v1::ACCESS_REASON_ALLOWED;
+  event.reason_code = "allowed";
+  RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+    absl::Status s =
+        store::ReviewEmergencyGrant(c, a.id(), verdict, sealed, reviewer_member_id, now);
+    if (s.code() == absl::StatusCode::kFailedPrecondition) {
+      return rpc::Precondition("already_reviewed", "this grant was reviewed already");
+    }
+    RETURN_IF_ERROR(s);
+    return gate_->audit()->Append(c, event).status();
+  }));
+  a.set_verdict(verdict);
+  a.set_review_note(std::string(note));
+  a.set_reviewed_by_member_id(std::string(reviewer_member_id));
+  *a.mutable_reviewed_at() = rpc::ToProto(now);
+  return a;
 }
 
 }  // namespace relais::care

@@ -22,6 +22,8 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
     absl::Duration max_overlap = absl::Hours(24 * 90);
     // Age from which the youth consents personally (2018 youth-aid Code: 12).
     int self_consent_age = 12;
+    // How long a break-the-glass grant (OpenEmergencyAccess) lasts.
+    absl::Duration emergency_access_duration = absl::Hours(24);
   };
 
   // All pointers are borrowed and must outlive this object.
@@ -41,6 +43,12 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
   absl::StatusOr<AccessFacts> GatherFacts(absl::string_view service_id,
                                           absl::string_view youth_id) const override;
   absl::StatusOr<HandoverFacts> GetHandoverFacts(absl::string_view handover_id) const override;
+  absl::StatusOr<bool> HasActiveMandate(absl::string_view youth_id) const override;
+  absl::StatusOr<std::vector<v1::EmergencyAccess>> ListEmergencyGrants(
+      bool pending_only) const override;
+  absl::StatusOr<v1::EmergencyAccess> ReviewEmergencyGrant(
+      absl::string_view grant_id, v1::EmergencyVerdict verdict, absl::string_view note,
+      absl::string_view reviewer_member_id, audit::EventInput& event) const override;
 
   // CareService.
   grpc::ServerUnaryReactor* OpenAccompaniment(grpc::CallbackServerContext* ctx,
@@ -85,6 +93,12 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
   grpc::ServerUnaryReactor* CheckAccess(grpc::CallbackServerContext* ctx,
                                         const v1::CheckAccessRequest* req,
                                         v1::CheckAccessResponse* resp) override;
+  grpc::ServerUnaryReactor* OpenEmergencyAccess(grpc::CallbackServerContext* ctx,
+                                                const v1::OpenEmergencyAccessRequest* req,
+                                                v1::EmergencyAccess* resp) override;
+  grpc::ServerUnaryReactor* GetConsentReceipt(grpc::CallbackServerContext* ctx,
+                                              const v1::GetConsentReceiptRequest* req,
+                                              v1::ConsentReceipt* resp) override;
 
  private:
   enum class Side { kFrom, kTo };
@@ -102,7 +116,9 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
                               apply);
   // Rule 2 + 4 for a change to the youth's care by the caller's service.
   absl::Status RequireWrite(const rpc::Caller& caller, absl::string_view youth_id) const;
-  absl::Status RequireRead(const rpc::Caller& caller, absl::string_view youth_id) const;
+  // With `call`, flags its event break_glass when an emergency grant is in force.
+  absl::Status RequireRead(const rpc::Caller& caller, absl::string_view youth_id,
+                           rpc::CallAudit* call = nullptr) const;
   void Decorate(v1::Consent& consent, const record::YouthFacts& youth, absl::Time now) const;
   absl::Status Commit(rpc::CallAudit& call,
                       absl::FunctionRef<absl::Status(storage::Connection&)> fn);

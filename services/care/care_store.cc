@@ -189,6 +189,25 @@ BEGIN SELECT RAISE(ABORT, 'consents are never deleted'); END;
 CREATE TRIGGER care_consents_withdraw_once BEFORE UPDATE ON care_consents
 WHEN OLD.withdrawn_at_us IS NOT NULL
 BEGIN SELECT RAISE(ABORT, 'a withdrawn consent is final'); END;
+)sql"},
+          // Break-the-glass grants (issue #4). The justification and the review
+          // note are sealed with the youth's data key by the record service.
+          {2, R"sql(
+CREATE TABLE care_emergency_grants (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  youth_id TEXT NOT NULL,
+  service_id TEXT NOT NULL,
+  member_id TEXT NOT NULL,
+  justification BLOB NOT NULL,
+  opened_at_us INTEGER NOT NULL,
+  expires_at_us INTEGER NOT NULL,
+  verdict INTEGER NOT NULL DEFAULT 0,
+  review_note BLOB,
+  reviewed_by_member_id TEXT,
+  reviewed_at_us INTEGER
+);
+CREATE INDEX care_emergency_by_service ON care_emergency_grants(service_id, youth_id);
 )sql"}};
 }
 
@@ -456,6 +475,95 @@ absl::StatusOr<std::vector<ConsentGrant>> ConsentsInForce(Connection& c,
     out.push_back(std::move(g));
   }
   return out;
+}
+
+namespace {
+constexpr char kGrantColumns[] =
+    "id, youth_id, service_id, member_id, justification, opened_at_us, expires_at_us, verdict, "
+    "review_note, reviewed_by_member_id, reviewed_at_us";
+
+SealedGrant RowToGrant(const Statement& s) {
+  SealedGrant g;
+  v1::EmergencyAccess& a = g.grant;
+  a.set_id(s.ColumnText(0));
+  a.set_youth_id(s.ColumnText(1));
+  a.set_service_id(s.ColumnText(2));
+  a.set_member_id(s.ColumnText(3));
+  g.sealed_justification = s.ColumnBlob(4);
+  SetTs(a.mutable_opened_at(), s.ColumnInt64(5));
+  SetTs(a.mutable_expires_at(), s.ColumnInt64(6));
+  a.set_verdict(static_cast<v1::EmergencyVerdict>(s.ColumnInt64(7)));
+  g.sealed_note = s.ColumnBlob(8);
+  a.set_reviewed_by_member_id(s.ColumnText(9));
+  if (a.verdict() != v1::EMERGENCY_VERDICT_UNSPECIFIED) {
+    SetTs(a.mutable_reviewed_at(), s.ColumnInt64(10));
+  }
+  return g;
+}
+}  // namespace
+
+absl::Status InsertEmergencyGrant(Connection& c, const v1::EmergencyAccess& a,
+                                  absl::string_view sealed_justification) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("INSERT INTO care_emergency_grants (id, youth_id, service_id, "
+                             "member_id, justification, opened_at_us, expires_at_us) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  s.Bind(1, a.id()).Bind(2, a.youth_id()).Bind(3, a.service_id()).Bind(4, a.member_id());
+  s.BindBlob(5, sealed_justification).Bind(6, Us(a.opened_at())).Bind(7, Us(a.expires_at()));
+  return s.Run();
+}
+
+absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(Connection& c,
+                                                                absl::string_view service_id,
+                                                                absl::string_view youth_id,
+                                                                absl::Time now) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("SELECT id FROM care_emergency_grants WHERE service_id = ?1 AND "
+                             "youth_id = ?2 AND opened_at_us <= ?3 AND expires_at_us > ?3 "
+                             "ORDER BY position DESC LIMIT 1"));
+  s.Bind(1, service_id).Bind(2, youth_id).Bind(3, Us(now));
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::nullopt;
+  return s.ColumnText(0);
+}
+
+absl::StatusOr<std::vector<SealedGrant>> ListEmergencyGrants(Connection& c, bool pending_only) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kGrantColumns,
+                                                       " FROM care_emergency_grants WHERE "
+                                                       "(?1 = 0 OR verdict = 0) ORDER BY position")));
+  s.Bind(1, int64_t{pending_only ? 1 : 0});
+  std::vector<SealedGrant> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(RowToGrant(s));
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<SealedGrant>> GetEmergencyGrant(Connection& c, absl::string_view id) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kGrantColumns,
+                                                       " FROM care_emergency_grants WHERE id = ?1")));
+  s.Bind(1, id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::nullopt;
+  return RowToGrant(s);
+}
+
+absl::Status ReviewEmergencyGrant(Connection& c, absl::string_view id, v1::EmergencyVerdict verdict,
+                                  absl::string_view sealed_note, absl::string_view reviewer,
+                                  absl::Time now) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("UPDATE care_emergency_grants SET verdict = ?2, review_note = ?3, "
+                             "reviewed_by_member_id = ?4, reviewed_at_us = ?5 "
+                             "WHERE id = ?1 AND verdict = 0"));
+  s.Bind(1, id).Bind(2, int64_t{verdict}).BindBlob(3, sealed_note).Bind(4, reviewer);
+  s.Bind(5, Us(now));
+  RETURN_IF_ERROR(s.Run());
+  if (c.Changes() != 1) {
+    return absl::FailedPreconditionError("already_reviewed: this grant was reviewed already");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace relais::care::store

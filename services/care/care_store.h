@@ -76,6 +76,29 @@ absl::StatusOr<std::vector<ConsentGrant>> ConsentsInForce(storage::Connection& c
                                                           absl::string_view sector_id,
                                                           absl::Time now);
 
+// Break-the-glass grants. Justification and review note are stored as given
+// (already sealed by the record service for the grant's youth).
+struct SealedGrant {
+  v1::EmergencyAccess grant;  // justification and review_note empty
+  std::string sealed_justification;
+  std::string sealed_note;  // empty until reviewed
+};
+absl::Status InsertEmergencyGrant(storage::Connection& c, const v1::EmergencyAccess& grant,
+                                  absl::string_view sealed_justification);
+// The id of the newest grant of the service for the youth in force at `now`.
+absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(storage::Connection& c,
+                                                                absl::string_view service_id,
+                                                                absl::string_view youth_id,
+                                                                absl::Time now);
+absl::StatusOr<std::vector<SealedGrant>> ListEmergencyGrants(storage::Connection& c,
+                                                             bool pending_only);
+absl::StatusOr<std::optional<SealedGrant>> GetEmergencyGrant(storage::Connection& c,
+                                                             absl::string_view id);
+// FAILED_PRECONDITION "already_reviewed" if the grant has a verdict (or is unknown).
+absl::Status ReviewEmergencyGrant(storage::Connection& c, absl::string_view id,
+                                  v1::EmergencyVerdict verdict, absl::string_view sealed_note,
+                                  absl::string_view reviewer, absl::Time now);
+
 }  // namespace relais::care::store
 
 #endif  // RELAIS_SERVICES_CARE_CARE_STORE_H_

@@ -52,6 +52,7 @@ v1::AccessReason AccessReasonFromCode(absl::string_view code) {
   if (code == "token_missing") return v1::ACCESS_REASON_TOKEN_MISSING;
   if (code == "token_expired") return v1::ACCESS_REASON_TOKEN_EXPIRED;
   if (absl::StartsWith(code, "token_")) return v1::ACCESS_REASON_TOKEN_INVALID;
+  if (code == "erased") return v1::ACCESS_REASON_RECORD_ERASED;  // NOT_FOUND "erased"
   const auto* desc = v1::AccessReason_descriptor();
   for (int i = 0; i < desc->value_count(); ++i) {
     const auto r = static_cast<v1::AccessReason>(desc->value(i)->number());
@@ -327,6 +328,14 @@ absl::Status CheckText(absl::string_view field, absl::string_view value, size_t 
   if (value.size() > max_bytes) {
     return InvalidField(field, "field_too_long", absl::StrCat("is longer than ", max_bytes,
                                                                 " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckCallAlive(grpc::CallbackServerContext* ctx) {
+  if (ctx->IsCancelled()) return absl::CancelledError("cancelled: the client went away");
+  if (ctx->deadline() <= std::chrono::system_clock::now()) {
+    return absl::DeadlineExceededError("deadline_exceeded: the call's deadline has passed");
   }
   return absl::OkStatus();
 }

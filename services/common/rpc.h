@@ -137,6 +137,12 @@ grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* ctx
   return Finish(ctx, status);
 }
 
+// OK while a call is still worth working on; CANCELLED once the client went
+// away, DEADLINE_EXCEEDED ("deadline_exceeded: ...") once its deadline has
+// passed. Long handlers call it before each expensive step (a batch of reads,
+// a page of an export) so that abandoned work stops early.
+absl::Status CheckCallAlive(grpc::CallbackServerContext* ctx);
+
 // Request-size guards shared by the services.
 inline constexpr size_t kMaxIdLength = 64;
 inline constexpr size_t kMaxReasonLength = 2000;

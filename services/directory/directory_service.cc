@@ -182,6 +182,38 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::AddMember(grpc::CallbackServerCo
       });
 }
 
+grpc::ServerUnaryReactor* DirectoryServiceImpl::SetMemberRoles(
+    grpc::CallbackServerContext* ctx, const v1::SetMemberRolesRequest* request,
+    v1::Member* reply) {
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
+      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(RequireRole(caller, call, {v1::ROLE_ADMIN, v1::ROLE_COORDINATOR}));
+        RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
+        call.event.object_id = request->member_id();
+        std::vector<v1::Role> roles;
+        for (int r : request->roles()) roles.push_back(static_cast<v1::Role>(r));
+        ASSIGN_OR_RETURN(MemberInfo member, store_->GetMember(request->member_id()));
+        if (!caller.HasRole(v1::ROLE_ADMIN)) {
+          if (member.service_id != caller.service_id()) {
+            return rpc::Denied(v1::ACCESS_REASON_WRONG_SERVICE,
+                               "a coordinator manages members of their own service only");
+          }
+          if (std::find(roles.begin(), roles.end(), v1::ROLE_ADMIN) != roles.end()) {
+            return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
+                               "only an admin can grant the admin role");
+          }
+        }
+        RETURN_IF_ERROR(
+            CommitAudited(call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
+              ASSIGN_OR_RETURN(member.roles, store_->SetMemberRoles(txn, member.id, roles));
+              return member.id;
+            }));
+        ToProto(member, reply);
+        return absl::OkStatus();
+      });
+}
+
 grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(
     grpc::CallbackServerContext* ctx, const v1::RemoveMemberRequest* request,
     v1::Member* reply) {

@@ -46,6 +46,9 @@ class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService 
   grpc::ServerUnaryReactor* ListServices(grpc::CallbackServerContext* ctx,
                                          const v1::ListServicesRequest* request,
                                          v1::ListServicesResponse* reply) override;
+  grpc::ServerUnaryReactor* SetMemberRoles(grpc::CallbackServerContext* ctx,
+                                           const v1::SetMemberRolesRequest* request,
+                                           v1::Member* reply) override;
   grpc::ServerUnaryReactor* RemoveMember(grpc::CallbackServerContext* ctx,
                                          const v1::RemoveMemberRequest* request,
                                          v1::Member* reply) override;

@@ -328,6 +328,16 @@ absl::Status DirectoryStore::SetMemberActive(absl::string_view member_id, bool a
       [&](Connection& txn) -> absl::Status { return SetMemberActive(txn, member_id, active); });
 }
 
+absl::StatusOr<std::vector<v1::Role>> DirectoryStore::SetMemberRoles(
+    Connection& txn, absl::string_view member_id, const std::vector<v1::Role>& roles) {
+  ASSIGN_OR_RETURN(std::vector<v1::Role> checked, CheckRoles(roles));
+  ASSIGN_OR_RETURN(Statement upd, txn.Prepare("UPDATE dir_members SET roles = ?1 WHERE id = ?2"));
+  upd.Bind(1, RolesToText(checked)).Bind(2, member_id);
+  RETURN_IF_ERROR(upd.Run());
+  if (txn.Changes() == 0) return rpc::NotFound("member_not_found", "no member has this id");
+  return checked;
+}
+
 absl::Status DirectoryStore::SetMemberActive(Connection& txn, absl::string_view member_id,
                                              bool active) {
   ASSIGN_OR_RETURN(Statement upd, txn.Prepare("UPDATE dir_members SET active = ?1 WHERE id = ?2"));

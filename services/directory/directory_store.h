@@ -116,6 +116,11 @@ class DirectoryStore final : public DirectoryApi, public CredentialSource {
   // in nor refresh a token. NOT_FOUND "member_not_found".
   absl::Status SetMemberActive(absl::string_view member_id, bool active);
   absl::Status SetMemberActive(storage::Connection& txn, absl::string_view member_id, bool active);
+  // Replaces a member's roles (validated like AddMember's); the new roles reach
+  // tokens at the next Login or Refresh. Returns them without duplicates.
+  absl::StatusOr<std::vector<v1::Role>> SetMemberRoles(storage::Connection& txn,
+                                                       absl::string_view member_id,
+                                                       const std::vector<v1::Role>& roles);
 
   // CredentialSource.
   absl::StatusOr<std::pair<MemberInfo, std::string>> FindCredentials(

@@ -134,6 +134,13 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
     ASSIGN_OR_RETURN(credentials, MutualTls13ServerCredentials(options.tls));
   }
   grpc::ServerBuilder builder;
+  // One JSON log line per RPC, feeding the metrics as well.
+  host->metrics_ = std::make_unique<Metrics>();
+  {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(std::make_unique<RequestLogFactory>(host->metrics_.get()));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   // Plaintext only without TLS credentials; relaisd refuses to bind it beyond
   // loopback (see main).
   builder.AddListeningPort(options.listen_address, credentials, &host->port_);
@@ -150,14 +157,38 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   if (host->server_ == nullptr || host->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
   }
-  grpc::HealthCheckServiceInterface* health = host->server_->GetHealthCheckService();
-  for (const char* name : {"", "relais.v1.DirectoryService", "relais.v1.AuthService",
-                           "relais.v1.RecordService", "relais.v1.CareService",
-                           "relais.v1.AuditService"}) {
-    health->SetServingStatus(name, true);
+  // NOT_SERVING for every service until ready and while the database probe
+  // fails (see HealthReporter).
+  host->health_ = std::make_unique<HealthReporter>(
+      host->server_->GetHealthCheckService(),
+      std::vector<std::string>{"relais.v1.DirectoryService", "relais.v1.AuthService",
+                               "relais.v1.RecordService", "relais.v1.CareService",
+                               "relais.v1.AuditService"},
+      [db = host->db_.get()] { return db->Probe(); }, options.health_probe_interval);
+  host->health_->Start();
+  host->metrics_->AddGauge("relais_audit_chain_length", "Events in the audit hash chain.",
+                           [log = host->audit_log_.get()]() -> double {
+                             absl::StatusOr<audit::ChainHead> head = log->Head();
+                             return head.ok() ? static_cast<double>(head->sequence) : -1;
+                           });
+  host->metrics_->AddGauge("relais_database_bytes",
+                           "Size of the SQLite database file plus its WAL, in bytes.",
+                           [db = host->db_.get()] { return static_cast<double>(db->FileBytes()); });
+  if (!options.metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http = MetricsHttpServer::Start(
+        options.metrics_listen, [m = host->metrics_.get()] { return m->Render(); });
+    if (http.ok()) {
+      host->metrics_http_ = *std::move(http);
+      common::LogInfo("metrics serving",
+                      {{"metrics_address",
+                        absl::StrCat("127.0.0.1:", host->metrics_http_->port())}});
+    } else {
+      common::LogError("metrics endpoint not served", {{"status", http.status().ToString()}});
+    }
   }
   host->sweeper_ = std::thread([h = host.get()] { h->SweepLoop(); });
   host->checkpointer_->Start();
+  if (options.ready_on_start) host->health_->SetReady(true);
   common::LogInfo("relaisd serving",
                   {{"address", host->address()},
                    {"transport", options.tls.enabled() ? "mtls" : "plaintext"}});
@@ -189,6 +220,8 @@ void Host::Shutdown(absl::Duration grace) {
     if (shut_down_) return;
     shut_down_ = true;
   }
+  if (health_ != nullptr) health_->Stop();
+  if (metrics_http_ != nullptr) metrics_http_->Stop();
   if (server_ != nullptr) {
     grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
     if (health != nullptr) health->Shutdown();
@@ -198,12 +231,27 @@ void Host::Shutdown(absl::Duration grace) {
   if (sweeper_.joinable()) sweeper_.join();
   // Nothing appends any more: sign the tail of the log.
   if (checkpointer_ != nullptr) checkpointer_->Stop();
+  // Fold the WAL into the database file so that a stopped relaisd leaves one
+  // self-contained file (backups by copy, restores) and no -wal content.
+  if (db_ != nullptr) {
+    absl::Status checkpoint = db_->Checkpoint();
+    if (!checkpoint.ok()) {
+      common::LogWarning("wal checkpoint at shutdown failed",
+                         {{"status", checkpoint.ToString()}});
+    }
+  }
   common::LogInfo("relaisd stopped");
 }
 
 std::shared_ptr<grpc::Channel> Host::InProcessChannel() {
   return server_->InProcessChannel(grpc::ChannelArguments());
 }
+
+void Host::SetReady(bool ready) {
+  if (health_ != nullptr) health_->SetReady(ready);
+}
+
+bool Host::serving() const { return health_ != nullptr && health_->serving(); }
 
 void Host::Wait() {
   if (server_ != nullptr) server_->Wait();

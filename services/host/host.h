@@ -21,6 +21,9 @@
 #include "services/common/rpc.h"
 #include "services/directory/directory_service.h"
 #include "services/directory/directory_store.h"
+#include "services/host/health.h"
+#include "services/host/metrics.h"
+#include "services/host/request_log.h"
 #include "services/host/tls_credentials.h"
 #include "services/record/record_service.h"
 #include "storage/database.h"
@@ -64,6 +67,16 @@ struct HostOptions {
   // keys_dir is empty), never with a token key.
   int64_t checkpoint_every_events = 100;
   absl::Duration checkpoint_every = absl::Seconds(60);
+  // grpc.health.v1: every service is NOT_SERVING until the host is ready and
+  // while the database probe (Database::Probe) fails. With ready_on_start
+  // false the host reports NOT_SERVING until SetReady(true) (relaisd: after
+  // loading the demo data).
+  bool ready_on_start = true;
+  absl::Duration health_probe_interval = absl::Seconds(5);
+  // Prometheus text endpoint (GET /metrics), loopback only; "" disables it,
+  // port 0 picks one (tests). If it cannot bind, relaisd logs an error and
+  // serves without it: metrics are not worth refusing calls for.
+  std::string metrics_listen{};
 };
 
 // relaisd in one object: the database, every service wired in-process, and the
@@ -78,6 +91,16 @@ class Host {
   void Shutdown(absl::Duration grace = absl::Seconds(5));
   // Blocks until Shutdown() is called from another thread.
   void Wait();
+
+  // Health: see HostOptions::ready_on_start.
+  void SetReady(bool ready);
+  // True while grpc.health.v1 reports SERVING.
+  bool serving() const;
+  // Request counts, latencies and access decisions (fed by the request log
+  // interceptor), audit chain length, database size.
+  Metrics& metrics() { return *metrics_; }
+  // The metrics endpoint's port; 0 when it is not served.
+  int metrics_port() const { return metrics_http_ != nullptr ? metrics_http_->port() : 0; }
 
   int port() const { return port_; }
   // A channel to this server that does not leave the process.
@@ -114,7 +137,12 @@ class Host {
   std::unique_ptr<auth::KeyRing> audit_keys_;
   std::unique_ptr<audit::Checkpointer> checkpointer_;
   std::unique_ptr<audit::AuditServiceImpl> audit_service_;
+  // Before server_: its interceptors report to it until the server is gone.
+  std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<MetricsHttpServer> metrics_http_;
+  // After server_: it publishes to the server's health service.
+  std::unique_ptr<HealthReporter> health_;
   int port_ = 0;
   absl::Notification stop_;
   std::thread sweeper_;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -43,6 +44,10 @@ ABSL_FLAG(std::string, master_key_file, "",
 ABSL_FLAG(std::string, previous_master_key_file, "",
           "During a master key rotation: the old master key file, used only to unwrap data "
           "keys not yet re-wrapped (see relais-admin rotate-master-key)");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "Loopback address of the Prometheus text endpoint (GET /metrics); empty: none");
+ABSL_FLAG(bool, allow_grpc_trace, false,
+          "Start even though GRPC_TRACE is set (gRPC tracing logs tokens and content)");
 ABSL_FLAG(bool, insecure_dev, false,
           "Serve plaintext gRPC without TLS or client certificates: development only, "
           "loopback addresses only");
@@ -110,6 +115,15 @@ void PrintDemoBanner(const relais::host::Host& host, const relais::host::DemoSum
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("relaisd: the Relais case-coordination server");
   absl::ParseCommandLine(argc, argv);
+  // gRPC's own tracing prints call metadata (bearer tokens) and, at "all",
+  // message contents: never let it run against real data unnoticed.
+  if (const char* trace = std::getenv("GRPC_TRACE"); trace != nullptr && *trace != '\0' &&
+                                                      !absl::GetFlag(FLAGS_allow_grpc_trace)) {
+    std::fprintf(stderr,
+                 "relaisd: GRPC_TRACE is set; gRPC tracing logs tokens and content. Unset it, "
+                 "or pass --allow_grpc_trace on a development server.\n");
+    return 2;
+  }
   // Database, WAL and key files hold minors' data and secrets: owner only.
   ::umask(077);
   // SIGINT/SIGTERM are blocked in every thread and taken by sigwait() below, so
@@ -175,10 +189,13 @@ int main(int argc, char** argv) {
   options.token_lifetime = absl::Minutes(absl::GetFlag(FLAGS_token_lifetime_minutes));
   options.checkpoint_every_events = absl::GetFlag(FLAGS_checkpoint_every_events);
   options.checkpoint_every = absl::Seconds(absl::GetFlag(FLAGS_checkpoint_every_seconds));
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   std::error_code ec;
   const auto parent = std::filesystem::path(options.db_path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
 
+  // NOT_SERVING (grpc.health.v1) until the demo data, if any, is in place.
+  options.ready_on_start = false;
   auto host = relais::host::Host::Start(options);
   if (!host.ok()) {
     relais::common::LogError("relaisd cannot start", {{"status", host.status().ToString()}});
@@ -192,6 +209,7 @@ int main(int argc, char** argv) {
     }
     PrintDemoBanner(**host, *demo, options.tls.enabled());
   }
+  (*host)->SetReady(true);
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   relais::common::LogInfo("shutting down", {{"signal", absl::StrCat(signal_number)}});

@@ -19,6 +19,8 @@ struct YouthFacts {
   // Also true once the youth's data key was destroyed (crypto-shredding); the
   // date of birth is then unknown and left at its default.
   bool erased = false;
+  // A legal hold forbids erasure (RecordService.SetLegalHold).
+  bool legal_hold = false;
 };
 
 struct EntryFacts {
@@ -37,6 +39,24 @@ class RecordApi {
   virtual absl::StatusOr<YouthFacts> GetYouthFacts(absl::string_view youth_id) const = 0;
   // NOT_FOUND "entry_not_found" if unknown.
   virtual absl::StatusOr<EntryFacts> GetEntryFacts(absl::string_view entry_id) const = 0;
+  // Seals free text another service keeps about the youth (e.g. an emergency
+  // access justification) with the youth's data key, bound to `field` and
+  // `row_id`; OpenForYouth reverses it. NOT_FOUND "erased" once the record is
+  // erased. The defaults fail closed with UNIMPLEMENTED.
+  virtual absl::StatusOr<std::string> SealForYouth(absl::string_view youth_id,
+                                                   absl::string_view field,
+                                                   absl::string_view row_id,
+                                                   absl::string_view plaintext) const {
+    (void)youth_id, (void)field, (void)row_id, (void)plaintext;
+    return absl::UnimplementedError("SealForYouth is not implemented");
+  }
+  virtual absl::StatusOr<std::string> OpenForYouth(absl::string_view youth_id,
+                                                   absl::string_view field,
+                                                   absl::string_view row_id,
+                                                   absl::string_view sealed) const {
+    (void)youth_id, (void)field, (void)row_id, (void)sealed;
+    return absl::UnimplementedError("OpenForYouth is not implemented");
+  }
 };
 
 // Whole years of age on `day` for someone born on `dob`.

@@ -134,6 +134,7 @@ absl::StatusOr<YouthFacts> RecordServiceImpl::GetYouthFacts(absl::string_view yo
     return absl::OkStatus();
   }));
   if (!facts.has_value()) return rpc::NotFound("youth_not_found", "no such youth record");
+  if (facts->erased) return rpc::NotFound("erased", "the record has been erased");
   return *std::move(facts);
 }
 
@@ -146,6 +147,42 @@ absl::StatusOr<EntryFacts> RecordServiceImpl::GetEntryFacts(absl::string_view en
   if (!sealed.has_value()) return rpc::NotFound("entry_not_found", "no such entry");
   const v1::Entry& e = sealed->entry;
   return EntryFacts{e.id(), e.youth_id(), e.author_service_id(), e.visibility(), e.category()};
+}
+
+absl::StatusOr<std::string> RecordServiceImpl::SealForYouth(absl::string_view youth_id,
+                                                             absl::string_view field,
+                                                             absl::string_view row_id,
+                                                             absl::string_view plaintext) const {
+  ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
+  std::string sealed;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    absl::StatusOr<YouthKey> key = crypto->KeyFor(c, youth_id);
+    if (key.status().code() == absl::StatusCode::kNotFound) {
+      return rpc::NotFound("erased", "the record has been erased");
+    }
+    RETURN_IF_ERROR(key.status());
+    ASSIGN_OR_RETURN(sealed, key->Seal({field, row_id}, plaintext));
+    return absl::OkStatus();
+  }));
+  return sealed;
+}
+
+absl::StatusOr<std::string> RecordServiceImpl::OpenForYouth(absl::string_view youth_id,
+                                                             absl::string_view field,
+                                                             absl::string_view row_id,
+                                                             absl::string_view sealed) const {
+  ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
+  std::string plain;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    absl::StatusOr<YouthKey> key = crypto->KeyFor(c, youth_id);
+    if (key.status().code() == absl::StatusCode::kNotFound) {
+      return rpc::NotFound("erased", "the record has been erased");
+    }
+    RETURN_IF_ERROR(key.status());
+    ASSIGN_OR_RETURN(plain, key->Open({field, row_id}, sealed));
+    return absl::OkStatus();
+  }));
+  return plain;
 }
 
 absl::Status RecordServiceImpl::Commit(CallAudit& call,
@@ -260,6 +297,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetYouth(grpc::CallbackServerContex
     call.event.purpose = req->purpose();
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
     ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id));
+    call.event.break_glass = facts.break_glass;
     care::Verdict v = care::DecideRecordRead(facts, {youth.restricted, youth.erased});
     if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
     ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
@@ -299,6 +337,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::AddEntry(grpc::CallbackServerContex
     RETURN_IF_ERROR(rpc::CheckText("entry.body", in.body(), options_.max_body_bytes));
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(in.youth_id()));
     ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id));
+    call.event.break_glass = facts.break_glass;
     care::Verdict v = care::DecideRecordWrite(facts, {youth.restricted, youth.erased});
     if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
     if (!in.supersedes_entry_id().empty()) {
@@ -356,6 +395,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
     }
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
     ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id));
+    call.event.break_glass = facts.break_glass;
     const care::YouthState state{youth.restricted, youth.erased};
     care::Verdict record_verdict = care::DecideRecordRead(facts, state);
     if (!record_verdict.allowed()) {
@@ -368,11 +408,13 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
     constexpr int kBatch = 200;
     bool more = true;
     while (more && static_cast<int>(allowed.size()) < page_size) {
+      RETURN_IF_ERROR(rpc::CheckCallAlive(ctx));
       std::vector<store::SealedEntry> batch;
       std::vector<int64_t> positions;
       RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
         ASSIGN_OR_RETURN(batch, store::ListEntries(c, youth.id, req->handover_id(), before,
-                                                   kBatch, &positions));
+                                                   kBatch, &positions,
+                                                   req->include_superseded()));
         return absl::OkStatus();
       }));
       more = static_cast<int>(batch.size()) == kBatch;
@@ -455,6 +497,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetEntry(grpc::CallbackServerContex
     call.event.youth_id = e->youth_id();
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(e->youth_id()));
     ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id));
+    call.event.break_glass = facts.break_glass;
     care::Verdict v = care::DecideEntryRead(facts, {youth.restricted, youth.erased},
                                             {e->author_service_id(), e->visibility(), e->category()},
                                             req->purpose());
@@ -471,17 +514,226 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetEntry(grpc::CallbackServerContex
       return rpc::Denied(v.reason, v.explanation);
     }
     call.event.object_id = v.consent_id;
+    // The correction chain (include_history): walk to the current version, then
+    // back to the first; each version is decided and audited on its own, and
+    // only the allowed ones are opened.
+    std::vector<store::SealedEntry> chain;
+    std::vector<audit::EventInput> events;
+    if (req->include_history()) {
+      constexpr int kMaxChain = 100;
+      RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+        std::vector<store::SealedEntry> newer;
+        std::string next = e->superseded_by_entry_id();
+        while (!next.empty() && static_cast<int>(newer.size()) < kMaxChain) {
+          ASSIGN_OR_RETURN(std::optional<store::SealedEntry> n, store::GetEntry(c, next));
+          if (!n.has_value()) break;
+          next = n->entry.superseded_by_entry_id();
+          newer.push_back(*std::move(n));
+        }
+        for (auto it = newer.rbegin(); it != newer.rend(); ++it) chain.push_back(*it);
+        chain.push_back(*sealed);
+        std::string prev = e->supersedes_entry_id();
+        while (!prev.empty() && static_cast<int>(chain.size()) < 2 * kMaxChain) {
+          ASSIGN_OR_RETURN(std::optional<store::SealedEntry> p, store::GetEntry(c, prev));
+          if (!p.has_value()) break;
+          prev = p->entry.supersedes_entry_id();
+          chain.push_back(*std::move(p));
+        }
+        return absl::OkStatus();
+      }));
+    }
+    std::vector<const store::SealedEntry*> readable;
+    for (const store::SealedEntry& version : chain) {
+      if (version.entry.id() == e->id()) {
+        readable.push_back(&version);
+        continue;
+      }
+      const v1::Entry& ve = version.entry;
+      care::Verdict vv = care::DecideEntryRead(facts, {youth.restricted, youth.erased},
+                                               {ve.author_service_id(), ve.visibility(),
+                                                ve.category()},
+                                               req->purpose());
+      events.push_back(EntryEvent(call, ve, vv));
+      if (vv.allowed()) readable.push_back(&version);
+    }
     // Decrypted only once allowed. A body that does not open on this row
     // (moved, altered, key destroyed) fails the call with its status.
     ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
     v1::Entry opened;
+    std::vector<v1::Entry> history;
     RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
       ASSIGN_OR_RETURN(YouthKey key, crypto->KeyFor(c, e->youth_id()));
       ASSIGN_OR_RETURN(opened, store::OpenEntry(key, *sealed));
+      for (const store::SealedEntry* version : readable) {
+        ASSIGN_OR_RETURN(v1::Entry h, store::OpenEntry(key, *version));
+        history.push_back(std::move(h));
+      }
       return absl::OkStatus();
     }));
-    RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+    RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
+      for (const audit::EventInput& ev : events) {
+        RETURN_IF_ERROR(gate_->audit()->Append(c, ev).status());
+      }
+      return absl::OkStatus();
+    }));
     *resp = std::move(opened);
+    for (v1::Entry& h : history) *resp->add_history() = std::move(h);
+    return absl::OkStatus();
+  });
+}
+
+// --- GDPR: restriction (art. 18), legal hold, erasure (art. 17) -------------
+
+absl::Status RecordServiceImpl::RequireGdprActor(const Caller& caller,
+                                                 absl::string_view youth_id,
+                                                 CallAudit& call) const {
+  ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth_id));
+  call.event.break_glass = facts.break_glass;
+  if (caller.HasRole(v1::ROLE_ADMIN)) return absl::OkStatus();
+  if (!facts.accompanying) {
+    return rpc::Denied(v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT,
+                       absl::StrCat("service ", caller.service_id(),
+                                    " has no active accompaniment of this youth"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RecordServiceImpl::ChangeGdprFlag(const Caller& caller, CallAudit& call,
+                                               absl::string_view youth_id,
+                                               absl::string_view reason, GdprOp op,
+                                               v1::RecordState* resp) {
+  call.event.youth_id = std::string(youth_id);
+  const bool hold = op == GdprOp::kSetLegalHold || op == GdprOp::kLiftLegalHold;
+  if (hold) {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_ADMIN}));
+  } else {
+    RETURN_IF_ERROR(
+        gate_->RequireRole(caller, call.event.action, {v1::ROLE_COORDINATOR, v1::ROLE_ADMIN}));
+  }
+  RETURN_IF_ERROR(rpc::CheckId("youth_id", youth_id));
+  RETURN_IF_ERROR(rpc::CheckText("reason", reason, rpc::kMaxReasonLength));
+  ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(youth_id));
+  if (!hold) RETURN_IF_ERROR(RequireGdprActor(caller, youth.id, call));
+  const bool target = op == GdprOp::kRestrict || op == GdprOp::kSetLegalHold;
+  bool& flag = hold ? youth.legal_hold : youth.restricted;
+  resp->set_youth_id(youth.id);
+  std::string kind;
+  switch (op) {
+    case GdprOp::kRestrict: kind = "restrict"; break;
+    case GdprOp::kLiftRestriction: kind = "lift_restriction"; break;
+    case GdprOp::kSetLegalHold: kind = "legal_hold"; break;
+    case GdprOp::kLiftLegalHold: kind = "lift_legal_hold"; break;
+  }
+  if (flag == target) {  // idempotent repeat: audited, nothing recorded
+    RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+  } else {
+    ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
+    store::GdprChange change{rpc::NewId("gdpr"), youth.id, kind, std::string(reason),
+                             caller.member_id(), caller.service_id(), clock_->Now()};
+    call.event.object_id = change.id;
+    RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
+      RETURN_IF_ERROR(store::RecordGdprChange(c, *crypto, change));
+      return store::SetYouthFlag(
+          c, youth.id, hold ? store::YouthFlag::kLegalHold : store::YouthFlag::kRestricted, target);
+    }));
+    flag = target;
+    resp->set_change_id(change.id);
+  }
+  resp->set_restricted(youth.restricted);
+  resp->set_legal_hold(youth.legal_hold);
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::RestrictYouth(grpc::CallbackServerContext* ctx,
+                                                           const v1::RestrictYouthRequest* req,
+                                                           v1::RecordState* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_RESTRICT_YOUTH,
+                    [&](const Caller& caller, CallAudit& call) {
+    return ChangeGdprFlag(caller, call, req->youth_id(), req->reason(), GdprOp::kRestrict, resp);
+  });
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::LiftRestriction(
+    grpc::CallbackServerContext* ctx, const v1::LiftRestrictionRequest* req,
+    v1::RecordState* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_LIFT_RESTRICTION,
+                    [&](const Caller& caller, CallAudit& call) {
+    return ChangeGdprFlag(caller, call, req->youth_id(), req->reason(), GdprOp::kLiftRestriction,
+                          resp);
+  });
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::SetLegalHold(grpc::CallbackServerContext* ctx,
+                                                          const v1::SetLegalHoldRequest* req,
+                                                          v1::RecordState* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_SET_LEGAL_HOLD,
+                    [&](const Caller& caller, CallAudit& call) {
+    return ChangeGdprFlag(caller, call, req->youth_id(), req->reason(), GdprOp::kSetLegalHold,
+                          resp);
+  });
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::LiftLegalHold(grpc::CallbackServerContext* ctx,
+                                                           const v1::LiftLegalHoldRequest* req,
+                                                           v1::RecordState* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_LIFT_LEGAL_HOLD,
+                    [&](const Caller& caller, CallAudit& call) {
+    return ChangeGdprFlag(caller, call, req->youth_id(), req->reason(), GdprOp::kLiftLegalHold,
+                          resp);
+  });
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::EraseYouth(grpc::CallbackServerContext* ctx,
+                                                        const v1::EraseYouthRequest* req,
+                                                        v1::RecordState* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_ERASE_YOUTH,
+                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    call.event.youth_id = req->youth_id();
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
+                                       {v1::ROLE_COORDINATOR, v1::ROLE_ADMIN}));
+    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+    if (req->reason().size() > rpc::kMaxReasonLength) {
+      return rpc::InvalidField("reason", "field_too_long", "at most 2000 bytes");
+    }
+    ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
+    RETURN_IF_ERROR(RequireGdprActor(caller, youth.id, call));
+    if (youth.legal_hold) {
+      return rpc::Precondition("legal_hold", "a legal hold forbids erasing this record");
+    }
+    ASSIGN_OR_RETURN(bool mandate, care_->HasActiveMandate(youth.id));
+    if (mandate) {
+      return rpc::Precondition("mandate_active",
+                               "an accompaniment under mandate is active; it must end first");
+    }
+    ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
+    const absl::Time now = clock_->Now();
+    store::GdprChange change{rpc::NewId("gdpr"), youth.id, "erase", "", caller.member_id(),
+                             caller.service_id(), now};
+    call.event.object_id = change.id;
+    RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
+      // A hold set since the check above wins: re-read inside the transaction.
+      ASSIGN_OR_RETURN(std::optional<YouthFacts> current,
+                       store::GetYouthFacts(c, *crypto, youth.id));
+      if (!current.has_value() || current->erased) {
+        return rpc::NotFound("erased", "the record has been erased");
+      }
+      if (current->legal_hold) {
+        return rpc::Precondition("legal_hold", "a legal hold forbids erasing this record");
+      }
+      RETURN_IF_ERROR(store::RecordGdprChange(c, *crypto, change));
+      return store::EraseYouth(c, youth.id, now);
+    }));
+    crypto->Forget(youth.id);
+    // Old page images of the wrapped key leave the WAL. The erasure is durable
+    // already; a checkpoint a reader blocks is retried by the next one.
+    absl::Status checkpoint = db_->Checkpoint();
+    if (!checkpoint.ok()) {
+      common::LogWarning("wal checkpoint after erasure did not complete",
+                         {{"status", checkpoint.ToString()}});
+    }
+    resp->set_youth_id(youth.id);
+    resp->set_erased(true);
+    resp->set_change_id(change.id);
     return absl::OkStatus();
   });
 }

@@ -52,9 +52,16 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   // Drops unwrapped data keys cached past their TTL. Call periodically.
   void PurgeExpiredKeys() const;
 
-  // RecordApi.
+  // RecordApi. GetYouthFacts answers NOT_FOUND "erased" for an erased youth
+  // (EraseYouth, or a destroyed data key), so every call about it does too.
   absl::StatusOr<YouthFacts> GetYouthFacts(absl::string_view youth_id) const override;
   absl::StatusOr<EntryFacts> GetEntryFacts(absl::string_view entry_id) const override;
+  absl::StatusOr<std::string> SealForYouth(absl::string_view youth_id, absl::string_view field,
+                                           absl::string_view row_id,
+                                           absl::string_view plaintext) const override;
+  absl::StatusOr<std::string> OpenForYouth(absl::string_view youth_id, absl::string_view field,
+                                           absl::string_view row_id,
+                                           absl::string_view sealed) const override;
 
   // RecordService.
   grpc::ServerUnaryReactor* CreateYouth(grpc::CallbackServerContext* ctx,
@@ -72,8 +79,37 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
                                         v1::ListEntriesResponse* resp) override;
   grpc::ServerUnaryReactor* GetEntry(grpc::CallbackServerContext* ctx,
                                      const v1::GetEntryRequest* req, v1::Entry* resp) override;
+  grpc::ServerUnaryReactor* RestrictYouth(grpc::CallbackServerContext* ctx,
+                                          const v1::RestrictYouthRequest* req,
+                                          v1::RecordState* resp) override;
+  grpc::ServerUnaryReactor* LiftRestriction(grpc::CallbackServerContext* ctx,
+                                            const v1::LiftRestrictionRequest* req,
+                                            v1::RecordState* resp) override;
+  grpc::ServerUnaryReactor* SetLegalHold(grpc::CallbackServerContext* ctx,
+                                         const v1::SetLegalHoldRequest* req,
+                                         v1::RecordState* resp) override;
+  grpc::ServerUnaryReactor* LiftLegalHold(grpc::CallbackServerContext* ctx,
+                                          const v1::LiftLegalHoldRequest* req,
+                                          v1::RecordState* resp) override;
+  grpc::ServerUnaryReactor* EraseYouth(grpc::CallbackServerContext* ctx,
+                                       const v1::EraseYouthRequest* req,
+                                       v1::RecordState* resp) override;
 
  private:
+  // Which GDPR flag a call sets or lifts.
+  enum class GdprOp { kRestrict, kLiftRestriction, kSetLegalHold, kLiftLegalHold };
+  // Restriction and legal hold: validates, checks who may (RequireGdprActor, or
+  // admin only for holds), then records the change, its flag and its ALLOW event
+  // in one transaction. A call that changes nothing is still audited.
+  absl::Status ChangeGdprFlag(const rpc::Caller& caller, rpc::CallAudit& call,
+                              absl::string_view youth_id, absl::string_view reason, GdprOp op,
+                              v1::RecordState* resp);
+  // Admin, or a coordinator whose service accompanies the youth now (an
+  // emergency grant does not count): else PERMISSION_DENIED no_active_accompaniment.
+  // Flags `call`'s event break_glass when an emergency grant is in force.
+  absl::Status RequireGdprActor(const rpc::Caller& caller, absl::string_view youth_id,
+                                rpc::CallAudit& call) const;
+
   absl::Status Commit(rpc::CallAudit& call,
                       absl::FunctionRef<absl::Status(storage::Connection&)> fn);
   // The field crypto, or FAILED_PRECONDITION if no master key was given.

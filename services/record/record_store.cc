@@ -19,6 +19,7 @@ constexpr char kYouthBirth[] = "youth.date_of_birth";
 constexpr char kGuardianName[] = "guardian.display_name";
 constexpr char kGuardianRelationship[] = "guardian.relationship";
 constexpr char kEntryBody[] = "entry.body";
+constexpr char kGdprReason[] = "gdpr.reason";
 
 // What an entry body is bound to besides its youth and id: the facts the
 // access rule reads, so that editing them in the database (making a private
@@ -39,7 +40,9 @@ void SetTs(google::protobuf::Timestamp* ts, int64_t us) {
 
 constexpr char kEntryColumns[] =
     "position, id, youth_id, author_member_id, author_service_id, kind, category, visibility, "
-    "body, supersedes_entry_id, handover_id, created_at_us";
+    "body, supersedes_entry_id, handover_id, created_at_us, "
+    "(SELECT n.id FROM rec_entries n WHERE n.supersedes_entry_id = rec_entries.id "
+    "ORDER BY n.position DESC LIMIT 1)";
 
 SealedEntry RowToEntry(const Statement& s) {
   SealedEntry sealed;
@@ -55,6 +58,7 @@ SealedEntry RowToEntry(const Statement& s) {
   e.set_supersedes_entry_id(s.ColumnText(9));
   e.set_handover_id(s.ColumnText(10));
   SetTs(e.mutable_created_at(), s.ColumnInt64(11));
+  e.set_superseded_by_entry_id(s.ColumnText(12));
   return sealed;
 }
 
@@ -100,7 +104,28 @@ BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
 )sql"},
           // Encryption at rest: the sealed columns above keep their names and
           // hold BLOBs; the youths' wrapped data keys live here.
-          {2, storage::crypto::kDataKeyTableSql}};
+          {2, storage::crypto::kDataKeyTableSql},
+          // GDPR: legal holds, and the history of restrictions, holds and
+          // erasures. Reasons are sealed with the youth's data key (field
+          // "gdpr.reason", bound to the change id); an erasure stores none.
+          {3, R"sql(
+ALTER TABLE rec_youth ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE rec_gdpr_changes (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  youth_id TEXT NOT NULL REFERENCES rec_youth(id),
+  kind TEXT NOT NULL,
+  reason BLOB,
+  member_id TEXT NOT NULL,
+  service_id TEXT NOT NULL,
+  at_us INTEGER NOT NULL
+);
+CREATE INDEX rec_gdpr_changes_by_youth ON rec_gdpr_changes(youth_id, position);
+CREATE TRIGGER rec_gdpr_changes_no_update BEFORE UPDATE ON rec_gdpr_changes
+BEGIN SELECT RAISE(ABORT, 'gdpr changes are append-only'); END;
+-- Rectification: finding an entry's correction.
+CREATE INDEX rec_entries_by_supersedes ON rec_entries(supersedes_entry_id);
+)sql"}};
 }
 
 absl::Status CheckNoPlaintextRecords(Connection& c) {
@@ -175,8 +200,8 @@ absl::StatusOr<std::optional<v1::Youth>> GetYouth(Connection& c, const FieldCryp
 
 absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const FieldCrypto& crypto,
                                                         absl::string_view id) {
-  ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT date_of_birth, restricted, erased FROM "
-                                          "rec_youth WHERE id = ?1"));
+  ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT date_of_birth, restricted, erased, legal_hold "
+                                          "FROM rec_youth WHERE id = ?1"));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
@@ -184,6 +209,8 @@ absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const Fie
   f.id = std::string(id);
   f.restricted = s.ColumnInt64(1) != 0;
   f.erased = s.ColumnInt64(2) != 0;
+  f.legal_hold = s.ColumnInt64(3) != 0;
+  if (f.erased) return f;  // the key is destroyed in the same transaction
   absl::StatusOr<YouthKey> key = crypto.KeyFor(c, id);
   if (key.status().code() == absl::StatusCode::kNotFound) {
     // Crypto-shredded: nothing of the youth can be read any more, whatever the
@@ -253,14 +280,18 @@ absl::StatusOr<v1::Entry> OpenEntry(const YouthKey& key, const SealedEntry& seal
 absl::StatusOr<std::vector<SealedEntry>> ListEntries(Connection& c, absl::string_view youth_id,
                                                      absl::string_view handover_id,
                                                      int64_t before_position, int limit,
-                                                     std::vector<int64_t>* positions) {
+                                                     std::vector<int64_t>* positions,
+                                                     bool include_superseded) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare(absl::StrCat("SELECT ", kEntryColumns,
                                           " FROM rec_entries WHERE youth_id = ?1 AND "
                                           "(?2 = 0 OR position < ?2) AND "
-                                          "(?3 = '' OR handover_id = ?3) "
+                                          "(?3 = '' OR handover_id = ?3) AND "
+                                          "(?5 = 1 OR NOT EXISTS (SELECT 1 FROM rec_entries n "
+                                          "WHERE n.supersedes_entry_id = rec_entries.id)) "
                                           "ORDER BY position DESC LIMIT ?4")));
   s.Bind(1, youth_id).Bind(2, before_position).Bind(3, handover_id).Bind(4, int64_t{limit});
+  s.Bind(5, int64_t{include_superseded ? 1 : 0});
   std::vector<SealedEntry> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());
@@ -269,6 +300,51 @@ absl::StatusOr<std::vector<SealedEntry>> ListEntries(Connection& c, absl::string
     out.push_back(RowToEntry(s));
   }
   return out;
+}
+
+absl::Status RecordGdprChange(Connection& c, const FieldCrypto& crypto, const GdprChange& change) {
+  std::string sealed;
+  if (!change.reason.empty()) {
+    ASSIGN_OR_RETURN(YouthKey key, crypto.KeyFor(c, change.youth_id));
+    ASSIGN_OR_RETURN(sealed, key.Seal({kGdprReason, change.id}, change.reason));
+  }
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("INSERT INTO rec_gdpr_changes (id, youth_id, kind, reason, "
+                             "member_id, service_id, at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  s.Bind(1, change.id).Bind(2, change.youth_id).Bind(3, change.kind);
+  if (sealed.empty()) {
+    s.BindNull(4);
+  } else {
+    s.BindBlob(4, sealed);
+  }
+  s.Bind(5, change.member_id).Bind(6, change.service_id).Bind(7, absl::ToUnixMicros(change.at));
+  return s.Run();
+}
+
+absl::Status SetYouthFlag(Connection& c, absl::string_view youth_id, YouthFlag flag, bool value) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare(flag == YouthFlag::kRestricted
+                                 ? "UPDATE rec_youth SET restricted = ?2 WHERE id = ?1"
+                                 : "UPDATE rec_youth SET legal_hold = ?2 WHERE id = ?1"));
+  s.Bind(1, youth_id).Bind(2, int64_t{value ? 1 : 0});
+  return s.Run();
+}
+
+absl::Status EraseYouth(Connection& c, absl::string_view youth_id, absl::Time now) {
+  RETURN_IF_ERROR(storage::crypto::DestroyDataKey(c, youth_id, now));
+  // The tombstone keeps the id (audit events and care rows refer to it); the
+  // sealed identity is dropped too, although it no longer opens, and the
+  // national-number hash goes so that FindYouth no longer finds it.
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("UPDATE rec_youth SET erased = 1, restricted = 0, "
+                             "national_hash = NULL, display_name = x'', date_of_birth = x'' "
+                             "WHERE id = ?1"));
+  s.Bind(1, youth_id);
+  RETURN_IF_ERROR(s.Run());
+  ASSIGN_OR_RETURN(Statement g, c.Prepare("UPDATE rec_guardians SET display_name = x'', "
+                                          "relationship = x'' WHERE youth_id = ?1"));
+  g.Bind(1, youth_id);
+  return g.Run();
 }
 
 }  // namespace relais::record::store

@@ -70,12 +70,40 @@ absl::StatusOr<v1::Entry> OpenEntry(const storage::crypto::YouthKey& key, const 
 
 // Entries of a youth with a position below `before_position` (0: from the
 // newest), newest first, at most `limit`. `positions` receives each entry's
-// position for paging.
+// position for paging. Entries a newer entry supersedes are left out unless
+// `include_superseded`. Every entry read here and by GetEntry carries
+// superseded_by_entry_id (the newest correction of it), if any.
 absl::StatusOr<std::vector<SealedEntry>> ListEntries(storage::Connection& c,
                                                      absl::string_view youth_id,
                                                      absl::string_view handover_id,
                                                      int64_t before_position, int limit,
-                                                     std::vector<int64_t>* positions);
+                                                     std::vector<int64_t>* positions,
+                                                     bool include_superseded = false);
+
+// GDPR art. 17/18 state changes. The youth row must exist.
+
+// One change of a record's GDPR state, kept as history (rec_gdpr_changes).
+struct GdprChange {
+  std::string id;
+  std::string youth_id;
+  std::string kind;    // "restrict", "lift_restriction", "legal_hold", "lift_legal_hold", "erase"
+  std::string reason;  // free text, sealed with the youth's key; empty: none stored
+  std::string member_id;
+  std::string service_id;
+  absl::Time at;
+};
+absl::Status RecordGdprChange(storage::Connection& c, const storage::crypto::FieldCrypto& crypto,
+                              const GdprChange& change);
+
+enum class YouthFlag { kRestricted, kLegalHold };
+absl::Status SetYouthFlag(storage::Connection& c, absl::string_view youth_id, YouthFlag flag,
+                          bool value);
+
+// Crypto-shredding inside the caller's transaction: destroys the youth's data
+// key (storage::crypto::DestroyDataKey), marks the row erased and clears its
+// sealed identity and national-number hash. Entries stay (append-only) but no
+// longer open. The caller forgets the cached key after commit.
+absl::Status EraseYouth(storage::Connection& c, absl::string_view youth_id, absl::Time now);
 
 }  // namespace relais::record::store
 

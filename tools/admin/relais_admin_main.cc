@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "auth/key_ring.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
@@ -39,6 +40,7 @@
 ABSL_FLAG(std::string, db, "", "The relaisd SQLite database file");
 ABSL_FLAG(std::string, old_key_file, "", "rotate-master-key: the current (old) master key file");
 ABSL_FLAG(std::string, new_key_file, "", "rotate-master-key: the new master key file");
+ABSL_FLAG(std::string, keys_dir, "", "rotate-token-key: relaisd's --keys_dir");
 ABSL_FLAG(std::string, out, "", "new-master-key: the file to create (mode 0600)");
 ABSL_FLAG(std::vector<std::string>, key_file, {},
           "master-key-status: key files whose ids to print (comma-separated)");
@@ -54,6 +56,7 @@ constexpr int kDataKeysSchemaVersion = 2;
 
 constexpr char kUsage[] =
     "relais-admin new-master-key --out=<file>\n"
+    "       relais-admin rotate-token-key --keys_dir=<dir>\n"
     "       relais-admin master-key-status --db=<relais.db> [--key_file=<file>[,...]]\n"
     "       relais-admin rotate-master-key --db=<relais.db> --old_key_file=<file> "
     "--new_key_file=<file>";
@@ -147,6 +150,27 @@ int RotateMasterKey() {
 
 }  // namespace
 
+// Adds a new token signing key to relaisd's keys directory. The previous keys
+// stay, so tokens signed with them keep verifying until they expire; relaisd
+// signs with the newest key after its next start (every key is listed by
+// AuthService.PublicKeys).
+int RotateTokenKey() {
+  const std::string dir = absl::GetFlag(FLAGS_keys_dir);
+  if (dir.empty()) return Usage("rotate-token-key needs --keys_dir");
+  auto ring = relais::auth::KeyRing::LoadOrCreate(dir);
+  if (!ring.ok()) {
+    std::fprintf(stderr, "relais-admin: %s\n", ring.status().ToString().c_str());
+    return 1;
+  }
+  if (absl::Status s = (*ring)->Rotate(); !s.ok()) {
+    std::fprintf(stderr, "relais-admin: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::printf("new token signing key %s; %zu keys in %s; restart relaisd to sign with it\n",
+              (*ring)->CurrentKeyId().c_str(), (*ring)->PublicKeys().size(), dir.c_str());
+  return 0;
+}
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
@@ -157,5 +181,6 @@ int main(int argc, char** argv) {
   if (command == "new-master-key") return NewMasterKey();
   if (command == "master-key-status") return MasterKeyStatus();
   if (command == "rotate-master-key") return RotateMasterKey();
+  if (command == "rotate-token-key") return RotateTokenKey();
   return Usage(absl::StrCat("unknown command '", command, "'"));
 }

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# deploy/tsan.sh: builds the concurrency tests with ThreadSanitizer
+# (build-tsan/, -DRELAIS_SANITIZE=thread) and runs them: the storage layer's
+# many-writer test, the audit log's concurrent appends, and
+# tests/concurrency_test (several clients through one real server).
+#
+# Suppressions (deploy/tsan.supp) cover only Debian's uninstrumented gRPC and
+# abseil; read the file before adding any. Not part of CI (a second tree).
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+RELAIS_BUILD="${RELAIS_TSAN_BUILD:-$RELAIS_ROOT/build-tsan}"
+relais_install
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1 history_size=4} suppressions=$RELAIS_ROOT/deploy/tsan.supp"
+cmake -S "$RELAIS_ROOT" -B "$RELAIS_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DRELAIS_SANITIZE=thread >/dev/null
+cmake --build "$RELAIS_BUILD" -j "${RELAIS_JOBS:-2}" --target storage_test audit_log_test \
+  concurrency_test
+cd "$RELAIS_BUILD"
+ctest --output-on-failure --timeout 900 \
+  -R '^(Database\.ManyThreadsWritingLoseNothing|AuditLog\.ConcurrentAppendsKeepOneChain|Concurrency\.)'

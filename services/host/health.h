@@ -1,0 +1,58 @@
+#ifndef RELAIS_SERVICES_HOST_HEALTH_H_
+#define RELAIS_SERVICES_HOST_HEALTH_H_
+
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace relais::host {
+
+// Drives grpc.health.v1 for every service of the server: SERVING only once
+// the host is ready (SetReady(true)) and while the last database probe
+// succeeded; NOT_SERVING otherwise. A thread runs `probe` every `interval`
+// and logs each transition once. Thread-safe.
+class HealthReporter {
+ public:
+  // `health` is not owned and must outlive this object (it is the server's).
+  // `services` are the fully-qualified service names; "" (the server as a
+  // whole) is always reported too.
+  HealthReporter(grpc::HealthCheckServiceInterface* health, std::vector<std::string> services,
+                 std::function<absl::Status()> probe, absl::Duration interval);
+  ~HealthReporter();  // Stop()
+
+  // Everything starts NOT_SERVING; this runs one probe and starts the thread.
+  void Start();
+  void SetReady(bool ready);
+  // Stops the thread; the statuses are left as they are. Idempotent.
+  void Stop();
+
+  bool serving() const;
+
+ private:
+  void ProbeOnce();
+  void Publish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  grpc::HealthCheckServiceInterface* const health_;
+  const std::vector<std::string> services_;
+  const std::function<absl::Status()> probe_;
+  const absl::Duration interval_;
+  mutable absl::Mutex mu_;
+  bool ready_ ABSL_GUARDED_BY(mu_) = false;
+  bool db_ok_ ABSL_GUARDED_BY(mu_) = false;
+  bool published_ ABSL_GUARDED_BY(mu_) = false;
+  bool has_published_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+}  // namespace relais::host
+
+#endif  // RELAIS_SERVICES_HOST_HEALTH_H_

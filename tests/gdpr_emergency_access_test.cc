@@ -1,0 +1,224 @@
+// Issue #4, item 3, through gRPC: break-the-glass. A service without an
+// accompaniment or consent opens a justified, time-limited emergency grant that
+// allows READS only, every event under it is flagged, and auditors review it.
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/test_env.h"
+
+namespace relais::testing {
+namespace {
+
+std::string AddEntry(RelaisEnv& env, const std::string& youth, v1::Visibility visibility,
+                     absl::string_view body) {
+  v1::AddEntryRequest req;
+  req.mutable_entry()->set_youth_id(youth);
+  req.mutable_entry()->set_kind(v1::ENTRY_KIND_NOTE);
+  req.mutable_entry()->set_category(v1::DATA_CATEGORY_FAMILY);
+  req.mutable_entry()->set_visibility(visibility);
+  req.mutable_entry()->set_body(std::string(body));
+  v1::Entry e;
+  grpc::Status s = env.record().AddEntry(env.As(kAmoCaseworker).get(), req, &e);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return e.id();
+}
+
+grpc::Status List(RelaisEnv& env, absl::string_view login, const std::string& youth,
+                  v1::ListEntriesResponse* out) {
+  v1::ListEntriesRequest req;
+  req.set_youth_id(youth);
+  req.set_purpose(v1::PURPOSE_COORDINATION);
+  return env.record().ListEntries(env.As(login).get(), req, out);
+}
+
+grpc::Status GetEntry(RelaisEnv& env, absl::string_view login, const std::string& id,
+                      v1::Entry* out) {
+  v1::GetEntryRequest req;
+  req.set_entry_id(id);
+  req.set_purpose(v1::PURPOSE_COORDINATION);
+  return env.record().GetEntry(env.As(login).get(), req, out);
+}
+
+grpc::Status Open(RelaisEnv& env, absl::string_view login, const std::string& youth,
+                  absl::string_view justification, v1::EmergencyAccess* out) {
+  v1::OpenEmergencyAccessRequest req;
+  req.set_youth_id(youth);
+  req.set_justification(std::string(justification));
+  return env.care().OpenEmergencyAccess(env.As(login).get(), req, out);
+}
+
+grpc::Status Review(RelaisEnv& env, absl::string_view login, const std::string& grant,
+                    v1::EmergencyVerdict verdict, v1::EmergencyAccess* out) {
+  v1::ReviewEmergencyAccessRequest req;
+  req.set_grant_id(grant);
+  req.set_verdict(verdict);
+  req.set_note("appel de la police, mineur en fugue: justifié");
+  return env.audit().ReviewEmergencyAccess(env.As(login).get(), req, out);
+}
+
+std::vector<v1::AuditEvent> EventsOf(RelaisEnv& env, const std::string& youth) {
+  std::vector<v1::AuditEvent> all;
+  std::string token;
+  do {
+    v1::QueryEventsRequest req;
+    req.set_youth_id(youth);
+    req.set_page_size(200);
+    req.set_page_token(token);
+    v1::QueryEventsResponse resp;
+    grpc::Status s = env.audit().QueryEvents(env.As(kAuditor).get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (!s.ok()) break;
+    for (const auto& e : resp.events()) all.push_back(e);
+    token = resp.next_page_token();
+  } while (!token.empty());
+  return all;
+}
+
+constexpr char kJustification[] = "fugue signalée cette nuit, la police demande le contexte";
+
+TEST(GdprEmergencyAccess, GrantAllowsReadsOnlyIsFlaggedExpiresAndIsReviewed) {
+  auto env = RelaisEnv::Start();
+  ASSERT_NE(env, nullptr);
+  const std::string youth = env->CreateYouth(15);
+  env->Accompany(youth, kAmoCoordinator, kAmoCaseworker);
+  const std::string shared = AddEntry(*env, youth, v1::VISIBILITY_SHARED, "partagée");
+  const std::string priv = AddEntry(*env, youth, v1::VISIBILITY_SERVICE_PRIVATE, "privée");
+
+  // Without a grant the SAJ sees nothing.
+  v1::ListEntriesResponse list;
+  grpc::Status s = List(*env, kSajCaseworker, youth, &list);
+  EXPECT_EQ(ReasonCode(s), "no_active_accompaniment");
+
+  // Who may open one, and with what justification.
+  v1::EmergencyAccess grant;
+  s = Open(*env, kSajCaseworker, youth, "urgent", &grant);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonCode(s), "justification_too_short");
+  s = Open(*env, kAuditor, youth, kJustification, &grant);
+  EXPECT_EQ(ReasonCode(s), "role_not_permitted");
+  s = Open(*env, kSajCaseworker, youth, kJustification, &grant);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(grant.service_id(), env->service_id("saj"));
+  EXPECT_EQ(rpc::FromProto(grant.expires_at()) - rpc::FromProto(grant.opened_at()),
+            absl::Hours(24));
+
+  // Reads work: the shared entry without any consent; the AMO's private entry
+  // stays hidden (neither listed nor counted, NOT_FOUND by id).
+  s = List(*env, kSajCaseworker, youth, &list);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(list.entries_size(), 1);
+  EXPECT_EQ(list.entries(0).id(), shared);
+  EXPECT_EQ(list.withheld_size(), 0);
+  v1::Entry e;
+  ASSERT_TRUE(GetEntry(*env, kSajCaseworker, shared, &e).ok());
+  EXPECT_EQ(e.body(), "partagée");
+  s = GetEntry(*env, kSajCaseworker, priv, &e);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // Never writes, never erasure.
+  v1::AddEntryRequest add;
+  add.mutable_entry()->set_youth_id(youth);
+  add.mutable_entry()->set_kind(v1::ENTRY_KIND_NOTE);
+  add.mutable_entry()->set_category(v1::DATA_CATEGORY_GENERAL);
+  add.mutable_entry()->set_visibility(v1::VISIBILITY_SHARED);
+  add.mutable_entry()->set_body("x");
+  s = env->record().AddEntry(env->As(kSajCaseworker).get(), add, &e);
+  EXPECT_EQ(ReasonCode(s), "no_active_accompaniment");
+  v1::EraseYouthRequest erase;
+  erase.set_youth_id(youth);
+  v1::RecordState state;
+  s = env->record().EraseYouth(env->As(kSajCoordinator).get(), erase, &state);
+  EXPECT_EQ(ReasonCode(s), "no_active_accompaniment");
+
+  // Every event of the SAJ about this youth while the grant holds is flagged.
+  int flagged_reads = 0;
+  for (const v1::AuditEvent& ev : EventsOf(*env, youth)) {
+    if (ev.actor_service_id() != env->service_id("saj")) continue;
+    if (ev.action() == v1::ACTION_OPEN_EMERGENCY_ACCESS && ev.decision() == v1::DECISION_DENY) {
+      continue;  // refused before any grant existed (still flagged, see below)
+    }
+    if (ev.action() == v1::ACTION_LIST_ENTRIES && ev.reason_code() == "no_active_accompaniment") {
+      continue;  // before the grant
+    }
+    EXPECT_TRUE(ev.break_glass()) << v1::Action_Name(ev.action()) << " " << ev.reason_code();
+    if (ev.decision() == v1::DECISION_ALLOW && (ev.action() == v1::ACTION_READ_ENTRY ||
+                                                ev.action() == v1::ACTION_LIST_ENTRIES)) {
+      ++flagged_reads;
+    }
+  }
+  EXPECT_GE(flagged_reads, 3);  // list + its entry + GetEntry
+
+  // Expiry after 24 h.
+  env->clock().Advance(absl::Hours(24) + absl::Minutes(1));
+  s = List(*env, kSajCaseworker, youth, &list);
+  EXPECT_EQ(ReasonCode(s), "no_active_accompaniment");
+
+  // The review queue: auditors only; once.
+  v1::ListEmergencyAccessesRequest lreq;
+  lreq.set_pending_only(true);
+  v1::ListEmergencyAccessesResponse queue;
+  s = env->audit().ListEmergencyAccesses(env->As(kSajCaseworker).get(), lreq, &queue);
+  EXPECT_EQ(ReasonCode(s), "role_not_permitted");
+  ASSERT_TRUE(env->audit().ListEmergencyAccesses(env->As(kAuditor).get(), lreq, &queue).ok());
+  ASSERT_EQ(queue.grants_size(), 1);
+  EXPECT_EQ(queue.grants(0).id(), grant.id());
+  EXPECT_EQ(queue.grants(0).justification(), kJustification);
+
+  v1::EmergencyAccess reviewed;
+  s = Review(*env, kSajCoordinator, grant.id(), v1::EMERGENCY_VERDICT_JUSTIFIED, &reviewed);
+  EXPECT_EQ(ReasonCode(s), "role_not_permitted");
+  s = Review(*env, kAmoCaseworker, grant.id(), v1::EMERGENCY_VERDICT_JUSTIFIED, &reviewed);
+  EXPECT_EQ(ReasonCode(s), "role_not_permitted");
+  s = Review(*env, kAuditor, grant.id(), v1::EMERGENCY_VERDICT_UNSPECIFIED, &reviewed);
+  EXPECT_EQ(ReasonCode(s), "invalid_enum");
+  s = Review(*env, kAuditor, grant.id(), v1::EMERGENCY_VERDICT_JUSTIFIED, &reviewed);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(reviewed.verdict(), v1::EMERGENCY_VERDICT_JUSTIFIED);
+  EXPECT_EQ(reviewed.reviewed_by_member_id(), env->member_id(kAuditor));
+  s = Review(*env, kAuditor, grant.id(), v1::EMERGENCY_VERDICT_UNJUSTIFIED, &reviewed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonCode(s), "already_reviewed");
+  ASSERT_TRUE(env->audit().ListEmergencyAccesses(env->As(kAuditor).get(), lreq, &queue).ok());
+  EXPECT_EQ(queue.grants_size(), 0);
+  lreq.set_pending_only(false);
+  ASSERT_TRUE(env->audit().ListEmergencyAccesses(env->As(kAuditor).get(), lreq, &queue).ok());
+  ASSERT_EQ(queue.grants_size(), 1);
+  EXPECT_EQ(queue.grants(0).verdict(), v1::EMERGENCY_VERDICT_JUSTIFIED);
+  EXPECT_FALSE(queue.grants(0).review_note().empty());
+
+  // The review and its refusals are audited against the grant and the youth.
+  bool allowed = false, denied = false;
+  for (const v1::AuditEvent& ev : EventsOf(*env, youth)) {
+    if (ev.action() != v1::ACTION_REVIEW_EMERGENCY_ACCESS) continue;
+    EXPECT_EQ(ev.object_id(), grant.id());
+    allowed |= ev.decision() == v1::DECISION_ALLOW;
+    denied |= ev.reason_code() == "already_reviewed";
+  }
+  EXPECT_TRUE(allowed);
+  EXPECT_TRUE(denied);
+  v1::VerifyLogResponse verify;
+  ASSERT_TRUE(env->audit().VerifyLog(env->As(kAuditor).get(), v1::VerifyLogRequest(), &verify).ok());
+  EXPECT_TRUE(verify.ok());
+}
+
+TEST(GdprEmergencyAccess, RestrictedRecordIsNotOpenedInAnEmergency) {
+  auto env = RelaisEnv::Start();
+  ASSERT_NE(env, nullptr);
+  const std::string youth = env->CreateYouth(15);
+  env->Accompany(youth, kAmoCoordinator, kAmoCaseworker);
+  v1::RestrictYouthRequest r;
+  r.set_youth_id(youth);
+  r.set_reason("contestation de l'exactitude");
+  v1::RecordState state;
+  ASSERT_TRUE(env->record().RestrictYouth(env->As(kAmoCoordinator).get(), r, &state).ok());
+  v1::EmergencyAccess grant;
+  grpc::Status s = Open(*env, kSajCaseworker, youth, kJustification, &grant);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonCode(s), "record_restricted");
+}
+
+}  // namespace
+}  // namespace relais::testing

@@ -1,0 +1,378 @@
+// Operations (issue #5): health checking, deadlines, graceful shutdown of the
+// relaisd binary, request logs, metrics, configuration.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "auth/password.h"
+#include "common/log.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "gtest/gtest.h"
+#include "services/common/rpc.h"
+#include "tests/test_env.h"
+
+namespace relais::testing {
+namespace {
+
+// grpc.health.v1.Health/Check by hand (Debian ships no health.proto):
+// HealthCheckRequest{service = 1}; HealthCheckResponse{status = 1} with
+// SERVING = 1, NOT_SERVING = 2. Returns the status, or -1 if the call failed.
+int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
+  std::string request;
+  if (!service.empty()) {
+    request.push_back(0x0a);
+    request.push_back(static_cast<char>(service.size()));
+    request += service;
+  }
+  grpc::Slice slice(request);
+  grpc::ByteBuffer in(&slice, 1);
+  grpc::ByteBuffer out;
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  absl::Mutex mu;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &in, &out,
+                 [&](grpc::Status s) {
+                   absl::MutexLock lock(&mu);
+                   status = std::move(s);
+                   done = true;
+                 });
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(&done));
+  if (!status.ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  if (!out.Dump(&slices).ok()) return -1;
+  std::string bytes;
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  if (bytes.empty()) return 0;  // UNKNOWN
+  if (bytes.size() != 2 || bytes[0] != 0x08) return -1;
+  return bytes[1];
+}
+
+constexpr int kServing = 1;
+constexpr int kNotServing = 2;
+const char* const kServices[] = {"",
+                                 "relais.v1.DirectoryService",
+                                 "relais.v1.AuthService",
+                                 "relais.v1.RecordService",
+                                 "relais.v1.CareService",
+                                 "relais.v1.AuditService"};
+
+// Polls until every service reports `want` or `timeout` passes.
+bool AllReport(const std::shared_ptr<grpc::Channel>& channel, int want,
+               absl::Duration timeout = absl::Seconds(10)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    bool all = true;
+    for (const char* s : kServices) all = all && HealthStatus(channel, s) == want;
+    if (all) return true;
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+std::unique_ptr<host::Host> StartHost(const std::string& db_path, bool ready_on_start) {
+  host::HostOptions options;
+  options.db_path = db_path;
+  options.scrypt = auth::FastParamsForTests();
+  options.sweep_interval = absl::Hours(1);
+  options.ready_on_start = ready_on_start;
+  options.health_probe_interval = absl::Milliseconds(20);
+  auto host = host::Host::Start(options);
+  EXPECT_TRUE(host.ok()) << host.status();
+  return host.ok() ? *std::move(host) : nullptr;
+}
+
+std::shared_ptr<grpc::Channel> ChannelTo(const host::Host& host) {
+  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", host.port()),
+                             grpc::InsecureChannelCredentials());
+}
+
+TEST(Health, EveryServiceIsNotServingUntilTheHostIsReady) {
+  auto host = StartHost(FreshPath("health") + ".sqlite", /*ready_on_start=*/false);
+  ASSERT_NE(host, nullptr);
+  auto channel = ChannelTo(*host);
+  for (const char* s : kServices) EXPECT_EQ(HealthStatus(channel, s), kNotServing) << s;
+  EXPECT_FALSE(host->serving());
+  host->SetReady(true);
+  EXPECT_TRUE(AllReport(channel, kServing));
+}
+
+TEST(Health, NotServingWhileTheDatabaseIsUnreachableAndServingOnceItIsBack) {
+  const std::string db = FreshPath("health") + ".sqlite";
+  auto host = StartHost(db, /*ready_on_start=*/true);
+  ASSERT_NE(host, nullptr);
+  auto channel = ChannelTo(*host);
+  ASSERT_TRUE(AllReport(channel, kServing));
+  // The volume goes away: the file is no longer at its path.
+  ASSERT_EQ(std::rename(db.c_str(), (db + ".away").c_str()), 0);
+  EXPECT_TRUE(AllReport(channel, kNotServing));
+  ASSERT_EQ(std::rename((db + ".away").c_str(), db.c_str()), 0);
+  EXPECT_TRUE(AllReport(channel, kServing));
+}
+
+TEST(Deadlines, ACallWhoseDeadlineHasPassedFailsWithDeadlineExceededQuickly) {
+  auto env = RelaisEnv::Start();
+  ASSERT_NE(env, nullptr);
+  const std::string youth = env->CreateYouth(15);
+  auto ctx = env->As(kAmoCaseworker);
+  ctx->set_deadline(std::chrono::system_clock::now() - std::chrono::seconds(1));
+  v1::ListEntriesRequest req;
+  req.set_youth_id(youth);
+  req.set_purpose(v1::PURPOSE_COORDINATION);
+  v1::ListEntriesResponse resp;
+  const absl::Time start = absl::Now();
+  grpc::Status status = env->record().ListEntries(ctx.get(), req, &resp);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+}
+
+// relaisd run as a child process, its stdout and stderr merged into one pipe.
+class Relaisd {
+ public:
+  explicit Relaisd(std::vector<std::string> args) {
+    args.insert(args.begin(), RELAISD_PATH);
+    std::vector<char*> argv;  // built before fork()
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::dup2(fds[1], STDERR_FILENO);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_ = fds[0];
+  }
+  ~Relaisd() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_ >= 0) ::close(out_);
+  }
+
+  // Reads output until it contains `needle` (true), or EOF or timeout (false).
+  bool WaitFor(absl::string_view needle, absl::Duration timeout = absl::Seconds(60)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (!absl::StrContains(output_, needle)) {
+      const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
+      if (left <= 0) return false;
+      pollfd p{.fd = out_, .events = POLLIN, .revents = 0};
+      if (::poll(&p, 1, static_cast<int>(left)) <= 0) return false;
+      char buf[4096];
+      const ssize_t n = ::read(out_, buf, sizeof(buf));
+      if (n <= 0) return false;
+      output_.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  // Waits for the exit (after SIGTERM if `terminate`); the exit code, or -1 if
+  // killed by a signal.
+  int Exit(bool terminate = false) {
+    if (terminate) ::kill(pid_, SIGTERM);
+    WaitFor("\x01never\x01", absl::Seconds(30));  // drain until EOF
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    exited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  const std::string& output() const { return output_; }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  bool exited_ = false;
+  std::string output_;
+};
+
+TEST(GracefulShutdown, SigtermExitsZeroAndLeavesNoWalContent) {
+  const std::string dir = FreshPath("sigterm");
+  const std::string db = dir + "/relais.db";
+  Relaisd relaisd({"--insecure_dev", "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
+                   "--demo", "--db=" + db, "--keys_dir=" + dir + "/keys"});
+  ASSERT_TRUE(relaisd.WaitFor("Relais demo is serving")) << relaisd.output();
+  struct stat st;
+  ASSERT_EQ(::stat((db + "-wal").c_str(), &st), 0);
+  EXPECT_GT(st.st_size, 0) << "the demo data should sit in the WAL while serving";
+  EXPECT_EQ(relaisd.Exit(/*terminate=*/true), 0) << relaisd.output();
+  EXPECT_TRUE(absl::StrContains(relaisd.output(), "relaisd stopped"));
+  if (::stat((db + "-wal").c_str(), &st) == 0) {
+    EXPECT_EQ(st.st_size, 0);
+  }
+}
+
+}  // namespace
+}  // namespace relais::testing
+
+namespace relais::testing {
+namespace {
+
+// Captures log lines for the lifetime of the object.
+class LogCapture {
+ public:
+  LogCapture() {
+    common::SetLogSink([this](absl::string_view line) {
+      absl::MutexLock lock(&mu_);
+      lines_.emplace_back(line);
+    });
+  }
+  ~LogCapture() { common::SetLogSink(nullptr); }
+  std::vector<std::string> Matching(absl::string_view needle) {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::string> out;
+    for (const std::string& l : lines_) {
+      if (absl::StrContains(l, needle)) out.push_back(l);
+    }
+    return out;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST(RequestLog, EveryRpcLogsOneLineWithIdMethodCodeLatencyAndPeerButNoContent) {
+  auto env = RelaisEnv::Start();
+  ASSERT_NE(env, nullptr);
+  LogCapture capture;
+  // Allowed, with the client's request id.
+  auto ctx = env->As(kAmoCaseworker);
+  ctx->AddMetadata("x-request-id", "ctl-0123456789abcdef");
+  v1::CreateYouthRequest create;
+  create.mutable_youth()->set_display_name("Lina-secret-name");
+  create.mutable_youth()->set_date_of_birth("2012-03-14");
+  create.mutable_youth()->add_guardians()->set_display_name("Marie");
+  v1::Youth youth;
+  grpc::Status created = env->record().CreateYouth(ctx.get(), create, &youth);
+  // Denied, without a request id: the server makes one.
+  auto anon = env->Anonymous();
+  v1::GetYouthRequest get;
+  get.set_youth_id("y_unknown");
+  v1::Youth got;
+  grpc::Status denied = env->record().GetYouth(anon.get(), get, &got);
+  ASSERT_EQ(denied.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+
+  std::vector<std::string> allowed = capture.Matching("ctl-0123456789abcdef");
+  ASSERT_EQ(allowed.size(), 1u) << created.error_message();
+  EXPECT_TRUE(absl::StrContains(allowed[0], "\"msg\":\"rpc\""));
+  EXPECT_TRUE(absl::StrContains(allowed[0], "\"method\":\"/relais.v1.RecordService/CreateYouth\""));
+  ASSERT_TRUE(created.ok()) << created.error_message();
+  EXPECT_TRUE(absl::StrContains(allowed[0], "\"code\":\"OK\""));
+  EXPECT_TRUE(absl::StrContains(allowed[0], "\"reason\":\"allowed\""));
+  EXPECT_TRUE(absl::StrContains(allowed[0], "\"latency_ms\":\""));
+  EXPECT_TRUE(absl::StrContains(allowed[0], "\"peer\":\"ipv4\""));
+  std::vector<std::string> refused = capture.Matching("/relais.v1.RecordService/GetYouth");
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(refused[0], "\"code\":\"UNAUTHENTICATED\""));
+  EXPECT_TRUE(absl::StrContains(refused[0], "\"reason\":\"token_missing\"")) << refused[0];
+  EXPECT_TRUE(absl::StrContains(refused[0], "\"request_id\":\"r")) << refused[0];
+  // The server-made id is the one the audit event of the refusal carries.
+  const size_t at = refused[0].find("\"request_id\":\"") + 14;
+  const std::string made = refused[0].substr(at, refused[0].find('"', at) - at);
+  auto events = env->host().audit().Query(audit::EventFilter{}, 0, 1000);
+  ASSERT_TRUE(events.ok());
+  bool found = false;
+  for (const v1::AuditEvent& e : *events) found = found || e.request_id() == made;
+  EXPECT_TRUE(found) << made;
+  // Content never reaches the log.
+  EXPECT_TRUE(capture.Matching("Lina-secret-name").empty());
+  EXPECT_TRUE(capture.Matching("Bearer").empty());
+}
+
+// GET over loopback; the body, or "" on failure.
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+    ::close(fd);
+    return "";
+  }
+  const std::string req = absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  (void)::write(fd, req.data(), req.size());
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+TEST(Metrics, ScrapeShowsRequestCountsLatenciesDecisionsChainLengthAndDatabaseSize) {
+  host::HostOptions options;
+  options.db_path = FreshPath("metrics") + ".sqlite";
+  options.scrypt = auth::FastParamsForTests();
+  options.sweep_interval = absl::Hours(1);
+  options.metrics_listen = "127.0.0.1:0";
+  auto host = host::Host::Start(options);
+  ASSERT_TRUE(host.ok()) << host.status();
+  ASSERT_GT((*host)->metrics_port(), 0);
+  auto channel = ChannelTo(**host);
+  auto stub = v1::RecordService::NewStub(channel);
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext ctx;
+    v1::GetYouthRequest req;
+    req.set_youth_id("y_unknown");
+    v1::Youth youth;
+    EXPECT_EQ(stub->GetYouth(&ctx, req, &youth).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  const std::string page = HttpGet((*host)->metrics_port(), "/metrics");
+  ASSERT_TRUE(absl::StartsWith(page, "HTTP/1.1 200 OK")) << page;
+  EXPECT_TRUE(absl::StrContains(page,
+                                "relais_rpc_requests_total{method=\"/relais.v1.RecordService/"
+                                "GetYouth\",code=\"UNAUTHENTICATED\"} 3"))
+      << page;
+  EXPECT_TRUE(
+      absl::StrContains(page,
+                        "relais_rpc_latency_seconds_bucket{method=\"/relais.v1.RecordService/"
+                        "GetYouth\",code=\"UNAUTHENTICATED\",le=\"+Inf\"} 3"));
+  EXPECT_TRUE(absl::StrContains(page, "relais_access_decisions_total{reason=\"token_missing\"} 3"));
+  // Three denials, each audited.
+  EXPECT_TRUE(absl::StrContains(page, "relais_audit_chain_length 3")) << page;
+  EXPECT_TRUE(absl::StrContains(page, "\nrelais_database_bytes "));
+  EXPECT_TRUE(absl::StartsWith(HttpGet((*host)->metrics_port(), "/other"), "HTTP/1.1 404"));
+  EXPECT_FALSE(host::MetricsHttpServer::Start("0.0.0.0:0", [] { return ""; }).ok());
+}
+
+TEST(Relaisd, RefusesToStartWithGrpcTracingUnlessAllowed) {
+  // gRPC tracing prints bearer tokens; the child inherits this process's environment.
+  ::setenv("GRPC_TRACE", "http", 1);
+  Relaisd traced({"--insecure_dev", "--listen=127.0.0.1:0", "--db=" + FreshPath("trace") + ".db",
+                  "--keys_dir=" + FreshPath("trace_keys")});
+  const int code = traced.Exit();
+  ::unsetenv("GRPC_TRACE");
+  EXPECT_EQ(code, 2);
+  EXPECT_TRUE(traced.WaitFor("GRPC_TRACE is set", absl::Seconds(1)));
+}
+
+}  // namespace
+}  // namespace relais::testing
