@@ -61,6 +61,12 @@ Result RunRelaisctl(const std::vector<std::string>& args,
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<std::string> env_s;
   for (const auto& [k, v] : env) env_s.push_back(absl::StrCat(k, "=", v));
+  // The sanitizer settings of the test run (deploy/test.sh) reach the child too.
+  for (const char* name : {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"}) {
+    if (const char* value = std::getenv(name); value != nullptr && env.count(name) == 0) {
+      env_s.push_back(absl::StrCat(name, "=", value));
+    }
+  }
   std::vector<char*> argv, envp;
   for (std::string& s : argv_s) argv.push_back(s.data());
   for (std::string& s : env_s) envp.push_back(s.data());
