@@ -105,6 +105,8 @@ struct FaultCase {
   const char* name;
 };
 
+void PrintTo(const FaultCase& c, std::ostream* os) { *os << c.name; }
+
 class FaultVfsFault : public ::testing::TestWithParam<FaultCase> {};
 
 TEST_P(FaultVfsFault, FailsTheWriteWithItsStatusLeavesNothingAndRecovers) {

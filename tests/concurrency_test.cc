@@ -144,8 +144,7 @@ TEST(Concurrency, MixedClientsKeepTheAuditCountsAndTheChain) {
   for (const auto& [key, n] : want.calls) {
     if (key.first != v1::ACTION_READ_ENTRY) calls += n;
   }
-  EXPECT_EQ(want.calls[std::make_pair(v1::ACTION_ADD_ENTRY, v1::DECISION_ALLOW)],
-            2 * kIterations);
+  EXPECT_EQ(want.calls[std::make_pair(v1::ACTION_ADD_ENTRY, v1::DECISION_ALLOW)], 2 * kIterations);
 
   // The log, read directly (a QueryEvents call would add events of its own).
   Tally got;

@@ -257,6 +257,10 @@ constexpr FaultKind kFaults[] = {
     {FaultVfs::Fault::kSyncError, "FsyncError", grpc::StatusCode::UNAVAILABLE},
     {FaultVfs::Fault::kLocked, "LockedPastTimeout", grpc::StatusCode::UNAVAILABLE},
 };
+// Readable test names in ctest ("GetParam() = (DiskFull, AddEntry)").
+void PrintTo(const FaultKind& f, std::ostream* os) { *os << f.name; }
+void PrintTo(Call c, std::ostream* os) { *os << CallName(c); }
+
 // A lock refused once is simply waited for (LockShorterThanTheTimeoutIsWaitedOut).
 constexpr FaultKind kOneShotFaults[] = {kFaults[0], kFaults[1], kFaults[2]};
 constexpr Call kCalls[] = {Call::kAddEntry, Call::kGrantConsent, Call::kWithdrawConsent,

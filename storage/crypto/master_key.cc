@@ -125,8 +125,11 @@ absl::Status MasterKey::WriteNewFile(const std::string& path) const {
     ::unlink(path.c_str());
     return absl::UnavailableError(absl::StrCat("write ", path));
   }
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
+  // Not `dir = "."` on an empty string: GCC 12 at -O2 reports a bogus
+  // -Wrestrict there (GCC PR 105651), which -Werror turns into a failed
+  // RelWithDebInfo build (deploy/run-demo.sh's).
+  const std::string parent = std::filesystem::path(path).parent_path().string();
+  const std::string dir = parent.empty() ? std::string(".") : parent;
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
     if (dir_fd >= 0) ::close(dir_fd);

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -356,9 +357,9 @@ void TokenSeeds(Corpus& corpus) {
   corpus.Add("token", "signed_audience", absl::StrCat("\x01", other.SerializeAsString()));
   // Mode 2: issue then verify.
   const std::string nul(1, '\0');
-  corpus.Add("token", "issue",
-             absl::StrCat("\x02", "m_1", nul, "svc_amo_charleroi", nul, "caseworker", nul,
-                          "coordinator"));
+  corpus.Add(
+      "token", "issue",
+      absl::StrCat("\x02", "m_1", nul, "svc_amo_charleroi", nul, "caseworker", nul, "coordinator"));
   // Mode 0: token text (its key is unknown to the target: a rejection).
   common::FakeClock clock(SeedEpoch());
   std::unique_ptr<auth::KeyRing> keys = auth::KeyRing::InMemory();
@@ -373,6 +374,7 @@ void TokenSeeds(Corpus& corpus) {
 absl::Status ExportSeeds(Corpus& corpus) {
   const fs::path keys = fs::temp_directory_path() / absl::StrCat("relais_corpus_keys_", getpid());
   fs::remove_all(keys);
+  absl::Cleanup remove_keys = [&keys] { fs::remove_all(keys); };
   fs::create_directories(keys / "audit");
   fs::permissions(keys, fs::perms::owner_all, fs::perm_options::replace);
   fs::permissions(keys / "audit", fs::perms::owner_all, fs::perm_options::replace);
@@ -383,41 +385,32 @@ absl::Status ExportSeeds(Corpus& corpus) {
   }
   fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write,
                   fs::perm_options::replace);
-  absl::Status result = absl::OkStatus();
-  {
-    SeededHostOptions options;
-    options.keys_dir = keys.string();
-    absl::StatusOr<std::unique_ptr<SeededHost>> host = SeededHost::Start(options);
-    if (!host.ok()) {
-      fs::remove_all(keys);
-      return host.status();
-    }
-    auto stub = v1::AuditService::NewStub((*host)->channel());
-    absl::StatusOr<std::string> token = (*host)->Token("dpo");
-    if (!token.ok()) return token.status();
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", absl::StrCat("Bearer ", *token));
-    auto reader = stub->ExportEvents(&ctx, v1::ExportEventsRequest());
-    std::vector<v1::ExportItem> items;
-    for (v1::ExportItem item; reader->Read(&item);) items.push_back(item);
-    grpc::Status status = reader->Finish();
-    if (!status.ok()) {
-      result = absl::UnknownError(absl::StrCat("ExportEvents: ", status.error_message()));
-    } else {
-      auto write = [&](const std::string& name, size_t count) {
-        std::ostringstream out;
-        for (size_t i = 0; i < count && i < items.size(); ++i) {
-          google::protobuf::util::SerializeDelimitedToOstream(items[i], &out);
-        }
-        corpus.Add("export", name, out.str());
-      };
-      write("full", items.size());    // verifies: ok, anchored
-      write("first_items", 6);        // the key, the head checkpoint, a few events
-      write("cut_short", items.size() - 1);
-    }
+  SeededHostOptions options;
+  options.keys_dir = keys.string();
+  absl::StatusOr<std::unique_ptr<SeededHost>> host = SeededHost::Start(options);
+  if (!host.ok()) return host.status();
+  auto stub = v1::AuditService::NewStub((*host)->channel());
+  absl::StatusOr<std::string> token = (*host)->Token("dpo");
+  if (!token.ok()) return token.status();
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", absl::StrCat("Bearer ", *token));
+  auto reader = stub->ExportEvents(&ctx, v1::ExportEventsRequest());
+  std::vector<v1::ExportItem> items;
+  for (v1::ExportItem item; reader->Read(&item);) items.push_back(item);
+  if (grpc::Status status = reader->Finish(); !status.ok()) {
+    return absl::UnknownError(absl::StrCat("ExportEvents: ", status.error_message()));
   }
-  fs::remove_all(keys);
-  return result;
+  auto write = [&](const std::string& name, size_t count) {
+    std::ostringstream out;
+    for (size_t i = 0; i < count && i < items.size(); ++i) {
+      google::protobuf::util::SerializeDelimitedToOstream(items[i], &out);
+    }
+    corpus.Add("export", name, out.str());
+  };
+  write("full", items.size());  // verifies: ok, anchored
+  write("first_items", 6);      // the key, the head checkpoint, a few events
+  write("cut_short", items.size() - 1);
+  return absl::OkStatus();
 }
 
 }  // namespace

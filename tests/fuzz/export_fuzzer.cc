@@ -35,14 +35,14 @@ std::vector<auth::VerifyingKey> Trusted() {
 }
 
 void CheckReport(const audit::ExportReport& r) {
-  static const std::set<std::string>* const kProblems = new std::set<std::string>{
-      "sequence_gap",
-      "chain_broken",
-      "hash_mismatch",
-      std::string(audit::kProblemCheckpointMismatch),
-      std::string(audit::kProblemCheckpointSignatureInvalid),
-      std::string(audit::kProblemCheckpointBeyondEnd),
-      std::string(audit::kProblemMalformedExport)};
+  static const std::set<std::string>* const kProblems =
+      new std::set<std::string>{"sequence_gap",
+                                "chain_broken",
+                                "hash_mismatch",
+                                std::string(audit::kProblemCheckpointMismatch),
+                                std::string(audit::kProblemCheckpointSignatureInvalid),
+                                std::string(audit::kProblemCheckpointBeyondEnd),
+                                std::string(audit::kProblemMalformedExport)};
   const std::string text = audit::FormatReport(r);
   if (r.keys_trusted > r.keys_listed || r.events < 0 || r.checkpoints < 0 || r.unanchored < 0) {
     Finding("inconsistent counts", text);

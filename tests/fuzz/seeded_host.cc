@@ -183,8 +183,8 @@ absl::Status SeededHost::Seed() {
   auto create_youth = [&](int age, absl::string_view key) -> absl::Status {
     v1::CreateYouthRequest req;
     req.mutable_youth()->set_display_name("Seeded Youth");
-    req.mutable_youth()->set_date_of_birth(absl::FormatCivilTime(
-        absl::CivilDay(today.year() - age, today.month(), today.day()) - 30));
+    req.mutable_youth()->set_date_of_birth(
+        absl::FormatCivilTime(absl::CivilDay(today.year() - age, today.month(), today.day()) - 30));
     req.mutable_youth()->add_guardians()->set_display_name("Seeded Guardian");
     v1::Youth youth;
     ASSIGN_OR_RETURN(auto ctx, as("amo.camille"));
@@ -268,8 +268,7 @@ absl::Status SeededHost::Seed() {
     ASSIGN_OR_RETURN(auto ctx, as("saj.coord"));
     RETURN_IF_ERROR(FromGrpc("AcceptHandover", care->AcceptHandover(ctx.get(), req, &handover)));
   }
-  RETURN_IF_ERROR(
-      propose(placeholders_["@youth_child"], service_ids["pms"], "@handover_pending"));
+  RETURN_IF_ERROR(propose(placeholders_["@youth_child"], service_ids["pms"], "@handover_pending"));
   return absl::OkStatus();
 }
 

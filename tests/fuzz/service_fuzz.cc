@@ -223,8 +223,9 @@ int FuzzServiceCall(absl::string_view service_name, const uint8_t* data, size_t 
     caller_name = "(no token)";
   }
 
-  std::unique_ptr<Message> request(
-      google::protobuf::MessageFactory::generated_factory()->GetPrototype(method.input_type())->New());
+  std::unique_ptr<Message> request(google::protobuf::MessageFactory::generated_factory()
+                                       ->GetPrototype(method.input_type())
+                                       ->New());
   const bool parsed = request->ParseFromString(raw);
   std::string wire = raw;
   if (parsed) {
@@ -238,8 +239,8 @@ int FuzzServiceCall(absl::string_view service_name, const uint8_t* data, size_t 
                                  token.empty() ? "" : absl::StrCat("Bearer ", token));
   const grpc::Status& status = result.status;
   auto describe = [&] {
-    return absl::StrCat(method.full_name(), " as ", caller_name, " -> ", status.error_code(),
-                        " \"", status.error_message(), "\"",
+    return absl::StrCat(method.full_name(), " as ", caller_name, " -> ", status.error_code(), " \"",
+                        status.error_message(), "\"",
                         parsed ? "" : " (request did not parse; sent raw)");
   };
 

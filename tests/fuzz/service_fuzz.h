@@ -48,8 +48,7 @@ int FuzzServiceCall(absl::string_view service, const uint8_t* data, size_t size)
 // SeededHost::Logins(), or "" for no token) with `request`. For the corpus
 // generator. Aborts on an unknown service, method or login.
 std::string EncodeServiceInput(absl::string_view service, absl::string_view method,
-                               absl::string_view caller,
-                               const google::protobuf::Message& request);
+                               absl::string_view caller, const google::protobuf::Message& request);
 
 }  // namespace relais::fuzz
 

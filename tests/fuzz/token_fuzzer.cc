@@ -79,8 +79,7 @@ void CheckVerify(const std::string& token, const auth::TokenClaims* claims) {
     Finding("a token issued in the future was accepted", token);
   }
   if (principal->member_id != claims->member_id() ||
-      principal->service_id != claims->service_id() ||
-      principal->token_id != claims->token_id() ||
+      principal->service_id != claims->service_id() || principal->token_id != claims->token_id() ||
       std::vector<std::string>(claims->roles().begin(), claims->roles().end()) !=
           principal->roles) {
     Finding("the principal differs from the signed claims", token);
@@ -114,9 +113,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       absl::StatusOr<std::pair<std::string, std::string>> signed_by =
           F().keys->SignWithCurrent(absl::StrCat("relais-token-v1.", payload));
       if (!signed_by.ok()) Finding("signing failed", signed_by.status().ToString());
-      const std::string token =
-          absl::StrCat("v1.", auth::internal::EncodeBase64Url(payload), ".",
-                       auth::internal::EncodeBase64Url(signed_by->second));
+      const std::string token = absl::StrCat("v1.", auth::internal::EncodeBase64Url(payload), ".",
+                                             auth::internal::EncodeBase64Url(signed_by->second));
       CheckVerify(token, parsed ? &claims : nullptr);
       break;
     }
