@@ -24,6 +24,35 @@ relais_install() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
+  relais_install_tools
+}
+
+# Tools the tests run that Debian does not package at the needed version.
+RELAIS_TOOLS="$RELAIS_ROOT/.tools"  # gitignored
+RELAIS_BUF_VERSION=1.75.0           # pinned: lint rules change between releases
+RELAIS_BUF="$RELAIS_TOOLS/buf/node_modules/.bin/buf"
+
+# relais_install_tools: npm (Debian's, if there is none), the pinned buf (npm
+# package @bufbuild/buf, which ships the binary) into .tools/, and
+# systemd-analyze for the unit file test.
+relais_install_tools() {
+  local sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  local apt=()
+  command -v npm >/dev/null || apt+=(nodejs npm)
+  command -v systemd-analyze >/dev/null || apt+=(systemd)
+  if ((${#apt[@]})); then
+    echo "Installing: ${apt[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${apt[@]}"
+  fi
+  if [[ "$("$RELAIS_BUF" --version 2>/dev/null)" != "$RELAIS_BUF_VERSION" ]]; then
+    echo "Installing buf $RELAIS_BUF_VERSION into $RELAIS_TOOLS/buf"
+    mkdir -p "$RELAIS_TOOLS/buf"
+    npm install --prefix "$RELAIS_TOOLS/buf" --no-audit --no-fund --loglevel=error \
+      "@bufbuild/buf@$RELAIS_BUF_VERSION" >/dev/null
+    "$RELAIS_BUF" --version >/dev/null
+  fi
 }
 
 # relais_build [extra cmake args...]: configures once, builds with 2 jobs.

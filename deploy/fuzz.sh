@@ -11,12 +11,14 @@
 # or, in the CI tree, RELAIS_FUZZ_INPUT=<file> build-test/tests/fuzz/<name>_fuzz_replay.
 #
 # Environment: RELAIS_FUZZ_TARGETS="record care" runs only those;
+# RELAIS_FUZZ_PARALLEL=1 runs the targets side by side (each still gets
+# [seconds] of wall time, sharing the cores: fewer runs per target);
 # RELAIS_FUZZ_BUILD overrides the tree; RELAIS_JOBS the build parallelism.
 # Exit status: 0 when every target ran its time without a finding, 1 otherwise.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 RELAIS_BUILD="${RELAIS_FUZZ_BUILD:-$RELAIS_ROOT/build-fuzz}"
 seconds="${1:-30}"
-targets=(${RELAIS_FUZZ_TARGETS:-directory auth care record audit token export})
+targets=(${RELAIS_FUZZ_TARGETS:-directory auth care record audit admin token export config})
 
 RELAIS_PACKAGES+=(clang libclang-rt-14-dev)
 relais_install
@@ -30,11 +32,13 @@ cmake --build "$RELAIS_BUILD" -j "${RELAIS_JOBS:-2}" --target \
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 mkdir -p "$RELAIS_BUILD/fuzz-artifacts" "$RELAIS_BUILD/fuzz-logs"
-status=0
-summary=()
-for t in "${targets[@]}"; do
-  corpus="$RELAIS_BUILD/fuzz-corpus/$t"
-  log="$RELAIS_BUILD/fuzz-logs/$t.log"
+# fuzz_one <target>: runs it, writes one summary line to fuzz-logs/<target>.summary,
+# returns non-zero on a finding.
+fuzz_one() {
+  local t=$1
+  local corpus="$RELAIS_BUILD/fuzz-corpus/$t"
+  local log="$RELAIS_BUILD/fuzz-logs/$t.log"
+  local summary="$RELAIS_BUILD/fuzz-logs/$t.summary"
   mkdir -p "$corpus"
   echo "== $t: fuzzing for ${seconds}s (log: $log)"
   # The service targets run a multi-threaded server whose caches and thread
@@ -42,10 +46,9 @@ for t in "${targets[@]}"; do
   # makes libFuzzer run a full LeakSanitizer scan per input (25 exec/s instead
   # of ~1000). Leaks there are the soak test's job (deploy/soak.sh); the
   # single-threaded parsers keep the per-input leak check.
-  leaks=0
-  dict=(-dict="$RELAIS_ROOT/tests/fuzz/services.dict")
-  [[ $t == token || $t == export ]] && leaks=1 dict=()
-  rc=0
+  local leaks=0 rc=0 runs rate cov
+  local dict=(-dict="$RELAIS_ROOT/tests/fuzz/services.dict")
+  [[ $t == token || $t == export || $t == config ]] && leaks=1 dict=()
   "$RELAIS_BUILD/tests/fuzz/${t}_fuzzer" "$corpus" "$RELAIS_ROOT/tests/fuzz/corpus/$t" \
     -max_total_time="$seconds" -timeout=60 -rss_limit_mb=4096 -detect_leaks=$leaks \
     "${dict[@]}" -print_final_stats=1 -artifact_prefix="$RELAIS_BUILD/fuzz-artifacts/$t-" >"$log" 2>&1 || rc=$?
@@ -53,13 +56,25 @@ for t in "${targets[@]}"; do
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
   if ((rc != 0)); then
-    status=1
-    summary+=("$t: FINDING after ${runs:-?} runs (exit $rc): $(grep -m1 -E 'ERROR: |FUZZ FINDING|runtime error' "$log")")
-    grep -E 'Test unit written to' "$log" || true
+    { echo "$t: FINDING after ${runs:-?} runs (exit $rc): $(grep -m1 -E 'ERROR: |FUZZ FINDING|runtime error' "$log")"
+      grep -E 'Test unit written to' "$log" || true; } >"$summary"
   else
-    summary+=("$t: ${runs:-?} runs, ${rate:-?} exec/s, ${cov:-cov: ?}, no finding")
+    echo "$t: ${seconds}s, ${runs:-?} runs, ${rate:-?} exec/s, ${cov:-cov: ?}, no finding" >"$summary"
+  fi
+  return "$rc"
+}
+
+status=0
+pids=()
+for t in "${targets[@]}"; do
+  if [[ -n ${RELAIS_FUZZ_PARALLEL:-} ]]; then
+    fuzz_one "$t" &
+    pids+=($!)
+  else
+    fuzz_one "$t" || status=1
   fi
 done
+for p in "${pids[@]}"; do wait "$p" || status=1; done
 echo
-printf '%s\n' "${summary[@]}"
+for t in "${targets[@]}"; do cat "$RELAIS_BUILD/fuzz-logs/$t.summary"; done
 exit "$status"

@@ -17,28 +17,33 @@ absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db) {
   if (code == SQLITE_OK || code == SQLITE_DONE || code == SQLITE_ROW) {
     return absl::OkStatus();
   }
-  std::string msg = absl::StrCat(context, ": ", sqlite3_errstr(code));
-  if (db != nullptr) absl::StrAppend(&msg, " (", sqlite3_errmsg(db), ")");
+  // "<reason>: ..." so clients and the audit log get a stable reason code
+  // (services/common/rpc.h), not SQLite's wording.
+  auto error = [&](absl::string_view reason) {
+    std::string msg = absl::StrCat(reason, ": ", context, ": ", sqlite3_errstr(code));
+    if (db != nullptr) absl::StrAppend(&msg, " (", sqlite3_errmsg(db), ")");
+    return msg;
+  };
   switch (code & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return absl::UnavailableError(msg);
+      return absl::UnavailableError(error("storage_busy"));
     case SQLITE_IOERR:
-      return absl::UnavailableError(msg);
+      return absl::UnavailableError(error("storage_io_error"));
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return absl::DataLossError(msg);
+      return absl::DataLossError(error("storage_corrupt"));
     case SQLITE_FULL:
-      return absl::ResourceExhaustedError(msg);
+      return absl::ResourceExhaustedError(error("storage_full"));
     case SQLITE_CONSTRAINT:
       if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
-        return absl::AlreadyExistsError(msg);
+        return absl::AlreadyExistsError(error("storage_conflict"));
       }
-      return absl::FailedPreconditionError(msg);
+      return absl::FailedPreconditionError(error("storage_constraint"));
     case SQLITE_INTERRUPT:
-      return absl::CancelledError(msg);
+      return absl::CancelledError(error("cancelled"));
     default:
-      return absl::InternalError(msg);
+      return absl::InternalError(error("storage_error"));
   }
 }
 
@@ -214,6 +219,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
     readers.push_back(std::move(reader));
   }
   auto db = absl::WrapUnique(new Database(options.path, std::move(writer), std::move(readers)));
+  db->vfs_ = options.vfs;
   struct stat st;
   if (::stat(options.path.c_str(), &st) == 0) {
     db->file_dev_ = st.st_dev;

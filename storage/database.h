@@ -2,6 +2,7 @@
 #define RELAIS_STORAGE_DATABASE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -151,6 +152,37 @@ class Database {
   // The database file and its WAL, in bytes (0 for a missing WAL).
   int64_t FileBytes() const;
 
+  // What Backup() wrote.
+  struct BackupInfo {
+    int64_t bytes = 0;  // size of the copy
+    int64_t pages = 0;
+    absl::Duration elapsed;
+  };
+  struct BackupOptions {
+    // Told the pages copied so far and the total after each step; returning
+    // false cancels the backup (Cancelled). Empty: no progress.
+    std::function<bool(int64_t done, int64_t total)> progress{};
+    // Runs on the source connection inside the snapshot being copied, before
+    // the copy: what it reads is exactly what the copy holds. Its error
+    // aborts the backup. Empty: nothing.
+    std::function<absl::Status(Connection&)> on_snapshot{};
+  };
+
+  // An online copy of the whole database with SQLite's backup API, on a
+  // connection of its own, while other connections keep reading and writing:
+  // the copy is one committed snapshot (the state when the backup started).
+  // Writes `dest_path`.tmp (0600), fsyncs it, checks it with PRAGMA
+  // integrity_check, renames it to `dest_path` and fsyncs the directory; on
+  // any failure nothing is left at either path. The copy is in rollback-journal
+  // mode (one self-contained file); relaisd turns WAL back on when it opens it.
+  // DataLoss if the copy fails the integrity check; Cancelled if `progress`
+  // said so; otherwise as SqliteStatus() maps, or Unavailable for file errors.
+  absl::StatusOr<BackupInfo> Backup(const std::string& dest_path,
+                                    const BackupOptions& options) const;
+  absl::StatusOr<BackupInfo> Backup(const std::string& dest_path) const {
+    return Backup(dest_path, BackupOptions());
+  }
+
  private:
   Database(std::string path, std::unique_ptr<Connection> writer,
            std::vector<std::unique_ptr<Connection>> readers);
@@ -158,6 +190,7 @@ class Database {
   void ReleaseReader(Connection* c) const;
 
   const std::string path_;
+  std::string vfs_;  // as opened; Backup() opens its source connection through it
   mutable absl::Mutex write_mu_;
   std::unique_ptr<Connection> writer_ ABSL_GUARDED_BY(write_mu_);
   mutable absl::Mutex read_mu_;

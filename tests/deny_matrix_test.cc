@@ -42,6 +42,7 @@
 #include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
+#include "relais/v1/admin.grpc.pb.h"
 #include "services/common/rpc.h"
 #include "tests/test_env.h"
 
@@ -337,6 +338,16 @@ const Row kMatrix[] = {
   {"AuditService", "ExportEvents", "ACTION_EXPORT_AUDIT", "from_sequence: 0",
    {Missing, Expired, Forged, Role, Ok, Role, Role, Role,
     Role}},
+  // GDPR export (art. 15/20), server streaming: coordinators of an
+  // accompanying service or admins; a restricted record is still exported
+  // (art. 18 does not limit the data subject's own access).
+  {"RecordService", "ExportYouth", "ACTION_EXPORT_YOUTH", R"pb(youth_id: "$YOUTH")pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
+  // Server streaming; admins only (no column is an admin): the whole database.
+  {"AdminService", "BackupDatabase", "ACTION_BACKUP", "",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Role}},
 
   // --- Break-the-glass (issue #4 item 3), after every read row: a grant
   // changes what its service may read. Any caseworker may open one (justified,
@@ -376,6 +387,10 @@ const Row kMatrix[] = {
    R"pb(youth_id: "$YOUTH" reason: "Fin de la limitation")pb",
    {Missing, Expired, Forged, Role, Role, Role, Role, Role,
     Erased}},
+  // Retention (issue #4 item 6): the sweep is an admin's alone, dry run or not.
+  {"RecordService", "SweepRetention", "ACTION_RETENTION_SWEEP", "dry_run: false",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Role}},
 };
 // clang-format on
 
@@ -481,7 +496,7 @@ std::vector<const google::protobuf::ServiceDescriptor*> RelaisServices(grpc::Gen
   for (const char* name :
        {v1::DirectoryService::service_full_name(), v1::AuthService::service_full_name(),
         v1::RecordService::service_full_name(), v1::CareService::service_full_name(),
-        v1::AuditService::service_full_name()}) {
+        v1::AuditService::service_full_name(), v1::AdminService::service_full_name()}) {
     const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name);
     EXPECT_NE(service, nullptr) << name;
     if (service == nullptr) continue;

@@ -336,6 +336,9 @@ TEST_P(OneShotStorageFault, FailsTheCallWithItsStatusAndAuditsTheFailure) {
   bool returned_something = true;
   grpc::Status failed = MakeCall(w, call, &returned_something);
   EXPECT_EQ(failed.error_code(), fault.one_shot_code) << failed.error_message();
+  // A stable reason code a client can act on, never SQLite's wording.
+  EXPECT_EQ(ReasonCode(failed),
+            fault.fault == FaultVfs::Fault::kDiskFull ? "storage_full" : "storage_io_error");
   EXPECT_FALSE(returned_something);
   const Snapshot during = Take(path);
   Snapshot want = before;

@@ -21,6 +21,8 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/io/zero_copy_stream_impl.h"
+#include "google/protobuf/util/delimited_message_util.h"
 #include "gtest/gtest.h"
 #include "services/audit/export_verifier.h"
 #include "tests/test_env.h"
@@ -428,6 +430,61 @@ TEST_F(RelaisctlTest, ExportsTheAuditLogAndVerifiesItOffline) {
   EXPECT_THAT(bad.out, StartsWith("FAILED: hash_mismatch"));
   EXPECT_EQ(Offline({"audit", "verify", file}).exit_code, 2);  // --pubkey missing
   EXPECT_EQ(Offline({"audit", "verify", home_ + "/missing", "--pubkey", pubkey}).exit_code, 2);
+}
+
+TEST_F(RelaisctlTest, ExportsAYouthAndPrintsTheAccessReportAsText) {
+  env_->clock().Set(absl::Now());
+  const std::string youth = env_->CreateYouth(15);
+  env_->Accompany(youth, kAmoCoordinator, kAmoCaseworker);
+  Login(kAmoCoordinator);
+  Login(kAmoCaseworker);
+  Id(kAmoCaseworker, {"entry", "add", youth, "--category", "general", "--visibility", "shared",
+                      "--body", "Premier entretien"});
+
+  const std::string file = absl::StrCat(home_, "/youth.export");
+  Result refused = Ctl(kAmoCaseworker, {"youth", "export", youth, file});
+  EXPECT_EQ(refused.exit_code, 4) << refused.err;  // role_not_permitted
+  EXPECT_NE(::access(file.c_str(), F_OK), 0);
+  EXPECT_NE(::access((file + ".tmp").c_str(), F_OK), 0);
+
+  Result exported = Ctl(kAmoCoordinator, {"youth", "export", youth, file});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_THAT(exported.out, HasSubstr("1 entries (0 withheld) saved to"));
+  EXPECT_EQ(exported.err, "");  // no progress in a pipe
+  struct stat st;
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_NE(::access((file + ".tmp").c_str(), F_OK), 0);
+  std::ifstream in(file, std::ios::binary);
+  google::protobuf::io::IstreamInputStream stream(&in);
+  std::vector<v1::ExportYouthItem> items;
+  for (v1::ExportYouthItem item;;) {
+    bool clean_eof = false;
+    if (!google::protobuf::util::ParseDelimitedFromZeroCopyStream(&item, &stream, &clean_eof)) {
+      EXPECT_TRUE(clean_eof);
+      break;
+    }
+    items.push_back(item);
+  }
+  ASSERT_GE(items.size(), 3u);
+  EXPECT_TRUE(items.front().has_header());
+  ASSERT_TRUE(items.back().has_trailer());
+  EXPECT_EQ(items.back().trailer().entries(), 1);
+
+  Result text = Ctl(kAmoCoordinator, {"audit", "report", youth, "--format", "text", "--lang",
+                                      "en"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, StartsWith("Access report"));
+  EXPECT_THAT(text.out, HasSubstr("exporting the record (data copy)"));
+  EXPECT_THAT(text.out, Not(HasSubstr("amo.coord")));
+  Result french = Ctl(kAmoCoordinator, {"audit", "report", youth, "--format", "text"});
+  EXPECT_THAT(french.out, StartsWith("Rapport des accès"));
+  EXPECT_EQ(Ctl(kAmoCoordinator, {"audit", "report", youth, "--lang", "nl"}).exit_code, 2);
+  EXPECT_EQ(Ctl(kAmoCoordinator, {"youth", "show", youth, "--format", "text"}).exit_code, 2);
+  Result help = Offline({"youth", "export", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, StartsWith("usage: relaisctl youth export <youth-id> <file>"));
+  ExpectFits80(help.out);
 }
 
 // relaisd's default transport: relaisctl presents the service's client

@@ -78,6 +78,18 @@ std::unique_ptr<RelaisEnv> RelaisEnv::StartOnVfs(std::string vfs, absl::Duration
   return Launch(std::move(env), "", /*seed=*/true, "");
 }
 
+std::unique_ptr<RelaisEnv> RelaisEnv::StartWithRetention(record::RetentionPolicy retention) {
+  auto env = absl::WrapUnique(new RelaisEnv());
+  env->retention_ = std::move(retention);
+  return Launch(std::move(env), "", /*seed=*/true, "");
+}
+
+std::unique_ptr<RelaisEnv> RelaisEnv::StartNamingMembers() {
+  auto env = absl::WrapUnique(new RelaisEnv());
+  env->names_members_ = true;
+  return Launch(std::move(env), "", /*seed=*/true, "");
+}
+
 std::unique_ptr<RelaisEnv> RelaisEnv::StartTls(Tls tls) {
   auto env = absl::WrapUnique(new RelaisEnv());
   env->tls_ = std::move(tls);
@@ -104,6 +116,8 @@ std::unique_ptr<RelaisEnv> RelaisEnv::Launch(std::unique_ptr<RelaisEnv> env, std
   options.previous_master_key_file = env->previous_master_key_file_;
   options.db_vfs = env->vfs_;
   options.db_busy_timeout = env->busy_timeout_;
+  options.access_report_names_members = env->names_members_;
+  if (env->retention_) options.retention = *env->retention_;
   auto host = host::Host::Start(options);
   EXPECT_TRUE(host.ok()) << host.status();
   if (!host.ok()) return nullptr;

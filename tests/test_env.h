@@ -64,6 +64,12 @@ class RelaisEnv {
   // registered storage::FaultVfs, for fault injection), whose writes wait at
   // most `busy_timeout` for a lock held elsewhere.
   static std::unique_ptr<RelaisEnv> StartOnVfs(std::string vfs, absl::Duration busy_timeout);
+  // Like Start() on a fresh database, with access reports naming members
+  // (HostOptions::access_report_names_members).
+  static std::unique_ptr<RelaisEnv> StartNamingMembers();
+  // Like Start() on a fresh database, with these retention periods and sweep
+  // interval (HostOptions::retention).
+  static std::unique_ptr<RelaisEnv> StartWithRetention(record::RetentionPolicy retention);
 
   // Mutual TLS, for transport tests: the server serves `server`; the env's own
   // stubs connect to "localhost:<port>" with `client` (its certificate decides
@@ -129,6 +135,8 @@ class RelaisEnv {
   std::string previous_master_key_file_;  // set by StartWithMasterKeys()
   std::string vfs_;                                 // set by StartOnVfs()
   absl::Duration busy_timeout_ = absl::Seconds(5);  // set by StartOnVfs()
+  bool names_members_ = false;                      // set by StartNamingMembers()
+  std::optional<record::RetentionPolicy> retention_;  // set by StartWithRetention()
   std::string db_path_;
   std::string keys_dir_;
   std::unique_ptr<host::Host> host_;

@@ -377,6 +377,8 @@ absl::StatusOr<int64_t> AuditLog::Length() const {
   return length;
 }
 
+absl::StatusOr<ChainHead> AuditLog::HeadIn(Connection& c) { return ReadHead(c); }
+
 absl::StatusOr<ChainHead> AuditLog::Head() const {
   ChainHead head;
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {

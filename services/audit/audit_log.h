@@ -143,6 +143,9 @@ class AuditLog {
 
   // The last stored event's sequence and hash, as stored (not verified).
   absl::StatusOr<ChainHead> Head() const;
+  // The same, read through `c`, a connection inside a transaction on this
+  // log's database (e.g. the snapshot a backup copies).
+  static absl::StatusOr<ChainHead> HeadIn(storage::Connection& c);
 
   // Reads the newest checkpoint and the chain head on one snapshot and
   // verifies every event after the checkpoint (from the genesis if there is

@@ -10,7 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "services/audit/access_report_text.h"
 #include "services/audit/checkpoint.h"
+#include "services/common/paging.h"
 
 namespace relais::audit {
 
@@ -229,6 +231,13 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
                                        {v1::ROLE_AUDITOR, v1::ROLE_COORDINATOR}));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
     call.event.youth_id = req->youth_id();
+    if (!v1::AccessReportFormat_IsValid(req->format())) {
+      return rpc::InvalidField("format", "invalid_enum", "must be JSON or TEXT");
+    }
+    const std::string language = req->language().empty() ? "fr" : req->language();
+    if (!IsReportLanguage(language)) {
+      return rpc::InvalidField("language", "unsupported_language", "must be \"fr\" or \"en\"");
+    }
     if (!caller.HasRole(v1::ROLE_AUDITOR)) {
       ASSIGN_OR_RETURN(care::AccessFacts facts,
                        care_->GatherFacts(caller.service_id(), req->youth_id()));
@@ -251,19 +260,39 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
       if (static_cast<int>(page.size()) < AuditLog::kMaxQueryLimit) break;
     }
     RETURN_IF_ERROR(RecordAllowed(log_, call));
-    std::map<std::string, std::string> names;
+    // Looked up once per service (name, sector) and, only when configured,
+    // once per member.
+    std::map<std::string, std::pair<std::string, std::string>> services;
+    std::map<std::string, std::string> members;
     resp->set_youth_id(req->youth_id());
     for (const v1::AuditEvent& e : all) {
       v1::AccessReportLine* line = resp->add_lines();
       *line->mutable_time() = e.time();
       line->set_service_id(e.actor_service_id());
       if (!e.actor_service_id().empty()) {
-        auto it = names.find(e.actor_service_id());
-        if (it == names.end()) {
+        auto it = services.find(e.actor_service_id());
+        if (it == services.end()) {
           absl::StatusOr<directory::ServiceInfo> s = directory_->GetService(e.actor_service_id());
-          it = names.emplace(e.actor_service_id(), s.ok() ? s->name : "").first;
+          it = services
+                   .emplace(e.actor_service_id(),
+                            s.ok() ? std::pair(s->name, s->sector_id)
+                                   : std::pair(std::string(), std::string()))
+                   .first;
         }
-        line->set_service_name(it->second);
+        line->set_service_name(it->second.first);
+        line->set_service_sector(it->second.second);
+      }
+      if (options_.access_report_names_members && !e.actor_member_id().empty()) {
+        auto it = members.find(e.actor_member_id());
+        if (it == members.end()) {
+          absl::StatusOr<directory::MemberInfo> m = directory_->GetMember(e.actor_member_id());
+          it = members
+                   .emplace(e.actor_member_id(),
+                            m.ok() ? absl::StrCat(m->display_name, " (", m->login, ")")
+                                   : e.actor_member_id())
+                   .first;
+        }
+        line->set_member(it->second);
       }
       line->set_role(e.actor_roles());
       line->set_action(e.action());
@@ -271,6 +300,9 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
       line->set_decision(e.decision());
       line->set_reason_code(e.reason_code());
       line->set_entry_id(e.entry_id());
+    }
+    if (req->format() == v1::ACCESS_REPORT_FORMAT_TEXT) {
+      resp->set_text(RenderAccessReportText(*resp, language));
     }
     return absl::OkStatus();
   });
@@ -299,8 +331,17 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListEmergencyAccesses(
   return rpc::Serve(*gate_, ctx, v1::ACTION_LIST_EMERGENCY_ACCESS,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_AUDITOR}));
+    // All grants, so that a page token stays valid when its grant is reviewed.
     ASSIGN_OR_RETURN(std::vector<v1::EmergencyAccess> grants,
-                     care_->ListEmergencyGrants(req->pending_only()));
+                     care_->ListEmergencyGrants(/*pending_only=*/false));
+    ASSIGN_OR_RETURN(*resp->mutable_next_page_token(),
+                     rpc::TakePage(
+                         grants, req->page_size(), req->page_token(),
+                         [](const v1::EmergencyAccess& g) { return g.id(); },
+                         [&](const v1::EmergencyAccess& g) {
+                           return !req->pending_only() ||
+                                  g.verdict() == v1::EMERGENCY_VERDICT_UNSPECIFIED;
+                         }));
     call.event.decision = v1::DECISION_ALLOW;
     call.event.reason = v1::ACCESS_REASON_ALLOWED;
     call.event.reason_code = "allowed";

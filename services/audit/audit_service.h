@@ -10,6 +10,13 @@
 
 namespace relais::audit {
 
+struct AuditServiceOptions {
+  // Access reports name the member behind each line ("<name> (<login>)").
+  // Off by default: the report goes to the young person, who is told which
+  // service acted, not which colleague (relaisd --access_report_names_members).
+  bool access_report_names_members = false;
+};
+
 // AuditService over the hash-chained log. Querying and verifying the log is for
 // auditors only; an access report on one youth is also open to a coordinator of
 // a service accompanying that youth, so the youth can be given it (art. 15).
@@ -19,12 +26,14 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
   // Pointers are borrowed and must outlive this object. Without a
   // checkpointer, exports carry no keys and no fresh head checkpoint.
   AuditServiceImpl(AuditLog* log, rpc::CallGate* gate, const directory::DirectoryApi* directory,
-                   const care::CareApi* care, Checkpointer* checkpointer = nullptr)
+                   const care::CareApi* care, Checkpointer* checkpointer = nullptr,
+                   AuditServiceOptions options = {})
       : log_(log),
         gate_(gate),
         directory_(directory),
         care_(care),
-        checkpointer_(checkpointer) {}
+        checkpointer_(checkpointer),
+        options_(options) {}
 
   grpc::ServerUnaryReactor* QueryEvents(grpc::CallbackServerContext* ctx,
                                         const v1::QueryEventsRequest* req,
@@ -53,6 +62,7 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
   const directory::DirectoryApi* const directory_;
   const care::CareApi* const care_;
   Checkpointer* const checkpointer_;
+  const AuditServiceOptions options_;
 };
 
 }  // namespace relais::audit

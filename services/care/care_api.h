@@ -1,6 +1,7 @@
 #ifndef RELAIS_SERVICES_CARE_CARE_API_H_
 #define RELAIS_SERVICES_CARE_CARE_API_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -11,6 +12,7 @@
 #include "relais/v1/care.pb.h"
 #include "services/audit/audit_log.h"
 #include "services/care/access_policy.h"
+#include "storage/database.h"
 
 namespace relais::care {
 
@@ -20,6 +22,14 @@ struct HandoverFacts {
   std::string youth_id;
   std::string from_service_id;
   std::string to_service_id;
+};
+
+// Everything the care service holds on one youth, for the record's export
+// (GDPR art. 15/20): consents decorated and with their receipt.
+struct CareExport {
+  std::vector<v1::Accompaniment> accompaniments;
+  std::vector<v1::Handover> handovers;
+  std::vector<v1::Consent> consents;
 };
 
 // What the record service asks of the care service (the policy information
@@ -38,6 +48,26 @@ class CareApi {
   virtual absl::StatusOr<bool> HasActiveMandate(absl::string_view youth_id) const {
     (void)youth_id;
     return absl::UnimplementedError("HasActiveMandate is not implemented");
+  }
+  // The youth's accompaniments, handovers and consents, oldest first; the
+  // caller decided and audited the access. The default fails closed.
+  virtual absl::StatusOr<CareExport> ExportCare(absl::string_view youth_id) const {
+    (void)youth_id;
+    return absl::UnimplementedError("ExportCare is not implemented");
+  }
+  // The retention clock (README "Retention"): whether an accompaniment of the
+  // youth is active now or starts later (`open`: the youth is never swept),
+  // and the latest end among those that ended. Read on `c`, so that the
+  // retention sweep can check it inside its erasing transaction. Fails closed
+  // with UNIMPLEMENTED.
+  struct AccompanimentSpan {
+    bool open = false;
+    std::optional<absl::Time> last_end;
+  };
+  virtual absl::StatusOr<AccompanimentSpan> GetAccompanimentSpan(
+      storage::Connection& c, absl::string_view youth_id) const {
+    (void)c, (void)youth_id;
+    return absl::UnimplementedError("GetAccompanimentSpan is not implemented");
   }
   // Break-the-glass review queue (for the audit service): grants, oldest
   // first, justification and note opened (a grant of an erased youth shows

@@ -9,6 +9,7 @@
 #include "services/care/care_store.h"
 #include "services/care/consent_receipt.h"
 #include "services/common/ids.h"
+#include "services/common/paging.h"
 
 namespace relais::care {
 
@@ -223,6 +224,9 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListConsents(grpc::CallbackServerCont
       ASSIGN_OR_RETURN(list, store::ListConsents(c, req->youth_id()));
       return absl::OkStatus();
     }));
+    ASSIGN_OR_RETURN(*resp->mutable_next_page_token(),
+                     rpc::TakePage(list, req->page_size(), req->page_token(),
+                                   [](const v1::Consent& k) { return k.id(); }));
     RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
     const absl::Time now = clock_->Now();
     for (v1::Consent& k : list) {

@@ -13,6 +13,7 @@
 #include "services/care/care_service.h"
 #include "services/care/care_store.h"
 #include "services/common/ids.h"
+#include "services/common/paging.h"
 
 namespace relais::care {
 
@@ -372,15 +373,19 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListHandovers(grpc::CallbackServerCon
       ASSIGN_OR_RETURN(list, store::ListHandovers(c, caller.service_id(), req->youth_id()));
       return absl::OkStatus();
     }));
-    RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
     const absl::Time horizon = now + absl::Hours(24) * req->ending_within_days();
-    for (v1::Handover& h : list) {
-      if (req->ending_within_days() > 0) {
-        const absl::Time end = rpc::FromProto(h.overlap_end());
-        if (h.state() != v1::HANDOVER_STATE_ACCEPTED || end <= now || end > horizon) continue;
-      }
-      *resp->add_handovers() = std::move(h);
-    }
+    ASSIGN_OR_RETURN(*resp->mutable_next_page_token(),
+                     rpc::TakePage(
+                         list, req->page_size(), req->page_token(),
+                         [](const v1::Handover& h) { return h.id(); },
+                         [&](const v1::Handover& h) {
+                           if (req->ending_within_days() == 0) return true;
+                           const absl::Time end = rpc::FromProto(h.overlap_end());
+                           return h.state() == v1::HANDOVER_STATE_ACCEPTED && end > now &&
+                                  end <= horizon;
+                         }));
+    RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+    for (v1::Handover& h : list) *resp->add_handovers() = std::move(h);
     return absl::OkStatus();
   });
 }

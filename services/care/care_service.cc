@@ -6,6 +6,7 @@
 #include "common/status_macros.h"
 #include "services/care/care_store.h"
 #include "services/common/ids.h"
+#include "services/common/paging.h"
 
 namespace relais::care {
 
@@ -71,6 +72,23 @@ absl::StatusOr<bool> CareServiceImpl::HasActiveMandate(absl::string_view youth_i
     return absl::OkStatus();
   }));
   return mandate;
+}
+
+absl::StatusOr<CareApi::AccompanimentSpan> CareServiceImpl::GetAccompanimentSpan(
+    Connection& c, absl::string_view youth_id) const {
+  const absl::Time now = clock_->Now();
+  AccompanimentSpan span;
+  ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> list,
+                   store::ListAccompaniments(c, youth_id, now));
+  for (const v1::Accompaniment& a : list) {
+    if (!a.has_end_time() || rpc::FromProto(a.end_time()) > now) {
+      span.open = true;  // active, or accepted to start later
+      continue;
+    }
+    const absl::Time end = rpc::FromProto(a.end_time());
+    if (!span.last_end.has_value() || end > *span.last_end) span.last_end = end;
+  }
+  return span;
 }
 
 absl::Status CareServiceImpl::Commit(CallAudit& call,
@@ -229,6 +247,9 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListAccompaniments(
       ASSIGN_OR_RETURN(list, store::ListAccompaniments(c, req->youth_id(), now));
       return absl::OkStatus();
     }));
+    ASSIGN_OR_RETURN(*resp->mutable_next_page_token(),
+                     rpc::TakePage(list, req->page_size(), req->page_token(),
+                                   [](const v1::Accompaniment& a) { return a.id(); }));
     RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
     for (auto& a : list) *resp->add_accompaniments() = std::move(a);
     return absl::OkStatus();

@@ -44,6 +44,10 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
                                           absl::string_view youth_id) const override;
   absl::StatusOr<HandoverFacts> GetHandoverFacts(absl::string_view handover_id) const override;
   absl::StatusOr<bool> HasActiveMandate(absl::string_view youth_id) const override;
+  absl::StatusOr<AccompanimentSpan> GetAccompanimentSpan(
+      storage::Connection& c, absl::string_view youth_id) const override;
+  // care_export.cc.
+  absl::StatusOr<CareExport> ExportCare(absl::string_view youth_id) const override;
   absl::StatusOr<std::vector<v1::EmergencyAccess>> ListEmergencyGrants(
       bool pending_only) const override;
   absl::StatusOr<v1::EmergencyAccess> ReviewEmergencyGrant(

@@ -358,8 +358,9 @@ absl::StatusOr<std::vector<v1::Handover>> ListHandovers(Connection& c,
                                                         absl::string_view youth_id) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare(absl::StrCat("SELECT ", kHandoverColumns,
-                                          " FROM care_handovers WHERE (from_service_id = ?1 OR "
-                                          "to_service_id = ?1) AND (?2 = '' OR youth_id = ?2) "
+                                          " FROM care_handovers WHERE (?1 = '' OR "
+                                          "from_service_id = ?1 OR to_service_id = ?1) AND "
+                                          "(?2 = '' OR youth_id = ?2) "
                                           "ORDER BY created_at_us, rowid LIMIT 1000")));
   s.Bind(1, service_id).Bind(2, youth_id);
   std::vector<v1::Handover> out;

@@ -54,7 +54,7 @@ absl::StatusOr<std::optional<v1::Handover>> FindOpenHandover(storage::Connection
                                                              absl::string_view from_service_id,
                                                              absl::string_view to_service_id,
                                                              absl::Time now);
-// Handovers involving the service, optionally of one youth.
+// Handovers involving the service (any service if empty), optionally of one youth.
 absl::StatusOr<std::vector<v1::Handover>> ListHandovers(storage::Connection& c,
                                                         absl::string_view service_id,
                                                         absl::string_view youth_id);

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "services/common/paging.h"
 
 namespace relais::directory {
 namespace {
@@ -101,11 +102,15 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::CreateSector(grpc::CallbackServe
 }
 
 grpc::ServerUnaryReactor* DirectoryServiceImpl::ListSectors(grpc::CallbackServerContext* ctx,
-                                                            const v1::ListSectorsRequest*,
+                                                            const v1::ListSectorsRequest* request,
                                                             v1::ListSectorsResponse* reply) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_DIRECTORY,
                     [&](const rpc::Caller&, rpc::CallAudit& call) -> absl::Status {
                       ASSIGN_OR_RETURN(std::vector<SectorInfo> sectors, store_->ListSectors());
+                      ASSIGN_OR_RETURN(*reply->mutable_next_page_token(),
+                                       rpc::TakePage(sectors, request->page_size(),
+                                                     request->page_token(),
+                                                     [](const SectorInfo& s) { return s.id; }));
                       RETURN_IF_ERROR(RecordRead(call));
                       for (const SectorInfo& s : sectors) ToProto(s, reply->add_sectors());
                       return absl::OkStatus();

@@ -16,6 +16,7 @@
 #include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpc/health/v1/health.pb.h"
 
 namespace relais::host {
 namespace {
@@ -85,6 +86,7 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   ASSIGN_OR_RETURN(host->directory_,
                    directory::DirectoryStore::Create(host->db_.get(), host->clock_,
                                                      {.scrypt = options.scrypt}));
+  RETURN_IF_ERROR(options.retention.Validate());
   RETURN_IF_ERROR(record::RecordServiceImpl::Migrate(host->db_.get()));
   RETURN_IF_ERROR(care::CareServiceImpl::Migrate(host->db_.get()));
   ASSIGN_OR_RETURN(storage::crypto::MasterKeyRing master_keys,
@@ -95,7 +97,8 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   host->record_ = std::make_unique<record::RecordServiceImpl>(
       record::RecordServiceImpl::Options{
           .national_number_key = national_key,
-          .master_keys = std::make_unique<storage::crypto::MasterKeyRing>(std::move(master_keys))},
+          .master_keys = std::make_unique<storage::crypto::MasterKeyRing>(std::move(master_keys)),
+          .retention = options.retention},
       host->db_.get(), host->clock_, host->gate_.get());
   host->care_ = std::make_unique<care::CareServiceImpl>(options.care, host->db_.get(), host->clock_,
                                                         host->gate_.get(), host->directory_.get(),
@@ -125,9 +128,20 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
           .poll_interval = std::min(absl::Seconds(1), options.checkpoint_every)});
   host->audit_service_ = std::make_unique<audit::AuditServiceImpl>(
       host->audit_log_.get(), host->gate_.get(), host->directory_.get(), host->care_.get(),
-      host->checkpointer_.get());
+      host->checkpointer_.get(),
+      audit::AuditServiceOptions{.access_report_names_members =
+                                     options.access_report_names_members});
+
+  // Backup copies wait in a private directory beside the database.
+  const std::string backup_dir = admin::AdminServiceImpl::BackupDirFor(options.db_path);
+  RETURN_IF_ERROR(admin::AdminServiceImpl::PrepareBackupDir(backup_dir));
+  host->admin_service_ = std::make_unique<admin::AdminServiceImpl>(
+      host->db_.get(), host->gate_.get(), host->clock_, backup_dir);
 
   grpc::EnableDefaultHealthCheckService(true);
+  // Reflection answers from the generated descriptor pool: referencing the
+  // health schema links it in, so reflection clients can call Health too.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (options.tls.enabled()) {
@@ -153,6 +167,7 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   builder.RegisterService(host->record_.get());
   builder.RegisterService(host->care_.get());
   builder.RegisterService(host->audit_service_.get());
+  builder.RegisterService(host->admin_service_.get());
   host->server_ = builder.BuildAndStart();
   if (host->server_ == nullptr || host->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
@@ -163,7 +178,7 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
       host->server_->GetHealthCheckService(),
       std::vector<std::string>{"relais.v1.DirectoryService", "relais.v1.AuthService",
                                "relais.v1.RecordService", "relais.v1.CareService",
-                               "relais.v1.AuditService"},
+                               "relais.v1.AuditService", "relais.v1.AdminService"},
       [db = host->db_.get()] { return db->Probe(); }, options.health_probe_interval);
   host->health_->Start();
   host->metrics_->AddGauge("relais_audit_chain_length", "Events in the audit hash chain.",
@@ -187,6 +202,9 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
     }
   }
   host->sweeper_ = std::thread([h = host.get()] { h->SweepLoop(); });
+  if (options.retention.sweep_interval > absl::ZeroDuration()) {
+    host->retention_sweeper_ = std::thread([h = host.get()] { h->RetentionLoop(); });
+  }
   host->checkpointer_->Start();
   if (options.ready_on_start) host->health_->SetReady(true);
   common::LogInfo("relaisd serving",
@@ -214,6 +232,22 @@ void Host::SweepLoop() {
   }
 }
 
+// Scheduled retention sweep (README "Retention"). Logs counts only: never an id,
+// a name or content.
+void Host::RetentionLoop() {
+  while (!stop_.WaitForNotificationWithTimeout(options_.retention.sweep_interval)) {
+    absl::StatusOr<v1::SweepRetentionResponse> r = record_->RunScheduledRetentionSweep();
+    if (!r.ok()) {
+      common::LogError("retention sweep failed", {{"status", r.status().ToString()}});
+      continue;
+    }
+    common::LogInfo("retention sweep done",
+                    {{"youths_erased", absl::StrCat(r->youths_erased())},
+                     {"entries_erased", absl::StrCat(r->entries_erased())},
+                     {"youths_skipped", absl::StrCat(r->youths_skipped())}});
+  }
+}
+
 void Host::Shutdown(absl::Duration grace) {
   {
     absl::MutexLock lock(&shutdown_mu_);
@@ -229,6 +263,7 @@ void Host::Shutdown(absl::Duration grace) {
   }
   if (!stop_.HasBeenNotified()) stop_.Notify();
   if (sweeper_.joinable()) sweeper_.join();
+  if (retention_sweeper_.joinable()) retention_sweeper_.join();
   // Nothing appends any more: sign the tail of the log.
   if (checkpointer_ != nullptr) checkpointer_->Stop();
   // Fold the WAL into the database file so that a stopped relaisd leaves one

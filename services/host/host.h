@@ -13,6 +13,7 @@
 #include "auth/token.h"
 #include "common/clock.h"
 #include "grpcpp/grpcpp.h"
+#include "services/admin/admin_service.h"
 #include "services/audit/audit_log.h"
 #include "services/audit/audit_service.h"
 #include "services/audit/checkpointer.h"
@@ -26,6 +27,7 @@
 #include "services/host/request_log.h"
 #include "services/host/tls_credentials.h"
 #include "services/record/record_service.h"
+#include "services/record/retention_policy.h"
 #include "storage/database.h"
 
 namespace relais::host {
@@ -59,6 +61,9 @@ struct HostOptions {
   absl::Duration token_lifetime = absl::Minutes(15);
   // How often accepted handovers whose window has closed are completed.
   absl::Duration sweep_interval = absl::Minutes(1);
+  // Per-category retention periods and how often the retention sweep runs
+  // (README "Retention"); zero sweep_interval disables the scheduled sweep.
+  record::RetentionPolicy retention = record::RetentionPolicy::Defaults();
   // Largest request accepted, in bytes.
   int max_message_bytes = 1 << 20;
   // Signed audit checkpoints: once this many events are unsigned, or the
@@ -77,6 +82,9 @@ struct HostOptions {
   // port 0 picks one (tests). If it cannot bind, relaisd logs an error and
   // serves without it: metrics are not worth refusing calls for.
   std::string metrics_listen{};
+  // Access reports name the member behind each access (default: services and
+  // roles only). relaisd --access_report_names_members.
+  bool access_report_names_members = false;
 };
 
 // relaisd in one object: the database, every service wired in-process, and the
@@ -111,6 +119,7 @@ class Host {
   audit::AuditLog& audit() { return *audit_log_; }
   directory::DirectoryStore& directory() { return *directory_; }
   care::CareServiceImpl& care() { return *care_; }
+  record::RecordServiceImpl& record() { return *record_; }
   const auth::TokenIssuer& issuer() const { return *issuer_; }
   auth::KeyRing& keys() { return *keys_; }
   auth::KeyRing& audit_keys() { return *audit_keys_; }
@@ -119,6 +128,7 @@ class Host {
  private:
   Host() = default;
   void SweepLoop();
+  void RetentionLoop();
 
   HostOptions options_;
   const common::Clock* clock_ = nullptr;
@@ -137,6 +147,7 @@ class Host {
   std::unique_ptr<auth::KeyRing> audit_keys_;
   std::unique_ptr<audit::Checkpointer> checkpointer_;
   std::unique_ptr<audit::AuditServiceImpl> audit_service_;
+  std::unique_ptr<admin::AdminServiceImpl> admin_service_;
   // Before server_: its interceptors report to it until the server is gone.
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<grpc::Server> server_;
@@ -146,6 +157,7 @@ class Host {
   int port_ = 0;
   absl::Notification stop_;
   std::thread sweeper_;
+  std::thread retention_sweeper_;  // only while retention.sweep_interval > 0
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };

@@ -1,7 +1,5 @@
 // relaisd: every Relais service in one process over one embedded SQLite file.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -9,16 +7,26 @@
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/internal/parse.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/log.h"
+#include "services/host/config.h"
 #include "services/host/demo_data.h"
 #include "services/host/host.h"
 
+ABSL_FLAG(std::string, config, "",
+          "Configuration file: a text-format relais.v1.ServerConfig (see "
+          "deploy/relaisd.textproto). Flags given on the command line override it");
 ABSL_FLAG(std::string, db, "data/relais.db", "SQLite database file (created if missing)");
 ABSL_FLAG(std::string, keys_dir, "data/keys",
           "Directory of the token signing keys and the national-number hash key (mode 0700)");
@@ -48,31 +56,82 @@ ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
           "Loopback address of the Prometheus text endpoint (GET /metrics); empty: none");
 ABSL_FLAG(bool, allow_grpc_trace, false,
           "Start even though GRPC_TRACE is set (gRPC tracing logs tokens and content)");
+ABSL_FLAG(bool, access_report_names_members, false,
+          "Access reports (AuditService.AccessReport) name the member behind each access; "
+          "by default they name services and roles only");
+ABSL_FLAG(absl::Duration, retention_sweep_interval, absl::Hours(24),
+          "How often the retention sweep erases what is due (README \"Retention\"); "
+          "0 disables the scheduled sweep (RecordService.SweepRetention still runs on demand)");
 ABSL_FLAG(bool, insecure_dev, false,
           "Serve plaintext gRPC without TLS or client certificates: development only, "
           "loopback addresses only");
 
 namespace {
 
-// True for "127.x.y.z:port", "[::1]:port" and "localhost:port": literal
-// loopback addresses only, so that a host name such as "127.0.0.1.example.org"
-// is not mistaken for one.
-bool IsLoopback(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return false;
-  std::string host = address.substr(0, colon);
-  if (host == "localhost") return true;
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    in6_addr v6;
-    return inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &v6) == 1 &&
-           IN6_IS_ADDR_LOOPBACK(&v6);
+// Whether a flag was given on the command line (or in a --flagfile). Debian's
+// abseil 20220623 has no public way to ask (CommandLineFlag::IsSpecifiedOnCommandLine
+// is private); this is the record absl's own parser keeps for the question.
+// Comparing with the default would miss a flag given with its default value.
+bool Given(absl::string_view name) { return absl::flags_internal::WasPresentOnCommandLine(name); }
+
+// Sets `s` from the flags: every one (its default unless given), or with
+// `only_given` only those given on the command line, which then override the
+// configuration file. Returns the names of the flags applied.
+std::vector<std::string> ApplyFlags(bool only_given, relais::host::ServerSettings* s) {
+  std::vector<std::string> applied;
+  auto use = [&](const char* name) {
+    if (only_given && !Given(name)) return false;
+    applied.emplace_back(name);
+    return true;
+  };
+  relais::host::HostOptions& o = s->host;
+  if (use("db")) o.db_path = absl::GetFlag(FLAGS_db);
+  if (use("keys_dir")) o.keys_dir = absl::GetFlag(FLAGS_keys_dir);
+  if (use("master_key_file")) o.master_key_file = absl::GetFlag(FLAGS_master_key_file);
+  if (use("previous_master_key_file")) {
+    o.previous_master_key_file = absl::GetFlag(FLAGS_previous_master_key_file);
   }
-  in_addr v4;
-  return inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+  if (use("listen")) o.listen_address = absl::GetFlag(FLAGS_listen);
+  if (use("tls_cert")) s->tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  if (use("tls_key")) s->tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  if (use("tls_client_ca")) s->tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  if (use("max_overlap_days")) {
+    o.care.max_overlap = absl::Hours(24) * absl::GetFlag(FLAGS_max_overlap_days);
+  }
+  if (use("self_consent_age")) o.care.self_consent_age = absl::GetFlag(FLAGS_self_consent_age);
+  if (use("token_lifetime_minutes")) {
+    o.token_lifetime = absl::Minutes(absl::GetFlag(FLAGS_token_lifetime_minutes));
+  }
+  if (use("checkpoint_every_events")) {
+    o.checkpoint_every_events = absl::GetFlag(FLAGS_checkpoint_every_events);
+  }
+  if (use("checkpoint_every_seconds")) {
+    o.checkpoint_every = absl::Seconds(absl::GetFlag(FLAGS_checkpoint_every_seconds));
+  }
+  if (use("metrics_listen")) o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  if (use("access_report_names_members")) {
+    o.access_report_names_members = absl::GetFlag(FLAGS_access_report_names_members);
+  }
+  if (use("retention_sweep_interval")) {
+    o.retention.sweep_interval = absl::GetFlag(FLAGS_retention_sweep_interval);
+  }
+  if (use("log_level")) s->log_level = absl::GetFlag(FLAGS_log_level);
+  return applied;
+}
+
+absl::Status LoadConfigFile(const std::string& path, relais::host::ServerSettings* settings) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError("config: cannot open the file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return absl::DataLossError("config: cannot read the file");
+  absl::StatusOr<relais::v1::ServerConfig> config = relais::host::ParseConfig(text.str());
+  if (!config.ok()) return config.status();
+  return relais::host::ApplyConfig(*config, settings);
 }
 
 void PrintDemoBanner(const relais::host::Host& host, const relais::host::DemoSummary& demo,
-                     bool tls) {
+                     bool tls, const std::string& client_ca) {
   const std::string address = host.address();
   std::printf(
       "\nRelais demo is serving on %s (%s).\n"
@@ -84,7 +143,7 @@ void PrintDemoBanner(const relais::host::Host& host, const relais::host::DemoSum
   if (tls) {
     // deploy/make-dev-certs.sh puts the client certificates beside the CA.
     const std::string certs =
-        std::filesystem::path(absl::GetFlag(FLAGS_tls_client_ca)).parent_path().string();
+        std::filesystem::path(client_ca).parent_path().string();
     const std::string dir = certs.empty() ? "." : certs;
     std::printf(
         "Every call presents the client certificate of the member's service\n"
@@ -97,7 +156,7 @@ void PrintDemoBanner(const relais::host::Host& host, const relais::host::DemoSum
         "    -d '{\"login\":\"amo.camille\",\"password\":\"%s\"}' \\\n"
         "    https://%s/relais.v1.AuthService/Login\n"
         "then add -H \"Authorization: Bearer <token>\" with the same certificate.\n\n",
-        dir.c_str(), absl::GetFlag(FLAGS_tls_client_ca).c_str(), dir.c_str(), dir.c_str(),
+        dir.c_str(), client_ca.c_str(), dir.c_str(), dir.c_str(),
         relais::host::kDemoPassword, address.c_str());
   } else {
     std::printf(
@@ -133,26 +192,46 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Defaults < file < flags: every flag's value (its default unless given),
+  // then the configuration file, then the flags given on the command line.
+  relais::host::ServerSettings settings;
+  ApplyFlags(/*only_given=*/false, &settings);
+  const std::string config_path = absl::GetFlag(FLAGS_config);
+  std::vector<std::string> overriding;
+  if (!config_path.empty()) {
+    if (absl::Status loaded = LoadConfigFile(config_path, &settings); !loaded.ok()) {
+      relais::common::LogError("relaisd refuses its configuration file",
+                               {{"config", config_path}, {"error", std::string(loaded.message())}});
+      return 2;
+    }
+    overriding = ApplyFlags(/*only_given=*/true, &settings);
+  }
   using relais::common::LogLevel;
-  const std::string level = absl::GetFlag(FLAGS_log_level);
+  const std::string level = settings.log_level;
   relais::common::SetLogLevel(level == "debug"     ? LogLevel::kDebug
                               : level == "warning" ? LogLevel::kWarning
                               : level == "error"   ? LogLevel::kError
                                                    : LogLevel::kInfo);
-  const std::string listen = absl::GetFlag(FLAGS_listen);
-  const std::string tls_cert = absl::GetFlag(FLAGS_tls_cert);
-  const std::string tls_key = absl::GetFlag(FLAGS_tls_key);
-  const std::string tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  if (!config_path.empty()) {
+    relais::common::LogInfo("configuration file applied",
+                            {{"config", config_path},
+                             {"overridden_by_flags", absl::StrJoin(overriding, ",")}});
+  }
+  relais::host::HostOptions options = settings.host;
+  const std::string listen = options.listen_address;
+  const std::string tls_cert = settings.tls_cert_file;
+  const std::string tls_key = settings.tls_key_file;
+  const std::string tls_client_ca = settings.tls_client_ca_file;
   const bool any_tls_flag = !tls_cert.empty() || !tls_key.empty() || !tls_client_ca.empty();
-  relais::host::HostOptions options;
   if (absl::GetFlag(FLAGS_insecure_dev)) {
     if (any_tls_flag) {
       relais::common::LogError(
-          "--insecure_dev serves plaintext: drop it or the --tls_* flags, not both");
+          "--insecure_dev serves plaintext: drop it or the TLS files (the --tls_* flags or "
+          "the configuration file's tls section), not both");
       return 2;
     }
     // Plaintext never listens beyond this machine.
-    if (!IsLoopback(listen)) {
+    if (!relais::host::IsLoopbackAddress(listen)) {
       relais::common::LogError(
           "refusing to serve plaintext beyond loopback: --insecure_dev needs a 127.x.x.x, "
           "[::1] or localhost --listen address",
@@ -167,8 +246,8 @@ int main(int argc, char** argv) {
     if (tls_cert.empty() || tls_key.empty() || tls_client_ca.empty()) {
       relais::common::LogError(
           "relaisd serves mutual TLS: pass --tls_cert, --tls_key and --tls_client_ca (PEM "
-          "files; deploy/make-dev-certs.sh makes development ones), or --insecure_dev to serve "
-          "plaintext on a loopback address");
+          "files; deploy/make-dev-certs.sh makes development ones) or set the configuration "
+          "file's tls section, or pass --insecure_dev to serve plaintext on a loopback address");
       return 2;
     }
     auto tls = relais::host::LoadTlsCredentials(tls_cert, tls_key, tls_client_ca);
@@ -179,17 +258,6 @@ int main(int argc, char** argv) {
     }
     options.tls = *std::move(tls);
   }
-  options.db_path = absl::GetFlag(FLAGS_db);
-  options.keys_dir = absl::GetFlag(FLAGS_keys_dir);
-  options.master_key_file = absl::GetFlag(FLAGS_master_key_file);
-  options.previous_master_key_file = absl::GetFlag(FLAGS_previous_master_key_file);
-  options.listen_address = listen;
-  options.care.max_overlap = absl::Hours(24) * absl::GetFlag(FLAGS_max_overlap_days);
-  options.care.self_consent_age = absl::GetFlag(FLAGS_self_consent_age);
-  options.token_lifetime = absl::Minutes(absl::GetFlag(FLAGS_token_lifetime_minutes));
-  options.checkpoint_every_events = absl::GetFlag(FLAGS_checkpoint_every_events);
-  options.checkpoint_every = absl::Seconds(absl::GetFlag(FLAGS_checkpoint_every_seconds));
-  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   std::error_code ec;
   const auto parent = std::filesystem::path(options.db_path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
@@ -207,7 +275,7 @@ int main(int argc, char** argv) {
       relais::common::LogError("demo data failed", {{"status", demo.status().ToString()}});
       return 1;
     }
-    PrintDemoBanner(**host, *demo, options.tls.enabled());
+    PrintDemoBanner(**host, *demo, options.tls.enabled(), tls_client_ca);
   }
   (*host)->SetReady(true);
   int signal_number = 0;

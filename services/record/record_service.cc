@@ -10,6 +10,7 @@
 #include "services/care/access_policy.h"
 #include "services/common/ids.h"
 #include "services/record/record_store.h"
+#include "services/record/youth_export.h"
 #include "storage/keyed_hash.h"
 
 namespace relais::record {
@@ -54,6 +55,13 @@ audit::EventInput EntryEvent(const CallAudit& call, const v1::Entry& e,
   ev.reason_code = rpc::ReasonCode(v.reason);
   ev.object_id = v.consent_id;
   return ev;
+}
+
+// An entry the rule allowed but retention erased: audited as not returned.
+void MarkErased(audit::EventInput& ev) {
+  ev.decision = v1::DECISION_DENY;
+  ev.reason = v1::ACCESS_REASON_RECORD_ERASED;
+  ev.reason_code = rpc::ReasonCode(ev.reason);
 }
 
 }  // namespace
@@ -424,7 +432,11 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
         care::Verdict v = care::DecideEntryRead(
             facts, state, {e.author_service_id(), e.visibility(), e.category()}, req->purpose());
         events.push_back(EntryEvent(call, e, v));
-        if (v.allowed()) {
+        if (v.allowed() && batch[i].erased) {
+          // Erased by retention: counted, like what the rule withholds.
+          MarkErased(events.back());
+          ++withheld[v1::ACCESS_REASON_RECORD_ERASED];
+        } else if (v.allowed()) {
           allowed.push_back(std::move(batch[i]));
           if (static_cast<int>(allowed.size()) == page_size) {
             if (i + 1 < batch.size() || more) next_token = absl::StrCat(before);
@@ -514,6 +526,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetEntry(grpc::CallbackServerContex
       return rpc::Denied(v.reason, v.explanation);
     }
     call.event.object_id = v.consent_id;
+    if (sealed->erased) return rpc::NotFound("erased", "the entry was erased (retention)");
     // The correction chain (include_history): walk to the current version, then
     // back to the first; each version is decided and audited on its own, and
     // only the allowed ones are opened.
@@ -554,7 +567,11 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetEntry(grpc::CallbackServerContex
                                                 ve.category()},
                                                req->purpose());
       events.push_back(EntryEvent(call, ve, vv));
-      if (vv.allowed()) readable.push_back(&version);
+      if (vv.allowed() && version.erased) {
+        MarkErased(events.back());
+      } else if (vv.allowed()) {
+        readable.push_back(&version);
+      }
     }
     // Decrypted only once allowed. A body that does not open on this row
     // (moved, altered, key destroyed) fails the call with its status.
@@ -736,6 +753,17 @@ grpc::ServerUnaryReactor* RecordServiceImpl::EraseYouth(grpc::CallbackServerCont
     resp->set_change_id(change.id);
     return absl::OkStatus();
   });
+}
+
+grpc::ServerWriteReactor<v1::ExportYouthItem>* RecordServiceImpl::ExportYouth(
+    grpc::CallbackServerContext* ctx, const v1::ExportYouthRequest* req) {
+  return StartYouthExport({.db = db_,
+                           .crypto = crypto_.get(),
+                           .clock = clock_,
+                           .gate = gate_,
+                           .care = care_,
+                           .records = this},
+                          ctx, *req);
 }
 
 }  // namespace relais::record

@@ -9,6 +9,7 @@
 #include "services/care/care_api.h"
 #include "services/common/rpc.h"
 #include "services/record/record_api.h"
+#include "services/record/retention_policy.h"
 #include "storage/crypto/field_crypto.h"
 #include "storage/crypto/master_key.h"
 #include "storage/database.h"
@@ -29,6 +30,8 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
     // FAILED_PRECONDITION: nothing is ever stored in plaintext.
     std::unique_ptr<storage::crypto::MasterKeyRing> master_keys = nullptr;
     storage::crypto::FieldCryptoOptions key_cache = {};
+    // Per-category retention periods (README "Retention"); must Validate().
+    RetentionPolicy retention = RetentionPolicy::Defaults();
   };
 
   // Pointers are borrowed and must outlive this object. `care` may be set after
@@ -94,8 +97,24 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   grpc::ServerUnaryReactor* EraseYouth(grpc::CallbackServerContext* ctx,
                                        const v1::EraseYouthRequest* req,
                                        v1::RecordState* resp) override;
+  // youth_export.cc: streamed a page of entries at a time.
+  grpc::ServerWriteReactor<v1::ExportYouthItem>* ExportYouth(
+      grpc::CallbackServerContext* ctx, const v1::ExportYouthRequest* req) override;
+  // record_retention.cc (README "Retention"). Admin only.
+  grpc::ServerUnaryReactor* SweepRetention(grpc::CallbackServerContext* ctx,
+                                           const v1::SweepRetentionRequest* req,
+                                           v1::SweepRetentionResponse* resp) override;
+  // The scheduled sweep (relaisd): appends an ACTION_RETENTION_SWEEP event as
+  // the server ("relaisd", reason code "scheduled"), then erases what is due.
+  absl::StatusOr<v1::SweepRetentionResponse> RunScheduledRetentionSweep();
 
  private:
+  // The sweep at the clock's now. Unless `dry_run`, each youth's erasures and
+  // their ACTION_RETENTION_ERASE events (request and object id from `sweep`)
+  // commit in one transaction that first re-checks the youth is still closed
+  // and not held or restricted.
+  absl::StatusOr<v1::SweepRetentionResponse> RunRetentionSweep(bool dry_run,
+                                                               const audit::EventInput& sweep);
   // Which GDPR flag a call sets or lifts.
   enum class GdprOp { kRestrict, kLiftRestriction, kSetLegalHold, kLiftLegalHold };
   // Restriction and legal hold: validates, checks who may (RequireGdprActor, or

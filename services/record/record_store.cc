@@ -42,7 +42,7 @@ constexpr char kEntryColumns[] =
     "position, id, youth_id, author_member_id, author_service_id, kind, category, visibility, "
     "body, supersedes_entry_id, handover_id, created_at_us, "
     "(SELECT n.id FROM rec_entries n WHERE n.supersedes_entry_id = rec_entries.id "
-    "ORDER BY n.position DESC LIMIT 1)";
+    "ORDER BY n.position DESC LIMIT 1), erased_at_us IS NOT NULL";
 
 SealedEntry RowToEntry(const Statement& s) {
   SealedEntry sealed;
@@ -59,6 +59,7 @@ SealedEntry RowToEntry(const Statement& s) {
   e.set_handover_id(s.ColumnText(10));
   SetTs(e.mutable_created_at(), s.ColumnInt64(11));
   e.set_superseded_by_entry_id(s.ColumnText(12));
+  sealed.erased = s.ColumnInt64(13) != 0;
   return sealed;
 }
 
@@ -125,6 +126,23 @@ CREATE TRIGGER rec_gdpr_changes_no_update BEFORE UPDATE ON rec_gdpr_changes
 BEGIN SELECT RAISE(ABORT, 'gdpr changes are append-only'); END;
 -- Rectification: finding an entry's correction.
 CREATE INDEX rec_entries_by_supersedes ON rec_entries(supersedes_entry_id);
+)sql"},
+          // Retention: an entry past its category's period is erased on its
+          // own (body overwritten, erased_at_us set); the row stays as a
+          // tombstone. That is the only update an entry ever allows.
+          {4, R"sql(
+ALTER TABLE rec_entries ADD COLUMN erased_at_us INTEGER;
+DROP TRIGGER rec_entries_no_update;
+CREATE TRIGGER rec_entries_no_update BEFORE UPDATE ON rec_entries
+WHEN NOT (OLD.erased_at_us IS NULL AND NEW.erased_at_us IS NOT NULL AND NEW.body = x''
+          AND NEW.id = OLD.id AND NEW.youth_id = OLD.youth_id
+          AND NEW.author_member_id = OLD.author_member_id
+          AND NEW.author_service_id = OLD.author_service_id AND NEW.kind = OLD.kind
+          AND NEW.category = OLD.category AND NEW.visibility = OLD.visibility
+          AND NEW.supersedes_entry_id IS OLD.supersedes_entry_id
+          AND NEW.handover_id IS OLD.handover_id AND NEW.created_at_us = OLD.created_at_us
+          AND NEW.position = OLD.position)
+BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
 )sql"}};
 }
 
@@ -271,6 +289,9 @@ absl::StatusOr<v1::Entry> OpenEntry(const YouthKey& key, const SealedEntry& seal
   if (key.youth_id() != sealed.entry.youth_id()) {
     return absl::InternalError("entry opened with another youth's key");
   }
+  if (sealed.erased) {
+    return absl::NotFoundError("erased: the entry was erased (retention)");
+  }
   v1::Entry e = sealed.entry;
   const std::string binding = EntryBinding(e);
   ASSIGN_OR_RETURN(*e.mutable_body(), key.Open({kEntryBody, e.id(), binding}, sealed.sealed_body));
@@ -292,6 +313,24 @@ absl::StatusOr<std::vector<SealedEntry>> ListEntries(Connection& c, absl::string
                                           "ORDER BY position DESC LIMIT ?4")));
   s.Bind(1, youth_id).Bind(2, before_position).Bind(3, handover_id).Bind(4, int64_t{limit});
   s.Bind(5, int64_t{include_superseded ? 1 : 0});
+  std::vector<SealedEntry> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    positions->push_back(s.ColumnInt64(0));
+    out.push_back(RowToEntry(s));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<SealedEntry>> EntriesAfter(Connection& c, absl::string_view youth_id,
+                                                      int64_t after_position, int limit,
+                                                      std::vector<int64_t>* positions) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare(absl::StrCat("SELECT ", kEntryColumns,
+                                          " FROM rec_entries WHERE youth_id = ?1 AND "
+                                          "position > ?2 ORDER BY position LIMIT ?3")));
+  s.Bind(1, youth_id).Bind(2, after_position).Bind(3, int64_t{limit});
   std::vector<SealedEntry> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());

@@ -57,6 +57,9 @@ absl::StatusOr<std::string> FindByNationalHash(storage::Connection& c,
 struct SealedEntry {
   v1::Entry entry;
   std::string sealed_body;
+  // Erased by retention (EraseEntry): a tombstone with an empty body, which
+  // OpenEntry refuses with NOT_FOUND "erased".
+  bool erased = false;
 };
 
 // Entries are append-only: there is no update or delete. Seals the body with
@@ -79,6 +82,15 @@ absl::StatusOr<std::vector<SealedEntry>> ListEntries(storage::Connection& c,
                                                      int64_t before_position, int limit,
                                                      std::vector<int64_t>* positions,
                                                      bool include_superseded = false);
+
+// Every entry of a youth (superseded versions included) with a position above
+// `after_position`, oldest first, at most `limit`: keyset paging for the
+// export, which never holds a whole record. `positions` receives each
+// entry's position; the last one is the next call's `after_position`.
+absl::StatusOr<std::vector<SealedEntry>> EntriesAfter(storage::Connection& c,
+                                                      absl::string_view youth_id,
+                                                      int64_t after_position, int limit,
+                                                      std::vector<int64_t>* positions);
 
 // GDPR art. 17/18 state changes. The youth row must exist.
 

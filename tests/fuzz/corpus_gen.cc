@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/delimited_message_util.h"
+#include "relais/v1/admin.pb.h"
 #include "relais/v1/audit.grpc.pb.h"
 #include "relais/v1/auth.pb.h"
 #include "relais/v1/care.pb.h"
@@ -95,15 +96,16 @@ void ServiceSeeds(Corpus& corpus) {
                                                         {"auth", "relais.v1.AuthService"},
                                                         {"care", "relais.v1.CareService"},
                                                         {"record", "relais.v1.RecordService"},
-                                                        {"audit", "relais.v1.AuditService"}}) {
+                                                        {"audit", "relais.v1.AuditService"},
+                                                        {"admin", "relais.v1.AdminService"}}) {
     const google::protobuf::ServiceDescriptor* d =
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
     for (int i = 0; i < d->method_count(); ++i) {
       const google::protobuf::Message* prototype =
           google::protobuf::MessageFactory::generated_factory()->GetPrototype(
               d->method(i)->input_type());
-      add(target, service, d->method(i)->name(), target == "audit" ? "dpo" : "amo.camille",
-          *prototype);
+      add(target, service, d->method(i)->name(),
+          target == "audit" ? "dpo" : target == "admin" ? "admin" : "amo.camille", *prototype);
     }
   }
 
@@ -311,6 +313,16 @@ void ServiceSeeds(Corpus& corpus) {
     r.set_purpose(v1::PURPOSE_HANDOVER);
     add("record", record, "GetEntry", "saj.sam", r);
   }
+  for (const char* who : {"amo.coord", "saj.coord", "admin"}) {
+    v1::ExportYouthRequest r;
+    r.set_youth_id("@youth");
+    add("record", record, "ExportYouth", who, r);
+  }
+  for (const char* who : {"admin", "amo.coord"}) {
+    v1::SweepRetentionRequest r;
+    r.set_dry_run(true);
+    add("record", record, "SweepRetention", who, r);
+  }
 
   const std::string audit = "relais.v1.AuditService";
   {
@@ -334,6 +346,10 @@ void ServiceSeeds(Corpus& corpus) {
     v1::ExportEventsRequest r;
     r.set_from_sequence(3);
     add("audit", audit, "ExportEvents", "dpo", r);
+  }
+  // The backup is the admins' alone: seed refused callers too.
+  for (const char* who : {"dpo", "amo.coord", ""}) {
+    add("admin", "relais.v1.AdminService", "BackupDatabase", who, v1::BackupDatabaseRequest());
   }
 }
 

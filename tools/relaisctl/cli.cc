@@ -28,7 +28,8 @@ constexpr const char* kConnectionFlags[] = {"server",          "ca",       "cert
 constexpr char kExitStatusHelp[] =
     "exit status:\n"
     "  0  ok\n"
-    "  1  audit verify: the export does not verify; or a local file cannot be written\n"
+    "  1  audit verify: the export does not verify; admin backup: the copy fails its\n"
+    "     size or SHA-256 check; or a local file cannot be written\n"
     "  2  usage error: bad command, flag or argument (nothing was sent)\n"
     "  3  unauthenticated: not logged in, token expired or refused, wrong password,\n"
     "     token file readable by others\n"
@@ -299,7 +300,8 @@ int Invocation::Usage(absl::string_view why) const {
 
 int RunCli(int argc, char** argv) {
   std::vector<CommandSpec> specs;
-  for (auto list : {SessionCommands(), RecordCommands(), CareCommands(), AuditCommands()}) {
+  for (auto list : {SessionCommands(), RecordCommands(), CareCommands(), AuditCommands(),
+                    RetentionCommands(), AdminCommands()}) {
     for (CommandSpec& s : list) specs.push_back(std::move(s));
   }
   Parsed parsed;
@@ -376,7 +378,10 @@ int RunCli(int argc, char** argv) {
   if (n > spec->max_args) {
     return in.Usage(absl::StrCat("unexpected argument \"", in.args[spec->max_args], "\""));
   }
-  if (allowed.count("format") != 0) {
+  // A command taking --lang also takes --format text: the server's rendering,
+  // printed as is (the command reads the flag itself).
+  if (allowed.count("format") != 0 &&
+      !(allowed.count("lang") != 0 && absl::GetFlag(FLAGS_format) == "text")) {
     absl::StatusOr<Format> format = ParseFormat(absl::GetFlag(FLAGS_format));
     if (!format.ok()) return in.Usage(format.status().message());
     in.format = *format;

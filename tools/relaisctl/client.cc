@@ -324,7 +324,8 @@ absl::StatusOr<std::string> LoadToken(const std::string& path) {
 }
 
 Client::Client(std::shared_ptr<grpc::Channel> channel, std::string token, absl::Duration timeout)
-    : token_(std::move(token)),
+    : channel_(channel),
+      token_(std::move(token)),
       timeout_(timeout),
       auth_(v1::AuthService::NewStub(channel)),
       record_(v1::RecordService::NewStub(channel)),

@@ -99,8 +99,11 @@ class Client {
   v1::RecordService::Stub& record() { return *record_; }
   v1::CareService::Stub& care() { return *care_; }
   v1::AuditService::Stub& audit() { return *audit_; }
+  // For services without a stub here (AdminService).
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
  private:
+  std::shared_ptr<grpc::Channel> channel_;
   std::string token_;
   absl::Duration timeout_;
   std::string request_id_;

@@ -124,10 +124,21 @@ int AuditQuery(Invocation& in) {
 int AuditReport(Invocation& in) {
   v1::AccessReportRequest req;
   req.set_youth_id(in.args[0]);
+  const bool text = absl::GetFlag(FLAGS_format) == "text";
+  const std::string lang = absl::GetFlag(FLAGS_lang);
+  if (lang != "fr" && lang != "en") return in.Usage("--lang must be fr or en");
+  if (text) {
+    req.set_format(v1::ACCESS_REPORT_FORMAT_TEXT);
+    req.set_language(lang);
+  }
   v1::AccessReportResponse resp;
   auto ctx = in.client->NewContext();
   if (grpc::Status s = in.client->audit().AccessReport(ctx.get(), req, &resp); !s.ok()) {
     return in.Fail(s);
+  }
+  if (text) {  // the server's rendering, to hand to the young person
+    Print(resp.text());
+    return kExitOk;
   }
   // The table (what fits 80 columns) says allowed or denied; csv and json add
   // the reason code, purpose, entry and service ids.
@@ -302,13 +313,15 @@ std::vector<CommandSpec> AuditCommands() {
        "<youth-id>",
        1,
        1,
-       {"format"},
+       {"format", "lang"},
        "",
        "Who accessed a youth's record (access report).",
        "Every access to the record, allowed or denied, by service and role (caseworkers are "
-       "not named): the answer to the young person's \"who saw my file?\". The table shows "
-       "time, service, role, action and decision; csv and json add the reason code, purpose "
-       "and entry. Auditors, or a coordinator of a service that accompanies the youth.",
+       "not named unless relaisd runs with --access_report_names_members): the answer to the "
+       "young person's \"who saw my file?\". The table shows time, service, role, action and "
+       "decision; csv and json add the reason code, purpose and entry. --format text prints "
+       "the server's plain-words report to hand to the young person, in --lang fr (default) "
+       "or en. Auditors, or a coordinator of a service that accompanies the youth.",
        true,
        true,
        AuditReport},

@@ -1,6 +1,11 @@
-// youth find|create|show and entry add|list|show: RecordService.
+// youth find|create|show|export and entry add|list|show: RecordService.
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -11,6 +16,8 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "google/protobuf/io/zero_copy_stream_impl.h"
+#include "google/protobuf/util/delimited_message_util.h"
 #include "tools/relaisctl/cli.h"
 #include "tools/relaisctl/flags.h"
 
@@ -255,6 +262,60 @@ int EntryShow(Invocation& in) {
   return kExitOk;
 }
 
+// Streams RecordService.ExportYouth into <file>: written to <file>.tmp (0600,
+// it holds the youth's data), fsynced, renamed into place only once the
+// server ended the stream with its trailer.
+int YouthExport(Invocation& in) {
+  const std::string path = in.args[1];
+  const std::string temp = absl::StrCat(path, ".tmp");
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    PrintErr(absl::StrCat("error: cannot write ", temp, ": ", std::strerror(errno), "\n"));
+    return kExitFailed;
+  }
+  google::protobuf::io::FileOutputStream out(fd);  // closed below, on every path
+  v1::ExportYouthRequest req;
+  req.set_youth_id(in.args[0]);
+  auto ctx = in.client->NewContext(/*stream=*/true);
+  std::unique_ptr<grpc::ClientReader<v1::ExportYouthItem>> reader =
+      in.client->record().ExportYouth(ctx.get(), req);
+  const bool progress = ProgressWanted();
+  v1::ExportYouthItem item;
+  int64_t entries = 0, withheld = 0;
+  bool written = true, trailer = false;
+  while (reader->Read(&item)) {
+    written = written && google::protobuf::util::SerializeDelimitedToZeroCopyStream(item, &out);
+    trailer = item.has_trailer();
+    if (item.has_entry()) {
+      ++entries;
+      withheld += item.entry().withheld();
+      if (progress && entries % 100 == 0) {
+        PrintErr(absl::StrCat("\rexporting: ", entries, " entries"));
+      }
+    }
+  }
+  if (progress) PrintErr(absl::StrCat("\rexporting: ", entries, " entries\n"));
+  const grpc::Status status = reader->Finish();
+  written = written && out.Flush() && ::fsync(fd) == 0;
+  written = out.Close() && written;
+  if (!status.ok()) {
+    ::unlink(temp.c_str());
+    return in.Fail(status);
+  }
+  if (!trailer) {  // never rename a copy cut short into place
+    ::unlink(temp.c_str());
+    PrintErr("error: the export ended without its trailer; nothing saved\n");
+    return kExitFailed;
+  }
+  if (!written || ::rename(temp.c_str(), path.c_str()) != 0) {
+    ::unlink(temp.c_str());
+    PrintErr(absl::StrCat("error: cannot write ", path, "\n"));
+    return kExitFailed;
+  }
+  Print(absl::StrCat(entries, " entries (", withheld, " withheld) saved to ", path, "\n"));
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<CommandSpec> RecordCommands() {
@@ -298,6 +359,24 @@ std::vector<CommandSpec> RecordCommands() {
        true,
        true,
        YouthShow},
+      {"youth",
+       "export",
+       "<youth-id> <file>",
+       2,
+       2,
+       {},
+       "",
+       "Export everything held on a youth (GDPR art. 15/20).",
+       "Streams RecordService.ExportYouth into <file> (mode 0600): identity, accompaniments, "
+       "handovers, consents with their history, and every entry version, as length-delimited "
+       "relais.v1.ExportYouthItem messages, header first and trailer (counts) last. Written to "
+       "<file>.tmp and renamed into place only once complete. A coordinator of an accompanying "
+       "service gets the bodies your service may read and the others as metadata with the "
+       "reason they are withheld; an admin gets every body. The export is audited. Shows "
+       "progress on stderr when it is a terminal.",
+       true,
+       true,
+       YouthExport},
       {"entry",
        "add",
        "<youth-id>",

@@ -75,3 +75,4 @@ ABSL_FLAG(int64_t, from_sequence, 0,
           "first event (export: 0 = from the start; verify: the export's first event)");
 ABSL_FLAG(std::string, pubkey, "",
           "PEM file with relaisd's audit public key(s), obtained out of band");
+ABSL_FLAG(std::string, lang, "fr", "language of a text report: fr or en");

@@ -67,5 +67,6 @@ ABSL_DECLARE_FLAG(std::string, since);
 ABSL_DECLARE_FLAG(std::string, decision);
 ABSL_DECLARE_FLAG(int64_t, from_sequence);
 ABSL_DECLARE_FLAG(std::string, pubkey);
+ABSL_DECLARE_FLAG(std::string, lang);
 
 #endif  // RELAIS_TOOLS_RELAISCTL_FLAGS_H_

@@ -1,0 +1,253 @@
+#include "services/record/youth_export.h"
+
+#include <deque>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "services/care/access_policy.h"
+
+namespace relais::record {
+
+using rpc::Caller;
+using rpc::CallAudit;
+using storage::Connection;
+
+absl::StatusOr<std::vector<store::SealedEntry>> EntryPager::Next() {
+  std::vector<store::SealedEntry> page;
+  if (done_) return page;
+  std::vector<int64_t> positions;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(page, store::EntriesAfter(c, youth_id_, after_, page_size_, &positions));
+    return absl::OkStatus();
+  }));
+  ++pages_read_;
+  if (static_cast<int>(page.size()) < page_size_) done_ = true;
+  if (!positions.empty()) after_ = positions.back();
+  return page;
+}
+
+namespace {
+
+constexpr int kExportFormatVersion = 1;
+
+// One ExportYouth call. Authorises, gathers the small parts (identity, care)
+// and audits in its constructor, then writes one item at a time, reading the
+// next page of entries only when the previous one has been sent. Deletes
+// itself in OnDone().
+class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouthItem> {
+ public:
+  YouthExportReactor(ExportDeps deps, grpc::CallbackServerContext* ctx,
+                     const v1::ExportYouthRequest& req)
+      : deps_(deps), ctx_(ctx) {
+    absl::Status status = Begin(req);
+    if (!status.ok()) {
+      Finish(rpc::ToGrpc(status));
+      return;
+    }
+    WriteNext();
+  }
+
+  void OnWriteDone(bool ok) override {
+    // Not ok: the client went away or the deadline passed.
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "export interrupted"));
+      return;
+    }
+    WriteNext();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status Begin(const v1::ExportYouthRequest& req) {
+    // A refused token is audited with the youth id too (when it is a
+    // plausible id), so the youth's access report shows the attempt.
+    const bool id_ok = rpc::CheckId("youth_id", req.youth_id()).ok();
+    absl::StatusOr<Caller> caller =
+        deps_.gate->Authenticate(ctx_, v1::ACTION_EXPORT_YOUTH, id_ok ? req.youth_id() : "");
+    if (!caller.ok()) return caller.status();  // audited by Authenticate
+    CallAudit call{rpc::EventFor(*caller, v1::ACTION_EXPORT_YOUTH)};
+    absl::Status status = Authorise(*caller, call, req);
+    if (!status.ok() && !call.recorded) status = deps_.gate->AuditDenial(call.event, status);
+    return status;
+  }
+
+  absl::Status Authorise(const Caller& caller, CallAudit& call, const v1::ExportYouthRequest& req) {
+    call.event.youth_id = req.youth_id();
+    // Not an emergency need: break-the-glass never admits an export.
+    RETURN_IF_ERROR(deps_.gate->RequireRole(caller, call.event.action,
+                                            {v1::ROLE_COORDINATOR, v1::ROLE_ADMIN}));
+    RETURN_IF_ERROR(rpc::CheckId("youth_id", req.youth_id()));
+    if (deps_.crypto == nullptr) {
+      return absl::FailedPreconditionError("no_master_key: the record service has no master key");
+    }
+    // NOT_FOUND "erased" / "youth_not_found" like every other call.
+    ASSIGN_OR_RETURN(YouthFacts youth, deps_.records->GetYouthFacts(req.youth_id()));
+    admin_ = caller.HasRole(v1::ROLE_ADMIN);
+    ASSIGN_OR_RETURN(facts_, deps_.care->GatherFacts(caller.service_id(), youth.id));
+    facts_.break_glass = false;
+    facts_.break_glass_grant_id.clear();
+    if (!admin_ && !facts_.accompanying) {
+      return rpc::Denied(v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT,
+                         absl::StrCat("service ", caller.service_id(),
+                                      " has no active accompaniment of this youth"));
+    }
+    // A restricted record is exported all the same (art. 18 does not limit
+    // the data subject's own access); the header says so.
+    std::optional<v1::Youth> identity;
+    RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(identity, store::GetYouth(c, *deps_.crypto, youth.id));
+      return absl::OkStatus();
+    }));
+    if (!identity.has_value()) return rpc::NotFound("youth_not_found", "no such youth record");
+    ASSIGN_OR_RETURN(care::CareExport care, deps_.care->ExportCare(youth.id));
+
+    // Audited before anything leaves; ids only.
+    call.event.decision = v1::DECISION_ALLOW;
+    call.event.reason = v1::ACCESS_REASON_ALLOWED;
+    call.event.reason_code = "allowed";
+    RETURN_IF_ERROR(deps_.gate->audit()->AppendStandalone(call.event).status());
+    call.recorded = true;
+
+    youth_id_ = youth.id;
+    pager_.emplace(deps_.db, youth.id);
+    v1::ExportHeader* header = queue_.emplace_back().mutable_header();
+    header->set_format_version(kExportFormatVersion);
+    header->set_youth_id(youth.id);
+    *header->mutable_generated_at() = rpc::ToProto(deps_.clock->Now());
+    header->set_requested_by_service_id(caller.service_id());
+    header->set_requested_by_role(admin_ ? v1::ROLE_ADMIN : v1::ROLE_COORDINATOR);
+    header->set_scope(admin_ ? v1::EXPORT_SCOPE_FULL : v1::EXPORT_SCOPE_SERVICE);
+    header->set_restricted(youth.restricted);
+    queue_.emplace_back().mutable_identity()->Swap(&*identity);
+    ++trailer_.identities;
+    for (v1::Accompaniment& a : care.accompaniments) {
+      queue_.emplace_back().mutable_accompaniment()->Swap(&a);
+      ++trailer_.accompaniments;
+    }
+    for (v1::Handover& h : care.handovers) {
+      queue_.emplace_back().mutable_handover()->Swap(&h);
+      ++trailer_.handovers;
+    }
+    for (v1::Consent& k : care.consents) {
+      queue_.emplace_back().mutable_consent()->Swap(&k);
+      ++trailer_.consents;
+    }
+    return absl::OkStatus();
+  }
+
+  // Queues the next page of entries, or the trailer once they are all sent.
+  absl::Status FillPage() {
+    if (finished_) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::vector<store::SealedEntry> page, pager_->Next());
+    if (page.empty()) {
+      v1::ExportTrailer* t = queue_.emplace_back().mutable_trailer();
+      t->set_identities(trailer_.identities);
+      t->set_accompaniments(trailer_.accompaniments);
+      t->set_handovers(trailer_.handovers);
+      t->set_consents(trailer_.consents);
+      t->set_entries(trailer_.entries);
+      t->set_withheld_entries(trailer_.withheld);
+      finished_ = true;
+      return absl::OkStatus();
+    }
+    // The admin answers for the operator: every body. A coordinator gets what
+    // the access rule lets their service read for coordination.
+    std::vector<std::string> withheld(page.size());
+    bool any_allowed = false;
+    for (size_t i = 0; i < page.size(); ++i) {
+      if (page[i].erased) {  // by retention: a tombstone, no body to open
+        withheld[i] = rpc::ReasonCode(v1::ACCESS_REASON_RECORD_ERASED);
+        continue;
+      }
+      if (admin_) {
+        any_allowed = true;
+        continue;
+      }
+      const v1::Entry& e = page[i].entry;
+      care::Verdict v = care::DecideEntryRead(
+          facts_, {/*restricted=*/false, /*erased=*/false},
+          {e.author_service_id(), e.visibility(), e.category()}, v1::PURPOSE_COORDINATION);
+      if (v.allowed()) {
+        any_allowed = true;
+      } else {
+        withheld[i] = rpc::ReasonCode(v.reason);
+      }
+    }
+    std::vector<v1::ExportedEntry> out(page.size());
+    RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
+      std::optional<storage::crypto::YouthKey> key;
+      if (any_allowed) {
+        // NOT_FOUND: erased while the export ran; the stream ends without
+        // its trailer, so the client sees it is incomplete.
+        ASSIGN_OR_RETURN(key, deps_.crypto->KeyFor(c, youth_id_));
+      }
+      for (size_t i = 0; i < page.size(); ++i) {
+        if (withheld[i].empty()) {
+          // Opened only once allowed; a body that does not open fails the call.
+          ASSIGN_OR_RETURN(*out[i].mutable_entry(), store::OpenEntry(*key, page[i]));
+        } else {
+          *out[i].mutable_entry() = page[i].entry;  // metadata only: the body stays sealed
+          out[i].set_withheld(true);
+          out[i].set_withheld_reason(withheld[i]);
+        }
+      }
+      return absl::OkStatus();
+    }));
+    for (v1::ExportedEntry& e : out) {
+      ++trailer_.entries;
+      if (e.withheld()) ++trailer_.withheld;
+      queue_.emplace_back().mutable_entry()->Swap(&e);
+    }
+    return absl::OkStatus();
+  }
+
+  void WriteNext() {
+    if (queue_.empty()) {
+      absl::Status status = rpc::CheckCallAlive(ctx_);
+      if (status.ok()) status = FillPage();
+      if (!status.ok()) {
+        Finish(rpc::ToGrpc(status));
+        return;
+      }
+      if (queue_.empty()) {
+        Finish(grpc::Status::OK);
+        return;
+      }
+    }
+    current_ = std::move(queue_.front());
+    queue_.pop_front();
+    StartWrite(&current_);
+  }
+
+  struct Counts {
+    int identities = 0;
+    int accompaniments = 0;
+    int handovers = 0;
+    int consents = 0;
+    int entries = 0;
+    int withheld = 0;
+  };
+
+  const ExportDeps deps_;
+  grpc::CallbackServerContext* const ctx_;  // valid until OnDone()
+  bool admin_ = false;
+  care::AccessFacts facts_;  // the caller's service, without emergency grant
+  std::string youth_id_;
+  std::optional<EntryPager> pager_;
+  bool finished_ = false;  // trailer queued
+  Counts trailer_;
+  std::deque<v1::ExportYouthItem> queue_;
+  v1::ExportYouthItem current_;  // being written; must stay put until OnWriteDone
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::ExportYouthItem>* StartYouthExport(
+    ExportDeps deps, grpc::CallbackServerContext* ctx, const v1::ExportYouthRequest& req) {
+  return new YouthExportReactor(deps, ctx, req);
+}
+
+}  // namespace relais::record
