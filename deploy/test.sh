@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the whole suite once with AddressSanitizer and
 # UndefinedBehaviorSanitizer, and runs every test. CI runs exactly this.
+# Arguments go to ctest: RELAIS_LONG_TESTS=1 ./deploy/test.sh -R '^Crash\.' runs
+# one check in its long mode (README, "Long runs").
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 RELAIS_BUILD="${RELAIS_TEST_BUILD:-$RELAIS_ROOT/build-test}"
 relais_install
@@ -9,4 +11,4 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$RELAIS_ROOT/deploy/lsan.supp}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 cd "$RELAIS_BUILD"
-ctest --output-on-failure -j "${RELAIS_JOBS:-2}" --timeout 600
+ctest --output-on-failure -j "${RELAIS_JOBS:-2}" --timeout 600 "$@"

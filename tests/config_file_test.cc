@@ -107,6 +107,25 @@ TEST(RelaisdConfig, AnInvalidValueStopsItAtStartNamingTheField) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/relais.db")) << "refused before opening anything";
 }
 
+// A flag is held to the same range as the file's field: no config file here.
+TEST(RelaisdConfig, AnOutOfRangeFlagIsRefusedLikeTheSameFieldInTheFile) {
+  const std::string dir = FreshPath("config_bad_flag");
+  Relaisd relaisd({"--self_consent_age=40", "--insecure_dev", "--listen=127.0.0.1:0",
+                   "--metrics_listen=", "--db=" + dir + "/relais.db",
+                   "--keys_dir=" + dir + "/keys"});
+  EXPECT_EQ(relaisd.Exit(), 2) << relaisd.output();
+  EXPECT_TRUE(absl::StrContains(relaisd.output(),
+                                "care.self_consent_age: must be between 10 and 18, got 40"))
+      << relaisd.output();
+  EXPECT_FALSE(std::filesystem::exists(dir + "/relais.db")) << "refused before opening anything";
+
+  Relaisd overlap({"--max_overlap_days=0", "--insecure_dev", "--listen=127.0.0.1:0",
+                   "--metrics_listen=", "--db=" + dir + "/relais.db",
+                   "--keys_dir=" + dir + "/keys"});
+  EXPECT_EQ(overlap.Exit(), 2) << overlap.output();
+  EXPECT_TRUE(absl::StrContains(overlap.output(), "care.max_overlap")) << overlap.output();
+}
+
 TEST(RelaisdConfig, AnUnknownFieldOrSyntaxErrorStopsItWithItsPosition) {
   const std::string dir = FreshPath("config_unknown");
   Relaisd unknown({"--config=" + WriteConfig(dir, "listen: \"127.0.0.1:0\"\ncolour: \"blue\"\n"),

@@ -361,7 +361,9 @@ absl::StatusOr<std::vector<v1::Handover>> ListHandovers(Connection& c,
                                           " FROM care_handovers WHERE (?1 = '' OR "
                                           "from_service_id = ?1 OR to_service_id = ?1) AND "
                                           "(?2 = '' OR youth_id = ?2) "
-                                          "ORDER BY created_at_us, rowid LIMIT 1000")));
+                                          "ORDER BY created_at_us, rowid")));
+  // No LIMIT: callers page the whole list (rpc::TakePage) or need all of it
+  // (export, ending an accompaniment); a cut-off would drop handovers silently.
   s.Bind(1, service_id).Bind(2, youth_id);
   std::vector<v1::Handover> out;
   while (true) {

@@ -119,6 +119,34 @@ std::vector<std::string> ApplyFlags(bool only_given, relais::host::ServerSetting
   return applied;
 }
 
+// Numeric flags given on the command line pass the same range checks as the
+// file's fields (config.cc), so `--self_consent_age=40` is refused as the file's
+// `care { self_consent_age: 40 }` is.
+absl::Status CheckGivenFlags() {
+  relais::v1::ServerConfig c;
+  if (Given("self_consent_age")) {
+    c.mutable_care()->set_self_consent_age(absl::GetFlag(FLAGS_self_consent_age));
+  }
+  if (Given("max_overlap_days")) {
+    c.mutable_care()->set_max_overlap(absl::StrCat(absl::GetFlag(FLAGS_max_overlap_days), "d"));
+  }
+  if (Given("token_lifetime_minutes")) {
+    c.mutable_auth()->set_token_lifetime(
+        absl::StrCat(absl::GetFlag(FLAGS_token_lifetime_minutes), "m"));
+  }
+  if (Given("checkpoint_every_events")) {
+    c.mutable_audit()->set_checkpoint_every_events(absl::GetFlag(FLAGS_checkpoint_every_events));
+  }
+  if (Given("checkpoint_every_seconds")) {
+    c.mutable_audit()->set_checkpoint_every(
+        absl::StrCat(absl::GetFlag(FLAGS_checkpoint_every_seconds), "s"));
+  }
+  relais::host::ServerSettings scratch;
+  absl::Status checked = relais::host::ApplyConfig(c, &scratch);
+  if (checked.ok()) return checked;
+  return absl::InvalidArgumentError(absl::StrCat("flag refused (", checked.message(), ")"));
+}
+
 absl::Status LoadConfigFile(const std::string& path, relais::host::ServerSettings* settings) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError("config: cannot open the file");
@@ -194,6 +222,10 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // Defaults < file < flags: every flag's value (its default unless given),
   // then the configuration file, then the flags given on the command line.
+  if (absl::Status flags = CheckGivenFlags(); !flags.ok()) {
+    relais::common::LogError("relaisd refuses a flag", {{"error", std::string(flags.message())}});
+    return 2;
+  }
   relais::host::ServerSettings settings;
   ApplyFlags(/*only_given=*/false, &settings);
   const std::string config_path = absl::GetFlag(FLAGS_config);
