@@ -311,6 +311,12 @@ TEST(GdprErasure, ShredsTheKeyKeepsATombstoneAndTheAuditChain) {
   ASSERT_TRUE(GrantConsent(*env, youth, &consent).ok());
   v1::Entry read;
   ASSERT_TRUE(GetEntry(*env, kAmoCaseworker, entry.id(), &read).ok());  // key now cached
+  // Care keeps the handover's reason as free text: erasure must reach it too.
+  ASSERT_TRUE(Propose(*env, youth).ok());
+  const std::string handover_text =
+      "SELECT COUNT(*) FROM care_handovers WHERE youth_id = '" + youth +
+      "' AND (reason <> '' OR COALESCE(closing_reason, '') <> '')";
+  ASSERT_EQ(SqlInt(env->db_path(), handover_text), 1);
   const std::vector<v1::AuditEvent> before = EventsOf(*env, youth);
   ASSERT_FALSE(before.empty());
 
@@ -364,6 +370,9 @@ TEST(GdprErasure, ShredsTheKeyKeepsATombstoneAndTheAuditChain) {
   EXPECT_EQ(SqlInt(db, "SELECT COUNT(*) FROM rec_data_keys WHERE youth_id = " + q +
                            " AND wrapped_key IS NOT NULL"),
             0);
+  EXPECT_EQ(SqlInt(db, handover_text), 0) << "a handover reason survived the erasure";
+  EXPECT_EQ(SqlInt(db, "SELECT COUNT(*) FROM care_handovers WHERE youth_id = " + q), 1)
+      << "the handover row itself stays, as the accompaniments do";
 
   // The audit events keep their ids and hashes; the chain verifies; the
   // denials after erasure are audited as record_erased.

@@ -69,6 +69,14 @@ class CareApi {
     (void)c, (void)youth_id;
     return absl::UnimplementedError("GetAccompanimentSpan is not implemented");
   }
+  // Erasure (art. 17): blanks the free text care keeps in clear about the youth
+  // (handover reasons), on `c`, inside the erasing transaction, so that nothing
+  // of the youth stays readable once the data key is gone. Fails closed with
+  // UNIMPLEMENTED.
+  virtual absl::Status EraseCareText(storage::Connection& c, absl::string_view youth_id) const {
+    (void)c, (void)youth_id;
+    return absl::UnimplementedError("EraseCareText is not implemented");
+  }
   // Break-the-glass review queue (for the audit service): grants, oldest
   // first, justification and note opened (a grant of an erased youth shows
   // them empty). The defaults fail closed with UNIMPLEMENTED.

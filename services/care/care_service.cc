@@ -91,6 +91,10 @@ absl::StatusOr<CareApi::AccompanimentSpan> CareServiceImpl::GetAccompanimentSpan
   return span;
 }
 
+absl::Status CareServiceImpl::EraseCareText(Connection& c, absl::string_view youth_id) const {
+  return store::EraseHandoverText(c, youth_id);
+}
+
 absl::Status CareServiceImpl::Commit(CallAudit& call,
                                      absl::FunctionRef<absl::Status(Connection&)> fn) {
   call.event.decision = v1::DECISION_ALLOW;

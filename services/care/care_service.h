@@ -46,6 +46,7 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
   absl::StatusOr<bool> HasActiveMandate(absl::string_view youth_id) const override;
   absl::StatusOr<AccompanimentSpan> GetAccompanimentSpan(
       storage::Connection& c, absl::string_view youth_id) const override;
+  absl::Status EraseCareText(storage::Connection& c, absl::string_view youth_id) const override;
   // care_export.cc.
   absl::StatusOr<CareExport> ExportCare(absl::string_view youth_id) const override;
   absl::StatusOr<std::vector<v1::EmergencyAccess>> ListEmergencyGrants(

@@ -353,6 +353,15 @@ absl::StatusOr<std::optional<v1::Handover>> FindOpenHandover(Connection& c,
   return RowToHandover(s);
 }
 
+absl::Status EraseHandoverText(Connection& c, absl::string_view youth_id) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("UPDATE care_handovers SET reason = '', closing_reason = "
+                             "CASE WHEN closing_reason IS NULL THEN NULL ELSE '' END "
+                             "WHERE youth_id = ?1"));
+  s.Bind(1, youth_id);
+  return s.Run();
+}
+
 absl::StatusOr<std::vector<v1::Handover>> ListHandovers(Connection& c,
                                                         absl::string_view service_id,
                                                         absl::string_view youth_id) {

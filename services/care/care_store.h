@@ -55,6 +55,8 @@ absl::StatusOr<std::optional<v1::Handover>> FindOpenHandover(storage::Connection
                                                              absl::string_view to_service_id,
                                                              absl::Time now);
 // Handovers involving the service (any service if empty), optionally of one youth.
+// Blanks every handover reason and closing reason of the youth (erasure).
+absl::Status EraseHandoverText(storage::Connection& c, absl::string_view youth_id);
 absl::StatusOr<std::vector<v1::Handover>> ListHandovers(storage::Connection& c,
                                                         absl::string_view service_id,
                                                         absl::string_view youth_id);

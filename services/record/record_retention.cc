@@ -153,6 +153,7 @@ absl::StatusOr<v1::SweepRetentionResponse> RecordServiceImpl::RunRetentionSweep(
         // The path of EraseYouth: crypto-shredding and its GDPR change row.
         RETURN_IF_ERROR(store::RecordGdprChange(
             c, *crypto, {rpc::NewId("gdpr"), youth->id, "erase", "", kServerActor, "", now}));
+        RETURN_IF_ERROR(care_->EraseCareText(c, youth->id));
         RETURN_IF_ERROR(store::EraseYouth(c, youth->id, now));
         return gate_->audit()->Append(c, EraseEvent(sweep, youth->id, "")).status();
       }

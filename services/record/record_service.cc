@@ -738,6 +738,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::EraseYouth(grpc::CallbackServerCont
         return rpc::Precondition("legal_hold", "a legal hold forbids erasing this record");
       }
       RETURN_IF_ERROR(store::RecordGdprChange(c, *crypto, change));
+      RETURN_IF_ERROR(care_->EraseCareText(c, youth.id));
       return store::EraseYouth(c, youth.id, now);
     }));
     crypto->Forget(youth.id);
