@@ -1,0 +1,184 @@
+// RecordService's GDPR calls on a whole record: restriction (art. 18), legal
+// hold (art. 17(3)), erasure (art. 17) and export (art. 15/20; youth_export.cc).
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "services/common/ids.h"
+#include "services/record/record_service.h"
+#include "services/record/record_store.h"
+#include "services/record/youth_export.h"
+
+namespace relais::record {
+
+using rpc::Caller;
+using rpc::CallAudit;
+using storage::Connection;
+using storage::crypto::FieldCrypto;
+
+absl::Status RecordServiceImpl::RequireGdprActor(const Caller& caller,
+                                                 absl::string_view youth_id,
+                                                 CallAudit& call) const {
+  ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth_id));
+  call.event.break_glass = facts.break_glass;
+  if (caller.HasRole(v1::ROLE_ADMIN)) return absl::OkStatus();
+  if (!facts.accompanying) {
+    return rpc::Denied(v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT,
+                       absl::StrCat("service ", caller.service_id(),
+                                    " has no active accompaniment of this youth"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RecordServiceImpl::ChangeGdprFlag(const Caller& caller, CallAudit& call,
+                                               absl::string_view youth_id,
+                                               absl::string_view reason, GdprOp op,
+                                               v1::RecordState* resp) {
+  call.event.youth_id = std::string(youth_id);
+  const bool hold = op == GdprOp::kSetLegalHold || op == GdprOp::kLiftLegalHold;
+  if (hold) {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_ADMIN}));
+  } else {
+    RETURN_IF_ERROR(
+        gate_->RequireRole(caller, call.event.action, {v1::ROLE_COORDINATOR, v1::ROLE_ADMIN}));
+  }
+  RETURN_IF_ERROR(rpc::CheckId("youth_id", youth_id));
+  RETURN_IF_ERROR(rpc::CheckText("reason", reason, rpc::kMaxReasonLength));
+  ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(youth_id));
+  if (!hold) RETURN_IF_ERROR(RequireGdprActor(caller, youth.id, call));
+  const bool target = op == GdprOp::kRestrict || op == GdprOp::kSetLegalHold;
+  bool& flag = hold ? youth.legal_hold : youth.restricted;
+  resp->set_youth_id(youth.id);
+  std::string kind;
+  switch (op) {
+    case GdprOp::kRestrict: kind = "restrict"; break;
+    case GdprOp::kLiftRestriction: kind = "lift_restriction"; break;
+    case GdprOp::kSetLegalHold: kind = "legal_hold"; break;
+    case GdprOp::kLiftLegalHold: kind = "lift_legal_hold"; break;
+  }
+  if (flag == target) {  // idempotent repeat: audited, nothing recorded
+    RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+  } else {
+    ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
+    store::GdprChange change{rpc::NewId("gdpr"), youth.id, kind, std::string(reason),
+                             caller.member_id(), caller.service_id(), clock_->Now()};
+    call.event.object_id = change.id;
+    RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
+      RETURN_IF_ERROR(store::RecordGdprChange(c, *crypto, change));
+      return store::SetYouthFlag(
+          c, youth.id, hold ? store::YouthFlag::kLegalHold : store::YouthFlag::kRestricted, target);
+    }));
+    flag = target;
+    resp->set_change_id(change.id);
+  }
+  resp->set_restricted(youth.restricted);
+  resp->set_legal_hold(youth.legal_hold);
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::RestrictYouth(grpc::CallbackServerContext* ctx,
+                                                           const v1::RestrictYouthRequest* req,
+                                                           v1::RecordState* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_RESTRICT_YOUTH,
+                    [&](const Caller& caller, CallAudit& call) {
+    return ChangeGdprFlag(caller, call, req->youth_id(), req->reason(), GdprOp::kRestrict, resp);
+  });
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::LiftRestriction(
+    grpc::CallbackServerContext* ctx, const v1::LiftRestrictionRequest* req,
+    v1::RecordState* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_LIFT_RESTRICTION,
+                    [&](const Caller& caller, CallAudit& call) {
+    return ChangeGdprFlag(caller, call, req->youth_id(), req->reason(), GdprOp::kLiftRestriction,
+                          resp);
+  });
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::SetLegalHold(grpc::CallbackServerContext* ctx,
+                                                          const v1::SetLegalHoldRequest* req,
+                                                          v1::RecordState* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_SET_LEGAL_HOLD,
+                    [&](const Caller& caller, CallAudit& call) {
+    return ChangeGdprFlag(caller, call, req->youth_id(), req->reason(), GdprOp::kSetLegalHold,
+                          resp);
+  });
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::LiftLegalHold(grpc::CallbackServerContext* ctx,
+                                                           const v1::LiftLegalHoldRequest* req,
+                                                           v1::RecordState* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_LIFT_LEGAL_HOLD,
+                    [&](const Caller& caller, CallAudit& call) {
+    return ChangeGdprFlag(caller, call, req->youth_id(), req->reason(), GdprOp::kLiftLegalHold,
+                          resp);
+  });
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::EraseYouth(grpc::CallbackServerContext* ctx,
+                                                        const v1::EraseYouthRequest* req,
+                                                        v1::RecordState* resp) {
+  return rpc::Serve(*gate_, ctx, v1::ACTION_ERASE_YOUTH,
+                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+    call.event.youth_id = req->youth_id();
+    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
+                                       {v1::ROLE_COORDINATOR, v1::ROLE_ADMIN}));
+    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+    if (req->reason().size() > rpc::kMaxReasonLength) {
+      return rpc::InvalidField("reason", "field_too_long", "at most 2000 bytes");
+    }
+    ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
+    RETURN_IF_ERROR(RequireGdprActor(caller, youth.id, call));
+    if (youth.legal_hold) {
+      return rpc::Precondition("legal_hold", "a legal hold forbids erasing this record");
+    }
+    ASSIGN_OR_RETURN(bool mandate, care_->HasActiveMandate(youth.id));
+    if (mandate) {
+      return rpc::Precondition("mandate_active",
+                               "an accompaniment under mandate is active; it must end first");
+    }
+    ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
+    const absl::Time now = clock_->Now();
+    store::GdprChange change{rpc::NewId("gdpr"), youth.id, "erase", "", caller.member_id(),
+                             caller.service_id(), now};
+    call.event.object_id = change.id;
+    RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
+      // A hold set since the check above wins: re-read inside the transaction.
+      ASSIGN_OR_RETURN(std::optional<YouthFacts> current,
+                       store::GetYouthFacts(c, *crypto, youth.id));
+      if (!current.has_value() || current->erased) {
+        return rpc::NotFound("erased", "the record has been erased");
+      }
+      if (current->legal_hold) {
+        return rpc::Precondition("legal_hold", "a legal hold forbids erasing this record");
+      }
+      RETURN_IF_ERROR(store::RecordGdprChange(c, *crypto, change));
+      RETURN_IF_ERROR(care_->EraseCareText(c, youth.id));
+      return store::EraseYouth(c, youth.id, now);
+    }));
+    crypto->Forget(youth.id);
+    // Old page images of the wrapped key leave the WAL. The erasure is durable
+    // already; a checkpoint a reader blocks is retried by the next one.
+    absl::Status checkpoint = db_->Checkpoint();
+    if (!checkpoint.ok()) {
+      common::LogWarning("wal checkpoint after erasure did not complete",
+                         {{"status", checkpoint.ToString()}});
+    }
+    resp->set_youth_id(youth.id);
+    resp->set_erased(true);
+    resp->set_change_id(change.id);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerWriteReactor<v1::ExportYouthItem>* RecordServiceImpl::ExportYouth(
+    grpc::CallbackServerContext* ctx, const v1::ExportYouthRequest* req) {
+  return StartYouthExport({.db = db_,
+                           .crypto = crypto_.get(),
+                           .clock = clock_,
+                           .gate = gate_,
+                           .care = care_,
+                           .records = this},
+                          ctx, *req);
+}
+
+}  // namespace relais::record
