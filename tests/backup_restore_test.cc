@@ -26,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "relais/v1/admin.grpc.pb.h"
 #include "services/common/rpc.h"
+#include "tests/relaisd_process.h"
 #include "tests/test_env.h"
 
 namespace relais::testing {
@@ -374,58 +375,12 @@ TEST(BackupRestore, AbandonedOrExpiredBackupLeavesNoCopyOnTheServer) {
 
 // ---- relaisctl admin backup -------------------------------------------------------
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
+using Result = CommandResult;
 
 // Runs relaisctl with `env` as its whole environment (as relaisctl_test does).
 Result RunRelaisctl(const std::vector<std::string>& args,
                     const std::map<std::string, std::string>& env, const std::string& input) {
-  const std::string in_path = FreshPath("bk_in"), out_path = FreshPath("bk_out"),
-                    err_path = FreshPath("bk_err");
-  std::ofstream(in_path, std::ios::binary) << input;
-  std::vector<std::string> argv_s = {RELAISCTL_PATH};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<std::string> env_s;
-  for (const auto& [k, v] : env) env_s.push_back(absl::StrCat(k, "=", v));
-  for (const char* name : {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"}) {
-    if (const char* value = std::getenv(name); value != nullptr) {
-      env_s.push_back(absl::StrCat(name, "=", value));
-    }
-  }
-  std::vector<char*> argv, envp;
-  for (std::string& s : argv_s) argv.push_back(s.data());
-  for (std::string& s : env_s) envp.push_back(s.data());
-  argv.push_back(nullptr);
-  envp.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int in = ::open(in_path.c_str(), O_RDONLY);
-    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || out < 0 || err < 0) ::_exit(126);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  Result r;
-  int status = 0;
-  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = Slurp(out_path);
-  r.err = Slurp(err_path);
-  return r;
+  return RunCommand(RELAISCTL_PATH, args, env, input);
 }
 
 TEST(BackupRestore, RelaisctlAdminBackupWritesAFileSqliteOpensAndRefusesNonAdmins) {

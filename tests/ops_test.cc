@@ -27,6 +27,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "services/common/rpc.h"
+#include "tests/relaisd_process.h"
 #include "tests/test_env.h"
 
 namespace relais::testing {
@@ -149,68 +150,11 @@ TEST(Deadlines, ACallWhoseDeadlineHasPassedFailsWithDeadlineExceededQuickly) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
 }
 
-// relaisd run as a child process, its stdout and stderr merged into one pipe.
-class Relaisd {
+// relaisd run as a child process (tests/relaisd_process.h).
+class Relaisd : public RelaisdProcess {
  public:
-  explicit Relaisd(std::vector<std::string> args) {
-    args.insert(args.begin(), RELAISD_PATH);
-    std::vector<char*> argv;  // built before fork()
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      ::dup2(fds[1], STDERR_FILENO);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    out_ = fds[0];
-  }
-  ~Relaisd() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (out_ >= 0) ::close(out_);
-  }
-
-  // Reads output until it contains `needle` (true), or EOF or timeout (false).
-  bool WaitFor(absl::string_view needle, absl::Duration timeout = absl::Seconds(60)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (!absl::StrContains(output_, needle)) {
-      const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
-      if (left <= 0) return false;
-      pollfd p{.fd = out_, .events = POLLIN, .revents = 0};
-      if (::poll(&p, 1, static_cast<int>(left)) <= 0) return false;
-      char buf[4096];
-      const ssize_t n = ::read(out_, buf, sizeof(buf));
-      if (n <= 0) return false;
-      output_.append(buf, static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  // Waits for the exit (after SIGTERM if `terminate`); the exit code, or -1 if
-  // killed by a signal.
-  int Exit(bool terminate = false) {
-    if (terminate) ::kill(pid_, SIGTERM);
-    WaitFor("\x01never\x01", absl::Seconds(30));  // drain until EOF
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    exited_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
-  const std::string& output() const { return output_; }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  bool exited_ = false;
-  std::string output_;
+  explicit Relaisd(std::vector<std::string> args)
+      : RelaisdProcess(RELAISD_PATH, std::move(args)) {}
 };
 
 TEST(GracefulShutdown, SigtermExitsZeroAndLeavesNoWalContent) {

@@ -25,6 +25,7 @@
 #include "google/protobuf/util/delimited_message_util.h"
 #include "gtest/gtest.h"
 #include "services/audit/export_verifier.h"
+#include "tests/relaisd_process.h"
 #include "tests/test_env.h"
 #include "tools/relaisctl/client.h"
 #include "tools/relaisctl/format.h"
@@ -38,11 +39,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Result = CommandResult;
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -51,48 +48,10 @@ std::string Slurp(const std::string& path) {
   return buf.str();
 }
 
-// Runs the relaisctl binary with exactly `env` as its environment and
-// `input` on stdin. Only async-signal-safe calls between fork and exec: the
-// test process runs gRPC threads.
+// The relaisctl binary with exactly `env` as its environment, `input` on stdin.
 Result RunRelaisctl(const std::vector<std::string>& args,
                     const std::map<std::string, std::string>& env, const std::string& input) {
-  const std::string in_path = FreshPath("ctl_in"), out_path = FreshPath("ctl_out"),
-                    err_path = FreshPath("ctl_err");
-  std::ofstream(in_path, std::ios::binary) << input;
-  std::vector<std::string> argv_s = {RELAISCTL_PATH};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<std::string> env_s;
-  for (const auto& [k, v] : env) env_s.push_back(absl::StrCat(k, "=", v));
-  // The sanitizer settings of the test run (deploy/test.sh) reach the child too.
-  for (const char* name : {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"}) {
-    if (const char* value = std::getenv(name); value != nullptr && env.count(name) == 0) {
-      env_s.push_back(absl::StrCat(name, "=", value));
-    }
-  }
-  std::vector<char*> argv, envp;
-  for (std::string& s : argv_s) argv.push_back(s.data());
-  for (std::string& s : env_s) envp.push_back(s.data());
-  argv.push_back(nullptr);
-  envp.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int in = ::open(in_path.c_str(), O_RDONLY);
-    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || out < 0 || err < 0) ::_exit(126);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  Result r;
-  int status = 0;
-  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = Slurp(out_path);
-  r.err = Slurp(err_path);
-  return r;
+  return RunCommand(RELAISCTL_PATH, args, env, input);
 }
 
 std::string Trim(const std::string& s) { return std::string(absl::StripAsciiWhitespace(s)); }

@@ -33,6 +33,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/host/tls_credentials.h"
+#include "tests/relaisd_process.h"
 #include "tests/test_env.h"
 
 namespace relais::testing {
@@ -308,82 +309,11 @@ TEST_F(TransportSecurityTest, OnlyTls13IsNegotiated) {
 
 // --- relaisd's command line ---------------------------------------------------
 
-// relaisd run as a child process, its stdout and stderr merged into one pipe.
-class Relaisd {
+// relaisd run as a child process (tests/relaisd_process.h).
+class Relaisd : public RelaisdProcess {
  public:
-  explicit Relaisd(std::vector<std::string> args) {
-    args.insert(args.begin(), RELAISD_PATH);
-    // Built before fork(): the child of a threaded process may only call
-    // async-signal-safe functions until it execs.
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      ::dup2(fds[1], STDERR_FILENO);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    out_ = fds[0];
-  }
-  ~Relaisd() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (out_ >= 0) ::close(out_);
-  }
-
-  // Reads output until a line contains `needle` (true) or the output ends or
-  // `timeout` passes (false).
-  bool WaitFor(absl::string_view needle, absl::Duration timeout = absl::Seconds(60)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (!absl::StrContains(output_, needle)) {
-      const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
-      if (left <= 0) return false;
-      pollfd p{.fd = out_, .events = POLLIN, .revents = 0};
-      if (::poll(&p, 1, static_cast<int>(left)) <= 0) return false;
-      char buf[4096];
-      const ssize_t n = ::read(out_, buf, sizeof(buf));
-      if (n <= 0) return false;
-      output_.append(buf, static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  // Waits for the exit (after SIGTERM if `terminate`) and returns its status
-  // code, or -1 if killed by a signal.
-  int Exit(bool terminate = false) {
-    if (terminate) ::kill(pid_, SIGTERM);
-    WaitFor("\x01never\x01", absl::Seconds(30));  // drain until EOF
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    exited_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
-  const std::string& output() const { return output_; }
-
-  // The port of the "relaisd serving" log line.
-  int ServingPort() const {
-    const size_t at = output_.find("\"address\":\"");
-    if (at == std::string::npos) return 0;
-    const size_t end = output_.find('"', at + 11);
-    const std::string address = output_.substr(at + 11, end - at - 11);
-    int port = 0;
-    if (!absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port)) return 0;
-    return port;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  bool exited_ = false;
-  std::string output_;
+  explicit Relaisd(std::vector<std::string> args)
+      : RelaisdProcess(RELAISD_PATH, std::move(args)) {}
 };
 
 class RelaisdCommandLineTest : public TransportSecurityTest {
