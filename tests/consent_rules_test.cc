@@ -150,24 +150,6 @@ void ExpectError(const grpc::Status& s, grpc::StatusCode code, absl::string_view
   EXPECT_EQ(ReasonCode(s), reason) << s.error_message();
 }
 
-std::vector<v1::AuditEvent> EventsOf(RelaisEnv& env, const std::string& youth) {
-  std::vector<v1::AuditEvent> all;
-  std::string token;
-  do {
-    v1::QueryEventsRequest req;
-    req.set_youth_id(youth);
-    req.set_page_size(200);
-    req.set_page_token(token);
-    v1::QueryEventsResponse resp;
-    grpc::Status s = env.audit().QueryEvents(env.As(kAuditor).get(), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (!s.ok()) break;
-    for (const auto& e : resp.events()) all.push_back(e);
-    token = resp.next_page_token();
-  } while (!token.empty());
-  return all;
-}
-
 // The youth's audit log holds a decision by `service` on `action` with
 // `reason_code` (about `entry`, if given), denied unless the code is "allowed".
 void ExpectAudited(RelaisEnv& env, const std::string& youth, const std::string& service,

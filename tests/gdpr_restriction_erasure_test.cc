@@ -112,24 +112,6 @@ grpc::Status GetEntry(RelaisEnv& env, absl::string_view login, const std::string
   return env.record().GetEntry(env.As(login).get(), req, out);
 }
 
-std::vector<v1::AuditEvent> EventsOf(RelaisEnv& env, const std::string& youth) {
-  std::vector<v1::AuditEvent> all;
-  std::string token;
-  do {
-    v1::QueryEventsRequest req;
-    req.set_youth_id(youth);
-    req.set_page_size(200);
-    req.set_page_token(token);
-    v1::QueryEventsResponse resp;
-    grpc::Status s = env.audit().QueryEvents(env.As(kAuditor).get(), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (!s.ok()) break;
-    for (const auto& e : resp.events()) all.push_back(e);
-    token = resp.next_page_token();
-  } while (!token.empty());
-  return all;
-}
-
 // Whether the log holds an event of `action` about `youth` with this decision and code.
 bool Logged(RelaisEnv& env, const std::string& youth, v1::Action action, v1::Decision decision,
             absl::string_view reason_code) {

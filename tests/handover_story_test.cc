@@ -78,24 +78,6 @@ std::string Consent(RelaisEnv& env, const std::string& youth, const std::string&
   return out.id();
 }
 
-std::vector<v1::AuditEvent> EventsOf(RelaisEnv& env, const std::string& youth) {
-  std::vector<v1::AuditEvent> all;
-  std::string token;
-  do {
-    v1::QueryEventsRequest req;
-    req.set_youth_id(youth);
-    req.set_page_size(50);
-    req.set_page_token(token);
-    v1::QueryEventsResponse resp;
-    grpc::Status s = env.audit().QueryEvents(env.As(kAuditor).get(), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (!s.ok()) break;
-    for (const auto& e : resp.events()) all.push_back(e);
-    token = resp.next_page_token();
-  } while (!token.empty());
-  return all;
-}
-
 struct Expected {
   std::string service;  // actor service id
   v1::Action action;

@@ -281,4 +281,22 @@ std::string ReasonCode(const grpc::Status& status) {
   return "";
 }
 
+std::vector<v1::AuditEvent> EventsOf(RelaisEnv& env, const std::string& youth) {
+  std::vector<v1::AuditEvent> all;
+  std::string token;
+  do {
+    v1::QueryEventsRequest req;
+    req.set_youth_id(youth);
+    req.set_page_size(200);
+    req.set_page_token(token);
+    v1::QueryEventsResponse resp;
+    grpc::Status s = env.audit().QueryEvents(env.As(kAuditor).get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (!s.ok()) break;
+    for (const auto& e : resp.events()) all.push_back(e);
+    token = resp.next_page_token();
+  } while (!token.empty());
+  return all;
+}
+
 }  // namespace relais::testing

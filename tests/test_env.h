@@ -152,6 +152,10 @@ class RelaisEnv {
 // The reason code a Relais error carries (from its ErrorDetail), or "" if none.
 std::string ReasonCode(const grpc::Status& status);
 
+// Every audit event about `youth`, oldest first, read as the auditor through
+// AuditService.QueryEvents (so the reads add events of their own).
+std::vector<v1::AuditEvent> EventsOf(RelaisEnv& env, const std::string& youth);
+
 }  // namespace relais::testing
 
 #endif  // RELAIS_TESTS_TEST_ENV_H_
