@@ -16,6 +16,8 @@ struct ServiceInfo {
   std::string name;
   std::string sector_id;
   std::string kind;
+  // The platform operator's service: its auditors are the DPO (platform-wide).
+  bool platform = false;
 };
 
 struct MemberInfo {
