@@ -3,6 +3,7 @@
 // consent state x entry through a real server, then over 100k random cases of
 // the policy functions the server uses.
 
+#include <array>
 #include <random>
 #include <string>
 #include <tuple>
@@ -10,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "services/care/access_policy.h"
+#include "access/policy.h"
 #include "tests/test_env.h"
 
 namespace relais::testing {
@@ -18,12 +19,16 @@ namespace {
 
 // ---- The reference model --------------------------------------------------
 
-enum class Relationship { kNone, kProposed, kOverlap, kFutureWindow, kEnded, kDirect };
+enum class Relationship { kNone, kProposed, kOverlap, kFutureWindow, kEnded, kDirect, kPending };
 enum class ConsentState {
   kNone, kGeneralFamily, kWithdrawn, kExpired, kNotYetValid, kHandoverPurposeOnly,
   kSectorGeneral, kHealthNamed, kBlanket
 };
-enum class EntryKind { kOtherSharedGeneral, kOtherSharedHealth, kOtherPrivate, kOwnPrivateHealth };
+// kThirdSharedGeneral: written by a third service (the PMS), which recorded no
+// consent: the AMO's consents never cover it (holder-scoped sharing).
+enum class EntryKind {
+  kOtherSharedGeneral, kOtherSharedHealth, kOtherPrivate, kOwnPrivateHealth, kThirdSharedGeneral
+};
 
 struct Outcome {
   grpc::StatusCode code;
@@ -72,11 +77,17 @@ bool Contains(const std::vector<v1::DataCategory>& v, v1::DataCategory c) {
 
 Outcome Model(v1::Role role, Relationship rel, ConsentState consent, EntryKind entry) {
   if (!RoleMayRead(role)) return {grpc::StatusCode::PERMISSION_DENIED, "role_not_permitted"};
+  if (rel == Relationship::kPending) {
+    return {grpc::StatusCode::PERMISSION_DENIED, "accompaniment_pending"};
+  }
   if (!AccompaniesNow(rel)) {
     return {grpc::StatusCode::PERMISSION_DENIED, "no_active_accompaniment"};
   }
   if (entry == EntryKind::kOwnPrivateHealth) return {grpc::StatusCode::OK, ""};
   if (entry == EntryKind::kOtherPrivate) return {grpc::StatusCode::NOT_FOUND, "entry_not_found"};
+  if (entry == EntryKind::kThirdSharedGeneral) {
+    return {grpc::StatusCode::PERMISSION_DENIED, "no_consent"};
+  }
   const v1::DataCategory category = entry == EntryKind::kOtherSharedHealth
                                         ? v1::DATA_CATEGORY_HEALTH
                                         : v1::DATA_CATEGORY_GENERAL;
@@ -171,6 +182,10 @@ std::string Relate(RelaisEnv& env, const std::string& youth, Relationship rel) {
   switch (rel) {
     case Relationship::kNone:
       return "";
+    case Relationship::kPending:  // opened, nobody vouched for it
+      EXPECT_EQ(env.OpenAccompaniment(youth, kSajCoordinator, kSajCaseworker).vouch(),
+                v1::VOUCH_PENDING);
+      return "";
     case Relationship::kProposed:
       propose(now);
       return "";
@@ -210,10 +225,12 @@ TEST(AccessModel, ServerMatchesTheReferenceModelOverTheFullMatrix) {
   ASSERT_NE(env, nullptr);
   env->AddMember(kSajAuditor, "saj", v1::ROLE_AUDITOR);
   env->AddMember(kSajAdmin, "saj", v1::ROLE_ADMIN);
+  env->AddMember("pms.coord", "pms", v1::ROLE_COORDINATOR);
 
   const std::vector<Relationship> relationships = {
       Relationship::kNone, Relationship::kProposed, Relationship::kOverlap,
-      Relationship::kFutureWindow, Relationship::kEnded, Relationship::kDirect};
+      Relationship::kFutureWindow, Relationship::kEnded, Relationship::kDirect,
+      Relationship::kPending};
   const std::vector<ConsentState> consents = {
       ConsentState::kNone, ConsentState::kGeneralFamily, ConsentState::kWithdrawn,
       ConsentState::kExpired, ConsentState::kNotYetValid, ConsentState::kHandoverPurposeOnly,
@@ -236,6 +253,9 @@ TEST(AccessModel, ServerMatchesTheReferenceModelOverTheFullMatrix) {
       s.entries[EntryKind::kOtherPrivate] = Entry(*env, kAmoCaseworker, youth,
                                                   v1::DATA_CATEGORY_GENERAL,
                                                   v1::VISIBILITY_SERVICE_PRIVATE);
+      env->Accompany(youth, "pms.coord", kPmsCaseworker);  // vouched for by the AMO
+      s.entries[EntryKind::kThirdSharedGeneral] =
+          Entry(*env, kPmsCaseworker, youth, v1::DATA_CATEGORY_GENERAL, v1::VISIBILITY_SHARED);
       Grant(*env, youth, consent);
       const std::string own = Relate(*env, youth, rel);
       if (!own.empty()) s.entries[EntryKind::kOwnPrivateHealth] = own;
@@ -312,14 +332,17 @@ TEST(AccessModel, PolicyFunctionsMatchTheModelOnRandomCases) {
       v1::DATA_CATEGORY_SOCIAL, v1::DATA_CATEGORY_HEALTH, v1::DATA_CATEGORY_JUDICIAL};
   int wrongly_allowed = 0, mismatches = 0;
   for (int i = 0; i < 100'000; ++i) {
-    care::AccessFacts facts;
+    access::AccessFacts facts;
     facts.service_id = "svc_reader";
     facts.accompanying = pick(2);
+    facts.pending = !facts.accompanying && pick(2);
     facts.break_glass = pick(8) == 0;
     const int n_consents = pick(3);
     for (int k = 0; k < n_consents; ++k) {
-      care::ConsentGrant g;
+      access::ConsentGrant g;
       g.id = absl::StrCat("cst_", k);
+      // Consents held by the author, by a third service, or by the reader.
+      g.holder_service_id = std::array{"svc_author", "svc_third", "svc_reader"}[pick(3)];
       for (auto c : categories) {
         if (pick(4) == 0) g.categories.insert(c);
       }
@@ -328,26 +351,29 @@ TEST(AccessModel, PolicyFunctionsMatchTheModelOnRandomCases) {
       if (pick(2)) g.purposes.insert(v1::PURPOSE_HANDOVER);
       facts.consents.push_back(g);
     }
-    const care::YouthState youth{.restricted = pick(5) == 0, .erased = pick(10) == 0};
-    const care::EntryFacts entry{pick(3) == 0 ? "svc_reader" : "svc_author",
+    const access::YouthState youth{.restricted = pick(5) == 0, .erased = pick(10) == 0};
+    const access::EntryFacts entry{pick(3) == 0 ? "svc_reader" : "svc_author",
                                  pick(2) ? v1::VISIBILITY_SHARED : v1::VISIBILITY_SERVICE_PRIVATE,
                                  categories[pick(6)]};
     const v1::Purpose purpose = pick(2) ? v1::PURPOSE_COORDINATION : v1::PURPOSE_HANDOVER;
 
     // The model, straight from DESIGN.md's rule (reads: restriction does not
     // block, erasure does; private entries of others never; special categories
-    // only when named).
+    // only when named; only consents held by the entry's author count; an
+    // emergency grant never stands in for a vouched accompaniment).
     std::string want;
-    if (!facts.accompanying && !facts.break_glass) {
-      want = "no_active_accompaniment";
+    if (!facts.accompanying) {
+      want = facts.pending ? "accompaniment_pending" : "no_active_accompaniment";
     } else if (entry.author_service_id != "svc_reader") {
       if (entry.visibility != v1::VISIBILITY_SHARED) {
         want = "entry_private";
       } else {
-        bool any = !facts.consents.empty(), cat = false, ok = false;
+        bool any = false, cat = false, ok = false;
         const bool special = entry.category == v1::DATA_CATEGORY_HEALTH ||
                              entry.category == v1::DATA_CATEGORY_JUDICIAL;
         for (const auto& g : facts.consents) {
+          if (g.holder_service_id != entry.author_service_id) continue;
+          any = true;
           const bool covers = g.categories.count(entry.category) ||
                               (g.all_non_special_categories && !special);
           cat = cat || covers;
@@ -363,15 +389,15 @@ TEST(AccessModel, PolicyFunctionsMatchTheModelOnRandomCases) {
       }
     }
     // Issue #4: an emergency grant overrides the consent of rule 3 for shared
-    // entries (never entry_private).
+    // entries (never entry_private); issue #10: not on a restricted record.
     if (facts.break_glass && (want == "no_consent" || want == "consent_category_not_covered" ||
                               want == "consent_purpose_not_covered")) {
-      want.clear();
+      want = youth.erased ? "record_erased" : youth.restricted ? "record_restricted" : "";
     }
     if (want.empty() && youth.erased) want = "record_erased";
     if (want.empty()) want = "allowed";
 
-    const care::Verdict got = care::DecideEntryRead(facts, youth, entry, purpose);
+    const access::Verdict got = access::DecideEntryRead(facts, youth, entry, purpose);
     const std::string got_code = rpc::ReasonCode(got.reason);
     if (got.allowed() && want != "allowed") ++wrongly_allowed;
     if (got_code != want) {
@@ -380,8 +406,9 @@ TEST(AccessModel, PolicyFunctionsMatchTheModelOnRandomCases) {
       }
     }
     // Writes: accompaniment (never break-the-glass), then restriction/erasure.
-    const care::Verdict write = care::DecideRecordWrite(facts, youth);
-    std::string want_write = !facts.accompanying ? "no_active_accompaniment"
+    const access::Verdict write = access::DecideRecordWrite(facts, youth);
+    std::string want_write = facts.pending       ? "accompaniment_pending"
+                             : !facts.accompanying ? "no_active_accompaniment"
                              : youth.erased      ? "record_erased"
                              : youth.restricted  ? "record_restricted"
                                                  : "allowed";

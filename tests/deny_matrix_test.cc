@@ -140,7 +140,8 @@ struct Row {
   // $CONSENT (a consent that can be withdrawn), $ACCOMPANIMENT (the AMO's),
   // $MEMBER / $OWN_SERVICE (the caller's), $LOGIN, $TARGET_SERVICE (a CPAS no
   // one hands over to yet), $SPARE_MEMBER, $GRANT (an emergency grant to
-  // review), $NOW / $END (seconds), $COL.
+  // review), $PENDING (another service's pending accompaniment), $NOW / $END
+  // (seconds), $COL.
   const char* request;
   // In the order of Principal.
   Cell cells[kPrincipalCount];
@@ -254,6 +255,19 @@ const Row kMatrix[] = {
    R"pb(youth_id: "$YOUTH" referent_member_id: "$MEMBER" basis: ACCOMPANIMENT_BASIS_VOLUNTARY)pb",
    {Missing, Expired, Forged, Role, Role, Role, Role, Role,
     Restricted}},
+  // Vouching (issue #10) is a coordinator's of a service that accompanies
+  // the youth; no column but the last is a coordinator, and its record is restricted.
+  {"CareService", "ConfirmAccompaniment", "ACTION_CONFIRM_ACCOMPANIMENT",
+   R"pb(accompaniment_id: "$PENDING")pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Restricted}},
+  {"CareService", "DeclineAccompaniment", "ACTION_DECLINE_ACCOMPANIMENT",
+   R"pb(accompaniment_id: "$PENDING")pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Restricted}},
+  {"CareService", "ListPendingAccompaniments", "ACTION_READ_CARE", "",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
   {"CareService", "ListAccompaniments", "ACTION_READ_CARE",
    R"pb(youth_id: "$YOUTH")pb",
    {Missing, Expired, Forged, NoAcc, Role, NoAcc, Ok, Ok,
@@ -350,19 +364,20 @@ const Row kMatrix[] = {
     Role}},
 
   // --- Break-the-glass (issue #4 item 3), after every read row: a grant
-  // changes what its service may read. Any caseworker may open one (justified,
+  // changes what its opener may read. A caseworker of a service that
+  // accompanies the youth (vouched; issue #10) may open one (justified,
   // time-limited, reviewed), but never on a restricted record.
   {"CareService", "OpenEmergencyAccess", "ACTION_OPEN_EMERGENCY_ACCESS",
    R"pb(youth_id: "$YOUTH" justification: "Urgence: fugue signalée, colonne $COL")pb",
-   {Missing, Expired, Forged, Ok, Role, Ok, Ok, Restricted,
+   {Missing, Expired, Forged, NoAcc, Role, NoAcc, Ok, Restricted,
     Restricted}},
   // The review queue is the auditors'.
   {"AuditService", "ListEmergencyAccesses", "ACTION_LIST_EMERGENCY_ACCESS",
    "pending_only: true",
    {Missing, Expired, Forged, Role, Ok, Role, Role, Role,
     Role}},
-  // $GRANT is a CPAS caseworker's emergency grant on the youth, opened
-  // during the set-up: the auditor reviews it (once).
+  // $GRANT is a MADO caseworker's emergency grant on the youth, opened
+  // during the set-up: the auditor (of another service) reviews it (once).
   {"AuditService", "ReviewEmergencyAccess", "ACTION_REVIEW_EMERGENCY_ACCESS",
    R"pb(grant_id: "$GRANT" verdict: EMERGENCY_VERDICT_JUSTIFIED note: "Urgence avérée")pb",
    {Missing, Expired, Forged, Role, Ok, Role, Role, Role,
@@ -559,6 +574,7 @@ struct Record {
   std::string handover;       // AMO -> SAJ, proposed
   std::string consent;        // a consent to withdraw (recipient: the prevention sector)
   std::string accompaniment;  // the AMO's
+  std::string pending;        // a prevention service's, waiting to be vouched for
 };
 
 void Sql(const std::string& path, const std::string& sql) {
@@ -616,12 +632,12 @@ Record MakeRecord(RelaisEnv& env, const std::string& national_number) {
   EXPECT_TRUE(s.ok()) << s.error_message();
   r.entry = entry.id();
 
-  v1::Recipient saj, amo, prevention;
+  v1::Recipient saj, schools, prevention;
   saj.set_service_id(env.service_id("saj"));
-  amo.set_service_id(env.service_id("amo"));
+  schools.set_sector_id("enseignement");
   prevention.set_sector_id("prevention");
   Consent(env, r.youth, saj, v1::DATA_CATEGORY_GENERAL);
-  Consent(env, r.youth, amo, v1::DATA_CATEGORY_GENERAL);
+  Consent(env, r.youth, schools, v1::DATA_CATEGORY_GENERAL);
   r.consent = Consent(env, r.youth, prevention, v1::DATA_CATEGORY_SOCIAL);
 
   v1::ProposeHandoverRequest propose;
@@ -711,19 +727,45 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
   const directory::MemberInfo spare =
       AddMember(*env, env->service_id("amo"), kSpareMember, v1::ROLE_CASEWORKER);
 
-  const Record record = MakeRecord(*env, "09031512345");
-  const Record restricted = MakeRecord(*env, "09031554321");
-  {
+  Record record = MakeRecord(*env, "09031512345");
+  Record restricted = MakeRecord(*env, "09031554321");
+  // Opens an accompaniment as `coordinator` (pending: the AMO created the
+  // record) and, with `voucher`, has it confirmed.
+  auto open_as = [&](const directory::MemberInfo& coordinator, const directory::MemberInfo& referent,
+                     const std::string& youth, const directory::MemberInfo* voucher) {
     v1::OpenAccompanimentRequest open;
-    open.set_youth_id(record.youth);
-    open.set_referent_member_id(ssm_cw.id);
+    open.set_youth_id(youth);
+    open.set_referent_member_id(referent.id);
     open.set_basis(v1::ACCOMPANIMENT_BASIS_VOLUNTARY);
     grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", absl::StrCat("Bearer ", TokenFor(*env, ssm_coord)));
+    ctx.AddMetadata("authorization", absl::StrCat("Bearer ", TokenFor(*env, coordinator)));
     v1::Accompaniment acc;
     grpc::Status s = env->care().OpenAccompaniment(&ctx, open, &acc);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(acc.vouch(), v1::VOUCH_PENDING);
+    if (voucher != nullptr) {
+      v1::ConfirmAccompanimentRequest confirm;
+      confirm.set_accompaniment_id(acc.id());
+      grpc::ClientContext c2;
+      c2.AddMetadata("authorization", absl::StrCat("Bearer ", TokenFor(*env, *voucher)));
+      v1::Accompaniment out;
+      s = env->care().ConfirmAccompaniment(&c2, confirm, &out);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      EXPECT_EQ(out.vouch(), v1::VOUCH_CONFIRMED);
+    }
+    return acc.id();
+  };
+  const directory::MemberInfo amo_coord = Member(*env, kAmoCoordinator);
+  // The mental-health service accompanies the youth, vouched for by the AMO.
+  open_as(ssm_coord, ssm_cw, record.youth, &amo_coord);
+  // A prevention service asked to accompany both youths; no one vouched yet.
+  directory::ServiceInfo prev_info{"", "Service de prévention", "prevention", "Prévention"};
+  auto prev = env->host().directory().CreateService(prev_info);
+  ASSERT_TRUE(prev.ok()) << prev.status();
+  const directory::MemberInfo prev_coord =
+      AddMember(*env, prev->id, "prev.coord", v1::ROLE_COORDINATOR);
+  record.pending = open_as(prev_coord, prev_coord, record.youth, nullptr);
+  restricted.pending = open_as(prev_coord, prev_coord, restricted.youth, nullptr);
 
   // Restrict the second record: through RecordService.RestrictYouth (as the
   // AMO's coordinator) where the server implements it, else in the database.
@@ -761,11 +803,18 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
     ASSERT_TRUE(youth.restricted());
   }
 
-  // A CPAS caseworker breaks the glass on the youth: the grant an auditor reviews.
+  // A MADO caseworker, whose service accompanies the youth (vouched for by the
+  // AMO), breaks the glass: the grant the DPO reviews.
   std::string grant;
   {
+    directory::ServiceInfo mado_info{"", "MADO", "aide_jeunesse", "MADO"};
+    auto mado = env->host().directory().CreateService(mado_info);
+    ASSERT_TRUE(mado.ok()) << mado.status();
     const directory::MemberInfo cpas_cw =
-        AddMember(*env, cpas->id, "cpas.cw", v1::ROLE_CASEWORKER);
+        AddMember(*env, mado->id, "mado.cw", v1::ROLE_CASEWORKER);
+    const directory::MemberInfo mado_coord =
+        AddMember(*env, mado->id, "mado.coord", v1::ROLE_COORDINATOR);
+    open_as(mado_coord, cpas_cw, record.youth, &amo_coord);
     const google::protobuf::MethodDescriptor* method =
         google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
             "relais.v1.CareService.OpenEmergencyAccess");
@@ -868,6 +917,7 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
                         {"$HANDOVER", c.record->handover},
                         {"$CONSENT", c.record->consent},
                         {"$ACCOMPANIMENT", c.record->accompaniment},
+                        {"$PENDING", c.record->pending},
                         {"$MEMBER", c.member_id.empty() ? camille.id : c.member_id},
                         {"$OWN_SERVICE", c.service_id},
                         {"$LOGIN", c.login},

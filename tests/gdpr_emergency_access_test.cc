@@ -69,13 +69,20 @@ TEST(GdprEmergencyAccess, GrantAllowsReadsOnlyIsFlaggedExpiresAndIsReviewed) {
   const std::string shared = AddEntry(*env, youth, v1::VISIBILITY_SHARED, "partagée");
   const std::string priv = AddEntry(*env, youth, v1::VISIBILITY_SERVICE_PRIVATE, "privée");
 
-  // Without a grant the SAJ sees nothing.
+  // A service that does not accompany the youth cannot open one: an
+  // emergency lifts the consent, never the need to know (issue #10).
   v1::ListEntriesResponse list;
-  grpc::Status s = List(*env, kSajCaseworker, youth, &list);
+  v1::EmergencyAccess grant;
+  grpc::Status s = Open(*env, kSajCaseworker, youth, kJustification, &grant);
   EXPECT_EQ(ReasonCode(s), "no_active_accompaniment");
+  // Once the SAJ accompanies (vouched for by the AMO) it sees what the AMO's
+  // consents share with it: nothing yet.
+  env->Accompany(youth, kSajCoordinator, kSajCaseworker);
+  s = List(*env, kSajCaseworker, youth, &list);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(list.entries_size(), 0);
 
   // Who may open one, and with what justification.
-  v1::EmergencyAccess grant;
   s = Open(*env, kSajCaseworker, youth, "urgent", &grant);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ReasonCode(s), "justification_too_short");
@@ -100,31 +107,19 @@ TEST(GdprEmergencyAccess, GrantAllowsReadsOnlyIsFlaggedExpiresAndIsReviewed) {
   s = GetEntry(*env, kSajCaseworker, priv, &e);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
 
-  // Never writes, never erasure.
-  v1::AddEntryRequest add;
-  add.mutable_entry()->set_youth_id(youth);
-  add.mutable_entry()->set_kind(v1::ENTRY_KIND_NOTE);
-  add.mutable_entry()->set_category(v1::DATA_CATEGORY_GENERAL);
-  add.mutable_entry()->set_visibility(v1::VISIBILITY_SHARED);
-  add.mutable_entry()->set_body("x");
-  s = env->record().AddEntry(env->As(kSajCaseworker).get(), add, &e);
-  EXPECT_EQ(ReasonCode(s), "no_active_accompaniment");
-  v1::EraseYouthRequest erase;
-  erase.set_youth_id(youth);
-  v1::RecordState state;
-  s = env->record().EraseYouth(env->As(kSajCoordinator).get(), erase, &state);
-  EXPECT_EQ(ReasonCode(s), "no_active_accompaniment");
+  // The grant covers the member who opened it, not the whole service.
+  s = GetEntry(*env, kSajCoordinator, shared, &e);
+  EXPECT_EQ(ReasonCode(s), "no_consent");
 
-  // Every event of the SAJ about this youth while the grant holds is flagged.
+  // Every event of the opener about this youth while the grant holds is flagged.
   int flagged_reads = 0;
+  bool granted = false;
   for (const v1::AuditEvent& ev : EventsOf(*env, youth)) {
-    if (ev.actor_service_id() != env->service_id("saj")) continue;
-    if (ev.action() == v1::ACTION_OPEN_EMERGENCY_ACCESS && ev.decision() == v1::DECISION_DENY) {
-      continue;  // refused before any grant existed (still flagged, see below)
+    if (ev.actor_member_id() != env->member_id(kSajCaseworker)) continue;
+    if (ev.action() == v1::ACTION_OPEN_EMERGENCY_ACCESS && ev.decision() == v1::DECISION_ALLOW) {
+      granted = true;
     }
-    if (ev.action() == v1::ACTION_LIST_ENTRIES && ev.reason_code() == "no_active_accompaniment") {
-      continue;  // before the grant
-    }
+    if (!granted) continue;  // before the grant
     EXPECT_TRUE(ev.break_glass()) << v1::Action_Name(ev.action()) << " " << ev.reason_code();
     if (ev.decision() == v1::DECISION_ALLOW && (ev.action() == v1::ACTION_READ_ENTRY ||
                                                 ev.action() == v1::ACTION_LIST_ENTRIES)) {
@@ -133,10 +128,10 @@ TEST(GdprEmergencyAccess, GrantAllowsReadsOnlyIsFlaggedExpiresAndIsReviewed) {
   }
   EXPECT_GE(flagged_reads, 3);  // list + its entry + GetEntry
 
-  // Expiry after 24 h.
+  // Expiry after 24 h: the consent rule applies again.
   env->clock().Advance(absl::Hours(24) + absl::Minutes(1));
-  s = List(*env, kSajCaseworker, youth, &list);
-  EXPECT_EQ(ReasonCode(s), "no_active_accompaniment");
+  s = GetEntry(*env, kSajCaseworker, shared, &e);
+  EXPECT_EQ(ReasonCode(s), "no_consent");
 
   // The review queue: auditors only; once.
   v1::ListEmergencyAccessesRequest lreq;
@@ -191,6 +186,7 @@ TEST(GdprEmergencyAccess, RestrictedRecordIsNotOpenedInAnEmergency) {
   ASSERT_NE(env, nullptr);
   const std::string youth = env->CreateYouth(15);
   env->Accompany(youth, kAmoCoordinator, kAmoCaseworker);
+  env->Accompany(youth, kSajCoordinator, kSajCaseworker);
   v1::RestrictYouthRequest r;
   r.set_youth_id(youth);
   r.set_reason("contestation de l'exactitude");
@@ -200,6 +196,51 @@ TEST(GdprEmergencyAccess, RestrictedRecordIsNotOpenedInAnEmergency) {
   grpc::Status s = Open(*env, kSajCaseworker, youth, kJustification, &grant);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(ReasonCode(s), "record_restricted");
+}
+
+// Issue #10: a record restricted after the grant stops it; an UNJUSTIFIED
+// verdict ends it at once; nobody of the opener's service reviews it.
+TEST(GdprEmergencyAccess, RestrictionAndUnjustifiedVerdictEndTheGrant) {
+  auto env = RelaisEnv::Start();
+  ASSERT_NE(env, nullptr);
+  env->AddMember("saj.both", "saj", {v1::ROLE_CASEWORKER, v1::ROLE_AUDITOR});
+  const std::string youth = env->CreateYouth(15);
+  env->Accompany(youth, kAmoCoordinator, kAmoCaseworker);
+  env->Accompany(youth, kSajCoordinator, kSajCaseworker);
+  const std::string shared = AddEntry(*env, youth, v1::VISIBILITY_SHARED, "partagée");
+  v1::EmergencyAccess grant;
+  ASSERT_TRUE(Open(*env, kSajCaseworker, youth, kJustification, &grant).ok());
+  v1::Entry e;
+  ASSERT_TRUE(GetEntry(*env, kSajCaseworker, shared, &e).ok());
+
+  // Reviewed neither by its opener's service nor by its opener.
+  v1::EmergencyAccess reviewed;
+  grpc::Status s = Review(*env, "saj.both", grant.id(), v1::EMERGENCY_VERDICT_JUSTIFIED, &reviewed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(ReasonCode(s), "allowed");
+
+  // Restricted: the grant stops reading, though it has not expired.
+  v1::RestrictYouthRequest r;
+  r.set_youth_id(youth);
+  r.set_reason("contestation de l'exactitude");
+  v1::RecordState state;
+  ASSERT_TRUE(env->record().RestrictYouth(env->As(kAmoCoordinator).get(), r, &state).ok());
+  v1::Entry refused;
+  s = GetEntry(*env, kSajCaseworker, shared, &refused);
+  EXPECT_EQ(ReasonCode(s), "record_restricted");
+  EXPECT_TRUE(refused.body().empty());
+  v1::LiftRestrictionRequest lift;
+  lift.set_youth_id(youth);
+  lift.set_reason("rectifié");
+  ASSERT_TRUE(env->record().LiftRestriction(env->As(kAmoCoordinator).get(), lift, &state).ok());
+  ASSERT_TRUE(GetEntry(*env, kSajCaseworker, shared, &e).ok());
+
+  // The DPO finds it unjustified: it ends at once.
+  s = Review(*env, kAuditor, grant.id(), v1::EMERGENCY_VERDICT_UNJUSTIFIED, &reviewed);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(rpc::FromProto(reviewed.expires_at()), env->clock().Now());
+  s = GetEntry(*env, kSajCaseworker, shared, &e);
+  EXPECT_EQ(ReasonCode(s), "no_consent");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "tests/test_env.h"
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <random>
@@ -240,14 +241,27 @@ std::string RelaisEnv::CreateYouth(int age, absl::string_view creator,
 
 void RelaisEnv::AddMember(absl::string_view login, absl::string_view service_key,
                           v1::Role role) {
+  AddMember(login, service_key, std::vector<v1::Role>{role});
+}
+
+void RelaisEnv::AddMember(absl::string_view login, absl::string_view service_key,
+                          std::vector<v1::Role> roles) {
   directory::MemberInfo info;
   info.service_id = service_id(service_key);
   info.display_name = absl::StrCat("Member ", login);
   info.login = std::string(login);
-  info.roles = {role};
+  info.roles = std::move(roles);
   auto added = host_->directory().AddMember(info, kPassword);
   ASSERT_TRUE(added.ok()) << added.status();
   members_[std::string(login)] = *added;
+}
+
+void RelaisEnv::AddService(absl::string_view key, absl::string_view name,
+                           absl::string_view sector_id, absl::string_view kind) {
+  directory::ServiceInfo info{"", std::string(name), std::string(sector_id), std::string(kind)};
+  auto created = host_->directory().CreateService(info);
+  ASSERT_TRUE(created.ok()) << created.status();
+  services_[std::string(key)] = created->id;
 }
 
 std::string RelaisEnv::GuardianOf(absl::string_view youth_id, absl::string_view reader) {
@@ -260,15 +274,37 @@ std::string RelaisEnv::GuardianOf(absl::string_view youth_id, absl::string_view 
   return youth.guardians_size() > 0 ? youth.guardians(0).id() : "";
 }
 
-void RelaisEnv::Accompany(absl::string_view youth_id, absl::string_view coordinator,
-                          absl::string_view referent) {
+v1::Accompaniment RelaisEnv::OpenAccompaniment(absl::string_view youth_id,
+                                               absl::string_view coordinator,
+                                               absl::string_view referent,
+                                               v1::AccompanimentBasis basis) {
   v1::OpenAccompanimentRequest req;
   req.set_youth_id(std::string(youth_id));
   req.set_referent_member_id(member_id(referent));
-  req.set_basis(v1::ACCOMPANIMENT_BASIS_VOLUNTARY);
+  req.set_basis(basis);
   v1::Accompaniment acc;
   grpc::Status s = care_->OpenAccompaniment(As(coordinator).get(), req, &acc);
   EXPECT_TRUE(s.ok()) << s.error_message();
+  return acc;
+}
+
+void RelaisEnv::Accompany(absl::string_view youth_id, absl::string_view coordinator,
+                          absl::string_view referent) {
+  const v1::Accompaniment acc = OpenAccompaniment(youth_id, coordinator, referent);
+  if (acc.vouch() != v1::VOUCH_PENDING) return;
+  // The honest path: a coordinator of a service already accompanying vouches.
+  const std::string& opener = member_id(coordinator);
+  for (const auto& [login, m] : members_) {
+    if (m.service_id == members_.find(coordinator)->second.service_id || m.id == opener) continue;
+    if (std::find(m.roles.begin(), m.roles.end(), v1::ROLE_COORDINATOR) == m.roles.end()) {
+      continue;
+    }
+    v1::ConfirmAccompanimentRequest confirm;
+    confirm.set_accompaniment_id(acc.id());
+    v1::Accompaniment out;
+    if (care_->ConfirmAccompaniment(As(login).get(), confirm, &out).ok()) return;
+  }
+  ADD_FAILURE() << "no coordinator of an accompanying service could vouch for " << acc.id();
 }
 
 std::string ReasonCode(const grpc::Status& status) {

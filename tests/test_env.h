@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -117,11 +118,23 @@ class RelaisEnv {
                           int days_before_birthday = 0);
   // Adds a member with one role to a service ("amo", "saj", ...); fails the test on error.
   void AddMember(absl::string_view login, absl::string_view service_key, v1::Role role);
+  void AddMember(absl::string_view login, absl::string_view service_key,
+                 std::vector<v1::Role> roles);
+  // Creates a service (through the directory store) known by `key` from then on.
+  void AddService(absl::string_view key, absl::string_view name, absl::string_view sector_id,
+                  absl::string_view kind);
   // The youth's first guardian id.
   std::string GuardianOf(absl::string_view youth_id, absl::string_view reader);
-  // Opens an accompaniment of `youth_id` by the coordinator's service.
+  // Opens an accompaniment of `youth_id` by the coordinator's service and, when
+  // it waits to be vouched for, has a coordinator of a service that accompanies
+  // the youth confirm it (the honest path). Fails the test if none can.
   void Accompany(absl::string_view youth_id, absl::string_view coordinator,
                  absl::string_view referent);
+  // Opens an accompaniment and returns it as the server answered (pending or
+  // not); fails the test on error.
+  v1::Accompaniment OpenAccompaniment(
+      absl::string_view youth_id, absl::string_view coordinator, absl::string_view referent,
+      v1::AccompanimentBasis basis = v1::ACCOMPANIMENT_BASIS_VOLUNTARY);
 
  private:
   RelaisEnv() : clock_(TestEpoch()) {}

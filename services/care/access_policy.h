@@ -1,78 +1,21 @@
 #ifndef RELAIS_SERVICES_CARE_ACCESS_POLICY_H_
 #define RELAIS_SERVICES_CARE_ACCESS_POLICY_H_
 
-// The access rule of DESIGN.md as pure functions over gathered facts, so the
-// same code decides every call and can be checked against a reference model.
-// Rule 1 (authentication, role) is enforced before these are called.
-
-#include <set>
-#include <string>
-#include <vector>
-
-#include "relais/v1/common.pb.h"
+// The access rule lives in access/policy.h; these names keep older callers
+// compiling while they move to relais::access.
+#include "access/policy.h"
 
 namespace relais::care {
-
-// One consent in force now (valid, not withdrawn) that names the service or its
-// sector.
-struct ConsentGrant {
-  std::string id;
-  std::set<int> categories;          // v1::DataCategory values named explicitly
-  bool all_non_special_categories = false;
-  std::set<int> purposes;            // v1::Purpose values
-};
-
-// The facts about one service and one youth at one instant.
-struct AccessFacts {
-  std::string service_id;
-  std::string sector_id;
-  bool accompanying = false;  // an active accompaniment (handover overlap included)
-  bool break_glass = false;   // an active emergency grant
-  std::string break_glass_grant_id;  // its id, when break_glass
-  std::vector<ConsentGrant> consents;
-};
-
-struct YouthState {
-  bool restricted = false;
-  bool erased = false;
-};
-
-struct EntryFacts {
-  std::string author_service_id;
-  v1::Visibility visibility = v1::VISIBILITY_UNSPECIFIED;
-  v1::DataCategory category = v1::DATA_CATEGORY_UNSPECIFIED;
-};
-
-struct Verdict {
-  v1::Decision decision = v1::DECISION_DENY;
-  v1::AccessReason reason = v1::ACCESS_REASON_UNSPECIFIED;
-  std::string explanation;  // a sentence for a caseworker; ids only
-  std::string consent_id;   // the consent that allowed it, if any
-  // Allowed only thanks to an emergency grant (break-the-glass).
-  bool break_glass = false;
-  bool allowed() const { return decision == v1::DECISION_ALLOW; }
-};
-
-// HEALTH and JUDICIAL: never covered unless a consent names them.
-bool IsSpecialCategory(v1::DataCategory category);
-
-// Whether a consent covers a category (special ones only when named).
-bool CoversCategory(const ConsentGrant& grant, v1::DataCategory category);
-
-// Rules 2 and 4 for the record as a whole: reading identity, listing entries.
-Verdict DecideRecordRead(const AccessFacts& facts, const YouthState& youth);
-
-// Rules 2 and 4 for changing the record (adding an entry, consents, handovers):
-// an active accompaniment and no restriction. Break-the-glass never writes.
-Verdict DecideRecordWrite(const AccessFacts& facts, const YouthState& youth);
-
-// Rules 2, 3 and 4 for reading one entry with a purpose. An emergency grant
-// (facts.break_glass) stands in for rule 2 and, for SHARED entries of other
-// services, for the consent of rule 3 (the verdict then says break_glass);
-// other services' private entries stay hidden and erasure still blocks.
-Verdict DecideEntryRead(const AccessFacts& facts, const YouthState& youth,
-                        const EntryFacts& entry, v1::Purpose purpose);
-
+using access::AccessFacts;
+using access::ConsentGrant;
+using access::CoversCategory;
+using access::DecideEntryRead;
+using access::DecideRecordRead;
+using access::DecideRecordWrite;
+using access::EntryFacts;
+using access::IsSpecialCategory;
+using access::Verdict;
+using access::YouthState;
 }  // namespace relais::care
 
 #endif  // RELAIS_SERVICES_CARE_ACCESS_POLICY_H_

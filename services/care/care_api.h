@@ -38,9 +38,11 @@ class CareApi {
  public:
   virtual ~CareApi() = default;
   // The relationship of `service_id` to `youth_id` now and the consents in force
-  // that name that service or its sector.
+  // that name that service or its sector. An emergency grant counts only for
+  // the member who opened it: `member_id` (empty: none counts).
   virtual absl::StatusOr<AccessFacts> GatherFacts(absl::string_view service_id,
-                                                  absl::string_view youth_id) const = 0;
+                                                  absl::string_view youth_id,
+                                                  absl::string_view member_id = "") const = 0;
   // NOT_FOUND "handover_not_found".
   virtual absl::StatusOr<HandoverFacts> GetHandoverFacts(absl::string_view handover_id) const = 0;
   // Whether an accompaniment of the youth with basis MANDATE is active now

@@ -77,6 +77,12 @@ grpc::ServerUnaryReactor* CareServiceImpl::GrantConsent(grpc::CallbackServerCont
           return rpc::InvalidField("consent.recipients.service_id", "unknown_recipient",
                                    "no such service");
         }
+        // The caller's service is the holder: it shares its own entries with
+        // others, and a consent never lets it read another service's.
+        if (r.service_id() == caller.service_id()) {
+          return rpc::InvalidField("consent.recipients.service_id", "recipient_is_holder",
+                                   "a consent shares your service's entries with others");
+        }
       } else if (r.has_sector_id()) {
         if (!IsSlug(r.sector_id())) {
           return rpc::InvalidField("consent.recipients.sector_id", "malformed_id",
@@ -251,7 +257,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::CheckAccess(grpc::CallbackServerConte
     }
     call.event.purpose = req->purpose();
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
-    ASSIGN_OR_RETURN(AccessFacts facts, GatherFacts(caller.service_id(), req->youth_id()));
+    ASSIGN_OR_RETURN(AccessFacts facts, GatherFacts(caller.service_id(), req->youth_id(), caller.member_id()));
     call.event.break_glass = facts.break_glass;
     Verdict v;
     v1::DataCategory category = v1::DATA_CATEGORY_UNSPECIFIED;

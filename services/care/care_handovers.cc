@@ -221,6 +221,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::AcceptHandover(grpc::CallbackServerCo
       incoming.set_basis(v1::ACCOMPANIMENT_BASIS_VOLUNTARY);
       *incoming.mutable_start_time() = rpc::ToProto(std::max(now, start));
       incoming.set_handover_id(h.id());
+      // Vouched for by the proposing service, which accompanies the youth.
+      incoming.set_vouch(v1::VOUCH_HANDOVER);
+      incoming.set_vouched_by_member_id(h.proposed_by_member_id());
+      *incoming.mutable_vouched_at() = rpc::ToProto(now);
       RETURN_IF_ERROR(store::InsertAccompaniment(c, incoming));
       // The outgoing service accompanies until the window closes (or earlier
       // if it was already due to end).

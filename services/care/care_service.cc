@@ -30,7 +30,8 @@ absl::Status CareServiceImpl::Migrate(storage::Database* db) {
 }
 
 absl::StatusOr<AccessFacts> CareServiceImpl::GatherFacts(absl::string_view service_id,
-                                                         absl::string_view youth_id) const {
+                                                         absl::string_view youth_id,
+                                                         absl::string_view member_id) const {
   AccessFacts facts;
   facts.service_id = std::string(service_id);
   ASSIGN_OR_RETURN(directory::ServiceInfo service, directory_->GetService(service_id));
@@ -38,10 +39,15 @@ absl::StatusOr<AccessFacts> CareServiceImpl::GatherFacts(absl::string_view servi
   const absl::Time now = clock_->Now();
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
     ASSIGN_OR_RETURN(auto active, store::ActiveAccompaniment(c, service_id, youth_id, now));
-    facts.accompanying = active.has_value();
-    ASSIGN_OR_RETURN(auto grant, store::ActiveEmergencyGrant(c, service_id, youth_id, now));
-    facts.break_glass = grant.has_value();
-    if (grant.has_value()) facts.break_glass_grant_id = *grant;
+    const bool pending = active.has_value() && active->vouch() == v1::VOUCH_PENDING;
+    facts.accompanying = active.has_value() && !pending;
+    facts.pending = pending;
+    if (!member_id.empty()) {
+      ASSIGN_OR_RETURN(auto grant,
+                       store::ActiveEmergencyGrant(c, member_id, service_id, youth_id, now));
+      facts.break_glass = grant.has_value();
+      if (grant.has_value()) facts.break_glass_grant_id = *grant;
+    }
     ASSIGN_OR_RETURN(facts.consents,
                      store::ConsentsInForce(c, youth_id, service_id, facts.sector_id, now));
     return absl::OkStatus();
@@ -120,7 +126,7 @@ absl::Status CareServiceImpl::RequireWrite(const Caller& caller,
 absl::Status CareServiceImpl::RequireRead(const Caller& caller, absl::string_view youth_id,
                                           CallAudit* call) const {
   ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(youth_id));
-  ASSIGN_OR_RETURN(AccessFacts facts, GatherFacts(caller.service_id(), youth_id));
+  ASSIGN_OR_RETURN(AccessFacts facts, GatherFacts(caller.service_id(), youth_id, caller.member_id()));
   if (call != nullptr && facts.break_glass) call->event.break_glass = true;
   Verdict v = DecideRecordRead(facts, {youth.restricted, youth.erased});
   if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
@@ -170,6 +176,19 @@ grpc::ServerUnaryReactor* CareServiceImpl::OpenAccompaniment(
       a.set_basis(req->basis());
       *a.mutable_start_time() = rpc::ToProto(now);
       a.set_active(true);
+      // No one vouches for themselves: only first contact is immediate. The
+      // answer depends on what the caller knows already (whether it created
+      // the record), except for the creator, which learns whether another
+      // service took the youth over since.
+      ASSIGN_OR_RETURN(bool others, store::EverVouchedOther(c, req->youth_id(),
+                                                            caller.service_id()));
+      if (youth.created_by_service_id == caller.service_id() && !others) {
+        a.set_vouch(v1::VOUCH_FIRST_CONTACT);
+        a.set_vouched_by_member_id(caller.member_id());
+        *a.mutable_vouched_at() = rpc::ToProto(now);
+      } else {
+        a.set_vouch(v1::VOUCH_PENDING);
+      }
       RETURN_IF_ERROR(store::InsertAccompaniment(c, a));
       call.event.object_id = a.id();
       *resp = a;
@@ -285,11 +304,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::OpenEmergencyAccess(
                                "at least 20 characters");
     }
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
-    // A restricted record is not shared further, not even in an emergency.
-    if (youth.restricted) {
-      return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED,
-                         "processing of this record is restricted (GDPR art. 18)");
-    }
+    // An emergency lifts the consent, never the need to know: the caller's
+    // service must accompany the youth (vouched), so no one opens access to a
+    // youth alone. A restricted record is not shared further, not even then.
+    RETURN_IF_ERROR(RequireWrite(caller, youth.id));
     const absl::Time now = clock_->Now();
     v1::EmergencyAccess grant;
     grant.set_id(rpc::NewId("brk"));
@@ -354,6 +372,13 @@ absl::StatusOr<v1::EmergencyAccess> CareServiceImpl::ReviewEmergencyGrant(
   event.youth_id = a.youth_id();
   event.object_id = a.id();
   event.break_glass = true;
+  // Reviewed by someone outside the opener's service, never by the opener.
+  absl::StatusOr<directory::MemberInfo> reviewer = directory_->GetMember(reviewer_member_id);
+  if (reviewer_member_id == a.member_id() || !reviewer.ok() ||
+      reviewer->service_id == a.service_id()) {
+    return rpc::Denied(v1::ACCESS_REASON_SEPARATION_OF_DUTIES,
+                       "a grant is reviewed by someone outside its opener's service");
+  }
   if (a.verdict() != v1::EMERGENCY_VERDICT_UNSPECIFIED) {
     return rpc::Precondition("already_reviewed", "this grant was reviewed already");
   }
@@ -373,6 +398,9 @@ absl::StatusOr<v1::EmergencyAccess> CareServiceImpl::ReviewEmergencyGrant(
     return gate_->audit()->Append(c, event).status();
   }));
   a.set_verdict(verdict);
+  if (verdict == v1::EMERGENCY_VERDICT_UNJUSTIFIED && rpc::FromProto(a.expires_at()) > now) {
+    *a.mutable_expires_at() = rpc::ToProto(now);
+  }
   a.set_review_note(std::string(note));
   a.set_reviewed_by_member_id(std::string(reviewer_member_id));
   *a.mutable_reviewed_at() = rpc::ToProto(now);

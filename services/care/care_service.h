@@ -41,7 +41,8 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
 
   // CareApi.
   absl::StatusOr<AccessFacts> GatherFacts(absl::string_view service_id,
-                                          absl::string_view youth_id) const override;
+                                          absl::string_view youth_id,
+                                          absl::string_view member_id = "") const override;
   absl::StatusOr<HandoverFacts> GetHandoverFacts(absl::string_view handover_id) const override;
   absl::StatusOr<bool> HasActiveMandate(absl::string_view youth_id) const override;
   absl::StatusOr<AccompanimentSpan> GetAccompanimentSpan(
@@ -65,6 +66,16 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
   grpc::ServerUnaryReactor* ListAccompaniments(grpc::CallbackServerContext* ctx,
                                                const v1::ListAccompanimentsRequest* req,
                                                v1::ListAccompanimentsResponse* resp) override;
+  // care_vouching.cc.
+  grpc::ServerUnaryReactor* ConfirmAccompaniment(grpc::CallbackServerContext* ctx,
+                                                 const v1::ConfirmAccompanimentRequest* req,
+                                                 v1::Accompaniment* resp) override;
+  grpc::ServerUnaryReactor* DeclineAccompaniment(grpc::CallbackServerContext* ctx,
+                                                 const v1::DeclineAccompanimentRequest* req,
+                                                 v1::Accompaniment* resp) override;
+  grpc::ServerUnaryReactor* ListPendingAccompaniments(
+      grpc::CallbackServerContext* ctx, const v1::ListPendingAccompanimentsRequest* req,
+      v1::ListPendingAccompanimentsResponse* resp) override;
   grpc::ServerUnaryReactor* ProposeHandover(grpc::CallbackServerContext* ctx,
                                             const v1::ProposeHandoverRequest* req,
                                             v1::Handover* resp) override;
@@ -124,6 +135,9 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
   // With `call`, flags its event break_glass when an emergency grant is in force.
   absl::Status RequireRead(const rpc::Caller& caller, absl::string_view youth_id,
                            rpc::CallAudit* call = nullptr) const;
+  // Confirm (true) or decline a pending accompaniment of another service.
+  absl::Status Vouch(const rpc::Caller& caller, rpc::CallAudit& call,
+                     absl::string_view accompaniment_id, bool confirm, v1::Accompaniment* resp);
   void Decorate(v1::Consent& consent, const record::YouthFacts& youth, absl::Time now) const;
   absl::Status Commit(rpc::CallAudit& call,
                       absl::FunctionRef<absl::Status(storage::Connection&)> fn);

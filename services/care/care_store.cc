@@ -43,7 +43,8 @@ std::vector<int> SplitInts(absl::string_view s) {
 }
 
 constexpr char kAccompanimentColumns[] =
-    "id, youth_id, service_id, referent_member_id, basis, start_us, end_us, handover_id";
+    "id, youth_id, service_id, referent_member_id, basis, start_us, end_us, handover_id, "
+    "vouch, vouched_by, vouched_at_us";
 
 v1::Accompaniment RowToAccompaniment(const Statement& s, absl::Time now) {
   v1::Accompaniment a;
@@ -56,6 +57,9 @@ v1::Accompaniment RowToAccompaniment(const Statement& s, absl::Time now) {
   const bool open_ended = s.ColumnIsNull(6);
   if (!open_ended) SetTs(a.mutable_end_time(), s.ColumnInt64(6));
   a.set_handover_id(s.ColumnText(7));
+  a.set_vouch(static_cast<v1::Vouch>(s.ColumnInt64(8)));
+  a.set_vouched_by_member_id(s.ColumnText(9));
+  if (!s.ColumnIsNull(10)) SetTs(a.mutable_vouched_at(), s.ColumnInt64(10));
   const int64_t now_us = Us(now);
   a.set_active(s.ColumnInt64(5) <= now_us && (open_ended || s.ColumnInt64(6) > now_us));
   return a;
@@ -208,14 +212,26 @@ CREATE TABLE care_emergency_grants (
   reviewed_at_us INTEGER
 );
 CREATE INDEX care_emergency_by_service ON care_emergency_grants(service_id, youth_id);
+)sql"},
+          // Vouched accompaniments (issue #10). Rows opened before: those a
+          // handover started are HANDOVER (3), the others MIGRATED (7), still
+          // active and listed so that coordinators can review them.
+          {3, R"sql(
+ALTER TABLE care_accompaniments ADD COLUMN vouch INTEGER NOT NULL DEFAULT 7;
+ALTER TABLE care_accompaniments ADD COLUMN vouched_by TEXT;
+ALTER TABLE care_accompaniments ADD COLUMN vouched_at_us INTEGER;
+UPDATE care_accompaniments SET vouch = 3 WHERE handover_id IS NOT NULL AND handover_id != '';
+CREATE INDEX care_accompaniments_pending ON care_accompaniments(vouch, youth_id);
+CREATE INDEX care_emergency_by_member ON care_emergency_grants(member_id, youth_id);
 )sql"}};
 }
 
 absl::Status InsertAccompaniment(Connection& c, const v1::Accompaniment& a) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare("INSERT INTO care_accompaniments (id, youth_id, service_id, "
-                             "referent_member_id, basis, start_us, end_us, handover_id) "
-                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+                             "referent_member_id, basis, start_us, end_us, handover_id, vouch, "
+                             "vouched_by, vouched_at_us) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
   s.Bind(1, a.id()).Bind(2, a.youth_id()).Bind(3, a.service_id());
   s.Bind(4, a.referent_member_id()).Bind(5, int64_t{a.basis()}).Bind(6, Us(a.start_time()));
   if (a.has_end_time()) {
@@ -224,7 +240,59 @@ absl::Status InsertAccompaniment(Connection& c, const v1::Accompaniment& a) {
     s.BindNull(7);
   }
   s.BindOptional(8, a.handover_id());
+  // Never stored unspecified: a row without a vouch would read as pending.
+  s.Bind(9, int64_t{a.vouch() == v1::VOUCH_UNSPECIFIED ? v1::VOUCH_PENDING : a.vouch()});
+  s.BindOptional(10, a.vouched_by_member_id());
+  if (a.has_vouched_at()) {
+    s.Bind(11, Us(a.vouched_at()));
+  } else {
+    s.BindNull(11);
+  }
   return s.Run();
+}
+
+absl::Status SetAccompanimentVouch(Connection& c, absl::string_view id, v1::Vouch vouch,
+                                   absl::string_view member_id, absl::Time when) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("UPDATE care_accompaniments SET vouch = ?2, vouched_by = ?3, "
+                             "vouched_at_us = ?4 WHERE id = ?1 AND vouch = 1"));
+  RETURN_IF_ERROR(s.Bind(1, id).Bind(2, int64_t{vouch}).Bind(3, member_id).Bind(4, Us(when)).Run());
+  if (c.Changes() != 1) {
+    return absl::FailedPreconditionError("not_pending: the accompaniment is no longer pending");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> EverVouchedOther(Connection& c, absl::string_view youth_id,
+                                      absl::string_view service_id) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("SELECT 1 FROM care_accompaniments WHERE youth_id = ?1 AND "
+                             "service_id != ?2 AND vouch NOT IN (1, 6) LIMIT 1"));
+  s.Bind(1, youth_id).Bind(2, service_id);
+  return s.Step();
+}
+
+absl::StatusOr<std::vector<v1::Accompaniment>> PendingForService(Connection& c,
+                                                                  absl::string_view service_id,
+                                                                  absl::Time now) {
+  // Pending requests of other services on youths this service accompanies
+  // (vouched, active now).
+  ASSIGN_OR_RETURN(
+      Statement s,
+      c.Prepare(absl::StrCat(
+          "SELECT ", kAccompanimentColumns,
+          " FROM care_accompaniments p WHERE p.vouch = 1 AND p.service_id != ?1 AND "
+          "(p.end_us IS NULL OR p.end_us > ?2) AND EXISTS (SELECT 1 FROM care_accompaniments m "
+          "WHERE m.youth_id = p.youth_id AND m.service_id = ?1 AND m.vouch NOT IN (1, 6) AND "
+          "m.start_us <= ?2 AND (m.end_us IS NULL OR m.end_us > ?2)) ORDER BY p.start_us, p.id")));
+  s.Bind(1, service_id).Bind(2, Us(now));
+  std::vector<v1::Accompaniment> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(RowToAccompaniment(s, now));
+  }
+  return out;
 }
 
 absl::StatusOr<std::optional<v1::Accompaniment>> GetAccompaniment(Connection& c,
@@ -468,7 +536,8 @@ absl::StatusOr<std::vector<ConsentGrant>> ConsentsInForce(Connection& c,
                                                           absl::Time now) {
   ASSIGN_OR_RETURN(
       Statement s,
-      c.Prepare("SELECT DISTINCT k.id, k.categories, k.all_non_special, k.purposes "
+      c.Prepare("SELECT DISTINCT k.id, k.categories, k.all_non_special, k.purposes, "
+                "k.recorded_by_service_id "
                 "FROM care_consents k JOIN care_consent_recipients r ON r.consent_id = k.id "
                 "WHERE k.youth_id = ?1 AND k.withdrawn_at_us IS NULL AND "
                 "k.valid_from_us <= ?4 AND k.valid_until_us > ?4 AND "
@@ -484,6 +553,7 @@ absl::StatusOr<std::vector<ConsentGrant>> ConsentsInForce(Connection& c,
     for (int v : SplitInts(s.ColumnText(1))) g.categories.insert(v);
     g.all_non_special_categories = s.ColumnInt64(2) != 0;
     for (int v : SplitInts(s.ColumnText(3))) g.purposes.insert(v);
+    g.holder_service_id = s.ColumnText(4);
     out.push_back(std::move(g));
   }
   return out;
@@ -526,14 +596,15 @@ absl::Status InsertEmergencyGrant(Connection& c, const v1::EmergencyAccess& a,
 }
 
 absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(Connection& c,
+                                                                absl::string_view member_id,
                                                                 absl::string_view service_id,
                                                                 absl::string_view youth_id,
                                                                 absl::Time now) {
   ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare("SELECT id FROM care_emergency_grants WHERE service_id = ?1 AND "
-                             "youth_id = ?2 AND opened_at_us <= ?3 AND expires_at_us > ?3 "
-                             "ORDER BY position DESC LIMIT 1"));
-  s.Bind(1, service_id).Bind(2, youth_id).Bind(3, Us(now));
+                   c.Prepare("SELECT id FROM care_emergency_grants WHERE member_id = ?1 AND "
+                             "service_id = ?4 AND youth_id = ?2 AND opened_at_us <= ?3 AND "
+                             "expires_at_us > ?3 ORDER BY position DESC LIMIT 1"));
+  s.Bind(1, member_id).Bind(2, youth_id).Bind(3, Us(now)).Bind(4, service_id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
   return s.ColumnText(0);
@@ -567,10 +638,12 @@ absl::Status ReviewEmergencyGrant(Connection& c, absl::string_view id, v1::Emerg
                                   absl::Time now) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare("UPDATE care_emergency_grants SET verdict = ?2, review_note = ?3, "
-                             "reviewed_by_member_id = ?4, reviewed_at_us = ?5 "
-                             "WHERE id = ?1 AND verdict = 0"));
+                             "reviewed_by_member_id = ?4, reviewed_at_us = ?5, "
+                             // UNJUSTIFIED ends the grant at once.
+                             "expires_at_us = CASE WHEN ?2 = ?6 THEN MIN(expires_at_us, ?5) "
+                             "ELSE expires_at_us END WHERE id = ?1 AND verdict = 0"));
   s.Bind(1, id).Bind(2, int64_t{verdict}).BindBlob(3, sealed_note).Bind(4, reviewer);
-  s.Bind(5, Us(now));
+  s.Bind(5, Us(now)).Bind(6, int64_t{v1::EMERGENCY_VERDICT_UNJUSTIFIED});
   RETURN_IF_ERROR(s.Run());
   if (c.Changes() != 1) {
     return absl::FailedPreconditionError("already_reviewed: this grant was reviewed already");

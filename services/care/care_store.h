@@ -37,6 +37,19 @@ absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(storage::Co
 absl::StatusOr<bool> HasFutureAccompaniment(storage::Connection& c, absl::string_view service_id,
                                             absl::string_view youth_id, absl::Time now);
 absl::Status SetAccompanimentEnd(storage::Connection& c, absl::string_view id, absl::Time end);
+// Vouches for (or declines) a pending accompaniment; FAILED_PRECONDITION
+// "not_pending" if it is not pending any more.
+absl::Status SetAccompanimentVouch(storage::Connection& c, absl::string_view id, v1::Vouch vouch,
+                                   absl::string_view member_id, absl::Time when);
+// Whether a service other than `service_id` accompanies or accompanied the
+// youth with a vouched accompaniment (pending and declined ones do not count).
+absl::StatusOr<bool> EverVouchedOther(storage::Connection& c, absl::string_view youth_id,
+                                      absl::string_view service_id);
+// Open pending accompaniments of other services on the youths that
+// `service_id` accompanies now (vouched), oldest first.
+absl::StatusOr<std::vector<v1::Accompaniment>> PendingForService(storage::Connection& c,
+                                                                  absl::string_view service_id,
+                                                                  absl::Time now);
 
 // Handovers.
 absl::Status InsertHandover(storage::Connection& c, const v1::Handover& h,
@@ -87,8 +100,10 @@ struct SealedGrant {
 };
 absl::Status InsertEmergencyGrant(storage::Connection& c, const v1::EmergencyAccess& grant,
                                   absl::string_view sealed_justification);
-// The id of the newest grant of the service for the youth in force at `now`.
+// The id of the newest grant the member opened (for the service) for the
+// youth, in force at `now`. A grant covers its opener only.
 absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(storage::Connection& c,
+                                                                absl::string_view member_id,
                                                                 absl::string_view service_id,
                                                                 absl::string_view youth_id,
                                                                 absl::Time now);
@@ -97,6 +112,7 @@ absl::StatusOr<std::vector<SealedGrant>> ListEmergencyGrants(storage::Connection
 absl::StatusOr<std::optional<SealedGrant>> GetEmergencyGrant(storage::Connection& c,
                                                              absl::string_view id);
 // FAILED_PRECONDITION "already_reviewed" if the grant has a verdict (or is unknown).
+// An UNJUSTIFIED verdict also ends the grant at `now`.
 absl::Status ReviewEmergencyGrant(storage::Connection& c, absl::string_view id,
                                   v1::EmergencyVerdict verdict, absl::string_view sealed_note,
                                   absl::string_view reviewer, absl::Time now);

@@ -21,6 +21,8 @@ struct YouthFacts {
   bool erased = false;
   // A legal hold forbids erasure (RecordService.SetLegalHold).
   bool legal_hold = false;
+  // The service that created the record (its first contact).
+  std::string created_by_service_id;
 };
 
 struct EntryFacts {

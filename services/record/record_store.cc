@@ -218,8 +218,9 @@ absl::StatusOr<std::optional<v1::Youth>> GetYouth(Connection& c, const FieldCryp
 
 absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const FieldCrypto& crypto,
                                                         absl::string_view id) {
-  ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT date_of_birth, restricted, erased, legal_hold "
-                                          "FROM rec_youth WHERE id = ?1"));
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("SELECT date_of_birth, restricted, erased, legal_hold, "
+                             "created_by_service FROM rec_youth WHERE id = ?1"));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
@@ -228,6 +229,7 @@ absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const Fie
   f.restricted = s.ColumnInt64(1) != 0;
   f.erased = s.ColumnInt64(2) != 0;
   f.legal_hold = s.ColumnInt64(3) != 0;
+  f.created_by_service_id = s.ColumnText(4);
   if (f.erased) return f;  // the key is destroyed in the same transaction
   absl::StatusOr<YouthKey> key = crypto.KeyFor(c, id);
   if (key.status().code() == absl::StatusCode::kNotFound) {

@@ -1,4 +1,4 @@
-// accompaniment open|end|list, consent grant|withdraw|list and
+// accompaniment open|end|list|pending|confirm|decline, consent grant|withdraw|list and
 // handover propose|accept|decline|cancel|complete|show|list: CareService.
 
 #include <string>
@@ -35,7 +35,7 @@ std::vector<Column> AccompanimentColumns(bool table) {
   std::vector<Column> c = {
       {"id", Kind::kId},      {"service_id", Kind::kId},   {"referent_member_id", Kind::kId},
       {"basis", Kind::kCode}, {"start_time", Kind::kTime}, {"end_time", Kind::kTime},
-      {"active", Kind::kBool}};
+      {"active", Kind::kBool}, {"vouch", Kind::kCode}};
   if (table) {
     c[1].name = "service";
     c[2].name = "referent";
@@ -55,7 +55,8 @@ std::vector<std::string> AccompanimentRow(const v1::Accompaniment& a, bool table
                                   Enum(v1::AccompanimentBasis_descriptor(), a.basis()),
                                   TimeCell(a.start_time()),
                                   TimeCell(a.end_time()),
-                                  a.active() ? "true" : "false"};
+                                  a.active() ? "true" : "false",
+                                  Enum(v1::Vouch_descriptor(), a.vouch())};
   if (!table) {
     row.insert(row.begin() + 1, a.youth_id());
     row.push_back(a.handover_id());
@@ -85,6 +86,34 @@ int AccompanimentEnd(Invocation& in) {
   req.set_accompaniment_id(in.args[0]);
   return Unary<v1::EndAccompanimentRequest, v1::Accompaniment>(
       in, req, &v1::CareService::Stub::EndAccompaniment, AccompanimentRecord);
+}
+
+int AccompanimentConfirm(Invocation& in) {
+  v1::ConfirmAccompanimentRequest req;
+  req.set_accompaniment_id(in.args[0]);
+  return Unary<v1::ConfirmAccompanimentRequest, v1::Accompaniment>(
+      in, req, &v1::CareService::Stub::ConfirmAccompaniment, AccompanimentRecord);
+}
+
+int AccompanimentDecline(Invocation& in) {
+  v1::DeclineAccompanimentRequest req;
+  req.set_accompaniment_id(in.args[0]);
+  return Unary<v1::DeclineAccompanimentRequest, v1::Accompaniment>(
+      in, req, &v1::CareService::Stub::DeclineAccompaniment, AccompanimentRecord);
+}
+
+int AccompanimentPending(Invocation& in) {
+  v1::ListPendingAccompanimentsRequest req;
+  v1::ListPendingAccompanimentsResponse resp;
+  auto ctx = in.client->NewContext();
+  if (grpc::Status s = in.client->care().ListPendingAccompaniments(ctx.get(), req, &resp);
+      !s.ok()) {
+    return in.Fail(s);
+  }
+  Table t{AccompanimentColumns(false), {}};
+  for (const auto& a : resp.accompaniments()) t.rows.push_back(AccompanimentRow(a, false));
+  PrintList(in, t);
+  return kExitOk;
 }
 
 int AccompanimentList(Invocation& in) {
@@ -413,7 +442,8 @@ std::vector<CommandSpec> CareCommands() {
        "--referent <member-id>", "Start accompanying a youth (coordinator).",
        "Declares that your service now follows the youth, with a referent member of your "
        "service: the \"need to know\" link without which your service sees nothing. "
-       "Coordinators only.",
+       "Active at once on a record your service created; otherwise PENDING until a service "
+       "that accompanies the youth confirms it. Coordinators only.",
        true, true, AccompanimentOpen},
       {"accompaniment", "end", "<accompaniment-id>", 1, 1, out, "",
        "End one of your service's accompaniments (coordinator).",
@@ -422,6 +452,19 @@ std::vector<CommandSpec> CareCommands() {
        true, true, AccompanimentEnd},
       {"accompaniment", "list", "<youth-id>", 1, 1, out, "", "List a youth's accompaniments.",
        "Needs an active accompaniment of your service.", true, true, AccompanimentList},
+      {"accompaniment", "pending", "", 0, 0, out, "",
+       "Requests waiting for your service to vouch for them (coordinator).",
+       "Other services' accompaniments, not yet vouched for, of the youths your service "
+       "accompanies. Confirm or decline each one.",
+       true, true, AccompanimentPending},
+      {"accompaniment", "confirm", "<accompaniment-id>", 1, 1, out, "",
+       "Vouch for another service's pending accompaniment (coordinator).",
+       "Your service accompanies the youth, or it is a mandating service (SAJ, SPJ) and the "
+       "accompaniment is under mandate. No service vouches for itself.",
+       true, true, AccompanimentConfirm},
+      {"accompaniment", "decline", "<accompaniment-id>", 1, 1, out, "",
+       "Refuse another service's pending accompaniment (coordinator).",
+       "It ends at once and never gave access.", true, true, AccompanimentDecline},
       {"consent", "grant", "<youth-id>", 1, 1,
        with({"to_service", "to_sector", "categories", "all_non_special", "purposes", "from",
              "until", "valid_for", "giver", "guardian_id", "opinion"}),

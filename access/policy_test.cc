@@ -1,8 +1,8 @@
-#include "services/care/access_policy.h"
+#include "access/policy.h"
 
 #include "gtest/gtest.h"
 
-namespace relais::care {
+namespace relais::access {
 namespace {
 
 AccessFacts Accompanying(std::vector<ConsentGrant> consents = {}) {
@@ -14,9 +14,11 @@ AccessFacts Accompanying(std::vector<ConsentGrant> consents = {}) {
   return f;
 }
 
+// A consent held by the AMO, the author of the entries below.
 ConsentGrant Grant(std::set<int> categories, std::set<int> purposes, bool blanket = false) {
   ConsentGrant g;
   g.id = "cst_1";
+  g.holder_service_id = "svc_amo";
   g.categories = std::move(categories);
   g.purposes = std::move(purposes);
   g.all_non_special_categories = blanket;
@@ -82,13 +84,48 @@ TEST(AccessPolicy, RestrictionBlocksWritesButNotReadsErasureBlocksBoth) {
             v1::ACCESS_REASON_RECORD_ERASED);
 }
 
-TEST(AccessPolicy, BreakTheGlassReadsButNeverWrites) {
-  AccessFacts f = Accompanying();
+TEST(AccessPolicy, PendingAccompanimentGivesNothing) {
+  AccessFacts f = Accompanying({Grant({v1::DATA_CATEGORY_GENERAL}, {v1::PURPOSE_COORDINATION})});
   f.accompanying = false;
+  f.pending = true;
   f.break_glass = true;
-  EXPECT_TRUE(DecideRecordRead(f, {}).allowed());
+  EXPECT_EQ(DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_COORDINATION).reason,
+            v1::ACCESS_REASON_ACCOMPANIMENT_PENDING);
+  EXPECT_EQ(DecideRecordRead(f, {}).reason, v1::ACCESS_REASON_ACCOMPANIMENT_PENDING);
+  EXPECT_EQ(DecideRecordWrite(f, {}).reason, v1::ACCESS_REASON_ACCOMPANIMENT_PENDING);
+}
+
+// Shared professional secrecy: a consent covers only its holder's entries.
+TEST(AccessPolicy, OnlyTheHoldersConsentCoversItsEntries) {
+  ConsentGrant other = Grant({v1::DATA_CATEGORY_GENERAL, v1::DATA_CATEGORY_HEALTH},
+                             {v1::PURPOSE_COORDINATION});
+  other.holder_service_id = "svc_pms";
+  ConsentGrant own = other;
+  own.holder_service_id = "svc_saj";  // the reader recorded it: covers nothing of the AMO
+  AccessFacts f = Accompanying({other, own});
+  EXPECT_EQ(DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_COORDINATION).reason,
+            v1::ACCESS_REASON_NO_CONSENT);
+  f.consents.push_back(Grant({v1::DATA_CATEGORY_GENERAL}, {v1::PURPOSE_COORDINATION}));
+  EXPECT_TRUE(DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_COORDINATION).allowed());
+  EXPECT_EQ(DecideEntryRead(f, {}, kSharedHealth, v1::PURPOSE_COORDINATION).reason,
+            v1::ACCESS_REASON_CONSENT_CATEGORY_NOT_COVERED);
+}
+
+TEST(AccessPolicy, BreakTheGlassLiftsConsentNeverNeedToKnowNorRestriction) {
+  AccessFacts f = Accompanying();
+  f.break_glass = true;
+  EXPECT_TRUE(DecideEntryRead(f, {}, kSharedHealth, v1::PURPOSE_COORDINATION).break_glass);
+  EXPECT_EQ(DecideEntryRead(f, {}, kPrivate, v1::PURPOSE_COORDINATION).reason,
+            v1::ACCESS_REASON_ENTRY_PRIVATE);
+  EXPECT_EQ(DecideEntryRead(f, {.restricted = true}, kSharedGeneral, v1::PURPOSE_COORDINATION)
+                .reason,
+            v1::ACCESS_REASON_RECORD_RESTRICTED);
+  f.accompanying = false;
+  EXPECT_EQ(DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_COORDINATION).reason,
+            v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT);
+  EXPECT_EQ(DecideRecordRead(f, {}).reason, v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT);
   EXPECT_EQ(DecideRecordWrite(f, {}).reason, v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT);
 }
 
 }  // namespace
-}  // namespace relais::care
+}  // namespace relais::access

@@ -1,8 +1,8 @@
-#include "services/care/access_policy.h"
+#include "access/policy.h"
 
 #include "absl/strings/str_cat.h"
 
-namespace relais::care {
+namespace relais::access {
 namespace {
 
 Verdict Deny(v1::AccessReason reason, std::string explanation) {
@@ -22,10 +22,15 @@ Verdict Allow(std::string explanation, std::string consent_id = "") {
   return v;
 }
 
-// Rule 2.
-bool NeedToKnow(const AccessFacts& facts) { return facts.accompanying || facts.break_glass; }
+// Rule 2: a vouched accompaniment. An emergency grant never stands in for it.
+bool NeedToKnow(const AccessFacts& facts) { return facts.accompanying; }
 
 Verdict NoNeedToKnow(const AccessFacts& facts) {
+  if (facts.pending) {
+    return Deny(v1::ACCESS_REASON_ACCOMPANIMENT_PENDING,
+                absl::StrCat("the accompaniment of service ", facts.service_id,
+                             " waits to be vouched for by a service accompanying this youth"));
+  }
   return Deny(v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT,
               absl::StrCat("service ", facts.service_id,
                            " has no active accompaniment of this youth"));
@@ -68,7 +73,7 @@ Verdict DecideRecordRead(const AccessFacts& facts, const YouthState& youth) {
 }
 
 Verdict DecideRecordWrite(const AccessFacts& facts, const YouthState& youth) {
-  if (!facts.accompanying) return NoNeedToKnow(facts);
+  if (!NeedToKnow(facts)) return NoNeedToKnow(facts);
   Verdict blocked;
   if (RecordBlocked(youth, &blocked)) return blocked;
   return Allow("the service accompanies this youth");
@@ -83,9 +88,11 @@ Verdict DecideEntryRead(const AccessFacts& facts, const YouthState& youth,
     if (entry.visibility != v1::VISIBILITY_SHARED) {
       return Deny(v1::ACCESS_REASON_ENTRY_PRIVATE, "the entry is private to its author service");
     }
-    bool any_recipient = !facts.consents.empty();
+    bool any_recipient = false;
     bool category_covered = false;
     for (const ConsentGrant& g : facts.consents) {
+      if (g.holder_service_id != entry.author_service_id) continue;  // not the holder's to give
+      any_recipient = true;
       if (!CoversCategory(g, entry.category)) continue;
       category_covered = true;
       if (g.purposes.count(purpose) > 0) {
@@ -94,9 +101,9 @@ Verdict DecideEntryRead(const AccessFacts& facts, const YouthState& youth,
       }
     }
     if (consent_id.empty() && facts.break_glass) {
-      if (youth.erased) {
-        return Deny(v1::ACCESS_REASON_RECORD_ERASED, "the record has been erased");
-      }
+      // An emergency shares beyond consent; a restricted record is not shared further.
+      Verdict blocked;
+      if (RecordBlocked(youth, &blocked)) return blocked;
       Verdict v = Allow("an emergency access (break-the-glass) grant covers this read");
       v.break_glass = true;
       return v;
@@ -104,7 +111,9 @@ Verdict DecideEntryRead(const AccessFacts& facts, const YouthState& youth,
     if (consent_id.empty()) {
       if (!any_recipient) {
         return Deny(v1::ACCESS_REASON_NO_CONSENT,
-                    absl::StrCat("no consent of the youth covers service ", facts.service_id));
+                    absl::StrCat("no consent recorded by the entry's author service covers "
+                                 "service ",
+                                 facts.service_id));
       }
       if (!category_covered) {
         return Deny(v1::ACCESS_REASON_CONSENT_CATEGORY_NOT_COVERED,
@@ -126,4 +135,4 @@ Verdict DecideEntryRead(const AccessFacts& facts, const YouthState& youth,
                consent_id);
 }
 
-}  // namespace relais::care
+}  // namespace relais::access
