@@ -282,7 +282,12 @@ int CreateAdmin() {
   if (!d.ok()) return Fail(d.status());
   // Slow (scrypt): outside the write transaction.
   absl::StatusOr<directory::NewMember> member = d->store->PrepareMember(
-      {.service_id = service_id, .display_name = name, .login = login, .roles = {v1::ROLE_ADMIN}},
+      {.id = "",
+       .service_id = service_id,
+       .display_name = name,
+       .login = login,
+       .roles = {v1::ROLE_ADMIN},
+       .active = true},
       *password);
   password->assign(password->size(), '\0');
   if (!member.ok()) return Fail(member.status());
@@ -303,6 +308,7 @@ int CreateAdmin() {
                           ->CreateService(txn, {.id = service_id,
                                                 .name = service_name,
                                                 .sector_id = sector,
+                                                .kind = "",
                                                 .platform = true})
                           .status());
       RETURN_IF_ERROR(AuditChange(*d, txn, service_id, service_id));
