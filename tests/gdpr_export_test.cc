@@ -405,12 +405,20 @@ TEST(GdprAccessReport, TextNamesNoMemberByDefaultAndJsonLinesAreUnchanged) {
   }
   EXPECT_EQ(json.lines(0).service_sector(), "aide_jeunesse");
   EXPECT_THAT(text.text(), HasSubstr("Rapport des accès"));
-  EXPECT_THAT(text.text(), HasSubstr("Centre PMS de Charleroi (enseignement), rôle intervenant : "
-                                     "consultation de l'identité, pour concertation entre "
-                                     "services — refusé : ce service ne t'accompagnait pas."));
+  // A coordinator's report holds their own service's accesses only: the PMS's
+  // refused attempt is in the whole report, the platform auditor's (the DPO).
+  EXPECT_THAT(text.text(), Not(HasSubstr("Centre PMS de Charleroi")));
+  for (const auto& line : text.lines()) EXPECT_EQ(line.service_id(), env->service_id("amo"));
+  v1::AccessReportResponse whole;
+  ASSERT_TRUE(env->audit().AccessReport(env->As(kAuditor).get(), rq, &whole).ok());
+  EXPECT_THAT(whole.text(), HasSubstr("Centre PMS de Charleroi (enseignement), rôle intervenant : "
+                                      "consultation de l'identité, pour concertation entre "
+                                      "services — refusé : ce service ne t'accompagnait pas."));
   for (const char* login : {kAmoCaseworker, kAmoCoordinator, kPmsCaseworker}) {
     EXPECT_THAT(text.text(), Not(HasSubstr(login)));
     EXPECT_THAT(text.text(), Not(HasSubstr(env->member_id(login))));
+    EXPECT_THAT(whole.text(), Not(HasSubstr(login)));
+    EXPECT_THAT(whole.text(), Not(HasSubstr(env->member_id(login))));
   }
   rq.set_language("en");
   ASSERT_TRUE(env->audit().AccessReport(env->As(kAmoCoordinator).get(), rq, &text).ok());

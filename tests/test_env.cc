@@ -36,12 +36,13 @@ struct SeedService {
   const char* name;
   const char* sector;
   const char* kind;
+  bool platform;  // the platform operator's service: its auditor is the DPO
 };
 constexpr SeedService kServices[] = {
-    {"amo", "AMO Le Relais", "aide_jeunesse", "AMO"},
-    {"saj", "SAJ de Charleroi", "aide_jeunesse", "SAJ"},
-    {"pms", "Centre PMS de Charleroi", "enseignement", "PMS"},
-    {"agaj", "AGAJ", "aide_jeunesse", "AGAJ"},
+    {"amo", "AMO Le Relais", "aide_jeunesse", "AMO", false},
+    {"saj", "SAJ de Charleroi", "aide_jeunesse", "SAJ", false},
+    {"pms", "Centre PMS de Charleroi", "enseignement", "PMS", false},
+    {"agaj", "AGAJ", "aide_jeunesse", "AGAJ", true},
 };
 struct SeedMember {
   const char* login;
@@ -139,6 +140,7 @@ std::unique_ptr<RelaisEnv> RelaisEnv::Launch(std::unique_ptr<RelaisEnv> env, std
       info.name = s.name;
       info.sector_id = s.sector;
       info.kind = s.kind;
+      info.platform = s.platform;
       for (const auto& [key, id] : kTlsServiceIds) {
         if (env->tls_ && key == std::string(s.key)) info.id = id;
       }

@@ -78,7 +78,7 @@ TEST(TokenLifecycle, ARemovedRoleStopsWorkingWithinOneTokenLifetime) {
   };
   ASSERT_TRUE(list(session.token()).ok());
 
-  // A coordinator may not grant admin; within the AMO they replace the
+  // A coordinator may grant neither admin nor auditor; an admin replaces the
   // caseworker role by the auditor role.
   v1::SetMemberRolesRequest set;
   set.set_member_id(env->member_id(kAmoCaseworker));
@@ -88,7 +88,10 @@ TEST(TokenLifecycle, ARemovedRoleStopsWorkingWithinOneTokenLifetime) {
   EXPECT_EQ(ReasonCode(admin), "role_not_permitted");
   set.clear_roles();
   set.add_roles(v1::ROLE_AUDITOR);
-  ASSERT_TRUE(env->directory().SetMemberRoles(env->As(kAmoCoordinator).get(), set, &changed).ok());
+  grpc::Status auditor =
+      env->directory().SetMemberRoles(env->As(kAmoCoordinator).get(), set, &changed);
+  EXPECT_EQ(ReasonCode(auditor), "role_not_permitted");
+  ASSERT_TRUE(env->directory().SetMemberRoles(env->As(kAdmin).get(), set, &changed).ok());
 
   // The old token keeps its roles until it expires; a refreshed one has the new roles.
   EXPECT_TRUE(list(session.token()).ok());

@@ -19,9 +19,30 @@ namespace relais::audit {
 using rpc::Caller;
 using rpc::CallAudit;
 
+absl::StatusOr<bool> IsPlatformAuditor(const directory::DirectoryApi& directory,
+                                       const rpc::Caller& caller) {
+  if (!caller.HasRole(v1::ROLE_AUDITOR)) return false;
+  absl::StatusOr<directory::ServiceInfo> service = directory.GetService(caller.service_id());
+  if (absl::IsNotFound(service.status())) return false;
+  RETURN_IF_ERROR(service.status());
+  return service->platform;
+}
+
 namespace {
 
 constexpr int kDefaultPageSize = 100;
+
+// For the calls only the DPO makes: PERMISSION_DENIED role_not_permitted
+// unless the caller is a platform auditor.
+absl::Status RequirePlatformAuditor(const directory::DirectoryApi& directory,
+                                    const Caller& caller) {
+  ASSIGN_OR_RETURN(bool platform, IsPlatformAuditor(directory, caller));
+  if (!platform) {
+    return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
+                       "only the platform auditor (DPO) may do this");
+  }
+  return absl::OkStatus();
+}
 
 absl::Status RecordAllowed(AuditLog* log, CallAudit& call) {
   call.event.decision = v1::DECISION_ALLOW;
@@ -41,9 +62,10 @@ constexpr int kExportPageSize = 500;
 // long log never sits in memory. Deletes itself in OnDone().
 class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportItem> {
  public:
-  ExportReactor(AuditLog* log, rpc::CallGate* gate, Checkpointer* checkpointer,
-                grpc::CallbackServerContext* ctx, const v1::ExportEventsRequest& req)
-      : log_(log), gate_(gate), checkpointer_(checkpointer), ctx_(ctx) {
+  ExportReactor(AuditLog* log, rpc::CallGate* gate, const directory::DirectoryApi* directory,
+                Checkpointer* checkpointer, grpc::CallbackServerContext* ctx,
+                const v1::ExportEventsRequest& req)
+      : log_(log), gate_(gate), directory_(directory), checkpointer_(checkpointer), ctx_(ctx) {
     absl::Status status = Begin(ctx, req);
     if (!status.ok()) {
       Finish(rpc::ToGrpc(status));
@@ -76,6 +98,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportItem> {
   absl::Status Authorise(const Caller& caller, CallAudit& call,
                          const v1::ExportEventsRequest& req) {
     RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_AUDITOR}));
+    RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
     if (req.from_sequence() < 0) {
       return rpc::InvalidField("from_sequence", "out_of_range", "must not be negative");
     }
@@ -163,6 +186,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportItem> {
 
   AuditLog* const log_;
   rpc::CallGate* const gate_;
+  const directory::DirectoryApi* const directory_;
   Checkpointer* const checkpointer_;
   grpc::CallbackServerContext* const ctx_;  // valid until OnDone()
   int64_t after_ = 0;  // last sequence queued
@@ -175,7 +199,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportItem> {
 
 grpc::ServerWriteReactor<v1::ExportItem>* AuditServiceImpl::ExportEvents(
     grpc::CallbackServerContext* ctx, const v1::ExportEventsRequest* req) {
-  return new ExportReactor(log_, gate_, checkpointer_, ctx, *req);
+  return new ExportReactor(log_, gate_, directory_, checkpointer_, ctx, *req);
 }
 
 grpc::ServerUnaryReactor* AuditServiceImpl::QueryEvents(grpc::CallbackServerContext* ctx,
@@ -193,6 +217,15 @@ grpc::ServerUnaryReactor* AuditServiceImpl::QueryEvents(grpc::CallbackServerCont
         RETURN_IF_ERROR(rpc::CheckId(field, *value));
         *out = *value;
       }
+    }
+    ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(*directory_, caller));
+    if (!platform) {
+      // A service auditor sees what their own service did, nothing else.
+      if (!filter.actor_service_id.empty() && filter.actor_service_id != caller.service_id()) {
+        return rpc::Denied(v1::ACCESS_REASON_WRONG_SERVICE,
+                           "a service auditor queries their own service's events only");
+      }
+      filter.actor_service_id = caller.service_id();
     }
     if (req->has_start_time()) filter.start = rpc::FromProto(req->start_time());
     if (req->has_end_time()) filter.end = rpc::FromProto(req->end_time());
@@ -238,6 +271,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
     if (!IsReportLanguage(language)) {
       return rpc::InvalidField("language", "unsupported_language", "must be \"fr\" or \"en\"");
     }
+    ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(*directory_, caller));
     if (!caller.HasRole(v1::ROLE_AUDITOR)) {
       ASSIGN_OR_RETURN(care::AccessFacts facts,
                        care_->GatherFacts(caller.service_id(), req->youth_id()));
@@ -248,6 +282,9 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
     }
     EventFilter filter;
     filter.youth_id = req->youth_id();
+    // The whole report is the DPO's, acting on the young person's request;
+    // anyone else gets the lines of their own service's accesses.
+    if (!platform) filter.actor_service_id = caller.service_id();
     std::vector<v1::AuditEvent> all;
     int64_t after = 0;
     while (true) {
@@ -331,6 +368,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListEmergencyAccesses(
   return rpc::Serve(*gate_, ctx, v1::ACTION_LIST_EMERGENCY_ACCESS,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_AUDITOR}));
+    RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
     // All grants, so that a page token stays valid when its grant is reviewed.
     ASSIGN_OR_RETURN(std::vector<v1::EmergencyAccess> grants,
                      care_->ListEmergencyGrants(/*pending_only=*/false));
@@ -359,6 +397,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ReviewEmergencyAccess(
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.object_id = req->grant_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_AUDITOR}));
+    RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
     RETURN_IF_ERROR(rpc::CheckId("grant_id", req->grant_id()));
     if (req->verdict() != v1::EMERGENCY_VERDICT_JUSTIFIED &&
         req->verdict() != v1::EMERGENCY_VERDICT_UNJUSTIFIED) {

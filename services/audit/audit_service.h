@@ -17,10 +17,26 @@ struct AuditServiceOptions {
   bool access_report_names_members = false;
 };
 
+// Whether `caller` is a platform auditor (the DPO): ROLE_AUDITOR in a service
+// the directory marks platform. An auditor of any other service is scoped to
+// that service. False when the caller's service is unknown; other directory
+// errors are returned (the caller then refuses).
+absl::StatusOr<bool> IsPlatformAuditor(const directory::DirectoryApi& directory,
+                                       const rpc::Caller& caller);
+
 // AuditService over the hash-chained log. Querying and verifying the log is for
 // auditors only; an access report on one youth is also open to a coordinator of
 // a service accompanying that youth, so the youth can be given it (art. 15).
 // Reading the log is itself audited. Thread-safe.
+//
+// Auditor scope (DESIGN.md "Separated duties"): a platform auditor (the DPO,
+// IsPlatformAuditor) sees everything. A service auditor's QueryEvents is held
+// to events whose actor service is their own (naming another service:
+// "wrong_service"); ExportEvents, ListEmergencyAccesses and
+// ReviewEmergencyAccess are the platform auditor's only ("role_not_permitted");
+// VerifyLog is open to every auditor. An AccessReport holds every line only
+// for the platform auditor: anyone else (service auditor, coordinator) gets
+// the lines of their own service's accesses.
 class AuditServiceImpl final : public v1::AuditService::CallbackService {
  public:
   // Pointers are borrowed and must outlive this object. Without a

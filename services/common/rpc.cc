@@ -88,6 +88,10 @@ absl::Status NotFound(absl::string_view reason, absl::string_view explanation) {
   return WithReason(absl::StatusCode::kNotFound, reason, explanation);
 }
 
+absl::Status Exhausted(v1::AccessReason reason, absl::string_view explanation) {
+  return WithReason(absl::StatusCode::kResourceExhausted, ReasonCode(reason), explanation);
+}
+
 std::string ReasonOf(const absl::Status& status) {
   if (status.ok()) return "allowed";
   switch (status.code()) {

@@ -29,6 +29,9 @@ absl::Status InvalidField(absl::string_view field, absl::string_view reason,
                           absl::string_view explanation);
 absl::Status Precondition(absl::string_view reason, absl::string_view explanation);
 absl::Status NotFound(absl::string_view reason, absl::string_view explanation);
+// RESOURCE_EXHAUSTED with an access reason (e.g. rate_limited), audited as a
+// denial like Denied().
+absl::Status Exhausted(v1::AccessReason reason, absl::string_view explanation);
 
 // The reason code of a status made by the helpers above (or by the token
 // verifier); "internal" for anything else.

@@ -88,6 +88,13 @@ INSERT INTO dir_glossary(acronym, expansion, sector_id, description) VALUES
    'L''entité compétente pour l''aide à la jeunesse et l''enseignement des francophones en Wallonie et à Bruxelles.');
 )sql";
 
+// Version 4: the platform operator's service (DESIGN.md "Separated duties"):
+// its auditors are the DPO, platform-wide. Set only by host-side code (the
+// demo seed, relais-admin), never through the gRPC API; existing services are not.
+constexpr char kPlatformFlag[] = R"sql(
+ALTER TABLE dir_services ADD COLUMN platform INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 }  // namespace
 
 const std::vector<storage::Migration>& DirectoryMigrations() {
@@ -95,6 +102,7 @@ const std::vector<storage::Migration>& DirectoryMigrations() {
       {1, kTables},
       {2, kSectors},
       {3, kGlossary},
+      {4, kPlatformFlag},
   };
   return *migrations;
 }

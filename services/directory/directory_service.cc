@@ -32,6 +32,7 @@ void ToProto(const ServiceInfo& in, v1::Service* out) {
   out->set_name(in.name);
   out->set_sector_id(in.sector_id);
   out->set_kind(in.kind);
+  out->set_platform(in.platform);
 }
 
 void ToProto(const MemberInfo& in, v1::Member* out) {
@@ -49,6 +50,48 @@ MemberInfo FromProto(const v1::Member& in) {
   out.login = in.login();
   for (int r : in.roles()) out.roles.push_back(static_cast<v1::Role>(r));
   return out;
+}
+
+bool Holds(const std::vector<v1::Role>& roles, v1::Role role) {
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+// Separated duties (DESIGN.md) for a change of `before` into `after` (empty
+// for a new member; empty `after` for a removal) asked by `caller` on a member
+// of `member_service_id`:
+//   - ADMIN is never granted or taken away through the API (relais-admin does it);
+//   - only an admin grants or takes away AUDITOR;
+//   - a coordinator (not admin) manages their own service's members only, and
+//     never a member who holds ADMIN or AUDITOR.
+absl::Status CheckDuties(const rpc::Caller& caller, absl::string_view member_service_id,
+                         const std::vector<v1::Role>& before, const std::vector<v1::Role>& after) {
+  const bool admin = caller.HasRole(v1::ROLE_ADMIN);
+  if (!admin && member_service_id != caller.service_id()) {
+    return rpc::Denied(v1::ACCESS_REASON_WRONG_SERVICE,
+                       "a coordinator manages members of their own service only");
+  }
+  if (!admin && (Holds(before, v1::ROLE_ADMIN) || Holds(before, v1::ROLE_AUDITOR))) {
+    return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
+                       "only an admin manages an auditor; an admin only with relais-admin");
+  }
+  if (Holds(before, v1::ROLE_ADMIN) != Holds(after, v1::ROLE_ADMIN)) {
+    return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
+                       "the admin role is granted and taken away only with relais-admin");
+  }
+  if (!admin && Holds(before, v1::ROLE_AUDITOR) != Holds(after, v1::ROLE_AUDITOR)) {
+    return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
+                       "only an admin grants or takes away the auditor role");
+  }
+  return absl::OkStatus();
+}
+
+// Nobody changes their own roles nor removes themselves.
+absl::Status NotSelf(const rpc::Caller& caller, absl::string_view member_id) {
+  if (member_id == caller.member_id()) {
+    return rpc::Denied(v1::ACCESS_REASON_SEPARATION_OF_DUTIES,
+                       "nobody changes their own roles or removes themselves");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -123,7 +166,9 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::CreateService(
                     [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
                       RETURN_IF_ERROR(RequireRole(caller, call, {v1::ROLE_ADMIN}));
                       const v1::Service& in = request->service();
-                      const ServiceInfo input{"", in.name(), in.sector_id(), in.kind()};
+                      // Never platform through the API: only host-side tools mark it.
+                      const ServiceInfo input{"", in.name(), in.sector_id(), in.kind(),
+                                              /*platform=*/false};
                       ServiceInfo created;
                       RETURN_IF_ERROR(CommitAudited(
                           call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
@@ -159,18 +204,9 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::AddMember(grpc::CallbackServerCo
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(RequireRole(caller, call, {v1::ROLE_ADMIN, v1::ROLE_COORDINATOR}));
         const MemberInfo input = FromProto(request->member());
-        if (!caller.HasRole(v1::ROLE_ADMIN)) {
-          // A head of service staffs their own service, and cannot create admins.
-          if (input.service_id != caller.service_id()) {
-            return rpc::Denied(v1::ACCESS_REASON_WRONG_SERVICE,
-                               "a coordinator adds members to their own service only");
-          }
-          if (std::find(input.roles.begin(), input.roles.end(), v1::ROLE_ADMIN) !=
-              input.roles.end()) {
-            return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
-                               "only an admin can grant the admin role");
-          }
-        }
+        // A head of service staffs their own service; nobody creates admins
+        // here, and only an admin creates auditors.
+        RETURN_IF_ERROR(CheckDuties(caller, input.service_id, {}, input.roles));
         // Validation and scrypt run before the write lock is taken.
         ASSIGN_OR_RETURN(NewMember prepared,
                          store_->PrepareMember(input, request->initial_password()));
@@ -198,17 +234,9 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::SetMemberRoles(
         call.event.object_id = request->member_id();
         std::vector<v1::Role> roles;
         for (int r : request->roles()) roles.push_back(static_cast<v1::Role>(r));
+        RETURN_IF_ERROR(NotSelf(caller, request->member_id()));
         ASSIGN_OR_RETURN(MemberInfo member, store_->GetMember(request->member_id()));
-        if (!caller.HasRole(v1::ROLE_ADMIN)) {
-          if (member.service_id != caller.service_id()) {
-            return rpc::Denied(v1::ACCESS_REASON_WRONG_SERVICE,
-                               "a coordinator manages members of their own service only");
-          }
-          if (std::find(roles.begin(), roles.end(), v1::ROLE_ADMIN) != roles.end()) {
-            return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
-                               "only an admin can grant the admin role");
-          }
-        }
+        RETURN_IF_ERROR(CheckDuties(caller, member.service_id, member.roles, roles));
         RETURN_IF_ERROR(
             CommitAudited(call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
               ASSIGN_OR_RETURN(member.roles, store_->SetMemberRoles(txn, member.id, roles));
@@ -228,11 +256,10 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(
         RETURN_IF_ERROR(RequireRole(caller, call, {v1::ROLE_ADMIN, v1::ROLE_COORDINATOR}));
         RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();
+        RETURN_IF_ERROR(NotSelf(caller, request->member_id()));
         ASSIGN_OR_RETURN(MemberInfo member, store_->GetMember(request->member_id()));
-        if (!caller.HasRole(v1::ROLE_ADMIN) && member.service_id != caller.service_id()) {
-          return rpc::Denied(v1::ACCESS_REASON_WRONG_SERVICE,
-                             "a coordinator removes members of their own service only");
-        }
+        // Removing takes every role away.
+        RETURN_IF_ERROR(CheckDuties(caller, member.service_id, member.roles, {}));
         RETURN_IF_ERROR(
             CommitAudited(call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
               RETURN_IF_ERROR(store_->SetMemberActive(txn, member.id, false));

@@ -21,9 +21,16 @@ namespace relais::directory {
 //
 // Who may do what:
 //   CreateSector, CreateService  admin (ACTION_MANAGE_DIRECTORY)
-//   AddMember                    admin; or a coordinator adding to their own
-//                                service (else "wrong_service"), without the
-//                                admin role (else "role_not_permitted")
+//   AddMember, SetMemberRoles,   admin; or a coordinator for a member of their
+//   RemoveMember                 own service (else "wrong_service") who holds
+//                                neither ADMIN nor AUDITOR (else
+//                                "role_not_permitted"). Separated duties: nobody
+//                                changes their own roles or removes themselves
+//                                ("separation_of_duties"); ADMIN is never granted
+//                                or taken away here, not even by an admin
+//                                (relais-admin does it), and only an admin
+//                                grants or takes away AUDITOR ("role_not_permitted").
+//   CreateService                never sets Service.platform (host-side only)
 //   ListSectors, ListServices,   any authenticated member (ACTION_READ_DIRECTORY)
 //   Glossary
 //

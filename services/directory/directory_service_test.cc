@@ -286,9 +286,16 @@ TEST_F(DirectoryServiceTest, CoordinatorCannotGrantAdminNorStaffAnotherService) 
   EXPECT_EQ(denied[2].reason_code(), "role_not_permitted");
   EXPECT_TRUE(Events(v1::DECISION_ALLOW).empty());
 
-  // An admin may do both.
+  // An admin may staff another service, but grants the admin role no more
+  // than a coordinator does: only relais-admin, on the host, does.
   ASSERT_TRUE(
-      AddMember(admin_token_, cpas_.id, "cpas.admin", {v1::ROLE_ADMIN}, kPassword, &reply).ok());
+      AddMember(admin_token_, cpas_.id, "cpas.worker", {v1::ROLE_CASEWORKER}, kPassword, &reply)
+          .ok());
+  grpc::Status admin =
+      AddMember(admin_token_, cpas_.id, "cpas.admin", {v1::ROLE_ADMIN}, kPassword, &reply);
+  EXPECT_EQ(admin.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(admin), "role_not_permitted");
+  EXPECT_TRUE(absl::IsNotFound(store_->FindCredentials("cpas.admin").status()));
 }
 
 TEST_F(DirectoryServiceTest, InvalidMembersAreRefusedWithTheFieldAndAudited) {
@@ -373,6 +380,198 @@ TEST_F(DirectoryServiceTest, NoChangeIsMadeWhenItCannotBeAudited) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_FALSE(ServiceNamed("Service fantôme"));
 }
+
+namespace duties {
+
+// The separated duties of DESIGN.md, through the real server: each refusal
+// with its reason code and a DENY event naming the member; each allowed
+// change with its ALLOW event.
+class SeparatedDutiesTest : public DirectoryServiceTest {
+ protected:
+  void SetUp() override {
+    DirectoryServiceTest::SetUp();
+    admin_ = store_->FindCredentials("root.admin")->first;
+    coordinator_ = store_->FindCredentials("amo.head")->first;
+    caseworker_ = store_->FindCredentials("amo.worker")->first;
+    auditor_ = MustAddMember(amo_, "amo.auditor", {v1::ROLE_AUDITOR});
+    second_admin_ = MustAddMember(admin_service_, "second.admin", {v1::ROLE_ADMIN});
+  }
+
+  grpc::Status SetRoles(const std::string& token, const std::string& member_id,
+                        std::vector<v1::Role> roles, v1::Member* reply = nullptr) {
+    v1::SetMemberRolesRequest req;
+    req.set_member_id(member_id);
+    for (v1::Role r : roles) req.add_roles(r);
+    v1::Member ignored;
+    return stub_->SetMemberRoles(Ctx(token).get(), req, reply != nullptr ? reply : &ignored);
+  }
+
+  grpc::Status Remove(const std::string& token, const std::string& member_id) {
+    v1::RemoveMemberRequest req;
+    req.set_member_id(member_id);
+    v1::Member reply;
+    return stub_->RemoveMember(Ctx(token).get(), req, &reply);
+  }
+
+  std::vector<v1::Role> RolesOf(const MemberInfo& m) {
+    auto stored = store_->GetMember(m.id);
+    EXPECT_TRUE(stored.ok());
+    return stored.ok() ? stored->roles : std::vector<v1::Role>{};
+  }
+
+  // The last event, which must be the refusal of `reason` about `member_id`.
+  void ExpectLastDenied(const std::string& reason, const std::string& member_id) {
+    std::vector<v1::AuditEvent> events = Events();
+    ASSERT_FALSE(events.empty());
+    const v1::AuditEvent& e = events.back();
+    EXPECT_EQ(e.decision(), v1::DECISION_DENY);
+    EXPECT_EQ(e.reason_code(), reason);
+    EXPECT_EQ(e.action(), v1::ACTION_MANAGE_DIRECTORY);
+    EXPECT_EQ(e.object_id(), member_id);
+  }
+
+  MemberInfo admin_, coordinator_, caseworker_, auditor_, second_admin_;
+};
+
+TEST_F(SeparatedDutiesTest, NobodyChangesTheirOwnRolesNorRemovesThemselves) {
+  grpc::Status own = SetRoles(coordinator_token_, coordinator_.id,
+                              {v1::ROLE_COORDINATOR, v1::ROLE_CASEWORKER});
+  EXPECT_EQ(own.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(own), "separation_of_duties");
+  ExpectLastDenied("separation_of_duties", coordinator_.id);
+  EXPECT_EQ(Events().back().reason(), v1::ACCESS_REASON_SEPARATION_OF_DUTIES);
+
+  grpc::Status own_admin = SetRoles(admin_token_, admin_.id, {v1::ROLE_ADMIN, v1::ROLE_AUDITOR});
+  EXPECT_EQ(ReasonOf(own_admin), "separation_of_duties");
+  ExpectLastDenied("separation_of_duties", admin_.id);
+
+  for (const auto& [token, member] :
+       {std::pair{coordinator_token_, coordinator_}, std::pair{admin_token_, admin_}}) {
+    grpc::Status self = Remove(token, member.id);
+    EXPECT_EQ(self.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(ReasonOf(self), "separation_of_duties");
+    ExpectLastDenied("separation_of_duties", member.id);
+    EXPECT_TRUE(store_->GetMember(member.id)->active);
+  }
+  EXPECT_EQ(RolesOf(coordinator_), std::vector<v1::Role>{v1::ROLE_COORDINATOR});
+  EXPECT_EQ(RolesOf(admin_), std::vector<v1::Role>{v1::ROLE_ADMIN});
+  EXPECT_TRUE(Events(v1::DECISION_ALLOW).empty());
+}
+
+TEST_F(SeparatedDutiesTest, TheAdminRoleIsNeitherGrantedNorTakenThroughTheApi) {
+  // Not granted, not even by an admin.
+  grpc::Status grant = SetRoles(admin_token_, caseworker_.id,
+                                {v1::ROLE_CASEWORKER, v1::ROLE_ADMIN});
+  EXPECT_EQ(grant.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(grant), "role_not_permitted");
+  ExpectLastDenied("role_not_permitted", caseworker_.id);
+  EXPECT_EQ(RolesOf(caseworker_), std::vector<v1::Role>{v1::ROLE_CASEWORKER});
+
+  // Not taken away: neither by a change of roles nor by removing the admin.
+  grpc::Status take = SetRoles(admin_token_, second_admin_.id, {v1::ROLE_AUDITOR});
+  EXPECT_EQ(ReasonOf(take), "role_not_permitted");
+  ExpectLastDenied("role_not_permitted", second_admin_.id);
+  grpc::Status remove = Remove(admin_token_, second_admin_.id);
+  EXPECT_EQ(ReasonOf(remove), "role_not_permitted");
+  ExpectLastDenied("role_not_permitted", second_admin_.id);
+  EXPECT_EQ(RolesOf(second_admin_), std::vector<v1::Role>{v1::ROLE_ADMIN});
+  EXPECT_TRUE(store_->GetMember(second_admin_.id)->active);
+
+  // A coordinator cannot touch an admin at all.
+  grpc::Status coord = SetRoles(coordinator_token_, second_admin_.id, {v1::ROLE_ADMIN});
+  EXPECT_EQ(coord.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(Events(v1::DECISION_ALLOW).empty());
+
+  // Keeping the admin role while changing the others is no grant.
+  v1::Member reply;
+  grpc::Status keep = SetRoles(admin_token_, second_admin_.id,
+                               {v1::ROLE_ADMIN, v1::ROLE_CASEWORKER}, &reply);
+  ASSERT_TRUE(keep.ok()) << keep.error_message();
+  EXPECT_EQ(reply.roles_size(), 2);
+  ASSERT_EQ(Events(v1::DECISION_ALLOW).size(), 1u);
+  EXPECT_EQ(Events(v1::DECISION_ALLOW)[0].object_id(), second_admin_.id);
+}
+
+TEST_F(SeparatedDutiesTest, OnlyAnAdminGrantsOrRemovesTheAuditorRole) {
+  // A coordinator, even in their own service, neither grants it...
+  grpc::Status grant = SetRoles(coordinator_token_, caseworker_.id, {v1::ROLE_AUDITOR});
+  EXPECT_EQ(grant.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(grant), "role_not_permitted");
+  ExpectLastDenied("role_not_permitted", caseworker_.id);
+  v1::Member reply;
+  grpc::Status add = AddMember(coordinator_token_, amo_.id, "amo.new.auditor",
+                               {v1::ROLE_AUDITOR}, kPassword, &reply);
+  EXPECT_EQ(ReasonOf(add), "role_not_permitted");
+  EXPECT_TRUE(absl::IsNotFound(store_->FindCredentials("amo.new.auditor").status()));
+  // ...nor changes or removes a member who holds it.
+  grpc::Status change = SetRoles(coordinator_token_, auditor_.id, {v1::ROLE_CASEWORKER});
+  EXPECT_EQ(ReasonOf(change), "role_not_permitted");
+  ExpectLastDenied("role_not_permitted", auditor_.id);
+  grpc::Status remove = Remove(coordinator_token_, auditor_.id);
+  EXPECT_EQ(ReasonOf(remove), "role_not_permitted");
+  ExpectLastDenied("role_not_permitted", auditor_.id);
+  EXPECT_EQ(RolesOf(caseworker_), std::vector<v1::Role>{v1::ROLE_CASEWORKER});
+  EXPECT_EQ(RolesOf(auditor_), std::vector<v1::Role>{v1::ROLE_AUDITOR});
+  EXPECT_TRUE(store_->GetMember(auditor_.id)->active);
+  EXPECT_TRUE(Events(v1::DECISION_ALLOW).empty());
+
+  // An admin does all three.
+  ASSERT_TRUE(SetRoles(admin_token_, caseworker_.id, {v1::ROLE_AUDITOR}).ok());
+  EXPECT_EQ(RolesOf(caseworker_), std::vector<v1::Role>{v1::ROLE_AUDITOR});
+  ASSERT_TRUE(SetRoles(admin_token_, caseworker_.id, {v1::ROLE_CASEWORKER}).ok());
+  ASSERT_TRUE(AddMember(admin_token_, amo_.id, "amo.new.auditor", {v1::ROLE_AUDITOR}, kPassword,
+                        &reply)
+                  .ok());
+  ASSERT_TRUE(Remove(admin_token_, auditor_.id).ok());
+  EXPECT_FALSE(store_->GetMember(auditor_.id)->active);
+  EXPECT_EQ(Events(v1::DECISION_ALLOW).size(), 4u);
+}
+
+TEST_F(SeparatedDutiesTest, ACoordinatorManagesTheirOwnServiceOnly) {
+  const MemberInfo cpas_worker = MustAddMember(cpas_, "cpas.worker", {v1::ROLE_CASEWORKER});
+  grpc::Status change = SetRoles(coordinator_token_, cpas_worker.id, {v1::ROLE_COORDINATOR});
+  EXPECT_EQ(ReasonOf(change), "wrong_service");
+  ExpectLastDenied("wrong_service", cpas_worker.id);
+  grpc::Status remove = Remove(coordinator_token_, cpas_worker.id);
+  EXPECT_EQ(ReasonOf(remove), "wrong_service");
+  ExpectLastDenied("wrong_service", cpas_worker.id);
+  EXPECT_TRUE(store_->GetMember(cpas_worker.id)->active);
+  EXPECT_TRUE(Events(v1::DECISION_ALLOW).empty());
+
+  // In their own service, caseworkers and coordinators are theirs to manage.
+  v1::Member reply;
+  ASSERT_TRUE(SetRoles(coordinator_token_, caseworker_.id,
+                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}, &reply)
+                  .ok());
+  EXPECT_EQ(reply.roles_size(), 2);
+  ASSERT_TRUE(Remove(coordinator_token_, caseworker_.id).ok());
+  EXPECT_FALSE(store_->GetMember(caseworker_.id)->active);
+  EXPECT_EQ(Events(v1::DECISION_ALLOW).size(), 2u);
+}
+
+TEST_F(SeparatedDutiesTest, ThePlatformFlagIsShownButNeverSetThroughTheApi) {
+  ASSERT_TRUE(store_->SetServicePlatform(admin_service_.id, true).ok());
+  v1::CreateServiceRequest req;
+  req.mutable_service()->set_name("Prétendue plateforme");
+  req.mutable_service()->set_sector_id("prevention");
+  req.mutable_service()->set_platform(true);
+  v1::Service created;
+  ASSERT_TRUE(stub_->CreateService(Ctx(admin_token_).get(), req, &created).ok());
+  EXPECT_FALSE(created.platform());
+  EXPECT_FALSE(store_->GetService(created.id())->platform);
+
+  v1::ListServicesRequest list;
+  v1::ListServicesResponse page;
+  ASSERT_TRUE(stub_->ListServices(Ctx(caseworker_token_).get(), list, &page).ok());
+  int platforms = 0;
+  for (const v1::Service& s : page.services()) {
+    EXPECT_EQ(s.platform(), s.id() == admin_service_.id) << s.id();
+    platforms += s.platform() ? 1 : 0;
+  }
+  EXPECT_EQ(platforms, 1);
+}
+
+}  // namespace duties
 
 }  // namespace
 }  // namespace relais::directory

@@ -133,6 +133,15 @@ absl::Status RequireSector(Connection& conn, absl::string_view sector_id) {
   return absl::OkStatus();
 }
 
+constexpr char kServiceColumns[] =
+    "SELECT id, name, sector_id, kind, platform FROM dir_services ";
+
+// Reads a row selected with kServiceColumns.
+ServiceInfo ServiceFromRow(const Statement& row) {
+  return ServiceInfo{row.ColumnText(0), row.ColumnText(1), row.ColumnText(2), row.ColumnText(3),
+                     row.ColumnInt64(4) != 0};
+}
+
 constexpr char kMemberColumns[] =
     "SELECT id, service_id, display_name, login, roles, active, password_hash FROM dir_members ";
 
@@ -226,15 +235,33 @@ absl::StatusOr<ServiceInfo> DirectoryStore::CreateService(Connection& txn,
                      Exists(txn, "SELECT 1 FROM dir_services WHERE id = ?1", created.id));
     if (taken) return absl::AlreadyExistsError("service_exists: another service has this id");
   }
-  ASSIGN_OR_RETURN(Statement ins, txn.Prepare("INSERT INTO dir_services(id, name, sector_id, kind, "
-                                              "created_at_us) VALUES (?1, ?2, ?3, ?4, ?5)"));
+  ASSIGN_OR_RETURN(Statement ins,
+                   txn.Prepare("INSERT INTO dir_services(id, name, sector_id, kind, "
+                               "created_at_us, platform) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
   ins.Bind(1, created.id)
       .Bind(2, created.name)
       .Bind(3, created.sector_id)
       .Bind(4, created.kind)
-      .Bind(5, absl::ToUnixMicros(clock_->Now()));
+      .Bind(5, absl::ToUnixMicros(clock_->Now()))
+      .Bind(6, int64_t{created.platform ? 1 : 0});
   RETURN_IF_ERROR(ins.Run());
   return created;
+}
+
+absl::Status DirectoryStore::SetServicePlatform(absl::string_view service_id, bool platform) {
+  return db_->Write([&](Connection& txn) -> absl::Status {
+    return SetServicePlatform(txn, service_id, platform);
+  });
+}
+
+absl::Status DirectoryStore::SetServicePlatform(Connection& txn, absl::string_view service_id,
+                                                bool platform) {
+  ASSIGN_OR_RETURN(Statement upd,
+                   txn.Prepare("UPDATE dir_services SET platform = ?1 WHERE id = ?2"));
+  upd.Bind(1, int64_t{platform ? 1 : 0}).Bind(2, service_id);
+  RETURN_IF_ERROR(upd.Run());
+  if (txn.Changes() == 0) return rpc::NotFound("service_not_found", "no service has this id");
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ServicePage> DirectoryStore::ListServices(absl::string_view sector_id, int page_size,
@@ -253,9 +280,9 @@ absl::StatusOr<ServicePage> DirectoryStore::ListServices(absl::string_view secto
   RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
     if (!sector_id.empty()) RETURN_IF_ERROR(RequireSector(conn, sector_id));
     // One row more than asked tells whether another page follows.
-    ASSIGN_OR_RETURN(Statement q, conn.Prepare("SELECT id, name, sector_id, kind FROM dir_services "
-                                               "WHERE (?1 = '' OR sector_id = ?1) AND id > ?2 "
-                                               "ORDER BY id LIMIT ?3"));
+    ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(kServiceColumns,
+                                                            "WHERE (?1 = '' OR sector_id = ?1) "
+                                                            "AND id > ?2 ORDER BY id LIMIT ?3")));
     q.Bind(1, sector_id).Bind(2, page_token).Bind(3, int64_t{page_size} + 1);
     while (true) {
       ASSIGN_OR_RETURN(bool row, q.Step());
@@ -264,7 +291,7 @@ absl::StatusOr<ServicePage> DirectoryStore::ListServices(absl::string_view secto
         page.next_page_token = page.services.back().id;
         return absl::OkStatus();
       }
-      page.services.push_back({q.ColumnText(0), q.ColumnText(1), q.ColumnText(2), q.ColumnText(3)});
+      page.services.push_back(ServiceFromRow(q));
     }
   }));
   return page;
@@ -366,12 +393,10 @@ absl::StatusOr<ServiceInfo> DirectoryStore::GetService(absl::string_view service
   absl::StatusOr<ServiceInfo> found = rpc::NotFound("service_not_found", "no service has this id");
   if (service_id.empty() || service_id.size() > rpc::kMaxIdLength) return found;
   RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement q, conn.Prepare("SELECT id, name, sector_id, kind FROM dir_services "
-                                               "WHERE id = ?1"));
+    ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(kServiceColumns, "WHERE id = ?1")));
     q.Bind(1, service_id);
     ASSIGN_OR_RETURN(bool row, q.Step());
-    if (row)
-      found = ServiceInfo{q.ColumnText(0), q.ColumnText(1), q.ColumnText(2), q.ColumnText(3)};
+    if (row) found = ServiceFromRow(q);
     return absl::OkStatus();
   }));
   return found;

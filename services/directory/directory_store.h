@@ -83,7 +83,7 @@ class DirectoryStore final : public DirectoryApi, public CredentialSource {
   // Every sector, by id.
   absl::StatusOr<std::vector<SectorInfo>> ListSectors() const;
 
-  // Registers a service in an existing sector. Name 1-200 bytes, kind at most 64 bytes.
+  // Registers a service in an existing sector, with `service.platform` as given. Name 1-200 bytes, kind at most 64 bytes.
   // An empty `service.id` gets a fresh "svc_<20 hex>" id (rpc::NewId). A non-empty
   // one is kept, so that mutual-TLS certificates (whose Common Name is the service
   // id) can be issued before the service exists: it must be "svc_" then 1-40 of
@@ -92,6 +92,13 @@ class DirectoryStore final : public DirectoryApi, public CredentialSource {
   // chooses ids: the CreateService RPC always passes an empty one.
   absl::StatusOr<ServiceInfo> CreateService(const ServiceInfo& service);
   absl::StatusOr<ServiceInfo> CreateService(storage::Connection& txn, const ServiceInfo& service);
+  // Marks (or unmarks) the platform operator's service, whose auditors are the
+  // DPO. Host-side only (the demo seed, relais-admin): no RPC reaches it, and
+  // the CreateService RPC always passes platform = false.
+  // NOT_FOUND "service_not_found".
+  absl::Status SetServicePlatform(absl::string_view service_id, bool platform);
+  absl::Status SetServicePlatform(storage::Connection& txn, absl::string_view service_id,
+                                  bool platform);
   // Services by id, optionally of one sector (NOT_FOUND "sector_not_found" if it
   // does not exist). `page_token` is a previous next_page_token (the last id
   // returned); `page_size` 0 means kDefaultPageSize, above kMaxPageSize or

@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/rpc.h"
+#include "services/directory/directory_schema.h"
 
 namespace relais::directory {
 namespace {
@@ -110,6 +111,55 @@ TEST_F(DirectoryStoreTest, MigrationsRunOnceAcrossRestarts) {
   ASSERT_TRUE(sectors.ok());
   EXPECT_EQ(sectors->size(), 6u);
   EXPECT_TRUE(store_->GetService(service.id).ok());
+}
+
+TEST_F(DirectoryStoreTest, ServicesOfAnOlderSchemaAreNotPlatform) {
+  // A database at schema version 3 (before the platform flag), with a service.
+  store_.reset();
+  db_.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  {
+    auto db = storage::Database::Open({.path = path_});
+    ASSERT_TRUE(db.ok()) << db.status();
+    std::vector<storage::Migration> old(DirectoryMigrations().begin(),
+                                        DirectoryMigrations().begin() + 3);
+    ASSERT_EQ(old.back().version, 3);
+    ASSERT_TRUE((*db)->Migrate(kDirectoryComponent, old).ok());
+    ASSERT_TRUE((*db)
+                    ->Write([](storage::Connection& c) -> absl::Status {
+                      auto ins = c.Prepare(
+                          "INSERT INTO dir_services(id, name, sector_id, kind, created_at_us) "
+                          "VALUES ('svc_old', 'Ancien service', 'prevention', '', 0)");
+                      if (!ins.ok()) return ins.status();
+                      return ins->Run();
+                    })
+                    .ok());
+  }
+  Reopen();
+  auto old = store_->GetService("svc_old");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_FALSE(old->platform);
+  EXPECT_EQ(old->name, "Ancien service");
+}
+
+TEST_F(DirectoryStoreTest, SetServicePlatformIsReadEverywhereAServiceIs) {
+  const ServiceInfo plain = NewService();
+  auto chosen = store_->CreateService({"svc_agaj", "AGAJ", "aide_jeunesse", "AGAJ", true});
+  ASSERT_TRUE(chosen.ok()) << chosen.status();
+  EXPECT_TRUE(store_->GetService("svc_agaj")->platform);
+  EXPECT_FALSE(store_->GetService(plain.id)->platform);
+
+  ASSERT_TRUE(store_->SetServicePlatform(plain.id, true).ok());
+  ASSERT_TRUE(store_->SetServicePlatform("svc_agaj", false).ok());
+  Reopen();
+  EXPECT_TRUE(store_->GetService(plain.id)->platform);
+  EXPECT_FALSE(store_->GetService("svc_agaj")->platform);
+  auto page = store_->ListServices("", 10, "");
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->services.size(), 2u);
+  for (const ServiceInfo& s : page->services) EXPECT_EQ(s.platform, s.id == plain.id) << s.id;
+
+  EXPECT_EQ(rpc::ReasonOf(store_->SetServicePlatform("svc_nowhere", true)), "service_not_found");
 }
 
 TEST_F(DirectoryStoreTest, CreateSectorRefusesDuplicateAndMalformedIds) {

@@ -468,6 +468,10 @@ absl::Status ApplyConfig(const v1::ServerConfig& c, ServerSettings* settings) {
     }
   }
   if (c.has_retention()) RETURN_IF_ERROR(ApplyRetention(c.retention(), &h.retention));
+  if (c.has_record() && c.record().has_find_youth_per_hour()) {
+    RETURN_IF_ERROR(IntIn<int>("record.find_youth_per_hour", c.record().find_youth_per_hour(), 1,
+                               10000, &h.find_youth_per_hour));
+  }
   if (c.has_metrics_listen()) {
     absl::string_view host;
     if (!c.metrics_listen().empty() &&

@@ -91,6 +91,7 @@ TEST(ConfigApply, EmptyConfigLeavesDefaultsUnchanged) {
   EXPECT_EQ(h.access_report_names_members, defaults.access_report_names_members);
   EXPECT_EQ(h.retention.period, defaults.retention.period);
   EXPECT_EQ(h.retention.sweep_interval, defaults.retention.sweep_interval);
+  EXPECT_EQ(h.find_youth_per_hour, 20);
   EXPECT_EQ(settings.tls_cert_file, "");
   EXPECT_EQ(settings.log_level, "info");
 }
@@ -107,6 +108,7 @@ TEST(ConfigApply, ValuesLandInHostOptions) {
            handover_sweep_interval: "30s" }
     audit { checkpoint_every_events: 50 checkpoint_every: "2m" access_report_names_members: true }
     retention { general: "365d" health: "730d" sweep_interval: "0" }
+    record { find_youth_per_hour: 5 }
     metrics_listen: ""
     health_probe_interval: "1s"
     max_request_bytes: 2097152
@@ -140,6 +142,7 @@ TEST(ConfigApply, ValuesLandInHostOptions) {
   EXPECT_EQ(h.health_probe_interval, absl::Seconds(1));
   EXPECT_EQ(h.max_message_bytes, 2 << 20);
   EXPECT_EQ(settings.log_level, "warning");
+  EXPECT_EQ(h.find_youth_per_hour, 5);
 }
 
 // Each invalid value: refused, the message names the field and what was read.
@@ -194,6 +197,10 @@ TEST(ConfigApply, EachInvalidValueIsRefusedNamingItsField) {
        "config: retention.family: must be between 1d and 36500d, got \"0\""},
       {"retention { sweep_interval: \"60d\" }",
        "config: retention.sweep_interval: must be between 0s and 30d, got \"60d\""},
+      {"record { find_youth_per_hour: 0 }",
+       "config: record.find_youth_per_hour: must be between 1 and 10000, got 0"},
+      {"record { find_youth_per_hour: 10001 }",
+       "config: record.find_youth_per_hour: must be between 1 and 10000, got 10001"},
       {"metrics_listen: \"0.0.0.0:9464\"",
        "config: metrics_listen: must be \"\" or a loopback address, 127.x.x.x:port or "
        "localhost:port, got \"0.0.0.0:9464\""},
@@ -266,6 +273,7 @@ TEST(ConfigExample, DeployExampleIsValidCompleteAndLandsInHostOptions) {
   EXPECT_EQ(settings.host.care.self_consent_age, 12);
   EXPECT_EQ(settings.host.care.max_overlap, absl::Hours(24 * 90));
   EXPECT_EQ(settings.host.metrics_listen, "127.0.0.1:9464");
+  EXPECT_EQ(settings.host.find_youth_per_hour, 20);
 
   // Every field of every message is set in the example ("every setting present").
   std::vector<std::string> missing;

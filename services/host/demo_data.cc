@@ -60,6 +60,9 @@ absl::StatusOr<DemoSummary> SeedDemo(Host& host) {
     ASSIGN_OR_RETURN(directory::ServiceInfo created, host.directory().CreateService(info));
     service_ids[s.key] = created.id;
   }
+  // The AGAJ runs the platform: its auditor is the DPO, platform-wide. A store
+  // call: the gRPC API can never set this flag.
+  RETURN_IF_ERROR(host.directory().SetServicePlatform(service_ids["agaj"], true));
   const std::vector<DemoMember> members = {
       {"admin", "Admin Relais", "agaj", {v1::ROLE_ADMIN}},
       {"dpo", "Délégué à la protection des données", "agaj", {v1::ROLE_AUDITOR}},

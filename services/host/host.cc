@@ -98,7 +98,8 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
       record::RecordServiceImpl::Options{
           .national_number_key = national_key,
           .master_keys = std::make_unique<storage::crypto::MasterKeyRing>(std::move(master_keys)),
-          .retention = options.retention},
+          .retention = options.retention,
+          .find_youth_per_hour = options.find_youth_per_hour},
       host->db_.get(), host->clock_, host->gate_.get());
   host->care_ = std::make_unique<care::CareServiceImpl>(options.care, host->db_.get(), host->clock_,
                                                         host->gate_.get(), host->directory_.get(),

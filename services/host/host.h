@@ -85,6 +85,9 @@ struct HostOptions {
   // Access reports name the member behind each access (default: services and
   // roles only). relaisd --access_report_names_members.
   bool access_report_names_members = false;
+  // FindYouth look-ups per member in any sliding hour (RecordServiceImpl::Options).
+  // relaisd --find_youth_per_hour, config record.find_youth_per_hour.
+  int find_youth_per_hour = 20;
 };
 
 // relaisd in one object: the database, every service wired in-process, and the

@@ -38,6 +38,18 @@ std::string Label(absl::string_view v) {
 
 std::string Number(double v) { return absl::StrFormat("%.17g", v); }
 
+constexpr absl::string_view kFindYouthMethod = "/relais.v1.RecordService/FindYouth";
+
+// The outcome of a FindYouth reply, or "" when it was no look-up.
+absl::string_view FindYouthOutcome(grpc::StatusCode code, absl::string_view reason) {
+  if (code == grpc::StatusCode::OK) return "found";
+  if (code == grpc::StatusCode::NOT_FOUND && reason == "youth_not_found") return "not_found";
+  if (code == grpc::StatusCode::RESOURCE_EXHAUSTED && reason == "rate_limited") {
+    return "rate_limited";
+  }
+  return "";
+}
+
 }  // namespace
 
 void Metrics::OnRpcDone(absl::string_view method, grpc::StatusCode code, absl::string_view reason,
@@ -55,6 +67,11 @@ void Metrics::OnRpcDone(absl::string_view method, grpc::StatusCode code, absl::s
   h.sum += seconds;
   ++h.count;
   if (!reason.empty()) ++decisions_[std::string(reason)];
+  if (method == kFindYouthMethod) {
+    if (absl::string_view outcome = FindYouthOutcome(code, reason); !outcome.empty()) {
+      ++find_youth_[std::string(outcome)];
+    }
+  }
 }
 
 void Metrics::AddGauge(std::string name, std::string help, std::function<double()> read) {
@@ -98,6 +115,16 @@ std::string Metrics::Render() const {
     for (const auto& [reason, n] : decisions_) {
       absl::StrAppend(&out, "relais_access_decisions_total{reason=\"", Label(reason), "\"} ", n,
                       "\n");
+    }
+    out +=
+        "# HELP relais_find_youth_lookups_total FindYouth look-ups by national number, by "
+        "outcome: found, not_found or rate_limited.\n"
+        "# TYPE relais_find_youth_lookups_total counter\n";
+    // Every outcome, zeros included, so that a rate can be computed from the start.
+    for (const char* outcome : {"found", "not_found", "rate_limited"}) {
+      auto it = find_youth_.find(outcome);
+      absl::StrAppend(&out, "relais_find_youth_lookups_total{outcome=\"", outcome, "\"} ",
+                      it == find_youth_.end() ? 0 : it->second, "\n");
     }
   }
   for (const Gauge& g : gauges) {

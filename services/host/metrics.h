@@ -26,6 +26,9 @@ namespace relais::host {
 //   relais_rpc_latency_seconds{method,code}           histogram
 //   relais_access_decisions_total{reason}             counter (per RPC reply:
 //       "allowed", or the ErrorDetail reason code of the refusal)
+//   relais_find_youth_lookups_total{outcome}          counter: FindYouth replies
+//       "found" (OK), "not_found" (youth_not_found) or "rate_limited"; other
+//       refusals (role, malformed number) are not look-ups
 //   plus the gauges added with AddGauge() (relaisd: relais_audit_chain_length,
 //   relais_database_bytes). Thread-safe.
 class Metrics final : public RpcObserver {
@@ -52,6 +55,7 @@ class Metrics final : public RpcObserver {
   mutable absl::Mutex mu_;
   std::map<std::pair<std::string, std::string>, Histogram> rpcs_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t> decisions_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> find_youth_ ABSL_GUARDED_BY(mu_);
   std::vector<Gauge> gauges_ ABSL_GUARDED_BY(mu_);
 };
 

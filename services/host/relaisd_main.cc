@@ -62,6 +62,9 @@ ABSL_FLAG(bool, access_report_names_members, false,
 ABSL_FLAG(absl::Duration, retention_sweep_interval, absl::Hours(24),
           "How often the retention sweep erases what is due (README \"Retention\"); "
           "0 disables the scheduled sweep (RecordService.SweepRetention still runs on demand)");
+ABSL_FLAG(int, find_youth_per_hour, 20,
+          "FindYouth look-ups allowed per member in any sliding hour, found or not "
+          "(the national number is an existence oracle); 1 to 10000");
 ABSL_FLAG(bool, insecure_dev, false,
           "Serve plaintext gRPC without TLS or client certificates: development only, "
           "loopback addresses only");
@@ -115,6 +118,7 @@ std::vector<std::string> ApplyFlags(bool only_given, relais::host::ServerSetting
   if (use("retention_sweep_interval")) {
     o.retention.sweep_interval = absl::GetFlag(FLAGS_retention_sweep_interval);
   }
+  if (use("find_youth_per_hour")) o.find_youth_per_hour = absl::GetFlag(FLAGS_find_youth_per_hour);
   if (use("log_level")) s->log_level = absl::GetFlag(FLAGS_log_level);
   return applied;
 }
@@ -140,6 +144,9 @@ absl::Status CheckGivenFlags() {
   if (Given("checkpoint_every_seconds")) {
     c.mutable_audit()->set_checkpoint_every(
         absl::StrCat(absl::GetFlag(FLAGS_checkpoint_every_seconds), "s"));
+  }
+  if (Given("find_youth_per_hour")) {
+    c.mutable_record()->set_find_youth_per_hour(absl::GetFlag(FLAGS_find_youth_per_hour));
   }
   relais::host::ServerSettings scratch;
   absl::Status checked = relais::host::ApplyConfig(c, &scratch);

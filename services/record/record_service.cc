@@ -75,7 +75,8 @@ RecordServiceImpl::RecordServiceImpl(Options options, storage::Database* db,
       options_(std::move(options)),
       db_(db),
       clock_(clock),
-      gate_(gate) {}
+      gate_(gate),
+      find_youth_limiter_(options_.find_youth_per_hour, absl::Hours(1)) {}
 
 absl::Status RecordServiceImpl::Migrate(storage::Database* db) {
   RETURN_IF_ERROR(db->Migrate("record", store::Migrations()));
@@ -277,6 +278,12 @@ grpc::ServerUnaryReactor* RecordServiceImpl::FindYouth(grpc::CallbackServerConte
     RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
                                        {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
     RETURN_IF_ERROR(CheckNationalNumber(req->national_number()));
+    // Counted before the database is consulted, found or not, so that a
+    // refusal says nothing about whether the number exists.
+    if (!find_youth_limiter_.TryAcquire(caller.member_id(), clock_->Now())) {
+      return rpc::Exhausted(v1::ACCESS_REASON_RATE_LIMITED,
+                            "too many look-ups by national number this hour");
+    }
     ASSIGN_OR_RETURN(std::string hash,
                      storage::KeyedHash(options_.national_number_key, req->national_number()));
     std::string id;

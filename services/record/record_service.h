@@ -8,6 +8,7 @@
 #include "relais/v1/record.grpc.pb.h"
 #include "services/care/care_api.h"
 #include "services/common/rpc.h"
+#include "services/record/lookup_limiter.h"
 #include "services/record/record_api.h"
 #include "services/record/retention_policy.h"
 #include "storage/crypto/field_crypto.h"
@@ -32,6 +33,10 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
     storage::crypto::FieldCryptoOptions key_cache = {};
     // Per-category retention periods (README "Retention"); must Validate().
     RetentionPolicy retention = RetentionPolicy::Defaults();
+    // FindYouth look-ups per member in any sliding hour, found or not (the
+    // national number is an existence oracle); the next is RESOURCE_EXHAUSTED
+    // "rate_limited", decided before the database is consulted.
+    int find_youth_per_hour = 20;
   };
 
   // Pointers are borrowed and must outlive this object. `care` may be set after
@@ -141,6 +146,7 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   const common::Clock* const clock_;
   rpc::CallGate* const gate_;
   const care::CareApi* care_ = nullptr;
+  LookupLimiter find_youth_limiter_;
 };
 
 }  // namespace relais::record

@@ -142,6 +142,7 @@ absl::Status SeededHost::Seed() {
     info.name = s.name;
     info.sector_id = s.sector;
     info.kind = s.kind;
+    info.platform = std::string(s.key) == "agaj";  // its auditor is the DPO
     ASSIGN_OR_RETURN(directory::ServiceInfo created, host_->directory().CreateService(info));
     service_ids[s.key] = created.id;
     placeholders_[absl::StrCat("@svc_", s.key)] = created.id;

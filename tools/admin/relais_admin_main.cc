@@ -15,8 +15,31 @@
 //       --master_key_file=<new> --previous_master_key_file=<old> so that it
 //       unwraps under both ids; afterwards restart it with the new key alone.
 //
+// Separated duties (DESIGN.md): the admin role is granted and taken away only
+// here, on the host, never through the gRPC API; so is the platform flag of a
+// service (its auditors are the DPO). Each change is appended to the audit
+// chain in the same transaction, as actor "relais-admin".
+//
+//   relais-admin create-admin --db=<relais.db> --service=<svc_id> --login=<login>
+//                             --display_name=<name> [--password_file=<file>]
+//                             [--service_name=<name> --sector=<sector id>]
+//       Creates a member holding the admin role in the service, e.g. the first
+//       admin of a new, empty deployment (the file is created and migrated if
+//       needed). A service that does not exist is created, marked platform
+//       (--service_name and --sector then required). The password is read
+//       from --password_file, or from standard input without it (or with "-"):
+//       never from the command line. Hashed with scrypt like relaisd does.
+//   relais-admin grant-admin --db=<relais.db> --login=<login>
+//   relais-admin revoke-admin --db=<relais.db> --login=<login>
+//       Adds the admin role to an existing member, or takes it away (a member
+//       left without any role is deactivated).
+//   relais-admin set-platform-service --db=<relais.db> --service=<svc_id>
+//                                     [--platform=false]
+//       Marks the service as the platform operator's (its auditors are the
+//       DPO, platform-wide), or unmarks it with --platform=false.
+//
 // Exit status: 0 done; 1 the operation failed (nothing changed); 2 usage error.
-// Key material is never printed; ids are.
+// Key material and passwords are never printed; ids are.
 
 #include <sys/stat.h>
 
@@ -32,7 +55,14 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "auth/password.h"
+#include "common/clock.h"
 #include "common/status_macros.h"
+#include "services/audit/audit_log.h"
+#include "services/common/ids.h"
+#include "services/common/rpc.h"
+#include "services/directory/directory_store.h"
 #include "storage/crypto/field_crypto.h"
 #include "storage/crypto/master_key.h"
 #include "storage/database.h"
@@ -44,6 +74,18 @@ ABSL_FLAG(std::string, keys_dir, "", "rotate-token-key: relaisd's --keys_dir");
 ABSL_FLAG(std::string, out, "", "new-master-key: the file to create (mode 0600)");
 ABSL_FLAG(std::vector<std::string>, key_file, {},
           "master-key-status: key files whose ids to print (comma-separated)");
+ABSL_FLAG(std::string, service, "",
+          "create-admin, set-platform-service: the service id (svc_...)");
+ABSL_FLAG(std::string, service_name, "",
+          "create-admin: the name of the platform service, if it must be created");
+ABSL_FLAG(std::string, sector, "",
+          "create-admin: the sector id of the platform service, if it must be created");
+ABSL_FLAG(std::string, login, "", "create-admin, grant-admin, revoke-admin: the member's login");
+ABSL_FLAG(std::string, display_name, "", "create-admin: the member's display name");
+ABSL_FLAG(std::string, password_file, "",
+          "create-admin: file holding the initial password (its first line); "
+          "empty or \"-\": read it from standard input");
+ABSL_FLAG(bool, platform, true, "set-platform-service: mark (true) or unmark (false)");
 
 namespace {
 
@@ -59,7 +101,13 @@ constexpr char kUsage[] =
     "       relais-admin rotate-token-key --keys_dir=<dir>\n"
     "       relais-admin master-key-status --db=<relais.db> [--key_file=<file>[,...]]\n"
     "       relais-admin rotate-master-key --db=<relais.db> --old_key_file=<file> "
-    "--new_key_file=<file>";
+    "--new_key_file=<file>\n"
+    "       relais-admin create-admin --db=<relais.db> --service=<svc_id> --login=<login> "
+    "--display_name=<name> [--password_file=<file>|-] [--service_name=<name> --sector=<id>]\n"
+    "       relais-admin grant-admin --db=<relais.db> --login=<login>\n"
+    "       relais-admin revoke-admin --db=<relais.db> --login=<login>\n"
+    "       relais-admin set-platform-service --db=<relais.db> --service=<svc_id> "
+    "[--platform=false]";
 
 int Usage(const std::string& why) {
   std::fprintf(stderr, "relais-admin: %s\nusage: %s\n", why.c_str(), kUsage);
@@ -148,6 +196,191 @@ int RotateMasterKey() {
   return 0;
 }
 
+// ---- The directory's separated duties: admin role and platform flag --------
+
+namespace directory = relais::directory;
+namespace v1 = relais::v1;
+
+// Who the audit events of this tool name.
+constexpr char kToolActor[] = "relais-admin";
+
+// The directory and the audit log of a relaisd database, both migrated.
+struct Directory {
+  std::unique_ptr<Database> db;
+  std::unique_ptr<relais::audit::AuditLog> audit;
+  std::unique_ptr<directory::DirectoryStore> store;
+};
+
+// Opens the database (creating the file only if `may_create`) with the
+// directory's and the audit log's tables.
+absl::StatusOr<Directory> OpenDirectory(bool may_create) {
+  const std::string path = absl::GetFlag(FLAGS_db);
+  if (path.empty()) return absl::InvalidArgumentError("--db is required");
+  if (!may_create && !std::filesystem::is_regular_file(path)) {
+    return absl::NotFoundError(absl::StrCat(path, " is not a database file"));
+  }
+  Directory d;
+  ASSIGN_OR_RETURN(d.db,
+                   Database::Open({.path = path, .readers = 1, .busy_timeout = absl::Seconds(30)}));
+  ASSIGN_OR_RETURN(d.audit, relais::audit::AuditLog::Create(d.db.get(), &relais::common::RealClock()));
+  // Default scrypt parameters: what relaisd hashes with.
+  ASSIGN_OR_RETURN(d.store, directory::DirectoryStore::Create(
+                                d.db.get(), &relais::common::RealClock(),
+                                {.scrypt = relais::auth::ScryptParams{}}));
+  return d;
+}
+
+// The ALLOW event of one change made by this tool, appended in its transaction.
+absl::Status AuditChange(Directory& d, Connection& txn, const std::string& object_id,
+                         const std::string& service_id) {
+  relais::audit::EventInput event;
+  event.request_id = relais::rpc::NewId("req");
+  event.actor_member_id = kToolActor;
+  event.actor_service_id = service_id;
+  event.actor_roles = "admin";
+  event.client_identity = kToolActor;
+  event.action = v1::ACTION_MANAGE_DIRECTORY;
+  event.object_id = object_id;
+  event.decision = v1::DECISION_ALLOW;
+  event.reason = v1::ACCESS_REASON_ALLOWED;
+  event.reason_code = "allowed";
+  return d.audit->Append(txn, event).status();
+}
+
+// The initial password: the first line of --password_file, or of standard input.
+absl::StatusOr<std::string> ReadPassword() {
+  const std::string file = absl::GetFlag(FLAGS_password_file);
+  std::string text;
+  std::FILE* in = stdin;
+  if (!file.empty() && file != "-") {
+    in = std::fopen(file.c_str(), "rb");
+    if (in == nullptr) return absl::NotFoundError(absl::StrCat("cannot open ", file));
+  }
+  char buf[512];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), in)) > 0 &&
+         text.size() <= relais::auth::kMaxPasswordBytes) {
+    text.append(buf, n);
+  }
+  if (in != stdin) std::fclose(in);
+  const size_t eol = text.find_first_of("\r\n");
+  if (eol != std::string::npos) text.resize(eol);
+  if (text.empty()) return absl::InvalidArgumentError("no password given (file or stdin empty)");
+  return text;
+}
+
+int CreateAdmin() {
+  const std::string service_id = absl::GetFlag(FLAGS_service);
+  const std::string login = absl::GetFlag(FLAGS_login);
+  const std::string name = absl::GetFlag(FLAGS_display_name);
+  if (service_id.empty() || login.empty() || name.empty()) {
+    return Usage("create-admin needs --service, --login and --display_name");
+  }
+  absl::StatusOr<std::string> password = ReadPassword();
+  if (!password.ok()) return Fail(password.status());
+  absl::StatusOr<Directory> d = OpenDirectory(/*may_create=*/true);
+  if (!d.ok()) return Fail(d.status());
+  // Slow (scrypt): outside the write transaction.
+  absl::StatusOr<directory::NewMember> member = d->store->PrepareMember(
+      {.id = "",
+       .service_id = service_id,
+       .display_name = name,
+       .login = login,
+       .roles = {v1::ROLE_ADMIN},
+       .active = true},
+      *password);
+  password->assign(password->size(), '\0');
+  if (!member.ok()) return Fail(member.status());
+  absl::StatusOr<directory::ServiceInfo> existing = d->store->GetService(service_id);
+  const bool create_service = absl::IsNotFound(existing.status());
+  if (!existing.ok() && !create_service) return Fail(existing.status());
+  const std::string service_name = absl::GetFlag(FLAGS_service_name);
+  const std::string sector = absl::GetFlag(FLAGS_sector);
+  if (create_service && (service_name.empty() || sector.empty())) {
+    return Usage(absl::StrCat("service ", service_id,
+                              " does not exist: give --service_name and --sector to create it"));
+  }
+  absl::StatusOr<directory::MemberInfo> added;
+  absl::Status s = d->db->Write([&](Connection& txn) -> absl::Status {
+    if (create_service) {
+      // ALREADY_EXISTS "service_exists" if it appeared meanwhile: run it again.
+      RETURN_IF_ERROR(d->store
+                          ->CreateService(txn, {.id = service_id,
+                                                .name = service_name,
+                                                .sector_id = sector,
+                                                .kind = "",
+                                                .platform = true})
+                          .status());
+      RETURN_IF_ERROR(AuditChange(*d, txn, service_id, service_id));
+    }
+    added = d->store->InsertMember(txn, *member);
+    RETURN_IF_ERROR(added.status());
+    return AuditChange(*d, txn, added->id, service_id);
+  });
+  if (!s.ok()) return Fail(s);
+  if (create_service) std::printf("created platform service %s\n", service_id.c_str());
+  std::printf("created admin %s (member %s) in %s\n", login.c_str(), added->id.c_str(),
+              service_id.c_str());
+  return 0;
+}
+
+// grant-admin (grant) and revoke-admin (!grant).
+int ChangeAdmin(bool grant) {
+  const std::string login = absl::GetFlag(FLAGS_login);
+  if (login.empty()) return Usage(grant ? "grant-admin needs --login" : "revoke-admin needs --login");
+  absl::StatusOr<Directory> d = OpenDirectory(/*may_create=*/false);
+  if (!d.ok()) return Fail(d.status());
+  absl::StatusOr<std::pair<directory::MemberInfo, std::string>> found =
+      d->store->FindCredentials(login);
+  if (!found.ok()) return Fail(found.status());
+  const directory::MemberInfo& m = found->first;
+  std::vector<v1::Role> roles;
+  for (v1::Role r : m.roles) {
+    if (r != v1::ROLE_ADMIN) roles.push_back(r);
+  }
+  if (grant) roles.push_back(v1::ROLE_ADMIN);
+  const bool unchanged = roles.size() == m.roles.size();
+  // No role left: the member can no longer act at all.
+  const bool deactivated = roles.empty();
+  absl::Status s = unchanged ? absl::OkStatus()
+                             : d->db->Write([&](Connection& txn) -> absl::Status {
+    if (deactivated) {
+      RETURN_IF_ERROR(d->store->SetMemberActive(txn, m.id, false));
+    } else {
+      RETURN_IF_ERROR(d->store->SetMemberRoles(txn, m.id, roles).status());
+    }
+    return AuditChange(*d, txn, m.id, m.service_id);
+  });
+  if (!s.ok()) return Fail(s);
+  if (unchanged) {
+    std::printf("%s %s the admin role already; nothing changed\n", login.c_str(),
+                grant ? "holds" : "does not hold");
+  } else if (deactivated) {
+    std::printf("%s held only the admin role: deactivated\n", login.c_str());
+  } else {
+    std::printf("%s the admin role %s %s; it reaches tokens at the next login or refresh\n",
+                grant ? "granted" : "took away", grant ? "to" : "from", login.c_str());
+  }
+  return 0;
+}
+
+int SetPlatformService() {
+  const std::string service_id = absl::GetFlag(FLAGS_service);
+  if (service_id.empty()) return Usage("set-platform-service needs --service");
+  const bool platform = absl::GetFlag(FLAGS_platform);
+  absl::StatusOr<Directory> d = OpenDirectory(/*may_create=*/false);
+  if (!d.ok()) return Fail(d.status());
+  absl::Status s = d->db->Write([&](Connection& txn) -> absl::Status {
+    RETURN_IF_ERROR(d->store->SetServicePlatform(txn, service_id, platform));
+    return AuditChange(*d, txn, service_id, service_id);
+  });
+  if (!s.ok()) return Fail(s);
+  std::printf("%s is %s\n", service_id.c_str(),
+              platform ? "the platform service: its auditors are the DPO"
+                       : "no longer a platform service");
+  return 0;
+}
+
 }  // namespace
 
 // Adds a new token signing key to relaisd's keys directory. The previous keys
@@ -182,5 +415,9 @@ int main(int argc, char** argv) {
   if (command == "master-key-status") return MasterKeyStatus();
   if (command == "rotate-master-key") return RotateMasterKey();
   if (command == "rotate-token-key") return RotateTokenKey();
+  if (command == "create-admin") return CreateAdmin();
+  if (command == "grant-admin") return ChangeAdmin(/*grant=*/true);
+  if (command == "revoke-admin") return ChangeAdmin(/*grant=*/false);
+  if (command == "set-platform-service") return SetPlatformService();
   return Usage(absl::StrCat("unknown command '", command, "'"));
 }
