@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "access/policy.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "services/audit/access_report_text.h"
@@ -273,12 +274,12 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
     }
     ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(*directory_, caller));
     if (!caller.HasRole(v1::ROLE_AUDITOR)) {
-      ASSIGN_OR_RETURN(care::AccessFacts facts,
+      ASSIGN_OR_RETURN(access::AccessFacts facts,
                        care_->GatherFacts(caller.service_id(), req->youth_id()));
-      if (!facts.accompanying) {
-        return rpc::Denied(v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT,
-                           "your service does not accompany this youth");
-      }
+      // Rule 2 as for any read (a pending accompaniment says so); the report
+      // of an erased record stays available to its services.
+      const access::Verdict v = access::DecideRecordRead(facts, {});
+      if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
     }
     EventFilter filter;
     filter.youth_id = req->youth_id();

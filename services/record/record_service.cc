@@ -240,6 +240,12 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CreateYouth(grpc::CallbackServerCon
     std::string national_hash;
     if (!req->national_number().empty()) {
       RETURN_IF_ERROR(CheckNationalNumber(req->national_number()));
+      // "Already registered" answers whether a number exists, like FindYouth:
+      // the same per-member limit, counted before the database is consulted.
+      if (!find_youth_limiter_.TryAcquire(caller.member_id(), clock_->Now())) {
+        return rpc::Exhausted(v1::ACCESS_REASON_RATE_LIMITED,
+                              "too many look-ups by national number this hour");
+      }
       ASSIGN_OR_RETURN(national_hash,
                        storage::KeyedHash(options_.national_number_key, req->national_number()));
     }

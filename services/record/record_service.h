@@ -33,9 +33,9 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
     storage::crypto::FieldCryptoOptions key_cache = {};
     // Per-category retention periods (README "Retention"); must Validate().
     RetentionPolicy retention = RetentionPolicy::Defaults();
-    // FindYouth look-ups per member in any sliding hour, found or not (the
-    // national number is an existence oracle); the next is RESOURCE_EXHAUSTED
-    // "rate_limited", decided before the database is consulted.
+    // FindYouth look-ups, and CreateYouth calls naming a national number, per
+    // member in any sliding hour, found or not (the national number is an existence
+    // oracle); the next is RESOURCE_EXHAUSTED "rate_limited", before the database.
     int find_youth_per_hour = 20;
   };
 
