@@ -111,7 +111,8 @@ TEST(GdprEmergencyAccess, GrantAllowsReadsOnlyIsFlaggedExpiresAndIsReviewed) {
   EXPECT_EQ(ReasonCode(s), "no_active_accompaniment");
   v1::EraseYouthRequest erase;
   erase.set_youth_id(youth);
-  v1::RecordState state;
+  erase.set_reason("Demande d'effacement");
+  v1::ErasureRequest state;
   s = env->record().EraseYouth(env->As(kSajCoordinator).get(), erase, &state);
   EXPECT_EQ(ReasonCode(s), "no_active_accompaniment");
 

@@ -30,6 +30,25 @@ std::string FreshPath(absl::string_view stem) {
 
 namespace {
 
+// The directory store, with `platform` set for the services named.
+class PlatformDirectory final : public directory::DirectoryApi {
+ public:
+  PlatformDirectory(const directory::DirectoryApi* base, std::string platform_service)
+      : base_(base), platform_service_(std::move(platform_service)) {}
+  absl::StatusOr<directory::ServiceInfo> GetService(absl::string_view id) const override {
+    absl::StatusOr<directory::ServiceInfo> s = base_->GetService(id);
+    if (s.ok() && s->id == platform_service_) s->platform = true;
+    return s;
+  }
+  absl::StatusOr<directory::MemberInfo> GetMember(absl::string_view id) const override {
+    return base_->GetMember(id);
+  }
+
+ private:
+  const directory::DirectoryApi* base_;
+  std::string platform_service_;
+};
+
 struct SeedService {
   const char* key;
   const char* name;
@@ -84,6 +103,12 @@ std::unique_ptr<RelaisEnv> RelaisEnv::StartWithRetention(record::RetentionPolicy
   return Launch(std::move(env), "", /*seed=*/true, "");
 }
 
+std::unique_ptr<RelaisEnv> RelaisEnv::StartWithErasureGracePeriod(absl::Duration grace) {
+  auto env = absl::WrapUnique(new RelaisEnv());
+  env->erasure_grace_ = grace;
+  return Launch(std::move(env), "", /*seed=*/true, "");
+}
+
 std::unique_ptr<RelaisEnv> RelaisEnv::StartNamingMembers() {
   auto env = absl::WrapUnique(new RelaisEnv());
   env->names_members_ = true;
@@ -118,6 +143,7 @@ std::unique_ptr<RelaisEnv> RelaisEnv::Launch(std::unique_ptr<RelaisEnv> env, std
   options.db_busy_timeout = env->busy_timeout_;
   options.access_report_names_members = env->names_members_;
   if (env->retention_) options.retention = *env->retention_;
+  if (env->erasure_grace_) options.erasure_grace_period = *env->erasure_grace_;
   auto host = host::Host::Start(options);
   EXPECT_TRUE(host.ok()) << host.status();
   if (!host.ok()) return nullptr;
@@ -172,6 +198,12 @@ void RelaisEnv::Connect() {
 }
 
 RelaisEnv::~RelaisEnv() { Stop(); }
+
+void RelaisEnv::MakePlatform(absl::string_view service_key) {
+  auto fake = std::make_unique<PlatformDirectory>(&host_->directory(), service_id(service_key));
+  host_->record().set_directory(fake.get());
+  platform_directory_ = std::move(fake);
+}
 
 void RelaisEnv::Stop() {
   directory_.reset();
@@ -240,11 +272,16 @@ std::string RelaisEnv::CreateYouth(int age, absl::string_view creator,
 
 void RelaisEnv::AddMember(absl::string_view login, absl::string_view service_key,
                           v1::Role role) {
+  AddMember(login, service_key, std::vector<v1::Role>{role});
+}
+
+void RelaisEnv::AddMember(absl::string_view login, absl::string_view service_key,
+                          std::vector<v1::Role> roles) {
   directory::MemberInfo info;
   info.service_id = service_id(service_key);
   info.display_name = absl::StrCat("Member ", login);
   info.login = std::string(login);
-  info.roles = {role};
+  info.roles = std::move(roles);
   auto added = host_->directory().AddMember(info, kPassword);
   ASSERT_TRUE(added.ok()) << added.status();
   members_[std::string(login)] = *added;

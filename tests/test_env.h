@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -70,6 +71,9 @@ class RelaisEnv {
   // Like Start() on a fresh database, with these retention periods and sweep
   // interval (HostOptions::retention).
   static std::unique_ptr<RelaisEnv> StartWithRetention(record::RetentionPolicy retention);
+  // Like Start() on a fresh database, with this erasure grace period
+  // (HostOptions::erasure_grace_period; default 7 days).
+  static std::unique_ptr<RelaisEnv> StartWithErasureGracePeriod(absl::Duration grace);
 
   // Mutual TLS, for transport tests: the server serves `server`; the env's own
   // stubs connect to "localhost:<port>" with `client` (its certificate decides
@@ -117,11 +121,17 @@ class RelaisEnv {
                           int days_before_birthday = 0);
   // Adds a member with one role to a service ("amo", "saj", ...); fails the test on error.
   void AddMember(absl::string_view login, absl::string_view service_key, v1::Role role);
+  void AddMember(absl::string_view login, absl::string_view service_key,
+                 std::vector<v1::Role> roles);
   // The youth's first guardian id.
   std::string GuardianOf(absl::string_view youth_id, absl::string_view reader);
   // Opens an accompaniment of `youth_id` by the coordinator's service.
   void Accompany(absl::string_view youth_id, absl::string_view coordinator,
                  absl::string_view referent);
+  // Makes the service ("agaj") the platform's in the record service's eyes, so
+  // that its auditor (kAuditor) is the DPO: a DirectoryApi over the store that
+  // sets ServiceInfo::platform for it (until the store keeps the flag itself).
+  void MakePlatform(absl::string_view service_key);
 
  private:
   RelaisEnv() : clock_(TestEpoch()) {}
@@ -137,8 +147,10 @@ class RelaisEnv {
   absl::Duration busy_timeout_ = absl::Seconds(5);  // set by StartOnVfs()
   bool names_members_ = false;                      // set by StartNamingMembers()
   std::optional<record::RetentionPolicy> retention_;  // set by StartWithRetention()
+  std::optional<absl::Duration> erasure_grace_;  // set by StartWithErasureGracePeriod()
   std::string db_path_;
   std::string keys_dir_;
+  std::unique_ptr<directory::DirectoryApi> platform_directory_;  // outlives host_
   std::unique_ptr<host::Host> host_;
   std::unique_ptr<v1::DirectoryService::Stub> directory_;
   std::unique_ptr<v1::AuthService::Stub> auth_;

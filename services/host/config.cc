@@ -468,6 +468,11 @@ absl::Status ApplyConfig(const v1::ServerConfig& c, ServerSettings* settings) {
     }
   }
   if (c.has_retention()) RETURN_IF_ERROR(ApplyRetention(c.retention(), &h.retention));
+  if (c.has_record() && c.record().has_erasure_grace_period()) {
+    RETURN_IF_ERROR(DurationIn("record.erasure_grace_period", c.record().erasure_grace_period(),
+                               absl::ZeroDuration(), absl::Hours(24) * 90,
+                               &h.erasure_grace_period));
+  }
   if (c.has_metrics_listen()) {
     absl::string_view host;
     if (!c.metrics_listen().empty() &&

@@ -107,6 +107,7 @@ TEST(ConfigApply, ValuesLandInHostOptions) {
            handover_sweep_interval: "30s" }
     audit { checkpoint_every_events: 50 checkpoint_every: "2m" access_report_names_members: true }
     retention { general: "365d" health: "730d" sweep_interval: "0" }
+    record { erasure_grace_period: "0s" }
     metrics_listen: ""
     health_probe_interval: "1s"
     max_request_bytes: 2097152
@@ -136,6 +137,7 @@ TEST(ConfigApply, ValuesLandInHostOptions) {
   EXPECT_EQ(h.retention.period.at(v1::DATA_CATEGORY_JUDICIAL),
             record::RetentionPolicy::Defaults().period.at(v1::DATA_CATEGORY_JUDICIAL));
   EXPECT_EQ(h.retention.sweep_interval, absl::ZeroDuration());  // scheduled sweep off
+  EXPECT_EQ(h.erasure_grace_period, absl::ZeroDuration());  // erased right after approval
   EXPECT_EQ(h.metrics_listen, "");  // present and empty: metrics off
   EXPECT_EQ(h.health_probe_interval, absl::Seconds(1));
   EXPECT_EQ(h.max_message_bytes, 2 << 20);
@@ -194,6 +196,8 @@ TEST(ConfigApply, EachInvalidValueIsRefusedNamingItsField) {
        "config: retention.family: must be between 1d and 36500d, got \"0\""},
       {"retention { sweep_interval: \"60d\" }",
        "config: retention.sweep_interval: must be between 0s and 30d, got \"60d\""},
+      {"record { erasure_grace_period: \"91d\" }",
+       "config: record.erasure_grace_period: must be between 0s and 90d, got \"91d\""},
       {"metrics_listen: \"0.0.0.0:9464\"",
        "config: metrics_listen: must be \"\" or a loopback address, 127.x.x.x:port or "
        "localhost:port, got \"0.0.0.0:9464\""},
@@ -266,6 +270,7 @@ TEST(ConfigExample, DeployExampleIsValidCompleteAndLandsInHostOptions) {
   EXPECT_EQ(settings.host.care.self_consent_age, 12);
   EXPECT_EQ(settings.host.care.max_overlap, absl::Hours(24 * 90));
   EXPECT_EQ(settings.host.metrics_listen, "127.0.0.1:9464");
+  EXPECT_EQ(settings.host.erasure_grace_period, absl::Hours(24 * 7));
 
   // Every field of every message is set in the example ("every setting present").
   std::vector<std::string> missing;

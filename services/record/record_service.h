@@ -1,6 +1,7 @@
 #ifndef RELAIS_SERVICES_RECORD_RECORD_SERVICE_H_
 #define RELAIS_SERVICES_RECORD_RECORD_SERVICE_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -8,6 +9,7 @@
 #include "relais/v1/record.grpc.pb.h"
 #include "services/care/care_api.h"
 #include "services/common/rpc.h"
+#include "services/directory/directory_api.h"
 #include "services/record/record_api.h"
 #include "services/record/retention_policy.h"
 #include "storage/crypto/field_crypto.h"
@@ -32,6 +34,12 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
     storage::crypto::FieldCryptoOptions key_cache = {};
     // Per-category retention periods (README "Retention"); must Validate().
     RetentionPolicy retention = RetentionPolicy::Defaults();
+    // Four-eyes erasure: time between an approval and the erasure, during
+    // which the request can be cancelled (config record.erasure_grace_period).
+    absl::Duration erasure_grace_period = absl::Hours(24 * 7);
+    // Borrowed: tells which service is the platform's (its auditors are the
+    // DPO). Null: nobody is a platform auditor.
+    const directory::DirectoryApi* directory = nullptr;
   };
 
   // Pointers are borrowed and must outlive this object. `care` may be set after
@@ -39,6 +47,8 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   RecordServiceImpl(Options options, storage::Database* db, const common::Clock* clock,
                     rpc::CallGate* gate);
   void set_care(const care::CareApi* care) { care_ = care; }
+  // Replaces Options::directory (tests: a fake naming the platform service).
+  void set_directory(const directory::DirectoryApi* directory) { directory_.store(directory); }
 
   // Applies the record tables' migrations; FAILED_PRECONDITION if the database
   // holds records written in plaintext by a build without encryption at rest.
@@ -94,9 +104,34 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   grpc::ServerUnaryReactor* LiftLegalHold(grpc::CallbackServerContext* ctx,
                                           const v1::LiftLegalHoldRequest* req,
                                           v1::RecordState* resp) override;
+  // erasure_requests.cc: four-eyes erasure and two-person full export.
   grpc::ServerUnaryReactor* EraseYouth(grpc::CallbackServerContext* ctx,
                                        const v1::EraseYouthRequest* req,
-                                       v1::RecordState* resp) override;
+                                       v1::ErasureRequest* resp) override;
+  grpc::ServerUnaryReactor* ApproveErasure(grpc::CallbackServerContext* ctx,
+                                           const v1::ApproveErasureRequest* req,
+                                           v1::ErasureRequest* resp) override;
+  grpc::ServerUnaryReactor* CancelErasure(grpc::CallbackServerContext* ctx,
+                                          const v1::CancelErasureRequest* req,
+                                          v1::ErasureRequest* resp) override;
+  grpc::ServerUnaryReactor* GetErasureRequest(grpc::CallbackServerContext* ctx,
+                                              const v1::GetErasureRequestRequest* req,
+                                              v1::ErasureRequest* resp) override;
+  grpc::ServerUnaryReactor* ListErasureRequests(grpc::CallbackServerContext* ctx,
+                                                const v1::ListErasureRequestsRequest* req,
+                                                v1::ListErasureRequestsResponse* resp) override;
+  grpc::ServerUnaryReactor* RequestFullExport(grpc::CallbackServerContext* ctx,
+                                              const v1::RequestFullExportRequest* req,
+                                              v1::FullExportRequest* resp) override;
+  grpc::ServerUnaryReactor* ApproveFullExport(grpc::CallbackServerContext* ctx,
+                                              const v1::ApproveFullExportRequest* req,
+                                              v1::FullExportRequest* resp) override;
+  // Executes the approved erasure requests whose grace period has passed (the
+  // crypto-shredding, audited ACTION_ERASE_YOUTH by "relaisd"); one refused by
+  // a legal hold or an active mandate is cancelled by the server instead.
+  // relaisd runs it on the handover sweep's schedule, and ApproveErasure right
+  // after an approval when the grace period is zero. Returns how many erased.
+  absl::StatusOr<int> ExecuteDueErasures();
   // youth_export.cc: streamed a page of entries at a time.
   grpc::ServerWriteReactor<v1::ExportYouthItem>* ExportYouth(
       grpc::CallbackServerContext* ctx, const v1::ExportYouthRequest* req) override;
@@ -129,6 +164,15 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   absl::Status RequireGdprActor(const rpc::Caller& caller, absl::string_view youth_id,
                                 rpc::CallAudit& call) const;
 
+  // A member with ROLE_AUDITOR of the platform's service (the DPO).
+  bool IsPlatformAuditor(const rpc::Caller& caller) const;
+  // NOT_FOUND "erasure_request_not_found".
+  absl::StatusOr<v1::ErasureRequest> LoadErasureRequest(absl::string_view id) const;
+  // Who may see a youth's erasure requests: an admin, a platform auditor, or a
+  // coordinator of a service accompanying the youth.
+  absl::Status RequireErasureViewer(const rpc::Caller& caller, absl::string_view youth_id,
+                                    rpc::CallAudit& call) const;
+
   absl::Status Commit(rpc::CallAudit& call,
                       absl::FunctionRef<absl::Status(storage::Connection&)> fn);
   // The field crypto, or FAILED_PRECONDITION if no master key was given.
@@ -141,6 +185,8 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   const common::Clock* const clock_;
   rpc::CallGate* const gate_;
   const care::CareApi* care_ = nullptr;
+  // Declared after options_, which it starts from.
+  std::atomic<const directory::DirectoryApi*> directory_{options_.directory};
 };
 
 }  // namespace relais::record
