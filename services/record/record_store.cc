@@ -92,7 +92,6 @@ v1::ErasureRequest RowToErasure(const Statement& s) {
   r.set_cancelled_by_member_id(s.ColumnText(12));
   SetOptionalTs(s, 13, r.mutable_cancelled_at());
   r.set_cancel_reason_code(s.ColumnText(14));
-  if (!r.has_approved_at()) r.clear_approved_at();
   return r;
 }
 
@@ -616,14 +615,12 @@ absl::StatusOr<std::optional<v1::FullExportRequest>> GetFullExportRequest(Connec
     const int64_t approved = s.ColumnInt64(6);
     SetTs(r.mutable_approved_at(), approved);
     const absl::Time expires = absl::FromUnixMicros(approved) + kFullExportValidity;
-    *r.mutable_expires_at() = google::protobuf::Timestamp();
     SetTs(r.mutable_expires_at(), absl::ToUnixMicros(expires));
     if (r.state() == v1::FULL_EXPORT_STATE_APPROVED && now >= expires) {
       r.set_state(v1::FULL_EXPORT_STATE_EXPIRED);
     }
   }
   SetOptionalTs(s, 7, r.mutable_used_at());
-  if (s.ColumnIsNull(7)) r.clear_used_at();
   return r;
 }
 
