@@ -113,8 +113,8 @@ constexpr Cell NoAcc{StatusCode::PERMISSION_DENIED, "no_active_accompaniment"};
 constexpr Cell NoConsent{StatusCode::PERMISSION_DENIED, "no_consent"};
 // Rule 4: a restricted record cannot change.
 constexpr Cell Restricted{StatusCode::PERMISSION_DENIED, "record_restricted"};
-// The record has been erased (crypto-shredded): every call about it says so.
-constexpr Cell Erased{StatusCode::NOT_FOUND, "erased"};
+// Four eyes: the requester's own service may not approve.
+constexpr Cell SeparationOfDuties{StatusCode::PERMISSION_DENIED, "separation_of_duties"};
 // The other party of the handover must do this.
 constexpr Cell WrongService{StatusCode::PERMISSION_DENIED, "wrong_service"};
 // A handover the caller's service is no party to is not revealed to exist
@@ -140,8 +140,9 @@ struct Row {
   // $CONSENT (a consent that can be withdrawn), $ACCOMPANIMENT (the AMO's),
   // $MEMBER / $OWN_SERVICE (the caller's), $LOGIN, $TARGET_SERVICE (a CPAS no
   // one hands over to yet), $SPARE_MEMBER, $GRANT (an emergency grant to
-  // review), $PENDING (another service's pending accompaniment), $NOW / $END
-  // (seconds), $COL.
+  // review), $PENDING (another service's pending accompaniment), $ERASURE (an
+  // erasure request to approve and cancel), $FULL_EXPORT (an admin's
+  // full-export request), $NOW / $END (seconds), $COL.
   const char* request;
   // In the order of Principal.
   Cell cells[kPrincipalCount];
@@ -392,16 +393,50 @@ const Row kMatrix[] = {
    {Missing, Expired, Forged, Role, Role, Role, Role, Role,
     Restricted}},
   // Erasure (art. 17) stays the youth's right on a restricted record: a
-  // restriction is no legal hold (SetLegalHold is what forbids erasure).
-  {"RecordService", "EraseYouth", "ACTION_ERASE_YOUTH",
+  // restriction is no legal hold (SetLegalHold is what forbids erasure). It is
+  // a request: a second person approves it, and the server erases later.
+  {"RecordService", "EraseYouth", "ACTION_REQUEST_ERASURE",
    R"pb(youth_id: "$YOUTH" reason: "Demande d'effacement (art. 17)")pb",
    {Missing, Expired, Forged, Role, Role, Role, Role, Role,
     Ok}},
-  // Nothing about an erased record can change any more.
+  // The youth's erasure requests: admins, platform auditors (the matrix's
+  // auditor is not one: its AGAJ is no platform service here) and
+  // coordinators of an accompanying service.
+  {"RecordService", "ListErasureRequests", "ACTION_READ_YOUTH",
+   R"pb(youth_id: "$YOUTH")pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
+  // $ERASURE: the AMO coordinator's request to erase a third youth that the
+  // AMO accompanies.
+  {"RecordService", "GetErasureRequest", "ACTION_READ_YOUTH",
+   R"pb(request_id: "$ERASURE")pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
+  // Four eyes: never the requester's service.
+  {"RecordService", "ApproveErasure", "ACTION_APPROVE_ERASURE",
+   R"pb(request_id: "$ERASURE")pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    SeparationOfDuties}},
+  {"RecordService", "CancelErasure", "ACTION_CANCEL_ERASURE",
+   R"pb(request_id: "$ERASURE" reason: "Le jeune retire sa demande")pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
+  // Two-person full export: an admin asks (no column is one), a platform
+  // auditor approves ($FULL_EXPORT: an admin's request on the record).
+  {"RecordService", "RequestFullExport", "ACTION_REQUEST_FULL_EXPORT",
+   R"pb(youth_id: "$YOUTH" reason: "Réquisition judiciaire")pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Role}},
+  {"RecordService", "ApproveFullExport", "ACTION_APPROVE_FULL_EXPORT",
+   R"pb(request_id: "$FULL_EXPORT")pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Role}},
+  // A pending erasure request does not freeze the record: its coordinator may
+  // still lift the restriction (the request restricted nothing: it already was).
   {"RecordService", "LiftRestriction", "ACTION_LIFT_RESTRICTION",
    R"pb(youth_id: "$YOUTH" reason: "Fin de la limitation")pb",
    {Missing, Expired, Forged, Role, Role, Role, Role, Role,
-    Erased}},
+    Ok}},
   // Retention (issue #4 item 6): the sweep is an admin's alone, dry run or not.
   {"RecordService", "SweepRetention", "ACTION_RETENTION_SWEEP", "dry_run: false",
    {Missing, Expired, Forged, Role, Role, Role, Role, Role,
@@ -839,6 +874,29 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
     ASSERT_FALSE(grant.empty());
   }
 
+  // An erasure request (by the AMO's coordinator, on a third youth) and an
+  // admin's full-export request (on the record), to approve and cancel.
+  std::string erasure;
+  std::string full_export;
+  {
+    const Record erasable = MakeRecord(*env, "09031567890");
+    v1::EraseYouthRequest erase;
+    erase.set_youth_id(erasable.youth);
+    erase.set_reason("Le jeune demande l'effacement");
+    v1::ErasureRequest requested;
+    grpc::Status s =
+        env->record().EraseYouth(env->As(kAmoCoordinator).get(), erase, &requested);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    erasure = requested.id();
+    v1::RequestFullExportRequest full;
+    full.set_youth_id(record.youth);
+    full.set_reason("Réquisition judiciaire");
+    v1::FullExportRequest asked;
+    s = env->record().RequestFullExport(env->As(kAdmin).get(), full, &asked);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    full_export = asked.id();
+  }
+
   // The columns.
   std::string forged_token = TokenFor(*env, camille);
   {
@@ -924,6 +982,8 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
                         {"$TARGET_SERVICE", cpas->id},
                         {"$SPARE_MEMBER", spare.id},
                         {"$GRANT", grant},
+                        {"$ERASURE", erasure},
+                        {"$FULL_EXPORT", full_export},
                         {"$NOW", absl::StrCat(now)},
                         {"$END", absl::StrCat(now + 30 * 24 * 3600)},
                         {"$COL", absl::StrCat(col)}});

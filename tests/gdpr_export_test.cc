@@ -244,25 +244,177 @@ TEST(GdprExport, CoordinatorGetsWhatTheirServiceMayReadAndStubsForTheRest) {
   EXPECT_THAT(report.text(), HasSubstr("export du dossier"));
 }
 
-TEST(GdprExport, AdminGetsEveryBody) {
+TEST(GdprExport, AdminGetsMetadataOnlyWithoutAnApprovedFullExport) {
   auto env = RelaisEnv::Start();
   ASSERT_NE(env, nullptr);
   const World w = MakeWorld(*env);
   Exported e = Export(*env, env->As(kAdmin), w.youth);
   ExpectWellFormed(e);
-  EXPECT_EQ(e.items.front().header().scope(), v1::EXPORT_SCOPE_FULL);
+  EXPECT_EQ(e.items.front().header().scope(), v1::EXPORT_SCOPE_METADATA);
   EXPECT_EQ(e.items.front().header().requested_by_role(), v1::ROLE_ADMIN);
+  // No identity, nothing decrypted, no free text.
+  EXPECT_EQ(e.kinds[v1::ExportYouthItem::kIdentity], 0);
+  EXPECT_EQ(e.items.back().trailer().identities(), 0);
+  EXPECT_EQ(e.kinds[v1::ExportYouthItem::kAccompaniment], 2);
+  EXPECT_EQ(e.kinds[v1::ExportYouthItem::kConsent], 2);
+  for (const auto& item : e.items) {
+    if (item.has_handover()) {
+      EXPECT_THAT(item.handover().reason(), IsEmpty());
+      EXPECT_FALSE(item.handover().id().empty());
+    }
+    if (item.has_consent()) {
+      EXPECT_FALSE(item.consent().has_receipt());
+      EXPECT_TRUE(item.consent().has_valid_until());
+    }
+  }
+  ASSERT_EQ(e.entries.size(), 6u);
+  for (const auto& [id, entry] : e.entries) {
+    EXPECT_TRUE(entry.withheld()) << id;
+    EXPECT_EQ(entry.withheld_reason(), "export_metadata_only");
+    EXPECT_THAT(entry.entry().body(), IsEmpty()) << id;
+    EXPECT_THAT(entry.entry().author_member_id(), IsEmpty()) << id;
+    EXPECT_FALSE(entry.entry().author_service_id().empty());
+    EXPECT_NE(entry.entry().category(), v1::DATA_CATEGORY_UNSPECIFIED);
+    EXPECT_TRUE(entry.entry().has_created_at());
+  }
+  EXPECT_EQ(e.entries[w.amo_v2].entry().supersedes_entry_id(), w.amo_v1);
+  EXPECT_EQ(e.items.back().trailer().withheld_entries(), 6);
+  EXPECT_THAT(ExportEvents(*env, w.youth),
+              ElementsAre(std::tuple(env->member_id(kAdmin), v1::DECISION_ALLOW,
+                                     std::string("allowed"))));
+}
+
+Exported ExportFull(RelaisEnv& env, absl::string_view login, const std::string& youth,
+                    const std::string& request_id) {
+  v1::ExportYouthRequest req;
+  req.set_youth_id(youth);
+  req.set_full_export_request_id(request_id);
+  Exported out;
+  auto ctx = env.As(login);
+  auto reader = env.record().ExportYouth(ctx.get(), req);
+  for (v1::ExportYouthItem item; reader->Read(&item);) {
+    ++out.kinds[item.item_case()];
+    if (item.has_entry()) out.entries[item.entry().entry().id()] = item.entry();
+    out.items.push_back(std::move(item));
+  }
+  out.status = reader->Finish();
+  return out;
+}
+
+grpc::Status RequestFull(RelaisEnv& env, absl::string_view login, const std::string& youth,
+                         absl::string_view reason, v1::FullExportRequest* out) {
+  v1::RequestFullExportRequest req;
+  req.set_youth_id(youth);
+  req.set_reason(std::string(reason));
+  return env.record().RequestFullExport(env.As(login).get(), req, out);
+}
+
+grpc::Status ApproveFull(RelaisEnv& env, absl::string_view login, const std::string& id,
+                         v1::FullExportRequest* out) {
+  v1::ApproveFullExportRequest req;
+  req.set_request_id(id);
+  return env.record().ApproveFullExport(env.As(login).get(), req, out);
+}
+
+TEST(GdprExport, AdminFullExportNeedsTheDposApprovalAndIsUsedOnceWithinADay) {
+  auto env = RelaisEnv::Start();
+  ASSERT_NE(env, nullptr);
+  const World w = MakeWorld(*env);
+  env->AddMember("admin2", "agaj", v1::ROLE_ADMIN);
+  // An admin who is also an auditor of the platform still cannot approve alone.
+  env->AddMember("admin.auditor", "agaj", {v1::ROLE_ADMIN, v1::ROLE_AUDITOR});
+
+  // Who may ask: an admin, with a reason.
+  v1::FullExportRequest fx;
+  grpc::Status s = RequestFull(*env, kAmoCoordinator, w.youth, "dossier judiciaire", &fx);
+  EXPECT_EQ(ReasonCode(s), "role_not_permitted");
+  s = RequestFull(*env, kAdmin, w.youth, "", &fx);
+  EXPECT_EQ(ReasonCode(s), "field_required");
+  ASSERT_TRUE(RequestFull(*env, kAdmin, w.youth, "Réquisition du parquet", &fx).ok());
+  EXPECT_EQ(fx.state(), v1::FULL_EXPORT_STATE_REQUESTED);
+  EXPECT_EQ(fx.requested_by_member_id(), env->member_id(kAdmin));
+
+  // Not approved yet.
+  Exported e = ExportFull(*env, kAdmin, w.youth, fx.id());
+  EXPECT_EQ(e.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonCode(e.status), "export_request_not_approved");
+  EXPECT_TRUE(e.items.empty());
+
+  // Who may approve: a platform auditor, never the requester.
+  s = ApproveFull(*env, kAdmin, fx.id(), &fx);
+  EXPECT_EQ(ReasonCode(s), "role_not_permitted");
+  s = ApproveFull(*env, kAuditor, fx.id(), &fx);  // the AGAJ is no platform yet
+  EXPECT_EQ(ReasonCode(s), "role_not_permitted");
+  v1::FullExportRequest own;
+  ASSERT_TRUE(RequestFull(*env, "admin.auditor", w.youth, "Contrôle", &own).ok());
+  s = ApproveFull(*env, "admin.auditor", own.id(), &own);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonCode(s), "separation_of_duties");
+  ASSERT_TRUE(ApproveFull(*env, kAuditor, fx.id(), &fx).ok());
+  EXPECT_EQ(fx.state(), v1::FULL_EXPORT_STATE_APPROVED);
+  EXPECT_EQ(fx.approved_by_member_id(), env->member_id(kAuditor));
+  EXPECT_EQ(rpc::FromProto(fx.expires_at()), env->clock().Now() + absl::Hours(24));
+  v1::FullExportRequest again;  // idempotent
+  ASSERT_TRUE(ApproveFull(*env, kAuditor, fx.id(), &again).ok());
+  EXPECT_EQ(again.approved_at().seconds(), fx.approved_at().seconds());
+
+  // Only its admin, for its youth.
+  e = ExportFull(*env, kAmoCoordinator, w.youth, fx.id());
+  EXPECT_EQ(ReasonCode(e.status), "role_not_permitted");
+  e = ExportFull(*env, "admin2", w.youth, fx.id());
+  EXPECT_EQ(e.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ReasonCode(e.status), "export_request_not_found");
+
+  // The full export: every body, once.
+  e = ExportFull(*env, kAdmin, w.youth, fx.id());
+  ExpectWellFormed(e);
+  EXPECT_EQ(e.items.front().header().scope(), v1::EXPORT_SCOPE_FULL);
+  EXPECT_EQ(e.kinds[v1::ExportYouthItem::kIdentity], 1);
   ASSERT_EQ(e.entries.size(), 6u);
   for (const auto& [id, entry] : e.entries) {
     EXPECT_FALSE(entry.withheld()) << id;
     EXPECT_THAT(entry.entry().body(), Not(IsEmpty())) << id;
   }
-  EXPECT_EQ(e.entries[w.saj_health].entry().body(), "SAJ santé");
   EXPECT_EQ(e.entries[w.saj_private].entry().body(), "SAJ privé");
-  EXPECT_EQ(e.items.back().trailer().withheld_entries(), 0);
+  e = ExportFull(*env, kAdmin, w.youth, fx.id());
+  EXPECT_EQ(e.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonCode(e.status), "export_request_used");
+  EXPECT_TRUE(e.items.empty());
+
+  // An approval older than 24 hours is void.
+  v1::FullExportRequest late;
+  ASSERT_TRUE(RequestFull(*env, kAdmin, w.youth, "Seconde réquisition", &late).ok());
+  ASSERT_TRUE(ApproveFull(*env, kAuditor, late.id(), &late).ok());
+  env->clock().Advance(absl::Hours(24) + absl::Minutes(1));
+  e = ExportFull(*env, kAdmin, w.youth, late.id());
+  EXPECT_EQ(ReasonCode(e.status), "export_request_expired");
+
+  // Every step audited; the reasons never.
+  bool requested = false, approved = false, sod = false;
+  for (const v1::AuditEvent& ev : EventsOf(*env, w.youth)) {
+    requested |= ev.action() == v1::ACTION_REQUEST_FULL_EXPORT &&
+                 ev.decision() == v1::DECISION_ALLOW && ev.object_id() == fx.id();
+    approved |= ev.action() == v1::ACTION_APPROVE_FULL_EXPORT &&
+                ev.decision() == v1::DECISION_ALLOW && ev.object_id() == fx.id();
+    sod |= ev.action() == v1::ACTION_APPROVE_FULL_EXPORT &&
+           ev.reason_code() == "separation_of_duties";
+  }
+  EXPECT_TRUE(requested);
+  EXPECT_TRUE(approved);
+  EXPECT_TRUE(sod);
   EXPECT_THAT(ExportEvents(*env, w.youth),
-              ElementsAre(std::tuple(env->member_id(kAdmin), v1::DECISION_ALLOW,
-                                     std::string("allowed"))));
+              ElementsAre(std::tuple(env->member_id(kAdmin), v1::DECISION_DENY,
+                                     std::string("export_request_not_approved")),
+                          std::tuple(env->member_id(kAmoCoordinator), v1::DECISION_DENY,
+                                     std::string("role_not_permitted")),
+                          std::tuple(env->member_id("admin2"), v1::DECISION_DENY,
+                                     std::string("export_request_not_found")),
+                          std::tuple(env->member_id(kAdmin), v1::DECISION_ALLOW,
+                                     std::string("allowed")),
+                          std::tuple(env->member_id(kAdmin), v1::DECISION_DENY,
+                                     std::string("export_request_used")),
+                          std::tuple(env->member_id(kAdmin), v1::DECISION_DENY,
+                                     std::string("export_request_expired"))));
 }
 
 TEST(GdprExport, RefusalsAreAuditedWithTheirReason) {
@@ -320,9 +472,17 @@ TEST(GdprExport, RestrictedRecordIsExportedErasedIsNotFound) {
   EXPECT_TRUE(e.items.front().header().restricted());
   EXPECT_EQ(e.items.back().trailer().entries(), 1);
 
+  // Erased through the four-eyes path: request, the DPO's approval, execution.
   v1::EraseYouthRequest erase;
   erase.set_youth_id(youth);
-  ASSERT_TRUE(env->record().EraseYouth(env->As(kAmoCoordinator).get(), erase, &state).ok());
+  erase.set_reason("Le jeune demande l'effacement");
+  v1::ErasureRequest erasure;
+  ASSERT_TRUE(env->record().EraseYouth(env->As(kAmoCoordinator).get(), erase, &erasure).ok());
+  v1::ApproveErasureRequest approve;
+  approve.set_request_id(erasure.id());
+  ASSERT_TRUE(env->record().ApproveErasure(env->As(kAuditor).get(), approve, &erasure).ok());
+  env->clock().Advance(absl::Hours(24 * 7) + absl::Minutes(1));
+  ASSERT_EQ(env->host().record().ExecuteDueErasures().value_or(-1), 1);
   for (const char* who : {kAmoCoordinator, kAdmin}) {
     Exported gone = Export(*env, env->As(who), youth);
     EXPECT_EQ(gone.status.error_code(), grpc::StatusCode::NOT_FOUND) << who;

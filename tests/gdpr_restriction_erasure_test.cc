@@ -81,11 +81,29 @@ grpc::Status LiftHold(RelaisEnv& env, absl::string_view login, const std::string
   return env.record().LiftLegalHold(env.As(login).get(), req, &out);
 }
 
+// Requests the erasure (four eyes: a second person approves, the server erases).
 grpc::Status Erase(RelaisEnv& env, absl::string_view login, const std::string& youth,
-                   v1::RecordState* out) {
+                   v1::ErasureRequest* out) {
   v1::EraseYouthRequest req;
   req.set_youth_id(youth);
+  req.set_reason("Le jeune demande l'effacement de son dossier");
   return env.record().EraseYouth(env.As(login).get(), req, out);
+}
+
+// The whole four-eyes path: `login` requests, the DPO approves, the grace
+// period passes and the server executes. Fails the test on error.
+void EraseNow(RelaisEnv& env, absl::string_view login, const std::string& youth) {
+  v1::ErasureRequest request;
+  grpc::Status s = Erase(env, login, youth, &request);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::ApproveErasureRequest approve;
+  approve.set_request_id(request.id());
+  s = env.record().ApproveErasure(env.As(kAuditor).get(), approve, &request);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  env.clock().Advance(absl::Hours(24 * 7) + absl::Minutes(1));
+  absl::StatusOr<int> executed = env.host().record().ExecuteDueErasures();
+  ASSERT_TRUE(executed.ok()) << executed.status();
+  ASSERT_EQ(*executed, 1);
 }
 
 grpc::Status GetYouth(RelaisEnv& env, absl::string_view login, const std::string& youth,
@@ -232,7 +250,7 @@ TEST(GdprErasure, LegalHoldAndMandateBlockErasure) {
   EXPECT_EQ(ReasonCode(s), "field_required");
   ASSERT_TRUE(Hold(*env, kAdmin, youth, "réquisition du parquet").ok());
 
-  v1::RecordState state;
+  v1::ErasureRequest state;
   s = Erase(*env, kAmoCoordinator, youth, &state);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(ReasonCode(s), "legal_hold");
@@ -262,16 +280,21 @@ TEST(GdprErasure, LegalHoldAndMandateBlockErasure) {
   EXPECT_EQ(ReasonCode(s), "role_not_permitted");
   s = Erase(*env, kSajCoordinator, youth, &state);
   EXPECT_EQ(ReasonCode(s), "no_active_accompaniment");
-  ASSERT_TRUE(Erase(*env, kAmoCoordinator, youth, &state).ok());
-  EXPECT_TRUE(state.erased());
+  EraseNow(*env, kAmoCoordinator, youth);
+  v1::Youth gone;
+  EXPECT_EQ(ReasonCode(GetYouth(*env, kAmoCaseworker, youth, &gone)), "erased");
 
   EXPECT_TRUE(Logged(*env, youth, v1::ACTION_SET_LEGAL_HOLD, v1::DECISION_ALLOW, "allowed"));
   EXPECT_TRUE(
       Logged(*env, youth, v1::ACTION_SET_LEGAL_HOLD, v1::DECISION_DENY, "role_not_permitted"));
-  EXPECT_TRUE(Logged(*env, youth, v1::ACTION_ERASE_YOUTH, v1::DECISION_DENY, "legal_hold"));
-  EXPECT_TRUE(Logged(*env, youth, v1::ACTION_ERASE_YOUTH, v1::DECISION_DENY, "mandate_active"));
+  EXPECT_TRUE(Logged(*env, youth, v1::ACTION_REQUEST_ERASURE, v1::DECISION_DENY, "legal_hold"));
+  EXPECT_TRUE(
+      Logged(*env, youth, v1::ACTION_REQUEST_ERASURE, v1::DECISION_DENY, "mandate_active"));
   EXPECT_TRUE(Logged(*env, youth, v1::ACTION_LIFT_LEGAL_HOLD, v1::DECISION_ALLOW, "allowed"));
-  EXPECT_TRUE(Logged(*env, youth, v1::ACTION_ERASE_YOUTH, v1::DECISION_ALLOW, "allowed"));
+  EXPECT_TRUE(Logged(*env, youth, v1::ACTION_REQUEST_ERASURE, v1::DECISION_ALLOW, "allowed"));
+  EXPECT_TRUE(Logged(*env, youth, v1::ACTION_APPROVE_ERASURE, v1::DECISION_ALLOW, "allowed"));
+  EXPECT_TRUE(
+      Logged(*env, youth, v1::ACTION_ERASE_YOUTH, v1::DECISION_ALLOW, "erasure_approved"));
 }
 
 TEST(GdprErasure, ShredsTheKeyKeepsATombstoneAndTheAuditChain) {
@@ -302,10 +325,10 @@ TEST(GdprErasure, ShredsTheKeyKeepsATombstoneAndTheAuditChain) {
   const std::vector<v1::AuditEvent> before = EventsOf(*env, youth);
   ASSERT_FALSE(before.empty());
 
+  EraseNow(*env, kAmoCoordinator, youth);
   v1::RecordState state;
-  grpc::Status s = Erase(*env, kAmoCoordinator, youth, &state);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_TRUE(state.erased());
+  v1::ErasureRequest erasure;
+  grpc::Status s;
 
   // Every call about the youth now answers NOT_FOUND "erased".
   auto expect_erased = [](const grpc::Status& st, const char* what) {
@@ -334,7 +357,7 @@ TEST(GdprErasure, ShredsTheKeyKeepsATombstoneAndTheAuditChain) {
                 "ListAccompaniments");
   expect_erased(Propose(*env, youth), "ProposeHandover");
   expect_erased(Restrict(*env, kAmoCoordinator, youth, "x", &state), "RestrictYouth");
-  expect_erased(Erase(*env, kAdmin, youth, &state), "EraseYouth again");
+  expect_erased(Erase(*env, kAdmin, youth, &erasure), "EraseYouth again");
   v1::FindYouthRequest find;
   find.set_national_number("11031412345");
   v1::FindYouthResponse found;

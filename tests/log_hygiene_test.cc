@@ -444,14 +444,21 @@ TEST(LogHygiene, NoTokenPasswordOrYouthContentInAnyLogLine) {
       v1::EraseYouthRequest erase;
       erase.set_youth_id(youth_id);
       erase.set_reason(kEraseReason);
-      v1::RecordState state;
-      s = env->record().EraseYouth(WithToken(amo_coord).get(), erase, &state);
+      v1::ErasureRequest request;
+      s = env->record().EraseYouth(WithToken(amo_coord).get(), erase, &request);
       EXPECT_TRUE(s.ok()) << s.error_message();
-      v1::GetYouthRequest get_youth;
-      get_youth.set_youth_id(youth_id);
-      get_youth.set_purpose(v1::PURPOSE_COORDINATION);
-      v1::Youth gone;
-      EXPECT_FALSE(env->record().GetYouth(WithToken(camille).get(), get_youth, &gone).ok());
+      // Four eyes: the SAJ's coordinator (accompanying since the handover)
+      // approves; the server erases once the grace period has passed.
+      v1::ApproveErasureRequest approve;
+      approve.set_request_id(request.id());
+      s = env->record().ApproveErasure(WithToken(saj_coord).get(), approve, &request);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      env->clock().Advance(absl::Hours(24 * 7) + absl::Minutes(1));
+      absl::StatusOr<int> executed = env->host().record().ExecuteDueErasures();
+      ASSERT_TRUE(executed.ok()) << executed.status();
+      EXPECT_EQ(*executed, 1);
+      EXPECT_EQ(env->host().record().GetYouthFacts(youth_id).status().code(),
+                absl::StatusCode::kNotFound);
     }
 
     // Time passes: the story's tokens expire and are refused.

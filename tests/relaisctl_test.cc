@@ -391,6 +391,41 @@ TEST_F(RelaisctlTest, ExportsTheAuditLogAndVerifiesItOffline) {
   EXPECT_EQ(Offline({"audit", "verify", home_ + "/missing", "--pubkey", pubkey}).exit_code, 2);
 }
 
+TEST_F(RelaisctlTest, RequestsApprovesListsAndCancelsAFourEyesErasure) {
+  env_->clock().Set(absl::Now());
+  const std::string youth = env_->CreateYouth(15);
+  env_->Accompany(youth, kAmoCoordinator, kAmoCaseworker);
+  env_->Accompany(youth, kSajCoordinator, kSajCaseworker);
+  Login(kAmoCoordinator);
+  Login(kSajCoordinator);
+  Login(kAmoCaseworker);
+
+  EXPECT_EQ(Ctl(kAmoCoordinator, {"youth", "erase", youth}).exit_code, 2);  // --reason missing
+  Result refused = Ctl(kAmoCaseworker, {"youth", "erase", youth, "--reason", "Demande"});
+  EXPECT_EQ(refused.exit_code, 4) << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("role_not_permitted"));
+  const std::string id =
+      Id(kAmoCoordinator, {"youth", "erase", youth, "--reason", "Le jeune demande l'effacement"});
+  ASSERT_FALSE(id.empty());
+
+  Result self = Ctl(kAmoCoordinator, {"youth", "erasure", "approve", id});
+  EXPECT_EQ(self.exit_code, 4) << self.err;
+  EXPECT_THAT(self.err, HasSubstr("separation_of_duties"));
+  Result approved = Ctl(kSajCoordinator, {"youth", "erasure", "approve", id});
+  ASSERT_EQ(approved.exit_code, 0) << approved.err;
+  EXPECT_THAT(approved.out, HasSubstr("approved"));
+  Result listed = Ctl(kAmoCoordinator, {"youth", "erasure", "list", youth, "--format", "csv"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_THAT(listed.out, HasSubstr(id));
+  EXPECT_THAT(listed.out, Not(HasSubstr("effacement")));  // the reason is never shown
+  EXPECT_EQ(Ctl(kAmoCoordinator, {"youth", "erasure", "cancel", id}).exit_code, 2);
+  Result cancelled =
+      Ctl(kAmoCoordinator, {"youth", "erasure", "cancel", id, "--reason", "Retrait"});
+  ASSERT_EQ(cancelled.exit_code, 0) << cancelled.err;
+  EXPECT_THAT(cancelled.out, HasSubstr("cancelled"));
+  EXPECT_EQ(Ctl(kAmoCoordinator, {"youth", "erasure", "bogus", id}).exit_code, 2);
+}
+
 TEST_F(RelaisctlTest, ExportsAYouthAndPrintsTheAccessReportAsText) {
   env_->clock().Set(absl::Now());
   const std::string youth = env_->CreateYouth(15);

@@ -31,6 +31,7 @@ std::string FreshPath(absl::string_view stem) {
 
 namespace {
 
+
 struct SeedService {
   const char* key;
   const char* name;
@@ -86,6 +87,12 @@ std::unique_ptr<RelaisEnv> RelaisEnv::StartWithRetention(record::RetentionPolicy
   return Launch(std::move(env), "", /*seed=*/true, "");
 }
 
+std::unique_ptr<RelaisEnv> RelaisEnv::StartWithErasureGracePeriod(absl::Duration grace) {
+  auto env = absl::WrapUnique(new RelaisEnv());
+  env->erasure_grace_ = grace;
+  return Launch(std::move(env), "", /*seed=*/true, "");
+}
+
 std::unique_ptr<RelaisEnv> RelaisEnv::StartNamingMembers() {
   auto env = absl::WrapUnique(new RelaisEnv());
   env->names_members_ = true;
@@ -120,6 +127,7 @@ std::unique_ptr<RelaisEnv> RelaisEnv::Launch(std::unique_ptr<RelaisEnv> env, std
   options.db_busy_timeout = env->busy_timeout_;
   options.access_report_names_members = env->names_members_;
   if (env->retention_) options.retention = *env->retention_;
+  if (env->erasure_grace_) options.erasure_grace_period = *env->erasure_grace_;
   auto host = host::Host::Start(options);
   EXPECT_TRUE(host.ok()) << host.status();
   if (!host.ok()) return nullptr;
@@ -175,6 +183,7 @@ void RelaisEnv::Connect() {
 }
 
 RelaisEnv::~RelaisEnv() { Stop(); }
+
 
 void RelaisEnv::Stop() {
   directory_.reset();

@@ -71,6 +71,9 @@ class RelaisEnv {
   // Like Start() on a fresh database, with these retention periods and sweep
   // interval (HostOptions::retention).
   static std::unique_ptr<RelaisEnv> StartWithRetention(record::RetentionPolicy retention);
+  // Like Start() on a fresh database, with this erasure grace period
+  // (HostOptions::erasure_grace_period; default 7 days).
+  static std::unique_ptr<RelaisEnv> StartWithErasureGracePeriod(absl::Duration grace);
 
   // Mutual TLS, for transport tests: the server serves `server`; the env's own
   // stubs connect to "localhost:<port>" with `client` (its certificate decides
@@ -150,6 +153,7 @@ class RelaisEnv {
   absl::Duration busy_timeout_ = absl::Seconds(5);  // set by StartOnVfs()
   bool names_members_ = false;                      // set by StartNamingMembers()
   std::optional<record::RetentionPolicy> retention_;  // set by StartWithRetention()
+  std::optional<absl::Duration> erasure_grace_;  // set by StartWithErasureGracePeriod()
   std::string db_path_;
   std::string keys_dir_;
   std::unique_ptr<host::Host> host_;

@@ -472,6 +472,11 @@ absl::Status ApplyConfig(const v1::ServerConfig& c, ServerSettings* settings) {
     RETURN_IF_ERROR(IntIn<int>("record.find_youth_per_hour", c.record().find_youth_per_hour(), 1,
                                10000, &h.find_youth_per_hour));
   }
+  if (c.has_record() && c.record().has_erasure_grace_period()) {
+    RETURN_IF_ERROR(DurationIn("record.erasure_grace_period", c.record().erasure_grace_period(),
+                               absl::ZeroDuration(), absl::Hours(24) * 90,
+                               &h.erasure_grace_period));
+  }
   if (c.has_metrics_listen()) {
     absl::string_view host;
     if (!c.metrics_listen().empty() &&

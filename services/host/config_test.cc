@@ -108,7 +108,7 @@ TEST(ConfigApply, ValuesLandInHostOptions) {
            handover_sweep_interval: "30s" }
     audit { checkpoint_every_events: 50 checkpoint_every: "2m" access_report_names_members: true }
     retention { general: "365d" health: "730d" sweep_interval: "0" }
-    record { find_youth_per_hour: 5 }
+    record { find_youth_per_hour: 5 erasure_grace_period: "0s" }
     metrics_listen: ""
     health_probe_interval: "1s"
     max_request_bytes: 2097152
@@ -138,6 +138,7 @@ TEST(ConfigApply, ValuesLandInHostOptions) {
   EXPECT_EQ(h.retention.period.at(v1::DATA_CATEGORY_JUDICIAL),
             record::RetentionPolicy::Defaults().period.at(v1::DATA_CATEGORY_JUDICIAL));
   EXPECT_EQ(h.retention.sweep_interval, absl::ZeroDuration());  // scheduled sweep off
+  EXPECT_EQ(h.erasure_grace_period, absl::ZeroDuration());  // erased right after approval
   EXPECT_EQ(h.metrics_listen, "");  // present and empty: metrics off
   EXPECT_EQ(h.health_probe_interval, absl::Seconds(1));
   EXPECT_EQ(h.max_message_bytes, 2 << 20);
@@ -201,6 +202,8 @@ TEST(ConfigApply, EachInvalidValueIsRefusedNamingItsField) {
        "config: record.find_youth_per_hour: must be between 1 and 10000, got 0"},
       {"record { find_youth_per_hour: 10001 }",
        "config: record.find_youth_per_hour: must be between 1 and 10000, got 10001"},
+      {"record { erasure_grace_period: \"91d\" }",
+       "config: record.erasure_grace_period: must be between 0s and 90d, got \"91d\""},
       {"metrics_listen: \"0.0.0.0:9464\"",
        "config: metrics_listen: must be \"\" or a loopback address, 127.x.x.x:port or "
        "localhost:port, got \"0.0.0.0:9464\""},
@@ -274,6 +277,7 @@ TEST(ConfigExample, DeployExampleIsValidCompleteAndLandsInHostOptions) {
   EXPECT_EQ(settings.host.care.max_overlap, absl::Hours(24 * 90));
   EXPECT_EQ(settings.host.metrics_listen, "127.0.0.1:9464");
   EXPECT_EQ(settings.host.find_youth_per_hour, 20);
+  EXPECT_EQ(settings.host.erasure_grace_period, absl::Hours(24 * 7));
 
   // Every field of every message is set in the example ("every setting present").
   std::vector<std::string> missing;

@@ -87,6 +87,9 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
                    directory::DirectoryStore::Create(host->db_.get(), host->clock_,
                                                      {.scrypt = options.scrypt}));
   RETURN_IF_ERROR(options.retention.Validate());
+  if (options.erasure_grace_period < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("erasure_grace_period must not be negative");
+  }
   RETURN_IF_ERROR(record::RecordServiceImpl::Migrate(host->db_.get()));
   RETURN_IF_ERROR(care::CareServiceImpl::Migrate(host->db_.get()));
   ASSIGN_OR_RETURN(storage::crypto::MasterKeyRing master_keys,
@@ -99,7 +102,9 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
           .national_number_key = national_key,
           .master_keys = std::make_unique<storage::crypto::MasterKeyRing>(std::move(master_keys)),
           .retention = options.retention,
-          .find_youth_per_hour = options.find_youth_per_hour},
+          .find_youth_per_hour = options.find_youth_per_hour,
+          .erasure_grace_period = options.erasure_grace_period,
+          .directory = host->directory_.get()},
       host->db_.get(), host->clock_, host->gate_.get());
   host->care_ = std::make_unique<care::CareServiceImpl>(options.care, host->db_.get(), host->clock_,
                                                         host->gate_.get(), host->directory_.get(),
@@ -229,6 +234,13 @@ void Host::SweepLoop() {
       common::LogError("handover sweep failed", {{"status", n.status().ToString()}});
     } else if (*n > 0) {
       common::LogInfo("handovers completed", {{"count", absl::StrCat(*n)}});
+    }
+    // Four-eyes erasures whose grace period has passed. Counts only.
+    absl::StatusOr<int> erased = record_->ExecuteDueErasures();
+    if (!erased.ok()) {
+      common::LogError("erasure sweep failed", {{"status", erased.status().ToString()}});
+    } else if (*erased > 0) {
+      common::LogInfo("erasures executed", {{"count", absl::StrCat(*erased)}});
     }
   }
 }

@@ -59,8 +59,12 @@ struct HostOptions {
   care::CareServiceImpl::Options care;
   auth::ScryptParams scrypt;
   absl::Duration token_lifetime = absl::Minutes(15);
-  // How often accepted handovers whose window has closed are completed.
+  // How often accepted handovers whose window has closed are completed (and
+  // approved erasures whose grace period has passed are executed).
   absl::Duration sweep_interval = absl::Minutes(1);
+  // Four-eyes erasure: from an approval to the erasure (config
+  // record.erasure_grace_period); zero erases right after the approval.
+  absl::Duration erasure_grace_period = absl::Hours(24 * 7);
   // Per-category retention periods and how often the retention sweep runs
   // (README "Retention"); zero sweep_interval disables the scheduled sweep.
   record::RetentionPolicy retention = record::RetentionPolicy::Defaults();

@@ -1,5 +1,6 @@
 // RecordService's GDPR calls on a whole record: restriction (art. 18), legal
-// hold (art. 17(3)), erasure (art. 17) and export (art. 15/20; youth_export.cc).
+// hold (art. 17(3)) and export (art. 15/20; youth_export.cc). Erasure (art. 17,
+// four eyes) is in erasure_requests.cc.
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -111,62 +112,6 @@ grpc::ServerUnaryReactor* RecordServiceImpl::LiftLegalHold(grpc::CallbackServerC
                     [&](const Caller& caller, CallAudit& call) {
     return ChangeGdprFlag(caller, call, req->youth_id(), req->reason(), GdprOp::kLiftLegalHold,
                           resp);
-  });
-}
-
-grpc::ServerUnaryReactor* RecordServiceImpl::EraseYouth(grpc::CallbackServerContext* ctx,
-                                                        const v1::EraseYouthRequest* req,
-                                                        v1::RecordState* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_ERASE_YOUTH,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_COORDINATOR, v1::ROLE_ADMIN}));
-    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
-    if (req->reason().size() > rpc::kMaxReasonLength) {
-      return rpc::InvalidField("reason", "field_too_long", "at most 2000 bytes");
-    }
-    ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
-    RETURN_IF_ERROR(RequireGdprActor(caller, youth.id, call));
-    if (youth.legal_hold) {
-      return rpc::Precondition("legal_hold", "a legal hold forbids erasing this record");
-    }
-    ASSIGN_OR_RETURN(bool mandate, care_->HasActiveMandate(youth.id));
-    if (mandate) {
-      return rpc::Precondition("mandate_active",
-                               "an accompaniment under mandate is active; it must end first");
-    }
-    ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
-    const absl::Time now = clock_->Now();
-    store::GdprChange change{rpc::NewId("gdpr"), youth.id, "erase", "", caller.member_id(),
-                             caller.service_id(), now};
-    call.event.object_id = change.id;
-    RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
-      // A hold set since the check above wins: re-read inside the transaction.
-      ASSIGN_OR_RETURN(std::optional<YouthFacts> current,
-                       store::GetYouthFacts(c, *crypto, youth.id));
-      if (!current.has_value() || current->erased) {
-        return rpc::NotFound("erased", "the record has been erased");
-      }
-      if (current->legal_hold) {
-        return rpc::Precondition("legal_hold", "a legal hold forbids erasing this record");
-      }
-      RETURN_IF_ERROR(store::RecordGdprChange(c, *crypto, change));
-      RETURN_IF_ERROR(care_->EraseCareText(c, youth.id));
-      return store::EraseYouth(c, youth.id, now);
-    }));
-    crypto->Forget(youth.id);
-    // Old page images of the wrapped key leave the WAL. The erasure is durable
-    // already; a checkpoint a reader blocks is retried by the next one.
-    absl::Status checkpoint = db_->Checkpoint();
-    if (!checkpoint.ok()) {
-      common::LogWarning("wal checkpoint after erasure did not complete",
-                         {{"status", checkpoint.ToString()}});
-    }
-    resp->set_youth_id(youth.id);
-    resp->set_erased(true);
-    resp->set_change_id(change.id);
-    return absl::OkStatus();
   });
 }
 

@@ -9,6 +9,7 @@
 #include "services/care/care_api.h"
 #include "services/common/rpc.h"
 #include "services/record/lookup_limiter.h"
+#include "services/directory/directory_api.h"
 #include "services/record/record_api.h"
 #include "services/record/retention_policy.h"
 #include "storage/crypto/field_crypto.h"
@@ -37,6 +38,12 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
     // member in any sliding hour, found or not (the national number is an existence
     // oracle); the next is RESOURCE_EXHAUSTED "rate_limited", before the database.
     int find_youth_per_hour = 20;
+    // Four-eyes erasure: time between an approval and the erasure, during
+    // which the request can be cancelled (config record.erasure_grace_period).
+    absl::Duration erasure_grace_period = absl::Hours(24 * 7);
+    // Borrowed: tells which service is the platform's (its auditors are the
+    // DPO). Null: nobody is a platform auditor.
+    const directory::DirectoryApi* directory = nullptr;
   };
 
   // Pointers are borrowed and must outlive this object. `care` may be set after
@@ -99,9 +106,34 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   grpc::ServerUnaryReactor* LiftLegalHold(grpc::CallbackServerContext* ctx,
                                           const v1::LiftLegalHoldRequest* req,
                                           v1::RecordState* resp) override;
+  // erasure_requests.cc: four-eyes erasure and two-person full export.
   grpc::ServerUnaryReactor* EraseYouth(grpc::CallbackServerContext* ctx,
                                        const v1::EraseYouthRequest* req,
-                                       v1::RecordState* resp) override;
+                                       v1::ErasureRequest* resp) override;
+  grpc::ServerUnaryReactor* ApproveErasure(grpc::CallbackServerContext* ctx,
+                                           const v1::ApproveErasureRequest* req,
+                                           v1::ErasureRequest* resp) override;
+  grpc::ServerUnaryReactor* CancelErasure(grpc::CallbackServerContext* ctx,
+                                          const v1::CancelErasureRequest* req,
+                                          v1::ErasureRequest* resp) override;
+  grpc::ServerUnaryReactor* GetErasureRequest(grpc::CallbackServerContext* ctx,
+                                              const v1::GetErasureRequestRequest* req,
+                                              v1::ErasureRequest* resp) override;
+  grpc::ServerUnaryReactor* ListErasureRequests(grpc::CallbackServerContext* ctx,
+                                                const v1::ListErasureRequestsRequest* req,
+                                                v1::ListErasureRequestsResponse* resp) override;
+  grpc::ServerUnaryReactor* RequestFullExport(grpc::CallbackServerContext* ctx,
+                                              const v1::RequestFullExportRequest* req,
+                                              v1::FullExportRequest* resp) override;
+  grpc::ServerUnaryReactor* ApproveFullExport(grpc::CallbackServerContext* ctx,
+                                              const v1::ApproveFullExportRequest* req,
+                                              v1::FullExportRequest* resp) override;
+  // Executes the approved erasure requests whose grace period has passed (the
+  // crypto-shredding, audited ACTION_ERASE_YOUTH by "relaisd"); one refused by
+  // a legal hold or an active mandate is cancelled by the server instead.
+  // relaisd runs it on the handover sweep's schedule, and ApproveErasure right
+  // after an approval when the grace period is zero. Returns how many erased.
+  absl::StatusOr<int> ExecuteDueErasures();
   // youth_export.cc: streamed a page of entries at a time.
   grpc::ServerWriteReactor<v1::ExportYouthItem>* ExportYouth(
       grpc::CallbackServerContext* ctx, const v1::ExportYouthRequest* req) override;
@@ -134,6 +166,15 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   absl::Status RequireGdprActor(const rpc::Caller& caller, absl::string_view youth_id,
                                 rpc::CallAudit& call) const;
 
+  // A member with ROLE_AUDITOR of the platform's service (the DPO).
+  bool IsPlatformAuditor(const rpc::Caller& caller) const;
+  // NOT_FOUND "erasure_request_not_found".
+  absl::StatusOr<v1::ErasureRequest> LoadErasureRequest(absl::string_view id) const;
+  // Who may see a youth's erasure requests: an admin, a platform auditor, or a
+  // coordinator of a service accompanying the youth.
+  absl::Status RequireErasureViewer(const rpc::Caller& caller, absl::string_view youth_id,
+                                    rpc::CallAudit& call) const;
+
   absl::Status Commit(rpc::CallAudit& call,
                       absl::FunctionRef<absl::Status(storage::Connection&)> fn);
   // The field crypto, or FAILED_PRECONDITION if no master key was given.
@@ -147,6 +188,8 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   rpc::CallGate* const gate_;
   const care::CareApi* care_ = nullptr;
   LookupLimiter find_youth_limiter_;
+  // Declared after options_, which it starts from.
+  const directory::DirectoryApi* const directory_ = options_.directory;
 };
 
 }  // namespace relais::record

@@ -32,6 +32,22 @@ namespace {
 
 constexpr int kExportFormatVersion = 1;
 
+// What an admin's metadata export shows of an entry: ids, author service,
+// category, visibility, dates and correction links; not its author member,
+// kind, thread or body.
+v1::Entry MetadataOnly(const v1::Entry& e) {
+  v1::Entry m;
+  m.set_id(e.id());
+  m.set_youth_id(e.youth_id());
+  m.set_author_service_id(e.author_service_id());
+  m.set_category(e.category());
+  m.set_visibility(e.visibility());
+  *m.mutable_created_at() = e.created_at();
+  m.set_supersedes_entry_id(e.supersedes_entry_id());
+  m.set_superseded_by_entry_id(e.superseded_by_entry_id());
+  return m;
+}
+
 // One ExportYouth call. Authorises, gathers the small parts (identity, care)
 // and audits in its constructor, then writes one item at a time, reading the
 // next page of entries only when the previous one has been sent. Deletes
@@ -94,21 +110,65 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
                          absl::StrCat("service ", caller.service_id(),
                                       " has no active accompaniment of this youth"));
     }
+    // An admin answers for the operator, not for a service: metadata only,
+    // unless a platform auditor approved a full export (two persons).
+    const std::string& full_id = req.full_export_request_id();
+    if (!full_id.empty()) {
+      if (!admin_) {
+        return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
+                           "only an admin names a full-export request");
+      }
+      RETURN_IF_ERROR(rpc::CheckId("full_export_request_id", full_id));
+      call.event.object_id = full_id;
+    }
+    scope_ = !admin_ ? v1::EXPORT_SCOPE_SERVICE
+                     : (full_id.empty() ? v1::EXPORT_SCOPE_METADATA : v1::EXPORT_SCOPE_FULL);
     // A restricted record is exported all the same (art. 18 does not limit
-    // the data subject's own access); the header says so.
+    // the data subject's own access); the header says so. A metadata export
+    // opens nothing: no identity.
     std::optional<v1::Youth> identity;
-    RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(identity, store::GetYouth(c, *deps_.crypto, youth.id));
-      return absl::OkStatus();
-    }));
-    if (!identity.has_value()) return rpc::NotFound("youth_not_found", "no such youth record");
+    if (scope_ != v1::EXPORT_SCOPE_METADATA) {
+      RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
+        ASSIGN_OR_RETURN(identity, store::GetYouth(c, *deps_.crypto, youth.id));
+        return absl::OkStatus();
+      }));
+      if (!identity.has_value()) return rpc::NotFound("youth_not_found", "no such youth record");
+    }
     ASSIGN_OR_RETURN(care::CareExport care, deps_.care->ExportCare(youth.id));
 
-    // Audited before anything leaves; ids only.
+    // Audited before anything leaves; ids only. A full export uses its
+    // approved request in the same transaction, once.
     call.event.decision = v1::DECISION_ALLOW;
     call.event.reason = v1::ACCESS_REASON_ALLOWED;
     call.event.reason_code = "allowed";
-    RETURN_IF_ERROR(deps_.gate->audit()->AppendStandalone(call.event).status());
+    if (scope_ == v1::EXPORT_SCOPE_FULL) {
+      const absl::Time now = deps_.clock->Now();
+      RETURN_IF_ERROR(deps_.db->Write([&](Connection& c) -> absl::Status {
+        ASSIGN_OR_RETURN(std::optional<v1::FullExportRequest> grant,
+                         store::GetFullExportRequest(c, full_id, now));
+        if (!grant.has_value() || grant->youth_id() != youth.id ||
+            grant->requested_by_member_id() != caller.member_id()) {
+          return rpc::NotFound("export_request_not_found",
+                               "no full-export request of this admin for this youth");
+        }
+        switch (grant->state()) {
+          case v1::FULL_EXPORT_STATE_APPROVED: break;
+          case v1::FULL_EXPORT_STATE_USED:
+            return rpc::Precondition("export_request_used",
+                                     "the full-export request was used already");
+          case v1::FULL_EXPORT_STATE_EXPIRED:
+            return rpc::Precondition("export_request_expired",
+                                     "the full-export approval is older than 24 hours");
+          default:
+            return rpc::Precondition("export_request_not_approved",
+                                     "a platform auditor has not approved the full export");
+        }
+        RETURN_IF_ERROR(store::MarkFullExportUsed(c, full_id, now));
+        return deps_.gate->audit()->Append(c, call.event).status();
+      }));
+    } else {
+      RETURN_IF_ERROR(deps_.gate->audit()->AppendStandalone(call.event).status());
+    }
     call.recorded = true;
 
     youth_id_ = youth.id;
@@ -119,19 +179,27 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
     *header->mutable_generated_at() = rpc::ToProto(deps_.clock->Now());
     header->set_requested_by_service_id(caller.service_id());
     header->set_requested_by_role(admin_ ? v1::ROLE_ADMIN : v1::ROLE_COORDINATOR);
-    header->set_scope(admin_ ? v1::EXPORT_SCOPE_FULL : v1::EXPORT_SCOPE_SERVICE);
+    header->set_scope(scope_);
     header->set_restricted(youth.restricted);
-    queue_.emplace_back().mutable_identity()->Swap(&*identity);
-    ++trailer_.identities;
+    if (identity.has_value()) {
+      queue_.emplace_back().mutable_identity()->Swap(&*identity);
+      ++trailer_.identities;
+    }
+    const bool metadata = scope_ == v1::EXPORT_SCOPE_METADATA;
     for (v1::Accompaniment& a : care.accompaniments) {
       queue_.emplace_back().mutable_accompaniment()->Swap(&a);
       ++trailer_.accompaniments;
     }
     for (v1::Handover& h : care.handovers) {
+      if (metadata) {  // free text stays out
+        h.clear_reason();
+        h.clear_closing_reason();
+      }
       queue_.emplace_back().mutable_handover()->Swap(&h);
       ++trailer_.handovers;
     }
     for (v1::Consent& k : care.consents) {
+      if (metadata) k.clear_receipt();  // its readable text
       queue_.emplace_back().mutable_consent()->Swap(&k);
       ++trailer_.consents;
     }
@@ -153,8 +221,8 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
       finished_ = true;
       return absl::OkStatus();
     }
-    // The admin answers for the operator: every body. A coordinator gets what
-    // the access rule lets their service read for coordination.
+    // A full export: every body. A coordinator gets what the access rule lets
+    // their service read for coordination. A metadata export: no body.
     std::vector<std::string> withheld(page.size());
     bool any_allowed = false;
     for (size_t i = 0; i < page.size(); ++i) {
@@ -162,7 +230,11 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
         withheld[i] = rpc::ReasonCode(v1::ACCESS_REASON_RECORD_ERASED);
         continue;
       }
-      if (admin_) {
+      if (scope_ == v1::EXPORT_SCOPE_METADATA) {
+        withheld[i] = "export_metadata_only";
+        continue;
+      }
+      if (scope_ == v1::EXPORT_SCOPE_FULL) {
         any_allowed = true;
         continue;
       }
@@ -188,6 +260,10 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
         if (withheld[i].empty()) {
           // Opened only once allowed; a body that does not open fails the call.
           ASSIGN_OR_RETURN(*out[i].mutable_entry(), store::OpenEntry(*key, page[i]));
+        } else if (scope_ == v1::EXPORT_SCOPE_METADATA) {
+          *out[i].mutable_entry() = MetadataOnly(page[i].entry);
+          out[i].set_withheld(true);
+          out[i].set_withheld_reason(withheld[i]);
         } else {
           *out[i].mutable_entry() = page[i].entry;  // metadata only: the body stays sealed
           out[i].set_withheld(true);
@@ -234,6 +310,7 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
   const ExportDeps deps_;
   grpc::CallbackServerContext* const ctx_;  // valid until OnDone()
   bool admin_ = false;
+  v1::ExportScope scope_ = v1::EXPORT_SCOPE_UNSPECIFIED;
   care::AccessFacts facts_;  // the caller's service, without emergency grant
   std::string youth_id_;
   std::optional<EntryPager> pager_;

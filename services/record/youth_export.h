@@ -51,7 +51,7 @@ class EntryPager {
 // What an export needs of the record service. Pointers are borrowed; `crypto`
 // may be null (no master key: the export fails with FAILED_PRECONDITION).
 struct ExportDeps {
-  const storage::Database* db = nullptr;
+  storage::Database* db = nullptr;
   const storage::crypto::FieldCrypto* crypto = nullptr;
   const common::Clock* clock = nullptr;
   rpc::CallGate* gate = nullptr;

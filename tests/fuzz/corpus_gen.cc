@@ -318,6 +318,38 @@ void ServiceSeeds(Corpus& corpus) {
     r.set_youth_id("@youth");
     add("record", record, "ExportYouth", who, r);
   }
+  // Four-eyes erasure and two-person full export (request ids the world does
+  // not hold: the lookup and refusal paths).
+  for (const char* who : {"amo.coord", "admin"}) {
+    v1::EraseYouthRequest r;
+    r.set_youth_id("@youth");
+    r.set_reason("Demande d'effacement");
+    add("record", record, "EraseYouth", who, r);
+    v1::ListErasureRequestsRequest l;
+    l.set_youth_id("@youth");
+    add("record", record, "ListErasureRequests", who, l);
+  }
+  for (const char* who : {"saj.coord", "dpo"}) {
+    v1::ApproveErasureRequest r;
+    r.set_request_id("erq_unknown");
+    add("record", record, "ApproveErasure", who, r);
+    v1::GetErasureRequestRequest g;
+    g.set_request_id("erq_unknown");
+    add("record", record, "GetErasureRequest", who, g);
+  }
+  {
+    v1::CancelErasureRequest r;
+    r.set_request_id("erq_unknown");
+    r.set_reason("Le jeune retire sa demande");
+    add("record", record, "CancelErasure", "amo.coord", r);
+    v1::RequestFullExportRequest f;
+    f.set_youth_id("@youth");
+    f.set_reason("Réquisition");
+    add("record", record, "RequestFullExport", "admin", f);
+    v1::ApproveFullExportRequest a;
+    a.set_request_id("fxr_unknown");
+    add("record", record, "ApproveFullExport", "dpo", a);
+  }
   for (const char* who : {"admin", "amo.coord"}) {
     v1::SweepRetentionRequest r;
     r.set_dry_run(true);

@@ -257,12 +257,17 @@ int FuzzServiceCall(absl::string_view service_name, const uint8_t* data, size_t 
     Finding("a call without a valid token succeeded", describe());
   }
   // An admin may manage a record's lifecycle (record.proto says which calls),
-  // never read or write its entries; an auditor may do neither.
+  // never read or write its entries; an auditor may only act, as the platform's
+  // DPO, on erasure and full-export requests (ids and dates, no content).
   static const std::set<std::string> kAdminRecordCalls = {
-      "RestrictYouth", "LiftRestriction", "SetLegalHold", "LiftLegalHold",
-      "EraseYouth",    "ExportYouth",     "SweepRetention"};
+      "RestrictYouth",     "LiftRestriction",     "SetLegalHold",   "LiftLegalHold",
+      "EraseYouth",        "ExportYouth",         "SweepRetention", "CancelErasure",
+      "GetErasureRequest", "ListErasureRequests", "RequestFullExport"};
+  static const std::set<std::string> kDpoRecordCalls = {
+      "ApproveErasure", "CancelErasure", "GetErasureRequest", "ListErasureRequests",
+      "ApproveFullExport"};
   if (status.ok() && service.full_name() == "relais.v1.RecordService" &&
-      (caller_name == "dpo" ||
+      ((caller_name == "dpo" && kDpoRecordCalls.count(method.name()) == 0) ||
        (caller_name == "admin" && kAdminRecordCalls.count(method.name()) == 0))) {
     Finding("an auditor or admin read or wrote a record", describe());
   }

@@ -21,6 +21,9 @@
 #include "tools/relaisctl/cli.h"
 #include "tools/relaisctl/flags.h"
 
+ABSL_FLAG(std::string, full_export_request, "",
+          "an approved full-export request id (admins: export every body, once)");
+
 namespace relais::ctl {
 namespace {
 
@@ -276,6 +279,7 @@ int YouthExport(Invocation& in) {
   google::protobuf::io::FileOutputStream out(fd);  // closed below, on every path
   v1::ExportYouthRequest req;
   req.set_youth_id(in.args[0]);
+  req.set_full_export_request_id(absl::GetFlag(FLAGS_full_export_request));
   auto ctx = in.client->NewContext(/*stream=*/true);
   std::unique_ptr<grpc::ClientReader<v1::ExportYouthItem>> reader =
       in.client->record().ExportYouth(ctx.get(), req);
@@ -313,6 +317,80 @@ int YouthExport(Invocation& in) {
     return kExitFailed;
   }
   Print(absl::StrCat(entries, " entries (", withheld, " withheld) saved to ", path, "\n"));
+  return kExitOk;
+}
+
+// Four-eyes erasure (GDPR art. 17): ids, states and times, never a reason.
+Table ErasureTable(const std::vector<const v1::ErasureRequest*>& requests) {
+  Table t{{{"id", Kind::kId},
+           {"youth_id", Kind::kId},
+           {"state", Kind::kCode},
+           {"requested_by_member_id", Kind::kId},
+           {"requested_by_service_id", Kind::kId},
+           {"requested_at", Kind::kTime},
+           {"approved_by_member_id", Kind::kId},
+           {"execute_after", Kind::kTime},
+           {"cancel_reason_code", Kind::kCode}},
+          {}};
+  for (const v1::ErasureRequest* r : requests) {
+    t.rows.push_back({r->id(), r->youth_id(), ShortName(v1::ErasureState_descriptor(), r->state()),
+                      r->requested_by_member_id(), r->requested_by_service_id(),
+                      TimeCell(r->requested_at()), r->approved_by_member_id(),
+                      r->has_execute_after() ? TimeCell(r->execute_after()) : "",
+                      r->cancel_reason_code()});
+  }
+  return t;
+}
+
+int YouthErase(Invocation& in) {
+  v1::EraseYouthRequest req;
+  req.set_youth_id(in.args[0]);
+  req.set_reason(absl::GetFlag(FLAGS_reason));
+  if (req.reason().empty()) return in.Usage("--reason is required");
+  v1::ErasureRequest resp;
+  auto ctx = in.client->NewContext();
+  if (grpc::Status s = in.client->record().EraseYouth(ctx.get(), req, &resp); !s.ok()) {
+    return in.Fail(s);
+  }
+  PrintOne(in, ErasureTable({&resp}));
+  return kExitOk;
+}
+
+int YouthErasure(Invocation& in) {
+  const std::string& verb = in.args[0];
+  const std::string& id = in.args[1];
+  v1::ErasureRequest one;
+  grpc::Status s;
+  auto ctx = in.client->NewContext();
+  if (verb == "approve") {
+    v1::ApproveErasureRequest req;
+    req.set_request_id(id);
+    s = in.client->record().ApproveErasure(ctx.get(), req, &one);
+  } else if (verb == "cancel") {
+    v1::CancelErasureRequest req;
+    req.set_request_id(id);
+    req.set_reason(absl::GetFlag(FLAGS_reason));
+    if (req.reason().empty()) return in.Usage("--reason is required");
+    s = in.client->record().CancelErasure(ctx.get(), req, &one);
+  } else if (verb == "show") {
+    v1::GetErasureRequestRequest req;
+    req.set_request_id(id);
+    s = in.client->record().GetErasureRequest(ctx.get(), req, &one);
+  } else if (verb == "list") {
+    v1::ListErasureRequestsRequest req;
+    req.set_youth_id(id);
+    v1::ListErasureRequestsResponse resp;
+    s = in.client->record().ListErasureRequests(ctx.get(), req, &resp);
+    if (!s.ok()) return in.Fail(s);
+    std::vector<const v1::ErasureRequest*> all;
+    for (const v1::ErasureRequest& r : resp.erasure_requests()) all.push_back(&r);
+    PrintList(in, ErasureTable(all));
+    return kExitOk;
+  } else {
+    return in.Usage(absl::StrCat("unknown erasure command \"", verb, "\""));
+  }
+  if (!s.ok()) return in.Fail(s);
+  PrintOne(in, ErasureTable({&one}));
   return kExitOk;
 }
 
@@ -364,7 +442,7 @@ std::vector<CommandSpec> RecordCommands() {
        "<youth-id> <file>",
        2,
        2,
-       {},
+       {"full_export_request"},
        "",
        "Export everything held on a youth (GDPR art. 15/20).",
        "Streams RecordService.ExportYouth into <file> (mode 0600): identity, accompaniments, "
@@ -372,11 +450,44 @@ std::vector<CommandSpec> RecordCommands() {
        "relais.v1.ExportYouthItem messages, header first and trailer (counts) last. Written to "
        "<file>.tmp and renamed into place only once complete. A coordinator of an accompanying "
        "service gets the bodies your service may read and the others as metadata with the "
-       "reason they are withheld; an admin gets every body. The export is audited. Shows "
+       "reason they are withheld; an admin gets metadata only (no identity, no body, no "
+       "free text), unless --full_export_request names a full-export request a platform "
+       "auditor approved (every body, once, within 24 hours). The export is audited. Shows "
        "progress on stderr when it is a terminal.",
        true,
        true,
        YouthExport},
+      {"youth",
+       "erase",
+       "<youth-id>",
+       1,
+       1,
+       {"reason", "format", "quiet"},
+       "--reason <text>",
+       "Request the erasure of a youth record (GDPR art. 17, four eyes).",
+       "Records an erasure request (a coordinator of an accompanying service, or an admin) and "
+       "restricts the record at once. A second person outside your service approves it "
+       "(relaisctl youth erasure approve <request-id>); the server erases the record once the "
+       "grace period has passed. Prints the request (--quiet: its id). The reason is stored "
+       "sealed and never shown.",
+       true,
+       true,
+       YouthErase},
+      {"youth",
+       "erasure",
+       "<approve|cancel|show|list> <request-id | youth-id for list>",
+       2,
+       2,
+       {"reason", "format", "quiet"},
+       "",
+       "Approve, cancel, show or list erasure requests.",
+       "approve: a coordinator of another service accompanying the youth, or the platform's "
+       "DPO, approves (never the requester's service). cancel --reason <text>: the requester's "
+       "service or the DPO cancels until the erasure is executed. show <request-id>, list "
+       "<youth-id>: the requests, with their state and when they execute.",
+       true,
+       true,
+       YouthErasure},
       {"entry",
        "add",
        "<youth-id>",
