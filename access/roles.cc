@@ -48,7 +48,16 @@ const Table& TheTable() {
         {"RecordService.LiftRestriction", head_or_admin},
         {"RecordService.SetLegalHold", admin},
         {"RecordService.LiftLegalHold", admin},
+        // Four-eyes erasure: one requests, a second person (another service's
+        // coordinator or the DPO) approves.
         {"RecordService.EraseYouth", head_or_admin},
+        {"RecordService.ApproveErasure", {ROLE_COORDINATOR, ROLE_AUDITOR}},
+        {"RecordService.CancelErasure", {ROLE_COORDINATOR, ROLE_ADMIN, ROLE_AUDITOR}},
+        {"RecordService.GetErasureRequest", {ROLE_COORDINATOR, ROLE_ADMIN, ROLE_AUDITOR}},
+        {"RecordService.ListErasureRequests", {ROLE_COORDINATOR, ROLE_ADMIN, ROLE_AUDITOR}},
+        // Two-person full export: the admin asks, the DPO approves.
+        {"RecordService.RequestFullExport", admin},
+        {"RecordService.ApproveFullExport", auditor},
         {"RecordService.ExportYouth", head_or_admin},
         {"RecordService.SweepRetention", admin},
         // Care: coordinators decide, the field proposes and reads.

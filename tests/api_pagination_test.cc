@@ -73,6 +73,20 @@ class ApiPaginationTest : public ::testing::Test {
       return s;
     };
   }
+  ListFn Pending() {
+    return [this](int32_t size, const std::string& token, std::vector<std::string>* ids,
+                  std::string* next) {
+      v1::ListPendingAccompanimentsRequest req;
+      req.set_page_size(size);
+      req.set_page_token(token);
+      v1::ListPendingAccompanimentsResponse resp;
+      grpc::Status s =
+          env_->care().ListPendingAccompaniments(env_->As(kAmoCoordinator).get(), req, &resp);
+      for (const auto& x : resp.accompaniments()) ids->push_back(x.id());
+      *next = resp.next_page_token();
+      return s;
+    };
+  }
   ListFn Consents(const std::string& youth) {
     return [this, youth](int32_t size, const std::string& token, std::vector<std::string>* ids,
                          std::string* next) {
@@ -145,7 +159,14 @@ class ApiPaginationTest : public ::testing::Test {
     grpc::Status s = env_->care().ProposeHandover(env_->As(kAmoCaseworker).get(), req, &out);
     EXPECT_TRUE(s.ok()) << s.error_message();
   }
+  // A PMS caseworker breaks the glass; the PMS first accompanies the youth
+  // (vouched for by the AMO), without which no emergency grant is opened.
   std::string OpenGrant(const std::string& youth) {
+    if (!pms_coordinator_) {
+      env_->AddMember("pms.coord", "pms", v1::ROLE_COORDINATOR);
+      pms_coordinator_ = true;
+    }
+    env_->Accompany(youth, "pms.coord", kPmsCaseworker);
     v1::OpenEmergencyAccessRequest req;
     req.set_youth_id(youth);
     req.set_justification(kJustification);
@@ -167,6 +188,7 @@ class ApiPaginationTest : public ::testing::Test {
   }
 
   std::unique_ptr<RelaisEnv> env_;
+  bool pms_coordinator_ = false;
 };
 
 TEST_F(ApiPaginationTest, EveryListWalksPageByPageWithoutGapsOrRepeats) {
@@ -188,6 +210,11 @@ TEST_F(ApiPaginationTest, EveryListWalksPageByPageWithoutGapsOrRepeats) {
   {
     SCOPED_TRACE("ListHandovers");
     ExpectPagesMatchWholeList(Handovers(), 3);
+  }
+  {
+    SCOPED_TRACE("ListPendingAccompaniments");
+    for (int i = 0; i < 3; ++i) env_->OpenAccompaniment(Youth(), kSajCoordinator, kSajCaseworker);
+    ExpectPagesMatchWholeList(Pending(), 3);
   }
   OpenGrant(y);
   OpenGrant(Youth());

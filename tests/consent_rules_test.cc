@@ -16,6 +16,7 @@ namespace relais::testing {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Pair;
 
@@ -171,26 +172,11 @@ void ExpectAudited(RelaisEnv& env, const std::string& youth, const std::string& 
 
 // A coordinator for the PMS (the seeded directory has only a PMS caseworker),
 // so that the PMS can open an accompaniment of its own.
+// The PMS opens an accompaniment; the AMO, which accompanies the youth,
+// vouches for it.
 void PmsAccompanies(RelaisEnv& env, const std::string& youth) {
-  directory::MemberInfo info;
-  info.service_id = env.service_id("pms");
-  info.display_name = "Member pms.coord";
-  info.login = "pms.coord";
-  info.roles = {v1::ROLE_COORDINATOR};
-  absl::StatusOr<directory::MemberInfo> added = env.host().directory().AddMember(info, kPassword);
-  ASSERT_TRUE(added.ok()) << added.status();
-  absl::StatusOr<std::string> token =
-      env.host().issuer().Issue(added->id, added->service_id, {"coordinator"});
-  ASSERT_TRUE(token.ok()) << token.status();
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", absl::StrCat("Bearer ", *token));
-  v1::OpenAccompanimentRequest req;
-  req.set_youth_id(youth);
-  req.set_referent_member_id(env.member_id(kPmsCaseworker));
-  req.set_basis(v1::ACCOMPANIMENT_BASIS_VOLUNTARY);
-  v1::Accompaniment acc;
-  grpc::Status s = env.care().OpenAccompaniment(&ctx, req, &acc);
-  ASSERT_TRUE(s.ok()) << s.error_message();
+  env.AddMember("pms.coord", "pms", v1::ROLE_COORDINATOR);
+  env.Accompany(youth, "pms.coord", kPmsCaseworker);
 }
 
 TEST(ConsentRules, ElevenYearOldCannotConsentAlone) {
@@ -458,7 +444,7 @@ TEST(ConsentRules, ServiceWithoutAccompanimentCannotGrantConsent) {
   ASSERT_NE(env, nullptr);
   const std::string youth = env->CreateYouth(15);
   env->Accompany(youth, kAmoCoordinator, kAmoCaseworker);
-  v1::Consent k = YouthConsent(*env, youth, ToService(env->service_id("pms")));
+  v1::Consent k = YouthConsent(*env, youth, ToService(env->service_id("saj")));
   k.set_all_non_special_categories(true);
   v1::Consent out;
   ExpectError(Grant(*env, k, &out, kPmsCaseworker), grpc::StatusCode::PERMISSION_DENIED,
@@ -467,6 +453,33 @@ TEST(ConsentRules, ServiceWithoutAccompanimentCannotGrantConsent) {
   EXPECT_THAT(Consents(*env, youth), IsEmpty());
   ExpectAudited(*env, youth, env->service_id("pms"), v1::ACTION_GRANT_CONSENT,
                 "no_active_accompaniment");
+}
+
+// Issue #10: the holder shares its own entries; a recipient never records or
+// widens a consent that lets it read another service's.
+TEST(ConsentRules, AServiceCannotGrantItselfAnotherServicesEntries) {
+  Shared s = StartShared();
+  ASSERT_NE(s.env, nullptr);
+  RelaisEnv& env = *s.env;
+  PmsAccompanies(env, s.youth);
+  // Naming itself is refused outright.
+  v1::Consent k = YouthConsent(env, s.youth, ToService(env.service_id("pms")));
+  k.set_all_non_special_categories(true);
+  k.add_categories(v1::DATA_CATEGORY_HEALTH);
+  v1::Consent out;
+  ExpectError(Grant(env, k, &out, kPmsCaseworker), grpc::StatusCode::INVALID_ARGUMENT,
+              "recipient_is_holder");
+  // Naming its own sector records a consent held by the PMS: it covers the
+  // PMS's entries only, so the AMO's stay out of reach.
+  k = YouthConsent(env, s.youth, ToSector("enseignement"));
+  k.set_all_non_special_categories(true);
+  ASSERT_TRUE(Grant(env, k, &out, kPmsCaseworker).ok());
+  EXPECT_EQ(out.recorded_by_service_id(), env.service_id("pms"));
+  EXPECT_THAT(out.receipt().text(), HasSubstr("Centre PMS de Charleroi"));
+  ExpectReadDenied(env, kPmsCaseworker, s.general, "no_consent");
+  // The AMO's own consent to the PMS's sector is what shares the AMO's entry.
+  GrantOk(env, k);
+  ExpectReadAllowed(env, kPmsCaseworker, s.general);
 }
 
 }  // namespace

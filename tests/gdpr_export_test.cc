@@ -60,8 +60,9 @@ std::string Add(RelaisEnv& env, absl::string_view login, const std::string& yout
   return e.id();
 }
 
+// A consent recorded by `holder`'s service, sharing its entries with `service`.
 std::string Consent(RelaisEnv& env, const std::string& youth, const std::string& service,
-                    v1::DataCategory category) {
+                    v1::DataCategory category, absl::string_view holder = kAmoCaseworker) {
   v1::GrantConsentRequest req;
   v1::Consent* k = req.mutable_consent();
   k->set_youth_id(youth);
@@ -71,7 +72,7 @@ std::string Consent(RelaisEnv& env, const std::string& youth, const std::string&
   k->add_purposes(v1::PURPOSE_COORDINATION);
   *k->mutable_valid_until() = rpc::ToProto(env.clock().Now() + absl::Hours(24 * 30));
   v1::Consent granted;
-  grpc::Status s = env.care().GrantConsent(env.As(kAmoCaseworker).get(), req, &granted);
+  grpc::Status s = env.care().GrantConsent(env.As(holder).get(), req, &granted);
   EXPECT_TRUE(s.ok()) << s.error_message();
   return granted.id();
 }
@@ -110,7 +111,7 @@ World MakeWorld(RelaisEnv& env) {
   w.youth = env.CreateYouth(15);
   env.Accompany(w.youth, kAmoCoordinator, kAmoCaseworker);
   env.Accompany(w.youth, kSajCoordinator, kSajCaseworker);
-  Consent(env, w.youth, env.service_id("amo"), v1::DATA_CATEGORY_GENERAL);
+  Consent(env, w.youth, env.service_id("amo"), v1::DATA_CATEGORY_GENERAL, kSajCaseworker);
   const std::string to_saj = Consent(env, w.youth, env.service_id("saj"), v1::DATA_CATEGORY_FAMILY);
   v1::WithdrawConsentRequest withdraw;
   withdraw.set_consent_id(to_saj);
@@ -422,12 +423,9 @@ TEST(GdprExport, RefusalsAreAuditedWithTheirReason) {
   ASSERT_NE(env, nullptr);
   env->AddMember("pms.coord", "pms", v1::ROLE_COORDINATOR);
   const World w = MakeWorld(*env);
-  // An emergency grant does not make an export possible either.
-  v1::OpenEmergencyAccessRequest glass;
-  glass.set_youth_id(w.youth);
-  glass.set_justification("Fugue signalée, le centre PMS doit joindre la famille");
-  v1::EmergencyAccess grant;
-  ASSERT_TRUE(env->care().OpenEmergencyAccess(env->As(kPmsCaseworker).get(), glass, &grant).ok());
+  // A pending accompaniment does not make an export possible.
+  EXPECT_EQ(env->OpenAccompaniment(w.youth, "pms.coord", kPmsCaseworker).vouch(),
+            v1::VOUCH_PENDING);
 
   struct Case {
     std::unique_ptr<grpc::ClientContext> ctx;
@@ -439,7 +437,7 @@ TEST(GdprExport, RefusalsAreAuditedWithTheirReason) {
   cases.push_back({env->As(kAmoCaseworker), grpc::StatusCode::PERMISSION_DENIED,
                    "role_not_permitted", env->member_id(kAmoCaseworker)});
   cases.push_back({env->As("pms.coord"), grpc::StatusCode::PERMISSION_DENIED,
-                   "no_active_accompaniment", env->member_id("pms.coord")});
+                   "accompaniment_pending", env->member_id("pms.coord")});
   cases.push_back({env->As(kAuditor), grpc::StatusCode::PERMISSION_DENIED, "role_not_permitted",
                    env->member_id(kAuditor)});
   cases.push_back({env->Anonymous(), grpc::StatusCode::UNAUTHENTICATED, "token_missing", ""});

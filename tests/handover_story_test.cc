@@ -61,8 +61,10 @@ std::vector<std::pair<std::string, int>> Withheld(const v1::ListEntriesResponse&
   return out;
 }
 
+// A consent recorded by `holder`'s service: it shares that service's entries.
 std::string Consent(RelaisEnv& env, const std::string& youth, const std::string& service_id,
-                    std::vector<v1::DataCategory> categories) {
+                    std::vector<v1::DataCategory> categories,
+                    absl::string_view holder = kAmoCaseworker) {
   v1::GrantConsentRequest req;
   v1::Consent* k = req.mutable_consent();
   k->set_youth_id(youth);
@@ -72,7 +74,7 @@ std::string Consent(RelaisEnv& env, const std::string& youth, const std::string&
   k->add_purposes(v1::PURPOSE_COORDINATION);
   *k->mutable_valid_until() = rpc::ToProto(env.clock().Now() + absl::Hours(24 * 182));
   v1::Consent out;
-  grpc::Status s = env.care().GrantConsent(env.As(kAmoCaseworker).get(), req, &out);
+  grpc::Status s = env.care().GrantConsent(env.As(holder).get(), req, &out);
   EXPECT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(out.state(), v1::CONSENT_STATE_ACTIVE);
   return out.id();
@@ -132,10 +134,10 @@ TEST(HandoverStory, FromAmoToSajWithConsentAuditAndTamperDetection) {
   const std::string note = AddEntry(*env, kAmoCaseworker, youth, v1::DATA_CATEGORY_GENERAL,
                                     v1::VISIBILITY_SERVICE_PRIVATE, "Note interne");
 
-  // The youth consents: general + family to the SAJ, general to the AMO.
+  // The youth agrees that the AMO share its general and family entries with
+  // the SAJ.
   const std::string saj_consent =
       Consent(*env, youth, saj, {v1::DATA_CATEGORY_GENERAL, v1::DATA_CATEGORY_FAMILY});
-  Consent(*env, youth, amo, {v1::DATA_CATEGORY_GENERAL});
 
   // The AMO proposes a handover to the SAJ with a 30-day overlap.
   v1::ProposeHandoverRequest propose;
@@ -170,6 +172,9 @@ TEST(HandoverStory, FromAmoToSajWithConsentAuditAndTamperDetection) {
   EXPECT_THAT(Withheld(listed), ElementsAre(std::pair<std::string, int>(
                                     "consent_category_not_covered", 1)));
   for (const auto& e : listed.entries()) EXPECT_NE(e.id(), note);
+
+  // The SAJ, holder of what it writes, shares its general entries with the AMO.
+  Consent(*env, youth, amo, {v1::DATA_CATEGORY_GENERAL}, kSajCaseworker);
 
   // Both write to the concertation thread and see each other's shared entries.
   const std::string saj_minutes =

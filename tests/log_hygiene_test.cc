@@ -373,8 +373,11 @@ TEST(LogHygiene, NoTokenPasswordOrYouthContentInAnyLogLine) {
       EXPECT_GT(items, 0);
     }
 
-    // Break-the-glass: the PMS opens an emergency grant, the auditor reviews it.
+    // Break-the-glass: the PMS, once it accompanies the youth (vouched for by
+    // the AMO), opens an emergency grant; the auditor reviews it.
     {
+      env->AddMember("pms.coord", "pms", v1::ROLE_COORDINATOR);
+      env->Accompany(youth_id, "pms.coord", kPmsCaseworker);
       const std::string pauline = must_login(kPmsCaseworker, kPassword);
       v1::OpenEmergencyAccessRequest open;
       open.set_youth_id(youth_id);

@@ -98,7 +98,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportItem> {
 
   absl::Status Authorise(const Caller& caller, CallAudit& call,
                          const v1::ExportEventsRequest& req) {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_AUDITOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ExportEvents"));
     RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
     if (req.from_sequence() < 0) {
       return rpc::InvalidField("from_sequence", "out_of_range", "must not be negative");
@@ -208,7 +208,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::QueryEvents(grpc::CallbackServerCont
                                                         v1::QueryEventsResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_QUERY_AUDIT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_AUDITOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.QueryEvents"));
     EventFilter filter;
     for (auto [field, value, out] :
          {std::tuple{"youth_id", &req->youth_id(), &filter.youth_id},
@@ -261,8 +261,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
                                                          v1::AccessReportResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_ACCESS_REPORT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_AUDITOR, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.AccessReport"));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
     call.event.youth_id = req->youth_id();
     if (!v1::AccessReportFormat_IsValid(req->format())) {
@@ -275,7 +274,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
     ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(*directory_, caller));
     if (!caller.HasRole(v1::ROLE_AUDITOR)) {
       ASSIGN_OR_RETURN(access::AccessFacts facts,
-                       care_->GatherFacts(caller.service_id(), req->youth_id()));
+                       facts_->GatherFacts(caller.service_id(), req->youth_id()));
       // Rule 2 as for any read (a pending accompaniment says so); the report
       // of an erased record stays available to its services.
       const access::Verdict v = access::DecideRecordRead(facts, {});
@@ -351,7 +350,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VerifyLog(grpc::CallbackServerContex
                                                       v1::VerifyLogResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_VERIFY_AUDIT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_AUDITOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.VerifyLog"));
     ASSIGN_OR_RETURN(VerifyResult result, log_->Verify());
     RETURN_IF_ERROR(RecordAllowed(log_, call));
     resp->set_ok(result.ok);
@@ -368,7 +367,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListEmergencyAccesses(
     v1::ListEmergencyAccessesResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_LIST_EMERGENCY_ACCESS,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_AUDITOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ListEmergencyAccesses"));
     RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
     // All grants, so that a page token stays valid when its grant is reviewed.
     ASSIGN_OR_RETURN(std::vector<v1::EmergencyAccess> grants,
@@ -397,7 +396,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ReviewEmergencyAccess(
   return rpc::Serve(*gate_, ctx, v1::ACTION_REVIEW_EMERGENCY_ACCESS,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.object_id = req->grant_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_AUDITOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ReviewEmergencyAccess"));
     RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
     RETURN_IF_ERROR(rpc::CheckId("grant_id", req->grant_id()));
     if (req->verdict() != v1::EMERGENCY_VERDICT_JUSTIFIED &&

@@ -4,6 +4,7 @@
 #include "relais/v1/audit.grpc.pb.h"
 #include "services/audit/audit_log.h"
 #include "services/audit/checkpointer.h"
+#include "access/facts.h"
 #include "services/care/care_api.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_api.h"
@@ -42,11 +43,12 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
   // Pointers are borrowed and must outlive this object. Without a
   // checkpointer, exports carry no keys and no fresh head checkpoint.
   AuditServiceImpl(AuditLog* log, rpc::CallGate* gate, const directory::DirectoryApi* directory,
-                   const care::CareApi* care, Checkpointer* checkpointer = nullptr,
-                   AuditServiceOptions options = {})
+                   const access::CareFacts* facts, const care::CareApi* care,
+                   Checkpointer* checkpointer = nullptr, AuditServiceOptions options = {})
       : log_(log),
         gate_(gate),
         directory_(directory),
+        facts_(facts),
         care_(care),
         checkpointer_(checkpointer),
         options_(options) {}
@@ -76,7 +78,8 @@ class AuditServiceImpl final : public v1::AuditService::CallbackService {
   AuditLog* const log_;
   rpc::CallGate* const gate_;
   const directory::DirectoryApi* const directory_;
-  const care::CareApi* const care_;
+  const access::CareFacts* const facts_;  // access report: rule 2
+  const care::CareApi* const care_;       // break-the-glass review queue
   Checkpointer* const checkpointer_;
   const AuditServiceOptions options_;
 };

@@ -35,31 +35,13 @@ bool IsSlug(absl::string_view s) {
 
 }  // namespace
 
-void CareServiceImpl::Decorate(v1::Consent& k, const record::YouthFacts& youth,
-                               absl::Time now) const {
-  if (k.has_withdrawn_at()) {
-    k.set_state(v1::CONSENT_STATE_WITHDRAWN);
-  } else if (rpc::FromProto(k.valid_from()) > now) {
-    k.set_state(v1::CONSENT_STATE_NOT_YET_VALID);
-  } else if (rpc::FromProto(k.valid_until()) <= now) {
-    k.set_state(v1::CONSENT_STATE_EXPIRED);
-  } else {
-    k.set_state(v1::CONSENT_STATE_ACTIVE);
-  }
-  // Age is evaluated now: a guardian's consent for a child who has since
-  // reached the self-consent age needs the youth's own confirmation.
-  k.set_needs_youth_confirmation(
-      k.giver() == v1::CONSENT_GIVER_GUARDIAN && k.state() == v1::CONSENT_STATE_ACTIVE &&
-      record::AgeOn(youth.date_of_birth, DayOf(now)) >= options_.self_consent_age);
-}
 
 grpc::ServerUnaryReactor* CareServiceImpl::GrantConsent(grpc::CallbackServerContext* ctx,
                                                         const v1::GrantConsentRequest* req,
                                                         v1::Consent* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_GRANT_CONSENT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.GrantConsent"));
     const v1::Consent& in = req->consent();
     RETURN_IF_ERROR(rpc::CheckId("consent.youth_id", in.youth_id()));
     call.event.youth_id = in.youth_id();
@@ -167,7 +149,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::GrantConsent(grpc::CallbackServerCont
     *k.mutable_recorded_at() = rpc::ToProto(now);
     call.event.object_id = k.id();
     RETURN_IF_ERROR(Commit(call, [&](Connection& c) { return store::InsertConsent(c, k); }));
-    Decorate(k, youth, now);
+    DecorateConsent(k, youth.date_of_birth, now, options_.self_consent_age);
     *k.mutable_receipt() = BuildConsentReceipt(k, *directory_);
     *resp = std::move(k);
     return absl::OkStatus();
@@ -179,8 +161,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::WithdrawConsent(grpc::CallbackServerC
                                                            v1::Consent* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_WITHDRAW_CONSENT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.WithdrawConsent"));
     RETURN_IF_ERROR(rpc::CheckId("consent_id", req->consent_id()));
     call.event.object_id = req->consent_id();
     std::optional<v1::Consent> k;
@@ -192,7 +173,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::WithdrawConsent(grpc::CallbackServerC
     call.event.youth_id = k->youth_id();
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(k->youth_id()));
     // Withdrawal is honoured even on a restricted record: it narrows sharing.
-    ASSIGN_OR_RETURN(AccessFacts facts, GatherFacts(caller.service_id(), k->youth_id()));
+    ASSIGN_OR_RETURN(access::AccessFacts facts, ledger_->GatherFacts(caller.service_id(), k->youth_id()));
     if (!facts.accompanying) {
       return rpc::Denied(v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT,
                          "your service does not accompany this youth");
@@ -207,7 +188,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::WithdrawConsent(grpc::CallbackServerC
       k->set_withdrawn_by_member_id(caller.member_id());
       return absl::OkStatus();
     }));
-    Decorate(*k, youth, now);
+    DecorateConsent(*k, youth.date_of_birth, now, options_.self_consent_age);
     *k->mutable_receipt() = BuildConsentReceipt(*k, *directory_);
     *resp = *std::move(k);
     return absl::OkStatus();
@@ -220,8 +201,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListConsents(grpc::CallbackServerCont
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListConsents"));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
     RETURN_IF_ERROR(RequireRead(caller, req->youth_id(), &call));
@@ -236,7 +216,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListConsents(grpc::CallbackServerCont
     RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
     const absl::Time now = clock_->Now();
     for (v1::Consent& k : list) {
-      Decorate(k, youth, now);
+      DecorateConsent(k, youth.date_of_birth, now, options_.self_consent_age);
       *resp->add_consents() = std::move(k);
     }
     return absl::OkStatus();
@@ -249,20 +229,19 @@ grpc::ServerUnaryReactor* CareServiceImpl::CheckAccess(grpc::CallbackServerConte
   return rpc::Serve(*gate_, ctx, v1::ACTION_CHECK_ACCESS,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.CheckAccess"));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
     if (req->purpose() == v1::PURPOSE_UNSPECIFIED || !v1::Purpose_IsValid(req->purpose())) {
       return rpc::InvalidField("purpose", "invalid_enum", "a purpose is required");
     }
     call.event.purpose = req->purpose();
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
-    ASSIGN_OR_RETURN(AccessFacts facts, GatherFacts(caller.service_id(), req->youth_id(), caller.member_id()));
+    ASSIGN_OR_RETURN(access::AccessFacts facts, ledger_->GatherFacts(caller.service_id(), req->youth_id(), caller.member_id()));
     call.event.break_glass = facts.break_glass;
-    Verdict v;
+    access::Verdict v;
     v1::DataCategory category = v1::DATA_CATEGORY_UNSPECIFIED;
     if (req->entry_id().empty()) {
-      v = DecideRecordRead(facts, {youth.restricted, youth.erased});
+      v = access::DecideRecordRead(facts, {youth.restricted, youth.erased});
     } else {
       RETURN_IF_ERROR(rpc::CheckId("entry_id", req->entry_id()));
       call.event.entry_id = req->entry_id();
@@ -271,7 +250,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::CheckAccess(grpc::CallbackServerConte
         return rpc::NotFound("entry_not_found", "no such entry on this record");
       }
       category = static_cast<v1::DataCategory>(entry->category);
-      v = DecideEntryRead(facts, {youth.restricted, youth.erased},
+      v = access::DecideEntryRead(facts, {youth.restricted, youth.erased},
                           {entry->author_service_id, static_cast<v1::Visibility>(entry->visibility),
                            category},
                           req->purpose());
@@ -306,8 +285,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::GetConsentReceipt(
     v1::ConsentReceipt* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.GetConsentReceipt"));
     RETURN_IF_ERROR(rpc::CheckId("consent_id", req->consent_id()));
     call.event.object_id = req->consent_id();
     std::optional<v1::Consent> k;
@@ -320,7 +298,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::GetConsentReceipt(
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(k->youth_id()));
     RETURN_IF_ERROR(RequireRead(caller, k->youth_id(), &call));
     RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
-    Decorate(*k, youth, clock_->Now());
+    DecorateConsent(*k, youth.date_of_birth, clock_->Now(), options_.self_consent_age);
     *resp = BuildConsentReceipt(*k, *directory_);
     return absl::OkStatus();
   });

@@ -102,8 +102,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ProposeHandover(grpc::CallbackServerC
   return rpc::Serve(*gate_, ctx, v1::ACTION_PROPOSE_HANDOVER,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ProposeHandover"));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
     RETURN_IF_ERROR(rpc::CheckId("to_service_id", req->to_service_id()));
     RETURN_IF_ERROR(CheckReason("reason", req->reason()));
@@ -187,7 +186,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::AcceptHandover(grpc::CallbackServerCo
                                                           v1::Handover* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_ACCEPT_HANDOVER,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.AcceptHandover"));
     RETURN_IF_ERROR(rpc::CheckId("referent_member_id", req->referent_member_id()));
     absl::StatusOr<directory::MemberInfo> referent =
         directory_->GetMember(req->referent_member_id());
@@ -246,7 +245,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::DeclineHandover(grpc::CallbackServerC
                                                            v1::Handover* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_DECLINE_HANDOVER,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.DeclineHandover"));
     RETURN_IF_ERROR(CheckReason("reason", req->reason()));
     return Transition(caller, call, req->handover_id(), Side::kTo, resp,
                       [&](Connection&, v1::Handover& h, bool* changed) -> absl::Status {
@@ -265,8 +264,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::CancelHandover(grpc::CallbackServerCo
                                                           v1::Handover* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_CANCEL_HANDOVER,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.CancelHandover"));
     RETURN_IF_ERROR(CheckReason("reason", req->reason()));
     return Transition(caller, call, req->handover_id(), Side::kFrom, resp,
                       [&](Connection&, v1::Handover& h, bool* changed) -> absl::Status {
@@ -285,7 +283,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::CompleteHandover(
     v1::Handover* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_COMPLETE_HANDOVER,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.CompleteHandover"));
     const absl::Time now = clock_->Now();
     return Transition(caller, call, req->handover_id(), Side::kFrom, resp,
                       [&](Connection& c, v1::Handover& h, bool* changed) -> absl::Status {
@@ -338,8 +336,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::GetHandover(grpc::CallbackServerConte
                                                        v1::Handover* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.GetHandover"));
     RETURN_IF_ERROR(rpc::CheckId("handover_id", req->handover_id()));
     call.event.object_id = req->handover_id();
     RETURN_IF_ERROR(CompleteDueHandovers().status());
@@ -361,8 +358,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListHandovers(grpc::CallbackServerCon
                                                          v1::ListHandoversResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListHandovers"));
     if (!req->youth_id().empty()) {
       RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
       call.event.youth_id = req->youth_id();

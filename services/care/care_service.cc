@@ -17,88 +17,17 @@ using storage::Connection;
 CareServiceImpl::CareServiceImpl(Options options, storage::Database* db,
                                  const common::Clock* clock, rpc::CallGate* gate,
                                  const directory::DirectoryApi* directory,
-                                 const record::RecordApi* records)
+                                 const CareLedger* ledger, const record::RecordApi* records)
     : options_(options),
       db_(db),
       clock_(clock),
       gate_(gate),
       directory_(directory),
+      ledger_(ledger),
       records_(records) {}
 
 absl::Status CareServiceImpl::Migrate(storage::Database* db) {
   return db->Migrate("care", store::Migrations());
-}
-
-absl::StatusOr<AccessFacts> CareServiceImpl::GatherFacts(absl::string_view service_id,
-                                                         absl::string_view youth_id,
-                                                         absl::string_view member_id) const {
-  AccessFacts facts;
-  facts.service_id = std::string(service_id);
-  ASSIGN_OR_RETURN(directory::ServiceInfo service, directory_->GetService(service_id));
-  facts.sector_id = service.sector_id;
-  const absl::Time now = clock_->Now();
-  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-    ASSIGN_OR_RETURN(auto active, store::ActiveAccompaniment(c, service_id, youth_id, now));
-    const bool pending = active.has_value() && active->vouch() == v1::VOUCH_PENDING;
-    facts.accompanying = active.has_value() && !pending;
-    facts.pending = pending;
-    if (!member_id.empty()) {
-      ASSIGN_OR_RETURN(auto grant,
-                       store::ActiveEmergencyGrant(c, member_id, service_id, youth_id, now));
-      facts.break_glass = grant.has_value();
-      if (grant.has_value()) facts.break_glass_grant_id = *grant;
-    }
-    ASSIGN_OR_RETURN(facts.consents,
-                     store::ConsentsInForce(c, youth_id, service_id, facts.sector_id, now));
-    return absl::OkStatus();
-  }));
-  return facts;
-}
-
-absl::StatusOr<HandoverFacts> CareServiceImpl::GetHandoverFacts(
-    absl::string_view handover_id) const {
-  std::optional<v1::Handover> h;
-  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-    ASSIGN_OR_RETURN(h, store::GetHandover(c, handover_id));
-    return absl::OkStatus();
-  }));
-  if (!h.has_value()) return rpc::NotFound("handover_not_found", "no such handover");
-  return HandoverFacts{h->id(), h->youth_id(), h->from_service_id(), h->to_service_id()};
-}
-
-absl::StatusOr<bool> CareServiceImpl::HasActiveMandate(absl::string_view youth_id) const {
-  const absl::Time now = clock_->Now();
-  bool mandate = false;
-  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-    ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> list,
-                     store::ListAccompaniments(c, youth_id, now));
-    for (const v1::Accompaniment& a : list) {
-      if (a.active() && a.basis() == v1::ACCOMPANIMENT_BASIS_MANDATE) mandate = true;
-    }
-    return absl::OkStatus();
-  }));
-  return mandate;
-}
-
-absl::StatusOr<CareApi::AccompanimentSpan> CareServiceImpl::GetAccompanimentSpan(
-    Connection& c, absl::string_view youth_id) const {
-  const absl::Time now = clock_->Now();
-  AccompanimentSpan span;
-  ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> list,
-                   store::ListAccompaniments(c, youth_id, now));
-  for (const v1::Accompaniment& a : list) {
-    if (!a.has_end_time() || rpc::FromProto(a.end_time()) > now) {
-      span.open = true;  // active, or accepted to start later
-      continue;
-    }
-    const absl::Time end = rpc::FromProto(a.end_time());
-    if (!span.last_end.has_value() || end > *span.last_end) span.last_end = end;
-  }
-  return span;
-}
-
-absl::Status CareServiceImpl::EraseCareText(Connection& c, absl::string_view youth_id) const {
-  return store::EraseHandoverText(c, youth_id);
 }
 
 absl::Status CareServiceImpl::Commit(CallAudit& call,
@@ -117,8 +46,8 @@ absl::Status CareServiceImpl::Commit(CallAudit& call,
 absl::Status CareServiceImpl::RequireWrite(const Caller& caller,
                                            absl::string_view youth_id) const {
   ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(youth_id));
-  ASSIGN_OR_RETURN(AccessFacts facts, GatherFacts(caller.service_id(), youth_id));
-  Verdict v = DecideRecordWrite(facts, {youth.restricted, youth.erased});
+  ASSIGN_OR_RETURN(access::AccessFacts facts, ledger_->GatherFacts(caller.service_id(), youth_id));
+  access::Verdict v = access::DecideRecordWrite(facts, {youth.restricted, youth.erased});
   if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
   return absl::OkStatus();
 }
@@ -126,9 +55,9 @@ absl::Status CareServiceImpl::RequireWrite(const Caller& caller,
 absl::Status CareServiceImpl::RequireRead(const Caller& caller, absl::string_view youth_id,
                                           CallAudit* call) const {
   ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(youth_id));
-  ASSIGN_OR_RETURN(AccessFacts facts, GatherFacts(caller.service_id(), youth_id, caller.member_id()));
+  ASSIGN_OR_RETURN(access::AccessFacts facts, ledger_->GatherFacts(caller.service_id(), youth_id, caller.member_id()));
   if (call != nullptr && facts.break_glass) call->event.break_glass = true;
-  Verdict v = DecideRecordRead(facts, {youth.restricted, youth.erased});
+  access::Verdict v = access::DecideRecordRead(facts, {youth.restricted, youth.erased});
   if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
   return absl::OkStatus();
 }
@@ -141,7 +70,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::OpenAccompaniment(
   return rpc::Serve(*gate_, ctx, v1::ACTION_OPEN_ACCOMPANIMENT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.OpenAccompaniment"));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
     RETURN_IF_ERROR(rpc::CheckId("referent_member_id", req->referent_member_id()));
     if (req->basis() == v1::ACCOMPANIMENT_BASIS_UNSPECIFIED ||
@@ -202,7 +131,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::EndAccompaniment(
     v1::Accompaniment* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_END_ACCOMPANIMENT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.EndAccompaniment"));
     RETURN_IF_ERROR(rpc::CheckId("accompaniment_id", req->accompaniment_id()));
     call.event.object_id = req->accompaniment_id();
     const absl::Time now = clock_->Now();
@@ -260,8 +189,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListAccompaniments(
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListAccompaniments"));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
     RETURN_IF_ERROR(RequireRead(caller, req->youth_id(), &call));
     const absl::Time now = clock_->Now();
@@ -295,8 +223,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::OpenEmergencyAccess(
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
     call.event.break_glass = true;
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.OpenEmergencyAccess"));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
     RETURN_IF_ERROR(rpc::CheckText("justification", req->justification(), rpc::kMaxReasonLength));
     if (req->justification().size() < kMinJustification) {

@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "relais/v1/care.grpc.pb.h"
 #include "services/care/care_api.h"
+#include "services/care/care_ledger.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_api.h"
 #include "services/record/record_api.h"
@@ -29,7 +30,7 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
   // All pointers are borrowed and must outlive this object.
   CareServiceImpl(Options options, storage::Database* db, const common::Clock* clock,
                   rpc::CallGate* gate, const directory::DirectoryApi* directory,
-                  const record::RecordApi* records);
+                  const CareLedger* ledger, const record::RecordApi* records);
 
   // Creates or upgrades the care_* tables.
   static absl::Status Migrate(storage::Database* db);
@@ -40,16 +41,6 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
   absl::StatusOr<int> CompleteDueHandovers();
 
   // CareApi.
-  absl::StatusOr<AccessFacts> GatherFacts(absl::string_view service_id,
-                                          absl::string_view youth_id,
-                                          absl::string_view member_id = "") const override;
-  absl::StatusOr<HandoverFacts> GetHandoverFacts(absl::string_view handover_id) const override;
-  absl::StatusOr<bool> HasActiveMandate(absl::string_view youth_id) const override;
-  absl::StatusOr<AccompanimentSpan> GetAccompanimentSpan(
-      storage::Connection& c, absl::string_view youth_id) const override;
-  absl::Status EraseCareText(storage::Connection& c, absl::string_view youth_id) const override;
-  // care_export.cc.
-  absl::StatusOr<CareExport> ExportCare(absl::string_view youth_id) const override;
   absl::StatusOr<std::vector<v1::EmergencyAccess>> ListEmergencyGrants(
       bool pending_only) const override;
   absl::StatusOr<v1::EmergencyAccess> ReviewEmergencyGrant(
@@ -138,7 +129,6 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
   // Confirm (true) or decline a pending accompaniment of another service.
   absl::Status Vouch(const rpc::Caller& caller, rpc::CallAudit& call,
                      absl::string_view accompaniment_id, bool confirm, v1::Accompaniment* resp);
-  void Decorate(v1::Consent& consent, const record::YouthFacts& youth, absl::Time now) const;
   absl::Status Commit(rpc::CallAudit& call,
                       absl::FunctionRef<absl::Status(storage::Connection&)> fn);
 
@@ -147,6 +137,7 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
   const common::Clock* const clock_;
   rpc::CallGate* const gate_;
   const directory::DirectoryApi* const directory_;
+  const CareLedger* const ledger_;
   const record::RecordApi* const records_;
 };
 

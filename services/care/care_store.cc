@@ -529,7 +529,7 @@ absl::Status MarkConsentWithdrawn(Connection& c, absl::string_view id,
   return s.Bind(1, id).Bind(2, Us(when)).Bind(3, member_id).Run();
 }
 
-absl::StatusOr<std::vector<ConsentGrant>> ConsentsInForce(Connection& c,
+absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(Connection& c,
                                                           absl::string_view youth_id,
                                                           absl::string_view service_id,
                                                           absl::string_view sector_id,
@@ -544,11 +544,11 @@ absl::StatusOr<std::vector<ConsentGrant>> ConsentsInForce(Connection& c,
                 "((r.kind = 'service' AND r.target_id = ?2) OR "
                 " (r.kind = 'sector' AND r.target_id = ?3)) ORDER BY k.recorded_at_us"));
   s.Bind(1, youth_id).Bind(2, service_id).Bind(3, sector_id).Bind(4, Us(now));
-  std::vector<ConsentGrant> out;
+  std::vector<access::ConsentGrant> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    ConsentGrant g;
+    access::ConsentGrant g;
     g.id = s.ColumnText(0);
     for (int v : SplitInts(s.ColumnText(1))) g.categories.insert(v);
     g.all_non_special_categories = s.ColumnInt64(2) != 0;

@@ -12,7 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "relais/v1/care.pb.h"
-#include "services/care/access_policy.h"
+#include "access/policy.h"
 #include "storage/database.h"
 
 namespace relais::care::store {
@@ -85,7 +85,7 @@ absl::StatusOr<std::vector<v1::Consent>> ListConsents(storage::Connection& c,
 absl::Status MarkConsentWithdrawn(storage::Connection& c, absl::string_view id,
                                   absl::string_view member_id, absl::Time when);
 // Consents of the youth in force at `now` naming the service or its sector.
-absl::StatusOr<std::vector<ConsentGrant>> ConsentsInForce(storage::Connection& c,
+absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(storage::Connection& c,
                                                           absl::string_view youth_id,
                                                           absl::string_view service_id,
                                                           absl::string_view sector_id,

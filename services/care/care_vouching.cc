@@ -33,7 +33,7 @@ absl::Status NotFoundForCaller() {
 absl::Status CareServiceImpl::Vouch(const Caller& caller, CallAudit& call,
                                     absl::string_view accompaniment_id, bool confirm,
                                     v1::Accompaniment* resp) {
-  RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_COORDINATOR}));
+  RETURN_IF_ERROR(gate_->RequireRole(caller, confirm ? "CareService.ConfirmAccompaniment" : "CareService.DeclineAccompaniment"));
   RETURN_IF_ERROR(rpc::CheckId("accompaniment_id", accompaniment_id));
   call.event.object_id = std::string(accompaniment_id);
   const absl::Time now = clock_->Now();
@@ -47,7 +47,7 @@ absl::Status CareServiceImpl::Vouch(const Caller& caller, CallAudit& call,
   if (!target.has_value() || target->service_id() == caller.service_id()) {
     return NotFoundForCaller();
   }
-  ASSIGN_OR_RETURN(AccessFacts facts, GatherFacts(caller.service_id(), target->youth_id()));
+  ASSIGN_OR_RETURN(access::AccessFacts facts, ledger_->GatherFacts(caller.service_id(), target->youth_id()));
   bool by_mandate = false;
   if (!facts.accompanying) {
     absl::StatusOr<directory::ServiceInfo> mine = directory_->GetService(caller.service_id());
@@ -116,7 +116,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListPendingAccompaniments(
     v1::ListPendingAccompanimentsResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListPendingAccompaniments"));
     const absl::Time now = clock_->Now();
     std::vector<v1::Accompaniment> list;
     RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {

@@ -1,5 +1,7 @@
 #include "services/common/rpc.h"
 
+#include "access/roles.h"
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -287,15 +289,17 @@ absl::StatusOr<Caller> CallGate::Authenticate(grpc::CallbackServerContext* ctx,
   return caller;
 }
 
-absl::Status CallGate::RequireRole(const Caller& caller, v1::Action,
-                                   std::initializer_list<v1::Role> roles, absl::string_view) {
-  for (v1::Role r : roles) {
+absl::Status CallGate::RequireRole(const Caller& caller, absl::string_view method) {
+  const std::vector<v1::Role>& allowed = access::RolesFor(method);
+  for (v1::Role r : allowed) {
     if (caller.HasRole(r)) return absl::OkStatus();
   }
   std::vector<std::string> names;
-  for (v1::Role r : roles) names.push_back(RoleName(r));
+  for (v1::Role r : allowed) names.push_back(RoleName(r));
   return Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
-                absl::StrCat("this action needs the role ", absl::StrJoin(names, " or ")));
+                names.empty() ? std::string("no role may make this call")
+                              : absl::StrCat("this call needs the role ",
+                                             absl::StrJoin(names, " or ")));
 }
 
 absl::Status CallGate::AuditDenial(audit::EventInput event, const absl::Status& status) {

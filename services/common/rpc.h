@@ -4,7 +4,6 @@
 // What every gRPC service of relaisd shares: stable reason codes, the single
 // absl -> gRPC status conversion, and authenticating a call (audited on failure).
 
-#include <initializer_list>
 #include <string>
 
 #include "absl/status/status.h"
@@ -106,11 +105,10 @@ class CallGate {
   absl::StatusOr<Caller> Authenticate(grpc::CallbackServerContext* ctx, v1::Action action,
                                       absl::string_view youth_id = "");
 
-  // Rule 1 (role): ok if the caller holds one of `roles`; otherwise
+  // Rule 1 (role): ok if the caller holds a role that the role table
+  // (access/roles.h) admits for `method` ("Service.Method"); otherwise
   // PERMISSION_DENIED role_not_permitted, which Serve() audits like any denial.
-  absl::Status RequireRole(const Caller& caller, v1::Action action,
-                           std::initializer_list<v1::Role> roles,
-                           absl::string_view youth_id = "");
+  absl::Status RequireRole(const Caller& caller, absl::string_view method);
 
   // Appends a DENY event for `status` (its reason code) in its own transaction.
   // Returns `status`, or UNAVAILABLE if it could not be audited.

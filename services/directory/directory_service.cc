@@ -96,10 +96,6 @@ absl::Status NotSelf(const rpc::Caller& caller, absl::string_view member_id) {
 
 }  // namespace
 
-absl::Status DirectoryServiceImpl::RequireRole(const rpc::Caller& caller, rpc::CallAudit& call,
-                                               std::initializer_list<v1::Role> roles) {
-  return gate_->RequireRole(caller, call.event.action, roles);
-}
 
 absl::Status DirectoryServiceImpl::CommitAudited(
     rpc::CallAudit& call,
@@ -131,7 +127,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::CreateSector(grpc::CallbackServe
                                                              v1::Sector* reply) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
                     [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
-                      RETURN_IF_ERROR(RequireRole(caller, call, {v1::ROLE_ADMIN}));
+                      RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.CreateSector"));
                       const SectorInfo input{request->sector().id(), request->sector().name()};
                       SectorInfo created;
                       RETURN_IF_ERROR(CommitAudited(
@@ -164,7 +160,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::CreateService(
     grpc::CallbackServerContext* ctx, const v1::CreateServiceRequest* request, v1::Service* reply) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
                     [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
-                      RETURN_IF_ERROR(RequireRole(caller, call, {v1::ROLE_ADMIN}));
+                      RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.CreateService"));
                       const v1::Service& in = request->service();
                       // Never platform through the API: only host-side tools mark it.
                       const ServiceInfo input{"", in.name(), in.sector_id(), in.kind(),
@@ -202,7 +198,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::AddMember(grpc::CallbackServerCo
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
-        RETURN_IF_ERROR(RequireRole(caller, call, {v1::ROLE_ADMIN, v1::ROLE_COORDINATOR}));
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.AddMember"));
         const MemberInfo input = FromProto(request->member());
         // A head of service staffs their own service; nobody creates admins
         // here, and only an admin creates auditors.
@@ -229,7 +225,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::SetMemberRoles(
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
-        RETURN_IF_ERROR(RequireRole(caller, call, {v1::ROLE_ADMIN, v1::ROLE_COORDINATOR}));
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.SetMemberRoles"));
         RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();
         std::vector<v1::Role> roles;
@@ -253,7 +249,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
-        RETURN_IF_ERROR(RequireRole(caller, call, {v1::ROLE_ADMIN, v1::ROLE_COORDINATOR}));
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.RemoveMember"));
         RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();
         RETURN_IF_ERROR(NotSelf(caller, request->member_id()));

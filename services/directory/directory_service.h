@@ -67,10 +67,6 @@ class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService 
                                      v1::GlossaryResponse* reply) override;
 
  private:
-  // gate_->RequireRole, marking the call recorded when it audited a denial.
-  absl::Status RequireRole(const rpc::Caller& caller, rpc::CallAudit& call,
-                           std::initializer_list<v1::Role> roles);
-
   // Runs `change` (which returns the id of what it made) and appends the call's
   // ALLOW event naming that id, in one write transaction; marks the call
   // recorded once committed. UNAVAILABLE "audit_unavailable" if the event

@@ -97,6 +97,10 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
                        host->db_.get(), {.file = options.master_key_file,
                                          .previous_file = options.previous_master_key_file,
                                          .keys_dir = options.keys_dir}));
+  // The care records' facts first: the record service decides with them, and
+  // CareService (which also needs the records) comes after both.
+  host->care_ledger_ = std::make_unique<care::CareLedger>(
+      host->db_.get(), host->clock_, host->directory_.get(), options.care.self_consent_age);
   host->record_ = std::make_unique<record::RecordServiceImpl>(
       record::RecordServiceImpl::Options{
           .national_number_key = national_key,
@@ -105,11 +109,10 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
           .find_youth_per_hour = options.find_youth_per_hour,
           .erasure_grace_period = options.erasure_grace_period,
           .directory = host->directory_.get()},
-      host->db_.get(), host->clock_, host->gate_.get());
-  host->care_ = std::make_unique<care::CareServiceImpl>(options.care, host->db_.get(), host->clock_,
-                                                        host->gate_.get(), host->directory_.get(),
-                                                        host->record_.get());
-  host->record_->set_care(host->care_.get());
+      host->db_.get(), host->clock_, host->gate_.get(), host->care_ledger_.get());
+  host->care_ = std::make_unique<care::CareServiceImpl>(
+      options.care, host->db_.get(), host->clock_, host->gate_.get(), host->directory_.get(),
+      host->care_ledger_.get(), host->record_.get());
   host->directory_service_ = std::make_unique<directory::DirectoryServiceImpl>(
       host->gate_.get(), host->directory_.get(), host->db_.get());
   host->auth_service_ = std::make_unique<auth_service::AuthServiceImpl>(
@@ -133,8 +136,8 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
           .every = options.checkpoint_every,
           .poll_interval = std::min(absl::Seconds(1), options.checkpoint_every)});
   host->audit_service_ = std::make_unique<audit::AuditServiceImpl>(
-      host->audit_log_.get(), host->gate_.get(), host->directory_.get(), host->care_.get(),
-      host->checkpointer_.get(),
+      host->audit_log_.get(), host->gate_.get(), host->directory_.get(), host->care_ledger_.get(),
+      host->care_.get(), host->checkpointer_.get(),
       audit::AuditServiceOptions{.access_report_names_members =
                                      options.access_report_names_members});
 

@@ -146,6 +146,7 @@ class Host {
   std::unique_ptr<auth::TokenVerifier> verifier_;
   std::unique_ptr<rpc::CallGate> gate_;
   std::unique_ptr<directory::DirectoryStore> directory_;
+  std::unique_ptr<care::CareLedger> care_ledger_;
   std::unique_ptr<record::RecordServiceImpl> record_;
   std::unique_ptr<care::CareServiceImpl> care_;
   std::unique_ptr<directory::DirectoryServiceImpl> directory_service_;

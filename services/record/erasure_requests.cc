@@ -86,10 +86,10 @@ absl::StatusOr<v1::ErasureRequest> RecordServiceImpl::LoadErasureRequest(
 }
 
 absl::Status RecordServiceImpl::RequireErasureViewer(const Caller& caller,
+                                                     absl::string_view method,
                                                      absl::string_view youth_id,
                                                      CallAudit& call) const {
-  RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                     {v1::ROLE_COORDINATOR, v1::ROLE_ADMIN, v1::ROLE_AUDITOR}));
+  RETURN_IF_ERROR(gate_->RequireRole(caller, method));
   if (caller.HasRole(v1::ROLE_ADMIN) || IsPlatformAuditor(caller)) return absl::OkStatus();
   if (caller.HasRole(v1::ROLE_COORDINATOR)) return RequireGdprActor(caller, youth_id, call);
   return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
@@ -104,8 +104,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::EraseYouth(grpc::CallbackServerCont
   return rpc::Serve(*gate_, ctx, v1::ACTION_REQUEST_ERASURE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_COORDINATOR, v1::ROLE_ADMIN}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.EraseYouth"));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
     RETURN_IF_ERROR(rpc::CheckText("reason", req->reason(), rpc::kMaxReasonLength));
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
@@ -172,8 +171,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ApproveErasure(
     v1::ErasureRequest* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_APPROVE_ERASURE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_COORDINATOR, v1::ROLE_AUDITOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ApproveErasure"));
     RETURN_IF_ERROR(rpc::CheckId("request_id", req->request_id()));
     call.event.object_id = req->request_id();
     ASSIGN_OR_RETURN(v1::ErasureRequest request, LoadErasureRequest(req->request_id()));
@@ -225,8 +223,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CancelErasure(grpc::CallbackServerC
                                                            v1::ErasureRequest* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_CANCEL_ERASURE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_COORDINATOR, v1::ROLE_ADMIN, v1::ROLE_AUDITOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.CancelErasure"));
     RETURN_IF_ERROR(rpc::CheckId("request_id", req->request_id()));
     call.event.object_id = req->request_id();
     RETURN_IF_ERROR(rpc::CheckText("reason", req->reason(), rpc::kMaxReasonLength));
@@ -284,14 +281,14 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetErasureRequest(
   // Audited as a read of the record's GDPR state.
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_YOUTH,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_COORDINATOR, v1::ROLE_ADMIN, v1::ROLE_AUDITOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.GetErasureRequest"));
     RETURN_IF_ERROR(rpc::CheckId("request_id", req->request_id()));
     call.event.object_id = req->request_id();
     ASSIGN_OR_RETURN(v1::ErasureRequest request, LoadErasureRequest(req->request_id()));
     call.event.youth_id = request.youth_id();
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(request.youth_id()));
-    RETURN_IF_ERROR(RequireErasureViewer(caller, youth.id, call));
+    RETURN_IF_ERROR(
+        RequireErasureViewer(caller, "RecordService.GetErasureRequest", youth.id, call));
     RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
     *resp = std::move(request);
     return absl::OkStatus();
@@ -304,11 +301,11 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListErasureRequests(
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_YOUTH,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_COORDINATOR, v1::ROLE_ADMIN, v1::ROLE_AUDITOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ListErasureRequests"));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
-    RETURN_IF_ERROR(RequireErasureViewer(caller, youth.id, call));
+    RETURN_IF_ERROR(
+        RequireErasureViewer(caller, "RecordService.ListErasureRequests", youth.id, call));
     std::vector<v1::ErasureRequest> requests;
     RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
       ASSIGN_OR_RETURN(requests, store::ListErasureRequests(c, youth.id));
@@ -417,7 +414,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::RequestFullExport(
   return rpc::Serve(*gate_, ctx, v1::ACTION_REQUEST_FULL_EXPORT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_ADMIN}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.RequestFullExport"));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
     RETURN_IF_ERROR(rpc::CheckText("reason", req->reason(), rpc::kMaxReasonLength));
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
@@ -443,7 +440,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ApproveFullExport(
     v1::FullExportRequest* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_APPROVE_FULL_EXPORT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_AUDITOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ApproveFullExport"));
     RETURN_IF_ERROR(rpc::CheckId("request_id", req->request_id()));
     call.event.object_id = req->request_id();
     const absl::Time now = clock_->Now();

@@ -19,14 +19,12 @@ using storage::crypto::FieldCrypto;
 absl::Status RecordServiceImpl::RequireGdprActor(const Caller& caller,
                                                  absl::string_view youth_id,
                                                  CallAudit& call) const {
-  ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth_id));
+  ASSIGN_OR_RETURN(access::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth_id));
   call.event.break_glass = facts.break_glass;
   if (caller.HasRole(v1::ROLE_ADMIN)) return absl::OkStatus();
-  if (!facts.accompanying) {
-    return rpc::Denied(v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT,
-                       absl::StrCat("service ", caller.service_id(),
-                                    " has no active accompaniment of this youth"));
-  }
+  // Rule 2 (a pending accompaniment says so); restriction is the caller's to judge.
+  const access::Verdict v = access::DecideRecordRead(facts, {});
+  if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
   return absl::OkStatus();
 }
 
@@ -36,12 +34,11 @@ absl::Status RecordServiceImpl::ChangeGdprFlag(const Caller& caller, CallAudit& 
                                                v1::RecordState* resp) {
   call.event.youth_id = std::string(youth_id);
   const bool hold = op == GdprOp::kSetLegalHold || op == GdprOp::kLiftLegalHold;
-  if (hold) {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_ADMIN}));
-  } else {
-    RETURN_IF_ERROR(
-        gate_->RequireRole(caller, call.event.action, {v1::ROLE_COORDINATOR, v1::ROLE_ADMIN}));
-  }
+  const char* method = op == GdprOp::kRestrict          ? "RecordService.RestrictYouth"
+                       : op == GdprOp::kLiftRestriction ? "RecordService.LiftRestriction"
+                       : op == GdprOp::kSetLegalHold    ? "RecordService.SetLegalHold"
+                                                        : "RecordService.LiftLegalHold";
+  RETURN_IF_ERROR(gate_->RequireRole(caller, method));
   RETURN_IF_ERROR(rpc::CheckId("youth_id", youth_id));
   RETURN_IF_ERROR(rpc::CheckText("reason", reason, rpc::kMaxReasonLength));
   ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(youth_id));

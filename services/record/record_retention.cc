@@ -35,11 +35,11 @@ struct Due {
 };
 
 // Whether the youth is closed, and if so what is due. nullopt: nothing.
-absl::StatusOr<std::optional<Due>> Evaluate(Connection& c, const care::CareApi& care,
+absl::StatusOr<std::optional<Due>> Evaluate(Connection& c, const access::CareFacts& care,
                                             const RetentionPolicy& policy,
                                             const store::RetentionYouth& youth,
                                             absl::Time now) {
-  ASSIGN_OR_RETURN(care::CareApi::AccompanimentSpan span,
+  ASSIGN_OR_RETURN(access::AccompanimentSpan span,
                    care.GetAccompanimentSpan(c, youth.id));
   if (span.open) return std::nullopt;  // accompanied now or later: never swept
   Due due;
@@ -196,7 +196,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::SweepRetention(
     v1::SweepRetentionResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_RETENTION_SWEEP,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action, {v1::ROLE_ADMIN}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.SweepRetention"));
     call.event.object_id = rpc::NewId("sweep");
     // Who asked is on record before anything is erased; a dry run is coded so.
     call.event.decision = v1::DECISION_ALLOW;

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
-#include "services/care/access_policy.h"
+#include "access/policy.h"
 #include "services/common/ids.h"
 #include "services/record/record_store.h"
 #include "services/record/youth_export.h"
@@ -46,7 +46,7 @@ absl::Status CheckNationalNumber(absl::string_view n) {
 }
 
 audit::EventInput EntryEvent(const CallAudit& call, const v1::Entry& e,
-                             const care::Verdict& v) {
+                             const access::Verdict& v) {
   audit::EventInput ev = call.event;
   ev.action = v1::ACTION_READ_ENTRY;
   ev.entry_id = e.id();
@@ -67,7 +67,8 @@ void MarkErased(audit::EventInput& ev) {
 }  // namespace
 
 RecordServiceImpl::RecordServiceImpl(Options options, storage::Database* db,
-                                     const common::Clock* clock, rpc::CallGate* gate)
+                                     const common::Clock* clock, rpc::CallGate* gate,
+                                     const access::CareFacts* care)
     : crypto_(options.master_keys == nullptr
                   ? nullptr
                   : std::make_unique<FieldCrypto>(std::move(*options.master_keys),
@@ -76,6 +77,7 @@ RecordServiceImpl::RecordServiceImpl(Options options, storage::Database* db,
       db_(db),
       clock_(clock),
       gate_(gate),
+      care_(care),
       find_youth_limiter_(options_.find_youth_per_hour, absl::Hours(1)) {}
 
 absl::Status RecordServiceImpl::Migrate(storage::Database* db) {
@@ -212,8 +214,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CreateYouth(grpc::CallbackServerCon
                                                          v1::Youth* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_CREATE_YOUTH,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.CreateYouth"));
     const v1::Youth& in = req->youth();
     RETURN_IF_ERROR(rpc::CheckText("youth.display_name", in.display_name(), kMaxNameBytes));
     absl::CivilDay dob;
@@ -281,8 +282,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::FindYouth(grpc::CallbackServerConte
                                                        v1::FindYouthResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_FIND_YOUTH,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.FindYouth"));
     RETURN_IF_ERROR(CheckNationalNumber(req->national_number()));
     // Counted before the database is consulted, found or not, so that a
     // refusal says nothing about whether the number exists.
@@ -311,15 +311,14 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetYouth(grpc::CallbackServerContex
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_YOUTH,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.GetYouth"));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
     RETURN_IF_ERROR(CheckPurpose(req->purpose()));
     call.event.purpose = req->purpose();
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
-    ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
+    ASSIGN_OR_RETURN(access::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
     call.event.break_glass = facts.break_glass;
-    care::Verdict v = care::DecideRecordRead(facts, {youth.restricted, youth.erased});
+    access::Verdict v = access::DecideRecordRead(facts, {youth.restricted, youth.erased});
     if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
     ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
     std::optional<v1::Youth> y;
@@ -339,8 +338,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::AddEntry(grpc::CallbackServerContex
                                                       v1::Entry* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_ADD_ENTRY,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.AddEntry"));
     const v1::Entry& in = req->entry();
     RETURN_IF_ERROR(rpc::CheckId("entry.youth_id", in.youth_id()));
     call.event.youth_id = in.youth_id();
@@ -357,9 +355,9 @@ grpc::ServerUnaryReactor* RecordServiceImpl::AddEntry(grpc::CallbackServerContex
     }
     RETURN_IF_ERROR(rpc::CheckText("entry.body", in.body(), options_.max_body_bytes));
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(in.youth_id()));
-    ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
+    ASSIGN_OR_RETURN(access::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
     call.event.break_glass = facts.break_glass;
-    care::Verdict v = care::DecideRecordWrite(facts, {youth.restricted, youth.erased});
+    access::Verdict v = access::DecideRecordWrite(facts, {youth.restricted, youth.erased});
     if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
     if (!in.supersedes_entry_id().empty()) {
       RETURN_IF_ERROR(rpc::CheckId("entry.supersedes_entry_id", in.supersedes_entry_id()));
@@ -372,7 +370,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::AddEntry(grpc::CallbackServerContex
     }
     if (!in.handover_id().empty()) {
       RETURN_IF_ERROR(rpc::CheckId("entry.handover_id", in.handover_id()));
-      absl::StatusOr<care::HandoverFacts> h = care_->GetHandoverFacts(in.handover_id());
+      absl::StatusOr<access::HandoverFacts> h = care_->GetHandoverFacts(in.handover_id());
       if (!h.ok() || h->youth_id != in.youth_id() ||
           (h->from_service_id != caller.service_id() && h->to_service_id != caller.service_id())) {
         return rpc::InvalidField("entry.handover_id", "unknown_handover",
@@ -399,8 +397,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
   return rpc::Serve(*gate_, ctx, v1::ACTION_LIST_ENTRIES,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ListEntries"));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
     RETURN_IF_ERROR(CheckPurpose(req->purpose()));
     call.event.purpose = req->purpose();
@@ -415,10 +412,10 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
       return rpc::InvalidField("page_token", "bad_page_token", "is not a token this server gave");
     }
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
-    ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
+    ASSIGN_OR_RETURN(access::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
     call.event.break_glass = facts.break_glass;
-    const care::YouthState state{youth.restricted, youth.erased};
-    care::Verdict record_verdict = care::DecideRecordRead(facts, state);
+    const access::YouthState state{youth.restricted, youth.erased};
+    access::Verdict record_verdict = access::DecideRecordRead(facts, state);
     if (!record_verdict.allowed()) {
       return rpc::Denied(record_verdict.reason, record_verdict.explanation);
     }
@@ -442,7 +439,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
       for (size_t i = 0; i < batch.size(); ++i) {
         const v1::Entry& e = batch[i].entry;
         before = positions[i];
-        care::Verdict v = care::DecideEntryRead(
+        access::Verdict v = access::DecideEntryRead(
             facts, state, {e.author_service_id(), e.visibility(), e.category()}, req->purpose());
         events.push_back(EntryEvent(call, e, v));
         if (v.allowed() && batch[i].erased) {
@@ -506,8 +503,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetEntry(grpc::CallbackServerContex
                                                       v1::Entry* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_ENTRY,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, call.event.action,
-                                       {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR}));
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.GetEntry"));
     RETURN_IF_ERROR(rpc::CheckId("entry_id", req->entry_id()));
     call.event.entry_id = req->entry_id();
     RETURN_IF_ERROR(CheckPurpose(req->purpose()));
@@ -521,9 +517,9 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetEntry(grpc::CallbackServerContex
     const v1::Entry* e = &sealed->entry;
     call.event.youth_id = e->youth_id();
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(e->youth_id()));
-    ASSIGN_OR_RETURN(care::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
+    ASSIGN_OR_RETURN(access::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
     call.event.break_glass = facts.break_glass;
-    care::Verdict v = care::DecideEntryRead(facts, {youth.restricted, youth.erased},
+    access::Verdict v = access::DecideEntryRead(facts, {youth.restricted, youth.erased},
                                             {e->author_service_id(), e->visibility(), e->category()},
                                             req->purpose());
     if (!v.allowed()) {
@@ -575,7 +571,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetEntry(grpc::CallbackServerContex
         continue;
       }
       const v1::Entry& ve = version.entry;
-      care::Verdict vv = care::DecideEntryRead(facts, {youth.restricted, youth.erased},
+      access::Verdict vv = access::DecideEntryRead(facts, {youth.restricted, youth.erased},
                                                {ve.author_service_id(), ve.visibility(),
                                                 ve.category()},
                                                req->purpose());

@@ -6,7 +6,7 @@
 
 #include "common/clock.h"
 #include "relais/v1/record.grpc.pb.h"
-#include "services/care/care_api.h"
+#include "access/facts.h"
 #include "services/common/rpc.h"
 #include "services/record/lookup_limiter.h"
 #include "services/directory/directory_api.h"
@@ -19,7 +19,7 @@
 namespace relais::record {
 
 // RecordService: youth records and append-only entries, each read and write
-// decided by the access rule (care::Decide*) and audited in the same transaction
+// decided by the access rule (access/policy.h) and audited in the same transaction
 // (writes) or before data is returned (reads). Thread-safe.
 class RecordServiceImpl final : public v1::RecordService::CallbackService, public RecordApi {
  public:
@@ -46,11 +46,10 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
     const directory::DirectoryApi* directory = nullptr;
   };
 
-  // Pointers are borrowed and must outlive this object. `care` may be set after
-  // construction (the two services refer to each other) but before serving.
+  // Pointers are borrowed and must outlive this object. `care` answers the
+  // access rule's facts (care::CareLedger in relaisd).
   RecordServiceImpl(Options options, storage::Database* db, const common::Clock* clock,
-                    rpc::CallGate* gate);
-  void set_care(const care::CareApi* care) { care_ = care; }
+                    rpc::CallGate* gate, const access::CareFacts* care);
 
   // Applies the record tables' migrations; FAILED_PRECONDITION if the database
   // holds records written in plaintext by a build without encryption at rest.
@@ -171,9 +170,9 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   // NOT_FOUND "erasure_request_not_found".
   absl::StatusOr<v1::ErasureRequest> LoadErasureRequest(absl::string_view id) const;
   // Who may see a youth's erasure requests: an admin, a platform auditor, or a
-  // coordinator of a service accompanying the youth.
-  absl::Status RequireErasureViewer(const rpc::Caller& caller, absl::string_view youth_id,
-                                    rpc::CallAudit& call) const;
+  // coordinator of a service accompanying the youth; `method` for the role table.
+  absl::Status RequireErasureViewer(const rpc::Caller& caller, absl::string_view method,
+                                    absl::string_view youth_id, rpc::CallAudit& call) const;
 
   absl::Status Commit(rpc::CallAudit& call,
                       absl::FunctionRef<absl::Status(storage::Connection&)> fn);
@@ -186,7 +185,7 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   storage::Database* const db_;
   const common::Clock* const clock_;
   rpc::CallGate* const gate_;
-  const care::CareApi* care_ = nullptr;
+  const access::CareFacts* const care_;
   LookupLimiter find_youth_limiter_;
   // Declared after options_, which it starts from.
   const directory::DirectoryApi* const directory_ = options_.directory;

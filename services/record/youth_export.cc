@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "services/care/access_policy.h"
+#include "access/policy.h"
 
 namespace relais::record {
 
@@ -93,8 +93,7 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
   absl::Status Authorise(const Caller& caller, CallAudit& call, const v1::ExportYouthRequest& req) {
     call.event.youth_id = req.youth_id();
     // Not an emergency need: break-the-glass never admits an export.
-    RETURN_IF_ERROR(deps_.gate->RequireRole(caller, call.event.action,
-                                            {v1::ROLE_COORDINATOR, v1::ROLE_ADMIN}));
+    RETURN_IF_ERROR(deps_.gate->RequireRole(caller, "RecordService.ExportYouth"));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req.youth_id()));
     if (deps_.crypto == nullptr) {
       return absl::FailedPreconditionError("no_master_key: the record service has no master key");
@@ -105,10 +104,10 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
     ASSIGN_OR_RETURN(facts_, deps_.care->GatherFacts(caller.service_id(), youth.id));
     facts_.break_glass = false;
     facts_.break_glass_grant_id.clear();
-    if (!admin_ && !facts_.accompanying) {
-      return rpc::Denied(v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT,
-                         absl::StrCat("service ", caller.service_id(),
-                                      " has no active accompaniment of this youth"));
+    if (!admin_) {
+      // Rule 2 as for any read (a pending accompaniment says so).
+      const access::Verdict v = access::DecideRecordRead(facts_, {});
+      if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
     }
     // An admin answers for the operator, not for a service: metadata only,
     // unless a platform auditor approved a full export (two persons).
@@ -134,7 +133,7 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
       }));
       if (!identity.has_value()) return rpc::NotFound("youth_not_found", "no such youth record");
     }
-    ASSIGN_OR_RETURN(care::CareExport care, deps_.care->ExportCare(youth.id));
+    ASSIGN_OR_RETURN(access::CareExport care, deps_.care->ExportCare(youth.id, youth.date_of_birth));
 
     // Audited before anything leaves; ids only. A full export uses its
     // approved request in the same transaction, once.
@@ -239,7 +238,7 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
         continue;
       }
       const v1::Entry& e = page[i].entry;
-      care::Verdict v = care::DecideEntryRead(
+      access::Verdict v = access::DecideEntryRead(
           facts_, {/*restricted=*/false, /*erased=*/false},
           {e.author_service_id(), e.visibility(), e.category()}, v1::PURPOSE_COORDINATION);
       if (v.allowed()) {
@@ -311,7 +310,7 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
   grpc::CallbackServerContext* const ctx_;  // valid until OnDone()
   bool admin_ = false;
   v1::ExportScope scope_ = v1::EXPORT_SCOPE_UNSPECIFIED;
-  care::AccessFacts facts_;  // the caller's service, without emergency grant
+  access::AccessFacts facts_;  // the caller's service, without emergency grant
   std::string youth_id_;
   std::optional<EntryPager> pager_;
   bool finished_ = false;  // trailer queued

@@ -12,7 +12,7 @@
 #include "common/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "relais/v1/record.pb.h"
-#include "services/care/care_api.h"
+#include "access/facts.h"
 #include "services/common/rpc.h"
 #include "services/record/record_api.h"
 #include "services/record/record_store.h"
@@ -55,7 +55,7 @@ struct ExportDeps {
   const storage::crypto::FieldCrypto* crypto = nullptr;
   const common::Clock* clock = nullptr;
   rpc::CallGate* gate = nullptr;
-  const care::CareApi* care = nullptr;
+  const access::CareFacts* care = nullptr;
   const RecordApi* records = nullptr;
 };
 

@@ -1,0 +1,79 @@
+#ifndef RELAIS_ACCESS_FACTS_H_
+#define RELAIS_ACCESS_FACTS_H_
+
+// The policy information point: what a service that enforces the access rule
+// (the record service, the audit service's access report) asks of the care
+// records. Declared here, apart from the care service, so that the record
+// service depends on the rule and its facts and not on the care service; the
+// care service implements it (care::CareLedger). Thread-safe; evaluated at
+// the implementation's clock's "now".
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "access/policy.h"
+#include "relais/v1/care.pb.h"
+#include "storage/database.h"
+
+namespace relais::access {
+
+// The handover facts the record service needs to file concertation entries.
+struct HandoverFacts {
+  std::string id;
+  std::string youth_id;
+  std::string from_service_id;
+  std::string to_service_id;
+};
+
+// Everything the care records hold on one youth, for the record's export
+// (GDPR art. 15/20): consents decorated and with their receipt.
+struct CareExport {
+  std::vector<v1::Accompaniment> accompaniments;
+  std::vector<v1::Handover> handovers;
+  std::vector<v1::Consent> consents;
+};
+
+// The retention clock (README "Retention"): whether an accompaniment of the
+// youth is active now or starts later (`open`: the youth is never swept), and
+// the latest end among those that ended.
+struct AccompanimentSpan {
+  bool open = false;
+  std::optional<absl::Time> last_end;
+};
+
+class CareFacts {
+ public:
+  virtual ~CareFacts() = default;
+  // The relationship of `service_id` to `youth_id` now and the consents in
+  // force that name that service or its sector. An emergency grant counts only
+  // for the member who opened it: `member_id` (empty: none counts).
+  virtual absl::StatusOr<AccessFacts> GatherFacts(absl::string_view service_id,
+                                                  absl::string_view youth_id,
+                                                  absl::string_view member_id = "") const = 0;
+  // NOT_FOUND "handover_not_found".
+  virtual absl::StatusOr<HandoverFacts> GetHandoverFacts(absl::string_view handover_id) const = 0;
+  // Whether an accompaniment of the youth with basis MANDATE is active now
+  // (erasure is then refused).
+  virtual absl::StatusOr<bool> HasActiveMandate(absl::string_view youth_id) const = 0;
+  // The youth's accompaniments, handovers and consents, oldest first; the
+  // caller decided and audited the access. `date_of_birth` decides which
+  // guardian consents need the youth's confirmation.
+  virtual absl::StatusOr<CareExport> ExportCare(absl::string_view youth_id,
+                                                absl::CivilDay date_of_birth) const = 0;
+  // Read on `c`, so the retention sweep can check it inside its erasing
+  // transaction.
+  virtual absl::StatusOr<AccompanimentSpan> GetAccompanimentSpan(
+      storage::Connection& c, absl::string_view youth_id) const = 0;
+  // Erasure (art. 17): blanks the free text the care records keep in clear
+  // about the youth (handover reasons), on `c`, inside the erasing transaction.
+  virtual absl::Status EraseCareText(storage::Connection& c, absl::string_view youth_id) const = 0;
+};
+
+}  // namespace relais::access
+
+#endif  // RELAIS_ACCESS_FACTS_H_

@@ -1,0 +1,134 @@
+#include "services/care/care_ledger.h"
+
+#include "common/status_macros.h"
+#include "services/care/care_store.h"
+#include "services/care/consent_receipt.h"
+#include "services/common/rpc.h"
+#include "services/record/record_api.h"
+
+namespace relais::care {
+
+using storage::Connection;
+
+void DecorateConsent(v1::Consent& k, absl::CivilDay date_of_birth, absl::Time now,
+                     int self_consent_age) {
+  if (k.has_withdrawn_at()) {
+    k.set_state(v1::CONSENT_STATE_WITHDRAWN);
+  } else if (rpc::FromProto(k.valid_from()) > now) {
+    k.set_state(v1::CONSENT_STATE_NOT_YET_VALID);
+  } else if (rpc::FromProto(k.valid_until()) <= now) {
+    k.set_state(v1::CONSENT_STATE_EXPIRED);
+  } else {
+    k.set_state(v1::CONSENT_STATE_ACTIVE);
+  }
+  // Age is evaluated now: a guardian's consent for a child who has since
+  // reached the self-consent age needs the youth's own confirmation.
+  k.set_needs_youth_confirmation(
+      k.giver() == v1::CONSENT_GIVER_GUARDIAN && k.state() == v1::CONSENT_STATE_ACTIVE &&
+      record::AgeOn(date_of_birth, absl::ToCivilDay(now, absl::UTCTimeZone())) >=
+          self_consent_age);
+}
+
+CareLedger::CareLedger(storage::Database* db, const common::Clock* clock,
+                       const directory::DirectoryApi* directory, int self_consent_age)
+    : db_(db), clock_(clock), directory_(directory), self_consent_age_(self_consent_age) {}
+
+absl::StatusOr<access::AccessFacts> CareLedger::GatherFacts(absl::string_view service_id,
+                                                            absl::string_view youth_id,
+                                                            absl::string_view member_id) const {
+  access::AccessFacts facts;
+  facts.service_id = std::string(service_id);
+  ASSIGN_OR_RETURN(directory::ServiceInfo service, directory_->GetService(service_id));
+  facts.sector_id = service.sector_id;
+  const absl::Time now = clock_->Now();
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(auto active, store::ActiveAccompaniment(c, service_id, youth_id, now));
+    const bool pending = active.has_value() && active->vouch() == v1::VOUCH_PENDING;
+    facts.accompanying = active.has_value() && !pending;
+    facts.pending = pending;
+    if (!member_id.empty()) {
+      ASSIGN_OR_RETURN(auto grant,
+                       store::ActiveEmergencyGrant(c, member_id, service_id, youth_id, now));
+      facts.break_glass = grant.has_value();
+      if (grant.has_value()) facts.break_glass_grant_id = *grant;
+    }
+    ASSIGN_OR_RETURN(facts.consents,
+                     store::ConsentsInForce(c, youth_id, service_id, facts.sector_id, now));
+    return absl::OkStatus();
+  }));
+  return facts;
+}
+
+absl::StatusOr<access::HandoverFacts> CareLedger::GetHandoverFacts(
+    absl::string_view handover_id) const {
+  std::optional<v1::Handover> h;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(h, store::GetHandover(c, handover_id));
+    return absl::OkStatus();
+  }));
+  if (!h.has_value()) return rpc::NotFound("handover_not_found", "no such handover");
+  return access::HandoverFacts{h->id(), h->youth_id(), h->from_service_id(), h->to_service_id()};
+}
+
+absl::StatusOr<bool> CareLedger::HasActiveMandate(absl::string_view youth_id) const {
+  const absl::Time now = clock_->Now();
+  bool mandate = false;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> list,
+                     store::ListAccompaniments(c, youth_id, now));
+    for (const v1::Accompaniment& a : list) {
+      if (a.active() && a.basis() == v1::ACCOMPANIMENT_BASIS_MANDATE &&
+          a.vouch() != v1::VOUCH_PENDING) {
+        mandate = true;
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return mandate;
+}
+
+absl::StatusOr<access::CareExport> CareLedger::ExportCare(absl::string_view youth_id,
+                                                          absl::CivilDay date_of_birth) const {
+  const absl::Time now = clock_->Now();
+  access::CareExport out;
+  // One read transaction: the three lists describe the same instant.
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(out.accompaniments, store::ListAccompaniments(c, youth_id, now));
+    ASSIGN_OR_RETURN(out.handovers, store::ListHandovers(c, "", youth_id));
+    ASSIGN_OR_RETURN(out.consents, store::ListConsents(c, youth_id));
+    return absl::OkStatus();
+  }));
+  // Withdrawal stays on the consent (withdrawn_at, withdrawn_by_member_id);
+  // the receipt is the proof of consent the youth is entitled to (art. 7).
+  for (v1::Consent& k : out.consents) {
+    DecorateConsent(k, date_of_birth, now, self_consent_age_);
+    *k.mutable_receipt() = BuildConsentReceipt(k, *directory_);
+  }
+  return out;
+}
+
+absl::StatusOr<access::AccompanimentSpan> CareLedger::GetAccompanimentSpan(
+    Connection& c, absl::string_view youth_id) const {
+  const absl::Time now = clock_->Now();
+  access::AccompanimentSpan span;
+  ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> list,
+                   store::ListAccompaniments(c, youth_id, now));
+  for (const v1::Accompaniment& a : list) {
+    // A request nobody vouched for is no care: it cannot hold a record back
+    // from the retention sweep.
+    if (a.vouch() == v1::VOUCH_PENDING || a.vouch() == v1::VOUCH_DECLINED) continue;
+    if (!a.has_end_time() || rpc::FromProto(a.end_time()) > now) {
+      span.open = true;  // active, or accepted to start later
+      continue;
+    }
+    const absl::Time end = rpc::FromProto(a.end_time());
+    if (!span.last_end.has_value() || end > *span.last_end) span.last_end = end;
+  }
+  return span;
+}
+
+absl::Status CareLedger::EraseCareText(Connection& c, absl::string_view youth_id) const {
+  return store::EraseHandoverText(c, youth_id);
+}
+
+}  // namespace relais::care

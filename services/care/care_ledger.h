@@ -1,0 +1,48 @@
+#ifndef RELAIS_SERVICES_CARE_CARE_LEDGER_H_
+#define RELAIS_SERVICES_CARE_CARE_LEDGER_H_
+
+// The care records read for the access rule (access::CareFacts), with no
+// dependency on the record service: relaisd builds it first and hands it to
+// the record service, the audit service and CareService itself.
+
+#include "absl/time/civil_time.h"
+#include "access/facts.h"
+#include "common/clock.h"
+#include "services/directory/directory_api.h"
+#include "storage/database.h"
+
+namespace relais::care {
+
+// Sets a consent's state and whether it needs the youth's own confirmation
+// (a guardian's consent for a child who has since reached `self_consent_age`).
+void DecorateConsent(v1::Consent& consent, absl::CivilDay date_of_birth, absl::Time now,
+                     int self_consent_age);
+
+class CareLedger final : public access::CareFacts {
+ public:
+  // Pointers are borrowed and must outlive this object.
+  CareLedger(storage::Database* db, const common::Clock* clock,
+             const directory::DirectoryApi* directory, int self_consent_age);
+
+  absl::StatusOr<access::AccessFacts> GatherFacts(absl::string_view service_id,
+                                                  absl::string_view youth_id,
+                                                  absl::string_view member_id = "") const override;
+  absl::StatusOr<access::HandoverFacts> GetHandoverFacts(
+      absl::string_view handover_id) const override;
+  absl::StatusOr<bool> HasActiveMandate(absl::string_view youth_id) const override;
+  absl::StatusOr<access::CareExport> ExportCare(absl::string_view youth_id,
+                                                absl::CivilDay date_of_birth) const override;
+  absl::StatusOr<access::AccompanimentSpan> GetAccompanimentSpan(
+      storage::Connection& c, absl::string_view youth_id) const override;
+  absl::Status EraseCareText(storage::Connection& c, absl::string_view youth_id) const override;
+
+ private:
+  storage::Database* const db_;
+  const common::Clock* const clock_;
+  const directory::DirectoryApi* const directory_;
+  const int self_consent_age_;
+};
+
+}  // namespace relais::care
+
+#endif  // RELAIS_SERVICES_CARE_CARE_LEDGER_H_
