@@ -400,26 +400,27 @@ const Row kMatrix[] = {
    {Missing, Expired, Forged, Role, Role, Role, Role, Role,
     Ok}},
   // The youth's erasure requests: admins, platform auditors (the matrix's
-  // auditor is not one: its AGAJ is no platform service here) and
-  // coordinators of an accompanying service.
+  // auditor is the DPO: its AGAJ is the platform service) and coordinators of
+  // an accompanying service.
   {"RecordService", "ListErasureRequests", "ACTION_READ_YOUTH",
    R"pb(youth_id: "$YOUTH")pb",
-   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+   {Missing, Expired, Forged, Role, Ok, Role, Role, Role,
     Ok}},
   // $ERASURE: the AMO coordinator's request to erase a third youth that the
   // AMO accompanies.
   {"RecordService", "GetErasureRequest", "ACTION_READ_YOUTH",
    R"pb(request_id: "$ERASURE")pb",
-   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+   {Missing, Expired, Forged, Role, Ok, Role, Role, Role,
     Ok}},
-  // Four eyes: never the requester's service.
+  // Four eyes: the DPO approves (the grace period keeps it from running);
+  // never the requester's service.
   {"RecordService", "ApproveErasure", "ACTION_APPROVE_ERASURE",
    R"pb(request_id: "$ERASURE")pb",
-   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+   {Missing, Expired, Forged, Role, Ok, Role, Role, Role,
     SeparationOfDuties}},
   {"RecordService", "CancelErasure", "ACTION_CANCEL_ERASURE",
    R"pb(request_id: "$ERASURE" reason: "Le jeune retire sa demande")pb",
-   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+   {Missing, Expired, Forged, Role, Ok, Role, Role, Role,
     Ok}},
   // Two-person full export: an admin asks (no column is one), a platform
   // auditor approves ($FULL_EXPORT: an admin's request on the record).
@@ -429,7 +430,7 @@ const Row kMatrix[] = {
     Role}},
   {"RecordService", "ApproveFullExport", "ACTION_APPROVE_FULL_EXPORT",
    R"pb(request_id: "$FULL_EXPORT")pb",
-   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+   {Missing, Expired, Forged, Role, Ok, Role, Role, Role,
     Role}},
   // A pending erasure request does not freeze the record: its coordinator may
   // still lift the restriction (the request restricted nothing: it already was).

@@ -267,6 +267,12 @@ TEST(GdprErasure, LegalHoldAndMandateBlockErasure) {
   open.set_basis(v1::ACCOMPANIMENT_BASIS_MANDATE);
   v1::Accompaniment mandate;
   ASSERT_TRUE(env->care().OpenAccompaniment(env->As(kSajCoordinator).get(), open, &mandate).ok());
+  {  // a mandate counts once vouched for (here by the AMO, which accompanies)
+    v1::ConfirmAccompanimentRequest confirm;
+    confirm.set_accompaniment_id(mandate.id());
+    ASSERT_TRUE(
+        env->care().ConfirmAccompaniment(env->As(kAmoCoordinator).get(), confirm, &mandate).ok());
+  }
   s = Erase(*env, kAmoCoordinator, youth, &state);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(ReasonCode(s), "mandate_active");
