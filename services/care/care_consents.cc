@@ -173,7 +173,8 @@ grpc::ServerUnaryReactor* CareServiceImpl::WithdrawConsent(grpc::CallbackServerC
     call.event.youth_id = k->youth_id();
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(k->youth_id()));
     // Withdrawal is honoured even on a restricted record: it narrows sharing.
-    ASSIGN_OR_RETURN(access::AccessFacts facts, ledger_->GatherFacts(caller.service_id(), k->youth_id()));
+    ASSIGN_OR_RETURN(access::AccessFacts facts,
+                     ledger_->GatherFacts(caller.service_id(), k->youth_id()));
     if (!facts.accompanying) {
       return rpc::Denied(v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT,
                          "your service does not accompany this youth");
@@ -236,7 +237,9 @@ grpc::ServerUnaryReactor* CareServiceImpl::CheckAccess(grpc::CallbackServerConte
     }
     call.event.purpose = req->purpose();
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
-    ASSIGN_OR_RETURN(access::AccessFacts facts, ledger_->GatherFacts(caller.service_id(), req->youth_id(), caller.member_id()));
+    ASSIGN_OR_RETURN(access::AccessFacts facts, ledger_->GatherFacts(caller.service_id(),
+                                                                     req->youth_id(),
+                                                                     caller.member_id()));
     call.event.break_glass = facts.break_glass;
     access::Verdict v;
     v1::DataCategory category = v1::DATA_CATEGORY_UNSPECIFIED;

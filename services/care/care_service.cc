@@ -55,7 +55,8 @@ absl::Status CareServiceImpl::RequireWrite(const Caller& caller,
 absl::Status CareServiceImpl::RequireRead(const Caller& caller, absl::string_view youth_id,
                                           CallAudit* call) const {
   ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(youth_id));
-  ASSIGN_OR_RETURN(access::AccessFacts facts, ledger_->GatherFacts(caller.service_id(), youth_id, caller.member_id()));
+  ASSIGN_OR_RETURN(access::AccessFacts facts,
+                   ledger_->GatherFacts(caller.service_id(), youth_id, caller.member_id()));
   if (call != nullptr && facts.break_glass) call->event.break_glass = true;
   access::Verdict v = access::DecideRecordRead(facts, {youth.restricted, youth.erased});
   if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);

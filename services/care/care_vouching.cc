@@ -33,7 +33,8 @@ absl::Status NotFoundForCaller() {
 absl::Status CareServiceImpl::Vouch(const Caller& caller, CallAudit& call,
                                     absl::string_view accompaniment_id, bool confirm,
                                     v1::Accompaniment* resp) {
-  RETURN_IF_ERROR(gate_->RequireRole(caller, confirm ? "CareService.ConfirmAccompaniment" : "CareService.DeclineAccompaniment"));
+  RETURN_IF_ERROR(gate_->RequireRole(caller, confirm ? "CareService.ConfirmAccompaniment"
+                                                     : "CareService.DeclineAccompaniment"));
   RETURN_IF_ERROR(rpc::CheckId("accompaniment_id", accompaniment_id));
   call.event.object_id = std::string(accompaniment_id);
   const absl::Time now = clock_->Now();
@@ -47,7 +48,8 @@ absl::Status CareServiceImpl::Vouch(const Caller& caller, CallAudit& call,
   if (!target.has_value() || target->service_id() == caller.service_id()) {
     return NotFoundForCaller();
   }
-  ASSIGN_OR_RETURN(access::AccessFacts facts, ledger_->GatherFacts(caller.service_id(), target->youth_id()));
+  ASSIGN_OR_RETURN(access::AccessFacts facts,
+                   ledger_->GatherFacts(caller.service_id(), target->youth_id()));
   bool by_mandate = false;
   if (!facts.accompanying) {
     absl::StatusOr<directory::ServiceInfo> mine = directory_->GetService(caller.service_id());

@@ -316,7 +316,8 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetYouth(grpc::CallbackServerContex
     RETURN_IF_ERROR(CheckPurpose(req->purpose()));
     call.event.purpose = req->purpose();
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
-    ASSIGN_OR_RETURN(access::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
+    ASSIGN_OR_RETURN(access::AccessFacts facts,
+                     care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
     call.event.break_glass = facts.break_glass;
     access::Verdict v = access::DecideRecordRead(facts, {youth.restricted, youth.erased});
     if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
@@ -355,7 +356,8 @@ grpc::ServerUnaryReactor* RecordServiceImpl::AddEntry(grpc::CallbackServerContex
     }
     RETURN_IF_ERROR(rpc::CheckText("entry.body", in.body(), options_.max_body_bytes));
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(in.youth_id()));
-    ASSIGN_OR_RETURN(access::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
+    ASSIGN_OR_RETURN(access::AccessFacts facts,
+                     care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
     call.event.break_glass = facts.break_glass;
     access::Verdict v = access::DecideRecordWrite(facts, {youth.restricted, youth.erased});
     if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
@@ -412,7 +414,8 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
       return rpc::InvalidField("page_token", "bad_page_token", "is not a token this server gave");
     }
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
-    ASSIGN_OR_RETURN(access::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
+    ASSIGN_OR_RETURN(access::AccessFacts facts,
+                     care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
     call.event.break_glass = facts.break_glass;
     const access::YouthState state{youth.restricted, youth.erased};
     access::Verdict record_verdict = access::DecideRecordRead(facts, state);
@@ -517,7 +520,8 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetEntry(grpc::CallbackServerContex
     const v1::Entry* e = &sealed->entry;
     call.event.youth_id = e->youth_id();
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(e->youth_id()));
-    ASSIGN_OR_RETURN(access::AccessFacts facts, care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
+    ASSIGN_OR_RETURN(access::AccessFacts facts,
+                     care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
     call.event.break_glass = facts.break_glass;
     access::Verdict v = access::DecideEntryRead(facts, {youth.restricted, youth.erased},
                                             {e->author_service_id(), e->visibility(), e->category()},
