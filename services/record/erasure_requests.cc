@@ -177,9 +177,11 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ApproveErasure(
     ASSIGN_OR_RETURN(v1::ErasureRequest request, LoadErasureRequest(req->request_id()));
     call.event.youth_id = request.youth_id();
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(request.youth_id()));
-    // Four eyes: never the requester, nor anyone of the requester's service.
+    // Four eyes: never the requester, nor anyone of the requester's service
+    // but the DPO, whose independence is the point (GDPR art. 38(3)).
     if (caller.member_id() == request.requested_by_member_id() ||
-        caller.service_id() == request.requested_by_service_id()) {
+        (caller.service_id() == request.requested_by_service_id() &&
+         !IsPlatformAuditor(caller))) {
       return rpc::Denied(v1::ACCESS_REASON_SEPARATION_OF_DUTIES,
                          "an erasure is approved by someone outside the requester's service");
     }
