@@ -88,7 +88,7 @@ TokenIssuer::TokenIssuer(const KeyRing* key_ring, const common::Clock* clock,
 
 absl::StatusOr<std::string> TokenIssuer::Issue(
     absl::string_view member_id, absl::string_view service_id,
-    const std::vector<std::string>& roles) const {
+    const std::vector<std::string>& roles, absl::Time authenticated_at) const {
   if (member_id.empty() || service_id.empty()) {
     return absl::InvalidArgumentError("member_id and service_id are required");
   }
@@ -111,6 +111,9 @@ absl::StatusOr<std::string> TokenIssuer::Issue(
   for (const std::string& role : roles) claims.add_roles(role);
   const int64_t now = absl::ToUnixSeconds(clock_->Now());
   claims.set_issued_at_unix(now);
+  claims.set_authenticated_at_unix(authenticated_at == absl::InfinitePast()
+                                       ? now
+                                       : absl::ToUnixSeconds(authenticated_at));
   claims.set_expires_at_unix(now + lifetime_seconds);
   claims.set_audience(audience_);
   claims.set_token_id(absl::BytesToHexString(absl::string_view(
@@ -195,7 +198,12 @@ absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
   principal.member_id = std::move(*claims.mutable_member_id());
   principal.service_id = std::move(*claims.mutable_service_id());
   principal.roles.assign(claims.roles().begin(), claims.roles().end());
+  principal.issued_at = absl::FromUnixSeconds(claims.issued_at_unix());
   principal.expires_at = expires_at;
+  principal.authenticated_at =
+      claims.authenticated_at_unix() == 0
+          ? principal.issued_at
+          : absl::FromUnixSeconds(claims.authenticated_at_unix());
   principal.token_id = std::move(*claims.mutable_token_id());
   return principal;
 }

@@ -42,7 +42,11 @@ struct Principal {
   std::string member_id;
   std::string service_id;
   std::vector<std::string> roles;
+  absl::Time issued_at;
   absl::Time expires_at;
+  // When the member last proved their password (see claims.proto): step-up
+  // and the absolute session cap are measured from it.
+  absl::Time authenticated_at;
   std::string token_id;
 
   bool HasRole(absl::string_view role) const;
@@ -57,12 +61,14 @@ class TokenIssuer {
               absl::Duration lifetime = kDefaultTokenLifetime);
 
   // A token valid from now for lifetime() (whole seconds), with a fresh
-  // random token id. InvalidArgument if member_id or service_id is empty,
+  // random token id. `authenticated_at` is when the member last proved their
+  // password; InfinitePast() means now (a login). InvalidArgument if member_id or service_id is empty,
   // any string is not UTF-8, lifetime() is under one second, or the token
   // would exceed kMaxTokenBytes; Internal if signing fails.
   absl::StatusOr<std::string> Issue(
       absl::string_view member_id, absl::string_view service_id,
-      const std::vector<std::string>& roles) const;
+      const std::vector<std::string>& roles,
+      absl::Time authenticated_at = absl::InfinitePast()) const;
 
   absl::Duration lifetime() const { return lifetime_; }
 

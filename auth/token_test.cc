@@ -102,6 +102,37 @@ TEST_F(TokenTest, IssuedTokenVerifiesToItsPrincipal) {
   EXPECT_EQ(claims.audience(), kAudience);
 }
 
+TEST_F(TokenTest, LoginTimeIsIssueTimeUnlessCarriedForward) {
+  const absl::Time login = clock_.Now();
+  absl::StatusOr<Principal> first = verifier_.Verify(IssueOrDie());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->issued_at, login);
+  EXPECT_EQ(first->authenticated_at, login);
+
+  clock_.Advance(absl::Minutes(10));
+  absl::StatusOr<std::string> refreshed =
+      issuer_.Issue("member-1", "service-9", {"reader"}, first->authenticated_at);
+  ASSERT_TRUE(refreshed.ok()) << refreshed.status();
+  absl::StatusOr<Principal> second = verifier_.Verify(*refreshed);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->issued_at, login + absl::Minutes(10));
+  EXPECT_EQ(second->authenticated_at, login);
+}
+
+TEST_F(TokenTest, TokenWithoutLoginTimeCountsFromItsIssue) {
+  TokenClaims claims;
+  claims.set_member_id("member-1");
+  claims.set_service_id("service-9");
+  claims.set_issued_at_unix(absl::ToUnixSeconds(clock_.Now()) - 60);
+  claims.set_expires_at_unix(absl::ToUnixSeconds(clock_.Now()) + 60);
+  claims.set_key_id(ring_->CurrentKeyId());
+  claims.set_audience(std::string(kAudience));
+  claims.set_token_id("00");
+  absl::StatusOr<Principal> principal = verifier_.Verify(SignRaw(claims));
+  ASSERT_TRUE(principal.ok()) << principal.status();
+  EXPECT_EQ(principal->authenticated_at, clock_.Now() - absl::Seconds(60));
+}
+
 TEST_F(TokenTest, EveryTokenGetsAFreshId) {
   EXPECT_NE(verifier_.Verify(IssueOrDie())->token_id,
             verifier_.Verify(IssueOrDie())->token_id);
