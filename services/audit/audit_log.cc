@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "services/audit/checkpoint.h"
+#include "services/audit/export_verifier.h"
 
 namespace relais::audit {
 namespace {
@@ -392,9 +393,16 @@ absl::StatusOr<ChainHead> AuditLog::Head() const {
 
 namespace relais::audit {
 
-absl::StatusOr<CheckpointCandidate> AuditLog::PrepareCheckpoint() const {
+absl::StatusOr<CheckpointCandidate> AuditLog::PrepareCheckpoint(int64_t pinned_sequence) const {
   CheckpointCandidate candidate;
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    if (pinned_sequence > 0) {
+      ASSIGN_OR_RETURN(Statement pinned,
+                       c.Prepare("SELECT hash FROM audit_events WHERE sequence = ?1"));
+      pinned.Bind(1, pinned_sequence);
+      ASSIGN_OR_RETURN(const bool row, pinned.Step());
+      if (row) candidate.pinned_hash = pinned.ColumnText(0);
+    }
     ASSIGN_OR_RETURN(const std::optional<v1::Checkpoint> latest, ReadLatestCheckpoint(c));
     ChainHead anchor;
     if (latest.has_value()) {
@@ -439,6 +447,44 @@ absl::StatusOr<CheckpointCandidate> AuditLog::PrepareCheckpoint() const {
     return absl::OkStatus();
   }));
   return candidate;
+}
+
+absl::Status AuditLog::FeedVerifier(int64_t up_to, ExportVerifier& verifier) const {
+  return db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement events,
+                     c.Prepare(absl::StrCat("SELECT ", kColumns,
+                                            " FROM audit_events WHERE sequence <= ?1"
+                                            " ORDER BY sequence")));
+    events.Bind(1, up_to);
+    ASSIGN_OR_RETURN(Statement checkpoints,
+                     c.Prepare(absl::StrCat("SELECT ", kCheckpointColumns,
+                                            " FROM audit_checkpoints WHERE sequence <= ?1"
+                                            " ORDER BY sequence")));
+    checkpoints.Bind(1, up_to);
+    ASSIGN_OR_RETURN(bool checkpoint_row, checkpoints.Step());
+    v1::ExportItem item;
+    while (!verifier.failed()) {
+      ASSIGN_OR_RETURN(const bool row, events.Step());
+      if (!row) break;
+      const int64_t sequence = events.ColumnInt64(0);
+      absl::StatusOr<v1::AuditEvent> event = RowToEvent(events);
+      if (event.ok()) {
+        item.Clear();
+        item.mutable_event()->Swap(&*event);
+        RETURN_IF_ERROR(verifier.Add(item));
+      } else {
+        verifier.AddUndecodableEvent(sequence, events.ColumnText(kPrevHashColumn));
+      }
+      // Checkpoints of missing events (a gap) surface as out of place.
+      while (checkpoint_row && checkpoints.ColumnInt64(0) <= sequence && !verifier.failed()) {
+        item.Clear();
+        *item.mutable_checkpoint() = RowToCheckpoint(checkpoints);
+        RETURN_IF_ERROR(verifier.Add(item));
+        ASSIGN_OR_RETURN(checkpoint_row, checkpoints.Step());
+      }
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::Status AuditLog::StoreCheckpoint(const v1::Checkpoint& checkpoint) {

@@ -24,6 +24,8 @@
 
 namespace relais::audit {
 
+class ExportVerifier;  // export_verifier.h
+
 // What the caller knows about one decision. The log adds sequence, time and
 // hashes. Empty strings mean "none" (e.g. an unauthenticated caller has no
 // actor_member_id).
@@ -68,6 +70,9 @@ struct CheckpointCandidate {
   std::optional<v1::Checkpoint> last_checkpoint{};
   // The chain head, verified from that checkpoint (or from the genesis).
   ChainHead head{};
+  // The stored hash of the event PrepareCheckpoint() was asked to pin, read in
+  // the same snapshot; empty when no such event exists (or none was asked).
+  std::string pinned_hash{};
 
   // 0 when no checkpoint is stored.
   int64_t covered() const { return last_checkpoint ? last_checkpoint->sequence() : 0; }
@@ -153,7 +158,17 @@ class AuditLog {
   // The checkpoint's signature is not checked here (the log holds no keys).
   // DataLoss if the events after the checkpoint fail verification, or the log
   // is shorter than the checkpoint; otherwise the database's status.
-  absl::StatusOr<CheckpointCandidate> PrepareCheckpoint() const;
+  // `pinned_sequence` > 0: also reads that event's stored hash (the
+  // checkpointer compares it with the last head it signed).
+  absl::StatusOr<CheckpointCandidate> PrepareCheckpoint(int64_t pinned_sequence = 0) const;
+
+  // Feeds `verifier` the events 1..up_to, each followed by its stored
+  // checkpoint if any, in one read snapshot and constant memory, as an export
+  // lays them out (checkpoints the caller wants announced ahead, it adds
+  // first). Rows no event can hold are fed as undecodable. Stops early once
+  // the verifier failed. Returns only database errors (or Internal if hashing
+  // failed); what is wrong with the log is in the verifier's report.
+  absl::Status FeedVerifier(int64_t up_to, ExportVerifier& verifier) const;
 
   // Stores a signed checkpoint, first checking in the write transaction that
   // the event it names still has its hash. AlreadyExists if a checkpoint of

@@ -13,6 +13,8 @@
 #include "common/status_macros.h"
 #include "services/audit/access_report_text.h"
 #include "services/audit/checkpoint.h"
+#include "services/audit/export_verifier.h"
+#include "services/audit/witness.h"
 #include "services/common/paging.h"
 
 namespace relais::audit {
@@ -54,8 +56,80 @@ absl::Status RecordAllowed(AuditLog* log, CallAudit& call) {
   return absl::OkStatus();
 }
 
+// VerifyLog's walk: signs the head first (the checkpointer refuses a
+// rewritten past), then checks the stored log up to the newest checkpoint
+// exactly as relais-audit-verify checks an export, against the witness file
+// too. When the checkpointer refused, the walk goes to the head and also
+// expects the last checkpoint it signed (from its state file), so a log cut
+// short or re-hashed is named; if the walk finds nothing else, the refusal
+// itself is the problem (checkpoint_refused).
+absl::StatusOr<ExportReport> VerifyStoredLog(const AuditLog& log, Checkpointer* checkpointer) {
+  if (checkpointer == nullptr) {
+    ExportReport report;
+    report.ok = false;
+    report.problem = std::string(kProblemNoCheckpoint);
+    report.detail = "this server has no audit key to check checkpoints with";
+    return report;
+  }
+  absl::StatusOr<std::optional<v1::Checkpoint>> made = checkpointer->CheckpointNow();
+  const bool refused = !made.ok() && (absl::IsDataLoss(made.status()) ||
+                                      absl::IsFailedPrecondition(made.status()));
+  if (!made.ok() && !refused) return made.status();  // e.g. the database is busy: retry
+  ASSIGN_OR_RETURN(ExportVerifier verifier,
+                   ExportVerifier::Create(TrustedKeys(checkpointer->keys())));
+  if (!checkpointer->witness_file().empty()) {
+    absl::StatusOr<Witness> witness =
+        ReadWitnessFile(checkpointer->witness_file(), TrustedKeys(checkpointer->keys()));
+    if (witness.ok()) {
+      verifier.SetWitness(*std::move(witness));
+    } else {
+      verifier.FailWitness(witness.status().message());
+    }
+  }
+  // The anchor comes from the checkpointer, which witnessed it before
+  // answering: a checkpoint signed meanwhile by its thread is not yet in the
+  // witness read above, and lies beyond the walk.
+  int64_t up_to = 0;
+  v1::ExportItem announced;
+  if (!refused) {
+    std::optional<v1::Checkpoint> anchor = *std::move(made);
+    if (!anchor.has_value()) {
+      ASSIGN_OR_RETURN(anchor, checkpointer->LastSigned());
+    }
+    if (!anchor.has_value()) return ExportReport{};  // an empty log: nothing to sign
+    up_to = anchor->sequence();
+    *announced.mutable_checkpoint() = *std::move(anchor);
+    RETURN_IF_ERROR(verifier.Add(announced));
+  } else {
+    ASSIGN_OR_RETURN(const ChainHead head, log.Head());
+    up_to = head.sequence;
+    absl::StatusOr<std::optional<v1::Checkpoint>> last_signed = checkpointer->LastSigned();
+    if (last_signed.ok() && last_signed->has_value()) {
+      *announced.mutable_checkpoint() = **last_signed;
+      RETURN_IF_ERROR(verifier.Add(announced));
+    }
+    ASSIGN_OR_RETURN(const std::optional<v1::Checkpoint> latest, log.LatestCheckpoint());
+    if (latest.has_value()) {
+      *announced.mutable_checkpoint() = *latest;
+      RETURN_IF_ERROR(verifier.Add(announced));
+    }
+  }
+  RETURN_IF_ERROR(log.FeedVerifier(up_to, verifier));
+  ExportReport report = verifier.Finish();
+  if (report.ok && refused) {
+    report.ok = false;
+    report.problem = std::string(kProblemCheckpointRefused);
+    report.problem_sequence = report.last_sequence;
+    report.detail = std::string(made.status().message());
+  }
+  return report;
+}
+
 // Events read per database round trip while exporting.
 constexpr int kExportPageSize = 500;
+// ... and while building an access report: memory stays bounded by a page of
+// events plus the report's own lines.
+constexpr int kReportPageSize = 500;
 
 // One ExportEvents call. Authorises and audits in its constructor, then
 // writes one item at a time, reading the next page of events (and the
@@ -122,9 +196,15 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportItem> {
         signed_head = true;
       } else {
         // The auditor needs a damaged log most of all: export it anyway; the
-        // verifier will show where it breaks.
+        // verifier will show where it breaks. The last head the server
+        // signed goes first, so a log cut short or re-hashed since is
+        // named (checkpoint_beyond_end, checkpoint_mismatch).
         common::LogError("export: cannot sign the audit head",
                          {{"status", made.status().ToString()}});
+        absl::StatusOr<std::optional<v1::Checkpoint>> last = checkpointer_->LastSigned();
+        if (last.ok() && last->has_value() && (*last)->sequence() >= from) {
+          *queue_.emplace_back().mutable_checkpoint() = **last;
+        }
       }
     }
     ASSIGN_OR_RETURN(const std::optional<v1::Checkpoint> latest, log_->LatestCheckpoint());
@@ -285,24 +365,11 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
     // The whole report is the DPO's, acting on the young person's request;
     // anyone else gets the lines of their own service's accesses.
     if (!platform) filter.actor_service_id = caller.service_id();
-    std::vector<v1::AuditEvent> all;
-    int64_t after = 0;
-    while (true) {
-      RETURN_IF_ERROR(rpc::CheckCallAlive(ctx));
-      ASSIGN_OR_RETURN(std::vector<v1::AuditEvent> page,
-                       log_->Query(filter, after, AuditLog::kMaxQueryLimit));
-      if (page.empty()) break;
-      after = page.back().sequence();
-      for (auto& e : page) all.push_back(std::move(e));
-      if (static_cast<int>(page.size()) < AuditLog::kMaxQueryLimit) break;
-    }
-    RETURN_IF_ERROR(RecordAllowed(log_, call));
     // Looked up once per service (name, sector) and, only when configured,
     // once per member.
     std::map<std::string, std::pair<std::string, std::string>> services;
     std::map<std::string, std::string> members;
-    resp->set_youth_id(req->youth_id());
-    for (const v1::AuditEvent& e : all) {
+    auto add_line = [&](const v1::AuditEvent& e) {
       v1::AccessReportLine* line = resp->add_lines();
       *line->mutable_time() = e.time();
       line->set_service_id(e.actor_service_id());
@@ -337,7 +404,25 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
       line->set_decision(e.decision());
       line->set_reason_code(e.reason_code());
       line->set_entry_id(e.entry_id());
+    };
+    // Keyset pages of kReportPageSize events, each turned into lines before
+    // the next is read, up to the head as it was when the report began (a
+    // youth whose record is busy cannot keep the loop going).
+    ASSIGN_OR_RETURN(const ChainHead head, log_->Head());
+    resp->set_youth_id(req->youth_id());
+    int64_t after = 0;
+    while (after < head.sequence) {
+      RETURN_IF_ERROR(rpc::CheckCallAlive(ctx));
+      ASSIGN_OR_RETURN(const std::vector<v1::AuditEvent> page,
+                       log_->Query(filter, after, kReportPageSize));
+      for (const v1::AuditEvent& e : page) {
+        if (e.sequence() > head.sequence) break;
+        add_line(e);
+      }
+      if (static_cast<int>(page.size()) < kReportPageSize) break;
+      after = page.back().sequence();
     }
+    RETURN_IF_ERROR(RecordAllowed(log_, call));
     if (req->format() == v1::ACCESS_REPORT_FORMAT_TEXT) {
       resp->set_text(RenderAccessReportText(*resp, language));
     }
@@ -351,13 +436,15 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VerifyLog(grpc::CallbackServerContex
   return rpc::Serve(*gate_, ctx, v1::ACTION_VERIFY_AUDIT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.VerifyLog"));
-    ASSIGN_OR_RETURN(VerifyResult result, log_->Verify());
+    ASSIGN_OR_RETURN(const ExportReport report, VerifyStoredLog(*log_, checkpointer_));
     RETURN_IF_ERROR(RecordAllowed(log_, call));
-    resp->set_ok(result.ok);
-    resp->set_events_checked(result.events_checked);
-    resp->set_first_bad_sequence(result.first_bad_sequence);
-    resp->set_problem(result.problem);
-    resp->set_head_hash(result.head_hash);
+    resp->set_ok(report.ok);
+    resp->set_events_checked(report.events);
+    resp->set_first_bad_sequence(report.ok ? 0 : report.problem_sequence);
+    resp->set_problem(report.problem);
+    resp->set_head_hash(report.events > 0 ? report.head_hash : std::string(kGenesisHash));
+    resp->set_checkpoints_checked(report.checkpoints);
+    resp->set_anchored_through(report.anchored_through);
     return absl::OkStatus();
   });
 }

@@ -91,6 +91,16 @@ bool VerifyCheckpointSignature(const v1::Checkpoint& checkpoint,
   return false;
 }
 
+std::vector<auth::VerifyingKey> TrustedKeys(const auth::KeyRing& keys) {
+  std::vector<auth::VerifyingKey> out;
+  for (auto& [id, raw] : keys.PublicKeys()) {
+    // The ring made these keys: they always parse.
+    absl::StatusOr<auth::VerifyingKey> key = auth::VerifyingKey::FromRaw(id, raw);
+    if (key.ok()) out.push_back(*std::move(key));
+  }
+  return out;
+}
+
 std::vector<v1::PublicKey> AuditPublicKeys(const auth::KeyRing& keys) {
   std::vector<v1::PublicKey> out;
   for (auto& [id, raw] : keys.PublicKeys()) {

@@ -64,6 +64,9 @@ int64_t TimestampMicros(const google::protobuf::Timestamp& ts);
 // Sets `ts` to `micros` with 0 <= nanos < 1e9, so TimestampMicros gives it back.
 void SetTimestampMicros(google::protobuf::Timestamp* ts, int64_t micros);
 
+// The ring's public keys as verifying keys (with their ids), oldest first.
+std::vector<auth::VerifyingKey> TrustedKeys(const auth::KeyRing& keys);
+
 // The ring's public keys as export items' PublicKey, oldest first.
 std::vector<v1::PublicKey> AuditPublicKeys(const auth::KeyRing& keys);
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -31,6 +32,25 @@ namespace relais::audit {
 // AuditLog::PrepareCheckpoint) and the previous checkpoint's signature
 // verifies with the ring: a damaged log is reported, never blessed.
 //
+// The database alone cannot be trusted to say what was signed before (a
+// rewrite can delete checkpoint rows and re-hash events). So the last
+// checkpoint signed is also kept outside it, in `state_file` (witness.h), and
+// each new head must extend it: the log still reaches its sequence, the event
+// there still has its hash, and the newest stored checkpoint is that one (or
+// a later one signed by the ring, left by a crash between storing and
+// recording). Otherwise the checkpointer refuses, every time, with DataLoss:
+// it counts the refusal (refusals()), reports refusing() until a head is
+// signed again, and logs an error. Each checkpoint signed is also appended to
+// `witness_file`, for the operator to ship off the host.
+//
+// Trust decision when the state file is missing (first start, an upgrade, or
+// moved aside after restoring a backup, README "Backup and restore"): with no stored
+// checkpoint the log is new and nothing is adopted; otherwise the newest
+// stored checkpoint is adopted only if the whole log up to it verifies
+// (chain, every stored checkpoint's signature) and, when a witness file
+// exists, agrees with it and the witness holds nothing later. The state file
+// is then written and a warning logged.
+//
 // Thread-safe. The log, key ring and clock must outlive it.
 class Checkpointer final : public AppendListener {
  public:
@@ -41,6 +61,12 @@ class Checkpointer final : public AppendListener {
     absl::Duration every = absl::Seconds(60);
     // How often the background thread looks at the clock (real time).
     absl::Duration poll_interval = absl::Seconds(1);
+    // The last checkpoint signed, outside the database (relaisd:
+    // <keys_dir>/audit-checkpoint.state). Empty: kept in memory only.
+    std::string state_file{};
+    // Every checkpoint signed, one JSON line each (relaisd:
+    // <keys_dir>/audit-witness.jsonl, config audit.witness_file). Empty: none.
+    std::string witness_file{};
   };
 
   Checkpointer(AuditLog* log, const auth::KeyRing* keys, const common::Clock* clock,
@@ -70,16 +96,38 @@ class Checkpointer final : public AppendListener {
   // CheckpointNow() if a checkpoint is due by count or by age; nullopt if not.
   absl::StatusOr<std::optional<v1::Checkpoint>> CheckpointIfDue();
 
+  // The last checkpoint this checkpointer signed or adopted (state file),
+  // nullopt before any. Loads the state if not done yet (errors: as
+  // CheckpointNow's).
+  absl::StatusOr<std::optional<v1::Checkpoint>> LastSigned();
+
+  // Refusals to sign since construction (each CheckpointNow/IfDue that ended
+  // in DataLoss or FailedPrecondition).
+  int64_t refusals() const { return refusals_.load(); }
+  // True from a refusal until a head is signed again.
+  bool refusing() const { return refusing_.load(); }
+
   // AppendListener: wakes the background thread when `every_events` events
   // are uncovered. Never blocks on the database.
   void Appended(int64_t sequence) override;
 
   const auth::KeyRing& keys() const { return *keys_; }
+  const std::string& witness_file() const { return options_.witness_file; }
 
  private:
   void Loop();
   absl::StatusOr<std::optional<v1::Checkpoint>> SignHead(bool only_if_due)
       ABSL_LOCKS_EXCLUDED(checkpoint_mu_);
+  absl::StatusOr<std::optional<v1::Checkpoint>> SignHeadLocked(bool only_if_due)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_);
+  // Reads the state file once (adopting a stored checkpoint without one).
+  absl::Status LoadStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_);
+  // DataLoss unless `candidate` extends signed_ (see the class comment).
+  absl::Status CheckExtendsSigned(const CheckpointCandidate& candidate) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_);
+  // Makes `checkpoint` the last signed: memory, state file, witness file.
+  absl::Status Remember(const v1::Checkpoint& checkpoint, bool witness)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_);
 
   AuditLog* const log_;
   const auth::KeyRing* const keys_;
@@ -93,6 +141,10 @@ class Checkpointer final : public AppendListener {
   // Sequence covered by the newest checkpoint this process knows of; read on
   // the append path without a lock.
   std::atomic<int64_t> covered_{-1};  // -1: not read yet
+  bool state_loaded_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  std::optional<v1::Checkpoint> signed_ ABSL_GUARDED_BY(checkpoint_mu_);
+  std::atomic<int64_t> refusals_{0};
+  std::atomic<bool> refusing_{false};
 
   absl::Mutex wake_mu_;
   absl::CondVar wake_cv_;

@@ -7,7 +7,9 @@
 #include <openssl/pem.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <utility>
@@ -94,41 +96,93 @@ void ExportVerifier::AddMalformed(absl::string_view why) {
   Fail(kProblemMalformedExport, next, absl::StrCat("the export holds ", why));
 }
 
-absl::Status ExportVerifier::AddEvent(const v1::AuditEvent& event) {
-  if (!chain_.has_value()) {
-    if (event.sequence() != from_sequence_) {
-      Fail(kProblemSequenceGap, from_sequence_,
-           absl::StrCat("the export should start at event ", from_sequence_, " but starts at ",
-                        event.sequence()));
-      return absl::OkStatus();
-    }
-    // From the genesis for a full export; otherwise trust the first link.
-    chain_.emplace(from_sequence_ - 1,
-                   from_sequence_ == 1 ? kGenesisHash : absl::string_view(event.prev_hash()));
-    report_.first_sequence = event.sequence();
+void ExportVerifier::AddUndecodableEvent(int64_t sequence, absl::string_view prev_hash) {
+  if (failed()) return;
+  CheckWitnessedCheckpointArrived();
+  if (failed() || !StartChain(sequence, prev_hash)) return;
+  chain_->AddUndecodable(sequence, prev_hash);
+  ChainFailed();
+}
+
+void ExportVerifier::SetWitness(Witness witness) {
+  witness_ = std::move(witness);
+  report_.witness_given = true;
+}
+
+void ExportVerifier::FailWitness(absl::string_view why) {
+  report_.witness_given = true;
+  if (failed()) return;
+  Fail(kProblemWitnessInvalid, 0, absl::StrCat("the witness cannot be trusted: ", why));
+}
+
+bool ExportVerifier::StartChain(int64_t sequence, absl::string_view prev_hash) {
+  if (chain_.has_value()) return true;
+  if (sequence != from_sequence_) {
+    Fail(kProblemSequenceGap, from_sequence_,
+         absl::StrCat("the export should start at event ", from_sequence_, " but starts at ",
+                      sequence));
+    return false;
   }
-  if (absl::Status s = chain_->Add(event); !s.ok()) return s;
+  // From the genesis for a full export; otherwise trust the first link.
+  chain_.emplace(from_sequence_ - 1, from_sequence_ == 1 ? kGenesisHash : prev_hash);
+  report_.first_sequence = sequence;
+  return true;
+}
+
+bool ExportVerifier::ChainFailed() {
   const VerifyResult& chain = chain_->result();
-  if (!chain.ok) {
-    const char* what = chain.problem == kProblemSequenceGap   ? "is missing or out of place"
-                       : chain.problem == kProblemChainBroken ? "does not point to its predecessor"
-                                                              : "does not match its hash";
-    Fail(chain.problem, chain.first_bad_sequence,
-         absl::StrCat("event ", chain.first_bad_sequence, " ", what));
-    return absl::OkStatus();
-  }
+  if (chain.ok) return false;
+  const char* what = chain.problem == kProblemSequenceGap   ? "is missing or out of place"
+                     : chain.problem == kProblemChainBroken ? "does not point to its predecessor"
+                                                            : "does not match its hash";
+  Fail(chain.problem, chain.first_bad_sequence,
+       absl::StrCat("event ", chain.first_bad_sequence, " ", what));
+  return true;
+}
+
+void ExportVerifier::CheckWitnessedCheckpointArrived() {
+  if (awaiting_checkpoint_ == 0) return;
+  Fail(kProblemCheckpointMissing, awaiting_checkpoint_,
+       absl::StrCat("the witness holds a checkpoint of event ", awaiting_checkpoint_,
+                    " that is missing here: it was removed"));
+}
+
+absl::Status ExportVerifier::AddEvent(const v1::AuditEvent& event) {
+  CheckWitnessedCheckpointArrived();
+  if (failed() || !StartChain(event.sequence(), event.prev_hash())) return absl::OkStatus();
+  if (absl::Status s = chain_->Add(event); !s.ok()) return s;
+  if (ChainFailed()) return absl::OkStatus();
+  EventPassed(event.sequence(), event.hash());
+  return absl::OkStatus();
+}
+
+void ExportVerifier::EventPassed(int64_t sequence, absl::string_view hash) {
+  const VerifyResult& chain = chain_->result();
   report_.events = chain.events_checked;
-  report_.last_sequence = event.sequence();
+  report_.last_sequence = sequence;
   report_.head_hash = chain.head_hash;
+  if (witness_.has_value()) {
+    auto witnessed = witness_->find(sequence);
+    if (witnessed != witness_->end()) {
+      if (witnessed->second.head_hash() != hash) {
+        Fail(kProblemWitnessMismatch, sequence,
+             absl::StrCat("event ", sequence,
+                          " does not have the hash the witness file recorded: the chain up to"
+                          " it was rewritten"));
+        return;
+      }
+      ++report_.witness_matched;
+      awaiting_checkpoint_ = sequence;
+    }
+  }
   // Checkpoints announced ahead: those naming this event are checked now; one
   // naming an earlier event (before the export's start) can never be.
-  while (!pending_.empty() && pending_.begin()->first <= event.sequence()) {
+  while (!pending_.empty() && pending_.begin()->first <= sequence) {
     v1::Checkpoint checkpoint = std::move(pending_.begin()->second);
     pending_.erase(pending_.begin());
     MatchCheckpoint(checkpoint);
     if (failed()) break;
   }
-  return absl::OkStatus();
 }
 
 void ExportVerifier::AddCheckpoint(const v1::Checkpoint& checkpoint) {
@@ -137,6 +191,21 @@ void ExportVerifier::AddCheckpoint(const v1::Checkpoint& checkpoint) {
          absl::StrCat("the checkpoint of event ", checkpoint.sequence(),
                       " is not signed by a trusted key"));
     return;
+  }
+  if (witness_.has_value()) {
+    auto witnessed = witness_->find(checkpoint.sequence());
+    if (witnessed != witness_->end()) {
+      const v1::Checkpoint& w = witnessed->second;
+      if (w.head_hash() != checkpoint.head_hash() ||
+          TimestampMicros(w.time()) != TimestampMicros(checkpoint.time()) ||
+          w.signature() != checkpoint.signature()) {
+        Fail(kProblemWitnessMismatch, checkpoint.sequence(),
+             absl::StrCat("the checkpoint of event ", checkpoint.sequence(),
+                          " differs from the one the witness file recorded"));
+        return;
+      }
+      if (checkpoint.sequence() == awaiting_checkpoint_) awaiting_checkpoint_ = 0;
+    }
   }
   if (report_.events == 0 || checkpoint.sequence() > report_.last_sequence) {
     pending_.emplace(checkpoint.sequence(), checkpoint);
@@ -178,19 +247,40 @@ ExportReport ExportVerifier::Finish() {
   if (!failed() && report_.events == 0) {
     Fail(kProblemMalformedExport, from_sequence_, "the export holds no events");
   }
+  if (!failed()) CheckWitnessedCheckpointArrived();
+  if (!failed() && report_.checkpoints == 0) {
+    Fail(kProblemNoCheckpoint, report_.last_sequence,
+         "no checkpoint signed by a trusted key covers these events: anyone could have written"
+         " them");
+  }
+  if (!failed() && report_.anchored_through < report_.last_sequence) {
+    Fail(kProblemUnanchoredTail, report_.anchored_through + 1,
+         absl::StrCat("events ", report_.anchored_through + 1, " to ", report_.last_sequence,
+                      " follow the last signed checkpoint: nothing vouches for them"));
+  }
+  if (!failed() && witness_.has_value() && witness_->count(report_.last_sequence) == 0) {
+    Fail(kProblemWitnessMissing, report_.last_sequence,
+         absl::StrCat("the checkpoint of event ", report_.last_sequence,
+                      " is not in the witness file: use a witness copied after the export"));
+  }
   if (report_.events > 0) {
     const int64_t anchored = std::max(report_.anchored_through, report_.first_sequence - 1);
     report_.unanchored = std::max<int64_t>(0, report_.last_sequence - anchored);
+  }
+  if (witness_.has_value()) {
+    report_.witness_beyond = static_cast<int64_t>(
+        std::distance(witness_->upper_bound(report_.last_sequence), witness_->end()));
   }
   return report_;
 }
 
 absl::StatusOr<ExportReport> VerifyExportBytes(absl::string_view bytes,
                                                std::vector<auth::VerifyingKey> trusted,
-                                               int64_t from_sequence) {
+                                               int64_t from_sequence, const Witness* witness) {
   absl::StatusOr<ExportVerifier> verifier =
       ExportVerifier::Create(std::move(trusted), from_sequence);
   if (!verifier.ok()) return verifier.status();
+  if (witness != nullptr) verifier->SetWitness(*witness);
   google::protobuf::io::ArrayInputStream input(bytes.data(), static_cast<int>(bytes.size()));
   if (absl::Status s = Walk(&input, *verifier); !s.ok()) return s;
   return verifier->Finish();
@@ -198,10 +288,11 @@ absl::StatusOr<ExportReport> VerifyExportBytes(absl::string_view bytes,
 
 absl::StatusOr<ExportReport> VerifyExportFile(const std::string& path,
                                               std::vector<auth::VerifyingKey> trusted,
-                                              int64_t from_sequence) {
+                                              int64_t from_sequence, const Witness* witness) {
   absl::StatusOr<ExportVerifier> verifier =
       ExportVerifier::Create(std::move(trusted), from_sequence);
   if (!verifier.ok()) return verifier.status();
+  if (witness != nullptr) verifier->SetWitness(*witness);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
   google::protobuf::io::FileInputStream input(fd);
@@ -271,8 +362,12 @@ std::string FormatReport(const ExportReport& r) {
     out += "no checkpoint";
   }
   absl::StrAppend(&out, "\nunanchored events: ", r.unanchored,
-                  r.unanchored > 0 ? " (after the last checkpoint; not yet signed)" : "",
+                  r.unanchored > 0 ? " (after the last checkpoint: nothing vouches for them)" : "",
                   "\nkeys in export:    ", r.keys_listed, " (", r.keys_trusted, " trusted)\n");
+  if (r.witness_given) {
+    absl::StrAppend(&out, "witness:           ", r.witness_matched, " entries matched, ",
+                    r.witness_beyond, " after the export's last event\n");
+  }
   return out;
 }
 

@@ -14,7 +14,7 @@
 //   events       the chain rules of audit_chain.h (ChainVerifier):
 //                sequence_gap, chain_broken, hash_mismatch. The first event
 //                must be `from_sequence` (1 for a full export).
-//   checkpoints  signature_invalid unless signed by a trusted key;
+//   checkpoints  checkpoint_signature_invalid unless signed by a trusted key;
 //                checkpoint_mismatch unless the event it names has its hash:
 //                a checkpoint right after its event is compared at once, one
 //                before its event (the head checkpoint) when the event comes;
@@ -22,16 +22,32 @@
 //                mismatch too;
 //                checkpoint_beyond_end if the export ends before an event a
 //                checkpoint names: the export was cut short.
+//   the anchor   no_checkpoint if no checkpoint verified at all;
+//                unanchored_tail if events follow the last verified
+//                checkpoint: only a signature covering the LAST event shows
+//                that nothing was rewritten or appended by someone without
+//                the key. The server signs a fresh head for every export, so
+//                an honest export always ends on a checkpoint.
+//   the witness  (SetWitness, optional: the checkpoints the server also
+//                wrote outside its database, witness.h)
+//                witness_mismatch if an event or checkpoint of the export has
+//                a witness entry that differs from it (a rewritten past, or a
+//                second history signed with a stolen key);
+//                checkpoint_missing if a witnessed checkpoint inside the
+//                export's range is not in the export (a deleted row);
+//                witness_missing if the checkpoint anchoring the export's
+//                last event is not in the witness (a witness copied before
+//                the export, or a checkpoint the server never wrote out).
+//                Witness entries beyond the export's end are counted, not an
+//                error: the witness keeps growing after an export is made.
 //   the stream   malformed_export for bytes that are not ExportItems, an
 //                empty item, or an export without events.
-// Events after the last verified checkpoint are "unanchored": counted, not
-// an error (they may simply be newer than any checkpoint); only the
-// checkpoints vouch that the chain up to them is the one the server signed.
 //
-// Limit: deleting the head checkpoint together with everything after an
-// earlier checkpoint leaves an export that verifies, anchored at that earlier
-// checkpoint. The report's anchored_through and anchored_time say how far
-// the signed evidence reaches; compare them with when the export was made.
+// Limit: without a witness, deleting the head checkpoint together with
+// everything after an earlier checkpoint leaves an export that verifies,
+// anchored at that earlier checkpoint. The report's anchored_through and
+// anchored_time say how far the signed evidence reaches; compare them with
+// when the export was made, or check it against a newer witness file.
 
 #include <cstdint>
 #include <map>
@@ -46,6 +62,7 @@
 #include "auth/signing_key.h"
 #include "relais/v1/audit.pb.h"
 #include "services/audit/audit_chain.h"
+#include "services/audit/witness.h"
 
 namespace relais::audit {
 
@@ -54,6 +71,16 @@ inline constexpr absl::string_view kProblemCheckpointSignatureInvalid =
     "checkpoint_signature_invalid";
 inline constexpr absl::string_view kProblemCheckpointBeyondEnd = "checkpoint_beyond_end";
 inline constexpr absl::string_view kProblemMalformedExport = "malformed_export";
+inline constexpr absl::string_view kProblemNoCheckpoint = "no_checkpoint";
+inline constexpr absl::string_view kProblemUnanchoredTail = "unanchored_tail";
+inline constexpr absl::string_view kProblemWitnessMismatch = "witness_mismatch";
+inline constexpr absl::string_view kProblemWitnessMissing = "witness_missing";
+inline constexpr absl::string_view kProblemCheckpointMissing = "checkpoint_missing";
+// VerifyLog only: the stored log verifies, but the checkpointer refused to
+// sign its head (checkpointer.h says why; the detail repeats it).
+inline constexpr absl::string_view kProblemCheckpointRefused = "checkpoint_refused";
+// The witness file itself does not parse or verify (witness.h).
+inline constexpr absl::string_view kProblemWitnessInvalid = "witness_invalid";
 
 struct ExportReport {
   bool ok = true;
@@ -76,8 +103,14 @@ struct ExportReport {
   // when that checkpoint was signed.
   int64_t anchored_through = 0;
   std::optional<absl::Time> anchored_time;
-  // Events after anchored_through: not covered by any signature yet.
+  // Events after anchored_through: not covered by any signature (then the
+  // export fails with unanchored_tail).
   int64_t unanchored = 0;
+  // With a witness: whether one was given, its entries inside the export's
+  // range that matched, and its entries after the export's last event.
+  bool witness_given = false;
+  int64_t witness_matched = 0;
+  int64_t witness_beyond = 0;
 };
 
 // Checks an export item by item, in constant memory apart from the
@@ -99,6 +132,15 @@ class ExportVerifier {
   absl::Status Add(const v1::ExportItem& item);
   // Records that the stream could not be parsed past this point.
   void AddMalformed(absl::string_view why);
+  // For a stored row that cannot be turned into an event (only tampering
+  // produces one): the sequence and link checks, then hash_mismatch.
+  void AddUndecodableEvent(int64_t sequence, absl::string_view prev_hash);
+
+  // Checks the export against these witness entries too (see above). Call
+  // before the first item; entries before from_sequence are ignored.
+  void SetWitness(Witness witness);
+  // Records that the witness could not be read or verified.
+  void FailWitness(absl::string_view why);
 
   // Ends the walk: reports checkpoints beyond the end and counts unanchored
   // events. Call once, after the last item.
@@ -111,6 +153,14 @@ class ExportVerifier {
       : trusted_(std::move(trusted)), from_sequence_(from_sequence) {}
 
   void Fail(absl::string_view problem, int64_t sequence, std::string detail);
+  // Starts the chain at the first event; false (and a problem) if misplaced.
+  bool StartChain(int64_t sequence, absl::string_view prev_hash);
+  // Reports a failed chain check; true if the chain failed.
+  bool ChainFailed();
+  // After an event passed: witness checks, then pending checkpoints.
+  void EventPassed(int64_t sequence, absl::string_view hash);
+  // A witnessed checkpoint that should have followed its event and did not.
+  void CheckWitnessedCheckpointArrived();
   absl::Status AddEvent(const v1::AuditEvent& event);
   void AddCheckpoint(const v1::Checkpoint& checkpoint);
   // Compares a signature-checked checkpoint with the last verified event.
@@ -121,6 +171,9 @@ class ExportVerifier {
   std::optional<ChainVerifier> chain_;  // set by the first event
   // Signature-checked checkpoints naming events not seen yet, by sequence.
   std::multimap<int64_t, v1::Checkpoint> pending_;
+  std::optional<Witness> witness_;
+  // A witnessed event whose in-place checkpoint has not come yet (0: none).
+  int64_t awaiting_checkpoint_ = 0;
   ExportReport report_;
 };
 
@@ -128,12 +181,15 @@ class ExportVerifier {
 // `path` and verifies it. Errors: the file cannot be read (errno-derived),
 // the verifier cannot be created (InvalidArgument), hashing failed (Internal);
 // a bad export is a report with ok == false.
+// With `witness`, the export is checked against it too (SetWitness).
 absl::StatusOr<ExportReport> VerifyExportBytes(absl::string_view bytes,
                                                std::vector<auth::VerifyingKey> trusted,
-                                               int64_t from_sequence = 1);
+                                               int64_t from_sequence = 1,
+                                               const Witness* witness = nullptr);
 absl::StatusOr<ExportReport> VerifyExportFile(const std::string& path,
                                               std::vector<auth::VerifyingKey> trusted,
-                                              int64_t from_sequence = 1);
+                                              int64_t from_sequence = 1,
+                                              const Witness* witness = nullptr);
 
 // Ed25519 public keys from PEM text holding one or more "PUBLIC KEY"
 // (SubjectPublicKeyInfo) blocks, as `openssl pkey -pubout` writes them; key

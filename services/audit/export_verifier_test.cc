@@ -42,8 +42,8 @@ std::string Serialize(const Items& items) {
   return out.str();
 }
 
-// A log of 10 events with checkpoints at 4 and 8, and an export of it whose
-// head checkpoint covers 8 (events 9 and 10 are unanchored).
+// A log of 10 events with checkpoints at 4, 8 and 10, and an export of it
+// whose head checkpoint covers 10, as the server makes one.
 class ExportVerifierTest : public ::testing::Test {
  protected:
   ExportVerifierTest()
@@ -67,7 +67,7 @@ class ExportVerifierTest : public ::testing::Test {
       e.reason_code = "allowed";
       EXPECT_TRUE(log_->AppendStandalone(e).ok());
       clock_.Advance(absl::Seconds(1));
-      if (i == 4 || i == 8) {
+      if (i == 4 || i == 8 || i == 10) {
         EXPECT_TRUE(cp.CheckpointNow().ok());
       }
     }
@@ -122,21 +122,63 @@ class ExportVerifierTest : public ::testing::Test {
   Items items_;
 };
 
-TEST_F(ExportVerifierTest, AcceptsAnIntactExportAndCountsUnanchoredEvents) {
+TEST_F(ExportVerifierTest, AcceptsAnIntactExportAnchoredAtItsLastEvent) {
   ExportReport r = Verify(items_);
   EXPECT_TRUE(r.ok) << r.problem << ": " << r.detail;
   EXPECT_EQ(r.events, 10);
   EXPECT_EQ(r.first_sequence, 1);
   EXPECT_EQ(r.last_sequence, 10);
   EXPECT_EQ(r.head_hash, log_->Head()->hash);
-  EXPECT_EQ(r.checkpoints, 3);  // head (8) ahead, then 4 and 8 in place
-  EXPECT_EQ(r.anchored_through, 8);
+  EXPECT_EQ(r.checkpoints, 4);  // head (10) ahead, then 4, 8 and 10 in place
+  EXPECT_EQ(r.anchored_through, 10);
   ASSERT_TRUE(r.anchored_time.has_value());
-  EXPECT_EQ(*r.anchored_time, absl::FromUnixSeconds(1764061200 + 8));
-  EXPECT_EQ(r.unanchored, 2);
+  EXPECT_EQ(*r.anchored_time, absl::FromUnixSeconds(1764061200 + 10));
+  EXPECT_EQ(r.unanchored, 0);
   EXPECT_EQ(r.keys_listed, 1);
   EXPECT_EQ(r.keys_trusted, 1);
   EXPECT_NE(FormatReport(r).find("ok\n"), std::string::npos);
+}
+
+// Removes every checkpoint item naming `sequence` (0: every checkpoint).
+void RemoveCheckpoints(Items& items, int64_t sequence = 0) {
+  std::erase_if(items, [&](const v1::ExportItem& item) {
+    return item.has_checkpoint() && (sequence == 0 || item.checkpoint().sequence() == sequence);
+  });
+}
+
+TEST_F(ExportVerifierTest, FailsWithoutAnyCheckpointSoTheKeyProvesSomething) {
+  RemoveCheckpoints(items_);
+  ExportReport r = Verify(items_);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.problem, "no_checkpoint");
+  EXPECT_EQ(r.problem_sequence, 10);
+  EXPECT_EQ(r.events, 10) << "the chain itself is intact";
+  EXPECT_NE(FormatReport(r).find("FAILED: no_checkpoint"), std::string::npos);
+}
+
+TEST_F(ExportVerifierTest, FailsWhenTheLastEventsFollowTheLastCheckpoint) {
+  RemoveCheckpoints(items_, 10);  // the head ahead and in place
+  ExportReport r = Verify(items_);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.problem, "unanchored_tail");
+  EXPECT_EQ(r.problem_sequence, 9);
+  EXPECT_EQ(r.anchored_through, 8);
+  EXPECT_EQ(r.unanchored, 2);
+}
+
+TEST_F(ExportVerifierTest, FailsWhenEventsAreAppendedAfterTheSignedHead) {
+  // Someone without the key chains a well-formed event 11 after the head.
+  v1::AuditEvent forged = items_[EventAt(10)].event();
+  forged.set_sequence(11);
+  forged.set_prev_hash(forged.hash());
+  forged.set_request_id("req-forged");
+  forged.set_hash(*ComputeEventHash(forged));
+  *items_.emplace_back().mutable_event() = forged;
+  ExportReport r = Verify(items_);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.problem, "unanchored_tail");
+  EXPECT_EQ(r.problem_sequence, 11);
+  EXPECT_EQ(r.events, 11);
 }
 
 TEST_F(ExportVerifierTest, ReportsAnAlteredEventAsHashMismatch) {
@@ -190,7 +232,7 @@ TEST_F(ExportVerifierTest, ReportsACheckpointSignedByAnotherKeyAsSignatureInvali
   auto stranger = auth::KeyRing::InMemory();
   ExportReport r = Verify(items_, stranger.get());
   EXPECT_EQ(r.problem, "checkpoint_signature_invalid");
-  EXPECT_EQ(r.problem_sequence, 8);  // the head checkpoint comes first
+  EXPECT_EQ(r.problem_sequence, 10);  // the head checkpoint comes first
   EXPECT_EQ(r.keys_trusted, 0);
 }
 
@@ -225,17 +267,17 @@ TEST_F(ExportVerifierTest, ReportsAnExportCutAfterACheckpointAsCheckpointBeyondE
   items_.resize(EventAt(4) + 2);  // ... event 4, checkpoint 4
   ExportReport r = Verify(items_);
   EXPECT_EQ(r.problem, "checkpoint_beyond_end");
-  EXPECT_EQ(r.problem_sequence, 8);
+  EXPECT_EQ(r.problem_sequence, 10);
   EXPECT_EQ(r.events, 4);
 }
 
 TEST_F(ExportVerifierTest, ReportsBytesCutInsideAnItemAsMalformed) {
   std::string bytes = Serialize(items_);
-  bytes.resize(bytes.size() - 3);
+  bytes.resize(bytes.size() - 3);  // inside checkpoint 10, after event 10
   auto r = VerifyExportBytes(bytes, Trusted(*keys_));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->problem, "malformed_export");
-  EXPECT_EQ(r->problem_sequence, 10);
+  EXPECT_EQ(r->problem_sequence, 11);
 }
 
 TEST_F(ExportVerifierTest, ReportsAnEmptyItemAndAnExportWithoutEventsAsMalformed) {
@@ -251,8 +293,8 @@ TEST_F(ExportVerifierTest, VerifiesAPartialExportFromItsFirstEvent) {
   EXPECT_TRUE(r.ok) << r.problem << ": " << r.detail;
   EXPECT_EQ(r.first_sequence, 5);
   EXPECT_EQ(r.events, 6);
-  EXPECT_EQ(r.anchored_through, 8);
-  EXPECT_EQ(r.unanchored, 2);
+  EXPECT_EQ(r.anchored_through, 10);
+  EXPECT_EQ(r.unanchored, 0);
   // The same bytes checked as a full export lack events 1..4.
   EXPECT_EQ(Verify(partial).problem, "sequence_gap");
 }
@@ -266,6 +308,102 @@ TEST_F(ExportVerifierTest, ReadsTheExportFromAFile) {
   EXPECT_EQ(r->events, 10);
   std::filesystem::remove(file);
   EXPECT_EQ(VerifyExportFile(file, Trusted(*keys_)).status().code(), absl::StatusCode::kNotFound);
+}
+
+// The checkpoints of the fixture's log, as the server's witness file holds them.
+Witness WitnessOf(const AuditLog& log) {
+  Witness witness;
+  auto checkpoints = log.Checkpoints(0, 1000, 1000);
+  EXPECT_TRUE(checkpoints.ok());
+  for (const v1::Checkpoint& c : *checkpoints) witness.emplace(c.sequence(), c);
+  return witness;
+}
+
+TEST_F(ExportVerifierTest, AgreesWithTheWitnessOfAnHonestLog) {
+  const Witness witness = WitnessOf(*log_);
+  auto r = VerifyExportBytes(Serialize(items_), Trusted(*keys_), 1, &witness);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->ok) << r->problem << ": " << r->detail;
+  EXPECT_TRUE(r->witness_given);
+  EXPECT_EQ(r->witness_matched, 3);
+  EXPECT_EQ(r->witness_beyond, 0);
+  EXPECT_NE(FormatReport(*r).find("witness:           3 entries matched"), std::string::npos);
+}
+
+TEST_F(ExportVerifierTest, TheWitnessExposesAHistoryRewrittenWithAStolenKey) {
+  const Witness witness = WitnessOf(*log_);
+  // Event 3 altered, every later hash recomputed, every checkpoint re-signed
+  // with the (stolen) audit key: the export alone cannot tell.
+  std::string prev;
+  for (int64_t seq = 3; seq <= 10; ++seq) {
+    v1::AuditEvent* e = items_[EventAt(seq)].mutable_event();
+    if (seq == 3) e->set_youth_id("y-2");
+    if (seq > 3) e->set_prev_hash(prev);
+    e->set_hash(*ComputeEventHash(*e));
+    prev = e->hash();
+  }
+  for (v1::ExportItem& item : items_) {
+    if (!item.has_checkpoint()) continue;
+    const int64_t seq = item.checkpoint().sequence();
+    auto resigned = SignCheckpoint(*keys_, seq, items_[EventAt(seq)].event().hash(),
+                                   absl::FromUnixSeconds(1764061300 + seq));
+    ASSERT_TRUE(resigned.ok());
+    *item.mutable_checkpoint() = *resigned;
+  }
+  EXPECT_TRUE(Verify(items_).ok) << "a stolen key signs anything";
+  auto r = VerifyExportBytes(Serialize(items_), Trusted(*keys_), 1, &witness);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->problem, "witness_mismatch");
+  EXPECT_EQ(r->problem_sequence, 10) << "the head checkpoint, announced first, differs";
+}
+
+TEST_F(ExportVerifierTest, TheWitnessExposesARewrittenEventBeforeItsCheckpoint) {
+  // The same rewrite, the checkpoints left alone and the head one dropped:
+  // event 4's hash is not the one the witness recorded.
+  const Witness witness = WitnessOf(*log_);
+  RemoveCheckpoints(items_);
+  std::string prev;
+  for (int64_t seq = 3; seq <= 10; ++seq) {
+    v1::AuditEvent* e = items_[EventAt(seq)].mutable_event();
+    if (seq == 3) e->set_youth_id("y-2");
+    if (seq > 3) e->set_prev_hash(prev);
+    e->set_hash(*ComputeEventHash(*e));
+    prev = e->hash();
+  }
+  auto r = VerifyExportBytes(Serialize(items_), Trusted(*keys_), 1, &witness);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->problem, "witness_mismatch");
+  EXPECT_EQ(r->problem_sequence, 4);
+}
+
+TEST_F(ExportVerifierTest, TheWitnessExposesADeletedCheckpoint) {
+  const Witness witness = WitnessOf(*log_);
+  RemoveCheckpoints(items_, 4);
+  EXPECT_TRUE(Verify(items_).ok) << "later checkpoints still anchor the chain";
+  auto r = VerifyExportBytes(Serialize(items_), Trusted(*keys_), 1, &witness);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->problem, "checkpoint_missing");
+  EXPECT_EQ(r->problem_sequence, 4);
+}
+
+TEST_F(ExportVerifierTest, TheExportsLastCheckpointMustBeInTheWitness) {
+  Witness witness = WitnessOf(*log_);
+  witness.erase(10);  // a witness copied before the export
+  auto r = VerifyExportBytes(Serialize(items_), Trusted(*keys_), 1, &witness);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->problem, "witness_missing");
+  EXPECT_EQ(r->problem_sequence, 10);
+}
+
+TEST_F(ExportVerifierTest, WitnessEntriesAfterTheExportAreCountedNotFailed) {
+  Witness witness = WitnessOf(*log_);
+  auto later = SignCheckpoint(*keys_, 12, std::string(64, 'a'), absl::FromUnixSeconds(1764061300));
+  ASSERT_TRUE(later.ok());
+  witness.emplace(12, *later);
+  auto r = VerifyExportBytes(Serialize(items_), Trusted(*keys_), 1, &witness);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->ok) << r->problem;
+  EXPECT_EQ(r->witness_beyond, 1);
 }
 
 TEST(ExportVerifier, NeedsATrustedKey) {

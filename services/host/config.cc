@@ -466,6 +466,10 @@ absl::Status ApplyConfig(const v1::ServerConfig& c, ServerSettings* settings) {
     if (a.has_access_report_names_members()) {
       h.access_report_names_members = a.access_report_names_members();
     }
+    if (a.has_witness_file()) {
+      RETURN_IF_ERROR(
+          PathIn("audit.witness_file", a.witness_file(), true, &h.audit_witness_file));
+    }
   }
   if (c.has_retention()) RETURN_IF_ERROR(ApplyRetention(c.retention(), &h.retention));
   if (c.has_record() && c.record().has_find_youth_per_hour()) {

@@ -19,6 +19,10 @@ HealthReporter::HealthReporter(grpc::HealthCheckServiceInterface* health,
 
 HealthReporter::~HealthReporter() { Stop(); }
 
+void HealthReporter::AddServiceCheck(std::string service, std::function<bool()> ok) {
+  checks_.emplace(std::move(service), std::move(ok));
+}
+
 void HealthReporter::Start() {
   ProbeOnce();
   thread_ = std::thread([this] {
@@ -42,9 +46,28 @@ bool HealthReporter::serving() const {
   return ready_ && db_ok_;
 }
 
+bool HealthReporter::serving(const std::string& service) const {
+  absl::MutexLock lock(&mu_);
+  auto it = check_ok_.find(service);
+  return ready_ && db_ok_ && (it == check_ok_.end() || it->second);
+}
+
 void HealthReporter::ProbeOnce() {
   const absl::Status status = probe_();
+  std::map<std::string, bool> checks;
+  for (const auto& [service, ok] : checks_) checks[service] = ok();
   absl::MutexLock lock(&mu_);
+  for (const auto& [service, ok] : checks) {
+    auto it = check_ok_.find(service);
+    if (it != check_ok_.end() && it->second != ok) {
+      if (ok) {
+        common::LogInfo("service check passes again", {{"service", service}});
+      } else {
+        common::LogError("service check fails: service not serving", {{"service", service}});
+      }
+    }
+    check_ok_[service] = ok;
+  }
   if (status.ok() != db_ok_) {
     if (status.ok()) {
       common::LogInfo("database reachable again");
@@ -58,11 +81,15 @@ void HealthReporter::ProbeOnce() {
 
 void HealthReporter::Publish() {
   const bool serving = ready_ && db_ok_;
-  if (has_published_ && serving == published_) return;
+  if (has_published_ && serving == published_ && check_ok_ == published_checks_) return;
   has_published_ = true;
   published_ = serving;
+  published_checks_ = check_ok_;
   health_->SetServingStatus("", serving);
-  for (const std::string& name : services_) health_->SetServingStatus(name, serving);
+  for (const std::string& name : services_) {
+    auto check = check_ok_.find(name);
+    health_->SetServingStatus(name, serving && (check == check_ok_.end() || check->second));
+  }
 }
 
 }  // namespace relais::host

@@ -2,6 +2,7 @@
 #define RELAIS_SERVICES_HOST_HEALTH_H_
 
 #include <functional>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +29,12 @@ class HealthReporter {
                  std::function<absl::Status()> probe, absl::Duration interval);
   ~HealthReporter();  // Stop()
 
+  // A further condition for one service only (e.g. the audit checkpointer
+  // for relais.v1.AuditService): while `ok` returns false, that service is
+  // NOT_SERVING; the others and the server as a whole are not affected.
+  // Evaluated with each probe. Call before Start().
+  void AddServiceCheck(std::string service, std::function<bool()> ok);
+
   // Everything starts NOT_SERVING; this runs one probe and starts the thread.
   void Start();
   void SetReady(bool ready);
@@ -35,6 +42,8 @@ class HealthReporter {
   void Stop();
 
   bool serving() const;
+  // The status last published for `service` (a name given to the constructor).
+  bool serving(const std::string& service) const;
 
  private:
   void ProbeOnce();
@@ -49,6 +58,10 @@ class HealthReporter {
   bool db_ok_ ABSL_GUARDED_BY(mu_) = false;
   bool published_ ABSL_GUARDED_BY(mu_) = false;
   bool has_published_ ABSL_GUARDED_BY(mu_) = false;
+  // Service checks and their last results (AddServiceCheck).
+  std::map<std::string, std::function<bool()>> checks_;
+  std::map<std::string, bool> check_ok_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, bool> published_checks_ ABSL_GUARDED_BY(mu_);
   absl::Notification stop_;
   std::thread thread_;
 };

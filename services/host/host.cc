@@ -129,12 +129,23 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   if (options.checkpoint_every_events < 1 || options.checkpoint_every <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("audit checkpoint intervals must be positive");
   }
+  // What was signed is also kept outside the database (the state and witness
+  // files, services/audit/witness.h): a rewritten database cannot rewrite them.
+  std::string checkpoint_state, witness;
+  if (!options.keys_dir.empty()) {
+    checkpoint_state = absl::StrCat(options.keys_dir, "/audit-checkpoint.state");
+    witness = options.audit_witness_file.empty()
+                  ? absl::StrCat(options.keys_dir, "/audit-witness.jsonl")
+                  : options.audit_witness_file;
+  }
   host->checkpointer_ = std::make_unique<audit::Checkpointer>(
       host->audit_log_.get(), host->audit_keys_.get(), host->clock_,
       audit::Checkpointer::Options{
           .every_events = options.checkpoint_every_events,
           .every = options.checkpoint_every,
-          .poll_interval = std::min(absl::Seconds(1), options.checkpoint_every)});
+          .poll_interval = std::min(absl::Seconds(1), options.checkpoint_every),
+          .state_file = checkpoint_state,
+          .witness_file = witness});
   host->audit_service_ = std::make_unique<audit::AuditServiceImpl>(
       host->audit_log_.get(), host->gate_.get(), host->directory_.get(), host->care_ledger_.get(),
       host->care_.get(), host->checkpointer_.get(),
@@ -189,12 +200,22 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
                                "relais.v1.RecordService", "relais.v1.CareService",
                                "relais.v1.AuditService", "relais.v1.AdminService"},
       [db = host->db_.get()] { return db->Probe(); }, options.health_probe_interval);
+  // A checkpointer that refuses to sign (a rewritten or shortened log) takes
+  // the audit service out of rotation, visibly, until a head is signed again.
+  host->health_->AddServiceCheck("relais.v1.AuditService",
+                                 [cp = host->checkpointer_.get()] { return !cp->refusing(); });
   host->health_->Start();
   host->metrics_->AddGauge("relais_audit_chain_length", "Events in the audit hash chain.",
                            [log = host->audit_log_.get()]() -> double {
                              absl::StatusOr<audit::ChainHead> head = log->Head();
                              return head.ok() ? static_cast<double>(head->sequence) : -1;
                            });
+  host->metrics_->AddCounter("relais_audit_checkpoint_refusals_total",
+                             "Times the audit checkpointer refused to sign the chain head because "
+                             "the log does not extend the last checkpoint it signed.",
+                             [cp = host->checkpointer_.get()] {
+                               return static_cast<double>(cp->refusals());
+                             });
   host->metrics_->AddGauge("relais_database_bytes",
                            "Size of the SQLite database file plus its WAL, in bytes.",
                            [db = host->db_.get()] { return static_cast<double>(db->FileBytes()); });
@@ -303,6 +324,10 @@ void Host::SetReady(bool ready) {
 }
 
 bool Host::serving() const { return health_ != nullptr && health_->serving(); }
+
+bool Host::serving(const std::string& service) const {
+  return health_ != nullptr && health_->serving(service);
+}
 
 void Host::Wait() {
   if (server_ != nullptr) server_->Wait();

@@ -76,6 +76,11 @@ struct HostOptions {
   // keys_dir is empty), never with a token key.
   int64_t checkpoint_every_events = 100;
   absl::Duration checkpoint_every = absl::Seconds(60);
+  // Every signed checkpoint is appended here, one JSON line each, for the
+  // operator to ship off the host (config audit.witness_file). Empty:
+  // <keys_dir>/audit-witness.jsonl; none when keys_dir is empty. The last
+  // checkpoint signed is kept in <keys_dir>/audit-checkpoint.state.
+  std::string audit_witness_file{};
   // grpc.health.v1: every service is NOT_SERVING until the host is ready and
   // while the database probe (Database::Probe) fails. With ready_on_start
   // false the host reports NOT_SERVING until SetReady(true) (relaisd: after
@@ -111,6 +116,9 @@ class Host {
   void SetReady(bool ready);
   // True while grpc.health.v1 reports SERVING.
   bool serving() const;
+  // The same for one service, e.g. "relais.v1.AuditService" (NOT_SERVING
+  // while the audit checkpointer refuses to sign).
+  bool serving(const std::string& service) const;
   // Request counts, latencies and access decisions (fed by the request log
   // interceptor), audit chain length, database size.
   Metrics& metrics() { return *metrics_; }

@@ -79,6 +79,11 @@ void Metrics::AddGauge(std::string name, std::string help, std::function<double(
   gauges_.push_back({std::move(name), std::move(help), std::move(read)});
 }
 
+void Metrics::AddCounter(std::string name, std::string help, std::function<double()> read) {
+  absl::MutexLock lock(&mu_);
+  gauges_.push_back({std::move(name), std::move(help), std::move(read), "counter"});
+}
+
 std::string Metrics::Render() const {
   std::vector<Gauge> gauges;
   std::string out;
@@ -130,8 +135,8 @@ std::string Metrics::Render() const {
   for (const Gauge& g : gauges) {
     const double v = g.read();
     if (v < 0) continue;
-    absl::StrAppend(&out, "# HELP ", g.name, " ", g.help, "\n# TYPE ", g.name, " gauge\n", g.name,
-                    " ", Number(v), "\n");
+    absl::StrAppend(&out, "# HELP ", g.name, " ", g.help, "\n# TYPE ", g.name, " ", g.type, "\n",
+                    g.name, " ", Number(v), "\n");
   }
   return out;
 }

@@ -30,7 +30,8 @@ namespace relais::host {
 //       "found" (OK), "not_found" (youth_not_found) or "rate_limited"; other
 //       refusals (role, malformed number) are not look-ups
 //   plus the gauges added with AddGauge() (relaisd: relais_audit_chain_length,
-//   relais_database_bytes). Thread-safe.
+//   relais_database_bytes) and counters added with AddCounter() (relaisd:
+//   relais_audit_checkpoint_refusals_total). Thread-safe.
 class Metrics final : public RpcObserver {
  public:
   void OnRpcDone(absl::string_view method, grpc::StatusCode code, absl::string_view reason,
@@ -38,6 +39,9 @@ class Metrics final : public RpcObserver {
   // `read` is called at each scrape, outside the metrics lock; a negative
   // value leaves the gauge out of that scrape.
   void AddGauge(std::string name, std::string help, std::function<double()> read);
+  // The same for a counter kept elsewhere (e.g. the audit checkpointer's
+  // refusals): rendered with TYPE counter; `read` must never decrease.
+  void AddCounter(std::string name, std::string help, std::function<double()> read);
   // The whole exposition.
   std::string Render() const;
 
@@ -51,6 +55,7 @@ class Metrics final : public RpcObserver {
     std::string name;
     std::string help;
     std::function<double()> read;
+    const char* type = "gauge";
   };
   mutable absl::Mutex mu_;
   std::map<std::pair<std::string, std::string>, Histogram> rpcs_ ABSL_GUARDED_BY(mu_);
