@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <functional>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -437,6 +438,30 @@ TEST_F(BadInputTest, MalformedOrImplausibleDatesAndNationalNumbersAreRefused) {
            Later(env_->record(), &v1::RecordService::Stub::FindYouth, kAmoCaseworker, find)}});
 }
 
+TEST_F(BadInputTest, TimestampsOutsideYears1To9999OrWithBadNanosAreRefusedBeforeAnyArithmetic) {
+  constexpr int64_t kHuge = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kYear10000 = 253'402'300'800;
+  Expect(StatusCode::INVALID_ARGUMENT, "timestamp_out_of_range",
+         {{"consent until int64 max",
+           Grant([](auto& k) { k.mutable_valid_until()->set_seconds(kHuge); })},
+          {"consent from int64 min",
+           Grant([](auto& k) {
+             k.mutable_valid_from()->set_seconds(std::numeric_limits<int64_t>::min());
+           })},
+          {"consent until year 10000",
+           Grant([](auto& k) { k.mutable_valid_until()->set_seconds(kYear10000); })},
+          {"overlap start negative nanos",
+           Propose([](auto& r) { r.mutable_overlap_start()->set_nanos(-1); })},
+          {"overlap end nanos of 1e9",
+           Propose([](auto& r) { r.mutable_overlap_end()->set_nanos(1'000'000'000); })},
+          {"overlap end int64 max",
+           Propose([](auto& r) { r.mutable_overlap_end()->set_seconds(kHuge); })},
+          {"audit start year 0",
+           Query([](auto& r) { r.mutable_start_time()->set_seconds(-62'135'596'801); })},
+          {"audit end int64 max",
+           Query([](auto& r) { r.mutable_end_time()->set_seconds(kHuge); })}});
+}
+
 TEST_F(BadInputTest, BadPageTokensAndPageSizesAreRefused) {
   Expect(StatusCode::INVALID_ARGUMENT, "bad_page_token",
          {{"entries abc", List([](auto& r) { r.set_page_token("abc"); })},
@@ -530,8 +555,10 @@ TEST_F(BadInputTest, UnknownLoginAndWrongPasswordGetTheSameAnswerAndTheRightPass
   EXPECT_EQ(listed.entries_size(), 1);
 }
 
-// Sends `bytes` as the serialized request of `method`, with a valid token.
-grpc::Status SendRawBytes(RelaisEnv& env, const std::string& method, const std::string& bytes) {
+// Sends `bytes` as the serialized request of `method`, with a valid token and
+// the x-request-id `request_id`.
+grpc::Status SendRawBytes(RelaisEnv& env, const std::string& method, const std::string& bytes,
+                          const std::string& request_id = "") {
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", env.host().port()),
                                      grpc::InsecureChannelCredentials());
   grpc::GenericStub stub(channel);
@@ -539,6 +566,7 @@ grpc::Status SendRawBytes(RelaisEnv& env, const std::string& method, const std::
   grpc::ByteBuffer request(&slice, 1);
   grpc::ByteBuffer response;
   std::unique_ptr<grpc::ClientContext> ctx = env.As(kAmoCaseworker);
+  if (!request_id.empty()) ctx->AddMetadata("x-request-id", request_id);
   absl::Notification done;
   grpc::Status status;
   stub.UnaryCall(ctx.get(), method, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
@@ -549,7 +577,7 @@ grpc::Status SendRawBytes(RelaisEnv& env, const std::string& method, const std::
   return status;
 }
 
-TEST_F(BadInputTest, ArbitraryBytesAsARequestBodyGetACleanErrorAndTheServerKeepsServing) {
+TEST_F(BadInputTest, BytesThatDoNotParseAreAMalformedRequestAuditedAndTheServerKeepsServing) {
   // The same path with a well-formed body works: only the bytes are at fault.
   grpc::Status sane =
       SendRawBytes(*env_, "/relais.v1.RecordService/AddEntry", EntryRequest().SerializeAsString());
@@ -567,25 +595,44 @@ TEST_F(BadInputTest, ArbitraryBytesAsARequestBodyGetACleanErrorAndTheServerKeeps
     random[0] = '\x0f';  // field 1 with the invalid wire type 7: never parses
     bodies.push_back(random);
   }
+  int sent = 0;
   for (const std::string method :
        {"/relais.v1.RecordService/AddEntry", "/relais.v1.CareService/GrantConsent"}) {
     for (size_t i = 0; i < bodies.size(); ++i) {
       SCOPED_TRACE(absl::StrCat(method, " body #", i));
+      const std::string request_id = absl::StrCat("malformed-", ++sent);
       const Counts before = CountAll(env_->db_path());
-      grpc::Status s = SendRawBytes(*env_, method, bodies[i]);
-      // gRPC refuses the call before any handler runs. Its callback API (which
-      // relaisd uses) answers UNIMPLEMENTED "" when a request does not parse
-      // (grpcpp/impl/codegen/server_callback_handlers.h); other APIs answer
-      // INTERNAL. Either way a clean error, and no Relais reason code.
-      EXPECT_THAT(s.error_code(), ::testing::AnyOf(StatusCode::UNIMPLEMENTED, StatusCode::INTERNAL,
-                                                   StatusCode::INVALID_ARGUMENT))
-          << s.error_code() << " " << s.error_message();
-      EXPECT_EQ(ReasonCode(s), "");
+      grpc::Status s = SendRawBytes(*env_, method, bodies[i], request_id);
+      EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << s.error_message();
+      EXPECT_EQ(ReasonCode(s), "malformed_request");
+      EXPECT_THAT(s.error_message(), ::testing::StartsWith("malformed_request: "));
       EXPECT_EQ(CountAll(env_->db_path()), before);
+      const std::vector<v1::AuditEvent> denials = DenialsOfRequest(request_id);
+      ASSERT_EQ(denials.size(), 1u);
+      EXPECT_EQ(denials[0].action(), v1::ACTION_REJECT_MALFORMED_REQUEST);
+      EXPECT_EQ(denials[0].reason(), v1::ACCESS_REASON_MALFORMED_REQUEST);
+      EXPECT_EQ(denials[0].actor_member_id(), env_->member_id(kAmoCaseworker));
+      EXPECT_EQ(denials[0].object_id(),
+                method == "/relais.v1.RecordService/AddEntry" ? "RecordService.AddEntry"
+                                                              : "CareService.GrantConsent");
       ExpectStillServing();
     }
   }
   EXPECT_TRUE(AddEntry([](auto&) {})().ok());
+}
+
+TEST_F(BadInputTest, AStringFieldThatIsNotUtf8IsAMalformedRequestAndAnUnknownMethodStaysUnimplemented) {
+  // LoginRequest.login (field 1) holding bytes that are not UTF-8.
+  const std::string not_utf8 = std::string("\x0a\x02\xc3\x28\x12\x01x", 7);
+  grpc::Status s = SendRawBytes(*env_, "/relais.v1.AuthService/Login", not_utf8, "not-utf8");
+  EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(ReasonCode(s), "malformed_request");
+  ASSERT_EQ(DenialsOfRequest("not-utf8").size(), 1u);
+
+  grpc::Status unknown =
+      SendRawBytes(*env_, "/relais.v1.RecordService/NoSuchMethod", "", "no-such-method");
+  EXPECT_EQ(unknown.error_code(), StatusCode::UNIMPLEMENTED) << unknown.error_message();
+  EXPECT_TRUE(DenialsOfRequest("no-such-method").empty());
 }
 
 }  // namespace

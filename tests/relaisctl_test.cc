@@ -34,6 +34,7 @@ namespace relais::testing {
 namespace {
 
 using ::testing::AllOf;
+using ::testing::AnyOf;
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -439,7 +440,7 @@ TEST_F(RelaisctlTest, ExportsAYouthAndPrintsTheAccessReportAsText) {
   Result refused = Ctl(kAmoCaseworker, {"youth", "export", youth, file});
   EXPECT_EQ(refused.exit_code, 4) << refused.err;  // role_not_permitted
   EXPECT_NE(::access(file.c_str(), F_OK), 0);
-  EXPECT_NE(::access((file + ".tmp").c_str(), F_OK), 0);
+  EXPECT_NE(::access((file + ".partial").c_str(), F_OK), 0);
 
   Result exported = Ctl(kAmoCoordinator, {"youth", "export", youth, file});
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
@@ -448,7 +449,7 @@ TEST_F(RelaisctlTest, ExportsAYouthAndPrintsTheAccessReportAsText) {
   struct stat st;
   ASSERT_EQ(::stat(file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_NE(::access((file + ".tmp").c_str(), F_OK), 0);
+  EXPECT_NE(::access((file + ".partial").c_str(), F_OK), 0);
   std::ifstream in(file, std::ios::binary);
   google::protobuf::io::IstreamInputStream stream(&in);
   std::vector<v1::ExportYouthItem> items;
@@ -481,6 +482,44 @@ TEST_F(RelaisctlTest, ExportsAYouthAndPrintsTheAccessReportAsText) {
   ExpectFits80(help.out);
 }
 
+TEST_F(RelaisctlTest, AnExportNeverReplacesFollowsOrWidensAFile) {
+  env_->clock().Set(absl::Now());
+  const std::string youth = env_->CreateYouth(15);
+  env_->Accompany(youth, kAmoCoordinator, kAmoCaseworker);
+  Login(kAmoCoordinator);
+  const std::string victim = absl::StrCat(home_, "/victim");
+  std::ofstream(victim) << "keep me";
+  ::chmod(victim.c_str(), 0644);
+
+  // An existing file, a symbolic link at the name, or at the partial name.
+  const std::string existing = absl::StrCat(home_, "/existing.export");
+  std::ofstream(existing) << "older export";
+  const std::string link = absl::StrCat(home_, "/link.export");
+  ASSERT_EQ(::symlink(victim.c_str(), link.c_str()), 0);
+  const std::string partial_link = absl::StrCat(home_, "/planted.export");
+  ASSERT_EQ(::symlink(victim.c_str(), (partial_link + ".partial").c_str()), 0);
+  for (const std::string& target : {existing, link, partial_link}) {
+    SCOPED_TRACE(target);
+    Result r = Ctl(kAmoCoordinator, {"youth", "export", youth, target});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_THAT(r.err, AnyOf(HasSubstr("already exists"), HasSubstr("symbolic link")));
+  }
+  EXPECT_EQ(Slurp(victim), "keep me");
+  EXPECT_EQ(Slurp(existing), "older export");
+  struct stat st;
+  ASSERT_EQ(::stat(victim.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+
+  // A permissive umask does not widen the mode.
+  const mode_t old_umask = ::umask(0);
+  const std::string file = absl::StrCat(home_, "/umask.export");
+  Result ok = Ctl(kAmoCoordinator, {"youth", "export", youth, file});
+  ::umask(old_umask);
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
 // relaisd's default transport: relaisctl presents the service's client
 // certificate (here from $RELAIS_CA/$RELAIS_CERT/$RELAIS_KEY, as
 // deploy/make-dev-certs.sh makes them).
@@ -493,7 +532,7 @@ TEST(RelaisctlTls, TalksMutualTlsByDefault) {
   grpc::SslCredentialsOptions client;
   client.pem_root_certs = Slurp(certs + "/ca.pem");
   auto env = RelaisEnv::StartTls(
-      {{Slurp(certs + "/server.pem"), Slurp(certs + "/server.key"), Slurp(certs + "/ca.pem")},
+      {{Slurp(certs + "/server.pem"), Slurp(certs + "/server.key"), Slurp(certs + "/ca.pem"), ""},
        client});
   ASSERT_NE(env, nullptr);
   env->clock().Set(absl::Now());

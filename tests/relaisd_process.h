@@ -31,6 +31,7 @@ class RelaisdProcess {
   const std::string& output() const { return output_; }
   // The port of the "relaisd serving" log line; 0 before it.
   int ServingPort() const;
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;

@@ -7,7 +7,10 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -65,7 +68,7 @@ struct Pki {
   std::string ca_pem;
 
   host::TlsCredentials Server() const {
-    return {ReadFile(dir + "/server.pem"), ReadFile(dir + "/server.key"), ca_pem};
+    return {ReadFile(dir + "/server.pem"), ReadFile(dir + "/server.key"), ca_pem, ""};
   }
   std::string CertPath(absl::string_view service) const {
     return absl::StrCat(dir, "/clients/", service, ".pem");
@@ -307,6 +310,146 @@ TEST_F(TransportSecurityTest, OnlyTls13IsNegotiated) {
   EXPECT_EQ(Handshake(port, TLS1_3_VERSION, TLS1_3_VERSION, ca, cert, key), TLS1_3_VERSION);
 }
 
+// --- Certificate revocation and reloading ---------------------------------------
+
+// A CRL of `pki`'s CA listing the client certificates of `services`, valid
+// from an hour ago for `valid_for` (negative: already past its next update).
+std::string MakeCrl(const Pki& pki, const std::vector<std::string>& services,
+                    absl::Duration valid_for = absl::Hours(24)) {
+  auto pem_of = [](const std::string& text, auto read) {
+    BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
+    auto* out = read(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    return out;
+  };
+  X509* ca = pem_of(pki.ca_pem, PEM_read_bio_X509);
+  EVP_PKEY* ca_key = pem_of(ReadFile(pki.dir + "/ca.key"), PEM_read_bio_PrivateKey);
+  X509_CRL* crl = X509_CRL_new();
+  X509_CRL_set_version(crl, 1);
+  X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca));
+  const time_t now = absl::ToTimeT(absl::Now());
+  ASN1_TIME* last = ASN1_TIME_set(nullptr, now - 3600);
+  ASN1_TIME* next = ASN1_TIME_set(nullptr, now + absl::ToInt64Seconds(valid_for));
+  X509_CRL_set1_lastUpdate(crl, last);
+  X509_CRL_set1_nextUpdate(crl, next);
+  for (const std::string& service : services) {
+    X509* cert = pem_of(ReadFile(pki.CertPath(service)), PEM_read_bio_X509);
+    X509_REVOKED* r = X509_REVOKED_new();
+    X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(cert));
+    X509_REVOKED_set_revocationDate(r, last);
+    X509_CRL_add0_revoked(crl, r);
+    X509_free(cert);
+  }
+  X509_CRL_sort(crl);
+  EXPECT_GT(X509_CRL_sign(crl, ca_key, EVP_sha256()), 0);
+  BIO* out = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509_CRL(out, crl);
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(out, &data);
+  std::string pem(data, static_cast<size_t>(size));
+  BIO_free(out);
+  ASN1_TIME_free(last);
+  ASN1_TIME_free(next);
+  X509_CRL_free(crl);
+  EVP_PKEY_free(ca_key);
+  X509_free(ca);
+  return pem;
+}
+
+class CertificateRevocationTest : public TransportSecurityTest {
+ protected:
+  void SetUp() override {}  // each test starts its own server
+
+  void Start(std::string crl_pem) {
+    host::TlsCredentials server = trusted_->Server();
+    server.crl_pem = std::move(crl_pem);
+    env_ = RelaisEnv::StartTls({server, Client("svc_amo_charleroi")});
+    ASSERT_NE(env_, nullptr);
+  }
+  std::shared_ptr<grpc::Channel> ChannelOf(absl::string_view service, const Pki* pki = nullptr) {
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("localhost");
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection of its own
+    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", env_->host().port()),
+                                     grpc::SslCredentials(Client(service, pki)), args);
+  }
+  // Refresh with `login`'s token over `channel`.
+  grpc::Status Refresh(const std::shared_ptr<grpc::Channel>& channel, absl::string_view login) {
+    auto stub = v1::AuthService::NewStub(channel);
+    std::unique_ptr<grpc::ClientContext> ctx = env_->As(login);
+    v1::LoginResponse reply;
+    return stub->Refresh(ctx.get(), v1::RefreshRequest(), &reply);
+  }
+};
+
+TEST_F(CertificateRevocationTest, ARevokedCertificateIsRefusedOnEveryCallAndAtLoginAndAudited) {
+  Start(MakeCrl(*trusted_, {"svc_saj_charleroi"}));
+  auto saj = ChannelOf("svc_saj_charleroi");
+  grpc::Status s = Refresh(saj, kSajCoordinator);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_EQ(ReasonCode(s), "certificate_revoked");
+  std::vector<v1::AuditEvent> events = EventsOf(kSajCoordinator);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().decision(), v1::DECISION_DENY);
+  EXPECT_EQ(events.back().reason(), v1::ACCESS_REASON_CERTIFICATE_REVOKED);
+  EXPECT_EQ(events.back().client_identity(), "cn=svc_saj_charleroi");
+
+  v1::LoginRequest login;
+  login.set_login(std::string(kSajCoordinator));
+  login.set_password(std::string(kPassword));
+  grpc::ClientContext ctx;
+  v1::LoginResponse reply;
+  s = v1::AuthService::NewStub(saj)->Login(&ctx, login, &reply);
+  EXPECT_EQ(ReasonCode(s), "certificate_revoked") << s.error_message();
+  EXPECT_TRUE(reply.token().empty());
+
+  // Another service's certificate is untouched.
+  EXPECT_TRUE(Refresh(ChannelOf("svc_amo_charleroi"), kAmoCaseworker).ok());
+}
+
+TEST_F(CertificateRevocationTest, AReloadTakesEffectOnTheNextCallOfAnOpenConnection) {
+  Start("");
+  auto amo = ChannelOf("svc_amo_charleroi");
+  ASSERT_TRUE(Refresh(amo, kAmoCaseworker).ok());
+
+  host::TlsCredentials revoking = trusted_->Server();
+  revoking.crl_pem = MakeCrl(*trusted_, {"svc_amo_charleroi"});
+  ASSERT_TRUE(env_->host().ReloadTls(revoking).ok());
+  EXPECT_EQ(ReasonCode(Refresh(amo, kAmoCaseworker)), "certificate_revoked");
+  EXPECT_EQ(amo->GetState(false), GRPC_CHANNEL_READY);  // the same connection
+
+  ASSERT_TRUE(env_->host().ReloadTls(trusted_->Server()).ok());
+  EXPECT_TRUE(Refresh(amo, kAmoCaseworker).ok());
+}
+
+TEST_F(CertificateRevocationTest, BadMaterialIsRefusedAndANewClientCaWaitsForARestart) {
+  Start("");
+  env_->clock().Set(absl::Now());  // CRL validity is judged by the server's clock
+  auto amo = ChannelOf("svc_amo_charleroi");
+  ASSERT_TRUE(Refresh(amo, kAmoCaseworker).ok());
+
+  // Refused and without effect: a CRL of a CA the server does not trust, an
+  // expired CRL, a key of another certificate.
+  host::TlsCredentials bad = trusted_->Server();
+  bad.crl_pem = MakeCrl(*rogue_, {"svc_amo_charleroi"});
+  EXPECT_EQ(env_->host().ReloadTls(bad).code(), absl::StatusCode::kInvalidArgument);
+  bad.crl_pem = MakeCrl(*trusted_, {"svc_amo_charleroi"}, -absl::Minutes(1));
+  EXPECT_EQ(env_->host().ReloadTls(bad).code(), absl::StatusCode::kInvalidArgument);
+  bad = trusted_->Server();
+  bad.server_key_pem = ReadFile(rogue_->dir + "/server.key");
+  EXPECT_EQ(env_->host().ReloadTls(bad).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Refresh(amo, kAmoCaseworker).ok());
+
+  // A new client CA is accepted as material but serves from the next start:
+  // handshakes keep TLS 1.3 only and the CA they started with.
+  host::TlsCredentials both = trusted_->Server();
+  both.client_ca_pem = absl::StrCat(trusted_->ca_pem, rogue_->ca_pem);
+  ASSERT_TRUE(env_->host().ReloadTls(both).ok());
+  EXPECT_EQ(Probe(ChannelOf("svc_amo_charleroi", rogue_)).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(Refresh(amo, kAmoCaseworker).ok());
+}
+
 // --- relaisd's command line ---------------------------------------------------
 
 // relaisd run as a child process (tests/relaisd_process.h).
@@ -378,6 +521,37 @@ TEST_F(RelaisdCommandLineTest, RefusesAKeyOfAnotherCertificate) {
                 absl::StrCat("--tls_client_ca=", trusted_->dir, "/ca.pem")}));
   EXPECT_EQ(relaisd.Exit(), 2) << relaisd.output();
   EXPECT_THAT(relaisd.output(), HasSubstr("does not match the server certificate"));
+}
+
+TEST_F(RelaisdCommandLineTest, SighupReReadsTheTlsFilesAndKeepsTheOldOnesIfTheNewAreBad) {
+  const std::string crl = FreshPath("crl") + ".pem";
+  std::ofstream(crl) << MakeCrl(*trusted_, {});
+  Relaisd relaisd(Concat(Concat(Files(), TlsFlags()),
+                         {"--demo", "--listen=127.0.0.1:0", absl::StrCat("--tls_crl=", crl)}));
+  ASSERT_TRUE(relaisd.WaitFor("Relais demo is serving")) << relaisd.output();
+  const int port = relaisd.ServingPort();
+  auto amo = v1::AuthService::NewStub(grpc::CreateChannel(
+      absl::StrCat("localhost:", port), grpc::SslCredentials(Client("svc_amo_charleroi"))));
+  auto login = [&] {
+    v1::LoginRequest req;
+    req.set_login("amo.camille");
+    req.set_password("demo-relais-2026");
+    v1::LoginResponse reply;
+    grpc::ClientContext ctx;
+    return amo->Login(&ctx, req, &reply);
+  };
+  ASSERT_TRUE(login().ok());
+
+  std::ofstream(crl, std::ios::trunc) << "not a CRL";
+  ASSERT_EQ(::kill(relaisd.pid(), SIGHUP), 0);
+  ASSERT_TRUE(relaisd.WaitFor("tls material not reloaded")) << relaisd.output();
+  EXPECT_TRUE(login().ok());
+
+  std::ofstream(crl, std::ios::trunc) << MakeCrl(*trusted_, {"svc_amo_charleroi"});
+  ASSERT_EQ(::kill(relaisd.pid(), SIGHUP), 0);
+  ASSERT_TRUE(relaisd.WaitFor("\"msg\":\"tls material reloaded\"")) << relaisd.output();
+  EXPECT_EQ(ReasonCode(login()), "certificate_revoked");
+  EXPECT_EQ(relaisd.Exit(/*terminate=*/true), 0) << relaisd.output();
 }
 
 TEST_F(RelaisdCommandLineTest, InsecureDevServesLoopbackWithALoudWarning) {

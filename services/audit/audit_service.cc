@@ -308,8 +308,12 @@ grpc::ServerUnaryReactor* AuditServiceImpl::QueryEvents(grpc::CallbackServerCont
       }
       filter.actor_service_id = caller.service_id();
     }
-    if (req->has_start_time()) filter.start = rpc::FromProto(req->start_time());
-    if (req->has_end_time()) filter.end = rpc::FromProto(req->end_time());
+    if (req->has_start_time()) {
+      ASSIGN_OR_RETURN(filter.start, rpc::TimeFromRequest("start_time", req->start_time()));
+    }
+    if (req->has_end_time()) {
+      ASSIGN_OR_RETURN(filter.end, rpc::TimeFromRequest("end_time", req->end_time()));
+    }
     if (filter.start && filter.end && *filter.start > *filter.end) {
       return rpc::InvalidField("end_time", "window_empty", "must not be before start_time");
     }

@@ -98,6 +98,10 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ct
   const rpc::PeerIdentity peer = rpc::IdentifyPeer(*ctx);
   event.client_identity = peer.client_identity;
   event.action = v1::ACTION_LOGIN;
+  // A revoked client certificate is refused before any password is checked.
+  if (absl::Status cert = gate_.CheckCertificate(*ctx); !cert.ok()) {
+    return rpc::Finish(ctx, gate_.AuditDenial(std::move(event), cert));
+  }
 
   // Throttled per account (as typed, existing or not) and per peer address, so
   // guessing is slow and the answer still says nothing about existence.

@@ -54,12 +54,13 @@ class AuthServiceImpl final : public v1::AuthService::CallbackService {
  public:
   AuthServiceImpl(const directory::CredentialSource* credentials, const auth::TokenIssuer* issuer,
                   const auth::TokenVerifier* verifier, const auth::KeyRing* key_ring,
-                  audit::AuditLog* audit)
+                  audit::AuditLog* audit,
+                  const rpc::PeerCertificateCheck* certificates = nullptr)
       : credentials_(credentials),
         issuer_(issuer),
         verifier_(verifier),
         key_ring_(key_ring),
-        gate_(verifier, audit) {}
+        gate_(verifier, audit, certificates) {}
 
   grpc::ServerUnaryReactor* Login(grpc::CallbackServerContext* ctx, const v1::LoginRequest* request,
                                   v1::LoginResponse* reply) override;

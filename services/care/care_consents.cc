@@ -93,11 +93,15 @@ grpc::ServerUnaryReactor* CareServiceImpl::GrantConsent(grpc::CallbackServerCont
       }
     }
     const absl::Time now = clock_->Now();
-    const absl::Time from = in.has_valid_from() ? rpc::FromProto(in.valid_from()) : now;
+    absl::Time from = now;
+    if (in.has_valid_from()) {
+      ASSIGN_OR_RETURN(from, rpc::TimeFromRequest("consent.valid_from", in.valid_from()));
+    }
     if (!in.has_valid_until()) {
       return rpc::InvalidField("consent.valid_until", "field_required", "is required");
     }
-    const absl::Time until = rpc::FromProto(in.valid_until());
+    ASSIGN_OR_RETURN(const absl::Time until,
+                     rpc::TimeFromRequest("consent.valid_until", in.valid_until()));
     if (until <= from || until <= now) {
       return rpc::InvalidField("consent.valid_until", "window_empty",
                                "must be after valid_from and in the future");

@@ -113,8 +113,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::ProposeHandover(grpc::CallbackServerC
       return rpc::InvalidField("overlap_end", "field_required", "is required");
     }
     const absl::Time now = clock_->Now();
-    const absl::Time start = rpc::FromProto(req->overlap_start());
-    const absl::Time end = rpc::FromProto(req->overlap_end());
+    ASSIGN_OR_RETURN(const absl::Time start,
+                     rpc::TimeFromRequest("overlap_start", req->overlap_start()));
+    ASSIGN_OR_RETURN(const absl::Time end,
+                     rpc::TimeFromRequest("overlap_end", req->overlap_end()));
     if (start < now - absl::Minutes(1)) {
       return rpc::InvalidField("overlap_start", "in_the_past", "must not be in the past");
     }

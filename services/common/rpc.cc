@@ -94,6 +94,10 @@ absl::Status Exhausted(v1::AccessReason reason, absl::string_view explanation) {
   return WithReason(absl::StatusCode::kResourceExhausted, ReasonCode(reason), explanation);
 }
 
+absl::Status Unauthenticated(v1::AccessReason reason, absl::string_view explanation) {
+  return WithReason(absl::StatusCode::kUnauthenticated, ReasonCode(reason), explanation);
+}
+
 std::string ReasonOf(const absl::Status& status) {
   if (status.ok()) return "allowed";
   switch (status.code()) {
@@ -206,6 +210,18 @@ absl::Time FromProto(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
+absl::StatusOr<absl::Time> TimeFromRequest(absl::string_view field,
+                                           const google::protobuf::Timestamp& ts) {
+  constexpr int64_t kMinSeconds = -62'135'596'800;  // 0001-01-01T00:00:00Z
+  constexpr int64_t kMaxSeconds = 253'402'300'799;  // 9999-12-31T23:59:59Z
+  if (ts.seconds() < kMinSeconds || ts.seconds() > kMaxSeconds || ts.nanos() < 0 ||
+      ts.nanos() > 999'999'999) {
+    return InvalidField(field, "timestamp_out_of_range",
+                        "must lie between years 1 and 9999 with nanos 0 to 999,999,999");
+  }
+  return FromProto(ts);
+}
+
 bool Caller::HasRole(v1::Role role) const { return principal.HasRole(RoleName(role)); }
 
 std::string Caller::RolesString() const { return absl::StrJoin(principal.roles, ","); }
@@ -270,6 +286,12 @@ absl::StatusOr<Caller> CallGate::Authenticate(grpc::CallbackServerContext* ctx,
   caller.client_identity = peer.client_identity;
   absl::StatusOr<auth::Principal> principal =
       auth::AuthenticateMetadata(*verifier_, ctx->client_metadata());
+  if (absl::Status cert = CheckCertificate(*ctx); !cert.ok()) {
+    if (principal.ok()) caller.principal = *std::move(principal);
+    audit::EventInput e = EventFor(caller, action);
+    e.youth_id = std::string(youth_id);
+    return AuditDenial(std::move(e), cert);
+  }
   if (!principal.ok()) {
     audit::EventInput e = EventFor(caller, action);
     e.youth_id = std::string(youth_id);
@@ -300,6 +322,15 @@ absl::Status CallGate::RequireRole(const Caller& caller, absl::string_view metho
                 names.empty() ? std::string("no role may make this call")
                               : absl::StrCat("this call needs the role ",
                                              absl::StrJoin(names, " or ")));
+}
+
+absl::Status UncaughtException(absl::string_view what) {
+  common::LogError("a handler let an exception escape", {{"what", std::string(what)}});
+  return absl::InternalError("uncaught exception");
+}
+
+absl::Status CallGate::CheckCertificate(const grpc::ServerContextBase& ctx) const {
+  return certificates_ != nullptr ? certificates_->Check(ctx) : absl::OkStatus();
 }
 
 absl::Status CallGate::AuditDenial(audit::EventInput event, const absl::Status& status) {

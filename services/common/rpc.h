@@ -4,6 +4,7 @@
 // What every gRPC service of relaisd shares: stable reason codes, the single
 // absl -> gRPC status conversion, and authenticating a call (audited on failure).
 
+#include <exception>
 #include <string>
 
 #include "absl/status/status.h"
@@ -31,6 +32,8 @@ absl::Status NotFound(absl::string_view reason, absl::string_view explanation);
 // RESOURCE_EXHAUSTED with an access reason (e.g. rate_limited), audited as a
 // denial like Denied().
 absl::Status Exhausted(v1::AccessReason reason, absl::string_view explanation);
+// UNAUTHENTICATED with an access reason (e.g. certificate_revoked).
+absl::Status Unauthenticated(v1::AccessReason reason, absl::string_view explanation);
 
 // The reason code of a status made by the helpers above (or by the token
 // verifier); "internal" for anything else.
@@ -50,6 +53,11 @@ v1::Role RoleFromName(absl::string_view name);
 
 google::protobuf::Timestamp ToProto(absl::Time t);
 absl::Time FromProto(const google::protobuf::Timestamp& ts);
+// A timestamp from a request, range-checked before any arithmetic: years 1 to
+// 9999 and nanos 0..999,999,999 (the range google.protobuf.Timestamp defines),
+// else INVALID_ARGUMENT "timestamp_out_of_range" naming `field`.
+absl::StatusOr<absl::Time> TimeFromRequest(absl::string_view field,
+                                           const google::protobuf::Timestamp& ts);
 
 // Who is calling, once authenticated.
 struct Caller {
@@ -90,13 +98,26 @@ struct CallAudit {
   bool recorded = false;
 };
 
+// Says whether the client certificate of a call may still be used (relaisd:
+// host::TlsMaterial, against the deployment's CRL). Thread-safe.
+class PeerCertificateCheck {
+ public:
+  virtual ~PeerCertificateCheck() = default;
+  // OK, or UNAUTHENTICATED "certificate_revoked".
+  virtual absl::Status Check(const grpc::ServerContextBase& ctx) const = 0;
+};
+
 // Authenticates calls and audits every refusal. Thread-safe.
 class CallGate {
  public:
-  CallGate(const auth::TokenVerifier* verifier, audit::AuditLog* audit)
-      : verifier_(verifier), audit_(audit) {}
+  // `certificates` may be null (plaintext, tests); none is owned.
+  CallGate(const auth::TokenVerifier* verifier, audit::AuditLog* audit,
+           const PeerCertificateCheck* certificates = nullptr)
+      : verifier_(verifier), audit_(audit), certificates_(certificates) {}
 
-  // Verifies the bearer token. On failure appends a DENY event for `action` and
+  // A revoked client certificate (see PeerCertificateCheck) is refused first,
+  // UNAUTHENTICATED "certificate_revoked", audited with the token's actor if
+  // the token verifies. Then verifies the bearer token. On failure appends a DENY event for `action` and
   // returns UNAUTHENTICATED with the token's reason code. Over mutual TLS the
   // client certificate must name the token's service: otherwise PERMISSION_DENIED
   // "certificate_service_mismatch", audited with the token's actor. The caller's
@@ -110,6 +131,10 @@ class CallGate {
   // PERMISSION_DENIED role_not_permitted, which Serve() audits like any denial.
   absl::Status RequireRole(const Caller& caller, absl::string_view method);
 
+  // The certificate check alone, for calls that take no token (Login): OK or
+  // "certificate_revoked", not audited here.
+  absl::Status CheckCertificate(const grpc::ServerContextBase& ctx) const;
+
   // Appends a DENY event for `status` (its reason code) in its own transaction.
   // Returns `status`, or UNAVAILABLE if it could not be audited.
   absl::Status AuditDenial(audit::EventInput event, const absl::Status& status);
@@ -119,7 +144,12 @@ class CallGate {
  private:
   const auth::TokenVerifier* verifier_;
   audit::AuditLog* audit_;
+  const PeerCertificateCheck* certificates_;
 };
+
+// INTERNAL for an exception a handler let escape; logs its description (which
+// never holds request content in this code base).
+absl::Status UncaughtException(absl::string_view what);
 
 // Runs one audited unary call: authenticates, runs `body(const Caller&,
 // CallAudit&) -> absl::Status`, and if it failed without recording an event,
@@ -132,7 +162,15 @@ grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* ctx
   absl::Status status = caller.status();
   if (caller.ok()) {
     CallAudit call{EventFor(*caller, action)};
-    status = body(*caller, call);
+    // The last resort: an exception (e.g. bad_alloc) unwinds the body's
+    // transaction and answers a generic INTERNAL, audited, never a crash.
+    try {
+      status = body(*caller, call);
+    } catch (const std::exception& e) {
+      status = UncaughtException(e.what());
+    } catch (...) {
+      status = UncaughtException("not a std::exception");
+    }
     if (!status.ok() && !call.recorded) status = gate.AuditDenial(call.event, status);
   }
   return Finish(ctx, status);

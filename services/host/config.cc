@@ -414,6 +414,7 @@ absl::Status ApplyConfig(const v1::ServerConfig& c, ServerSettings* settings) {
     RETURN_IF_ERROR(PathIn("tls.key_file", t.key_file(), true, &out.tls_key_file));
     RETURN_IF_ERROR(
         PathIn("tls.client_ca_file", t.client_ca_file(), true, &out.tls_client_ca_file));
+    RETURN_IF_ERROR(PathIn("tls.crl_file", t.crl_file(), true, &out.tls_crl_file));
     const bool any = !t.cert_file().empty() || !t.key_file().empty() ||
                      !t.client_ca_file().empty();
     if (any) {

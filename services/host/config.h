@@ -24,6 +24,7 @@ struct ServerSettings {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
+  std::string tls_crl_file;
   // "debug", "info", "warning" or "error".
   std::string log_level = "info";
 };

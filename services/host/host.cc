@@ -1,6 +1,7 @@
 #include "services/host/host.h"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/trusted_file.h"
 #include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -27,21 +29,15 @@ constexpr size_t kSecretBytes = 32;
 // Reads a 32-byte secret from `path`, creating it (0600) if missing. Refuses a
 // file that group or others may read.
 absl::StatusOr<std::string> LoadOrCreateSecret(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0) {
-    if ((st.st_mode & 077) != 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(path, " is readable by group or others; chmod 600 it"));
-    }
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream buf;
-    buf << in.rdbuf();
-    std::string secret = buf.str();
-    if (secret.size() != kSecretBytes) {
+  absl::StatusOr<std::string> existing =
+      common::ReadTrustedFile(path, kSecretBytes, /*owner_only=*/true);
+  if (existing.ok()) {
+    if (existing->size() != kSecretBytes) {
       return absl::DataLossError(absl::StrCat(path, " does not hold a 32-byte secret"));
     }
-    return secret;
+    return existing;
   }
+  if (!absl::IsNotFound(existing.status())) return existing.status();
   std::string secret(kSecretBytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(secret.data()), kSecretBytes) != 1) {
     return absl::InternalError("RAND_bytes failed");
@@ -81,7 +77,15 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   host->issuer_ = std::make_unique<auth::TokenIssuer>(host->keys_.get(), host->clock_, kAudience,
                                                       options.token_lifetime);
   host->verifier_ = std::make_unique<auth::TokenVerifier>(host->keys_.get(), host->clock_, kAudience);
-  host->gate_ = std::make_unique<rpc::CallGate>(host->verifier_.get(), host->audit_log_.get());
+  if (options.tls.enabled()) {
+    ASSIGN_OR_RETURN(host->tls_, TlsMaterial::Create(std::move(options.tls), host->clock_));
+  }
+  // The material holds the key from here on; no other copy stays behind.
+  OPENSSL_cleanse(host->options_.tls.server_key_pem.data(),
+                  host->options_.tls.server_key_pem.size());
+  host->options_.tls = TlsCredentials();
+  host->gate_ = std::make_unique<rpc::CallGate>(host->verifier_.get(), host->audit_log_.get(),
+                                                host->tls_.get());
 
   ASSIGN_OR_RETURN(host->directory_,
                    directory::DirectoryStore::Create(host->db_.get(), host->clock_,
@@ -110,6 +114,8 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
           .erasure_grace_period = options.erasure_grace_period,
           .directory = host->directory_.get()},
       host->db_.get(), host->clock_, host->gate_.get(), host->care_ledger_.get());
+  // The record service holds its own copy; this one is not needed any more.
+  OPENSSL_cleanse(national_key.data(), national_key.size());
   host->care_ = std::make_unique<care::CareServiceImpl>(
       options.care, host->db_.get(), host->clock_, host->gate_.get(), host->directory_.get(),
       host->care_ledger_.get(), host->record_.get());
@@ -117,7 +123,7 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
       host->gate_.get(), host->directory_.get(), host->db_.get());
   host->auth_service_ = std::make_unique<auth_service::AuthServiceImpl>(
       host->directory_.get(), host->issuer_.get(), host->verifier_.get(), host->keys_.get(),
-      host->audit_log_.get());
+      host->audit_log_.get(), host->tls_.get());
   // The audit signing key lives apart from the token keys (a subdirectory the
   // token ring ignores), so auditors are handed only the audit public key.
   if (options.keys_dir.empty()) {
@@ -164,14 +170,17 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
-  if (options.tls.enabled()) {
-    ASSIGN_OR_RETURN(credentials, MutualTls13ServerCredentials(options.tls));
+  if (host->tls_ != nullptr) {
+    ASSIGN_OR_RETURN(credentials, host->tls_->MakeServerCredentials());
   }
   grpc::ServerBuilder builder;
   // One JSON log line per RPC, feeding the metrics as well.
   host->metrics_ = std::make_unique<Metrics>();
   {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    // First, so that the request log and metrics see the status it sets.
+    creators.push_back(std::make_unique<MalformedRequestFactory>(host->verifier_.get(),
+                                                                 host->audit_log_.get()));
     creators.push_back(std::make_unique<RequestLogFactory>(host->metrics_.get()));
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
@@ -239,7 +248,7 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   if (options.ready_on_start) host->health_->SetReady(true);
   common::LogInfo("relaisd serving",
                   {{"address", host->address()},
-                   {"transport", options.tls.enabled() ? "mtls" : "plaintext"}});
+                   {"transport", host->tls_ != nullptr ? "mtls" : "plaintext"}});
   return host;
 }
 
@@ -317,6 +326,26 @@ void Host::Shutdown(absl::Duration grace) {
 
 std::shared_ptr<grpc::Channel> Host::InProcessChannel() {
   return server_->InProcessChannel(grpc::ChannelArguments());
+}
+
+absl::Status Host::ReloadTls(TlsCredentials tls) {
+  if (tls_ == nullptr) {
+    return absl::FailedPreconditionError("this server serves plaintext: nothing to reload");
+  }
+  absl::StatusOr<bool> restart_needed = tls_->Replace(std::move(tls));
+  if (!restart_needed.ok()) {
+    common::LogError("tls material not reloaded; the current one stays",
+                     {{"status", restart_needed.status().ToString()}});
+    return restart_needed.status();
+  }
+  common::LogInfo("tls material reloaded",
+                  {{"revoked_certificates", absl::StrCat(tls_->revoked_count())}});
+  if (*restart_needed) {
+    common::LogWarning(
+        "the new certificate, key or client CA take effect at the next restart; the CRL "
+        "already does");
+  }
+  return absl::OkStatus();
 }
 
 void Host::SetReady(bool ready) {

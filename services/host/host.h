@@ -23,9 +23,11 @@
 #include "services/directory/directory_service.h"
 #include "services/directory/directory_store.h"
 #include "services/host/health.h"
+#include "services/host/malformed_request.h"
 #include "services/host/metrics.h"
 #include "services/host/request_log.h"
 #include "services/host/tls_credentials.h"
+#include "services/host/tls_material.h"
 #include "services/record/record_service.h"
 #include "services/record/retention_policy.h"
 #include "storage/database.h"
@@ -140,6 +142,13 @@ class Host {
   auth::KeyRing& audit_keys() { return *audit_keys_; }
   audit::Checkpointer& checkpointer() { return *checkpointer_; }
 
+  // Re-reads the TLS material (SIGHUP in relaisd): the next call on every
+  // connection is checked against the new CRL; nothing in flight is dropped.
+  // A new certificate, key or client CA is checked and logged as needing a
+  // restart (see tls_material.h). On error the current material stays.
+  // FAILED_PRECONDITION on a plaintext server.
+  absl::Status ReloadTls(TlsCredentials tls);
+
  private:
   Host() = default;
   void SweepLoop();
@@ -152,6 +161,7 @@ class Host {
   std::unique_ptr<auth::KeyRing> keys_;
   std::unique_ptr<auth::TokenIssuer> issuer_;
   std::unique_ptr<auth::TokenVerifier> verifier_;
+  std::unique_ptr<TlsMaterial> tls_;  // null on plaintext
   std::unique_ptr<rpc::CallGate> gate_;
   std::unique_ptr<directory::DirectoryStore> directory_;
   std::unique_ptr<care::CareLedger> care_ledger_;

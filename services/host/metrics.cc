@@ -13,6 +13,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/descriptor.h"
 
 namespace relais::host {
 namespace {
@@ -50,13 +52,27 @@ absl::string_view FindYouthOutcome(grpc::StatusCode code, absl::string_view reas
   return "";
 }
 
+// A method a client names is a label only if the server has it: a client
+// spraying made-up paths would otherwise grow the series without bound.
+std::string MethodLabel(absl::string_view method) {
+  absl::string_view m = method;
+  if (!absl::ConsumePrefix(&m, "/")) return std::string(kUnknownMethodLabel);
+  const size_t slash = m.find('/');
+  if (slash == absl::string_view::npos) return std::string(kUnknownMethodLabel);
+  const std::string full = absl::StrCat(m.substr(0, slash), ".", m.substr(slash + 1));
+  if (google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(full) == nullptr) {
+    return std::string(kUnknownMethodLabel);
+  }
+  return std::string(method);
+}
+
 }  // namespace
 
 void Metrics::OnRpcDone(absl::string_view method, grpc::StatusCode code, absl::string_view reason,
                         absl::Duration latency) {
   const double seconds = absl::ToDoubleSeconds(latency);
   absl::MutexLock lock(&mu_);
-  Histogram& h = rpcs_[{std::string(method), std::string(GrpcCodeName(code))}];
+  Histogram& h = rpcs_[{MethodLabel(method), std::string(GrpcCodeName(code))}];
   if (h.buckets.empty()) h.buckets.assign(kBucketCount, 0);
   for (size_t i = 0; i < kBucketCount; ++i) {
     if (seconds <= kBuckets[i]) {
@@ -66,7 +82,16 @@ void Metrics::OnRpcDone(absl::string_view method, grpc::StatusCode code, absl::s
   }
   h.sum += seconds;
   ++h.count;
-  if (!reason.empty()) ++decisions_[std::string(reason)];
+  if (!reason.empty()) {
+    // Reason codes are the server's own, but bound them all the same.
+    auto it = decisions_.find(reason);
+    if (it == decisions_.end() && decisions_.size() >= kMaxReasonLabels) {
+      it = decisions_.try_emplace(std::string(kOtherReasonLabel), 0).first;
+    } else if (it == decisions_.end()) {
+      it = decisions_.try_emplace(std::string(reason), 0).first;
+    }
+    ++it->second;
+  }
   if (method == kFindYouthMethod) {
     if (absl::string_view outcome = FindYouthOutcome(code, reason); !outcome.empty()) {
       ++find_youth_[std::string(outcome)];

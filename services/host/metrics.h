@@ -16,6 +16,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "services/host/request_log.h"
 
@@ -29,9 +30,15 @@ namespace relais::host {
 //   relais_find_youth_lookups_total{outcome}          counter: FindYouth replies
 //       "found" (OK), "not_found" (youth_not_found) or "rate_limited"; other
 //       refusals (role, malformed number) are not look-ups
+//   Label values are bounded: a method the server does not have is "unknown",
+//   and past kMaxReasonLabels distinct reasons further ones count as "other".
 //   plus the gauges added with AddGauge() (relaisd: relais_audit_chain_length,
 //   relais_database_bytes) and counters added with AddCounter() (relaisd:
 //   relais_audit_checkpoint_refusals_total). Thread-safe.
+inline constexpr absl::string_view kUnknownMethodLabel = "unknown";
+inline constexpr absl::string_view kOtherReasonLabel = "other";
+inline constexpr size_t kMaxReasonLabels = 200;
+
 class Metrics final : public RpcObserver {
  public:
   void OnRpcDone(absl::string_view method, grpc::StatusCode code, absl::string_view reason,
@@ -59,7 +66,7 @@ class Metrics final : public RpcObserver {
   };
   mutable absl::Mutex mu_;
   std::map<std::pair<std::string, std::string>, Histogram> rpcs_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, int64_t> decisions_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t, std::less<>> decisions_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t> find_youth_ ABSL_GUARDED_BY(mu_);
   std::vector<Gauge> gauges_ ABSL_GUARDED_BY(mu_);
 };

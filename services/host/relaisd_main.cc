@@ -1,5 +1,6 @@
 // relaisd: every Relais service in one process over one embedded SQLite file.
 
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -45,6 +46,9 @@ ABSL_FLAG(std::string, tls_cert, "",
 ABSL_FLAG(std::string, tls_key, "", "PEM file: the server's private key (mode 0600)");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM file: the CA certificate(s) that issue the service clients' certificates");
+ABSL_FLAG(std::string, tls_crl, "",
+          "PEM file: CRL(s) of the client CA; a client certificate listed there is refused on "
+          "every call. relaisd re-reads the TLS files on SIGHUP");
 ABSL_FLAG(std::string, master_key_file, "",
           "File (mode 0600) holding the master key of the encryption at rest: 32 raw bytes or "
           "their base64. Else $RELAIS_MASTER_KEY (base64), else <keys_dir>/master.key, created "
@@ -98,6 +102,7 @@ std::vector<std::string> ApplyFlags(bool only_given, relais::host::ServerSetting
   if (use("tls_cert")) s->tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
   if (use("tls_key")) s->tls_key_file = absl::GetFlag(FLAGS_tls_key);
   if (use("tls_client_ca")) s->tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  if (use("tls_crl")) s->tls_crl_file = absl::GetFlag(FLAGS_tls_crl);
   if (use("max_overlap_days")) {
     o.care.max_overlap = absl::Hours(24) * absl::GetFlag(FLAGS_max_overlap_days);
   }
@@ -220,12 +225,14 @@ int main(int argc, char** argv) {
   }
   // Database, WAL and key files hold minors' data and secrets: owner only.
   ::umask(077);
-  // SIGINT/SIGTERM are blocked in every thread and taken by sigwait() below, so
-  // shutdown runs in normal context rather than in a signal handler.
+  // SIGINT/SIGTERM (shut down) and SIGHUP (re-read the TLS files) are blocked
+  // in every thread and taken by sigwait() below, in normal context rather
+  // than in a signal handler.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // Defaults < file < flags: every flag's value (its default unless given),
   // then the configuration file, then the flags given on the command line.
@@ -261,7 +268,9 @@ int main(int argc, char** argv) {
   const std::string tls_cert = settings.tls_cert_file;
   const std::string tls_key = settings.tls_key_file;
   const std::string tls_client_ca = settings.tls_client_ca_file;
-  const bool any_tls_flag = !tls_cert.empty() || !tls_key.empty() || !tls_client_ca.empty();
+  const std::string tls_crl = settings.tls_crl_file;
+  const bool any_tls_flag =
+      !tls_cert.empty() || !tls_key.empty() || !tls_client_ca.empty() || !tls_crl.empty();
   if (absl::GetFlag(FLAGS_insecure_dev)) {
     if (any_tls_flag) {
       relais::common::LogError(
@@ -289,7 +298,7 @@ int main(int argc, char** argv) {
           "file's tls section, or pass --insecure_dev to serve plaintext on a loopback address");
       return 2;
     }
-    auto tls = relais::host::LoadTlsCredentials(tls_cert, tls_key, tls_client_ca);
+    auto tls = relais::host::LoadTlsCredentials(tls_cert, tls_key, tls_client_ca, tls_crl);
     if (!tls.ok()) {
       relais::common::LogError("relaisd cannot load its TLS credentials",
                                {{"status", tls.status().ToString()}});
@@ -304,6 +313,9 @@ int main(int argc, char** argv) {
   // NOT_SERVING (grpc.health.v1) until the demo data, if any, is in place.
   options.ready_on_start = false;
   auto host = relais::host::Host::Start(options);
+  // The host holds the key now: wipe this copy.
+  OPENSSL_cleanse(options.tls.server_key_pem.data(), options.tls.server_key_pem.size());
+  options.tls.server_key_pem.clear();
   if (!host.ok()) {
     relais::common::LogError("relaisd cannot start", {{"status", host.status().ToString()}});
     return 1;
@@ -318,7 +330,20 @@ int main(int argc, char** argv) {
   }
   (*host)->SetReady(true);
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    if (tls_cert.empty()) {
+      relais::common::LogInfo("SIGHUP: plaintext server, no TLS files to re-read");
+      continue;
+    }
+    // Read again from the same paths; a bad file leaves the current material.
+    auto tls = relais::host::LoadTlsCredentials(tls_cert, tls_key, tls_client_ca, tls_crl);
+    if (!tls.ok()) {
+      relais::common::LogError("tls material not reloaded; the current one stays",
+                               {{"status", tls.status().ToString()}});
+      continue;
+    }
+    (void)(*host)->ReloadTls(*std::move(tls));
+  }
   relais::common::LogInfo("shutting down", {{"signal", absl::StrCat(signal_number)}});
   (*host)->Shutdown(absl::Seconds(10));
   return 0;

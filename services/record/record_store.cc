@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "common/status_macros.h"
 
 namespace relais::record::store {
@@ -32,8 +33,10 @@ std::string EntryBinding(const v1::Entry& e) {
                       static_cast<int>(e.visibility()));
 }
 
+// Saturates rather than overflows: request times are range-checked at the API
+// (rpc::TimeFromRequest), this guards every other path.
 int64_t Us(const google::protobuf::Timestamp& ts) {
-  return ts.seconds() * 1'000'000 + ts.nanos() / 1000;
+  return absl::ToUnixMicros(absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos()));
 }
 
 void SetTs(google::protobuf::Timestamp* ts, int64_t us) {

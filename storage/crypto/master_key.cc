@@ -71,7 +71,8 @@ absl::StatusOr<MasterKey> MasterKey::Generate() {
 }
 
 absl::StatusOr<MasterKey> MasterKey::ReadFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NOFOLLOW: a link planted at the key's path is refused, not followed.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT)
       return absl::NotFoundError(absl::StrCat("master key file ", path, " does not exist"));
@@ -165,9 +166,26 @@ std::vector<std::string> MasterKeyRing::previous_ids() const {
   return ids;
 }
 
+namespace {
+
+// The variable's value, then gone from the process: its bytes overwritten in
+// place (so /proc/<pid>/environ no longer shows them) and the variable unset,
+// so no child process or crash dump inherits the key.
+std::string TakeFromEnvironment(const char* name) {
+  char* value = std::getenv(name);
+  if (value == nullptr) return std::string();
+  std::string copy(value);
+  OPENSSL_cleanse(value, copy.size());
+  ::unsetenv(name);
+  return copy;
+}
+
+}  // namespace
+
 absl::StatusOr<MasterKeyRing> MasterKeyRing::Load(const MasterKeySources& sources) {
-  const char* env = std::getenv(kMasterKeyEnv);
-  const bool env_set = env != nullptr && env[0] != '\0';
+  std::string env = TakeFromEnvironment(kMasterKeyEnv);
+  absl::Cleanup wipe_env = [&env] { Wipe(env); };
+  const bool env_set = !env.empty();
   std::optional<MasterKeyRing> ring;
   if (!sources.file.empty()) {
     if (env_set) {

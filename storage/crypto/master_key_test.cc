@@ -1,6 +1,7 @@
 #include "storage/crypto/master_key.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -92,6 +93,12 @@ TEST_F(MasterKeyTest, FileMayHoldRawBytesOrBase64ButNothingElse) {
   }
   EXPECT_EQ(MasterKey::ReadFile(dir + "/missing.key").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(MasterKey::ReadFile(dir).status().code(), absl::StatusCode::kFailedPrecondition);
+  // A link planted at the key's path is refused, not followed.
+  const std::string good = dir + "/good.key";
+  ASSERT_TRUE(MasterKey::Generate()->WriteNewFile(good).ok());
+  ASSERT_EQ(::symlink(good.c_str(), (dir + "/link.key").c_str()), 0);
+  EXPECT_EQ(MasterKey::ReadFile(dir + "/link.key").status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(MasterKeyTest, EnvironmentVariableIsAcceptedAsBase64) {
@@ -100,6 +107,8 @@ TEST_F(MasterKeyTest, EnvironmentVariableIsAcceptedAsBase64) {
   ASSERT_TRUE(ring.ok()) << ring.status();
   EXPECT_EQ(ring->origin(), "env");
   EXPECT_EQ(ring->current().id(), MasterKey::FromBytes(kRaw)->id());
+  // Read once, then gone: no child process or later reader sees it.
+  EXPECT_EQ(std::getenv(kMasterKeyEnv), nullptr);
 }
 
 TEST_F(MasterKeyTest, MalformedEnvironmentVariableIsRefusedWithoutEchoingIt) {
@@ -119,6 +128,7 @@ TEST_F(MasterKeyTest, FileWinsOverEnvironmentVariable) {
   ASSERT_TRUE(ring.ok()) << ring.status();
   EXPECT_EQ(ring->origin(), "file");
   EXPECT_EQ(ring->current().id(), file_key->id());
+  EXPECT_EQ(std::getenv(kMasterKeyEnv), nullptr);  // removed even when unused
 }
 
 TEST_F(MasterKeyTest, DevelopmentKeyIsCreatedOnceUnderKeysDirWithMode0600) {

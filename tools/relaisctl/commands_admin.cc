@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "relais/v1/admin.grpc.pb.h"
 #include "tools/relaisctl/cli.h"
+#include "tools/relaisctl/private_file.h"
 
 namespace relais::ctl {
 namespace {
@@ -24,11 +25,6 @@ namespace {
 constexpr int64_t kProgressBytes = 4 << 20;
 
 std::string Mib(int64_t bytes) { return absl::StrFormat("%.1f MiB", bytes / 1048576.0); }
-
-int LocalError(absl::string_view what, const std::string& path) {
-  PrintErr(absl::StrCat("error: ", what, " ", path, ": ", std::strerror(errno), "\n"));
-  return kExitFailed;
-}
 
 // Receives the stream into `fd`, checking the layout, sizes and SHA-256.
 // Returns "" when all is well, else what went wrong (the server's status
@@ -90,10 +86,13 @@ std::string Receive(grpc::ClientReader<v1::BackupDatabaseChunk>& reader, int fd,
 
 int AdminBackup(Invocation& in) {
   const std::string path = in.args[0];
-  const std::string temp = absl::StrCat(path, ".tmp");
   // The whole database: private to the admin.
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return LocalError("cannot write", temp);
+  absl::StatusOr<PrivateFile> file = PrivateFile::Create(path);
+  if (!file.ok()) {
+    PrintErr(absl::StrCat("error: ", file.status().message(), "\n"));
+    return kExitFailed;
+  }
+  const int fd = file->fd();
   auto ctx = in.client->NewContext(/*stream=*/true);
   std::unique_ptr<v1::AdminService::Stub> stub = v1::AdminService::NewStub(in.client->channel());
   std::unique_ptr<grpc::ClientReader<v1::BackupDatabaseChunk>> reader =
@@ -101,29 +100,14 @@ int AdminBackup(Invocation& in) {
   v1::BackupHeader header;
   const std::string problem = Receive(*reader, fd, &header);
   const grpc::Status status = reader->Finish();
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!status.ok()) {
-    ::unlink(temp.c_str());
-    return in.Fail(status);
-  }
+  if (!status.ok()) return in.Fail(status);
   if (!problem.empty()) {
-    ::unlink(temp.c_str());
     PrintErr(absl::StrCat("error: backup not saved: ", problem, "\n"));
     return kExitFailed;
   }
-  if (!synced || ::rename(temp.c_str(), path.c_str()) != 0) {
-    const int saved = errno;
-    ::unlink(temp.c_str());
-    errno = saved;
-    return LocalError("cannot save", path);
-  }
-  // Make the rename itself durable.
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
+  if (absl::Status saved = file->Commit(); !saved.ok()) {
+    PrintErr(absl::StrCat("error: ", saved.message(), "\n"));
+    return kExitFailed;
   }
   Print(absl::StrCat("backup saved to ", path, ": ", header.size_bytes(), " bytes, ",
                      header.page_count(), " pages, audit head ", header.audit_head_sequence(),

@@ -21,6 +21,7 @@
 #include "services/audit/export_verifier.h"
 #include "tools/relaisctl/cli.h"
 #include "tools/relaisctl/flags.h"
+#include "tools/relaisctl/private_file.h"
 
 namespace relais::ctl {
 namespace {
@@ -175,14 +176,13 @@ int AuditReport(Invocation& in) {
 
 int AuditExport(Invocation& in) {
   const std::string path = in.args[0];
-  const std::string temp = absl::StrCat(path, ".partial");
   // The export names youths and members by id: private to the auditor.
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    PrintErr(absl::StrCat("error: cannot write ", temp, ": ", std::strerror(errno), "\n"));
+  absl::StatusOr<PrivateFile> file = PrivateFile::Create(path);
+  if (!file.ok()) {
+    PrintErr(absl::StrCat("error: ", file.status().message(), "\n"));
     return kExitFailed;
   }
-  google::protobuf::io::FileOutputStream out(fd);  // closed below, on every path
+  google::protobuf::io::FileOutputStream out(file->fd());  // the PrivateFile closes it
   v1::ExportEventsRequest req;
   req.set_from_sequence(absl::GetFlag(FLAGS_from_sequence));
   auto ctx = in.client->NewContext(/*stream=*/true);
@@ -202,14 +202,11 @@ int AuditExport(Invocation& in) {
   }
   if (progress) PrintErr(absl::StrCat("\rexporting: ", events, " events\n"));
   const grpc::Status status = reader->Finish();
-  written = out.Close() && written;
-  if (!status.ok()) {
-    ::unlink(temp.c_str());
-    return in.Fail(status);
-  }
-  if (!written || ::rename(temp.c_str(), path.c_str()) != 0) {
-    ::unlink(temp.c_str());
-    PrintErr(absl::StrCat("error: cannot write ", path, "\n"));
+  written = out.Flush() && written;
+  if (!status.ok()) return in.Fail(status);
+  const absl::Status saved = written ? file->Commit() : absl::DataLossError("short write");
+  if (!saved.ok()) {
+    PrintErr(absl::StrCat("error: cannot write ", path, ": ", saved.message(), "\n"));
     return kExitFailed;
   }
   Print(absl::StrCat(events, " events (", items, " items) saved to ", path, "\n"));

@@ -20,6 +20,7 @@
 #include "google/protobuf/util/delimited_message_util.h"
 #include "tools/relaisctl/cli.h"
 #include "tools/relaisctl/flags.h"
+#include "tools/relaisctl/private_file.h"
 
 ABSL_FLAG(std::string, full_export_request, "",
           "an approved full-export request id (admins: export every body, once)");
@@ -265,18 +266,17 @@ int EntryShow(Invocation& in) {
   return kExitOk;
 }
 
-// Streams RecordService.ExportYouth into <file>: written to <file>.tmp (0600,
-// it holds the youth's data), fsynced, renamed into place only once the
-// server ended the stream with its trailer.
+// Streams RecordService.ExportYouth into <file> (a PrivateFile: it holds the
+// youth's data), put in place only once the server ended the stream with its
+// trailer.
 int YouthExport(Invocation& in) {
   const std::string path = in.args[1];
-  const std::string temp = absl::StrCat(path, ".tmp");
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    PrintErr(absl::StrCat("error: cannot write ", temp, ": ", std::strerror(errno), "\n"));
+  absl::StatusOr<PrivateFile> file = PrivateFile::Create(path);
+  if (!file.ok()) {
+    PrintErr(absl::StrCat("error: ", file.status().message(), "\n"));
     return kExitFailed;
   }
-  google::protobuf::io::FileOutputStream out(fd);  // closed below, on every path
+  google::protobuf::io::FileOutputStream out(file->fd());  // the PrivateFile closes it
   v1::ExportYouthRequest req;
   req.set_youth_id(in.args[0]);
   req.set_full_export_request_id(absl::GetFlag(FLAGS_full_export_request));
@@ -300,20 +300,15 @@ int YouthExport(Invocation& in) {
   }
   if (progress) PrintErr(absl::StrCat("\rexporting: ", entries, " entries\n"));
   const grpc::Status status = reader->Finish();
-  written = written && out.Flush() && ::fsync(fd) == 0;
-  written = out.Close() && written;
-  if (!status.ok()) {
-    ::unlink(temp.c_str());
-    return in.Fail(status);
-  }
-  if (!trailer) {  // never rename a copy cut short into place
-    ::unlink(temp.c_str());
+  written = out.Flush() && written;
+  if (!status.ok()) return in.Fail(status);
+  if (!trailer) {  // never put a copy cut short into place
     PrintErr("error: the export ended without its trailer; nothing saved\n");
     return kExitFailed;
   }
-  if (!written || ::rename(temp.c_str(), path.c_str()) != 0) {
-    ::unlink(temp.c_str());
-    PrintErr(absl::StrCat("error: cannot write ", path, "\n"));
+  const absl::Status saved = written ? file->Commit() : absl::DataLossError("short write");
+  if (!saved.ok()) {
+    PrintErr(absl::StrCat("error: cannot write ", path, ": ", saved.message(), "\n"));
     return kExitFailed;
   }
   Print(absl::StrCat(entries, " entries (", withheld, " withheld) saved to ", path, "\n"));
