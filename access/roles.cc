@@ -37,6 +37,10 @@ const Table& TheTable() {
         {"AuthService.Login", anyone},
         {"AuthService.Refresh", anyone},
         {"AuthService.PublicKeys", anyone},
+        // Any member ends their own session; locks are lifted by an admin or
+        // the member's coordinator (the handler checks which service).
+        {"AuthService.Logout", anyone},
+        {"AuthService.UnlockAccount", {ROLE_ADMIN, ROLE_COORDINATOR}},
         // Records: the field; never auditors, never admins (no entry body).
         {"RecordService.CreateYouth", field},
         {"RecordService.FindYouth", field},

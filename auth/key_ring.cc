@@ -341,6 +341,43 @@ bool KeyRing::Verify(absl::string_view key_id, absl::string_view data,
   return it != verifying_.end() && it->second.Verify(data, signature);
 }
 
+absl::StatusOr<int> KeyRing::RetireExpired(absl::Time now,
+                                           absl::Duration token_lifetime) {
+  absl::MutexLock rotating(&rotate_mu_);
+  std::vector<std::string> expired;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    // Ids sort in creation order: a key's successor is the next id.
+    for (auto it = verifying_.begin(); it != verifying_.end(); ++it) {
+      const auto next = std::next(it);
+      if (next == verifying_.end() || it->first == current_->key_id()) break;
+      const std::optional<absl::Time> replaced = KeyIdTime(next->first);
+      if (replaced.has_value() && *replaced + token_lifetime <= now) {
+        expired.push_back(it->first);
+      }
+    }
+  }
+  int retired = 0;
+  for (const std::string& id : expired) {
+    if (!dir_.empty()) {
+      const std::string path = KeyPath(dir_, id);
+      if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return Errno("cannot delete retired key file", path);
+      }
+    }
+    absl::MutexLock lock(&mu_);
+    verifying_.erase(id);
+    ++retired;
+  }
+  if (retired > 0 && !dir_.empty()) {
+    ScopedFd dir_fd(open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir_fd.get() < 0 || fsync(dir_fd.get()) != 0) {
+      return Errno("cannot fsync key directory", dir_);
+    }
+  }
+  return retired;
+}
+
 std::vector<std::pair<std::string, std::string>> KeyRing::PublicKeys() const {
   absl::ReaderMutexLock lock(&mu_);
   std::vector<std::pair<std::string, std::string>> keys;

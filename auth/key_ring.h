@@ -13,13 +13,15 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "auth/signing_key.h"
 
 namespace relais::auth {
 
 // The service's Ed25519 token keys: one current key that signs, plus every
 // older key, still accepted for verification so tokens issued before a
-// rotation stay valid until they expire. Keys are never retired here.
+// rotation stay valid until they expire. RetireExpired() then drops an older
+// key (and deletes its file) once no token it signed can still be valid.
 //
 // Key ids look like "k20261125T005300.123456Z-1a2b3c4d": the UTC creation
 // time (microseconds) and 4 random bytes. Ids of one ring are strictly
@@ -71,6 +73,15 @@ class KeyRing {
 
   // (key id, 32-byte raw Ed25519 public key) for every key, oldest first.
   std::vector<std::pair<std::string, std::string>> PublicKeys() const;
+
+  // Retires every non-current key whose successor was created at or before
+  // now - token_lifetime: the last token it signed was issued before its
+  // successor existed, so it has expired. A retired key stops verifying and
+  // leaves PublicKeys(); a directory-backed ring deletes its file first, so
+  // the retirement survives a restart (and a key whose file cannot be deleted
+  // stays, with the filesystem error returned). Returns how many were retired.
+  // Creation times come from key ids (wall clock at rotation).
+  absl::StatusOr<int> RetireExpired(absl::Time now, absl::Duration token_lifetime);
 
  private:
   // `dir` empty means in-memory.

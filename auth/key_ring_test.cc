@@ -15,6 +15,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/clock.h"
 #include "gtest/gtest.h"
 
 namespace relais::auth {
@@ -242,6 +244,47 @@ TEST(KeyRing, SigningAndVerifyingRaceSafelyWithRotation) {
   for (std::thread& t : signers) t.join();
   EXPECT_TRUE(ok);
   EXPECT_EQ(ring->PublicKeys().size(), 21u);
+}
+
+// A rotated-out key verifies until the last token it could have signed has
+// expired (its successor's creation plus one token lifetime), then leaves the
+// ring, the published keys and the key directory, also after a restart.
+TEST(KeyRing, RetiresARotatedOutKeyOnceItsLastTokenHasExpired) {
+  ScratchDir dir;
+  std::unique_ptr<KeyRing> ring = Load(dir.path());
+  ASSERT_NE(ring, nullptr);
+  const std::string old_id = ring->CurrentKeyId();
+  auto [signed_by, signature] = ring->SignWithCurrent("token").value();
+  ASSERT_TRUE(ring->Rotate().ok());
+  const std::string new_id = ring->CurrentKeyId();
+  // Rotation time is the wall clock (key ids record it); the fake clock
+  // starts there and is moved past one lifetime.
+  common::FakeClock clock(absl::Now());
+  const absl::Duration lifetime = absl::Minutes(15);
+
+  clock.Advance(lifetime - absl::Minutes(1));
+  EXPECT_EQ(ring->RetireExpired(clock.Now(), lifetime).value(), 0);
+  EXPECT_TRUE(ring->Verify(old_id, "token", signature));
+  EXPECT_EQ(ring->PublicKeys().size(), 2u);
+
+  clock.Advance(absl::Minutes(2));
+  EXPECT_EQ(ring->RetireExpired(clock.Now(), lifetime).value(), 1);
+  EXPECT_FALSE(ring->HasKey(old_id));
+  EXPECT_FALSE(ring->Verify(old_id, "token", signature));
+  ASSERT_EQ(ring->PublicKeys().size(), 1u);
+  EXPECT_EQ(ring->PublicKeys()[0].first, new_id);
+  EXPECT_EQ(ring->CurrentKeyId(), new_id);
+  // The current key is never retired, however old.
+  clock.Advance(absl::Hours(24 * 365));
+  EXPECT_EQ(ring->RetireExpired(clock.Now(), lifetime).value(), 0);
+  EXPECT_TRUE(ring->SignWithCurrent("more").ok());
+
+  ring.reset();
+  std::unique_ptr<KeyRing> reloaded = Load(dir.path());
+  ASSERT_NE(reloaded, nullptr);
+  EXPECT_FALSE(reloaded->HasKey(old_id));
+  EXPECT_EQ(reloaded->CurrentKeyId(), new_id);
+  EXPECT_EQ(KeyFiles(dir.path()).size(), 1u);
 }
 
 }  // namespace

@@ -69,7 +69,8 @@ absl::string_view TokenRejectionReason(const absl::Status& status) {
   const absl::string_view message = status.message();
   for (absl::string_view reason :
        {kTokenMissing, kTokenMalformed, kTokenUnknownKey,
-        kTokenSignatureInvalid, kTokenExpired, kTokenWrongAudience}) {
+        kTokenSignatureInvalid, kTokenExpired, kTokenWrongAudience,
+        kTokenRevoked}) {
     if (absl::StartsWith(message, absl::StrCat(reason, ": "))) return reason;
   }
   return "";
@@ -80,15 +81,18 @@ bool Principal::HasRole(absl::string_view role) const {
 }
 
 TokenIssuer::TokenIssuer(const KeyRing* key_ring, const common::Clock* clock,
-                         std::string audience, absl::Duration lifetime)
+                         std::string audience, absl::Duration lifetime,
+                         const RevocationList* revocations)
     : key_ring_(key_ring),
       clock_(clock),
       audience_(std::move(audience)),
-      lifetime_(lifetime) {}
+      lifetime_(lifetime),
+      revocations_(revocations) {}
 
 absl::StatusOr<std::string> TokenIssuer::Issue(
     absl::string_view member_id, absl::string_view service_id,
-    const std::vector<std::string>& roles, absl::Time authenticated_at) const {
+    const std::vector<std::string>& roles, absl::Time authenticated_at,
+    std::optional<int64_t> generation, absl::Time not_after) const {
   if (member_id.empty() || service_id.empty()) {
     return absl::InvalidArgumentError("member_id and service_id are required");
   }
@@ -99,6 +103,10 @@ absl::StatusOr<std::string> TokenIssuer::Issue(
   const int64_t lifetime_seconds = absl::ToInt64Seconds(lifetime_);
   if (lifetime_seconds < 1) {
     return absl::InvalidArgumentError("token lifetime must be >= 1 second");
+  }
+
+  if (!generation.has_value() && revocations_ != nullptr) {
+    ASSIGN_OR_RETURN(generation, revocations_->Generation(member_id));
   }
 
   unsigned char token_id[kTokenIdBytes];
@@ -114,8 +122,16 @@ absl::StatusOr<std::string> TokenIssuer::Issue(
   claims.set_authenticated_at_unix(authenticated_at == absl::InfinitePast()
                                        ? now
                                        : absl::ToUnixSeconds(authenticated_at));
-  claims.set_expires_at_unix(now + lifetime_seconds);
+  int64_t expires_at = now + lifetime_seconds;
+  if (not_after != absl::InfiniteFuture()) {
+    expires_at = std::min(expires_at, absl::ToUnixSeconds(not_after));
+  }
+  if (expires_at <= now) {
+    return absl::InvalidArgumentError("the token would expire as it is issued");
+  }
+  claims.set_expires_at_unix(expires_at);
   claims.set_audience(audience_);
+  claims.set_generation(generation.value_or(0));
   claims.set_token_id(absl::BytesToHexString(absl::string_view(
       reinterpret_cast<const char*>(token_id), sizeof(token_id))));
 
@@ -142,8 +158,12 @@ absl::StatusOr<std::string> TokenIssuer::Issue(
 }
 
 TokenVerifier::TokenVerifier(const KeyRing* key_ring,
-                             const common::Clock* clock, std::string audience)
-    : key_ring_(key_ring), clock_(clock), audience_(std::move(audience)) {}
+                             const common::Clock* clock, std::string audience,
+                             const RevocationList* revocations)
+    : key_ring_(key_ring),
+      clock_(clock),
+      audience_(std::move(audience)),
+      revocations_(revocations) {}
 
 absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
   if (token.empty()) return Reject(kTokenMissing, "no bearer token presented");
@@ -193,6 +213,10 @@ absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
   }
   const absl::Time expires_at = absl::FromUnixSeconds(claims.expires_at_unix());
   if (now >= expires_at) return Reject(kTokenExpired, "token has expired");
+  if (revocations_ != nullptr) {
+    RETURN_IF_ERROR(revocations_->CheckNotRevoked(
+        claims.member_id(), claims.token_id(), claims.generation()));
+  }
 
   Principal principal;
   principal.member_id = std::move(*claims.mutable_member_id());
@@ -205,6 +229,7 @@ absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
           ? principal.issued_at
           : absl::FromUnixSeconds(claims.authenticated_at_unix());
   principal.token_id = std::move(*claims.mutable_token_id());
+  principal.generation = claims.generation();
   return principal;
 }
 

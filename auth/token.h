@@ -2,6 +2,8 @@
 #define RELAIS_AUTH_TOKEN_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "auth/key_ring.h"
+#include "auth/revocation.h"
 #include "common/clock.h"
 
 namespace relais::auth {
@@ -48,27 +51,41 @@ struct Principal {
   // and the absolute session cap are measured from it.
   absl::Time authenticated_at;
   std::string token_id;
+  // The member's session generation when the token was issued (0 on tokens
+  // issued without revocation records).
+  int64_t generation = 0;
 
   bool HasRole(absl::string_view role) const;
 };
 
-// Mints tokens with the ring's current key. Thread-safe. `key_ring` and
-// `clock` are not owned and must outlive the issuer.
+// Mints tokens with the ring's current key. Thread-safe. `key_ring`,
+// `clock` and `revocations` (may be null: tokens then carry generation 0) are
+// not owned and must outlive the issuer.
 class TokenIssuer {
  public:
   TokenIssuer(const KeyRing* key_ring, const common::Clock* clock,
               std::string audience,
-              absl::Duration lifetime = kDefaultTokenLifetime);
+              absl::Duration lifetime = kDefaultTokenLifetime,
+              const RevocationList* revocations = nullptr);
 
   // A token valid from now for lifetime() (whole seconds), with a fresh
   // random token id. `authenticated_at` is when the member last proved their
   // password; InfinitePast() means now (a login). InvalidArgument if member_id or service_id is empty,
   // any string is not UTF-8, lifetime() is under one second, or the token
   // would exceed kMaxTokenBytes; Internal if signing fails.
+  // `generation` is the member's session generation to stamp; without one the
+  // issuer reads it from `revocations` now (Unavailable if it cannot). A
+  // caller that checks the member before issuing reads the generation first
+  // and passes it, so a revoke-all in between revokes the new token too.
+  // The token expires at `not_after` (rounded down to the second) if that
+  // comes before now + lifetime(): the absolute session cap of Refresh.
+  // InvalidArgument if `not_after` is not after now.
   absl::StatusOr<std::string> Issue(
       absl::string_view member_id, absl::string_view service_id,
       const std::vector<std::string>& roles,
-      absl::Time authenticated_at = absl::InfinitePast()) const;
+      absl::Time authenticated_at = absl::InfinitePast(),
+      std::optional<int64_t> generation = std::nullopt,
+      absl::Time not_after = absl::InfiniteFuture()) const;
 
   absl::Duration lifetime() const { return lifetime_; }
 
@@ -77,14 +94,17 @@ class TokenIssuer {
   const common::Clock* const clock_;
   const std::string audience_;
   const absl::Duration lifetime_;
+  const RevocationList* const revocations_;
 };
 
-// Checks tokens against a key ring and an expected audience. Thread-safe.
-// `key_ring` and `clock` are not owned and must outlive the verifier.
+// Checks tokens against a key ring, an expected audience and, if given, the
+// server's revocation records. Thread-safe. `key_ring`, `clock` and
+// `revocations` (may be null) are not owned and must outlive the verifier.
 class TokenVerifier {
  public:
   TokenVerifier(const KeyRing* key_ring, const common::Clock* clock,
-                std::string audience);
+                std::string audience,
+                const RevocationList* revocations = nullptr);
 
   // The principal of a valid token, else Unauthenticated("<reason>: ...")
   // with the first failing check, in this order:
@@ -97,6 +117,8 @@ class TokenVerifier {
   //   token_wrong_audience     audience differs from ours
   //   token_malformed          issued more than 5 minutes in the future
   //   token_expired            now >= expires_at
+  //   token_revoked            revoked (Logout, Refresh, revoke-all);
+  //                            Unavailable if that cannot be checked
   // Messages never contain the token or any part of it.
   absl::StatusOr<Principal> Verify(absl::string_view token) const;
 
@@ -104,6 +126,7 @@ class TokenVerifier {
   const KeyRing* const key_ring_;
   const common::Clock* const clock_;
   const std::string audience_;
+  const RevocationList* const revocations_;
 };
 
 }  // namespace relais::auth

@@ -1,6 +1,8 @@
 #include "auth/token.h"
 
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -258,6 +260,62 @@ TEST(TokenRejectionReason, IsEmptyForOtherStatuses) {
   EXPECT_EQ(TokenRejectionReason(absl::OkStatus()), "");
   EXPECT_EQ(TokenRejectionReason(absl::InternalError("token_expired: x")), "");
   EXPECT_EQ(TokenRejectionReason(absl::UnauthenticatedError("nope")), "");
+}
+
+// Revocation records in memory: revoked token ids and member generations.
+class FakeRevocations final : public RevocationList {
+ public:
+  absl::StatusOr<int64_t> Generation(absl::string_view member_id) const override {
+    auto it = generations_.find(std::string(member_id));
+    return it == generations_.end() ? 0 : it->second;
+  }
+  absl::Status CheckNotRevoked(absl::string_view member_id, absl::string_view token_id,
+                               int64_t generation) const override {
+    if (unavailable_) return absl::UnavailableError("records unreadable");
+    if (revoked_.count(std::string(token_id)) > 0 || generation < Generation(member_id).value()) {
+      return absl::UnauthenticatedError("token_revoked: revoked");
+    }
+    return absl::OkStatus();
+  }
+  std::map<std::string, int64_t> generations_;
+  std::set<std::string> revoked_;
+  bool unavailable_ = false;
+};
+
+TEST(TokenRevocation, ARevokedTokenIsRefusedAndTheNextOneWorksInTheSameSecond) {
+  const std::unique_ptr<KeyRing> ring = KeyRing::InMemory();
+  common::FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
+  FakeRevocations revocations;
+  const TokenIssuer issuer(ring.get(), &clock, "aud", kDefaultTokenLifetime, &revocations);
+  const TokenVerifier verifier(ring.get(), &clock, "aud", &revocations);
+
+  const std::string before = issuer.Issue("m1", "s1", {}).value();
+  ASSERT_TRUE(verifier.Verify(before).ok());
+  EXPECT_EQ(verifier.Verify(before)->generation, 0);
+  // Revoke-all of m1 (generation 0 -> 1), then a token at the very same
+  // instant: the old one is refused, the new one accepted.
+  revocations.generations_["m1"] = 1;
+  const std::string after = issuer.Issue("m1", "s1", {}).value();
+  const absl::Status refused = verifier.Verify(before).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(TokenRejectionReason(refused), kTokenRevoked);
+  ASSERT_TRUE(verifier.Verify(after).ok());
+  EXPECT_EQ(verifier.Verify(after)->generation, 1);
+  // A generation read before a revoke-all and passed in is revoked with it.
+  const std::string raced = issuer.Issue("m1", "s1", {}, absl::InfinitePast(), 0).value();
+  EXPECT_EQ(TokenRejectionReason(verifier.Verify(raced).status()), kTokenRevoked);
+
+  // One token revoked by id; others of the member untouched.
+  const std::string other = issuer.Issue("m1", "s1", {}).value();
+  revocations.revoked_.insert(verifier.Verify(after)->token_id);
+  EXPECT_EQ(TokenRejectionReason(verifier.Verify(after).status()), kTokenRevoked);
+  EXPECT_TRUE(verifier.Verify(other).ok());
+  // Records that cannot be read refuse the token (fail closed).
+  revocations.unavailable_ = true;
+  EXPECT_EQ(verifier.Verify(other).status().code(), absl::StatusCode::kUnavailable);
+  // An expired token says so before any revocation look-up.
+  clock.Advance(kDefaultTokenLifetime);
+  EXPECT_EQ(TokenRejectionReason(verifier.Verify(other).status()), kTokenExpired);
 }
 
 }  // namespace

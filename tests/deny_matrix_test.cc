@@ -146,6 +146,9 @@ struct Row {
   const char* request;
   // In the order of Principal.
   Cell cells[kPrincipalCount];
+  // The call ends the token it presents (Refresh rotates it, Logout revokes
+  // it): each column holding a valid token presents a fresh one instead.
+  bool own_token = false;
 };
 
 // clang-format off
@@ -198,10 +201,19 @@ const Row kMatrix[] = {
   // Any member may exchange a valid token for a fresh one.
   {"AuthService", "Refresh", "ACTION_LOGIN", "",
    {Missing, Expired, Forged, Ok, Ok, Ok, Ok, Ok,
-    Ok}},
+    Ok}, /*own_token=*/true},
   {"AuthService", "PublicKeys", "ACTION_UNSPECIFIED", "",
    {Public, Public, Public, Public, Public, Public, Public, Public,
     Public}},
+  // Any member ends their own session.
+  {"AuthService", "Logout", "ACTION_LOGOUT", "",
+   {Missing, Expired, Forged, Ok, Ok, Ok, Ok, Ok,
+    Ok}, /*own_token=*/true},
+  // An admin, or a coordinator of the member's service (the AMO's here).
+  {"AuthService", "UnlockAccount", "ACTION_UNLOCK_ACCOUNT",
+   R"pb(member_id: "$SPARE_MEMBER")pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
 
   // --- RecordService: caseworkers and coordinators, never auditors.
   // Any caseworker may open a record or look one up by national number (the
@@ -991,7 +1003,11 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
       const std::unique_ptr<google::protobuf::Message> request = NewRequest(*method, text);
       const std::string request_id = absl::StrCat("dm-", row.service, "-", row.method, "-", col);
       std::vector<std::pair<std::string, std::string>> metadata = {{"x-request-id", request_id}};
-      if (!c.authorization.empty()) metadata.emplace_back("authorization", c.authorization);
+      std::string authorization = c.authorization;
+      if (row.own_token && !c.member_id.empty()) {
+        authorization = absl::StrCat("Bearer ", TokenFor(*env, Member(*env, c.login)));
+      }
+      if (!authorization.empty()) metadata.emplace_back("authorization", authorization);
       const CallResult got =
           CallMethod(stub, PathOf(*method), request->SerializeAsString(), metadata);
 

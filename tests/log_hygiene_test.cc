@@ -158,7 +158,7 @@ TEST(LogHygiene, NoTokenPasswordOrYouthContentInAnyLogLine) {
       EXPECT_TRUE(s.ok()) << who << ": " << s.error_message();
       return token;
     };
-    const std::string camille = must_login(kAmoCaseworker, kPassword);
+    std::string camille = must_login(kAmoCaseworker, kPassword);
     const std::string amo_coord = must_login(kAmoCoordinator, kPassword);
     const std::string saj_sam = must_login(kSajCaseworker, kPassword);
     const std::string saj_coord = must_login(kSajCoordinator, kPassword);
@@ -337,6 +337,7 @@ TEST(LogHygiene, NoTokenPasswordOrYouthContentInAnyLogLine) {
       s = env->auth().Refresh(WithToken(camille).get(), v1::RefreshRequest(), &refreshed);
       ASSERT_TRUE(s.ok()) << s.error_message();
       tokens.push_back(refreshed.token());
+      camille = refreshed.token();  // Refresh rotated the old one out
       std::string forged = refreshed.token();
       forged[forged.size() - 5] = forged[forged.size() - 5] == 'A' ? 'B' : 'A';
       v1::ListSectorsResponse sectors;

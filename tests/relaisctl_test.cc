@@ -281,6 +281,43 @@ TEST_F(RelaisctlTest, LoginKeepsTheTokenPrivateAndRefusesAnExposedOne) {
   EXPECT_THAT(exposed.err, HasSubstr("0644"));
 }
 
+TEST_F(RelaisctlTest, LogoutRevokesTheTokenAndMemberUnlockLiftsALock) {
+  Login(kAmoCaseworker);
+  const std::string token = Trim(Slurp(TokenFile(kAmoCaseworker)));
+  ASSERT_FALSE(token.empty());
+  Result out = Ctl(kAmoCaseworker, {"logout"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_THAT(out.out, HasSubstr("token revoked"));
+  struct stat st;
+  EXPECT_NE(::stat(TokenFile(kAmoCaseworker).c_str(), &st), 0);
+  // A copy of the token is dead too.
+  v1::ListSectorsResponse sectors;
+  grpc::Status s = env_->directory().ListSectors(
+      env_->Anonymous(absl::StrCat("Bearer ", token)).get(), v1::ListSectorsRequest(), &sectors);
+  EXPECT_EQ(ReasonCode(s), "token_revoked");
+  // Logging out without a token file is fine.
+  EXPECT_EQ(Ctl(kAmoCaseworker, {"logout"}).exit_code, 0);
+
+  // Five wrong passwords lock amo.camille; her coordinator unlocks her.
+  for (int i = 0; i < 5; ++i) {
+    Result wrong = Ctl(kAmoCaseworker, {"login", "--user", kAmoCaseworker, "--password_stdin"},
+                       "not the password\n");
+    EXPECT_EQ(wrong.exit_code, 3) << wrong.err;
+  }
+  Result locked = Ctl(kAmoCaseworker, {"login", "--user", kAmoCaseworker, "--password_stdin"},
+                      absl::StrCat(kPassword, "\n"));
+  EXPECT_THAT(locked.err, HasSubstr("account_locked"));
+  Login(kSajCaseworker);
+  Result refused = Ctl(kSajCaseworker, {"member", "unlock", env_->member_id(kAmoCaseworker)});
+  EXPECT_EQ(refused.exit_code, 4) << refused.err;
+  Login(kAmoCoordinator);
+  Result unlocked =
+      Ctl(kAmoCoordinator, {"member", "unlock", env_->member_id(kAmoCaseworker)});
+  ASSERT_EQ(unlocked.exit_code, 0) << unlocked.err;
+  EXPECT_THAT(unlocked.out, HasSubstr("true"));
+  Login(kAmoCaseworker);
+}
+
 TEST_F(RelaisctlTest, ExitStatusesTellScriptsWhatWentWrong) {
   Login(kAmoCaseworker);
   Login(kAmoCoordinator);

@@ -224,6 +224,43 @@ TEST_F(TransportSecurityTest, TokenProblemsStillComeFirstAndNameTheCertificate) 
   EXPECT_EQ(events->back().client_identity(), "cn=svc_amo_charleroi");
 }
 
+// A right password through another service's client software must teach
+// nothing: the answer is byte for byte a wrong password's, and it counts
+// toward the account's lock. The audit log says what happened.
+TEST_F(TransportSecurityTest, ARightPasswordThroughAnotherServicesCertificateAnswersLikeAWrongOne) {
+  auto login = [&](v1::AuthService::Stub& stub, absl::string_view password) {
+    v1::LoginRequest req;
+    req.set_login(kSajCaseworker);
+    req.set_password(std::string(password));
+    v1::LoginResponse reply;
+    grpc::Status s = stub.Login(env_->Anonymous().get(), req, &reply);
+    EXPECT_TRUE(reply.token().empty());
+    return s;
+  };
+  // The env's stubs present the AMO's certificate; saj.sam is the SAJ's.
+  const grpc::Status right = login(env_->auth(), kPassword);
+  const grpc::Status wrong = login(env_->auth(), "not the password at all");
+  EXPECT_EQ(right.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ReasonCode(right), "invalid_credentials");
+  EXPECT_EQ(right.error_message(), wrong.error_message());
+  EXPECT_EQ(right.error_details(), wrong.error_details());
+
+  const std::vector<v1::AuditEvent> events = EventsOf(kSajCaseworker);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].action(), v1::ACTION_LOGIN);
+  EXPECT_EQ(events[0].decision(), v1::DECISION_DENY);
+  EXPECT_EQ(events[0].reason_code(), "certificate_service_mismatch");
+  EXPECT_EQ(events[0].client_identity(), "cn=svc_amo_charleroi");
+
+  // Two failures so far; three more lock the account, even for the right
+  // password through the SAJ's own software.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(ReasonCode(login(env_->auth(), kPassword)), "invalid_credentials");
+  auto saj = v1::AuthService::NewStub(env_->NewChannel(grpc::SslCredentials(Client("svc_saj_charleroi"))));
+  const grpc::Status locked = login(*saj, kPassword);
+  EXPECT_EQ(locked.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(ReasonCode(locked), "account_locked");
+}
+
 TEST_F(TransportSecurityTest, CreateServiceRpcIgnoresAClientChosenId) {
   // Only bootstrap code chooses service ids; over the API the server does.
   auto agaj =
@@ -595,6 +632,8 @@ TEST_F(RelaisdCommandLineTest, ServesTheDemoOverMutualTlsWithTheScriptsCertifica
   v1::LoginResponse refreshed;
   s = amo->Refresh(with_token().get(), v1::RefreshRequest(), &refreshed);
   EXPECT_TRUE(s.ok()) << s.error_message();
+  // Refresh rotated the token out; the fresh one, through the SAJ's software.
+  token = refreshed;
   s = saj->Refresh(with_token().get(), v1::RefreshRequest(), &refreshed);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
   EXPECT_EQ(ReasonCode(s), "certificate_service_mismatch");

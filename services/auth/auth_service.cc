@@ -43,6 +43,23 @@ std::string RequestId(const grpc::CallbackServerContext* ctx) {
   return absl::StrFormat("r%016x", absl::Uniform<uint64_t>(*gen));
 }
 
+audit::EventInput Allowed(audit::EventInput event) {
+  event.decision = v1::DECISION_ALLOW;
+  event.reason = v1::ACCESS_REASON_ALLOWED;
+  event.reason_code = "allowed";
+  return event;
+}
+
+absl::Status AppendOrUnavailable(audit::AuditLog* audit, storage::Connection& txn,
+                                 const audit::EventInput& event) {
+  if (absl::StatusOr<int64_t> seq = audit->Append(txn, event); !seq.ok()) {
+    common::LogError("audit append failed; refusing the call",
+                     {{"status", seq.status().ToString()}});
+    return absl::UnavailableError("audit_unavailable: the access log cannot be written");
+  }
+  return absl::OkStatus();
+}
+
 std::string RolesString(const std::vector<v1::Role>& roles) {
   std::vector<std::string> names;
   for (v1::Role r : roles) names.push_back(rpc::RoleName(r));
@@ -52,15 +69,20 @@ std::string RolesString(const std::vector<v1::Role>& roles) {
 }  // namespace
 
 absl::StatusOr<AuthServiceImpl::Issued> AuthServiceImpl::IssueFor(
-    directory::MemberInfo member) const {
+    directory::MemberInfo member, absl::Time authenticated_at, int64_t generation) const {
   std::vector<std::string> roles;
   for (v1::Role r : member.roles) roles.push_back(rpc::RoleName(r));
   Issued issued;
-  ASSIGN_OR_RETURN(issued.token, issuer_->Issue(member.id, member.service_id, roles));
+  const absl::Time session_start =
+      authenticated_at == absl::InfinitePast() ? sessions_.clock->Now() : authenticated_at;
+  ASSIGN_OR_RETURN(issued.token,
+                   issuer_->Issue(member.id, member.service_id, roles, authenticated_at,
+                                  generation, session_start + options_.session_max_lifetime));
   // The issuer does not report the expiry it signed; reading it back from the
   // token keeps the reply exact (and proves the token verifies here).
   absl::StatusOr<auth::Principal> principal = verifier_->Verify(issued.token);
   if (!principal.ok()) {
+    if (absl::IsUnavailable(principal.status())) return principal.status();
     return absl::InternalError(
         absl::StrCat("a freshly issued token does not verify: ", principal.status().ToString()));
   }
@@ -69,25 +91,66 @@ absl::StatusOr<AuthServiceImpl::Issued> AuthServiceImpl::IssueFor(
   return issued;
 }
 
-absl::StatusOr<AuthServiceImpl::Issued> AuthServiceImpl::CheckCredentials(
-    const v1::LoginRequest& request) const {
-  RETURN_IF_ERROR(rpc::CheckText("login", request.login(), kMaxLoginBytes));
-  RETURN_IF_ERROR(rpc::CheckText("password", request.password(), kMaxPasswordBytes));
-  // Logins are stored lower-case; accept "Marie.Dupont" for "marie.dupont".
-  const std::string login = absl::AsciiStrToLower(request.login());
+AuthServiceImpl::Checked AuthServiceImpl::CheckCredentials(const std::string& login,
+                                                           const std::string& password) const {
+  Checked checked;
   absl::StatusOr<std::pair<directory::MemberInfo, std::string>> found =
       credentials_->FindCredentials(login);
-  if (!found.ok()) {
-    if (!absl::IsNotFound(found.status())) return found.status();
+  if (!found.ok() && !absl::IsNotFound(found.status())) {
+    checked.status = found.status();
+    return checked;
+  }
+  if (found.ok()) {
+    // The generation is read before the member's state that the token will
+    // carry: a revoke-all committed after this read revokes the token too.
+    absl::StatusOr<int64_t> generation = sessions_.revocations->Generation(found->first.id);
+    if (!generation.ok()) {
+      checked.status = generation.status();
+      return checked;
+    }
+    checked.generation = *generation;
+    absl::StatusOr<directory::MemberInfo> current = credentials_->GetMember(found->first.id);
+    if (!current.ok()) {
+      checked.status = current.status();
+      return checked;
+    }
+    checked.member = *std::move(current);
+  }
+  PasswordSlot slot(&password_slots_, options_.password_check_wait);
+  if (!slot.held()) {
+    checked.status = absl::ResourceExhaustedError(
+        "login_busy: too many sign-ins are being checked; retry in a moment");
+    return checked;
+  }
+  if (!checked.member.has_value()) {
     // Spend the same scrypt work as for a known login, so response time does
     // not tell whether the login exists.
-    (void)auth::VerifyPassword(request.password(), kDummyPasswordHash);
-    return InvalidCredentials();
+    (void)auth::VerifyPassword(password, kDummyPasswordHash);
+    checked.status = InvalidCredentials();
+    return checked;
   }
-  auto& [member, password_hash] = *found;
-  const bool password_ok = auth::VerifyPassword(request.password(), password_hash);
-  if (!password_ok || !member.active) return InvalidCredentials();
-  return IssueFor(std::move(member));
+  const bool password_ok = auth::VerifyPassword(password, found->second);
+  checked.status = password_ok && checked.member->active ? absl::OkStatus() : InvalidCredentials();
+  return checked;
+}
+
+absl::Status AuthServiceImpl::AuditLock(const audit::EventInput& login_event,
+                                        const std::optional<directory::MemberInfo>& member) {
+  audit::EventInput lock;
+  lock.request_id = login_event.request_id;
+  lock.client_identity = login_event.client_identity;
+  lock.action = v1::ACTION_LOCK_ACCOUNT;
+  // The member locked out, if the login exists; never the login as typed.
+  if (member.has_value()) lock.object_id = member->id;
+  lock.decision = v1::DECISION_DENY;
+  lock.reason = v1::ACCESS_REASON_ACCOUNT_LOCKED;
+  lock.reason_code = rpc::ReasonCode(v1::ACCESS_REASON_ACCOUNT_LOCKED);
+  if (absl::StatusOr<int64_t> seq = gate_.audit()->AppendStandalone(lock); !seq.ok()) {
+    common::LogError("audit append failed; refusing the login",
+                     {{"status", seq.status().ToString()}});
+    return absl::UnavailableError("audit_unavailable: the access log cannot be written");
+  }
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ctx,
@@ -98,41 +161,76 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ct
   const rpc::PeerIdentity peer = rpc::IdentifyPeer(*ctx);
   event.client_identity = peer.client_identity;
   event.action = v1::ACTION_LOGIN;
+  auto deny = [&](const absl::Status& status) {
+    return rpc::Finish(ctx, gate_.AuditDenial(event, status));
+  };
   // A revoked client certificate is refused before any password is checked.
-  if (absl::Status cert = gate_.CheckCertificate(*ctx); !cert.ok()) {
-    return rpc::Finish(ctx, gate_.AuditDenial(std::move(event), cert));
-  }
+  if (absl::Status cert = gate_.CheckCertificate(*ctx); !cert.ok()) return deny(cert);
 
-  // Throttled per account (as typed, existing or not) and per peer address, so
-  // guessing is slow and the answer still says nothing about existence.
-  const std::string account = absl::AsciiStrToLower(
-      absl::string_view(request->login()).substr(0, kMaxLoginBytes));
+  if (absl::Status valid = rpc::CheckText("login", request->login(), kMaxLoginBytes);
+      !valid.ok()) {
+    return deny(valid);
+  }
+  if (absl::Status valid = rpc::CheckText("password", request->password(), kMaxPasswordBytes);
+      !valid.ok()) {
+    return deny(valid);
+  }
+  // Logins are stored lower-case; accept "Marie.Dupont" for "marie.dupont".
+  const std::string login = absl::AsciiStrToLower(request->login());
   const std::string peer_address = PeerAddress(ctx->peer());
-  const absl::Time now = absl::Now();
-  if (throttle_.Blocked(account, peer_address, now)) {
-    return rpc::Finish(
-        ctx, gate_.AuditDenial(std::move(event),
-                               absl::ResourceExhaustedError(
-                                   "too_many_attempts: too many failed logins; wait 15 minutes")));
+  const absl::Time now = sessions_.clock->Now();
+  if (throttle_.Blocked(peer_address, now)) {
+    return deny(absl::ResourceExhaustedError(
+        "too_many_attempts: too many failed logins from this address; wait 15 minutes"));
   }
-  absl::StatusOr<Issued> issued = CheckCredentials(*request);
-  if (!issued.ok()) {
-    if (absl::IsUnauthenticated(issued.status())) {
-      throttle_.RecordFailure(account, peer_address, now);
+  // The attempt counts as failed from here until it succeeds: concurrent
+  // attempts cannot check more passwords than the limit allows.
+  const std::string account = auth_store::LoginLocks::AccountKey(login);
+  absl::StatusOr<auth_store::LoginLocks::Reservation> reserved = locks_.Reserve(account, now);
+  if (!reserved.ok()) return deny(reserved.status());
+  if (!reserved->granted) {
+    // The same answer whether or not the login exists, and no password check.
+    return deny(rpc::Exhausted(v1::ACCESS_REASON_ACCOUNT_LOCKED,
+                               "too many failed logins for this account; try again later or "
+                               "ask a coordinator to unlock it"));
+  }
+  Checked checked = CheckCredentials(login, request->password());
+  if (checked.status.ok() && peer.tls && checked.member->service_id != peer.certificate_service_id) {
+    // A member signs in only through their own service's client application;
+    // the caller learns nothing more than from a wrong password.
+    event.actor_member_id = checked.member->id;
+    event.actor_service_id = checked.member->service_id;
+    checked.status = rpc::Denied(v1::ACCESS_REASON_CERTIFICATE_SERVICE_MISMATCH,
+                                 "the client certificate names another service");
+  }
+  if (!checked.status.ok()) {
+    const bool failed = absl::IsUnauthenticated(checked.status) ||
+                        absl::IsPermissionDenied(checked.status);
+    if (!failed) {
+      // The password was not judged (busy, database): give the attempt back.
+      if (absl::Status released = locks_.Release(account); !released.ok()) {
+        common::LogWarning("login reservation not released", {{"status", released.ToString()}});
+      }
+      return deny(checked.status);
     }
-    // No actor: the login is not proof of who called, and must not be stored.
-    return rpc::Finish(ctx, gate_.AuditDenial(std::move(event), issued.status()));
+    throttle_.RecordFailure(peer_address, now);
+    absl::StatusOr<auth_store::LoginLocks::Outcome> outcome = locks_.Failed(account, now);
+    if (!outcome.ok()) return deny(outcome.status());
+    if (outcome->locked) {
+      if (absl::Status audited = AuditLock(event, checked.member); !audited.ok()) {
+        return rpc::Finish(ctx, audited);
+      }
+    }
+    // No actor (unless the certificate mismatched): the login is not proof of
+    // who called, and must not be stored.
+    absl::Status answered = gate_.AuditDenial(event, checked.status);
+    if (absl::IsUnavailable(answered)) return rpc::Finish(ctx, answered);
+    return rpc::Finish(ctx, InvalidCredentials());
   }
-  if (peer.tls && issued->member.service_id != peer.certificate_service_id) {
-    // A member signs in only through their own service's client application.
-    event.actor_member_id = issued->member.id;
-    event.actor_service_id = issued->member.service_id;
-    return rpc::Finish(
-        ctx, gate_.AuditDenial(std::move(event),
-                               rpc::Denied(v1::ACCESS_REASON_CERTIFICATE_SERVICE_MISMATCH,
-                                           "the client certificate names another service")));
-  }
-  throttle_.RecordSuccess(account);
+  if (absl::Status cleared = locks_.Succeeded(account); !cleared.ok()) return deny(cleared);
+  absl::StatusOr<Issued> issued =
+      IssueFor(*std::move(checked.member), absl::InfinitePast(), checked.generation);
+  if (!issued.ok()) return deny(issued.status());
   event.actor_member_id = issued->member.id;
   event.actor_service_id = issued->member.service_id;
   event.actor_roles = RolesString(issued->member.roles);
@@ -159,29 +257,93 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Refresh(grpc::CallbackServerContext* 
   return rpc::Serve(
       gate_, ctx, v1::ACTION_LOGIN,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+        const auth::Principal& presented = caller.principal;
+        if (sessions_.clock->Now() >= presented.authenticated_at + options_.session_max_lifetime) {
+          return absl::UnauthenticatedError(
+              "session_expired: the session reached its maximum lifetime; sign in again");
+        }
+        // Read before the member, so a revoke-all after that read revokes the new token too.
+        ASSIGN_OR_RETURN(int64_t generation,
+                         sessions_.revocations->Generation(caller.member_id()));
         absl::StatusOr<directory::MemberInfo> member = credentials_->GetMember(caller.member_id());
         if (!member.ok()) {
           return absl::IsNotFound(member.status()) ? MemberInactive() : member.status();
         }
         if (!member->active) return MemberInactive();
-        ASSIGN_OR_RETURN(Issued issued, IssueFor(*std::move(member)));
-        audit::EventInput allowed = call.event;
+        ASSIGN_OR_RETURN(Issued issued,
+                         IssueFor(*std::move(member), presented.authenticated_at, generation));
+        audit::EventInput allowed = Allowed(call.event);
         allowed.actor_service_id = issued.member.service_id;
         allowed.actor_roles = RolesString(issued.member.roles);
-        allowed.decision = v1::DECISION_ALLOW;
-        allowed.reason = v1::ACCESS_REASON_ALLOWED;
-        allowed.reason_code = "allowed";
-        if (absl::StatusOr<int64_t> seq = gate_.audit()->AppendStandalone(allowed); !seq.ok()) {
-          common::LogError("audit append failed; refusing the refresh",
-                           {{"status", seq.status().ToString()}});
-          return absl::UnavailableError("audit_unavailable: the access log cannot be written");
-        }
+        // Rotation: the presented token ends with the event that replaced it.
+        RETURN_IF_ERROR(sessions_.db->Write([&](storage::Connection& txn) -> absl::Status {
+          RETURN_IF_ERROR(
+              sessions_.revocations->RevokeToken(txn, presented.token_id, presented.expires_at));
+          return AppendOrUnavailable(gate_.audit(), txn, allowed);
+        }));
         call.recorded = true;
         reply->set_token(std::move(issued.token));
         *reply->mutable_expires_at() = rpc::ToProto(issued.expires_at);
         reply->set_member_id(issued.member.id);
         reply->set_service_id(issued.member.service_id);
         for (v1::Role r : issued.member.roles) reply->add_roles(r);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* AuthServiceImpl::Logout(grpc::CallbackServerContext* ctx,
+                                                  const v1::LogoutRequest*, v1::LogoutResponse*) {
+  return rpc::Serve(
+      gate_, ctx, v1::ACTION_LOGOUT,
+      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_.RequireRole(caller, "AuthService.Logout"));
+        audit::EventInput allowed = Allowed(call.event);
+        RETURN_IF_ERROR(sessions_.db->Write([&](storage::Connection& txn) -> absl::Status {
+          RETURN_IF_ERROR(sessions_.revocations->RevokeToken(txn, caller.principal.token_id,
+                                                             caller.principal.expires_at));
+          return AppendOrUnavailable(gate_.audit(), txn, allowed);
+        }));
+        call.recorded = true;
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* AuthServiceImpl::UnlockAccount(grpc::CallbackServerContext* ctx,
+                                                         const v1::UnlockAccountRequest* request,
+                                                         v1::UnlockAccountResponse* reply) {
+  return rpc::Serve(
+      gate_, ctx, v1::ACTION_UNLOCK_ACCOUNT,
+      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_.RequireRole(caller, "AuthService.UnlockAccount"));
+        RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
+        call.event.object_id = request->member_id();
+        if (request->member_id() == caller.member_id()) {
+          return rpc::Denied(v1::ACCESS_REASON_SEPARATION_OF_DUTIES,
+                             "nobody unlocks their own account");
+        }
+        ASSIGN_OR_RETURN(directory::MemberInfo member,
+                         credentials_->GetMember(request->member_id()));
+        if (!caller.HasRole(v1::ROLE_ADMIN)) {
+          if (member.service_id != caller.service_id()) {
+            return rpc::Denied(v1::ACCESS_REASON_WRONG_SERVICE,
+                               "a coordinator unlocks members of their own service only");
+          }
+          for (v1::Role r : member.roles) {
+            if (r == v1::ROLE_ADMIN || r == v1::ROLE_AUDITOR) {
+              return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
+                                 "only an admin unlocks an admin or an auditor");
+            }
+          }
+        }
+        const std::string account = auth_store::LoginLocks::AccountKey(member.login);
+        audit::EventInput allowed = Allowed(call.event);
+        bool was_locked = false;
+        RETURN_IF_ERROR(sessions_.db->Write([&](storage::Connection& txn) -> absl::Status {
+          ASSIGN_OR_RETURN(was_locked, locks_.Unlock(txn, account, sessions_.clock->Now()));
+          return AppendOrUnavailable(gate_.audit(), txn, allowed);
+        }));
+        call.recorded = true;
+        reply->set_was_locked(was_locked);
         return absl::OkStatus();
       });
 }

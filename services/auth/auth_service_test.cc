@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <thread>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -73,11 +74,23 @@ class AuthServiceTest : public ::testing::Test {
     ASSERT_TRUE(marie.ok()) << marie.status();
     marie_ = *marie;
 
+    auto revocations = auth_store::RevocationStore::Create(db_.get(), &clock_);
+    ASSERT_TRUE(revocations.ok()) << revocations.status();
+    revocations_ = *std::move(revocations);
+
     key_ring_ = auth::KeyRing::InMemory();
-    issuer_ = std::make_unique<auth::TokenIssuer>(key_ring_.get(), &clock_, kAudience);
-    verifier_ = std::make_unique<auth::TokenVerifier>(key_ring_.get(), &clock_, kAudience);
-    service_ = std::make_unique<AuthServiceImpl>(store_.get(), issuer_.get(), verifier_.get(),
-                                                 key_ring_.get(), audit_.get());
+    issuer_ = std::make_unique<auth::TokenIssuer>(key_ring_.get(), &clock_, kAudience,
+                                                  auth::kDefaultTokenLifetime, revocations_.get());
+    verifier_ = std::make_unique<auth::TokenVerifier>(key_ring_.get(), &clock_, kAudience,
+                                                      revocations_.get());
+    AuthServiceImpl::Options options;
+    options.max_concurrent_password_checks = 2;
+    options.password_check_wait = password_check_wait_;
+    service_ = std::make_unique<AuthServiceImpl>(
+        store_.get(), issuer_.get(), verifier_.get(), key_ring_.get(), audit_.get(),
+        AuthServiceImpl::Sessions{
+            .db = db_.get(), .clock = &clock_, .revocations = revocations_.get()},
+        options);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -92,6 +105,7 @@ class AuthServiceTest : public ::testing::Test {
     if (server_) server_->Shutdown();
     server_.reset();
     service_.reset();
+    revocations_.reset();
     store_.reset();
     audit_.reset();
     db_.reset();
@@ -134,12 +148,14 @@ class AuthServiceTest : public ::testing::Test {
     }
   }
 
+  absl::Duration password_check_wait_ = absl::Seconds(60);
   std::string path_;
   common::FakeClock clock_{absl::FromUnixSeconds(1764115200)};
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<audit::AuditLog> audit_;
   std::unique_ptr<directory::DirectoryStore> store_;
   directory::MemberInfo marie_;
+  std::unique_ptr<auth_store::RevocationStore> revocations_;
   std::unique_ptr<auth::KeyRing> key_ring_;
   std::unique_ptr<auth::TokenIssuer> issuer_;
   std::unique_ptr<auth::TokenVerifier> verifier_;
@@ -303,6 +319,151 @@ TEST_F(AuthServiceTest, NoTokenIsHandedOutWhenTheLoginCannotBeAudited) {
   grpc::Status status = Login(kLogin, kPassword, &reply);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_TRUE(reply.token().empty());
+}
+
+TEST_F(AuthServiceTest, LogoutRevokesThePresentedTokenOnlyAndIsAudited) {
+  v1::LoginResponse first, second;
+  ASSERT_TRUE(Login(kLogin, kPassword, &first).ok());
+  ASSERT_TRUE(Login(kLogin, kPassword, &second).ok());
+  v1::LogoutResponse out;
+  ASSERT_TRUE(stub_->Logout(Ctx(first.token()).get(), v1::LogoutRequest(), &out).ok());
+  EXPECT_EQ(auth::TokenRejectionReason(verifier_->Verify(first.token()).status()),
+            auth::kTokenRevoked);
+  EXPECT_TRUE(verifier_->Verify(second.token()).ok());
+  // Again with the same token: it is revoked, like for any call.
+  grpc::Status again = stub_->Logout(Ctx(first.token()).get(), v1::LogoutRequest(), &out);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ReasonOf(again), "token_revoked");
+  v1::LoginResponse refreshed;
+  EXPECT_EQ(ReasonOf(Refresh(first.token(), &refreshed)), "token_revoked");
+
+  int logouts = 0, revoked_denials = 0;
+  for (const v1::AuditEvent& e : Events()) {
+    if (e.action() == v1::ACTION_LOGOUT && e.decision() == v1::DECISION_ALLOW) {
+      ++logouts;
+      EXPECT_EQ(e.actor_member_id(), marie_.id);
+    }
+    if (e.decision() == v1::DECISION_DENY && e.reason() == v1::ACCESS_REASON_TOKEN_REVOKED) {
+      ++revoked_denials;
+    }
+  }
+  EXPECT_EQ(logouts, 1);
+  EXPECT_EQ(revoked_denials, 2);
+  ExpectNoCredentialsInTheLog();
+}
+
+TEST_F(AuthServiceTest, RefreshRotatesTheTokenAndKeepsWhenThePasswordWasGiven) {
+  v1::LoginResponse login;
+  ASSERT_TRUE(Login(kLogin, kPassword, &login).ok());
+  const absl::Time logged_in = clock_.Now();
+  clock_.Advance(absl::Minutes(10));
+  v1::LoginResponse refreshed;
+  ASSERT_TRUE(Refresh(login.token(), &refreshed).ok());
+  auto principal = verifier_->Verify(refreshed.token());
+  ASSERT_TRUE(principal.ok()) << principal.status();
+  EXPECT_EQ(principal->authenticated_at, logged_in);
+  EXPECT_EQ(principal->issued_at, clock_.Now());
+  // The presented token was rotated out.
+  v1::LoginResponse replay;
+  EXPECT_EQ(ReasonOf(Refresh(login.token(), &replay)), "token_revoked");
+  EXPECT_TRUE(replay.token().empty());
+}
+
+TEST_F(AuthServiceTest, RefreshStopsTwelveHoursAfterThePasswordWasGiven) {
+  const absl::Time now = clock_.Now();
+  auto young = issuer_->Issue(marie_.id, marie_.service_id, {"caseworker"},
+                              now - absl::Hours(12) + absl::Seconds(1));
+  auto old = issuer_->Issue(marie_.id, marie_.service_id, {"caseworker"}, now - absl::Hours(12));
+  ASSERT_TRUE(young.ok() && old.ok());
+  v1::LoginResponse reply;
+  grpc::Status capped = Refresh(*old, &reply);
+  EXPECT_EQ(capped.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ReasonOf(capped), "session_expired");
+  EXPECT_TRUE(reply.token().empty());
+  ASSERT_TRUE(Refresh(*young, &reply).ok());
+  // The refreshed token ends with the session, not a token lifetime later.
+  EXPECT_EQ(rpc::FromProto(reply.expires_at()), now + absl::Seconds(1));
+  clock_.Advance(absl::Seconds(1));
+  v1::LoginResponse next;
+  EXPECT_EQ(ReasonOf(Refresh(reply.token(), &next)), "token_expired");
+  // A session past the cap is a token_expired denial in the log.
+  int expired = 0;
+  for (const v1::AuditEvent& e : Events(v1::DECISION_DENY)) {
+    if (e.reason_code() == "session_expired") {
+      EXPECT_EQ(e.reason(), v1::ACCESS_REASON_TOKEN_EXPIRED);
+      ++expired;
+    }
+  }
+  EXPECT_EQ(expired, 1);
+}
+
+// 50 wrong attempts at once: exactly five passwords are checked (five
+// invalid_credentials), the other 45 are refused before scrypt, and a made-up
+// login is treated exactly alike.
+TEST_F(AuthServiceTest, FiftyConcurrentWrongAttemptsCheckExactlyFivePasswords) {
+  for (const std::string& login : {std::string(kLogin), std::string("nobody.here")}) {
+    std::vector<std::thread> threads;
+    std::atomic<int> invalid{0}, locked{0}, other{0};
+    for (int i = 0; i < 50; ++i) {
+      threads.emplace_back([&] {
+        v1::LoginResponse reply;
+        grpc::Status s = Login(login, kWrongPassword, &reply);
+        if (ReasonOf(s) == "invalid_credentials") {
+          ++invalid;
+        } else if (ReasonOf(s) == "account_locked" &&
+                   s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+          ++locked;
+        } else {
+          ++other;
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    EXPECT_EQ(invalid.load(), 5) << login;
+    EXPECT_EQ(locked.load(), 45) << login;
+    EXPECT_EQ(other.load(), 0) << login;
+    // Locked: the right password does not help and is not checked.
+    v1::LoginResponse reply;
+    EXPECT_EQ(ReasonOf(Login(login, kPassword, &reply)), "account_locked");
+    EXPECT_TRUE(reply.token().empty());
+  }
+  int checked = 0, refused = 0, locks = 0;
+  for (const v1::AuditEvent& e : Events(v1::DECISION_DENY)) {
+    if (e.action() == v1::ACTION_LOGIN && e.reason_code() == "invalid_credentials") ++checked;
+    if (e.action() == v1::ACTION_LOGIN && e.reason_code() == "account_locked") ++refused;
+    if (e.action() == v1::ACTION_LOCK_ACCOUNT) {
+      ++locks;
+      EXPECT_EQ(e.reason(), v1::ACCESS_REASON_ACCOUNT_LOCKED);
+      EXPECT_TRUE(e.object_id().empty() || e.object_id() == marie_.id) << e.object_id();
+    }
+  }
+  EXPECT_EQ(checked, 10);
+  EXPECT_EQ(refused, 92);
+  EXPECT_EQ(locks, 2);
+  ExpectNoCredentialsInTheLog();
+}
+
+// Waits only briefly for a password slot.
+class AuthServiceBusyTest : public AuthServiceTest {
+ protected:
+  AuthServiceBusyTest() { password_check_wait_ = absl::Milliseconds(50); }
+};
+
+TEST_F(AuthServiceBusyTest, WhenEveryPasswordSlotIsBusyLoginAnswersLoginBusyAndCountsNothing) {
+  PasswordSlots& slots = service_->password_slots();
+  ASSERT_TRUE(slots.Acquire(absl::ZeroDuration()));
+  ASSERT_TRUE(slots.Acquire(absl::ZeroDuration()));
+  v1::LoginResponse reply;
+  for (int i = 0; i < 6; ++i) {
+    grpc::Status busy = Login(kLogin, kPassword, &reply);
+    EXPECT_EQ(busy.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_EQ(ReasonOf(busy), "login_busy");
+  }
+  EXPECT_TRUE(reply.token().empty());
+  slots.Release();
+  slots.Release();
+  // The busy attempts were handed back: the account is not locked.
+  EXPECT_TRUE(Login(kLogin, kPassword, &reply).ok());
 }
 
 TEST(DummyPasswordHash, CostsAsMuchAsARealProductionHash) {

@@ -2,53 +2,39 @@
 
 namespace relais::auth_service {
 
-int LoginThrottle::Count(Failures& map, absl::string_view key, absl::Time now) {
-  auto it = map.find(key);
-  if (it == map.end()) return 0;
+int LoginThrottle::Count(absl::string_view key, absl::Time now) {
+  auto it = by_peer_.find(key);
+  if (it == by_peer_.end()) return 0;
   std::deque<absl::Time>& times = it->second;
   while (!times.empty() && times.front() <= now - limits_.window) times.pop_front();
   if (times.empty()) {
-    map.erase(it);
+    by_peer_.erase(it);
     return 0;
   }
   return static_cast<int>(times.size());
 }
 
-void LoginThrottle::Add(Failures& map, absl::string_view key, absl::Time now) {
-  if (map.size() >= limits_.max_tracked_keys && !map.contains(key)) {
+bool LoginThrottle::Blocked(absl::string_view peer, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  return Count(peer, now) >= limits_.failures_per_peer;
+}
+
+void LoginThrottle::RecordFailure(absl::string_view peer, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  if (by_peer_.size() >= limits_.max_tracked_keys && !by_peer_.contains(peer)) {
     // Drop expired keys first; if still full, forget everything rather than
     // grow without bound (an attacker gains at most one fresh window).
-    for (auto it = map.begin(); it != map.end();) {
+    for (auto it = by_peer_.begin(); it != by_peer_.end();) {
       auto next = std::next(it);
-      if (it->second.empty() || it->second.back() <= now - limits_.window) map.erase(it);
+      if (it->second.empty() || it->second.back() <= now - limits_.window) by_peer_.erase(it);
       it = next;
     }
-    if (map.size() >= limits_.max_tracked_keys) map.clear();
+    if (by_peer_.size() >= limits_.max_tracked_keys) by_peer_.clear();
   }
-  std::deque<absl::Time>& times = map[key];
+  std::deque<absl::Time>& times = by_peer_[peer];
   times.push_back(now);
   // Only the newest `limit` entries matter; cap the deque.
-  const size_t cap = static_cast<size_t>(
-      std::max(limits_.failures_per_account, limits_.failures_per_peer));
-  while (times.size() > cap) times.pop_front();
-}
-
-bool LoginThrottle::Blocked(absl::string_view account, absl::string_view peer, absl::Time now) {
-  absl::MutexLock lock(&mu_);
-  return Count(by_account_, account, now) >= limits_.failures_per_account ||
-         Count(by_peer_, peer, now) >= limits_.failures_per_peer;
-}
-
-void LoginThrottle::RecordFailure(absl::string_view account, absl::string_view peer,
-                                  absl::Time now) {
-  absl::MutexLock lock(&mu_);
-  Add(by_account_, account, now);
-  Add(by_peer_, peer, now);
-}
-
-void LoginThrottle::RecordSuccess(absl::string_view account) {
-  absl::MutexLock lock(&mu_);
-  by_account_.erase(account);
+  while (times.size() > static_cast<size_t>(limits_.failures_per_peer)) times.pop_front();
 }
 
 std::string PeerAddress(absl::string_view peer) {

@@ -12,36 +12,31 @@
 
 namespace relais::auth_service {
 
-// Counts failed logins per account and per peer over a sliding window and says
-// when to refuse further attempts. The account key is the login as typed (after
-// lower-casing), whether or not it exists, so throttling reveals nothing about
-// which accounts exist. In memory only: a restart forgets it. Thread-safe.
+// Counts failed logins per peer address over a sliding window and says when
+// to refuse further attempts from it (a machine spraying many accounts). In
+// memory only: per-account failures and locks are persistent and atomic
+// (auth_store::LoginLocks). Thread-safe.
 class LoginThrottle {
  public:
   struct Limits {
-    int failures_per_account = 5;
     int failures_per_peer = 20;
     absl::Duration window = absl::Minutes(15);
-    size_t max_tracked_keys = 100'000;  // bounds memory under a spray of logins
+    size_t max_tracked_keys = 100'000;  // bounds memory under a spray of peers
   };
 
   LoginThrottle() : LoginThrottle(Limits()) {}
   explicit LoginThrottle(Limits limits) : limits_(limits) {}
 
-  // True if another attempt for this account or from this peer must be refused now.
-  bool Blocked(absl::string_view account, absl::string_view peer, absl::Time now);
-  void RecordFailure(absl::string_view account, absl::string_view peer, absl::Time now);
-  // A successful login clears the account's failures (not the peer's).
-  void RecordSuccess(absl::string_view account);
+  // True if another attempt from this peer must be refused now.
+  bool Blocked(absl::string_view peer, absl::Time now);
+  void RecordFailure(absl::string_view peer, absl::Time now);
 
  private:
   using Failures = absl::flat_hash_map<std::string, std::deque<absl::Time>>;
-  int Count(Failures& map, absl::string_view key, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Add(Failures& map, absl::string_view key, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int Count(absl::string_view key, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Limits limits_;
   absl::Mutex mu_;
-  Failures by_account_ ABSL_GUARDED_BY(mu_);
   Failures by_peer_ ABSL_GUARDED_BY(mu_);
 };
 

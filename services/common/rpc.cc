@@ -53,6 +53,9 @@ bool IsPrintableId(absl::string_view s) {
 v1::AccessReason AccessReasonFromCode(absl::string_view code) {
   if (code == "token_missing") return v1::ACCESS_REASON_TOKEN_MISSING;
   if (code == "token_expired") return v1::ACCESS_REASON_TOKEN_EXPIRED;
+  if (code == "token_revoked") return v1::ACCESS_REASON_TOKEN_REVOKED;
+  // Refresh past the absolute session cap: the session, not the token, expired.
+  if (code == "session_expired") return v1::ACCESS_REASON_TOKEN_EXPIRED;
   if (absl::StartsWith(code, "token_")) return v1::ACCESS_REASON_TOKEN_INVALID;
   if (code == "erased") return v1::ACCESS_REASON_RECORD_ERASED;  // NOT_FOUND "erased"
   const auto* desc = v1::AccessReason_descriptor();

@@ -236,6 +236,8 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::SetMemberRoles(
         RETURN_IF_ERROR(
             CommitAudited(call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
               ASSIGN_OR_RETURN(member.roles, store_->SetMemberRoles(txn, member.id, roles));
+              // Tokens carry roles: the old ones must not outlive the change.
+              RETURN_IF_ERROR(sessions_->RevokeAllOf(txn, member.id));
               return member.id;
             }));
         ToProto(member, reply);
@@ -259,6 +261,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(
         RETURN_IF_ERROR(
             CommitAudited(call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
               RETURN_IF_ERROR(store_->SetMemberActive(txn, member.id, false));
+              RETURN_IF_ERROR(sessions_->RevokeAllOf(txn, member.id));
               return member.id;
             }));
         member.active = false;

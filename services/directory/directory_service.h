@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 #include "relais/v1/directory.grpc.pb.h"
+#include "services/auth_store/revocation_store.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_store.h"
 #include "storage/database.h"
@@ -31,15 +32,20 @@ namespace relais::directory {
 //                                (relais-admin does it), and only an admin
 //                                grants or takes away AUDITOR ("role_not_permitted").
 //   CreateService                never sets Service.platform (host-side only)
+//   SetMemberRoles, RemoveMember also revoke every token of the member, in the
+//                                same transaction: their next call answers
+//                                "token_revoked" (a fresh token has the change)
 //   ListSectors, ListServices,   any authenticated member (ACTION_READ_DIRECTORY)
 //   Glossary
 //
-// Thread-safe. `gate`, `store` and `db` are not owned and must outlive the
-// service; `db` must be the database `store` and the gate's audit log use.
+// Thread-safe. `gate`, `store`, `db` and `sessions` are not owned and must
+// outlive the service; `db` must be the database `store`, `sessions` and the
+// gate's audit log use.
 class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService {
  public:
-  DirectoryServiceImpl(rpc::CallGate* gate, DirectoryStore* store, storage::Database* db)
-      : gate_(gate), store_(store), db_(db) {}
+  DirectoryServiceImpl(rpc::CallGate* gate, DirectoryStore* store, storage::Database* db,
+                       auth_store::MemberSessions* sessions)
+      : gate_(gate), store_(store), db_(db), sessions_(sessions) {}
 
   grpc::ServerUnaryReactor* CreateSector(grpc::CallbackServerContext* ctx,
                                          const v1::CreateSectorRequest* request,
@@ -81,6 +87,7 @@ class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService 
   rpc::CallGate* const gate_;
   DirectoryStore* const store_;
   storage::Database* const db_;
+  auth_store::MemberSessions* const sessions_;
 };
 
 }  // namespace relais::directory

@@ -64,11 +64,18 @@ class DirectoryServiceTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
 
+    auto revocations = auth_store::RevocationStore::Create(db_.get(), &clock_);
+    ASSERT_TRUE(revocations.ok()) << revocations.status();
+    revocations_ = *std::move(revocations);
+
     key_ring_ = auth::KeyRing::InMemory();
-    issuer_ = std::make_unique<auth::TokenIssuer>(key_ring_.get(), &clock_, kAudience);
-    verifier_ = std::make_unique<auth::TokenVerifier>(key_ring_.get(), &clock_, kAudience);
+    issuer_ = std::make_unique<auth::TokenIssuer>(key_ring_.get(), &clock_, kAudience,
+                                                  auth::kDefaultTokenLifetime, revocations_.get());
+    verifier_ = std::make_unique<auth::TokenVerifier>(key_ring_.get(), &clock_, kAudience,
+                                                      revocations_.get());
     gate_ = std::make_unique<rpc::CallGate>(verifier_.get(), audit_.get());
-    service_ = std::make_unique<DirectoryServiceImpl>(gate_.get(), store_.get(), db_.get());
+    service_ = std::make_unique<DirectoryServiceImpl>(gate_.get(), store_.get(), db_.get(),
+                                                      revocations_.get());
 
     grpc::ServerBuilder builder;
     int port = 0;
@@ -172,6 +179,7 @@ class DirectoryServiceTest : public ::testing::Test {
   std::unique_ptr<auth::TokenIssuer> issuer_;
   std::unique_ptr<auth::TokenVerifier> verifier_;
   std::unique_ptr<rpc::CallGate> gate_;
+  std::unique_ptr<auth_store::RevocationStore> revocations_;
   std::unique_ptr<DirectoryServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::DirectoryService::Stub> stub_;

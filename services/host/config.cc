@@ -433,6 +433,15 @@ absl::Status ApplyConfig(const v1::ServerConfig& c, ServerSettings* settings) {
     RETURN_IF_ERROR(DurationIn("auth.token_lifetime", c.auth().token_lifetime(),
                                absl::Minutes(1), absl::Hours(24), &h.token_lifetime));
   }
+  if (c.has_auth() && c.auth().has_session_max_lifetime()) {
+    RETURN_IF_ERROR(DurationIn("auth.session_max_lifetime", c.auth().session_max_lifetime(),
+                               absl::Minutes(15), absl::Hours(24 * 7), &h.session_max_lifetime));
+  }
+  if (c.has_auth() && c.auth().has_max_concurrent_password_checks()) {
+    RETURN_IF_ERROR(IntIn<int>("auth.max_concurrent_password_checks",
+                               c.auth().max_concurrent_password_checks(), 1, 1024,
+                               &h.max_concurrent_password_checks));
+  }
   if (c.has_care()) {
     const v1::CareConfig& k = c.care();
     if (k.has_self_consent_age()) {

@@ -184,6 +184,10 @@ TEST(ConfigApply, EachInvalidValueIsRefusedNamingItsField) {
       {"tls { cert_file: \"c.pem\" }", "config: tls.cert_file: must be an absolute path"},
       {"auth { token_lifetime: \"7d\" }",
        "config: auth.token_lifetime: must be between 1m and 1d, got \"7d\""},
+      {"auth { session_max_lifetime: \"10m\" }",
+       "config: auth.session_max_lifetime: must be between 15m and 7d, got \"10m\""},
+      {"auth { max_concurrent_password_checks: 0 }",
+       "config: auth.max_concurrent_password_checks: must be between 1 and 1024, got 0"},
       {"audit { checkpoint_every_events: 0 }",
        "config: audit.checkpoint_every_events: must be between 1 and 1000000, got 0"},
       {"audit { checkpoint_every: \"10ms\" }",
@@ -278,6 +282,8 @@ TEST(ConfigExample, DeployExampleIsValidCompleteAndLandsInHostOptions) {
   EXPECT_EQ(settings.host.metrics_listen, "127.0.0.1:9464");
   EXPECT_EQ(settings.host.find_youth_per_hour, 20);
   EXPECT_EQ(settings.host.erasure_grace_period, absl::Hours(24 * 7));
+  EXPECT_EQ(settings.host.session_max_lifetime, absl::Hours(12));
+  EXPECT_EQ(settings.host.max_concurrent_password_checks, 8);
 
   // Every field of every message is set in the example ("every setting present").
   std::vector<std::string> missing;

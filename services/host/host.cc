@@ -74,9 +74,16 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
     ASSIGN_OR_RETURN(national_key,
                      LoadOrCreateSecret(absl::StrCat(options.keys_dir, "/national-hash.key")));
   }
+  // Server-side revocation (Logout, Refresh rotation, revoke-all on member
+  // changes): every token verification reads it.
+  ASSIGN_OR_RETURN(host->revocations_,
+                   auth_store::RevocationStore::Create(host->db_.get(), host->clock_));
+  RETURN_IF_ERROR(host->RetireTokenKeys());
   host->issuer_ = std::make_unique<auth::TokenIssuer>(host->keys_.get(), host->clock_, kAudience,
-                                                      options.token_lifetime);
-  host->verifier_ = std::make_unique<auth::TokenVerifier>(host->keys_.get(), host->clock_, kAudience);
+                                                      options.token_lifetime,
+                                                      host->revocations_.get());
+  host->verifier_ = std::make_unique<auth::TokenVerifier>(host->keys_.get(), host->clock_,
+                                                          kAudience, host->revocations_.get());
   if (options.tls.enabled()) {
     ASSIGN_OR_RETURN(host->tls_, TlsMaterial::Create(std::move(options.tls), host->clock_));
   }
@@ -120,10 +127,17 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
       options.care, host->db_.get(), host->clock_, host->gate_.get(), host->directory_.get(),
       host->care_ledger_.get(), host->record_.get());
   host->directory_service_ = std::make_unique<directory::DirectoryServiceImpl>(
-      host->gate_.get(), host->directory_.get(), host->db_.get());
+      host->gate_.get(), host->directory_.get(), host->db_.get(), host->revocations_.get());
+  auth_service::AuthServiceImpl::Options auth_options;
+  auth_options.session_max_lifetime = options.session_max_lifetime;
+  auth_options.max_concurrent_password_checks = options.max_concurrent_password_checks;
   host->auth_service_ = std::make_unique<auth_service::AuthServiceImpl>(
       host->directory_.get(), host->issuer_.get(), host->verifier_.get(), host->keys_.get(),
-      host->audit_log_.get(), host->tls_.get());
+      host->audit_log_.get(),
+      auth_service::AuthServiceImpl::Sessions{.db = host->db_.get(),
+                                              .clock = host->clock_,
+                                              .revocations = host->revocations_.get()},
+      auth_options, host->tls_.get());
   // The audit signing key lives apart from the token keys (a subdirectory the
   // token ring ignores), so auditors are handed only the audit public key.
   if (options.keys_dir.empty()) {
@@ -259,9 +273,19 @@ std::string Host::address() const {
   return absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port_);
 }
 
+absl::Status Host::RetireTokenKeys() {
+  absl::StatusOr<int> retired = keys_->RetireExpired(clock_->Now(), options_.token_lifetime);
+  if (!retired.ok()) return retired.status();
+  if (*retired > 0) common::LogInfo("token keys retired", {{"count", absl::StrCat(*retired)}});
+  return absl::OkStatus();
+}
+
 void Host::SweepLoop() {
   while (!stop_.WaitForNotificationWithTimeout(options_.sweep_interval)) {
     record_->PurgeExpiredKeys();
+    if (absl::Status retired = RetireTokenKeys(); !retired.ok()) {
+      common::LogError("token key retirement failed", {{"status", retired.ToString()}});
+    }
     absl::StatusOr<int> n = care_->CompleteDueHandovers();
     if (!n.ok()) {
       common::LogError("handover sweep failed", {{"status", n.status().ToString()}});

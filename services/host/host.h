@@ -18,6 +18,7 @@
 #include "services/audit/audit_service.h"
 #include "services/audit/checkpointer.h"
 #include "services/auth/auth_service.h"
+#include "services/auth_store/revocation_store.h"
 #include "services/care/care_service.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_service.h"
@@ -61,6 +62,12 @@ struct HostOptions {
   care::CareServiceImpl::Options care;
   auth::ScryptParams scrypt;
   absl::Duration token_lifetime = absl::Minutes(15);
+  // Refresh refuses once this long has passed since the member last gave
+  // their password (config auth.session_max_lifetime).
+  absl::Duration session_max_lifetime = absl::Hours(12);
+  // scrypt computations at once for logins; 0: 2 x cores
+  // (config auth.max_concurrent_password_checks).
+  int max_concurrent_password_checks = 0;
   // How often accepted handovers whose window has closed are completed (and
   // approved erasures whose grace period has passed are executed).
   absl::Duration sweep_interval = absl::Minutes(1);
@@ -139,6 +146,8 @@ class Host {
   record::RecordServiceImpl& record() { return *record_; }
   const auth::TokenIssuer& issuer() const { return *issuer_; }
   auth::KeyRing& keys() { return *keys_; }
+  // Drops token keys whose last token has expired (at start, then each sweep).
+  absl::Status RetireTokenKeys();
   auth::KeyRing& audit_keys() { return *audit_keys_; }
   audit::Checkpointer& checkpointer() { return *checkpointer_; }
 
@@ -159,6 +168,7 @@ class Host {
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<audit::AuditLog> audit_log_;
   std::unique_ptr<auth::KeyRing> keys_;
+  std::unique_ptr<auth_store::RevocationStore> revocations_;
   std::unique_ptr<auth::TokenIssuer> issuer_;
   std::unique_ptr<auth::TokenVerifier> verifier_;
   std::unique_ptr<TlsMaterial> tls_;  // null on plaintext

@@ -162,6 +162,13 @@ void ServiceSeeds(Corpus& corpus) {
   }
   add("auth", auth, "Refresh", "saj.sam", v1::RefreshRequest());
   add("auth", auth, "PublicKeys", "", v1::PublicKeysRequest());
+  add("auth", auth, "Logout", "saj.sam", v1::LogoutRequest());
+  {
+    v1::UnlockAccountRequest r;
+    r.set_member_id("@m_amo.camille");
+    add("auth", auth, "UnlockAccount", "amo.coord", r);
+    add("auth", auth, "UnlockAccount", "admin", r);
+  }
 
   const std::string care = "relais.v1.CareService";
   {

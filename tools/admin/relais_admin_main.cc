@@ -60,6 +60,7 @@
 #include "common/clock.h"
 #include "common/status_macros.h"
 #include "services/audit/audit_log.h"
+#include "services/auth_store/revocation_store.h"
 #include "services/common/ids.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_store.h"
@@ -209,6 +210,7 @@ struct Directory {
   std::unique_ptr<Database> db;
   std::unique_ptr<relais::audit::AuditLog> audit;
   std::unique_ptr<directory::DirectoryStore> store;
+  std::unique_ptr<relais::auth_store::RevocationStore> revocations;
 };
 
 // Opens the database (creating the file only if `may_create`) with the
@@ -227,6 +229,8 @@ absl::StatusOr<Directory> OpenDirectory(bool may_create) {
   ASSIGN_OR_RETURN(d.store, directory::DirectoryStore::Create(
                                 d.db.get(), &relais::common::RealClock(),
                                 {.scrypt = relais::auth::ScryptParams{}}));
+  ASSIGN_OR_RETURN(d.revocations, relais::auth_store::RevocationStore::Create(
+                                      d.db.get(), &relais::common::RealClock()));
   return d;
 }
 
@@ -349,6 +353,8 @@ int ChangeAdmin(bool grant) {
     } else {
       RETURN_IF_ERROR(d->store->SetMemberRoles(txn, m.id, roles).status());
     }
+    // Tokens carry roles: the member's tokens end with the change.
+    RETURN_IF_ERROR(d->revocations->RevokeAllOf(txn, m.id));
     return AuditChange(*d, txn, m.id, m.service_id);
   });
   if (!s.ok()) return Fail(s);
@@ -358,7 +364,7 @@ int ChangeAdmin(bool grant) {
   } else if (deactivated) {
     std::printf("%s held only the admin role: deactivated\n", login.c_str());
   } else {
-    std::printf("%s the admin role %s %s; it reaches tokens at the next login or refresh\n",
+    std::printf("%s the admin role %s %s; their tokens are revoked, the next login has it\n",
                 grant ? "granted" : "took away", grant ? "to" : "from", login.c_str());
   }
   return 0;

@@ -127,11 +127,40 @@ int Login(Invocation& in) {
 
 int Logout(Invocation& in) {
   const std::string path = TokenPath();
+  // Revoke the token on the server first: a copy of it stops working too.
+  grpc::Status revoked = grpc::Status::OK;
+  bool had_token = false;
+  if (absl::StatusOr<std::string> token = LoadToken(path); token.ok()) {
+    had_token = true;
+    auto ctx = in.client->NewContext();
+    ctx->AddMetadata("authorization", absl::StrCat("Bearer ", *token));
+    v1::LogoutResponse resp;
+    revoked = in.client->auth().Logout(ctx.get(), v1::LogoutRequest(), &resp);
+    // Already unusable (revoked, expired, key retired): nothing left to revoke.
+    if (revoked.error_code() == grpc::StatusCode::UNAUTHENTICATED) revoked = grpc::Status::OK;
+  }
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     return in.Fail(
         absl::InternalError(absl::StrCat("cannot remove ", path, ": ", std::strerror(errno))));
   }
-  Print(absl::StrCat("logged out: ", path, " removed\n"));
+  if (!revoked.ok()) {
+    PrintErr(absl::StrCat(path, " removed, but the server did not revoke the token:\n"));
+    return in.Fail(revoked);
+  }
+  Print(absl::StrCat("logged out: ", had_token ? "token revoked, " : "", path, " removed\n"));
+  return kExitOk;
+}
+
+int MemberUnlock(Invocation& in) {
+  v1::UnlockAccountRequest req;
+  req.set_member_id(in.args[0]);
+  v1::UnlockAccountResponse resp;
+  auto ctx = in.client->NewContext();
+  const grpc::Status status = in.client->auth().UnlockAccount(ctx.get(), req, &resp);
+  if (!status.ok()) return in.Fail(status);
+  Table t{{{"member_id", Kind::kId}, {"was_locked"}},
+          {{in.args[0], resp.was_locked() ? "true" : "false"}}};
+  PrintOne(in, t);
   return kExitOk;
 }
 
@@ -162,11 +191,29 @@ std::vector<CommandSpec> SessionCommands() {
        0,
        {},
        "",
-       "Delete the stored token.",
-       "Removes the token file. Tokens are short-lived; relaisd keeps no session to end.",
-       /*connects=*/false,
+       "Revoke your token and delete it.",
+       "Calls AuthService.Logout with the stored token, so that it (and any copy of it) "
+       "answers token_revoked from then on, then removes the token file. A token that no "
+       "longer works is just removed. If the server cannot be reached the file is removed "
+       "anyway and the exit status says the token was not revoked.",
+       /*connects=*/true,
        /*needs_token=*/false,
        Logout},
+      {"member",
+       "unlock",
+       "<member-id>",
+       1,
+       1,
+       {"format", "quiet"},
+       "",
+       "Unlock a member's account after failed logins (admins, the member's coordinator).",
+       "Calls AuthService.UnlockAccount: the member may try their password again at once "
+       "(a lock also ends on its own: 15 minutes, doubled for each further lock in a row, at "
+       "most 8 hours). Prints whether the account was locked. A coordinator unlocks members "
+       "of their own service only, never an admin or an auditor, and nobody their own account.",
+       /*connects=*/true,
+       /*needs_token=*/true,
+       MemberUnlock},
   };
 }
 

@@ -1,0 +1,20 @@
+#ifndef RELAIS_SERVICES_AUTH_STORE_AUTH_STORE_SCHEMA_H_
+#define RELAIS_SERVICES_AUTH_STORE_AUTH_STORE_SCHEMA_H_
+
+#include <vector>
+
+#include "storage/database.h"
+
+namespace relais::auth_store {
+
+// The component under which AuthService's session and login tables are
+// migrated (its own name, so other auth tables can evolve apart).
+inline constexpr char kAuthLoginsComponent[] = "auth_logins";
+
+// Schema steps, in order: auth_revoked_tokens, auth_member_generations,
+// auth_login_failures. Append new steps; never edit a published one.
+const std::vector<storage::Migration>& AuthLoginsMigrations();
+
+}  // namespace relais::auth_store
+
+#endif  // RELAIS_SERVICES_AUTH_STORE_AUTH_STORE_SCHEMA_H_

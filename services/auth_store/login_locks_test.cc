@@ -1,0 +1,134 @@
+#include "services/auth_store/login_locks.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "gtest/gtest.h"
+#include "services/auth_store/revocation_store.h"
+
+namespace relais::auth_store {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
+
+class LoginLocksTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+  void Open() {
+    locks_.reset();
+    db_.reset();
+    auto db = storage::Database::Open({.path = path_});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    ASSERT_TRUE(RevocationStore::Create(db_.get(), &clock_).ok());  // migrates
+    locks_ = std::make_unique<LoginLocks>(db_.get(), LoginLocks::Limits());
+  }
+  // One wrong attempt; true if it was allowed to check the password.
+  bool Unlock(absl::string_view account) {
+    bool was_locked = false;
+    EXPECT_TRUE(db_->Write([&](storage::Connection& txn) -> absl::Status {
+                     auto r = locks_->Unlock(txn, account, clock_.Now());
+                     if (!r.ok()) return r.status();
+                     was_locked = *r;
+                     return absl::OkStatus();
+                   }).ok());
+    return was_locked;
+  }
+  bool WrongAttempt(absl::string_view account) {
+    auto r = locks_->Reserve(account, clock_.Now());
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok() || !r->granted) return false;
+    EXPECT_TRUE(locks_->Failed(account, clock_.Now()).ok());
+    return true;
+  }
+
+  static std::string FreshDb() {
+    static std::atomic<int> counter{0};
+    return ::testing::TempDir() + "/login_locks_" + std::to_string(::getpid()) + "_" +
+           std::to_string(counter++) + ".db";
+  }
+  const std::string path_ = FreshDb();
+  common::FakeClock clock_{kT0};
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<LoginLocks> locks_;
+};
+
+TEST(LoginLocksKey, IsAHashOfTheLowerCasedLogin) {
+  EXPECT_EQ(LoginLocks::AccountKey("Marie.Dupont"), LoginLocks::AccountKey("marie.dupont"));
+  EXPECT_NE(LoginLocks::AccountKey("marie.dupont"), LoginLocks::AccountKey("marie.dupond"));
+  EXPECT_EQ(LoginLocks::AccountKey("marie.dupont").find("marie"), std::string::npos);
+  EXPECT_EQ(LoginLocks::AccountKey("x").size(), 64u);
+}
+
+TEST_F(LoginLocksTest, FiftyConcurrentReservationsGrantExactlyFive) {
+  const std::string account = LoginLocks::AccountKey("amo.camille");
+  std::atomic<int> granted{0}, locked_now{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 50; ++i) {
+    threads.emplace_back([&] {
+      auto r = locks_->Reserve(account, clock_.Now());
+      ASSERT_TRUE(r.ok()) << r.status();
+      if (!r->granted) return;
+      ++granted;
+      auto outcome = locks_->Failed(account, clock_.Now());
+      ASSERT_TRUE(outcome.ok());
+      if (outcome->locked) ++locked_now;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(granted.load(), 5);
+  EXPECT_EQ(locked_now.load(), 1);
+}
+
+TEST_F(LoginLocksTest, ALockSurvivesARestartEndsOnScheduleAndDoublesWhenRepeated) {
+  const std::string account = LoginLocks::AccountKey("nobody.here");
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(WrongAttempt(account));
+  EXPECT_FALSE(WrongAttempt(account));
+  Open();
+  auto r = locks_->Reserve(account, clock_.Now());
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->granted);
+  EXPECT_EQ(r->locked_until, kT0 + absl::Minutes(15));
+
+  clock_.Advance(absl::Minutes(15));
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(WrongAttempt(account));
+  auto reserve = locks_->Reserve(account, clock_.Now());
+  ASSERT_TRUE(reserve.ok() && reserve->granted);
+  auto second = locks_->Failed(account, clock_.Now());
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->locked);
+  EXPECT_EQ(second->locks, 2);
+  EXPECT_EQ(second->locked_until, clock_.Now() + absl::Minutes(30));
+}
+
+TEST_F(LoginLocksTest, FailuresOutsideTheWindowAndAfterASuccessDoNotCount) {
+  const std::string account = LoginLocks::AccountKey("saj.sam");
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(WrongAttempt(account));
+  clock_.Advance(absl::Minutes(16));
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(WrongAttempt(account));
+  ASSERT_TRUE(locks_->Reserve(account, clock_.Now())->granted);
+  ASSERT_TRUE(locks_->Succeeded(account).ok());
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(WrongAttempt(account));
+  EXPECT_FALSE(WrongAttempt(account));
+}
+
+TEST_F(LoginLocksTest, UnlockEndsALockAndAReleasedReservationIsGivenBack) {
+  const std::string account = LoginLocks::AccountKey("pms.pauline");
+  EXPECT_FALSE(Unlock(account));
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(WrongAttempt(account));
+  EXPECT_TRUE(Unlock(account));
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(WrongAttempt(account));
+  ASSERT_TRUE(locks_->Reserve(account, clock_.Now())->granted);
+  ASSERT_TRUE(locks_->Release(account).ok());
+  EXPECT_TRUE(WrongAttempt(account));
+  EXPECT_FALSE(WrongAttempt(account));
+}
+
+}  // namespace
+}  // namespace relais::auth_store
