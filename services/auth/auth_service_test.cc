@@ -77,7 +77,7 @@ class AuthServiceTest : public ::testing::Test {
     issuer_ = std::make_unique<auth::TokenIssuer>(key_ring_.get(), &clock_, kAudience);
     verifier_ = std::make_unique<auth::TokenVerifier>(key_ring_.get(), &clock_, kAudience);
     service_ = std::make_unique<AuthServiceImpl>(store_.get(), issuer_.get(), verifier_.get(),
-                                                 key_ring_.get(), audit_.get());
+                                                 key_ring_.get(), audit_.get(), &clock_);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

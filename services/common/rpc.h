@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "auth/token.h"
+#include "common/clock.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "relais/v1/common.pb.h"
@@ -90,11 +91,16 @@ struct CallAudit {
   bool recorded = false;
 };
 
-// Authenticates calls and audits every refusal. Thread-safe.
+// How recent a login must be for an irreversible or bulk action (step-up).
+inline constexpr absl::Duration kStepUpWindow = absl::Minutes(5);
+
+// Authenticates calls and audits every refusal. Thread-safe. Nothing is owned;
+// `clock` (null: the wall clock) must be the token verifier's.
 class CallGate {
  public:
-  CallGate(const auth::TokenVerifier* verifier, audit::AuditLog* audit)
-      : verifier_(verifier), audit_(audit) {}
+  CallGate(const auth::TokenVerifier* verifier, audit::AuditLog* audit,
+           const common::Clock* clock = nullptr)
+      : verifier_(verifier), audit_(audit), clock_(clock != nullptr ? clock : &common::RealClock()) {}
 
   // Verifies the bearer token. On failure appends a DENY event for `action` and
   // returns UNAUTHENTICATED with the token's reason code. Over mutual TLS the
@@ -110,6 +116,13 @@ class CallGate {
   // PERMISSION_DENIED role_not_permitted, which Serve() audits like any denial.
   absl::Status RequireRole(const Caller& caller, absl::string_view method);
 
+  // Step-up for irreversible or bulk actions (erasure approval, full export,
+  // backup, role changes, password resets): ok if the caller proved their
+  // password (Login or ChangePassword, not Refresh) within kStepUpWindow;
+  // otherwise PERMISSION_DENIED reauthentication_required, which Serve()
+  // audits like any denial. The client logs in again and retries.
+  absl::Status RequireRecentLogin(const Caller& caller) const;
+
   // Appends a DENY event for `status` (its reason code) in its own transaction.
   // Returns `status`, or UNAVAILABLE if it could not be audited.
   absl::Status AuditDenial(audit::EventInput event, const absl::Status& status);
@@ -119,6 +132,7 @@ class CallGate {
  private:
   const auth::TokenVerifier* verifier_;
   audit::AuditLog* audit_;
+  const common::Clock* clock_;
 };
 
 // Runs one audited unary call: authenticates, runs `body(const Caller&,

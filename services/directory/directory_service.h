@@ -30,6 +30,11 @@ namespace relais::directory {
 //                                or taken away here, not even by an admin
 //                                (relais-admin does it), and only an admin
 //                                grants or takes away AUDITOR ("role_not_permitted").
+//   ResetPassword                as SetMemberRoles, for a member who is not an
+//                                admin (relais-admin resets admins) and not
+//                                oneself ("separation_of_duties")
+//   SetMemberRoles,              step-up: a login of the last 5 minutes
+//   ResetPassword                (rpc::CallGate::RequireRecentLogin)
 //   CreateService                never sets Service.platform (host-side only)
 //   ListSectors, ListServices,   any authenticated member (ACTION_READ_DIRECTORY)
 //   Glossary
@@ -38,8 +43,14 @@ namespace relais::directory {
 // service; `db` must be the database `store` and the gate's audit log use.
 class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService {
  public:
-  DirectoryServiceImpl(rpc::CallGate* gate, DirectoryStore* store, storage::Database* db)
-      : gate_(gate), store_(store), db_(db) {}
+  // `one_time_password_lifetime`: how long the one-time passwords of
+  // AddMember and ResetPassword stay valid.
+  DirectoryServiceImpl(rpc::CallGate* gate, DirectoryStore* store, storage::Database* db,
+                       absl::Duration one_time_password_lifetime = kDefaultOneTimePasswordLifetime)
+      : gate_(gate),
+        store_(store),
+        db_(db),
+        one_time_password_lifetime_(one_time_password_lifetime) {}
 
   grpc::ServerUnaryReactor* CreateSector(grpc::CallbackServerContext* ctx,
                                          const v1::CreateSectorRequest* request,
@@ -61,7 +72,10 @@ class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService 
                                          v1::Member* reply) override;
   grpc::ServerUnaryReactor* AddMember(grpc::CallbackServerContext* ctx,
                                       const v1::AddMemberRequest* request,
-                                      v1::Member* reply) override;
+                                      v1::AddMemberResponse* reply) override;
+  grpc::ServerUnaryReactor* ResetPassword(grpc::CallbackServerContext* ctx,
+                                          const v1::ResetPasswordRequest* request,
+                                          v1::ResetPasswordResponse* reply) override;
   grpc::ServerUnaryReactor* Glossary(grpc::CallbackServerContext* ctx,
                                      const v1::GlossaryRequest* request,
                                      v1::GlossaryResponse* reply) override;
@@ -81,6 +95,7 @@ class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService 
   rpc::CallGate* const gate_;
   DirectoryStore* const store_;
   storage::Database* const db_;
+  const absl::Duration one_time_password_lifetime_;
 };
 
 }  // namespace relais::directory

@@ -81,7 +81,8 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   host->issuer_ = std::make_unique<auth::TokenIssuer>(host->keys_.get(), host->clock_, kAudience,
                                                       options.token_lifetime);
   host->verifier_ = std::make_unique<auth::TokenVerifier>(host->keys_.get(), host->clock_, kAudience);
-  host->gate_ = std::make_unique<rpc::CallGate>(host->verifier_.get(), host->audit_log_.get());
+  host->gate_ = std::make_unique<rpc::CallGate>(host->verifier_.get(), host->audit_log_.get(),
+                                                host->clock_);
 
   ASSIGN_OR_RETURN(host->directory_,
                    directory::DirectoryStore::Create(host->db_.get(), host->clock_,
@@ -113,11 +114,15 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   host->care_ = std::make_unique<care::CareServiceImpl>(
       options.care, host->db_.get(), host->clock_, host->gate_.get(), host->directory_.get(),
       host->care_ledger_.get(), host->record_.get());
+  if (options.one_time_password_lifetime <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("one_time_password_lifetime must be positive");
+  }
   host->directory_service_ = std::make_unique<directory::DirectoryServiceImpl>(
-      host->gate_.get(), host->directory_.get(), host->db_.get());
+      host->gate_.get(), host->directory_.get(), host->db_.get(),
+      options.one_time_password_lifetime);
   host->auth_service_ = std::make_unique<auth_service::AuthServiceImpl>(
       host->directory_.get(), host->issuer_.get(), host->verifier_.get(), host->keys_.get(),
-      host->audit_log_.get());
+      host->audit_log_.get(), host->clock_);
   // The audit signing key lives apart from the token keys (a subdirectory the
   // token ring ignores), so auditors are handed only the audit public key.
   if (options.keys_dir.empty()) {

@@ -59,6 +59,9 @@ struct HostOptions {
   care::CareServiceImpl::Options care;
   auth::ScryptParams scrypt;
   absl::Duration token_lifetime = absl::Minutes(15);
+  // How long a one-time password (AddMember, ResetPassword) stays valid
+  // (config auth.one_time_password_lifetime).
+  absl::Duration one_time_password_lifetime = directory::kDefaultOneTimePasswordLifetime;
   // How often accepted handovers whose window has closed are completed (and
   // approved erasures whose grace period has passed are executed).
   absl::Duration sweep_interval = absl::Minutes(1);
