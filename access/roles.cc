@@ -32,10 +32,13 @@ const Table& TheTable() {
         {"DirectoryService.AddMember", {ROLE_ADMIN, ROLE_COORDINATOR}},
         {"DirectoryService.SetMemberRoles", {ROLE_ADMIN, ROLE_COORDINATOR}},
         {"DirectoryService.RemoveMember", {ROLE_ADMIN, ROLE_COORDINATOR}},
+        {"DirectoryService.ResetPassword", {ROLE_ADMIN, ROLE_COORDINATOR}},
         {"DirectoryService.Glossary", anyone},
-        // Auth: Login and PublicKeys need no token; any member refreshes theirs.
+        // Auth: Login, ChangePassword and PublicKeys need no token; any member
+        // refreshes theirs.
         {"AuthService.Login", anyone},
         {"AuthService.Refresh", anyone},
+        {"AuthService.ChangePassword", anyone},
         {"AuthService.PublicKeys", anyone},
         // Any member ends their own session; locks are lifted by an admin or
         // the member's coordinator (the handler checks which service).

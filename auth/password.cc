@@ -7,9 +7,12 @@
 #include <optional>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "auth/base64url.h"
+#include "auth/common_passwords.h"
 #include "common/status_macros.h"
 
 namespace relais::auth {
@@ -157,21 +160,76 @@ bool VerifyPassword(absl::string_view password, absl::string_view encoded) {
   return match;
 }
 
-absl::Status CheckPasswordStrength(absl::string_view password) {
-  if (password.size() > kMaxPasswordBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("password must be at most ", kMaxPasswordBytes, " bytes"));
-  }
+const absl::flat_hash_set<std::string>& CommonPasswords() {
+  // Built once from the list embedded at build time (common_passwords.cmake).
+  static const auto* const set = [] {
+    auto* out = new absl::flat_hash_set<std::string>();
+    const absl::string_view text(internal::kCommonPasswordsText,
+                                 internal::kCommonPasswordsTextSize);
+    for (absl::string_view line : absl::StrSplit(text, '\n')) {
+      line = absl::StripAsciiWhitespace(line);
+      if (line.empty() || line[0] == '#') continue;
+      out->insert(absl::AsciiStrToLower(line));
+    }
+    return out;
+  }();
+  return *set;
+}
+
+bool IsCommonPassword(absl::string_view password) {
+  return CommonPasswords().contains(absl::AsciiStrToLower(password));
+}
+
+size_t CommonPasswordCount() { return CommonPasswords().size(); }
+
+PasswordVerdict CheckNewPassword(absl::string_view password) {
   size_t code_points = 0;
   for (char c : password) {
     // Count every byte that does not continue a UTF-8 sequence.
     if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++code_points;
   }
   if (code_points < kMinPasswordChars) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "password must be at least ", kMinPasswordChars, " characters"));
+    return {"password_too_short", "must be at least 12 characters"};
   }
-  return absl::OkStatus();
+  if (code_points > kMaxPasswordChars || password.size() > kMaxPasswordBytes) {
+    return {"password_too_long", "must be at most 128 characters"};
+  }
+  if (IsCommonPassword(password)) {
+    return {"password_too_common",
+            "is one of the most common passwords; choose another (a passphrase of "
+            "several words is easy to remember)"};
+  }
+  return {};
+}
+
+absl::Status CheckPasswordStrength(absl::string_view password) {
+  const PasswordVerdict verdict = CheckNewPassword(password);
+  if (verdict.ok()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(verdict.reason, ": password ", verdict.explanation));
+}
+
+absl::StatusOr<std::string> GenerateOneTimePassword() {
+  constexpr absl::string_view kBase32 = "abcdefghijklmnopqrstuvwxyz234567";
+  // 26 characters of 5 bits each: 130 bits, drawn from 17 random bytes.
+  unsigned char bytes[17];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    return absl::InternalError("RAND_bytes failed");
+  }
+  std::string out;
+  out.reserve(kOneTimePasswordChars);
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (unsigned char b : bytes) {
+    buffer = (buffer << 8) | b;
+    bits += 8;
+    while (bits >= 5 && out.size() < kOneTimePasswordChars) {
+      out.push_back(kBase32[(buffer >> (bits - 5)) & 31]);
+      bits -= 5;
+    }
+  }
+  OPENSSL_cleanse(bytes, sizeof(bytes));
+  return out;
 }
 
 }  // namespace relais::auth

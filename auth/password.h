@@ -22,7 +22,9 @@ struct ScryptParams {
 // Passwords longer than this are refused by every function below, so a
 // client cannot make us hash megabytes per login attempt.
 inline constexpr size_t kMaxPasswordBytes = 1024;
-inline constexpr size_t kMinPasswordChars = 10;
+// Length bounds of a new password, in characters (UTF-8 code points).
+inline constexpr size_t kMinPasswordChars = 12;
+inline constexpr size_t kMaxPasswordChars = 128;
 
 // Upper bound on the memory one scrypt evaluation may use (OpenSSL's own
 // accounting: 128*r*(n+2) + 128*r*p bytes). Parameters read back from a stored
@@ -54,10 +56,37 @@ absl::StatusOr<std::string> HashPassword(absl::string_view password,
 // cannot exhaust memory or CPU beyond kMaxScryptMemoryBytes.
 bool VerifyPassword(absl::string_view password, absl::string_view encoded);
 
-// Policy for new passwords: at least kMinPasswordChars characters (UTF-8
-// code points) and at most kMaxPasswordBytes bytes. InvalidArgument with a
-// message that is safe to show the user (it never echoes the password).
+// Why a new password is refused: `reason` is a stable code
+// ("password_too_short", "password_too_long", "password_too_common"), empty
+// when the password is acceptable; `explanation` is safe to show the user (it
+// never echoes the password).
+struct PasswordVerdict {
+  absl::string_view reason;
+  absl::string_view explanation;
+  bool ok() const { return reason.empty(); }
+};
+
+// Policy for new passwords (issue #11, NIST SP 800-63B style): 12 to 128
+// characters (UTF-8 code points, at most kMaxPasswordBytes bytes) and not one
+// of the common passwords shipped in auth/data/common-passwords.txt, compared
+// case-insensitively. No composition rules. Thread-safe; the list is loaded
+// once, on first use.
+PasswordVerdict CheckNewPassword(absl::string_view password);
+
+// CheckNewPassword() as a status: InvalidArgument "<reason>: <explanation>".
 absl::Status CheckPasswordStrength(absl::string_view password);
+
+// True iff `password` (case-insensitively) is on the common-password list.
+bool IsCommonPassword(absl::string_view password);
+// How many distinct passwords the shipped list holds (for tests and docs).
+size_t CommonPasswordCount();
+
+// Characters of a one-time password: 26 of RFC 4648 base32, lower case
+// (130 random bits), e.g. "k3v7q2...". Given by ResetPassword and AddMember.
+inline constexpr size_t kOneTimePasswordChars = 26;
+
+// A fresh one-time password from RAND_bytes. Internal if OpenSSL fails.
+absl::StatusOr<std::string> GenerateOneTimePassword();
 
 }  // namespace relais::auth
 

@@ -156,25 +156,59 @@ TEST(VerifyPassword, RefusesOverlongPasswords) {
       VerifyPassword(std::string(kMaxPasswordBytes + 1, 'a'), encoded));
 }
 
-TEST(CheckPasswordStrength, EnforcesLengthBounds) {
-  EXPECT_EQ(CheckPasswordStrength("123456789").code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(CheckPasswordStrength("1234567890").ok());
-  EXPECT_TRUE(CheckPasswordStrength(std::string(kMaxPasswordBytes, 'x')).ok());
-  EXPECT_EQ(
-      CheckPasswordStrength(std::string(kMaxPasswordBytes + 1, 'x')).code(),
-      absl::StatusCode::kInvalidArgument);
+TEST(CheckNewPassword, RefusesFewerThanTwelveCharacters) {
+  EXPECT_EQ(CheckNewPassword("kx9-vq2-lm7").reason, "password_too_short");
+  EXPECT_TRUE(CheckNewPassword("kx9-vq2-lm7z").ok());
 }
 
-TEST(CheckPasswordStrength, CountsCharactersNotBytes) {
-  // Nine two-byte characters: 18 bytes but only 9 characters.
-  EXPECT_FALSE(CheckPasswordStrength("ééééééééé").ok());
-  EXPECT_TRUE(CheckPasswordStrength("éééééééééé").ok());
+TEST(CheckNewPassword, RefusesMoreThan128Characters) {
+  EXPECT_TRUE(CheckNewPassword(std::string(128, 'q')).ok());
+  EXPECT_EQ(CheckNewPassword(std::string(129, 'q')).reason, "password_too_long");
+  // 128 characters of 4 bytes each (512 bytes) are still 128 characters.
+  std::string emoji;
+  for (int i = 0; i < 128; ++i) emoji += "\xF0\x9F\x90\xA2";
+  EXPECT_TRUE(CheckNewPassword(emoji).ok());
+  EXPECT_EQ(CheckNewPassword(emoji + "\xF0\x9F\x90\xA2").reason, "password_too_long");
 }
 
-TEST(CheckPasswordStrength, NeverEchoesThePassword) {
+TEST(CheckNewPassword, CountsCharactersNotBytes) {
+  // Eleven two-byte characters: 22 bytes but only 11 characters.
+  EXPECT_EQ(CheckNewPassword("ééééééééééé").reason, "password_too_short");
+  EXPECT_TRUE(CheckNewPassword("éééééééééééé").ok());
+}
+
+TEST(CheckNewPassword, RefusesCommonPasswordsWhateverTheirCase) {
+  // Both are on the shipped list and long enough to pass the length bound.
+  EXPECT_EQ(CheckNewPassword("1qaz2wsx3edc").reason, "password_too_common");
+  EXPECT_EQ(CheckNewPassword("LeaveMeAlone").reason, "password_too_common");
+  EXPECT_EQ(CheckNewPassword("QWERTY123456").reason, "password_too_common");
+}
+
+TEST(CheckNewPassword, AcceptsALongPassphrase) {
+  EXPECT_TRUE(CheckNewPassword("la relève du mardi sent le café froid").ok());
+}
+
+TEST(CommonPasswords, TheShippedListHoldsAtLeastTenThousandEntries) {
+  EXPECT_GE(CommonPasswordCount(), 10'000u);
+  EXPECT_TRUE(IsCommonPassword("password"));
+  EXPECT_TRUE(IsCommonPassword("PassWord"));
+  EXPECT_FALSE(IsCommonPassword("# The 30,000 most common passwords"));  // header skipped
+}
+
+TEST(CheckPasswordStrength, CarriesTheReasonCodeAndNeverEchoesThePassword) {
   const absl::Status status = CheckPasswordStrength("hunter2");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(status.message(), "password_too_short: ")) << status;
   EXPECT_FALSE(absl::StrContains(status.message(), "hunter2"));
+}
+
+TEST(GenerateOneTimePassword, IsTwentySixBase32CharactersAndFresh) {
+  absl::StatusOr<std::string> a = GenerateOneTimePassword();
+  absl::StatusOr<std::string> b = GenerateOneTimePassword();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->size(), kOneTimePasswordChars);
+  EXPECT_EQ(a->find_first_not_of("abcdefghijklmnopqrstuvwxyz234567"), std::string::npos) << *a;
+  EXPECT_NE(*a, *b);
 }
 
 }  // namespace

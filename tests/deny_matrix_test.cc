@@ -175,8 +175,7 @@ const Row kMatrix[] = {
   // Admin, or a coordinator of that service: no caseworker, no auditor.
   {"DirectoryService", "AddMember", "ACTION_MANAGE_DIRECTORY",
    R"pb(member { service_id: "$OWN_SERVICE" display_name: "Nouveau membre" login: "dm.new.$COL"
-               roles: ROLE_CASEWORKER }
-      initial_password: "un-mot-de-passe-assez-long")pb",
+               roles: ROLE_CASEWORKER })pb",
    {Missing, Expired, Forged, Role, Role, Role, Role, Role,
     Ok}},
   {"DirectoryService", "RemoveMember", "ACTION_MANAGE_DIRECTORY",
@@ -185,6 +184,11 @@ const Row kMatrix[] = {
     Ok}},
   {"DirectoryService", "SetMemberRoles", "ACTION_MANAGE_DIRECTORY",
    R"pb(member_id: "$SPARE_MEMBER" roles: ROLE_CASEWORKER)pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
+  // Same callers as SetMemberRoles (the coordinator's token is fresh: step-up passes).
+  {"DirectoryService", "ResetPassword", "ACTION_RESET_PASSWORD",
+   R"pb(member_id: "$SPARE_MEMBER")pb",
    {Missing, Expired, Forged, Role, Role, Role, Role, Role,
     Ok}},
   {"DirectoryService", "Glossary", "ACTION_READ_DIRECTORY", "",
@@ -196,6 +200,12 @@ const Row kMatrix[] = {
   // password: the token in the metadata changes nothing.
   {"AuthService", "Login", "ACTION_LOGIN",
    R"pb(login: "$LOGIN" password: "not-the-password-$COL")pb",
+   {BadLogin, BadLogin, BadLogin, BadLogin, BadLogin, BadLogin, BadLogin, BadLogin,
+    BadLogin}},
+  // Like Login: the current password, not a token, says who calls.
+  {"AuthService", "ChangePassword", "ACTION_CHANGE_PASSWORD",
+   R"pb(login: "$LOGIN" current_password: "not-the-password-$COL"
+        new_password: "un-nouveau-mot-de-passe-$COL")pb",
    {BadLogin, BadLogin, BadLogin, BadLogin, BadLogin, BadLogin, BadLogin, BadLogin,
     BadLogin}},
   // Any member may exchange a valid token for a fresh one.
@@ -722,7 +732,7 @@ std::string TokenFor(RelaisEnv& env, const directory::MemberInfo& m) {
 directory::MemberInfo Member(RelaisEnv& env, absl::string_view login) {
   auto found = env.host().directory().FindCredentials(login);
   EXPECT_TRUE(found.ok()) << login << ": " << found.status();
-  return found.ok() ? found->first : directory::MemberInfo();
+  return found.ok() ? found->member : directory::MemberInfo();
 }
 
 directory::MemberInfo AddMember(RelaisEnv& env, const std::string& service_id,
@@ -1117,8 +1127,11 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
     const bool allow = std::string(want.reason) == "allowed";
     EXPECT_EQ(e.decision(), allow ? v1::DECISION_ALLOW : v1::DECISION_DENY) << where;
     EXPECT_EQ(e.reason_code(), want.reason) << where;
-    // A failed login names no one; otherwise the actor is the token's member.
-    const std::string actor = action == v1::ACTION_LOGIN && !m.status.ok()
+    // A failed login (or password change) names no one; otherwise the actor
+    // is the token's member.
+    const bool by_password =
+        action == v1::ACTION_LOGIN || action == v1::ACTION_CHANGE_PASSWORD;
+    const std::string actor = by_password && !m.status.ok()
                                   ? ""
                                   : columns[m.column].member_id;
     EXPECT_EQ(e.actor_member_id(), actor) << where;

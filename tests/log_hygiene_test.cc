@@ -173,17 +173,29 @@ TEST(LogHygiene, NoTokenPasswordOrYouthContentInAnyLogLine) {
     EXPECT_EQ(login("personne.inconnue", kWrongPassword).first.error_code(),
               grpc::StatusCode::UNAUTHENTICATED);
 
-    // The admin adds a member with a first password, who then logs in.
+    // The admin adds a member, who gets a one-time password, tries it, then
+    // chooses their own and logs in with it.
     {
       v1::AddMemberRequest req;
       req.mutable_member()->set_service_id(amo);
       req.mutable_member()->set_display_name("Nouvelle collègue");
       req.mutable_member()->set_login(kNewMemberLogin);
       req.mutable_member()->add_roles(v1::ROLE_CASEWORKER);
-      req.set_initial_password(kNewMemberPassword);
-      v1::Member member;
-      grpc::Status s = env->directory().AddMember(WithToken(admin).get(), req, &member);
+      v1::AddMemberResponse added;
+      grpc::Status s = env->directory().AddMember(WithToken(admin).get(), req, &added);
       EXPECT_TRUE(s.ok()) << s.error_message();
+      passwords.push_back(added.one_time_password());
+      EXPECT_EQ(login(kNewMemberLogin, added.one_time_password()).first.error_code(),
+                grpc::StatusCode::FAILED_PRECONDITION);
+      v1::ChangePasswordRequest change;
+      change.set_login(kNewMemberLogin);
+      change.set_current_password(added.one_time_password());
+      change.set_new_password(kNewMemberPassword);
+      v1::LoginResponse changed;
+      grpc::ClientContext ctx;
+      s = env->auth().ChangePassword(&ctx, change, &changed);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      tokens.push_back(changed.token());
       must_login(kNewMemberLogin, kNewMemberPassword);
     }
 

@@ -137,9 +137,9 @@ std::unique_ptr<RelaisEnv> RelaisEnv::Launch(std::unique_ptr<RelaisEnv> env, std
     auto found = env->host_->directory().FindCredentials(m.login);
     EXPECT_TRUE(found.ok()) << found.status();
     if (!found.ok()) continue;
-    env->members_[m.login] = found->first;
+    env->members_[m.login] = found->member;
     for (const SeedService& s : kServices) {
-      if (m.service == std::string(s.key)) env->services_[s.key] = found->first.service_id;
+      if (m.service == std::string(s.key)) env->services_[s.key] = found->member.service_id;
     }
   }
   if (seed) {

@@ -74,6 +74,7 @@ class BackupReactor final : public grpc::ServerWriteReactor<v1::BackupDatabaseCh
   absl::Status Authorise(storage::Database* db, rpc::CallGate* gate, const common::Clock* clock,
                          const std::string& dir, const Caller& caller, CallAudit& call) {
     RETURN_IF_ERROR(gate->RequireRole(caller, "AdminService.BackupDatabase"));
+    RETURN_IF_ERROR(gate->RequireRecentLogin(caller));  // the whole database: step-up
     RETURN_IF_ERROR(rpc::CheckCallAlive(ctx_));
     // Audited before the copy is made, so the copy holds its own backup event.
     call.event.decision = v1::DECISION_ALLOW;

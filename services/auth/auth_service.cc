@@ -94,8 +94,7 @@ absl::StatusOr<AuthServiceImpl::Issued> AuthServiceImpl::IssueFor(
 AuthServiceImpl::Checked AuthServiceImpl::CheckCredentials(const std::string& login,
                                                            const std::string& password) const {
   Checked checked;
-  absl::StatusOr<std::pair<directory::MemberInfo, std::string>> found =
-      credentials_->FindCredentials(login);
+  absl::StatusOr<directory::Credentials> found = credentials_->FindCredentials(login);
   if (!found.ok() && !absl::IsNotFound(found.status())) {
     checked.status = found.status();
     return checked;
@@ -103,13 +102,13 @@ AuthServiceImpl::Checked AuthServiceImpl::CheckCredentials(const std::string& lo
   if (found.ok()) {
     // The generation is read before the member's state that the token will
     // carry: a revoke-all committed after this read revokes the token too.
-    absl::StatusOr<int64_t> generation = sessions_.revocations->Generation(found->first.id);
+    absl::StatusOr<int64_t> generation = sessions_.revocations->Generation(found->member.id);
     if (!generation.ok()) {
       checked.status = generation.status();
       return checked;
     }
     checked.generation = *generation;
-    absl::StatusOr<directory::MemberInfo> current = credentials_->GetMember(found->first.id);
+    absl::StatusOr<directory::MemberInfo> current = credentials_->GetMember(found->member.id);
     if (!current.ok()) {
       checked.status = current.status();
       return checked;
@@ -129,8 +128,13 @@ AuthServiceImpl::Checked AuthServiceImpl::CheckCredentials(const std::string& lo
     checked.status = InvalidCredentials();
     return checked;
   }
-  const bool password_ok = auth::VerifyPassword(password, found->second);
-  checked.status = password_ok && checked.member->active ? absl::OkStatus() : InvalidCredentials();
+  const bool password_ok = auth::VerifyPassword(password, found->password_hash);
+  // An expired one-time password is just a wrong password.
+  const bool expired = found->must_change && sessions_.clock->Now() >= found->password_expires_at;
+  checked.status =
+      password_ok && !expired && checked.member->active ? absl::OkStatus() : InvalidCredentials();
+  checked.password_hash = found->password_hash;
+  checked.must_change = found->must_change;
   return checked;
 }
 
@@ -153,48 +157,35 @@ absl::Status AuthServiceImpl::AuditLock(const audit::EventInput& login_event,
   return absl::OkStatus();
 }
 
-grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ctx,
-                                                 const v1::LoginRequest* request,
-                                                 v1::LoginResponse* reply) {
-  audit::EventInput event;
-  event.request_id = RequestId(ctx);
-  const rpc::PeerIdentity peer = rpc::IdentifyPeer(*ctx);
-  event.client_identity = peer.client_identity;
-  event.action = v1::ACTION_LOGIN;
-  auto deny = [&](const absl::Status& status) {
-    return rpc::Finish(ctx, gate_.AuditDenial(event, status));
-  };
-  // A revoked client certificate is refused before any password is checked.
-  if (absl::Status cert = gate_.CheckCertificate(*ctx); !cert.ok()) return deny(cert);
+void AuthServiceImpl::FillReply(Issued issued, v1::LoginResponse* reply) {
+  reply->set_token(std::move(issued.token));
+  *reply->mutable_expires_at() = rpc::ToProto(issued.expires_at);
+  reply->set_member_id(issued.member.id);
+  reply->set_service_id(issued.member.service_id);
+  for (v1::Role r : issued.member.roles) reply->add_roles(r);
+}
 
-  if (absl::Status valid = rpc::CheckText("login", request->login(), kMaxLoginBytes);
-      !valid.ok()) {
-    return deny(valid);
-  }
-  if (absl::Status valid = rpc::CheckText("password", request->password(), kMaxPasswordBytes);
-      !valid.ok()) {
-    return deny(valid);
-  }
-  // Logins are stored lower-case; accept "Marie.Dupont" for "marie.dupont".
-  const std::string login = absl::AsciiStrToLower(request->login());
-  const std::string peer_address = PeerAddress(ctx->peer());
+absl::StatusOr<AuthServiceImpl::Checked> AuthServiceImpl::Attempt(
+    const std::string& login, const std::string& password, const rpc::PeerIdentity& peer,
+    const std::string& peer_address, audit::EventInput& event) {
   const absl::Time now = sessions_.clock->Now();
   if (throttle_.Blocked(peer_address, now)) {
-    return deny(absl::ResourceExhaustedError(
+    return gate_.AuditDenial(event, absl::ResourceExhaustedError(
         "too_many_attempts: too many failed logins from this address; wait 15 minutes"));
   }
   // The attempt counts as failed from here until it succeeds: concurrent
   // attempts cannot check more passwords than the limit allows.
   const std::string account = auth_store::LoginLocks::AccountKey(login);
   absl::StatusOr<auth_store::LoginLocks::Reservation> reserved = locks_.Reserve(account, now);
-  if (!reserved.ok()) return deny(reserved.status());
+  if (!reserved.ok()) return gate_.AuditDenial(event, reserved.status());
   if (!reserved->granted) {
     // The same answer whether or not the login exists, and no password check.
-    return deny(rpc::Exhausted(v1::ACCESS_REASON_ACCOUNT_LOCKED,
-                               "too many failed logins for this account; try again later or "
-                               "ask a coordinator to unlock it"));
+    return gate_.AuditDenial(
+        event, rpc::Exhausted(v1::ACCESS_REASON_ACCOUNT_LOCKED,
+                              "too many failed logins for this account; try again later or "
+                              "ask a coordinator to unlock it"));
   }
-  Checked checked = CheckCredentials(login, request->password());
+  Checked checked = CheckCredentials(login, password);
   if (checked.status.ok() && peer.tls && checked.member->service_id != peer.certificate_service_id) {
     // A member signs in only through their own service's client application;
     // the caller learns nothing more than from a wrong password.
@@ -211,43 +202,134 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ct
       if (absl::Status released = locks_.Release(account); !released.ok()) {
         common::LogWarning("login reservation not released", {{"status", released.ToString()}});
       }
-      return deny(checked.status);
+      return gate_.AuditDenial(event, checked.status);
     }
     throttle_.RecordFailure(peer_address, now);
     absl::StatusOr<auth_store::LoginLocks::Outcome> outcome = locks_.Failed(account, now);
-    if (!outcome.ok()) return deny(outcome.status());
-    if (outcome->locked) {
-      if (absl::Status audited = AuditLock(event, checked.member); !audited.ok()) {
-        return rpc::Finish(ctx, audited);
-      }
-    }
+    if (!outcome.ok()) return gate_.AuditDenial(event, outcome.status());
+    if (outcome->locked) RETURN_IF_ERROR(AuditLock(event, checked.member));
     // No actor (unless the certificate mismatched): the login is not proof of
     // who called, and must not be stored.
     absl::Status answered = gate_.AuditDenial(event, checked.status);
-    if (absl::IsUnavailable(answered)) return rpc::Finish(ctx, answered);
-    return rpc::Finish(ctx, InvalidCredentials());
+    if (absl::IsUnavailable(answered)) return answered;
+    return InvalidCredentials();
   }
-  if (absl::Status cleared = locks_.Succeeded(account); !cleared.ok()) return deny(cleared);
+  if (absl::Status cleared = locks_.Succeeded(account); !cleared.ok()) {
+    return gate_.AuditDenial(event, cleared);
+  }
+  return checked;
+}
+
+grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ctx,
+                                                 const v1::LoginRequest* request,
+                                                 v1::LoginResponse* reply) {
+  audit::EventInput event;
+  event.request_id = RequestId(ctx);
+  const rpc::PeerIdentity peer = rpc::IdentifyPeer(*ctx);
+  event.client_identity = peer.client_identity;
+  event.action = v1::ACTION_LOGIN;
+  auto deny = [&](const absl::Status& status) {
+    return rpc::Finish(ctx, gate_.AuditDenial(event, status));
+  };
+  // A revoked client certificate is refused before any password is checked.
+  if (absl::Status cert = gate_.CheckCertificate(*ctx); !cert.ok()) return deny(cert);
+  if (absl::Status valid = rpc::CheckText("login", request->login(), kMaxLoginBytes);
+      !valid.ok()) {
+    return deny(valid);
+  }
+  if (absl::Status valid = rpc::CheckText("password", request->password(), kMaxPasswordBytes);
+      !valid.ok()) {
+    return deny(valid);
+  }
+  // Logins are stored lower-case; accept "Marie.Dupont" for "marie.dupont".
+  const std::string login = absl::AsciiStrToLower(request->login());
+  absl::StatusOr<Checked> checked =
+      Attempt(login, request->password(), peer, PeerAddress(ctx->peer()), event);
+  if (!checked.ok()) return rpc::Finish(ctx, checked.status());
+  if (checked->must_change) {
+    return deny(rpc::Precondition("password_change_required",
+                                  "this one-time password only serves to choose a password "
+                                  "(AuthService.ChangePassword)"));
+  }
   absl::StatusOr<Issued> issued =
-      IssueFor(*std::move(checked.member), absl::InfinitePast(), checked.generation);
+      IssueFor(*std::move(checked->member), absl::InfinitePast(), checked->generation);
   if (!issued.ok()) return deny(issued.status());
   event.actor_member_id = issued->member.id;
   event.actor_service_id = issued->member.service_id;
   event.actor_roles = RolesString(issued->member.roles);
-  event.decision = v1::DECISION_ALLOW;
-  event.reason = v1::ACCESS_REASON_ALLOWED;
-  event.reason_code = "allowed";
-  if (absl::StatusOr<int64_t> seq = gate_.audit()->AppendStandalone(event); !seq.ok()) {
+  if (absl::StatusOr<int64_t> seq = gate_.audit()->AppendStandalone(Allowed(event)); !seq.ok()) {
     common::LogError("audit append failed; refusing the login",
                      {{"status", seq.status().ToString()}});
     return rpc::Finish(
         ctx, absl::UnavailableError("audit_unavailable: the access log cannot be written"));
   }
-  reply->set_token(std::move(issued->token));
-  *reply->mutable_expires_at() = rpc::ToProto(issued->expires_at);
-  reply->set_member_id(issued->member.id);
-  reply->set_service_id(issued->member.service_id);
-  for (v1::Role r : issued->member.roles) reply->add_roles(r);
+  FillReply(*std::move(issued), reply);
+  return rpc::Finish(ctx, absl::OkStatus());
+}
+
+absl::StatusOr<AuthServiceImpl::Issued> AuthServiceImpl::ReplacePassword(
+    const Checked& checked, const std::string& new_password, audit::EventInput& event) {
+  const directory::MemberInfo& member = *checked.member;
+  // The password proved who calls: from here on the events name them.
+  event.actor_member_id = member.id;
+  event.actor_service_id = member.service_id;
+  event.actor_roles = RolesString(member.roles);
+  event.object_id = member.id;
+  ASSIGN_OR_RETURN(directory::PasswordUpdate update,
+                   credentials_->PrepareNewPassword(new_password, "new_password"));
+  const audit::EventInput allowed = Allowed(event);
+  absl::Status changed = credentials_->ReplacePassword(
+      member.id, checked.password_hash, update, [&](storage::Connection& txn) -> absl::Status {
+        // Every session of the member ends with the old password.
+        RETURN_IF_ERROR(sessions_.revocations->RevokeAllOf(txn, member.id));
+        return AppendOrUnavailable(gate_.audit(), txn, allowed);
+      });
+  // Another call replaced this password first: what was offered is no longer it.
+  if (absl::IsAborted(changed)) return InvalidCredentials();
+  RETURN_IF_ERROR(changed);
+  // Issued after the revoke-all committed, so it carries the new generation.
+  ASSIGN_OR_RETURN(int64_t generation, sessions_.revocations->Generation(member.id));
+  return IssueFor(member, absl::InfinitePast(), generation);
+}
+
+grpc::ServerUnaryReactor* AuthServiceImpl::ChangePassword(
+    grpc::CallbackServerContext* ctx, const v1::ChangePasswordRequest* request,
+    v1::LoginResponse* reply) {
+  audit::EventInput event;
+  event.request_id = RequestId(ctx);
+  const rpc::PeerIdentity peer = rpc::IdentifyPeer(*ctx);
+  event.client_identity = peer.client_identity;
+  event.action = v1::ACTION_CHANGE_PASSWORD;
+  auto deny = [&](const absl::Status& status) {
+    return rpc::Finish(ctx, gate_.AuditDenial(event, status));
+  };
+  if (absl::Status cert = gate_.CheckCertificate(*ctx); !cert.ok()) return deny(cert);
+  for (const auto& [field, value] :
+       {std::pair<const char*, const std::string*>{"login", &request->login()},
+        {"current_password", &request->current_password()},
+        {"new_password", &request->new_password()}}) {
+    const size_t max = absl::string_view(field) == "login" ? kMaxLoginBytes : kMaxPasswordBytes;
+    if (absl::Status valid = rpc::CheckText(field, *value, max); !valid.ok()) return deny(valid);
+  }
+  // Cheap refusals first (they reveal nothing about the account); the store
+  // checks the policy again when it hashes.
+  if (request->new_password() == request->current_password()) {
+    return deny(rpc::InvalidField("new_password", "password_unchanged",
+                                  "must differ from the current password"));
+  }
+  if (const auth::PasswordVerdict verdict = auth::CheckNewPassword(request->new_password());
+      !verdict.ok()) {
+    return deny(rpc::InvalidField("new_password", verdict.reason, verdict.explanation));
+  }
+  const std::string login = absl::AsciiStrToLower(request->login());
+  // The current password is guessed like a login's: the same throttle and locks.
+  absl::StatusOr<Checked> checked =
+      Attempt(login, request->current_password(), peer, PeerAddress(ctx->peer()), event);
+  if (!checked.ok()) return rpc::Finish(ctx, checked.status());
+  absl::StatusOr<Issued> issued = ReplacePassword(*checked, request->new_password(), event);
+  if (!issued.ok()) return deny(issued.status());
+  common::LogInfo("password changed", {{"member_id", issued->member.id}});
+  FillReply(*std::move(issued), reply);
   return rpc::Finish(ctx, absl::OkStatus());
 }
 
@@ -282,11 +364,7 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Refresh(grpc::CallbackServerContext* 
           return AppendOrUnavailable(gate_.audit(), txn, allowed);
         }));
         call.recorded = true;
-        reply->set_token(std::move(issued.token));
-        *reply->mutable_expires_at() = rpc::ToProto(issued.expires_at);
-        reply->set_member_id(issued.member.id);
-        reply->set_service_id(issued.member.service_id);
-        for (v1::Role r : issued.member.roles) reply->add_roles(r);
+        FillReply(std::move(issued), reply);
         return absl::OkStatus();
       });
 }

@@ -65,12 +65,21 @@ inline constexpr absl::string_view kDummyPasswordHash =
 //               current roles and the same authenticated_at, and expires at
 //               authenticated_at + session_max_lifetime at the latest. The presented
 //               token is revoked with the ALLOW event (ACTION_LOGIN).
+//   ChangePassword  no token needed: the current password proves who calls,
+//               checked, throttled, locked and timed exactly like Login.
+//               Audited ACTION_CHANGE_PASSWORD (an ALLOW commits with the new
+//               hash and the revocation of every earlier token of the member);
+//               answers a fresh token.
 //   Logout      revokes the presented token (ACTION_LOGOUT). A second Logout
 //               with it answers "token_revoked", like any other call.
 //   UnlockAccount  ends a member's lock (ACTION_UNLOCK_ACCOUNT): an admin, or
 //               a coordinator of the member's service for a member holding
 //               neither ADMIN nor AUDITOR; nobody for themselves.
 //   PublicKeys  no token needed, not audited (public data).
+//
+// A one-time password (AddMember, ResetPassword) opens no session: Login
+// answers FAILED_PRECONDITION "password_change_required" while it is valid,
+// kInvalidCredentialsMessage once it expired.
 //
 // Thread-safe. Nothing is owned; every pointer must outlive the service.
 // `issuer` and `verifier` must use `key_ring`, the same audience and
@@ -94,7 +103,8 @@ class AuthServiceImpl final : public v1::AuthService::CallbackService {
     auth_store::RevocationStore* revocations;
   };
 
-  AuthServiceImpl(const directory::CredentialSource* credentials, const auth::TokenIssuer* issuer,
+  // `certificates` may be null (plaintext, tests).
+  AuthServiceImpl(directory::CredentialSource* credentials, const auth::TokenIssuer* issuer,
                   const auth::TokenVerifier* verifier, const auth::KeyRing* key_ring,
                   audit::AuditLog* audit, Sessions sessions, Options options,
                   const rpc::PeerCertificateCheck* certificates = nullptr)
@@ -102,7 +112,7 @@ class AuthServiceImpl final : public v1::AuthService::CallbackService {
         issuer_(issuer),
         verifier_(verifier),
         key_ring_(key_ring),
-        gate_(verifier, audit, certificates),
+        gate_(verifier, audit, sessions.clock, certificates),
         sessions_(sessions),
         options_(options),
         locks_(sessions.db, options.locks),
@@ -116,6 +126,9 @@ class AuthServiceImpl final : public v1::AuthService::CallbackService {
   grpc::ServerUnaryReactor* PublicKeys(grpc::CallbackServerContext* ctx,
                                        const v1::PublicKeysRequest* request,
                                        v1::PublicKeysResponse* reply) override;
+  grpc::ServerUnaryReactor* ChangePassword(grpc::CallbackServerContext* ctx,
+                                           const v1::ChangePasswordRequest* request,
+                                           v1::LoginResponse* reply) override;
   grpc::ServerUnaryReactor* Logout(grpc::CallbackServerContext* ctx,
                                    const v1::LogoutRequest* request,
                                    v1::LogoutResponse* reply) override;
@@ -138,10 +151,23 @@ class AuthServiceImpl final : public v1::AuthService::CallbackService {
     absl::Status status;  // OK, or what to answer
     std::optional<directory::MemberInfo> member;  // set when the login exists
     int64_t generation = 0;  // the member's, read before `member`
+    std::string password_hash;  // what the password was checked against
+    bool must_change = false;   // a one-time password, still valid
   };
   // Looks the login up and checks the password (scrypt, also for an unknown
   // login), holding a password slot.
   Checked CheckCredentials(const std::string& login, const std::string& password) const;
+  // What Login and ChangePassword share: the peer throttle, the account's
+  // reservation, the password check and the certificate's service. The member
+  // whose password it is, or the answer to give, already audited on `event`.
+  absl::StatusOr<Checked> Attempt(const std::string& login, const std::string& password,
+                                  const rpc::PeerIdentity& peer, const std::string& peer_address,
+                                  audit::EventInput& event);
+  // Everything ChangePassword does once the current password checked out.
+  absl::StatusOr<Issued> ReplacePassword(const Checked& checked, const std::string& new_password,
+                                         audit::EventInput& event);
+  // The reply of Login, ChangePassword and Refresh.
+  static void FillReply(Issued issued, v1::LoginResponse* reply);
   // A token for `member` with its current roles, stamped with `generation`
   // (read before the member was), expiring at the session cap at the latest.
   absl::StatusOr<Issued> IssueFor(directory::MemberInfo member, absl::Time authenticated_at,
@@ -150,7 +176,7 @@ class AuthServiceImpl final : public v1::AuthService::CallbackService {
   absl::Status AuditLock(const audit::EventInput& login_event,
                          const std::optional<directory::MemberInfo>& member);
 
-  const directory::CredentialSource* const credentials_;
+  directory::CredentialSource* const credentials_;
   const auth::TokenIssuer* const issuer_;
   const auth::TokenVerifier* const verifier_;
   const auth::KeyRing* const key_ring_;

@@ -336,6 +336,14 @@ absl::Status CallGate::CheckCertificate(const grpc::ServerContextBase& ctx) cons
   return certificates_ != nullptr ? certificates_->Check(ctx) : absl::OkStatus();
 }
 
+absl::Status CallGate::RequireRecentLogin(const Caller& caller) const {
+  if (clock_->Now() - caller.principal.authenticated_at <= kStepUpWindow) {
+    return absl::OkStatus();
+  }
+  return Denied(v1::ACCESS_REASON_REAUTHENTICATION_REQUIRED,
+                "this action needs a login of the last 5 minutes; log in again");
+}
+
 absl::Status CallGate::AuditDenial(audit::EventInput event, const absl::Status& status) {
   event.decision = v1::DECISION_DENY;
   event.reason_code = ReasonOf(status);

@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "auth/token.h"
+#include "common/clock.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "relais/v1/common.pb.h"
@@ -98,6 +99,9 @@ struct CallAudit {
   bool recorded = false;
 };
 
+// How recent a login must be for an irreversible or bulk action (step-up).
+inline constexpr absl::Duration kStepUpWindow = absl::Minutes(5);
+
 // Says whether the client certificate of a call may still be used (relaisd:
 // host::TlsMaterial, against the deployment's CRL). Thread-safe.
 class PeerCertificateCheck {
@@ -107,13 +111,18 @@ class PeerCertificateCheck {
   virtual absl::Status Check(const grpc::ServerContextBase& ctx) const = 0;
 };
 
-// Authenticates calls and audits every refusal. Thread-safe.
+// Authenticates calls and audits every refusal. Thread-safe. Nothing is owned;
+// `clock` (null: the wall clock) must be the token verifier's; `certificates`
+// may be null (plaintext, tests).
 class CallGate {
  public:
-  // `certificates` may be null (plaintext, tests); none is owned.
   CallGate(const auth::TokenVerifier* verifier, audit::AuditLog* audit,
+           const common::Clock* clock = nullptr,
            const PeerCertificateCheck* certificates = nullptr)
-      : verifier_(verifier), audit_(audit), certificates_(certificates) {}
+      : verifier_(verifier),
+        audit_(audit),
+        clock_(clock != nullptr ? clock : &common::RealClock()),
+        certificates_(certificates) {}
 
   // A revoked client certificate (see PeerCertificateCheck) is refused first,
   // UNAUTHENTICATED "certificate_revoked", audited with the token's actor if
@@ -134,6 +143,12 @@ class CallGate {
   // The certificate check alone, for calls that take no token (Login): OK or
   // "certificate_revoked", not audited here.
   absl::Status CheckCertificate(const grpc::ServerContextBase& ctx) const;
+  // Step-up for irreversible or bulk actions (erasure approval, full export,
+  // backup, role changes, password resets): ok if the caller proved their
+  // password (Login or ChangePassword, not Refresh) within kStepUpWindow;
+  // otherwise PERMISSION_DENIED reauthentication_required, which Serve()
+  // audits like any denial. The client logs in again and retries.
+  absl::Status RequireRecentLogin(const Caller& caller) const;
 
   // Appends a DENY event for `status` (its reason code) in its own transaction.
   // Returns `status`, or UNAVAILABLE if it could not be audited.
@@ -145,6 +160,7 @@ class CallGate {
   const auth::TokenVerifier* verifier_;
   audit::AuditLog* audit_;
   const PeerCertificateCheck* certificates_;
+  const common::Clock* clock_;
 };
 
 // INTERNAL for an exception a handler let escape; logs its description (which

@@ -5,9 +5,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "relais/v1/common.pb.h"
+#include "storage/database.h"
 
 namespace relais::directory {
 
@@ -40,18 +43,50 @@ class DirectoryApi {
   virtual absl::StatusOr<MemberInfo> GetMember(absl::string_view member_id) const = 0;
 };
 
+// A member's stored password, as CredentialSource::FindCredentials reads it.
+struct Credentials {
+  MemberInfo member;
+  std::string password_hash;  // an auth::HashPassword string, never a password
+  // A one-time password (AddMember, ResetPassword): it serves only to choose a
+  // new password with AuthService.ChangePassword, and only before
+  // `password_expires_at`.
+  bool must_change = false;
+  absl::Time password_expires_at = absl::InfiniteFuture();
+};
+
+// A new password, checked and hashed (slowly, outside any transaction), ready
+// to store.
+struct PasswordUpdate {
+  std::string password_hash;
+  bool must_change = false;  // a one-time password
+  absl::Time expires_at = absl::InfiniteFuture();
+};
+
 // What AuthService needs to check a login: kept apart from DirectoryApi because
 // password hashes never leave the process that stores them (a split deployment
 // runs AuthService next to the directory's database). Thread-safe.
 class CredentialSource {
  public:
   virtual ~CredentialSource() = default;
-  // The member with this login and its stored password hash (an
-  // auth::HashPassword string). NOT_FOUND "member_not_found" if no member has
-  // this login; inactive members are returned too (with active == false), so
-  // the caller decides, after checking the password, what to answer.
-  virtual absl::StatusOr<std::pair<MemberInfo, std::string>> FindCredentials(
-      absl::string_view login) const = 0;
+  // The member with this login and its stored password. NOT_FOUND
+  // "member_not_found" if no member has this login; inactive members are
+  // returned too (with active == false), so the caller decides, after checking
+  // the password, what to answer.
+  virtual absl::StatusOr<Credentials> FindCredentials(absl::string_view login) const = 0;
+  // Checks `password` against the password policy (auth::CheckNewPassword:
+  // INVALID_ARGUMENT "password_too_short" / "password_too_long" /
+  // "password_too_common" on `field`) and hashes it. Slow by design (scrypt):
+  // call it outside any transaction.
+  virtual absl::StatusOr<PasswordUpdate> PrepareNewPassword(absl::string_view password,
+                                                            absl::string_view field) const = 0;
+  // In one write transaction: replaces the member's password with `update` if
+  // its stored hash is still `expected_hash` (so a password, one-time or not,
+  // is replaced once), then runs `also` (the caller appends its audit event);
+  // all or nothing. ABORTED "password_changed" if the hash changed meanwhile;
+  // NOT_FOUND "member_not_found"; else the status of `also` or the database.
+  virtual absl::Status ReplacePassword(
+      absl::string_view member_id, absl::string_view expected_hash, const PasswordUpdate& update,
+      absl::FunctionRef<absl::Status(storage::Connection&)> also) = 0;
   // Same contract as DirectoryApi::GetMember.
   virtual absl::StatusOr<MemberInfo> GetMember(absl::string_view member_id) const = 0;
 };

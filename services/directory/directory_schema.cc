@@ -95,6 +95,15 @@ constexpr char kPlatformFlag[] = R"sql(
 ALTER TABLE dir_services ADD COLUMN platform INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Version 5: one-time passwords (issue #11). AddMember and ResetPassword store
+// the hash of a random secret the member must replace at first login, before
+// password_expires_at_us (NULL: the password does not expire). Existing
+// members keep the password they chose.
+constexpr char kOneTimePasswords[] = R"sql(
+ALTER TABLE dir_members ADD COLUMN password_must_change INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE dir_members ADD COLUMN password_expires_at_us INTEGER;
+)sql";
+
 }  // namespace
 
 const std::vector<storage::Migration>& DirectoryMigrations() {
@@ -103,6 +112,7 @@ const std::vector<storage::Migration>& DirectoryMigrations() {
       {2, kSectors},
       {3, kGlossary},
       {4, kPlatformFlag},
+      {5, kOneTimePasswords},
   };
   return *migrations;
 }

@@ -194,7 +194,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ListServices(grpc::CallbackServe
 
 grpc::ServerUnaryReactor* DirectoryServiceImpl::AddMember(grpc::CallbackServerContext* ctx,
                                                           const v1::AddMemberRequest* request,
-                                                          v1::Member* reply) {
+                                                          v1::AddMemberResponse* reply) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
@@ -203,9 +203,11 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::AddMember(grpc::CallbackServerCo
         // A head of service staffs their own service; nobody creates admins
         // here, and only an admin creates auditors.
         RETURN_IF_ERROR(CheckDuties(caller, input.service_id, {}, input.roles));
-        // Validation and scrypt run before the write lock is taken.
-        ASSIGN_OR_RETURN(NewMember prepared,
-                         store_->PrepareMember(input, request->initial_password()));
+        // Validation and scrypt run before the write lock is taken. Nobody
+        // chooses another person's lasting password: a one-time one, to change.
+        OneTimePassword one_time;
+        ASSIGN_OR_RETURN(NewMember prepared, store_->PrepareMemberWithOneTimePassword(
+                                                 input, one_time_password_lifetime_, &one_time));
         MemberInfo created;
         RETURN_IF_ERROR(
             CommitAudited(call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
@@ -214,7 +216,9 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::AddMember(grpc::CallbackServerCo
             }));
         common::LogInfo("member added",
                         {{"member_id", created.id}, {"service_id", created.service_id}});
-        ToProto(created, reply);
+        ToProto(created, reply->mutable_member());
+        reply->set_one_time_password(std::move(one_time.secret));
+        *reply->mutable_one_time_password_expires_at() = rpc::ToProto(one_time.expires_at);
         return absl::OkStatus();
       });
 }
@@ -228,6 +232,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::SetMemberRoles(
         RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.SetMemberRoles"));
         RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();
+        RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));
         std::vector<v1::Role> roles;
         for (int r : request->roles()) roles.push_back(static_cast<v1::Role>(r));
         RETURN_IF_ERROR(NotSelf(caller, request->member_id()));
@@ -266,6 +271,45 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(
             }));
         member.active = false;
         ToProto(member, reply);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* DirectoryServiceImpl::ResetPassword(
+    grpc::CallbackServerContext* ctx, const v1::ResetPasswordRequest* request,
+    v1::ResetPasswordResponse* reply) {
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_RESET_PASSWORD,
+      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.ResetPassword"));
+        RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
+        call.event.object_id = request->member_id();
+        RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));
+        if (request->member_id() == caller.member_id()) {
+          return rpc::Denied(v1::ACCESS_REASON_SEPARATION_OF_DUTIES,
+                             "a member changes their own password with ChangePassword");
+        }
+        ASSIGN_OR_RETURN(MemberInfo member, store_->GetMember(request->member_id()));
+        // Whoever resets learns the secret, so may act as the member until
+        // they change it: never for an admin (relais-admin resets admins), and
+        // the same duties as changing the member's roles.
+        if (Holds(member.roles, v1::ROLE_ADMIN)) {
+          return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
+                             "an admin's password is reset only with relais-admin");
+        }
+        RETURN_IF_ERROR(CheckDuties(caller, member.service_id, member.roles, member.roles));
+        ASSIGN_OR_RETURN(OneTimePassword one_time,
+                         store_->PrepareOneTimePassword(one_time_password_lifetime_));
+        RETURN_IF_ERROR(
+            CommitAudited(call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
+              RETURN_IF_ERROR(store_->SetPassword(txn, member.id, one_time.update));
+              // The member's sessions end with the password they were opened with.
+              RETURN_IF_ERROR(sessions_->RevokeAllOf(txn, member.id));
+              return member.id;
+            }));
+        common::LogInfo("password reset", {{"member_id", member.id}});
+        reply->set_one_time_password(std::move(one_time.secret));
+        *reply->mutable_one_time_password_expires_at() = rpc::ToProto(one_time.expires_at);
         return absl::OkStatus();
       });
 }

@@ -31,6 +31,11 @@ namespace relais::directory {
 //                                or taken away here, not even by an admin
 //                                (relais-admin does it), and only an admin
 //                                grants or takes away AUDITOR ("role_not_permitted").
+//   ResetPassword                as SetMemberRoles, for a member who is not an
+//                                admin (relais-admin resets admins) and not
+//                                oneself ("separation_of_duties")
+//   SetMemberRoles,              step-up: a login of the last 5 minutes
+//   ResetPassword                (rpc::CallGate::RequireRecentLogin)
 //   CreateService                never sets Service.platform (host-side only)
 //   SetMemberRoles, RemoveMember also revoke every token of the member, in the
 //                                same transaction: their next call answers
@@ -43,9 +48,16 @@ namespace relais::directory {
 // gate's audit log use.
 class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService {
  public:
+  // `one_time_password_lifetime`: how long the one-time passwords of
+  // AddMember and ResetPassword stay valid.
   DirectoryServiceImpl(rpc::CallGate* gate, DirectoryStore* store, storage::Database* db,
-                       auth_store::MemberSessions* sessions)
-      : gate_(gate), store_(store), db_(db), sessions_(sessions) {}
+                       auth_store::MemberSessions* sessions,
+                       absl::Duration one_time_password_lifetime = kDefaultOneTimePasswordLifetime)
+      : gate_(gate),
+        store_(store),
+        db_(db),
+        sessions_(sessions),
+        one_time_password_lifetime_(one_time_password_lifetime) {}
 
   grpc::ServerUnaryReactor* CreateSector(grpc::CallbackServerContext* ctx,
                                          const v1::CreateSectorRequest* request,
@@ -67,7 +79,10 @@ class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService 
                                          v1::Member* reply) override;
   grpc::ServerUnaryReactor* AddMember(grpc::CallbackServerContext* ctx,
                                       const v1::AddMemberRequest* request,
-                                      v1::Member* reply) override;
+                                      v1::AddMemberResponse* reply) override;
+  grpc::ServerUnaryReactor* ResetPassword(grpc::CallbackServerContext* ctx,
+                                          const v1::ResetPasswordRequest* request,
+                                          v1::ResetPasswordResponse* reply) override;
   grpc::ServerUnaryReactor* Glossary(grpc::CallbackServerContext* ctx,
                                      const v1::GlossaryRequest* request,
                                      v1::GlossaryResponse* reply) override;
@@ -88,6 +103,7 @@ class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService 
   DirectoryStore* const store_;
   storage::Database* const db_;
   auth_store::MemberSessions* const sessions_;
+  const absl::Duration one_time_password_lifetime_;
 };
 
 }  // namespace relais::directory

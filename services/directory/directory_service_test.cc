@@ -73,7 +73,7 @@ class DirectoryServiceTest : public ::testing::Test {
                                                   auth::kDefaultTokenLifetime, revocations_.get());
     verifier_ = std::make_unique<auth::TokenVerifier>(key_ring_.get(), &clock_, kAudience,
                                                       revocations_.get());
-    gate_ = std::make_unique<rpc::CallGate>(verifier_.get(), audit_.get());
+    gate_ = std::make_unique<rpc::CallGate>(verifier_.get(), audit_.get(), &clock_);
     service_ = std::make_unique<DirectoryServiceImpl>(gate_.get(), store_.get(), db_.get(),
                                                       revocations_.get());
 
@@ -143,16 +143,20 @@ class DirectoryServiceTest : public ::testing::Test {
     return stub_->CreateService(Ctx(token).get(), req, reply);
   }
 
+  // AddMember through the API; the one-time password it answered, if asked.
   grpc::Status AddMember(const std::string& token, const std::string& service_id,
-                         const std::string& login, std::vector<v1::Role> roles,
-                         const std::string& password, v1::Member* reply) {
+                         const std::string& login, std::vector<v1::Role> roles, v1::Member* reply,
+                         v1::AddMemberResponse* response = nullptr) {
     v1::AddMemberRequest req;
     req.mutable_member()->set_service_id(service_id);
     req.mutable_member()->set_display_name("Jeanne Lambert");
     req.mutable_member()->set_login(login);
     for (v1::Role r : roles) req.mutable_member()->add_roles(r);
-    req.set_initial_password(password);
-    return stub_->AddMember(Ctx(token).get(), req, reply);
+    v1::AddMemberResponse out;
+    grpc::Status status = stub_->AddMember(Ctx(token).get(), req, &out);
+    *reply = out.member();
+    if (response != nullptr) *response = out;
+    return status;
   }
 
   std::vector<v1::AuditEvent> Events(v1::Decision decision = v1::DECISION_UNSPECIFIED) {
@@ -245,16 +249,24 @@ TEST_F(DirectoryServiceTest, CallsWithoutAValidTokenAreUnauthenticatedAndAudited
   EXPECT_TRUE(Events(v1::DECISION_ALLOW).empty());
 }
 
-TEST_F(DirectoryServiceTest, CoordinatorAddsAColleagueWithoutContentInTheLog) {
+TEST_F(DirectoryServiceTest, CoordinatorAddsAColleagueWithAOneTimePasswordNotInTheLog) {
   v1::Member reply;
+  v1::AddMemberResponse response;
   grpc::Status status = AddMember(coordinator_token_, amo_.id, "jeanne.lambert",
-                                  {v1::ROLE_CASEWORKER}, kPassword, &reply);
+                                  {v1::ROLE_CASEWORKER}, &reply, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_THAT(reply.id(), StartsWith("mbr_"));
   EXPECT_EQ(reply.login(), "jeanne.lambert");
+  // A random secret nobody chose, to be changed within 72 hours.
+  const std::string& one_time = response.one_time_password();
+  EXPECT_EQ(one_time.size(), auth::kOneTimePasswordChars);
+  EXPECT_EQ(rpc::FromProto(response.one_time_password_expires_at()),
+            clock_.Now() + absl::Hours(72));
   auto creds = store_->FindCredentials("jeanne.lambert");
   ASSERT_TRUE(creds.ok());
-  EXPECT_TRUE(auth::VerifyPassword(kPassword, creds->second));
+  EXPECT_TRUE(auth::VerifyPassword(one_time, creds->password_hash));
+  EXPECT_TRUE(creds->must_change);
+  EXPECT_EQ(creds->password_expires_at, clock_.Now() + absl::Hours(72));
 
   std::vector<v1::AuditEvent> allowed = Events(v1::DECISION_ALLOW);
   ASSERT_EQ(allowed.size(), 1u);
@@ -263,7 +275,7 @@ TEST_F(DirectoryServiceTest, CoordinatorAddsAColleagueWithoutContentInTheLog) {
     for (const std::string& s : Strings(e)) {
       EXPECT_THAT(s, Not(HasSubstr("jeanne")));
       EXPECT_THAT(s, Not(HasSubstr("Lambert")));
-      EXPECT_THAT(s, Not(HasSubstr(kPassword)));
+      EXPECT_THAT(s, Not(HasSubstr(one_time)));
     }
   }
 }
@@ -271,15 +283,14 @@ TEST_F(DirectoryServiceTest, CoordinatorAddsAColleagueWithoutContentInTheLog) {
 TEST_F(DirectoryServiceTest, CoordinatorCannotGrantAdminNorStaffAnotherService) {
   v1::Member reply;
   grpc::Status grant =
-      AddMember(coordinator_token_, amo_.id, "would.be.admin", {v1::ROLE_ADMIN}, kPassword, &reply);
+      AddMember(coordinator_token_, amo_.id, "would.be.admin", {v1::ROLE_ADMIN}, &reply);
   EXPECT_EQ(grant.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(grant.error_message(), StartsWith("role_not_permitted"));
-  grpc::Status other = AddMember(coordinator_token_, cpas_.id, "cpas.worker", {v1::ROLE_CASEWORKER},
-                                 kPassword, &reply);
+  grpc::Status other = AddMember(coordinator_token_, cpas_.id, "cpas.worker", {v1::ROLE_CASEWORKER}, &reply);
   EXPECT_EQ(other.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(ReasonOf(other), "wrong_service");
   grpc::Status caseworker =
-      AddMember(caseworker_token_, amo_.id, "self.made", {v1::ROLE_CASEWORKER}, kPassword, &reply);
+      AddMember(caseworker_token_, amo_.id, "self.made", {v1::ROLE_CASEWORKER}, &reply);
   EXPECT_EQ(caseworker.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(ReasonOf(caseworker), "role_not_permitted");
 
@@ -297,10 +308,10 @@ TEST_F(DirectoryServiceTest, CoordinatorCannotGrantAdminNorStaffAnotherService) 
   // An admin may staff another service, but grants the admin role no more
   // than a coordinator does: only relais-admin, on the host, does.
   ASSERT_TRUE(
-      AddMember(admin_token_, cpas_.id, "cpas.worker", {v1::ROLE_CASEWORKER}, kPassword, &reply)
+      AddMember(admin_token_, cpas_.id, "cpas.worker", {v1::ROLE_CASEWORKER}, &reply)
           .ok());
   grpc::Status admin =
-      AddMember(admin_token_, cpas_.id, "cpas.admin", {v1::ROLE_ADMIN}, kPassword, &reply);
+      AddMember(admin_token_, cpas_.id, "cpas.admin", {v1::ROLE_ADMIN}, &reply);
   EXPECT_EQ(admin.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(ReasonOf(admin), "role_not_permitted");
   EXPECT_TRUE(absl::IsNotFound(store_->FindCredentials("cpas.admin").status()));
@@ -308,22 +319,17 @@ TEST_F(DirectoryServiceTest, CoordinatorCannotGrantAdminNorStaffAnotherService) 
 
 TEST_F(DirectoryServiceTest, InvalidMembersAreRefusedWithTheFieldAndAudited) {
   v1::Member reply;
-  grpc::Status weak =
-      AddMember(admin_token_, amo_.id, "weak.pass", {v1::ROLE_CASEWORKER}, "short", &reply);
-  EXPECT_EQ(weak.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(ReasonOf(weak), "weak_password");
   grpc::Status taken =
-      AddMember(admin_token_, amo_.id, "amo.worker", {v1::ROLE_CASEWORKER}, kPassword, &reply);
+      AddMember(admin_token_, amo_.id, "amo.worker", {v1::ROLE_CASEWORKER}, &reply);
   EXPECT_EQ(taken.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_EQ(ReasonOf(taken), "login_taken");
-  grpc::Status no_role = AddMember(admin_token_, amo_.id, "no.role", {}, kPassword, &reply);
+  grpc::Status no_role = AddMember(admin_token_, amo_.id, "no.role", {}, &reply);
   EXPECT_EQ(no_role.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
   std::vector<v1::AuditEvent> denied = Events(v1::DECISION_DENY);
-  ASSERT_EQ(denied.size(), 3u);
-  EXPECT_EQ(denied[0].reason_code(), "weak_password");
-  EXPECT_EQ(denied[1].reason_code(), "login_taken");
-  EXPECT_EQ(denied[2].reason_code(), "field_required");
+  ASSERT_EQ(denied.size(), 2u);
+  EXPECT_EQ(denied[0].reason_code(), "login_taken");
+  EXPECT_EQ(denied[1].reason_code(), "field_required");
 }
 
 TEST_F(DirectoryServiceTest, AnyMemberReadsTheDirectoryPageByPage) {
@@ -398,9 +404,9 @@ class SeparatedDutiesTest : public DirectoryServiceTest {
  protected:
   void SetUp() override {
     DirectoryServiceTest::SetUp();
-    admin_ = store_->FindCredentials("root.admin")->first;
-    coordinator_ = store_->FindCredentials("amo.head")->first;
-    caseworker_ = store_->FindCredentials("amo.worker")->first;
+    admin_ = store_->FindCredentials("root.admin")->member;
+    coordinator_ = store_->FindCredentials("amo.head")->member;
+    caseworker_ = store_->FindCredentials("amo.worker")->member;
     auditor_ = MustAddMember(amo_, "amo.auditor", {v1::ROLE_AUDITOR});
     second_admin_ = MustAddMember(admin_service_, "second.admin", {v1::ROLE_ADMIN});
   }
@@ -428,13 +434,14 @@ class SeparatedDutiesTest : public DirectoryServiceTest {
   }
 
   // The last event, which must be the refusal of `reason` about `member_id`.
-  void ExpectLastDenied(const std::string& reason, const std::string& member_id) {
+  void ExpectLastDenied(const std::string& reason, const std::string& member_id,
+                        v1::Action action = v1::ACTION_MANAGE_DIRECTORY) {
     std::vector<v1::AuditEvent> events = Events();
     ASSERT_FALSE(events.empty());
     const v1::AuditEvent& e = events.back();
     EXPECT_EQ(e.decision(), v1::DECISION_DENY);
     EXPECT_EQ(e.reason_code(), reason);
-    EXPECT_EQ(e.action(), v1::ACTION_MANAGE_DIRECTORY);
+    EXPECT_EQ(e.action(), action);
     EXPECT_EQ(e.object_id(), member_id);
   }
 
@@ -508,7 +515,7 @@ TEST_F(SeparatedDutiesTest, OnlyAnAdminGrantsOrRemovesTheAuditorRole) {
   ExpectLastDenied("role_not_permitted", caseworker_.id);
   v1::Member reply;
   grpc::Status add = AddMember(coordinator_token_, amo_.id, "amo.new.auditor",
-                               {v1::ROLE_AUDITOR}, kPassword, &reply);
+                               {v1::ROLE_AUDITOR}, &reply);
   EXPECT_EQ(ReasonOf(add), "role_not_permitted");
   EXPECT_TRUE(absl::IsNotFound(store_->FindCredentials("amo.new.auditor").status()));
   // ...nor changes or removes a member who holds it.
@@ -527,7 +534,7 @@ TEST_F(SeparatedDutiesTest, OnlyAnAdminGrantsOrRemovesTheAuditorRole) {
   ASSERT_TRUE(SetRoles(admin_token_, caseworker_.id, {v1::ROLE_AUDITOR}).ok());
   EXPECT_EQ(RolesOf(caseworker_), std::vector<v1::Role>{v1::ROLE_AUDITOR});
   ASSERT_TRUE(SetRoles(admin_token_, caseworker_.id, {v1::ROLE_CASEWORKER}).ok());
-  ASSERT_TRUE(AddMember(admin_token_, amo_.id, "amo.new.auditor", {v1::ROLE_AUDITOR}, kPassword,
+  ASSERT_TRUE(AddMember(admin_token_, amo_.id, "amo.new.auditor", {v1::ROLE_AUDITOR},
                         &reply)
                   .ok());
   ASSERT_TRUE(Remove(admin_token_, auditor_.id).ok());
@@ -577,6 +584,93 @@ TEST_F(SeparatedDutiesTest, ThePlatformFlagIsShownButNeverSetThroughTheApi) {
     platforms += s.platform() ? 1 : 0;
   }
   EXPECT_EQ(platforms, 1);
+}
+
+// ---- ResetPassword and step-up ---------------------------------------------
+
+grpc::Status ResetPasswordOf(v1::DirectoryService::Stub& stub,
+                             std::unique_ptr<grpc::ClientContext> ctx,
+                             const std::string& member_id, v1::ResetPasswordResponse* reply) {
+  v1::ResetPasswordRequest req;
+  req.set_member_id(member_id);
+  return stub.ResetPassword(ctx.get(), req, reply);
+}
+
+TEST_F(SeparatedDutiesTest, ACoordinatorResetsAColleaguesPasswordToAOneTimePassword) {
+  v1::ResetPasswordResponse reply;
+  grpc::Status s = ResetPasswordOf(*stub_, Ctx(coordinator_token_), caseworker_.id, &reply);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto creds = store_->FindCredentials("amo.worker");
+  ASSERT_TRUE(creds.ok());
+  // The old password stops working at once; the secret is to be changed.
+  EXPECT_FALSE(auth::VerifyPassword(kPassword, creds->password_hash));
+  EXPECT_TRUE(auth::VerifyPassword(reply.one_time_password(), creds->password_hash));
+  EXPECT_TRUE(creds->must_change);
+  EXPECT_EQ(rpc::FromProto(reply.one_time_password_expires_at()), clock_.Now() + absl::Hours(72));
+  std::vector<v1::AuditEvent> allowed = Events(v1::DECISION_ALLOW);
+  ASSERT_EQ(allowed.size(), 1u);
+  EXPECT_EQ(allowed[0].action(), v1::ACTION_RESET_PASSWORD);
+  EXPECT_EQ(allowed[0].object_id(), caseworker_.id);
+  for (const std::string& text : Strings(allowed[0])) {
+    EXPECT_THAT(text, Not(HasSubstr(reply.one_time_password())));
+  }
+}
+
+TEST_F(SeparatedDutiesTest, NobodyResetsTheirOwnNorAnotherServicesNorAnAdminsPassword) {
+  const MemberInfo cpas_worker = MustAddMember(cpas_, "cpas.worker", {v1::ROLE_CASEWORKER});
+  v1::ResetPasswordResponse reply;
+  EXPECT_EQ(ReasonOf(ResetPasswordOf(*stub_, Ctx(coordinator_token_), coordinator_.id, &reply)),
+            "separation_of_duties");
+  ExpectLastDenied("separation_of_duties", coordinator_.id, v1::ACTION_RESET_PASSWORD);
+  EXPECT_EQ(ReasonOf(ResetPasswordOf(*stub_, Ctx(coordinator_token_), cpas_worker.id, &reply)),
+            "wrong_service");
+  ExpectLastDenied("wrong_service", cpas_worker.id, v1::ACTION_RESET_PASSWORD);
+  EXPECT_EQ(ReasonOf(ResetPasswordOf(*stub_, Ctx(coordinator_token_), auditor_.id, &reply)),
+            "role_not_permitted");
+  EXPECT_EQ(ReasonOf(ResetPasswordOf(*stub_, Ctx(caseworker_token_), coordinator_.id, &reply)),
+            "role_not_permitted");
+  // Not even an admin takes over another admin's account this way.
+  EXPECT_EQ(ReasonOf(ResetPasswordOf(*stub_, Ctx(admin_token_), second_admin_.id, &reply)),
+            "role_not_permitted");
+  EXPECT_EQ(ReasonOf(ResetPasswordOf(*stub_, Ctx(admin_token_), admin_.id, &reply)),
+            "separation_of_duties");
+  EXPECT_TRUE(Events(v1::DECISION_ALLOW).empty());
+  for (const char* login : {"amo.head", "cpas.worker", "amo.auditor", "second.admin"}) {
+    auto creds = store_->FindCredentials(login);
+    ASSERT_TRUE(creds.ok()) << login;
+    EXPECT_FALSE(creds->must_change) << login;
+    EXPECT_TRUE(auth::VerifyPassword(kPassword, creds->password_hash)) << login;
+  }
+  // An admin resets anyone else, an auditor included.
+  ASSERT_TRUE(ResetPasswordOf(*stub_, Ctx(admin_token_), auditor_.id, &reply).ok());
+}
+
+TEST_F(SeparatedDutiesTest, RoleChangesAndResetsNeedALoginOfTheLastFiveMinutes) {
+  // The coordinator's token was signed at a login six minutes ago (a
+  // refreshed token carries that login's time).
+  clock_.Advance(absl::Minutes(6));
+  const std::string stale = coordinator_token_;
+  grpc::Status roles = SetRoles(stale, caseworker_.id, {v1::ROLE_COORDINATOR});
+  EXPECT_EQ(roles.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(roles), "reauthentication_required");
+  ExpectLastDenied("reauthentication_required", caseworker_.id);
+  v1::ResetPasswordResponse reply;
+  grpc::Status reset = ResetPasswordOf(*stub_, Ctx(stale), caseworker_.id, &reply);
+  EXPECT_EQ(ReasonOf(reset), "reauthentication_required");
+  std::vector<v1::AuditEvent> denied = Events(v1::DECISION_DENY);
+  ASSERT_FALSE(denied.empty());
+  EXPECT_EQ(denied.back().action(), v1::ACTION_RESET_PASSWORD);
+  EXPECT_EQ(denied.back().reason(), v1::ACCESS_REASON_REAUTHENTICATION_REQUIRED);
+  EXPECT_EQ(RolesOf(caseworker_), std::vector<v1::Role>{v1::ROLE_CASEWORKER});
+  EXPECT_TRUE(Events(v1::DECISION_ALLOW).empty());
+
+  // Just logged in (a token signed now): both go ahead.
+  const std::string fresh = TokenFor(coordinator_);
+  EXPECT_TRUE(SetRoles(fresh, caseworker_.id, {v1::ROLE_COORDINATOR}).ok());
+  EXPECT_TRUE(ResetPasswordOf(*stub_, Ctx(fresh), caseworker_.id, &reply).ok());
+  // Exactly five minutes is still recent.
+  clock_.Advance(absl::Minutes(5));
+  EXPECT_TRUE(SetRoles(fresh, caseworker_.id, {v1::ROLE_CASEWORKER}).ok());
 }
 
 }  // namespace duties

@@ -142,19 +142,33 @@ ServiceInfo ServiceFromRow(const Statement& row) {
                      row.ColumnInt64(4) != 0};
 }
 
+// Binds a password's expiry at `index`: NULL when it never expires.
+void BindExpiry(Statement& stmt, int index, const PasswordUpdate& update) {
+  if (update.expires_at == absl::InfiniteFuture()) {
+    stmt.BindNull(index);
+  } else {
+    stmt.Bind(index, absl::ToUnixMicros(update.expires_at));
+  }
+}
+
 constexpr char kMemberColumns[] =
-    "SELECT id, service_id, display_name, login, roles, active, password_hash FROM dir_members ";
+    "SELECT id, service_id, display_name, login, roles, active, password_hash, "
+    "password_must_change, password_expires_at_us FROM dir_members ";
 
 // Reads a row selected with kMemberColumns.
-absl::StatusOr<std::pair<MemberInfo, std::string>> MemberFromRow(const Statement& row) {
-  MemberInfo m;
+absl::StatusOr<Credentials> MemberFromRow(const Statement& row) {
+  Credentials c;
+  MemberInfo& m = c.member;
   m.id = row.ColumnText(0);
   m.service_id = row.ColumnText(1);
   m.display_name = row.ColumnText(2);
   m.login = row.ColumnText(3);
   ASSIGN_OR_RETURN(m.roles, RolesFromText(row.ColumnText(4)));
   m.active = row.ColumnInt64(5) != 0;
-  return std::make_pair(std::move(m), row.ColumnText(6));
+  c.password_hash = row.ColumnText(6);
+  c.must_change = row.ColumnInt64(7) != 0;
+  if (!row.ColumnIsNull(8)) c.password_expires_at = absl::FromUnixMicros(row.ColumnInt64(8));
+  return c;
 }
 
 }  // namespace
@@ -301,19 +315,50 @@ absl::StatusOr<NewMember> DirectoryStore::PrepareMember(const MemberInfo& member
                                                         absl::string_view password) const {
   NewMember prepared;
   ASSIGN_OR_RETURN(prepared.info, CheckMember(member));
-  if (password.empty()) {
-    return rpc::InvalidField("initial_password", "field_required", "is required");
-  }
-  if (absl::Status s = auth::CheckPasswordStrength(password); !s.ok()) {
-    return rpc::InvalidField("initial_password", "weak_password", s.message());
-  }
-  ASSIGN_OR_RETURN(prepared.password_hash, auth::HashPassword(password, options_.scrypt));
+  if (password.empty()) return rpc::InvalidField("password", "field_required", "is required");
+  ASSIGN_OR_RETURN(prepared.password, PrepareNewPassword(password, "password"));
   return prepared;
+}
+
+absl::StatusOr<NewMember> DirectoryStore::PrepareMemberWithOneTimePassword(
+    const MemberInfo& member, absl::Duration lifetime, OneTimePassword* one_time) const {
+  NewMember prepared;
+  ASSIGN_OR_RETURN(prepared.info, CheckMember(member));
+  ASSIGN_OR_RETURN(*one_time, PrepareOneTimePassword(lifetime));
+  prepared.password = one_time->update;
+  return prepared;
+}
+
+absl::StatusOr<PasswordUpdate> DirectoryStore::PrepareNewPassword(absl::string_view password,
+                                                                  absl::string_view field) const {
+  if (const auth::PasswordVerdict verdict = auth::CheckNewPassword(password); !verdict.ok()) {
+    return rpc::InvalidField(field, verdict.reason, verdict.explanation);
+  }
+  PasswordUpdate update;
+  ASSIGN_OR_RETURN(update.password_hash, auth::HashPassword(password, options_.scrypt));
+  return update;
+}
+
+absl::StatusOr<OneTimePassword> DirectoryStore::PrepareOneTimePassword(
+    absl::Duration lifetime) const {
+  if (lifetime <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("one-time password lifetime must be positive");
+  }
+  OneTimePassword out;
+  ASSIGN_OR_RETURN(out.secret, auth::GenerateOneTimePassword());
+  // Whole seconds, so what the reply says is exactly what is stored.
+  out.expires_at = absl::FromUnixSeconds(absl::ToUnixSeconds(clock_->Now() + lifetime));
+  ASSIGN_OR_RETURN(out.update.password_hash, auth::HashPassword(out.secret, options_.scrypt));
+  out.update.must_change = true;
+  out.update.expires_at = out.expires_at;
+  return out;
 }
 
 absl::StatusOr<MemberInfo> DirectoryStore::InsertMember(Connection& txn, const NewMember& member) {
   ASSIGN_OR_RETURN(MemberInfo created, CheckMember(member.info));
-  if (member.password_hash.empty()) return absl::InternalError("member without password hash");
+  if (member.password.password_hash.empty()) {
+    return absl::InternalError("member without password hash");
+  }
   ASSIGN_OR_RETURN(bool service_found,
                    Exists(txn, "SELECT 1 FROM dir_services WHERE id = ?1", created.service_id));
   if (!service_found) return rpc::NotFound("service_not_found", "no service has this id");
@@ -325,16 +370,19 @@ absl::StatusOr<MemberInfo> DirectoryStore::InsertMember(Connection& txn, const N
   ASSIGN_OR_RETURN(
       Statement ins,
       txn.Prepare("INSERT INTO dir_members(id, service_id, display_name, login, roles, "
-                  "password_hash, active, created_at_us) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)"));
+                  "password_hash, active, created_at_us, password_must_change, "
+                  "password_expires_at_us) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9)"));
   created.id = rpc::NewId("mbr");
   ins.Bind(1, created.id)
       .Bind(2, created.service_id)
       .Bind(3, created.display_name)
       .Bind(4, created.login)
       .Bind(5, RolesToText(created.roles))
-      .Bind(6, member.password_hash)
-      .Bind(7, absl::ToUnixMicros(clock_->Now()));
+      .Bind(6, member.password.password_hash)
+      .Bind(7, absl::ToUnixMicros(clock_->Now()))
+      .Bind(8, int64_t{member.password.must_change ? 1 : 0});
+  BindExpiry(ins, 9, member.password);
   RETURN_IF_ERROR(ins.Run());
   return created;
 }
@@ -374,10 +422,39 @@ absl::Status DirectoryStore::SetMemberActive(Connection& txn, absl::string_view 
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::pair<MemberInfo, std::string>> DirectoryStore::FindCredentials(
-    absl::string_view login) const {
-  absl::StatusOr<std::pair<MemberInfo, std::string>> found =
-      rpc::NotFound("member_not_found", "no member has this login");
+absl::Status DirectoryStore::SetPassword(Connection& txn, absl::string_view member_id,
+                                         const PasswordUpdate& update,
+                                         absl::string_view expected_hash) {
+  if (update.password_hash.empty()) return absl::InternalError("password update without a hash");
+  ASSIGN_OR_RETURN(Statement upd,
+                   txn.Prepare("UPDATE dir_members SET password_hash = ?1, "
+                               "password_must_change = ?2, password_expires_at_us = ?3 "
+                               "WHERE id = ?4 AND (?5 = '' OR password_hash = ?5)"));
+  upd.Bind(1, update.password_hash)
+      .Bind(2, int64_t{update.must_change ? 1 : 0})
+      .Bind(4, member_id)
+      .Bind(5, expected_hash);
+  BindExpiry(upd, 3, update);
+  RETURN_IF_ERROR(upd.Run());
+  if (txn.Changes() == 0) {
+    ASSIGN_OR_RETURN(bool found, Exists(txn, "SELECT 1 FROM dir_members WHERE id = ?1", member_id));
+    if (!found) return rpc::NotFound("member_not_found", "no member has this id");
+    return absl::AbortedError("password_changed: the password changed meanwhile");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DirectoryStore::ReplacePassword(
+    absl::string_view member_id, absl::string_view expected_hash, const PasswordUpdate& update,
+    absl::FunctionRef<absl::Status(Connection&)> also) {
+  return db_->Write([&](Connection& txn) -> absl::Status {
+    RETURN_IF_ERROR(SetPassword(txn, member_id, update, expected_hash));
+    return also(txn);
+  });
+}
+
+absl::StatusOr<Credentials> DirectoryStore::FindCredentials(absl::string_view login) const {
+  absl::StatusOr<Credentials> found = rpc::NotFound("member_not_found", "no member has this login");
   if (login.empty() || login.size() > kMaxLoginBytes) return found;
   RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
     ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(kMemberColumns, "WHERE login = ?1")));
@@ -410,8 +487,8 @@ absl::StatusOr<MemberInfo> DirectoryStore::GetMember(absl::string_view member_id
     q.Bind(1, member_id);
     ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return absl::OkStatus();
-    ASSIGN_OR_RETURN(auto member_and_hash, MemberFromRow(q));
-    found = std::move(member_and_hash.first);  // the hash stays here
+    ASSIGN_OR_RETURN(Credentials credentials, MemberFromRow(q));
+    found = std::move(credentials.member);  // the hash stays here
     return absl::OkStatus();
   }));
   return found;

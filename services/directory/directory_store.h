@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "auth/password.h"
 #include "common/clock.h"
 #include "services/directory/directory_api.h"
@@ -35,9 +36,21 @@ struct ServicePage {
 
 // A member checked and hashed by PrepareMember(), ready to insert.
 struct NewMember {
-  MemberInfo info;            // id still empty
-  std::string password_hash;  // auth::HashPassword() output
+  MemberInfo info;          // id still empty
+  PasswordUpdate password;  // its first password, hashed
 };
+
+// A one-time password made by PrepareOneTimePassword(): `secret` is shown to
+// the person who asked for it, once, and never stored; `update` stores its hash.
+struct OneTimePassword {
+  std::string secret;
+  absl::Time expires_at;
+  PasswordUpdate update;
+};
+
+// How long a one-time password lets its member choose a password (config
+// auth.one_time_password_lifetime).
+inline constexpr absl::Duration kDefaultOneTimePasswordLifetime = absl::Hours(72);
 
 // Limits enforced on every write. Sizes are in bytes.
 inline constexpr size_t kMaxNameBytes = 200;
@@ -107,12 +120,22 @@ class DirectoryStore final : public DirectoryApi, public CredentialSource {
                                            absl::string_view page_token) const;
 
   // Validates `member` (service id, display name 1-200 bytes, login 3-64 of
-  // [a-z0-9._-], at least one role and none unspecified) and `password`
-  // (auth::CheckPasswordStrength: "weak_password"), then hashes the password.
-  // Touches no table, and is slow by design (scrypt): call it outside any
-  // transaction.
+  // [a-z0-9._-], at least one role and none unspecified) and `password` (the
+  // policy of PrepareNewPassword, on field "password"), then hashes the
+  // password, which the member keeps (host-side set-up only: the demo, tests;
+  // every API path gives a one-time password instead). Touches no table, and
+  // is slow by design (scrypt): call it outside any transaction.
   absl::StatusOr<NewMember> PrepareMember(const MemberInfo& member,
                                           absl::string_view password) const;
+  // Like PrepareMember, with a fresh one-time password valid for `lifetime`
+  // from now (returned in `*one_time`), which the member must change at first
+  // login. Used by the AddMember RPC and relais-admin.
+  absl::StatusOr<NewMember> PrepareMemberWithOneTimePassword(const MemberInfo& member,
+                                                             absl::Duration lifetime,
+                                                             OneTimePassword* one_time) const;
+  // A fresh one-time password (auth::GenerateOneTimePassword), hashed, valid
+  // for `lifetime` from now. Slow (scrypt): outside any transaction.
+  absl::StatusOr<OneTimePassword> PrepareOneTimePassword(absl::Duration lifetime) const;
   // Inserts a prepared member with a fresh "mbr_<20 hex>" id, active.
   // NOT_FOUND "service_not_found"; ALREADY_EXISTS "login_taken".
   absl::StatusOr<MemberInfo> InsertMember(storage::Connection& txn, const NewMember& member);
@@ -129,9 +152,22 @@ class DirectoryStore final : public DirectoryApi, public CredentialSource {
                                                        absl::string_view member_id,
                                                        const std::vector<v1::Role>& roles);
 
+  // The one place a member's password is replaced (ChangePassword through
+  // ReplacePassword, ResetPassword directly): NOT_FOUND "member_not_found";
+  // with a non-empty `expected_hash`, ABORTED "password_changed" unless the
+  // stored hash is still that one.
+  // Callers revoke the member's tokens in the same transaction
+  // (auth_store::MemberSessions::RevokeAllOf).
+  absl::Status SetPassword(storage::Connection& txn, absl::string_view member_id,
+                           const PasswordUpdate& update, absl::string_view expected_hash = "");
+
   // CredentialSource.
-  absl::StatusOr<std::pair<MemberInfo, std::string>> FindCredentials(
-      absl::string_view login) const override;
+  absl::StatusOr<Credentials> FindCredentials(absl::string_view login) const override;
+  absl::StatusOr<PasswordUpdate> PrepareNewPassword(absl::string_view password,
+                                                    absl::string_view field) const override;
+  absl::Status ReplacePassword(
+      absl::string_view member_id, absl::string_view expected_hash, const PasswordUpdate& update,
+      absl::FunctionRef<absl::Status(storage::Connection&)> also) override;
 
   // DirectoryApi (GetMember also serves CredentialSource).
   absl::StatusOr<ServiceInfo> GetService(absl::string_view service_id) const override;

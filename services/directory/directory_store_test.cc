@@ -142,6 +142,92 @@ TEST_F(DirectoryStoreTest, ServicesOfAnOlderSchemaAreNotPlatform) {
   EXPECT_EQ(old->name, "Ancien service");
 }
 
+TEST_F(DirectoryStoreTest, MembersOfAnOlderSchemaKeepTheirPasswordWithoutExpiry) {
+  // A database at schema version 4 (before one-time passwords), with a member.
+  store_.reset();
+  db_.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  auto hash = auth::HashPassword(kPassword, auth::FastParamsForTests());
+  ASSERT_TRUE(hash.ok());
+  {
+    auto db = storage::Database::Open({.path = path_});
+    ASSERT_TRUE(db.ok()) << db.status();
+    std::vector<storage::Migration> old(DirectoryMigrations().begin(),
+                                        DirectoryMigrations().begin() + 4);
+    ASSERT_EQ(old.back().version, 4);
+    ASSERT_TRUE((*db)->Migrate(kDirectoryComponent, old).ok());
+    ASSERT_TRUE((*db)
+                    ->Write([&](storage::Connection& c) -> absl::Status {
+                      auto svc = c.Prepare(
+                          "INSERT INTO dir_services(id, name, sector_id, kind, created_at_us) "
+                          "VALUES ('svc_old', 'Ancien service', 'prevention', '', 0)");
+                      if (!svc.ok()) return svc.status();
+                      if (absl::Status s = svc->Run(); !s.ok()) return s;
+                      auto ins = c.Prepare(
+                          "INSERT INTO dir_members(id, service_id, display_name, login, roles, "
+                          "password_hash, active, created_at_us) VALUES ('mbr_old', 'svc_old', "
+                          "'Ancien', 'old.member', 'caseworker', ?1, 1, 0)");
+                      if (!ins.ok()) return ins.status();
+                      ins->Bind(1, *hash);
+                      return ins->Run();
+                    })
+                    .ok());
+  }
+  Reopen();
+  auto creds = store_->FindCredentials("old.member");
+  ASSERT_TRUE(creds.ok()) << creds.status();
+  EXPECT_EQ(creds->member.id, "mbr_old");
+  EXPECT_TRUE(auth::VerifyPassword(kPassword, creds->password_hash));
+  EXPECT_FALSE(creds->must_change);
+  EXPECT_EQ(creds->password_expires_at, absl::InfiniteFuture());
+}
+
+TEST_F(DirectoryStoreTest, OneTimePasswordsAreStoredHashedWithTheirExpiryAndReplacedOnce) {
+  const ServiceInfo service = NewService();
+  OneTimePassword one_time;
+  auto prepared =
+      store_->PrepareMemberWithOneTimePassword(Member(service.id, "new.one"), absl::Hours(72),
+                                               &one_time);
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  absl::StatusOr<MemberInfo> added;
+  ASSERT_TRUE(db_->Write([&](storage::Connection& txn) {
+                   added = store_->InsertMember(txn, *prepared);
+                   return added.status();
+                 }).ok());
+  auto creds = store_->FindCredentials("new.one");
+  ASSERT_TRUE(creds.ok());
+  EXPECT_TRUE(creds->must_change);
+  EXPECT_EQ(creds->password_expires_at, clock_.Now() + absl::Hours(72));
+  EXPECT_EQ(one_time.expires_at, clock_.Now() + absl::Hours(72));
+  EXPECT_THAT(creds->password_hash, Not(HasSubstr(one_time.secret)));
+  EXPECT_TRUE(auth::VerifyPassword(one_time.secret, creds->password_hash));
+
+  // Replaced only while the stored hash is the one expected.
+  auto chosen = store_->PrepareNewPassword("un mot de passe choisi", "new_password");
+  ASSERT_TRUE(chosen.ok());
+  const auto nothing = [](storage::Connection&) { return absl::OkStatus(); };
+  ASSERT_TRUE(store_->ReplacePassword(added->id, creds->password_hash, *chosen, nothing).ok());
+  absl::Status again = store_->ReplacePassword(added->id, creds->password_hash, *chosen, nothing);
+  EXPECT_TRUE(absl::IsAborted(again)) << again;
+  auto after = store_->FindCredentials("new.one");
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE(after->must_change);
+  EXPECT_EQ(after->password_expires_at, absl::InfiniteFuture());
+  EXPECT_TRUE(auth::VerifyPassword("un mot de passe choisi", after->password_hash));
+  EXPECT_FALSE(auth::VerifyPassword(one_time.secret, after->password_hash));
+  // A change whose audit fails leaves the password as it was.
+  auto other = store_->PrepareNewPassword("encore un autre mot de passe", "new_password");
+  ASSERT_TRUE(other.ok());
+  absl::Status failed = store_->ReplacePassword(
+      added->id, after->password_hash, *other,
+      [](storage::Connection&) { return absl::UnavailableError("audit_unavailable: test"); });
+  EXPECT_TRUE(absl::IsUnavailable(failed)) << failed;
+  EXPECT_TRUE(auth::VerifyPassword("un mot de passe choisi",
+                                   store_->FindCredentials("new.one")->password_hash));
+  EXPECT_EQ(rpc::ReasonOf(store_->PrepareNewPassword("trop court", "new_password").status()),
+            "password_too_short");
+}
+
 TEST_F(DirectoryStoreTest, SetServicePlatformIsReadEverywhereAServiceIs) {
   const ServiceInfo plain = NewService();
   auto chosen = store_->CreateService({"svc_agaj", "AGAJ", "aide_jeunesse", "AGAJ", true});
@@ -279,13 +365,13 @@ TEST_F(DirectoryStoreTest, AddMemberStoresOnlyAHashThatVerifies) {
 
   auto creds = store_->FindCredentials("aicha.b");
   ASSERT_TRUE(creds.ok()) << creds.status();
-  EXPECT_EQ(creds->first.id, added->id);
-  EXPECT_EQ(creds->first.service_id, service.id);
-  EXPECT_EQ(creds->first.display_name, "Aïcha Benali");
-  EXPECT_THAT(creds->first.roles, ElementsAre(v1::ROLE_CASEWORKER));
-  EXPECT_THAT(creds->second, Not(HasSubstr(kPassword)));
-  EXPECT_TRUE(auth::VerifyPassword(kPassword, creds->second));
-  EXPECT_FALSE(auth::VerifyPassword("correct horse battery!", creds->second));
+  EXPECT_EQ(creds->member.id, added->id);
+  EXPECT_EQ(creds->member.service_id, service.id);
+  EXPECT_EQ(creds->member.display_name, "Aïcha Benali");
+  EXPECT_THAT(creds->member.roles, ElementsAre(v1::ROLE_CASEWORKER));
+  EXPECT_THAT(creds->password_hash, Not(HasSubstr(kPassword)));
+  EXPECT_TRUE(auth::VerifyPassword(kPassword, creds->password_hash));
+  EXPECT_FALSE(auth::VerifyPassword("correct horse battery!", creds->password_hash));
 
   auto member = store_->GetMember(added->id);
   ASSERT_TRUE(member.ok()) << member.status();
@@ -341,11 +427,12 @@ TEST_F(DirectoryStoreTest, AddMemberValidatesLoginRolesAndPassword) {
   EXPECT_EQ(reason_and_field(nameless), "field_required@member.display_name");
 
   EXPECT_EQ(reason_and_field(Member(service.id, "weak.one"), "short"),
-            "weak_password@initial_password");
-  EXPECT_EQ(reason_and_field(Member(service.id, "weak.two"), ""),
-            "field_required@initial_password");
+            "password_too_short@password");
+  EXPECT_EQ(reason_and_field(Member(service.id, "weak.two"), ""), "field_required@password");
   EXPECT_EQ(reason_and_field(Member(service.id, "weak.three"), std::string(1025, 'p')),
-            "weak_password@initial_password");
+            "password_too_long@password");
+  EXPECT_EQ(reason_and_field(Member(service.id, "weak.four"), "QwErTy123456"),
+            "password_too_common@password");
   EXPECT_TRUE(absl::IsNotFound(store_->FindCredentials("weak.one").status()));
 }
 
@@ -371,7 +458,7 @@ TEST_F(DirectoryStoreTest, DeactivatedMemberIsStillFoundButInactive) {
   ASSERT_TRUE(store_->SetMemberActive(added->id, false).ok());
   auto creds = store_->FindCredentials("leaving.soon");
   ASSERT_TRUE(creds.ok());
-  EXPECT_FALSE(creds->first.active);
+  EXPECT_FALSE(creds->member.active);
   auto member = store_->GetMember(added->id);
   ASSERT_TRUE(member.ok());
   EXPECT_FALSE(member->active);

@@ -442,6 +442,11 @@ absl::Status ApplyConfig(const v1::ServerConfig& c, ServerSettings* settings) {
                                c.auth().max_concurrent_password_checks(), 1, 1024,
                                &h.max_concurrent_password_checks));
   }
+  if (c.has_auth() && c.auth().has_one_time_password_lifetime()) {
+    RETURN_IF_ERROR(DurationIn("auth.one_time_password_lifetime",
+                               c.auth().one_time_password_lifetime(), absl::Hours(1),
+                               absl::Hours(24 * 30), &h.one_time_password_lifetime));
+  }
   if (c.has_care()) {
     const v1::CareConfig& k = c.care();
     if (k.has_self_consent_age()) {

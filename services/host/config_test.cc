@@ -103,7 +103,7 @@ TEST(ConfigApply, ValuesLandInHostOptions) {
     database { path: "/srv/r.db" busy_timeout: "250ms" }
     keys { dir: "/srv/keys" master_key_file: "/srv/master.key" }
     tls { cert_file: "/c.pem" key_file: "/k.pem" client_ca_file: "/ca.pem" }
-    auth { token_lifetime: "1h30m" }
+    auth { token_lifetime: "1h30m" one_time_password_lifetime: "24h" }
     care { self_consent_age: 14 max_overlap: "30d" emergency_access_duration: "12h"
            handover_sweep_interval: "30s" }
     audit { checkpoint_every_events: 50 checkpoint_every: "2m" access_report_names_members: true }
@@ -126,6 +126,7 @@ TEST(ConfigApply, ValuesLandInHostOptions) {
   EXPECT_EQ(settings.tls_key_file, "/k.pem");
   EXPECT_EQ(settings.tls_client_ca_file, "/ca.pem");
   EXPECT_EQ(h.token_lifetime, absl::Minutes(90));
+  EXPECT_EQ(h.one_time_password_lifetime, absl::Hours(24));
   EXPECT_EQ(h.care.self_consent_age, 14);
   EXPECT_EQ(h.care.max_overlap, absl::Hours(24 * 30));
   EXPECT_EQ(h.care.emergency_access_duration, absl::Hours(12));
@@ -188,6 +189,8 @@ TEST(ConfigApply, EachInvalidValueIsRefusedNamingItsField) {
        "config: auth.session_max_lifetime: must be between 15m and 7d, got \"10m\""},
       {"auth { max_concurrent_password_checks: 0 }",
        "config: auth.max_concurrent_password_checks: must be between 1 and 1024, got 0"},
+      {"auth { one_time_password_lifetime: \"31d\" }",
+       "config: auth.one_time_password_lifetime: must be between 1h and 30d, got \"31d\""},
       {"audit { checkpoint_every_events: 0 }",
        "config: audit.checkpoint_every_events: must be between 1 and 1000000, got 0"},
       {"audit { checkpoint_every: \"10ms\" }",

@@ -8,7 +8,11 @@
 
 namespace relais::host {
 
-// Every demo member's password (the demo is for a loopback server only).
+// Every demo member's password (the demo is for a loopback server only). It is
+// a lasting password set host-side, not a one-time one, so the README's
+// walkthrough can log in directly; it still passes the password policy
+// (DirectoryStore::PrepareMember checks it), and being published it must never
+// protect real data.
 inline constexpr char kDemoPassword[] = "demo-relais-2026";
 
 struct DemoSummary {

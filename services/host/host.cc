@@ -92,7 +92,7 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
                   host->options_.tls.server_key_pem.size());
   host->options_.tls = TlsCredentials();
   host->gate_ = std::make_unique<rpc::CallGate>(host->verifier_.get(), host->audit_log_.get(),
-                                                host->tls_.get());
+                                                host->clock_, host->tls_.get());
 
   ASSIGN_OR_RETURN(host->directory_,
                    directory::DirectoryStore::Create(host->db_.get(), host->clock_,
@@ -126,8 +126,12 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   host->care_ = std::make_unique<care::CareServiceImpl>(
       options.care, host->db_.get(), host->clock_, host->gate_.get(), host->directory_.get(),
       host->care_ledger_.get(), host->record_.get());
+  if (options.one_time_password_lifetime <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("one_time_password_lifetime must be positive");
+  }
   host->directory_service_ = std::make_unique<directory::DirectoryServiceImpl>(
-      host->gate_.get(), host->directory_.get(), host->db_.get(), host->revocations_.get());
+      host->gate_.get(), host->directory_.get(), host->db_.get(), host->revocations_.get(),
+      options.one_time_password_lifetime);
   auth_service::AuthServiceImpl::Options auth_options;
   auth_options.session_max_lifetime = options.session_max_lifetime;
   auth_options.max_concurrent_password_checks = options.max_concurrent_password_checks;

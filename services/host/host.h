@@ -68,6 +68,9 @@ struct HostOptions {
   // scrypt computations at once for logins; 0: 2 x cores
   // (config auth.max_concurrent_password_checks).
   int max_concurrent_password_checks = 0;
+  // How long a one-time password (AddMember, ResetPassword) stays valid
+  // (config auth.one_time_password_lifetime).
+  absl::Duration one_time_password_lifetime = directory::kDefaultOneTimePasswordLifetime;
   // How often accepted handovers whose window has closed are completed (and
   // approved erasures whose grace period has passed are executed).
   absl::Duration sweep_interval = absl::Minutes(1);

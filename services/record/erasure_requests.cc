@@ -172,6 +172,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ApproveErasure(
   return rpc::Serve(*gate_, ctx, v1::ACTION_APPROVE_ERASURE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ApproveErasure"));
+    RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));  // irreversible: step-up
     RETURN_IF_ERROR(rpc::CheckId("request_id", req->request_id()));
     call.event.object_id = req->request_id();
     ASSIGN_OR_RETURN(v1::ErasureRequest request, LoadErasureRequest(req->request_id()));
@@ -443,6 +444,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ApproveFullExport(
   return rpc::Serve(*gate_, ctx, v1::ACTION_APPROVE_FULL_EXPORT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ApproveFullExport"));
+    RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));  // bulk disclosure: step-up
     RETURN_IF_ERROR(rpc::CheckId("request_id", req->request_id()));
     call.event.object_id = req->request_id();
     const absl::Time now = clock_->Now();

@@ -119,6 +119,8 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
       }
       RETURN_IF_ERROR(rpc::CheckId("full_export_request_id", full_id));
       call.event.object_id = full_id;
+      // Every body of the youth at once: step-up.
+      RETURN_IF_ERROR(deps_.gate->RequireRecentLogin(caller));
     }
     scope_ = !admin_ ? v1::EXPORT_SCOPE_SERVICE
                      : (full_id.empty() ? v1::EXPORT_SCOPE_METADATA : v1::EXPORT_SCOPE_FULL);

@@ -135,7 +135,6 @@ void ServiceSeeds(Corpus& corpus) {
     r.mutable_member()->set_display_name("Nouvelle");
     r.mutable_member()->set_login("amo.nouvelle");
     r.mutable_member()->add_roles(v1::ROLE_CASEWORKER);
-    r.set_initial_password("a long first password");
     add("directory", dir, "AddMember", "amo.coord", r);
     r.mutable_member()->add_roles(v1::ROLE_ADMIN);
     add("directory", dir, "AddMember", "admin", r);

@@ -21,14 +21,17 @@
 // chain in the same transaction, as actor "relais-admin".
 //
 //   relais-admin create-admin --db=<relais.db> --service=<svc_id> --login=<login>
-//                             --display_name=<name> [--password_file=<file>]
+//                             --display_name=<name>
 //                             [--service_name=<name> --sector=<sector id>]
 //       Creates a member holding the admin role in the service, e.g. the first
 //       admin of a new, empty deployment (the file is created and migrated if
 //       needed). A service that does not exist is created, marked platform
-//       (--service_name and --sector then required). The password is read
-//       from --password_file, or from standard input without it (or with "-"):
-//       never from the command line. Hashed with scrypt like relaisd does.
+//       (--service_name and --sector then required). Prints a one-time
+//       password, once: the admin chooses their own at first login
+//       (relaisctl passwd) within --one_time_password_hours (default 72).
+//   relais-admin reset-password --db=<relais.db> --login=<login>
+//       Replaces any member's password (an admin's too, which the API never
+//       does) with a one-time password, printed once, as above.
 //   relais-admin grant-admin --db=<relais.db> --login=<login>
 //   relais-admin revoke-admin --db=<relais.db> --login=<login>
 //       Adds the admin role to an existing member, or takes it away (a member
@@ -39,7 +42,8 @@
 //       DPO, platform-wide), or unmarks it with --platform=false.
 //
 // Exit status: 0 done; 1 the operation failed (nothing changed); 2 usage error.
-// Key material and passwords are never printed; ids are.
+// Key material and passwords are never printed (but the one-time passwords
+// this tool makes, once); ids are.
 
 #include <sys/stat.h>
 
@@ -56,6 +60,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "auth/password.h"
 #include "common/clock.h"
 #include "common/status_macros.h"
@@ -83,9 +88,8 @@ ABSL_FLAG(std::string, sector, "",
           "create-admin: the sector id of the platform service, if it must be created");
 ABSL_FLAG(std::string, login, "", "create-admin, grant-admin, revoke-admin: the member's login");
 ABSL_FLAG(std::string, display_name, "", "create-admin: the member's display name");
-ABSL_FLAG(std::string, password_file, "",
-          "create-admin: file holding the initial password (its first line); "
-          "empty or \"-\": read it from standard input");
+ABSL_FLAG(int, one_time_password_hours, 72,
+          "create-admin, reset-password: how long the one-time password printed stays valid");
 ABSL_FLAG(bool, platform, true, "set-platform-service: mark (true) or unmark (false)");
 
 namespace {
@@ -104,7 +108,8 @@ constexpr char kUsage[] =
     "       relais-admin rotate-master-key --db=<relais.db> --old_key_file=<file> "
     "--new_key_file=<file>\n"
     "       relais-admin create-admin --db=<relais.db> --service=<svc_id> --login=<login> "
-    "--display_name=<name> [--password_file=<file>|-] [--service_name=<name> --sector=<id>]\n"
+    "--display_name=<name> [--service_name=<name> --sector=<id>]\n"
+    "       relais-admin reset-password --db=<relais.db> --login=<login>\n"
     "       relais-admin grant-admin --db=<relais.db> --login=<login>\n"
     "       relais-admin revoke-admin --db=<relais.db> --login=<login>\n"
     "       relais-admin set-platform-service --db=<relais.db> --service=<svc_id> "
@@ -236,14 +241,15 @@ absl::StatusOr<Directory> OpenDirectory(bool may_create) {
 
 // The ALLOW event of one change made by this tool, appended in its transaction.
 absl::Status AuditChange(Directory& d, Connection& txn, const std::string& object_id,
-                         const std::string& service_id) {
+                         const std::string& service_id,
+                         v1::Action action = v1::ACTION_MANAGE_DIRECTORY) {
   relais::audit::EventInput event;
   event.request_id = relais::rpc::NewId("req");
   event.actor_member_id = kToolActor;
   event.actor_service_id = service_id;
   event.actor_roles = "admin";
   event.client_identity = kToolActor;
-  event.action = v1::ACTION_MANAGE_DIRECTORY;
+  event.action = action;
   event.object_id = object_id;
   event.decision = v1::DECISION_ALLOW;
   event.reason = v1::ACCESS_REASON_ALLOWED;
@@ -251,26 +257,18 @@ absl::Status AuditChange(Directory& d, Connection& txn, const std::string& objec
   return d.audit->Append(txn, event).status();
 }
 
-// The initial password: the first line of --password_file, or of standard input.
-absl::StatusOr<std::string> ReadPassword() {
-  const std::string file = absl::GetFlag(FLAGS_password_file);
-  std::string text;
-  std::FILE* in = stdin;
-  if (!file.empty() && file != "-") {
-    in = std::fopen(file.c_str(), "rb");
-    if (in == nullptr) return absl::NotFoundError(absl::StrCat("cannot open ", file));
-  }
-  char buf[512];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), in)) > 0 &&
-         text.size() <= relais::auth::kMaxPasswordBytes) {
-    text.append(buf, n);
-  }
-  if (in != stdin) std::fclose(in);
-  const size_t eol = text.find_first_of("\r\n");
-  if (eol != std::string::npos) text.resize(eol);
-  if (text.empty()) return absl::InvalidArgumentError("no password given (file or stdin empty)");
-  return text;
+// How long printed one-time passwords stay valid; 0 if the flag is out of range.
+absl::Duration OneTimePasswordLifetime() {
+  const int hours = absl::GetFlag(FLAGS_one_time_password_hours);
+  return hours >= 1 && hours <= 24 * 30 ? absl::Hours(hours) : absl::ZeroDuration();
+}
+
+// Prints a one-time password, the only time it is ever shown.
+void PrintOneTimePassword(const std::string& login, const directory::OneTimePassword& otp) {
+  std::printf("one-time password for %s: %s\n"
+              "valid until %s; it only serves to choose a password: relaisctl passwd\n",
+              login.c_str(), otp.secret.c_str(),
+              absl::FormatTime(absl::RFC3339_sec, otp.expires_at, absl::UTCTimeZone()).c_str());
 }
 
 int CreateAdmin() {
@@ -280,20 +278,21 @@ int CreateAdmin() {
   if (service_id.empty() || login.empty() || name.empty()) {
     return Usage("create-admin needs --service, --login and --display_name");
   }
-  absl::StatusOr<std::string> password = ReadPassword();
-  if (!password.ok()) return Fail(password.status());
+  const absl::Duration lifetime = OneTimePasswordLifetime();
+  if (lifetime == absl::ZeroDuration()) return Usage("--one_time_password_hours: 1 to 720");
   absl::StatusOr<Directory> d = OpenDirectory(/*may_create=*/true);
   if (!d.ok()) return Fail(d.status());
-  // Slow (scrypt): outside the write transaction.
-  absl::StatusOr<directory::NewMember> member = d->store->PrepareMember(
+  // Slow (scrypt): outside the write transaction. Nobody chooses the admin's
+  // lasting password but the admin.
+  directory::OneTimePassword one_time;
+  absl::StatusOr<directory::NewMember> member = d->store->PrepareMemberWithOneTimePassword(
       {.id = "",
        .service_id = service_id,
        .display_name = name,
        .login = login,
        .roles = {v1::ROLE_ADMIN},
        .active = true},
-      *password);
-  password->assign(password->size(), '\0');
+      lifetime, &one_time);
   if (!member.ok()) return Fail(member.status());
   absl::StatusOr<directory::ServiceInfo> existing = d->store->GetService(service_id);
   const bool create_service = absl::IsNotFound(existing.status());
@@ -325,6 +324,29 @@ int CreateAdmin() {
   if (create_service) std::printf("created platform service %s\n", service_id.c_str());
   std::printf("created admin %s (member %s) in %s\n", login.c_str(), added->id.c_str(),
               service_id.c_str());
+  PrintOneTimePassword(login, one_time);
+  return 0;
+}
+
+int ResetPassword() {
+  const std::string login = absl::GetFlag(FLAGS_login);
+  if (login.empty()) return Usage("reset-password needs --login");
+  const absl::Duration lifetime = OneTimePasswordLifetime();
+  if (lifetime == absl::ZeroDuration()) return Usage("--one_time_password_hours: 1 to 720");
+  absl::StatusOr<Directory> d = OpenDirectory(/*may_create=*/false);
+  if (!d.ok()) return Fail(d.status());
+  absl::StatusOr<directory::Credentials> found = d->store->FindCredentials(login);
+  if (!found.ok()) return Fail(found.status());
+  absl::StatusOr<directory::OneTimePassword> one_time = d->store->PrepareOneTimePassword(lifetime);
+  if (!one_time.ok()) return Fail(one_time.status());
+  const directory::MemberInfo& m = found->member;
+  absl::Status s = d->db->Write([&](Connection& txn) -> absl::Status {
+    RETURN_IF_ERROR(d->store->SetPassword(txn, m.id, one_time->update));
+    RETURN_IF_ERROR(d->revocations->RevokeAllOf(txn, m.id));
+    return AuditChange(*d, txn, m.id, m.service_id, v1::ACTION_RESET_PASSWORD);
+  });
+  if (!s.ok()) return Fail(s);
+  PrintOneTimePassword(login, *one_time);
   return 0;
 }
 
@@ -334,10 +356,9 @@ int ChangeAdmin(bool grant) {
   if (login.empty()) return Usage(grant ? "grant-admin needs --login" : "revoke-admin needs --login");
   absl::StatusOr<Directory> d = OpenDirectory(/*may_create=*/false);
   if (!d.ok()) return Fail(d.status());
-  absl::StatusOr<std::pair<directory::MemberInfo, std::string>> found =
-      d->store->FindCredentials(login);
+  absl::StatusOr<directory::Credentials> found = d->store->FindCredentials(login);
   if (!found.ok()) return Fail(found.status());
-  const directory::MemberInfo& m = found->first;
+  const directory::MemberInfo& m = found->member;
   std::vector<v1::Role> roles;
   for (v1::Role r : m.roles) {
     if (r != v1::ROLE_ADMIN) roles.push_back(r);
@@ -422,6 +443,7 @@ int main(int argc, char** argv) {
   if (command == "rotate-master-key") return RotateMasterKey();
   if (command == "rotate-token-key") return RotateTokenKey();
   if (command == "create-admin") return CreateAdmin();
+  if (command == "reset-password") return ResetPassword();
   if (command == "grant-admin") return ChangeAdmin(/*grant=*/true);
   if (command == "revoke-admin") return ChangeAdmin(/*grant=*/false);
   if (command == "set-platform-service") return SetPlatformService();

@@ -1,4 +1,5 @@
-// login and logout: the caseworker's token in the token file.
+// login, passwd and logout: the caseworker's token in the token file; member
+// reset-password (a one-time password for a colleague).
 
 #include <fcntl.h>
 #include <termios.h>
@@ -14,6 +15,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "relais/v1/directory.grpc.pb.h"
 #include "tools/relaisctl/cli.h"
 #include "tools/relaisctl/flags.h"
 
@@ -82,30 +84,41 @@ std::string ReadPasswordFromStdin() {
   return password;
 }
 
-int Login(Invocation& in) {
-  const std::string user = absl::GetFlag(FLAGS_user);
-  if (user.empty()) return in.Usage("--user is required");
-  std::string password;
-  if (absl::GetFlag(FLAGS_password_stdin)) {
-    password = ReadPasswordFromStdin();
-  } else {
-    absl::StatusOr<std::string> typed =
-        ReadPasswordFromTerminal(absl::StrCat("Password for ", user, ": "));
-    if (!typed.ok()) return in.Usage(typed.status().message());
-    password = *std::move(typed);
+// Reads one password: the next line of stdin with --password_stdin, else from
+// the terminal without echo. Empty on failure, with the usage error in `*why`.
+std::string ReadSecret(absl::string_view prompt, std::string* why) {
+  if (absl::GetFlag(FLAGS_password_stdin)) return ReadPasswordFromStdin();
+  absl::StatusOr<std::string> typed = ReadPasswordFromTerminal(prompt);
+  if (!typed.ok()) {
+    *why = std::string(typed.status().message());
+    return "";
   }
-  if (password.empty()) return in.Usage("empty password");
+  return *std::move(typed);
+}
 
-  v1::LoginRequest req;
-  req.set_login(user);
-  req.set_password(password);
-  Wipe(password);
-  v1::LoginResponse resp;
-  auto ctx = in.client->NewContext();
-  const grpc::Status status = in.client->auth().Login(ctx.get(), req, &resp);
-  Wipe(*req.mutable_password());
-  if (!status.ok()) return in.Fail(status);
+// The new password, typed twice at a terminal (once from stdin). Empty on
+// failure, with the usage error in `*why`.
+std::string ReadNewPassword(std::string* why) {
+  std::string chosen = ReadSecret("New password (12 to 128 characters): ", why);
+  if (chosen.empty()) {
+    if (why->empty()) *why = "empty new password";
+    return "";
+  }
+  if (!absl::GetFlag(FLAGS_password_stdin)) {
+    std::string again = ReadSecret("New password again: ", why);
+    const bool same = again == chosen;
+    Wipe(again);
+    if (!same) {
+      Wipe(chosen);
+      *why = "the two new passwords differ";
+      return "";
+    }
+  }
+  return chosen;
+}
 
+// Stores the token of a Login or ChangePassword answer and prints the session.
+int SaveSession(Invocation& in, const std::string& user, const v1::LoginResponse& resp) {
   const std::string path = TokenPath();
   if (absl::Status s = SaveToken(path, resp.token()); !s.ok()) {
     Report(Describe(s));
@@ -122,6 +135,87 @@ int Login(Invocation& in) {
           {{user, resp.member_id(), resp.service_id(), absl::StrJoin(roles, ","),
             TimeCell(resp.expires_at()), path}}};
   PrintOne(in, t);
+  return kExitOk;
+}
+
+// AuthService.ChangePassword; consumes (wipes) both passwords.
+int ChangeAndSave(Invocation& in, const std::string& user, std::string& current,
+                  std::string& chosen) {
+  v1::ChangePasswordRequest req;
+  req.set_login(user);
+  req.set_current_password(current);
+  req.set_new_password(chosen);
+  Wipe(current);
+  Wipe(chosen);
+  v1::LoginResponse resp;
+  auto ctx = in.client->NewContext();
+  const grpc::Status status = in.client->auth().ChangePassword(ctx.get(), req, &resp);
+  Wipe(*req.mutable_current_password());
+  Wipe(*req.mutable_new_password());
+  if (!status.ok()) return in.Fail(status);
+  return SaveSession(in, user, resp);
+}
+
+int Login(Invocation& in) {
+  const std::string user = absl::GetFlag(FLAGS_user);
+  if (user.empty()) return in.Usage("--user is required");
+  std::string why;
+  std::string password = ReadSecret(absl::StrCat("Password for ", user, ": "), &why);
+  if (!why.empty()) return in.Usage(why);
+  if (password.empty()) return in.Usage("empty password");
+
+  v1::LoginRequest req;
+  req.set_login(user);
+  req.set_password(password);
+  v1::LoginResponse resp;
+  auto ctx = in.client->NewContext();
+  const grpc::Status status = in.client->auth().Login(ctx.get(), req, &resp);
+  Wipe(*req.mutable_password());
+  if (Describe(status).reason == "password_change_required") {
+    // A one-time password (new member, reset): choose your own now.
+    PrintErr("This is a one-time password: choose your own password.\n");
+    std::string chosen = ReadNewPassword(&why);
+    if (chosen.empty()) {
+      Wipe(password);
+      return in.Usage(why);
+    }
+    return ChangeAndSave(in, user, password, chosen);
+  }
+  Wipe(password);
+  if (!status.ok()) return in.Fail(status);
+  return SaveSession(in, user, resp);
+}
+
+int Passwd(Invocation& in) {
+  const std::string user = absl::GetFlag(FLAGS_user);
+  if (user.empty()) return in.Usage("--user is required");
+  std::string why;
+  std::string current =
+      ReadSecret(absl::StrCat("Current (or one-time) password for ", user, ": "), &why);
+  if (current.empty()) return in.Usage(why.empty() ? "empty current password" : why);
+  std::string chosen = ReadNewPassword(&why);
+  if (chosen.empty()) {
+    Wipe(current);
+    return in.Usage(why);
+  }
+  return ChangeAndSave(in, user, current, chosen);
+}
+
+int ResetPassword(Invocation& in) {
+  v1::ResetPasswordRequest req;
+  req.set_member_id(in.args[0]);
+  v1::ResetPasswordResponse resp;
+  auto stub = v1::DirectoryService::NewStub(in.client->channel());
+  auto ctx = in.client->NewContext();
+  const grpc::Status status = stub->ResetPassword(ctx.get(), req, &resp);
+  if (!status.ok()) return in.Fail(status);
+  Table t{{{"member_id", Kind::kId}, {"one_time_password"}, {"expires_at", Kind::kTime}},
+          {{in.args[0], resp.one_time_password(),
+            TimeCell(resp.one_time_password_expires_at())}}};
+  PrintOne(in, t);
+  PrintErr(
+      "Give this one-time password to the member in person; it is shown only once. They "
+      "choose their own with `relaisctl login` or `relaisctl passwd` before it expires.\n");
   return kExitOk;
 }
 
@@ -180,10 +274,46 @@ std::vector<CommandSpec> SessionCommands() {
        "--password_stdin), calls AuthService.Login and writes the token to "
        "~/.config/relais/token, or to $RELAIS_TOKEN_FILE (directory 0700, file 0600). Prints "
        "your member id, service, roles and when the token expires (log in again then). A wrong "
-       "login or password exits with status 3 (invalid_credentials).",
+       "login or password exits with status 3 (invalid_credentials). With a one-time password "
+       "(password_change_required) it asks for your new password (twice; with "
+       "--password_stdin, the second line of standard input) and changes it first.",
        /*connects=*/true,
        /*needs_token=*/false,
        Login},
+      {"passwd",
+       "",
+       "",
+       0,
+       0,
+       {"user", "password_stdin", "format"},
+       "--user <login>",
+       "Change your password (or choose one with a one-time password).",
+       "Asks for your current password (or the one-time password an admin or coordinator "
+       "gave you) and twice for the new one, without echo; with --password_stdin reads the "
+       "current and the new password from the first two lines of standard input. The new "
+       "password needs 12 to 128 characters and must not be one of the most common "
+       "passwords (password_too_short, password_too_long, password_too_common: exit 6). "
+       "Calls AuthService.ChangePassword, which answers like login: the new token is stored "
+       "and the session printed.",
+       /*connects=*/true,
+       /*needs_token=*/false,
+       Passwd},
+      {"member",
+       "reset-password",
+       "<member-id>",
+       1,
+       1,
+       {"format"},
+       "",
+       "Give a colleague a one-time password.",
+       "Admins, and coordinators for their own service's members: replaces the member's "
+       "password with a random one-time password, printed once, which the member must "
+       "replace at their next login (within 72 hours by default). Never for yourself (use "
+       "passwd). Needs a login of the last 5 minutes (reauthentication_required: log in "
+       "again).",
+       /*connects=*/true,
+       /*needs_token=*/true,
+       ResetPassword},
       {"logout",
        "",
        "",
