@@ -18,6 +18,11 @@
 namespace relais::care::store {
 
 std::vector<storage::Migration> Migrations();
+// MACs the rows written before migration 4 (once), or re-MACs them after a
+// master key rotation; needs the row MAC key bound (storage/row_mac.h). Reads
+// of these tables fail closed with PERMISSION_DENIED "integrity_violation" on a
+// row whose MAC is missing or wrong.
+absl::Status SealExistingRows(storage::Database& db);
 
 // Accompaniments. `active` in returned messages is evaluated at `now`.
 absl::Status InsertAccompaniment(storage::Connection& c, const v1::Accompaniment& a);
