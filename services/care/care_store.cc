@@ -86,13 +86,14 @@ absl::StatusOr<v1::Handover> RowToHandover(Connection& c, const Statement& s) {
   h.set_youth_id(s.ColumnText(1));
   h.set_from_service_id(s.ColumnText(2));
   h.set_to_service_id(s.ColumnText(3));
-  h.set_reason(s.ColumnText(4));
+  // Reasons are sealed with the youth's key (care/handover_text.h): bytes.
+  h.set_reason(s.ColumnBlob(4));
   SetTs(h.mutable_overlap_start(), s.ColumnInt64(5));
   SetTs(h.mutable_overlap_end(), s.ColumnInt64(6));
   h.set_state(static_cast<v1::HandoverState>(s.ColumnInt64(7)));
   h.set_proposed_by_member_id(s.ColumnText(8));
   h.set_decided_by_member_id(s.ColumnText(9));
-  h.set_closing_reason(s.ColumnText(10));
+  h.set_closing_reason(s.ColumnBlob(10));
   h.set_to_accompaniment_id(s.ColumnText(11));
   SetTs(h.mutable_created_at(), s.ColumnInt64(12));
   SetTs(h.mutable_updated_at(), s.ColumnInt64(13));
@@ -273,6 +274,13 @@ CREATE TRIGGER care_consents_withdraw_once BEFORE UPDATE OF id, youth_id, giver,
   withdrawn_by_member_id ON care_consents
 WHEN OLD.withdrawn_at_us IS NOT NULL
 BEGIN SELECT RAISE(ABORT, 'a withdrawn consent is final'); END;
+)sql"},
+          // Nothing sensitive in clear at rest (issue #11): handover reasons
+          // and closing reasons are sealed with the youth's key. Rows written
+          // before are sealed once the keys are loaded (care::SealHandoverText).
+          {5, R"sql(
+ALTER TABLE care_handovers ADD COLUMN text_sealed INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX care_handovers_unsealed ON care_handovers(text_sealed);
 )sql"}};
 }
 
@@ -437,10 +445,10 @@ absl::Status InsertHandover(Connection& c, const v1::Handover& h,
       Statement s,
       c.Prepare("INSERT INTO care_handovers (id, youth_id, from_service_id, to_service_id, "
                 "from_accompaniment_id, reason, overlap_start_us, overlap_end_us, state, "
-                "proposed_by, created_at_us, updated_at_us) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
+                "proposed_by, created_at_us, updated_at_us, text_sealed) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)"));
   s.Bind(1, h.id()).Bind(2, h.youth_id()).Bind(3, h.from_service_id()).Bind(4, h.to_service_id());
-  s.Bind(5, from_accompaniment_id).Bind(6, h.reason()).Bind(7, Us(h.overlap_start()));
+  s.Bind(5, from_accompaniment_id).BindBlob(6, h.reason()).Bind(7, Us(h.overlap_start()));
   s.Bind(8, Us(h.overlap_end())).Bind(9, int64_t{h.state()}).Bind(10, h.proposed_by_member_id());
   s.Bind(11, Us(h.created_at())).Bind(12, Us(h.updated_at()));
   RETURN_IF_ERROR(s.Run());
@@ -453,7 +461,12 @@ absl::Status UpdateHandover(Connection& c, const v1::Handover& h) {
                              "closing_reason = ?4, to_accompaniment_id = ?5, updated_at_us = ?6 "
                              "WHERE id = ?1"));
   s.Bind(1, h.id()).Bind(2, int64_t{h.state()}).BindOptional(3, h.decided_by_member_id());
-  s.BindOptional(4, h.closing_reason()).BindOptional(5, h.to_accompaniment_id());
+  if (h.closing_reason().empty()) {
+    s.BindNull(4);
+  } else {
+    s.BindBlob(4, h.closing_reason());  // sealed by the caller
+  }
+  s.BindOptional(5, h.to_accompaniment_id());
   s.Bind(6, Us(h.updated_at()));
   RETURN_IF_ERROR(CheckBeforeUpdate(c, kHandoverMac, h.id()));
   RETURN_IF_ERROR(s.Run());
@@ -522,6 +535,40 @@ absl::Status EraseHandoverText(Connection& c, absl::string_view youth_id) {
   RETURN_IF_ERROR(s.Run());
   for (const std::string& id : ids) RETURN_IF_ERROR(storage::SetRowMac(c, kHandoverMac, id));
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<UnsealedHandoverText>> ListUnsealedHandoverText(Connection& c) {
+  std::vector<std::string> ids;
+  {
+    ASSIGN_OR_RETURN(Statement q,
+                     c.Prepare("SELECT id FROM care_handovers WHERE text_sealed = 0"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      ids.push_back(q.ColumnText(0));
+    }
+  }
+  std::vector<UnsealedHandoverText> out;
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(std::optional<v1::Handover> h, GetHandover(c, id));  // MAC checked
+    if (!h.has_value()) return absl::InternalError("handover row vanished");
+    out.push_back({h->id(), h->youth_id(), h->reason(), h->closing_reason()});
+  }
+  return out;
+}
+
+absl::Status StoreSealedHandoverText(Connection& c, absl::string_view id,
+                                     absl::string_view sealed_reason,
+                                     absl::string_view sealed_closing_reason) {
+  RETURN_IF_ERROR(CheckBeforeUpdate(c, kHandoverMac, id));
+  ASSIGN_OR_RETURN(Statement s, c.Prepare("UPDATE care_handovers SET reason = ?2, "
+                                          "closing_reason = CASE WHEN closing_reason IS NULL "
+                                          "THEN NULL ELSE ?3 END, text_sealed = 1 "
+                                          "WHERE id = ?1 AND text_sealed = 0"));
+  s.Bind(1, id).BindBlob(2, sealed_reason).BindBlob(3, sealed_closing_reason);
+  RETURN_IF_ERROR(s.Run());
+  if (c.Changes() != 1) return absl::OkStatus();
+  return storage::SetRowMac(c, kHandoverMac, id);
 }
 
 absl::StatusOr<std::vector<v1::Handover>> ListHandovers(Connection& c,

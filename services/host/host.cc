@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "services/care/care_store.h"
+#include "services/care/handover_text.h"
 #include "services/record/record_store.h"
 #include "storage/row_mac.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -160,6 +161,8 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   host->care_ = std::make_unique<care::CareServiceImpl>(
       options.care, host->db_.get(), host->clock_, host->gate_.get(), host->directory_.get(),
       host->care_ledger_.get(), host->record_.get());
+  // Handover reasons written in clear before they were sealed: sealed once.
+  RETURN_IF_ERROR(care::SealHandoverText(*host->db_, *host->record_));
   host->directory_service_ = std::make_unique<directory::DirectoryServiceImpl>(
       host->gate_.get(), host->directory_.get(), host->db_.get());
   host->auth_service_ = std::make_unique<auth_service::AuthServiceImpl>(
