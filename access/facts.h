@@ -8,6 +8,7 @@
 // care service implements it (care::CareLedger). Thread-safe; evaluated at
 // the implementation's clock's "now".
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,11 +61,17 @@ class CareFacts {
   // Whether an accompaniment of the youth with basis MANDATE is active now
   // (erasure is then refused).
   virtual absl::StatusOr<bool> HasActiveMandate(absl::string_view youth_id) const = 0;
+  // Opens a value sealed with the youth's key: (field, row id, sealed) -> text.
+  using TextOpener = std::function<absl::StatusOr<std::string>(
+      absl::string_view field, absl::string_view row_id, absl::string_view sealed)>;
   // The youth's accompaniments, handovers and consents, oldest first; the
   // caller decided and audited the access. `date_of_birth` decides which
-  // guardian consents need the youth's confirmation.
+  // guardian consents need the youth's confirmation. Handover reasons are
+  // opened with `open_text`; without one (a metadata-only export) they are
+  // left out, never opened, and consents come without their receipt.
   virtual absl::StatusOr<CareExport> ExportCare(absl::string_view youth_id,
-                                                absl::CivilDay date_of_birth) const = 0;
+                                                absl::CivilDay date_of_birth,
+                                                const TextOpener& open_text) const = 0;
   // Read on `c`, so the retention sweep can check it inside its erasing
   // transaction.
   virtual absl::StatusOr<AccompanimentSpan> GetAccompanimentSpan(

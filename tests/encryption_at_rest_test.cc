@@ -14,9 +14,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "common/log.h"
 #include "gtest/gtest.h"
+#include "grpcpp/create_channel.h"
+#include "relais/v1/admin.grpc.pb.h"
+#include "services/common/rpc.h"
 #include "storage/crypto/field_crypto.h"
 #include "storage/crypto/master_key.h"
 #include "tests/test_env.h"
@@ -451,6 +455,172 @@ TEST(EncryptionAtRest, MasterKeyFileReadableByOthersIsRefusedAtStart) {
   absl::Status s = TryStart(FreshPath("db") + ".sqlite", FreshPath("keys"), key);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_TRUE(absl::StrContains(s.message(), key)) << s;
+}
+
+// Issue #11 item 9: every free-text field of a youth, the handover reasons
+// and closing reasons included, is absent in clear from the database, its WAL
+// and a backup; after the youth's erasure and the WAL checkpoint, still so.
+constexpr char kHandoverReason[] = "placement chez l'oncle Théophile à Namur";
+constexpr char kDeclineReason[] = "aucune place libre avant Pâques à Jambes";
+constexpr char kCancelReason[] = "le juge Hérode a suspendu la mesure";
+
+std::vector<std::string> YouthStrings() {
+  std::vector<std::string> out = Needles();
+  for (const char* s : {kHandoverReason, kDeclineReason, kCancelReason, "Théophile", "Jambes",
+                        "Hérode"}) {
+    out.push_back(s);
+  }
+  return out;
+}
+
+void ExpectNoYouthStringIn(const std::string& label, const std::string& bytes) {
+  for (const std::string& needle : YouthStrings()) {
+    EXPECT_EQ(bytes.find(needle), std::string::npos) << "'" << needle << "' found in " << label;
+  }
+}
+
+std::string Propose(RelaisEnv& env, const std::string& youth_id, const std::string& reason) {
+  v1::ProposeHandoverRequest req;
+  req.set_youth_id(youth_id);
+  req.set_to_service_id(env.service_id("saj"));
+  req.set_reason(reason);
+  const absl::Time now = env.clock().Now();
+  *req.mutable_overlap_start() = rpc::ToProto(now + absl::Hours(1));
+  *req.mutable_overlap_end() = rpc::ToProto(now + absl::Hours(24 * 14));
+  v1::Handover h;
+  grpc::Status s = env.care().ProposeHandover(env.As(kAmoCaseworker).get(), req, &h);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(h.reason(), reason);
+  return h.id();
+}
+
+std::string TakeBackupBytes(RelaisEnv& env) {
+  auto stub = v1::AdminService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", env.host().port()), grpc::InsecureChannelCredentials()));
+  auto ctx = env.As(kAdmin);
+  auto reader = stub->BackupDatabase(ctx.get(), v1::BackupDatabaseRequest());
+  v1::BackupDatabaseChunk chunk;
+  std::string data;
+  while (reader->Read(&chunk)) {
+    if (chunk.has_data()) data += chunk.data();
+  }
+  grpc::Status s = reader->Finish();
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return data;
+}
+
+TEST(EncryptionAtRest, HandoverReasonsAndEveryFreeTextStayOutOfTheFilesAndBackupEvenAfterErasure) {
+  auto env = RelaisEnv::Start();
+  ASSERT_NE(env, nullptr);
+  const Story story = TellStory(*env);
+  const std::string declined = Propose(*env, story.youth_id, kHandoverReason);
+  v1::DeclineHandoverRequest decline;
+  decline.set_handover_id(declined);
+  decline.set_reason(kDeclineReason);
+  v1::Handover h;
+  grpc::Status s = env->care().DeclineHandover(env->As(kSajCoordinator).get(), decline, &h);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(h.closing_reason(), kDeclineReason);
+  EXPECT_EQ(h.reason(), kHandoverReason);
+  const std::string cancelled = Propose(*env, story.youth_id, "relais vers le SAJ");
+  v1::CancelHandoverRequest cancel;
+  cancel.set_handover_id(cancelled);
+  cancel.set_reason(kCancelReason);
+  s = env->care().CancelHandover(env->As(kAmoCoordinator).get(), cancel, &h);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(h.closing_reason(), kCancelReason);
+
+  // Read back in clear by a party, through both reads.
+  v1::GetHandoverRequest get;
+  get.set_handover_id(declined);
+  s = env->care().GetHandover(env->As(kSajCoordinator).get(), get, &h);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(h.reason(), kHandoverReason);
+  EXPECT_EQ(h.closing_reason(), kDeclineReason);
+  v1::ListHandoversRequest list;
+  list.set_youth_id(story.youth_id);
+  v1::ListHandoversResponse listed;
+  s = env->care().ListHandovers(env->As(kAmoCoordinator).get(), list, &listed);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(listed.handovers_size(), 2);
+  EXPECT_EQ(listed.handovers(1).closing_reason(), kCancelReason);
+
+  const std::string db = env->db_path();
+  ExpectNoYouthStringIn("the database file", Slurp(db));
+  ASSERT_TRUE(std::filesystem::exists(db + "-wal"));
+  const std::string wal = Slurp(db + "-wal");
+  ExpectNoYouthStringIn("the WAL file", wal);
+  const std::string backup = TakeBackupBytes(*env);
+  ASSERT_GT(backup.size(), 0u);
+  ExpectNoYouthStringIn("the backup", backup);
+  // Not vacuous: the rows are there, by id.
+  EXPECT_NE((Slurp(db) + wal).find(declined), std::string::npos);
+  EXPECT_NE(backup.find(cancelled), std::string::npos);
+
+  // Erased (four eyes), executed, WAL checkpointed: still nothing.
+  v1::EraseYouthRequest erase;
+  erase.set_youth_id(story.youth_id);
+  erase.set_reason("demande d'effacement");
+  v1::ErasureRequest erasure;
+  s = env->record().EraseYouth(env->As(kAmoCoordinator).get(), erase, &erasure);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::ApproveErasureRequest approve;
+  approve.set_request_id(erasure.id());
+  s = env->record().ApproveErasure(env->As(kAuditor).get(), approve, &erasure);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  env->clock().Advance(absl::Hours(24 * 7) + absl::Minutes(1));
+  ASSERT_EQ(env->host().record().ExecuteDueErasures().value_or(-1), 1);
+  ExpectNoYouthStringIn("the database file (erased)", Slurp(db));
+  if (std::filesystem::exists(db + "-wal")) {
+    ExpectNoYouthStringIn("the WAL file (erased)", Slurp(db + "-wal"));
+  }
+}
+
+// Rows written before reasons were sealed (care migration 5): relaisd seals
+// them at start-up, re-MACs them, and the clear text leaves the files.
+TEST(EncryptionAtRest, HandoverReasonsStoredInClearBeforeAreSealedAtStartUp) {
+  auto env = RelaisEnv::Start();
+  ASSERT_NE(env, nullptr);
+  const Story story = TellStory(*env);
+  const std::string id = Propose(*env, story.youth_id, "relais vers le SAJ");
+  v1::DeclineHandoverRequest decline;
+  decline.set_handover_id(id);
+  decline.set_reason("refus provisoire");
+  v1::Handover h;
+  ASSERT_TRUE(env->care().DeclineHandover(env->As(kSajCoordinator).get(), decline, &h).ok());
+  const std::string db = env->db_path();
+  const std::string keys = env->keys_dir();
+  env->Stop();
+  // As an older relaisd left it: clear text, no MAC yet, never sealed.
+  Sql(db, absl::StrCat("UPDATE care_handovers SET reason = '",
+                       absl::StrReplaceAll(kHandoverReason, {{"'", "''"}}),
+                       "', closing_reason = '", kDeclineReason,
+                       "', text_sealed = 0, mac = NULL WHERE id = '", id,
+                       "'; DELETE FROM schema_migrations WHERE component = "
+                       "'row_mac:care_handovers';"));
+  ASSERT_NE((Slurp(db) + Slurp(db + "-wal")).find(kDeclineReason), std::string::npos);
+
+  env = RelaisEnv::Start(db, /*seed=*/false, keys);
+  ASSERT_NE(env, nullptr);
+  v1::GetHandoverRequest get;
+  get.set_handover_id(id);
+  grpc::Status s = env->care().GetHandover(env->As(kSajCoordinator).get(), get, &h);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(h.reason(), kHandoverReason);
+  EXPECT_EQ(h.closing_reason(), kDeclineReason);
+  ExpectNoYouthStringIn("the database file (sealed at start)", Slurp(db));
+  if (std::filesystem::exists(db + "-wal")) {
+    ExpectNoYouthStringIn("the WAL file (sealed at start)", Slurp(db + "-wal"));
+  }
+  // Moved onto another handover behind relaisd's back, it is never shown.
+  const std::string other = Propose(*env, story.youth_id, "autre relais");
+  Sql(db, absl::StrCat("UPDATE care_handovers SET reason = (SELECT reason FROM care_handovers "
+                       "WHERE id = '", id, "') WHERE id = '", other, "';"));
+  get.set_handover_id(other);
+  v1::Handover moved;
+  s = env->care().GetHandover(env->As(kSajCoordinator).get(), get, &moved);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_TRUE(moved.reason().empty());
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "common/status_macros.h"
 #include "services/care/care_service.h"
 #include "services/care/care_store.h"
+#include "services/care/handover_text.h"
 #include "services/common/ids.h"
 #include "services/common/paging.h"
 
@@ -79,7 +80,7 @@ absl::Status CareServiceImpl::Transition(
     return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED,
                        "processing of this record is restricted");
   }
-  return Commit(call, [&](Connection& c) -> absl::Status {
+  RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
     // Re-read inside the write transaction: the state may have moved since.
     ASSIGN_OR_RETURN(auto h, store::GetHandover(c, handover_id));
     if (!h.has_value()) return absl::InternalError("handover vanished");
@@ -93,7 +94,9 @@ absl::Status CareServiceImpl::Transition(
     }
     *resp = *h;
     return absl::OkStatus();
-  });
+  }));
+  // Reasons are stored sealed; the party sees them in clear.
+  return OpenHandoverText(*records_, *resp);
 }
 
 grpc::ServerUnaryReactor* CareServiceImpl::ProposeHandover(grpc::CallbackServerContext* ctx,
@@ -146,6 +149,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ProposeHandover(grpc::CallbackServerC
       ASSIGN_OR_RETURN(auto open, store::FindOpenHandover(c, req->youth_id(), caller.service_id(),
                                                           req->to_service_id(), now));
       if (open.has_value()) {
+        RETURN_IF_ERROR(OpenHandoverText(*records_, *open));
         const bool same = open->reason() == req->reason() &&
                           rpc::FromProto(open->overlap_start()) == start &&
                           rpc::FromProto(open->overlap_end()) == end;
@@ -175,7 +179,11 @@ grpc::ServerUnaryReactor* CareServiceImpl::ProposeHandover(grpc::CallbackServerC
       h.set_proposed_by_member_id(caller.member_id());
       *h.mutable_created_at() = rpc::ToProto(now);
       *h.mutable_updated_at() = rpc::ToProto(now);
-      RETURN_IF_ERROR(store::InsertHandover(c, h, from_acc->id()));
+      v1::Handover stored = h;
+      ASSIGN_OR_RETURN(*stored.mutable_reason(),
+                       SealHandoverField(*records_, h.youth_id(), kHandoverReasonField, h.id(),
+                                         h.reason()));
+      RETURN_IF_ERROR(store::InsertHandover(c, stored, from_acc->id()));
       call.event.object_id = h.id();
       *resp = h;
       return absl::OkStatus();
@@ -254,7 +262,9 @@ grpc::ServerUnaryReactor* CareServiceImpl::DeclineHandover(grpc::CallbackServerC
       if (h.state() == v1::HANDOVER_STATE_DECLINED) return absl::OkStatus();
       if (h.state() != v1::HANDOVER_STATE_PROPOSED) return IllegalTransition(h, "decline");
       h.set_state(v1::HANDOVER_STATE_DECLINED);
-      h.set_closing_reason(req->reason());
+      ASSIGN_OR_RETURN(*h.mutable_closing_reason(),
+                       SealHandoverField(*records_, h.youth_id(), kHandoverClosingReasonField,
+                                         h.id(), req->reason()));
       *changed = true;
       return absl::OkStatus();
     });
@@ -273,7 +283,9 @@ grpc::ServerUnaryReactor* CareServiceImpl::CancelHandover(grpc::CallbackServerCo
       if (h.state() == v1::HANDOVER_STATE_CANCELLED) return absl::OkStatus();
       if (h.state() != v1::HANDOVER_STATE_PROPOSED) return IllegalTransition(h, "cancel");
       h.set_state(v1::HANDOVER_STATE_CANCELLED);
-      h.set_closing_reason(req->reason());
+      ASSIGN_OR_RETURN(*h.mutable_closing_reason(),
+                       SealHandoverField(*records_, h.youth_id(), kHandoverClosingReasonField,
+                                         h.id(), req->reason()));
       *changed = true;
       return absl::OkStatus();
     });
@@ -350,6 +362,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::GetHandover(grpc::CallbackServerConte
     RETURN_IF_ERROR(h.status());
     call.event.youth_id = h->youth_id();
     RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+    RETURN_IF_ERROR(OpenHandoverText(*records_, *h));
     *resp = *std::move(h);
     return absl::OkStatus();
   });
@@ -387,7 +400,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListHandovers(grpc::CallbackServerCon
                                   end <= horizon;
                          }));
     RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
-    for (v1::Handover& h : list) *resp->add_handovers() = std::move(h);
+    for (v1::Handover& h : list) {
+      RETURN_IF_ERROR(OpenHandoverText(*records_, h));  // only the page returned
+      *resp->add_handovers() = std::move(h);
+    }
     return absl::OkStatus();
   });
 }

@@ -3,6 +3,7 @@
 #include "common/status_macros.h"
 #include "services/care/care_store.h"
 #include "services/care/consent_receipt.h"
+#include "services/care/handover_text.h"
 #include "services/common/rpc.h"
 #include "services/record/record_api.h"
 
@@ -88,7 +89,8 @@ absl::StatusOr<bool> CareLedger::HasActiveMandate(absl::string_view youth_id) co
 }
 
 absl::StatusOr<access::CareExport> CareLedger::ExportCare(absl::string_view youth_id,
-                                                          absl::CivilDay date_of_birth) const {
+                                                          absl::CivilDay date_of_birth,
+                                                          const TextOpener& open_text) const {
   const absl::Time now = clock_->Now();
   access::CareExport out;
   // One read transaction: the three lists describe the same instant.
@@ -98,11 +100,20 @@ absl::StatusOr<access::CareExport> CareLedger::ExportCare(absl::string_view yout
     ASSIGN_OR_RETURN(out.consents, store::ListConsents(c, youth_id));
     return absl::OkStatus();
   }));
+  // What a metadata-only export drops is never opened (nor built).
+  for (v1::Handover& h : out.handovers) {
+    if (open_text) {
+      RETURN_IF_ERROR(OpenHandoverText(open_text, h));
+    } else {
+      h.clear_reason();
+      h.clear_closing_reason();
+    }
+  }
   // Withdrawal stays on the consent (withdrawn_at, withdrawn_by_member_id);
   // the receipt is the proof of consent the youth is entitled to (art. 7).
   for (v1::Consent& k : out.consents) {
     DecorateConsent(k, date_of_birth, now, self_consent_age_);
-    *k.mutable_receipt() = BuildConsentReceipt(k, *directory_);
+    if (open_text) *k.mutable_receipt() = BuildConsentReceipt(k, *directory_);
   }
   return out;
 }

@@ -31,7 +31,8 @@ class CareLedger final : public access::CareFacts {
       absl::string_view handover_id) const override;
   absl::StatusOr<bool> HasActiveMandate(absl::string_view youth_id) const override;
   absl::StatusOr<access::CareExport> ExportCare(absl::string_view youth_id,
-                                                absl::CivilDay date_of_birth) const override;
+                                                absl::CivilDay date_of_birth,
+                                                const TextOpener& open_text) const override;
   absl::StatusOr<access::AccompanimentSpan> GetAccompanimentSpan(
       storage::Connection& c, absl::string_view youth_id) const override;
   absl::Status EraseCareText(storage::Connection& c, absl::string_view youth_id) const override;

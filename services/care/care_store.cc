@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
+#include "storage/row_mac.h"
 
 namespace relais::care::store {
 namespace {
@@ -48,8 +49,14 @@ std::vector<int> SplitInts(absl::string_view s) {
 constexpr char kAccompanimentColumns[] =
     "id, youth_id, service_id, referent_member_id, basis, start_us, end_us, handover_id, "
     "vouch, vouched_by, vouched_at_us";
+// Every row the access rule reads carries a MAC over these columns (README
+// "Authenticated access facts"); reads select them followed by `mac`.
+constexpr storage::MacTable kAccompanimentMac{"care_accompaniments", "id", kAccompanimentColumns,
+                                              storage::CountColumns(kAccompanimentColumns)};
 
-v1::Accompaniment RowToAccompaniment(const Statement& s, absl::Time now) {
+absl::StatusOr<v1::Accompaniment> RowToAccompaniment(Connection& c, const Statement& s,
+                                                     absl::Time now) {
+  RETURN_IF_ERROR(storage::CheckRow(c, kAccompanimentMac, s));
   v1::Accompaniment a;
   a.set_id(s.ColumnText(0));
   a.set_youth_id(s.ColumnText(1));
@@ -71,21 +78,25 @@ v1::Accompaniment RowToAccompaniment(const Statement& s, absl::Time now) {
 constexpr char kHandoverColumns[] =
     "id, youth_id, from_service_id, to_service_id, reason, overlap_start_us, overlap_end_us, "
     "state, proposed_by, decided_by, closing_reason, to_accompaniment_id, created_at_us, "
-    "updated_at_us";
+    "updated_at_us, from_accompaniment_id";
+constexpr storage::MacTable kHandoverMac{"care_handovers", "id", kHandoverColumns,
+                                         storage::CountColumns(kHandoverColumns)};
 
-v1::Handover RowToHandover(const Statement& s) {
+absl::StatusOr<v1::Handover> RowToHandover(Connection& c, const Statement& s) {
+  RETURN_IF_ERROR(storage::CheckRow(c, kHandoverMac, s));
   v1::Handover h;
   h.set_id(s.ColumnText(0));
   h.set_youth_id(s.ColumnText(1));
   h.set_from_service_id(s.ColumnText(2));
   h.set_to_service_id(s.ColumnText(3));
-  h.set_reason(s.ColumnText(4));
+  // Reasons are sealed with the youth's key (care/handover_text.h): bytes.
+  h.set_reason(s.ColumnBlob(4));
   SetTs(h.mutable_overlap_start(), s.ColumnInt64(5));
   SetTs(h.mutable_overlap_end(), s.ColumnInt64(6));
   h.set_state(static_cast<v1::HandoverState>(s.ColumnInt64(7)));
   h.set_proposed_by_member_id(s.ColumnText(8));
   h.set_decided_by_member_id(s.ColumnText(9));
-  h.set_closing_reason(s.ColumnText(10));
+  h.set_closing_reason(s.ColumnBlob(10));
   h.set_to_accompaniment_id(s.ColumnText(11));
   SetTs(h.mutable_created_at(), s.ColumnInt64(12));
   SetTs(h.mutable_updated_at(), s.ColumnInt64(13));
@@ -97,7 +108,31 @@ constexpr char kConsentColumns[] =
     "valid_from_us, valid_until_us, recorded_by_member_id, recorded_by_service_id, "
     "recorded_at_us, withdrawn_at_us, withdrawn_by_member_id";
 
+// A consent's recipients belong to its MAC: one added by hand widens it.
+absl::StatusOr<std::string> RecipientsCanonical(Connection& c, absl::string_view consent_id) {
+  ASSIGN_OR_RETURN(Statement r, c.Prepare("SELECT kind, target_id FROM care_consent_recipients "
+                                          "WHERE consent_id = ?1 ORDER BY rowid"));
+  r.Bind(1, consent_id);
+  storage::CanonicalFields fields;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, r.Step());
+    if (!row) break;
+    fields.AddColumns(r, 0, 2);
+  }
+  return fields.bytes();
+}
+constexpr storage::MacTable kConsentMac{"care_consents", "id", kConsentColumns,
+                                        storage::CountColumns(kConsentColumns),
+                                        &RecipientsCanonical};
+
+constexpr char kGrantColumns[] =
+    "id, youth_id, service_id, member_id, justification, opened_at_us, expires_at_us, verdict, "
+    "review_note, reviewed_by_member_id, reviewed_at_us";
+constexpr storage::MacTable kGrantMac{"care_emergency_grants", "id", kGrantColumns,
+                                      storage::CountColumns(kGrantColumns)};
+
 absl::StatusOr<v1::Consent> RowToConsent(Connection& c, const Statement& s) {
+  RETURN_IF_ERROR(storage::CheckRow(c, kConsentMac, s));
   v1::Consent k;
   k.set_id(s.ColumnText(0));
   k.set_youth_id(s.ColumnText(1));
@@ -226,8 +261,45 @@ ALTER TABLE care_accompaniments ADD COLUMN vouched_at_us INTEGER;
 UPDATE care_accompaniments SET vouch = 3 WHERE handover_id IS NOT NULL AND handover_id != '';
 CREATE INDEX care_accompaniments_pending ON care_accompaniments(vouch, youth_id);
 CREATE INDEX care_emergency_by_member ON care_emergency_grants(member_id, youth_id);
+)sql"},
+          // Authenticated access facts (issue #11): a MAC per row, filled for
+          // existing rows by SealExistingRows() once the key is loaded. A
+          // withdrawn consent stays final, but its MAC may be rewritten.
+          {4, R"sql(
+ALTER TABLE care_accompaniments ADD COLUMN mac BLOB;
+ALTER TABLE care_handovers ADD COLUMN mac BLOB;
+ALTER TABLE care_consents ADD COLUMN mac BLOB;
+ALTER TABLE care_emergency_grants ADD COLUMN mac BLOB;
+DROP TRIGGER care_consents_withdraw_once;
+CREATE TRIGGER care_consents_withdraw_once BEFORE UPDATE OF id, youth_id, giver, guardian_id,
+  youth_opinion, categories, all_non_special, purposes, valid_from_us, valid_until_us,
+  recorded_by_member_id, recorded_by_service_id, recorded_at_us, withdrawn_at_us,
+  withdrawn_by_member_id ON care_consents
+WHEN OLD.withdrawn_at_us IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a withdrawn consent is final'); END;
+)sql"},
+          // Nothing sensitive in clear at rest (issue #11): handover reasons
+          // and closing reasons are sealed with the youth's key. Rows written
+          // before are sealed once the keys are loaded (care::SealHandoverText).
+          {5, R"sql(
+ALTER TABLE care_handovers ADD COLUMN text_sealed INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX care_handovers_unsealed ON care_handovers(text_sealed);
 )sql"}};
 }
+
+absl::Status SealExistingRows(storage::Database& db) {
+  return storage::SealExistingRows(db,
+                                   {kAccompanimentMac, kHandoverMac, kConsentMac, kGrantMac});
+}
+
+namespace {
+// Before a write changes a row: the row must be authentic (absent is left to
+// the write, which reports it its own way).
+absl::Status CheckBeforeUpdate(Connection& c, const storage::MacTable& t, absl::string_view id) {
+  absl::Status s = storage::CheckStoredRow(c, t, id);
+  return absl::IsNotFound(s) ? absl::OkStatus() : s;
+}
+}  // namespace
 
 absl::Status InsertAccompaniment(Connection& c, const v1::Accompaniment& a) {
   ASSIGN_OR_RETURN(Statement s,
@@ -251,7 +323,8 @@ absl::Status InsertAccompaniment(Connection& c, const v1::Accompaniment& a) {
   } else {
     s.BindNull(11);
   }
-  return s.Run();
+  RETURN_IF_ERROR(s.Run());
+  return storage::SetRowMac(c, kAccompanimentMac, a.id());
 }
 
 absl::Status SetAccompanimentVouch(Connection& c, absl::string_view id, v1::Vouch vouch,
@@ -259,20 +332,24 @@ absl::Status SetAccompanimentVouch(Connection& c, absl::string_view id, v1::Vouc
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare("UPDATE care_accompaniments SET vouch = ?2, vouched_by = ?3, "
                              "vouched_at_us = ?4 WHERE id = ?1 AND vouch = 1"));
+  RETURN_IF_ERROR(CheckBeforeUpdate(c, kAccompanimentMac, id));
   RETURN_IF_ERROR(s.Bind(1, id).Bind(2, int64_t{vouch}).Bind(3, member_id).Bind(4, Us(when)).Run());
   if (c.Changes() != 1) {
     return absl::FailedPreconditionError("not_pending: the accompaniment is no longer pending");
   }
-  return absl::OkStatus();
+  return storage::SetRowMac(c, kAccompanimentMac, id);
 }
 
 absl::StatusOr<bool> EverVouchedOther(Connection& c, absl::string_view youth_id,
                                       absl::string_view service_id) {
   ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare("SELECT 1 FROM care_accompaniments WHERE youth_id = ?1 AND "
-                             "service_id != ?2 AND vouch NOT IN (1, 6) LIMIT 1"));
+                   c.Prepare(absl::StrCat("SELECT ", kAccompanimentColumns, ", mac",
+                                          " FROM care_accompaniments WHERE youth_id = ?1 AND "
+                                          "service_id != ?2 AND vouch NOT IN (1, 6) LIMIT 1")));
   s.Bind(1, youth_id).Bind(2, service_id);
-  return s.Step();
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (row) RETURN_IF_ERROR(storage::CheckRow(c, kAccompanimentMac, s));
+  return row;
 }
 
 absl::StatusOr<std::vector<v1::Accompaniment>> PendingForService(Connection& c,
@@ -283,7 +360,7 @@ absl::StatusOr<std::vector<v1::Accompaniment>> PendingForService(Connection& c,
   ASSIGN_OR_RETURN(
       Statement s,
       c.Prepare(absl::StrCat(
-          "SELECT ", kAccompanimentColumns,
+          "SELECT ", kAccompanimentColumns, ", mac",
           " FROM care_accompaniments p WHERE p.vouch = 1 AND p.service_id != ?1 AND "
           "(p.end_us IS NULL OR p.end_us > ?2) AND EXISTS (SELECT 1 FROM care_accompaniments m "
           "WHERE m.youth_id = p.youth_id AND m.service_id = ?1 AND m.vouch NOT IN (1, 6) AND "
@@ -293,7 +370,8 @@ absl::StatusOr<std::vector<v1::Accompaniment>> PendingForService(Connection& c,
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    out.push_back(RowToAccompaniment(s, now));
+    ASSIGN_OR_RETURN(v1::Accompaniment a, RowToAccompaniment(c, s, now));
+    out.push_back(std::move(a));
   }
   return out;
 }
@@ -301,19 +379,19 @@ absl::StatusOr<std::vector<v1::Accompaniment>> PendingForService(Connection& c,
 absl::StatusOr<std::optional<v1::Accompaniment>> GetAccompaniment(Connection& c,
                                                                   absl::string_view id,
                                                                   absl::Time now) {
-  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kAccompanimentColumns,
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kAccompanimentColumns, ", mac",
                                                        " FROM care_accompaniments WHERE id = ?1")));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
-  return RowToAccompaniment(s, now);
+  return RowToAccompaniment(c, s, now);
 }
 
 absl::StatusOr<std::vector<v1::Accompaniment>> ListAccompaniments(Connection& c,
                                                                   absl::string_view youth_id,
                                                                   absl::Time now) {
   ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare(absl::StrCat("SELECT ", kAccompanimentColumns,
+                   c.Prepare(absl::StrCat("SELECT ", kAccompanimentColumns, ", mac",
                                           " FROM care_accompaniments WHERE youth_id = ?1 "
                                           "ORDER BY start_us, rowid")));
   s.Bind(1, youth_id);
@@ -321,7 +399,8 @@ absl::StatusOr<std::vector<v1::Accompaniment>> ListAccompaniments(Connection& c,
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    out.push_back(RowToAccompaniment(s, now));
+    ASSIGN_OR_RETURN(v1::Accompaniment a, RowToAccompaniment(c, s, now));
+    out.push_back(std::move(a));
   }
   return out;
 }
@@ -331,7 +410,7 @@ absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(Connection&
                                                                      absl::string_view youth_id,
                                                                      absl::Time now) {
   ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare(absl::StrCat("SELECT ", kAccompanimentColumns,
+                   c.Prepare(absl::StrCat("SELECT ", kAccompanimentColumns, ", mac",
                                           " FROM care_accompaniments WHERE youth_id = ?1 AND "
                                           "service_id = ?2 AND start_us <= ?3 AND "
                                           "(end_us IS NULL OR end_us > ?3) "
@@ -339,21 +418,28 @@ absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(Connection&
   s.Bind(1, youth_id).Bind(2, service_id).Bind(3, Us(now));
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
-  return RowToAccompaniment(s, now);
+  return RowToAccompaniment(c, s, now);
 }
 
 absl::StatusOr<bool> HasFutureAccompaniment(Connection& c, absl::string_view service_id,
                                             absl::string_view youth_id, absl::Time now) {
-  ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT 1 FROM care_accompaniments WHERE youth_id = ?1 "
-                                          "AND service_id = ?2 AND start_us > ?3 LIMIT 1"));
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare(absl::StrCat("SELECT ", kAccompanimentColumns, ", mac",
+                                          " FROM care_accompaniments WHERE youth_id = ?1 "
+                                          "AND service_id = ?2 AND start_us > ?3 LIMIT 1")));
   s.Bind(1, youth_id).Bind(2, service_id).Bind(3, Us(now));
-  return s.Step();
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (row) RETURN_IF_ERROR(storage::CheckRow(c, kAccompanimentMac, s));
+  return row;
 }
 
 absl::Status SetAccompanimentEnd(Connection& c, absl::string_view id, absl::Time end) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare("UPDATE care_accompaniments SET end_us = ?2 WHERE id = ?1"));
-  return s.Bind(1, id).Bind(2, Us(end)).Run();
+  RETURN_IF_ERROR(CheckBeforeUpdate(c, kAccompanimentMac, id));
+  RETURN_IF_ERROR(s.Bind(1, id).Bind(2, Us(end)).Run());
+  if (c.Changes() != 1) return absl::OkStatus();
+  return storage::SetRowMac(c, kAccompanimentMac, id);
 }
 
 absl::Status InsertHandover(Connection& c, const v1::Handover& h,
@@ -362,13 +448,14 @@ absl::Status InsertHandover(Connection& c, const v1::Handover& h,
       Statement s,
       c.Prepare("INSERT INTO care_handovers (id, youth_id, from_service_id, to_service_id, "
                 "from_accompaniment_id, reason, overlap_start_us, overlap_end_us, state, "
-                "proposed_by, created_at_us, updated_at_us) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
+                "proposed_by, created_at_us, updated_at_us, text_sealed) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)"));
   s.Bind(1, h.id()).Bind(2, h.youth_id()).Bind(3, h.from_service_id()).Bind(4, h.to_service_id());
-  s.Bind(5, from_accompaniment_id).Bind(6, h.reason()).Bind(7, Us(h.overlap_start()));
+  s.Bind(5, from_accompaniment_id).BindBlob(6, h.reason()).Bind(7, Us(h.overlap_start()));
   s.Bind(8, Us(h.overlap_end())).Bind(9, int64_t{h.state()}).Bind(10, h.proposed_by_member_id());
   s.Bind(11, Us(h.created_at())).Bind(12, Us(h.updated_at()));
-  return s.Run();
+  RETURN_IF_ERROR(s.Run());
+  return storage::SetRowMac(c, kHandoverMac, h.id());
 }
 
 absl::Status UpdateHandover(Connection& c, const v1::Handover& h) {
@@ -377,24 +464,31 @@ absl::Status UpdateHandover(Connection& c, const v1::Handover& h) {
                              "closing_reason = ?4, to_accompaniment_id = ?5, updated_at_us = ?6 "
                              "WHERE id = ?1"));
   s.Bind(1, h.id()).Bind(2, int64_t{h.state()}).BindOptional(3, h.decided_by_member_id());
-  s.BindOptional(4, h.closing_reason()).BindOptional(5, h.to_accompaniment_id());
+  if (h.closing_reason().empty()) {
+    s.BindNull(4);
+  } else {
+    s.BindBlob(4, h.closing_reason());  // sealed by the caller
+  }
+  s.BindOptional(5, h.to_accompaniment_id());
   s.Bind(6, Us(h.updated_at()));
+  RETURN_IF_ERROR(CheckBeforeUpdate(c, kHandoverMac, h.id()));
   RETURN_IF_ERROR(s.Run());
   if (c.Changes() != 1) return absl::InternalError("handover row vanished");
-  return absl::OkStatus();
+  return storage::SetRowMac(c, kHandoverMac, h.id());
 }
 
 absl::StatusOr<std::optional<v1::Handover>> GetHandover(Connection& c, absl::string_view id) {
-  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kHandoverColumns,
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kHandoverColumns, ", mac",
                                                        " FROM care_handovers WHERE id = ?1")));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
-  return RowToHandover(s);
+  return RowToHandover(c, s);
 }
 
 absl::StatusOr<std::string> HandoverFromAccompaniment(Connection& c,
                                                       absl::string_view handover_id) {
+  RETURN_IF_ERROR(storage::CheckStoredRow(c, kHandoverMac, handover_id));
   ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT from_accompaniment_id FROM care_handovers "
                                           "WHERE id = ?1"));
   s.Bind(1, handover_id);
@@ -411,7 +505,7 @@ absl::StatusOr<std::optional<v1::Handover>> FindOpenHandover(Connection& c,
   // A proposal whose window has ended can never be accepted: it no longer
   // blocks a new one.
   ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare(absl::StrCat("SELECT ", kHandoverColumns,
+                   c.Prepare(absl::StrCat("SELECT ", kHandoverColumns, ", mac",
                                           " FROM care_handovers WHERE youth_id = ?1 AND "
                                           "from_service_id = ?2 AND to_service_id = ?3 AND "
                                           "(state = ?5 OR (state = ?4 AND overlap_end_us > ?6)) "
@@ -421,23 +515,70 @@ absl::StatusOr<std::optional<v1::Handover>> FindOpenHandover(Connection& c,
   s.Bind(6, Us(now));
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
-  return RowToHandover(s);
+  return RowToHandover(c, s);
 }
 
 absl::Status EraseHandoverText(Connection& c, absl::string_view youth_id) {
+  std::vector<std::string> ids;
+  {
+    ASSIGN_OR_RETURN(Statement q, c.Prepare("SELECT id FROM care_handovers WHERE youth_id = ?1"));
+    q.Bind(1, youth_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      ids.push_back(q.ColumnText(0));
+    }
+  }
+  for (const std::string& id : ids) RETURN_IF_ERROR(CheckBeforeUpdate(c, kHandoverMac, id));
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare("UPDATE care_handovers SET reason = '', closing_reason = "
                              "CASE WHEN closing_reason IS NULL THEN NULL ELSE '' END "
                              "WHERE youth_id = ?1"));
   s.Bind(1, youth_id);
-  return s.Run();
+  RETURN_IF_ERROR(s.Run());
+  for (const std::string& id : ids) RETURN_IF_ERROR(storage::SetRowMac(c, kHandoverMac, id));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<UnsealedHandoverText>> ListUnsealedHandoverText(Connection& c) {
+  std::vector<std::string> ids;
+  {
+    ASSIGN_OR_RETURN(Statement q,
+                     c.Prepare("SELECT id FROM care_handovers WHERE text_sealed = 0"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      ids.push_back(q.ColumnText(0));
+    }
+  }
+  std::vector<UnsealedHandoverText> out;
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(std::optional<v1::Handover> h, GetHandover(c, id));  // MAC checked
+    if (!h.has_value()) return absl::InternalError("handover row vanished");
+    out.push_back({h->id(), h->youth_id(), h->reason(), h->closing_reason()});
+  }
+  return out;
+}
+
+absl::Status StoreSealedHandoverText(Connection& c, absl::string_view id,
+                                     absl::string_view sealed_reason,
+                                     absl::string_view sealed_closing_reason) {
+  RETURN_IF_ERROR(CheckBeforeUpdate(c, kHandoverMac, id));
+  ASSIGN_OR_RETURN(Statement s, c.Prepare("UPDATE care_handovers SET reason = ?2, "
+                                          "closing_reason = CASE WHEN closing_reason IS NULL "
+                                          "THEN NULL ELSE ?3 END, text_sealed = 1 "
+                                          "WHERE id = ?1 AND text_sealed = 0"));
+  s.Bind(1, id).BindBlob(2, sealed_reason).BindBlob(3, sealed_closing_reason);
+  RETURN_IF_ERROR(s.Run());
+  if (c.Changes() != 1) return absl::OkStatus();
+  return storage::SetRowMac(c, kHandoverMac, id);
 }
 
 absl::StatusOr<std::vector<v1::Handover>> ListHandovers(Connection& c,
                                                         absl::string_view service_id,
                                                         absl::string_view youth_id) {
   ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare(absl::StrCat("SELECT ", kHandoverColumns,
+                   c.Prepare(absl::StrCat("SELECT ", kHandoverColumns, ", mac",
                                           " FROM care_handovers WHERE (?1 = '' OR "
                                           "from_service_id = ?1 OR to_service_id = ?1) AND "
                                           "(?2 = '' OR youth_id = ?2) "
@@ -449,14 +590,15 @@ absl::StatusOr<std::vector<v1::Handover>> ListHandovers(Connection& c,
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    out.push_back(RowToHandover(s));
+    ASSIGN_OR_RETURN(v1::Handover h, RowToHandover(c, s));
+    out.push_back(std::move(h));
   }
   return out;
 }
 
 absl::StatusOr<std::vector<v1::Handover>> DueHandovers(Connection& c, absl::Time now) {
   ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare(absl::StrCat("SELECT ", kHandoverColumns,
+                   c.Prepare(absl::StrCat("SELECT ", kHandoverColumns, ", mac",
                                           " FROM care_handovers WHERE state = ?1 AND "
                                           "overlap_end_us <= ?2 ORDER BY overlap_end_us")));
   s.Bind(1, int64_t{v1::HANDOVER_STATE_ACCEPTED}).Bind(2, Us(now));
@@ -464,7 +606,8 @@ absl::StatusOr<std::vector<v1::Handover>> DueHandovers(Connection& c, absl::Time
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    out.push_back(RowToHandover(s));
+    ASSIGN_OR_RETURN(v1::Handover h, RowToHandover(c, s));
+    out.push_back(std::move(h));
   }
   return out;
 }
@@ -495,11 +638,11 @@ absl::Status InsertConsent(Connection& c, const v1::Consent& k) {
     }
     RETURN_IF_ERROR(r.Run());
   }
-  return absl::OkStatus();
+  return storage::SetRowMac(c, kConsentMac, k.id());
 }
 
 absl::StatusOr<std::optional<v1::Consent>> GetConsent(Connection& c, absl::string_view id) {
-  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kConsentColumns,
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kConsentColumns, ", mac",
                                                        " FROM care_consents WHERE id = ?1")));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
@@ -509,7 +652,7 @@ absl::StatusOr<std::optional<v1::Consent>> GetConsent(Connection& c, absl::strin
 
 absl::StatusOr<std::vector<v1::Consent>> ListConsents(Connection& c, absl::string_view youth_id) {
   ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare(absl::StrCat("SELECT ", kConsentColumns,
+                   c.Prepare(absl::StrCat("SELECT ", kConsentColumns, ", mac",
                                           " FROM care_consents WHERE youth_id = ?1 "
                                           "ORDER BY recorded_at_us, rowid")));
   s.Bind(1, youth_id);
@@ -529,7 +672,10 @@ absl::Status MarkConsentWithdrawn(Connection& c, absl::string_view id,
                    c.Prepare("UPDATE care_consents SET withdrawn_at_us = ?2, "
                              "withdrawn_by_member_id = ?3 WHERE id = ?1 AND "
                              "withdrawn_at_us IS NULL"));
-  return s.Bind(1, id).Bind(2, Us(when)).Bind(3, member_id).Run();
+  RETURN_IF_ERROR(CheckBeforeUpdate(c, kConsentMac, id));
+  RETURN_IF_ERROR(s.Bind(1, id).Bind(2, Us(when)).Bind(3, member_id).Run());
+  if (c.Changes() != 1) return absl::OkStatus();
+  return storage::SetRowMac(c, kConsentMac, id);
 }
 
 absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(Connection& c,
@@ -539,35 +685,40 @@ absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(Connection& c,
                                                           absl::Time now) {
   ASSIGN_OR_RETURN(
       Statement s,
-      c.Prepare("SELECT DISTINCT k.id, k.categories, k.all_non_special, k.purposes, "
-                "k.recorded_by_service_id "
+      c.Prepare("SELECT DISTINCT k.id, k.recorded_at_us "
                 "FROM care_consents k JOIN care_consent_recipients r ON r.consent_id = k.id "
                 "WHERE k.youth_id = ?1 AND k.withdrawn_at_us IS NULL AND "
                 "k.valid_from_us <= ?4 AND k.valid_until_us > ?4 AND "
                 "((r.kind = 'service' AND r.target_id = ?2) OR "
                 " (r.kind = 'sector' AND r.target_id = ?3)) ORDER BY k.recorded_at_us"));
   s.Bind(1, youth_id).Bind(2, service_id).Bind(3, sector_id).Bind(4, Us(now));
-  std::vector<access::ConsentGrant> out;
+  std::vector<std::string> ids;
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
+    ids.push_back(s.ColumnText(0));
+  }
+  // The grant is built from the authenticated row (GetConsent checks its MAC,
+  // recipients included), never from the columns the filter matched.
+  std::vector<access::ConsentGrant> out;
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(std::optional<v1::Consent> k, GetConsent(c, id));
+    if (!k.has_value()) return absl::InternalError("consent row vanished");
     access::ConsentGrant g;
-    g.id = s.ColumnText(0);
-    for (int v : SplitInts(s.ColumnText(1))) g.categories.insert(v);
-    g.all_non_special_categories = s.ColumnInt64(2) != 0;
-    for (int v : SplitInts(s.ColumnText(3))) g.purposes.insert(v);
-    g.holder_service_id = s.ColumnText(4);
+    g.id = k->id();
+    for (int v : k->categories()) g.categories.insert(v);
+    g.all_non_special_categories = k->all_non_special_categories();
+    for (int v : k->purposes()) g.purposes.insert(v);
+    g.holder_service_id = k->recorded_by_service_id();
     out.push_back(std::move(g));
   }
   return out;
 }
 
 namespace {
-constexpr char kGrantColumns[] =
-    "id, youth_id, service_id, member_id, justification, opened_at_us, expires_at_us, verdict, "
-    "review_note, reviewed_by_member_id, reviewed_at_us";
 
-SealedGrant RowToGrant(const Statement& s) {
+absl::StatusOr<SealedGrant> RowToGrant(Connection& c, const Statement& s) {
+  RETURN_IF_ERROR(storage::CheckRow(c, kGrantMac, s));
   SealedGrant g;
   v1::EmergencyAccess& a = g.grant;
   a.set_id(s.ColumnText(0));
@@ -595,7 +746,8 @@ absl::Status InsertEmergencyGrant(Connection& c, const v1::EmergencyAccess& a,
                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
   s.Bind(1, a.id()).Bind(2, a.youth_id()).Bind(3, a.service_id()).Bind(4, a.member_id());
   s.BindBlob(5, sealed_justification).Bind(6, Us(a.opened_at())).Bind(7, Us(a.expires_at()));
-  return s.Run();
+  RETURN_IF_ERROR(s.Run());
+  return storage::SetRowMac(c, kGrantMac, a.id());
 }
 
 absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(Connection& c,
@@ -604,17 +756,20 @@ absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(Connection& c,
                                                                 absl::string_view youth_id,
                                                                 absl::Time now) {
   ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare("SELECT id FROM care_emergency_grants WHERE member_id = ?1 AND "
-                             "service_id = ?4 AND youth_id = ?2 AND opened_at_us <= ?3 AND "
-                             "expires_at_us > ?3 ORDER BY position DESC LIMIT 1"));
+                   c.Prepare(absl::StrCat("SELECT ", kGrantColumns, ", mac",
+                                          " FROM care_emergency_grants WHERE member_id = ?1 AND "
+                                          "service_id = ?4 AND youth_id = ?2 AND opened_at_us <= "
+                                          "?3 AND expires_at_us > ?3 ORDER BY position DESC "
+                                          "LIMIT 1")));
   s.Bind(1, member_id).Bind(2, youth_id).Bind(3, Us(now)).Bind(4, service_id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
-  return s.ColumnText(0);
+  ASSIGN_OR_RETURN(SealedGrant g, RowToGrant(c, s));
+  return g.grant.id();
 }
 
 absl::StatusOr<std::vector<SealedGrant>> ListEmergencyGrants(Connection& c, bool pending_only) {
-  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kGrantColumns,
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kGrantColumns, ", mac",
                                                        " FROM care_emergency_grants WHERE "
                                                        "(?1 = 0 OR verdict = 0) ORDER BY position")));
   s.Bind(1, int64_t{pending_only ? 1 : 0});
@@ -622,18 +777,19 @@ absl::StatusOr<std::vector<SealedGrant>> ListEmergencyGrants(Connection& c, bool
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    out.push_back(RowToGrant(s));
+    ASSIGN_OR_RETURN(SealedGrant g, RowToGrant(c, s));
+    out.push_back(std::move(g));
   }
   return out;
 }
 
 absl::StatusOr<std::optional<SealedGrant>> GetEmergencyGrant(Connection& c, absl::string_view id) {
-  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kGrantColumns,
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kGrantColumns, ", mac",
                                                        " FROM care_emergency_grants WHERE id = ?1")));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
-  return RowToGrant(s);
+  return RowToGrant(c, s);
 }
 
 absl::Status ReviewEmergencyGrant(Connection& c, absl::string_view id, v1::EmergencyVerdict verdict,
@@ -647,11 +803,12 @@ absl::Status ReviewEmergencyGrant(Connection& c, absl::string_view id, v1::Emerg
                              "ELSE expires_at_us END WHERE id = ?1 AND verdict = 0"));
   s.Bind(1, id).Bind(2, int64_t{verdict}).BindBlob(3, sealed_note).Bind(4, reviewer);
   s.Bind(5, Us(now)).Bind(6, int64_t{v1::EMERGENCY_VERDICT_UNJUSTIFIED});
+  RETURN_IF_ERROR(CheckBeforeUpdate(c, kGrantMac, id));
   RETURN_IF_ERROR(s.Run());
   if (c.Changes() != 1) {
     return absl::FailedPreconditionError("already_reviewed: this grant was reviewed already");
   }
-  return absl::OkStatus();
+  return storage::SetRowMac(c, kGrantMac, id);
 }
 
 }  // namespace relais::care::store

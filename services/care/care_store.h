@@ -18,6 +18,11 @@
 namespace relais::care::store {
 
 std::vector<storage::Migration> Migrations();
+// MACs the rows written before migration 4 (once), or re-MACs them after a
+// master key rotation; needs the row MAC key bound (storage/row_mac.h). Reads
+// of these tables fail closed with PERMISSION_DENIED "integrity_violation" on a
+// row whose MAC is missing or wrong.
+absl::Status SealExistingRows(storage::Database& db);
 
 // Accompaniments. `active` in returned messages is evaluated at `now`.
 absl::Status InsertAccompaniment(storage::Connection& c, const v1::Accompaniment& a);
@@ -51,7 +56,9 @@ absl::StatusOr<std::vector<v1::Accompaniment>> PendingForService(storage::Connec
                                                                   absl::string_view service_id,
                                                                   absl::Time now);
 
-// Handovers.
+// Handovers. `reason` and `closing_reason` are stored and read as given:
+// sealed with the youth's key by the caller (care/handover_text.h); empty
+// stays empty (a closing reason: NULL).
 absl::Status InsertHandover(storage::Connection& c, const v1::Handover& h,
                             absl::string_view from_accompaniment_id);
 absl::Status UpdateHandover(storage::Connection& c, const v1::Handover& h);
@@ -67,9 +74,22 @@ absl::StatusOr<std::optional<v1::Handover>> FindOpenHandover(storage::Connection
                                                              absl::string_view from_service_id,
                                                              absl::string_view to_service_id,
                                                              absl::Time now);
-// Handovers involving the service (any service if empty), optionally of one youth.
 // Blanks every handover reason and closing reason of the youth (erasure).
 absl::Status EraseHandoverText(storage::Connection& c, absl::string_view youth_id);
+// Rows written before reasons were sealed (care migration 5), MAC checked.
+struct UnsealedHandoverText {
+  std::string id;
+  std::string youth_id;
+  std::string reason;
+  std::string closing_reason;
+};
+absl::StatusOr<std::vector<UnsealedHandoverText>> ListUnsealedHandoverText(
+    storage::Connection& c);
+// Stores the sealed reasons of such a row, marks it sealed and re-MACs it.
+absl::Status StoreSealedHandoverText(storage::Connection& c, absl::string_view id,
+                                     absl::string_view sealed_reason,
+                                     absl::string_view sealed_closing_reason);
+// Handovers involving the service (any service if empty), optionally of one youth.
 absl::StatusOr<std::vector<v1::Handover>> ListHandovers(storage::Connection& c,
                                                         absl::string_view service_id,
                                                         absl::string_view youth_id);

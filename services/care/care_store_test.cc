@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "gtest/gtest.h"
+#include "storage/row_mac.h"
 
 namespace relais::care::store {
 namespace {
@@ -43,6 +44,13 @@ TEST(CareStoreMigration, AccompanimentsBeforeVouchingAreMarkedNotPending) {
                   })
                   .ok());
   ASSERT_TRUE((*db)->Migrate("care", all).ok());
+  // Migration 4: the rows written before MACs existed are sealed once the key
+  // is there.
+  auto mac = storage::RowMac::Derive({std::string(32, 'k')});
+  ASSERT_TRUE(mac.ok()) << mac.status();
+  auto binding = storage::BindRowMac(**db, *mac);
+  ASSERT_TRUE(binding.ok()) << binding.status();
+  ASSERT_TRUE(SealExistingRows(**db).ok());
   const absl::Time now = absl::FromUnixSeconds(1000);
   ASSERT_TRUE((*db)
                   ->Read([&](storage::Connection& c) -> absl::Status {
@@ -62,6 +70,7 @@ TEST(CareStoreMigration, AccompanimentsBeforeVouchingAreMarkedNotPending) {
                     return absl::OkStatus();
                   })
                   .ok());
+  binding->reset();
   db->reset();
   std::filesystem::remove(path);
 }

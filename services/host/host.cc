@@ -10,12 +10,17 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/trusted_file.h"
 #include "common/status_macros.h"
+#include "services/care/care_store.h"
+#include "services/care/handover_text.h"
+#include "services/record/record_store.h"
+#include "storage/row_mac.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpc/health/v1/health.pb.h"
@@ -49,6 +54,34 @@ absl::StatusOr<std::string> LoadOrCreateSecret(const std::string& path) {
   ::close(fd);
   if (!ok) return absl::UnavailableError(absl::StrCat("write ", path));
   return secret;
+}
+
+// The row MAC key bound to each live host's database. Kept here rather than
+// as a Host member so that host.h (which every integration test includes)
+// stays as it is; released when the host goes.
+class BindingTable {
+ public:
+  void Put(const Host* host, std::unique_ptr<storage::RowMacBinding> binding) {
+    absl::MutexLock lock(&mu_);
+    bindings_[host] = std::move(binding);
+  }
+  void Drop(const Host* host) {
+    std::unique_ptr<storage::RowMacBinding> gone;
+    absl::MutexLock lock(&mu_);
+    auto it = bindings_.find(host);
+    if (it == bindings_.end()) return;
+    gone = std::move(it->second);
+    bindings_.erase(it);
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<const Host*, std::unique_ptr<storage::RowMacBinding>> bindings_ ABSL_GUARDED_BY(mu_);
+};
+
+BindingTable& RowMacBindings() {
+  static BindingTable* table = new BindingTable();
+  return *table;
 }
 
 }  // namespace
@@ -108,6 +141,21 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
                        host->db_.get(), {.file = options.master_key_file,
                                          .previous_file = options.previous_master_key_file,
                                          .keys_dir = options.keys_dir}));
+  // Authenticated access facts: the row MAC key derives from the master keys
+  // (current first), then rows written before MACs existed are sealed once.
+  {
+    std::vector<absl::string_view> mac_keys{master_keys.current().key().bytes()};
+    for (const std::string& id : master_keys.previous_ids()) {
+      mac_keys.push_back(master_keys.Find(id)->key().bytes());
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<const storage::RowMac> row_mac,
+                     storage::RowMac::Derive(mac_keys));
+    ASSIGN_OR_RETURN(std::unique_ptr<storage::RowMacBinding> binding,
+                     storage::BindRowMac(*host->db_, std::move(row_mac)));
+    RowMacBindings().Put(host.get(), std::move(binding));
+    RETURN_IF_ERROR(care::store::SealExistingRows(*host->db_));
+    RETURN_IF_ERROR(record::store::SealExistingRows(*host->db_));
+  }
   // The care records' facts first: the record service decides with them, and
   // CareService (which also needs the records) comes after both.
   host->care_ledger_ = std::make_unique<care::CareLedger>(
@@ -129,6 +177,8 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   if (options.one_time_password_lifetime <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("one_time_password_lifetime must be positive");
   }
+  // Handover reasons written in clear before they were sealed: sealed once.
+  RETURN_IF_ERROR(care::SealHandoverText(*host->db_, *host->record_));
   host->directory_service_ = std::make_unique<directory::DirectoryServiceImpl>(
       host->gate_.get(), host->directory_.get(), host->db_.get(), host->revocations_.get(),
       options.one_time_password_lifetime);
@@ -270,7 +320,10 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   return host;
 }
 
-Host::~Host() { Shutdown(); }
+Host::~Host() {
+  Shutdown();
+  RowMacBindings().Drop(this);
+}
 
 std::string Host::address() const {
   const std::string& listen = options_.listen_address;

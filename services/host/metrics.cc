@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/descriptor.h"
+#include "storage/row_mac.h"
 
 namespace relais::host {
 namespace {
@@ -156,6 +157,15 @@ std::string Metrics::Render() const {
       absl::StrAppend(&out, "relais_find_youth_lookups_total{outcome=\"", outcome, "\"} ",
                       it == find_youth_.end() ? 0 : it->second, "\n");
     }
+  }
+  // Rows refused by their MAC (storage/row_mac.h), by table: a fixed set.
+  out +=
+      "# HELP relais_integrity_violations_total Stored access facts refused because their MAC "
+      "was missing or wrong, by table.\n"
+      "# TYPE relais_integrity_violations_total counter\n";
+  for (const auto& [table, n] : storage::IntegrityViolationCounts()) {
+    absl::StrAppend(&out, "relais_integrity_violations_total{table=\"", Label(table), "\"} ", n,
+                    "\n");
   }
   for (const Gauge& g : gauges) {
     const double v = g.read();

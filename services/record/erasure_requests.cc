@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "storage/wal_checkpoint.h"
 #include "services/common/ids.h"
 #include "services/common/paging.h"
 #include "services/record/record_service.h"
@@ -398,13 +399,8 @@ absl::StatusOr<int> RecordServiceImpl::ExecuteDueErasures() {
     }
   }
   if (executed > 0) {
-    // Old page images of the wrapped keys leave the WAL; a checkpoint a reader
-    // blocks is retried by the next one.
-    absl::Status checkpoint = db_->Checkpoint();
-    if (!checkpoint.ok()) {
-      common::LogWarning("wal checkpoint after erasure did not complete",
-                         {{"status", checkpoint.ToString()}});
-    }
+    // Old page images of the wrapped keys leave the WAL.
+    (void)storage::CheckpointAfterErasure(*db_, "erasure");
   }
   return executed;
 }

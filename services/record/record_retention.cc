@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "storage/wal_checkpoint.h"
 #include "services/common/ids.h"
 #include "services/record/record_service.h"
 #include "services/record/record_store.h"
@@ -180,13 +181,8 @@ absl::StatusOr<v1::SweepRetentionResponse> RecordServiceImpl::RunRetentionSweep(
     *resp.add_items() = *std::move(done);
   }
   if (erased_any) {
-    // Old page images leave the WAL (secure_delete zeroes the freed pages); a
-    // checkpoint a reader blocks is retried by the next one.
-    absl::Status checkpoint = db_->Checkpoint();
-    if (!checkpoint.ok()) {
-      common::LogWarning("wal checkpoint after retention sweep did not complete",
-                         {{"status", checkpoint.ToString()}});
-    }
+    // Old page images leave the WAL (secure_delete zeroes the freed pages).
+    (void)storage::CheckpointAfterErasure(*db_, "retention sweep");
   }
   return resp;
 }

@@ -217,8 +217,25 @@ CREATE TABLE rec_full_exports (
   approved_at_us INTEGER,
   used_at_us INTEGER
 );
+)sql"},
+          // Authenticated access facts (issue #11): rec_youth's flags carry a
+          // MAC, filled for existing rows by SealExistingRows().
+          {6, R"sql(
+ALTER TABLE rec_youth ADD COLUMN mac BLOB;
 )sql"}};
 }
+
+absl::Status SealExistingRows(storage::Database& db) {
+  return storage::SealExistingRows(db, {kYouthMac});
+}
+
+namespace {
+// Before a write changes the youth's row: it must be authentic.
+absl::Status CheckBeforeUpdate(Connection& c, absl::string_view youth_id) {
+  absl::Status s = storage::CheckStoredRow(c, kYouthMac, youth_id);
+  return absl::IsNotFound(s) ? absl::OkStatus() : s;
+}
+}  // namespace
 
 absl::Status CheckNoPlaintextRecords(Connection& c) {
   ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT COUNT(*) FROM rec_youth WHERE "
@@ -246,6 +263,7 @@ absl::Status InsertYouth(Connection& c, const FieldCrypto& crypto, const v1::You
   s.Bind(1, y.id()).BindBlob(2, name).BindBlob(3, birth);
   s.BindOptional(4, national_hash).Bind(5, created_by_service).Bind(6, Us(y.created_at()));
   RETURN_IF_ERROR(s.Run());
+  RETURN_IF_ERROR(storage::SetRowMac(c, kYouthMac, y.id()));
   ASSIGN_OR_RETURN(Statement g, c.Prepare("INSERT INTO rec_guardians (id, youth_id, "
                                           "display_name, relationship) VALUES (?1, ?2, ?3, ?4)"));
   for (const v1::Guardian& gd : y.guardians()) {
@@ -262,11 +280,13 @@ absl::Status InsertYouth(Connection& c, const FieldCrypto& crypto, const v1::You
 absl::StatusOr<std::optional<v1::Youth>> GetYouth(Connection& c, const FieldCrypto& crypto,
                                                   absl::string_view id) {
   ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare("SELECT id, display_name, date_of_birth, restricted, created_at_us "
-                             "FROM rec_youth WHERE id = ?1"));
+                   c.Prepare(absl::StrCat("SELECT id, display_name, date_of_birth, restricted, "
+                                          "created_at_us, ", kYouthMacColumns,
+                                          ", mac FROM rec_youth WHERE id = ?1")));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
+  RETURN_IF_ERROR(storage::CheckRow(c, kYouthMac, s, 5));
   ASSIGN_OR_RETURN(YouthKey key, crypto.KeyFor(c, id));
   v1::Youth y;
   y.set_id(s.ColumnText(0));
@@ -293,11 +313,13 @@ absl::StatusOr<std::optional<v1::Youth>> GetYouth(Connection& c, const FieldCryp
 absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const FieldCrypto& crypto,
                                                         absl::string_view id) {
   ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare("SELECT date_of_birth, restricted, erased, legal_hold, "
-                             "created_by_service FROM rec_youth WHERE id = ?1"));
+                   c.Prepare(absl::StrCat("SELECT date_of_birth, restricted, erased, legal_hold, "
+                                          "created_by_service, ", kYouthMacColumns,
+                                          ", mac FROM rec_youth WHERE id = ?1")));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
+  RETURN_IF_ERROR(storage::CheckRow(c, kYouthMac, s, 5));
   YouthFacts f;
   f.id = std::string(id);
   f.restricted = s.ColumnInt64(1) != 0;
@@ -442,7 +464,10 @@ absl::Status SetYouthFlag(Connection& c, absl::string_view youth_id, YouthFlag f
                                  ? "UPDATE rec_youth SET restricted = ?2 WHERE id = ?1"
                                  : "UPDATE rec_youth SET legal_hold = ?2 WHERE id = ?1"));
   s.Bind(1, youth_id).Bind(2, int64_t{value ? 1 : 0});
-  return s.Run();
+  RETURN_IF_ERROR(CheckBeforeUpdate(c, youth_id));
+  RETURN_IF_ERROR(s.Run());
+  if (c.Changes() != 1) return absl::OkStatus();
+  return storage::SetRowMac(c, kYouthMac, youth_id);
 }
 
 absl::Status EraseYouth(Connection& c, absl::string_view youth_id, absl::Time now) {
@@ -455,7 +480,9 @@ absl::Status EraseYouth(Connection& c, absl::string_view youth_id, absl::Time no
                              "national_hash = NULL, display_name = x'', date_of_birth = x'' "
                              "WHERE id = ?1"));
   s.Bind(1, youth_id);
+  RETURN_IF_ERROR(CheckBeforeUpdate(c, youth_id));
   RETURN_IF_ERROR(s.Run());
+  if (c.Changes() == 1) RETURN_IF_ERROR(storage::SetRowMac(c, kYouthMac, youth_id));
   ASSIGN_OR_RETURN(Statement g, c.Prepare("UPDATE rec_guardians SET display_name = x'', "
                                           "relationship = x'' WHERE youth_id = ?1"));
   g.Bind(1, youth_id);

@@ -13,10 +13,22 @@
 #include "services/record/record_api.h"
 #include "storage/crypto/field_crypto.h"
 #include "storage/database.h"
+#include "storage/row_mac.h"
 
 namespace relais::record::store {
 
 std::vector<storage::Migration> Migrations();
+
+// The youth's access facts (restriction, legal hold, erasure, the creating
+// service) carry a MAC (storage/row_mac.h) over these columns of rec_youth;
+// every read of them checks it: PERMISSION_DENIED "integrity_violation".
+inline constexpr char kYouthMacColumns[] =
+    "id, restricted, erased, legal_hold, created_by_service";
+inline constexpr storage::MacTable kYouthMac{"rec_youth", "id", kYouthMacColumns,
+                                             storage::CountColumns(kYouthMacColumns)};
+// MACs the youths written before migration 6 (once), or re-MACs them after a
+// master key rotation; needs the row MAC key bound.
+absl::Status SealExistingRows(storage::Database& db);
 
 // FAILED_PRECONDITION if the database holds youth records written in plaintext
 // by a build from before encryption at rest (there is no deployment to migrate:

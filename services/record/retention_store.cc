@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "services/record/record_store.h"
 
 namespace relais::record::store {
 
@@ -10,11 +11,17 @@ using storage::Statement;
 
 namespace {
 
-constexpr char kYouthColumns[] = "SELECT id, created_at_us, restricted, legal_hold FROM rec_youth ";
+// The MAC'd columns follow (record_store.h): a hold lifted by hand must not
+// let the sweep erase.
+std::string YouthColumns() {
+  return absl::StrCat("SELECT id, created_at_us, restricted, legal_hold, ", kYouthMacColumns,
+                      ", mac FROM rec_youth ");
+}
 
-RetentionYouth RowToYouth(const Statement& s) {
-  return {s.ColumnText(0), absl::FromUnixMicros(s.ColumnInt64(1)), s.ColumnInt64(2) != 0,
-          s.ColumnInt64(3) != 0};
+absl::StatusOr<RetentionYouth> RowToYouth(Connection& c, const Statement& s) {
+  RETURN_IF_ERROR(storage::CheckRow(c, kYouthMac, s, 4));
+  return RetentionYouth{s.ColumnText(0), absl::FromUnixMicros(s.ColumnInt64(1)),
+                        s.ColumnInt64(2) != 0, s.ColumnInt64(3) != 0};
 }
 
 }  // namespace
@@ -22,21 +29,22 @@ RetentionYouth RowToYouth(const Statement& s) {
 absl::StatusOr<std::optional<RetentionYouth>> GetLiveYouth(Connection& c,
                                                            absl::string_view youth_id) {
   ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare(absl::StrCat(kYouthColumns, "WHERE id = ?1 AND erased = 0")));
+                   c.Prepare(absl::StrCat(YouthColumns(), "WHERE id = ?1 AND erased = 0")));
   s.Bind(1, youth_id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
-  return RowToYouth(s);
+  return RowToYouth(c, s);
 }
 
 absl::StatusOr<std::vector<RetentionYouth>> ListLiveYouths(Connection& c) {
   ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare(absl::StrCat(kYouthColumns, "WHERE erased = 0 ORDER BY id")));
+                   c.Prepare(absl::StrCat(YouthColumns(), "WHERE erased = 0 ORDER BY id")));
   std::vector<RetentionYouth> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    out.push_back(RowToYouth(s));
+    ASSIGN_OR_RETURN(RetentionYouth y, RowToYouth(c, s));
+    out.push_back(std::move(y));
   }
   return out;
 }

@@ -135,7 +135,17 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
       }));
       if (!identity.has_value()) return rpc::NotFound("youth_not_found", "no such youth record");
     }
-    ASSIGN_OR_RETURN(access::CareExport care, deps_.care->ExportCare(youth.id, youth.date_of_birth));
+    // A metadata export opens nothing: handover reasons stay sealed, unread.
+    access::CareFacts::TextOpener open_text;
+    if (scope_ != v1::EXPORT_SCOPE_METADATA) {
+      open_text = [records = deps_.records, id = youth.id](absl::string_view field,
+                                                          absl::string_view row_id,
+                                                          absl::string_view sealed) {
+        return records->OpenForYouth(id, field, row_id, sealed);
+      };
+    }
+    ASSIGN_OR_RETURN(access::CareExport care,
+                     deps_.care->ExportCare(youth.id, youth.date_of_birth, open_text));
 
     // Audited before anything leaves; ids only. A full export uses its
     // approved request in the same transaction, once.
@@ -192,7 +202,7 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
       ++trailer_.accompaniments;
     }
     for (v1::Handover& h : care.handovers) {
-      if (metadata) {  // free text stays out
+      if (metadata) {  // free text stays out (ExportCare left it unread)
         h.clear_reason();
         h.clear_closing_reason();
       }
