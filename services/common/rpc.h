@@ -159,8 +159,8 @@ class CallGate {
  private:
   const auth::TokenVerifier* verifier_;
   audit::AuditLog* audit_;
-  const PeerCertificateCheck* certificates_;
   const common::Clock* clock_;
+  const PeerCertificateCheck* certificates_;
 };
 
 // INTERNAL for an exception a handler let escape; logs its description (which
