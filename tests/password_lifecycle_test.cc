@@ -226,13 +226,13 @@ TEST(PasswordLifecycle, AWrongCurrentPasswordIsRefusedAndCountedByTheLoginThrott
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
     EXPECT_EQ(ReasonCode(s), "invalid_credentials");
   }
-  // Five failures block the account for Login and ChangePassword alike, even
+  // Five failures lock the account for Login and ChangePassword alike, even
   // with the right password.
   grpc::Status login = Login(*env, kSajCaseworker, kPassword, &out);
   EXPECT_EQ(login.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(ReasonCode(login), "too_many_attempts");
+  EXPECT_EQ(ReasonCode(login), "account_locked");
   EXPECT_EQ(ReasonCode(ChangePassword(*env, kSajCaseworker, kPassword, kChosen, &out)),
-            "too_many_attempts");
+            "account_locked");
   // An unknown login gets the same answer as a wrong password.
   EXPECT_EQ(ReasonCode(ChangePassword(*env, "personne.inconnue", kPassword, kChosen, &out)),
             "invalid_credentials");

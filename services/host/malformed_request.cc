@@ -32,11 +32,18 @@ class MalformedRequestInterceptor final : public grpc::experimental::Interceptor
  public:
   MalformedRequestInterceptor(grpc::experimental::ServerRpcInfo* info,
                               const auth::TokenVerifier* verifier, audit::AuditLog* audit)
-      : info_(info), verifier_(verifier), audit_(audit) {}
+      : info_(info),
+        verifier_(verifier),
+        audit_(audit),
+        single_request_(info->type() == grpc::experimental::ServerRpcInfo::Type::UNARY ||
+                        info->type() == grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
-    // gRPC hands the interceptors a null message when deserialization failed.
-    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+    // gRPC hands the interceptors a null message when deserialization of a
+    // call's one request failed. (A stream's reads end with null too: those
+    // are not looked at.)
+    if (single_request_ &&
+        methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
         methods->GetRecvMessage() == nullptr) {
       malformed_ = true;
     }
@@ -76,6 +83,7 @@ class MalformedRequestInterceptor final : public grpc::experimental::Interceptor
   grpc::experimental::ServerRpcInfo* const info_;
   const auth::TokenVerifier* const verifier_;
   audit::AuditLog* const audit_;
+  const bool single_request_;
   bool malformed_ = false;
 };
 
