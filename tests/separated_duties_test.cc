@@ -403,25 +403,37 @@ TEST(RelaisAdmin, CreatesTheFirstAdminOfAnEmptyDeploymentAndManagesTheAdminRole)
   ASSERT_EQ(services.services_size(), 1);
   EXPECT_EQ(services.services(0).id(), "svc_plateforme");
   EXPECT_TRUE(services.services(0).platform());
-  // The first admin staffs the deployment through the API (not with admins).
+  // The platform service's members (admins, the DPO) are not the online
+  // admin's to make: the DPO approves what an admin asks.
   v1::AddMemberRequest add;
   add.mutable_member()->set_service_id("svc_plateforme");
   add.mutable_member()->set_display_name("Second");
   add.mutable_member()->set_login("second.member");
   add.mutable_member()->add_roles(v1::ROLE_AUDITOR);
   v1::AddMemberResponse added;
-  ASSERT_TRUE(directory->AddMember(as_admin().get(), add, &added).ok());
-  const v1::Member& second = added.member();
+  {
+    auto ctx = as_admin();
+    EXPECT_EQ(ReasonCode(directory->AddMember(ctx.get(), add, &added)), "role_not_permitted");
+  }
+  CommandResult dpo = Admin({"create-auditor", base, "--service=svc_plateforme",
+                             "--login=second.member", "--display_name=Second"});
+  ASSERT_EQ(dpo.exit_code, 0) << dpo.out << dpo.err;
+  EXPECT_THAT(dpo.out, ::testing::HasSubstr("created auditor second.member"));
+  EXPECT_THAT(dpo.out, ::testing::HasSubstr("one-time password for second.member: "));
+  auto dpo_member = (*host)->directory().FindCredentials("second.member");
+  ASSERT_TRUE(dpo_member.ok());
+  EXPECT_TRUE(dpo_member->must_change);
+  const directory::MemberInfo second = dpo_member->member;
 
   // Beside the running server: grant, then take away, the admin role.
   CommandResult granted = Admin({"grant-admin", base, "--login=second.member"});
   ASSERT_EQ(granted.exit_code, 0) << granted.err;
-  auto member = (*host)->directory().GetMember(second.id());
+  auto member = (*host)->directory().GetMember(second.id);
   ASSERT_TRUE(member.ok());
   EXPECT_THAT(member->roles, ::testing::ElementsAre(v1::ROLE_AUDITOR, v1::ROLE_ADMIN));
   CommandResult revoked = Admin({"revoke-admin", base, "--login=second.member"});
   ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
-  member = (*host)->directory().GetMember(second.id());
+  member = (*host)->directory().GetMember(second.id);
   EXPECT_THAT(member->roles, ::testing::ElementsAre(v1::ROLE_AUDITOR));
   EXPECT_TRUE(member->active);
   EXPECT_EQ(Admin({"grant-admin", base, "--login=nobody.here"}).exit_code, 1);
@@ -438,8 +450,8 @@ TEST(RelaisAdmin, CreatesTheFirstAdminOfAnEmptyDeploymentAndManagesTheAdminRole)
   // Every change the tool made is in the chain, which still verifies.
   auto events = (*host)->audit().Query({.actor_member_id = "relais-admin"}, 0, 1000);
   ASSERT_TRUE(events.ok());
-  // Service + first admin, grant, revoke, two platform changes.
-  EXPECT_EQ(events->size(), 6u);
+  // Service + first admin, the DPO, grant, revoke, two platform changes.
+  EXPECT_EQ(events->size(), 7u);
   for (const auto& e : *events) {
     EXPECT_EQ(e.action(), v1::ACTION_MANAGE_DIRECTORY);
     EXPECT_EQ(e.decision(), v1::DECISION_ALLOW);

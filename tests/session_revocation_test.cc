@@ -171,7 +171,8 @@ TEST(SessionRevocation, RevocationsSurviveARestart) {
   ASSERT_TRUE(env->auth().Logout(With(*env, logged_out.token()).get(), {}, &out).ok());
   v1::SetMemberRolesRequest set;
   set.set_member_id(env->member_id(kAmoCaseworker));
-  set.add_roles(v1::ROLE_COORDINATOR);
+  set.add_roles(v1::ROLE_CASEWORKER);
+  set.add_roles(v1::ROLE_AUDITOR);
   v1::Member changed;
   ASSERT_TRUE(env->directory().SetMemberRoles(env->As(kAdmin).get(), set, &changed).ok());
 

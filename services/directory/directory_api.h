@@ -21,6 +21,8 @@ struct ServiceInfo {
   std::string kind;
   // The platform operator's service: its auditors are the DPO (platform-wide).
   bool platform = false;
+  // Has had a caseworker or coordinator: its coordinators staff it from now on.
+  bool staffed = false;
 };
 
 struct MemberInfo {

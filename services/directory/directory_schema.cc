@@ -104,6 +104,18 @@ ALTER TABLE dir_members ADD COLUMN password_must_change INTEGER NOT NULL DEFAULT
 ALTER TABLE dir_members ADD COLUMN password_expires_at_us INTEGER;
 )sql";
 
+// Version 6: a service is staffed once it has had a caseworker or a
+// coordinator (DESIGN.md "Separated duties"). From then on only its own
+// coordinators, or relais-admin on the host, give those roles or issue their
+// one-time passwords: an admin staffs a new service, never one with records.
+// Never cleared, so removing a service's coordinators does not reopen it.
+constexpr char kStaffedFlag[] = R"sql(
+ALTER TABLE dir_services ADD COLUMN staffed INTEGER NOT NULL DEFAULT 0;
+UPDATE dir_services SET staffed = 1 WHERE id IN (
+  SELECT service_id FROM dir_members
+  WHERE ',' || roles || ',' LIKE '%,caseworker,%' OR ',' || roles || ',' LIKE '%,coordinator,%');
+)sql";
+
 }  // namespace
 
 const std::vector<storage::Migration>& DirectoryMigrations() {
@@ -113,6 +125,7 @@ const std::vector<storage::Migration>& DirectoryMigrations() {
       {3, kGlossary},
       {4, kPlatformFlag},
       {5, kOneTimePasswords},
+      {6, kStaffedFlag},
   };
   return *migrations;
 }

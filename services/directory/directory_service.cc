@@ -56,19 +56,36 @@ bool Holds(const std::vector<v1::Role>& roles, v1::Role role) {
   return std::find(roles.begin(), roles.end(), role) != roles.end();
 }
 
-// Separated duties (DESIGN.md) for a change of `before` into `after` (empty
-// for a new member; empty `after` for a removal) asked by `caller` on a member
-// of `member_service_id`:
-//   - ADMIN is never granted or taken away through the API (relais-admin does it);
-//   - only an admin grants or takes away AUDITOR;
+bool HasFieldRole(const std::vector<v1::Role>& roles) {
+  return Holds(roles, v1::ROLE_CASEWORKER) || Holds(roles, v1::ROLE_COORDINATOR);
+}
+
+// Separated duties (DESIGN.md) for a change of a member of `service` from
+// `before` to `after` (empty `before` for a new member, empty `after` for a
+// removal) asked by `caller`. `granted` are the roles the caller hands out:
+// those `after` adds, or all of them when the caller learns the member's
+// secret (AddMember, ResetPassword), since they may then act as the member.
+// The rule: nobody hands out what they could not reach alone.
+//   - the platform service (admins, the DPO) changes only with relais-admin;
+//   - ADMIN is never granted or taken away through the API;
+//   - only an admin grants or takes away AUDITOR (a service's auditor);
 //   - a coordinator (not admin) manages their own service's members only, and
-//     never a member who holds ADMIN or AUDITOR.
-absl::Status CheckDuties(const rpc::Caller& caller, absl::string_view member_service_id,
-                         const std::vector<v1::Role>& before, const std::vector<v1::Role>& after) {
+//     never a member who holds ADMIN or AUDITOR;
+//   - an admin staffs a new service, but once it has had a caseworker or a
+//     coordinator only its own coordinators hand out those roles: an admin
+//     reads no entry body, so never mints a member who does.
+absl::Status CheckDuties(const rpc::Caller& caller, const directory::ServiceInfo& service,
+                         const std::vector<v1::Role>& before, const std::vector<v1::Role>& after,
+                         const std::vector<v1::Role>& granted) {
   const bool admin = caller.HasRole(v1::ROLE_ADMIN);
-  if (!admin && member_service_id != caller.service_id()) {
+  if (!admin && service.id != caller.service_id()) {
     return rpc::Denied(v1::ACCESS_REASON_WRONG_SERVICE,
                        "a coordinator manages members of their own service only");
+  }
+  if (service.platform) {
+    return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
+                       "the platform service's members (admins, the DPO) change only with "
+                       "relais-admin");
   }
   if (!admin && (Holds(before, v1::ROLE_ADMIN) || Holds(before, v1::ROLE_AUDITOR))) {
     return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
@@ -82,7 +99,23 @@ absl::Status CheckDuties(const rpc::Caller& caller, absl::string_view member_ser
     return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
                        "only an admin grants or takes away the auditor role");
   }
+  if (admin && service.staffed && HasFieldRole(granted) &&
+      !(caller.service_id() == service.id && caller.HasRole(v1::ROLE_COORDINATOR))) {
+    return rpc::Denied(v1::ACCESS_REASON_SEPARATION_OF_DUTIES,
+                       "a staffed service's coordinators add its caseworkers and coordinators "
+                       "and reset their passwords");
+  }
   return absl::OkStatus();
+}
+
+// The roles in `after` that `before` lacks.
+std::vector<v1::Role> Added(const std::vector<v1::Role>& before,
+                            const std::vector<v1::Role>& after) {
+  std::vector<v1::Role> added;
+  for (v1::Role r : after) {
+    if (!Holds(before, r)) added.push_back(r);
+  }
+  return added;
 }
 
 // Nobody changes their own roles nor removes themselves.
@@ -200,9 +233,11 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::AddMember(grpc::CallbackServerCo
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.AddMember"));
         const MemberInfo input = FromProto(request->member());
-        // A head of service staffs their own service; nobody creates admins
-        // here, and only an admin creates auditors.
-        RETURN_IF_ERROR(CheckDuties(caller, input.service_id, {}, input.roles));
+        // A head of service staffs their own service, an admin a new one;
+        // nobody creates admins here, and only an admin creates auditors.
+        RETURN_IF_ERROR(rpc::CheckId("member.service_id", input.service_id));
+        ASSIGN_OR_RETURN(ServiceInfo service, store_->GetService(input.service_id));
+        RETURN_IF_ERROR(CheckDuties(caller, service, {}, input.roles, input.roles));
         // Validation and scrypt run before the write lock is taken. Nobody
         // chooses another person's lasting password: a one-time one, to change.
         OneTimePassword one_time;
@@ -237,7 +272,8 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::SetMemberRoles(
         for (int r : request->roles()) roles.push_back(static_cast<v1::Role>(r));
         RETURN_IF_ERROR(NotSelf(caller, request->member_id()));
         ASSIGN_OR_RETURN(MemberInfo member, store_->GetMember(request->member_id()));
-        RETURN_IF_ERROR(CheckDuties(caller, member.service_id, member.roles, roles));
+        ASSIGN_OR_RETURN(ServiceInfo service, store_->GetService(member.service_id));
+        RETURN_IF_ERROR(CheckDuties(caller, service, member.roles, roles, Added(member.roles, roles)));
         RETURN_IF_ERROR(
             CommitAudited(call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
               ASSIGN_OR_RETURN(member.roles, store_->SetMemberRoles(txn, member.id, roles));
@@ -262,7 +298,8 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(
         RETURN_IF_ERROR(NotSelf(caller, request->member_id()));
         ASSIGN_OR_RETURN(MemberInfo member, store_->GetMember(request->member_id()));
         // Removing takes every role away.
-        RETURN_IF_ERROR(CheckDuties(caller, member.service_id, member.roles, {}));
+        ASSIGN_OR_RETURN(ServiceInfo service, store_->GetService(member.service_id));
+        RETURN_IF_ERROR(CheckDuties(caller, service, member.roles, {}, {}));
         RETURN_IF_ERROR(
             CommitAudited(call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
               RETURN_IF_ERROR(store_->SetMemberActive(txn, member.id, false));
@@ -292,12 +329,13 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ResetPassword(
         ASSIGN_OR_RETURN(MemberInfo member, store_->GetMember(request->member_id()));
         // Whoever resets learns the secret, so may act as the member until
         // they change it: never for an admin (relais-admin resets admins), and
-        // the same duties as changing the member's roles.
+        // the duties of handing out every role the member holds.
         if (Holds(member.roles, v1::ROLE_ADMIN)) {
           return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
                              "an admin's password is reset only with relais-admin");
         }
-        RETURN_IF_ERROR(CheckDuties(caller, member.service_id, member.roles, member.roles));
+        ASSIGN_OR_RETURN(ServiceInfo service, store_->GetService(member.service_id));
+        RETURN_IF_ERROR(CheckDuties(caller, service, member.roles, member.roles, member.roles));
         ASSIGN_OR_RETURN(OneTimePassword one_time,
                          store_->PrepareOneTimePassword(one_time_password_lifetime_));
         RETURN_IF_ERROR(

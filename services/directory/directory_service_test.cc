@@ -320,10 +320,10 @@ TEST_F(DirectoryServiceTest, CoordinatorCannotGrantAdminNorStaffAnotherService) 
 TEST_F(DirectoryServiceTest, InvalidMembersAreRefusedWithTheFieldAndAudited) {
   v1::Member reply;
   grpc::Status taken =
-      AddMember(admin_token_, amo_.id, "amo.worker", {v1::ROLE_CASEWORKER}, &reply);
+      AddMember(coordinator_token_, amo_.id, "amo.worker", {v1::ROLE_CASEWORKER}, &reply);
   EXPECT_EQ(taken.error_code(), grpc::StatusCode::ALREADY_EXISTS);
-  EXPECT_EQ(ReasonOf(taken), "login_taken");
-  grpc::Status no_role = AddMember(admin_token_, amo_.id, "no.role", {}, &reply);
+  EXPECT_EQ(ReasonOf(taken), "login_taken") << taken.error_message();
+  grpc::Status no_role = AddMember(coordinator_token_, amo_.id, "no.role", {}, &reply);
   EXPECT_EQ(no_role.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
   std::vector<v1::AuditEvent> denied = Events(v1::DECISION_DENY);
@@ -531,9 +531,11 @@ TEST_F(SeparatedDutiesTest, OnlyAnAdminGrantsOrRemovesTheAuditorRole) {
   EXPECT_TRUE(Events(v1::DECISION_ALLOW).empty());
 
   // An admin does all three.
-  ASSERT_TRUE(SetRoles(admin_token_, caseworker_.id, {v1::ROLE_AUDITOR}).ok());
-  EXPECT_EQ(RolesOf(caseworker_), std::vector<v1::Role>{v1::ROLE_AUDITOR});
-  ASSERT_TRUE(SetRoles(admin_token_, caseworker_.id, {v1::ROLE_CASEWORKER}).ok());
+  ASSERT_TRUE(SetRoles(admin_token_, caseworker_.id, {v1::ROLE_CASEWORKER, v1::ROLE_AUDITOR}).ok());
+  EXPECT_EQ(RolesOf(caseworker_),
+            (std::vector<v1::Role>{v1::ROLE_CASEWORKER, v1::ROLE_AUDITOR}));
+  grpc::Status back = SetRoles(admin_token_, caseworker_.id, {v1::ROLE_CASEWORKER});
+  ASSERT_TRUE(back.ok()) << back.error_message();
   ASSERT_TRUE(AddMember(admin_token_, amo_.id, "amo.new.auditor", {v1::ROLE_AUDITOR},
                         &reply)
                   .ok());
@@ -641,8 +643,87 @@ TEST_F(SeparatedDutiesTest, NobodyResetsTheirOwnNorAnotherServicesNorAnAdminsPas
     EXPECT_FALSE(creds->must_change) << login;
     EXPECT_TRUE(auth::VerifyPassword(kPassword, creds->password_hash)) << login;
   }
-  // An admin resets anyone else, an auditor included.
+  // An admin resets a service's auditor, whom only an admin manages.
   ASSERT_TRUE(ResetPasswordOf(*stub_, Ctx(admin_token_), auditor_.id, &reply).ok());
+}
+
+// Whoever adds a member or resets their password learns a secret that lets
+// them act as the member; whoever grants a role may know it. An admin reads no
+// entry body, so never mints a caseworker or coordinator of a service that has
+// records: once staffed, a service staffs itself.
+TEST_F(SeparatedDutiesTest, AnAdminStaffsANewServiceButNeverOneAlreadyStaffed) {
+  v1::Member reply;
+  v1::ResetPasswordResponse otp;
+  const std::vector<std::pair<std::string, grpc::Status>> refused = {
+      {"add", AddMember(admin_token_, amo_.id, "amo.mole", {v1::ROLE_CASEWORKER}, &reply)},
+      {"add coordinator",
+       AddMember(admin_token_, amo_.id, "amo.mole2", {v1::ROLE_COORDINATOR}, &reply)},
+      {"reset", ResetPasswordOf(*stub_, Ctx(admin_token_), caseworker_.id, &otp)},
+      {"reset coordinator", ResetPasswordOf(*stub_, Ctx(admin_token_), coordinator_.id, &otp)},
+      // The auditor's secret an admin may know: no field role on top of it.
+      {"grant to auditor",
+       SetRoles(admin_token_, auditor_.id, {v1::ROLE_AUDITOR, v1::ROLE_CASEWORKER})},
+      {"promote", SetRoles(admin_token_, caseworker_.id, {v1::ROLE_COORDINATOR})},
+  };
+  for (const auto& [what, status] : refused) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << what;
+    EXPECT_EQ(ReasonOf(status), "separation_of_duties") << what;
+  }
+  ExpectLastDenied("separation_of_duties", caseworker_.id);
+  EXPECT_TRUE(absl::IsNotFound(store_->FindCredentials("amo.mole").status()));
+  EXPECT_TRUE(auth::VerifyPassword(kPassword, store_->FindCredentials("amo.worker")->password_hash));
+  EXPECT_EQ(RolesOf(auditor_), std::vector<v1::Role>{v1::ROLE_AUDITOR});
+  EXPECT_TRUE(Events(v1::DECISION_ALLOW).empty());
+  // Taking roles away gives nobody anything: still the admin's to do.
+  EXPECT_TRUE(Remove(admin_token_, caseworker_.id).ok());
+
+  // A new service: the admin adds its first coordinator, then it is staffed.
+  v1::Service fresh;
+  ASSERT_TRUE(CreateService(admin_token_, "PMS de Marcinelle", &fresh).ok());
+  EXPECT_FALSE(store_->GetService(fresh.id())->staffed);
+  v1::AddMemberResponse first;
+  ASSERT_TRUE(
+      AddMember(admin_token_, fresh.id(), "pms.head", {v1::ROLE_COORDINATOR}, &reply, &first).ok());
+  EXPECT_TRUE(store_->GetService(fresh.id())->staffed);
+  EXPECT_EQ(ReasonOf(AddMember(admin_token_, fresh.id(), "pms.second", {v1::ROLE_CASEWORKER},
+                               &reply)),
+            "separation_of_duties");
+  // From now on its coordinator staffs it.
+  const MemberInfo head = store_->FindCredentials("pms.head")->member;
+  ASSERT_TRUE(
+      AddMember(TokenFor(head), fresh.id(), "pms.second", {v1::ROLE_CASEWORKER}, &reply).ok());
+
+  // Removing every coordinator does not make the AMO new again.
+  ASSERT_TRUE(Remove(admin_token_, coordinator_.id).ok());
+  EXPECT_EQ(ReasonOf(AddMember(admin_token_, amo_.id, "amo.mole", {v1::ROLE_COORDINATOR},
+                               &reply)),
+            "separation_of_duties");
+  EXPECT_TRUE(store_->GetService(amo_.id)->staffed);
+}
+
+// The platform service's auditors are the DPO, who approves what an admin
+// asks (a full export): its members change only with relais-admin, so no
+// online admin learns the DPO's secret or makes one.
+TEST_F(SeparatedDutiesTest, ThePlatformServicesMembersChangeOnlyOnTheHost) {
+  ASSERT_TRUE(store_->SetServicePlatform(admin_service_.id, true).ok());
+  const MemberInfo dpo = MustAddMember(admin_service_, "dpo", {v1::ROLE_AUDITOR});
+  v1::Member reply;
+  v1::ResetPasswordResponse otp;
+  const std::vector<std::pair<std::string, grpc::Status>> refused = {
+      {"add", AddMember(admin_token_, admin_service_.id, "dpo2", {v1::ROLE_AUDITOR}, &reply)},
+      {"reset", ResetPasswordOf(*stub_, Ctx(admin_token_), dpo.id, &otp)},
+      {"grant", SetRoles(admin_token_, second_admin_.id, {v1::ROLE_ADMIN, v1::ROLE_AUDITOR})},
+      {"remove", Remove(admin_token_, dpo.id)},
+  };
+  for (const auto& [what, status] : refused) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << what;
+    EXPECT_EQ(ReasonOf(status), "role_not_permitted") << what;
+  }
+  EXPECT_TRUE(absl::IsNotFound(store_->FindCredentials("dpo2").status()));
+  EXPECT_TRUE(auth::VerifyPassword(kPassword, store_->FindCredentials("dpo")->password_hash));
+  EXPECT_TRUE(store_->GetMember(dpo.id)->active);
+  EXPECT_EQ(RolesOf(second_admin_), std::vector<v1::Role>{v1::ROLE_ADMIN});
+  EXPECT_TRUE(Events(v1::DECISION_ALLOW).empty());
 }
 
 TEST_F(SeparatedDutiesTest, RoleChangesAndResetsNeedALoginOfTheLastFiveMinutes) {

@@ -134,12 +134,28 @@ absl::Status RequireSector(Connection& conn, absl::string_view sector_id) {
 }
 
 constexpr char kServiceColumns[] =
-    "SELECT id, name, sector_id, kind, platform FROM dir_services ";
+    "SELECT id, name, sector_id, kind, platform, staffed FROM dir_services ";
 
 // Reads a row selected with kServiceColumns.
 ServiceInfo ServiceFromRow(const Statement& row) {
-  return ServiceInfo{row.ColumnText(0), row.ColumnText(1), row.ColumnText(2), row.ColumnText(3),
-                     row.ColumnInt64(4) != 0};
+  return ServiceInfo{row.ColumnText(0),      row.ColumnText(1),      row.ColumnText(2),
+                     row.ColumnText(3),      row.ColumnInt64(4) != 0, row.ColumnInt64(5) != 0};
+}
+
+bool HasFieldRole(const std::vector<v1::Role>& roles) {
+  return std::any_of(roles.begin(), roles.end(), [](v1::Role r) {
+    return r == v1::ROLE_CASEWORKER || r == v1::ROLE_COORDINATOR;
+  });
+}
+
+// Marks `service_id` staffed (never undone) when `roles` hold a field role.
+absl::Status MarkStaffedIfField(Connection& txn, absl::string_view service_id,
+                                const std::vector<v1::Role>& roles) {
+  if (!HasFieldRole(roles)) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Statement upd,
+                   txn.Prepare("UPDATE dir_services SET staffed = 1 WHERE id = ?1 AND staffed = 0"));
+  upd.Bind(1, service_id);
+  return upd.Run();
 }
 
 // Binds a password's expiry at `index`: NULL when it never expires.
@@ -384,6 +400,7 @@ absl::StatusOr<MemberInfo> DirectoryStore::InsertMember(Connection& txn, const N
       .Bind(8, int64_t{member.password.must_change ? 1 : 0});
   BindExpiry(ins, 9, member.password);
   RETURN_IF_ERROR(ins.Run());
+  RETURN_IF_ERROR(MarkStaffedIfField(txn, created.service_id, created.roles));
   return created;
 }
 
@@ -410,6 +427,13 @@ absl::StatusOr<std::vector<v1::Role>> DirectoryStore::SetMemberRoles(
   upd.Bind(1, RolesToText(checked)).Bind(2, member_id);
   RETURN_IF_ERROR(upd.Run());
   if (txn.Changes() == 0) return rpc::NotFound("member_not_found", "no member has this id");
+  if (HasFieldRole(checked)) {
+    ASSIGN_OR_RETURN(Statement svc,
+                     txn.Prepare("SELECT service_id FROM dir_members WHERE id = ?1"));
+    svc.Bind(1, member_id);
+    ASSIGN_OR_RETURN(bool row, svc.Step());
+    if (row) RETURN_IF_ERROR(MarkStaffedIfField(txn, svc.ColumnText(0), checked));
+  }
   return checked;
 }
 

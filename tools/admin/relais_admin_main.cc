@@ -15,27 +15,31 @@
 //       --master_key_file=<new> --previous_master_key_file=<old> so that it
 //       unwraps under both ids; afterwards restart it with the new key alone.
 //
-// Separated duties (DESIGN.md): the admin role is granted and taken away only
-// here, on the host, never through the gRPC API; so is the platform flag of a
-// service (its auditors are the DPO). Each change is appended to the audit
+// Separated duties (DESIGN.md): the admin role, and the platform service's
+// members (admins, the DPO), change only here, on the host, never through the
+// gRPC API; so does the platform flag of a service (its auditors are the DPO).
+// An online admin therefore never learns the secret of anyone who approves
+// what an admin asks (a full export). Each change is appended to the audit
 // chain in the same transaction, as actor "relais-admin".
 //
 //   relais-admin create-admin --db=<relais.db> --service=<svc_id> --login=<login>
 //                             --display_name=<name>
 //                             [--service_name=<name> --sector=<sector id>]
-//       Creates a member holding the admin role in the service, e.g. the first
-//       admin of a new, empty deployment (the file is created and migrated if
-//       needed). A service that does not exist is created, marked platform
-//       (--service_name and --sector then required). Prints a one-time
-//       password, once: the admin chooses their own at first login
-//       (relaisctl passwd) within --one_time_password_hours (default 72).
+//   relais-admin create-auditor (same flags)
+//       Creates a member holding the admin (or auditor) role in the service,
+//       e.g. the first admin of a new, empty deployment (the file is created
+//       and migrated if needed), or the DPO. A service that does not exist is
+//       created, marked platform (--service_name and --sector then required).
+//       Prints a one-time password, once: the member chooses their own at
+//       first login (relaisctl passwd) within --one_time_password_hours
+//       (default 72).
 //   relais-admin reset-password --db=<relais.db> --login=<login>
-//       Replaces any member's password (an admin's too, which the API never
-//       does) with a one-time password, printed once, as above.
-//   relais-admin grant-admin --db=<relais.db> --login=<login>
-//   relais-admin revoke-admin --db=<relais.db> --login=<login>
-//       Adds the admin role to an existing member, or takes it away (a member
-//       left without any role is deactivated).
+//       Replaces any member's password (an admin's or the DPO's too, which the
+//       API never does) with a one-time password, printed once, as above.
+//   relais-admin grant-admin|grant-auditor --db=<relais.db> --login=<login>
+//   relais-admin revoke-admin|revoke-auditor --db=<relais.db> --login=<login>
+//       Adds the role to an existing member, or takes it away (a member left
+//       without any role is deactivated).
 //   relais-admin set-platform-service --db=<relais.db> --service=<svc_id>
 //                                     [--platform=false]
 //       Marks the service as the platform operator's (its auditors are the
@@ -81,15 +85,15 @@ ABSL_FLAG(std::string, out, "", "new-master-key: the file to create (mode 0600)"
 ABSL_FLAG(std::vector<std::string>, key_file, {},
           "master-key-status: key files whose ids to print (comma-separated)");
 ABSL_FLAG(std::string, service, "",
-          "create-admin, set-platform-service: the service id (svc_...)");
+          "create-admin, create-auditor, set-platform-service: the service id");
 ABSL_FLAG(std::string, service_name, "",
           "create-admin: the name of the platform service, if it must be created");
 ABSL_FLAG(std::string, sector, "",
           "create-admin: the sector id of the platform service, if it must be created");
-ABSL_FLAG(std::string, login, "", "create-admin, grant-admin, revoke-admin: the member's login");
+ABSL_FLAG(std::string, login, "", "create-*, reset-password, grant-*, revoke-*: the member's login");
 ABSL_FLAG(std::string, display_name, "", "create-admin: the member's display name");
 ABSL_FLAG(int, one_time_password_hours, 72,
-          "create-admin, reset-password: how long the one-time password printed stays valid");
+          "create-admin, create-auditor, reset-password: how long the one-time password printed stays valid");
 ABSL_FLAG(bool, platform, true, "set-platform-service: mark (true) or unmark (false)");
 
 namespace {
@@ -107,11 +111,11 @@ constexpr char kUsage[] =
     "       relais-admin master-key-status --db=<relais.db> [--key_file=<file>[,...]]\n"
     "       relais-admin rotate-master-key --db=<relais.db> --old_key_file=<file> "
     "--new_key_file=<file>\n"
-    "       relais-admin create-admin --db=<relais.db> --service=<svc_id> --login=<login> "
-    "--display_name=<name> [--service_name=<name> --sector=<id>]\n"
+    "       relais-admin create-admin|create-auditor --db=<relais.db> --service=<svc_id> "
+    "--login=<login> --display_name=<name> [--service_name=<name> --sector=<id>]\n"
     "       relais-admin reset-password --db=<relais.db> --login=<login>\n"
-    "       relais-admin grant-admin --db=<relais.db> --login=<login>\n"
-    "       relais-admin revoke-admin --db=<relais.db> --login=<login>\n"
+    "       relais-admin grant-admin|grant-auditor --db=<relais.db> --login=<login>\n"
+    "       relais-admin revoke-admin|revoke-auditor --db=<relais.db> --login=<login>\n"
     "       relais-admin set-platform-service --db=<relais.db> --service=<svc_id> "
     "[--platform=false]";
 
@@ -271,26 +275,28 @@ void PrintOneTimePassword(const std::string& login, const directory::OneTimePass
               absl::FormatTime(absl::RFC3339_sec, otp.expires_at, absl::UTCTimeZone()).c_str());
 }
 
-int CreateAdmin() {
+// create-admin (ROLE_ADMIN) and create-auditor (ROLE_AUDITOR).
+int CreateMember(v1::Role role) {
+  const std::string role_name = relais::rpc::RoleName(role);
   const std::string service_id = absl::GetFlag(FLAGS_service);
   const std::string login = absl::GetFlag(FLAGS_login);
   const std::string name = absl::GetFlag(FLAGS_display_name);
   if (service_id.empty() || login.empty() || name.empty()) {
-    return Usage("create-admin needs --service, --login and --display_name");
+    return Usage(absl::StrCat("create-", role_name, " needs --service, --login and --display_name"));
   }
   const absl::Duration lifetime = OneTimePasswordLifetime();
   if (lifetime == absl::ZeroDuration()) return Usage("--one_time_password_hours: 1 to 720");
   absl::StatusOr<Directory> d = OpenDirectory(/*may_create=*/true);
   if (!d.ok()) return Fail(d.status());
-  // Slow (scrypt): outside the write transaction. Nobody chooses the admin's
-  // lasting password but the admin.
+  // Slow (scrypt): outside the write transaction. Nobody chooses the member's
+  // lasting password but the member.
   directory::OneTimePassword one_time;
   absl::StatusOr<directory::NewMember> member = d->store->PrepareMemberWithOneTimePassword(
       {.id = "",
        .service_id = service_id,
        .display_name = name,
        .login = login,
-       .roles = {v1::ROLE_ADMIN},
+       .roles = {role},
        .active = true},
       lifetime, &one_time);
   if (!member.ok()) return Fail(member.status());
@@ -322,8 +328,8 @@ int CreateAdmin() {
   });
   if (!s.ok()) return Fail(s);
   if (create_service) std::printf("created platform service %s\n", service_id.c_str());
-  std::printf("created admin %s (member %s) in %s\n", login.c_str(), added->id.c_str(),
-              service_id.c_str());
+  std::printf("created %s %s (member %s) in %s\n", role_name.c_str(), login.c_str(),
+              added->id.c_str(), service_id.c_str());
   PrintOneTimePassword(login, one_time);
   return 0;
 }
@@ -350,10 +356,13 @@ int ResetPassword() {
   return 0;
 }
 
-// grant-admin (grant) and revoke-admin (!grant).
-int ChangeAdmin(bool grant) {
+// grant-<role> (grant) and revoke-<role> (!grant), for ROLE_ADMIN and ROLE_AUDITOR.
+int ChangeRole(v1::Role role, bool grant) {
+  const std::string role_name = relais::rpc::RoleName(role);
   const std::string login = absl::GetFlag(FLAGS_login);
-  if (login.empty()) return Usage(grant ? "grant-admin needs --login" : "revoke-admin needs --login");
+  if (login.empty()) {
+    return Usage(absl::StrCat(grant ? "grant-" : "revoke-", role_name, " needs --login"));
+  }
   absl::StatusOr<Directory> d = OpenDirectory(/*may_create=*/false);
   if (!d.ok()) return Fail(d.status());
   absl::StatusOr<directory::Credentials> found = d->store->FindCredentials(login);
@@ -361,9 +370,9 @@ int ChangeAdmin(bool grant) {
   const directory::MemberInfo& m = found->member;
   std::vector<v1::Role> roles;
   for (v1::Role r : m.roles) {
-    if (r != v1::ROLE_ADMIN) roles.push_back(r);
+    if (r != role) roles.push_back(r);
   }
-  if (grant) roles.push_back(v1::ROLE_ADMIN);
+  if (grant) roles.push_back(role);
   const bool unchanged = roles.size() == m.roles.size();
   // No role left: the member can no longer act at all.
   const bool deactivated = roles.empty();
@@ -380,13 +389,14 @@ int ChangeAdmin(bool grant) {
   });
   if (!s.ok()) return Fail(s);
   if (unchanged) {
-    std::printf("%s %s the admin role already; nothing changed\n", login.c_str(),
-                grant ? "holds" : "does not hold");
+    std::printf("%s %s the %s role already; nothing changed\n", login.c_str(),
+                grant ? "holds" : "does not hold", role_name.c_str());
   } else if (deactivated) {
-    std::printf("%s held only the admin role: deactivated\n", login.c_str());
+    std::printf("%s held only the %s role: deactivated\n", login.c_str(), role_name.c_str());
   } else {
-    std::printf("%s the admin role %s %s; their tokens are revoked, the next login has it\n",
-                grant ? "granted" : "took away", grant ? "to" : "from", login.c_str());
+    std::printf("%s the %s role %s %s; their tokens are revoked, the next login has it\n",
+                grant ? "granted" : "took away", role_name.c_str(), grant ? "to" : "from",
+                login.c_str());
   }
   return 0;
 }
@@ -442,10 +452,13 @@ int main(int argc, char** argv) {
   if (command == "master-key-status") return MasterKeyStatus();
   if (command == "rotate-master-key") return RotateMasterKey();
   if (command == "rotate-token-key") return RotateTokenKey();
-  if (command == "create-admin") return CreateAdmin();
+  if (command == "create-admin") return CreateMember(v1::ROLE_ADMIN);
+  if (command == "create-auditor") return CreateMember(v1::ROLE_AUDITOR);
   if (command == "reset-password") return ResetPassword();
-  if (command == "grant-admin") return ChangeAdmin(/*grant=*/true);
-  if (command == "revoke-admin") return ChangeAdmin(/*grant=*/false);
+  if (command == "grant-admin") return ChangeRole(v1::ROLE_ADMIN, /*grant=*/true);
+  if (command == "revoke-admin") return ChangeRole(v1::ROLE_ADMIN, /*grant=*/false);
+  if (command == "grant-auditor") return ChangeRole(v1::ROLE_AUDITOR, /*grant=*/true);
+  if (command == "revoke-auditor") return ChangeRole(v1::ROLE_AUDITOR, /*grant=*/false);
   if (command == "set-platform-service") return SetPlatformService();
   return Usage(absl::StrCat("unknown command '", command, "'"));
 }
