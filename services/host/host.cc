@@ -416,8 +416,11 @@ void Host::Shutdown(absl::Duration grace) {
   // Servers replaced by a TLS reload get the same grace, not the rest of
   // their drain.
   for (Draining& d : draining) {
-    if (!d.done.WaitForNotificationWithDeadline(deadline)) {
+    absl::Time until = deadline;
+    while (!d.done.WaitForNotificationWithDeadline(until)) {
+      // Again until its drain ends: a call may have started since.
       grpc_server_cancel_all_calls(d.server->c_server());
+      until = absl::Now() + absl::Milliseconds(100);
     }
     d.thread.join();
   }
