@@ -153,7 +153,8 @@ Pki* TlsReloadTest::new_ = nullptr;
 // grpc.health.v1.Health/Check of the whole server, by hand (Debian ships no
 // health.proto): SERVING is 1; -1 if the call failed.
 int HealthStatus(const std::shared_ptr<grpc::Channel>& channel) {
-  grpc::ByteBuffer in;  // HealthCheckRequest{}: no bytes
+  grpc::Slice empty(std::string{});  // HealthCheckRequest{}: no bytes
+  grpc::ByteBuffer in(&empty, 1);
   grpc::ByteBuffer out;
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
