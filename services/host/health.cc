@@ -35,6 +35,13 @@ void HealthReporter::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void HealthReporter::Retarget(grpc::HealthCheckServiceInterface* health) {
+  absl::MutexLock lock(&mu_);
+  health_ = health;
+  has_published_ = false;
+  Publish();
+}
+
 void HealthReporter::SetReady(bool ready) {
   absl::MutexLock lock(&mu_);
   ready_ = ready;

@@ -22,7 +22,8 @@ namespace relais::host {
 // and logs each transition once. Thread-safe.
 class HealthReporter {
  public:
-  // `health` is not owned and must outlive this object (it is the server's).
+  // `health` is not owned and must outlive this object or a Retarget() (it is
+  // the server's).
   // `services` are the fully-qualified service names; "" (the server as a
   // whole) is always reported too.
   HealthReporter(grpc::HealthCheckServiceInterface* health, std::vector<std::string> services,
@@ -40,6 +41,9 @@ class HealthReporter {
   void SetReady(bool ready);
   // Stops the thread; the statuses are left as they are. Idempotent.
   void Stop();
+  // Publishes to `health` from now on, every status at once (a TLS reload's
+  // new server; the old one's health is left as it was). Not owned.
+  void Retarget(grpc::HealthCheckServiceInterface* health);
 
   bool serving() const;
   // The status last published for `service` (a name given to the constructor).
@@ -49,7 +53,7 @@ class HealthReporter {
   void ProbeOnce();
   void Publish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  grpc::HealthCheckServiceInterface* const health_;
+  grpc::HealthCheckServiceInterface* health_ ABSL_GUARDED_BY(mu_);
   const std::vector<std::string> services_;
   const std::function<absl::Status()> probe_;
   const absl::Duration interval_;

@@ -21,6 +21,7 @@
 #include "services/care/handover_text.h"
 #include "services/record/record_store.h"
 #include "storage/row_mac.h"
+#include "grpc/grpc.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpc/health/v1/health.pb.h"
@@ -85,6 +86,44 @@ BindingTable& RowMacBindings() {
 }
 
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<grpc::Server>> Host::BuildServer(
+    std::shared_ptr<grpc::ServerCredentials> credentials, const std::string& address,
+    int* port) {
+  grpc::ServerBuilder builder;
+  // One JSON log line per RPC, feeding the metrics as well.
+  {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    // First, so that the request log and metrics see the status it sets.
+    creators.push_back(
+        std::make_unique<MalformedRequestFactory>(verifier_.get(), audit_log_.get()));
+    creators.push_back(std::make_unique<RequestLogFactory>(metrics_.get()));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
+  // Plaintext only without TLS credentials; relaisd refuses to bind it beyond
+  // loopback (see main).
+  builder.AddListeningPort(address, std::move(credentials), port);
+  // gRPC's default on Linux, stated: a TLS reload binds a second server to
+  // the port while the first one still listens.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 1);
+  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  builder.SetMaxSendMessageSize(16 * options_.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
+  // Callback services are not bound to one server: a reload's new server
+  // serves the same objects.
+  builder.RegisterService(directory_service_.get());
+  builder.RegisterService(auth_service_.get());
+  builder.RegisterService(record_.get());
+  builder.RegisterService(care_.get());
+  builder.RegisterService(audit_service_.get());
+  builder.RegisterService(admin_service_.get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || *port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
+  }
+  return server;
+}
 
 absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   auto host = absl::WrapUnique(new Host());
@@ -241,38 +280,19 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   if (host->tls_ != nullptr) {
     ASSIGN_OR_RETURN(credentials, host->tls_->MakeServerCredentials());
   }
-  grpc::ServerBuilder builder;
-  // One JSON log line per RPC, feeding the metrics as well.
   host->metrics_ = std::make_unique<Metrics>();
+  grpc::HealthCheckServiceInterface* server_health = nullptr;
   {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    // First, so that the request log and metrics see the status it sets.
-    creators.push_back(std::make_unique<MalformedRequestFactory>(host->verifier_.get(),
-                                                                 host->audit_log_.get()));
-    creators.push_back(std::make_unique<RequestLogFactory>(host->metrics_.get()));
-    builder.experimental().SetInterceptorCreators(std::move(creators));
-  }
-  // Plaintext only without TLS credentials; relaisd refuses to bind it beyond
-  // loopback (see main).
-  builder.AddListeningPort(options.listen_address, credentials, &host->port_);
-  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
-  builder.SetMaxSendMessageSize(16 * options.max_message_bytes);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
-  builder.RegisterService(host->directory_service_.get());
-  builder.RegisterService(host->auth_service_.get());
-  builder.RegisterService(host->record_.get());
-  builder.RegisterService(host->care_.get());
-  builder.RegisterService(host->audit_service_.get());
-  builder.RegisterService(host->admin_service_.get());
-  host->server_ = builder.BuildAndStart();
-  if (host->server_ == nullptr || host->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
+    absl::MutexLock lock(&host->shutdown_mu_);
+    ASSIGN_OR_RETURN(host->server_,
+                     host->BuildServer(std::move(credentials), options.listen_address,
+                                       &host->port_));
+    server_health = host->server_->GetHealthCheckService();
   }
   // NOT_SERVING for every service until ready and while the database probe
   // fails (see HealthReporter).
   host->health_ = std::make_unique<HealthReporter>(
-      host->server_->GetHealthCheckService(),
+      server_health,
       std::vector<std::string>{"relais.v1.DirectoryService", "relais.v1.AuthService",
                                "relais.v1.RecordService", "relais.v1.CareService",
                                "relais.v1.AuditService", "relais.v1.AdminService"},
@@ -376,18 +396,35 @@ void Host::RetentionLoop() {
 }
 
 void Host::Shutdown(absl::Duration grace) {
+  grpc::Server* server = nullptr;
+  std::list<Draining> draining;
   {
     absl::MutexLock lock(&shutdown_mu_);
     if (shut_down_) return;
-    shut_down_ = true;
+    shut_down_ = true;  // from here on, ReloadTls changes nothing
+    server = server_.get();
+    draining.splice(draining.end(), draining_);
   }
   if (health_ != nullptr) health_->Stop();
   if (metrics_http_ != nullptr) metrics_http_->Stop();
-  if (server_ != nullptr) {
-    grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  const absl::Time deadline = absl::Now() + grace;
+  if (server != nullptr) {
+    grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
     if (health != nullptr) health->Shutdown();
-    server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+    server->Shutdown(absl::ToChronoTime(deadline));
   }
+  // Servers replaced by a TLS reload get the same grace, not the rest of
+  // their drain.
+  for (Draining& d : draining) {
+    absl::Time until = deadline;
+    while (!d.done.WaitForNotificationWithDeadline(until)) {
+      // Again until its drain ends: a call may have started since.
+      grpc_server_cancel_all_calls(d.server->c_server());
+      until = absl::Now() + absl::Milliseconds(100);
+    }
+    d.thread.join();
+  }
+  draining.clear();
   if (!stop_.HasBeenNotified()) stop_.Notify();
   if (sweeper_.joinable()) sweeper_.join();
   if (retention_sweeper_.joinable()) retention_sweeper_.join();
@@ -406,6 +443,7 @@ void Host::Shutdown(absl::Duration grace) {
 }
 
 std::shared_ptr<grpc::Channel> Host::InProcessChannel() {
+  absl::MutexLock lock(&shutdown_mu_);
   return server_->InProcessChannel(grpc::ChannelArguments());
 }
 
@@ -413,19 +451,58 @@ absl::Status Host::ReloadTls(TlsCredentials tls) {
   if (tls_ == nullptr) {
     return absl::FailedPreconditionError("this server serves plaintext: nothing to reload");
   }
-  absl::StatusOr<bool> restart_needed = tls_->Replace(std::move(tls));
-  if (!restart_needed.ok()) {
+  auto refuse = [](const absl::Status& status) {
     common::LogError("tls material not reloaded; the current one stays",
-                     {{"status", restart_needed.status().ToString()}});
-    return restart_needed.status();
+                     {{"status", status.ToString()}});
+    return status;
+  };
+  // Held throughout: one reload at a time, and none once Shutdown() began.
+  absl::MutexLock lock(&shutdown_mu_);
+  if (shut_down_) return refuse(absl::FailedPreconditionError("relaisd is shutting down"));
+  absl::StatusOr<TlsMaterial::Staged> staged = tls_->Stage(std::move(tls));
+  if (!staged.ok()) return refuse(staged.status());
+  const bool new_server = staged->handshake_changed();
+  if (new_server) {
+    // A second server on the same port (SO_REUSEPORT) with the new material;
+    // new connections reach it once the old one stops listening.
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+        tls_->MakeServerCredentials(*staged);
+    if (!credentials.ok()) return refuse(credentials.status());
+    int port = 0;
+    absl::StatusOr<std::unique_ptr<grpc::Server>> server =
+        BuildServer(*std::move(credentials), address(), &port);
+    if (server.ok() && port != port_) {
+      (*server)->Shutdown(absl::ToChronoTime(absl::Now()));
+      server = absl::InternalError(absl::StrCat("the new server bound port ", port));
+    }
+    if (!server.ok()) return refuse(server.status());
+    tls_->Commit(*std::move(staged));
+    health_->Retarget((*server)->GetHealthCheckService());
+    std::swap(server_, *server);
+    // The old server stops listening, sends GOAWAY and lets its calls in
+    // flight finish; connections it had queued but not accepted are reset
+    // and their clients reconnect, to the new server.
+    Draining& old = draining_.emplace_back();
+    old.server = *std::move(server);
+    old.thread = std::thread([&old, drain = options_.tls_reload_drain] {
+      old.server->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+      old.done.Notify();
+    });
+    // Earlier drains that have ended.
+    for (auto it = draining_.begin(); it != draining_.end();) {
+      if (!it->done.HasBeenNotified()) {
+        ++it;
+        continue;
+      }
+      it->thread.join();
+      it = draining_.erase(it);
+    }
+  } else {
+    tls_->Commit(*std::move(staged));
   }
   common::LogInfo("tls material reloaded",
-                  {{"revoked_certificates", absl::StrCat(tls_->revoked_count())}});
-  if (*restart_needed) {
-    common::LogWarning(
-        "the new certificate, key or client CA take effect at the next restart; the CRL "
-        "already does");
-  }
+                  {{"revoked_certificates", absl::StrCat(tls_->revoked_count())},
+                   {"certificate_key_client_ca", new_server ? "replaced" : "unchanged"}});
   return absl::OkStatus();
 }
 
@@ -439,8 +516,6 @@ bool Host::serving(const std::string& service) const {
   return health_ != nullptr && health_->serving(service);
 }
 
-void Host::Wait() {
-  if (server_ != nullptr) server_->Wait();
-}
+void Host::Wait() { stop_.WaitForNotification(); }
 
 }  // namespace relais::host

@@ -1,6 +1,7 @@
 #ifndef RELAIS_SERVICES_HOST_HOST_H_
 #define RELAIS_SERVICES_HOST_HOST_H_
 
+#include <list>
 #include <memory>
 #include <string>
 #include <thread>
@@ -57,6 +58,9 @@ struct HostOptions {
   // tls.client_ca_pem). All empty: plaintext, for tests and relaisd
   // --insecure_dev, which main() allows on loopback only.
   TlsCredentials tls;
+  // After a TLS reload with a new certificate, key or client CA, the old
+  // server finishes its calls in flight for up to this long, then cancels them.
+  absl::Duration tls_reload_drain = absl::Minutes(5);
   // Not owned; must outlive the host. Null means the wall clock.
   const common::Clock* clock = nullptr;
   care::CareServiceImpl::Options care;
@@ -118,10 +122,10 @@ class Host {
   static absl::StatusOr<std::unique_ptr<Host>> Start(HostOptions options);
   ~Host();
 
-  // Stops accepting calls, lets in-flight ones finish (up to `grace`), stops the
-  // sweeper. Idempotent.
+  // Stops accepting calls, lets in-flight ones finish (up to `grace`, servers
+  // still draining after a TLS reload too), stops the sweeper. Idempotent.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
-  // Blocks until Shutdown() is called from another thread.
+  // Blocks until Shutdown() has stopped the server (called from another thread).
   void Wait();
 
   // Health: see HostOptions::ready_on_start.
@@ -138,7 +142,8 @@ class Host {
   int metrics_port() const { return metrics_http_ != nullptr ? metrics_http_->port() : 0; }
 
   int port() const { return port_; }
-  // A channel to this server that does not leave the process.
+  // A channel to the current server that does not leave the process (after a
+  // TLS reload, one to the old server ends with its drain).
   std::shared_ptr<grpc::Channel> InProcessChannel();
   std::string address() const;
 
@@ -154,15 +159,29 @@ class Host {
   auth::KeyRing& audit_keys() { return *audit_keys_; }
   audit::Checkpointer& checkpointer() { return *checkpointer_; }
 
-  // Re-reads the TLS material (SIGHUP in relaisd): the next call on every
-  // connection is checked against the new CRL; nothing in flight is dropped.
-  // A new certificate, key or client CA is checked and logged as needing a
-  // restart (see tls_material.h). On error the current material stays.
-  // FAILED_PRECONDITION on a plaintext server.
+  // Replaces the TLS material (SIGHUP in relaisd): the next call on every
+  // connection is checked against the new CRL. A new certificate, key or
+  // client CA is served by a new server on the same port (SO_REUSEPORT), TLS
+  // 1.3 only with a verified client certificate as before; the old server
+  // stops accepting, sends GOAWAY and drains (HostOptions::tls_reload_drain).
+  // On error (bad material, the port not bindable) the current material and
+  // server stay. FAILED_PRECONDITION on a plaintext server or after Shutdown().
   absl::Status ReloadTls(TlsCredentials tls);
 
  private:
+  // A server replaced by ReloadTls, finishing its calls in flight.
+  struct Draining {
+    std::unique_ptr<grpc::Server> server;
+    absl::Notification done;
+    std::thread thread;
+  };
+
   Host() = default;
+  // A started server with every service, on `address` (port 0: any; the port
+  // bound is stored in *port).
+  absl::StatusOr<std::unique_ptr<grpc::Server>> BuildServer(
+      std::shared_ptr<grpc::ServerCredentials> credentials, const std::string& address,
+      int* port);
   void SweepLoop();
   void RetentionLoop();
 
@@ -189,7 +208,12 @@ class Host {
   std::unique_ptr<admin::AdminServiceImpl> admin_service_;
   // Before server_: its interceptors report to it until the server is gone.
   std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<grpc::Server> server_;
+  // Guards the server swap (ReloadTls) against Shutdown() and readers.
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+  std::unique_ptr<grpc::Server> server_ ABSL_GUARDED_BY(shutdown_mu_);
+  // Servers replaced by ReloadTls until their drain ends.
+  std::list<Draining> draining_ ABSL_GUARDED_BY(shutdown_mu_);
   std::unique_ptr<MetricsHttpServer> metrics_http_;
   // After server_: it publishes to the server's health service.
   std::unique_ptr<HealthReporter> health_;
@@ -197,8 +221,6 @@ class Host {
   absl::Notification stop_;
   std::thread sweeper_;
   std::thread retention_sweeper_;  // only while retention.sweep_interval > 0
-  absl::Mutex shutdown_mu_;
-  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };
 
 }  // namespace relais::host

@@ -5,6 +5,7 @@
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -149,6 +150,18 @@ class Tls13ServerCredentials final : public grpc::ServerCredentials {
 
 constexpr size_t kMaxVerdicts = 4096;
 
+// The cache key of a certificate: its PEM's SHA-256 (the PEM is what gRPC
+// hands over, and the same certificate always comes as the same text).
+std::string Sha256(absl::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr) != 1) {
+    ERR_clear_error();
+    return std::string();  // never cached: see Check()
+  }
+  return std::string(reinterpret_cast<char*>(md), n);
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const TlsMaterial::Parsed>> TlsMaterial::Parse(TlsCredentials tls,
@@ -175,33 +188,46 @@ absl::StatusOr<std::unique_ptr<TlsMaterial>> TlsMaterial::Create(TlsCredentials 
   std::unique_ptr<TlsMaterial> material(new TlsMaterial(clock));
   ASSIGN_OR_RETURN(std::shared_ptr<const Parsed> parsed, Parse(std::move(tls), clock->Now()));
   absl::MutexLock lock(&material->mu_);
-  material->serving_ = parsed;
   material->current_ = std::move(parsed);
   return material;
 }
 
 TlsMaterial::~TlsMaterial() = default;
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsMaterial::MakeServerCredentials() {
-  std::shared_ptr<const Parsed> parsed;
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsMaterial::MakeServerCredentials()
+    const {
+  Staged current;
   {
     absl::MutexLock lock(&mu_);
-    parsed = current_;
+    current.parsed_ = current_;
   }
+  return MakeServerCredentials(current);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsMaterial::MakeServerCredentials(
+    const Staged& staged) const {
   auto creds = std::make_shared<Tls13ServerCredentials>();
-  RETURN_IF_ERROR(creds->Init(parsed->pem));
+  RETURN_IF_ERROR(creds->Init(staged.parsed_->pem));
   return creds;
 }
 
-absl::StatusOr<bool> TlsMaterial::Replace(TlsCredentials tls) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const Parsed> parsed, Parse(std::move(tls), clock_->Now()));
+absl::StatusOr<TlsMaterial::Staged> TlsMaterial::Stage(TlsCredentials tls) const {
+  Staged staged;
+  ASSIGN_OR_RETURN(staged.parsed_, Parse(std::move(tls), clock_->Now()));
+  const TlsCredentials& next = staged.parsed_->pem;
   absl::MutexLock lock(&mu_);
-  const bool restart_needed = parsed->pem.server_cert_pem != serving_->pem.server_cert_pem ||
-                              parsed->pem.server_key_pem != serving_->pem.server_key_pem ||
-                              parsed->pem.client_ca_pem != serving_->pem.client_ca_pem;
-  current_ = std::move(parsed);
+  staged.handshake_changed_ = next.server_cert_pem != current_->pem.server_cert_pem ||
+                              next.server_key_pem != current_->pem.server_key_pem ||
+                              next.client_ca_pem != current_->pem.client_ca_pem;
+  return staged;
+}
+
+void TlsMaterial::Commit(Staged staged) {
+  std::shared_ptr<const Parsed> old;  // its key is cleansed outside the lock
+  absl::MutexLock lock(&mu_);
+  old = std::move(current_);
+  current_ = std::move(staged.parsed_);
   verdicts_.clear();
-  return restart_needed;
 }
 
 size_t TlsMaterial::revoked_count() const {
@@ -214,12 +240,13 @@ absl::Status TlsMaterial::Check(const grpc::ServerContextBase& ctx) const {
   if (auth == nullptr) return absl::OkStatus();
   const std::vector<grpc::string_ref> pems = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
   if (pems.empty()) return absl::OkStatus();  // no certificate: the transport refused it already
-  const std::string pem(pems.front().data(), pems.front().size());
+  const absl::string_view pem(pems.front().data(), pems.front().size());
+  std::string digest = Sha256(pem);  // a microsecond or two: simpler than locking twice
   std::shared_ptr<const Parsed> parsed;
   {
     absl::MutexLock lock(&mu_);
     if (current_->revoked_count == 0) return absl::OkStatus();
-    if (auto it = verdicts_.find(pem); it != verdicts_.end()) {
+    if (auto it = verdicts_.find(digest); it != verdicts_.end()) {
       return it->second ? absl::OkStatus() : rpc::Unauthenticated(
                                                  v1::ACCESS_REASON_CERTIFICATE_REVOKED,
                                                  "the client certificate has been revoked");
@@ -237,9 +264,9 @@ absl::Status TlsMaterial::Check(const grpc::ServerContextBase& ctx) const {
   }
   {
     absl::MutexLock lock(&mu_);
-    if (current_ == parsed) {
+    if (current_ == parsed && !digest.empty()) {
       if (verdicts_.size() >= kMaxVerdicts) verdicts_.clear();
-      verdicts_.emplace(pem, good);
+      verdicts_.emplace(std::move(digest), good);
     }
   }
   if (good) return absl::OkStatus();
