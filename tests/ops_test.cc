@@ -319,7 +319,7 @@ TEST(Metrics, ScrapeShowsRequestCountsLatenciesDecisionsChainLengthAndDatabaseSi
 
 // The port of relaisd's "metrics serving" log line; 0 before it.
 int MetricsPort(const std::string& output) {
-  constexpr absl::string_view kKey = "\"metrics_address\":\"127.0.0.1:";
+  const std::string kKey = "\"metrics_address\":\"127.0.0.1:";
   const size_t at = output.find(kKey);
   if (at == std::string::npos) return 0;
   int port = 0;
