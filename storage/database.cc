@@ -263,10 +263,30 @@ int64_t Database::FileBytes() const {
   return total;
 }
 
+namespace {
+
+// Rolls back the open transaction of `connection` (then hands it to `release`)
+// if the scope is left by an exception; disarmed by clearing `connection`.
+struct UnwindGuard {
+  Connection* connection;
+  std::function<void(Connection*)> release;
+  ~UnwindGuard() {
+    if (connection == nullptr) return;
+    if (!sqlite3_get_autocommit(connection->raw())) (void)connection->Exec("ROLLBACK");
+    release(connection);
+  }
+};
+
+}  // namespace
+
 absl::Status Database::Write(absl::FunctionRef<absl::Status(Connection&)> fn) {
   absl::MutexLock lock(&write_mu_);
   RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+  // An exception from `fn` (rpc::Serve's last resort catches it) must not
+  // leave the writer inside the transaction: every later BEGIN would fail.
+  UnwindGuard guard{writer_.get(), [](Connection*) {}};
   absl::Status status = fn(*writer_);
+  guard.connection = nullptr;
   if (status.ok()) {
     status = writer_->Exec("COMMIT");
     if (status.ok()) return status;
@@ -298,7 +318,10 @@ absl::Status Database::Read(absl::FunctionRef<absl::Status(Connection&)> fn) con
   Connection* c = AcquireReader();
   absl::Status status = c->Exec("BEGIN");
   if (status.ok()) {
+    // On an exception the reader goes back to the pool, its snapshot ended.
+    UnwindGuard guard{c, [this](Connection* r) { ReleaseReader(r); }};
     status = fn(*c);
+    guard.connection = nullptr;
     absl::Status end = c->Exec(status.ok() ? "COMMIT" : "ROLLBACK");
     if (status.ok()) status = end;
   }

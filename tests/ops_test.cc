@@ -13,19 +13,28 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "auth/password.h"
 #include "common/log.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
+#include "relais/v1/auth.grpc.pb.h"
+#include "relais/v1/record.grpc.pb.h"
 #include "services/common/rpc.h"
 #include "tests/relaisd_process.h"
 #include "tests/test_env.h"
@@ -306,6 +315,112 @@ TEST(Metrics, ScrapeShowsRequestCountsLatenciesDecisionsChainLengthAndDatabaseSi
   EXPECT_TRUE(absl::StrContains(page, "\nrelais_database_bytes "));
   EXPECT_TRUE(absl::StartsWith(HttpGet((*host)->metrics_port(), "/other"), "HTTP/1.1 404"));
   EXPECT_FALSE(host::MetricsHttpServer::Start("0.0.0.0:0", [] { return ""; }).ok());
+}
+
+// The port of relaisd's "metrics serving" log line; 0 before it.
+int MetricsPort(const std::string& output) {
+  const std::string kKey = "\"metrics_address\":\"127.0.0.1:";
+  const size_t at = output.find(kKey);
+  if (at == std::string::npos) return 0;
+  int port = 0;
+  const size_t from = at + kKey.size();
+  return absl::SimpleAtoi(output.substr(from, output.find('"', from) - from), &port) ? port : 0;
+}
+
+// deploy/prometheus/relais-alerts.yml names only what relaisd exports, so the
+// rules cannot silently stop firing when a series is renamed (ASVS 8.1.4).
+TEST(Metrics, EveryMetricTheAlertRulesNameIsExportedByRelaisd) {
+  std::ifstream in(std::string(RELAIS_SOURCE_DIR) + "/deploy/prometheus/relais-alerts.yml");
+  ASSERT_TRUE(in.good());
+  std::stringstream rules_text;
+  rules_text << in.rdbuf();
+  const std::string rules = rules_text.str();
+
+  const std::string dir = FreshPath("alert_rules");
+  Relaisd relaisd({"--insecure_dev", "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
+                   "--demo", "--db=" + dir + "/relais.db", "--keys_dir=" + dir + "/keys"});
+  ASSERT_TRUE(relaisd.WaitFor("Relais demo is serving")) << relaisd.output();
+  const int metrics_port = MetricsPort(relaisd.output());
+  ASSERT_GT(metrics_port, 0) << relaisd.output();
+  // Two refusals, so that reason labels show in the scrape as the rules expect them.
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", relaisd.ServingPort()),
+                                     grpc::InsecureChannelCredentials());
+  {
+    grpc::ClientContext ctx;
+    v1::LoginRequest req;
+    req.set_login("personne.inconnue");
+    req.set_password("not the password at all");
+    v1::LoginResponse resp;
+    EXPECT_EQ(v1::AuthService::NewStub(channel)->Login(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer garbage");
+    v1::GetYouthRequest req;
+    req.set_youth_id("y_unknown");
+    v1::Youth youth;
+    EXPECT_EQ(v1::RecordService::NewStub(channel)->GetYouth(&ctx, req, &youth).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  const std::string page = HttpGet(metrics_port, "/metrics");
+  ASSERT_TRUE(absl::StartsWith(page, "HTTP/1.1 200 OK")) << page;
+  EXPECT_TRUE(absl::StrContains(page, "relais_access_decisions_total{reason=\"invalid_credentials\"} 1"))
+      << page;
+  EXPECT_TRUE(absl::StrContains(page, "relais_access_decisions_total{reason=\"token_malformed\"} 1"));
+  EXPECT_TRUE(std::regex_search(page, std::regex("\nrelais_clock_synchronized [01]\n"))) << page;
+
+  // Every series name in the rules (comments included) has a TYPE line.
+  std::set<std::string> names;
+  const std::regex name_re("relais_[a-z0-9_]+");
+  for (std::sregex_iterator it(rules.begin(), rules.end(), name_re), end; it != end; ++it) {
+    names.insert(it->str());
+  }
+  EXPECT_GE(names.size(), 9u) << "the rules lost most of their series";
+  for (const std::string& name : names) {
+    bool exported = absl::StrContains(page, absl::StrCat("# TYPE ", name, " "));
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      if (absl::EndsWith(name, suffix)) {
+        const std::string base = name.substr(0, name.size() - std::strlen(suffix));
+        exported = exported || absl::StrContains(page, absl::StrCat("# TYPE ", base, " histogram"));
+      }
+    }
+    EXPECT_TRUE(exported) << name << " is in the alert rules but relaisd does not export it";
+  }
+
+  // Every label value the rules match on is one relaisd can put there.
+  std::set<std::string> reasons = {"invalid_credentials", "audit_unavailable", "token_malformed",
+                                   "token_unknown_key", "token_signature_invalid",
+                                   "token_wrong_audience"};
+  const auto* access_reasons = v1::AccessReason_descriptor();
+  for (int i = 0; i < access_reasons->value_count(); ++i) {
+    const auto r = static_cast<v1::AccessReason>(access_reasons->value(i)->number());
+    // token_invalid is the audit's summary of the token_* codes above, never a reply's.
+    if (r != v1::ACCESS_REASON_UNSPECIFIED && r != v1::ACCESS_REASON_TOKEN_INVALID) {
+      reasons.insert(rpc::ReasonCode(r));
+    }
+  }
+  const std::map<std::string, std::set<std::string>> allowed = {
+      {"reason", reasons},
+      {"outcome", {"found", "not_found", "rate_limited"}},
+      {"code", {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+                "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
+                "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}},
+  };
+  const std::regex label_re("([a-z_]+)(=~|!=|=)\"([^\"]*)\"");
+  int matchers = 0;
+  for (std::sregex_iterator it(rules.begin(), rules.end(), label_re), end; it != end; ++it) {
+    const std::string label = (*it)[1];
+    auto known = allowed.find(label);
+    ASSERT_NE(known, allowed.end()) << "the rules match on a label relaisd has not: " << label;
+    for (absl::string_view value : absl::StrSplit((*it)[3].str(), '|')) {
+      ++matchers;
+      EXPECT_TRUE(known->second.count(std::string(value)))
+          << label << "=\"" << value << "\" never appears in relaisd's metrics";
+    }
+  }
+  EXPECT_GE(matchers, 10);
 }
 
 TEST(Relaisd, RefusesToStartWithGrpcTracingUnlessAllowed) {

@@ -215,6 +215,89 @@ TEST(PasswordLifecycle, NobodyResetsTheirOwnPasswordNorOneOfAnotherService) {
   for (const v1::AuditEvent& e : resets) EXPECT_EQ(e.decision(), v1::DECISION_DENY);
 }
 
+// ---- Sessions end with the password ---------------------------------------------
+
+// What a call with `token` gets: OK, or the reason code of its refusal.
+std::string Outcome(RelaisEnv& env, const std::string& token) {
+  v1::GlossaryResponse glossary;
+  grpc::Status s = env.directory().Glossary(WithToken(token).get(), {}, &glossary);
+  return s.ok() ? "ok" : ReasonCode(s);
+}
+
+std::string RefreshOutcome(RelaisEnv& env, const std::string& token) {
+  v1::LoginResponse out;
+  grpc::Status s = env.auth().Refresh(WithToken(token).get(), v1::RefreshRequest(), &out);
+  return s.ok() ? "ok" : ReasonCode(s);
+}
+
+TEST(PasswordLifecycle, AChangedPasswordEndsEveryEarlierTokenOfTheMemberAtTheNextCall) {
+  auto env = RelaisEnv::Start();
+  ASSERT_NE(env, nullptr);
+  // Two sessions of the member (two devices), and a colleague's.
+  v1::LoginResponse laptop, phone, colleague;
+  ASSERT_TRUE(Login(*env, kAmoCaseworker, kPassword, &laptop).ok());
+  ASSERT_TRUE(Login(*env, kAmoCaseworker, kPassword, &phone).ok());
+  ASSERT_TRUE(Login(*env, kAmoCoordinator, kPassword, &colleague).ok());
+  ASSERT_EQ(Outcome(*env, laptop.token()), "ok");
+  ASSERT_EQ(Outcome(*env, phone.token()), "ok");
+
+  v1::LoginResponse changed;
+  ASSERT_TRUE(ChangePassword(*env, kAmoCaseworker, kPassword, kChosen, &changed).ok());
+  // The very next call, in the same second: no clock moves.
+  EXPECT_EQ(Outcome(*env, laptop.token()), "token_revoked");
+  EXPECT_EQ(Outcome(*env, phone.token()), "token_revoked");
+  EXPECT_EQ(RefreshOutcome(*env, phone.token()), "token_revoked");
+  // The token ChangePassword answered, and other members' tokens, work.
+  EXPECT_EQ(Outcome(*env, changed.token()), "ok");
+  EXPECT_EQ(Outcome(*env, colleague.token()), "ok");
+
+  // Each refusal is audited (a revoked token names no actor: it no longer verifies).
+  v1::QueryEventsRequest req;
+  req.set_decision(v1::DECISION_DENY);
+  req.set_page_size(1000);
+  v1::QueryEventsResponse resp;
+  ASSERT_TRUE(env->audit().QueryEvents(env->As(kAuditor).get(), req, &resp).ok());
+  int revoked = 0;
+  for (const v1::AuditEvent& e : resp.events()) {
+    if (e.reason_code() != "token_revoked") continue;
+    ++revoked;
+    EXPECT_EQ(e.reason(), v1::ACCESS_REASON_TOKEN_REVOKED);
+  }
+  EXPECT_EQ(revoked, 3);
+}
+
+TEST(PasswordLifecycle, AResetEndsEveryTokenOfTheMemberAtTheNextCallButNotTheResetters) {
+  auto env = RelaisEnv::Start();
+  ASSERT_NE(env, nullptr);
+  v1::LoginResponse worker, other_worker;
+  ASSERT_TRUE(Login(*env, kAmoCaseworker, kPassword, &worker).ok());
+  ASSERT_TRUE(Login(*env, kSajCaseworker, kPassword, &other_worker).ok());
+  ASSERT_EQ(Outcome(*env, worker.token()), "ok");
+
+  // A refused reset (wrong service) ends nothing.
+  v1::ResetPasswordRequest req;
+  req.set_member_id(env->member_id(kAmoCaseworker));
+  v1::ResetPasswordResponse reset;
+  EXPECT_EQ(ReasonCode(env->directory().ResetPassword(env->As(kSajCoordinator).get(), req, &reset)),
+            "wrong_service");
+  EXPECT_EQ(Outcome(*env, worker.token()), "ok");
+
+  auto coordinator = env->As(kAmoCoordinator);
+  ASSERT_TRUE(env->directory().ResetPassword(coordinator.get(), req, &reset).ok());
+  EXPECT_EQ(Outcome(*env, worker.token()), "token_revoked");
+  EXPECT_EQ(RefreshOutcome(*env, worker.token()), "token_revoked");
+  EXPECT_EQ(Outcome(*env, other_worker.token()), "ok");
+  v1::GlossaryResponse glossary;
+  EXPECT_TRUE(env->directory().Glossary(env->As(kAmoCoordinator).get(), {}, &glossary).ok());
+
+  // The member's next session starts from the one-time password.
+  v1::LoginResponse fresh;
+  ASSERT_TRUE(
+      ChangePassword(*env, kAmoCaseworker, reset.one_time_password(), kChosen, &fresh).ok());
+  EXPECT_EQ(Outcome(*env, fresh.token()), "ok");
+  EXPECT_EQ(Outcome(*env, worker.token()), "token_revoked");
+}
+
 // ---- ChangePassword -----------------------------------------------------------
 
 TEST(PasswordLifecycle, AWrongCurrentPasswordIsRefusedAndCountedByTheLoginThrottle) {

@@ -316,6 +316,12 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   host->metrics_->AddGauge("relais_database_bytes",
                            "Size of the SQLite database file plus its WAL, in bytes.",
                            [db = host->db_.get()] { return static_cast<double>(db->FileBytes()); });
+  // Audit timestamps are evidence: checked now and on each sweep (ASVS 7.3.4).
+  host->clock_sync_ = std::make_unique<ClockSyncWatch>();
+  host->clock_sync_->Check();
+  host->metrics_->AddGauge("relais_clock_synchronized",
+                           "1 if the kernel reports the system clock synchronized (NTP), else 0.",
+                           [w = host->clock_sync_.get()] { return w->synchronized() ? 1.0 : 0.0; });
   if (!options.metrics_listen.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http = MetricsHttpServer::Start(
         options.metrics_listen, [m = host->metrics_.get()] { return m->Render(); });
@@ -359,6 +365,7 @@ absl::Status Host::RetireTokenKeys() {
 
 void Host::SweepLoop() {
   while (!stop_.WaitForNotificationWithTimeout(options_.sweep_interval)) {
+    clock_sync_->Check();
     record_->PurgeExpiredKeys();
     if (absl::Status retired = RetireTokenKeys(); !retired.ok()) {
       common::LogError("token key retirement failed", {{"status", retired.ToString()}});

@@ -26,6 +26,7 @@
 #include "services/directory/directory_store.h"
 #include "services/host/health.h"
 #include "services/host/malformed_request.h"
+#include "services/host/clock_sync.h"
 #include "services/host/metrics.h"
 #include "services/host/request_log.h"
 #include "services/host/tls_credentials.h"
@@ -206,6 +207,8 @@ class Host {
   std::unique_ptr<audit::Checkpointer> checkpointer_;
   std::unique_ptr<audit::AuditServiceImpl> audit_service_;
   std::unique_ptr<admin::AdminServiceImpl> admin_service_;
+  // Before metrics_, whose gauge reads it.
+  std::unique_ptr<ClockSyncWatch> clock_sync_;
   // Before server_: its interceptors report to it until the server is gone.
   std::unique_ptr<Metrics> metrics_;
   // Guards the server swap (ReloadTls) against Shutdown() and readers.

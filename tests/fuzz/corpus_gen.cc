@@ -149,6 +149,14 @@ void ServiceSeeds(Corpus& corpus) {
     r.set_sector_id("enseignement");
     add("directory", dir, "Glossary", "pms.pauline", r);
   }
+  {
+    // A coordinator resets a caseworker of their service (step-up: the seed's
+    // token is a fresh login); the other callers are refused.
+    v1::ResetPasswordRequest r;
+    r.set_member_id("@m_amo.camille");
+    add("directory", dir, "ResetPassword", "amo.coord", r);
+    add("directory", dir, "ResetPassword", "saj.coord", r);
+  }
 
   const std::string auth = "relais.v1.AuthService";
   {
@@ -158,6 +166,15 @@ void ServiceSeeds(Corpus& corpus) {
     add("auth", auth, "Login", "", r);
     r.set_password("wrong password");
     add("auth", auth, "Login", "", r);
+  }
+  {
+    v1::ChangePasswordRequest r;
+    r.set_login("amo.camille");
+    r.set_current_password(SeededHost::kPassword);
+    r.set_new_password("une phrase de passe toute neuve pour le fuzz");
+    add("auth", auth, "ChangePassword", "", r);
+    r.set_current_password("wrong password");
+    add("auth", auth, "ChangePassword", "", r);
   }
   add("auth", auth, "Refresh", "saj.sam", v1::RefreshRequest());
   add("auth", auth, "PublicKeys", "", v1::PublicKeysRequest());
