@@ -39,7 +39,7 @@ struct CareExport {
   std::vector<v1::Consent> consents;
 };
 
-// The retention clock (README "Retention"): whether an accompaniment of the
+// The retention clock (docs/retention.md): whether an accompaniment of the
 // youth is active now or starts later (`open`: the youth is never swept), and
 // the latest end among those that ended.
 struct AccompanimentSpan {

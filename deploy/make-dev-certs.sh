@@ -11,7 +11,7 @@
 #
 # Idempotent: a file that exists is kept (delete the directory to start over).
 # Keys are 0600 and the directory 0700. NEVER use these in production: the CA
-# key sits next to the certificates it signed. See README, "Running with real
+# key sits next to the certificates it signed. See docs/operations.md, "Running with real
 # certificates".
 set -euo pipefail
 

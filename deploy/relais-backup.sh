@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One scheduled online backup (deploy/relais-backup.timer starts it through
-# deploy/relais-backup.service; README "Scheduled backups"): logs in as the
+# deploy/relais-backup.service; docs/operations.md "Scheduled backups"): logs in as the
 # backup admin, saves AdminService.BackupDatabase with `relaisctl admin backup`
 # (size and SHA-256 checked, 0600, renamed into place only when whole), logs
 # out, and keeps the newest RELAIS_BACKUP_KEEP copies.

@@ -2,7 +2,7 @@
 # Installs what is missing, builds the whole suite once with AddressSanitizer and
 # UndefinedBehaviorSanitizer, and runs every test. CI runs exactly this.
 # Arguments go to ctest: RELAIS_LONG_TESTS=1 ./deploy/test.sh -R '^Crash\.' runs
-# one check in its long mode (README, "Long runs").
+# one check in its long mode (docs/testing.md, "Long runs").
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 RELAIS_BUILD="${RELAIS_TEST_BUILD:-$RELAIS_ROOT/build-test}"
 relais_install

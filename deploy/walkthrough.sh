@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's walkthrough: a handover and an audit report using only relaisctl,
+# docs/api.md's walkthrough: a handover and an audit report using only relaisctl,
 # against a fresh demo relaisd. `tests` runs this very script (walkthrough_test).
 # Usage: deploy/walkthrough.sh <build-dir>   (default: build)
 set -euo pipefail
@@ -29,7 +29,7 @@ for m in amo.camille:$AMO amo.coord:$AMO saj.sam:$SAJ saj.coord:$SAJ dpo:$AGAJ; 
     --format csv | tail -1 | cut -d, -f2 >"$WORK/id.${m%%:*}"
 done
 set -x
-# --- The walkthrough (README "A handover with relaisctl") ----------------------------
+# --- The walkthrough (docs/api.md "A handover with relaisctl") -----------------------
 y=$(as amo.camille $AMO youth create --name "Yanis (démo)" --dob 2011-05-02 -q)
 as amo.coord $AMO accompaniment open "$y" --referent "$(cat "$WORK/id.amo.camille")" -q
 as amo.camille $AMO entry add "$y" --category general --visibility shared \

@@ -156,7 +156,7 @@ TEST(DatabaseBackup, CancelledOrFailedBackupLeavesNothing) {
   EXPECT_EQ((*db)->Backup("").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-// Not an assertion of speed: prints the figure (ctest -V) for the README.
+// Not an assertion of speed: prints the figure (ctest -V) for docs/operations.md.
 TEST(DatabaseBackup, Throughput) {
   const std::string path = FreshPath("speed_src");
   auto db = Database::Open({.path = path});

@@ -226,7 +226,7 @@ TEST(BackupRestore, BackupUnderWriteLoadRestoresEverythingAcknowledgedAndNothing
   // The copy holds its own backup event (audited before the copy was made).
   EXPECT_EQ(CountEvents(restored, v1::ACTION_BACKUP, v1::DECISION_ALLOW), 1);
 
-  // The restored log ends before what the server last signed: as README
+  // The restored log ends before what the server last signed: as docs/operations.md
   // "Backup and restore" tells the operator, the checkpoint state and the
   // witness of the lost history are moved aside (kept: they prove where the
   // log stood), so the server re-anchors on the newest checkpoint in the copy.

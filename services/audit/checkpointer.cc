@@ -165,7 +165,8 @@ absl::Status Checkpointer::CheckExtendsSigned(const CheckpointCandidate& candida
     return absl::DataLossError(absl::StrCat(
         "audit log ends at event ", candidate.head.sequence, " but this server signed event ",
         sequence,
-        ": events were removed (after restoring a backup, see README \"Backup and restore\")"));
+        ": events were removed (after restoring a backup, see docs/operations.md \"Backup "
+        "and restore\")"));
   }
   if (candidate.pinned_hash != signed_->head_hash()) {
     return absl::DataLossError(absl::StrCat("audit event ", sequence,

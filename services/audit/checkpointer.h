@@ -44,7 +44,7 @@ namespace relais::audit {
 // `witness_file`, for the operator to ship off the host.
 //
 // Trust decision when the state file is missing (first start, an upgrade, or
-// moved aside after restoring a backup, README "Backup and restore"): with no stored
+// moved aside after restoring a backup, docs/operations.md "Backup and restore"): with no stored
 // checkpoint the log is new and nothing is adopted; otherwise the newest
 // stored checkpoint is adopted only if the whole log up to it verifies
 // (chain, every stored checkpoint's signature) and, when a witness file

@@ -49,7 +49,7 @@ std::vector<int> SplitInts(absl::string_view s) {
 constexpr char kAccompanimentColumns[] =
     "id, youth_id, service_id, referent_member_id, basis, start_us, end_us, handover_id, "
     "vouch, vouched_by, vouched_at_us";
-// Every row the access rule reads carries a MAC over these columns (README
+// Every row the access rule reads carries a MAC over these columns (docs/security.md
 // "Authenticated access facts"); reads select them followed by `mac`.
 constexpr storage::MacTable kAccompanimentMac{"care_accompaniments", "id", kAccompanimentColumns,
                                               storage::CountColumns(kAccompanimentColumns)};

@@ -4,7 +4,7 @@
 // Whether the kernel keeps the system clock synchronized (NTP, chrony,
 // systemd-timesyncd). Audit timestamps are evidence, so relaisd checks at start
 // and on each sweep, warns when the clock is not synchronized and exports
-// relais_clock_synchronized (ASVS 7.3.4; README "Clock").
+// relais_clock_synchronized (ASVS 7.3.4; docs/operations.md "Clock").
 
 #include <atomic>
 #include <functional>

@@ -9,7 +9,7 @@
 namespace relais::host {
 
 // Every demo member's password (the demo is for a loopback server only). It is
-// a lasting password set host-side, not a one-time one, so the README's
+// a lasting password set host-side, not a one-time one, so docs/api.md's
 // walkthrough can log in directly; it still passes the password policy
 // (DirectoryStore::PrepareMember checks it), and being published it must never
 // protect real data.

@@ -386,7 +386,7 @@ void Host::SweepLoop() {
   }
 }
 
-// Scheduled retention sweep (README "Retention"). Logs counts only: never an id,
+// Scheduled retention sweep (docs/retention.md). Logs counts only: never an id,
 // a name or content.
 void Host::RetentionLoop() {
   while (!stop_.WaitForNotificationWithTimeout(options_.retention.sweep_interval)) {

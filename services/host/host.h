@@ -47,7 +47,7 @@ struct HostOptions {
   // Holds the token signing keys and the national-number hash key (0600 files).
   // Empty: keys live in memory only (tests).
   std::string keys_dir;
-  // Encryption at rest (see README): the master key file (0600), else
+  // Encryption at rest (docs/security.md): the master key file (0600), else
   // $RELAIS_MASTER_KEY, else <keys_dir>/master.key (created while the database
   // holds no data key), else (keys_dir empty) an in-memory key.
   std::string master_key_file;
@@ -83,7 +83,7 @@ struct HostOptions {
   // record.erasure_grace_period); zero erases right after the approval.
   absl::Duration erasure_grace_period = absl::Hours(24 * 7);
   // Per-category retention periods and how often the retention sweep runs
-  // (README "Retention"); zero sweep_interval disables the scheduled sweep.
+  // (docs/retention.md); zero sweep_interval disables the scheduled sweep.
   record::RetentionPolicy retention = record::RetentionPolicy::Defaults();
   // Largest request accepted, in bytes.
   int max_message_bytes = 1 << 20;

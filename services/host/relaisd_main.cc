@@ -64,7 +64,7 @@ ABSL_FLAG(bool, access_report_names_members, false,
           "Access reports (AuditService.AccessReport) name the member behind each access; "
           "by default they name services and roles only");
 ABSL_FLAG(absl::Duration, retention_sweep_interval, absl::Hours(24),
-          "How often the retention sweep erases what is due (README \"Retention\"); "
+          "How often the retention sweep erases what is due (docs/retention.md); "
           "0 disables the scheduled sweep (RecordService.SweepRetention still runs on demand)");
 ABSL_FLAG(int, find_youth_per_hour, 20,
           "FindYouth look-ups allowed per member in any sliding hour, found or not "

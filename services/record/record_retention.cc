@@ -1,4 +1,4 @@
-// Retention (README "Retention"): the sweep that erases what the per-category
+// Retention (docs/retention.md): the sweep that erases what the per-category
 // retention periods make due, on demand (SweepRetention) or scheduled by relaisd.
 
 #include <algorithm>

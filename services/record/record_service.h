@@ -32,7 +32,7 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
     // FAILED_PRECONDITION: nothing is ever stored in plaintext.
     std::unique_ptr<storage::crypto::MasterKeyRing> master_keys = nullptr;
     storage::crypto::FieldCryptoOptions key_cache = {};
-    // Per-category retention periods (README "Retention"); must Validate().
+    // Per-category retention periods (docs/retention.md); must Validate().
     RetentionPolicy retention = RetentionPolicy::Defaults();
     // FindYouth look-ups, and CreateYouth calls naming a national number, per
     // member in any sliding hour, found or not (the national number is an existence
@@ -136,7 +136,7 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   // youth_export.cc: streamed a page of entries at a time.
   grpc::ServerWriteReactor<v1::ExportYouthItem>* ExportYouth(
       grpc::CallbackServerContext* ctx, const v1::ExportYouthRequest* req) override;
-  // record_retention.cc (README "Retention"). Admin only.
+  // record_retention.cc (docs/retention.md). Admin only.
   grpc::ServerUnaryReactor* SweepRetention(grpc::CallbackServerContext* ctx,
                                            const v1::SweepRetentionRequest* req,
                                            v1::SweepRetentionResponse* resp) override;

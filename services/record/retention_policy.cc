@@ -17,8 +17,8 @@ constexpr v1::DataCategory kCategories[] = {
 }  // namespace
 
 RetentionPolicy RetentionPolicy::Defaults() {
-  // A starting point for each deployment's DPO, not a legal reading (README
-  // "Retention"): 5 years for the ordinary categories, 10 for the special ones.
+  // A starting point for each deployment's DPO, not a legal reading
+  // (docs/retention.md): 5 years for the ordinary categories, 10 for the special ones.
   RetentionPolicy p;
   for (v1::DataCategory c : kCategories) p.period[c] = Years(5);
   p.period[v1::DATA_CATEGORY_HEALTH] = Years(10);

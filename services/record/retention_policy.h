@@ -9,7 +9,7 @@
 
 namespace relais::record {
 
-// How long a closed record's entries are kept (README "Retention"). The clock
+// How long a closed record's entries are kept (docs/retention.md). The clock
 // starts when the youth's last accompaniment ends (record creation when there
 // never was one); a youth with an active accompaniment is never swept.
 struct RetentionPolicy {

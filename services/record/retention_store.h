@@ -1,7 +1,7 @@
 #ifndef RELAIS_SERVICES_RECORD_RETENTION_STORE_H_
 #define RELAIS_SERVICES_RECORD_RETENTION_STORE_H_
 
-// The SQL of the retention sweep (README "Retention") over the rec_* tables.
+// The SQL of the retention sweep (docs/retention.md) over the rec_* tables.
 
 #include <optional>
 #include <string>

@@ -167,7 +167,7 @@ class FieldCrypto {
 //
 // Old page images may survive in the WAL file until the next checkpoint (and
 // in backups taken before): they hold the key only wrapped, so they are
-// unreadable once the master key that wrapped it is retired (see README).
+// unreadable once the master key that wrapped it is retired (see docs/security.md).
 absl::Status DestroyDataKey(Connection& c, absl::string_view youth_id, absl::Time now);
 
 struct RewrapStats {

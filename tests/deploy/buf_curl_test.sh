@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# README "Explore the API with buf curl", run against a fresh demo relaisd over
+# docs/api.md "Explore the API with buf curl", run against a fresh demo relaisd over
 # mutual TLS: list services and methods through reflection, check health, log in
 # (with relaisctl and with buf curl), read the demo youth with the token, and see
 # the refusals without a token and through another service's certificate.
@@ -19,11 +19,11 @@ RELAISD=$!
 for _ in $(seq 100); do grep -q "serving on" "$WORK/relaisd.out" && break; sleep 0.2; done
 youth=$(sed -n 's/^Demo youth id: //p' "$WORK/relaisd.out")
 [[ -n "$youth" ]] || { echo "FAIL: relaisd did not start"; cat "$WORK/relaisd.log"; exit 1; }
-cd "$WORK"  # the README's paths are relative to the repository root: data/certs
+cd "$WORK"  # the page's paths are relative to the repository root: data/certs
 mkdir -p data && ln -s "$WORK/certs" data/certs
 fail() { echo "FAIL: $*"; exit 1; }
 # No `set -x`: the trace would print the bearer token into the test log.
-# --- The README's commands (section "Explore the API with buf curl") ---------------
+# --- docs/api.md's commands (section "Explore the API with buf curl") --------------
 bufc() { "$BUF" curl --protocol grpc --cacert data/certs/ca.pem \
   --cert data/certs/clients/svc_amo_charleroi.pem \
   --key data/certs/clients/svc_amo_charleroi.key "$@"; }

@@ -1,5 +1,5 @@
 // relais-soak: a steady mixed load on a relaisd for a bounded time, watching
-// for leaks. Not a gtest and not in CI (deploy/soak.sh runs it; README "Soak").
+// for leaks. Not a gtest and not in CI (deploy/soak.sh runs it; docs/testing.md "Soak").
 //
 // It starts the server in this process (tests/fuzz/seeded_host.h: the
 // seeded world, the wall clock, the database under --dir) listening on a

@@ -1,4 +1,4 @@
-// admin backup: AdminService.BackupDatabase into a local file (README
+// admin backup: AdminService.BackupDatabase into a local file (docs/operations.md
 // "Backup and restore").
 
 #include <fcntl.h>
@@ -132,8 +132,8 @@ std::vector<CommandSpec> AdminCommands() {
        "SHA-256 checked against the server's, synced, and renamed into place only then. "
        "Prints the size and the audit chain head inside the copy (a restored server's "
        "VerifyLog must end there). Shows progress on stderr when it is a terminal. Restoring "
-       "needs the same master key: see the README, \"Backup and restore\". Exit status 1 if "
-       "the copy cannot be written or fails its checks.",
+       "needs the same master key: see docs/operations.md, \"Backup and restore\". Exit "
+       "status 1 if the copy cannot be written or fails its checks.",
        true,
        true,
        AdminBackup},

@@ -1,4 +1,4 @@
-// admin retention sweep: RecordService.SweepRetention (README "Retention").
+// admin retention sweep: RecordService.SweepRetention (docs/retention.md).
 
 #include <string>
 #include <vector>
