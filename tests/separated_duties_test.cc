@@ -437,7 +437,7 @@ TEST(RelaisAdmin, CreatesTheFirstAdminOfAnEmptyDeploymentAndManagesTheAdminRole)
     auto ctx = as_admin();
     EXPECT_EQ(ReasonCode(directory->AddMember(ctx.get(), add, &added)), "role_not_permitted");
   }
-  CommandResult dpo = Admin({"create-auditor", base, "--service=svc_plateforme",
+  CommandResult dpo = Admin({"create-auditor", base, key, "--service=svc_plateforme",
                              "--login=second.member", "--display_name=Second"});
   ASSERT_EQ(dpo.exit_code, 0) << dpo.out << dpo.err;
   EXPECT_THAT(dpo.out, ::testing::HasSubstr("created auditor second.member"));
