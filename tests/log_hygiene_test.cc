@@ -173,8 +173,8 @@ TEST(LogHygiene, NoTokenPasswordOrYouthContentInAnyLogLine) {
     EXPECT_EQ(login("personne.inconnue", kWrongPassword).first.error_code(),
               grpc::StatusCode::UNAUTHENTICATED);
 
-    // The admin adds a member, who gets a one-time password, tries it, then
-    // chooses their own and logs in with it.
+    // The AMO's coordinator adds a member, who gets a one-time password,
+    // tries it, then chooses their own and logs in with it.
     {
       v1::AddMemberRequest req;
       req.mutable_member()->set_service_id(amo);
@@ -182,7 +182,7 @@ TEST(LogHygiene, NoTokenPasswordOrYouthContentInAnyLogLine) {
       req.mutable_member()->set_login(kNewMemberLogin);
       req.mutable_member()->add_roles(v1::ROLE_CASEWORKER);
       v1::AddMemberResponse added;
-      grpc::Status s = env->directory().AddMember(WithToken(admin).get(), req, &added);
+      grpc::Status s = env->directory().AddMember(WithToken(amo_coord).get(), req, &added);
       EXPECT_TRUE(s.ok()) << s.error_message();
       passwords.push_back(added.one_time_password());
       EXPECT_EQ(login(kNewMemberLogin, added.one_time_password()).first.error_code(),

@@ -339,9 +339,21 @@ CommandResult Admin(const std::vector<std::string>& args, const std::string& inp
 
 TEST(RelaisAdmin, CreatesTheFirstAdminOfAnEmptyDeploymentAndManagesTheAdminRole) {
   const std::string db = FreshPath("bootstrap") + ".db";
+  // The rows it writes carry a MAC under relaisd's master key: it is given
+  // the same key file as relaisd.
+  const std::string key_file = FreshPath("bootstrap_master") + ".key";
+  ASSERT_EQ(Admin({"new-master-key", "--out=" + key_file}).exit_code, 0);
   const std::string base = "--db=" + db;
+  const std::string key = "--master_key_file=" + key_file;
+  // Without the key, nothing is written.
+  EXPECT_NE(Admin({"create-admin", base, "--service=svc_plateforme",
+                   "--service_name=Plateforme Relais", "--sector=aide_jeunesse",
+                   "--login=first.admin", "--display_name=Premier admin"})
+                .exit_code,
+            0);
   const std::vector<std::string> create = {"create-admin",
                                            base,
+                                           key,
                                            "--service=svc_plateforme",
                                            "--service_name=Plateforme Relais",
                                            "--sector=aide_jeunesse",
@@ -352,7 +364,7 @@ TEST(RelaisAdmin, CreatesTheFirstAdminOfAnEmptyDeploymentAndManagesTheAdminRole)
   with_flag.push_back("--password=correct horse battery");
   EXPECT_NE(Admin(with_flag, "").exit_code, 0);
   // A missing service needs its name and sector.
-  EXPECT_EQ(Admin({"create-admin", base, "--service=svc_autre", "--login=other.admin",
+  EXPECT_EQ(Admin({"create-admin", base, key, "--service=svc_autre", "--login=other.admin",
                    "--display_name=Autre"})
                 .exit_code,
             2);
@@ -369,6 +381,7 @@ TEST(RelaisAdmin, CreatesTheFirstAdminOfAnEmptyDeploymentAndManagesTheAdminRole)
   // relaisd on that database: the admin logs in and sees the platform service.
   host::HostOptions options;
   options.db_path = db;
+  options.master_key_file = key_file;
   options.sweep_interval = absl::Hours(1);
   auto host = host::Host::Start(options);
   ASSERT_TRUE(host.ok()) << host.status();
@@ -393,6 +406,15 @@ TEST(RelaisAdmin, CreatesTheFirstAdminOfAnEmptyDeploymentAndManagesTheAdminRole)
     grpc::Status s = auth->ChangePassword(&ctx, change, &session);
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
+  {
+    // The rows relais-admin wrote verify: the admin logs in as admin.
+    login.set_password(kPassword);
+    v1::LoginResponse again;
+    grpc::ClientContext ctx;
+    grpc::Status s = auth->Login(&ctx, login, &again);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_THAT(again.roles(), ::testing::ElementsAre(v1::ROLE_ADMIN));
+  }
   auto as_admin = [&] {
     auto ctx = std::make_unique<grpc::ClientContext>();
     ctx->AddMetadata("authorization", "Bearer " + session.token());
@@ -415,7 +437,7 @@ TEST(RelaisAdmin, CreatesTheFirstAdminOfAnEmptyDeploymentAndManagesTheAdminRole)
     auto ctx = as_admin();
     EXPECT_EQ(ReasonCode(directory->AddMember(ctx.get(), add, &added)), "role_not_permitted");
   }
-  CommandResult dpo = Admin({"create-auditor", base, "--service=svc_plateforme",
+  CommandResult dpo = Admin({"create-auditor", base, key, "--service=svc_plateforme",
                              "--login=second.member", "--display_name=Second"});
   ASSERT_EQ(dpo.exit_code, 0) << dpo.out << dpo.err;
   EXPECT_THAT(dpo.out, ::testing::HasSubstr("created auditor second.member"));
@@ -426,26 +448,35 @@ TEST(RelaisAdmin, CreatesTheFirstAdminOfAnEmptyDeploymentAndManagesTheAdminRole)
   const directory::MemberInfo second = dpo_member->member;
 
   // Beside the running server: grant, then take away, the admin role.
-  CommandResult granted = Admin({"grant-admin", base, "--login=second.member"});
+  // Under another master key the tool refuses the member row (and writes
+  // nothing that relaisd would refuse).
+  const std::string other_key = FreshPath("bootstrap_other") + ".key";
+  ASSERT_EQ(Admin({"new-master-key", "--out=" + other_key}).exit_code, 0);
+  CommandResult wrong =
+      Admin({"grant-admin", base, "--master_key_file=" + other_key, "--login=second.member"});
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_THAT(wrong.err, ::testing::HasSubstr("integrity_violation"));
+  CommandResult granted = Admin({"grant-admin", base, key, "--login=second.member"});
   ASSERT_EQ(granted.exit_code, 0) << granted.err;
   auto member = (*host)->directory().GetMember(second.id);
   ASSERT_TRUE(member.ok());
   EXPECT_THAT(member->roles, ::testing::ElementsAre(v1::ROLE_AUDITOR, v1::ROLE_ADMIN));
-  CommandResult revoked = Admin({"revoke-admin", base, "--login=second.member"});
+  CommandResult revoked = Admin({"revoke-admin", base, key, "--login=second.member"});
   ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
   member = (*host)->directory().GetMember(second.id);
   EXPECT_THAT(member->roles, ::testing::ElementsAre(v1::ROLE_AUDITOR));
   EXPECT_TRUE(member->active);
-  EXPECT_EQ(Admin({"grant-admin", base, "--login=nobody.here"}).exit_code, 1);
+  EXPECT_EQ(Admin({"grant-admin", base, key, "--login=nobody.here"}).exit_code, 1);
 
   // The platform flag, set and unset on the host only.
-  ASSERT_EQ(Admin({"set-platform-service", base, "--service=svc_plateforme", "--platform=false"})
+  ASSERT_EQ(Admin({"set-platform-service", base, key, "--service=svc_plateforme",
+                   "--platform=false"})
                 .exit_code,
             0);
   EXPECT_FALSE((*host)->directory().GetService("svc_plateforme")->platform);
-  ASSERT_EQ(Admin({"set-platform-service", base, "--service=svc_plateforme"}).exit_code, 0);
+  ASSERT_EQ(Admin({"set-platform-service", base, key, "--service=svc_plateforme"}).exit_code, 0);
   EXPECT_TRUE((*host)->directory().GetService("svc_plateforme")->platform);
-  EXPECT_EQ(Admin({"set-platform-service", base, "--service=svc_nowhere"}).exit_code, 1);
+  EXPECT_EQ(Admin({"set-platform-service", base, key, "--service=svc_nowhere"}).exit_code, 1);
 
   // Every change the tool made is in the chain, which still verifies.
   auto events = (*host)->audit().Query({.actor_member_id = "relais-admin"}, 0, 1000);
@@ -461,7 +492,7 @@ TEST(RelaisAdmin, CreatesTheFirstAdminOfAnEmptyDeploymentAndManagesTheAdminRole)
   EXPECT_TRUE(verified->ok) << verified->problem;
 
   // Taking away the only role leaves the member inactive.
-  CommandResult last = Admin({"revoke-admin", base, "--login=first.admin"});
+  CommandResult last = Admin({"revoke-admin", base, key, "--login=first.admin"});
   ASSERT_EQ(last.exit_code, 0) << last.err;
   auto first = (*host)->directory().FindCredentials("first.admin");
   ASSERT_TRUE(first.ok());

@@ -22,14 +22,7 @@ namespace relais::audit {
 using rpc::Caller;
 using rpc::CallAudit;
 
-absl::StatusOr<bool> IsPlatformAuditor(const directory::DirectoryApi& directory,
-                                       const rpc::Caller& caller) {
-  if (!caller.HasRole(v1::ROLE_AUDITOR)) return false;
-  absl::StatusOr<directory::ServiceInfo> service = directory.GetService(caller.service_id());
-  if (absl::IsNotFound(service.status())) return false;
-  RETURN_IF_ERROR(service.status());
-  return service->platform;
-}
+using directory::IsPlatformAuditor;
 
 namespace {
 

@@ -8,6 +8,7 @@
 #include "services/care/care_api.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_api.h"
+#include "services/directory/platform_auditor.h"
 
 namespace relais::audit {
 
@@ -18,20 +19,13 @@ struct AuditServiceOptions {
   bool access_report_names_members = false;
 };
 
-// Whether `caller` is a platform auditor (the DPO): ROLE_AUDITOR in a service
-// the directory marks platform. An auditor of any other service is scoped to
-// that service. False when the caller's service is unknown; other directory
-// errors are returned (the caller then refuses).
-absl::StatusOr<bool> IsPlatformAuditor(const directory::DirectoryApi& directory,
-                                       const rpc::Caller& caller);
-
 // AuditService over the hash-chained log. Querying and verifying the log is for
 // auditors only; an access report on one youth is also open to a coordinator of
 // a service accompanying that youth, so the youth can be given it (art. 15).
 // Reading the log is itself audited. Thread-safe.
 //
 // Auditor scope (DESIGN.md "Separated duties"): a platform auditor (the DPO,
-// IsPlatformAuditor) sees everything. A service auditor's QueryEvents is held
+// directory::IsPlatformAuditor) sees everything. A service auditor's QueryEvents is held
 // to events whose actor service is their own (naming another service:
 // "wrong_service"); ExportEvents, ListEmergencyAccesses and
 // ReviewEmergencyAccess are the platform auditor's only ("role_not_permitted");

@@ -195,8 +195,13 @@ absl::StatusOr<AuthServiceImpl::Checked> AuthServiceImpl::Attempt(
                                  "the client certificate names another service");
   }
   if (!checked.status.ok()) {
-    const bool failed = absl::IsUnauthenticated(checked.status) ||
-                        absl::IsPermissionDenied(checked.status);
+    // A member row that fails its MAC (a hand edit of the database) is no
+    // guess at a password: answered as it is, PERMISSION_DENIED
+    // integrity_violation, and not counted against the account.
+    const bool forged = rpc::ReasonOf(checked.status) ==
+                        rpc::ReasonCode(v1::ACCESS_REASON_INTEGRITY_VIOLATION);
+    const bool failed = !forged && (absl::IsUnauthenticated(checked.status) ||
+                                    absl::IsPermissionDenied(checked.status));
     if (!failed) {
       // The password was not judged (busy, database): give the attempt back.
       if (absl::Status released = locks_.Release(account); !released.ok()) {

@@ -67,6 +67,14 @@ class AuthServiceTest : public ::testing::Test {
                                                    {.scrypt = auth::FastParamsForTests()});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
+    {
+      // The row MAC key relaisd binds, here a fixed test key.
+      auto mac = storage::RowMac::Derive({std::string(32, 'k')});
+      ASSERT_TRUE(mac.ok()) << mac.status();
+      auto binding = storage::BindRowMac(*db_, *mac);
+      ASSERT_TRUE(binding.ok()) << binding.status();
+      row_mac_ = *std::move(binding);
+    }
     auto service = store_->CreateService({"", "AMO Le Relais", "aide_jeunesse", "AMO"});
     ASSERT_TRUE(service.ok()) << service.status();
     auto marie = store_->AddMember({"", service->id, "Marie Dupont", kLogin, {v1::ROLE_CASEWORKER}},
@@ -151,6 +159,7 @@ class AuthServiceTest : public ::testing::Test {
   absl::Duration password_check_wait_ = absl::Seconds(60);
   std::string path_;
   common::FakeClock clock_{absl::FromUnixSeconds(1764115200)};
+  std::unique_ptr<storage::RowMacBinding> row_mac_;
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<audit::AuditLog> audit_;
   std::unique_ptr<directory::DirectoryStore> store_;

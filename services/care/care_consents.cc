@@ -55,7 +55,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::GrantConsent(grpc::CallbackServerCont
     for (const v1::Recipient& r : in.recipients()) {
       if (r.has_service_id()) {
         RETURN_IF_ERROR(rpc::CheckId("consent.recipients.service_id", r.service_id()));
-        if (!directory_->GetService(r.service_id()).ok()) {
+        absl::StatusOr<directory::ServiceInfo> recipient = directory_->GetService(r.service_id());
+        // A stored row that fails its MAC answers integrity_violation.
+        if (!recipient.ok() && !absl::IsNotFound(recipient.status())) return recipient.status();
+        if (!recipient.ok()) {
           return rpc::InvalidField("consent.recipients.service_id", "unknown_recipient",
                                    "no such service");
         }

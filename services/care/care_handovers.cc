@@ -137,6 +137,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ProposeHandover(grpc::CallbackServerC
                                "a service cannot hand over to itself");
     }
     absl::StatusOr<directory::ServiceInfo> to = directory_->GetService(req->to_service_id());
+    if (!to.ok() && !absl::IsNotFound(to.status())) return to.status();  // integrity_violation
     if (!to.ok()) return rpc::NotFound("service_not_found", "the receiving service is unknown");
     RETURN_IF_ERROR(RequireWrite(caller, req->youth_id()));
     return Commit(call, [&](Connection& c) -> absl::Status {
@@ -200,6 +201,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::AcceptHandover(grpc::CallbackServerCo
     RETURN_IF_ERROR(rpc::CheckId("referent_member_id", req->referent_member_id()));
     absl::StatusOr<directory::MemberInfo> referent =
         directory_->GetMember(req->referent_member_id());
+    if (!referent.ok() && !absl::IsNotFound(referent.status())) return referent.status();
     if (!referent.ok() || referent->service_id != caller.service_id() || !referent->active) {
       return rpc::InvalidField("referent_member_id", "referent_not_in_service",
                                "the referent must be an active member of your service");

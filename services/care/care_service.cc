@@ -85,6 +85,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::OpenAccompaniment(
     }
     absl::StatusOr<directory::MemberInfo> referent =
         directory_->GetMember(req->referent_member_id());
+    if (!referent.ok() && !absl::IsNotFound(referent.status())) return referent.status();
     if (!referent.ok() || referent->service_id != caller.service_id() || !referent->active) {
       return rpc::InvalidField("referent_member_id", "referent_not_in_service",
                                "the referent must be an active member of your service");
@@ -302,6 +303,7 @@ absl::StatusOr<v1::EmergencyAccess> CareServiceImpl::ReviewEmergencyGrant(
   event.break_glass = true;
   // Reviewed by someone outside the opener's service, never by the opener.
   absl::StatusOr<directory::MemberInfo> reviewer = directory_->GetMember(reviewer_member_id);
+  if (!reviewer.ok() && !absl::IsNotFound(reviewer.status())) return reviewer.status();
   if (reviewer_member_id == a.member_id() || !reviewer.ok() ||
       reviewer->service_id == a.service_id()) {
     return rpc::Denied(v1::ACCESS_REASON_SEPARATION_OF_DUTIES,

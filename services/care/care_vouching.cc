@@ -53,6 +53,7 @@ absl::Status CareServiceImpl::Vouch(const Caller& caller, CallAudit& call,
   bool by_mandate = false;
   if (!facts.accompanying) {
     absl::StatusOr<directory::ServiceInfo> mine = directory_->GetService(caller.service_id());
+    if (!mine.ok() && !absl::IsNotFound(mine.status())) return mine.status();
     by_mandate = mine.ok() && IsMandatingKind(mine->kind) &&
                  target->basis() == v1::ACCOMPANIMENT_BASIS_MANDATE;
     if (!by_mandate) return NotFoundForCaller();

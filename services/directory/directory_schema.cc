@@ -116,6 +116,15 @@ UPDATE dir_services SET staffed = 1 WHERE id IN (
   WHERE ',' || roles || ',' LIKE '%,caseworker,%' OR ',' || roles || ',' LIKE '%,coordinator,%');
 )sql";
 
+// Version 7: authenticated access facts (issue #11): the member and service
+// rows the access decision reads carry a MAC (DirectoryStore's kMemberMac,
+// kServiceMac), filled for existing rows by SealExistingRows() once the key
+// is bound.
+constexpr char kRowMacs[] = R"sql(
+ALTER TABLE dir_services ADD COLUMN mac BLOB;
+ALTER TABLE dir_members ADD COLUMN mac BLOB;
+)sql";
+
 }  // namespace
 
 const std::vector<storage::Migration>& DirectoryMigrations() {
@@ -126,6 +135,7 @@ const std::vector<storage::Migration>& DirectoryMigrations() {
       {4, kPlatformFlag},
       {5, kOneTimePasswords},
       {6, kStaffedFlag},
+      {7, kRowMacs},
   };
   return *migrations;
 }

@@ -63,6 +63,14 @@ class DirectoryServiceTest : public ::testing::Test {
     auto store = DirectoryStore::Create(db_.get(), &clock_, {.scrypt = auth::FastParamsForTests()});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
+    {
+      // The row MAC key relaisd binds, here a fixed test key.
+      auto mac = storage::RowMac::Derive({std::string(32, 'k')});
+      ASSERT_TRUE(mac.ok()) << mac.status();
+      auto binding = storage::BindRowMac(*db_, *mac);
+      ASSERT_TRUE(binding.ok()) << binding.status();
+      row_mac_ = *std::move(binding);
+    }
 
     auto revocations = auth_store::RevocationStore::Create(db_.get(), &clock_);
     ASSERT_TRUE(revocations.ok()) << revocations.status();
@@ -176,6 +184,7 @@ class DirectoryServiceTest : public ::testing::Test {
 
   std::string path_;
   common::FakeClock clock_{absl::FromUnixSeconds(1764115200)};
+  std::unique_ptr<storage::RowMacBinding> row_mac_;
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<audit::AuditLog> audit_;
   std::unique_ptr<DirectoryStore> store_;

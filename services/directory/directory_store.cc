@@ -133,13 +133,29 @@ absl::Status RequireSector(Connection& conn, absl::string_view sector_id) {
   return absl::OkStatus();
 }
 
-constexpr char kServiceColumns[] =
-    "SELECT id, name, sector_id, kind, platform, staffed FROM dir_services ";
+// The MAC'd columns come last, followed by `mac` (storage::CheckRow).
+std::string ServiceSelect() {
+  return absl::StrCat("SELECT name, kind, ", kServiceMacColumns, ", mac FROM dir_services ");
+}
+constexpr int kServiceMacFirst = 2;
 
-// Reads a row selected with kServiceColumns.
-ServiceInfo ServiceFromRow(const Statement& row) {
-  return ServiceInfo{row.ColumnText(0),      row.ColumnText(1),      row.ColumnText(2),
-                     row.ColumnText(3),      row.ColumnInt64(4) != 0, row.ColumnInt64(5) != 0};
+// Reads a row selected with ServiceSelect(), once its MAC verifies.
+absl::StatusOr<ServiceInfo> ServiceFromRow(Connection& c, const Statement& row) {
+  RETURN_IF_ERROR(storage::CheckRow(c, kServiceMac, row, kServiceMacFirst));
+  return ServiceInfo{.id = row.ColumnText(2),
+                     .name = row.ColumnText(0),
+                     .sector_id = row.ColumnText(3),
+                     .kind = row.ColumnText(1),
+                     .platform = row.ColumnInt64(4) != 0,
+                     .staffed = row.ColumnInt64(5) != 0};
+}
+
+// Checks row `id` of `t` if it exists. Before a write changes a MAC'd row it
+// must be authentic; an absent row is left to the write, which reports it its
+// own way.
+absl::Status CheckIfPresent(Connection& c, const storage::MacTable& t, absl::string_view id) {
+  absl::Status s = storage::CheckStoredRow(c, t, id);
+  return absl::IsNotFound(s) ? absl::OkStatus() : s;
 }
 
 bool HasFieldRole(const std::vector<v1::Role>& roles) {
@@ -152,10 +168,13 @@ bool HasFieldRole(const std::vector<v1::Role>& roles) {
 absl::Status MarkStaffedIfField(Connection& txn, absl::string_view service_id,
                                 const std::vector<v1::Role>& roles) {
   if (!HasFieldRole(roles)) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckIfPresent(txn, kServiceMac, service_id));
   ASSIGN_OR_RETURN(Statement upd,
                    txn.Prepare("UPDATE dir_services SET staffed = 1 WHERE id = ?1 AND staffed = 0"));
   upd.Bind(1, service_id);
-  return upd.Run();
+  RETURN_IF_ERROR(upd.Run());
+  if (txn.Changes() == 0) return absl::OkStatus();
+  return storage::SetRowMac(txn, kServiceMac, service_id);
 }
 
 // Binds a password's expiry at `index`: NULL when it never expires.
@@ -167,27 +186,38 @@ void BindExpiry(Statement& stmt, int index, const PasswordUpdate& update) {
   }
 }
 
-constexpr char kMemberColumns[] =
-    "SELECT id, service_id, display_name, login, roles, active, password_hash, "
-    "password_must_change, password_expires_at_us FROM dir_members ";
 
-// Reads a row selected with kMemberColumns.
-absl::StatusOr<Credentials> MemberFromRow(const Statement& row) {
+std::string MemberSelect() {
+  return absl::StrCat(
+      "SELECT display_name, password_hash, password_must_change, password_expires_at_us, ",
+      kMemberMacColumns, ", mac FROM dir_members ");
+}
+constexpr int kMemberMacFirst = 4;
+
+// Reads a row selected with MemberSelect(), once its MAC verifies, and that
+// of its service (whose sector and platform flag its token will stand for).
+absl::StatusOr<Credentials> MemberFromRow(Connection& conn, const Statement& row) {
+  RETURN_IF_ERROR(storage::CheckRow(conn, kMemberMac, row, kMemberMacFirst));
+  RETURN_IF_ERROR(CheckIfPresent(conn, kServiceMac, row.ColumnText(5)));
   Credentials c;
   MemberInfo& m = c.member;
-  m.id = row.ColumnText(0);
-  m.service_id = row.ColumnText(1);
-  m.display_name = row.ColumnText(2);
-  m.login = row.ColumnText(3);
-  ASSIGN_OR_RETURN(m.roles, RolesFromText(row.ColumnText(4)));
-  m.active = row.ColumnInt64(5) != 0;
-  c.password_hash = row.ColumnText(6);
-  c.must_change = row.ColumnInt64(7) != 0;
-  if (!row.ColumnIsNull(8)) c.password_expires_at = absl::FromUnixMicros(row.ColumnInt64(8));
+  m.display_name = row.ColumnText(0);
+  c.password_hash = row.ColumnText(1);
+  c.must_change = row.ColumnInt64(2) != 0;
+  if (!row.ColumnIsNull(3)) c.password_expires_at = absl::FromUnixMicros(row.ColumnInt64(3));
+  m.id = row.ColumnText(4);
+  m.service_id = row.ColumnText(5);
+  m.login = row.ColumnText(6);
+  ASSIGN_OR_RETURN(m.roles, RolesFromText(row.ColumnText(7)));
+  m.active = row.ColumnInt64(8) != 0;
   return c;
 }
 
 }  // namespace
+
+absl::Status SealExistingRows(storage::Database& db) {
+  return storage::SealExistingRows(db, {kServiceMac, kMemberMac});
+}
 
 absl::StatusOr<std::unique_ptr<DirectoryStore>> DirectoryStore::Create(storage::Database* db,
                                                                        const common::Clock* clock,
@@ -275,6 +305,7 @@ absl::StatusOr<ServiceInfo> DirectoryStore::CreateService(Connection& txn,
       .Bind(5, absl::ToUnixMicros(clock_->Now()))
       .Bind(6, int64_t{created.platform ? 1 : 0});
   RETURN_IF_ERROR(ins.Run());
+  RETURN_IF_ERROR(storage::SetRowMac(txn, kServiceMac, created.id));
   return created;
 }
 
@@ -286,12 +317,13 @@ absl::Status DirectoryStore::SetServicePlatform(absl::string_view service_id, bo
 
 absl::Status DirectoryStore::SetServicePlatform(Connection& txn, absl::string_view service_id,
                                                 bool platform) {
+  RETURN_IF_ERROR(CheckIfPresent(txn, kServiceMac, service_id));
   ASSIGN_OR_RETURN(Statement upd,
                    txn.Prepare("UPDATE dir_services SET platform = ?1 WHERE id = ?2"));
   upd.Bind(1, int64_t{platform ? 1 : 0}).Bind(2, service_id);
   RETURN_IF_ERROR(upd.Run());
   if (txn.Changes() == 0) return rpc::NotFound("service_not_found", "no service has this id");
-  return absl::OkStatus();
+  return storage::SetRowMac(txn, kServiceMac, service_id);
 }
 
 absl::StatusOr<ServicePage> DirectoryStore::ListServices(absl::string_view sector_id, int page_size,
@@ -310,7 +342,7 @@ absl::StatusOr<ServicePage> DirectoryStore::ListServices(absl::string_view secto
   RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
     if (!sector_id.empty()) RETURN_IF_ERROR(RequireSector(conn, sector_id));
     // One row more than asked tells whether another page follows.
-    ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(kServiceColumns,
+    ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(ServiceSelect(),
                                                             "WHERE (?1 = '' OR sector_id = ?1) "
                                                             "AND id > ?2 ORDER BY id LIMIT ?3")));
     q.Bind(1, sector_id).Bind(2, page_token).Bind(3, int64_t{page_size} + 1);
@@ -321,7 +353,8 @@ absl::StatusOr<ServicePage> DirectoryStore::ListServices(absl::string_view secto
         page.next_page_token = page.services.back().id;
         return absl::OkStatus();
       }
-      page.services.push_back(ServiceFromRow(q));
+      ASSIGN_OR_RETURN(ServiceInfo service, ServiceFromRow(conn, q));
+      page.services.push_back(std::move(service));
     }
   }));
   return page;
@@ -375,9 +408,14 @@ absl::StatusOr<MemberInfo> DirectoryStore::InsertMember(Connection& txn, const N
   if (member.password.password_hash.empty()) {
     return absl::InternalError("member without password hash");
   }
-  ASSIGN_OR_RETURN(bool service_found,
-                   Exists(txn, "SELECT 1 FROM dir_services WHERE id = ?1", created.service_id));
-  if (!service_found) return rpc::NotFound("service_not_found", "no service has this id");
+  // The service must be authentic too: a member joins no forged service.
+  if (absl::Status service = storage::CheckStoredRow(txn, kServiceMac, created.service_id);
+      !service.ok()) {
+    if (absl::IsNotFound(service)) {
+      return rpc::NotFound("service_not_found", "no service has this id");
+    }
+    return service;
+  }
   // Checked inside the write transaction, so no other writer can take the login
   // before the insert; the UNIQUE constraint stays as the last line of defence.
   ASSIGN_OR_RETURN(bool login_used,
@@ -400,6 +438,7 @@ absl::StatusOr<MemberInfo> DirectoryStore::InsertMember(Connection& txn, const N
       .Bind(8, int64_t{member.password.must_change ? 1 : 0});
   BindExpiry(ins, 9, member.password);
   RETURN_IF_ERROR(ins.Run());
+  RETURN_IF_ERROR(storage::SetRowMac(txn, kMemberMac, created.id));
   RETURN_IF_ERROR(MarkStaffedIfField(txn, created.service_id, created.roles));
   return created;
 }
@@ -423,10 +462,12 @@ absl::Status DirectoryStore::SetMemberActive(absl::string_view member_id, bool a
 absl::StatusOr<std::vector<v1::Role>> DirectoryStore::SetMemberRoles(
     Connection& txn, absl::string_view member_id, const std::vector<v1::Role>& roles) {
   ASSIGN_OR_RETURN(std::vector<v1::Role> checked, CheckRoles(roles));
+  RETURN_IF_ERROR(CheckIfPresent(txn, kMemberMac, member_id));
   ASSIGN_OR_RETURN(Statement upd, txn.Prepare("UPDATE dir_members SET roles = ?1 WHERE id = ?2"));
   upd.Bind(1, RolesToText(checked)).Bind(2, member_id);
   RETURN_IF_ERROR(upd.Run());
   if (txn.Changes() == 0) return rpc::NotFound("member_not_found", "no member has this id");
+  RETURN_IF_ERROR(storage::SetRowMac(txn, kMemberMac, member_id));
   if (HasFieldRole(checked)) {
     ASSIGN_OR_RETURN(Statement svc,
                      txn.Prepare("SELECT service_id FROM dir_members WHERE id = ?1"));
@@ -439,11 +480,12 @@ absl::StatusOr<std::vector<v1::Role>> DirectoryStore::SetMemberRoles(
 
 absl::Status DirectoryStore::SetMemberActive(Connection& txn, absl::string_view member_id,
                                              bool active) {
+  RETURN_IF_ERROR(CheckIfPresent(txn, kMemberMac, member_id));
   ASSIGN_OR_RETURN(Statement upd, txn.Prepare("UPDATE dir_members SET active = ?1 WHERE id = ?2"));
   upd.Bind(1, int64_t{active ? 1 : 0}).Bind(2, member_id);
   RETURN_IF_ERROR(upd.Run());
   if (txn.Changes() == 0) return rpc::NotFound("member_not_found", "no member has this id");
-  return absl::OkStatus();
+  return storage::SetRowMac(txn, kMemberMac, member_id);
 }
 
 absl::Status DirectoryStore::SetPassword(Connection& txn, absl::string_view member_id,
@@ -481,10 +523,10 @@ absl::StatusOr<Credentials> DirectoryStore::FindCredentials(absl::string_view lo
   absl::StatusOr<Credentials> found = rpc::NotFound("member_not_found", "no member has this login");
   if (login.empty() || login.size() > kMaxLoginBytes) return found;
   RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(kMemberColumns, "WHERE login = ?1")));
+    ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(MemberSelect(), "WHERE login = ?1")));
     q.Bind(1, login);
     ASSIGN_OR_RETURN(bool row, q.Step());
-    if (row) found = MemberFromRow(q);
+    if (row) found = MemberFromRow(conn, q);
     return absl::OkStatus();
   }));
   return found;
@@ -494,10 +536,10 @@ absl::StatusOr<ServiceInfo> DirectoryStore::GetService(absl::string_view service
   absl::StatusOr<ServiceInfo> found = rpc::NotFound("service_not_found", "no service has this id");
   if (service_id.empty() || service_id.size() > rpc::kMaxIdLength) return found;
   RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(kServiceColumns, "WHERE id = ?1")));
+    ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(ServiceSelect(), "WHERE id = ?1")));
     q.Bind(1, service_id);
     ASSIGN_OR_RETURN(bool row, q.Step());
-    if (row) found = ServiceFromRow(q);
+    if (row) found = ServiceFromRow(conn, q);
     return absl::OkStatus();
   }));
   return found;
@@ -507,11 +549,11 @@ absl::StatusOr<MemberInfo> DirectoryStore::GetMember(absl::string_view member_id
   absl::StatusOr<MemberInfo> found = rpc::NotFound("member_not_found", "no member has this id");
   if (member_id.empty() || member_id.size() > rpc::kMaxIdLength) return found;
   RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(kMemberColumns, "WHERE id = ?1")));
+    ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(MemberSelect(), "WHERE id = ?1")));
     q.Bind(1, member_id);
     ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return absl::OkStatus();
-    ASSIGN_OR_RETURN(Credentials credentials, MemberFromRow(q));
+    ASSIGN_OR_RETURN(Credentials credentials, MemberFromRow(conn, q));
     found = std::move(credentials.member);  // the hash stays here
     return absl::OkStatus();
   }));

@@ -14,8 +14,23 @@
 #include "common/clock.h"
 #include "services/directory/directory_api.h"
 #include "storage/database.h"
+#include "storage/row_mac.h"
 
 namespace relais::directory {
+
+// Authenticated access facts (storage/row_mac.h): the columns of a member and
+// of a service that decide access carry a MAC, checked on every read
+// (PERMISSION_DENIED "integrity_violation"). A member's password columns are
+// not among them: they change on their own and scrypt checks them.
+inline constexpr char kMemberMacColumns[] = "id, service_id, login, roles, active";
+inline constexpr storage::MacTable kMemberMac{"dir_members", "id", kMemberMacColumns,
+                                              storage::CountColumns(kMemberMacColumns)};
+inline constexpr char kServiceMacColumns[] = "id, sector_id, platform, staffed";
+inline constexpr storage::MacTable kServiceMac{"dir_services", "id", kServiceMacColumns,
+                                               storage::CountColumns(kServiceMacColumns)};
+// MACs the members and services written before the MACs (once), or re-MACs
+// them after a master key rotation; needs the row MAC key bound.
+absl::Status SealExistingRows(storage::Database& db);
 
 struct SectorInfo {
   std::string id;  // lower-case slug, e.g. "aide_jeunesse"

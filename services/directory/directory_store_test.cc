@@ -34,6 +34,7 @@ class DirectoryStoreTest : public ::testing::Test {
   void TearDown() override {
     store_.reset();
     db_.reset();
+    row_mac_.reset();
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
   }
 
@@ -47,6 +48,16 @@ class DirectoryStoreTest : public ::testing::Test {
     auto store = DirectoryStore::Create(db_.get(), &clock_, {.scrypt = auth::FastParamsForTests()});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
+    // The row MAC key relaisd binds (a fixed test key), bound once per file;
+    // rows written before (an older schema) are sealed as at start-up.
+    if (row_mac_ == nullptr) {
+      auto mac = storage::RowMac::Derive({std::string(32, 'k')});
+      ASSERT_TRUE(mac.ok()) << mac.status();
+      auto binding = storage::BindRowMac(*db_, *mac);
+      ASSERT_TRUE(binding.ok()) << binding.status();
+      row_mac_ = *std::move(binding);
+    }
+    ASSERT_TRUE(SealExistingRows(*db_).ok());
   }
 
   ServiceInfo NewService(absl::string_view sector = "aide_jeunesse") {
@@ -66,6 +77,7 @@ class DirectoryStoreTest : public ::testing::Test {
 
   std::string path_;
   common::FakeClock clock_{absl::FromUnixSeconds(1700000000)};
+  std::unique_ptr<storage::RowMacBinding> row_mac_;
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<DirectoryStore> store_;
 };

@@ -192,6 +192,7 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
     ASSIGN_OR_RETURN(std::unique_ptr<storage::RowMacBinding> binding,
                      storage::BindRowMac(*host->db_, std::move(row_mac)));
     RowMacBindings().Put(host.get(), std::move(binding));
+    RETURN_IF_ERROR(directory::SealExistingRows(*host->db_));
     RETURN_IF_ERROR(care::store::SealExistingRows(*host->db_));
     RETURN_IF_ERROR(record::store::SealExistingRows(*host->db_));
   }

@@ -13,6 +13,7 @@
 #include "storage/wal_checkpoint.h"
 #include "services/common/ids.h"
 #include "services/common/paging.h"
+#include "services/directory/platform_auditor.h"
 #include "services/record/record_service.h"
 #include "services/record/record_store.h"
 
@@ -68,11 +69,9 @@ audit::EventInput SideEvent(const audit::EventInput& call, v1::Action action,
 
 }  // namespace
 
-bool RecordServiceImpl::IsPlatformAuditor(const Caller& caller) const {
-  if (!caller.HasRole(v1::ROLE_AUDITOR)) return false;
+absl::StatusOr<bool> RecordServiceImpl::IsPlatformAuditor(const Caller& caller) const {
   if (directory_ == nullptr) return false;
-  absl::StatusOr<directory::ServiceInfo> service = directory_->GetService(caller.service_id());
-  return service.ok() && service->platform;
+  return directory::IsPlatformAuditor(*directory_, caller);
 }
 
 absl::StatusOr<v1::ErasureRequest> RecordServiceImpl::LoadErasureRequest(
@@ -91,7 +90,9 @@ absl::Status RecordServiceImpl::RequireErasureViewer(const Caller& caller,
                                                      absl::string_view youth_id,
                                                      CallAudit& call) const {
   RETURN_IF_ERROR(gate_->RequireRole(caller, method));
-  if (caller.HasRole(v1::ROLE_ADMIN) || IsPlatformAuditor(caller)) return absl::OkStatus();
+  if (caller.HasRole(v1::ROLE_ADMIN)) return absl::OkStatus();
+  ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(caller));
+  if (platform) return absl::OkStatus();
   if (caller.HasRole(v1::ROLE_COORDINATOR)) return RequireGdprActor(caller, youth_id, call);
   return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
                      "only a platform auditor sees erasure requests among auditors");
@@ -179,15 +180,15 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ApproveErasure(
     ASSIGN_OR_RETURN(v1::ErasureRequest request, LoadErasureRequest(req->request_id()));
     call.event.youth_id = request.youth_id();
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(request.youth_id()));
+    ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(caller));
     // Four eyes: never the requester, nor anyone of the requester's service
     // but the DPO, whose independence is the point (GDPR art. 38(3)).
     if (caller.member_id() == request.requested_by_member_id() ||
-        (caller.service_id() == request.requested_by_service_id() &&
-         !IsPlatformAuditor(caller))) {
+        (caller.service_id() == request.requested_by_service_id() && !platform)) {
       return rpc::Denied(v1::ACCESS_REASON_SEPARATION_OF_DUTIES,
                          "an erasure is approved by someone outside the requester's service");
     }
-    if (!IsPlatformAuditor(caller)) {
+    if (!platform) {
       if (!caller.HasRole(v1::ROLE_COORDINATOR)) {
         return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
                            "only a platform auditor approves an erasure among auditors");
@@ -234,7 +235,8 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CancelErasure(grpc::CallbackServerC
     ASSIGN_OR_RETURN(v1::ErasureRequest request, LoadErasureRequest(req->request_id()));
     call.event.youth_id = request.youth_id();
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(request.youth_id()));
-    if (!IsPlatformAuditor(caller)) {
+    ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(caller));
+    if (!platform) {
       if (!caller.HasRole(v1::ROLE_COORDINATOR) && !caller.HasRole(v1::ROLE_ADMIN)) {
         return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
                            "only a platform auditor cancels an erasure among auditors");
@@ -452,7 +454,8 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ApproveFullExport(
     if (!request.has_value()) return ExportRequestNotFound();
     call.event.youth_id = request->youth_id();
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(request->youth_id()));
-    if (!IsPlatformAuditor(caller)) {
+    ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(caller));
+    if (!platform) {
       return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
                          "only a platform auditor (the DPO) approves a full export");
     }

@@ -165,8 +165,8 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   absl::Status RequireGdprActor(const rpc::Caller& caller, absl::string_view youth_id,
                                 rpc::CallAudit& call) const;
 
-  // A member with ROLE_AUDITOR of the platform's service (the DPO).
-  bool IsPlatformAuditor(const rpc::Caller& caller) const;
+  // directory::IsPlatformAuditor (false without a directory).
+  absl::StatusOr<bool> IsPlatformAuditor(const rpc::Caller& caller) const;
   // NOT_FOUND "erasure_request_not_found".
   absl::StatusOr<v1::ErasureRequest> LoadErasureRequest(absl::string_view id) const;
   // Who may see a youth's erasure requests: an admin, a platform auditor, or a

@@ -22,7 +22,13 @@
 // what an admin asks (a full export). Each change is appended to the audit
 // chain in the same transaction, as actor "relais-admin".
 //
-//   relais-admin create-admin --db=<relais.db> --service=<svc_id> --login=<login>
+// The member and service rows carry a MAC (README "Authenticated access
+// facts") under a key derived from the master key, so these commands load it
+// exactly as relaisd does: --master_key_file, else $RELAIS_MASTER_KEY, else
+// <--keys_dir>/master.key, and --previous_master_key_file during a rotation.
+// Rows written under another key would be refused by relaisd.
+//
+//   relais-admin create-admin --db=<relais.db> <keys> --service=<svc_id> --login=<login>
 //                             --display_name=<name>
 //                             [--service_name=<name> --sector=<sector id>]
 //   relais-admin create-auditor (same flags)
@@ -33,17 +39,20 @@
 //       Prints a one-time password, once: the member chooses their own at
 //       first login (relaisctl passwd) within --one_time_password_hours
 //       (default 72).
-//   relais-admin reset-password --db=<relais.db> --login=<login>
+//   relais-admin reset-password --db=<relais.db> <keys> --login=<login>
 //       Replaces any member's password (an admin's or the DPO's too, which the
 //       API never does) with a one-time password, printed once, as above.
-//   relais-admin grant-admin|grant-auditor --db=<relais.db> --login=<login>
-//   relais-admin revoke-admin|revoke-auditor --db=<relais.db> --login=<login>
+//   relais-admin grant-admin|grant-auditor --db=<relais.db> <keys> --login=<login>
+//   relais-admin revoke-admin|revoke-auditor --db=<relais.db> <keys> --login=<login>
 //       Adds the role to an existing member, or takes it away (a member left
 //       without any role is deactivated).
-//   relais-admin set-platform-service --db=<relais.db> --service=<svc_id>
+//   relais-admin set-platform-service --db=<relais.db> <keys> --service=<svc_id>
 //                                     [--platform=false]
 //       Marks the service as the platform operator's (its auditors are the
 //       DPO, platform-wide), or unmarks it with --platform=false.
+//
+//   <keys>: --master_key_file=<file> [--previous_master_key_file=<file>], or
+//   $RELAIS_MASTER_KEY, or --keys_dir=<dir>: what relaisd is given.
 //
 // Exit status: 0 done; 1 the operation failed (nothing changed); 2 usage error.
 // Key material and passwords are never printed (but the one-time passwords
@@ -52,6 +61,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -76,11 +86,20 @@
 #include "storage/crypto/field_crypto.h"
 #include "storage/crypto/master_key.h"
 #include "storage/database.h"
+#include "storage/row_mac.h"
 
 ABSL_FLAG(std::string, db, "", "The relaisd SQLite database file");
 ABSL_FLAG(std::string, old_key_file, "", "rotate-master-key: the current (old) master key file");
 ABSL_FLAG(std::string, new_key_file, "", "rotate-master-key: the new master key file");
-ABSL_FLAG(std::string, keys_dir, "", "rotate-token-key: relaisd's --keys_dir");
+ABSL_FLAG(std::string, keys_dir, "",
+          "rotate-token-key: relaisd's --keys_dir; directory commands: the master key "
+          "fallback <keys_dir>/master.key, as relaisd");
+ABSL_FLAG(std::string, master_key_file, "",
+          "Directory commands: relaisd's --master_key_file (else $RELAIS_MASTER_KEY, else "
+          "<keys_dir>/master.key), whose row MAC key the rows written must carry");
+ABSL_FLAG(std::string, previous_master_key_file, "",
+          "Directory commands, during a master key rotation: relaisd's "
+          "--previous_master_key_file");
 ABSL_FLAG(std::string, out, "", "new-master-key: the file to create (mode 0600)");
 ABSL_FLAG(std::vector<std::string>, key_file, {},
           "master-key-status: key files whose ids to print (comma-separated)");
@@ -111,13 +130,16 @@ constexpr char kUsage[] =
     "       relais-admin master-key-status --db=<relais.db> [--key_file=<file>[,...]]\n"
     "       relais-admin rotate-master-key --db=<relais.db> --old_key_file=<file> "
     "--new_key_file=<file>\n"
-    "       relais-admin create-admin|create-auditor --db=<relais.db> --service=<svc_id> "
-    "--login=<login> --display_name=<name> [--service_name=<name> --sector=<id>]\n"
-    "       relais-admin reset-password --db=<relais.db> --login=<login>\n"
-    "       relais-admin grant-admin|grant-auditor --db=<relais.db> --login=<login>\n"
-    "       relais-admin revoke-admin|revoke-auditor --db=<relais.db> --login=<login>\n"
-    "       relais-admin set-platform-service --db=<relais.db> --service=<svc_id> "
-    "[--platform=false]";
+    "       relais-admin create-admin|create-auditor --db=<relais.db> <keys> "
+    "--service=<svc_id> --login=<login> --display_name=<name> "
+    "[--service_name=<name> --sector=<id>]\n"
+    "       relais-admin reset-password --db=<relais.db> <keys> --login=<login>\n"
+    "       relais-admin grant-admin|grant-auditor --db=<relais.db> <keys> --login=<login>\n"
+    "       relais-admin revoke-admin|revoke-auditor --db=<relais.db> <keys> --login=<login>\n"
+    "       relais-admin set-platform-service --db=<relais.db> <keys> --service=<svc_id> "
+    "[--platform=false]\n"
+    "<keys>: the master key relaisd is given: --master_key_file=<file> "
+    "[--previous_master_key_file=<file>], or $RELAIS_MASTER_KEY, or --keys_dir=<dir>";
 
 int Usage(const std::string& why) {
   std::fprintf(stderr, "relais-admin: %s\nusage: %s\n", why.c_str(), kUsage);
@@ -214,13 +236,55 @@ namespace v1 = relais::v1;
 // Who the audit events of this tool name.
 constexpr char kToolActor[] = "relais-admin";
 
-// The directory and the audit log of a relaisd database, both migrated.
+// The directory and the audit log of a relaisd database, both migrated, with
+// relaisd's row MAC key bound.
 struct Directory {
   std::unique_ptr<Database> db;
+  std::unique_ptr<relais::storage::RowMacBinding> row_mac;
   std::unique_ptr<relais::audit::AuditLog> audit;
   std::unique_ptr<directory::DirectoryStore> store;
   std::unique_ptr<relais::auth_store::RevocationStore> revocations;
 };
+
+// Loads the master keys as relaisd does (record::RecordServiceImpl::LoadMasterKeys)
+// and binds the row MAC key derived from them to `db`. Never an in-memory key:
+// rows MACed under it would verify nowhere else.
+absl::StatusOr<std::unique_ptr<relais::storage::RowMacBinding>> BindRelaisdRowMac(Database& db) {
+  const crypto::MasterKeySources sources{
+      .file = absl::GetFlag(FLAGS_master_key_file),
+      .previous_file = absl::GetFlag(FLAGS_previous_master_key_file),
+      .keys_dir = absl::GetFlag(FLAGS_keys_dir)};
+  const char* env = std::getenv("RELAIS_MASTER_KEY");
+  if (sources.file.empty() && (env == nullptr || *env == '\0') && sources.keys_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "the master key relaisd uses is required: --master_key_file, $RELAIS_MASTER_KEY or "
+        "--keys_dir");
+  }
+  std::map<std::string, int64_t> in_use;
+  ASSIGN_OR_RETURN(int version, db.SchemaVersion("record"));
+  if (version >= kDataKeysSchemaVersion) {
+    RETURN_IF_ERROR(db.Read([&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(in_use, crypto::CountDataKeysByMasterKey(c));
+      return absl::OkStatus();
+    }));
+  }
+  crypto::MasterKeySources load = sources;
+  // As relaisd: a missing key file is created only while no data key needs one.
+  load.allow_generate = in_use.empty();
+  ASSIGN_OR_RETURN(crypto::MasterKeyRing ring, crypto::MasterKeyRing::Load(load));
+  for (const auto& [id, count] : in_use) {
+    if (ring.Find(id) == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the database holds data keys wrapped under master key ", id, " but the key given (",
+          ring.current().id(), ") is not it: pass relaisd's --master_key_file"));
+    }
+  }
+  std::vector<absl::string_view> keys{ring.current().key().bytes()};
+  for (const std::string& id : ring.previous_ids()) keys.push_back(ring.Find(id)->key().bytes());
+  ASSIGN_OR_RETURN(std::shared_ptr<const relais::storage::RowMac> mac,
+                   relais::storage::RowMac::Derive(keys));
+  return relais::storage::BindRowMac(db, std::move(mac));
+}
 
 // Opens the database (creating the file only if `may_create`) with the
 // directory's and the audit log's tables.
@@ -240,6 +304,9 @@ absl::StatusOr<Directory> OpenDirectory(bool may_create) {
                                 {.scrypt = relais::auth::ScryptParams{}}));
   ASSIGN_OR_RETURN(d.revocations, relais::auth_store::RevocationStore::Create(
                                       d.db.get(), &relais::common::RealClock()));
+  ASSIGN_OR_RETURN(d.row_mac, BindRelaisdRowMac(*d.db));
+  // Rows written before the MACs are sealed as relaisd's start-up does (once).
+  RETURN_IF_ERROR(directory::SealExistingRows(*d.db));
   return d;
 }
 
