@@ -38,6 +38,7 @@
 #include "services/host/tls_credentials.h"
 #include "tests/relaisd_process.h"
 #include "tests/test_env.h"
+#include "tests/tls_handshake.h"
 
 namespace relais::testing {
 namespace {
@@ -289,50 +290,6 @@ TEST(PlaintextTransport, ClientIdentityStaysThePeerAddress) {
 }
 
 // --- Protocol version, checked with OpenSSL directly -------------------------
-
-struct SslCtxFree {
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
-};
-struct SslFree {
-  void operator()(SSL* s) const { SSL_free(s); }
-};
-
-// Handshakes with 127.0.0.1:`port` offering [min_version, max_version] (0: the
-// library's bound) and presenting `cert`/`key`. Returns the negotiated version
-// (TLS1_3_VERSION, ...), or nullopt if the handshake failed.
-std::optional<int> Handshake(int port, int min_version, int max_version, const std::string& ca,
-                             const std::string& cert, const std::string& key) {
-  std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_client_method()));
-  if (ctx == nullptr) return std::nullopt;
-  EXPECT_EQ(SSL_CTX_set_min_proto_version(ctx.get(), min_version), 1);
-  EXPECT_EQ(SSL_CTX_set_max_proto_version(ctx.get(), max_version), 1);
-  EXPECT_EQ(SSL_CTX_load_verify_locations(ctx.get(), ca.c_str(), nullptr), 1);
-  EXPECT_EQ(SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()), 1);
-  EXPECT_EQ(SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM), 1);
-  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  static const unsigned char kAlpn[] = {2, 'h', '2'};
-  EXPECT_EQ(SSL_CTX_set_alpn_protos(ctx.get(), kAlpn, sizeof(kAlpn)), 0);
-
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return std::nullopt;
-  timeval timeout{.tv_sec = 10, .tv_usec = 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::optional<int> version;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
-    SSL_set_fd(ssl.get(), fd);
-    SSL_set1_host(ssl.get(), "localhost");
-    if (SSL_connect(ssl.get()) == 1) version = SSL_version(ssl.get());
-  }
-  ERR_clear_error();
-  ::close(fd);
-  return version;
-}
 
 TEST_F(TransportSecurityTest, OnlyTls13IsNegotiated) {
   const int port = env_->host().port();
