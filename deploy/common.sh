@@ -55,8 +55,15 @@ relais_install_tools() {
   fi
 }
 
-# relais_build [extra cmake args...]: configures once, builds with 2 jobs.
-relais_build() {
+# relais_configure [extra cmake args...]: configures the tree in $RELAIS_BUILD.
+relais_configure() {
   cmake -S "$RELAIS_ROOT" -B "$RELAIS_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-  cmake --build "$RELAIS_BUILD" -j "${RELAIS_JOBS:-2}"
+}
+
+# relais_build [targets...]: builds those targets (every target, tests included,
+# when none is named) with 2 jobs. run-demo.sh names only what it runs.
+relais_build() {
+  local targets=()
+  (($#)) && targets=(--target "$@")
+  cmake --build "$RELAIS_BUILD" -j "${RELAIS_JOBS:-2}" "${targets[@]}"
 }

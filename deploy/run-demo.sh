@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, makes development certificates (a dev CA,
-# the server's certificate and one client certificate per demo service, under
-# ./data/certs) and starts relaisd on 127.0.0.1:50051 with mutual TLS, an
-# embedded SQLite database under ./data and the demo data set.
+# Installs what is missing, builds relaisd and relaisctl (not the tests), makes
+# development certificates (a dev CA, the server's certificate and one client
+# certificate per demo service, under ./data/certs) and starts relaisd on
+# 127.0.0.1:50051 with mutual TLS, an embedded SQLite database under ./data and
+# the demo data set.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 relais_install
-relais_build
+relais_configure
+# Only what the demo runs: relaisd, and relaisctl, its client in docs/api.md (not the tests).
+relais_build relaisd relaisctl
 cd "$RELAIS_ROOT"
 "$RELAIS_ROOT/deploy/make-dev-certs.sh" data/certs
 exec "$RELAIS_BUILD/services/host/relaisd" --demo --db=data/relais.db --keys_dir=data/keys \
