@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -298,21 +299,25 @@ int Invocation::Usage(absl::string_view why) const {
   return UsageError(why, UsageLine(*spec), absl::StrCat("relaisctl ", CommandName(*spec)));
 }
 
-int RunCli(int argc, char** argv) {
+namespace {
+
+// Each step of RunCli returns the exit status when the run ends there (help
+// printed, usage error reported), nothing when it goes on.
+using Outcome = std::optional<int>;
+
+std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> specs;
   for (auto list : {SessionCommands(), RecordCommands(), CareCommands(), AuditCommands(),
                     RetentionCommands(), AdminCommands()}) {
     for (CommandSpec& s : list) specs.push_back(std::move(s));
   }
-  Parsed parsed;
-  if (absl::Status s = Tokenize(argc, argv, &parsed); !s.ok()) {
-    return UsageError(s.message(), "", "relaisctl");
-  }
-  std::vector<std::string>& words = parsed.words;
-  if (!words.empty() && words.front() == "help") {
-    parsed.help = true;
-    words.erase(words.begin());
-  }
+  return specs;
+}
+
+// The command the words name, in *spec; help for a group or the whole tool.
+Outcome FindCommand(const std::vector<CommandSpec>& specs, const Parsed& parsed,
+                    const CommandSpec** spec) {
+  const std::vector<std::string>& words = parsed.words;
   if (words.empty()) {
     if (parsed.help) {
       Print(TopHelp(specs));
@@ -320,17 +325,16 @@ int RunCli(int argc, char** argv) {
     }
     return UsageError("missing command", "relaisctl <command> [subcommand] [flags]", "relaisctl");
   }
-  const CommandSpec* spec = nullptr;
   bool group_known = false;
   for (const CommandSpec& s : specs) {
     if (s.group != words[0]) continue;
     group_known = true;
-    if (*s.name == '\0' || (words.size() > 1 && s.name == words[1])) spec = &s;
+    if (*s.name == '\0' || (words.size() > 1 && s.name == words[1])) *spec = &s;
   }
   if (!group_known) {
     return UsageError(absl::StrCat("unknown command \"", words[0], "\""), "", "relaisctl");
   }
-  if (spec == nullptr) {
+  if (*spec == nullptr) {
     if (parsed.help && words.size() == 1) {
       Print(GroupHelp(specs, words[0]));
       return kExitOk;
@@ -343,17 +347,15 @@ int RunCli(int argc, char** argv) {
     return kExitUsage;
   }
   if (parsed.help) {
-    Print(CommandHelp(*spec));
+    Print(CommandHelp(**spec));
     return kExitOk;
   }
+  return std::nullopt;
+}
 
-  Invocation in;
-  in.spec = spec;
-  in.args.assign(words.begin() + (*spec->name == '\0' ? 1 : 2), words.end());
-
-  // Only this command's flags; list flags accumulate, others are given once.
-  std::set<std::string> allowed(spec->flags.begin(), spec->flags.end());
-  if (spec->connects) allowed.insert(std::begin(kConnectionFlags), std::end(kConnectionFlags));
+// Sets the flags given, which must be among `allowed` (the command's own); list
+// flags accumulate, others are given once.
+Outcome SetFlags(const Invocation& in, const Parsed& parsed, const std::set<std::string>& allowed) {
   std::map<std::string, std::string> values;
   for (const auto& [name, value] : parsed.flags) {
     if (allowed.count(name) == 0) {
@@ -373,32 +375,68 @@ int RunCli(int argc, char** argv) {
       return in.Usage(absl::StrCat("--", name, ": ", error));
     }
   }
-  const int n = static_cast<int>(in.args.size());
-  if (n < spec->min_args) return in.Usage("missing argument");
-  if (n > spec->max_args) {
-    return in.Usage(absl::StrCat("unexpected argument \"", in.args[spec->max_args], "\""));
+  return std::nullopt;
+}
+
+// The argument count, then the output format into in->format.
+Outcome CheckArgsAndFormat(Invocation* in, const std::set<std::string>& allowed) {
+  const CommandSpec& spec = *in->spec;
+  const int n = static_cast<int>(in->args.size());
+  if (n < spec.min_args) return in->Usage("missing argument");
+  if (n > spec.max_args) {
+    return in->Usage(absl::StrCat("unexpected argument \"", in->args[spec.max_args], "\""));
   }
   // A command taking --lang also takes --format text: the server's rendering,
   // printed as is (the command reads the flag itself).
   if (allowed.count("format") != 0 &&
       !(allowed.count("lang") != 0 && absl::GetFlag(FLAGS_format) == "text")) {
     absl::StatusOr<Format> format = ParseFormat(absl::GetFlag(FLAGS_format));
-    if (!format.ok()) return in.Usage(format.status().message());
-    in.format = *format;
+    if (!format.ok()) return in->Usage(format.status().message());
+    in->format = *format;
   }
+  return std::nullopt;
+}
 
+// The client, with the saved token when the command needs one.
+Outcome Connect(Invocation* in) {
+  absl::StatusOr<ConnectionOptions> options = ConnectionFromFlags();
+  if (!options.ok()) return in->Usage(options.status().message());
+  std::string token;
+  if (in->spec->needs_token) {
+    absl::StatusOr<std::string> loaded = LoadToken(TokenPath());
+    if (!loaded.ok()) return in->Fail(loaded.status());
+    token = *std::move(loaded);
+  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(*options);
+  if (!channel.ok()) return in->Usage(channel.status().message());
+  in->client = std::make_unique<Client>(*std::move(channel), std::move(token), options->timeout);
+  return std::nullopt;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  const std::vector<CommandSpec> specs = AllCommands();
+  Parsed parsed;
+  if (absl::Status s = Tokenize(argc, argv, &parsed); !s.ok()) {
+    return UsageError(s.message(), "", "relaisctl");
+  }
+  if (!parsed.words.empty() && parsed.words.front() == "help") {
+    parsed.help = true;
+    parsed.words.erase(parsed.words.begin());
+  }
+  const CommandSpec* spec = nullptr;
+  if (Outcome done = FindCommand(specs, parsed, &spec)) return *done;
+
+  Invocation in;
+  in.spec = spec;
+  in.args.assign(parsed.words.begin() + (*spec->name == '\0' ? 1 : 2), parsed.words.end());
+  std::set<std::string> allowed(spec->flags.begin(), spec->flags.end());
+  if (spec->connects) allowed.insert(std::begin(kConnectionFlags), std::end(kConnectionFlags));
+  if (Outcome done = SetFlags(in, parsed, allowed)) return *done;
+  if (Outcome done = CheckArgsAndFormat(&in, allowed)) return *done;
   if (spec->connects) {
-    absl::StatusOr<ConnectionOptions> options = ConnectionFromFlags();
-    if (!options.ok()) return in.Usage(options.status().message());
-    std::string token;
-    if (spec->needs_token) {
-      absl::StatusOr<std::string> loaded = LoadToken(TokenPath());
-      if (!loaded.ok()) return in.Fail(loaded.status());
-      token = *std::move(loaded);
-    }
-    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(*options);
-    if (!channel.ok()) return in.Usage(channel.status().message());
-    in.client = std::make_unique<Client>(*std::move(channel), std::move(token), options->timeout);
+    if (Outcome done = Connect(&in)) return *done;
   }
   return spec->run(in);
 }

@@ -33,50 +33,17 @@ std::string Enum(const google::protobuf::EnumDescriptor* type, int value) {
 // How often progress is redrawn: every this many items.
 constexpr int64_t kProgressEvery = 500;
 
-int AuditQuery(Invocation& in) {
-  v1::QueryEventsRequest base;
-  base.set_youth_id(absl::GetFlag(FLAGS_youth));
-  base.set_actor_member_id(absl::GetFlag(FLAGS_actor));
-  base.set_actor_service_id(absl::GetFlag(FLAGS_service));
-  if (const std::string since = absl::GetFlag(FLAGS_since); !since.empty()) {
-    absl::StatusOr<absl::Time> t = DayStartFlag("since", since);
-    if (!t.ok()) return in.Usage(t.status().message());
-    *base.mutable_start_time() = ToTimestamp(*t);
-  }
-  if (const std::string until = absl::GetFlag(FLAGS_until); !until.empty()) {
-    absl::StatusOr<absl::Time> t = DayEndFlag("until", until);
-    if (!t.ok()) return in.Usage(t.status().message());
-    *base.mutable_end_time() = ToTimestamp(*t);
-  }
-  absl::StatusOr<int> decision = EnumFlag(v1::Decision_descriptor(), "decision",
-                                          absl::GetFlag(FLAGS_decision), /*required=*/false);
-  if (!decision.ok()) return in.Usage(decision.status().message());
-  base.set_decision(static_cast<v1::Decision>(*decision));
-  const int limit = absl::GetFlag(FLAGS_limit);
-  if (limit < 0) return in.Usage("--limit must not be negative");
-
-  std::vector<v1::AuditEvent> events;
-  std::string page_token;
-  do {
-    v1::QueryEventsRequest req = base;
-    req.set_page_size(1000);
-    req.set_page_token(page_token);
-    v1::QueryEventsResponse resp;
-    auto ctx = in.client->NewContext();
-    if (grpc::Status s = in.client->audit().QueryEvents(ctx.get(), req, &resp); !s.ok()) {
-      return in.Fail(s);
-    }
-    for (const auto& e : resp.events()) events.push_back(e);
-    page_token = resp.next_page_token();
-  } while (!page_token.empty() && (limit == 0 || static_cast<int>(events.size()) < limit));
-  if (limit > 0 && static_cast<int>(events.size()) > limit) events.resize(limit);
-
+// The events as `audit query` prints them: some columns in a table, every
+// field in csv and json.
+Table EventTable(const std::vector<v1::AuditEvent>& events, const v1::QueryEventsRequest& filter,
+                 Format format) {
   Table t;
-  if (in.format == Format::kTable) {
+  if (format == Format::kTable) {
     // What fits 80 columns: columns a filter fixes are left out, and the
     // reason code says the decision ("allowed" or why not).
-    const bool show_service = base.actor_service_id().empty() && base.actor_member_id().empty();
-    const bool show_youth = base.youth_id().empty();
+    const bool show_service =
+        filter.actor_service_id().empty() && filter.actor_member_id().empty();
+    const bool show_youth = filter.youth_id().empty();
     t.columns = {{"seq", Kind::kNumber}, {"time", Kind::kTime}};
     if (show_service) t.columns.push_back({"service", Kind::kId});
     t.columns.push_back({"action", Kind::kCode});
@@ -118,7 +85,48 @@ int AuditQuery(Invocation& in) {
                         e.break_glass() ? "true" : "false", e.prev_hash(), e.hash()});
     }
   }
-  PrintList(in, t);
+  return t;
+}
+
+int AuditQuery(Invocation& in) {
+  v1::QueryEventsRequest base;
+  base.set_youth_id(absl::GetFlag(FLAGS_youth));
+  base.set_actor_member_id(absl::GetFlag(FLAGS_actor));
+  base.set_actor_service_id(absl::GetFlag(FLAGS_service));
+  if (const std::string since = absl::GetFlag(FLAGS_since); !since.empty()) {
+    absl::StatusOr<absl::Time> t = DayStartFlag("since", since);
+    if (!t.ok()) return in.Usage(t.status().message());
+    *base.mutable_start_time() = ToTimestamp(*t);
+  }
+  if (const std::string until = absl::GetFlag(FLAGS_until); !until.empty()) {
+    absl::StatusOr<absl::Time> t = DayEndFlag("until", until);
+    if (!t.ok()) return in.Usage(t.status().message());
+    *base.mutable_end_time() = ToTimestamp(*t);
+  }
+  absl::StatusOr<int> decision = EnumFlag(v1::Decision_descriptor(), "decision",
+                                          absl::GetFlag(FLAGS_decision), /*required=*/false);
+  if (!decision.ok()) return in.Usage(decision.status().message());
+  base.set_decision(static_cast<v1::Decision>(*decision));
+  const int limit = absl::GetFlag(FLAGS_limit);
+  if (limit < 0) return in.Usage("--limit must not be negative");
+
+  std::vector<v1::AuditEvent> events;
+  std::string page_token;
+  do {
+    v1::QueryEventsRequest req = base;
+    req.set_page_size(1000);
+    req.set_page_token(page_token);
+    v1::QueryEventsResponse resp;
+    auto ctx = in.client->NewContext();
+    if (grpc::Status s = in.client->audit().QueryEvents(ctx.get(), req, &resp); !s.ok()) {
+      return in.Fail(s);
+    }
+    for (const auto& e : resp.events()) events.push_back(e);
+    page_token = resp.next_page_token();
+  } while (!page_token.empty() && (limit == 0 || static_cast<int>(events.size()) < limit));
+  if (limit > 0 && static_cast<int>(events.size()) > limit) events.resize(limit);
+
+  PrintList(in, EventTable(events, base, in.format));
   return kExitOk;
 }
 
