@@ -14,6 +14,7 @@ using v1::ROLE_COORDINATOR;
 
 using Table = std::map<std::string, std::vector<v1::Role>, std::less<>>;
 
+// table: every RPC and the roles that may call it (one row each).
 const Table& TheTable() {
   static const Table* table = [] {
     const std::vector<v1::Role> anyone = {ROLE_CASEWORKER, ROLE_COORDINATOR, ROLE_AUDITOR,

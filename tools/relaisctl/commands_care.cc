@@ -431,6 +431,7 @@ constexpr char kOneRecord[] = "Prints the result (--quiet: only its id).";
 
 }  // namespace
 
+// table: the care commands, one CommandSpec each.
 std::vector<CommandSpec> CareCommands() {
   const std::vector<const char*> out = {"format", "quiet"};
   auto with = [&](std::vector<const char*> flags) {

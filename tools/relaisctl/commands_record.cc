@@ -391,6 +391,7 @@ int YouthErasure(Invocation& in) {
 
 }  // namespace
 
+// table: the youth and entry commands, one CommandSpec each.
 std::vector<CommandSpec> RecordCommands() {
   return {
       {"youth",

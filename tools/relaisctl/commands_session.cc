@@ -260,6 +260,7 @@ int MemberUnlock(Invocation& in) {
 
 }  // namespace
 
+// table: the session commands, one CommandSpec each.
 std::vector<CommandSpec> SessionCommands() {
   return {
       {"login",
