@@ -10,6 +10,7 @@ RELAIS_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3 openssl
+  python3 clang-format
 )
 
 relais_install() {
