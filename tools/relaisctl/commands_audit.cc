@@ -41,8 +41,7 @@ Table EventTable(const std::vector<v1::AuditEvent>& events, const v1::QueryEvent
   if (format == Format::kTable) {
     // What fits 80 columns: columns a filter fixes are left out, and the
     // reason code says the decision ("allowed" or why not).
-    const bool show_service =
-        filter.actor_service_id().empty() && filter.actor_member_id().empty();
+    const bool show_service = filter.actor_service_id().empty() && filter.actor_member_id().empty();
     const bool show_youth = filter.youth_id().empty();
     t.columns = {{"seq", Kind::kNumber}, {"time", Kind::kTime}};
     if (show_service) t.columns.push_back({"service", Kind::kId});
