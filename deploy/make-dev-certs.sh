@@ -18,7 +18,7 @@ set -euo pipefail
 dir="${1:-data/certs}"
 days="${RELAIS_DEV_CERT_DAYS:-825}"
 
-# The demo's service ids (services/host/demo_data.cc).
+# The demo's service ids (demo/seed.cc).
 SERVICES=(
   svc_amo_charleroi svc_saj_charleroi svc_pms_charleroi svc_cpas_charleroi
   svc_prevention_charleroi svc_mado_charleroi svc_ssm_charleroi svc_agaj

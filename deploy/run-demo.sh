@@ -11,7 +11,7 @@ relais_configure
 relais_build relaisd relaisctl
 cd "$RELAIS_ROOT"
 "$RELAIS_ROOT/deploy/make-dev-certs.sh" data/certs
-exec "$RELAIS_BUILD/services/host/relaisd" --demo --db=data/relais.db --keys_dir=data/keys \
+exec "$RELAIS_BUILD/exe/relaisd" --demo --db=data/relais.db --keys_dir=data/keys \
   --tls_cert=data/certs/server.pem --tls_key=data/certs/server.key \
   --tls_client_ca=data/certs/ca.pem \
   --listen="${RELAIS_LISTEN:-127.0.0.1:50051}" "$@"

@@ -10,7 +10,7 @@ trap 'kill "$RELAISD" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WO
 PORT=$((20000 + RANDOM % 20000))
 
 "$ROOT/deploy/make-dev-certs.sh" "$WORK/certs" >/dev/null
-"$BUILD/services/host/relaisd" --demo --db="$WORK/relais.db" --keys_dir="$WORK/keys" \
+"$BUILD/exe/relaisd" --demo --db="$WORK/relais.db" --keys_dir="$WORK/keys" \
   --listen="127.0.0.1:$PORT" --tls_cert="$WORK/certs/server.pem" \
   --tls_key="$WORK/certs/server.key" --tls_client_ca="$WORK/certs/ca.pem" \
   >"$WORK/relaisd.out" 2>"$WORK/relaisd.log" &

@@ -314,7 +314,7 @@ TEST(Metrics, ScrapeShowsRequestCountsLatenciesDecisionsChainLengthAndDatabaseSi
   EXPECT_TRUE(absl::StrContains(page, "relais_audit_chain_length 3")) << page;
   EXPECT_TRUE(absl::StrContains(page, "\nrelais_database_bytes "));
   EXPECT_TRUE(absl::StartsWith(HttpGet((*host)->metrics_port(), "/other"), "HTTP/1.1 404"));
-  EXPECT_FALSE(host::MetricsHttpServer::Start("0.0.0.0:0", [] { return ""; }).ok());
+  EXPECT_FALSE(observability::MetricsHttpServer::Start("0.0.0.0:0", [] { return ""; }).ok());
 }
 
 // The port of relaisd's "metrics serving" log line; 0 before it.

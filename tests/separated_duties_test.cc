@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/host/metrics.h"
+#include "observability/metrics.h"
 #include "tests/relaisd_process.h"
 #include "tests/test_env.h"
 
@@ -309,7 +309,7 @@ TEST(FindYouthLimit, TwentyLookUpsAnHourFoundOrNotThenRateLimitedWhateverTheNumb
 }
 
 TEST(FindYouthMetrics, CountsLookUpsByOutcomeAndNothingElse) {
-  host::Metrics m;
+  observability::Metrics m;
   const std::string method = "/relais.v1.RecordService/FindYouth";
   m.OnRpcDone(method, grpc::StatusCode::OK, "allowed", absl::Milliseconds(1));
   m.OnRpcDone(method, grpc::StatusCode::NOT_FOUND, "youth_not_found", absl::Milliseconds(1));

@@ -292,6 +292,168 @@ absl::Status ApplyRetention(const v1::RetentionConfig& c, record::RetentionPolic
   return absl::OkStatus();
 }
 
+absl::Status ApplyListen(const std::string& listen, HostOptions* h) {
+  absl::string_view host;
+  if (!IsHostPort(listen, &host)) {
+    return Bad("listen", "must be host:port (e.g. \"0.0.0.0:50051\", \"[::1]:50051\")",
+               Quote(listen));
+  }
+  h->listen_address = listen;
+  return absl::OkStatus();
+}
+
+absl::Status ApplyDatabase(const v1::DatabaseConfig& d, HostOptions* h) {
+  if (d.has_path()) RETURN_IF_ERROR(PathIn("database.path", d.path(), false, &h->db_path));
+  if (d.has_busy_timeout()) {
+    RETURN_IF_ERROR(DurationIn("database.busy_timeout", d.busy_timeout(), absl::Milliseconds(1),
+                               absl::Minutes(10), &h->db_busy_timeout));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyKeys(const v1::KeysConfig& k, HostOptions* h) {
+  // Without a directory the keys would live in memory and die with the process.
+  if (k.has_dir()) RETURN_IF_ERROR(PathIn("keys.dir", k.dir(), false, &h->keys_dir));
+  if (k.has_master_key_file()) {
+    RETURN_IF_ERROR(
+        PathIn("keys.master_key_file", k.master_key_file(), true, &h->master_key_file));
+  }
+  if (k.has_previous_master_key_file()) {
+    RETURN_IF_ERROR(PathIn("keys.previous_master_key_file", k.previous_master_key_file(), true,
+                           &h->previous_master_key_file));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyTls(const v1::TlsConfig& t, ServerSettings* out) {
+  RETURN_IF_ERROR(PathIn("tls.cert_file", t.cert_file(), true, &out->tls_cert_file));
+  RETURN_IF_ERROR(PathIn("tls.key_file", t.key_file(), true, &out->tls_key_file));
+  RETURN_IF_ERROR(
+      PathIn("tls.client_ca_file", t.client_ca_file(), true, &out->tls_client_ca_file));
+  RETURN_IF_ERROR(PathIn("tls.crl_file", t.crl_file(), true, &out->tls_crl_file));
+  const bool any =
+      !t.cert_file().empty() || !t.key_file().empty() || !t.client_ca_file().empty();
+  if (!any) return absl::OkStatus();
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string*>{"tls.cert_file", &t.cert_file()},
+        {"tls.key_file", &t.key_file()},
+        {"tls.client_ca_file", &t.client_ca_file()}}) {
+    if (value->empty()) {
+      return Bad(name, "missing: tls needs cert_file, key_file and client_ca_file together",
+                 "nothing");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyAuth(const v1::AuthConfig& a, HostOptions* h) {
+  if (a.has_token_lifetime()) {
+    RETURN_IF_ERROR(DurationIn("auth.token_lifetime", a.token_lifetime(), absl::Minutes(1),
+                               absl::Hours(24), &h->token_lifetime));
+  }
+  if (a.has_session_max_lifetime()) {
+    RETURN_IF_ERROR(DurationIn("auth.session_max_lifetime", a.session_max_lifetime(),
+                               absl::Minutes(15), absl::Hours(24 * 7), &h->session_max_lifetime));
+  }
+  if (a.has_max_concurrent_password_checks()) {
+    RETURN_IF_ERROR(IntIn<int>("auth.max_concurrent_password_checks",
+                               a.max_concurrent_password_checks(), 1, 1024,
+                               &h->max_concurrent_password_checks));
+  }
+  if (a.has_one_time_password_lifetime()) {
+    RETURN_IF_ERROR(DurationIn("auth.one_time_password_lifetime",
+                               a.one_time_password_lifetime(), absl::Hours(1),
+                               absl::Hours(24 * 30), &h->one_time_password_lifetime));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyCare(const v1::CareConfig& k, HostOptions* h) {
+  if (k.has_self_consent_age()) {
+    RETURN_IF_ERROR(IntIn<int>("care.self_consent_age", k.self_consent_age(), 10, 18,
+                               &h->care.self_consent_age));
+  }
+  if (k.has_max_overlap()) {
+    RETURN_IF_ERROR(DurationIn("care.max_overlap", k.max_overlap(), absl::Hours(24),
+                               absl::Hours(24) * 365, &h->care.max_overlap));
+  }
+  if (k.has_emergency_access_duration()) {
+    RETURN_IF_ERROR(DurationIn("care.emergency_access_duration", k.emergency_access_duration(),
+                               absl::Minutes(1), absl::Hours(24) * 7,
+                               &h->care.emergency_access_duration));
+  }
+  if (k.has_handover_sweep_interval()) {
+    RETURN_IF_ERROR(DurationIn("care.handover_sweep_interval", k.handover_sweep_interval(),
+                               absl::Seconds(1), absl::Hours(24), &h->sweep_interval));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyAudit(const v1::AuditConfig& a, HostOptions* h) {
+  if (a.has_checkpoint_every_events()) {
+    RETURN_IF_ERROR(IntIn<int64_t>("audit.checkpoint_every_events", a.checkpoint_every_events(),
+                                   1, 1000000, &h->checkpoint_every_events));
+  }
+  if (a.has_checkpoint_every()) {
+    RETURN_IF_ERROR(DurationIn("audit.checkpoint_every", a.checkpoint_every(), absl::Seconds(1),
+                               absl::Hours(24), &h->checkpoint_every));
+  }
+  if (a.has_access_report_names_members()) {
+    h->access_report_names_members = a.access_report_names_members();
+  }
+  if (a.has_witness_file()) {
+    RETURN_IF_ERROR(PathIn("audit.witness_file", a.witness_file(), true, &h->audit_witness_file));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyRecord(const v1::RecordConfig& r, HostOptions* h) {
+  if (r.has_find_youth_per_hour()) {
+    RETURN_IF_ERROR(IntIn<int>("record.find_youth_per_hour", r.find_youth_per_hour(), 1, 10000,
+                               &h->find_youth_per_hour));
+  }
+  if (r.has_erasure_grace_period()) {
+    RETURN_IF_ERROR(DurationIn("record.erasure_grace_period", r.erasure_grace_period(),
+                               absl::ZeroDuration(), absl::Hours(24) * 90,
+                               &h->erasure_grace_period));
+  }
+  return absl::OkStatus();
+}
+
+// The top-level settings of the running server: its metrics endpoint, health
+// probe, request size limit and log level.
+absl::Status ApplyOperations(const v1::ServerConfig& c, ServerSettings* out) {
+  HostOptions& h = out->host;
+  if (c.has_metrics_listen()) {
+    absl::string_view host;
+    if (!c.metrics_listen().empty() &&
+        !(IsHostPort(c.metrics_listen(), &host) && IsIpv4Loopback(host))) {
+      return Bad("metrics_listen",
+                 "must be \"\" or a loopback address, 127.x.x.x:port or localhost:port",
+                 Quote(c.metrics_listen()));
+    }
+    h.metrics_listen = c.metrics_listen();
+  }
+  if (c.has_health_probe_interval()) {
+    RETURN_IF_ERROR(DurationIn("health_probe_interval", c.health_probe_interval(),
+                               absl::Milliseconds(100), absl::Minutes(5),
+                               &h.health_probe_interval));
+  }
+  if (c.has_max_request_bytes()) {
+    RETURN_IF_ERROR(IntIn<int>("max_request_bytes", c.max_request_bytes(), 64 << 10, 64 << 20,
+                               &h.max_message_bytes));
+  }
+  if (c.has_log_level()) {
+    const std::string& level = c.log_level();
+    if (level != "debug" && level != "info" && level != "warning" && level != "error") {
+      return Bad("log_level", "must be \"debug\", \"info\", \"warning\" or \"error\"",
+                 Quote(level));
+    }
+    out->log_level = level;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<absl::Duration> ParseConfigDuration(absl::string_view text) {
@@ -376,153 +538,20 @@ absl::StatusOr<v1::ServerConfig> ParseConfig(absl::string_view text) {
 }
 
 absl::Status ApplyConfig(const v1::ServerConfig& c, ServerSettings* settings) {
-  // Everything lands in a copy first: a refused file changes nothing.
+  // Everything lands in a copy first: a refused file changes nothing. One
+  // section at a time, in the order of the first error reported.
   ServerSettings out = *settings;
   HostOptions& h = out.host;
-  if (c.has_listen()) {
-    absl::string_view host;
-    if (!IsHostPort(c.listen(), &host)) {
-      return Bad("listen", "must be host:port (e.g. \"0.0.0.0:50051\", \"[::1]:50051\")",
-                 Quote(c.listen()));
-    }
-    h.listen_address = c.listen();
-  }
-  if (c.has_database()) {
-    const v1::DatabaseConfig& d = c.database();
-    if (d.has_path()) RETURN_IF_ERROR(PathIn("database.path", d.path(), false, &h.db_path));
-    if (d.has_busy_timeout()) {
-      RETURN_IF_ERROR(DurationIn("database.busy_timeout", d.busy_timeout(),
-                                 absl::Milliseconds(1), absl::Minutes(10), &h.db_busy_timeout));
-    }
-  }
-  if (c.has_keys()) {
-    const v1::KeysConfig& k = c.keys();
-    // Without a directory the keys would live in memory and die with the process.
-    if (k.has_dir()) RETURN_IF_ERROR(PathIn("keys.dir", k.dir(), false, &h.keys_dir));
-    if (k.has_master_key_file()) {
-      RETURN_IF_ERROR(
-          PathIn("keys.master_key_file", k.master_key_file(), true, &h.master_key_file));
-    }
-    if (k.has_previous_master_key_file()) {
-      RETURN_IF_ERROR(PathIn("keys.previous_master_key_file", k.previous_master_key_file(),
-                             true, &h.previous_master_key_file));
-    }
-  }
-  if (c.has_tls()) {
-    const v1::TlsConfig& t = c.tls();
-    RETURN_IF_ERROR(PathIn("tls.cert_file", t.cert_file(), true, &out.tls_cert_file));
-    RETURN_IF_ERROR(PathIn("tls.key_file", t.key_file(), true, &out.tls_key_file));
-    RETURN_IF_ERROR(
-        PathIn("tls.client_ca_file", t.client_ca_file(), true, &out.tls_client_ca_file));
-    RETURN_IF_ERROR(PathIn("tls.crl_file", t.crl_file(), true, &out.tls_crl_file));
-    const bool any = !t.cert_file().empty() || !t.key_file().empty() ||
-                     !t.client_ca_file().empty();
-    if (any) {
-      for (const auto& [name, value] : {std::pair<const char*, const std::string*>{
-                                            "tls.cert_file", &t.cert_file()},
-                                        {"tls.key_file", &t.key_file()},
-                                        {"tls.client_ca_file", &t.client_ca_file()}}) {
-        if (value->empty()) {
-          return Bad(name, "missing: tls needs cert_file, key_file and client_ca_file together",
-                     "nothing");
-        }
-      }
-    }
-  }
-  if (c.has_auth() && c.auth().has_token_lifetime()) {
-    RETURN_IF_ERROR(DurationIn("auth.token_lifetime", c.auth().token_lifetime(),
-                               absl::Minutes(1), absl::Hours(24), &h.token_lifetime));
-  }
-  if (c.has_auth() && c.auth().has_session_max_lifetime()) {
-    RETURN_IF_ERROR(DurationIn("auth.session_max_lifetime", c.auth().session_max_lifetime(),
-                               absl::Minutes(15), absl::Hours(24 * 7), &h.session_max_lifetime));
-  }
-  if (c.has_auth() && c.auth().has_max_concurrent_password_checks()) {
-    RETURN_IF_ERROR(IntIn<int>("auth.max_concurrent_password_checks",
-                               c.auth().max_concurrent_password_checks(), 1, 1024,
-                               &h.max_concurrent_password_checks));
-  }
-  if (c.has_auth() && c.auth().has_one_time_password_lifetime()) {
-    RETURN_IF_ERROR(DurationIn("auth.one_time_password_lifetime",
-                               c.auth().one_time_password_lifetime(), absl::Hours(1),
-                               absl::Hours(24 * 30), &h.one_time_password_lifetime));
-  }
-  if (c.has_care()) {
-    const v1::CareConfig& k = c.care();
-    if (k.has_self_consent_age()) {
-      RETURN_IF_ERROR(IntIn<int>("care.self_consent_age", k.self_consent_age(), 10, 18,
-                                 &h.care.self_consent_age));
-    }
-    if (k.has_max_overlap()) {
-      RETURN_IF_ERROR(DurationIn("care.max_overlap", k.max_overlap(), absl::Hours(24),
-                                 absl::Hours(24) * 365, &h.care.max_overlap));
-    }
-    if (k.has_emergency_access_duration()) {
-      RETURN_IF_ERROR(DurationIn("care.emergency_access_duration",
-                                 k.emergency_access_duration(), absl::Minutes(1),
-                                 absl::Hours(24) * 7, &h.care.emergency_access_duration));
-    }
-    if (k.has_handover_sweep_interval()) {
-      RETURN_IF_ERROR(DurationIn("care.handover_sweep_interval", k.handover_sweep_interval(),
-                                 absl::Seconds(1), absl::Hours(24), &h.sweep_interval));
-    }
-  }
-  if (c.has_audit()) {
-    const v1::AuditConfig& a = c.audit();
-    if (a.has_checkpoint_every_events()) {
-      RETURN_IF_ERROR(IntIn<int64_t>("audit.checkpoint_every_events",
-                                     a.checkpoint_every_events(), 1, 1000000,
-                                     &h.checkpoint_every_events));
-    }
-    if (a.has_checkpoint_every()) {
-      RETURN_IF_ERROR(DurationIn("audit.checkpoint_every", a.checkpoint_every(),
-                                 absl::Seconds(1), absl::Hours(24), &h.checkpoint_every));
-    }
-    if (a.has_access_report_names_members()) {
-      h.access_report_names_members = a.access_report_names_members();
-    }
-    if (a.has_witness_file()) {
-      RETURN_IF_ERROR(
-          PathIn("audit.witness_file", a.witness_file(), true, &h.audit_witness_file));
-    }
-  }
+  if (c.has_listen()) RETURN_IF_ERROR(ApplyListen(c.listen(), &h));
+  if (c.has_database()) RETURN_IF_ERROR(ApplyDatabase(c.database(), &h));
+  if (c.has_keys()) RETURN_IF_ERROR(ApplyKeys(c.keys(), &h));
+  if (c.has_tls()) RETURN_IF_ERROR(ApplyTls(c.tls(), &out));
+  if (c.has_auth()) RETURN_IF_ERROR(ApplyAuth(c.auth(), &h));
+  if (c.has_care()) RETURN_IF_ERROR(ApplyCare(c.care(), &h));
+  if (c.has_audit()) RETURN_IF_ERROR(ApplyAudit(c.audit(), &h));
   if (c.has_retention()) RETURN_IF_ERROR(ApplyRetention(c.retention(), &h.retention));
-  if (c.has_record() && c.record().has_find_youth_per_hour()) {
-    RETURN_IF_ERROR(IntIn<int>("record.find_youth_per_hour", c.record().find_youth_per_hour(), 1,
-                               10000, &h.find_youth_per_hour));
-  }
-  if (c.has_record() && c.record().has_erasure_grace_period()) {
-    RETURN_IF_ERROR(DurationIn("record.erasure_grace_period", c.record().erasure_grace_period(),
-                               absl::ZeroDuration(), absl::Hours(24) * 90,
-                               &h.erasure_grace_period));
-  }
-  if (c.has_metrics_listen()) {
-    absl::string_view host;
-    if (!c.metrics_listen().empty() &&
-        !(IsHostPort(c.metrics_listen(), &host) && IsIpv4Loopback(host))) {
-      return Bad("metrics_listen",
-                 "must be \"\" or a loopback address, 127.x.x.x:port or localhost:port",
-                 Quote(c.metrics_listen()));
-    }
-    h.metrics_listen = c.metrics_listen();
-  }
-  if (c.has_health_probe_interval()) {
-    RETURN_IF_ERROR(DurationIn("health_probe_interval", c.health_probe_interval(),
-                               absl::Milliseconds(100), absl::Minutes(5),
-                               &h.health_probe_interval));
-  }
-  if (c.has_max_request_bytes()) {
-    RETURN_IF_ERROR(IntIn<int>("max_request_bytes", c.max_request_bytes(), 64 << 10, 64 << 20,
-                               &h.max_message_bytes));
-  }
-  if (c.has_log_level()) {
-    const std::string& level = c.log_level();
-    if (level != "debug" && level != "info" && level != "warning" && level != "error") {
-      return Bad("log_level", "must be \"debug\", \"info\", \"warning\" or \"error\"",
-                 Quote(level));
-    }
-    out.log_level = level;
-  }
+  if (c.has_record()) RETURN_IF_ERROR(ApplyRecord(c.record(), &h));
+  RETURN_IF_ERROR(ApplyOperations(c, &out));
   *settings = std::move(out);
   return absl::OkStatus();
 }

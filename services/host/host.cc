@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/trusted_file.h"
 #include "common/status_macros.h"
+#include "observability/request_log.h"
 #include "services/care/care_store.h"
 #include "services/care/handover_text.h"
 #include "services/record/record_store.h"
@@ -57,37 +58,24 @@ absl::StatusOr<std::string> LoadOrCreateSecret(const std::string& path) {
   return secret;
 }
 
-// The row MAC key bound to each live host's database. Kept here rather than
-// as a Host member so that host.h (which every integration test includes)
-// stays as it is; released when the host goes.
-class BindingTable {
- public:
-  void Put(const Host* host, std::unique_ptr<storage::RowMacBinding> binding) {
-    absl::MutexLock lock(&mu_);
-    bindings_[host] = std::move(binding);
+// Refuses options no step could work with, before anything is opened.
+absl::Status ValidateOptions(const HostOptions& options) {
+  RETURN_IF_ERROR(options.retention.Validate());
+  if (options.erasure_grace_period < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("erasure_grace_period must not be negative");
   }
-  void Drop(const Host* host) {
-    std::unique_ptr<storage::RowMacBinding> gone;
-    absl::MutexLock lock(&mu_);
-    auto it = bindings_.find(host);
-    if (it == bindings_.end()) return;
-    gone = std::move(it->second);
-    bindings_.erase(it);
+  if (options.one_time_password_lifetime <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("one_time_password_lifetime must be positive");
   }
-
- private:
-  absl::Mutex mu_;
-  std::map<const Host*, std::unique_ptr<storage::RowMacBinding>> bindings_ ABSL_GUARDED_BY(mu_);
-};
-
-BindingTable& RowMacBindings() {
-  static BindingTable* table = new BindingTable();
-  return *table;
+  if (options.checkpoint_every_events < 1 || options.checkpoint_every <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("audit checkpoint intervals must be positive");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<grpc::Server>> Host::BuildServer(
+absl::StatusOr<std::unique_ptr<grpc::Server>> Host::NewServer(
     std::shared_ptr<grpc::ServerCredentials> credentials, const std::string& address,
     int* port) {
   grpc::ServerBuilder builder;
@@ -97,7 +85,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Host::BuildServer(
     // First, so that the request log and metrics see the status it sets.
     creators.push_back(
         std::make_unique<MalformedRequestFactory>(verifier_.get(), audit_log_.get()));
-    creators.push_back(std::make_unique<RequestLogFactory>(metrics_.get()));
+    creators.push_back(std::make_unique<observability::RequestLogFactory>(metrics_.get()));
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
   // Plaintext only without TLS credentials; relaisd refuses to bind it beyond
@@ -125,232 +113,260 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Host::BuildServer(
   return server;
 }
 
-absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
-  auto host = absl::WrapUnique(new Host());
-  host->options_ = options;
-  host->clock_ = options.clock != nullptr ? options.clock : &common::RealClock();
-  ASSIGN_OR_RETURN(host->db_, storage::Database::Open({.path = options.db_path,
-                                                       .busy_timeout = options.db_busy_timeout,
-                                                       .vfs = options.db_vfs}));
-  ASSIGN_OR_RETURN(host->audit_log_, audit::AuditLog::Create(host->db_.get(), host->clock_));
+// The keys BuildServices hands to the record service; the national-number key
+// is wiped when this goes.
+struct Host::LoadedKeys {
+  LoadedKeys() = default;
+  LoadedKeys(LoadedKeys&&) = default;
+  LoadedKeys& operator=(LoadedKeys&&) = default;
+  ~LoadedKeys() { OPENSSL_cleanse(national_key.data(), national_key.size()); }
 
   std::string national_key;
-  if (options.keys_dir.empty()) {
-    host->keys_ = auth::KeyRing::InMemory();
-    national_key.assign(kSecretBytes, '\0');
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(national_key.data()), kSecretBytes) != 1) {
-      return absl::InternalError("RAND_bytes failed");
-    }
-  } else {
-    ASSIGN_OR_RETURN(host->keys_, auth::KeyRing::LoadOrCreate(options.keys_dir));
-    ASSIGN_OR_RETURN(national_key,
-                     LoadOrCreateSecret(absl::StrCat(options.keys_dir, "/national-hash.key")));
-  }
-  // Server-side revocation (Logout, Refresh rotation, revoke-all on member
-  // changes): every token verification reads it.
-  ASSIGN_OR_RETURN(host->revocations_,
-                   auth_store::RevocationStore::Create(host->db_.get(), host->clock_));
-  RETURN_IF_ERROR(host->RetireTokenKeys());
-  host->issuer_ = std::make_unique<auth::TokenIssuer>(host->keys_.get(), host->clock_, kAudience,
-                                                      options.token_lifetime,
-                                                      host->revocations_.get());
-  host->verifier_ = std::make_unique<auth::TokenVerifier>(host->keys_.get(), host->clock_,
-                                                          kAudience, host->revocations_.get());
-  if (options.tls.enabled()) {
-    ASSIGN_OR_RETURN(host->tls_, TlsMaterial::Create(std::move(options.tls), host->clock_));
-  }
-  // The material holds the key from here on; no other copy stays behind.
-  OPENSSL_cleanse(host->options_.tls.server_key_pem.data(),
-                  host->options_.tls.server_key_pem.size());
-  host->options_.tls = TlsCredentials();
-  host->gate_ = std::make_unique<rpc::CallGate>(host->verifier_.get(), host->audit_log_.get(),
-                                                host->clock_, host->tls_.get());
+  std::unique_ptr<storage::crypto::MasterKeyRing> master_keys;
+};
 
-  ASSIGN_OR_RETURN(host->directory_,
-                   directory::DirectoryStore::Create(host->db_.get(), host->clock_,
-                                                     {.scrypt = options.scrypt}));
-  RETURN_IF_ERROR(options.retention.Validate());
-  if (options.erasure_grace_period < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("erasure_grace_period must not be negative");
-  }
-  RETURN_IF_ERROR(record::RecordServiceImpl::Migrate(host->db_.get()));
-  RETURN_IF_ERROR(care::CareServiceImpl::Migrate(host->db_.get()));
-  ASSIGN_OR_RETURN(storage::crypto::MasterKeyRing master_keys,
-                   record::RecordServiceImpl::LoadMasterKeys(
-                       host->db_.get(), {.file = options.master_key_file,
-                                         .previous_file = options.previous_master_key_file,
-                                         .keys_dir = options.keys_dir}));
-  // Authenticated access facts: the row MAC key derives from the master keys
-  // (current first), then rows written before MACs existed are sealed once.
-  {
-    std::vector<absl::string_view> mac_keys{master_keys.current().key().bytes()};
-    for (const std::string& id : master_keys.previous_ids()) {
-      mac_keys.push_back(master_keys.Find(id)->key().bytes());
-    }
-    ASSIGN_OR_RETURN(std::shared_ptr<const storage::RowMac> row_mac,
-                     storage::RowMac::Derive(mac_keys));
-    ASSIGN_OR_RETURN(std::unique_ptr<storage::RowMacBinding> binding,
-                     storage::BindRowMac(*host->db_, std::move(row_mac)));
-    RowMacBindings().Put(host.get(), std::move(binding));
-    RETURN_IF_ERROR(directory::SealExistingRows(*host->db_));
-    RETURN_IF_ERROR(care::store::SealExistingRows(*host->db_));
-    RETURN_IF_ERROR(record::store::SealExistingRows(*host->db_));
-  }
-  // The care records' facts first: the record service decides with them, and
-  // CareService (which also needs the records) comes after both.
-  host->care_ledger_ = std::make_unique<care::CareLedger>(
-      host->db_.get(), host->clock_, host->directory_.get(), options.care.self_consent_age);
-  host->record_ = std::make_unique<record::RecordServiceImpl>(
-      record::RecordServiceImpl::Options{
-          .national_number_key = national_key,
-          .master_keys = std::make_unique<storage::crypto::MasterKeyRing>(std::move(master_keys)),
-          .retention = options.retention,
-          .find_youth_per_hour = options.find_youth_per_hour,
-          .erasure_grace_period = options.erasure_grace_period,
-          .directory = host->directory_.get()},
-      host->db_.get(), host->clock_, host->gate_.get(), host->care_ledger_.get());
-  // The record service holds its own copy; this one is not needed any more.
-  OPENSSL_cleanse(national_key.data(), national_key.size());
-  host->care_ = std::make_unique<care::CareServiceImpl>(
-      options.care, host->db_.get(), host->clock_, host->gate_.get(), host->directory_.get(),
-      host->care_ledger_.get(), host->record_.get());
-  if (options.one_time_password_lifetime <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("one_time_password_lifetime must be positive");
-  }
-  // Handover reasons written in clear before they were sealed: sealed once.
-  RETURN_IF_ERROR(care::SealHandoverText(*host->db_, *host->record_));
-  host->directory_service_ = std::make_unique<directory::DirectoryServiceImpl>(
-      host->gate_.get(), host->directory_.get(), host->db_.get(), host->revocations_.get(),
-      options.one_time_password_lifetime);
-  auth_service::AuthServiceImpl::Options auth_options;
-  auth_options.session_max_lifetime = options.session_max_lifetime;
-  auth_options.max_concurrent_password_checks = options.max_concurrent_password_checks;
-  host->auth_service_ = std::make_unique<auth_service::AuthServiceImpl>(
-      host->directory_.get(), host->issuer_.get(), host->verifier_.get(), host->keys_.get(),
-      host->audit_log_.get(),
-      auth_service::AuthServiceImpl::Sessions{.db = host->db_.get(),
-                                              .clock = host->clock_,
-                                              .revocations = host->revocations_.get()},
-      auth_options, host->tls_.get());
-  // The audit signing key lives apart from the token keys (a subdirectory the
-  // token ring ignores), so auditors are handed only the audit public key.
-  if (options.keys_dir.empty()) {
-    host->audit_keys_ = auth::KeyRing::InMemory();
-  } else {
-    ASSIGN_OR_RETURN(host->audit_keys_,
-                     auth::KeyRing::LoadOrCreate(absl::StrCat(options.keys_dir, "/audit")));
-  }
-  if (options.checkpoint_every_events < 1 || options.checkpoint_every <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("audit checkpoint intervals must be positive");
-  }
-  // What was signed is also kept outside the database (the state and witness
-  // files, services/audit/witness.h): a rewritten database cannot rewrite them.
-  std::string checkpoint_state, witness;
-  if (!options.keys_dir.empty()) {
-    checkpoint_state = absl::StrCat(options.keys_dir, "/audit-checkpoint.state");
-    witness = options.audit_witness_file.empty()
-                  ? absl::StrCat(options.keys_dir, "/audit-witness.jsonl")
-                  : options.audit_witness_file;
-  }
-  host->checkpointer_ = std::make_unique<audit::Checkpointer>(
-      host->audit_log_.get(), host->audit_keys_.get(), host->clock_,
-      audit::Checkpointer::Options{
-          .every_events = options.checkpoint_every_events,
-          .every = options.checkpoint_every,
-          .poll_interval = std::min(absl::Seconds(1), options.checkpoint_every),
-          .state_file = checkpoint_state,
-          .witness_file = witness});
-  host->audit_service_ = std::make_unique<audit::AuditServiceImpl>(
-      host->audit_log_.get(), host->gate_.get(), host->directory_.get(), host->care_ledger_.get(),
-      host->care_.get(), host->checkpointer_.get(),
-      audit::AuditServiceOptions{.access_report_names_members =
-                                     options.access_report_names_members});
-
-  // Backup copies wait in a private directory beside the database.
-  const std::string backup_dir = admin::AdminServiceImpl::BackupDirFor(options.db_path);
-  RETURN_IF_ERROR(admin::AdminServiceImpl::PrepareBackupDir(backup_dir));
-  host->admin_service_ = std::make_unique<admin::AdminServiceImpl>(
-      host->db_.get(), host->gate_.get(), host->clock_, backup_dir);
-
-  grpc::EnableDefaultHealthCheckService(true);
-  // Reflection answers from the generated descriptor pool: referencing the
-  // health schema links it in, so reflection clients can call Health too.
-  (void)grpc::health::v1::HealthCheckRequest::descriptor();
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
-  if (host->tls_ != nullptr) {
-    ASSIGN_OR_RETURN(credentials, host->tls_->MakeServerCredentials());
-  }
-  host->metrics_ = std::make_unique<Metrics>();
-  grpc::HealthCheckServiceInterface* server_health = nullptr;
-  {
-    absl::MutexLock lock(&host->shutdown_mu_);
-    ASSIGN_OR_RETURN(host->server_,
-                     host->BuildServer(std::move(credentials), options.listen_address,
-                                       &host->port_));
-    server_health = host->server_->GetHealthCheckService();
-  }
-  // NOT_SERVING for every service until ready and while the database probe
-  // fails (see HealthReporter).
-  host->health_ = std::make_unique<HealthReporter>(
-      server_health,
-      std::vector<std::string>{"relais.v1.DirectoryService", "relais.v1.AuthService",
-                               "relais.v1.RecordService", "relais.v1.CareService",
-                               "relais.v1.AuditService", "relais.v1.AdminService"},
-      [db = host->db_.get()] { return db->Probe(); }, options.health_probe_interval);
-  // A checkpointer that refuses to sign (a rewritten or shortened log) takes
-  // the audit service out of rotation, visibly, until a head is signed again.
-  host->health_->AddServiceCheck("relais.v1.AuditService",
-                                 [cp = host->checkpointer_.get()] { return !cp->refusing(); });
-  host->health_->Start();
-  host->metrics_->AddGauge("relais_audit_chain_length", "Events in the audit hash chain.",
-                           [log = host->audit_log_.get()]() -> double {
-                             absl::StatusOr<audit::ChainHead> head = log->Head();
-                             return head.ok() ? static_cast<double>(head->sequence) : -1;
-                           });
-  host->metrics_->AddCounter("relais_audit_checkpoint_refusals_total",
-                             "Times the audit checkpointer refused to sign the chain head because "
-                             "the log does not extend the last checkpoint it signed.",
-                             [cp = host->checkpointer_.get()] {
-                               return static_cast<double>(cp->refusals());
-                             });
-  host->metrics_->AddGauge("relais_database_bytes",
-                           "Size of the SQLite database file plus its WAL, in bytes.",
-                           [db = host->db_.get()] { return static_cast<double>(db->FileBytes()); });
-  // Audit timestamps are evidence: checked now and on each sweep (ASVS 7.3.4).
-  host->clock_sync_ = std::make_unique<ClockSyncWatch>();
-  host->clock_sync_->Check();
-  host->metrics_->AddGauge("relais_clock_synchronized",
-                           "1 if the kernel reports the system clock synchronized (NTP), else 0.",
-                           [w = host->clock_sync_.get()] { return w->synchronized() ? 1.0 : 0.0; });
-  if (!options.metrics_listen.empty()) {
-    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http = MetricsHttpServer::Start(
-        options.metrics_listen, [m = host->metrics_.get()] { return m->Render(); });
-    if (http.ok()) {
-      host->metrics_http_ = *std::move(http);
-      common::LogInfo("metrics serving",
-                      {{"metrics_address",
-                        absl::StrCat("127.0.0.1:", host->metrics_http_->port())}});
-    } else {
-      common::LogError("metrics endpoint not served", {{"status", http.status().ToString()}});
-    }
-  }
-  host->sweeper_ = std::thread([h = host.get()] { h->SweepLoop(); });
-  if (options.retention.sweep_interval > absl::ZeroDuration()) {
-    host->retention_sweeper_ = std::thread([h = host.get()] { h->RetentionLoop(); });
-  }
-  host->checkpointer_->Start();
-  if (options.ready_on_start) host->health_->SetReady(true);
+absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
+  RETURN_IF_ERROR(ValidateOptions(options));
+  // TlsMaterial takes the only copy of the private key: none stays in options_.
+  TlsCredentials tls = std::move(options.tls);
+  options.tls = TlsCredentials();
+  auto host = absl::WrapUnique(new Host());
+  host->clock_ = options.clock != nullptr ? options.clock : &common::RealClock();
+  host->options_ = std::move(options);
+  RETURN_IF_ERROR(host->OpenStorage());
+  ASSIGN_OR_RETURN(LoadedKeys keys, host->LoadKeys(std::move(tls)));
+  RETURN_IF_ERROR(host->BuildServices(std::move(keys)));
+  RETURN_IF_ERROR(host->BuildServer());
+  host->StartMetrics();
+  host->StartBackgroundWork();
   common::LogInfo("relaisd serving",
                   {{"address", host->address()},
                    {"transport", host->tls_ != nullptr ? "mtls" : "plaintext"}});
   return host;
 }
 
-Host::~Host() {
-  Shutdown();
-  RowMacBindings().Drop(this);
+absl::Status Host::OpenStorage() {
+  ASSIGN_OR_RETURN(db_, storage::Database::Open({.path = options_.db_path,
+                                                 .busy_timeout = options_.db_busy_timeout,
+                                                 .vfs = options_.db_vfs}));
+  ASSIGN_OR_RETURN(audit_log_, audit::AuditLog::Create(db_.get(), clock_));
+  // Server-side revocation (Logout, Refresh rotation, revoke-all on member
+  // changes): every token verification reads it.
+  ASSIGN_OR_RETURN(revocations_, auth_store::RevocationStore::Create(db_.get(), clock_));
+  ASSIGN_OR_RETURN(directory_, directory::DirectoryStore::Create(db_.get(), clock_,
+                                                                 {.scrypt = options_.scrypt}));
+  RETURN_IF_ERROR(record::RecordServiceImpl::Migrate(db_.get()));
+  RETURN_IF_ERROR(care::CareServiceImpl::Migrate(db_.get()));
+  return absl::OkStatus();
 }
+
+absl::StatusOr<Host::LoadedKeys> Host::LoadKeys(TlsCredentials tls) {
+  LoadedKeys loaded;
+  RETURN_IF_ERROR(LoadTokenKeys(&loaded));
+  if (tls.enabled()) {
+    ASSIGN_OR_RETURN(tls_, TlsMaterial::Create(std::move(tls), clock_));
+  }
+  RETURN_IF_ERROR(LoadMasterKeys(&loaded));
+  // The audit signing key lives apart from the token keys (a subdirectory the
+  // token ring ignores), so auditors are handed only the audit public key.
+  if (options_.keys_dir.empty()) {
+    audit_keys_ = auth::KeyRing::InMemory();
+  } else {
+    ASSIGN_OR_RETURN(audit_keys_,
+                     auth::KeyRing::LoadOrCreate(absl::StrCat(options_.keys_dir, "/audit")));
+  }
+  return loaded;
+}
+
+absl::Status Host::LoadTokenKeys(LoadedKeys* loaded) {
+  if (options_.keys_dir.empty()) {
+    keys_ = auth::KeyRing::InMemory();
+    std::string& key = loaded->national_key;
+    key.assign(kSecretBytes, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), kSecretBytes) != 1) {
+      return absl::InternalError("RAND_bytes failed");
+    }
+  } else {
+    ASSIGN_OR_RETURN(keys_, auth::KeyRing::LoadOrCreate(options_.keys_dir));
+    ASSIGN_OR_RETURN(loaded->national_key,
+                     LoadOrCreateSecret(absl::StrCat(options_.keys_dir, "/national-hash.key")));
+  }
+  RETURN_IF_ERROR(RetireTokenKeys());
+  issuer_ = std::make_unique<auth::TokenIssuer>(keys_.get(), clock_, kAudience,
+                                                options_.token_lifetime, revocations_.get());
+  verifier_ =
+      std::make_unique<auth::TokenVerifier>(keys_.get(), clock_, kAudience, revocations_.get());
+  return absl::OkStatus();
+}
+
+absl::Status Host::LoadMasterKeys(LoadedKeys* loaded) {
+  ASSIGN_OR_RETURN(storage::crypto::MasterKeyRing master_keys,
+                   record::RecordServiceImpl::LoadMasterKeys(
+                       db_.get(), {.file = options_.master_key_file,
+                                   .previous_file = options_.previous_master_key_file,
+                                   .keys_dir = options_.keys_dir}));
+  // Authenticated access facts: the row MAC key derives from the master keys
+  // (current first), then rows written before MACs existed are sealed once.
+  std::vector<absl::string_view> mac_keys{master_keys.current().key().bytes()};
+  for (const std::string& id : master_keys.previous_ids()) {
+    mac_keys.push_back(master_keys.Find(id)->key().bytes());
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const storage::RowMac> row_mac,
+                   storage::RowMac::Derive(mac_keys));
+  ASSIGN_OR_RETURN(row_mac_binding_, storage::BindRowMac(*db_, std::move(row_mac)));
+  RETURN_IF_ERROR(directory::SealExistingRows(*db_));
+  RETURN_IF_ERROR(care::store::SealExistingRows(*db_));
+  RETURN_IF_ERROR(record::store::SealExistingRows(*db_));
+  loaded->master_keys =
+      std::make_unique<storage::crypto::MasterKeyRing>(std::move(master_keys));
+  return absl::OkStatus();
+}
+
+absl::Status Host::BuildServices(LoadedKeys loaded) {
+  gate_ = std::make_unique<rpc::CallGate>(verifier_.get(), audit_log_.get(), clock_, tls_.get());
+  // The care records' facts first: the record service decides with them, and
+  // CareService (which also needs the records) comes after both.
+  care_ledger_ = std::make_unique<care::CareLedger>(db_.get(), clock_, directory_.get(),
+                                                    options_.care.self_consent_age);
+  // The record service holds its own copy of the national key; `loaded`
+  // wipes this one when it goes.
+  record_ = std::make_unique<record::RecordServiceImpl>(
+      record::RecordServiceImpl::Options{.national_number_key = loaded.national_key,
+                                         .master_keys = std::move(loaded.master_keys),
+                                         .retention = options_.retention,
+                                         .find_youth_per_hour = options_.find_youth_per_hour,
+                                         .erasure_grace_period = options_.erasure_grace_period,
+                                         .directory = directory_.get()},
+      db_.get(), clock_, gate_.get(), care_ledger_.get());
+  care_ = std::make_unique<care::CareServiceImpl>(options_.care, db_.get(), clock_, gate_.get(),
+                                                  directory_.get(), care_ledger_.get(),
+                                                  record_.get());
+  // Handover reasons written in clear before they were sealed: sealed once.
+  RETURN_IF_ERROR(care::SealHandoverText(*db_, *record_));
+  directory_service_ = std::make_unique<directory::DirectoryServiceImpl>(
+      gate_.get(), directory_.get(), db_.get(), revocations_.get(),
+      options_.one_time_password_lifetime);
+  auth_service::AuthServiceImpl::Options auth_options;
+  auth_options.session_max_lifetime = options_.session_max_lifetime;
+  auth_options.max_concurrent_password_checks = options_.max_concurrent_password_checks;
+  auth_service_ = std::make_unique<auth_service::AuthServiceImpl>(
+      directory_.get(), issuer_.get(), verifier_.get(), keys_.get(), audit_log_.get(),
+      auth_service::AuthServiceImpl::Sessions{
+          .db = db_.get(), .clock = clock_, .revocations = revocations_.get()},
+      auth_options, tls_.get());
+  RETURN_IF_ERROR(BuildAuditService());
+  // Backup copies wait in a private directory beside the database.
+  const std::string backup_dir = admin::AdminServiceImpl::BackupDirFor(options_.db_path);
+  RETURN_IF_ERROR(admin::AdminServiceImpl::PrepareBackupDir(backup_dir));
+  admin_service_ =
+      std::make_unique<admin::AdminServiceImpl>(db_.get(), gate_.get(), clock_, backup_dir);
+  return absl::OkStatus();
+}
+
+absl::Status Host::BuildAuditService() {
+  // What was signed is also kept outside the database (the state and witness
+  // files, services/audit/witness.h): a rewritten database cannot rewrite them.
+  std::string checkpoint_state, witness;
+  if (!options_.keys_dir.empty()) {
+    checkpoint_state = absl::StrCat(options_.keys_dir, "/audit-checkpoint.state");
+    witness = options_.audit_witness_file.empty()
+                  ? absl::StrCat(options_.keys_dir, "/audit-witness.jsonl")
+                  : options_.audit_witness_file;
+  }
+  checkpointer_ = std::make_unique<audit::Checkpointer>(
+      audit_log_.get(), audit_keys_.get(), clock_,
+      audit::Checkpointer::Options{
+          .every_events = options_.checkpoint_every_events,
+          .every = options_.checkpoint_every,
+          .poll_interval = std::min(absl::Seconds(1), options_.checkpoint_every),
+          .state_file = checkpoint_state,
+          .witness_file = witness});
+  audit_service_ = std::make_unique<audit::AuditServiceImpl>(
+      audit_log_.get(), gate_.get(), directory_.get(), care_ledger_.get(), care_.get(),
+      checkpointer_.get(),
+      audit::AuditServiceOptions{.access_report_names_members =
+                                     options_.access_report_names_members});
+  return absl::OkStatus();
+}
+
+absl::Status Host::BuildServer() {
+  grpc::EnableDefaultHealthCheckService(true);
+  // Reflection answers from the generated descriptor pool: referencing the
+  // health schema links it in, so reflection clients can call Health too.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (tls_ != nullptr) {
+    ASSIGN_OR_RETURN(credentials, tls_->MakeServerCredentials());
+  }
+  // Before the server: its request log interceptor reports to it.
+  metrics_ = std::make_unique<observability::Metrics>();
+  grpc::HealthCheckServiceInterface* server_health = nullptr;
+  {
+    absl::MutexLock lock(&shutdown_mu_);
+    ASSIGN_OR_RETURN(server_,
+                     NewServer(std::move(credentials), options_.listen_address, &port_));
+    server_health = server_->GetHealthCheckService();
+  }
+  // NOT_SERVING for every service until ready and while the database probe
+  // fails (see HealthReporter).
+  health_ = std::make_unique<observability::HealthReporter>(
+      server_health,
+      std::vector<std::string>{"relais.v1.DirectoryService", "relais.v1.AuthService",
+                               "relais.v1.RecordService", "relais.v1.CareService",
+                               "relais.v1.AuditService", "relais.v1.AdminService"},
+      [db = db_.get()] { return db->Probe(); }, options_.health_probe_interval);
+  // A checkpointer that refuses to sign (a rewritten or shortened log) takes
+  // the audit service out of rotation, visibly, until a head is signed again.
+  health_->AddServiceCheck("relais.v1.AuditService",
+                           [cp = checkpointer_.get()] { return !cp->refusing(); });
+  health_->Start();
+  return absl::OkStatus();
+}
+
+void Host::StartMetrics() {
+  metrics_->AddGauge("relais_audit_chain_length", "Events in the audit hash chain.",
+                     [log = audit_log_.get()]() -> double {
+                       absl::StatusOr<audit::ChainHead> head = log->Head();
+                       return head.ok() ? static_cast<double>(head->sequence) : -1;
+                     });
+  metrics_->AddCounter("relais_audit_checkpoint_refusals_total",
+                       "Times the audit checkpointer refused to sign the chain head because "
+                       "the log does not extend the last checkpoint it signed.",
+                       [cp = checkpointer_.get()] { return static_cast<double>(cp->refusals()); });
+  metrics_->AddGauge("relais_database_bytes",
+                     "Size of the SQLite database file plus its WAL, in bytes.",
+                     [db = db_.get()] { return static_cast<double>(db->FileBytes()); });
+  // Audit timestamps are evidence: checked now and on each sweep (ASVS 7.3.4).
+  clock_sync_ = std::make_unique<observability::ClockSyncWatch>();
+  clock_sync_->Check();
+  metrics_->AddGauge("relais_clock_synchronized",
+                     "1 if the kernel reports the system clock synchronized (NTP), else 0.",
+                     [w = clock_sync_.get()] { return w->synchronized() ? 1.0 : 0.0; });
+  if (options_.metrics_listen.empty()) return;
+  // Metrics are not worth refusing calls for: without the endpoint, serve on.
+  absl::StatusOr<std::unique_ptr<observability::MetricsHttpServer>> http =
+      observability::MetricsHttpServer::Start(options_.metrics_listen,
+                                              [m = metrics_.get()] { return m->Render(); });
+  if (!http.ok()) {
+    common::LogError("metrics endpoint not served", {{"status", http.status().ToString()}});
+    return;
+  }
+  metrics_http_ = *std::move(http);
+  common::LogInfo("metrics serving",
+                  {{"metrics_address", absl::StrCat("127.0.0.1:", metrics_http_->port())}});
+}
+
+void Host::StartBackgroundWork() {
+  sweeper_ = std::thread([this] { SweepLoop(); });
+  if (options_.retention.sweep_interval > absl::ZeroDuration()) {
+    retention_sweeper_ = std::thread([this] { RetentionLoop(); });
+  }
+  checkpointer_->Start();
+  if (options_.ready_on_start) health_->SetReady(true);
+}
+
+Host::~Host() { Shutdown(); }
 
 std::string Host::address() const {
   const std::string& listen = options_.listen_address;
@@ -478,7 +494,7 @@ absl::Status Host::ReloadTls(TlsCredentials tls) {
     if (!credentials.ok()) return refuse(credentials.status());
     int port = 0;
     absl::StatusOr<std::unique_ptr<grpc::Server>> server =
-        BuildServer(*std::move(credentials), address(), &port);
+        NewServer(*std::move(credentials), address(), &port);
     if (server.ok() && port != port_) {
       (*server)->Shutdown(absl::ToChronoTime(absl::Now()));
       server = absl::InternalError(absl::StrCat("the new server bound port ", port));

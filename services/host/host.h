@@ -14,6 +14,9 @@
 #include "auth/token.h"
 #include "common/clock.h"
 #include "grpcpp/grpcpp.h"
+#include "observability/clock_sync.h"
+#include "observability/health.h"
+#include "observability/metrics.h"
 #include "services/admin/admin_service.h"
 #include "services/audit/audit_log.h"
 #include "services/audit/audit_service.h"
@@ -24,16 +27,13 @@
 #include "services/common/rpc.h"
 #include "services/directory/directory_service.h"
 #include "services/directory/directory_store.h"
-#include "services/host/health.h"
 #include "services/host/malformed_request.h"
-#include "services/host/clock_sync.h"
-#include "services/host/metrics.h"
-#include "services/host/request_log.h"
 #include "services/host/tls_credentials.h"
 #include "services/host/tls_material.h"
 #include "services/record/record_service.h"
 #include "services/record/retention_policy.h"
 #include "storage/database.h"
+#include "storage/row_mac.h"
 
 namespace relais::host {
 
@@ -138,7 +138,7 @@ class Host {
   bool serving(const std::string& service) const;
   // Request counts, latencies and access decisions (fed by the request log
   // interceptor), audit chain length, database size.
-  Metrics& metrics() { return *metrics_; }
+  observability::Metrics& metrics() { return *metrics_; }
   // The metrics endpoint's port; 0 when it is not served.
   int metrics_port() const { return metrics_http_ != nullptr ? metrics_http_->port() : 0; }
 
@@ -149,6 +149,8 @@ class Host {
   std::string address() const;
 
   storage::Database& db() { return *db_; }
+  // HostOptions::clock, or the wall clock.
+  const common::Clock& clock() const { return *clock_; }
   audit::AuditLog& audit() { return *audit_log_; }
   directory::DirectoryStore& directory() { return *directory_; }
   care::CareServiceImpl& care() { return *care_; }
@@ -177,10 +179,34 @@ class Host {
     std::thread thread;
   };
 
+  // The keys the services are built with, wiped when dropped (host.cc).
+  struct LoadedKeys;
+
   Host() = default;
+  // Start-up, step by step, in this order (Start() reads as the list). Each
+  // step sets the members it names; an error leaves the host to be destroyed.
+  // The database, the audit log and every store's tables.
+  absl::Status OpenStorage();
+  // Token signing keys (issuer, verifier), TLS material, the national-number
+  // hash key, the master keys (and the row MAC key bound to the database,
+  // with old rows sealed once), the audit signing key.
+  absl::StatusOr<LoadedKeys> LoadKeys(TlsCredentials tls);
+  absl::Status LoadTokenKeys(LoadedKeys* loaded);
+  absl::Status LoadMasterKeys(LoadedKeys* loaded);
+  // The call gate and the six gRPC services over the stores.
+  absl::Status BuildServices(LoadedKeys loaded);
+  absl::Status BuildAuditService();
+  // The gRPC server (health checking, reflection, the request log feeding
+  // metrics_) on the listen address, and the health reporter.
+  absl::Status BuildServer();
+  // The gauges, the clock-sync watch and the metrics endpoint (one that
+  // cannot bind is logged and left out).
+  void StartMetrics();
+  // The sweeper threads and the checkpointer; SERVING if ready_on_start.
+  void StartBackgroundWork();
   // A started server with every service, on `address` (port 0: any; the port
   // bound is stored in *port).
-  absl::StatusOr<std::unique_ptr<grpc::Server>> BuildServer(
+  absl::StatusOr<std::unique_ptr<grpc::Server>> NewServer(
       std::shared_ptr<grpc::ServerCredentials> credentials, const std::string& address,
       int* port);
   void SweepLoop();
@@ -189,6 +215,8 @@ class Host {
   HostOptions options_;
   const common::Clock* clock_ = nullptr;
   std::unique_ptr<storage::Database> db_;
+  // The row MAC key bound to db_ (storage/row_mac.h); released before db_.
+  std::unique_ptr<storage::RowMacBinding> row_mac_binding_;
   std::unique_ptr<audit::AuditLog> audit_log_;
   std::unique_ptr<auth::KeyRing> keys_;
   std::unique_ptr<auth_store::RevocationStore> revocations_;
@@ -208,18 +236,18 @@ class Host {
   std::unique_ptr<audit::AuditServiceImpl> audit_service_;
   std::unique_ptr<admin::AdminServiceImpl> admin_service_;
   // Before metrics_, whose gauge reads it.
-  std::unique_ptr<ClockSyncWatch> clock_sync_;
+  std::unique_ptr<observability::ClockSyncWatch> clock_sync_;
   // Before server_: its interceptors report to it until the server is gone.
-  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<observability::Metrics> metrics_;
   // Guards the server swap (ReloadTls) against Shutdown() and readers.
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
   std::unique_ptr<grpc::Server> server_ ABSL_GUARDED_BY(shutdown_mu_);
   // Servers replaced by ReloadTls until their drain ends.
   std::list<Draining> draining_ ABSL_GUARDED_BY(shutdown_mu_);
-  std::unique_ptr<MetricsHttpServer> metrics_http_;
+  std::unique_ptr<observability::MetricsHttpServer> metrics_http_;
   // After server_: it publishes to the server's health service.
-  std::unique_ptr<HealthReporter> health_;
+  std::unique_ptr<observability::HealthReporter> health_;
   int port_ = 0;
   absl::Notification stop_;
   std::thread sweeper_;

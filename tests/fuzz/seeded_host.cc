@@ -25,37 +25,9 @@ namespace {
 // host.cc's audience.
 constexpr char kAudience[] = "relais";
 
-struct SeedService {
-  const char* key;
-  const char* id;
-  const char* name;
-  const char* sector;
-  const char* kind;
-};
-constexpr SeedService kServices[] = {
-    {"amo", "svc_amo_charleroi", "AMO Le Relais", "aide_jeunesse", "AMO"},
-    {"saj", "svc_saj_charleroi", "SAJ de Charleroi", "aide_jeunesse", "SAJ"},
-    {"pms", "svc_pms_charleroi", "Centre PMS de Charleroi", "enseignement", "PMS"},
-    {"agaj", "svc_agaj", "AGAJ", "aide_jeunesse", "AGAJ"},
-};
-
-struct SeedMember {
-  const char* login;
-  const char* service;  // key
-  v1::Role role;
-};
-constexpr SeedMember kMembers[] = {
-    {"amo.camille", "amo", v1::ROLE_CASEWORKER}, {"amo.coord", "amo", v1::ROLE_COORDINATOR},
-    {"saj.sam", "saj", v1::ROLE_CASEWORKER},     {"saj.coord", "saj", v1::ROLE_COORDINATOR},
-    {"pms.pauline", "pms", v1::ROLE_CASEWORKER}, {"dpo", "agaj", v1::ROLE_AUDITOR},
-    {"admin", "agaj", v1::ROLE_ADMIN},
-};
-
-absl::Status FromGrpc(absl::string_view what, const grpc::Status& s) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      absl::StrCat("seeding: ", what, ": ", s.error_message()));
-}
+// table: the seeded logins in the order inputs pick them by (Logins()).
+constexpr const char* kLogins[] = {"amo.camille", "amo.coord", "saj.sam", "saj.coord",
+                                   "pms.pauline", "dpo",       "admin"};
 
 absl::StatusOr<std::string> MakeScratchDir() {
   std::string base;
@@ -82,7 +54,7 @@ absl::Time SeedEpoch() {
 const std::vector<std::string>& SeededHost::Logins() {
   static const std::vector<std::string>* const logins = [] {
     auto* v = new std::vector<std::string>();
-    for (const SeedMember& m : kMembers) v->push_back(m.login);
+    for (const char* login : kLogins) v->push_back(login);
     return v;
   }();
   return *logins;
@@ -119,6 +91,7 @@ absl::StatusOr<std::unique_ptr<SeededHost>> SeededHost::Start(SeededHostOptions 
 }
 
 SeededHost::~SeededHost() {
+  seeder_.reset();
   channel_.reset();
   if (host_ != nullptr) host_->Shutdown(absl::Seconds(2));
   host_.reset();
@@ -129,123 +102,38 @@ SeededHost::~SeededHost() {
 }
 
 absl::StatusOr<std::string> SeededHost::Token(absl::string_view login) const {
-  auto it = members_.find(login);
-  if (it == members_.end()) return absl::NotFoundError(absl::StrCat("no member ", login));
-  return host_->issuer().Issue(it->second.id, it->second.service_id, it->second.roles);
+  return seeder_->Token(login);
 }
 
 absl::Status SeededHost::Seed() {
-  std::map<std::string, std::string, std::less<>> service_ids;
-  for (const SeedService& s : kServices) {
-    directory::ServiceInfo info;
-    info.id = s.id;
-    info.name = s.name;
-    info.sector_id = s.sector;
-    info.kind = s.kind;
-    info.platform = std::string(s.key) == "agaj";  // its auditor is the DPO
-    ASSIGN_OR_RETURN(directory::ServiceInfo created, host_->directory().CreateService(info));
-    service_ids[s.key] = created.id;
-    placeholders_[absl::StrCat("@svc_", s.key)] = created.id;
+  seeder_ = std::make_unique<demo::Seeder>(*host_, kPassword);
+  ASSIGN_OR_RETURN(bool created, seeder_->SeedAll());
+  if (!created) return absl::FailedPreconditionError("seeding: the database was not empty");
+  const demo::World& world = seeder_->world();
+  for (const auto& [key, id] : world.service_ids) placeholders_[absl::StrCat("@svc_", key)] = id;
+  for (const auto& [login, member] : world.members) {
+    placeholders_[absl::StrCat("@m_", login)] = member.id;
   }
-  for (const SeedMember& m : kMembers) {
-    directory::MemberInfo info;
-    info.service_id = service_ids[m.service];
-    info.display_name = absl::StrCat("Member ", m.login);
-    info.login = m.login;
-    info.roles = {m.role};
-    ASSIGN_OR_RETURN(directory::MemberInfo added, host_->directory().AddMember(info, kPassword));
-    members_[m.login] = Member{added.id, added.service_id, {rpc::RoleName(m.role)}};
-    placeholders_[absl::StrCat("@m_", m.login)] = added.id;
-  }
-  {
-    // Refused tokens: the server's key, long expired; and a key it never had.
-    common::FakeClock past(clock_->Now() - absl::Hours(2));
-    auth::TokenIssuer old(&host_->keys(), &past, kAudience, absl::Minutes(15));
-    const Member& m = members_["amo.camille"];
-    ASSIGN_OR_RETURN(expired_token_, old.Issue(m.id, m.service_id, m.roles));
-    std::unique_ptr<auth::KeyRing> foreign_keys = auth::KeyRing::InMemory();
-    auth::TokenIssuer foreign(foreign_keys.get(), clock_, kAudience);
-    ASSIGN_OR_RETURN(foreign_token_, foreign.Issue(m.id, m.service_id, m.roles));
-  }
+  placeholders_["@youth"] = world.youth_id;
+  placeholders_["@guardian"] = world.guardian_id;
+  placeholders_["@acc_amo"] = world.accompaniment_id;
+  placeholders_["@entry_shared"] = world.entry_ids.at(0);
+  placeholders_["@entry_private"] = world.entry_ids.at(2);
+  placeholders_["@consent"] = world.consent_id;
+  ASSIGN_OR_RETURN(placeholders_["@entry_health"],
+                   seeder_->AddEntry(world.youth_id, v1::ENTRY_KIND_NOTE,
+                                     v1::DATA_CATEGORY_HEALTH, v1::VISIBILITY_SHARED, "Sante"));
+  ASSIGN_OR_RETURN(demo::SeededYouth child,
+                   seeder_->AddAccompaniedYouth(10, "Seeded Youth", "Seeded Guardian"));
+  placeholders_["@youth_child"] = child.youth_id;
+  placeholders_["@guardian_child"] = child.guardian_id;
+  placeholders_["@acc_amo_child"] = child.accompaniment_id;
+  RETURN_IF_ERROR(SeedHandovers());
+  return MakeRefusedTokens();
+}
 
-  auto care = v1::CareService::NewStub(channel_);
-  auto record = v1::RecordService::NewStub(channel_);
-  // A context carrying a fresh token of `login`.
-  auto as = [&](absl::string_view login) -> absl::StatusOr<std::unique_ptr<grpc::ClientContext>> {
-    ASSIGN_OR_RETURN(std::string token, Token(login));
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token));
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    return ctx;
-  };
+absl::Status SeededHost::SeedHandovers() {
   const absl::Time now = clock_->Now();
-  const absl::CivilDay today = absl::ToCivilDay(now, absl::UTCTimeZone());
-
-  auto create_youth = [&](int age, absl::string_view key) -> absl::Status {
-    v1::CreateYouthRequest req;
-    req.mutable_youth()->set_display_name("Seeded Youth");
-    req.mutable_youth()->set_date_of_birth(
-        absl::FormatCivilTime(absl::CivilDay(today.year() - age, today.month(), today.day()) - 30));
-    req.mutable_youth()->add_guardians()->set_display_name("Seeded Guardian");
-    v1::Youth youth;
-    ASSIGN_OR_RETURN(auto ctx, as("amo.camille"));
-    RETURN_IF_ERROR(FromGrpc("CreateYouth", record->CreateYouth(ctx.get(), req, &youth)));
-    placeholders_[std::string(key)] = youth.id();
-    if (youth.guardians_size() > 0) {
-      placeholders_[absl::StrCat("@guardian", key.substr(6))] = youth.guardians(0).id();
-    }
-    v1::OpenAccompanimentRequest open;
-    open.set_youth_id(youth.id());
-    open.set_referent_member_id(placeholders_["@m_amo.camille"]);
-    open.set_basis(v1::ACCOMPANIMENT_BASIS_VOLUNTARY);
-    v1::Accompaniment acc;
-    ASSIGN_OR_RETURN(ctx, as("amo.coord"));
-    RETURN_IF_ERROR(FromGrpc("OpenAccompaniment", care->OpenAccompaniment(ctx.get(), open, &acc)));
-    placeholders_[absl::StrCat("@acc_amo", key.substr(6))] = acc.id();
-    return absl::OkStatus();
-  };
-  RETURN_IF_ERROR(create_youth(15, "@youth"));
-  RETURN_IF_ERROR(create_youth(10, "@youth_child"));
-  const std::string youth = placeholders_["@youth"];
-
-  struct SeedEntry {
-    const char* key;
-    v1::DataCategory category;
-    v1::Visibility visibility;
-    const char* body;
-  };
-  for (const SeedEntry& e :
-       {SeedEntry{"@entry_shared", v1::DATA_CATEGORY_GENERAL, v1::VISIBILITY_SHARED, "Suivi"},
-        SeedEntry{"@entry_health", v1::DATA_CATEGORY_HEALTH, v1::VISIBILITY_SHARED, "Sante"},
-        SeedEntry{"@entry_private", v1::DATA_CATEGORY_GENERAL, v1::VISIBILITY_SERVICE_PRIVATE,
-                  "Note interne"}}) {
-    v1::AddEntryRequest req;
-    req.mutable_entry()->set_youth_id(youth);
-    req.mutable_entry()->set_kind(v1::ENTRY_KIND_NOTE);
-    req.mutable_entry()->set_category(e.category);
-    req.mutable_entry()->set_visibility(e.visibility);
-    req.mutable_entry()->set_body(e.body);
-    v1::Entry entry;
-    ASSIGN_OR_RETURN(auto ctx, as("amo.camille"));
-    RETURN_IF_ERROR(FromGrpc("AddEntry", record->AddEntry(ctx.get(), req, &entry)));
-    placeholders_[e.key] = entry.id();
-  }
-  {
-    v1::GrantConsentRequest req;
-    v1::Consent* k = req.mutable_consent();
-    k->set_youth_id(youth);
-    k->set_giver(v1::CONSENT_GIVER_YOUTH);
-    k->add_recipients()->set_service_id(service_ids["saj"]);
-    k->add_categories(v1::DATA_CATEGORY_GENERAL);
-    k->add_categories(v1::DATA_CATEGORY_FAMILY);
-    k->add_purposes(v1::PURPOSE_COORDINATION);
-    k->add_purposes(v1::PURPOSE_HANDOVER);
-    *k->mutable_valid_until() = rpc::ToProto(now + absl::Hours(24 * 182));
-    v1::Consent consent;
-    ASSIGN_OR_RETURN(auto ctx, as("amo.camille"));
-    RETURN_IF_ERROR(FromGrpc("GrantConsent", care->GrantConsent(ctx.get(), req, &consent)));
-    placeholders_["@consent"] = consent.id();
-  }
   auto propose = [&](const std::string& youth_id, const std::string& to,
                      absl::string_view key) -> absl::Status {
     v1::ProposeHandoverRequest req;
@@ -255,21 +143,34 @@ absl::Status SeededHost::Seed() {
     *req.mutable_overlap_start() = rpc::ToProto(now);
     *req.mutable_overlap_end() = rpc::ToProto(now + absl::Hours(24 * 30));
     v1::Handover handover;
-    ASSIGN_OR_RETURN(auto ctx, as("amo.camille"));
-    RETURN_IF_ERROR(FromGrpc("ProposeHandover", care->ProposeHandover(ctx.get(), req, &handover)));
+    ASSIGN_OR_RETURN(auto ctx, seeder_->As("amo.camille"));
+    RETURN_IF_ERROR(demo::FromGrpc("ProposeHandover",
+                                   seeder_->care().ProposeHandover(ctx.get(), req, &handover)));
     placeholders_[std::string(key)] = handover.id();
     return absl::OkStatus();
   };
-  RETURN_IF_ERROR(propose(youth, service_ids["saj"], "@handover"));
-  {
-    v1::AcceptHandoverRequest req;
-    req.set_handover_id(placeholders_["@handover"]);
-    req.set_referent_member_id(placeholders_["@m_saj.sam"]);
-    v1::Handover handover;
-    ASSIGN_OR_RETURN(auto ctx, as("saj.coord"));
-    RETURN_IF_ERROR(FromGrpc("AcceptHandover", care->AcceptHandover(ctx.get(), req, &handover)));
-  }
-  RETURN_IF_ERROR(propose(placeholders_["@youth_child"], service_ids["pms"], "@handover_pending"));
+  RETURN_IF_ERROR(propose(placeholders_["@youth"], placeholders_["@svc_saj"], "@handover"));
+  v1::AcceptHandoverRequest accept;
+  accept.set_handover_id(placeholders_["@handover"]);
+  accept.set_referent_member_id(placeholders_["@m_saj.sam"]);
+  v1::Handover accepted;
+  ASSIGN_OR_RETURN(auto ctx, seeder_->As("saj.coord"));
+  RETURN_IF_ERROR(demo::FromGrpc("AcceptHandover",
+                                 seeder_->care().AcceptHandover(ctx.get(), accept, &accepted)));
+  return propose(placeholders_["@youth_child"], placeholders_["@svc_pms"], "@handover_pending");
+}
+
+absl::Status SeededHost::MakeRefusedTokens() {
+  // The server's key, long expired; and a key it never had.
+  const directory::MemberInfo& m = seeder_->world().members.at("amo.camille");
+  std::vector<std::string> roles;
+  for (v1::Role r : m.roles) roles.push_back(rpc::RoleName(r));
+  common::FakeClock past(clock_->Now() - absl::Hours(2));
+  auth::TokenIssuer old(&host_->keys(), &past, kAudience, absl::Minutes(15));
+  ASSIGN_OR_RETURN(expired_token_, old.Issue(m.id, m.service_id, roles));
+  std::unique_ptr<auth::KeyRing> foreign_keys = auth::KeyRing::InMemory();
+  auth::TokenIssuer foreign(foreign_keys.get(), clock_, kAudience);
+  ASSIGN_OR_RETURN(foreign_token_, foreign.Issue(m.id, m.service_id, roles));
   return absl::OkStatus();
 }
 

@@ -4,13 +4,13 @@
 // A relaisd (host::Host) in this process, on a scratch database, with a small
 // seeded world, for the fuzz targets and the soak client. Needs no gtest.
 //
-// The world: the services AMO, SAJ, PMS and AGAJ (with the demo's stable ids),
-// the members of tests/test_env.h (same logins), a 15-year-old accompanied by
-// the AMO with three entries (shared general, shared health, private), a
-// consent sharing general+family with the SAJ and a handover AMO -> SAJ that
-// the SAJ accepted; and a 10-year-old accompanied by the AMO with a pending
-// handover AMO -> PMS. Ids other than the services' are random, so inputs name
-// them by placeholder ("@youth", "@entry_shared", ...; see Placeholders()).
+// The world: the demo world (demo/seed.h: its services with their stable ids,
+// its members with the password kPassword, a 15-year-old accompanied by the
+// AMO with three entries and a consent sharing general+family with the SAJ),
+// plus a shared health entry on that youth, a handover AMO -> SAJ that the SAJ
+// accepted, and a 10-year-old accompanied by the AMO with a pending handover
+// AMO -> PMS. Ids other than the services' are random, so inputs name them by
+// placeholder ("@youth", "@entry_shared", ...; see Placeholders()).
 
 #include <map>
 #include <memory>
@@ -21,6 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "demo/seed.h"
 #include "grpcpp/grpcpp.h"
 #include "services/host/host.h"
 
@@ -62,8 +63,8 @@ class SeededHost {
   // The in-process channel (made once; shared by every caller).
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
-  // The seeded logins, in a fixed order (inputs pick one by index). All share
-  // the password kPassword.
+  // The seeded logins, in a fixed order (inputs pick one by index: the
+  // committed corpus depends on it). All share the password kPassword.
   static const std::vector<std::string>& Logins();
   static constexpr char kPassword[] = "correct horse battery";
 
@@ -84,6 +85,9 @@ class SeededHost {
  private:
   SeededHost() = default;
   absl::Status Seed();
+  // What the fuzz inputs need beyond the demo world.
+  absl::Status SeedHandovers();
+  absl::Status MakeRefusedTokens();
 
   SeededHostOptions options_;
   std::string dir_;
@@ -92,12 +96,8 @@ class SeededHost {
   const common::Clock* clock_ = nullptr;
   std::unique_ptr<host::Host> host_;
   std::shared_ptr<grpc::Channel> channel_;
-  struct Member {
-    std::string id;
-    std::string service_id;
-    std::vector<std::string> roles;
-  };
-  std::map<std::string, Member, std::less<>> members_;
+  // Seeds the world and issues its members' tokens.
+  std::unique_ptr<demo::Seeder> seeder_;
   std::string expired_token_;
   std::string foreign_token_;
   std::map<std::string, std::string, std::less<>> placeholders_;

@@ -1,4 +1,4 @@
-#include "services/host/request_log.h"
+#include "observability/request_log.h"
 
 #include <cstdint>
 #include <string>
@@ -12,7 +12,7 @@
 #include "grpcpp/grpcpp.h"
 #include "relais/v1/common.pb.h"
 
-namespace relais::host {
+namespace relais::observability {
 namespace {
 
 using grpc::experimental::InterceptionHookPoints;
@@ -169,4 +169,4 @@ absl::string_view GrpcCodeName(grpc::StatusCode code) {
   }
 }
 
-}  // namespace relais::host
+}  // namespace relais::observability

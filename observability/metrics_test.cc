@@ -1,4 +1,4 @@
-#include "services/host/metrics.h"
+#include "observability/metrics.h"
 
 #include <string>
 
@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 #include "relais/v1/record.pb.h"
 
-namespace relais::host {
+namespace relais::observability {
 namespace {
 
 int CountLines(const std::string& text, absl::string_view prefix) {
@@ -61,4 +61,4 @@ TEST(Metrics, DistinctReasonsPastTheBoundCountAsOther) {
 }
 
 }  // namespace
-}  // namespace relais::host
+}  // namespace relais::observability

@@ -1,10 +1,10 @@
-#include "services/host/health.h"
+#include "observability/health.h"
 
 #include <utility>
 
 #include "common/log.h"
 
-namespace relais::host {
+namespace relais::observability {
 
 HealthReporter::HealthReporter(grpc::HealthCheckServiceInterface* health,
                                std::vector<std::string> services,
@@ -99,4 +99,4 @@ void HealthReporter::Publish() {
   }
 }
 
-}  // namespace relais::host
+}  // namespace relais::observability

@@ -1,5 +1,5 @@
-#ifndef RELAIS_SERVICES_HOST_HEALTH_H_
-#define RELAIS_SERVICES_HOST_HEALTH_H_
+#ifndef RELAIS_OBSERVABILITY_HEALTH_H_
+#define RELAIS_OBSERVABILITY_HEALTH_H_
 
 #include <functional>
 #include <map>
@@ -14,7 +14,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/health_check_service_interface.h"
 
-namespace relais::host {
+namespace relais::observability {
 
 // Drives grpc.health.v1 for every service of the server: SERVING only once
 // the host is ready (SetReady(true)) and while the last database probe
@@ -70,6 +70,6 @@ class HealthReporter {
   std::thread thread_;
 };
 
-}  // namespace relais::host
+}  // namespace relais::observability
 
-#endif  // RELAIS_SERVICES_HOST_HEALTH_H_
+#endif  // RELAIS_OBSERVABILITY_HEALTH_H_

@@ -1,4 +1,4 @@
-#include "services/host/metrics.h"
+#include "observability/metrics.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,7 +17,7 @@
 #include "google/protobuf/descriptor.h"
 #include "storage/row_mac.h"
 
-namespace relais::host {
+namespace relais::observability {
 namespace {
 
 // Upper bounds, in seconds, of the latency buckets (+Inf is implied).
@@ -267,4 +267,4 @@ void MetricsHttpServer::Serve(int client) {
   }
 }
 
-}  // namespace relais::host
+}  // namespace relais::observability

@@ -11,7 +11,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -21,8 +20,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/log.h"
+#include "demo/banner.h"
+#include "demo/seed.h"
 #include "services/host/config.h"
-#include "services/host/demo_data.h"
 #include "services/host/host.h"
 
 ABSL_FLAG(std::string, config, "",
@@ -170,90 +170,51 @@ absl::Status LoadConfigFile(const std::string& path, relais::host::ServerSetting
   return relais::host::ApplyConfig(*config, settings);
 }
 
-void PrintDemoBanner(const relais::host::Host& host, const relais::host::DemoSummary& demo,
-                     bool tls, const std::string& client_ca) {
-  const std::string address = host.address();
-  std::printf(
-      "\nRelais demo is serving on %s (%s).\n"
-      "Members (password \"%s\"): admin, dpo (auditor), amo.camille, amo.coord,\n"
-      "  saj.sam, saj.coord, pms.pauline.%s\n",
-      address.c_str(), tls ? "mutual TLS 1.3" : "PLAINTEXT, --insecure_dev, loopback only",
-      relais::host::kDemoPassword,
-      demo.created ? absl::StrCat("\nDemo youth id: ", demo.youth_id).c_str() : "");
-  if (tls) {
-    // deploy/make-dev-certs.sh puts the client certificates beside the CA.
-    const std::string certs =
-        std::filesystem::path(client_ca).parent_path().string();
-    const std::string dir = certs.empty() ? "." : certs;
-    std::printf(
-        "Every call presents the client certificate of the member's service\n"
-        "(%s/clients/<service id>.pem and .key: amo.* svc_amo_charleroi, saj.*\n"
-        "svc_saj_charleroi, pms.* svc_pms_charleroi, admin and dpo svc_agaj).\n"
-        "Explore the API through reflection, e.g.:\n"
-        "  buf curl --protocol grpc --cacert %s \\\n"
-        "    --cert %s/clients/svc_amo_charleroi.pem \\\n"
-        "    --key %s/clients/svc_amo_charleroi.key \\\n"
-        "    -d '{\"login\":\"amo.camille\",\"password\":\"%s\"}' \\\n"
-        "    https://%s/relais.v1.AuthService/Login\n"
-        "then add -H \"Authorization: Bearer <token>\" with the same certificate.\n\n",
-        dir.c_str(), client_ca.c_str(), dir.c_str(), dir.c_str(),
-        relais::host::kDemoPassword, address.c_str());
-  } else {
-    std::printf(
-        "Explore the API through reflection, e.g.:\n"
-        "  buf curl --protocol grpc --http2-prior-knowledge \\\n"
-        "    -d '{\"login\":\"amo.camille\",\"password\":\"%s\"}' \\\n"
-        "    http://%s/relais.v1.AuthService/Login\n\n",
-        relais::host::kDemoPassword, address.c_str());
-  }
-  std::fflush(stdout);
+// gRPC's own tracing prints call metadata (bearer tokens) and, at "all",
+// message contents: never let it run against real data unnoticed.
+bool GrpcTraceRefused() {
+  const char* trace = std::getenv("GRPC_TRACE");
+  if (trace == nullptr || *trace == '\0' || absl::GetFlag(FLAGS_allow_grpc_trace)) return false;
+  std::fprintf(stderr,
+               "relaisd: GRPC_TRACE is set; gRPC tracing logs tokens and content. Unset it, "
+               "or pass --allow_grpc_trace on a development server.\n");
+  return true;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("relaisd: the Relais case-coordination server");
-  absl::ParseCommandLine(argc, argv);
-  // gRPC's own tracing prints call metadata (bearer tokens) and, at "all",
-  // message contents: never let it run against real data unnoticed.
-  if (const char* trace = std::getenv("GRPC_TRACE"); trace != nullptr && *trace != '\0' &&
-                                                      !absl::GetFlag(FLAGS_allow_grpc_trace)) {
-    std::fprintf(stderr,
-                 "relaisd: GRPC_TRACE is set; gRPC tracing logs tokens and content. Unset it, "
-                 "or pass --allow_grpc_trace on a development server.\n");
-    return 2;
-  }
-  // Database, WAL and key files hold minors' data and secrets: owner only.
-  ::umask(077);
-  // SIGINT/SIGTERM (shut down) and SIGHUP (re-read the TLS files) are blocked
-  // in every thread and taken by sigwait() below, in normal context rather
-  // than in a signal handler.
+// SIGINT/SIGTERM (shut down) and SIGHUP (re-read the TLS files) are blocked
+// in every thread and taken by sigwait() in ServeUntilSignalled, in normal
+// context rather than in a signal handler. Call before any thread starts.
+sigset_t BlockSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  // Defaults < file < flags: every flag's value (its default unless given),
-  // then the configuration file, then the flags given on the command line.
+  return signals;
+}
+
+// Defaults < file < flags: every flag's value (its default unless given),
+// then the configuration file, then the flags given on the command line; and
+// the log level they set. False, with the reason logged, if refused.
+bool LoadSettings(relais::host::ServerSettings* settings) {
   if (absl::Status flags = CheckGivenFlags(); !flags.ok()) {
     relais::common::LogError("relaisd refuses a flag", {{"error", std::string(flags.message())}});
-    return 2;
+    return false;
   }
-  relais::host::ServerSettings settings;
-  ApplyFlags(/*only_given=*/false, &settings);
+  ApplyFlags(/*only_given=*/false, settings);
   const std::string config_path = absl::GetFlag(FLAGS_config);
   std::vector<std::string> overriding;
   if (!config_path.empty()) {
-    if (absl::Status loaded = LoadConfigFile(config_path, &settings); !loaded.ok()) {
+    if (absl::Status loaded = LoadConfigFile(config_path, settings); !loaded.ok()) {
       relais::common::LogError("relaisd refuses its configuration file",
                                {{"config", config_path}, {"error", std::string(loaded.message())}});
-      return 2;
+      return false;
     }
-    overriding = ApplyFlags(/*only_given=*/true, &settings);
+    overriding = ApplyFlags(/*only_given=*/true, settings);
   }
   using relais::common::LogLevel;
-  const std::string level = settings.log_level;
+  const std::string& level = settings->log_level;
   relais::common::SetLogLevel(level == "debug"     ? LogLevel::kDebug
                               : level == "warning" ? LogLevel::kWarning
                               : level == "error"   ? LogLevel::kError
@@ -263,49 +224,106 @@ int main(int argc, char** argv) {
                             {{"config", config_path},
                              {"overridden_by_flags", absl::StrJoin(overriding, ",")}});
   }
-  relais::host::HostOptions options = settings.host;
-  const std::string listen = options.listen_address;
-  const std::string tls_cert = settings.tls_cert_file;
-  const std::string tls_key = settings.tls_key_file;
-  const std::string tls_client_ca = settings.tls_client_ca_file;
-  const std::string tls_crl = settings.tls_crl_file;
-  const bool any_tls_flag =
-      !tls_cert.empty() || !tls_key.empty() || !tls_client_ca.empty() || !tls_crl.empty();
+  return true;
+}
+
+// Plaintext with --insecure_dev, on a loopback address only; otherwise mutual
+// TLS from the settings' PEM files, loaded into options->tls. False, with the
+// reason logged, if neither can be.
+bool ChooseTransport(const relais::host::ServerSettings& s, relais::host::HostOptions* options) {
+  const bool any_tls_file = !s.tls_cert_file.empty() || !s.tls_key_file.empty() ||
+                            !s.tls_client_ca_file.empty() || !s.tls_crl_file.empty();
   if (absl::GetFlag(FLAGS_insecure_dev)) {
-    if (any_tls_flag) {
+    if (any_tls_file) {
       relais::common::LogError(
           "--insecure_dev serves plaintext: drop it or the TLS files (the --tls_* flags or "
           "the configuration file's tls section), not both");
-      return 2;
+      return false;
     }
     // Plaintext never listens beyond this machine.
-    if (!relais::host::IsLoopbackAddress(listen)) {
+    if (!relais::host::IsLoopbackAddress(options->listen_address)) {
       relais::common::LogError(
           "refusing to serve plaintext beyond loopback: --insecure_dev needs a 127.x.x.x, "
           "[::1] or localhost --listen address",
-          {{"listen", listen}});
-      return 2;
+          {{"listen", options->listen_address}});
+      return false;
     }
     relais::common::LogWarning(
         "INSECURE: --insecure_dev serves plaintext gRPC, without TLS or client certificates; "
         "anyone on this machine can connect, and tokens travel in clear. Development only",
-        {{"listen", listen}});
-  } else {
-    if (tls_cert.empty() || tls_key.empty() || tls_client_ca.empty()) {
-      relais::common::LogError(
-          "relaisd serves mutual TLS: pass --tls_cert, --tls_key and --tls_client_ca (PEM "
-          "files; deploy/make-dev-certs.sh makes development ones) or set the configuration "
-          "file's tls section, or pass --insecure_dev to serve plaintext on a loopback address");
-      return 2;
-    }
-    auto tls = relais::host::LoadTlsCredentials(tls_cert, tls_key, tls_client_ca, tls_crl);
-    if (!tls.ok()) {
-      relais::common::LogError("relaisd cannot load its TLS credentials",
-                               {{"status", tls.status().ToString()}});
-      return 2;
-    }
-    options.tls = *std::move(tls);
+        {{"listen", options->listen_address}});
+    return true;
   }
+  if (s.tls_cert_file.empty() || s.tls_key_file.empty() || s.tls_client_ca_file.empty()) {
+    relais::common::LogError(
+        "relaisd serves mutual TLS: pass --tls_cert, --tls_key and --tls_client_ca (PEM "
+        "files; deploy/make-dev-certs.sh makes development ones) or set the configuration "
+        "file's tls section, or pass --insecure_dev to serve plaintext on a loopback address");
+    return false;
+  }
+  auto tls = relais::host::LoadTlsCredentials(s.tls_cert_file, s.tls_key_file,
+                                              s.tls_client_ca_file, s.tls_crl_file);
+  if (!tls.ok()) {
+    relais::common::LogError("relaisd cannot load its TLS credentials",
+                             {{"status", tls.status().ToString()}});
+    return false;
+  }
+  options->tls = *std::move(tls);
+  return true;
+}
+
+// Serves until SIGINT or SIGTERM, re-reading the TLS files (same paths) on
+// SIGHUP; a bad file leaves the current material. Returns the signal.
+int ServeUntilSignalled(relais::host::Host& host, const relais::host::ServerSettings& s,
+                        const sigset_t& signals) {
+  int signal_number = 0;
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    if (s.tls_cert_file.empty()) {
+      relais::common::LogInfo("SIGHUP: plaintext server, no TLS files to re-read");
+      continue;
+    }
+    auto tls = relais::host::LoadTlsCredentials(s.tls_cert_file, s.tls_key_file,
+                                                s.tls_client_ca_file, s.tls_crl_file);
+    if (!tls.ok()) {
+      relais::common::LogError("tls material not reloaded; the current one stays",
+                               {{"status", tls.status().ToString()}});
+      continue;
+    }
+    (void)host.ReloadTls(*std::move(tls));
+  }
+  return signal_number;
+}
+
+// Seeds the demo world and prints the banner. False, with the reason logged,
+// if seeding fails.
+bool SeedDemo(relais::host::Host& host, bool tls, const std::string& client_ca) {
+  relais::demo::Seeder seeder(host);
+  absl::StatusOr<bool> created = seeder.SeedAll();
+  if (!created.ok()) {
+    relais::common::LogError("demo data failed", {{"status", created.status().ToString()}});
+    return false;
+  }
+  const std::string banner =
+      relais::demo::Banner(host.address(), seeder.world().youth_id, tls, client_ca);
+  std::fputs(banner.c_str(), stdout);
+  std::fflush(stdout);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("relaisd: the Relais case-coordination server");
+  absl::ParseCommandLine(argc, argv);
+  if (GrpcTraceRefused()) return 2;
+  // Database, WAL and key files hold minors' data and secrets: owner only.
+  ::umask(077);
+  const sigset_t signals = BlockSignals();
+  relais::host::ServerSettings settings;
+  if (!LoadSettings(&settings)) return 2;
+  relais::host::HostOptions options = settings.host;
+  if (!ChooseTransport(settings, &options)) return 2;
+  const bool tls = options.tls.enabled();
   std::error_code ec;
   const auto parent = std::filesystem::path(options.db_path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
@@ -320,30 +338,9 @@ int main(int argc, char** argv) {
     relais::common::LogError("relaisd cannot start", {{"status", host.status().ToString()}});
     return 1;
   }
-  if (absl::GetFlag(FLAGS_demo)) {
-    auto demo = relais::host::SeedDemo(**host);
-    if (!demo.ok()) {
-      relais::common::LogError("demo data failed", {{"status", demo.status().ToString()}});
-      return 1;
-    }
-    PrintDemoBanner(**host, *demo, options.tls.enabled(), tls_client_ca);
-  }
+  if (absl::GetFlag(FLAGS_demo) && !SeedDemo(**host, tls, settings.tls_client_ca_file)) return 1;
   (*host)->SetReady(true);
-  int signal_number = 0;
-  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
-    if (tls_cert.empty()) {
-      relais::common::LogInfo("SIGHUP: plaintext server, no TLS files to re-read");
-      continue;
-    }
-    // Read again from the same paths; a bad file leaves the current material.
-    auto tls = relais::host::LoadTlsCredentials(tls_cert, tls_key, tls_client_ca, tls_crl);
-    if (!tls.ok()) {
-      relais::common::LogError("tls material not reloaded; the current one stays",
-                               {{"status", tls.status().ToString()}});
-      continue;
-    }
-    (void)(*host)->ReloadTls(*std::move(tls));
-  }
+  const int signal_number = ServeUntilSignalled(**host, settings, signals);
   relais::common::LogInfo("shutting down", {{"signal", absl::StrCat(signal_number)}});
   (*host)->Shutdown(absl::Seconds(10));
   return 0;

@@ -1,5 +1,5 @@
-#ifndef RELAIS_SERVICES_HOST_METRICS_H_
-#define RELAIS_SERVICES_HOST_METRICS_H_
+#ifndef RELAIS_OBSERVABILITY_METRICS_H_
+#define RELAIS_OBSERVABILITY_METRICS_H_
 
 // Prometheus metrics of relaisd (text exposition format 0.0.4), served over
 // plain HTTP/1.1 on a loopback address of their own. They hold method names,
@@ -18,9 +18,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "services/host/request_log.h"
+#include "observability/request_log.h"
 
-namespace relais::host {
+namespace relais::observability {
 
 // Series:
 //   relais_rpc_requests_total{method,code}            counter
@@ -96,6 +96,6 @@ class MetricsHttpServer {
   std::thread thread_;
 };
 
-}  // namespace relais::host
+}  // namespace relais::observability
 
-#endif  // RELAIS_SERVICES_HOST_METRICS_H_
+#endif  // RELAIS_OBSERVABILITY_METRICS_H_

@@ -1,4 +1,4 @@
-#include "services/host/clock_sync.h"
+#include "observability/clock_sync.h"
 
 #include <sys/timex.h>
 
@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 
-namespace relais::host {
+namespace relais::observability {
 
 bool IsSynchronized(const KernelClockReading& reading) {
   return UnsynchronizedReason(reading).empty();
@@ -49,4 +49,4 @@ bool ClockSyncWatch::Check() {
   return now == kSynced;
 }
 
-}  // namespace relais::host
+}  // namespace relais::observability

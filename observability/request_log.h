@@ -1,5 +1,5 @@
-#ifndef RELAIS_SERVICES_HOST_REQUEST_LOG_H_
-#define RELAIS_SERVICES_HOST_REQUEST_LOG_H_
+#ifndef RELAIS_OBSERVABILITY_REQUEST_LOG_H_
+#define RELAIS_OBSERVABILITY_REQUEST_LOG_H_
 
 // One structured log line per RPC, and the per-RPC feed of the metrics.
 
@@ -10,7 +10,7 @@
 #include "grpcpp/support/server_interceptor.h"
 #include "grpcpp/support/status.h"
 
-namespace relais::host {
+namespace relais::observability {
 
 // Told about every finished RPC. Implementations must be thread-safe.
 class RpcObserver {
@@ -44,6 +44,6 @@ class RequestLogFactory final : public grpc::experimental::ServerInterceptorFact
 // "PERMISSION_DENIED" for grpc::StatusCode::PERMISSION_DENIED.
 absl::string_view GrpcCodeName(grpc::StatusCode code);
 
-}  // namespace relais::host
+}  // namespace relais::observability
 
-#endif  // RELAIS_SERVICES_HOST_REQUEST_LOG_H_
+#endif  // RELAIS_OBSERVABILITY_REQUEST_LOG_H_

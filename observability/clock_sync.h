@@ -1,5 +1,5 @@
-#ifndef RELAIS_SERVICES_HOST_CLOCK_SYNC_H_
-#define RELAIS_SERVICES_HOST_CLOCK_SYNC_H_
+#ifndef RELAIS_OBSERVABILITY_CLOCK_SYNC_H_
+#define RELAIS_OBSERVABILITY_CLOCK_SYNC_H_
 
 // Whether the kernel keeps the system clock synchronized (NTP, chrony,
 // systemd-timesyncd). Audit timestamps are evidence, so relaisd checks at start
@@ -10,7 +10,7 @@
 #include <functional>
 #include <string>
 
-namespace relais::host {
+namespace relais::observability {
 
 // What ntp_adjtime(2) answered, read only.
 struct KernelClockReading {
@@ -46,6 +46,6 @@ class ClockSyncWatch {
   std::atomic<int> state_{kUnchecked};
 };
 
-}  // namespace relais::host
+}  // namespace relais::observability
 
-#endif  // RELAIS_SERVICES_HOST_CLOCK_SYNC_H_
+#endif  // RELAIS_OBSERVABILITY_CLOCK_SYNC_H_

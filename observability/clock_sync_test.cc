@@ -1,4 +1,4 @@
-#include "services/host/clock_sync.h"
+#include "observability/clock_sync.h"
 
 #include <sys/timex.h>
 
@@ -10,7 +10,7 @@
 #include "common/log.h"
 #include "gtest/gtest.h"
 
-namespace relais::host {
+namespace relais::observability {
 namespace {
 
 TEST(ClockSync, OnlyAnOkStateWithoutUnsyncIsSynchronized) {
@@ -81,4 +81,4 @@ TEST(ClockSync, ASynchronizedClockAtStartLogsNothing) {
 }
 
 }  // namespace
-}  // namespace relais::host
+}  // namespace relais::observability
