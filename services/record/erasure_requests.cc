@@ -15,6 +15,7 @@
 #include "services/common/paging.h"
 #include "services/directory/platform_auditor.h"
 #include "services/record/record_service.h"
+#include "services/record/gdpr_store.h"
 #include "services/record/record_store.h"
 
 namespace relais::record {

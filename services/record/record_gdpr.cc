@@ -6,6 +6,7 @@
 #include "common/status_macros.h"
 #include "services/common/ids.h"
 #include "services/record/record_service.h"
+#include "services/record/gdpr_store.h"
 #include "services/record/record_store.h"
 #include "services/record/youth_export.h"
 

@@ -12,6 +12,7 @@
 #include "storage/wal_checkpoint.h"
 #include "services/common/ids.h"
 #include "services/record/record_service.h"
+#include "services/record/gdpr_store.h"
 #include "services/record/record_store.h"
 #include "services/record/retention_store.h"
 

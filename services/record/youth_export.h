@@ -15,6 +15,7 @@
 #include "access/facts.h"
 #include "services/common/rpc.h"
 #include "services/record/record_api.h"
+#include "services/record/gdpr_store.h"
 #include "services/record/record_store.h"
 #include "storage/crypto/field_crypto.h"
 #include "storage/database.h"
