@@ -1,6 +1,6 @@
 #include "services/record/youth_export.h"
 
-#include <optional>
+#include <deque>
 #include <utility>
 
 #include "common/status_macros.h"
@@ -13,9 +13,9 @@ using rpc::CallAudit;
 namespace {
 
 // One ExportYouth call. Authenticates and begins the export in its
-// constructor, then writes one item at a time: the exporter reads the next
-// page of entries only when the previous one has been sent. Deletes itself
-// in OnDone().
+// constructor, then writes one item at a time, asking the exporter for the
+// next page of entries only when the previous one has been sent. Deletes
+// itself in OnDone().
 class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouthItem> {
  public:
   YouthExportReactor(ExportDeps deps, grpc::CallbackServerContext* ctx,
@@ -49,29 +49,33 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
         deps_.gate->Authenticate(ctx_, v1::ACTION_EXPORT_YOUTH, id_ok ? req.youth_id() : "");
     if (!caller.ok()) return caller.status();  // audited by Authenticate
     CallAudit call{rpc::EventFor(*caller, v1::ACTION_EXPORT_YOUTH)};
-    absl::Status status = exporter_.Begin(*caller, call, req);
+    absl::Status status = exporter_.Begin(*caller, call, req, queue_);
     if (!status.ok() && !call.recorded) status = deps_.gate->AuditDenial(call.event, status);
     return status;
   }
 
   void WriteNext() {
-    absl::StatusOr<std::optional<v1::ExportYouthItem>> item =
-        exporter_.Next([this] { return rpc::CheckCallAlive(ctx_); });
-    if (!item.ok()) {
-      Finish(rpc::ToGrpc(item.status()));
-      return;
+    if (queue_.empty()) {
+      absl::Status status = rpc::CheckCallAlive(ctx_);
+      if (status.ok()) status = exporter_.Fill(queue_);
+      if (!status.ok()) {
+        Finish(rpc::ToGrpc(status));
+        return;
+      }
+      if (queue_.empty()) {
+        Finish(grpc::Status::OK);
+        return;
+      }
     }
-    if (!item->has_value()) {
-      Finish(grpc::Status::OK);
-      return;
-    }
-    current_ = **std::move(item);
+    current_ = std::move(queue_.front());
+    queue_.pop_front();
     StartWrite(&current_);
   }
 
   const ExportDeps deps_;
   grpc::CallbackServerContext* const ctx_;  // valid until OnDone()
   YouthExporter exporter_;
+  std::deque<v1::ExportYouthItem> queue_;  // produced, not yet written
   v1::ExportYouthItem current_;  // being written; must stay put until OnWriteDone
 };
 

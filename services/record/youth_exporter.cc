@@ -74,7 +74,8 @@ absl::Status CheckFullExportGrant(const std::optional<v1::FullExportRequest>& gr
 }  // namespace
 
 absl::Status YouthExporter::Begin(const Caller& caller, CallAudit& call,
-                                  const v1::ExportYouthRequest& req) {
+                                  const v1::ExportYouthRequest& req,
+                                  std::deque<v1::ExportYouthItem>& out) {
   call.event.youth_id = req.youth_id();
   // Not an emergency need: break-the-glass never admits an export.
   RETURN_IF_ERROR(deps_.gate->RequireRole(caller, "RecordService.ExportYouth"));
@@ -104,7 +105,7 @@ absl::Status YouthExporter::Begin(const Caller& caller, CallAudit& call,
   ASSIGN_OR_RETURN(access::CareExport care,
                    deps_.care->ExportCare(youth.id, youth.date_of_birth, open_text));
   RETURN_IF_ERROR(Record(caller, call, req.full_export_request_id(), youth.id));
-  QueueHead(caller, youth, std::move(identity), std::move(care));
+  QueueHead(caller, youth, std::move(identity), std::move(care), out);
   return absl::OkStatus();
 }
 
@@ -161,10 +162,11 @@ absl::Status YouthExporter::Record(const Caller& caller, CallAudit& call,
 }
 
 void YouthExporter::QueueHead(const Caller& caller, const YouthFacts& youth,
-                              std::optional<v1::Youth> identity, access::CareExport care) {
+                              std::optional<v1::Youth> identity, access::CareExport care,
+                              std::deque<v1::ExportYouthItem>& out) {
   youth_id_ = youth.id;
   pager_.emplace(deps_.db, youth.id);
-  v1::ExportHeader* header = queue_.emplace_back().mutable_header();
+  v1::ExportHeader* header = out.emplace_back().mutable_header();
   header->set_format_version(kExportFormatVersion);
   header->set_youth_id(youth.id);
   *header->mutable_generated_at() = rpc::ToProto(deps_.clock->Now());
@@ -173,12 +175,12 @@ void YouthExporter::QueueHead(const Caller& caller, const YouthFacts& youth,
   header->set_scope(scope_);
   header->set_restricted(youth.restricted);
   if (identity.has_value()) {
-    queue_.emplace_back().mutable_identity()->Swap(&*identity);
+    out.emplace_back().mutable_identity()->Swap(&*identity);
     ++trailer_.identities;
   }
   const bool metadata = scope_ == v1::EXPORT_SCOPE_METADATA;
   for (v1::Accompaniment& a : care.accompaniments) {
-    queue_.emplace_back().mutable_accompaniment()->Swap(&a);
+    out.emplace_back().mutable_accompaniment()->Swap(&a);
     ++trailer_.accompaniments;
   }
   for (v1::Handover& h : care.handovers) {
@@ -186,26 +188,14 @@ void YouthExporter::QueueHead(const Caller& caller, const YouthFacts& youth,
       h.clear_reason();
       h.clear_closing_reason();
     }
-    queue_.emplace_back().mutable_handover()->Swap(&h);
+    out.emplace_back().mutable_handover()->Swap(&h);
     ++trailer_.handovers;
   }
   for (v1::Consent& k : care.consents) {
     if (metadata) k.clear_receipt();  // its readable text
-    queue_.emplace_back().mutable_consent()->Swap(&k);
+    out.emplace_back().mutable_consent()->Swap(&k);
     ++trailer_.consents;
   }
-}
-
-absl::StatusOr<std::optional<v1::ExportYouthItem>> YouthExporter::Next(
-    absl::FunctionRef<absl::Status()> alive) {
-  if (queue_.empty()) {
-    RETURN_IF_ERROR(alive());
-    RETURN_IF_ERROR(FillPage());
-    if (queue_.empty()) return std::nullopt;
-  }
-  v1::ExportYouthItem item = std::move(queue_.front());
-  queue_.pop_front();
-  return item;
 }
 
 std::string YouthExporter::WithheldReason(const store::SealedEntry& sealed) const {
@@ -223,11 +213,11 @@ std::string YouthExporter::WithheldReason(const store::SealedEntry& sealed) cons
   return v.allowed() ? "" : rpc::ReasonCode(v.reason);
 }
 
-absl::Status YouthExporter::FillPage() {
+absl::Status YouthExporter::Fill(std::deque<v1::ExportYouthItem>& out) {
   if (finished_) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::vector<store::SealedEntry> page, pager_->Next());
   if (page.empty()) {
-    v1::ExportTrailer* t = queue_.emplace_back().mutable_trailer();
+    v1::ExportTrailer* t = out.emplace_back().mutable_trailer();
     t->set_identities(trailer_.identities);
     t->set_accompaniments(trailer_.accompaniments);
     t->set_handovers(trailer_.handovers);
@@ -244,7 +234,7 @@ absl::Status YouthExporter::FillPage() {
     any_allowed = any_allowed || withheld[i].empty();
   }
   ASSIGN_OR_RETURN(const FieldCrypto* crypto, deps_.keys->Crypto());
-  std::vector<v1::ExportedEntry> out(page.size());
+  std::vector<v1::ExportedEntry> entries(page.size());
   RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
     std::optional<storage::crypto::YouthKey> key;
     if (any_allowed) {
@@ -255,22 +245,22 @@ absl::Status YouthExporter::FillPage() {
     for (size_t i = 0; i < page.size(); ++i) {
       if (withheld[i].empty()) {
         // Opened only once allowed; a body that does not open fails the call.
-        ASSIGN_OR_RETURN(*out[i].mutable_entry(), store::OpenEntry(*key, page[i]));
+        ASSIGN_OR_RETURN(*entries[i].mutable_entry(), store::OpenEntry(*key, page[i]));
         continue;
       }
       // Metadata only: the body stays sealed (an admin's sees less still).
-      *out[i].mutable_entry() = scope_ == v1::EXPORT_SCOPE_METADATA
-                                    ? MetadataOnly(page[i].entry)
-                                    : page[i].entry;
-      out[i].set_withheld(true);
-      out[i].set_withheld_reason(withheld[i]);
+      *entries[i].mutable_entry() = scope_ == v1::EXPORT_SCOPE_METADATA
+                                        ? MetadataOnly(page[i].entry)
+                                        : page[i].entry;
+      entries[i].set_withheld(true);
+      entries[i].set_withheld_reason(withheld[i]);
     }
     return absl::OkStatus();
   }));
-  for (v1::ExportedEntry& e : out) {
+  for (v1::ExportedEntry& e : entries) {
     ++trailer_.entries;
     if (e.withheld()) ++trailer_.withheld;
-    queue_.emplace_back().mutable_entry()->Swap(&e);
+    out.emplace_back().mutable_entry()->Swap(&e);
   }
   return absl::OkStatus();
 }

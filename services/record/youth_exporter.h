@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "access/facts.h"
 #include "common/clock.h"
@@ -78,15 +77,16 @@ class YouthExporter {
   // PERMISSION_DENIED, NOT_FOUND ("erased", "youth_not_found",
   // "export_request_not_found"), FAILED_PRECONDITION (no master key, a
   // full-export request not approved, used or expired).
+  // On success appends the first items to `out`: the header, the identity
+  // (unless metadata only) and the care parts.
   absl::Status Begin(const rpc::Caller& caller, rpc::CallAudit& call,
-                     const v1::ExportYouthRequest& req);
+                     const v1::ExportYouthRequest& req, std::deque<v1::ExportYouthItem>& out);
 
-  // The next item after a successful Begin(): header, identity, care parts,
-  // entries a page at a time (`alive` is asked before each page is read),
-  // then the trailer; nullopt once the trailer was returned. An error ends
-  // the export without its trailer (e.g. NOT_FOUND: erased meanwhile).
-  absl::StatusOr<std::optional<v1::ExportYouthItem>> Next(
-      absl::FunctionRef<absl::Status()> alive);
+  // After a successful Begin(): appends the next page of entries to `out`,
+  // then (once they are all out) the trailer, then nothing. An error ends the
+  // export without its trailer (e.g. NOT_FOUND: erased meanwhile), so the
+  // client sees it is incomplete.
+  absl::Status Fill(std::deque<v1::ExportYouthItem>& out);
 
   v1::ExportScope scope() const { return scope_; }
 
@@ -97,11 +97,10 @@ class YouthExporter {
   // The ALLOW event (and the full-export request's use) in one transaction.
   absl::Status Record(const rpc::Caller& caller, rpc::CallAudit& call,
                       absl::string_view full_id, absl::string_view youth_id);
-  // Queues the header, identity and care parts.
+  // Appends the header, identity and care parts to `out`.
   void QueueHead(const rpc::Caller& caller, const YouthFacts& youth,
-                 std::optional<v1::Youth> identity, access::CareExport care);
-  // Queues the next page of entries, or the trailer once they are all sent.
-  absl::Status FillPage();
+                 std::optional<v1::Youth> identity, access::CareExport care,
+                 std::deque<v1::ExportYouthItem>& out);
   // Why an entry of the page is withheld ("" if it is opened).
   std::string WithheldReason(const store::SealedEntry& sealed) const;
 
@@ -122,7 +121,6 @@ class YouthExporter {
   std::optional<EntryPager> pager_;
   bool finished_ = false;  // trailer queued
   Counts trailer_;
-  std::deque<v1::ExportYouthItem> queue_;
 };
 
 }  // namespace relais::record

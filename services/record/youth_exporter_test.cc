@@ -3,7 +3,7 @@
 
 #include "services/record/youth_exporter.h"
 
-#include <optional>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -41,15 +41,18 @@ class YouthExporterTest : public ::testing::Test {
     v1::ExportYouthRequest req;
     req.set_youth_id(youth_);
     req.set_full_export_request_id(std::string(full_id));
-    absl::Status begun = exporter.Begin(caller, call_, req);
+    std::deque<v1::ExportYouthItem> out;
+    absl::Status begun = exporter.Begin(caller, call_, req, out);
     if (!begun.ok()) return begun;
-    while (true) {
-      absl::StatusOr<std::optional<v1::ExportYouthItem>> item =
-          exporter.Next([] { return absl::OkStatus(); });
-      if (!item.ok()) return item.status();
-      if (!item->has_value()) return absl::OkStatus();
-      items.push_back(**item);
+    while (!out.empty()) {
+      items.push_back(std::move(out.front()));
+      out.pop_front();
+      if (out.empty()) {
+        absl::Status filled = exporter.Fill(out);
+        if (!filled.ok()) return filled;
+      }
     }
+    return absl::OkStatus();
   }
 
   testing::RecordFixture f_;
