@@ -15,6 +15,7 @@
 #include "services/common/paging.h"
 #include "services/directory/platform_auditor.h"
 #include "services/record/record_service.h"
+#include "services/record/gdpr_store.h"
 #include "services/record/record_store.h"
 
 namespace relais::record {
@@ -331,7 +332,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListErasureRequests(
 
 absl::StatusOr<int> RecordServiceImpl::ExecuteDueErasures() {
   if (care_ == nullptr) return absl::FailedPreconditionError("erasure: no care service");
-  ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
+  RETURN_IF_ERROR(Crypto().status());
   const absl::Time now = clock_->Now();
   std::vector<std::string> due;
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
@@ -340,71 +341,74 @@ absl::StatusOr<int> RecordServiceImpl::ExecuteDueErasures() {
   }));
   int executed = 0;
   for (const std::string& id : due) {
-    ASSIGN_OR_RETURN(v1::ErasureRequest listed, LoadErasureRequest(id));
-    // Refused at execution as at request time: the mandate is care's, read
-    // before the transaction; the hold is re-read inside it.
-    absl::StatusOr<bool> mandate = care_->HasActiveMandate(listed.youth_id());
-    if (!mandate.ok() && mandate.status().code() != absl::StatusCode::kNotFound) {
-      return mandate.status();
-    }
-    bool erased = false;
-    RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(std::optional<v1::ErasureRequest> request,
-                       store::GetErasureRequest(c, id));
-      if (!request.has_value() || request->state() != v1::ERASURE_STATE_APPROVED) {
-        return absl::OkStatus();  // cancelled or executed meanwhile
-      }
-      const std::string& youth_id = request->youth_id();
-      ASSIGN_OR_RETURN(std::optional<YouthFacts> youth, store::GetYouthFacts(c, *crypto, youth_id));
-      if (!youth.has_value() || youth->erased) {  // e.g. by retention meanwhile
-        RETURN_IF_ERROR(store::MarkErasureExecuted(c, id, now));
-        return gate_->audit()
-            ->Append(c, ServerEvent(v1::ACTION_ERASE_YOUTH, youth_id, id, v1::DECISION_ALLOW,
-                                    "already_erased"))
-            .status();
-      }
-      std::string refused;
-      if (youth->legal_hold) {
-        refused = "legal_hold";
-      } else if (mandate.ok() && *mandate) {
-        refused = "mandate_active";
-      }
-      if (!refused.empty()) {
-        // The server cancels it (the restriction stays: a person lifts it).
-        RETURN_IF_ERROR(store::CancelErasureRequest(c, *crypto, *request, kServerActor, "",
-                                                    now, "", refused));
-        RETURN_IF_ERROR(gate_->audit()
-                            ->Append(c, ServerEvent(v1::ACTION_ERASE_YOUTH, youth_id, id,
-                                                    v1::DECISION_DENY, refused))
-                            .status());
-        return gate_->audit()
-            ->Append(c, ServerEvent(v1::ACTION_CANCEL_ERASURE, youth_id, id,
-                                    v1::DECISION_ALLOW, refused))
-            .status();
-      }
-      // Crypto-shredding, as the retention sweep's whole-youth erasure.
-      RETURN_IF_ERROR(store::RecordGdprChange(
-          c, *crypto, {rpc::NewId("gdpr"), youth_id, "erase", "", kServerActor, "", now}));
-      RETURN_IF_ERROR(store::MarkErasureExecuted(c, id, now));
-      RETURN_IF_ERROR(care_->EraseCareText(c, youth_id));
-      RETURN_IF_ERROR(store::EraseYouth(c, youth_id, now));
-      RETURN_IF_ERROR(gate_->audit()
-                          ->Append(c, ServerEvent(v1::ACTION_ERASE_YOUTH, youth_id, id,
-                                                  v1::DECISION_ALLOW, "erasure_approved"))
-                          .status());
-      erased = true;
-      return absl::OkStatus();
-    }));
-    if (erased) {
-      crypto->Forget(listed.youth_id());
-      ++executed;
-    }
+    ASSIGN_OR_RETURN(const bool erased, ExecuteErasure(id, now));
+    if (erased) ++executed;
   }
   if (executed > 0) {
     // Old page images of the wrapped keys leave the WAL.
     (void)storage::CheckpointAfterErasure(*db_, "erasure");
   }
   return executed;
+}
+
+absl::StatusOr<bool> RecordServiceImpl::ExecuteErasure(absl::string_view id, absl::Time now) {
+  ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
+  ASSIGN_OR_RETURN(v1::ErasureRequest listed, LoadErasureRequest(id));
+  // Refused at execution as at request time: the mandate is care's, read
+  // before the transaction; the hold is re-read inside it.
+  absl::StatusOr<bool> mandate = care_->HasActiveMandate(listed.youth_id());
+  if (!mandate.ok() && mandate.status().code() != absl::StatusCode::kNotFound) {
+    return mandate.status();
+  }
+  bool erased = false;
+  RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<v1::ErasureRequest> request, store::GetErasureRequest(c, id));
+    if (!request.has_value() || request->state() != v1::ERASURE_STATE_APPROVED) {
+      return absl::OkStatus();  // cancelled or executed meanwhile
+    }
+    const std::string& youth_id = request->youth_id();
+    ASSIGN_OR_RETURN(std::optional<YouthFacts> youth, store::GetYouthFacts(c, *crypto, youth_id));
+    if (!youth.has_value() || youth->erased) {  // e.g. by retention meanwhile
+      RETURN_IF_ERROR(store::MarkErasureExecuted(c, id, now));
+      return gate_->audit()
+          ->Append(c, ServerEvent(v1::ACTION_ERASE_YOUTH, youth_id, id, v1::DECISION_ALLOW,
+                                  "already_erased"))
+          .status();
+    }
+    std::string refused;
+    if (youth->legal_hold) {
+      refused = "legal_hold";
+    } else if (mandate.ok() && *mandate) {
+      refused = "mandate_active";
+    }
+    if (!refused.empty()) {
+      // The server cancels it (the restriction stays: a person lifts it).
+      RETURN_IF_ERROR(store::CancelErasureRequest(c, *crypto, *request, kServerActor, "", now, "",
+                                                  refused));
+      RETURN_IF_ERROR(gate_->audit()
+                          ->Append(c, ServerEvent(v1::ACTION_ERASE_YOUTH, youth_id, id,
+                                                  v1::DECISION_DENY, refused))
+                          .status());
+      return gate_->audit()
+          ->Append(c, ServerEvent(v1::ACTION_CANCEL_ERASURE, youth_id, id, v1::DECISION_ALLOW,
+                                  refused))
+          .status();
+    }
+    // Crypto-shredding, as the retention sweep's whole-youth erasure.
+    RETURN_IF_ERROR(store::RecordGdprChange(
+        c, *crypto, {rpc::NewId("gdpr"), youth_id, "erase", "", kServerActor, "", now}));
+    RETURN_IF_ERROR(store::MarkErasureExecuted(c, id, now));
+    RETURN_IF_ERROR(care_->EraseCareText(c, youth_id));
+    RETURN_IF_ERROR(store::EraseYouth(c, youth_id, now));
+    RETURN_IF_ERROR(gate_->audit()
+                        ->Append(c, ServerEvent(v1::ACTION_ERASE_YOUTH, youth_id, id,
+                                                v1::DECISION_ALLOW, "erasure_approved"))
+                        .status());
+    erased = true;
+    return absl::OkStatus();
+  }));
+  if (erased) keys_.Forget(listed.youth_id());
+  return erased;
 }
 
 // --- Two-person full export ---------------------------------------------------

@@ -6,6 +6,7 @@
 #include "common/status_macros.h"
 #include "services/common/ids.h"
 #include "services/record/record_service.h"
+#include "services/record/gdpr_store.h"
 #include "services/record/record_store.h"
 #include "services/record/youth_export.h"
 
@@ -115,7 +116,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::LiftLegalHold(grpc::CallbackServerC
 grpc::ServerWriteReactor<v1::ExportYouthItem>* RecordServiceImpl::ExportYouth(
     grpc::CallbackServerContext* ctx, const v1::ExportYouthRequest* req) {
   return StartYouthExport({.db = db_,
-                           .crypto = crypto_.get(),
+                           .keys = &keys_,
                            .clock = clock_,
                            .gate = gate_,
                            .care = care_,

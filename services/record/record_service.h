@@ -8,10 +8,13 @@
 #include "relais/v1/record.grpc.pb.h"
 #include "access/facts.h"
 #include "services/common/rpc.h"
-#include "services/record/lookup_limiter.h"
 #include "services/directory/directory_api.h"
+#include "services/record/entry_reader.h"
+#include "services/record/lookup_limiter.h"
 #include "services/record/record_api.h"
 #include "services/record/retention_policy.h"
+#include "services/record/retention_sweeper.h"
+#include "services/record/youth_keys.h"
 #include "storage/crypto/field_crypto.h"
 #include "storage/crypto/master_key.h"
 #include "storage/database.h"
@@ -20,7 +23,10 @@ namespace relais::record {
 
 // RecordService: youth records and append-only entries, each read and write
 // decided by the access rule (access/policy.h) and audited in the same transaction
-// (writes) or before data is returned (reads). Thread-safe.
+// (writes) or before data is returned (reads). Thread-safe. The handlers
+// validate and fill the reply; the domain steps are their own classes: reading
+// entries (EntryReader), the keys (YouthKeys), retention (RetentionSweeper) and
+// the export (YouthExporter).
 class RecordServiceImpl final : public v1::RecordService::CallbackService, public RecordApi {
  public:
   struct Options {
@@ -55,16 +61,14 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   // holds records written in plaintext by a build without encryption at rest.
   static absl::Status Migrate(storage::Database* db);
 
-  // Loads the master keys per `sources` (after Migrate) and checks them against
-  // the database: a missing development key is generated only while no data
-  // key exists, and FAILED_PRECONDITION names any master key id that live data
-  // keys are wrapped under but `sources` does not provide. Logs the key ids (never
-  // key material) and how many data keys still wait for re-wrapping.
+  // YouthKeys::LoadMasterKeys (after Migrate).
   static absl::StatusOr<storage::crypto::MasterKeyRing> LoadMasterKeys(
-      storage::Database* db, storage::crypto::MasterKeySources sources);
+      storage::Database* db, storage::crypto::MasterKeySources sources) {
+    return YouthKeys::LoadMasterKeys(db, std::move(sources));
+  }
 
   // Drops unwrapped data keys cached past their TTL. Call periodically.
-  void PurgeExpiredKeys() const;
+  void PurgeExpiredKeys() const { keys_.PurgeExpired(); }
 
   // RecordApi. GetYouthFacts answers NOT_FOUND "erased" for an erased youth
   // (EraseYouth, or a destroyed data key), so every call about it does too.
@@ -136,21 +140,14 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   // youth_export.cc: streamed a page of entries at a time.
   grpc::ServerWriteReactor<v1::ExportYouthItem>* ExportYouth(
       grpc::CallbackServerContext* ctx, const v1::ExportYouthRequest* req) override;
-  // record_retention.cc (docs/retention.md). Admin only.
+  // record_retention.cc (docs/retention.md; the sweep is RetentionSweeper's). Admin only.
   grpc::ServerUnaryReactor* SweepRetention(grpc::CallbackServerContext* ctx,
                                            const v1::SweepRetentionRequest* req,
                                            v1::SweepRetentionResponse* resp) override;
-  // The scheduled sweep (relaisd): appends an ACTION_RETENTION_SWEEP event as
-  // the server ("relaisd", reason code "scheduled"), then erases what is due.
+  // The scheduled sweep (relaisd): RetentionSweeper::RunScheduled.
   absl::StatusOr<v1::SweepRetentionResponse> RunScheduledRetentionSweep();
 
  private:
-  // The sweep at the clock's now. Unless `dry_run`, each youth's erasures and
-  // their ACTION_RETENTION_ERASE events (request and object id from `sweep`)
-  // commit in one transaction that first re-checks the youth is still closed
-  // and not held or restricted.
-  absl::StatusOr<v1::SweepRetentionResponse> RunRetentionSweep(bool dry_run,
-                                                               const audit::EventInput& sweep);
   // Which GDPR flag a call sets or lifts.
   enum class GdprOp { kRestrict, kLiftRestriction, kSetLegalHold, kLiftLegalHold };
   // Restriction and legal hold: validates, checks who may (RequireGdprActor, or
@@ -177,18 +174,23 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   absl::Status Commit(rpc::CallAudit& call,
                       absl::FunctionRef<absl::Status(storage::Connection&)> fn);
   // The field crypto, or FAILED_PRECONDITION if no master key was given.
-  absl::StatusOr<const storage::crypto::FieldCrypto*> Crypto() const;
+  absl::StatusOr<const storage::crypto::FieldCrypto*> Crypto() const { return keys_.Crypto(); }
+  // Erasure steps of ExecuteDueErasures (erasure_requests.cc): one due
+  // request in one transaction; true if it erased the youth.
+  absl::StatusOr<bool> ExecuteErasure(absl::string_view request_id, absl::Time now);
 
   // Declared before options_: built from options.master_keys, which it takes.
-  const std::unique_ptr<const storage::crypto::FieldCrypto> crypto_;
+  const YouthKeys keys_;
   const Options options_;
   storage::Database* const db_;
   const common::Clock* const clock_;
   rpc::CallGate* const gate_;
   const access::CareFacts* const care_;
   LookupLimiter find_youth_limiter_;
-  // Declared after options_, which it starts from.
+  // Declared after options_, which they start from.
   const directory::DirectoryApi* const directory_ = options_.directory;
+  const EntryReader reader_;
+  const RetentionSweeper retention_;
 };
 
 }  // namespace relais::record

@@ -1,7 +1,9 @@
 #ifndef RELAIS_SERVICES_RECORD_RECORD_STORE_H_
 #define RELAIS_SERVICES_RECORD_RECORD_STORE_H_
 
-// The record service's tables (rec_*) and the only SQL that touches them.
+// The record service's youth and entry tables (rec_youth, rec_guardians,
+// rec_entries) and the only SQL that touches them; the GDPR request tables are
+// in gdpr_store.h, the retention sweep's reads in retention_store.h.
 
 #include <optional>
 #include <string>
@@ -104,21 +106,7 @@ absl::StatusOr<std::vector<SealedEntry>> EntriesAfter(storage::Connection& c,
                                                       int64_t after_position, int limit,
                                                       std::vector<int64_t>* positions);
 
-// GDPR art. 17/18 state changes. The youth row must exist.
-
-// One change of a record's GDPR state, kept as history (rec_gdpr_changes).
-struct GdprChange {
-  std::string id;
-  std::string youth_id;
-  std::string kind;    // "restrict", "lift_restriction", "legal_hold", "lift_legal_hold", "erase"
-  std::string reason;  // free text, sealed with the youth's key; empty: none stored
-  std::string member_id;
-  std::string service_id;
-  absl::Time at;
-};
-absl::Status RecordGdprChange(storage::Connection& c, const storage::crypto::FieldCrypto& crypto,
-                              const GdprChange& change);
-
+// Changes to the youth row (GDPR art. 17/18). The youth row must exist.
 enum class YouthFlag { kRestricted, kLegalHold };
 absl::Status SetYouthFlag(storage::Connection& c, absl::string_view youth_id, YouthFlag flag,
                           bool value);
@@ -128,52 +116,6 @@ absl::Status SetYouthFlag(storage::Connection& c, absl::string_view youth_id, Yo
 // sealed identity and national-number hash. Entries stay (append-only) but no
 // longer open. The caller forgets the cached key after commit.
 absl::Status EraseYouth(storage::Connection& c, absl::string_view youth_id, absl::Time now);
-
-// Four-eyes erasure requests (rec_erasure_requests). Reasons are sealed with
-// the youth's data key (fields "erasure.reason" and "erasure.cancel_reason",
-// bound to the request id); the rows hold ids, states and times otherwise.
-absl::Status InsertErasureRequest(storage::Connection& c,
-                                  const storage::crypto::FieldCrypto& crypto,
-                                  const v1::ErasureRequest& request, absl::string_view reason);
-absl::StatusOr<std::optional<v1::ErasureRequest>> GetErasureRequest(storage::Connection& c,
-                                                                    absl::string_view id);
-// The youth's REQUESTED or APPROVED request, if any (there is at most one).
-absl::StatusOr<std::optional<v1::ErasureRequest>> PendingErasureRequest(
-    storage::Connection& c, absl::string_view youth_id);
-// Every request of the youth, newest first.
-absl::StatusOr<std::vector<v1::ErasureRequest>> ListErasureRequests(storage::Connection& c,
-                                                                    absl::string_view youth_id);
-// REQUESTED -> APPROVED.
-absl::Status ApproveErasureRequest(storage::Connection& c, absl::string_view id,
-                                   absl::string_view member_id, absl::string_view service_id,
-                                   absl::Time at, absl::Time execute_after);
-// REQUESTED or APPROVED -> CANCELLED. `reason` empty: none stored (the server).
-absl::Status CancelErasureRequest(storage::Connection& c,
-                                  const storage::crypto::FieldCrypto& crypto,
-                                  const v1::ErasureRequest& request, absl::string_view member_id,
-                                  absl::string_view service_id, absl::Time at,
-                                  absl::string_view reason, absl::string_view reason_code);
-// APPROVED -> EXECUTED; the sealed reasons are dropped with the key.
-absl::Status MarkErasureExecuted(storage::Connection& c, absl::string_view id, absl::Time at);
-// Ids of the APPROVED requests whose execute_after is at or before `now`, oldest first.
-absl::StatusOr<std::vector<std::string>> DueErasureRequests(storage::Connection& c,
-                                                            absl::Time now);
-
-// Two-person full exports (rec_full_exports). `now` evaluates the EXPIRED state.
-inline constexpr absl::Duration kFullExportValidity = absl::Hours(24);
-absl::Status InsertFullExportRequest(storage::Connection& c,
-                                     const storage::crypto::FieldCrypto& crypto,
-                                     const v1::FullExportRequest& request,
-                                     absl::string_view requested_by_service,
-                                     absl::string_view reason);
-absl::StatusOr<std::optional<v1::FullExportRequest>> GetFullExportRequest(storage::Connection& c,
-                                                                          absl::string_view id,
-                                                                          absl::Time now);
-// REQUESTED -> APPROVED, usable until at + kFullExportValidity.
-absl::Status ApproveFullExportRequest(storage::Connection& c, absl::string_view id,
-                                      absl::string_view member_id, absl::Time at);
-// APPROVED -> USED.
-absl::Status MarkFullExportUsed(storage::Connection& c, absl::string_view id, absl::Time at);
 
 }  // namespace relais::record::store
 

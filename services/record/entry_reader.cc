@@ -1,0 +1,245 @@
+#include "services/record/entry_reader.h"
+
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace relais::record {
+
+using rpc::Caller;
+using rpc::CallAudit;
+using storage::Connection;
+using storage::crypto::FieldCrypto;
+using storage::crypto::YouthKey;
+
+namespace {
+
+// Entries read per database round trip while listing.
+constexpr int kListBatch = 200;
+// Versions followed each way along a correction chain.
+constexpr int kMaxChain = 100;
+
+audit::EventInput EntryEvent(const CallAudit& call, const v1::Entry& e,
+                             const access::Verdict& v) {
+  audit::EventInput ev = call.event;
+  ev.action = v1::ACTION_READ_ENTRY;
+  ev.entry_id = e.id();
+  ev.decision = v.decision;
+  ev.reason = v.reason;
+  ev.reason_code = rpc::ReasonCode(v.reason);
+  ev.object_id = v.consent_id;
+  return ev;
+}
+
+// An entry the rule allowed but retention erased: audited as not returned.
+void MarkErased(audit::EventInput& ev) {
+  ev.decision = v1::DECISION_DENY;
+  ev.reason = v1::ACCESS_REASON_RECORD_ERASED;
+  ev.reason_code = rpc::ReasonCode(ev.reason);
+}
+
+access::EntryFacts FactsOf(const v1::Entry& e) {
+  return {e.author_service_id(), e.visibility(), e.category()};
+}
+
+}  // namespace
+
+absl::StatusOr<EntryReader::Reading> EntryReader::Gather(const Caller& caller,
+                                                         absl::string_view youth_id,
+                                                         CallAudit& call) const {
+  ASSIGN_OR_RETURN(YouthFacts youth, deps_.records->GetYouthFacts(youth_id));
+  Reading reading;
+  reading.youth_id = youth.id;
+  ASSIGN_OR_RETURN(reading.facts,
+                   deps_.care->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
+  call.event.break_glass = reading.facts.break_glass;
+  reading.state = {youth.restricted, youth.erased};
+  return reading;
+}
+
+absl::StatusOr<EntryReader::Page> EntryReader::List(const Caller& caller, const ListQuery& query,
+                                                    CallAudit& call,
+                                                    absl::FunctionRef<absl::Status()> alive) const {
+  ASSIGN_OR_RETURN(Reading reading, Gather(caller, query.youth_id, call));
+  const access::Verdict record_verdict = access::DecideRecordRead(reading.facts, reading.state);
+  if (!record_verdict.allowed()) {
+    return rpc::Denied(record_verdict.reason, record_verdict.explanation);
+  }
+  Page page;
+  Decided decided;
+  RETURN_IF_ERROR(CollectPage(reading, query, call, alive, decided, page));
+  // Only the entries the rule allowed are decrypted, under one unwrap of the
+  // youth's data key. A body that does not open fails the whole call
+  // (DATA_LOSS, logged): an entry is never returned altered or blank.
+  std::vector<const store::SealedEntry*> allowed;
+  for (const store::SealedEntry& e : decided.allowed) allowed.push_back(&e);
+  ASSIGN_OR_RETURN(page.entries, Open(reading.youth_id, allowed));
+  // The whole listing is audited, the call then each entry's decision, in one
+  // transaction, before anything is returned.
+  RETURN_IF_ERROR(Audit(call, decided.events, CallEvent::kFirst));
+  return page;
+}
+
+absl::Status EntryReader::CollectPage(const Reading& reading, const ListQuery& query,
+                                      const CallAudit& call,
+                                      absl::FunctionRef<absl::Status()> alive, Decided& decided,
+                                      Page& page) const {
+  int64_t before = query.before;
+  bool more = true;
+  while (more && static_cast<int>(decided.allowed.size()) < query.page_size) {
+    RETURN_IF_ERROR(alive());
+    std::vector<store::SealedEntry> batch;
+    std::vector<int64_t> positions;
+    RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(batch, store::ListEntries(c, reading.youth_id, query.handover_id, before,
+                                                 kListBatch, &positions,
+                                                 query.include_superseded));
+      return absl::OkStatus();
+    }));
+    more = static_cast<int>(batch.size()) == kListBatch;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const v1::Entry& e = batch[i].entry;
+      before = positions[i];
+      const access::Verdict v =
+          access::DecideEntryRead(reading.facts, reading.state, FactsOf(e), query.purpose);
+      decided.events.push_back(EntryEvent(call, e, v));
+      if (v.allowed() && batch[i].erased) {
+        // Erased by retention: counted, like what the rule withholds.
+        MarkErased(decided.events.back());
+        ++page.withheld[v1::ACCESS_REASON_RECORD_ERASED];
+      } else if (v.allowed()) {
+        decided.allowed.push_back(std::move(batch[i]));
+        if (static_cast<int>(decided.allowed.size()) == query.page_size) {
+          if (i + 1 < batch.size() || more) page.next_page_token = absl::StrCat(before);
+          break;
+        }
+      } else if (v.reason != v1::ACCESS_REASON_ENTRY_PRIVATE) {
+        // Another service's private entries are neither shown nor counted.
+        ++page.withheld[v.reason];
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Entry> EntryReader::Get(const Caller& caller, const GetQuery& query,
+                                           CallAudit& call) const {
+  std::optional<store::SealedEntry> sealed;
+  RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(sealed, store::GetEntry(c, query.entry_id));
+    return absl::OkStatus();
+  }));
+  if (!sealed.has_value()) return rpc::NotFound("entry_not_found", "no such entry");
+  const v1::Entry& e = sealed->entry;
+  call.event.youth_id = e.youth_id();
+  ASSIGN_OR_RETURN(Reading reading, Gather(caller, e.youth_id(), call));
+  const access::Verdict v =
+      access::DecideEntryRead(reading.facts, reading.state, FactsOf(e), query.purpose);
+  if (!v.allowed()) {
+    call.event.reason = v.reason;
+    // Another service's private entry is not revealed to exist; the audit log
+    // still records the real reason.
+    if (v.reason == v1::ACCESS_REASON_ENTRY_PRIVATE) {
+      absl::Status audited =
+          deps_.gate->AuditDenial(call.event, rpc::Denied(v.reason, "private"));
+      if (audited.code() == absl::StatusCode::kUnavailable) return audited;
+      call.recorded = true;
+      return rpc::NotFound("entry_not_found", "no such entry");
+    }
+    return rpc::Denied(v.reason, v.explanation);
+  }
+  call.event.object_id = v.consent_id;
+  if (sealed->erased) return rpc::NotFound("erased", "the entry was erased (retention)");
+  // The correction chain (include_history): each version is decided and
+  // audited on its own, and only the allowed ones are opened.
+  std::vector<store::SealedEntry> chain;
+  if (query.include_history) {
+    ASSIGN_OR_RETURN(chain, LoadChain(*sealed));
+  }
+  std::vector<const store::SealedEntry*> to_open{&*sealed};
+  std::vector<audit::EventInput> events;
+  for (const store::SealedEntry& version : chain) {
+    if (version.entry.id() == e.id()) {
+      to_open.push_back(&version);
+      continue;
+    }
+    const access::Verdict vv = access::DecideEntryRead(reading.facts, reading.state,
+                                                       FactsOf(version.entry), query.purpose);
+    events.push_back(EntryEvent(call, version.entry, vv));
+    if (vv.allowed() && version.erased) {
+      MarkErased(events.back());
+    } else if (vv.allowed()) {
+      to_open.push_back(&version);
+    }
+  }
+  // Decrypted only once allowed. A body that does not open on this row
+  // (moved, altered, key destroyed) fails the call with its status.
+  ASSIGN_OR_RETURN(std::vector<v1::Entry> opened, Open(e.youth_id(), to_open));
+  RETURN_IF_ERROR(Audit(call, events, CallEvent::kLast));
+  v1::Entry out = std::move(opened.front());
+  for (size_t i = 1; i < opened.size(); ++i) *out.add_history() = std::move(opened[i]);
+  return out;
+}
+
+absl::StatusOr<std::vector<store::SealedEntry>> EntryReader::LoadChain(
+    const store::SealedEntry& entry) const {
+  std::vector<store::SealedEntry> chain;
+  RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
+    // Walk to the current version, then back to the first.
+    std::vector<store::SealedEntry> newer;
+    std::string next = entry.entry.superseded_by_entry_id();
+    while (!next.empty() && static_cast<int>(newer.size()) < kMaxChain) {
+      ASSIGN_OR_RETURN(std::optional<store::SealedEntry> n, store::GetEntry(c, next));
+      if (!n.has_value()) break;
+      next = n->entry.superseded_by_entry_id();
+      newer.push_back(*std::move(n));
+    }
+    for (auto it = newer.rbegin(); it != newer.rend(); ++it) chain.push_back(*it);
+    chain.push_back(entry);
+    std::string prev = entry.entry.supersedes_entry_id();
+    while (!prev.empty() && static_cast<int>(chain.size()) < 2 * kMaxChain) {
+      ASSIGN_OR_RETURN(std::optional<store::SealedEntry> p, store::GetEntry(c, prev));
+      if (!p.has_value()) break;
+      prev = p->entry.supersedes_entry_id();
+      chain.push_back(*std::move(p));
+    }
+    return absl::OkStatus();
+  }));
+  return chain;
+}
+
+absl::StatusOr<std::vector<v1::Entry>> EntryReader::Open(
+    absl::string_view youth_id, const std::vector<const store::SealedEntry*>& sealed) const {
+  std::vector<v1::Entry> opened;
+  if (sealed.empty()) return opened;
+  ASSIGN_OR_RETURN(const FieldCrypto* crypto, deps_.keys->Crypto());
+  RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(YouthKey key, crypto->KeyFor(c, youth_id));
+    for (const store::SealedEntry* e : sealed) {
+      ASSIGN_OR_RETURN(v1::Entry entry, store::OpenEntry(key, *e));
+      opened.push_back(std::move(entry));
+    }
+    return absl::OkStatus();
+  }));
+  return opened;
+}
+
+absl::Status EntryReader::Audit(CallAudit& call, const std::vector<audit::EventInput>& events,
+                                CallEvent order) const {
+  call.event.decision = v1::DECISION_ALLOW;
+  call.event.reason = v1::ACCESS_REASON_ALLOWED;
+  call.event.reason_code = "allowed";
+  audit::AuditLog* log = deps_.gate->audit();
+  RETURN_IF_ERROR(deps_.db->Write([&](Connection& c) -> absl::Status {
+    if (order == CallEvent::kFirst) RETURN_IF_ERROR(log->Append(c, call.event).status());
+    for (const audit::EventInput& ev : events) RETURN_IF_ERROR(log->Append(c, ev).status());
+    if (order == CallEvent::kLast) RETURN_IF_ERROR(log->Append(c, call.event).status());
+    return absl::OkStatus();
+  }));
+  call.recorded = true;
+  return absl::OkStatus();
+}
+
+}  // namespace relais::record
