@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "access/consent_rule.h"
 #include "common/status_macros.h"
 #include "services/care/care_service.h"
 #include "services/care/care_store.h"
@@ -113,17 +114,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::GrantConsent(grpc::CallbackServerCont
     RETURN_IF_ERROR(RequireWrite(caller, in.youth_id()));
     // The age rule, evaluated at the moment of the decision.
     const int age = record::AgeOn(youth.date_of_birth, DayOf(now));
-    if (in.giver() == v1::CONSENT_GIVER_YOUTH && age < options_.self_consent_age) {
-      return rpc::Precondition(
-          "youth_below_self_consent_age",
-          absl::StrCat("below ", options_.self_consent_age, " a guardian gives consent"));
-    }
+    const access::ConsentGiverVerdict giver =
+        access::DecideConsentGiver(in.giver(), age, options_.self_consent_age);
+    if (!giver.allowed) return rpc::Precondition(giver.reason_code, giver.explanation);
     if (in.giver() == v1::CONSENT_GIVER_GUARDIAN) {
-      if (age >= options_.self_consent_age) {
-        return rpc::Precondition(
-            "youth_must_consent",
-            absl::StrCat("from ", options_.self_consent_age, " the youth consents personally"));
-      }
       if (std::find(youth.guardian_ids.begin(), youth.guardian_ids.end(), in.guardian_id()) ==
           youth.guardian_ids.end()) {
         return rpc::InvalidField("consent.guardian_id", "unknown_guardian",
