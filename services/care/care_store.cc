@@ -32,6 +32,7 @@ absl::Status CheckBeforeUpdate(Connection& c, const storage::MacTable& t, absl::
 
 }  // namespace internal
 
+// table: the schema, one migration per entry, never edited once released.
 std::vector<storage::Migration> Migrations() {
   return {{1, R"sql(
 CREATE TABLE care_accompaniments (
