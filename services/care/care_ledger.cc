@@ -1,5 +1,6 @@
 #include "services/care/care_ledger.h"
 
+#include "access/consent_rule.h"
 #include "common/status_macros.h"
 #include "services/care/care_store.h"
 #include "services/care/consent_receipt.h"
@@ -25,9 +26,10 @@ void DecorateConsent(v1::Consent& k, absl::CivilDay date_of_birth, absl::Time no
   // Age is evaluated now: a guardian's consent for a child who has since
   // reached the self-consent age needs the youth's own confirmation.
   k.set_needs_youth_confirmation(
-      k.giver() == v1::CONSENT_GIVER_GUARDIAN && k.state() == v1::CONSENT_STATE_ACTIVE &&
-      record::AgeOn(date_of_birth, absl::ToCivilDay(now, absl::UTCTimeZone())) >=
-          self_consent_age);
+      k.state() == v1::CONSENT_STATE_ACTIVE &&
+      access::NeedsYouthConfirmation(
+          k.giver(), record::AgeOn(date_of_birth, absl::ToCivilDay(now, absl::UTCTimeZone())),
+          self_consent_age));
 }
 
 CareLedger::CareLedger(storage::Database* db, const common::Clock* clock,

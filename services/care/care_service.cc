@@ -24,7 +24,10 @@ CareServiceImpl::CareServiceImpl(Options options, storage::Database* db,
       gate_(gate),
       directory_(directory),
       ledger_(ledger),
-      records_(records) {}
+      records_(records),
+      accompaniments_(db),
+      handovers_(options.max_overlap, db, clock, records),
+      consents_(db, directory, options.self_consent_age) {}
 
 absl::Status CareServiceImpl::Migrate(storage::Database* db) {
   return db->Migrate("care", store::Migrations());
@@ -63,6 +66,17 @@ absl::Status CareServiceImpl::RequireRead(const Caller& caller, absl::string_vie
   return absl::OkStatus();
 }
 
+absl::Status CareServiceImpl::RequireReferent(const Caller& caller,
+                                              absl::string_view member_id) const {
+  absl::StatusOr<directory::MemberInfo> referent = directory_->GetMember(member_id);
+  if (!referent.ok() && !absl::IsNotFound(referent.status())) return referent.status();
+  if (!referent.ok() || referent->service_id != caller.service_id() || !referent->active) {
+    return rpc::InvalidField("referent_member_id", "referent_not_in_service",
+                             "the referent must be an active member of your service");
+  }
+  return absl::OkStatus();
+}
+
 // --- Accompaniments -------------------------------------------------------
 
 grpc::ServerUnaryReactor* CareServiceImpl::OpenAccompaniment(
@@ -83,46 +97,14 @@ grpc::ServerUnaryReactor* CareServiceImpl::OpenAccompaniment(
     if (youth.restricted) {
       return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED, "record restricted");
     }
-    absl::StatusOr<directory::MemberInfo> referent =
-        directory_->GetMember(req->referent_member_id());
-    if (!referent.ok() && !absl::IsNotFound(referent.status())) return referent.status();
-    if (!referent.ok() || referent->service_id != caller.service_id() || !referent->active) {
-      return rpc::InvalidField("referent_member_id", "referent_not_in_service",
-                               "the referent must be an active member of your service");
-    }
+    RETURN_IF_ERROR(RequireReferent(caller, req->referent_member_id()));
+    const Accompaniments::Opening opening{req->youth_id(),    caller.service_id(),
+                                          caller.member_id(), req->referent_member_id(),
+                                          req->basis(),       youth.created_by_service_id};
     const absl::Time now = clock_->Now();
     return Commit(call, [&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(auto existing,
-                       store::ActiveAccompaniment(c, caller.service_id(), req->youth_id(), now));
-      if (existing.has_value()) {  // idempotent: already accompanying
-        *resp = *existing;
-        call.event.object_id = existing->id();
-        return absl::OkStatus();
-      }
-      v1::Accompaniment a;
-      a.set_id(rpc::NewId("acc"));
-      a.set_youth_id(req->youth_id());
-      a.set_service_id(caller.service_id());
-      a.set_referent_member_id(req->referent_member_id());
-      a.set_basis(req->basis());
-      *a.mutable_start_time() = rpc::ToProto(now);
-      a.set_active(true);
-      // No one vouches for themselves: only first contact is immediate. The
-      // answer depends on what the caller knows already (whether it created
-      // the record), except for the creator, which learns whether another
-      // service took the youth over since.
-      ASSIGN_OR_RETURN(bool others, store::EverVouchedOther(c, req->youth_id(),
-                                                            caller.service_id()));
-      if (youth.created_by_service_id == caller.service_id() && !others) {
-        a.set_vouch(v1::VOUCH_FIRST_CONTACT);
-        a.set_vouched_by_member_id(caller.member_id());
-        *a.mutable_vouched_at() = rpc::ToProto(now);
-      } else {
-        a.set_vouch(v1::VOUCH_PENDING);
-      }
-      RETURN_IF_ERROR(store::InsertAccompaniment(c, a));
-      call.event.object_id = a.id();
-      *resp = a;
+      ASSIGN_OR_RETURN(*resp, accompaniments_.Open(c, opening, now));
+      call.event.object_id = resp->id();
       return absl::OkStatus();
     });
   });
@@ -139,11 +121,8 @@ grpc::ServerUnaryReactor* CareServiceImpl::EndAccompaniment(
     const absl::Time now = clock_->Now();
     // Rule 4: a restricted record cannot change (CompleteHandover, which also
     // ends an accompaniment, is refused the same way); an erased one answers so.
-    std::optional<v1::Accompaniment> found;
-    RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(found, store::GetAccompaniment(c, req->accompaniment_id(), now));
-      return absl::OkStatus();
-    }));
+    ASSIGN_OR_RETURN(std::optional<v1::Accompaniment> found,
+                     accompaniments_.Get(req->accompaniment_id(), now));
     if (found.has_value() && found->service_id() == caller.service_id()) {
       call.event.youth_id = found->youth_id();
       ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(found->youth_id()));
@@ -153,33 +132,9 @@ grpc::ServerUnaryReactor* CareServiceImpl::EndAccompaniment(
       }
     }
     return Commit(call, [&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(auto a, store::GetAccompaniment(c, req->accompaniment_id(), now));
-      if (!a.has_value() || a->service_id() != caller.service_id()) {
-        return rpc::NotFound("accompaniment_not_found", "no such accompaniment of your service");
-      }
-      call.event.youth_id = a->youth_id();
-      if (a->has_end_time() && rpc::FromProto(a->end_time()) <= now) {
-        *resp = *a;  // idempotent: already ended
-        return absl::OkStatus();
-      }
-      // The youth is never left without a responsible service: while this
-      // service hands over to one whose accompaniment has not started, it stays.
-      ASSIGN_OR_RETURN(auto handovers, store::ListHandovers(c, caller.service_id(), a->youth_id()));
-      for (const v1::Handover& h : handovers) {
-        if (h.state() != v1::HANDOVER_STATE_ACCEPTED || h.from_service_id() != caller.service_id()) {
-          continue;
-        }
-        ASSIGN_OR_RETURN(bool future,
-                         store::HasFutureAccompaniment(c, h.to_service_id(), a->youth_id(), now));
-        if (future) {
-          return rpc::Precondition("incoming_not_started",
-                                   "the receiving service's accompaniment has not started yet");
-        }
-      }
-      RETURN_IF_ERROR(store::SetAccompanimentEnd(c, a->id(), now));
-      *a->mutable_end_time() = rpc::ToProto(now);
-      a->set_active(false);
-      *resp = *a;
+      ASSIGN_OR_RETURN(*resp,
+                       accompaniments_.End(c, caller.service_id(), req->accompaniment_id(), now));
+      call.event.youth_id = resp->youth_id();
       return absl::OkStatus();
     });
   });
@@ -194,12 +149,8 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListAccompaniments(
     RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListAccompaniments"));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
     RETURN_IF_ERROR(RequireRead(caller, req->youth_id(), &call));
-    const absl::Time now = clock_->Now();
-    std::vector<v1::Accompaniment> list;
-    RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(list, store::ListAccompaniments(c, req->youth_id(), now));
-      return absl::OkStatus();
-    }));
+    ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> list,
+                     accompaniments_.List(req->youth_id(), clock_->Now()));
     ASSIGN_OR_RETURN(*resp->mutable_next_page_token(),
                      rpc::TakePage(list, req->page_size(), req->page_token(),
                                    [](const v1::Accompaniment& a) { return a.id(); }));

@@ -5,8 +5,11 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "relais/v1/care.grpc.pb.h"
+#include "services/care/accompaniments.h"
 #include "services/care/care_api.h"
 #include "services/care/care_ledger.h"
+#include "services/care/consents.h"
+#include "services/care/handovers.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_api.h"
 #include "services/record/record_api.h"
@@ -16,6 +19,11 @@ namespace relais::care {
 
 // CareService: accompaniments, handovers, consents, and the policy information
 // the record service asks for. Thread-safe; every handler is audited.
+// Handlers validate, call the domain classes (accompaniments.h, handovers.h,
+// consents.h: the rules and transitions) and fill the reply; a write runs in
+// Commit(), one transaction with its ALLOW event. Handlers live in
+// care_service.cc (accompaniments, break-the-glass), care_vouching.cc,
+// care_handovers.cc and care_consents.cc (with CheckAccess).
 class CareServiceImpl final : public v1::CareService::CallbackService, public CareApi {
  public:
   struct Options {
@@ -108,19 +116,14 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
                                               v1::ConsentReceipt* resp) override;
 
  private:
-  enum class Side { kFrom, kTo };
-  // Loads a handover the caller's service is party to on `side`; NOT_FOUND when
-  // unknown or when the caller's service is not party to it at all.
-  absl::StatusOr<v1::Handover> LoadHandoverFor(const rpc::Caller& caller,
-                                               absl::string_view handover_id, Side side,
-                                               v1::AccessReason* deny_reason,
-                                               std::string* youth_id = nullptr) const;
-  // Runs a state transition of a handover in one transaction with its audit event.
+  // Runs `move` on a handover the caller's service is party to on `side`, in
+  // one transaction with its audit event; fills `resp` with reasons in clear.
   absl::Status Transition(const rpc::Caller& caller, rpc::CallAudit& call,
-                          absl::string_view handover_id, Side side, v1::Handover* resp,
-                          absl::FunctionRef<absl::Status(storage::Connection&, v1::Handover&,
-                                                         bool* changed)>
-                              apply);
+                          absl::string_view handover_id, Handovers::Side side,
+                          const Handovers::Move& move, v1::Handover* resp);
+  // INVALID_ARGUMENT "referent_not_in_service" unless an active member of the
+  // caller's service.
+  absl::Status RequireReferent(const rpc::Caller& caller, absl::string_view member_id) const;
   // Rule 2 + 4 for a change to the youth's care by the caller's service.
   absl::Status RequireWrite(const rpc::Caller& caller, absl::string_view youth_id) const;
   // With `call`, flags its event break_glass when an emergency grant is in force.
@@ -139,6 +142,9 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
   const directory::DirectoryApi* const directory_;
   const CareLedger* const ledger_;
   const record::RecordApi* const records_;
+  const Accompaniments accompaniments_;
+  const Handovers handovers_;
+  const Consents consents_;
 };
 
 }  // namespace relais::care

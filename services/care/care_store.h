@@ -2,7 +2,10 @@
 #define RELAIS_SERVICES_CARE_CARE_STORE_H_
 
 // The care service's tables (care_*) and the only SQL that touches them. Every
-// function runs on the Connection of a transaction the caller holds.
+// function runs on the Connection of a transaction the caller holds. Defined
+// per table: care_store_accompaniments.cc, care_store_handovers.cc,
+// care_store_consents.cc; the schema and the break-the-glass grants in
+// care_store.cc.
 
 #include <optional>
 #include <string>

@@ -3,11 +3,8 @@
 // accompanies waits (VOUCH_PENDING) until a service that accompanies the youth
 // confirms it, or, under mandate, a mandating service (SAJ, SPJ) does.
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "services/care/care_service.h"
-#include "services/care/care_store.h"
 #include "services/common/paging.h"
 
 namespace relais::care {
@@ -15,20 +12,6 @@ namespace relais::care {
 using rpc::Caller;
 using rpc::CallAudit;
 using storage::Connection;
-
-namespace {
-
-// Kinds of service whose decisions are mandates (youth-aid Code of 2018).
-bool IsMandatingKind(absl::string_view kind) {
-  const std::string k = absl::AsciiStrToUpper(kind);
-  return k == "SAJ" || k == "SPJ";
-}
-
-absl::Status NotFoundForCaller() {
-  return rpc::NotFound("accompaniment_not_found", "no such pending accompaniment for you");
-}
-
-}  // namespace
 
 absl::Status CareServiceImpl::Vouch(const Caller& caller, CallAudit& call,
                                     absl::string_view accompaniment_id, bool confirm,
@@ -38,60 +21,32 @@ absl::Status CareServiceImpl::Vouch(const Caller& caller, CallAudit& call,
   RETURN_IF_ERROR(rpc::CheckId("accompaniment_id", accompaniment_id));
   call.event.object_id = std::string(accompaniment_id);
   const absl::Time now = clock_->Now();
-  std::optional<v1::Accompaniment> target;
-  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-    ASSIGN_OR_RETURN(target, store::GetAccompaniment(c, accompaniment_id, now));
-    return absl::OkStatus();
-  }));
+  ASSIGN_OR_RETURN(std::optional<v1::Accompaniment> target,
+                   accompaniments_.Get(accompaniment_id, now));
   // Who may vouch is decided before anything about the accompaniment is
   // revealed: everyone else gets the answer an unknown id gets.
   if (!target.has_value() || target->service_id() == caller.service_id()) {
-    return NotFoundForCaller();
+    return Accompaniments::NotFoundForVoucher();
   }
   ASSIGN_OR_RETURN(access::AccessFacts facts,
                    ledger_->GatherFacts(caller.service_id(), target->youth_id()));
-  bool by_mandate = false;
+  std::string kind;  // asked only of a service that does not accompany the youth
   if (!facts.accompanying) {
     absl::StatusOr<directory::ServiceInfo> mine = directory_->GetService(caller.service_id());
     if (!mine.ok() && !absl::IsNotFound(mine.status())) return mine.status();
-    by_mandate = mine.ok() && IsMandatingKind(mine->kind) &&
-                 target->basis() == v1::ACCOMPANIMENT_BASIS_MANDATE;
-    if (!by_mandate) return NotFoundForCaller();
+    if (mine.ok()) kind = mine->kind;
   }
+  ASSIGN_OR_RETURN(const v1::Vouch verdict,
+                   Accompaniments::VouchFor(*target, facts.accompanying, kind, confirm));
   call.event.youth_id = target->youth_id();
   ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(target->youth_id()));
   if (youth.restricted) {
     return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED,
                        "processing of this record is restricted (GDPR art. 18)");
   }
-  const v1::Vouch verdict = !confirm    ? v1::VOUCH_DECLINED
-                            : by_mandate ? v1::VOUCH_MANDATE
-                                         : v1::VOUCH_CONFIRMED;
   return Commit(call, [&](Connection& c) -> absl::Status {
-    ASSIGN_OR_RETURN(auto a, store::GetAccompaniment(c, accompaniment_id, now));
-    if (!a.has_value()) return absl::InternalError("accompaniment vanished");
-    const bool declined = a->vouch() == v1::VOUCH_DECLINED;
-    if (a->vouch() != v1::VOUCH_PENDING) {
-      // Idempotent repeat; the opposite decision is refused.
-      if (declined != !confirm) {
-        return rpc::Precondition("not_pending", "this accompaniment was already decided");
-      }
-      *resp = *a;
-      return absl::OkStatus();
-    }
-    if (a->has_end_time() && rpc::FromProto(a->end_time()) <= now) {
-      return rpc::Precondition("accompaniment_ended", "this accompaniment has ended");
-    }
-    RETURN_IF_ERROR(store::SetAccompanimentVouch(c, a->id(), verdict, caller.member_id(), now));
-    a->set_vouch(verdict);
-    a->set_vouched_by_member_id(caller.member_id());
-    *a->mutable_vouched_at() = rpc::ToProto(now);
-    if (!confirm) {
-      RETURN_IF_ERROR(store::SetAccompanimentEnd(c, a->id(), now));
-      *a->mutable_end_time() = rpc::ToProto(now);
-      a->set_active(false);
-    }
-    *resp = *a;
+    ASSIGN_OR_RETURN(*resp,
+                     accompaniments_.Vouch(c, accompaniment_id, verdict, caller.member_id(), now));
     return absl::OkStatus();
   });
 }
@@ -120,12 +75,8 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListPendingAccompaniments(
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListPendingAccompaniments"));
-    const absl::Time now = clock_->Now();
-    std::vector<v1::Accompaniment> list;
-    RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(list, store::PendingForService(c, caller.service_id(), now));
-      return absl::OkStatus();
-    }));
+    ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> list,
+                     accompaniments_.PendingFor(caller.service_id(), clock_->Now()));
     ASSIGN_OR_RETURN(*resp->mutable_next_page_token(),
                      rpc::TakePage(list, req->page_size(), req->page_token(),
                                    [](const v1::Accompaniment& a) { return a.id(); }));

@@ -1,0 +1,191 @@
+// The care store's consents (care_consents, care_consent_recipients): see
+// care_store.h.
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+#include "services/care/care_store.h"
+#include "services/care/care_store_internal.h"
+
+namespace relais::care::store {
+
+using internal::CheckBeforeUpdate;
+using internal::kConsentColumns;
+using internal::kConsentMac;
+using internal::SetTs;
+using internal::Us;
+using storage::Connection;
+using storage::Statement;
+
+namespace internal {
+
+absl::StatusOr<std::string> RecipientsCanonical(Connection& c, absl::string_view consent_id) {
+  ASSIGN_OR_RETURN(Statement r, c.Prepare("SELECT kind, target_id FROM care_consent_recipients "
+                                          "WHERE consent_id = ?1 ORDER BY rowid"));
+  r.Bind(1, consent_id);
+  storage::CanonicalFields fields;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, r.Step());
+    if (!row) break;
+    fields.AddColumns(r, 0, 2);
+  }
+  return fields.bytes();
+}
+
+}  // namespace internal
+
+namespace {
+
+std::string JoinInts(const google::protobuf::RepeatedField<int>& values) {
+  return absl::StrJoin(values, ",");
+}
+
+std::vector<int> SplitInts(absl::string_view s) {
+  std::vector<int> out;
+  for (absl::string_view part : absl::StrSplit(s, ',', absl::SkipEmpty())) {
+    int v = 0;
+    if (absl::SimpleAtoi(part, &v)) out.push_back(v);
+  }
+  return out;
+}
+
+absl::StatusOr<v1::Consent> RowToConsent(Connection& c, const Statement& s) {
+  RETURN_IF_ERROR(storage::CheckRow(c, kConsentMac, s));
+  v1::Consent k;
+  k.set_id(s.ColumnText(0));
+  k.set_youth_id(s.ColumnText(1));
+  k.set_giver(static_cast<v1::ConsentGiver>(s.ColumnInt64(2)));
+  k.set_guardian_id(s.ColumnText(3));
+  k.set_youth_opinion(static_cast<v1::YouthOpinion>(s.ColumnInt64(4)));
+  for (int v : SplitInts(s.ColumnText(5))) k.add_categories(static_cast<v1::DataCategory>(v));
+  k.set_all_non_special_categories(s.ColumnInt64(6) != 0);
+  for (int v : SplitInts(s.ColumnText(7))) k.add_purposes(static_cast<v1::Purpose>(v));
+  SetTs(k.mutable_valid_from(), s.ColumnInt64(8));
+  SetTs(k.mutable_valid_until(), s.ColumnInt64(9));
+  k.set_recorded_by_member_id(s.ColumnText(10));
+  k.set_recorded_by_service_id(s.ColumnText(11));
+  SetTs(k.mutable_recorded_at(), s.ColumnInt64(12));
+  if (!s.ColumnIsNull(13)) SetTs(k.mutable_withdrawn_at(), s.ColumnInt64(13));
+  k.set_withdrawn_by_member_id(s.ColumnText(14));
+  ASSIGN_OR_RETURN(Statement r, c.Prepare("SELECT kind, target_id FROM care_consent_recipients "
+                                          "WHERE consent_id = ?1 ORDER BY rowid"));
+  r.Bind(1, k.id());
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, r.Step());
+    if (!row) break;
+    v1::Recipient* rec = k.add_recipients();
+    if (r.ColumnText(0) == "sector") {
+      rec->set_sector_id(r.ColumnText(1));
+    } else {
+      rec->set_service_id(r.ColumnText(1));
+    }
+  }
+  return k;
+}
+
+}  // namespace
+
+absl::Status InsertConsent(Connection& c, const v1::Consent& k) {
+  ASSIGN_OR_RETURN(
+      Statement s,
+      c.Prepare("INSERT INTO care_consents (id, youth_id, giver, guardian_id, youth_opinion, "
+                "categories, all_non_special, purposes, valid_from_us, valid_until_us, "
+                "recorded_by_member_id, recorded_by_service_id, recorded_at_us) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+  s.Bind(1, k.id()).Bind(2, k.youth_id()).Bind(3, int64_t{k.giver()});
+  s.BindOptional(4, k.guardian_id()).Bind(5, int64_t{k.youth_opinion()});
+  s.Bind(6, JoinInts(k.categories())).Bind(7, int64_t{k.all_non_special_categories() ? 1 : 0});
+  s.Bind(8, JoinInts(k.purposes())).Bind(9, Us(k.valid_from())).Bind(10, Us(k.valid_until()));
+  s.Bind(11, k.recorded_by_member_id()).Bind(12, k.recorded_by_service_id());
+  s.Bind(13, Us(k.recorded_at()));
+  RETURN_IF_ERROR(s.Run());
+  ASSIGN_OR_RETURN(Statement r, c.Prepare("INSERT INTO care_consent_recipients (consent_id, "
+                                          "kind, target_id) VALUES (?1, ?2, ?3)"));
+  for (const v1::Recipient& rec : k.recipients()) {
+    r.Reset();
+    r.Bind(1, k.id());
+    if (rec.has_sector_id()) {
+      r.Bind(2, "sector").Bind(3, rec.sector_id());
+    } else {
+      r.Bind(2, "service").Bind(3, rec.service_id());
+    }
+    RETURN_IF_ERROR(r.Run());
+  }
+  return storage::SetRowMac(c, kConsentMac, k.id());
+}
+
+absl::StatusOr<std::optional<v1::Consent>> GetConsent(Connection& c, absl::string_view id) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kConsentColumns, ", mac",
+                                                       " FROM care_consents WHERE id = ?1")));
+  s.Bind(1, id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::nullopt;
+  return RowToConsent(c, s);
+}
+
+absl::StatusOr<std::vector<v1::Consent>> ListConsents(Connection& c, absl::string_view youth_id) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kConsentColumns, ", mac",
+                                                       " FROM care_consents WHERE youth_id = ?1 "
+                                                       "ORDER BY recorded_at_us, rowid")));
+  s.Bind(1, youth_id);
+  std::vector<v1::Consent> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ASSIGN_OR_RETURN(v1::Consent k, RowToConsent(c, s));
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+absl::Status MarkConsentWithdrawn(Connection& c, absl::string_view id, absl::string_view member_id,
+                                  absl::Time when) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare("UPDATE care_consents SET withdrawn_at_us = ?2, "
+                                          "withdrawn_by_member_id = ?3 WHERE id = ?1 AND "
+                                          "withdrawn_at_us IS NULL"));
+  RETURN_IF_ERROR(CheckBeforeUpdate(c, kConsentMac, id));
+  RETURN_IF_ERROR(s.Bind(1, id).Bind(2, Us(when)).Bind(3, member_id).Run());
+  if (c.Changes() != 1) return absl::OkStatus();
+  return storage::SetRowMac(c, kConsentMac, id);
+}
+
+absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(Connection& c,
+                                                                  absl::string_view youth_id,
+                                                                  absl::string_view service_id,
+                                                                  absl::string_view sector_id,
+                                                                  absl::Time now) {
+  ASSIGN_OR_RETURN(
+      Statement s,
+      c.Prepare("SELECT DISTINCT k.id, k.recorded_at_us "
+                "FROM care_consents k JOIN care_consent_recipients r ON r.consent_id = k.id "
+                "WHERE k.youth_id = ?1 AND k.withdrawn_at_us IS NULL AND "
+                "k.valid_from_us <= ?4 AND k.valid_until_us > ?4 AND "
+                "((r.kind = 'service' AND r.target_id = ?2) OR "
+                " (r.kind = 'sector' AND r.target_id = ?3)) ORDER BY k.recorded_at_us"));
+  s.Bind(1, youth_id).Bind(2, service_id).Bind(3, sector_id).Bind(4, Us(now));
+  std::vector<std::string> ids;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ids.push_back(s.ColumnText(0));
+  }
+  // The grant is built from the authenticated row (GetConsent checks its MAC,
+  // recipients included), never from the columns the filter matched.
+  std::vector<access::ConsentGrant> out;
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(std::optional<v1::Consent> k, GetConsent(c, id));
+    if (!k.has_value()) return absl::InternalError("consent row vanished");
+    access::ConsentGrant g;
+    g.id = k->id();
+    for (int v : k->categories()) g.categories.insert(v);
+    g.all_non_special_categories = k->all_non_special_categories();
+    for (int v : k->purposes()) g.purposes.insert(v);
+    g.holder_service_id = k->recorded_by_service_id();
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+}  // namespace relais::care::store
