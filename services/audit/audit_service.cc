@@ -15,7 +15,9 @@
 #include "services/audit/checkpoint.h"
 #include "services/audit/export_verifier.h"
 #include "services/audit/witness.h"
+#include "services/common/commit.h"
 #include "services/common/paging.h"
+#include "services/common/stream_reactor.h"
 
 namespace relais::audit {
 
@@ -26,7 +28,8 @@ using directory::IsPlatformAuditor;
 
 namespace {
 
-constexpr int kDefaultPageSize = 100;
+// A page of QueryEvents is one AuditLog::Query.
+static_assert(rpc::kAuditEventPages.max_size <= AuditLog::kMaxQueryLimit);
 
 // For the calls only the DPO makes: PERMISSION_DENIED role_not_permitted
 // unless the caller is a platform auditor.
@@ -37,15 +40,6 @@ absl::Status RequirePlatformAuditor(const directory::DirectoryApi& directory,
     return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
                        "only the platform auditor (DPO) may do this");
   }
-  return absl::OkStatus();
-}
-
-absl::Status RecordAllowed(AuditLog* log, CallAudit& call) {
-  call.event.decision = v1::DECISION_ALLOW;
-  call.event.reason = v1::ACCESS_REASON_ALLOWED;
-  call.event.reason_code = "allowed";
-  RETURN_IF_ERROR(log->AppendStandalone(call.event).status());
-  call.recorded = true;
   return absl::OkStatus();
 }
 
@@ -124,98 +118,26 @@ constexpr int kExportPageSize = 500;
 // events plus the report's own lines.
 constexpr int kReportPageSize = 500;
 
-// One ExportEvents call. Authorises and audits in its constructor, then
-// writes one item at a time, reading the next page of events (and the
-// checkpoints among them) only when the previous page has been sent, so a
-// long log never sits in memory. Deletes itself in OnDone().
-class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportItem> {
+// One ExportEvents call (streamed by rpc::StreamReactor). Authorises and
+// audits first, then reads the next page of events (and the checkpoints among
+// them) only when the previous page has been sent, so a long log never sits
+// in memory.
+class ExportSource final : public rpc::StreamSource<v1::ExportItem> {
  public:
-  ExportReactor(AuditLog* log, rpc::CallGate* gate, const directory::DirectoryApi* directory,
-                Checkpointer* checkpointer, grpc::CallbackServerContext* ctx,
-                const v1::ExportEventsRequest& req)
-      : log_(log), gate_(gate), directory_(directory), checkpointer_(checkpointer), ctx_(ctx) {
-    absl::Status status = Begin(ctx, req);
-    if (!status.ok()) {
-      Finish(rpc::ToGrpc(status));
-      return;
-    }
-    WriteNext();
-  }
+  ExportSource(AuditLog* log, rpc::CallGate* gate, const directory::DirectoryApi* directory,
+               Checkpointer* checkpointer, const v1::ExportEventsRequest& req)
+      : log_(log), gate_(gate), directory_(directory), checkpointer_(checkpointer), req_(req) {}
 
-  void OnWriteDone(bool ok) override {
-    // Not ok: the client went away or the deadline passed.
-    if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "export interrupted"));
-      return;
-    }
-    WriteNext();
-  }
-
-  void OnDone() override { delete this; }
-
- private:
-  absl::Status Begin(grpc::CallbackServerContext* ctx, const v1::ExportEventsRequest& req) {
-    absl::StatusOr<Caller> caller = gate_->Authenticate(ctx, v1::ACTION_EXPORT_AUDIT);
-    if (!caller.ok()) return caller.status();  // audited by Authenticate
-    CallAudit call{rpc::EventFor(*caller, v1::ACTION_EXPORT_AUDIT)};
-    absl::Status status = Authorise(*caller, call, req);
-    if (!status.ok() && !call.recorded) status = gate_->AuditDenial(call.event, status);
-    return status;
-  }
-
-  absl::Status Authorise(const Caller& caller, CallAudit& call,
-                         const v1::ExportEventsRequest& req) {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ExportEvents"));
-    RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
-    if (req.from_sequence() < 0) {
-      return rpc::InvalidField("from_sequence", "out_of_range", "must not be negative");
-    }
-    const int64_t from = std::max<int64_t>(1, req.from_sequence());
-    ASSIGN_OR_RETURN(const ChainHead before, log_->Head());
-    // The export's own event will be before.sequence + 1 at the earliest.
-    if (from > before.sequence + 1) {
-      return rpc::InvalidField("from_sequence", "out_of_range", "is beyond the last event");
-    }
-    // Audited before anything leaves, and covered by the head checkpoint.
-    RETURN_IF_ERROR(RecordAllowed(log_, call));
-
-    bool signed_head = false;
-    if (checkpointer_ != nullptr) {
-      for (v1::PublicKey& key : AuditPublicKeys(checkpointer_->keys())) {
-        queue_.emplace_back().mutable_key()->Swap(&key);
-      }
-      absl::StatusOr<std::optional<v1::Checkpoint>> made = checkpointer_->CheckpointNow();
-      if (made.ok()) {
-        signed_head = true;
-      } else {
-        // The auditor needs a damaged log most of all: export it anyway; the
-        // verifier will show where it breaks. The last head the server
-        // signed goes first, so a log cut short or re-hashed since is
-        // named (checkpoint_beyond_end, checkpoint_mismatch).
-        common::LogError("export: cannot sign the audit head",
-                         {{"status", made.status().ToString()}});
-        absl::StatusOr<std::optional<v1::Checkpoint>> last = checkpointer_->LastSigned();
-        if (last.ok() && last->has_value() && (*last)->sequence() >= from) {
-          *queue_.emplace_back().mutable_checkpoint() = **last;
-        }
-      }
-    }
-    ASSIGN_OR_RETURN(const std::optional<v1::Checkpoint> latest, log_->LatestCheckpoint());
-    if (signed_head && latest.has_value()) {
-      upper_ = latest->sequence();
-    } else {
-      ASSIGN_OR_RETURN(const ChainHead head, log_->Head());
-      upper_ = head.sequence;
-    }
-    if (latest.has_value() && latest->sequence() >= from && latest->sequence() <= upper_) {
-      *queue_.emplace_back().mutable_checkpoint() = *latest;
-    }
-    after_ = from - 1;
-    return absl::OkStatus();
+  absl::Status Begin(grpc::CallbackServerContext* ctx,
+                     std::deque<v1::ExportItem>& out) override {
+    return rpc::BeginStream(*gate_, ctx, v1::ACTION_EXPORT_AUDIT, "",
+                            [&](const Caller& caller, CallAudit& call) {
+                              return Authorise(caller, call, req_, out);
+                            });
   }
 
   // Queues the next page of events with their checkpoints; nothing when done.
-  absl::Status FillPage() {
+  absl::Status Fill(std::deque<v1::ExportItem>& out) override {
     if (after_ >= upper_) return absl::OkStatus();
     ASSIGN_OR_RETURN(std::vector<v1::AuditEvent> events,
                      log_->Query(EventFilter{}, after_, kExportPageSize));
@@ -231,49 +153,83 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportItem> {
     auto checkpoint = checkpoints.begin();
     for (v1::AuditEvent& event : events) {
       const int64_t sequence = event.sequence();
-      queue_.emplace_back().mutable_event()->Swap(&event);
+      out.emplace_back().mutable_event()->Swap(&event);
       for (; checkpoint != checkpoints.end() && checkpoint->sequence() <= sequence; ++checkpoint) {
-        queue_.emplace_back().mutable_checkpoint()->Swap(&*checkpoint);
+        out.emplace_back().mutable_checkpoint()->Swap(&*checkpoint);
       }
     }
     after_ = last;
     return absl::OkStatus();
   }
 
-  void WriteNext() {
-    if (queue_.empty()) {
-      absl::Status status = rpc::CheckCallAlive(ctx_);
-      if (status.ok()) status = FillPage();
-      if (!status.ok()) {
-        Finish(rpc::ToGrpc(status));
-        return;
+ private:
+  absl::Status Authorise(const Caller& caller, CallAudit& call,
+                         const v1::ExportEventsRequest& req, std::deque<v1::ExportItem>& out) {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ExportEvents"));
+    RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
+    if (req.from_sequence() < 0) {
+      return rpc::InvalidField("from_sequence", "out_of_range", "must not be negative");
+    }
+    const int64_t from = std::max<int64_t>(1, req.from_sequence());
+    ASSIGN_OR_RETURN(const ChainHead before, log_->Head());
+    // The export's own event will be before.sequence + 1 at the earliest.
+    if (from > before.sequence + 1) {
+      return rpc::InvalidField("from_sequence", "out_of_range", "is beyond the last event");
+    }
+    // Audited before anything leaves, and covered by the head checkpoint.
+    RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
+
+    bool signed_head = false;
+    if (checkpointer_ != nullptr) {
+      for (v1::PublicKey& key : AuditPublicKeys(checkpointer_->keys())) {
+        out.emplace_back().mutable_key()->Swap(&key);
       }
-      if (queue_.empty()) {
-        Finish(grpc::Status::OK);
-        return;
+      absl::StatusOr<std::optional<v1::Checkpoint>> made = checkpointer_->CheckpointNow();
+      if (made.ok()) {
+        signed_head = true;
+      } else {
+        // The auditor needs a damaged log most of all: export it anyway; the
+        // verifier will show where it breaks. The last head the server
+        // signed goes first, so a log cut short or re-hashed since is
+        // named (checkpoint_beyond_end, checkpoint_mismatch).
+        common::LogError("export: cannot sign the audit head",
+                         {{"status", made.status().ToString()}});
+        absl::StatusOr<std::optional<v1::Checkpoint>> last = checkpointer_->LastSigned();
+        if (last.ok() && last->has_value() && (*last)->sequence() >= from) {
+          *out.emplace_back().mutable_checkpoint() = **last;
+        }
       }
     }
-    current_ = std::move(queue_.front());
-    queue_.pop_front();
-    StartWrite(&current_);
+    ASSIGN_OR_RETURN(const std::optional<v1::Checkpoint> latest, log_->LatestCheckpoint());
+    if (signed_head && latest.has_value()) {
+      upper_ = latest->sequence();
+    } else {
+      ASSIGN_OR_RETURN(const ChainHead head, log_->Head());
+      upper_ = head.sequence;
+    }
+    if (latest.has_value() && latest->sequence() >= from && latest->sequence() <= upper_) {
+      *out.emplace_back().mutable_checkpoint() = *latest;
+    }
+    after_ = from - 1;
+    return absl::OkStatus();
   }
 
   AuditLog* const log_;
   rpc::CallGate* const gate_;
   const directory::DirectoryApi* const directory_;
   Checkpointer* const checkpointer_;
-  grpc::CallbackServerContext* const ctx_;  // valid until OnDone()
+  const v1::ExportEventsRequest req_;
   int64_t after_ = 0;  // last sequence queued
   int64_t upper_ = 0;  // last sequence exported
-  std::deque<v1::ExportItem> queue_;
-  v1::ExportItem current_;  // being written; must stay put until OnWriteDone
 };
 
 }  // namespace
 
 grpc::ServerWriteReactor<v1::ExportItem>* AuditServiceImpl::ExportEvents(
     grpc::CallbackServerContext* ctx, const v1::ExportEventsRequest* req) {
-  return new ExportReactor(log_, gate_, directory_, checkpointer_, ctx, *req);
+  return rpc::StartStream<v1::ExportItem>(
+      ctx, std::make_unique<ExportSource>(log_, gate_, directory_, checkpointer_, *req),
+      "export interrupted");
 }
 
 grpc::ServerUnaryReactor* AuditServiceImpl::QueryEvents(grpc::CallbackServerContext* ctx,
@@ -314,17 +270,14 @@ grpc::ServerUnaryReactor* AuditServiceImpl::QueryEvents(grpc::CallbackServerCont
       return rpc::InvalidField("decision", "invalid_enum", "unknown decision");
     }
     filter.decision = req->decision();
-    if (req->page_size() < 0 || req->page_size() > AuditLog::kMaxQueryLimit) {
-      return rpc::InvalidField("page_size", "out_of_range", "must be 0 to 1000");
-    }
-    const int limit = req->page_size() == 0 ? kDefaultPageSize : req->page_size();
+    ASSIGN_OR_RETURN(const int limit, rpc::PageSize(req->page_size(), rpc::kAuditEventPages));
     int64_t after = 0;
     if (!req->page_token().empty() && (!absl::SimpleAtoi(req->page_token(), &after) || after < 0)) {
       return rpc::InvalidField("page_token", "bad_page_token", "is not a token this server gave");
     }
     call.event.youth_id = filter.youth_id;
     ASSIGN_OR_RETURN(std::vector<v1::AuditEvent> events, log_->Query(filter, after, limit));
-    RETURN_IF_ERROR(RecordAllowed(log_, call));
+    RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
     if (static_cast<int>(events.size()) == limit) {
       resp->set_next_page_token(absl::StrCat(events.back().sequence()));
     }
@@ -419,7 +372,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
       if (static_cast<int>(page.size()) < kReportPageSize) break;
       after = page.back().sequence();
     }
-    RETURN_IF_ERROR(RecordAllowed(log_, call));
+    RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
     if (req->format() == v1::ACCESS_REPORT_FORMAT_TEXT) {
       resp->set_text(RenderAccessReportText(*resp, language));
     }
@@ -434,7 +387,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VerifyLog(grpc::CallbackServerContex
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.VerifyLog"));
     ASSIGN_OR_RETURN(const ExportReport report, VerifyStoredLog(*log_, checkpointer_));
-    RETURN_IF_ERROR(RecordAllowed(log_, call));
+    RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
     resp->set_ok(report.ok);
     resp->set_events_checked(report.events);
     resp->set_first_bad_sequence(report.ok ? 0 : report.problem_sequence);
@@ -464,11 +417,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListEmergencyAccesses(
                            return !req->pending_only() ||
                                   g.verdict() == v1::EMERGENCY_VERDICT_UNSPECIFIED;
                          }));
-    call.event.decision = v1::DECISION_ALLOW;
-    call.event.reason = v1::ACCESS_REASON_ALLOWED;
-    call.event.reason_code = "allowed";
-    RETURN_IF_ERROR(gate_->audit()->AppendStandalone(call.event).status());
-    call.recorded = true;
+    RETURN_IF_ERROR(rpc::RecordAllowed(*gate_->audit(), call));
     for (v1::EmergencyAccess& g : grants) *resp->add_grants() = std::move(g);
     return absl::OkStatus();
   });

@@ -155,8 +155,8 @@ grpc::ServerUnaryReactor* CareServiceImpl::ProposeHandover(grpc::CallbackServerC
                           rpc::FromProto(open->overlap_start()) == start &&
                           rpc::FromProto(open->overlap_end()) == end;
         if (!same) {
-          return absl::AlreadyExistsError(
-              "handover_already_open: a handover to this service is already open");
+          return common::AlreadyExists("handover_already_open",
+                                       "a handover to this service is already open");
         }
         call.event.object_id = open->id();
         *resp = *open;  // idempotent repeat of the same proposal

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "services/care/care_store.h"
+#include "services/common/commit.h"
 #include "services/common/ids.h"
 #include "services/common/paging.h"
 
@@ -32,15 +33,7 @@ absl::Status CareServiceImpl::Migrate(storage::Database* db) {
 
 absl::Status CareServiceImpl::Commit(CallAudit& call,
                                      absl::FunctionRef<absl::Status(Connection&)> fn) {
-  call.event.decision = v1::DECISION_ALLOW;
-  call.event.reason = v1::ACCESS_REASON_ALLOWED;
-  call.event.reason_code = "allowed";
-  RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
-    RETURN_IF_ERROR(fn(c));
-    return gate_->audit()->Append(c, call.event).status();
-  }));
-  call.recorded = true;
-  return absl::OkStatus();
+  return rpc::CommitAllowed(*db_, *gate_->audit(), call, fn);
 }
 
 absl::Status CareServiceImpl::RequireWrite(const Caller& caller,

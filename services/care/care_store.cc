@@ -5,6 +5,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 #include "storage/row_mac.h"
 
@@ -335,7 +336,7 @@ absl::Status SetAccompanimentVouch(Connection& c, absl::string_view id, v1::Vouc
   RETURN_IF_ERROR(CheckBeforeUpdate(c, kAccompanimentMac, id));
   RETURN_IF_ERROR(s.Bind(1, id).Bind(2, int64_t{vouch}).Bind(3, member_id).Bind(4, Us(when)).Run());
   if (c.Changes() != 1) {
-    return absl::FailedPreconditionError("not_pending: the accompaniment is no longer pending");
+    return common::Precondition("not_pending", "the accompaniment is no longer pending");
   }
   return storage::SetRowMac(c, kAccompanimentMac, id);
 }
@@ -806,7 +807,7 @@ absl::Status ReviewEmergencyGrant(Connection& c, absl::string_view id, v1::Emerg
   RETURN_IF_ERROR(CheckBeforeUpdate(c, kGrantMac, id));
   RETURN_IF_ERROR(s.Run());
   if (c.Changes() != 1) {
-    return absl::FailedPreconditionError("already_reviewed: this grant was reviewed already");
+    return common::Precondition("already_reviewed", "this grant was reviewed already");
   }
   return storage::SetRowMac(c, kGrantMac, id);
 }

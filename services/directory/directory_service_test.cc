@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "relais/v1/directory.grpc.pb.h"
 #include "services/audit/audit_log.h"
+#include "services/common/paging.h"
 
 namespace relais::directory {
 namespace {
@@ -174,7 +175,7 @@ class DirectoryServiceTest : public ::testing::Test {
   }
 
   bool ServiceNamed(const std::string& name) {
-    auto page = store_->ListServices("", kMaxPageSize, "");
+    auto page = store_->ListServices("", rpc::kServicePages.max_size, "");
     EXPECT_TRUE(page.ok());
     for (const ServiceInfo& s : page->services) {
       if (s.name == name) return true;
@@ -357,6 +358,14 @@ TEST_F(DirectoryServiceTest, AnyMemberReadsTheDirectoryPageByPage) {
     token = reply.next_page_token();
   } while (!token.empty() && ids.size() < 100);
   EXPECT_EQ(ids.size(), 4u);  // the fixture's AMO and three more
+  for (int32_t bad : {-1, rpc::kServicePages.max_size + 1}) {
+    v1::ListServicesRequest req;
+    req.set_page_size(bad);
+    v1::ListServicesResponse reply;
+    grpc::Status status = stub_->ListServices(Ctx(caseworker_token_).get(), req, &reply);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+    EXPECT_EQ(ReasonOf(status), "out_of_range") << bad;
+  }
 
   v1::GlossaryRequest glossary_req;
   glossary_req.set_sector_id("aide_jeunesse");

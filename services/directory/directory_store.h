@@ -72,8 +72,6 @@ inline constexpr size_t kMaxNameBytes = 200;
 inline constexpr size_t kMaxKindBytes = 64;
 inline constexpr size_t kMinLoginBytes = 3;
 inline constexpr size_t kMaxLoginBytes = 64;
-inline constexpr int kDefaultPageSize = 100;
-inline constexpr int kMaxPageSize = 1000;
 
 // The directory's tables in the shared database: sectors, services, members with
 // their password hashes, and the glossary. Thread-safe (all state is in the
@@ -129,9 +127,9 @@ class DirectoryStore final : public DirectoryApi, public CredentialSource {
                                   bool platform);
   // Services by id, optionally of one sector (NOT_FOUND "sector_not_found" if it
   // does not exist). `page_token` is a previous next_page_token (the last id
-  // returned); `page_size` 0 means kDefaultPageSize, above kMaxPageSize or
-  // negative is INVALID_ARGUMENT.
-  absl::StatusOr<ServicePage> ListServices(absl::string_view sector_id, int page_size,
+  // returned); at most `page_size` services, at least 1 (the handler applies
+  // rpc::PageSize with rpc::kServicePages).
+  absl::StatusOr<ServicePage> ListServices(absl::string_view sector_id, size_t page_size,
                                            absl::string_view page_token) const;
 
   // Validates `member` (service id, display name 1-200 bytes, login 3-64 of

@@ -8,7 +8,9 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "access/policy.h"
+#include "services/common/commit.h"
 #include "services/common/ids.h"
+#include "services/common/paging.h"
 #include "services/record/record_store.h"
 #include "services/record/youth_export.h"
 #include "storage/keyed_hash.h"
@@ -25,8 +27,6 @@ namespace {
 
 constexpr size_t kMaxNameBytes = 200;
 constexpr int kMaxGuardians = 4;
-constexpr int kDefaultPageSize = 50;
-constexpr int kMaxPageSize = 200;
 
 absl::Status CheckPurpose(v1::Purpose purpose) {
   if (purpose == v1::PURPOSE_UNSPECIFIED || !v1::Purpose_IsValid(purpose)) {
@@ -132,7 +132,7 @@ void RecordServiceImpl::PurgeExpiredKeys() const {
 
 absl::StatusOr<const FieldCrypto*> RecordServiceImpl::Crypto() const {
   if (crypto_ == nullptr) {
-    return absl::FailedPreconditionError("no_master_key: the record service has no master key");
+    return rpc::Precondition("no_master_key", "the record service has no master key");
   }
   return crypto_.get();
 }
@@ -198,15 +198,7 @@ absl::StatusOr<std::string> RecordServiceImpl::OpenForYouth(absl::string_view yo
 
 absl::Status RecordServiceImpl::Commit(CallAudit& call,
                                        absl::FunctionRef<absl::Status(Connection&)> fn) {
-  call.event.decision = v1::DECISION_ALLOW;
-  call.event.reason = v1::ACCESS_REASON_ALLOWED;
-  call.event.reason_code = "allowed";
-  RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
-    RETURN_IF_ERROR(fn(c));
-    return gate_->audit()->Append(c, call.event).status();
-  }));
-  call.recorded = true;
-  return absl::OkStatus();
+  return rpc::CommitAllowed(*db_, *gate_->audit(), call, fn);
 }
 
 grpc::ServerUnaryReactor* RecordServiceImpl::CreateYouth(grpc::CallbackServerContext* ctx,
@@ -268,8 +260,8 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CreateYouth(grpc::CallbackServerCon
     });
     if (s.code() == absl::StatusCode::kAlreadyExists) {
       call.event.youth_id.clear();
-      return absl::AlreadyExistsError(
-          "youth_already_registered: a record with this national number exists; use FindYouth");
+      return common::AlreadyExists("youth_already_registered",
+                                   "a record with this national number exists; use FindYouth");
     }
     RETURN_IF_ERROR(s);
     *resp = std::move(y);
@@ -404,10 +396,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
     RETURN_IF_ERROR(CheckPurpose(req->purpose()));
     call.event.purpose = req->purpose();
     if (!req->handover_id().empty()) RETURN_IF_ERROR(rpc::CheckId("handover_id", req->handover_id()));
-    if (req->page_size() < 0 || req->page_size() > kMaxPageSize) {
-      return rpc::InvalidField("page_size", "out_of_range", "must be 0 to 200");
-    }
-    const int page_size = req->page_size() == 0 ? kDefaultPageSize : req->page_size();
+    ASSIGN_OR_RETURN(const int page_size, rpc::PageSize(req->page_size(), rpc::kEntryPages));
     int64_t before = 0;
     if (!req->page_token().empty() &&
         (!absl::SimpleAtoi(req->page_token(), &before) || before <= 0)) {

@@ -1,12 +1,14 @@
 #include "services/record/youth_export.h"
 
 #include <deque>
+#include <memory>
 #include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "access/policy.h"
+#include "services/common/stream_reactor.h"
 
 namespace relais::record {
 
@@ -48,55 +50,41 @@ v1::Entry MetadataOnly(const v1::Entry& e) {
   return m;
 }
 
-// One ExportYouth call. Authorises, gathers the small parts (identity, care)
-// and audits in its constructor, then writes one item at a time, reading the
-// next page of entries only when the previous one has been sent. Deletes
-// itself in OnDone().
-class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouthItem> {
+// One ExportYouth call (streamed by rpc::StreamReactor). Authorises, gathers
+// the small parts (identity, care) and audits first, then reads the next page
+// of entries only when the previous one has been sent.
+class YouthExportSource final : public rpc::StreamSource<v1::ExportYouthItem> {
  public:
-  YouthExportReactor(ExportDeps deps, grpc::CallbackServerContext* ctx,
-                     const v1::ExportYouthRequest& req)
-      : deps_(deps), ctx_(ctx) {
-    absl::Status status = Begin(req);
-    if (!status.ok()) {
-      Finish(rpc::ToGrpc(status));
-      return;
-    }
-    WriteNext();
-  }
+  YouthExportSource(ExportDeps deps, const v1::ExportYouthRequest& req) : deps_(deps), req_(req) {}
 
-  void OnWriteDone(bool ok) override {
-    // Not ok: the client went away or the deadline passed.
-    if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "export interrupted"));
-      return;
-    }
-    WriteNext();
-  }
-
-  void OnDone() override { delete this; }
-
- private:
-  absl::Status Begin(const v1::ExportYouthRequest& req) {
+  absl::Status Begin(grpc::CallbackServerContext* ctx,
+                     std::deque<v1::ExportYouthItem>& out) override {
     // A refused token is audited with the youth id too (when it is a
     // plausible id), so the youth's access report shows the attempt.
-    const bool id_ok = rpc::CheckId("youth_id", req.youth_id()).ok();
-    absl::StatusOr<Caller> caller =
-        deps_.gate->Authenticate(ctx_, v1::ACTION_EXPORT_YOUTH, id_ok ? req.youth_id() : "");
-    if (!caller.ok()) return caller.status();  // audited by Authenticate
-    CallAudit call{rpc::EventFor(*caller, v1::ACTION_EXPORT_YOUTH)};
-    absl::Status status = Authorise(*caller, call, req);
-    if (!status.ok() && !call.recorded) status = deps_.gate->AuditDenial(call.event, status);
-    return status;
+    const bool id_ok = rpc::CheckId("youth_id", req_.youth_id()).ok();
+    RETURN_IF_ERROR(rpc::BeginStream(*deps_.gate, ctx, v1::ACTION_EXPORT_YOUTH,
+                                     id_ok ? req_.youth_id() : "",
+                                     [&](const Caller& caller, CallAudit& call) {
+                                       return Authorise(caller, call, req_);
+                                     }));
+    out.swap(queue_);
+    return absl::OkStatus();
   }
 
+  absl::Status Fill(std::deque<v1::ExportYouthItem>& out) override {
+    RETURN_IF_ERROR(FillPage());
+    out.swap(queue_);
+    return absl::OkStatus();
+  }
+
+ private:
   absl::Status Authorise(const Caller& caller, CallAudit& call, const v1::ExportYouthRequest& req) {
     call.event.youth_id = req.youth_id();
     // Not an emergency need: break-the-glass never admits an export.
     RETURN_IF_ERROR(deps_.gate->RequireRole(caller, "RecordService.ExportYouth"));
     RETURN_IF_ERROR(rpc::CheckId("youth_id", req.youth_id()));
     if (deps_.crypto == nullptr) {
-      return absl::FailedPreconditionError("no_master_key: the record service has no master key");
+      return rpc::Precondition("no_master_key", "the record service has no master key");
     }
     // NOT_FOUND "erased" / "youth_not_found" like every other call.
     ASSIGN_OR_RETURN(YouthFacts youth, deps_.records->GetYouthFacts(req.youth_id()));
@@ -291,24 +279,6 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
     return absl::OkStatus();
   }
 
-  void WriteNext() {
-    if (queue_.empty()) {
-      absl::Status status = rpc::CheckCallAlive(ctx_);
-      if (status.ok()) status = FillPage();
-      if (!status.ok()) {
-        Finish(rpc::ToGrpc(status));
-        return;
-      }
-      if (queue_.empty()) {
-        Finish(grpc::Status::OK);
-        return;
-      }
-    }
-    current_ = std::move(queue_.front());
-    queue_.pop_front();
-    StartWrite(&current_);
-  }
-
   struct Counts {
     int identities = 0;
     int accompaniments = 0;
@@ -319,7 +289,7 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
   };
 
   const ExportDeps deps_;
-  grpc::CallbackServerContext* const ctx_;  // valid until OnDone()
+  const v1::ExportYouthRequest req_;
   bool admin_ = false;
   v1::ExportScope scope_ = v1::EXPORT_SCOPE_UNSPECIFIED;
   access::AccessFacts facts_;  // the caller's service, without emergency grant
@@ -327,15 +297,15 @@ class YouthExportReactor final : public grpc::ServerWriteReactor<v1::ExportYouth
   std::optional<EntryPager> pager_;
   bool finished_ = false;  // trailer queued
   Counts trailer_;
-  std::deque<v1::ExportYouthItem> queue_;
-  v1::ExportYouthItem current_;  // being written; must stay put until OnWriteDone
+  std::deque<v1::ExportYouthItem> queue_;  // handed to the reactor by Begin() and Fill()
 };
 
 }  // namespace
 
 grpc::ServerWriteReactor<v1::ExportYouthItem>* StartYouthExport(
     ExportDeps deps, grpc::CallbackServerContext* ctx, const v1::ExportYouthRequest& req) {
-  return new YouthExportReactor(deps, ctx, req);
+  return rpc::StartStream<v1::ExportYouthItem>(
+      ctx, std::make_unique<YouthExportSource>(deps, req), "export interrupted");
 }
 
 }  // namespace relais::record
