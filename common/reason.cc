@@ -1,10 +1,9 @@
 #include "common/reason.h"
 
-#include <optional>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/optional.h"
 
 namespace relais::common {
 namespace {
@@ -13,7 +12,7 @@ namespace {
 constexpr absl::string_view kFieldMarker = "field=";
 
 std::string Payload(const absl::Status& status, absl::string_view type_url) {
-  const std::optional<absl::Cord> payload = status.GetPayload(type_url);
+  const absl::optional<absl::Cord> payload = status.GetPayload(type_url);
   return payload.has_value() ? std::string(*payload) : std::string();
 }
 

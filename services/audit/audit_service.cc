@@ -18,6 +18,8 @@
 #include "services/common/commit.h"
 #include "services/common/paging.h"
 #include "services/common/stream_reactor.h"
+#include "common/reason.h"
+#include "common/proto_time.h"
 
 namespace relais::audit {
 
@@ -168,13 +170,13 @@ class ExportSource final : public rpc::StreamSource<v1::ExportItem> {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ExportEvents"));
     RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
     if (req.from_sequence() < 0) {
-      return rpc::InvalidField("from_sequence", "out_of_range", "must not be negative");
+      return common::InvalidField("from_sequence", "out_of_range", "must not be negative");
     }
     const int64_t from = std::max<int64_t>(1, req.from_sequence());
     ASSIGN_OR_RETURN(const ChainHead before, log_->Head());
     // The export's own event will be before.sequence + 1 at the earliest.
     if (from > before.sequence + 1) {
-      return rpc::InvalidField("from_sequence", "out_of_range", "is beyond the last event");
+      return common::InvalidField("from_sequence", "out_of_range", "is beyond the last event");
     }
     // Audited before anything leaves, and covered by the head checkpoint.
     RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
@@ -244,7 +246,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::QueryEvents(grpc::CallbackServerCont
           std::tuple{"actor_member_id", &req->actor_member_id(), &filter.actor_member_id},
           std::tuple{"actor_service_id", &req->actor_service_id(), &filter.actor_service_id}}) {
       if (!value->empty()) {
-        RETURN_IF_ERROR(rpc::CheckId(field, *value));
+        RETURN_IF_ERROR(common::CheckId(field, *value));
         *out = *value;
       }
     }
@@ -258,22 +260,22 @@ grpc::ServerUnaryReactor* AuditServiceImpl::QueryEvents(grpc::CallbackServerCont
       filter.actor_service_id = caller.service_id();
     }
     if (req->has_start_time()) {
-      ASSIGN_OR_RETURN(filter.start, rpc::TimeFromRequest("start_time", req->start_time()));
+      ASSIGN_OR_RETURN(filter.start, common::TimeFromRequest("start_time", req->start_time()));
     }
     if (req->has_end_time()) {
-      ASSIGN_OR_RETURN(filter.end, rpc::TimeFromRequest("end_time", req->end_time()));
+      ASSIGN_OR_RETURN(filter.end, common::TimeFromRequest("end_time", req->end_time()));
     }
     if (filter.start && filter.end && *filter.start > *filter.end) {
-      return rpc::InvalidField("end_time", "window_empty", "must not be before start_time");
+      return common::InvalidField("end_time", "window_empty", "must not be before start_time");
     }
     if (!v1::Decision_IsValid(req->decision())) {
-      return rpc::InvalidField("decision", "invalid_enum", "unknown decision");
+      return common::InvalidField("decision", "invalid_enum", "unknown decision");
     }
     filter.decision = req->decision();
     ASSIGN_OR_RETURN(const int limit, rpc::PageSize(req->page_size(), rpc::kAuditEventPages));
     int64_t after = 0;
     if (!req->page_token().empty() && (!absl::SimpleAtoi(req->page_token(), &after) || after < 0)) {
-      return rpc::InvalidField("page_token", "bad_page_token", "is not a token this server gave");
+      return common::InvalidField("page_token", "bad_page_token", "is not a token this server gave");
     }
     call.event.youth_id = filter.youth_id;
     ASSIGN_OR_RETURN(std::vector<v1::AuditEvent> events, log_->Query(filter, after, limit));
@@ -292,14 +294,14 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
   return rpc::Serve(*gate_, ctx, v1::ACTION_ACCESS_REPORT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.AccessReport"));
-    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
     call.event.youth_id = req->youth_id();
     if (!v1::AccessReportFormat_IsValid(req->format())) {
-      return rpc::InvalidField("format", "invalid_enum", "must be JSON or TEXT");
+      return common::InvalidField("format", "invalid_enum", "must be JSON or TEXT");
     }
     const std::string language = req->language().empty() ? "fr" : req->language();
     if (!IsReportLanguage(language)) {
-      return rpc::InvalidField("language", "unsupported_language", "must be \"fr\" or \"en\"");
+      return common::InvalidField("language", "unsupported_language", "must be \"fr\" or \"en\"");
     }
     ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(*directory_, caller));
     if (!caller.HasRole(v1::ROLE_AUDITOR)) {
@@ -431,12 +433,12 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ReviewEmergencyAccess(
     call.event.object_id = req->grant_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ReviewEmergencyAccess"));
     RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
-    RETURN_IF_ERROR(rpc::CheckId("grant_id", req->grant_id()));
+    RETURN_IF_ERROR(common::CheckId("grant_id", req->grant_id()));
     if (req->verdict() != v1::EMERGENCY_VERDICT_JUSTIFIED &&
         req->verdict() != v1::EMERGENCY_VERDICT_UNJUSTIFIED) {
-      return rpc::InvalidField("verdict", "invalid_enum", "must be JUSTIFIED or UNJUSTIFIED");
+      return common::InvalidField("verdict", "invalid_enum", "must be JUSTIFIED or UNJUSTIFIED");
     }
-    RETURN_IF_ERROR(rpc::CheckText("note", req->note(), rpc::kMaxReasonLength));
+    RETURN_IF_ERROR(common::CheckText("note", req->note(), common::kMaxReasonLength));
     ASSIGN_OR_RETURN(*resp, care_->ReviewEmergencyGrant(req->grant_id(), req->verdict(),
                                                          req->note(), caller.member_id(),
                                                          call.event));

@@ -16,6 +16,8 @@
 #include "common/reason.h"
 #include "common/status_macros.h"
 #include "services/common/commit.h"
+#include "common/proto_time.h"
+#include "access/roles.h"
 
 namespace relais::auth_service {
 namespace {
@@ -36,7 +38,7 @@ std::string RequestId(const grpc::CallbackServerContext* ctx) {
   const auto& md = ctx->client_metadata();
   if (auto it = md.find("x-request-id"); it != md.end()) {
     const absl::string_view id(it->second.data(), it->second.size());
-    if (!id.empty() && id.size() <= rpc::kMaxIdLength &&
+    if (!id.empty() && id.size() <= common::kMaxIdLength &&
         std::all_of(id.begin(), id.end(), IsRequestIdChar)) {
       return std::string(id);
     }
@@ -49,7 +51,7 @@ std::string RequestId(const grpc::CallbackServerContext* ctx) {
 
 std::string RolesString(const std::vector<v1::Role>& roles) {
   std::vector<std::string> names;
-  for (v1::Role r : roles) names.push_back(rpc::RoleName(r));
+  for (v1::Role r : roles) names.push_back(access::RoleName(r));
   return absl::StrJoin(names, ",");
 }
 
@@ -58,7 +60,7 @@ std::string RolesString(const std::vector<v1::Role>& roles) {
 absl::StatusOr<AuthServiceImpl::Issued> AuthServiceImpl::IssueFor(
     directory::MemberInfo member, absl::Time authenticated_at, int64_t generation) const {
   std::vector<std::string> roles;
-  for (v1::Role r : member.roles) roles.push_back(rpc::RoleName(r));
+  for (v1::Role r : member.roles) roles.push_back(access::RoleName(r));
   Issued issued;
   const absl::Time session_start =
       authenticated_at == absl::InfinitePast() ? sessions_.clock->Now() : authenticated_at;
@@ -141,7 +143,7 @@ absl::Status AuthServiceImpl::AuditLock(const audit::EventInput& login_event,
 
 void AuthServiceImpl::FillReply(Issued issued, v1::LoginResponse* reply) {
   reply->set_token(std::move(issued.token));
-  *reply->mutable_expires_at() = rpc::ToProto(issued.expires_at);
+  *reply->mutable_expires_at() = common::ToProto(issued.expires_at);
   reply->set_member_id(issued.member.id);
   reply->set_service_id(issued.member.service_id);
   for (v1::Role r : issued.member.roles) reply->add_roles(r);
@@ -181,7 +183,7 @@ absl::StatusOr<AuthServiceImpl::Checked> AuthServiceImpl::Attempt(
     // A member row that fails its MAC (a hand edit of the database) is no
     // guess at a password: answered as it is, PERMISSION_DENIED
     // integrity_violation, and not counted against the account.
-    const bool forged = rpc::ReasonOf(checked.status) ==
+    const bool forged = common::ReasonOf(checked.status) ==
                         rpc::ReasonCode(v1::ACCESS_REASON_INTEGRITY_VIOLATION);
     const bool failed = !forged && (absl::IsUnauthenticated(checked.status) ||
                                     absl::IsPermissionDenied(checked.status));
@@ -221,11 +223,11 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ct
   };
   // A revoked client certificate is refused before any password is checked.
   if (absl::Status cert = gate_.CheckCertificate(*ctx); !cert.ok()) return deny(cert);
-  if (absl::Status valid = rpc::CheckText("login", request->login(), kMaxLoginBytes);
+  if (absl::Status valid = common::CheckText("login", request->login(), kMaxLoginBytes);
       !valid.ok()) {
     return deny(valid);
   }
-  if (absl::Status valid = rpc::CheckText("password", request->password(), kMaxPasswordBytes);
+  if (absl::Status valid = common::CheckText("password", request->password(), kMaxPasswordBytes);
       !valid.ok()) {
     return deny(valid);
   }
@@ -235,7 +237,7 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ct
       Attempt(login, request->password(), peer, PeerAddress(ctx->peer()), event);
   if (!checked.ok()) return rpc::Finish(ctx, checked.status());
   if (checked->must_change) {
-    return deny(rpc::Precondition("password_change_required",
+    return deny(common::Precondition("password_change_required",
                                   "this one-time password only serves to choose a password "
                                   "(AuthService.ChangePassword)"));
   }
@@ -296,17 +298,17 @@ grpc::ServerUnaryReactor* AuthServiceImpl::ChangePassword(
         {"current_password", &request->current_password()},
         {"new_password", &request->new_password()}}) {
     const size_t max = absl::string_view(field) == "login" ? kMaxLoginBytes : kMaxPasswordBytes;
-    if (absl::Status valid = rpc::CheckText(field, *value, max); !valid.ok()) return deny(valid);
+    if (absl::Status valid = common::CheckText(field, *value, max); !valid.ok()) return deny(valid);
   }
   // Cheap refusals first (they reveal nothing about the account); the store
   // checks the policy again when it hashes.
   if (request->new_password() == request->current_password()) {
-    return deny(rpc::InvalidField("new_password", "password_unchanged",
+    return deny(common::InvalidField("new_password", "password_unchanged",
                                   "must differ from the current password"));
   }
   if (const auth::PasswordVerdict verdict = auth::CheckNewPassword(request->new_password());
       !verdict.ok()) {
-    return deny(rpc::InvalidField("new_password", verdict.reason, verdict.explanation));
+    return deny(common::InvalidField("new_password", verdict.reason, verdict.explanation));
   }
   const std::string login = absl::AsciiStrToLower(request->login());
   // The current password is guessed like a login's: the same throttle and locks.
@@ -378,7 +380,7 @@ grpc::ServerUnaryReactor* AuthServiceImpl::UnlockAccount(grpc::CallbackServerCon
       gate_, ctx, v1::ACTION_UNLOCK_ACCOUNT,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_.RequireRole(caller, "AuthService.UnlockAccount"));
-        RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
+        RETURN_IF_ERROR(common::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();
         if (request->member_id() == caller.member_id()) {
           return rpc::Denied(v1::ACCESS_REASON_SEPARATION_OF_DUTIES,

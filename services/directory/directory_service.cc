@@ -7,6 +7,8 @@
 #include "common/status_macros.h"
 #include "services/common/commit.h"
 #include "services/common/paging.h"
+#include "common/reason.h"
+#include "common/proto_time.h"
 
 namespace relais::directory {
 namespace {
@@ -202,7 +204,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::AddMember(grpc::CallbackServerCo
         const MemberInfo input = FromProto(request->member());
         // A head of service staffs their own service, an admin a new one;
         // nobody creates admins here, and only an admin creates auditors.
-        RETURN_IF_ERROR(rpc::CheckId("member.service_id", input.service_id));
+        RETURN_IF_ERROR(common::CheckId("member.service_id", input.service_id));
         ASSIGN_OR_RETURN(ServiceInfo service, store_->GetService(input.service_id));
         RETURN_IF_ERROR(CheckDuties(caller, service, {}, input.roles, input.roles));
         // Validation and scrypt run before the write lock is taken. Nobody
@@ -221,7 +223,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::AddMember(grpc::CallbackServerCo
                         {{"member_id", created.id}, {"service_id", created.service_id}});
         ToProto(created, reply->mutable_member());
         reply->set_one_time_password(std::move(one_time.secret));
-        *reply->mutable_one_time_password_expires_at() = rpc::ToProto(one_time.expires_at);
+        *reply->mutable_one_time_password_expires_at() = common::ToProto(one_time.expires_at);
         return absl::OkStatus();
       });
 }
@@ -233,7 +235,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::SetMemberRoles(
       *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.SetMemberRoles"));
-        RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
+        RETURN_IF_ERROR(common::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();
         RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));
         std::vector<v1::Role> roles;
@@ -262,7 +264,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(
       *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.RemoveMember"));
-        RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
+        RETURN_IF_ERROR(common::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();
         RETURN_IF_ERROR(NotSelf(caller, request->member_id()));
         ASSIGN_OR_RETURN(MemberInfo member, store_->GetMember(request->member_id()));
@@ -289,7 +291,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ResetPassword(
       *gate_, ctx, v1::ACTION_RESET_PASSWORD,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.ResetPassword"));
-        RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
+        RETURN_IF_ERROR(common::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();
         RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));
         if (request->member_id() == caller.member_id()) {
@@ -318,7 +320,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ResetPassword(
             }));
         common::LogInfo("password reset", {{"member_id", member.id}});
         reply->set_one_time_password(std::move(one_time.secret));
-        *reply->mutable_one_time_password_expires_at() = rpc::ToProto(one_time.expires_at);
+        *reply->mutable_one_time_password_expires_at() = common::ToProto(one_time.expires_at);
         return absl::OkStatus();
       });
 }

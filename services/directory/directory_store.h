@@ -82,7 +82,7 @@ inline constexpr size_t kMaxLoginBytes = 64;
 // audit event of the change in the same transaction.
 //
 // Status codes: validation failures are INVALID_ARGUMENT with a reason code and
-// the request field ("member.login", ...) as made by rpc::InvalidField();
+// the request field ("member.login", ...) as made by common::InvalidField();
 // NOT_FOUND "sector_not_found" / "service_not_found" / "member_not_found";
 // ALREADY_EXISTS "sector_exists" / "service_exists" / "login_taken"; database
 // errors as mapped by storage::SqliteStatus (UNAVAILABLE when busy).
@@ -110,7 +110,7 @@ class DirectoryStore final : public DirectoryApi, public CredentialSource {
   absl::StatusOr<std::vector<SectorInfo>> ListSectors() const;
 
   // Registers a service in an existing sector, with `service.platform` as given. Name 1-200 bytes, kind at most 64 bytes.
-  // An empty `service.id` gets a fresh "svc_<20 hex>" id (rpc::NewId). A non-empty
+  // An empty `service.id` gets a fresh "svc_<20 hex>" id (common::NewId). A non-empty
   // one is kept, so that mutual-TLS certificates (whose Common Name is the service
   // id) can be issued before the service exists: it must be "svc_" then 1-40 of
   // [a-z0-9_] (INVALID_ARGUMENT "malformed_id" on "service.id"), and ALREADY_EXISTS
