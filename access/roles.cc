@@ -125,4 +125,27 @@ std::vector<absl::string_view> MethodsInTable() {
   return out;
 }
 
+std::string RoleName(v1::Role role) {
+  switch (role) {
+    case v1::ROLE_CASEWORKER:
+      return "caseworker";
+    case v1::ROLE_COORDINATOR:
+      return "coordinator";
+    case v1::ROLE_AUDITOR:
+      return "auditor";
+    case v1::ROLE_ADMIN:
+      return "admin";
+    default:
+      return "";
+  }
+}
+
+v1::Role RoleFromName(absl::string_view name) {
+  for (v1::Role r : {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR, v1::ROLE_AUDITOR,
+                     v1::ROLE_ADMIN}) {
+    if (RoleName(r) == name) return r;
+  }
+  return v1::ROLE_UNSPECIFIED;
+}
+
 }  // namespace relais::access

@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/reason.h"
 
 namespace relais::auth {
 namespace {
@@ -10,7 +11,7 @@ namespace {
 constexpr absl::string_view kBearerScheme = "Bearer";
 
 absl::Status Reject(absl::string_view reason, absl::string_view explanation) {
-  return absl::UnauthenticatedError(absl::StrCat(reason, ": ", explanation));
+  return common::Unauthenticated(reason, explanation);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "auth/base64url.h"
 #include "auth/claims.pb.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 
 namespace relais::auth {
@@ -23,7 +24,7 @@ constexpr size_t kTokenIdBytes = 16;
 constexpr int kIssueAttempts = 3;
 
 absl::Status Reject(absl::string_view reason, absl::string_view explanation) {
-  return absl::UnauthenticatedError(absl::StrCat(reason, ": ", explanation));
+  return common::Unauthenticated(reason, explanation);
 }
 
 // proto3 string fields must hold UTF-8; protobuf would log and the verifier
@@ -66,12 +67,12 @@ bool IsValidUtf8(absl::string_view s) {
 
 absl::string_view TokenRejectionReason(const absl::Status& status) {
   if (status.code() != absl::StatusCode::kUnauthenticated) return "";
-  const absl::string_view message = status.message();
+  const std::string carried = common::ReasonOf(status);
   for (absl::string_view reason :
        {kTokenMissing, kTokenMalformed, kTokenUnknownKey,
         kTokenSignatureInvalid, kTokenExpired, kTokenWrongAudience,
         kTokenRevoked}) {
-    if (absl::StartsWith(message, absl::StrCat(reason, ": "))) return reason;
+    if (carried == reason) return reason;
   }
   return "";
 }

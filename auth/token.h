@@ -22,8 +22,8 @@ namespace relais::auth {
 // signature is Ed25519 over "relais-token-v1." + claims (the prefix keeps
 // these signatures from being valid for anything else the keys sign).
 
-// Reason codes. Every token rejection is an Unauthenticated status whose
-// message starts with one of these followed by ": ".
+// Reason codes. Every token rejection is an Unauthenticated status carrying
+// one of these (common/reason.h; its message starts with it and ": ").
 inline constexpr absl::string_view kTokenMissing = "token_missing";
 inline constexpr absl::string_view kTokenMalformed = "token_malformed";
 inline constexpr absl::string_view kTokenUnknownKey = "token_unknown_key";

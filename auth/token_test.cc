@@ -12,6 +12,7 @@
 #include "auth/base64url.h"
 #include "auth/claims.pb.h"
 #include "common/clock.h"
+#include "common/reason.h"
 #include "gtest/gtest.h"
 
 namespace relais::auth {
@@ -273,7 +274,7 @@ class FakeRevocations final : public RevocationList {
                                int64_t generation) const override {
     if (unavailable_) return absl::UnavailableError("records unreadable");
     if (revoked_.count(std::string(token_id)) > 0 || generation < Generation(member_id).value()) {
-      return absl::UnauthenticatedError("token_revoked: revoked");
+      return common::Unauthenticated(kTokenRevoked, "revoked");
     }
     return absl::OkStatus();
   }

@@ -136,7 +136,7 @@ absl::Status Seeder::SeedYouthWorld() {
   k->add_categories(v1::DATA_CATEGORY_FAMILY);
   k->add_purposes(v1::PURPOSE_COORDINATION);
   k->add_purposes(v1::PURPOSE_HANDOVER);
-  *k->mutable_valid_until() = rpc::ToProto(host_.clock().Now() + absl::Hours(24 * 182));
+  *k->mutable_valid_until() = common::ToProto(host_.clock().Now() + absl::Hours(24 * 182));
   v1::Consent granted;
   ASSIGN_OR_RETURN(auto ctx, As("amo.camille"));
   RETURN_IF_ERROR(FromGrpc("GrantConsent", care_->GrantConsent(ctx.get(), consent, &granted)));
@@ -193,7 +193,7 @@ absl::StatusOr<std::string> Seeder::Token(absl::string_view login) const {
   if (it == world_.members.end()) return absl::NotFoundError(absl::StrCat("no member ", login));
   const directory::MemberInfo& m = it->second;
   std::vector<std::string> roles;
-  for (v1::Role r : m.roles) roles.push_back(rpc::RoleName(r));
+  for (v1::Role r : m.roles) roles.push_back(access::RoleName(r));
   return host_.issuer().Issue(m.id, m.service_id, roles);
 }
 

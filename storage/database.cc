@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/reason.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -17,33 +18,33 @@ absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db) {
   if (code == SQLITE_OK || code == SQLITE_DONE || code == SQLITE_ROW) {
     return absl::OkStatus();
   }
-  // "<reason>: ..." so clients and the audit log get a stable reason code
-  // (services/common/rpc.h), not SQLite's wording.
-  auto error = [&](absl::string_view reason) {
-    std::string msg = absl::StrCat(reason, ": ", context, ": ", sqlite3_errstr(code));
+  // A stable reason code (common/reason.h) for clients and the audit log, not
+  // SQLite's wording.
+  auto error = [&](absl::StatusCode status_code, absl::string_view reason) {
+    std::string msg = absl::StrCat(context, ": ", sqlite3_errstr(code));
     if (db != nullptr) absl::StrAppend(&msg, " (", sqlite3_errmsg(db), ")");
-    return msg;
+    return common::WithReason(status_code, reason, msg);
   };
   switch (code & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return absl::UnavailableError(error("storage_busy"));
+      return error(absl::StatusCode::kUnavailable, "storage_busy");
     case SQLITE_IOERR:
-      return absl::UnavailableError(error("storage_io_error"));
+      return error(absl::StatusCode::kUnavailable, "storage_io_error");
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return absl::DataLossError(error("storage_corrupt"));
+      return error(absl::StatusCode::kDataLoss, "storage_corrupt");
     case SQLITE_FULL:
-      return absl::ResourceExhaustedError(error("storage_full"));
+      return error(absl::StatusCode::kResourceExhausted, "storage_full");
     case SQLITE_CONSTRAINT:
       if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
-        return absl::AlreadyExistsError(error("storage_conflict"));
+        return error(absl::StatusCode::kAlreadyExists, "storage_conflict");
       }
-      return absl::FailedPreconditionError(error("storage_constraint"));
+      return error(absl::StatusCode::kFailedPrecondition, "storage_constraint");
     case SQLITE_INTERRUPT:
-      return absl::CancelledError(error("cancelled"));
+      return error(absl::StatusCode::kCancelled, "cancelled");
     default:
-      return absl::InternalError(error("storage_error"));
+      return error(absl::StatusCode::kInternal, "storage_error");
   }
 }
 

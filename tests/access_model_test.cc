@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "access/policy.h"
 #include "tests/test_env.h"
+#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -130,7 +131,7 @@ void Grant(RelaisEnv& env, const std::string& youth, ConsentState c) {
   k->set_youth_id(youth);
   k->set_giver(v1::CONSENT_GIVER_YOUTH);
   const absl::Time now = env.clock().Now();
-  *k->mutable_valid_until() = rpc::ToProto(now + absl::Hours(24 * 180));
+  *k->mutable_valid_until() = common::ToProto(now + absl::Hours(24 * 180));
   if (c == ConsentState::kSectorGeneral) {
     k->add_recipients()->set_sector_id("aide_jeunesse");
   } else {
@@ -144,9 +145,9 @@ void Grant(RelaisEnv& env, const std::string& youth, ConsentState c) {
   for (auto cat : shape.categories) k->add_categories(cat);
   k->set_all_non_special_categories(shape.blanket);
   for (auto p : shape.purposes) k->add_purposes(p);
-  if (c == ConsentState::kExpired) *k->mutable_valid_until() = rpc::ToProto(now + absl::Hours(1));
+  if (c == ConsentState::kExpired) *k->mutable_valid_until() = common::ToProto(now + absl::Hours(1));
   if (c == ConsentState::kNotYetValid) {
-    *k->mutable_valid_from() = rpc::ToProto(now + absl::Hours(24 * 10));
+    *k->mutable_valid_from() = common::ToProto(now + absl::Hours(24 * 10));
   }
   v1::Consent out;
   ASSERT_TRUE(env.care().GrantConsent(env.As(kAmoCaseworker).get(), req, &out).ok());
@@ -166,8 +167,8 @@ std::string Relate(RelaisEnv& env, const std::string& youth, Relationship rel) {
     req.set_youth_id(youth);
     req.set_to_service_id(env.service_id("saj"));
     req.set_reason("relais");
-    *req.mutable_overlap_start() = rpc::ToProto(start);
-    *req.mutable_overlap_end() = rpc::ToProto(start + absl::Hours(24 * 30));
+    *req.mutable_overlap_start() = common::ToProto(start);
+    *req.mutable_overlap_end() = common::ToProto(start + absl::Hours(24 * 30));
     v1::Handover h;
     EXPECT_TRUE(env.care().ProposeHandover(env.As(kAmoCaseworker).get(), req, &h).ok());
     return h.id();

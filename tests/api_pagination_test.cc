@@ -141,7 +141,7 @@ class ApiPaginationTest : public ::testing::Test {
       k.add_recipients()->set_service_id(env_->service_id("saj"));
       k.add_purposes(v1::PURPOSE_COORDINATION);
       k.add_categories(v1::DATA_CATEGORY_GENERAL);
-      *k.mutable_valid_until() = rpc::ToProto(env_->clock().Now() + (30 + i) * kDay);
+      *k.mutable_valid_until() = common::ToProto(env_->clock().Now() + (30 + i) * kDay);
       v1::Consent out;
       grpc::Status s = env_->care().GrantConsent(env_->As(kAmoCaseworker).get(), req, &out);
       EXPECT_TRUE(s.ok()) << s.error_message();
@@ -153,8 +153,8 @@ class ApiPaginationTest : public ::testing::Test {
     req.set_youth_id(youth);
     req.set_to_service_id(env_->service_id("saj"));
     req.set_reason("Mandat du SAJ");
-    *req.mutable_overlap_start() = rpc::ToProto(env_->clock().Now() + kDay);
-    *req.mutable_overlap_end() = rpc::ToProto(env_->clock().Now() + 30 * kDay);
+    *req.mutable_overlap_start() = common::ToProto(env_->clock().Now() + kDay);
+    *req.mutable_overlap_end() = common::ToProto(env_->clock().Now() + 30 * kDay);
     v1::Handover out;
     grpc::Status s = env_->care().ProposeHandover(env_->As(kAmoCaseworker).get(), req, &out);
     EXPECT_TRUE(s.ok()) << s.error_message();

@@ -150,7 +150,7 @@ TEST(BackupRestore, BackupUnderWriteLoadRestoresEverythingAcknowledgedAndNothing
       k->add_recipients()->set_service_id(env->service_id("saj"));
       k->add_categories(v1::DATA_CATEGORY_GENERAL);
       k->add_purposes(v1::PURPOSE_COORDINATION);
-      *k->mutable_valid_until() = rpc::ToProto(TestEpoch() + absl::Hours(24 * 180));
+      *k->mutable_valid_until() = common::ToProto(TestEpoch() + absl::Hours(24 * 180));
       v1::Consent out;
       const grpc::Status s = env->care().GrantConsent(env->As(kAmoCaseworker).get(), req, &out);
       absl::MutexLock lock(&acks.mu);

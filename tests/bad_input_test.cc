@@ -18,6 +18,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
+#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -113,7 +114,7 @@ class BadInputTest : public ::testing::Test {
     k->add_recipients()->set_service_id(env_->service_id("saj"));
     k->add_categories(v1::DATA_CATEGORY_GENERAL);
     k->add_purposes(v1::PURPOSE_COORDINATION);
-    *k->mutable_valid_until() = rpc::ToProto(env_->clock().Now() + absl::Hours(24 * 182));
+    *k->mutable_valid_until() = common::ToProto(env_->clock().Now() + absl::Hours(24 * 182));
     return req;
   }
   v1::ProposeHandoverRequest Proposal() {
@@ -121,8 +122,8 @@ class BadInputTest : public ::testing::Test {
     req.set_youth_id(youth_);
     req.set_to_service_id(env_->service_id("saj"));
     req.set_reason("Mandat du SAJ");
-    *req.mutable_overlap_start() = rpc::ToProto(env_->clock().Now());
-    *req.mutable_overlap_end() = rpc::ToProto(env_->clock().Now() + absl::Hours(24 * 30));
+    *req.mutable_overlap_start() = common::ToProto(env_->clock().Now());
+    *req.mutable_overlap_end() = common::ToProto(env_->clock().Now() + absl::Hours(24 * 30));
     return req;
   }
 

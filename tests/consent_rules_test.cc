@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
+#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -84,7 +85,7 @@ v1::Consent YouthConsent(RelaisEnv& env, const std::string& youth, v1::Recipient
   k.set_giver(v1::CONSENT_GIVER_YOUTH);
   *k.add_recipients() = std::move(to);
   k.add_purposes(v1::PURPOSE_COORDINATION);
-  *k.mutable_valid_until() = rpc::ToProto(env.clock().Now() + 182 * kDay);
+  *k.mutable_valid_until() = common::ToProto(env.clock().Now() + 182 * kDay);
   return k;
 }
 
@@ -308,7 +309,7 @@ TEST(ConsentRules, ExpiredConsentCoversNothing) {
   RelaisEnv& env = *s.env;
   v1::Consent k = YouthConsent(env, s.youth, ToService(env.service_id("saj")));
   k.set_all_non_special_categories(true);
-  *k.mutable_valid_until() = rpc::ToProto(env.clock().Now() + 2 * kDay);
+  *k.mutable_valid_until() = common::ToProto(env.clock().Now() + 2 * kDay);
   const v1::Consent granted = GrantOk(env, k);
   ExpectReadAllowed(env, kSajCaseworker, s.general);
 
@@ -328,7 +329,7 @@ TEST(ConsentRules, ConsentStartingInTheFutureCoversNothingYet) {
   RelaisEnv& env = *s.env;
   v1::Consent k = YouthConsent(env, s.youth, ToService(env.service_id("saj")));
   k.set_all_non_special_categories(true);
-  *k.mutable_valid_from() = rpc::ToProto(env.clock().Now() + 5 * kDay);
+  *k.mutable_valid_from() = common::ToProto(env.clock().Now() + 5 * kDay);
   const v1::Consent granted = GrantOk(env, k);
   EXPECT_EQ(granted.state(), v1::CONSENT_STATE_NOT_YET_VALID);
   ExpectReadDenied(env, kSajCaseworker, s.general, "no_consent");
@@ -394,13 +395,13 @@ TEST(ConsentRules, WithdrawalTakesEffectForTheNextDecisionAndIsKeptAsHistory) {
   v1::Consent second;
   ASSERT_TRUE(Withdraw(env, granted.id(), &second).ok());
   EXPECT_EQ(second.state(), v1::CONSENT_STATE_WITHDRAWN);
-  EXPECT_EQ(rpc::FromProto(second.withdrawn_at()), rpc::FromProto(first.withdrawn_at()));
+  EXPECT_EQ(common::FromProto(second.withdrawn_at()), common::FromProto(first.withdrawn_at()));
 
   std::vector<v1::Consent> listed = Consents(env, s.youth);
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].id(), granted.id());
   EXPECT_EQ(listed[0].state(), v1::CONSENT_STATE_WITHDRAWN);
-  EXPECT_EQ(rpc::FromProto(listed[0].withdrawn_at()), rpc::FromProto(first.withdrawn_at()));
+  EXPECT_EQ(common::FromProto(listed[0].withdrawn_at()), common::FromProto(first.withdrawn_at()));
   ExpectAudited(env, s.youth, env.service_id("saj"), v1::ACTION_READ_ENTRY, "no_consent",
                 s.general);
   ExpectAudited(env, s.youth, env.service_id("amo"), v1::ACTION_WITHDRAW_CONSENT, "allowed");

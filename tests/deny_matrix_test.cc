@@ -653,7 +653,7 @@ std::string Consent(RelaisEnv& env, const std::string& youth, v1::Recipient reci
   *k->add_recipients() = std::move(recipient);
   k->add_categories(category);
   k->add_purposes(v1::PURPOSE_COORDINATION);
-  *k->mutable_valid_until() = rpc::ToProto(env.clock().Now() + absl::Hours(24 * 182));
+  *k->mutable_valid_until() = common::ToProto(env.clock().Now() + absl::Hours(24 * 182));
   v1::Consent out;
   grpc::Status s = env.care().GrantConsent(env.As(kAmoCaseworker).get(), req, &out);
   EXPECT_TRUE(s.ok()) << s.error_message();
@@ -702,8 +702,8 @@ Record MakeRecord(RelaisEnv& env, const std::string& national_number) {
   propose.set_youth_id(r.youth);
   propose.set_to_service_id(env.service_id("saj"));
   propose.set_reason("Mandat du SAJ");
-  *propose.mutable_overlap_start() = rpc::ToProto(env.clock().Now());
-  *propose.mutable_overlap_end() = rpc::ToProto(env.clock().Now() + absl::Hours(24 * 30));
+  *propose.mutable_overlap_start() = common::ToProto(env.clock().Now());
+  *propose.mutable_overlap_end() = common::ToProto(env.clock().Now() + absl::Hours(24 * 30));
   v1::Handover handover;
   s = env.care().ProposeHandover(env.As(kAmoCaseworker).get(), propose, &handover);
   EXPECT_TRUE(s.ok()) << s.error_message();
@@ -723,7 +723,7 @@ Record MakeRecord(RelaisEnv& env, const std::string& national_number) {
 
 std::string TokenFor(RelaisEnv& env, const directory::MemberInfo& m) {
   std::vector<std::string> roles;
-  for (v1::Role r : m.roles) roles.push_back(rpc::RoleName(r));
+  for (v1::Role r : m.roles) roles.push_back(access::RoleName(r));
   auto token = env.host().issuer().Issue(m.id, m.service_id, roles);
   EXPECT_TRUE(token.ok()) << token.status();
   return token.ok() ? *token : "";

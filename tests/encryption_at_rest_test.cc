@@ -485,8 +485,8 @@ std::string Propose(RelaisEnv& env, const std::string& youth_id, const std::stri
   req.set_to_service_id(env.service_id("saj"));
   req.set_reason(reason);
   const absl::Time now = env.clock().Now();
-  *req.mutable_overlap_start() = rpc::ToProto(now + absl::Hours(1));
-  *req.mutable_overlap_end() = rpc::ToProto(now + absl::Hours(24 * 14));
+  *req.mutable_overlap_start() = common::ToProto(now + absl::Hours(1));
+  *req.mutable_overlap_end() = common::ToProto(now + absl::Hours(24 * 14));
   v1::Handover h;
   grpc::Status s = env.care().ProposeHandover(env.As(kAmoCaseworker).get(), req, &h);
   EXPECT_TRUE(s.ok()) << s.error_message();

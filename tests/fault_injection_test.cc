@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "storage/fault_vfs.h"
 #include "tests/test_env.h"
+#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -151,7 +152,7 @@ grpc::Status GrantConsent(RelaisEnv& env, const std::string& youth, v1::Consent*
   k->add_recipients()->set_service_id(env.service_id("saj"));
   k->add_categories(v1::DATA_CATEGORY_GENERAL);
   k->add_purposes(v1::PURPOSE_COORDINATION);
-  *k->mutable_valid_until() = rpc::ToProto(env.clock().Now() + absl::Hours(24 * 180));
+  *k->mutable_valid_until() = common::ToProto(env.clock().Now() + absl::Hours(24 * 180));
   return env.care().GrantConsent(env.As(kAmoCaseworker).get(), req, out);
 }
 
@@ -173,8 +174,8 @@ World Prepare() {
   propose.set_youth_id(w.youth);
   propose.set_to_service_id(env.service_id("saj"));
   propose.set_reason("Mandat du SAJ");
-  *propose.mutable_overlap_start() = rpc::ToProto(env.clock().Now());
-  *propose.mutable_overlap_end() = rpc::ToProto(env.clock().Now() + absl::Hours(24 * 30));
+  *propose.mutable_overlap_start() = common::ToProto(env.clock().Now());
+  *propose.mutable_overlap_end() = common::ToProto(env.clock().Now() + absl::Hours(24 * 30));
   v1::Handover handover;
   s = env.care().ProposeHandover(env.As(kAmoCaseworker).get(), propose, &handover);
   EXPECT_TRUE(s.ok()) << s.error_message();

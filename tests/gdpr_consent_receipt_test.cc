@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
+#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -23,7 +24,7 @@ v1::GrantConsentRequest ConsentFor(RelaisEnv& env, const std::string& youth) {
   k->add_categories(v1::DATA_CATEGORY_GENERAL);
   k->add_categories(v1::DATA_CATEGORY_FAMILY);
   k->add_purposes(v1::PURPOSE_COORDINATION);
-  *k->mutable_valid_until() = rpc::ToProto(env.clock().Now() + absl::Hours(24 * 30));
+  *k->mutable_valid_until() = common::ToProto(env.clock().Now() + absl::Hours(24 * 30));
   return req;
 }
 

@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
+#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -91,7 +92,7 @@ TEST(GdprEmergencyAccess, GrantAllowsReadsOnlyIsFlaggedExpiresAndIsReviewed) {
   s = Open(*env, kSajCaseworker, youth, kJustification, &grant);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(grant.service_id(), env->service_id("saj"));
-  EXPECT_EQ(rpc::FromProto(grant.expires_at()) - rpc::FromProto(grant.opened_at()),
+  EXPECT_EQ(common::FromProto(grant.expires_at()) - common::FromProto(grant.opened_at()),
             absl::Hours(24));
 
   // Reads work: the shared entry without any consent; the AMO's private entry
@@ -238,7 +239,7 @@ TEST(GdprEmergencyAccess, RestrictionAndUnjustifiedVerdictEndTheGrant) {
   // The DPO finds it unjustified: it ends at once.
   s = Review(*env, kAuditor, grant.id(), v1::EMERGENCY_VERDICT_UNJUSTIFIED, &reviewed);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_EQ(rpc::FromProto(reviewed.expires_at()), env->clock().Now());
+  EXPECT_EQ(common::FromProto(reviewed.expires_at()), env->clock().Now());
   s = GetEntry(*env, kSajCaseworker, shared, &e);
   EXPECT_EQ(ReasonCode(s), "no_consent");
 }

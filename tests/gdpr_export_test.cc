@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "services/record/youth_export.h"
 #include "tests/test_env.h"
+#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -70,7 +71,7 @@ std::string Consent(RelaisEnv& env, const std::string& youth, const std::string&
   k->add_recipients()->set_service_id(service);
   k->add_categories(category);
   k->add_purposes(v1::PURPOSE_COORDINATION);
-  *k->mutable_valid_until() = rpc::ToProto(env.clock().Now() + absl::Hours(24 * 30));
+  *k->mutable_valid_until() = common::ToProto(env.clock().Now() + absl::Hours(24 * 30));
   v1::Consent granted;
   grpc::Status s = env.care().GrantConsent(env.As(holder).get(), req, &granted);
   EXPECT_TRUE(s.ok()) << s.error_message();
@@ -121,8 +122,8 @@ World MakeWorld(RelaisEnv& env) {
   propose.set_youth_id(w.youth);
   propose.set_to_service_id(env.service_id("pms"));
   propose.set_reason("Relais vers le centre PMS");
-  *propose.mutable_overlap_start() = rpc::ToProto(env.clock().Now() + absl::Hours(1));
-  *propose.mutable_overlap_end() = rpc::ToProto(env.clock().Now() + absl::Hours(24 * 7));
+  *propose.mutable_overlap_start() = common::ToProto(env.clock().Now() + absl::Hours(1));
+  *propose.mutable_overlap_end() = common::ToProto(env.clock().Now() + absl::Hours(24 * 7));
   v1::Handover handover;
   grpc::Status s = env.care().ProposeHandover(env.As(kAmoCaseworker).get(), propose, &handover);
   EXPECT_TRUE(s.ok()) << s.error_message();
@@ -352,7 +353,7 @@ TEST(GdprExport, AdminFullExportNeedsTheDposApprovalAndIsUsedOnceWithinADay) {
   ASSERT_TRUE(ApproveFull(*env, kAuditor, fx.id(), &fx).ok());
   EXPECT_EQ(fx.state(), v1::FULL_EXPORT_STATE_APPROVED);
   EXPECT_EQ(fx.approved_by_member_id(), env->member_id(kAuditor));
-  EXPECT_EQ(rpc::FromProto(fx.expires_at()), env->clock().Now() + absl::Hours(24));
+  EXPECT_EQ(common::FromProto(fx.expires_at()), env->clock().Now() + absl::Hours(24));
   v1::FullExportRequest again;  // idempotent
   ASSERT_TRUE(ApproveFull(*env, kAuditor, fx.id(), &again).ok());
   EXPECT_EQ(again.approved_at().seconds(), fx.approved_at().seconds());

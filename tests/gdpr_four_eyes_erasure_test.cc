@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
+#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -130,7 +131,7 @@ TEST(FourEyesErasure, RequestRestrictsAndASecondPersonOutsideTheServiceApproves)
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(approved.state(), v1::ERASURE_STATE_APPROVED);
   EXPECT_EQ(approved.approved_by_member_id(), env->member_id(kSajCoordinator));
-  EXPECT_EQ(rpc::FromProto(approved.execute_after()), approved_at + absl::Hours(24 * 7));
+  EXPECT_EQ(common::FromProto(approved.execute_after()), approved_at + absl::Hours(24 * 7));
   env->clock().Advance(absl::Hours(1));
   ASSERT_TRUE(Approve(*env, kSajCoordinator, r.id(), &again).ok());  // idempotent
   EXPECT_EQ(again.approved_at().seconds(), approved.approved_at().seconds());

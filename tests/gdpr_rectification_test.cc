@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
+#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -108,7 +109,7 @@ TEST(GdprRectification, ListingsShowCurrentVersionsAndHistoryShowsTheChain) {
   k->add_recipients()->set_service_id(env->service_id("saj"));
   k->add_categories(v1::DATA_CATEGORY_GENERAL);
   k->add_purposes(v1::PURPOSE_COORDINATION);
-  *k->mutable_valid_until() = rpc::ToProto(env->clock().Now() + absl::Hours(24 * 30));
+  *k->mutable_valid_until() = common::ToProto(env->clock().Now() + absl::Hours(24 * 30));
   v1::Consent granted;
   ASSERT_TRUE(env->care().GrantConsent(env->As(kAmoCaseworker).get(), consent, &granted).ok());
   v1::Entry saj_view;

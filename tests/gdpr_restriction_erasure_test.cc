@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
+#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -33,7 +34,7 @@ grpc::Status GrantConsent(RelaisEnv& env, const std::string& youth, v1::Consent*
   k->add_recipients()->set_service_id(env.service_id("saj"));
   k->add_categories(v1::DATA_CATEGORY_GENERAL);
   k->add_purposes(v1::PURPOSE_COORDINATION);
-  *k->mutable_valid_until() = rpc::ToProto(env.clock().Now() + absl::Hours(24 * 30));
+  *k->mutable_valid_until() = common::ToProto(env.clock().Now() + absl::Hours(24 * 30));
   return env.care().GrantConsent(env.As(kAmoCaseworker).get(), req, out);
 }
 
@@ -42,8 +43,8 @@ grpc::Status Propose(RelaisEnv& env, const std::string& youth) {
   req.set_youth_id(youth);
   req.set_to_service_id(env.service_id("saj"));
   req.set_reason("passage de relais vers le SAJ");
-  *req.mutable_overlap_start() = rpc::ToProto(env.clock().Now());
-  *req.mutable_overlap_end() = rpc::ToProto(env.clock().Now() + absl::Hours(24 * 14));
+  *req.mutable_overlap_start() = common::ToProto(env.clock().Now());
+  *req.mutable_overlap_end() = common::ToProto(env.clock().Now() + absl::Hours(24 * 14));
   v1::Handover h;
   return env.care().ProposeHandover(env.As(kAmoCaseworker).get(), req, &h);
 }

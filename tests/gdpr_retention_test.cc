@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
+#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -181,8 +182,8 @@ TEST(GdprRetention, CategoriesFallDueThenTheWholeYouth) {
   EXPECT_EQ(dry.entries_erased(), 3);
   EXPECT_EQ(dry.youths_erased(), 0);
   ASSERT_EQ(dry.items_size(), 1);
-  EXPECT_EQ(rpc::FromProto(dry.items(0).due_since()),
-            rpc::FromProto(dry.items(0).clock_start()) + 5 * kYear);
+  EXPECT_EQ(common::FromProto(dry.items(0).due_since()),
+            common::FromProto(dry.items(0).clock_start()) + 5 * kYear);
   EXPECT_EQ(ErasedEntries(*env), 0) << "a dry run erases nothing";
 
   const v1::SweepRetentionResponse real = SweepOk(*env, /*dry_run=*/false);

@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
+#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -32,8 +33,8 @@ v1::ProposeHandoverRequest Proposal(RelaisEnv& env, const std::string& youth,
   req.set_youth_id(youth);
   req.set_to_service_id(to);
   req.set_reason(kReason);
-  *req.mutable_overlap_start() = rpc::ToProto(env.clock().Now() + starts_in);
-  *req.mutable_overlap_end() = rpc::ToProto(env.clock().Now() + starts_in + lasts);
+  *req.mutable_overlap_start() = common::ToProto(env.clock().Now() + starts_in);
+  *req.mutable_overlap_end() = common::ToProto(env.clock().Now() + starts_in + lasts);
   return req;
 }
 

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
+#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -72,7 +73,7 @@ std::string Consent(RelaisEnv& env, const std::string& youth, const std::string&
   k->add_recipients()->set_service_id(service_id);
   for (auto c : categories) k->add_categories(c);
   k->add_purposes(v1::PURPOSE_COORDINATION);
-  *k->mutable_valid_until() = rpc::ToProto(env.clock().Now() + absl::Hours(24 * 182));
+  *k->mutable_valid_until() = common::ToProto(env.clock().Now() + absl::Hours(24 * 182));
   v1::Consent out;
   grpc::Status s = env.care().GrantConsent(env.As(holder).get(), req, &out);
   EXPECT_TRUE(s.ok()) << s.error_message();
@@ -144,8 +145,8 @@ TEST(HandoverStory, FromAmoToSajWithConsentAuditAndTamperDetection) {
   propose.set_youth_id(youth);
   propose.set_to_service_id(saj);
   propose.set_reason("Mandat du SAJ");
-  *propose.mutable_overlap_start() = rpc::ToProto(env->clock().Now());
-  *propose.mutable_overlap_end() = rpc::ToProto(env->clock().Now() + absl::Hours(24 * 30));
+  *propose.mutable_overlap_start() = common::ToProto(env->clock().Now());
+  *propose.mutable_overlap_end() = common::ToProto(env->clock().Now() + absl::Hours(24 * 30));
   v1::Handover handover;
   ASSERT_TRUE(env->care().ProposeHandover(env->As(kAmoCaseworker).get(), propose, &handover).ok());
   EXPECT_EQ(handover.state(), v1::HANDOVER_STATE_PROPOSED);

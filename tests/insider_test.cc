@@ -193,7 +193,7 @@ class Insider {
     k->add_recipients()->set_service_id(env_.service_id("saj"));
     k->add_categories(v1::DATA_CATEGORY_GENERAL);
     k->add_purposes(v1::PURPOSE_COORDINATION);
-    *k->mutable_valid_until() = rpc::ToProto(env_.clock().Now() + absl::Hours(24 * 180));
+    *k->mutable_valid_until() = common::ToProto(env_.clock().Now() + absl::Hours(24 * 180));
     v1::Consent out;
     grpc::Status s = env_.care().GrantConsent(env_.As(kAmoCaseworker).get(), req, &out);
     EXPECT_TRUE(s.ok()) << s.error_message();
@@ -254,7 +254,7 @@ class Insider {
           k->add_categories(c);
         }
         k->add_purposes(v1::PURPOSE_COORDINATION);
-        *k->mutable_valid_until() = rpc::ToProto(env_.clock().Now() + absl::Hours(24 * 30));
+        *k->mutable_valid_until() = common::ToProto(env_.clock().Now() + absl::Hours(24 * 30));
         v1::Consent out;
         s = env_.care().GrantConsent(env_.As(insider_).get(), req, &out);
         break;
@@ -272,8 +272,8 @@ class Insider {
         req.set_youth_id(w.youth);
         req.set_to_service_id(env_.service_id("amo"));
         req.set_reason("Relais");
-        *req.mutable_overlap_start() = rpc::ToProto(env_.clock().Now());
-        *req.mutable_overlap_end() = rpc::ToProto(env_.clock().Now() + absl::Hours(24 * 10));
+        *req.mutable_overlap_start() = common::ToProto(env_.clock().Now());
+        *req.mutable_overlap_end() = common::ToProto(env_.clock().Now() + absl::Hours(24 * 10));
         v1::Handover out;
         s = env_.care().ProposeHandover(env_.As(insider_).get(), req, &out);
         break;
@@ -681,7 +681,7 @@ void HolderShares(RelaisEnv& env, const World& w) {
   k->add_recipients()->set_service_id(env.service_id("prev"));
   k->add_categories(v1::DATA_CATEGORY_GENERAL);
   k->add_purposes(v1::PURPOSE_COORDINATION);
-  *k->mutable_valid_until() = rpc::ToProto(env.clock().Now() + absl::Hours(24 * 30));
+  *k->mutable_valid_until() = common::ToProto(env.clock().Now() + absl::Hours(24 * 30));
   v1::Consent out;
   grpc::Status s = env.care().GrantConsent(env.As(kAmoCaseworker).get(), req, &out);
   ASSERT_TRUE(s.ok()) << s.error_message();
@@ -724,8 +724,8 @@ TEST(Insider, HonestPathsStillGiveAccess) {
     propose.set_youth_id(w.youth);
     propose.set_to_service_id(env->service_id("prev"));
     propose.set_reason("Relais vers la prévention");
-    *propose.mutable_overlap_start() = rpc::ToProto(env->clock().Now());
-    *propose.mutable_overlap_end() = rpc::ToProto(env->clock().Now() + absl::Hours(24 * 10));
+    *propose.mutable_overlap_start() = common::ToProto(env->clock().Now());
+    *propose.mutable_overlap_end() = common::ToProto(env->clock().Now() + absl::Hours(24 * 10));
     v1::Handover h;
     ASSERT_TRUE(env->care().ProposeHandover(env->As(kAmoCaseworker).get(), propose, &h).ok());
     v1::AcceptHandoverRequest accept;

@@ -269,7 +269,7 @@ TEST(LogHygiene, NoTokenPasswordOrYouthContentInAnyLogLine) {
     k->add_categories(v1::DATA_CATEGORY_GENERAL);
     k->add_categories(v1::DATA_CATEGORY_FAMILY);
     k->add_purposes(v1::PURPOSE_COORDINATION);
-    *k->mutable_valid_until() = rpc::ToProto(env->clock().Now() + absl::Hours(24 * 182));
+    *k->mutable_valid_until() = common::ToProto(env->clock().Now() + absl::Hours(24 * 182));
     v1::Consent consent;
     s = env->care().GrantConsent(WithToken(camille).get(), grant, &consent);
     ASSERT_TRUE(s.ok()) << s.error_message();
@@ -294,8 +294,8 @@ TEST(LogHygiene, NoTokenPasswordOrYouthContentInAnyLogLine) {
     propose.set_youth_id(youth_id);
     propose.set_to_service_id(saj);
     propose.set_reason(kHandoverReason);
-    *propose.mutable_overlap_start() = rpc::ToProto(env->clock().Now());
-    *propose.mutable_overlap_end() = rpc::ToProto(env->clock().Now() + absl::Hours(24 * 30));
+    *propose.mutable_overlap_start() = common::ToProto(env->clock().Now());
+    *propose.mutable_overlap_end() = common::ToProto(env->clock().Now() + absl::Hours(24 * 30));
     v1::Handover handover;
     s = env->care().ProposeHandover(WithToken(camille).get(), propose, &handover);
     ASSERT_TRUE(s.ok()) << s.error_message();

@@ -54,7 +54,7 @@ std::unique_ptr<grpc::ClientContext> AsLoggedIn(RelaisEnv& env, absl::string_vie
                                                 absl::Duration ago) {
   const directory::MemberInfo member = *env.host().directory().GetMember(env.member_id(login));
   std::vector<std::string> roles;
-  for (v1::Role r : member.roles) roles.push_back(rpc::RoleName(r));
+  for (v1::Role r : member.roles) roles.push_back(access::RoleName(r));
   auto token = env.host().issuer().Issue(member.id, member.service_id, roles,
                                          env.clock().Now() - ago);
   EXPECT_TRUE(token.ok()) << token.status();
@@ -101,7 +101,7 @@ TEST(PasswordLifecycle, ANewMembersOneTimePasswordOnlyServesToChooseTheirOwn) {
   const v1::AddMemberResponse added = AddNewMember(*env);
   const std::string one_time = added.one_time_password();
   ASSERT_EQ(one_time.size(), 26u);
-  EXPECT_EQ(rpc::FromProto(added.one_time_password_expires_at()),
+  EXPECT_EQ(common::FromProto(added.one_time_password_expires_at()),
             env->clock().Now() + absl::Hours(72));
 
   // It opens no session...

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
+#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -178,15 +179,15 @@ TEST(Restart, EverythingIsStillThereAndTheChainVerifiesAndContinues) {
   k->add_recipients()->set_service_id(saj);
   k->add_categories(v1::DATA_CATEGORY_GENERAL);
   k->add_purposes(v1::PURPOSE_COORDINATION);
-  *k->mutable_valid_until() = rpc::ToProto(env->clock().Now() + absl::Hours(24 * 182));
+  *k->mutable_valid_until() = common::ToProto(env->clock().Now() + absl::Hours(24 * 182));
   v1::Consent consent;
   ASSERT_TRUE(env->care().GrantConsent(env->As(kAmoCaseworker).get(), grant, &consent).ok());
   v1::ProposeHandoverRequest propose;
   propose.set_youth_id(youth.id());
   propose.set_to_service_id(saj);
   propose.set_reason("Mandat du SAJ");
-  *propose.mutable_overlap_start() = rpc::ToProto(env->clock().Now());
-  *propose.mutable_overlap_end() = rpc::ToProto(env->clock().Now() + absl::Hours(24 * 30));
+  *propose.mutable_overlap_start() = common::ToProto(env->clock().Now());
+  *propose.mutable_overlap_end() = common::ToProto(env->clock().Now() + absl::Hours(24 * 30));
   v1::Handover handover;
   ASSERT_TRUE(env->care().ProposeHandover(env->As(kAmoCaseworker).get(), propose, &handover).ok());
   v1::AcceptHandoverRequest accept;
@@ -288,8 +289,8 @@ TEST(Restart, AProposalMadeBeforeARestartIsAcceptedAfterIt) {
   propose.set_youth_id(youth);
   propose.set_to_service_id(env->service_id("saj"));
   propose.set_reason("Orientation vers le SAJ");
-  *propose.mutable_overlap_start() = rpc::ToProto(env->clock().Now());
-  *propose.mutable_overlap_end() = rpc::ToProto(env->clock().Now() + absl::Hours(24 * 14));
+  *propose.mutable_overlap_start() = common::ToProto(env->clock().Now());
+  *propose.mutable_overlap_end() = common::ToProto(env->clock().Now() + absl::Hours(24 * 14));
   v1::Handover handover;
   ASSERT_TRUE(env->care().ProposeHandover(env->As(kAmoCaseworker).get(), propose, &handover).ok());
 

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "tests/tamper.h"
 #include "tests/test_env.h"
+#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -115,7 +116,7 @@ TEST(RowIntegrity, RecipientAddedToAnHonestConsentIsRefused) {
   k->set_giver(v1::CONSENT_GIVER_YOUTH);
   k->add_categories(v1::DATA_CATEGORY_GENERAL);
   k->add_purposes(v1::PURPOSE_COORDINATION);
-  *k->mutable_valid_until() = rpc::ToProto(env.clock().Now() + absl::Hours(24 * 30));
+  *k->mutable_valid_until() = common::ToProto(env.clock().Now() + absl::Hours(24 * 30));
   k->add_recipients()->set_service_id(env.service_id("pms"));
   v1::Consent granted;
   grpc::Status s = env.care().GrantConsent(env.As(kAmoCaseworker).get(), req, &granted);

@@ -209,7 +209,7 @@ TEST(SessionRevocation, RefreshRotatesAndStopsTwelveHoursAfterLogin) {
   EXPECT_EQ(ReasonCode(last), "token_expired");
   // 51 refreshes of 14 minutes fit before the 12 hours are up.
   EXPECT_EQ(refreshes, 51);
-  EXPECT_EQ(rpc::FromProto(current.expires_at()), logged_in + absl::Hours(12));
+  EXPECT_EQ(common::FromProto(current.expires_at()), logged_in + absl::Hours(12));
   // A token still valid but from a login over 12 hours ago is refused too.
   const directory::MemberInfo m = env->host().directory().GetMember(
       env->member_id(kPmsCaseworker)).value();

@@ -199,7 +199,7 @@ std::unique_ptr<grpc::ClientContext> RelaisEnv::As(absl::string_view login) {
   auto it = members_.find(login);
   EXPECT_NE(it, members_.end()) << login;
   std::vector<std::string> roles;
-  for (v1::Role r : it->second.roles) roles.push_back(rpc::RoleName(r));
+  for (v1::Role r : it->second.roles) roles.push_back(access::RoleName(r));
   auto token = host_->issuer().Issue(it->second.id, it->second.service_id, roles);
   EXPECT_TRUE(token.ok()) << token.status();
   auto ctx = std::make_unique<grpc::ClientContext>();

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
@@ -15,9 +16,13 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/ids.h"
 #include "common/log.h"
+#include "common/proto_time.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
-#include "services/common/ids.h"
+#include "services/common/commit.h"
+#include "services/common/stream_reactor.h"
 
 namespace relais::admin {
 namespace {
@@ -27,83 +32,86 @@ using rpc::CallAudit;
 
 constexpr char kCopyPrefix[] = "backup_";
 
-// One BackupDatabase call. Authorises, audits and makes the copy in its
-// constructor, then writes the header, the file a chunk at a time, and the
-// trailer. Deletes the copy and itself in OnDone(), which gRPC calls however
-// the call ended.
-class BackupReactor final : public grpc::ServerWriteReactor<v1::BackupDatabaseChunk> {
+// One BackupDatabase call (streamed by rpc::StreamReactor). Authorises,
+// audits and makes the copy first, then sends the header, the file a chunk
+// at a time, and the trailer. Deletes the copy when the call is done, however
+// it ended.
+class BackupSource final : public rpc::StreamSource<v1::BackupDatabaseChunk> {
  public:
-  BackupReactor(storage::Database* db, rpc::CallGate* gate, const common::Clock* clock,
-                const std::string& dir, grpc::CallbackServerContext* ctx)
-      : ctx_(ctx), sha_(EVP_MD_CTX_new()) {
-    absl::Status status = Begin(db, gate, clock, dir);
-    if (!status.ok()) {
-      Finish(rpc::ToGrpc(status));
-      return;
-    }
-    StartWrite(&current_);  // the header
-  }
+  BackupSource(storage::Database* db, rpc::CallGate* gate, const common::Clock* clock,
+               std::string dir)
+      : db_(db), gate_(gate), clock_(clock), dir_(std::move(dir)), sha_(EVP_MD_CTX_new()) {}
 
-  void OnWriteDone(bool ok) override {
-    // Not ok: the client went away or the deadline passed.
-    if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "backup interrupted"));
-      return;
-    }
-    WriteNext();
-  }
-
-  void OnDone() override {
+  ~BackupSource() override {
     if (fd_ >= 0) ::close(fd_);
     if (!path_.empty()) ::unlink(path_.c_str());
     EVP_MD_CTX_free(sha_);
-    delete this;
+  }
+
+  absl::Status Begin(grpc::CallbackServerContext* ctx,
+                     std::deque<v1::BackupDatabaseChunk>& out) override {
+    ctx_ = ctx;
+    return rpc::BeginStream(*gate_, ctx, v1::ACTION_BACKUP, "",
+                            [&](const Caller& caller, CallAudit& call) {
+                              return Authorise(caller, call, *out.emplace_back().mutable_header());
+                            });
+  }
+
+  // The next chunk, then the trailer; nothing once the trailer is queued.
+  absl::Status Fill(std::deque<v1::BackupDatabaseChunk>& out) override {
+    if (done_) return absl::OkStatus();
+    v1::BackupDatabaseChunk& chunk = out.emplace_back();
+    if (sent_ >= size_) {
+      unsigned char digest[EVP_MAX_MD_SIZE];
+      unsigned int length = 0;
+      EVP_DigestFinal_ex(sha_, digest, &length);
+      v1::BackupTrailer& trailer = *chunk.mutable_trailer();
+      trailer.set_sha256(
+          absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), length)));
+      trailer.set_size_bytes(sent_);
+      done_ = true;
+      return absl::OkStatus();
+    }
+    std::string& data = *chunk.mutable_data();
+    data.resize(std::min<int64_t>(AdminServiceImpl::kChunkBytes, size_ - sent_));
+    const ssize_t n = ::pread(fd_, data.data(), data.size(), sent_);
+    if (n != static_cast<ssize_t>(data.size())) {
+      common::LogError("backup copy read failed", {{"errno", std::strerror(errno)}});
+      return common::Unavailable("backup_failed", "the copy could not be read");
+    }
+    EVP_DigestUpdate(sha_, data.data(), data.size());
+    sent_ += n;
+    return absl::OkStatus();
   }
 
  private:
-  absl::Status Begin(storage::Database* db, rpc::CallGate* gate, const common::Clock* clock,
-                     const std::string& dir) {
-    absl::StatusOr<Caller> caller = gate->Authenticate(ctx_, v1::ACTION_BACKUP);
-    if (!caller.ok()) return caller.status();  // audited by Authenticate
-    CallAudit call{rpc::EventFor(*caller, v1::ACTION_BACKUP)};
-    absl::Status status = Authorise(db, gate, clock, dir, *caller, call);
-    if (!status.ok() && !call.recorded) status = gate->AuditDenial(call.event, status);
-    return status;
-  }
-
-  absl::Status Authorise(storage::Database* db, rpc::CallGate* gate, const common::Clock* clock,
-                         const std::string& dir, const Caller& caller, CallAudit& call) {
-    RETURN_IF_ERROR(gate->RequireRole(caller, "AdminService.BackupDatabase"));
-    RETURN_IF_ERROR(gate->RequireRecentLogin(caller));  // the whole database: step-up
+  absl::Status Authorise(const Caller& caller, CallAudit& call, v1::BackupHeader& header) {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "AdminService.BackupDatabase"));
+    RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));  // the whole database: step-up
     RETURN_IF_ERROR(rpc::CheckCallAlive(ctx_));
     // Audited before the copy is made, so the copy holds its own backup event.
-    call.event.decision = v1::DECISION_ALLOW;
-    call.event.reason = v1::ACCESS_REASON_ALLOWED;
-    call.event.reason_code = "allowed";
-    RETURN_IF_ERROR(gate->audit()->AppendStandalone(call.event).status());
-    call.recorded = true;
+    RETURN_IF_ERROR(rpc::RecordAllowed(*gate_->audit(), call));
 
-    path_ = absl::StrCat(dir, "/", rpc::NewId("backup"), ".db");
-    v1::BackupHeader& header = *current_.mutable_header();
+    path_ = absl::StrCat(dir_, "/", common::NewId("backup"), ".db");
     audit::ChainHead head;
     storage::Database::BackupOptions options;
     options.on_snapshot = [&](storage::Connection& c) -> absl::Status {
       ASSIGN_OR_RETURN(head, audit::AuditLog::HeadIn(c));
-      *header.mutable_created_time() = rpc::ToProto(clock->Now());
+      *header.mutable_created_time() = common::ToProto(clock_->Now());
       return absl::OkStatus();
     };
     options.progress = [this](int64_t, int64_t) { return rpc::CheckCallAlive(ctx_).ok(); };
-    absl::StatusOr<storage::Database::BackupInfo> info = db->Backup(path_, options);
+    absl::StatusOr<storage::Database::BackupInfo> info = db_->Backup(path_, options);
     if (!info.ok()) {
       // The call's own problem, or the server's (logged, not shown).
       RETURN_IF_ERROR(rpc::CheckCallAlive(ctx_));
       common::LogError("backup failed", {{"status", info.status().ToString()}});
-      return absl::UnavailableError("backup_failed: the database could not be copied");
+      return common::Unavailable("backup_failed", "the database could not be copied");
     }
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0 || EVP_DigestInit_ex(sha_, EVP_sha256(), nullptr) != 1) {
       common::LogError("backup copy unreadable", {{"errno", std::strerror(errno)}});
-      return absl::UnavailableError("backup_failed: the copy could not be read");
+      return common::Unavailable("backup_failed", "the copy could not be read");
     }
     header.set_size_bytes(info->bytes);
     header.set_page_count(info->pages);
@@ -116,50 +124,17 @@ class BackupReactor final : public grpc::ServerWriteReactor<v1::BackupDatabaseCh
     return absl::OkStatus();
   }
 
-  void WriteNext() {
-    if (done_) {
-      Finish(grpc::Status::OK);
-      return;
-    }
-    absl::Status alive = rpc::CheckCallAlive(ctx_);
-    if (!alive.ok()) {
-      Finish(rpc::ToGrpc(alive));
-      return;
-    }
-    current_.Clear();
-    if (sent_ >= size_) {
-      unsigned char digest[EVP_MAX_MD_SIZE];
-      unsigned int length = 0;
-      EVP_DigestFinal_ex(sha_, digest, &length);
-      v1::BackupTrailer& trailer = *current_.mutable_trailer();
-      trailer.set_sha256(
-          absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), length)));
-      trailer.set_size_bytes(sent_);
-      done_ = true;
-      StartWrite(&current_);
-      return;
-    }
-    std::string& data = *current_.mutable_data();
-    data.resize(std::min<int64_t>(AdminServiceImpl::kChunkBytes, size_ - sent_));
-    const ssize_t n = ::pread(fd_, data.data(), data.size(), sent_);
-    if (n != static_cast<ssize_t>(data.size())) {
-      common::LogError("backup copy read failed", {{"errno", std::strerror(errno)}});
-      Finish(rpc::ToGrpc(absl::UnavailableError("backup_failed: the copy could not be read")));
-      return;
-    }
-    EVP_DigestUpdate(sha_, data.data(), data.size());
-    sent_ += n;
-    StartWrite(&current_);
-  }
-
-  grpc::CallbackServerContext* const ctx_;  // valid until OnDone()
+  storage::Database* const db_;
+  rpc::CallGate* const gate_;
+  const common::Clock* const clock_;
+  const std::string dir_;
   EVP_MD_CTX* const sha_;
-  std::string path_;  // the server-side copy; removed in OnDone()
+  grpc::CallbackServerContext* ctx_ = nullptr;  // set by Begin(), valid until done
+  std::string path_;  // the server-side copy; removed when done
   int fd_ = -1;
   int64_t size_ = 0;
   int64_t sent_ = 0;
-  bool done_ = false;
-  v1::BackupDatabaseChunk current_;  // being written; must stay put until OnWriteDone
+  bool done_ = false;  // trailer queued
 };
 
 }  // namespace
@@ -193,7 +168,8 @@ absl::Status AdminServiceImpl::PrepareBackupDir(const std::string& dir) {
 
 grpc::ServerWriteReactor<v1::BackupDatabaseChunk>* AdminServiceImpl::BackupDatabase(
     grpc::CallbackServerContext* ctx, const v1::BackupDatabaseRequest*) {
-  return new BackupReactor(db_, gate_, clock_, backup_dir_, ctx);
+  return rpc::StartStream<v1::BackupDatabaseChunk>(
+      ctx, std::make_unique<BackupSource>(db_, gate_, clock_, backup_dir_), "backup interrupted");
 }
 
 }  // namespace relais::admin

@@ -15,7 +15,11 @@
 #include "services/audit/checkpoint.h"
 #include "services/audit/export_verifier.h"
 #include "services/audit/witness.h"
+#include "services/common/commit.h"
 #include "services/common/paging.h"
+#include "services/common/stream_reactor.h"
+#include "common/reason.h"
+#include "common/proto_time.h"
 
 namespace relais::audit {
 
@@ -26,7 +30,8 @@ using directory::IsPlatformAuditor;
 
 namespace {
 
-constexpr int kDefaultPageSize = 100;
+// A page of QueryEvents is one AuditLog::Query.
+static_assert(rpc::kAuditEventPages.max_size <= AuditLog::kMaxQueryLimit);
 
 // For the calls only the DPO makes: PERMISSION_DENIED role_not_permitted
 // unless the caller is a platform auditor.
@@ -37,15 +42,6 @@ absl::Status RequirePlatformAuditor(const directory::DirectoryApi& directory,
     return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
                        "only the platform auditor (DPO) may do this");
   }
-  return absl::OkStatus();
-}
-
-absl::Status RecordAllowed(AuditLog* log, CallAudit& call) {
-  call.event.decision = v1::DECISION_ALLOW;
-  call.event.reason = v1::ACCESS_REASON_ALLOWED;
-  call.event.reason_code = "allowed";
-  RETURN_IF_ERROR(log->AppendStandalone(call.event).status());
-  call.recorded = true;
   return absl::OkStatus();
 }
 
@@ -124,98 +120,26 @@ constexpr int kExportPageSize = 500;
 // events plus the report's own lines.
 constexpr int kReportPageSize = 500;
 
-// One ExportEvents call. Authorises and audits in its constructor, then
-// writes one item at a time, reading the next page of events (and the
-// checkpoints among them) only when the previous page has been sent, so a
-// long log never sits in memory. Deletes itself in OnDone().
-class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportItem> {
+// One ExportEvents call (streamed by rpc::StreamReactor). Authorises and
+// audits first, then reads the next page of events (and the checkpoints among
+// them) only when the previous page has been sent, so a long log never sits
+// in memory.
+class ExportSource final : public rpc::StreamSource<v1::ExportItem> {
  public:
-  ExportReactor(AuditLog* log, rpc::CallGate* gate, const directory::DirectoryApi* directory,
-                Checkpointer* checkpointer, grpc::CallbackServerContext* ctx,
-                const v1::ExportEventsRequest& req)
-      : log_(log), gate_(gate), directory_(directory), checkpointer_(checkpointer), ctx_(ctx) {
-    absl::Status status = Begin(ctx, req);
-    if (!status.ok()) {
-      Finish(rpc::ToGrpc(status));
-      return;
-    }
-    WriteNext();
-  }
+  ExportSource(AuditLog* log, rpc::CallGate* gate, const directory::DirectoryApi* directory,
+               Checkpointer* checkpointer, const v1::ExportEventsRequest& req)
+      : log_(log), gate_(gate), directory_(directory), checkpointer_(checkpointer), req_(req) {}
 
-  void OnWriteDone(bool ok) override {
-    // Not ok: the client went away or the deadline passed.
-    if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "export interrupted"));
-      return;
-    }
-    WriteNext();
-  }
-
-  void OnDone() override { delete this; }
-
- private:
-  absl::Status Begin(grpc::CallbackServerContext* ctx, const v1::ExportEventsRequest& req) {
-    absl::StatusOr<Caller> caller = gate_->Authenticate(ctx, v1::ACTION_EXPORT_AUDIT);
-    if (!caller.ok()) return caller.status();  // audited by Authenticate
-    CallAudit call{rpc::EventFor(*caller, v1::ACTION_EXPORT_AUDIT)};
-    absl::Status status = Authorise(*caller, call, req);
-    if (!status.ok() && !call.recorded) status = gate_->AuditDenial(call.event, status);
-    return status;
-  }
-
-  absl::Status Authorise(const Caller& caller, CallAudit& call,
-                         const v1::ExportEventsRequest& req) {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ExportEvents"));
-    RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
-    if (req.from_sequence() < 0) {
-      return rpc::InvalidField("from_sequence", "out_of_range", "must not be negative");
-    }
-    const int64_t from = std::max<int64_t>(1, req.from_sequence());
-    ASSIGN_OR_RETURN(const ChainHead before, log_->Head());
-    // The export's own event will be before.sequence + 1 at the earliest.
-    if (from > before.sequence + 1) {
-      return rpc::InvalidField("from_sequence", "out_of_range", "is beyond the last event");
-    }
-    // Audited before anything leaves, and covered by the head checkpoint.
-    RETURN_IF_ERROR(RecordAllowed(log_, call));
-
-    bool signed_head = false;
-    if (checkpointer_ != nullptr) {
-      for (v1::PublicKey& key : AuditPublicKeys(checkpointer_->keys())) {
-        queue_.emplace_back().mutable_key()->Swap(&key);
-      }
-      absl::StatusOr<std::optional<v1::Checkpoint>> made = checkpointer_->CheckpointNow();
-      if (made.ok()) {
-        signed_head = true;
-      } else {
-        // The auditor needs a damaged log most of all: export it anyway; the
-        // verifier will show where it breaks. The last head the server
-        // signed goes first, so a log cut short or re-hashed since is
-        // named (checkpoint_beyond_end, checkpoint_mismatch).
-        common::LogError("export: cannot sign the audit head",
-                         {{"status", made.status().ToString()}});
-        absl::StatusOr<std::optional<v1::Checkpoint>> last = checkpointer_->LastSigned();
-        if (last.ok() && last->has_value() && (*last)->sequence() >= from) {
-          *queue_.emplace_back().mutable_checkpoint() = **last;
-        }
-      }
-    }
-    ASSIGN_OR_RETURN(const std::optional<v1::Checkpoint> latest, log_->LatestCheckpoint());
-    if (signed_head && latest.has_value()) {
-      upper_ = latest->sequence();
-    } else {
-      ASSIGN_OR_RETURN(const ChainHead head, log_->Head());
-      upper_ = head.sequence;
-    }
-    if (latest.has_value() && latest->sequence() >= from && latest->sequence() <= upper_) {
-      *queue_.emplace_back().mutable_checkpoint() = *latest;
-    }
-    after_ = from - 1;
-    return absl::OkStatus();
+  absl::Status Begin(grpc::CallbackServerContext* ctx,
+                     std::deque<v1::ExportItem>& out) override {
+    return rpc::BeginStream(*gate_, ctx, v1::ACTION_EXPORT_AUDIT, "",
+                            [&](const Caller& caller, CallAudit& call) {
+                              return Authorise(caller, call, req_, out);
+                            });
   }
 
   // Queues the next page of events with their checkpoints; nothing when done.
-  absl::Status FillPage() {
+  absl::Status Fill(std::deque<v1::ExportItem>& out) override {
     if (after_ >= upper_) return absl::OkStatus();
     ASSIGN_OR_RETURN(std::vector<v1::AuditEvent> events,
                      log_->Query(EventFilter{}, after_, kExportPageSize));
@@ -231,49 +155,139 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportItem> {
     auto checkpoint = checkpoints.begin();
     for (v1::AuditEvent& event : events) {
       const int64_t sequence = event.sequence();
-      queue_.emplace_back().mutable_event()->Swap(&event);
+      out.emplace_back().mutable_event()->Swap(&event);
       for (; checkpoint != checkpoints.end() && checkpoint->sequence() <= sequence; ++checkpoint) {
-        queue_.emplace_back().mutable_checkpoint()->Swap(&*checkpoint);
+        out.emplace_back().mutable_checkpoint()->Swap(&*checkpoint);
       }
     }
     after_ = last;
     return absl::OkStatus();
   }
 
-  void WriteNext() {
-    if (queue_.empty()) {
-      absl::Status status = rpc::CheckCallAlive(ctx_);
-      if (status.ok()) status = FillPage();
-      if (!status.ok()) {
-        Finish(rpc::ToGrpc(status));
-        return;
+ private:
+  absl::Status Authorise(const Caller& caller, CallAudit& call,
+                         const v1::ExportEventsRequest& req, std::deque<v1::ExportItem>& out) {
+    RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ExportEvents"));
+    RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
+    if (req.from_sequence() < 0) {
+      return common::InvalidField("from_sequence", "out_of_range", "must not be negative");
+    }
+    const int64_t from = std::max<int64_t>(1, req.from_sequence());
+    ASSIGN_OR_RETURN(const ChainHead before, log_->Head());
+    // The export's own event will be before.sequence + 1 at the earliest.
+    if (from > before.sequence + 1) {
+      return common::InvalidField("from_sequence", "out_of_range", "is beyond the last event");
+    }
+    // Audited before anything leaves, and covered by the head checkpoint.
+    RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
+
+    bool signed_head = false;
+    if (checkpointer_ != nullptr) {
+      for (v1::PublicKey& key : AuditPublicKeys(checkpointer_->keys())) {
+        out.emplace_back().mutable_key()->Swap(&key);
       }
-      if (queue_.empty()) {
-        Finish(grpc::Status::OK);
-        return;
+      absl::StatusOr<std::optional<v1::Checkpoint>> made = checkpointer_->CheckpointNow();
+      if (made.ok()) {
+        signed_head = true;
+      } else {
+        // The auditor needs a damaged log most of all: export it anyway; the
+        // verifier will show where it breaks. The last head the server
+        // signed goes first, so a log cut short or re-hashed since is
+        // named (checkpoint_beyond_end, checkpoint_mismatch).
+        common::LogError("export: cannot sign the audit head",
+                         {{"status", made.status().ToString()}});
+        absl::StatusOr<std::optional<v1::Checkpoint>> last = checkpointer_->LastSigned();
+        if (last.ok() && last->has_value() && (*last)->sequence() >= from) {
+          *out.emplace_back().mutable_checkpoint() = **last;
+        }
       }
     }
-    current_ = std::move(queue_.front());
-    queue_.pop_front();
-    StartWrite(&current_);
+    ASSIGN_OR_RETURN(const std::optional<v1::Checkpoint> latest, log_->LatestCheckpoint());
+    if (signed_head && latest.has_value()) {
+      upper_ = latest->sequence();
+    } else {
+      ASSIGN_OR_RETURN(const ChainHead head, log_->Head());
+      upper_ = head.sequence;
+    }
+    if (latest.has_value() && latest->sequence() >= from && latest->sequence() <= upper_) {
+      *out.emplace_back().mutable_checkpoint() = *latest;
+    }
+    after_ = from - 1;
+    return absl::OkStatus();
   }
 
   AuditLog* const log_;
   rpc::CallGate* const gate_;
   const directory::DirectoryApi* const directory_;
   Checkpointer* const checkpointer_;
-  grpc::CallbackServerContext* const ctx_;  // valid until OnDone()
+  const v1::ExportEventsRequest req_;
   int64_t after_ = 0;  // last sequence queued
   int64_t upper_ = 0;  // last sequence exported
-  std::deque<v1::ExportItem> queue_;
-  v1::ExportItem current_;  // being written; must stay put until OnWriteDone
+};
+
+// Turns audit events into access-report lines, looking each service up once
+// (name, sector) and, only when configured, each member.
+class ReportLines {
+ public:
+  ReportLines(const directory::DirectoryApi& directory, bool name_members,
+              v1::AccessReportResponse* resp)
+      : directory_(directory), name_members_(name_members), resp_(resp) {}
+
+  void Add(const v1::AuditEvent& e) {
+    v1::AccessReportLine* line = resp_->add_lines();
+    *line->mutable_time() = e.time();
+    line->set_service_id(e.actor_service_id());
+    if (!e.actor_service_id().empty()) {
+      const auto& [name, sector] = Service(e.actor_service_id());
+      line->set_service_name(name);
+      line->set_service_sector(sector);
+    }
+    if (name_members_ && !e.actor_member_id().empty()) line->set_member(Member(e.actor_member_id()));
+    line->set_role(e.actor_roles());
+    line->set_action(e.action());
+    line->set_purpose(e.purpose());
+    line->set_decision(e.decision());
+    line->set_reason_code(e.reason_code());
+    line->set_entry_id(e.entry_id());
+  }
+
+ private:
+  const std::pair<std::string, std::string>& Service(const std::string& id) {
+    auto it = services_.find(id);
+    if (it == services_.end()) {
+      absl::StatusOr<directory::ServiceInfo> s = directory_.GetService(id);
+      it = services_
+               .emplace(id, s.ok() ? std::pair(s->name, s->sector_id)
+                                   : std::pair(std::string(), std::string()))
+               .first;
+    }
+    return it->second;
+  }
+
+  const std::string& Member(const std::string& id) {
+    auto it = members_.find(id);
+    if (it == members_.end()) {
+      absl::StatusOr<directory::MemberInfo> m = directory_.GetMember(id);
+      it = members_.emplace(id, m.ok() ? absl::StrCat(m->display_name, " (", m->login, ")") : id)
+               .first;
+    }
+    return it->second;
+  }
+
+  const directory::DirectoryApi& directory_;
+  const bool name_members_;
+  v1::AccessReportResponse* const resp_;
+  std::map<std::string, std::pair<std::string, std::string>> services_;
+  std::map<std::string, std::string> members_;
 };
 
 }  // namespace
 
 grpc::ServerWriteReactor<v1::ExportItem>* AuditServiceImpl::ExportEvents(
     grpc::CallbackServerContext* ctx, const v1::ExportEventsRequest* req) {
-  return new ExportReactor(log_, gate_, directory_, checkpointer_, ctx, *req);
+  return rpc::StartStream<v1::ExportItem>(
+      ctx, std::make_unique<ExportSource>(log_, gate_, directory_, checkpointer_, *req),
+      "export interrupted");
 }
 
 grpc::ServerUnaryReactor* AuditServiceImpl::QueryEvents(grpc::CallbackServerContext* ctx,
@@ -288,7 +302,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::QueryEvents(grpc::CallbackServerCont
           std::tuple{"actor_member_id", &req->actor_member_id(), &filter.actor_member_id},
           std::tuple{"actor_service_id", &req->actor_service_id(), &filter.actor_service_id}}) {
       if (!value->empty()) {
-        RETURN_IF_ERROR(rpc::CheckId(field, *value));
+        RETURN_IF_ERROR(common::CheckId(field, *value));
         *out = *value;
       }
     }
@@ -302,29 +316,26 @@ grpc::ServerUnaryReactor* AuditServiceImpl::QueryEvents(grpc::CallbackServerCont
       filter.actor_service_id = caller.service_id();
     }
     if (req->has_start_time()) {
-      ASSIGN_OR_RETURN(filter.start, rpc::TimeFromRequest("start_time", req->start_time()));
+      ASSIGN_OR_RETURN(filter.start, common::TimeFromRequest("start_time", req->start_time()));
     }
     if (req->has_end_time()) {
-      ASSIGN_OR_RETURN(filter.end, rpc::TimeFromRequest("end_time", req->end_time()));
+      ASSIGN_OR_RETURN(filter.end, common::TimeFromRequest("end_time", req->end_time()));
     }
     if (filter.start && filter.end && *filter.start > *filter.end) {
-      return rpc::InvalidField("end_time", "window_empty", "must not be before start_time");
+      return common::InvalidField("end_time", "window_empty", "must not be before start_time");
     }
     if (!v1::Decision_IsValid(req->decision())) {
-      return rpc::InvalidField("decision", "invalid_enum", "unknown decision");
+      return common::InvalidField("decision", "invalid_enum", "unknown decision");
     }
     filter.decision = req->decision();
-    if (req->page_size() < 0 || req->page_size() > AuditLog::kMaxQueryLimit) {
-      return rpc::InvalidField("page_size", "out_of_range", "must be 0 to 1000");
-    }
-    const int limit = req->page_size() == 0 ? kDefaultPageSize : req->page_size();
+    ASSIGN_OR_RETURN(const int limit, rpc::PageSize(req->page_size(), rpc::kAuditEventPages));
     int64_t after = 0;
     if (!req->page_token().empty() && (!absl::SimpleAtoi(req->page_token(), &after) || after < 0)) {
-      return rpc::InvalidField("page_token", "bad_page_token", "is not a token this server gave");
+      return common::InvalidField("page_token", "bad_page_token", "is not a token this server gave");
     }
     call.event.youth_id = filter.youth_id;
     ASSIGN_OR_RETURN(std::vector<v1::AuditEvent> events, log_->Query(filter, after, limit));
-    RETURN_IF_ERROR(RecordAllowed(log_, call));
+    RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
     if (static_cast<int>(events.size()) == limit) {
       resp->set_next_page_token(absl::StrCat(events.back().sequence()));
     }
@@ -339,14 +350,14 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
   return rpc::Serve(*gate_, ctx, v1::ACTION_ACCESS_REPORT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.AccessReport"));
-    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
     call.event.youth_id = req->youth_id();
     if (!v1::AccessReportFormat_IsValid(req->format())) {
-      return rpc::InvalidField("format", "invalid_enum", "must be JSON or TEXT");
+      return common::InvalidField("format", "invalid_enum", "must be JSON or TEXT");
     }
     const std::string language = req->language().empty() ? "fr" : req->language();
     if (!IsReportLanguage(language)) {
-      return rpc::InvalidField("language", "unsupported_language", "must be \"fr\" or \"en\"");
+      return common::InvalidField("language", "unsupported_language", "must be \"fr\" or \"en\"");
     }
     ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(*directory_, caller));
     if (!caller.HasRole(v1::ROLE_AUDITOR)) {
@@ -362,46 +373,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
     // The whole report is the DPO's, acting on the young person's request;
     // anyone else gets the lines of their own service's accesses.
     if (!platform) filter.actor_service_id = caller.service_id();
-    // Looked up once per service (name, sector) and, only when configured,
-    // once per member.
-    std::map<std::string, std::pair<std::string, std::string>> services;
-    std::map<std::string, std::string> members;
-    auto add_line = [&](const v1::AuditEvent& e) {
-      v1::AccessReportLine* line = resp->add_lines();
-      *line->mutable_time() = e.time();
-      line->set_service_id(e.actor_service_id());
-      if (!e.actor_service_id().empty()) {
-        auto it = services.find(e.actor_service_id());
-        if (it == services.end()) {
-          absl::StatusOr<directory::ServiceInfo> s = directory_->GetService(e.actor_service_id());
-          it = services
-                   .emplace(e.actor_service_id(),
-                            s.ok() ? std::pair(s->name, s->sector_id)
-                                   : std::pair(std::string(), std::string()))
-                   .first;
-        }
-        line->set_service_name(it->second.first);
-        line->set_service_sector(it->second.second);
-      }
-      if (options_.access_report_names_members && !e.actor_member_id().empty()) {
-        auto it = members.find(e.actor_member_id());
-        if (it == members.end()) {
-          absl::StatusOr<directory::MemberInfo> m = directory_->GetMember(e.actor_member_id());
-          it = members
-                   .emplace(e.actor_member_id(),
-                            m.ok() ? absl::StrCat(m->display_name, " (", m->login, ")")
-                                   : e.actor_member_id())
-                   .first;
-        }
-        line->set_member(it->second);
-      }
-      line->set_role(e.actor_roles());
-      line->set_action(e.action());
-      line->set_purpose(e.purpose());
-      line->set_decision(e.decision());
-      line->set_reason_code(e.reason_code());
-      line->set_entry_id(e.entry_id());
-    };
+    ReportLines lines(*directory_, options_.access_report_names_members, resp);
     // Keyset pages of kReportPageSize events, each turned into lines before
     // the next is read, up to the head as it was when the report began (a
     // youth whose record is busy cannot keep the loop going).
@@ -414,12 +386,12 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
                        log_->Query(filter, after, kReportPageSize));
       for (const v1::AuditEvent& e : page) {
         if (e.sequence() > head.sequence) break;
-        add_line(e);
+        lines.Add(e);
       }
       if (static_cast<int>(page.size()) < kReportPageSize) break;
       after = page.back().sequence();
     }
-    RETURN_IF_ERROR(RecordAllowed(log_, call));
+    RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
     if (req->format() == v1::ACCESS_REPORT_FORMAT_TEXT) {
       resp->set_text(RenderAccessReportText(*resp, language));
     }
@@ -434,7 +406,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VerifyLog(grpc::CallbackServerContex
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.VerifyLog"));
     ASSIGN_OR_RETURN(const ExportReport report, VerifyStoredLog(*log_, checkpointer_));
-    RETURN_IF_ERROR(RecordAllowed(log_, call));
+    RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
     resp->set_ok(report.ok);
     resp->set_events_checked(report.events);
     resp->set_first_bad_sequence(report.ok ? 0 : report.problem_sequence);
@@ -464,11 +436,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListEmergencyAccesses(
                            return !req->pending_only() ||
                                   g.verdict() == v1::EMERGENCY_VERDICT_UNSPECIFIED;
                          }));
-    call.event.decision = v1::DECISION_ALLOW;
-    call.event.reason = v1::ACCESS_REASON_ALLOWED;
-    call.event.reason_code = "allowed";
-    RETURN_IF_ERROR(gate_->audit()->AppendStandalone(call.event).status());
-    call.recorded = true;
+    RETURN_IF_ERROR(rpc::RecordAllowed(*gate_->audit(), call));
     for (v1::EmergencyAccess& g : grants) *resp->add_grants() = std::move(g);
     return absl::OkStatus();
   });
@@ -482,12 +450,12 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ReviewEmergencyAccess(
     call.event.object_id = req->grant_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ReviewEmergencyAccess"));
     RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
-    RETURN_IF_ERROR(rpc::CheckId("grant_id", req->grant_id()));
+    RETURN_IF_ERROR(common::CheckId("grant_id", req->grant_id()));
     if (req->verdict() != v1::EMERGENCY_VERDICT_JUSTIFIED &&
         req->verdict() != v1::EMERGENCY_VERDICT_UNJUSTIFIED) {
-      return rpc::InvalidField("verdict", "invalid_enum", "must be JUSTIFIED or UNJUSTIFIED");
+      return common::InvalidField("verdict", "invalid_enum", "must be JUSTIFIED or UNJUSTIFIED");
     }
-    RETURN_IF_ERROR(rpc::CheckText("note", req->note(), rpc::kMaxReasonLength));
+    RETURN_IF_ERROR(common::CheckText("note", req->note(), common::kMaxReasonLength));
     ASSIGN_OR_RETURN(*resp, care_->ReviewEmergencyGrant(req->grant_id(), req->verdict(),
                                                          req->note(), caller.member_id(),
                                                          call.event));

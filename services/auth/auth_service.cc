@@ -13,15 +13,21 @@
 #include "absl/synchronization/mutex.h"
 #include "auth/password.h"
 #include "common/log.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
+#include "services/common/commit.h"
+#include "common/proto_time.h"
+#include "access/roles.h"
 
 namespace relais::auth_service {
 namespace {
 
-absl::Status InvalidCredentials() { return absl::UnauthenticatedError(kInvalidCredentialsMessage); }
+absl::Status InvalidCredentials() {
+  return common::Unauthenticated("invalid_credentials", "login or password is wrong");
+}
 
 absl::Status MemberInactive() {
-  return absl::UnauthenticatedError("member_inactive: this member can no longer sign in");
+  return common::Unauthenticated("member_inactive", "this member can no longer sign in");
 }
 
 bool IsRequestIdChar(char c) { return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.'; }
@@ -32,7 +38,7 @@ std::string RequestId(const grpc::CallbackServerContext* ctx) {
   const auto& md = ctx->client_metadata();
   if (auto it = md.find("x-request-id"); it != md.end()) {
     const absl::string_view id(it->second.data(), it->second.size());
-    if (!id.empty() && id.size() <= rpc::kMaxIdLength &&
+    if (!id.empty() && id.size() <= common::kMaxIdLength &&
         std::all_of(id.begin(), id.end(), IsRequestIdChar)) {
       return std::string(id);
     }
@@ -43,26 +49,9 @@ std::string RequestId(const grpc::CallbackServerContext* ctx) {
   return absl::StrFormat("r%016x", absl::Uniform<uint64_t>(*gen));
 }
 
-audit::EventInput Allowed(audit::EventInput event) {
-  event.decision = v1::DECISION_ALLOW;
-  event.reason = v1::ACCESS_REASON_ALLOWED;
-  event.reason_code = "allowed";
-  return event;
-}
-
-absl::Status AppendOrUnavailable(audit::AuditLog* audit, storage::Connection& txn,
-                                 const audit::EventInput& event) {
-  if (absl::StatusOr<int64_t> seq = audit->Append(txn, event); !seq.ok()) {
-    common::LogError("audit append failed; refusing the call",
-                     {{"status", seq.status().ToString()}});
-    return absl::UnavailableError("audit_unavailable: the access log cannot be written");
-  }
-  return absl::OkStatus();
-}
-
 std::string RolesString(const std::vector<v1::Role>& roles) {
   std::vector<std::string> names;
-  for (v1::Role r : roles) names.push_back(rpc::RoleName(r));
+  for (v1::Role r : roles) names.push_back(access::RoleName(r));
   return absl::StrJoin(names, ",");
 }
 
@@ -71,7 +60,7 @@ std::string RolesString(const std::vector<v1::Role>& roles) {
 absl::StatusOr<AuthServiceImpl::Issued> AuthServiceImpl::IssueFor(
     directory::MemberInfo member, absl::Time authenticated_at, int64_t generation) const {
   std::vector<std::string> roles;
-  for (v1::Role r : member.roles) roles.push_back(rpc::RoleName(r));
+  for (v1::Role r : member.roles) roles.push_back(access::RoleName(r));
   Issued issued;
   const absl::Time session_start =
       authenticated_at == absl::InfinitePast() ? sessions_.clock->Now() : authenticated_at;
@@ -117,8 +106,8 @@ AuthServiceImpl::Checked AuthServiceImpl::CheckCredentials(const std::string& lo
   }
   PasswordSlot slot(&password_slots_, options_.password_check_wait);
   if (!slot.held()) {
-    checked.status = absl::ResourceExhaustedError(
-        "login_busy: too many sign-ins are being checked; retry in a moment");
+    checked.status = common::WithReason(absl::StatusCode::kResourceExhausted, "login_busy",
+                                        "too many sign-ins are being checked; retry in a moment");
     return checked;
   }
   if (!checked.member.has_value()) {
@@ -149,17 +138,12 @@ absl::Status AuthServiceImpl::AuditLock(const audit::EventInput& login_event,
   lock.decision = v1::DECISION_DENY;
   lock.reason = v1::ACCESS_REASON_ACCOUNT_LOCKED;
   lock.reason_code = rpc::ReasonCode(v1::ACCESS_REASON_ACCOUNT_LOCKED);
-  if (absl::StatusOr<int64_t> seq = gate_.audit()->AppendStandalone(lock); !seq.ok()) {
-    common::LogError("audit append failed; refusing the login",
-                     {{"status", seq.status().ToString()}});
-    return absl::UnavailableError("audit_unavailable: the access log cannot be written");
-  }
-  return absl::OkStatus();
+  return rpc::AuditAppended(gate_.audit()->AppendStandalone(lock).status());
 }
 
 void AuthServiceImpl::FillReply(Issued issued, v1::LoginResponse* reply) {
   reply->set_token(std::move(issued.token));
-  *reply->mutable_expires_at() = rpc::ToProto(issued.expires_at);
+  *reply->mutable_expires_at() = common::ToProto(issued.expires_at);
   reply->set_member_id(issued.member.id);
   reply->set_service_id(issued.member.service_id);
   for (v1::Role r : issued.member.roles) reply->add_roles(r);
@@ -170,8 +154,9 @@ absl::StatusOr<AuthServiceImpl::Checked> AuthServiceImpl::Attempt(
     const std::string& peer_address, audit::EventInput& event) {
   const absl::Time now = sessions_.clock->Now();
   if (throttle_.Blocked(peer_address, now)) {
-    return gate_.AuditDenial(event, absl::ResourceExhaustedError(
-        "too_many_attempts: too many failed logins from this address; wait 15 minutes"));
+    return gate_.AuditDenial(
+        event, common::WithReason(absl::StatusCode::kResourceExhausted, "too_many_attempts",
+                                  "too many failed logins from this address; wait 15 minutes"));
   }
   // The attempt counts as failed from here until it succeeds: concurrent
   // attempts cannot check more passwords than the limit allows.
@@ -198,7 +183,7 @@ absl::StatusOr<AuthServiceImpl::Checked> AuthServiceImpl::Attempt(
     // A member row that fails its MAC (a hand edit of the database) is no
     // guess at a password: answered as it is, PERMISSION_DENIED
     // integrity_violation, and not counted against the account.
-    const bool forged = rpc::ReasonOf(checked.status) ==
+    const bool forged = common::ReasonOf(checked.status) ==
                         rpc::ReasonCode(v1::ACCESS_REASON_INTEGRITY_VIOLATION);
     const bool failed = !forged && (absl::IsUnauthenticated(checked.status) ||
                                     absl::IsPermissionDenied(checked.status));
@@ -238,11 +223,11 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ct
   };
   // A revoked client certificate is refused before any password is checked.
   if (absl::Status cert = gate_.CheckCertificate(*ctx); !cert.ok()) return deny(cert);
-  if (absl::Status valid = rpc::CheckText("login", request->login(), kMaxLoginBytes);
+  if (absl::Status valid = common::CheckText("login", request->login(), kMaxLoginBytes);
       !valid.ok()) {
     return deny(valid);
   }
-  if (absl::Status valid = rpc::CheckText("password", request->password(), kMaxPasswordBytes);
+  if (absl::Status valid = common::CheckText("password", request->password(), kMaxPasswordBytes);
       !valid.ok()) {
     return deny(valid);
   }
@@ -252,7 +237,7 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ct
       Attempt(login, request->password(), peer, PeerAddress(ctx->peer()), event);
   if (!checked.ok()) return rpc::Finish(ctx, checked.status());
   if (checked->must_change) {
-    return deny(rpc::Precondition("password_change_required",
+    return deny(common::Precondition("password_change_required",
                                   "this one-time password only serves to choose a password "
                                   "(AuthService.ChangePassword)"));
   }
@@ -262,11 +247,10 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ct
   event.actor_member_id = issued->member.id;
   event.actor_service_id = issued->member.service_id;
   event.actor_roles = RolesString(issued->member.roles);
-  if (absl::StatusOr<int64_t> seq = gate_.audit()->AppendStandalone(Allowed(event)); !seq.ok()) {
-    common::LogError("audit append failed; refusing the login",
-                     {{"status", seq.status().ToString()}});
-    return rpc::Finish(
-        ctx, absl::UnavailableError("audit_unavailable: the access log cannot be written"));
+  if (absl::Status recorded =
+          rpc::AuditAppended(gate_.audit()->AppendStandalone(rpc::Allowed(event)).status());
+      !recorded.ok()) {
+    return rpc::Finish(ctx, recorded);
   }
   FillReply(*std::move(issued), reply);
   return rpc::Finish(ctx, absl::OkStatus());
@@ -282,12 +266,12 @@ absl::StatusOr<AuthServiceImpl::Issued> AuthServiceImpl::ReplacePassword(
   event.object_id = member.id;
   ASSIGN_OR_RETURN(directory::PasswordUpdate update,
                    credentials_->PrepareNewPassword(new_password, "new_password"));
-  const audit::EventInput allowed = Allowed(event);
+  const audit::EventInput allowed = rpc::Allowed(event);
   absl::Status changed = credentials_->ReplacePassword(
       member.id, checked.password_hash, update, [&](storage::Connection& txn) -> absl::Status {
         // Every session of the member ends with the old password.
         RETURN_IF_ERROR(sessions_.revocations->RevokeAllOf(txn, member.id));
-        return AppendOrUnavailable(gate_.audit(), txn, allowed);
+        return rpc::AuditAppended(gate_.audit()->Append(txn, allowed).status());
       });
   // Another call replaced this password first: what was offered is no longer it.
   if (absl::IsAborted(changed)) return InvalidCredentials();
@@ -314,17 +298,17 @@ grpc::ServerUnaryReactor* AuthServiceImpl::ChangePassword(
         {"current_password", &request->current_password()},
         {"new_password", &request->new_password()}}) {
     const size_t max = absl::string_view(field) == "login" ? kMaxLoginBytes : kMaxPasswordBytes;
-    if (absl::Status valid = rpc::CheckText(field, *value, max); !valid.ok()) return deny(valid);
+    if (absl::Status valid = common::CheckText(field, *value, max); !valid.ok()) return deny(valid);
   }
   // Cheap refusals first (they reveal nothing about the account); the store
   // checks the policy again when it hashes.
   if (request->new_password() == request->current_password()) {
-    return deny(rpc::InvalidField("new_password", "password_unchanged",
+    return deny(common::InvalidField("new_password", "password_unchanged",
                                   "must differ from the current password"));
   }
   if (const auth::PasswordVerdict verdict = auth::CheckNewPassword(request->new_password());
       !verdict.ok()) {
-    return deny(rpc::InvalidField("new_password", verdict.reason, verdict.explanation));
+    return deny(common::InvalidField("new_password", verdict.reason, verdict.explanation));
   }
   const std::string login = absl::AsciiStrToLower(request->login());
   // The current password is guessed like a login's: the same throttle and locks.
@@ -346,8 +330,8 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Refresh(grpc::CallbackServerContext* 
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         const auth::Principal& presented = caller.principal;
         if (sessions_.clock->Now() >= presented.authenticated_at + options_.session_max_lifetime) {
-          return absl::UnauthenticatedError(
-              "session_expired: the session reached its maximum lifetime; sign in again");
+          return common::Unauthenticated("session_expired",
+                                         "the session reached its maximum lifetime; sign in again");
         }
         // Read before the member, so a revoke-all after that read revokes the new token too.
         ASSIGN_OR_RETURN(int64_t generation,
@@ -359,15 +343,16 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Refresh(grpc::CallbackServerContext* 
         if (!member->active) return MemberInactive();
         ASSIGN_OR_RETURN(Issued issued,
                          IssueFor(*std::move(member), presented.authenticated_at, generation));
-        audit::EventInput allowed = Allowed(call.event);
-        allowed.actor_service_id = issued.member.service_id;
-        allowed.actor_roles = RolesString(issued.member.roles);
+        // The event names the member as the new token does.
+        rpc::CallAudit refreshed{call.event};
+        refreshed.event.actor_service_id = issued.member.service_id;
+        refreshed.event.actor_roles = RolesString(issued.member.roles);
         // Rotation: the presented token ends with the event that replaced it.
-        RETURN_IF_ERROR(sessions_.db->Write([&](storage::Connection& txn) -> absl::Status {
-          RETURN_IF_ERROR(
-              sessions_.revocations->RevokeToken(txn, presented.token_id, presented.expires_at));
-          return AppendOrUnavailable(gate_.audit(), txn, allowed);
-        }));
+        RETURN_IF_ERROR(rpc::CommitAllowed(
+            *sessions_.db, *gate_.audit(), refreshed, [&](storage::Connection& txn) {
+              return sessions_.revocations->RevokeToken(txn, presented.token_id,
+                                                        presented.expires_at);
+            }));
         call.recorded = true;
         FillReply(std::move(issued), reply);
         return absl::OkStatus();
@@ -380,14 +365,11 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Logout(grpc::CallbackServerContext* c
       gate_, ctx, v1::ACTION_LOGOUT,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_.RequireRole(caller, "AuthService.Logout"));
-        audit::EventInput allowed = Allowed(call.event);
-        RETURN_IF_ERROR(sessions_.db->Write([&](storage::Connection& txn) -> absl::Status {
-          RETURN_IF_ERROR(sessions_.revocations->RevokeToken(txn, caller.principal.token_id,
-                                                             caller.principal.expires_at));
-          return AppendOrUnavailable(gate_.audit(), txn, allowed);
-        }));
-        call.recorded = true;
-        return absl::OkStatus();
+        return rpc::CommitAllowed(
+            *sessions_.db, *gate_.audit(), call, [&](storage::Connection& txn) {
+              return sessions_.revocations->RevokeToken(txn, caller.principal.token_id,
+                                                        caller.principal.expires_at);
+            });
       });
 }
 
@@ -398,7 +380,7 @@ grpc::ServerUnaryReactor* AuthServiceImpl::UnlockAccount(grpc::CallbackServerCon
       gate_, ctx, v1::ACTION_UNLOCK_ACCOUNT,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_.RequireRole(caller, "AuthService.UnlockAccount"));
-        RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
+        RETURN_IF_ERROR(common::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();
         if (request->member_id() == caller.member_id()) {
           return rpc::Denied(v1::ACCESS_REASON_SEPARATION_OF_DUTIES,
@@ -419,13 +401,12 @@ grpc::ServerUnaryReactor* AuthServiceImpl::UnlockAccount(grpc::CallbackServerCon
           }
         }
         const std::string account = auth_store::LoginLocks::AccountKey(member.login);
-        audit::EventInput allowed = Allowed(call.event);
         bool was_locked = false;
-        RETURN_IF_ERROR(sessions_.db->Write([&](storage::Connection& txn) -> absl::Status {
-          ASSIGN_OR_RETURN(was_locked, locks_.Unlock(txn, account, sessions_.clock->Now()));
-          return AppendOrUnavailable(gate_.audit(), txn, allowed);
-        }));
-        call.recorded = true;
+        RETURN_IF_ERROR(rpc::CommitAllowed(
+            *sessions_.db, *gate_.audit(), call, [&](storage::Connection& txn) -> absl::Status {
+              ASSIGN_OR_RETURN(was_locked, locks_.Unlock(txn, account, sessions_.clock->Now()));
+              return absl::OkStatus();
+            }));
         reply->set_was_locked(was_locked);
         return absl::OkStatus();
       });

@@ -19,6 +19,7 @@
 #include "relais/v1/auth.grpc.pb.h"
 #include "services/audit/audit_log.h"
 #include "services/directory/directory_store.h"
+#include "common/proto_time.h"
 
 namespace relais::auth_service {
 namespace {
@@ -180,7 +181,7 @@ TEST_F(AuthServiceTest, RightPasswordGivesATokenEveryServiceCanVerify) {
   EXPECT_EQ(reply.member_id(), marie_.id);
   EXPECT_EQ(reply.service_id(), marie_.service_id);
   EXPECT_THAT(reply.roles(), ElementsAre(v1::ROLE_CASEWORKER));
-  EXPECT_EQ(rpc::FromProto(reply.expires_at()), clock_.Now() + auth::kDefaultTokenLifetime);
+  EXPECT_EQ(common::FromProto(reply.expires_at()), clock_.Now() + auth::kDefaultTokenLifetime);
 
   absl::StatusOr<auth::Principal> principal = verifier_->Verify(reply.token());
   ASSERT_TRUE(principal.ok()) << principal.status();
@@ -262,7 +263,7 @@ TEST_F(AuthServiceTest, RefreshGivesAFreshTokenWithTheCurrentRoles) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_NE(reply.token(), *stale);
   EXPECT_THAT(reply.roles(), ElementsAre(v1::ROLE_CASEWORKER));
-  EXPECT_EQ(rpc::FromProto(reply.expires_at()), clock_.Now() + auth::kDefaultTokenLifetime);
+  EXPECT_EQ(common::FromProto(reply.expires_at()), clock_.Now() + auth::kDefaultTokenLifetime);
   auto principal = verifier_->Verify(reply.token());
   ASSERT_TRUE(principal.ok()) << principal.status();
   EXPECT_THAT(principal->roles, ElementsAre("caseworker"));
@@ -391,7 +392,7 @@ TEST_F(AuthServiceTest, RefreshStopsTwelveHoursAfterThePasswordWasGiven) {
   EXPECT_TRUE(reply.token().empty());
   ASSERT_TRUE(Refresh(*young, &reply).ok());
   // The refreshed token ends with the session, not a token lifetime later.
-  EXPECT_EQ(rpc::FromProto(reply.expires_at()), now + absl::Seconds(1));
+  EXPECT_EQ(common::FromProto(reply.expires_at()), now + absl::Seconds(1));
   clock_.Advance(absl::Seconds(1));
   v1::LoginResponse next;
   EXPECT_EQ(ReasonOf(Refresh(reply.token(), &next)), "token_expired");

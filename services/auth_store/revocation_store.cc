@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 #include "services/auth_store/auth_store_schema.h"
 
@@ -54,11 +55,10 @@ absl::Status RevocationStore::CheckNotRevoked(absl::string_view member_id,
   });
   if (!read.ok()) {
     common::LogError("revocation check failed; refusing the token", {{"status", read.ToString()}});
-    return absl::UnavailableError("revocation_unavailable: cannot check the token; retry");
+    return common::Unavailable("revocation_unavailable", "cannot check the token; retry");
   }
   if (revoked) {
-    return absl::UnauthenticatedError(
-        absl::StrCat(auth::kTokenRevoked, ": this token was revoked; sign in again"));
+    return common::Unauthenticated(auth::kTokenRevoked, "this token was revoked; sign in again");
   }
   return absl::OkStatus();
 }

@@ -3,8 +3,9 @@
 #include "absl/strings/ascii.h"
 #include "common/status_macros.h"
 #include "services/care/care_store.h"
-#include "services/common/ids.h"
-#include "services/common/rpc.h"
+#include "common/ids.h"
+#include "common/proto_time.h"
+#include "common/reason.h"
 
 namespace relais::care {
 
@@ -25,12 +26,12 @@ absl::StatusOr<v1::Accompaniment> Accompaniments::Open(Connection& c, const Open
   ASSIGN_OR_RETURN(auto existing, store::ActiveAccompaniment(c, in.service_id, in.youth_id, now));
   if (existing.has_value()) return *existing;  // idempotent: already accompanying
   v1::Accompaniment a;
-  a.set_id(rpc::NewId("acc"));
+  a.set_id(common::NewId("acc"));
   a.set_youth_id(in.youth_id);
   a.set_service_id(in.service_id);
   a.set_referent_member_id(in.referent_member_id);
   a.set_basis(in.basis);
-  *a.mutable_start_time() = rpc::ToProto(now);
+  *a.mutable_start_time() = common::ToProto(now);
   a.set_active(true);
   // No one vouches for themselves: only first contact is immediate. The
   // answer depends on what the caller knows already (whether it created
@@ -40,7 +41,7 @@ absl::StatusOr<v1::Accompaniment> Accompaniments::Open(Connection& c, const Open
   if (in.record_creator_service_id == in.service_id && !others) {
     a.set_vouch(v1::VOUCH_FIRST_CONTACT);
     a.set_vouched_by_member_id(in.member_id);
-    *a.mutable_vouched_at() = rpc::ToProto(now);
+    *a.mutable_vouched_at() = common::ToProto(now);
   } else {
     a.set_vouch(v1::VOUCH_PENDING);
   }
@@ -52,9 +53,9 @@ absl::StatusOr<v1::Accompaniment> Accompaniments::End(Connection& c, absl::strin
                                                       absl::string_view id, absl::Time now) const {
   ASSIGN_OR_RETURN(auto a, store::GetAccompaniment(c, id, now));
   if (!a.has_value() || a->service_id() != service_id) {
-    return rpc::NotFound("accompaniment_not_found", "no such accompaniment of your service");
+    return common::NotFound("accompaniment_not_found", "no such accompaniment of your service");
   }
-  if (a->has_end_time() && rpc::FromProto(a->end_time()) <= now) {
+  if (a->has_end_time() && common::FromProto(a->end_time()) <= now) {
     return *a;  // idempotent: already ended
   }
   // The youth is never left without a responsible service: while this
@@ -65,18 +66,18 @@ absl::StatusOr<v1::Accompaniment> Accompaniments::End(Connection& c, absl::strin
     ASSIGN_OR_RETURN(bool future,
                      store::HasFutureAccompaniment(c, h.to_service_id(), a->youth_id(), now));
     if (future) {
-      return rpc::Precondition("incoming_not_started",
+      return common::Precondition("incoming_not_started",
                                "the receiving service's accompaniment has not started yet");
     }
   }
   RETURN_IF_ERROR(store::SetAccompanimentEnd(c, a->id(), now));
-  *a->mutable_end_time() = rpc::ToProto(now);
+  *a->mutable_end_time() = common::ToProto(now);
   a->set_active(false);
   return *a;
 }
 
 absl::Status Accompaniments::NotFoundForVoucher() {
-  return rpc::NotFound("accompaniment_not_found", "no such pending accompaniment for you");
+  return common::NotFound("accompaniment_not_found", "no such pending accompaniment for you");
 }
 
 absl::StatusOr<v1::Vouch> Accompaniments::VouchFor(const v1::Accompaniment& target,
@@ -102,20 +103,20 @@ absl::StatusOr<v1::Accompaniment> Accompaniments::Vouch(Connection& c, absl::str
     // Idempotent repeat; the opposite decision is refused.
     const bool declined = a->vouch() == v1::VOUCH_DECLINED;
     if (declined != !confirm) {
-      return rpc::Precondition("not_pending", "this accompaniment was already decided");
+      return common::Precondition("not_pending", "this accompaniment was already decided");
     }
     return *a;
   }
-  if (a->has_end_time() && rpc::FromProto(a->end_time()) <= now) {
-    return rpc::Precondition("accompaniment_ended", "this accompaniment has ended");
+  if (a->has_end_time() && common::FromProto(a->end_time()) <= now) {
+    return common::Precondition("accompaniment_ended", "this accompaniment has ended");
   }
   RETURN_IF_ERROR(store::SetAccompanimentVouch(c, a->id(), verdict, member_id, now));
   a->set_vouch(verdict);
   a->set_vouched_by_member_id(std::string(member_id));
-  *a->mutable_vouched_at() = rpc::ToProto(now);
+  *a->mutable_vouched_at() = common::ToProto(now);
   if (!confirm) {
     RETURN_IF_ERROR(store::SetAccompanimentEnd(c, a->id(), now));
-    *a->mutable_end_time() = rpc::ToProto(now);
+    *a->mutable_end_time() = common::ToProto(now);
     a->set_active(false);
   }
   return *a;

@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "services/care/care_test_support.h"
 #include "services/care/handovers.h"
+#include "common/proto_time.h"
 
 namespace relais::care {
 namespace {
@@ -160,8 +161,8 @@ TEST_F(AccompanimentsTest, TheProposerStaysUntilTheReceivingServiceHasStarted) {
                         "svc_saj",
                         "mbr_amo",
                         "reason",
-                        rpc::ToProto(now_ + absl::Hours(48)),
-                        rpc::ToProto(now_ + absl::Hours(96))};
+                        common::ToProto(now_ + absl::Hours(48)),
+                        common::ToProto(now_ + absl::Hours(96))};
   ASSERT_TRUE(db_.get()
                   ->Write([&](storage::Connection& c) -> absl::Status {
                     absl::StatusOr<v1::Handover> h = handovers.Propose(c, p, now_);

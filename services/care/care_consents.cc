@@ -4,6 +4,9 @@
 #include "common/status_macros.h"
 #include "services/care/care_service.h"
 #include "services/common/paging.h"
+#include "services/common/commit.h"
+#include "common/reason.h"
+#include "common/proto_time.h"
 
 namespace relais::care {
 
@@ -19,14 +22,14 @@ absl::Status ValidityWindow(const v1::Consent& in, absl::Time now, absl::Time* f
                             absl::Time* until) {
   *from = now;
   if (in.has_valid_from()) {
-    ASSIGN_OR_RETURN(*from, rpc::TimeFromRequest("consent.valid_from", in.valid_from()));
+    ASSIGN_OR_RETURN(*from, common::TimeFromRequest("consent.valid_from", in.valid_from()));
   }
   if (!in.has_valid_until()) {
-    return rpc::InvalidField("consent.valid_until", "field_required", "is required");
+    return common::InvalidField("consent.valid_until", "field_required", "is required");
   }
-  ASSIGN_OR_RETURN(*until, rpc::TimeFromRequest("consent.valid_until", in.valid_until()));
+  ASSIGN_OR_RETURN(*until, common::TimeFromRequest("consent.valid_until", in.valid_until()));
   if (*until <= *from || *until <= now) {
-    return rpc::InvalidField("consent.valid_until", "window_empty",
+    return common::InvalidField("consent.valid_until", "window_empty",
                              "must be after valid_from and in the future");
   }
   return absl::OkStatus();
@@ -41,10 +44,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::GrantConsent(grpc::CallbackServerCont
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.GrantConsent"));
     const v1::Consent& in = req->consent();
-    RETURN_IF_ERROR(rpc::CheckId("consent.youth_id", in.youth_id()));
+    RETURN_IF_ERROR(common::CheckId("consent.youth_id", in.youth_id()));
     call.event.youth_id = in.youth_id();
     if (in.giver() == v1::CONSENT_GIVER_UNSPECIFIED || !v1::ConsentGiver_IsValid(in.giver())) {
-      return rpc::InvalidField("consent.giver", "invalid_enum", "must be YOUTH or GUARDIAN");
+      return common::InvalidField("consent.giver", "invalid_enum", "must be YOUTH or GUARDIAN");
     }
     RETURN_IF_ERROR(consents_.CheckScope(in, caller.service_id()));
     const absl::Time now = clock_->Now();
@@ -70,10 +73,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::WithdrawConsent(grpc::CallbackServerC
   return rpc::Serve(*gate_, ctx, v1::ACTION_WITHDRAW_CONSENT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.WithdrawConsent"));
-    RETURN_IF_ERROR(rpc::CheckId("consent_id", req->consent_id()));
+    RETURN_IF_ERROR(common::CheckId("consent_id", req->consent_id()));
     call.event.object_id = req->consent_id();
     ASSIGN_OR_RETURN(std::optional<v1::Consent> found, consents_.Get(req->consent_id()));
-    if (!found.has_value()) return rpc::NotFound("consent_not_found", "no such consent");
+    if (!found.has_value()) return common::NotFound("consent_not_found", "no such consent");
     call.event.youth_id = found->youth_id();
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(found->youth_id()));
     // Withdrawal is honoured even on a restricted record: it narrows sharing.
@@ -103,7 +106,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListConsents(grpc::CallbackServerCont
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListConsents"));
-    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
     RETURN_IF_ERROR(RequireRead(caller, req->youth_id(), &call));
     ASSIGN_OR_RETURN(std::vector<v1::Consent> list, consents_.List(req->youth_id()));
@@ -127,9 +130,9 @@ grpc::ServerUnaryReactor* CareServiceImpl::CheckAccess(grpc::CallbackServerConte
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.CheckAccess"));
-    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
     if (req->purpose() == v1::PURPOSE_UNSPECIFIED || !v1::Purpose_IsValid(req->purpose())) {
-      return rpc::InvalidField("purpose", "invalid_enum", "a purpose is required");
+      return common::InvalidField("purpose", "invalid_enum", "a purpose is required");
     }
     call.event.purpose = req->purpose();
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
@@ -142,11 +145,11 @@ grpc::ServerUnaryReactor* CareServiceImpl::CheckAccess(grpc::CallbackServerConte
     if (req->entry_id().empty()) {
       v = access::DecideRecordRead(facts, {youth.restricted, youth.erased});
     } else {
-      RETURN_IF_ERROR(rpc::CheckId("entry_id", req->entry_id()));
+      RETURN_IF_ERROR(common::CheckId("entry_id", req->entry_id()));
       call.event.entry_id = req->entry_id();
       absl::StatusOr<record::EntryFacts> entry = records_->GetEntryFacts(req->entry_id());
       if (!entry.ok() || entry->youth_id != req->youth_id()) {
-        return rpc::NotFound("entry_not_found", "no such entry on this record");
+        return common::NotFound("entry_not_found", "no such entry on this record");
       }
       category = static_cast<v1::DataCategory>(entry->category);
       v = access::DecideEntryRead(facts, {youth.restricted, youth.erased},
@@ -155,14 +158,14 @@ grpc::ServerUnaryReactor* CareServiceImpl::CheckAccess(grpc::CallbackServerConte
                           req->purpose());
       // Another service's private entries are not revealed, not even by category.
       if (v.reason == v1::ACCESS_REASON_ENTRY_PRIVATE) {
-        return rpc::NotFound("entry_not_found", "no such entry on this record");
+        return common::NotFound("entry_not_found", "no such entry on this record");
       }
     }
     // The event records the decision explained, not the permission to ask.
     call.event.decision = v.decision;
     call.event.reason = v.reason;
     call.event.reason_code = rpc::ReasonCode(v.reason);
-    RETURN_IF_ERROR(gate_->audit()->AppendStandalone(call.event).status());
+    RETURN_IF_ERROR(rpc::AuditAppended(gate_->audit()->AppendStandalone(call.event).status()));
     call.recorded = true;
     resp->set_decision(v.decision);
     resp->set_reason(v.reason);
@@ -185,10 +188,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::GetConsentReceipt(
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.GetConsentReceipt"));
-    RETURN_IF_ERROR(rpc::CheckId("consent_id", req->consent_id()));
+    RETURN_IF_ERROR(common::CheckId("consent_id", req->consent_id()));
     call.event.object_id = req->consent_id();
     ASSIGN_OR_RETURN(std::optional<v1::Consent> k, consents_.Get(req->consent_id()));
-    if (!k.has_value()) return rpc::NotFound("consent_not_found", "no such consent");
+    if (!k.has_value()) return common::NotFound("consent_not_found", "no such consent");
     call.event.youth_id = k->youth_id();
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(k->youth_id()));
     RETURN_IF_ERROR(RequireRead(caller, k->youth_id(), &call));

@@ -5,6 +5,8 @@
 #include "services/care/care_service.h"
 #include "services/care/handover_text.h"
 #include "services/common/paging.h"
+#include "common/reason.h"
+#include "common/proto_time.h"
 
 namespace relais::care {
 
@@ -15,7 +17,7 @@ using storage::Connection;
 namespace {
 
 absl::Status CheckReason(absl::string_view field, absl::string_view reason) {
-  return rpc::CheckText(field, reason, rpc::kMaxReasonLength);
+  return common::CheckText(field, reason, common::kMaxReasonLength);
 }
 
 }  // namespace
@@ -23,7 +25,7 @@ absl::Status CheckReason(absl::string_view field, absl::string_view reason) {
 absl::Status CareServiceImpl::Transition(const Caller& caller, CallAudit& call,
                                          absl::string_view handover_id, Handovers::Side side,
                                          const Handovers::Move& move, v1::Handover* resp) {
-  RETURN_IF_ERROR(rpc::CheckId("handover_id", handover_id));
+  RETURN_IF_ERROR(common::CheckId("handover_id", handover_id));
   call.event.object_id = std::string(handover_id);
   v1::AccessReason deny = v1::ACCESS_REASON_UNSPECIFIED;
   absl::StatusOr<v1::Handover> loaded =
@@ -54,28 +56,28 @@ grpc::ServerUnaryReactor* CareServiceImpl::ProposeHandover(grpc::CallbackServerC
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ProposeHandover"));
-    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
-    RETURN_IF_ERROR(rpc::CheckId("to_service_id", req->to_service_id()));
+    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
+    RETURN_IF_ERROR(common::CheckId("to_service_id", req->to_service_id()));
     RETURN_IF_ERROR(CheckReason("reason", req->reason()));
     if (!req->has_overlap_start()) {
-      return rpc::InvalidField("overlap_start", "field_required", "is required");
+      return common::InvalidField("overlap_start", "field_required", "is required");
     }
     if (!req->has_overlap_end()) {
-      return rpc::InvalidField("overlap_end", "field_required", "is required");
+      return common::InvalidField("overlap_end", "field_required", "is required");
     }
     const absl::Time now = clock_->Now();
     ASSIGN_OR_RETURN(const absl::Time start,
-                     rpc::TimeFromRequest("overlap_start", req->overlap_start()));
+                     common::TimeFromRequest("overlap_start", req->overlap_start()));
     ASSIGN_OR_RETURN(const absl::Time end,
-                     rpc::TimeFromRequest("overlap_end", req->overlap_end()));
+                     common::TimeFromRequest("overlap_end", req->overlap_end()));
     RETURN_IF_ERROR(handovers_.CheckWindow(start, end, now));
     if (req->to_service_id() == caller.service_id()) {
-      return rpc::InvalidField("to_service_id", "handover_to_self",
+      return common::InvalidField("to_service_id", "handover_to_self",
                                "a service cannot hand over to itself");
     }
     absl::StatusOr<directory::ServiceInfo> to = directory_->GetService(req->to_service_id());
     if (!to.ok() && !absl::IsNotFound(to.status())) return to.status();  // integrity_violation
-    if (!to.ok()) return rpc::NotFound("service_not_found", "the receiving service is unknown");
+    if (!to.ok()) return common::NotFound("service_not_found", "the receiving service is unknown");
     RETURN_IF_ERROR(RequireWrite(caller, req->youth_id()));
     const Handovers::Proposal proposal{req->youth_id(),      caller.service_id(),
                                        req->to_service_id(), caller.member_id(),
@@ -95,7 +97,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::AcceptHandover(grpc::CallbackServerCo
   return rpc::Serve(*gate_, ctx, v1::ACTION_ACCEPT_HANDOVER,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.AcceptHandover"));
-    RETURN_IF_ERROR(rpc::CheckId("referent_member_id", req->referent_member_id()));
+    RETURN_IF_ERROR(common::CheckId("referent_member_id", req->referent_member_id()));
     RETURN_IF_ERROR(RequireReferent(caller, req->referent_member_id()));
     const Handovers::Move move{Handovers::Move::kAccept, caller.member_id(), caller.service_id(),
                                req->referent_member_id(), /*reason=*/"", clock_->Now()};
@@ -169,7 +171,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::GetHandover(grpc::CallbackServerConte
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.GetHandover"));
-    RETURN_IF_ERROR(rpc::CheckId("handover_id", req->handover_id()));
+    RETURN_IF_ERROR(common::CheckId("handover_id", req->handover_id()));
     call.event.object_id = req->handover_id();
     RETURN_IF_ERROR(CompleteDueHandovers().status());
     v1::AccessReason deny = v1::ACCESS_REASON_UNSPECIFIED;
@@ -194,11 +196,11 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListHandovers(grpc::CallbackServerCon
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListHandovers"));
     if (!req->youth_id().empty()) {
-      RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+      RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
       call.event.youth_id = req->youth_id();
     }
     if (req->ending_within_days() < 0 || req->ending_within_days() > 366) {
-      return rpc::InvalidField("ending_within_days", "out_of_range", "must be 0 to 366");
+      return common::InvalidField("ending_within_days", "out_of_range", "must be 0 to 366");
     }
     RETURN_IF_ERROR(CompleteDueHandovers().status());
     const absl::Time now = clock_->Now();

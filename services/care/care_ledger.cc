@@ -1,11 +1,12 @@
 #include "services/care/care_ledger.h"
 
 #include "access/consent_rule.h"
+#include "common/proto_time.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 #include "services/care/care_store.h"
 #include "services/care/consent_receipt.h"
 #include "services/care/handover_text.h"
-#include "services/common/rpc.h"
 #include "services/record/record_api.h"
 
 namespace relais::care {
@@ -16,9 +17,9 @@ void DecorateConsent(v1::Consent& k, absl::CivilDay date_of_birth, absl::Time no
                      int self_consent_age) {
   if (k.has_withdrawn_at()) {
     k.set_state(v1::CONSENT_STATE_WITHDRAWN);
-  } else if (rpc::FromProto(k.valid_from()) > now) {
+  } else if (common::FromProto(k.valid_from()) > now) {
     k.set_state(v1::CONSENT_STATE_NOT_YET_VALID);
-  } else if (rpc::FromProto(k.valid_until()) <= now) {
+  } else if (common::FromProto(k.valid_until()) <= now) {
     k.set_state(v1::CONSENT_STATE_EXPIRED);
   } else {
     k.set_state(v1::CONSENT_STATE_ACTIVE);
@@ -69,7 +70,7 @@ absl::StatusOr<access::HandoverFacts> CareLedger::GetHandoverFacts(
     ASSIGN_OR_RETURN(h, store::GetHandover(c, handover_id));
     return absl::OkStatus();
   }));
-  if (!h.has_value()) return rpc::NotFound("handover_not_found", "no such handover");
+  if (!h.has_value()) return common::NotFound("handover_not_found", "no such handover");
   return access::HandoverFacts{h->id(), h->youth_id(), h->from_service_id(), h->to_service_id()};
 }
 
@@ -130,11 +131,11 @@ absl::StatusOr<access::AccompanimentSpan> CareLedger::GetAccompanimentSpan(
     // A request nobody vouched for is no care: it cannot hold a record back
     // from the retention sweep.
     if (a.vouch() == v1::VOUCH_PENDING || a.vouch() == v1::VOUCH_DECLINED) continue;
-    if (!a.has_end_time() || rpc::FromProto(a.end_time()) > now) {
+    if (!a.has_end_time() || common::FromProto(a.end_time()) > now) {
       span.open = true;  // active, or accepted to start later
       continue;
     }
-    const absl::Time end = rpc::FromProto(a.end_time());
+    const absl::Time end = common::FromProto(a.end_time());
     if (!span.last_end.has_value() || end > *span.last_end) span.last_end = end;
   }
   return span;

@@ -5,8 +5,11 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "services/care/care_store.h"
-#include "services/common/ids.h"
+#include "services/common/commit.h"
+#include "common/ids.h"
 #include "services/common/paging.h"
+#include "common/reason.h"
+#include "common/proto_time.h"
 
 namespace relais::care {
 
@@ -35,15 +38,7 @@ absl::Status CareServiceImpl::Migrate(storage::Database* db) {
 
 absl::Status CareServiceImpl::Commit(CallAudit& call,
                                      absl::FunctionRef<absl::Status(Connection&)> fn) {
-  call.event.decision = v1::DECISION_ALLOW;
-  call.event.reason = v1::ACCESS_REASON_ALLOWED;
-  call.event.reason_code = "allowed";
-  RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
-    RETURN_IF_ERROR(fn(c));
-    return gate_->audit()->Append(c, call.event).status();
-  }));
-  call.recorded = true;
-  return absl::OkStatus();
+  return rpc::CommitAllowed(*db_, *gate_->audit(), call, fn);
 }
 
 absl::Status CareServiceImpl::RequireWrite(const Caller& caller,
@@ -71,7 +66,7 @@ absl::Status CareServiceImpl::RequireReferent(const Caller& caller,
   absl::StatusOr<directory::MemberInfo> referent = directory_->GetMember(member_id);
   if (!referent.ok() && !absl::IsNotFound(referent.status())) return referent.status();
   if (!referent.ok() || referent->service_id != caller.service_id() || !referent->active) {
-    return rpc::InvalidField("referent_member_id", "referent_not_in_service",
+    return common::InvalidField("referent_member_id", "referent_not_in_service",
                              "the referent must be an active member of your service");
   }
   return absl::OkStatus();
@@ -86,11 +81,11 @@ grpc::ServerUnaryReactor* CareServiceImpl::OpenAccompaniment(
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.OpenAccompaniment"));
-    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
-    RETURN_IF_ERROR(rpc::CheckId("referent_member_id", req->referent_member_id()));
+    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
+    RETURN_IF_ERROR(common::CheckId("referent_member_id", req->referent_member_id()));
     if (req->basis() == v1::ACCOMPANIMENT_BASIS_UNSPECIFIED ||
         !v1::AccompanimentBasis_IsValid(req->basis())) {
-      return rpc::InvalidField("basis", "invalid_enum", "must be VOLUNTARY or MANDATE");
+      return common::InvalidField("basis", "invalid_enum", "must be VOLUNTARY or MANDATE");
     }
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
     if (youth.erased) return rpc::Denied(v1::ACCESS_REASON_RECORD_ERASED, "record erased");
@@ -116,7 +111,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::EndAccompaniment(
   return rpc::Serve(*gate_, ctx, v1::ACTION_END_ACCOMPANIMENT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.EndAccompaniment"));
-    RETURN_IF_ERROR(rpc::CheckId("accompaniment_id", req->accompaniment_id()));
+    RETURN_IF_ERROR(common::CheckId("accompaniment_id", req->accompaniment_id()));
     call.event.object_id = req->accompaniment_id();
     const absl::Time now = clock_->Now();
     // Rule 4: a restricted record cannot change (CompleteHandover, which also
@@ -147,7 +142,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListAccompaniments(
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListAccompaniments"));
-    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
     RETURN_IF_ERROR(RequireRead(caller, req->youth_id(), &call));
     ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> list,
                      accompaniments_.List(req->youth_id(), clock_->Now()));
@@ -177,10 +172,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::OpenEmergencyAccess(
     call.event.youth_id = req->youth_id();
     call.event.break_glass = true;
     RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.OpenEmergencyAccess"));
-    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
-    RETURN_IF_ERROR(rpc::CheckText("justification", req->justification(), rpc::kMaxReasonLength));
+    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
+    RETURN_IF_ERROR(common::CheckText("justification", req->justification(), common::kMaxReasonLength));
     if (req->justification().size() < kMinJustification) {
-      return rpc::InvalidField("justification", "justification_too_short",
+      return common::InvalidField("justification", "justification_too_short",
                                "at least 20 characters");
     }
     ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
@@ -190,12 +185,12 @@ grpc::ServerUnaryReactor* CareServiceImpl::OpenEmergencyAccess(
     RETURN_IF_ERROR(RequireWrite(caller, youth.id));
     const absl::Time now = clock_->Now();
     v1::EmergencyAccess grant;
-    grant.set_id(rpc::NewId("brk"));
+    grant.set_id(common::NewId("brk"));
     grant.set_youth_id(youth.id);
     grant.set_service_id(caller.service_id());
     grant.set_member_id(caller.member_id());
-    *grant.mutable_opened_at() = rpc::ToProto(now);
-    *grant.mutable_expires_at() = rpc::ToProto(now + options_.emergency_access_duration);
+    *grant.mutable_opened_at() = common::ToProto(now);
+    *grant.mutable_expires_at() = common::ToProto(now + options_.emergency_access_duration);
     ASSIGN_OR_RETURN(std::string sealed,
                      records_->SealForYouth(youth.id, kJustificationField, grant.id(),
                                             req->justification()));
@@ -247,7 +242,7 @@ absl::StatusOr<v1::EmergencyAccess> CareServiceImpl::ReviewEmergencyGrant(
     ASSIGN_OR_RETURN(found, store::GetEmergencyGrant(c, grant_id));
     return absl::OkStatus();
   }));
-  if (!found.has_value()) return rpc::NotFound("grant_not_found", "no such emergency grant");
+  if (!found.has_value()) return common::NotFound("grant_not_found", "no such emergency grant");
   v1::EmergencyAccess a = found->grant;
   event.youth_id = a.youth_id();
   event.object_id = a.id();
@@ -261,30 +256,28 @@ absl::StatusOr<v1::EmergencyAccess> CareServiceImpl::ReviewEmergencyGrant(
                        "a grant is reviewed by someone outside its opener's service");
   }
   if (a.verdict() != v1::EMERGENCY_VERDICT_UNSPECIFIED) {
-    return rpc::Precondition("already_reviewed", "this grant was reviewed already");
+    return common::Precondition("already_reviewed", "this grant was reviewed already");
   }
   ASSIGN_OR_RETURN(std::string sealed,
                    records_->SealForYouth(a.youth_id(), kReviewNoteField, a.id(), note));
   const absl::Time now = clock_->Now();
-  event.decision = v1::DECISION_ALLOW;
-  event.reason = v1::ACCESS_REASON_ALLOWED;
-  event.reason_code = "allowed";
+  event = rpc::Allowed(std::move(event));
   RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
     absl::Status s =
         store::ReviewEmergencyGrant(c, a.id(), verdict, sealed, reviewer_member_id, now);
     if (s.code() == absl::StatusCode::kFailedPrecondition) {
-      return rpc::Precondition("already_reviewed", "this grant was reviewed already");
+      return common::Precondition("already_reviewed", "this grant was reviewed already");
     }
     RETURN_IF_ERROR(s);
-    return gate_->audit()->Append(c, event).status();
+    return rpc::AuditAppended(gate_->audit()->Append(c, event).status());
   }));
   a.set_verdict(verdict);
-  if (verdict == v1::EMERGENCY_VERDICT_UNJUSTIFIED && rpc::FromProto(a.expires_at()) > now) {
-    *a.mutable_expires_at() = rpc::ToProto(now);
+  if (verdict == v1::EMERGENCY_VERDICT_UNJUSTIFIED && common::FromProto(a.expires_at()) > now) {
+    *a.mutable_expires_at() = common::ToProto(now);
   }
   a.set_review_note(std::string(note));
   a.set_reviewed_by_member_id(std::string(reviewer_member_id));
-  *a.mutable_reviewed_at() = rpc::ToProto(now);
+  *a.mutable_reviewed_at() = common::ToProto(now);
   return a;
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "services/care/care_store_internal.h"
+#include "common/reason.h"
 
 namespace relais::care::store {
 
@@ -251,7 +252,7 @@ absl::Status ReviewEmergencyGrant(Connection& c, absl::string_view id, v1::Emerg
   RETURN_IF_ERROR(CheckBeforeUpdate(c, kGrantMac, id));
   RETURN_IF_ERROR(s.Run());
   if (c.Changes() != 1) {
-    return absl::FailedPreconditionError("already_reviewed: this grant was reviewed already");
+    return common::Precondition("already_reviewed", "this grant was reviewed already");
   }
   return storage::SetRowMac(c, kGrantMac, id);
 }

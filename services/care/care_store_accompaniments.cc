@@ -4,6 +4,7 @@
 #include "common/status_macros.h"
 #include "services/care/care_store.h"
 #include "services/care/care_store_internal.h"
+#include "common/reason.h"
 
 namespace relais::care::store {
 
@@ -73,7 +74,7 @@ absl::Status SetAccompanimentVouch(Connection& c, absl::string_view id, v1::Vouc
   RETURN_IF_ERROR(CheckBeforeUpdate(c, kAccompanimentMac, id));
   RETURN_IF_ERROR(s.Bind(1, id).Bind(2, int64_t{vouch}).Bind(3, member_id).Bind(4, Us(when)).Run());
   if (c.Changes() != 1) {
-    return absl::FailedPreconditionError("not_pending: the accompaniment is no longer pending");
+    return common::Precondition("not_pending", "the accompaniment is no longer pending");
   }
   return storage::SetRowMac(c, kAccompanimentMac, id);
 }

@@ -15,11 +15,12 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "storage/database.h"
 #include "storage/row_mac.h"
+#include "common/proto_time.h"
 
 namespace relais::care::store::internal {
 
 // Saturates rather than overflows: request times are range-checked at the API
-// (rpc::TimeFromRequest), this guards every other path.
+// (common::TimeFromRequest), this guards every other path.
 inline int64_t Us(const google::protobuf::Timestamp& ts) {
   return absl::ToUnixMicros(absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos()));
 }

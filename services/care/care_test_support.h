@@ -30,10 +30,10 @@
 namespace relais::care::testing {
 
 // The stable reason code a status carries ("allowed" when ok).
-inline std::string Reason(const absl::Status& status) { return rpc::ReasonOf(status); }
+inline std::string Reason(const absl::Status& status) { return common::ReasonOf(status); }
 template <typename T>
 std::string Reason(const absl::StatusOr<T>& result) {
-  return rpc::ReasonOf(result.status());
+  return common::ReasonOf(result.status());
 }
 
 class FakeDirectory final : public directory::DirectoryApi {
@@ -43,11 +43,11 @@ class FakeDirectory final : public directory::DirectoryApi {
   }
   absl::StatusOr<directory::ServiceInfo> GetService(absl::string_view id) const override {
     auto it = services_.find(std::string(id));
-    if (it == services_.end()) return rpc::NotFound("service_not_found", "no such service");
+    if (it == services_.end()) return common::NotFound("service_not_found", "no such service");
     return it->second;
   }
   absl::StatusOr<directory::MemberInfo> GetMember(absl::string_view) const override {
-    return rpc::NotFound("member_not_found", "no members here");
+    return common::NotFound("member_not_found", "no members here");
   }
 
  private:
@@ -61,11 +61,11 @@ class FakeRecords final : public record::RecordApi {
   void AddYouth(record::YouthFacts youth) { youths_[youth.id] = std::move(youth); }
   absl::StatusOr<record::YouthFacts> GetYouthFacts(absl::string_view id) const override {
     auto it = youths_.find(std::string(id));
-    if (it == youths_.end()) return rpc::NotFound("youth_not_found", "no such youth");
+    if (it == youths_.end()) return common::NotFound("youth_not_found", "no such youth");
     return it->second;
   }
   absl::StatusOr<record::EntryFacts> GetEntryFacts(absl::string_view) const override {
-    return rpc::NotFound("entry_not_found", "no entries here");
+    return common::NotFound("entry_not_found", "no entries here");
   }
   absl::StatusOr<std::string> SealForYouth(absl::string_view youth_id, absl::string_view field,
                                            absl::string_view row_id,

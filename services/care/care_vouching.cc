@@ -6,6 +6,7 @@
 #include "common/status_macros.h"
 #include "services/care/care_service.h"
 #include "services/common/paging.h"
+#include "common/reason.h"
 
 namespace relais::care {
 
@@ -18,7 +19,7 @@ absl::Status CareServiceImpl::Vouch(const Caller& caller, CallAudit& call,
                                     v1::Accompaniment* resp) {
   RETURN_IF_ERROR(gate_->RequireRole(caller, confirm ? "CareService.ConfirmAccompaniment"
                                                      : "CareService.DeclineAccompaniment"));
-  RETURN_IF_ERROR(rpc::CheckId("accompaniment_id", accompaniment_id));
+  RETURN_IF_ERROR(common::CheckId("accompaniment_id", accompaniment_id));
   call.event.object_id = std::string(accompaniment_id);
   const absl::Time now = clock_->Now();
   ASSIGN_OR_RETURN(std::optional<v1::Accompaniment> target,

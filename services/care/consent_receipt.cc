@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "services/common/rpc.h"
+#include "common/proto_time.h"
 
 namespace relais::care {
 namespace {
@@ -50,7 +50,7 @@ Names PurposeName(int p) {
 }
 
 std::string Day(const google::protobuf::Timestamp& ts) {
-  return absl::FormatTime("%Y-%m-%d", rpc::FromProto(ts), absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%d", common::FromProto(ts), absl::UTCTimeZone());
 }
 
 // The receipt's recipients, named, and how the text names them.

@@ -10,8 +10,9 @@
 #include "services/care/care_ledger.h"
 #include "services/care/care_store.h"
 #include "services/care/consent_receipt.h"
-#include "services/common/ids.h"
-#include "services/common/rpc.h"
+#include "common/ids.h"
+#include "common/proto_time.h"
+#include "common/reason.h"
 
 namespace relais::care {
 
@@ -22,7 +23,7 @@ namespace {
 constexpr int kMaxRecipients = 32;
 
 bool IsSlug(absl::string_view s) {
-  if (s.empty() || s.size() > rpc::kMaxIdLength) return false;
+  if (s.empty() || s.size() > common::kMaxIdLength) return false;
   for (char c : s) {
     if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '_') return false;
   }
@@ -34,57 +35,57 @@ bool IsSlug(absl::string_view s) {
 absl::Status Consents::CheckRecipient(const v1::Recipient& r,
                                       absl::string_view holder_service_id) const {
   if (r.has_service_id()) {
-    RETURN_IF_ERROR(rpc::CheckId("consent.recipients.service_id", r.service_id()));
+    RETURN_IF_ERROR(common::CheckId("consent.recipients.service_id", r.service_id()));
     absl::StatusOr<directory::ServiceInfo> recipient = directory_->GetService(r.service_id());
     // A stored row that fails its MAC answers integrity_violation.
     if (!recipient.ok() && !absl::IsNotFound(recipient.status())) return recipient.status();
     if (!recipient.ok()) {
-      return rpc::InvalidField("consent.recipients.service_id", "unknown_recipient",
+      return common::InvalidField("consent.recipients.service_id", "unknown_recipient",
                                "no such service");
     }
     // The caller's service is the holder: it shares its own entries with
     // others, and a consent never lets it read another service's.
     if (r.service_id() == holder_service_id) {
-      return rpc::InvalidField("consent.recipients.service_id", "recipient_is_holder",
+      return common::InvalidField("consent.recipients.service_id", "recipient_is_holder",
                                "a consent shares your service's entries with others");
     }
     return absl::OkStatus();
   }
   if (r.has_sector_id()) {
     if (!IsSlug(r.sector_id())) {
-      return rpc::InvalidField("consent.recipients.sector_id", "malformed_id",
+      return common::InvalidField("consent.recipients.sector_id", "malformed_id",
                                "is not a valid sector id");
     }
     return absl::OkStatus();
   }
-  return rpc::InvalidField("consent.recipients", "field_required",
+  return common::InvalidField("consent.recipients", "field_required",
                            "each recipient names a sector or a service");
 }
 
 absl::Status Consents::CheckScope(const v1::Consent& in,
                                   absl::string_view holder_service_id) const {
   if (in.recipients().empty() || in.recipients_size() > kMaxRecipients) {
-    return rpc::InvalidField("consent.recipients", "field_required",
+    return common::InvalidField("consent.recipients", "field_required",
                              absl::StrCat("needs 1 to ", kMaxRecipients, " recipients"));
   }
   for (const v1::Recipient& r : in.recipients()) {
     RETURN_IF_ERROR(CheckRecipient(r, holder_service_id));
   }
   if (in.categories().empty() && !in.all_non_special_categories()) {
-    return rpc::InvalidField("consent.categories", "field_required",
+    return common::InvalidField("consent.categories", "field_required",
                              "name categories or all_non_special_categories");
   }
   for (int c : in.categories()) {
     if (c == v1::DATA_CATEGORY_UNSPECIFIED || !v1::DataCategory_IsValid(c)) {
-      return rpc::InvalidField("consent.categories", "invalid_enum", "unknown category");
+      return common::InvalidField("consent.categories", "invalid_enum", "unknown category");
     }
   }
   if (in.purposes().empty()) {
-    return rpc::InvalidField("consent.purposes", "field_required", "at least one purpose");
+    return common::InvalidField("consent.purposes", "field_required", "at least one purpose");
   }
   for (int p : in.purposes()) {
     if (p == v1::PURPOSE_UNSPECIFIED || !v1::Purpose_IsValid(p)) {
-      return rpc::InvalidField("consent.purposes", "invalid_enum", "unknown purpose");
+      return common::InvalidField("consent.purposes", "invalid_enum", "unknown purpose");
     }
   }
   return absl::OkStatus();
@@ -96,16 +97,16 @@ absl::Status Consents::CheckGiver(const v1::Consent& in, const record::YouthFact
   const int age = record::AgeOn(youth.date_of_birth, absl::ToCivilDay(now, absl::UTCTimeZone()));
   const access::ConsentGiverVerdict giver =
       access::DecideConsentGiver(in.giver(), age, self_consent_age_);
-  if (!giver.allowed) return rpc::Precondition(giver.reason_code, giver.explanation);
+  if (!giver.allowed) return common::Precondition(giver.reason_code, giver.explanation);
   if (in.giver() != v1::CONSENT_GIVER_GUARDIAN) return absl::OkStatus();
   if (std::find(youth.guardian_ids.begin(), youth.guardian_ids.end(), in.guardian_id()) ==
       youth.guardian_ids.end()) {
-    return rpc::InvalidField("consent.guardian_id", "unknown_guardian",
+    return common::InvalidField("consent.guardian_id", "unknown_guardian",
                              "is not a guardian on the youth's record");
   }
   if (in.youth_opinion() == v1::YOUTH_OPINION_UNSPECIFIED ||
       !v1::YouthOpinion_IsValid(in.youth_opinion())) {
-    return rpc::InvalidField("consent.youth_opinion", "youth_opinion_required",
+    return common::InvalidField("consent.youth_opinion", "youth_opinion_required",
                              "record the youth's opinion");
   }
   return absl::OkStatus();
@@ -114,7 +115,7 @@ absl::Status Consents::CheckGiver(const v1::Consent& in, const record::YouthFact
 v1::Consent Consents::Build(const v1::Consent& in, absl::Time valid_from, absl::Time valid_until,
                             const Recorder& by, absl::Time now) {
   v1::Consent k;
-  k.set_id(rpc::NewId("cst"));
+  k.set_id(common::NewId("cst"));
   k.set_youth_id(in.youth_id());
   k.set_giver(in.giver());
   if (in.giver() == v1::CONSENT_GIVER_GUARDIAN) {
@@ -127,11 +128,11 @@ v1::Consent Consents::Build(const v1::Consent& in, absl::Time valid_from, absl::
   k.set_all_non_special_categories(in.all_non_special_categories());
   std::set<int> purposes(in.purposes().begin(), in.purposes().end());
   for (int p : purposes) k.add_purposes(static_cast<v1::Purpose>(p));
-  *k.mutable_valid_from() = rpc::ToProto(valid_from);
-  *k.mutable_valid_until() = rpc::ToProto(valid_until);
+  *k.mutable_valid_from() = common::ToProto(valid_from);
+  *k.mutable_valid_until() = common::ToProto(valid_until);
   k.set_recorded_by_member_id(by.member_id);
   k.set_recorded_by_service_id(by.service_id);
-  *k.mutable_recorded_at() = rpc::ToProto(now);
+  *k.mutable_recorded_at() = common::ToProto(now);
   return k;
 }
 
@@ -145,7 +146,7 @@ absl::StatusOr<v1::Consent> Consents::Withdraw(Connection& c, absl::string_view 
   if (!k.has_value()) return absl::InternalError("consent vanished");
   if (k->has_withdrawn_at()) return *std::move(k);  // idempotent
   RETURN_IF_ERROR(store::MarkConsentWithdrawn(c, k->id(), member_id, now));
-  *k->mutable_withdrawn_at() = rpc::ToProto(now);
+  *k->mutable_withdrawn_at() = common::ToProto(now);
   k->set_withdrawn_by_member_id(std::string(member_id));
   return *std::move(k);
 }

@@ -4,6 +4,7 @@
 
 #include "gtest/gtest.h"
 #include "services/care/care_test_support.h"
+#include "common/reason.h"
 
 namespace relais::care {
 namespace {
@@ -62,14 +63,14 @@ TEST_F(ConsentsTest, TheHolderSharesOnlyWithKnownRecipientsOtherThanItself) {
 TEST_F(ConsentsTest, TheScopeNamesCategoriesAndPurposes) {
   v1::Consent in = Request();
   in.clear_categories();
-  EXPECT_EQ(rpc::FieldOf(consents_.CheckScope(in, "svc_amo")), "consent.categories");
+  EXPECT_EQ(common::FieldOf(consents_.CheckScope(in, "svc_amo")), "consent.categories");
   in.set_all_non_special_categories(true);
   EXPECT_TRUE(consents_.CheckScope(in, "svc_amo").ok());
   in.add_categories(static_cast<v1::DataCategory>(99));
   EXPECT_EQ(Reason(consents_.CheckScope(in, "svc_amo")), "invalid_enum");
   in = Request();
   in.clear_purposes();
-  EXPECT_EQ(rpc::FieldOf(consents_.CheckScope(in, "svc_amo")), "consent.purposes");
+  EXPECT_EQ(common::FieldOf(consents_.CheckScope(in, "svc_amo")), "consent.purposes");
 }
 
 TEST_F(ConsentsTest, WhoConsentsFollowsTheAgeOnTheDayOfTheDecision) {

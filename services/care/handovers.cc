@@ -6,8 +6,9 @@
 #include "common/status_macros.h"
 #include "services/care/care_store.h"
 #include "services/care/handover_text.h"
-#include "services/common/ids.h"
+#include "common/ids.h"
 #include "services/common/rpc.h"
+#include "common/reason.h"
 
 namespace relais::care {
 
@@ -16,7 +17,7 @@ using storage::Connection;
 namespace {
 
 absl::Status IllegalTransition(const v1::Handover& h, absl::string_view verb) {
-  return rpc::Precondition(
+  return common::Precondition(
       "illegal_transition",
       absl::StrCat("cannot ", verb, " a handover in state ", v1::HandoverState_Name(h.state())));
 }
@@ -25,13 +26,13 @@ absl::Status IllegalTransition(const v1::Handover& h, absl::string_view verb) {
 
 absl::Status Handovers::CheckWindow(absl::Time start, absl::Time end, absl::Time now) const {
   if (start < now - absl::Minutes(1)) {
-    return rpc::InvalidField("overlap_start", "in_the_past", "must not be in the past");
+    return common::InvalidField("overlap_start", "in_the_past", "must not be in the past");
   }
   if (end <= start) {
-    return rpc::InvalidField("overlap_end", "window_empty", "must be after overlap_start");
+    return common::InvalidField("overlap_end", "window_empty", "must be after overlap_start");
   }
   if (end - start > max_overlap_) {
-    return rpc::InvalidField("overlap_end", "overlap_too_long",
+    return common::InvalidField("overlap_end", "overlap_too_long",
                              absl::StrCat("the overlap may last at most ",
                                           absl::ToInt64Hours(max_overlap_) / 24, " days"));
   }
@@ -51,22 +52,22 @@ absl::StatusOr<v1::Handover> Handovers::Propose(Connection& c, const Proposal& p
   if (open.has_value()) {
     RETURN_IF_ERROR(OpenHandoverText(*records_, *open));
     const bool same = open->reason() == p.reason &&
-                      rpc::FromProto(open->overlap_start()) == rpc::FromProto(p.overlap_start) &&
-                      rpc::FromProto(open->overlap_end()) == rpc::FromProto(p.overlap_end);
+                      common::FromProto(open->overlap_start()) == common::FromProto(p.overlap_start) &&
+                      common::FromProto(open->overlap_end()) == common::FromProto(p.overlap_end);
     if (!same) {
-      return absl::AlreadyExistsError(
-          "handover_already_open: a handover to this service is already open");
+      return common::AlreadyExists("handover_already_open",
+                                   "a handover to this service is already open");
     }
     return *open;  // idempotent repeat of the same proposal
   }
   ASSIGN_OR_RETURN(auto target_acc,
                    store::ActiveAccompaniment(c, p.to_service_id, p.youth_id, now));
   if (target_acc.has_value()) {
-    return rpc::Precondition("already_accompanying",
+    return common::Precondition("already_accompanying",
                              "the receiving service already accompanies this youth");
   }
   v1::Handover h;
-  h.set_id(rpc::NewId("ho"));
+  h.set_id(common::NewId("ho"));
   h.set_youth_id(p.youth_id);
   h.set_from_service_id(p.from_service_id);
   h.set_to_service_id(p.to_service_id);
@@ -75,8 +76,8 @@ absl::StatusOr<v1::Handover> Handovers::Propose(Connection& c, const Proposal& p
   *h.mutable_overlap_end() = p.overlap_end;
   h.set_state(v1::HANDOVER_STATE_PROPOSED);
   h.set_proposed_by_member_id(p.member_id);
-  *h.mutable_created_at() = rpc::ToProto(now);
-  *h.mutable_updated_at() = rpc::ToProto(now);
+  *h.mutable_created_at() = common::ToProto(now);
+  *h.mutable_updated_at() = common::ToProto(now);
   v1::Handover stored = h;
   ASSIGN_OR_RETURN(
       *stored.mutable_reason(),
@@ -96,7 +97,7 @@ absl::StatusOr<v1::Handover> Handovers::LoadFor(absl::string_view service_id,
   }));
   const bool party =
       h.has_value() && (h->from_service_id() == service_id || h->to_service_id() == service_id);
-  if (!party) return rpc::NotFound("handover_not_found", "no such handover for your service");
+  if (!party) return common::NotFound("handover_not_found", "no such handover for your service");
   // A party may learn the youth id; the audit event is then filed under it.
   if (youth_id != nullptr) *youth_id = h->youth_id();
   const std::string& needed = side == Side::kFrom ? h->from_service_id() : h->to_service_id();
@@ -128,7 +129,7 @@ absl::StatusOr<v1::Handover> Handovers::Transition(Connection& c, absl::string_v
   }
   if (changed) {
     if (h->decided_by_member_id().empty()) h->set_decided_by_member_id(move.member_id);
-    *h->mutable_updated_at() = rpc::ToProto(clock_->Now());
+    *h->mutable_updated_at() = common::ToProto(clock_->Now());
     RETURN_IF_ERROR(store::UpdateHandover(c, *h));
   }
   return *h;
@@ -140,35 +141,35 @@ absl::Status Handovers::Accept(Connection& c, v1::Handover& h, const Move& move,
     return absl::OkStatus();
   }
   if (h.state() != v1::HANDOVER_STATE_PROPOSED) return IllegalTransition(h, "accept");
-  const absl::Time start = rpc::FromProto(h.overlap_start());
-  const absl::Time end = rpc::FromProto(h.overlap_end());
+  const absl::Time start = common::FromProto(h.overlap_start());
+  const absl::Time end = common::FromProto(h.overlap_end());
   if (move.now >= end) {
-    return rpc::Precondition("window_elapsed", "the overlap window has already ended");
+    return common::Precondition("window_elapsed", "the overlap window has already ended");
   }
   ASSIGN_OR_RETURN(std::string from_acc_id, store::HandoverFromAccompaniment(c, h.id()));
   ASSIGN_OR_RETURN(auto from_acc, store::GetAccompaniment(c, from_acc_id, move.now));
   if (!from_acc.has_value() || !from_acc->active()) {
-    return rpc::Precondition("proposer_no_longer_accompanying",
+    return common::Precondition("proposer_no_longer_accompanying",
                              "the proposing service no longer accompanies this youth");
   }
   v1::Accompaniment incoming;
-  incoming.set_id(rpc::NewId("acc"));
+  incoming.set_id(common::NewId("acc"));
   incoming.set_youth_id(h.youth_id());
   incoming.set_service_id(move.service_id);
   incoming.set_referent_member_id(move.referent_member_id);
   incoming.set_basis(v1::ACCOMPANIMENT_BASIS_VOLUNTARY);
-  *incoming.mutable_start_time() = rpc::ToProto(std::max(move.now, start));
+  *incoming.mutable_start_time() = common::ToProto(std::max(move.now, start));
   incoming.set_handover_id(h.id());
   // Vouched for by the proposing service, which accompanies the youth.
   incoming.set_vouch(v1::VOUCH_HANDOVER);
   incoming.set_vouched_by_member_id(h.proposed_by_member_id());
-  *incoming.mutable_vouched_at() = rpc::ToProto(move.now);
+  *incoming.mutable_vouched_at() = common::ToProto(move.now);
   RETURN_IF_ERROR(store::InsertAccompaniment(c, incoming));
   // The outgoing service accompanies until the window closes (or earlier
   // if it was already due to end).
   absl::Time outgoing_end = end;
   if (from_acc->has_end_time()) {
-    outgoing_end = std::min(outgoing_end, rpc::FromProto(from_acc->end_time()));
+    outgoing_end = std::min(outgoing_end, common::FromProto(from_acc->end_time()));
   }
   RETURN_IF_ERROR(store::SetAccompanimentEnd(c, from_acc->id(), outgoing_end));
   h.set_state(v1::HANDOVER_STATE_ACCEPTED);
@@ -198,8 +199,8 @@ absl::Status Handovers::Complete(Connection& c, v1::Handover& h, const Move& mov
   if (h.state() == v1::HANDOVER_STATE_COMPLETED) return absl::OkStatus();
   if (h.state() != v1::HANDOVER_STATE_ACCEPTED) return IllegalTransition(h, "complete");
   ASSIGN_OR_RETURN(auto incoming, store::GetAccompaniment(c, h.to_accompaniment_id(), move.now));
-  if (!incoming.has_value() || rpc::FromProto(incoming->start_time()) > move.now) {
-    return rpc::Precondition("incoming_not_started",
+  if (!incoming.has_value() || common::FromProto(incoming->start_time()) > move.now) {
+    return common::Precondition("incoming_not_started",
                              "the receiving service's accompaniment has not started yet");
   }
   ASSIGN_OR_RETURN(std::string from_acc_id, store::HandoverFromAccompaniment(c, h.id()));
@@ -217,7 +218,7 @@ absl::StatusOr<std::vector<v1::Handover>> Handovers::CompleteDue(Connection& c,
   ASSIGN_OR_RETURN(std::vector<v1::Handover> due, store::DueHandovers(c, now));
   for (v1::Handover& h : due) {
     h.set_state(v1::HANDOVER_STATE_COMPLETED);
-    *h.mutable_updated_at() = rpc::ToProto(now);
+    *h.mutable_updated_at() = common::ToProto(now);
     RETURN_IF_ERROR(store::UpdateHandover(c, h));
   }
   return due;
@@ -235,7 +236,7 @@ absl::StatusOr<std::vector<v1::Handover>> Handovers::List(absl::string_view serv
 
 bool Handovers::EndsWithin(const v1::Handover& h, absl::Time now, int days) {
   if (days == 0) return true;
-  const absl::Time end = rpc::FromProto(h.overlap_end());
+  const absl::Time end = common::FromProto(h.overlap_end());
   return h.state() == v1::HANDOVER_STATE_ACCEPTED && end > now &&
          end <= now + absl::Hours(24) * days;
 }

@@ -7,6 +7,8 @@
 #include "services/care/care_store.h"
 #include "services/care/care_test_support.h"
 #include "services/care/handover_text.h"
+#include "common/reason.h"
+#include "common/proto_time.h"
 
 namespace relais::care {
 namespace {
@@ -36,8 +38,8 @@ class HandoversTest : public ::testing::Test {
             "svc_saj",
             "mbr_amo",
             reason,
-            rpc::ToProto(start),
-            rpc::ToProto(start + lasts)};
+            common::ToProto(start),
+            common::ToProto(start + lasts)};
   }
   absl::StatusOr<v1::Handover> Propose(const Handovers::Proposal& p) {
     absl::StatusOr<v1::Handover> out;
@@ -74,7 +76,7 @@ TEST_F(HandoversTest, TheOverlapWindowIsCheckedAgainstTheConfiguredMaximum) {
   EXPECT_EQ(Reason(handovers_.CheckWindow(now + kDay, now + kDay, now)), "window_empty");
   absl::Status too_long = handovers_.CheckWindow(now, now + 91 * kDay, now);
   EXPECT_EQ(Reason(too_long), "overlap_too_long");
-  EXPECT_EQ(rpc::FieldOf(too_long), "overlap_end");
+  EXPECT_EQ(common::FieldOf(too_long), "overlap_end");
 }
 
 TEST_F(HandoversTest, OnlyAnAccompanyingServiceProposesAndTheReasonIsStoredSealed) {
@@ -198,7 +200,7 @@ TEST_F(HandoversTest, EndingSoonMeansAcceptedWithAWindowClosingWithinTheDays) {
   const absl::Time now = clock_.Now();
   v1::Handover h;
   h.set_state(v1::HANDOVER_STATE_ACCEPTED);
-  *h.mutable_overlap_end() = rpc::ToProto(now + 3 * kDay);
+  *h.mutable_overlap_end() = common::ToProto(now + 3 * kDay);
   EXPECT_TRUE(Handovers::EndsWithin(h, now, 3));
   EXPECT_FALSE(Handovers::EndsWithin(h, now, 2));
   EXPECT_TRUE(Handovers::EndsWithin(h, now, 0));  // no filter

@@ -1,17 +1,13 @@
 #ifndef RELAIS_SERVICES_COMMON_IDS_H_
 #define RELAIS_SERVICES_COMMON_IDS_H_
 
-#include <string>
+// Transitional: NewId moved to common/ids.h; /work/wt/callpath-renames.sh
+// moves the remaining callers. Remove once none includes this header.
 
-#include "absl/strings/string_view.h"
+#include "common/ids.h"
 
 namespace relais::rpc {
-
-// A fresh opaque id: `prefix` + "_" + 20 hex characters from the OpenSSL CSPRNG
-// (80 bits: ids are not secrets, but must not be guessable or enumerable).
-// Aborts if the CSPRNG fails, which only happens on a broken system.
-std::string NewId(absl::string_view prefix);
-
+using common::NewId;
 }  // namespace relais::rpc
 
 #endif  // RELAIS_SERVICES_COMMON_IDS_H_

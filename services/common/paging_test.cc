@@ -8,6 +8,9 @@
 namespace relais::rpc {
 namespace {
 
+using common::FieldOf;
+using common::ReasonOf;
+
 std::string Id(const std::string& s) { return s; }
 
 TEST(TakePage, WalksEveryItemOnceInOrder) {
@@ -69,6 +72,30 @@ TEST(TakePage, RefusesBadSizeAndUnknownToken) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ReasonOf(bad.status()), "bad_page_token");
   EXPECT_EQ(FieldOf(bad.status()), "page_token");
+}
+
+TEST(PageSize, ZeroAsksForTheDefaultAndTheMaximumIsTheLast) {
+  constexpr PageLimits kLimits{50, 200};
+  EXPECT_EQ(*PageSize(0, kLimits), 50u);
+  EXPECT_EQ(*PageSize(1, kLimits), 1u);
+  EXPECT_EQ(*PageSize(200, kLimits), 200u);
+  for (int32_t bad : {-1, 201}) {
+    absl::StatusOr<size_t> size = PageSize(bad, kLimits);
+    ASSERT_FALSE(size.ok()) << bad;
+    EXPECT_EQ(size.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(ReasonOf(size.status()), "out_of_range");
+    EXPECT_EQ(FieldOf(size.status()), "page_size");
+  }
+}
+
+TEST(PageSize, EachListKeepsItsLimits) {
+  EXPECT_EQ(*PageSize(0, kWholeListPages), 1000u);
+  EXPECT_EQ(*PageSize(0, kServicePages), 100u);
+  EXPECT_FALSE(PageSize(1001, kServicePages).ok());
+  EXPECT_EQ(*PageSize(0, kEntryPages), 50u);
+  EXPECT_FALSE(PageSize(201, kEntryPages).ok());
+  EXPECT_EQ(*PageSize(0, kAuditEventPages), 100u);
+  EXPECT_FALSE(PageSize(1001, kAuditEventPages).ok());
 }
 
 }  // namespace

@@ -15,19 +15,13 @@
 #include "absl/strings/str_join.h"
 #include "auth/authenticator.h"
 #include "common/log.h"
+#include "common/status_macros.h"
+#include "services/common/commit.h"
 #include "google/protobuf/descriptor.h"
 #include "grpc/grpc_security_constants.h"
 
 namespace relais::rpc {
 namespace {
-
-absl::Status WithReason(absl::StatusCode code, absl::string_view reason,
-                        absl::string_view explanation) {
-  return absl::Status(code, absl::StrCat(reason, ": ", explanation));
-}
-
-// The field name is carried after the reason: "<reason>: <field>: <explanation>".
-constexpr char kFieldMarker[] = "field=";
 
 std::string NewRequestId() {
   static absl::BitGen* gen = new absl::BitGen();
@@ -41,13 +35,6 @@ std::string Metadata(const grpc::CallbackServerContext* ctx, absl::string_view k
   auto it = md.find(grpc::string_ref(key.data(), key.size()));
   if (it == md.end()) return std::string();
   return std::string(it->second.data(), it->second.size());
-}
-
-bool IsPrintableId(absl::string_view s) {
-  for (char c : s) {
-    if (!absl::ascii_isalnum(c) && c != '-' && c != '_' && c != '.') return false;
-  }
-  return true;
 }
 
 v1::AccessReason AccessReasonFromCode(absl::string_view code) {
@@ -76,70 +63,16 @@ std::string ReasonCode(v1::AccessReason reason) {
 }
 
 absl::Status Denied(v1::AccessReason reason, absl::string_view explanation) {
-  return WithReason(absl::StatusCode::kPermissionDenied, ReasonCode(reason), explanation);
-}
-
-absl::Status InvalidField(absl::string_view field, absl::string_view reason,
-                          absl::string_view explanation) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(reason, ": ", kFieldMarker, field, ": ", explanation));
-}
-
-absl::Status Precondition(absl::string_view reason, absl::string_view explanation) {
-  return WithReason(absl::StatusCode::kFailedPrecondition, reason, explanation);
-}
-
-absl::Status NotFound(absl::string_view reason, absl::string_view explanation) {
-  return WithReason(absl::StatusCode::kNotFound, reason, explanation);
+  return common::WithReason(absl::StatusCode::kPermissionDenied, ReasonCode(reason), explanation);
 }
 
 absl::Status Exhausted(v1::AccessReason reason, absl::string_view explanation) {
-  return WithReason(absl::StatusCode::kResourceExhausted, ReasonCode(reason), explanation);
+  return common::WithReason(absl::StatusCode::kResourceExhausted, ReasonCode(reason),
+                            explanation);
 }
 
 absl::Status Unauthenticated(v1::AccessReason reason, absl::string_view explanation) {
-  return WithReason(absl::StatusCode::kUnauthenticated, ReasonCode(reason), explanation);
-}
-
-std::string ReasonOf(const absl::Status& status) {
-  if (status.ok()) return "allowed";
-  switch (status.code()) {
-    case absl::StatusCode::kInternal:
-    case absl::StatusCode::kUnknown:
-    case absl::StatusCode::kDataLoss:
-      return "internal";
-    default:
-      break;
-  }
-  absl::string_view msg = status.message();
-  const size_t colon = msg.find(':');
-  if (colon == absl::string_view::npos || colon == 0 || colon > 64) {
-    switch (status.code()) {
-      case absl::StatusCode::kUnavailable:
-        return "unavailable";
-      case absl::StatusCode::kResourceExhausted:
-        return "resource_exhausted";
-      case absl::StatusCode::kDeadlineExceeded:
-        return "deadline_exceeded";
-      case absl::StatusCode::kCancelled:
-        return "cancelled";
-      default:
-        return "error";
-    }
-  }
-  std::string code(msg.substr(0, colon));
-  for (char c : code) {
-    if (!absl::ascii_islower(c) && c != '_' && !absl::ascii_isdigit(c)) return "error";
-  }
-  return code;
-}
-
-std::string FieldOf(const absl::Status& status) {
-  absl::string_view msg = status.message();
-  const size_t at = msg.find(kFieldMarker);
-  if (at == absl::string_view::npos) return std::string();
-  msg.remove_prefix(at + sizeof(kFieldMarker) - 1);
-  return std::string(msg.substr(0, msg.find(':')));
+  return common::Unauthenticated(ReasonCode(reason), explanation);
 }
 
 grpc::Status ToGrpc(const absl::Status& status) {
@@ -170,59 +103,6 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::S
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpc(status));
   return reactor;
-}
-
-std::string RoleName(v1::Role role) {
-  switch (role) {
-    case v1::ROLE_CASEWORKER:
-      return "caseworker";
-    case v1::ROLE_COORDINATOR:
-      return "coordinator";
-    case v1::ROLE_AUDITOR:
-      return "auditor";
-    case v1::ROLE_ADMIN:
-      return "admin";
-    default:
-      return "";
-  }
-}
-
-v1::Role RoleFromName(absl::string_view name) {
-  for (v1::Role r : {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR, v1::ROLE_AUDITOR,
-                     v1::ROLE_ADMIN}) {
-    if (RoleName(r) == name) return r;
-  }
-  return v1::ROLE_UNSPECIFIED;
-}
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t micros = absl::ToUnixMicros(t);
-  int64_t secs = micros / 1'000'000;
-  int64_t rem = micros % 1'000'000;
-  if (rem < 0) {
-    rem += 1'000'000;
-    --secs;
-  }
-  ts.set_seconds(secs);
-  ts.set_nanos(static_cast<int32_t>(rem * 1000));
-  return ts;
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
-absl::StatusOr<absl::Time> TimeFromRequest(absl::string_view field,
-                                           const google::protobuf::Timestamp& ts) {
-  constexpr int64_t kMinSeconds = -62'135'596'800;  // 0001-01-01T00:00:00Z
-  constexpr int64_t kMaxSeconds = 253'402'300'799;  // 9999-12-31T23:59:59Z
-  if (ts.seconds() < kMinSeconds || ts.seconds() > kMaxSeconds || ts.nanos() < 0 ||
-      ts.nanos() > 999'999'999) {
-    return InvalidField(field, "timestamp_out_of_range",
-                        "must lie between years 1 and 9999 with nanos 0 to 999,999,999");
-  }
-  return FromProto(ts);
 }
 
 bool Caller::HasRole(v1::Role role) const { return principal.HasRole(RoleName(role)); }
@@ -282,7 +162,7 @@ absl::StatusOr<Caller> CallGate::Authenticate(grpc::CallbackServerContext* ctx,
   Caller caller;
   caller.request_id = Metadata(ctx, "x-request-id");
   if (caller.request_id.empty() || caller.request_id.size() > 64 ||
-      !IsPrintableId(caller.request_id)) {
+      !common::IsPrintableId(caller.request_id)) {
     caller.request_id = NewRequestId();
   }
   const PeerIdentity peer = IdentifyPeer(*ctx);
@@ -354,38 +234,19 @@ absl::Status CallGate::AuditDenial(audit::EventInput event, const absl::Status& 
   }
   // Ids that fail validation are not stored verbatim: they may hold anything.
   for (std::string* id : {&event.youth_id, &event.entry_id, &event.object_id}) {
-    if (id->size() > kMaxIdLength || !IsPrintableId(*id)) *id = "<invalid>";
+    if (id->size() > kMaxIdLength || !common::IsPrintableId(*id)) *id = "<invalid>";
   }
-  absl::StatusOr<int64_t> seq = audit_->AppendStandalone(event);
-  if (!seq.ok()) {
-    common::LogError("audit append failed; refusing the call",
-                     {{"status", seq.status().ToString()}});
-    return absl::UnavailableError("audit_unavailable: the access log cannot be written");
-  }
+  RETURN_IF_ERROR(AuditAppended(audit_->AppendStandalone(event).status()));
   return status;
 }
 
-absl::Status CheckId(absl::string_view field, absl::string_view value) {
-  if (value.empty()) return InvalidField(field, "field_required", "is required");
-  if (value.size() > kMaxIdLength || !IsPrintableId(value)) {
-    return InvalidField(field, "malformed_id", "is not a valid id");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckText(absl::string_view field, absl::string_view value, size_t max_bytes) {
-  if (value.empty()) return InvalidField(field, "field_required", "is required");
-  if (value.size() > max_bytes) {
-    return InvalidField(field, "field_too_long", absl::StrCat("is longer than ", max_bytes,
-                                                                " bytes"));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CheckCallAlive(grpc::CallbackServerContext* ctx) {
-  if (ctx->IsCancelled()) return absl::CancelledError("cancelled: the client went away");
+  if (ctx->IsCancelled()) {
+    return common::WithReason(absl::StatusCode::kCancelled, "cancelled", "the client went away");
+  }
   if (ctx->deadline() <= std::chrono::system_clock::now()) {
-    return absl::DeadlineExceededError("deadline_exceeded: the call's deadline has passed");
+    return common::WithReason(absl::StatusCode::kDeadlineExceeded, "deadline_exceeded",
+                              "the call's deadline has passed");
   }
   return absl::OkStatus();
 }

@@ -11,54 +11,53 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "access/roles.h"
 #include "auth/token.h"
 #include "common/clock.h"
-#include "google/protobuf/timestamp.pb.h"
+#include "common/proto_time.h"
+#include "common/reason.h"
 #include "grpcpp/grpcpp.h"
 #include "relais/v1/common.pb.h"
 #include "services/audit/audit_log.h"
 
 namespace relais::rpc {
 
+// The status vocabulary of common/reason.h and common/proto_time.h, under the
+// names handlers have used. Transitional: /work/wt/callpath-renames.sh moves
+// callers to the common:: names; remove these once no caller is left.
+using access::RoleFromName;
+using access::RoleName;
+using common::CheckId;
+using common::CheckText;
+using common::FieldOf;
+using common::FromProto;
+using common::InvalidField;
+using common::kMaxIdLength;
+using common::kMaxReasonLength;
+using common::NotFound;
+using common::Precondition;
+using common::ReasonOf;
+using common::TimeFromRequest;
+using common::ToProto;
+
 // "no_active_accompaniment" for ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT.
 std::string ReasonCode(v1::AccessReason reason);
 
-// Error statuses whose message starts with a stable reason code:
-// "<reason>: <explanation>". ToGrpc() moves the code into an ErrorDetail.
+// Statuses carrying an access reason (common/reason.h: the reason travels as a
+// payload, the message reads "<reason>: <explanation>"), audited as denials.
 absl::Status Denied(v1::AccessReason reason, absl::string_view explanation);
-absl::Status InvalidField(absl::string_view field, absl::string_view reason,
-                          absl::string_view explanation);
-absl::Status Precondition(absl::string_view reason, absl::string_view explanation);
-absl::Status NotFound(absl::string_view reason, absl::string_view explanation);
-// RESOURCE_EXHAUSTED with an access reason (e.g. rate_limited), audited as a
-// denial like Denied().
+// RESOURCE_EXHAUSTED with an access reason (e.g. rate_limited).
 absl::Status Exhausted(v1::AccessReason reason, absl::string_view explanation);
 // UNAUTHENTICATED with an access reason (e.g. certificate_revoked).
 absl::Status Unauthenticated(v1::AccessReason reason, absl::string_view explanation);
 
-// The reason code of a status made by the helpers above (or by the token
-// verifier); "internal" for anything else.
-std::string ReasonOf(const absl::Status& status);
-// The request field named by InvalidField(), if any.
-std::string FieldOf(const absl::Status& status);
-
 // The one conversion to gRPC. INTERNAL/UNKNOWN/DATA_LOSS details are logged and
-// replaced by a generic message; every error carries an ErrorDetail.
+// replaced by a generic message; every error carries an ErrorDetail holding
+// common::ReasonOf() and common::FieldOf().
 grpc::Status ToGrpc(const absl::Status& status);
 
 // Finishes a unary callback call with `status`.
 grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::Status& status);
-
-std::string RoleName(v1::Role role);  // "caseworker", ...
-v1::Role RoleFromName(absl::string_view name);
-
-google::protobuf::Timestamp ToProto(absl::Time t);
-absl::Time FromProto(const google::protobuf::Timestamp& ts);
-// A timestamp from a request, range-checked before any arithmetic: years 1 to
-// 9999 and nanos 0..999,999,999 (the range google.protobuf.Timestamp defines),
-// else INVALID_ARGUMENT "timestamp_out_of_range" naming `field`.
-absl::StatusOr<absl::Time> TimeFromRequest(absl::string_view field,
-                                           const google::protobuf::Timestamp& ts);
 
 // Who is calling, once authenticated.
 struct Caller {
@@ -197,12 +196,6 @@ grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* ctx
 // passed. Long handlers call it before each expensive step (a batch of reads,
 // a page of an export) so that abandoned work stops early.
 absl::Status CheckCallAlive(grpc::CallbackServerContext* ctx);
-
-// Request-size guards shared by the services.
-inline constexpr size_t kMaxIdLength = 64;
-inline constexpr size_t kMaxReasonLength = 2000;
-absl::Status CheckId(absl::string_view field, absl::string_view value);
-absl::Status CheckText(absl::string_view field, absl::string_view value, size_t max_bytes);
 
 }  // namespace relais::rpc
 

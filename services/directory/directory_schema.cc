@@ -1,9 +1,10 @@
 #include "services/directory/directory_schema.h"
+#include "access/roles.h"
 
 namespace relais::directory {
 namespace {
 
-// Version 1: the tables. Members' roles are a comma list of rpc::RoleName()
+// Version 1: the tables. Members' roles are a comma list of access::RoleName()
 // names; password_hash is an auth::HashPassword() string, never a password.
 constexpr char kTables[] = R"sql(
 CREATE TABLE dir_sectors (

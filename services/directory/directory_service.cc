@@ -5,22 +5,13 @@
 
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "services/common/commit.h"
 #include "services/common/paging.h"
+#include "common/reason.h"
+#include "common/proto_time.h"
 
 namespace relais::directory {
 namespace {
-
-audit::EventInput Allowed(audit::EventInput event) {
-  event.decision = v1::DECISION_ALLOW;
-  event.reason = v1::ACCESS_REASON_ALLOWED;
-  event.reason_code = "allowed";
-  return event;
-}
-
-absl::Status AuditUnavailable(const absl::Status& cause) {
-  common::LogError("audit append failed; refusing the call", {{"status", cause.ToString()}});
-  return absl::UnavailableError("audit_unavailable: the access log cannot be written");
-}
 
 void ToProto(const SectorInfo& in, v1::Sector* out) {
   out->set_id(in.id);
@@ -130,31 +121,6 @@ absl::Status NotSelf(const rpc::Caller& caller, absl::string_view member_id) {
 }  // namespace
 
 
-absl::Status DirectoryServiceImpl::CommitAudited(
-    rpc::CallAudit& call,
-    absl::FunctionRef<absl::StatusOr<std::string>(storage::Connection&)> change) {
-  RETURN_IF_ERROR(db_->Write([&](storage::Connection& txn) -> absl::Status {
-    ASSIGN_OR_RETURN(std::string object_id, change(txn));
-    audit::EventInput allowed = Allowed(call.event);
-    allowed.object_id = std::move(object_id);
-    if (absl::StatusOr<int64_t> seq = gate_->audit()->Append(txn, allowed); !seq.ok()) {
-      return AuditUnavailable(seq.status());
-    }
-    return absl::OkStatus();
-  }));
-  call.recorded = true;
-  return absl::OkStatus();
-}
-
-absl::Status DirectoryServiceImpl::RecordRead(rpc::CallAudit& call) {
-  if (absl::StatusOr<int64_t> seq = gate_->audit()->AppendStandalone(Allowed(call.event));
-      !seq.ok()) {
-    return AuditUnavailable(seq.status());
-  }
-  call.recorded = true;
-  return absl::OkStatus();
-}
-
 grpc::ServerUnaryReactor* DirectoryServiceImpl::CreateSector(grpc::CallbackServerContext* ctx,
                                                              const v1::CreateSectorRequest* request,
                                                              v1::Sector* reply) {
@@ -163,10 +129,11 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::CreateSector(grpc::CallbackServe
                       RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.CreateSector"));
                       const SectorInfo input{request->sector().id(), request->sector().name()};
                       SectorInfo created;
-                      RETURN_IF_ERROR(CommitAudited(
-                          call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
+                      RETURN_IF_ERROR(rpc::CommitAllowed(*db_, *gate_->audit(), 
+                          call, [&](storage::Connection& txn) -> absl::Status {
                             ASSIGN_OR_RETURN(created, store_->CreateSector(txn, input));
-                            return created.id;
+                            call.event.object_id = created.id;
+                            return absl::OkStatus();
                           }));
                       ToProto(created, reply);
                       return absl::OkStatus();
@@ -183,7 +150,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ListSectors(grpc::CallbackServer
                                        rpc::TakePage(sectors, request->page_size(),
                                                      request->page_token(),
                                                      [](const SectorInfo& s) { return s.id; }));
-                      RETURN_IF_ERROR(RecordRead(call));
+                      RETURN_IF_ERROR(rpc::RecordAllowed(*gate_->audit(), call));
                       for (const SectorInfo& s : sectors) ToProto(s, reply->add_sectors());
                       return absl::OkStatus();
                     });
@@ -199,10 +166,11 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::CreateService(
                       const ServiceInfo input{"", in.name(), in.sector_id(), in.kind(),
                                               /*platform=*/false};
                       ServiceInfo created;
-                      RETURN_IF_ERROR(CommitAudited(
-                          call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
+                      RETURN_IF_ERROR(rpc::CommitAllowed(*db_, *gate_->audit(), 
+                          call, [&](storage::Connection& txn) -> absl::Status {
                             ASSIGN_OR_RETURN(created, store_->CreateService(txn, input));
-                            return created.id;
+                            call.event.object_id = created.id;
+                            return absl::OkStatus();
                           }));
                       ToProto(created, reply);
                       return absl::OkStatus();
@@ -214,11 +182,12 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ListServices(grpc::CallbackServe
                                                              v1::ListServicesResponse* reply) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_DIRECTORY,
                     [&](const rpc::Caller&, rpc::CallAudit& call) -> absl::Status {
-                      ASSIGN_OR_RETURN(
-                          ServicePage page,
-                          store_->ListServices(request->sector_id(), request->page_size(),
-                                               request->page_token()));
-                      RETURN_IF_ERROR(RecordRead(call));
+                      ASSIGN_OR_RETURN(const size_t page_size,
+                                       rpc::PageSize(request->page_size(), rpc::kServicePages));
+                      ASSIGN_OR_RETURN(ServicePage page,
+                                       store_->ListServices(request->sector_id(), page_size,
+                                                            request->page_token()));
+                      RETURN_IF_ERROR(rpc::RecordAllowed(*gate_->audit(), call));
                       for (const ServiceInfo& s : page.services) ToProto(s, reply->add_services());
                       reply->set_next_page_token(page.next_page_token);
                       return absl::OkStatus();
@@ -235,7 +204,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::AddMember(grpc::CallbackServerCo
         const MemberInfo input = FromProto(request->member());
         // A head of service staffs their own service, an admin a new one;
         // nobody creates admins here, and only an admin creates auditors.
-        RETURN_IF_ERROR(rpc::CheckId("member.service_id", input.service_id));
+        RETURN_IF_ERROR(common::CheckId("member.service_id", input.service_id));
         ASSIGN_OR_RETURN(ServiceInfo service, store_->GetService(input.service_id));
         RETURN_IF_ERROR(CheckDuties(caller, service, {}, input.roles, input.roles));
         // Validation and scrypt run before the write lock is taken. Nobody
@@ -245,15 +214,16 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::AddMember(grpc::CallbackServerCo
                                                  input, one_time_password_lifetime_, &one_time));
         MemberInfo created;
         RETURN_IF_ERROR(
-            CommitAudited(call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
+            rpc::CommitAllowed(*db_, *gate_->audit(), call, [&](storage::Connection& txn) -> absl::Status {
               ASSIGN_OR_RETURN(created, store_->InsertMember(txn, prepared));
-              return created.id;
+              call.event.object_id = created.id;
+              return absl::OkStatus();
             }));
         common::LogInfo("member added",
                         {{"member_id", created.id}, {"service_id", created.service_id}});
         ToProto(created, reply->mutable_member());
         reply->set_one_time_password(std::move(one_time.secret));
-        *reply->mutable_one_time_password_expires_at() = rpc::ToProto(one_time.expires_at);
+        *reply->mutable_one_time_password_expires_at() = common::ToProto(one_time.expires_at);
         return absl::OkStatus();
       });
 }
@@ -265,7 +235,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::SetMemberRoles(
       *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.SetMemberRoles"));
-        RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
+        RETURN_IF_ERROR(common::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();
         RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));
         std::vector<v1::Role> roles;
@@ -275,11 +245,12 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::SetMemberRoles(
         ASSIGN_OR_RETURN(ServiceInfo service, store_->GetService(member.service_id));
         RETURN_IF_ERROR(CheckDuties(caller, service, member.roles, roles, Added(member.roles, roles)));
         RETURN_IF_ERROR(
-            CommitAudited(call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
+            rpc::CommitAllowed(*db_, *gate_->audit(), call, [&](storage::Connection& txn) -> absl::Status {
               ASSIGN_OR_RETURN(member.roles, store_->SetMemberRoles(txn, member.id, roles));
               // Tokens carry roles: the old ones must not outlive the change.
               RETURN_IF_ERROR(sessions_->RevokeAllOf(txn, member.id));
-              return member.id;
+              call.event.object_id = member.id;
+              return absl::OkStatus();
             }));
         ToProto(member, reply);
         return absl::OkStatus();
@@ -293,7 +264,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(
       *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.RemoveMember"));
-        RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
+        RETURN_IF_ERROR(common::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();
         RETURN_IF_ERROR(NotSelf(caller, request->member_id()));
         ASSIGN_OR_RETURN(MemberInfo member, store_->GetMember(request->member_id()));
@@ -301,10 +272,11 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(
         ASSIGN_OR_RETURN(ServiceInfo service, store_->GetService(member.service_id));
         RETURN_IF_ERROR(CheckDuties(caller, service, member.roles, {}, {}));
         RETURN_IF_ERROR(
-            CommitAudited(call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
+            rpc::CommitAllowed(*db_, *gate_->audit(), call, [&](storage::Connection& txn) -> absl::Status {
               RETURN_IF_ERROR(store_->SetMemberActive(txn, member.id, false));
               RETURN_IF_ERROR(sessions_->RevokeAllOf(txn, member.id));
-              return member.id;
+              call.event.object_id = member.id;
+              return absl::OkStatus();
             }));
         member.active = false;
         ToProto(member, reply);
@@ -319,7 +291,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ResetPassword(
       *gate_, ctx, v1::ACTION_RESET_PASSWORD,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.ResetPassword"));
-        RETURN_IF_ERROR(rpc::CheckId("member_id", request->member_id()));
+        RETURN_IF_ERROR(common::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();
         RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));
         if (request->member_id() == caller.member_id()) {
@@ -339,15 +311,16 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ResetPassword(
         ASSIGN_OR_RETURN(OneTimePassword one_time,
                          store_->PrepareOneTimePassword(one_time_password_lifetime_));
         RETURN_IF_ERROR(
-            CommitAudited(call, [&](storage::Connection& txn) -> absl::StatusOr<std::string> {
+            rpc::CommitAllowed(*db_, *gate_->audit(), call, [&](storage::Connection& txn) -> absl::Status {
               RETURN_IF_ERROR(store_->SetPassword(txn, member.id, one_time.update));
               // The member's sessions end with the password they were opened with.
               RETURN_IF_ERROR(sessions_->RevokeAllOf(txn, member.id));
-              return member.id;
+              call.event.object_id = member.id;
+              return absl::OkStatus();
             }));
         common::LogInfo("password reset", {{"member_id", member.id}});
         reply->set_one_time_password(std::move(one_time.secret));
-        *reply->mutable_one_time_password_expires_at() = rpc::ToProto(one_time.expires_at);
+        *reply->mutable_one_time_password_expires_at() = common::ToProto(one_time.expires_at);
         return absl::OkStatus();
       });
 }
@@ -359,7 +332,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::Glossary(grpc::CallbackServerCon
                     [&](const rpc::Caller&, rpc::CallAudit& call) -> absl::Status {
                       ASSIGN_OR_RETURN(std::vector<GlossaryEntry> terms,
                                        store_->Glossary(request->sector_id()));
-                      RETURN_IF_ERROR(RecordRead(call));
+                      RETURN_IF_ERROR(rpc::RecordAllowed(*gate_->audit(), call));
                       for (const GlossaryEntry& t : terms) {
                         v1::GlossaryTerm* out = reply->add_terms();
                         out->set_acronym(t.acronym);

@@ -88,17 +88,6 @@ class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService 
                                      v1::GlossaryResponse* reply) override;
 
  private:
-  // Runs `change` (which returns the id of what it made) and appends the call's
-  // ALLOW event naming that id, in one write transaction; marks the call
-  // recorded once committed. UNAVAILABLE "audit_unavailable" if the event
-  // cannot be appended (nothing is then written).
-  absl::Status CommitAudited(
-      rpc::CallAudit& call,
-      absl::FunctionRef<absl::StatusOr<std::string>(storage::Connection&)> change);
-
-  // Appends the call's ALLOW event for a read, before any data is returned.
-  absl::Status RecordRead(rpc::CallAudit& call);
-
   rpc::CallGate* const gate_;
   DirectoryStore* const store_;
   storage::Database* const db_;

@@ -17,6 +17,9 @@
 #include "gtest/gtest.h"
 #include "relais/v1/directory.grpc.pb.h"
 #include "services/audit/audit_log.h"
+#include "services/common/paging.h"
+#include "common/proto_time.h"
+#include "access/roles.h"
 
 namespace relais::directory {
 namespace {
@@ -128,7 +131,7 @@ class DirectoryServiceTest : public ::testing::Test {
 
   std::string TokenFor(const MemberInfo& m) {
     std::vector<std::string> roles;
-    for (v1::Role r : m.roles) roles.push_back(rpc::RoleName(r));
+    for (v1::Role r : m.roles) roles.push_back(access::RoleName(r));
     auto token = issuer_->Issue(m.id, m.service_id, roles);
     EXPECT_TRUE(token.ok()) << token.status();
     return token.value_or("");
@@ -174,7 +177,7 @@ class DirectoryServiceTest : public ::testing::Test {
   }
 
   bool ServiceNamed(const std::string& name) {
-    auto page = store_->ListServices("", kMaxPageSize, "");
+    auto page = store_->ListServices("", rpc::kServicePages.max_size, "");
     EXPECT_TRUE(page.ok());
     for (const ServiceInfo& s : page->services) {
       if (s.name == name) return true;
@@ -269,7 +272,7 @@ TEST_F(DirectoryServiceTest, CoordinatorAddsAColleagueWithAOneTimePasswordNotInT
   // A random secret nobody chose, to be changed within 72 hours.
   const std::string& one_time = response.one_time_password();
   EXPECT_EQ(one_time.size(), auth::kOneTimePasswordChars);
-  EXPECT_EQ(rpc::FromProto(response.one_time_password_expires_at()),
+  EXPECT_EQ(common::FromProto(response.one_time_password_expires_at()),
             clock_.Now() + absl::Hours(72));
   auto creds = store_->FindCredentials("jeanne.lambert");
   ASSERT_TRUE(creds.ok());
@@ -357,6 +360,14 @@ TEST_F(DirectoryServiceTest, AnyMemberReadsTheDirectoryPageByPage) {
     token = reply.next_page_token();
   } while (!token.empty() && ids.size() < 100);
   EXPECT_EQ(ids.size(), 4u);  // the fixture's AMO and three more
+  for (int32_t bad : {-1, rpc::kServicePages.max_size + 1}) {
+    v1::ListServicesRequest req;
+    req.set_page_size(bad);
+    v1::ListServicesResponse reply;
+    grpc::Status status = stub_->ListServices(Ctx(caseworker_token_).get(), req, &reply);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+    EXPECT_EQ(ReasonOf(status), "out_of_range") << bad;
+  }
 
   v1::GlossaryRequest glossary_req;
   glossary_req.set_sector_id("aide_jeunesse");
@@ -617,7 +628,7 @@ TEST_F(SeparatedDutiesTest, ACoordinatorResetsAColleaguesPasswordToAOneTimePassw
   EXPECT_FALSE(auth::VerifyPassword(kPassword, creds->password_hash));
   EXPECT_TRUE(auth::VerifyPassword(reply.one_time_password(), creds->password_hash));
   EXPECT_TRUE(creds->must_change);
-  EXPECT_EQ(rpc::FromProto(reply.one_time_password_expires_at()), clock_.Now() + absl::Hours(72));
+  EXPECT_EQ(common::FromProto(reply.one_time_password_expires_at()), clock_.Now() + absl::Hours(72));
   std::vector<v1::AuditEvent> allowed = Events(v1::DECISION_ALLOW);
   ASSERT_EQ(allowed.size(), 1u);
   EXPECT_EQ(allowed[0].action(), v1::ACTION_RESET_PASSWORD);

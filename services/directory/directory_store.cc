@@ -7,9 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "access/roles.h"
+#include "common/ids.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
-#include "services/common/ids.h"
-#include "services/common/rpc.h"
 #include "services/directory/directory_schema.h"
 
 namespace relais::directory {
@@ -28,23 +29,23 @@ bool HasControlCharacter(absl::string_view s) {
 
 // Names shown to people: 1..kMaxNameBytes bytes, not blank, no control characters.
 absl::Status CheckName(absl::string_view field, absl::string_view name) {
-  RETURN_IF_ERROR(rpc::CheckText(field, name, kMaxNameBytes));
+  RETURN_IF_ERROR(common::CheckText(field, name, kMaxNameBytes));
   if (absl::StripAsciiWhitespace(name).empty()) {
-    return rpc::InvalidField(field, "field_required", "is blank");
+    return common::InvalidField(field, "field_required", "is blank");
   }
   if (HasControlCharacter(name)) {
-    return rpc::InvalidField(field, "invalid_characters", "holds control characters");
+    return common::InvalidField(field, "invalid_characters", "holds control characters");
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckSectorId(absl::string_view field, absl::string_view id) {
-  if (id.empty()) return rpc::InvalidField(field, "field_required", "is required");
+  if (id.empty()) return common::InvalidField(field, "field_required", "is required");
   const bool slug = std::all_of(id.begin(), id.end(), [](char c) {
     return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_';
   });
-  if (!slug || id.size() < kMinSectorIdBytes || id.size() > rpc::kMaxIdLength) {
-    return rpc::InvalidField(field, "malformed_id", "must be 2 to 64 of [a-z0-9_]");
+  if (!slug || id.size() < kMinSectorIdBytes || id.size() > common::kMaxIdLength) {
+    return common::InvalidField(field, "malformed_id", "must be 2 to 64 of [a-z0-9_]");
   }
   return absl::OkStatus();
 }
@@ -60,7 +61,7 @@ absl::Status CheckChosenServiceId(absl::string_view id) {
     return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_';
   });
   if (suffix.empty() || suffix.size() > kMaxSuffixBytes || !slug) {
-    return rpc::InvalidField("service.id", "malformed_id",
+    return common::InvalidField("service.id", "malformed_id",
                              "must be svc_ followed by 1 to 40 of [a-z0-9_]");
   }
   return absl::OkStatus();
@@ -68,12 +69,12 @@ absl::Status CheckChosenServiceId(absl::string_view id) {
 
 absl::Status CheckLogin(absl::string_view login) {
   constexpr absl::string_view kField = "member.login";
-  if (login.empty()) return rpc::InvalidField(kField, "field_required", "is required");
+  if (login.empty()) return common::InvalidField(kField, "field_required", "is required");
   const bool charset = std::all_of(login.begin(), login.end(), [](char c) {
     return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '.' || c == '_' || c == '-';
   });
   if (!charset || login.size() < kMinLoginBytes || login.size() > kMaxLoginBytes) {
-    return rpc::InvalidField(kField, "malformed_login", "must be 3 to 64 of [a-z0-9._-]");
+    return common::InvalidField(kField, "malformed_login", "must be 3 to 64 of [a-z0-9._-]");
   }
   return absl::OkStatus();
 }
@@ -81,11 +82,11 @@ absl::Status CheckLogin(absl::string_view login) {
 // Checks roles and returns them without duplicates, in first-seen order.
 absl::StatusOr<std::vector<v1::Role>> CheckRoles(const std::vector<v1::Role>& roles) {
   constexpr absl::string_view kField = "member.roles";
-  if (roles.empty()) return rpc::InvalidField(kField, "field_required", "needs at least one role");
+  if (roles.empty()) return common::InvalidField(kField, "field_required", "needs at least one role");
   std::vector<v1::Role> unique;
   for (v1::Role r : roles) {
-    if (rpc::RoleName(r).empty()) {
-      return rpc::InvalidField(kField, "invalid_role", "holds an unspecified or unknown role");
+    if (access::RoleName(r).empty()) {
+      return common::InvalidField(kField, "invalid_role", "holds an unspecified or unknown role");
     }
     if (std::find(unique.begin(), unique.end(), r) == unique.end()) unique.push_back(r);
   }
@@ -94,7 +95,7 @@ absl::StatusOr<std::vector<v1::Role>> CheckRoles(const std::vector<v1::Role>& ro
 
 // Cheap checks of a member's fields (everything but the password).
 absl::StatusOr<MemberInfo> CheckMember(const MemberInfo& member) {
-  RETURN_IF_ERROR(rpc::CheckId("member.service_id", member.service_id));
+  RETURN_IF_ERROR(common::CheckId("member.service_id", member.service_id));
   RETURN_IF_ERROR(CheckName("member.display_name", member.display_name));
   RETURN_IF_ERROR(CheckLogin(member.login));
   MemberInfo checked = member;
@@ -106,14 +107,14 @@ absl::StatusOr<MemberInfo> CheckMember(const MemberInfo& member) {
 
 std::string RolesToText(const std::vector<v1::Role>& roles) {
   std::vector<std::string> names;
-  for (v1::Role r : roles) names.push_back(rpc::RoleName(r));
+  for (v1::Role r : roles) names.push_back(access::RoleName(r));
   return absl::StrJoin(names, ",");
 }
 
 absl::StatusOr<std::vector<v1::Role>> RolesFromText(absl::string_view text) {
   std::vector<v1::Role> roles;
   for (absl::string_view name : absl::StrSplit(text, ',', absl::SkipEmpty())) {
-    const v1::Role r = rpc::RoleFromName(name);
+    const v1::Role r = access::RoleFromName(name);
     if (r == v1::ROLE_UNSPECIFIED) return absl::DataLossError("stored member has an unknown role");
     roles.push_back(r);
   }
@@ -129,7 +130,7 @@ absl::StatusOr<bool> Exists(Connection& conn, absl::string_view sql, absl::strin
 
 absl::Status RequireSector(Connection& conn, absl::string_view sector_id) {
   ASSIGN_OR_RETURN(bool found, Exists(conn, "SELECT 1 FROM dir_sectors WHERE id = ?1", sector_id));
-  if (!found) return rpc::NotFound("sector_not_found", "no sector has this id");
+  if (!found) return common::NotFound("sector_not_found", "no sector has this id");
   return absl::OkStatus();
 }
 
@@ -246,7 +247,7 @@ absl::StatusOr<SectorInfo> DirectoryStore::CreateSector(Connection& txn, const S
   ins.Bind(1, sector.id).Bind(2, sector.name);
   if (absl::Status s = ins.Run(); !s.ok()) {
     if (absl::IsAlreadyExists(s)) {
-      return absl::AlreadyExistsError("sector_exists: a sector already has this id");
+      return common::AlreadyExists("sector_exists", "a sector already has this id");
     }
     return s;
   }
@@ -280,20 +281,20 @@ absl::StatusOr<ServiceInfo> DirectoryStore::CreateService(Connection& txn,
   RETURN_IF_ERROR(CheckName("service.name", service.name));
   RETURN_IF_ERROR(CheckSectorId("service.sector_id", service.sector_id));
   if (service.kind.size() > kMaxKindBytes || HasControlCharacter(service.kind)) {
-    return rpc::InvalidField("service.kind", "malformed_kind",
+    return common::InvalidField("service.kind", "malformed_kind",
                              "must be at most 64 bytes without control characters");
   }
   if (!service.id.empty()) RETURN_IF_ERROR(CheckChosenServiceId(service.id));
   RETURN_IF_ERROR(RequireSector(txn, service.sector_id));
   ServiceInfo created = service;
   if (created.id.empty()) {
-    created.id = rpc::NewId("svc");
+    created.id = common::NewId("svc");
   } else {
     // Checked inside the write transaction, like logins; the primary key stays
     // as the last line of defence.
     ASSIGN_OR_RETURN(bool taken,
                      Exists(txn, "SELECT 1 FROM dir_services WHERE id = ?1", created.id));
-    if (taken) return absl::AlreadyExistsError("service_exists: another service has this id");
+    if (taken) return common::AlreadyExists("service_exists", "another service has this id");
   }
   ASSIGN_OR_RETURN(Statement ins,
                    txn.Prepare("INSERT INTO dir_services(id, name, sector_id, kind, "
@@ -322,22 +323,20 @@ absl::Status DirectoryStore::SetServicePlatform(Connection& txn, absl::string_vi
                    txn.Prepare("UPDATE dir_services SET platform = ?1 WHERE id = ?2"));
   upd.Bind(1, int64_t{platform ? 1 : 0}).Bind(2, service_id);
   RETURN_IF_ERROR(upd.Run());
-  if (txn.Changes() == 0) return rpc::NotFound("service_not_found", "no service has this id");
+  if (txn.Changes() == 0) return common::NotFound("service_not_found", "no service has this id");
   return storage::SetRowMac(txn, kServiceMac, service_id);
 }
 
-absl::StatusOr<ServicePage> DirectoryStore::ListServices(absl::string_view sector_id, int page_size,
+absl::StatusOr<ServicePage> DirectoryStore::ListServices(absl::string_view sector_id,
+                                                         size_t page_size,
                                                          absl::string_view page_token) const {
   if (!sector_id.empty()) RETURN_IF_ERROR(CheckSectorId("sector_id", sector_id));
   // Tokens are service ids this server handed out.
   if (!page_token.empty() && (!absl::StartsWith(page_token, "svc_") ||
-                              !rpc::CheckId("page_token", page_token).ok())) {
-    return rpc::InvalidField("page_token", "bad_page_token", "is not a token this server gave");
+                              !common::CheckId("page_token", page_token).ok())) {
+    return common::InvalidField("page_token", "bad_page_token", "is not a token this server gave");
   }
-  if (page_size < 0 || page_size > kMaxPageSize) {
-    return rpc::InvalidField("page_size", "out_of_range", "must be between 0 and 1000");
-  }
-  if (page_size == 0) page_size = kDefaultPageSize;
+  if (page_size == 0) return absl::InvalidArgumentError("page_size must be at least 1");
   ServicePage page;
   RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
     if (!sector_id.empty()) RETURN_IF_ERROR(RequireSector(conn, sector_id));
@@ -345,11 +344,11 @@ absl::StatusOr<ServicePage> DirectoryStore::ListServices(absl::string_view secto
     ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(ServiceSelect(),
                                                             "WHERE (?1 = '' OR sector_id = ?1) "
                                                             "AND id > ?2 ORDER BY id LIMIT ?3")));
-    q.Bind(1, sector_id).Bind(2, page_token).Bind(3, int64_t{page_size} + 1);
+    q.Bind(1, sector_id).Bind(2, page_token).Bind(3, static_cast<int64_t>(page_size) + 1);
     while (true) {
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) return absl::OkStatus();
-      if (page.services.size() == static_cast<size_t>(page_size)) {
+      if (page.services.size() == page_size) {
         page.next_page_token = page.services.back().id;
         return absl::OkStatus();
       }
@@ -364,7 +363,7 @@ absl::StatusOr<NewMember> DirectoryStore::PrepareMember(const MemberInfo& member
                                                         absl::string_view password) const {
   NewMember prepared;
   ASSIGN_OR_RETURN(prepared.info, CheckMember(member));
-  if (password.empty()) return rpc::InvalidField("password", "field_required", "is required");
+  if (password.empty()) return common::InvalidField("password", "field_required", "is required");
   ASSIGN_OR_RETURN(prepared.password, PrepareNewPassword(password, "password"));
   return prepared;
 }
@@ -381,7 +380,7 @@ absl::StatusOr<NewMember> DirectoryStore::PrepareMemberWithOneTimePassword(
 absl::StatusOr<PasswordUpdate> DirectoryStore::PrepareNewPassword(absl::string_view password,
                                                                   absl::string_view field) const {
   if (const auth::PasswordVerdict verdict = auth::CheckNewPassword(password); !verdict.ok()) {
-    return rpc::InvalidField(field, verdict.reason, verdict.explanation);
+    return common::InvalidField(field, verdict.reason, verdict.explanation);
   }
   PasswordUpdate update;
   ASSIGN_OR_RETURN(update.password_hash, auth::HashPassword(password, options_.scrypt));
@@ -412,7 +411,7 @@ absl::StatusOr<MemberInfo> DirectoryStore::InsertMember(Connection& txn, const N
   if (absl::Status service = storage::CheckStoredRow(txn, kServiceMac, created.service_id);
       !service.ok()) {
     if (absl::IsNotFound(service)) {
-      return rpc::NotFound("service_not_found", "no service has this id");
+      return common::NotFound("service_not_found", "no service has this id");
     }
     return service;
   }
@@ -420,14 +419,14 @@ absl::StatusOr<MemberInfo> DirectoryStore::InsertMember(Connection& txn, const N
   // before the insert; the UNIQUE constraint stays as the last line of defence.
   ASSIGN_OR_RETURN(bool login_used,
                    Exists(txn, "SELECT 1 FROM dir_members WHERE login = ?1", created.login));
-  if (login_used) return absl::AlreadyExistsError("login_taken: another member has this login");
+  if (login_used) return common::AlreadyExists("login_taken", "another member has this login");
   ASSIGN_OR_RETURN(
       Statement ins,
       txn.Prepare("INSERT INTO dir_members(id, service_id, display_name, login, roles, "
                   "password_hash, active, created_at_us, password_must_change, "
                   "password_expires_at_us) "
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9)"));
-  created.id = rpc::NewId("mbr");
+  created.id = common::NewId("mbr");
   ins.Bind(1, created.id)
       .Bind(2, created.service_id)
       .Bind(3, created.display_name)
@@ -466,7 +465,7 @@ absl::StatusOr<std::vector<v1::Role>> DirectoryStore::SetMemberRoles(
   ASSIGN_OR_RETURN(Statement upd, txn.Prepare("UPDATE dir_members SET roles = ?1 WHERE id = ?2"));
   upd.Bind(1, RolesToText(checked)).Bind(2, member_id);
   RETURN_IF_ERROR(upd.Run());
-  if (txn.Changes() == 0) return rpc::NotFound("member_not_found", "no member has this id");
+  if (txn.Changes() == 0) return common::NotFound("member_not_found", "no member has this id");
   RETURN_IF_ERROR(storage::SetRowMac(txn, kMemberMac, member_id));
   if (HasFieldRole(checked)) {
     ASSIGN_OR_RETURN(Statement svc,
@@ -484,7 +483,7 @@ absl::Status DirectoryStore::SetMemberActive(Connection& txn, absl::string_view 
   ASSIGN_OR_RETURN(Statement upd, txn.Prepare("UPDATE dir_members SET active = ?1 WHERE id = ?2"));
   upd.Bind(1, int64_t{active ? 1 : 0}).Bind(2, member_id);
   RETURN_IF_ERROR(upd.Run());
-  if (txn.Changes() == 0) return rpc::NotFound("member_not_found", "no member has this id");
+  if (txn.Changes() == 0) return common::NotFound("member_not_found", "no member has this id");
   return storage::SetRowMac(txn, kMemberMac, member_id);
 }
 
@@ -504,8 +503,9 @@ absl::Status DirectoryStore::SetPassword(Connection& txn, absl::string_view memb
   RETURN_IF_ERROR(upd.Run());
   if (txn.Changes() == 0) {
     ASSIGN_OR_RETURN(bool found, Exists(txn, "SELECT 1 FROM dir_members WHERE id = ?1", member_id));
-    if (!found) return rpc::NotFound("member_not_found", "no member has this id");
-    return absl::AbortedError("password_changed: the password changed meanwhile");
+    if (!found) return common::NotFound("member_not_found", "no member has this id");
+    return common::WithReason(absl::StatusCode::kAborted, "password_changed",
+                              "the password changed meanwhile");
   }
   return absl::OkStatus();
 }
@@ -520,7 +520,7 @@ absl::Status DirectoryStore::ReplacePassword(
 }
 
 absl::StatusOr<Credentials> DirectoryStore::FindCredentials(absl::string_view login) const {
-  absl::StatusOr<Credentials> found = rpc::NotFound("member_not_found", "no member has this login");
+  absl::StatusOr<Credentials> found = common::NotFound("member_not_found", "no member has this login");
   if (login.empty() || login.size() > kMaxLoginBytes) return found;
   RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
     ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(MemberSelect(), "WHERE login = ?1")));
@@ -533,8 +533,8 @@ absl::StatusOr<Credentials> DirectoryStore::FindCredentials(absl::string_view lo
 }
 
 absl::StatusOr<ServiceInfo> DirectoryStore::GetService(absl::string_view service_id) const {
-  absl::StatusOr<ServiceInfo> found = rpc::NotFound("service_not_found", "no service has this id");
-  if (service_id.empty() || service_id.size() > rpc::kMaxIdLength) return found;
+  absl::StatusOr<ServiceInfo> found = common::NotFound("service_not_found", "no service has this id");
+  if (service_id.empty() || service_id.size() > common::kMaxIdLength) return found;
   RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
     ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(ServiceSelect(), "WHERE id = ?1")));
     q.Bind(1, service_id);
@@ -546,8 +546,8 @@ absl::StatusOr<ServiceInfo> DirectoryStore::GetService(absl::string_view service
 }
 
 absl::StatusOr<MemberInfo> DirectoryStore::GetMember(absl::string_view member_id) const {
-  absl::StatusOr<MemberInfo> found = rpc::NotFound("member_not_found", "no member has this id");
-  if (member_id.empty() || member_id.size() > rpc::kMaxIdLength) return found;
+  absl::StatusOr<MemberInfo> found = common::NotFound("member_not_found", "no member has this id");
+  if (member_id.empty() || member_id.size() > common::kMaxIdLength) return found;
   RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
     ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(MemberSelect(), "WHERE id = ?1")));
     q.Bind(1, member_id);

@@ -72,8 +72,6 @@ inline constexpr size_t kMaxNameBytes = 200;
 inline constexpr size_t kMaxKindBytes = 64;
 inline constexpr size_t kMinLoginBytes = 3;
 inline constexpr size_t kMaxLoginBytes = 64;
-inline constexpr int kDefaultPageSize = 100;
-inline constexpr int kMaxPageSize = 1000;
 
 // The directory's tables in the shared database: sectors, services, members with
 // their password hashes, and the glossary. Thread-safe (all state is in the
@@ -84,7 +82,7 @@ inline constexpr int kMaxPageSize = 1000;
 // audit event of the change in the same transaction.
 //
 // Status codes: validation failures are INVALID_ARGUMENT with a reason code and
-// the request field ("member.login", ...) as made by rpc::InvalidField();
+// the request field ("member.login", ...) as made by common::InvalidField();
 // NOT_FOUND "sector_not_found" / "service_not_found" / "member_not_found";
 // ALREADY_EXISTS "sector_exists" / "service_exists" / "login_taken"; database
 // errors as mapped by storage::SqliteStatus (UNAVAILABLE when busy).
@@ -112,7 +110,7 @@ class DirectoryStore final : public DirectoryApi, public CredentialSource {
   absl::StatusOr<std::vector<SectorInfo>> ListSectors() const;
 
   // Registers a service in an existing sector, with `service.platform` as given. Name 1-200 bytes, kind at most 64 bytes.
-  // An empty `service.id` gets a fresh "svc_<20 hex>" id (rpc::NewId). A non-empty
+  // An empty `service.id` gets a fresh "svc_<20 hex>" id (common::NewId). A non-empty
   // one is kept, so that mutual-TLS certificates (whose Common Name is the service
   // id) can be issued before the service exists: it must be "svc_" then 1-40 of
   // [a-z0-9_] (INVALID_ARGUMENT "malformed_id" on "service.id"), and ALREADY_EXISTS
@@ -129,9 +127,9 @@ class DirectoryStore final : public DirectoryApi, public CredentialSource {
                                   bool platform);
   // Services by id, optionally of one sector (NOT_FOUND "sector_not_found" if it
   // does not exist). `page_token` is a previous next_page_token (the last id
-  // returned); `page_size` 0 means kDefaultPageSize, above kMaxPageSize or
-  // negative is INVALID_ARGUMENT.
-  absl::StatusOr<ServicePage> ListServices(absl::string_view sector_id, int page_size,
+  // returned); at most `page_size` services, at least 1 (the handler applies
+  // rpc::PageSize with rpc::kServicePages).
+  absl::StatusOr<ServicePage> ListServices(absl::string_view sector_id, size_t page_size,
                                            absl::string_view page_token) const;
 
   // Validates `member` (service id, display name 1-200 bytes, login 3-64 of

@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "services/common/commit.h"
+#include "common/reason.h"
 
 namespace relais::record {
 
@@ -131,7 +133,7 @@ absl::StatusOr<v1::Entry> EntryReader::Get(const Caller& caller, const GetQuery&
     ASSIGN_OR_RETURN(sealed, store::GetEntry(c, query.entry_id));
     return absl::OkStatus();
   }));
-  if (!sealed.has_value()) return rpc::NotFound("entry_not_found", "no such entry");
+  if (!sealed.has_value()) return common::NotFound("entry_not_found", "no such entry");
   const v1::Entry& e = sealed->entry;
   call.event.youth_id = e.youth_id();
   ASSIGN_OR_RETURN(Reading reading, Gather(caller, e.youth_id(), call));
@@ -146,12 +148,12 @@ absl::StatusOr<v1::Entry> EntryReader::Get(const Caller& caller, const GetQuery&
           deps_.gate->AuditDenial(call.event, rpc::Denied(v.reason, "private"));
       if (audited.code() == absl::StatusCode::kUnavailable) return audited;
       call.recorded = true;
-      return rpc::NotFound("entry_not_found", "no such entry");
+      return common::NotFound("entry_not_found", "no such entry");
     }
     return rpc::Denied(v.reason, v.explanation);
   }
   call.event.object_id = v.consent_id;
-  if (sealed->erased) return rpc::NotFound("erased", "the entry was erased (retention)");
+  if (sealed->erased) return common::NotFound("erased", "the entry was erased (retention)");
   // The correction chain (include_history): each version is decided and
   // audited on its own, and only the allowed ones are opened.
   std::vector<store::SealedEntry> chain;
@@ -228,14 +230,15 @@ absl::StatusOr<std::vector<v1::Entry>> EntryReader::Open(
 
 absl::Status EntryReader::Audit(CallAudit& call, const std::vector<audit::EventInput>& events,
                                 CallEvent order) const {
-  call.event.decision = v1::DECISION_ALLOW;
-  call.event.reason = v1::ACCESS_REASON_ALLOWED;
-  call.event.reason_code = "allowed";
+  call.event = rpc::Allowed(std::move(call.event));
   audit::AuditLog* log = deps_.gate->audit();
+  auto append = [&](Connection& c, const audit::EventInput& ev) {
+    return rpc::AuditAppended(log->Append(c, ev).status());
+  };
   RETURN_IF_ERROR(deps_.db->Write([&](Connection& c) -> absl::Status {
-    if (order == CallEvent::kFirst) RETURN_IF_ERROR(log->Append(c, call.event).status());
-    for (const audit::EventInput& ev : events) RETURN_IF_ERROR(log->Append(c, ev).status());
-    if (order == CallEvent::kLast) RETURN_IF_ERROR(log->Append(c, call.event).status());
+    if (order == CallEvent::kFirst) RETURN_IF_ERROR(append(c, call.event));
+    for (const audit::EventInput& ev : events) RETURN_IF_ERROR(append(c, ev));
+    if (order == CallEvent::kLast) RETURN_IF_ERROR(append(c, call.event));
     return absl::OkStatus();
   }));
   call.recorded = true;

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/record/record_test_util.h"
+#include "common/reason.h"
 
 namespace relais::record {
 namespace {
@@ -122,7 +123,7 @@ TEST_F(EntryReaderTest, ListIsRefusedWithoutAnAccompanimentAndLeavesTheAuditToTh
   f_.AddEntry(youth_, kAmo, v1::VISIBILITY_SHARED, v1::DATA_CATEGORY_GENERAL, "amo note");
   absl::StatusOr<EntryReader::Page> page = List(kPms);
   EXPECT_EQ(page.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(rpc::ReasonOf(page.status()), "no_active_accompaniment");
+  EXPECT_EQ(common::ReasonOf(page.status()), "no_active_accompaniment");
   EXPECT_FALSE(call_.recorded);  // rpc::Serve audits the denial
   EXPECT_TRUE(f_.Events().empty());
 }
@@ -159,7 +160,7 @@ TEST_F(EntryReaderTest, GetRefusesASharedEntryWithoutConsent) {
                                      v1::DATA_CATEGORY_GENERAL, "amo shared");
   absl::StatusOr<v1::Entry> entry = Get(kPms, id);
   EXPECT_EQ(entry.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(rpc::ReasonOf(entry.status()), "no_consent");
+  EXPECT_EQ(common::ReasonOf(entry.status()), "no_consent");
   EXPECT_FALSE(call_.recorded);
 }
 
@@ -169,7 +170,7 @@ TEST_F(EntryReaderTest, GetAnswersNotFoundForAnotherServicesPrivateEntryButAudit
                                      v1::DATA_CATEGORY_GENERAL, "amo private");
   absl::StatusOr<v1::Entry> entry = Get(kPms, id);
   EXPECT_EQ(entry.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(rpc::ReasonOf(entry.status()), "entry_not_found");
+  EXPECT_EQ(common::ReasonOf(entry.status()), "entry_not_found");
   EXPECT_TRUE(call_.recorded);
   EXPECT_THAT(Audited(), ElementsAre("ACTION_READ_ENTRY " + id + " entry_private"));
 }

@@ -11,12 +11,15 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "storage/wal_checkpoint.h"
-#include "services/common/ids.h"
+#include "common/ids.h"
 #include "services/common/paging.h"
 #include "services/directory/platform_auditor.h"
 #include "services/record/record_service.h"
 #include "services/record/gdpr_store.h"
 #include "services/record/record_store.h"
+#include "services/common/commit.h"
+#include "common/reason.h"
+#include "common/proto_time.h"
 
 namespace relais::record {
 
@@ -31,11 +34,11 @@ namespace {
 constexpr char kServerActor[] = "relaisd";
 
 absl::Status ErasureNotFound() {
-  return rpc::NotFound("erasure_request_not_found", "no such erasure request");
+  return common::NotFound("erasure_request_not_found", "no such erasure request");
 }
 
 absl::Status ExportRequestNotFound() {
-  return rpc::NotFound("export_request_not_found", "no such full-export request");
+  return common::NotFound("export_request_not_found", "no such full-export request");
 }
 
 // An event of the server itself, about one youth.
@@ -43,7 +46,7 @@ audit::EventInput ServerEvent(v1::Action action, absl::string_view youth_id,
                               absl::string_view object_id, v1::Decision decision,
                               absl::string_view reason_code) {
   audit::EventInput e;
-  e.request_id = rpc::NewId("req");
+  e.request_id = common::NewId("req");
   e.actor_member_id = kServerActor;
   e.action = action;
   e.youth_id = std::string(youth_id);
@@ -108,36 +111,36 @@ grpc::ServerUnaryReactor* RecordServiceImpl::EraseYouth(grpc::CallbackServerCont
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.EraseYouth"));
-    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
-    RETURN_IF_ERROR(rpc::CheckText("reason", req->reason(), rpc::kMaxReasonLength));
+    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
+    RETURN_IF_ERROR(common::CheckText("reason", req->reason(), common::kMaxReasonLength));
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
     RETURN_IF_ERROR(RequireGdprActor(caller, youth.id, call));
     if (youth.legal_hold) {
-      return rpc::Precondition("legal_hold", "a legal hold forbids erasing this record");
+      return common::Precondition("legal_hold", "a legal hold forbids erasing this record");
     }
     ASSIGN_OR_RETURN(bool mandate, care_->HasActiveMandate(youth.id));
     if (mandate) {
-      return rpc::Precondition("mandate_active",
+      return common::Precondition("mandate_active",
                                "an accompaniment under mandate is active; it must end first");
     }
     ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
     const absl::Time now = clock_->Now();
     v1::ErasureRequest request;
-    request.set_id(rpc::NewId("erq"));
+    request.set_id(common::NewId("erq"));
     request.set_youth_id(youth.id);
     request.set_state(v1::ERASURE_STATE_REQUESTED);
     request.set_requested_by_member_id(caller.member_id());
     request.set_requested_by_service_id(caller.service_id());
-    *request.mutable_requested_at() = rpc::ToProto(now);
+    *request.mutable_requested_at() = common::ToProto(now);
     return Commit(call, [&](Connection& c) -> absl::Status {
       // A hold set since the checks above wins: re-read inside the transaction.
       ASSIGN_OR_RETURN(std::optional<YouthFacts> current,
                        store::GetYouthFacts(c, *crypto, youth.id));
       if (!current.has_value() || current->erased) {
-        return rpc::NotFound("erased", "the record has been erased");
+        return common::NotFound("erased", "the record has been erased");
       }
       if (current->legal_hold) {
-        return rpc::Precondition("legal_hold", "a legal hold forbids erasing this record");
+        return common::Precondition("legal_hold", "a legal hold forbids erasing this record");
       }
       ASSIGN_OR_RETURN(std::optional<v1::ErasureRequest> pending,
                        store::PendingErasureRequest(c, youth.id));
@@ -152,14 +155,15 @@ grpc::ServerUnaryReactor* RecordServiceImpl::EraseYouth(grpc::CallbackServerCont
       if (request.restricted_by_request()) {
         // Art. 18 at once, as RestrictYouth records it; the reason is the
         // request's (sealed there), so the change row stores none.
-        store::GdprChange change{rpc::NewId("gdpr"), youth.id, "restrict", "",
+        store::GdprChange change{common::NewId("gdpr"), youth.id, "restrict", "",
                                  caller.member_id(), caller.service_id(), now};
         RETURN_IF_ERROR(store::RecordGdprChange(c, *crypto, change));
         RETURN_IF_ERROR(store::SetYouthFlag(c, youth.id, store::YouthFlag::kRestricted, true));
-        RETURN_IF_ERROR(gate_->audit()
-                            ->Append(c, SideEvent(call.event, v1::ACTION_RESTRICT_YOUTH,
-                                                  change.id, "erasure_requested"))
-                            .status());
+        RETURN_IF_ERROR(rpc::AuditAppended(
+            gate_->audit()
+                ->Append(c, SideEvent(call.event, v1::ACTION_RESTRICT_YOUTH, change.id,
+                                      "erasure_requested"))
+                .status()));
       }
       *resp = request;
       return absl::OkStatus();
@@ -176,7 +180,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ApproveErasure(
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ApproveErasure"));
     RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));  // irreversible: step-up
-    RETURN_IF_ERROR(rpc::CheckId("request_id", req->request_id()));
+    RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));
     call.event.object_id = req->request_id();
     ASSIGN_OR_RETURN(v1::ErasureRequest request, LoadErasureRequest(req->request_id()));
     call.event.youth_id = request.youth_id();
@@ -197,7 +201,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ApproveErasure(
       RETURN_IF_ERROR(RequireGdprActor(caller, youth.id, call));
     }
     if (request.state() == v1::ERASURE_STATE_CANCELLED) {
-      return rpc::Precondition("erasure_cancelled", "the erasure request was cancelled");
+      return common::Precondition("erasure_cancelled", "the erasure request was cancelled");
     }
     if (request.state() == v1::ERASURE_STATE_APPROVED) {  // idempotent repeat
       RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
@@ -230,9 +234,9 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CancelErasure(grpc::CallbackServerC
   return rpc::Serve(*gate_, ctx, v1::ACTION_CANCEL_ERASURE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.CancelErasure"));
-    RETURN_IF_ERROR(rpc::CheckId("request_id", req->request_id()));
+    RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));
     call.event.object_id = req->request_id();
-    RETURN_IF_ERROR(rpc::CheckText("reason", req->reason(), rpc::kMaxReasonLength));
+    RETURN_IF_ERROR(common::CheckText("reason", req->reason(), common::kMaxReasonLength));
     ASSIGN_OR_RETURN(v1::ErasureRequest request, LoadErasureRequest(req->request_id()));
     call.event.youth_id = request.youth_id();
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(request.youth_id()));
@@ -253,7 +257,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CancelErasure(grpc::CallbackServerC
       return absl::OkStatus();
     }
     if (request.state() == v1::ERASURE_STATE_EXECUTED) {
-      return rpc::Precondition("erasure_executed", "the record has been erased");
+      return common::Precondition("erasure_executed", "the record has been erased");
     }
     ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
     const absl::Time now = clock_->Now();
@@ -266,14 +270,15 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CancelErasure(grpc::CallbackServerC
                        store::GetYouthFacts(c, *crypto, youth.id));
       if (!current.has_value() || !current->restricted) return absl::OkStatus();
       // The restriction was this request's: it goes with it.
-      store::GdprChange change{rpc::NewId("gdpr"), youth.id, "lift_restriction", "",
+      store::GdprChange change{common::NewId("gdpr"), youth.id, "lift_restriction", "",
                                caller.member_id(), caller.service_id(), now};
       RETURN_IF_ERROR(store::RecordGdprChange(c, *crypto, change));
       RETURN_IF_ERROR(store::SetYouthFlag(c, youth.id, store::YouthFlag::kRestricted, false));
-      return gate_->audit()
-          ->Append(c, SideEvent(call.event, v1::ACTION_LIFT_RESTRICTION, change.id,
-                                "erasure_cancelled"))
-          .status();
+      return rpc::AuditAppended(
+          gate_->audit()
+              ->Append(c, SideEvent(call.event, v1::ACTION_LIFT_RESTRICTION, change.id,
+                                    "erasure_cancelled"))
+              .status());
     }));
     ASSIGN_OR_RETURN(*resp, LoadErasureRequest(request.id()));
     return absl::OkStatus();
@@ -289,7 +294,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetErasureRequest(
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_YOUTH,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.GetErasureRequest"));
-    RETURN_IF_ERROR(rpc::CheckId("request_id", req->request_id()));
+    RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));
     call.event.object_id = req->request_id();
     ASSIGN_OR_RETURN(v1::ErasureRequest request, LoadErasureRequest(req->request_id()));
     call.event.youth_id = request.youth_id();
@@ -309,7 +314,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListErasureRequests(
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ListErasureRequests"));
-    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
     RETURN_IF_ERROR(
         RequireErasureViewer(caller, "RecordService.ListErasureRequests", youth.id, call));
@@ -396,7 +401,7 @@ absl::StatusOr<bool> RecordServiceImpl::ExecuteErasure(absl::string_view id, abs
     }
     // Crypto-shredding, as the retention sweep's whole-youth erasure.
     RETURN_IF_ERROR(store::RecordGdprChange(
-        c, *crypto, {rpc::NewId("gdpr"), youth_id, "erase", "", kServerActor, "", now}));
+        c, *crypto, {common::NewId("gdpr"), youth_id, "erase", "", kServerActor, "", now}));
     RETURN_IF_ERROR(store::MarkErasureExecuted(c, id, now));
     RETURN_IF_ERROR(care_->EraseCareText(c, youth_id));
     RETURN_IF_ERROR(store::EraseYouth(c, youth_id, now));
@@ -420,16 +425,16 @@ grpc::ServerUnaryReactor* RecordServiceImpl::RequestFullExport(
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.RequestFullExport"));
-    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
-    RETURN_IF_ERROR(rpc::CheckText("reason", req->reason(), rpc::kMaxReasonLength));
+    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
+    RETURN_IF_ERROR(common::CheckText("reason", req->reason(), common::kMaxReasonLength));
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
     ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
     v1::FullExportRequest request;
-    request.set_id(rpc::NewId("fxr"));
+    request.set_id(common::NewId("fxr"));
     request.set_youth_id(youth.id);
     request.set_state(v1::FULL_EXPORT_STATE_REQUESTED);
     request.set_requested_by_member_id(caller.member_id());
-    *request.mutable_requested_at() = rpc::ToProto(clock_->Now());
+    *request.mutable_requested_at() = common::ToProto(clock_->Now());
     call.event.object_id = request.id();
     RETURN_IF_ERROR(Commit(call, [&](Connection& c) {
       return store::InsertFullExportRequest(c, *crypto, request, caller.service_id(),
@@ -447,7 +452,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ApproveFullExport(
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ApproveFullExport"));
     RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));  // bulk disclosure: step-up
-    RETURN_IF_ERROR(rpc::CheckId("request_id", req->request_id()));
+    RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));
     call.event.object_id = req->request_id();
     const absl::Time now = clock_->Now();
     std::optional<v1::FullExportRequest> request;

@@ -4,11 +4,12 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
-#include "services/common/ids.h"
+#include "common/ids.h"
 #include "services/record/record_service.h"
 #include "services/record/gdpr_store.h"
 #include "services/record/record_store.h"
 #include "services/record/youth_export.h"
+#include "common/reason.h"
 
 namespace relais::record {
 
@@ -40,8 +41,8 @@ absl::Status RecordServiceImpl::ChangeGdprFlag(const Caller& caller, CallAudit& 
                        : op == GdprOp::kSetLegalHold    ? "RecordService.SetLegalHold"
                                                         : "RecordService.LiftLegalHold";
   RETURN_IF_ERROR(gate_->RequireRole(caller, method));
-  RETURN_IF_ERROR(rpc::CheckId("youth_id", youth_id));
-  RETURN_IF_ERROR(rpc::CheckText("reason", reason, rpc::kMaxReasonLength));
+  RETURN_IF_ERROR(common::CheckId("youth_id", youth_id));
+  RETURN_IF_ERROR(common::CheckText("reason", reason, common::kMaxReasonLength));
   ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(youth_id));
   if (!hold) RETURN_IF_ERROR(RequireGdprActor(caller, youth.id, call));
   const bool target = op == GdprOp::kRestrict || op == GdprOp::kSetLegalHold;
@@ -58,7 +59,7 @@ absl::Status RecordServiceImpl::ChangeGdprFlag(const Caller& caller, CallAudit& 
     RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
   } else {
     ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
-    store::GdprChange change{rpc::NewId("gdpr"), youth.id, kind, std::string(reason),
+    store::GdprChange change{common::NewId("gdpr"), youth.id, kind, std::string(reason),
                              caller.member_id(), caller.service_id(), clock_->Now()};
     call.event.object_id = change.id;
     RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {

@@ -6,10 +6,14 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "access/policy.h"
-#include "services/common/ids.h"
+#include "common/ids.h"
 #include "services/record/record_store.h"
 #include "services/record/youth_export.h"
 #include "storage/keyed_hash.h"
+#include "common/reason.h"
+#include "services/common/commit.h"
+#include "services/common/paging.h"
+#include "common/proto_time.h"
 
 namespace relais::record {
 
@@ -22,12 +26,10 @@ namespace {
 
 constexpr size_t kMaxNameBytes = 200;
 constexpr int kMaxGuardians = 4;
-constexpr int kDefaultPageSize = 50;
-constexpr int kMaxPageSize = 200;
 
 absl::Status CheckPurpose(v1::Purpose purpose) {
   if (purpose == v1::PURPOSE_UNSPECIFIED || !v1::Purpose_IsValid(purpose)) {
-    return rpc::InvalidField("purpose", "invalid_enum", "a purpose is required");
+    return common::InvalidField("purpose", "invalid_enum", "a purpose is required");
   }
   return absl::OkStatus();
 }
@@ -36,7 +38,7 @@ absl::Status CheckNationalNumber(absl::string_view n) {
   bool digits = n.size() == 11;
   for (char c : n) digits = digits && absl::ascii_isdigit(c);
   if (!digits) {
-    return rpc::InvalidField("national_number", "malformed_national_number",
+    return common::InvalidField("national_number", "malformed_national_number",
                              "must be 11 digits");
   }
   return absl::OkStatus();
@@ -74,8 +76,8 @@ absl::StatusOr<YouthFacts> RecordServiceImpl::GetYouthFacts(absl::string_view yo
     ASSIGN_OR_RETURN(facts, store::GetYouthFacts(c, *crypto, youth_id));
     return absl::OkStatus();
   }));
-  if (!facts.has_value()) return rpc::NotFound("youth_not_found", "no such youth record");
-  if (facts->erased) return rpc::NotFound("erased", "the record has been erased");
+  if (!facts.has_value()) return common::NotFound("youth_not_found", "no such youth record");
+  if (facts->erased) return common::NotFound("erased", "the record has been erased");
   return *std::move(facts);
 }
 
@@ -85,7 +87,7 @@ absl::StatusOr<EntryFacts> RecordServiceImpl::GetEntryFacts(absl::string_view en
     ASSIGN_OR_RETURN(sealed, store::GetEntry(c, entry_id));
     return absl::OkStatus();
   }));
-  if (!sealed.has_value()) return rpc::NotFound("entry_not_found", "no such entry");
+  if (!sealed.has_value()) return common::NotFound("entry_not_found", "no such entry");
   const v1::Entry& e = sealed->entry;
   return EntryFacts{e.id(), e.youth_id(), e.author_service_id(), e.visibility(), e.category()};
 }
@@ -106,15 +108,7 @@ absl::StatusOr<std::string> RecordServiceImpl::OpenForYouth(absl::string_view yo
 
 absl::Status RecordServiceImpl::Commit(CallAudit& call,
                                        absl::FunctionRef<absl::Status(Connection&)> fn) {
-  call.event.decision = v1::DECISION_ALLOW;
-  call.event.reason = v1::ACCESS_REASON_ALLOWED;
-  call.event.reason_code = "allowed";
-  RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
-    RETURN_IF_ERROR(fn(c));
-    return gate_->audit()->Append(c, call.event).status();
-  }));
-  call.recorded = true;
-  return absl::OkStatus();
+  return rpc::CommitAllowed(*db_, *gate_->audit(), call, fn);
 }
 
 grpc::ServerUnaryReactor* RecordServiceImpl::CreateYouth(grpc::CallbackServerContext* ctx,
@@ -124,25 +118,25 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CreateYouth(grpc::CallbackServerCon
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.CreateYouth"));
     const v1::Youth& in = req->youth();
-    RETURN_IF_ERROR(rpc::CheckText("youth.display_name", in.display_name(), kMaxNameBytes));
+    RETURN_IF_ERROR(common::CheckText("youth.display_name", in.display_name(), kMaxNameBytes));
     absl::CivilDay dob;
     if (in.date_of_birth().size() != 10 || !absl::ParseCivilTime(in.date_of_birth(), &dob)) {
-      return rpc::InvalidField("youth.date_of_birth", "malformed_date", "must be YYYY-MM-DD");
+      return common::InvalidField("youth.date_of_birth", "malformed_date", "must be YYYY-MM-DD");
     }
     const absl::Time now = clock_->Now();
     const int age = AgeOn(dob, absl::ToCivilDay(now, absl::UTCTimeZone()));
     if (age < 0 || age > 30) {
-      return rpc::InvalidField("youth.date_of_birth", "implausible_date",
+      return common::InvalidField("youth.date_of_birth", "implausible_date",
                                "the youth must be between 0 and 30 years old");
     }
     if (in.guardians_size() > kMaxGuardians) {
-      return rpc::InvalidField("youth.guardians", "too_many", "at most 4 guardians");
+      return common::InvalidField("youth.guardians", "too_many", "at most 4 guardians");
     }
     for (const v1::Guardian& g : in.guardians()) {
-      RETURN_IF_ERROR(rpc::CheckText("youth.guardians.display_name", g.display_name(),
+      RETURN_IF_ERROR(common::CheckText("youth.guardians.display_name", g.display_name(),
                                      kMaxNameBytes));
       if (g.relationship().size() > 100) {
-        return rpc::InvalidField("youth.guardians.relationship", "field_too_long",
+        return common::InvalidField("youth.guardians.relationship", "field_too_long",
                                  "at most 100 bytes");
       }
     }
@@ -159,16 +153,16 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CreateYouth(grpc::CallbackServerCon
                        storage::KeyedHash(options_.national_number_key, req->national_number()));
     }
     v1::Youth y;
-    y.set_id(rpc::NewId("y"));
+    y.set_id(common::NewId("y"));
     y.set_display_name(in.display_name());
     y.set_date_of_birth(absl::FormatCivilTime(dob));
     for (const v1::Guardian& g : in.guardians()) {
       v1::Guardian* out = y.add_guardians();
-      out->set_id(rpc::NewId("g"));
+      out->set_id(common::NewId("g"));
       out->set_display_name(g.display_name());
       out->set_relationship(g.relationship());
     }
-    *y.mutable_created_at() = rpc::ToProto(now);
+    *y.mutable_created_at() = common::ToProto(now);
     call.event.youth_id = y.id();
     ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
     absl::Status s = Commit(call, [&](Connection& c) -> absl::Status {
@@ -176,8 +170,8 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CreateYouth(grpc::CallbackServerCon
     });
     if (s.code() == absl::StatusCode::kAlreadyExists) {
       call.event.youth_id.clear();
-      return absl::AlreadyExistsError(
-          "youth_already_registered: a record with this national number exists; use FindYouth");
+      return common::AlreadyExists("youth_already_registered",
+                                   "a record with this national number exists; use FindYouth");
     }
     RETURN_IF_ERROR(s);
     *resp = std::move(y);
@@ -205,7 +199,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::FindYouth(grpc::CallbackServerConte
       ASSIGN_OR_RETURN(id, store::FindByNationalHash(c, hash));
       return absl::OkStatus();
     }));
-    if (id.empty()) return rpc::NotFound("youth_not_found", "no record with this number");
+    if (id.empty()) return common::NotFound("youth_not_found", "no record with this number");
     call.event.youth_id = id;
     RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
     resp->set_youth_id(id);
@@ -220,7 +214,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetYouth(grpc::CallbackServerContex
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.GetYouth"));
-    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
     RETURN_IF_ERROR(CheckPurpose(req->purpose()));
     call.event.purpose = req->purpose();
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
@@ -235,7 +229,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetYouth(grpc::CallbackServerContex
       ASSIGN_OR_RETURN(y, store::GetYouth(c, *crypto, req->youth_id()));
       return absl::OkStatus();
     }));
-    if (!y.has_value()) return rpc::NotFound("youth_not_found", "no such youth record");
+    if (!y.has_value()) return common::NotFound("youth_not_found", "no such youth record");
     RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
     *resp = *std::move(y);
     return absl::OkStatus();
@@ -249,20 +243,20 @@ grpc::ServerUnaryReactor* RecordServiceImpl::AddEntry(grpc::CallbackServerContex
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.AddEntry"));
     const v1::Entry& in = req->entry();
-    RETURN_IF_ERROR(rpc::CheckId("entry.youth_id", in.youth_id()));
+    RETURN_IF_ERROR(common::CheckId("entry.youth_id", in.youth_id()));
     call.event.youth_id = in.youth_id();
     if (in.kind() == v1::ENTRY_KIND_UNSPECIFIED || !v1::EntryKind_IsValid(in.kind())) {
-      return rpc::InvalidField("entry.kind", "invalid_enum", "unknown entry kind");
+      return common::InvalidField("entry.kind", "invalid_enum", "unknown entry kind");
     }
     if (in.category() == v1::DATA_CATEGORY_UNSPECIFIED ||
         !v1::DataCategory_IsValid(in.category())) {
-      return rpc::InvalidField("entry.category", "invalid_enum", "unknown data category");
+      return common::InvalidField("entry.category", "invalid_enum", "unknown data category");
     }
     if (in.visibility() == v1::VISIBILITY_UNSPECIFIED || !v1::Visibility_IsValid(in.visibility())) {
-      return rpc::InvalidField("entry.visibility", "invalid_enum",
+      return common::InvalidField("entry.visibility", "invalid_enum",
                                "must be SERVICE_PRIVATE or SHARED");
     }
-    RETURN_IF_ERROR(rpc::CheckText("entry.body", in.body(), options_.max_body_bytes));
+    RETURN_IF_ERROR(common::CheckText("entry.body", in.body(), options_.max_body_bytes));
     ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(in.youth_id()));
     ASSIGN_OR_RETURN(access::AccessFacts facts,
                      care_->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
@@ -270,28 +264,28 @@ grpc::ServerUnaryReactor* RecordServiceImpl::AddEntry(grpc::CallbackServerContex
     access::Verdict v = access::DecideRecordWrite(facts, {youth.restricted, youth.erased});
     if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
     if (!in.supersedes_entry_id().empty()) {
-      RETURN_IF_ERROR(rpc::CheckId("entry.supersedes_entry_id", in.supersedes_entry_id()));
+      RETURN_IF_ERROR(common::CheckId("entry.supersedes_entry_id", in.supersedes_entry_id()));
       absl::StatusOr<EntryFacts> old = GetEntryFacts(in.supersedes_entry_id());
       if (!old.ok() || old->youth_id != in.youth_id() ||
           old->author_service_id != caller.service_id()) {
-        return rpc::InvalidField("entry.supersedes_entry_id", "cannot_supersede",
+        return common::InvalidField("entry.supersedes_entry_id", "cannot_supersede",
                                  "only your service's own entries on this record");
       }
     }
     if (!in.handover_id().empty()) {
-      RETURN_IF_ERROR(rpc::CheckId("entry.handover_id", in.handover_id()));
+      RETURN_IF_ERROR(common::CheckId("entry.handover_id", in.handover_id()));
       absl::StatusOr<access::HandoverFacts> h = care_->GetHandoverFacts(in.handover_id());
       if (!h.ok() || h->youth_id != in.youth_id() ||
           (h->from_service_id != caller.service_id() && h->to_service_id != caller.service_id())) {
-        return rpc::InvalidField("entry.handover_id", "unknown_handover",
+        return common::InvalidField("entry.handover_id", "unknown_handover",
                                  "no handover of this youth involving your service");
       }
     }
     v1::Entry e = in;
-    e.set_id(rpc::NewId("e"));
+    e.set_id(common::NewId("e"));
     e.set_author_member_id(caller.member_id());
     e.set_author_service_id(caller.service_id());
-    *e.mutable_created_at() = rpc::ToProto(clock_->Now());
+    *e.mutable_created_at() = common::ToProto(clock_->Now());
     call.event.entry_id = e.id();
     ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
     RETURN_IF_ERROR(
@@ -308,18 +302,15 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     call.event.youth_id = req->youth_id();
     RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ListEntries"));
-    RETURN_IF_ERROR(rpc::CheckId("youth_id", req->youth_id()));
+    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
     RETURN_IF_ERROR(CheckPurpose(req->purpose()));
     call.event.purpose = req->purpose();
-    if (!req->handover_id().empty()) RETURN_IF_ERROR(rpc::CheckId("handover_id", req->handover_id()));
-    if (req->page_size() < 0 || req->page_size() > kMaxPageSize) {
-      return rpc::InvalidField("page_size", "out_of_range", "must be 0 to 200");
-    }
-    const int page_size = req->page_size() == 0 ? kDefaultPageSize : req->page_size();
+    if (!req->handover_id().empty()) RETURN_IF_ERROR(common::CheckId("handover_id", req->handover_id()));
+    ASSIGN_OR_RETURN(const int page_size, rpc::PageSize(req->page_size(), rpc::kEntryPages));
     int64_t before = 0;
     if (!req->page_token().empty() &&
         (!absl::SimpleAtoi(req->page_token(), &before) || before <= 0)) {
-      return rpc::InvalidField("page_token", "bad_page_token", "is not a token this server gave");
+      return common::InvalidField("page_token", "bad_page_token", "is not a token this server gave");
     }
     ASSIGN_OR_RETURN(EntryReader::Page page,
                      reader_.List(caller,
@@ -348,7 +339,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetEntry(grpc::CallbackServerContex
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_ENTRY,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.GetEntry"));
-    RETURN_IF_ERROR(rpc::CheckId("entry_id", req->entry_id()));
+    RETURN_IF_ERROR(common::CheckId("entry_id", req->entry_id()));
     call.event.entry_id = req->entry_id();
     RETURN_IF_ERROR(CheckPurpose(req->purpose()));
     call.event.purpose = req->purpose();

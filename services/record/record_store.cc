@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 #include "services/record/record_store_internal.h"
 
@@ -348,7 +349,7 @@ absl::StatusOr<v1::Entry> OpenEntry(const YouthKey& key, const SealedEntry& seal
     return absl::InternalError("entry opened with another youth's key");
   }
   if (sealed.erased) {
-    return absl::NotFoundError("erased: the entry was erased (retention)");
+    return common::NotFound("erased", "the entry was erased (retention)");
   }
   v1::Entry e = sealed.entry;
   const std::string binding = EntryBinding(e);

@@ -7,11 +7,12 @@
 
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "common/proto_time.h"
 
 namespace relais::record::store::internal {
 
 // Saturates rather than overflows: request times are range-checked at the API
-// (rpc::TimeFromRequest), this guards every other path.
+// (common::TimeFromRequest), this guards every other path.
 inline int64_t Us(const google::protobuf::Timestamp& ts) {
   return absl::ToUnixMicros(absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos()));
 }

@@ -10,9 +10,12 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "common/status_macros.h"
-#include "services/common/ids.h"
+#include "common/ids.h"
 #include "services/record/record_service.h"
 #include "services/record/record_store.h"
+#include "common/reason.h"
+#include "common/proto_time.h"
+#include "access/roles.h"
 
 namespace relais::record::testing {
 
@@ -52,7 +55,7 @@ absl::StatusOr<access::AccessFacts> FakeCare::GatherFacts(absl::string_view serv
 }
 
 absl::StatusOr<access::HandoverFacts> FakeCare::GetHandoverFacts(absl::string_view) const {
-  return rpc::NotFound("handover_not_found", "no such handover");
+  return common::NotFound("handover_not_found", "no such handover");
 }
 
 absl::StatusOr<bool> FakeCare::HasActiveMandate(absl::string_view) const { return mandate; }
@@ -79,8 +82,8 @@ absl::StatusOr<YouthFacts> StoreRecords::GetYouthFacts(absl::string_view youth_i
     ASSIGN_OR_RETURN(facts, store::GetYouthFacts(c, *crypto, youth_id));
     return absl::OkStatus();
   }));
-  if (!facts.has_value()) return rpc::NotFound("youth_not_found", "no such youth record");
-  if (facts->erased) return rpc::NotFound("erased", "the record has been erased");
+  if (!facts.has_value()) return common::NotFound("youth_not_found", "no such youth record");
+  if (facts->erased) return common::NotFound("erased", "the record has been erased");
   return *std::move(facts);
 }
 
@@ -129,7 +132,7 @@ rpc::Caller RecordFixture::CallerOf(absl::string_view member_id, absl::string_vi
   rpc::Caller caller;
   caller.principal.member_id = std::string(member_id);
   caller.principal.service_id = std::string(service_id);
-  caller.principal.roles = {rpc::RoleName(role)};
+  caller.principal.roles = {access::RoleName(role)};
   caller.principal.authenticated_at = clock_.Now();
   caller.request_id = absl::StrCat("req_", ++next_id_);
   return caller;
@@ -140,7 +143,7 @@ std::string RecordFixture::AddYouth(absl::string_view service_id) {
   y.set_id(absl::StrCat("y_", ++next_id_));
   y.set_display_name("Youth");
   y.set_date_of_birth("2012-05-01");
-  *y.mutable_created_at() = rpc::ToProto(clock_.Now());
+  *y.mutable_created_at() = common::ToProto(clock_.Now());
   const storage::crypto::FieldCrypto* crypto = Check(keys_->Crypto(), "crypto");
   Check(db_->Write([&](Connection& c) {
           return store::InsertYouth(c, *crypto, y, "", service_id);
@@ -163,7 +166,7 @@ std::string RecordFixture::AddEntry(absl::string_view youth_id,
   e.set_visibility(visibility);
   e.set_body(std::string(body));
   e.set_supersedes_entry_id(std::string(supersedes));
-  *e.mutable_created_at() = rpc::ToProto(clock_.Now());
+  *e.mutable_created_at() = common::ToProto(clock_.Now());
   const storage::crypto::FieldCrypto* crypto = Check(keys_->Crypto(), "crypto");
   Check(db_->Write([&](Connection& c) { return store::InsertEntry(c, *crypto, e); }),
         "insert entry");

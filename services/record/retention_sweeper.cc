@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/status_macros.h"
-#include "services/common/ids.h"
+#include "common/ids.h"
 #include "services/common/rpc.h"
 #include "services/record/gdpr_store.h"
 #include "services/record/record_store.h"
@@ -73,8 +73,8 @@ v1::RetentionItem ItemFor(const store::RetentionYouth& youth, const Due& due) {
     c->set_category(category);
     c->set_count(count);
   }
-  *item.mutable_due_since() = rpc::ToProto(due.due_since);
-  *item.mutable_clock_start() = rpc::ToProto(due.clock_start);
+  *item.mutable_due_since() = common::ToProto(due.due_since);
+  *item.mutable_clock_start() = common::ToProto(due.clock_start);
   if (youth.legal_hold) {
     item.set_skipped_reason("legal_hold");
   } else if (youth.restricted) {
@@ -122,7 +122,7 @@ absl::StatusOr<v1::SweepRetentionResponse> RetentionSweeper::Sweep(
   const absl::Time now = deps_.clock->Now();
   v1::SweepRetentionResponse resp;
   resp.set_dry_run(dry_run);
-  *resp.mutable_as_of() = rpc::ToProto(now);
+  *resp.mutable_as_of() = common::ToProto(now);
   std::vector<store::RetentionYouth> youths;
   RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
     ASSIGN_OR_RETURN(youths, store::ListLiveYouths(c));
@@ -182,7 +182,7 @@ absl::StatusOr<std::optional<v1::RetentionItem>> RetentionSweeper::EraseDue(
     if (now_due->whole) {
       // The path of EraseYouth: crypto-shredding and its GDPR change row.
       RETURN_IF_ERROR(store::RecordGdprChange(
-          c, *crypto, {rpc::NewId("gdpr"), youth->id, "erase", "", kServerActor, "", now}));
+          c, *crypto, {common::NewId("gdpr"), youth->id, "erase", "", kServerActor, "", now}));
       RETURN_IF_ERROR(deps_.care->EraseCareText(c, youth->id));
       RETURN_IF_ERROR(store::EraseYouth(c, youth->id, now));
       return deps_.audit->Append(c, EraseEvent(sweep, youth->id, "")).status();
@@ -201,8 +201,8 @@ absl::StatusOr<v1::SweepRetentionResponse> RetentionSweeper::RunScheduled() cons
   audit::EventInput sweep;
   sweep.actor_member_id = kServerActor;
   sweep.action = v1::ACTION_RETENTION_SWEEP;
-  sweep.request_id = rpc::NewId("req");
-  sweep.object_id = rpc::NewId("sweep");
+  sweep.request_id = common::NewId("req");
+  sweep.object_id = common::NewId("sweep");
   sweep.decision = v1::DECISION_ALLOW;
   sweep.reason = v1::ACCESS_REASON_ALLOWED;
   sweep.reason_code = "scheduled";

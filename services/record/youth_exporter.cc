@@ -6,6 +6,9 @@
 #include "access/policy.h"
 #include "common/status_macros.h"
 #include "services/record/gdpr_store.h"
+#include "services/common/commit.h"
+#include "common/reason.h"
+#include "common/proto_time.h"
 
 namespace relais::record {
 
@@ -54,19 +57,19 @@ absl::Status CheckFullExportGrant(const std::optional<v1::FullExportRequest>& gr
                                   absl::string_view youth_id, absl::string_view member_id) {
   if (!grant.has_value() || grant->youth_id() != youth_id ||
       grant->requested_by_member_id() != member_id) {
-    return rpc::NotFound("export_request_not_found",
+    return common::NotFound("export_request_not_found",
                          "no full-export request of this admin for this youth");
   }
   switch (grant->state()) {
     case v1::FULL_EXPORT_STATE_APPROVED:
       return absl::OkStatus();
     case v1::FULL_EXPORT_STATE_USED:
-      return rpc::Precondition("export_request_used", "the full-export request was used already");
+      return common::Precondition("export_request_used", "the full-export request was used already");
     case v1::FULL_EXPORT_STATE_EXPIRED:
-      return rpc::Precondition("export_request_expired",
+      return common::Precondition("export_request_expired",
                                "the full-export approval is older than 24 hours");
     default:
-      return rpc::Precondition("export_request_not_approved",
+      return common::Precondition("export_request_not_approved",
                                "a platform auditor has not approved the full export");
   }
 }
@@ -79,7 +82,7 @@ absl::Status YouthExporter::Begin(const Caller& caller, CallAudit& call,
   call.event.youth_id = req.youth_id();
   // Not an emergency need: break-the-glass never admits an export.
   RETURN_IF_ERROR(deps_.gate->RequireRole(caller, "RecordService.ExportYouth"));
-  RETURN_IF_ERROR(rpc::CheckId("youth_id", req.youth_id()));
+  RETURN_IF_ERROR(common::CheckId("youth_id", req.youth_id()));
   ASSIGN_OR_RETURN(const FieldCrypto* crypto, deps_.keys->Crypto());
   // NOT_FOUND "erased" / "youth_not_found" like every other call.
   ASSIGN_OR_RETURN(YouthFacts youth, deps_.records->GetYouthFacts(req.youth_id()));
@@ -95,7 +98,7 @@ absl::Status YouthExporter::Begin(const Caller& caller, CallAudit& call,
       ASSIGN_OR_RETURN(identity, store::GetYouth(c, *crypto, youth.id));
       return absl::OkStatus();
     }));
-    if (!identity.has_value()) return rpc::NotFound("youth_not_found", "no such youth record");
+    if (!identity.has_value()) return common::NotFound("youth_not_found", "no such youth record");
     open_text = [records = deps_.records, id = youth.id](absl::string_view field,
                                                         absl::string_view row_id,
                                                         absl::string_view sealed) {
@@ -129,7 +132,7 @@ absl::Status YouthExporter::Authorise(const Caller& caller, CallAudit& call,
       return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
                          "only an admin names a full-export request");
     }
-    RETURN_IF_ERROR(rpc::CheckId("full_export_request_id", full_id));
+    RETURN_IF_ERROR(common::CheckId("full_export_request_id", full_id));
     call.event.object_id = full_id;
     // Every body of the youth at once: step-up.
     RETURN_IF_ERROR(deps_.gate->RequireRecentLogin(caller));
@@ -142,9 +145,7 @@ absl::Status YouthExporter::Authorise(const Caller& caller, CallAudit& call,
 absl::Status YouthExporter::Record(const Caller& caller, CallAudit& call,
                                    absl::string_view full_id, absl::string_view youth_id) {
   // Audited before anything leaves; ids only.
-  call.event.decision = v1::DECISION_ALLOW;
-  call.event.reason = v1::ACCESS_REASON_ALLOWED;
-  call.event.reason_code = "allowed";
+  call.event = rpc::Allowed(std::move(call.event));
   if (scope_ == v1::EXPORT_SCOPE_FULL) {
     const absl::Time now = deps_.clock->Now();
     RETURN_IF_ERROR(deps_.db->Write([&](Connection& c) -> absl::Status {
@@ -152,10 +153,10 @@ absl::Status YouthExporter::Record(const Caller& caller, CallAudit& call,
                        store::GetFullExportRequest(c, full_id, now));
       RETURN_IF_ERROR(CheckFullExportGrant(grant, youth_id, caller.member_id()));
       RETURN_IF_ERROR(store::MarkFullExportUsed(c, full_id, now));
-      return deps_.gate->audit()->Append(c, call.event).status();
+      return rpc::AuditAppended(deps_.gate->audit()->Append(c, call.event).status());
     }));
   } else {
-    RETURN_IF_ERROR(deps_.gate->audit()->AppendStandalone(call.event).status());
+    RETURN_IF_ERROR(rpc::AuditAppended(deps_.gate->audit()->AppendStandalone(call.event).status()));
   }
   call.recorded = true;
   return absl::OkStatus();
@@ -169,7 +170,7 @@ void YouthExporter::QueueHead(const Caller& caller, const YouthFacts& youth,
   v1::ExportHeader* header = out.emplace_back().mutable_header();
   header->set_format_version(kExportFormatVersion);
   header->set_youth_id(youth.id);
-  *header->mutable_generated_at() = rpc::ToProto(deps_.clock->Now());
+  *header->mutable_generated_at() = common::ToProto(deps_.clock->Now());
   header->set_requested_by_service_id(caller.service_id());
   header->set_requested_by_role(admin_ ? v1::ROLE_ADMIN : v1::ROLE_COORDINATOR);
   header->set_scope(scope_);

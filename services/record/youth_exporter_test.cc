@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "services/record/record_test_util.h"
+#include "common/reason.h"
 
 namespace relais::record {
 namespace {
@@ -86,7 +87,7 @@ TEST_F(YouthExporterTest, ACoordinatorWhoseServiceDoesNotAccompanyIsRefused) {
   std::vector<v1::ExportYouthItem> items;
   absl::Status s = Export(kSaj, v1::ROLE_COORDINATOR, items);
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(rpc::ReasonOf(s), "no_active_accompaniment");
+  EXPECT_EQ(common::ReasonOf(s), "no_active_accompaniment");
   EXPECT_FALSE(call_.recorded);  // the caller audits the denial
   EXPECT_TRUE(items.empty());
   EXPECT_TRUE(f_.Events().empty());
@@ -96,7 +97,7 @@ TEST_F(YouthExporterTest, ACaseworkerMayNotExport) {
   f_.care().Accompany(kAmo);
   std::vector<v1::ExportYouthItem> items;
   absl::Status s = Export(kAmo, v1::ROLE_CASEWORKER, items);
-  EXPECT_EQ(rpc::ReasonOf(s), "role_not_permitted");
+  EXPECT_EQ(common::ReasonOf(s), "role_not_permitted");
   EXPECT_TRUE(items.empty());
 }
 
@@ -118,7 +119,7 @@ TEST_F(YouthExporterTest, AFullExportNeedsAnApprovedRequest) {
   std::vector<v1::ExportYouthItem> items;
   absl::Status s = Export("svc_platform", v1::ROLE_ADMIN, items, "fxr_unknown");
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(rpc::ReasonOf(s), "export_request_not_found");
+  EXPECT_EQ(common::ReasonOf(s), "export_request_not_found");
   EXPECT_FALSE(call_.recorded);
   EXPECT_TRUE(items.empty());
 }

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "services/common/rpc.h"
+#include "common/reason.h"
 
 namespace relais::record {
 
@@ -64,7 +65,7 @@ absl::StatusOr<storage::crypto::MasterKeyRing> YouthKeys::LoadMasterKeys(
 
 absl::StatusOr<const FieldCrypto*> YouthKeys::Crypto() const {
   if (crypto_ == nullptr) {
-    return absl::FailedPreconditionError("no_master_key: the record service has no master key");
+    return common::Precondition("no_master_key", "the record service has no master key");
   }
   return crypto_.get();
 }
@@ -75,7 +76,7 @@ absl::Status YouthKeys::WithKey(absl::string_view youth_id,
   return db_->Read([&](Connection& c) -> absl::Status {
     absl::StatusOr<YouthKey> key = crypto->KeyFor(c, youth_id);
     if (key.status().code() == absl::StatusCode::kNotFound) {
-      return rpc::NotFound("erased", "the record has been erased");
+      return common::NotFound("erased", "the record has been erased");
     }
     RETURN_IF_ERROR(key.status());
     return fn(*key);

@@ -19,7 +19,7 @@ TEST(YouthKeys, WithoutAMasterKeyEveryCallFailsClosed) {
   EXPECT_EQ(keys.Crypto().status().code(), absl::StatusCode::kFailedPrecondition);
   absl::StatusOr<std::string> sealed = keys.Seal("y_1", "care.text", "row_1", "secret");
   EXPECT_EQ(sealed.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(rpc::ReasonOf(sealed.status()), "no_master_key");
+  EXPECT_EQ(common::ReasonOf(sealed.status()), "no_master_key");
 }
 
 TEST(YouthKeys, SealedTextOpensOnlyForItsYouthFieldAndRow) {
@@ -52,7 +52,7 @@ TEST(YouthKeys, AnErasedYouthsTextNoLongerOpens) {
   f.keys().Forget(youth);
   absl::StatusOr<std::string> opened = f.keys().Open(youth, "care.text", "row_1", *sealed);
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(rpc::ReasonOf(opened.status()), "erased");
+  EXPECT_EQ(common::ReasonOf(opened.status()), "erased");
   EXPECT_EQ(f.keys().Seal(youth, "care.text", "row_2", "more").status().code(),
             absl::StatusCode::kNotFound);
 }

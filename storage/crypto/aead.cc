@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/reason.h"
 
 namespace relais::storage::crypto {
 namespace {
@@ -78,8 +79,8 @@ bool SecretKey::Equals(const SecretKey& other) const {
 }
 
 absl::Status CiphertextMismatch() {
-  return absl::DataLossError(
-      "ciphertext_mismatch: stored ciphertext does not open under this key and context");
+  return common::WithReason(absl::StatusCode::kDataLoss, "ciphertext_mismatch",
+                            "stored ciphertext does not open under this key and context");
 }
 
 absl::StatusOr<std::string> SealAesGcm(const SecretKey& key, absl::string_view plaintext,

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 
 namespace relais::storage::crypto {
@@ -57,8 +58,9 @@ absl::StatusOr<std::string> OpenV1(const SecretKey& key, absl::string_view seale
 }
 
 absl::Status UnknownMasterKey(absl::string_view id) {
-  return absl::FailedPreconditionError(
-      absl::StrCat("unknown_master_key: a data key is wrapped under master key ", id,
+  return common::Precondition(
+      "unknown_master_key",
+      absl::StrCat("a data key is wrapped under master key ", id,
                    ", which this process was not given (see --previous_master_key_file)"));
 }
 
@@ -120,8 +122,11 @@ absl::StatusOr<YouthKey> FieldCrypto::KeyFor(Connection& c, absl::string_view yo
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row || s.ColumnIsNull(1)) {
     Forget(youth_id);  // whatever was cached for this youth is no key any more
-    if (!row) return absl::DataLossError("data_key_missing: the youth has no data key");
-    return absl::NotFoundError("record_erased: the youth's data key was destroyed");
+    if (!row) {
+      return common::WithReason(absl::StatusCode::kDataLoss, "data_key_missing",
+                                "the youth has no data key");
+    }
+    return common::NotFound("record_erased", "the youth's data key was destroyed");
   }
   const std::string master_key_id = s.ColumnText(0);
   const std::string wrapped = s.ColumnBlob(1);
@@ -213,7 +218,7 @@ absl::Status DestroyDataKey(Connection& c, absl::string_view youth_id, absl::Tim
   clear.Bind(1, youth_id).Bind(2, absl::ToUnixMicros(now));
   RETURN_IF_ERROR(clear.Run());
   if (c.Changes() == 0) {
-    return absl::NotFoundError("data_key_not_found: the youth has no data key");
+    return common::NotFound("data_key_not_found", "the youth has no data key");
   }
   return absl::OkStatus();
 }

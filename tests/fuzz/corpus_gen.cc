@@ -81,7 +81,7 @@ class Corpus {
 };
 
 google::protobuf::Timestamp At(absl::Duration from_epoch) {
-  return rpc::ToProto(SeedEpoch() + from_epoch);
+  return common::ToProto(SeedEpoch() + from_epoch);
 }
 
 void ServiceSeeds(Corpus& corpus) {

@@ -140,8 +140,8 @@ absl::Status SeededHost::SeedHandovers() {
     req.set_youth_id(youth_id);
     req.set_to_service_id(to);
     req.set_reason("Mandat");
-    *req.mutable_overlap_start() = rpc::ToProto(now);
-    *req.mutable_overlap_end() = rpc::ToProto(now + absl::Hours(24 * 30));
+    *req.mutable_overlap_start() = common::ToProto(now);
+    *req.mutable_overlap_end() = common::ToProto(now + absl::Hours(24 * 30));
     v1::Handover handover;
     ASSIGN_OR_RETURN(auto ctx, seeder_->As("amo.camille"));
     RETURN_IF_ERROR(demo::FromGrpc("ProposeHandover",
@@ -164,7 +164,7 @@ absl::Status SeededHost::MakeRefusedTokens() {
   // The server's key, long expired; and a key it never had.
   const directory::MemberInfo& m = seeder_->world().members.at("amo.camille");
   std::vector<std::string> roles;
-  for (v1::Role r : m.roles) roles.push_back(rpc::RoleName(r));
+  for (v1::Role r : m.roles) roles.push_back(access::RoleName(r));
   common::FakeClock past(clock_->Now() - absl::Hours(2));
   auth::TokenIssuer old(&host_->keys(), &past, kAudience, absl::Minutes(15));
   ASSIGN_OR_RETURN(expired_token_, old.Issue(m.id, m.service_id, roles));

@@ -80,7 +80,7 @@
 #include "common/status_macros.h"
 #include "services/audit/audit_log.h"
 #include "services/auth_store/revocation_store.h"
-#include "services/common/ids.h"
+#include "common/ids.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_store.h"
 #include "storage/crypto/field_crypto.h"
@@ -315,7 +315,7 @@ absl::Status AuditChange(Directory& d, Connection& txn, const std::string& objec
                          const std::string& service_id,
                          v1::Action action = v1::ACTION_MANAGE_DIRECTORY) {
   relais::audit::EventInput event;
-  event.request_id = relais::rpc::NewId("req");
+  event.request_id = relais::common::NewId("req");
   event.actor_member_id = kToolActor;
   event.actor_service_id = service_id;
   event.actor_roles = "admin";
@@ -344,7 +344,7 @@ void PrintOneTimePassword(const std::string& login, const directory::OneTimePass
 
 // create-admin (ROLE_ADMIN) and create-auditor (ROLE_AUDITOR).
 int CreateMember(v1::Role role) {
-  const std::string role_name = relais::rpc::RoleName(role);
+  const std::string role_name = relais::access::RoleName(role);
   const std::string service_id = absl::GetFlag(FLAGS_service);
   const std::string login = absl::GetFlag(FLAGS_login);
   const std::string name = absl::GetFlag(FLAGS_display_name);
@@ -425,7 +425,7 @@ int ResetPassword() {
 
 // grant-<role> (grant) and revoke-<role> (!grant), for ROLE_ADMIN and ROLE_AUDITOR.
 int ChangeRole(v1::Role role, bool grant) {
-  const std::string role_name = relais::rpc::RoleName(role);
+  const std::string role_name = relais::access::RoleName(role);
   const std::string login = absl::GetFlag(FLAGS_login);
   if (login.empty()) {
     return Usage(absl::StrCat(grant ? "grant-" : "revoke-", role_name, " needs --login"));

@@ -1,4 +1,4 @@
-#include "services/common/ids.h"
+#include "common/ids.h"
 
 #include <openssl/rand.h>
 
@@ -7,7 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
-namespace relais::rpc {
+namespace relais::common {
 
 std::string NewId(absl::string_view prefix) {
   unsigned char bytes[10];
@@ -17,4 +17,4 @@ std::string NewId(absl::string_view prefix) {
                           reinterpret_cast<const char*>(bytes), sizeof(bytes))));
 }
 
-}  // namespace relais::rpc
+}  // namespace relais::common
