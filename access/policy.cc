@@ -31,9 +31,9 @@ Verdict NoNeedToKnow(const AccessFacts& facts) {
                 absl::StrCat("the accompaniment of service ", facts.service_id,
                              " waits to be vouched for by a service accompanying this youth"));
   }
-  return Deny(v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT,
-              absl::StrCat("service ", facts.service_id,
-                           " has no active accompaniment of this youth"));
+  return Deny(
+      v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT,
+      absl::StrCat("service ", facts.service_id, " has no active accompaniment of this youth"));
 }
 
 // Rule 4.
@@ -79,8 +79,8 @@ Verdict DecideRecordWrite(const AccessFacts& facts, const YouthState& youth) {
   return Allow("the service accompanies this youth");
 }
 
-Verdict DecideEntryRead(const AccessFacts& facts, const YouthState& youth,
-                        const EntryFacts& entry, v1::Purpose purpose) {
+Verdict DecideEntryRead(const AccessFacts& facts, const YouthState& youth, const EntryFacts& entry,
+                        v1::Purpose purpose) {
   if (!NeedToKnow(facts)) return NoNeedToKnow(facts);
   std::string consent_id;
   // Rule 3.
@@ -116,9 +116,9 @@ Verdict DecideEntryRead(const AccessFacts& facts, const YouthState& youth,
                                  facts.service_id));
       }
       if (!category_covered) {
-        return Deny(v1::ACCESS_REASON_CONSENT_CATEGORY_NOT_COVERED,
-                    absl::StrCat("no consent covers the category ",
-                                 v1::DataCategory_Name(entry.category)));
+        return Deny(
+            v1::ACCESS_REASON_CONSENT_CATEGORY_NOT_COVERED,
+            absl::StrCat("no consent covers the category ", v1::DataCategory_Name(entry.category)));
       }
       return Deny(v1::ACCESS_REASON_CONSENT_PURPOSE_NOT_COVERED,
                   absl::StrCat("no consent covers the purpose ", v1::Purpose_Name(purpose)));

@@ -19,9 +19,9 @@ namespace relais::access {
 struct ConsentGrant {
   std::string id;
   std::string holder_service_id;
-  std::set<int> categories;          // v1::DataCategory values named explicitly
+  std::set<int> categories;  // v1::DataCategory values named explicitly
   bool all_non_special_categories = false;
-  std::set<int> purposes;            // v1::Purpose values
+  std::set<int> purposes;  // v1::Purpose values
 };
 
 // The facts about one service and one youth at one instant.
@@ -77,8 +77,8 @@ Verdict DecideRecordWrite(const AccessFacts& facts, const YouthState& youth);
 // stands in for the consent of rule 3 for SHARED entries of other services
 // (the verdict then says break_glass), never for rule 2; other services'
 // private entries stay hidden, and restriction and erasure stop it.
-Verdict DecideEntryRead(const AccessFacts& facts, const YouthState& youth,
-                        const EntryFacts& entry, v1::Purpose purpose);
+Verdict DecideEntryRead(const AccessFacts& facts, const YouthState& youth, const EntryFacts& entry,
+                        v1::Purpose purpose);
 
 }  // namespace relais::access
 

@@ -97,8 +97,8 @@ TEST(AccessPolicy, PendingAccompanimentGivesNothing) {
 
 // Shared professional secrecy: a consent covers only its holder's entries.
 TEST(AccessPolicy, OnlyTheHoldersConsentCoversItsEntries) {
-  ConsentGrant other = Grant({v1::DATA_CATEGORY_GENERAL, v1::DATA_CATEGORY_HEALTH},
-                             {v1::PURPOSE_COORDINATION});
+  ConsentGrant other =
+      Grant({v1::DATA_CATEGORY_GENERAL, v1::DATA_CATEGORY_HEALTH}, {v1::PURPOSE_COORDINATION});
   other.holder_service_id = "svc_pms";
   ConsentGrant own = other;
   own.holder_service_id = "svc_saj";  // the reader recorded it: covers nothing of the AMO
@@ -117,9 +117,9 @@ TEST(AccessPolicy, BreakTheGlassLiftsConsentNeverNeedToKnowNorRestriction) {
   EXPECT_TRUE(DecideEntryRead(f, {}, kSharedHealth, v1::PURPOSE_COORDINATION).break_glass);
   EXPECT_EQ(DecideEntryRead(f, {}, kPrivate, v1::PURPOSE_COORDINATION).reason,
             v1::ACCESS_REASON_ENTRY_PRIVATE);
-  EXPECT_EQ(DecideEntryRead(f, {.restricted = true}, kSharedGeneral, v1::PURPOSE_COORDINATION)
-                .reason,
-            v1::ACCESS_REASON_RECORD_RESTRICTED);
+  EXPECT_EQ(
+      DecideEntryRead(f, {.restricted = true}, kSharedGeneral, v1::PURPOSE_COORDINATION).reason,
+      v1::ACCESS_REASON_RECORD_RESTRICTED);
   f.accompanying = false;
   EXPECT_EQ(DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_COORDINATION).reason,
             v1::ACCESS_REASON_NO_ACTIVE_ACCOMPANIMENT);

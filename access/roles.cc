@@ -141,8 +141,7 @@ std::string RoleName(v1::Role role) {
 }
 
 v1::Role RoleFromName(absl::string_view name) {
-  for (v1::Role r : {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR, v1::ROLE_AUDITOR,
-                     v1::ROLE_ADMIN}) {
+  for (v1::Role r : {v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR, v1::ROLE_AUDITOR, v1::ROLE_ADMIN}) {
     if (RoleName(r) == name) return r;
   }
   return v1::ROLE_UNSPECIFIED;

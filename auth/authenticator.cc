@@ -19,8 +19,7 @@ absl::Status Reject(absl::string_view reason, absl::string_view explanation) {
 absl::StatusOr<Principal> AuthenticateMetadata(
     const TokenVerifier& verifier,
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
-  const grpc::string_ref key(kAuthorizationMetadataKey.data(),
-                             kAuthorizationMetadataKey.size());
+  const grpc::string_ref key(kAuthorizationMetadataKey.data(), kAuthorizationMetadataKey.size());
   const auto [first, last] = metadata.equal_range(key);
   if (first == last) {
     return Reject(kTokenMissing, "no authorization metadata");
@@ -42,8 +41,8 @@ absl::StatusOr<Principal> AuthenticateMetadata(
   return verifier.Verify(rest);
 }
 
-absl::StatusOr<Principal> AuthenticateContext(
-    const TokenVerifier& verifier, const grpc::ServerContextBase& context) {
+absl::StatusOr<Principal> AuthenticateContext(const TokenVerifier& verifier,
+                                              const grpc::ServerContextBase& context) {
   return AuthenticateMetadata(verifier, context.client_metadata());
 }
 

@@ -27,8 +27,8 @@ absl::StatusOr<Principal> AuthenticateMetadata(
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
 
 // AuthenticateMetadata over `context.client_metadata()`.
-absl::StatusOr<Principal> AuthenticateContext(
-    const TokenVerifier& verifier, const grpc::ServerContextBase& context);
+absl::StatusOr<Principal> AuthenticateContext(const TokenVerifier& verifier,
+                                              const grpc::ServerContextBase& context);
 
 }  // namespace relais::auth
 

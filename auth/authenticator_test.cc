@@ -33,13 +33,11 @@ class AuthenticatorTest : public ::testing::Test {
   std::unique_ptr<KeyRing> ring_ = KeyRing::InMemory();
   TokenIssuer issuer_{ring_.get(), &clock_, "relais-api"};
   TokenVerifier verifier_{ring_.get(), &clock_, "relais-api"};
-  std::string token_ =
-      issuer_.Issue("member-1", "service-9", {"reader"}).value();
+  std::string token_ = issuer_.Issue("member-1", "service-9", {"reader"}).value();
 };
 
 TEST_F(AuthenticatorTest, AcceptsABearerToken) {
-  const auto result = Authenticate(
-      {{"user-agent", "test"}, {"authorization", "Bearer " + token_}});
+  const auto result = Authenticate({{"user-agent", "test"}, {"authorization", "Bearer " + token_}});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->member_id, "member-1");
   EXPECT_TRUE(result->HasRole("reader"));
@@ -51,32 +49,27 @@ TEST_F(AuthenticatorTest, SchemeIsCaseInsensitive) {
 
 TEST_F(AuthenticatorTest, MissingHeaderOrTokenIsTokenMissing) {
   EXPECT_EQ(Reason(Authenticate({})), kTokenMissing);
-  EXPECT_EQ(Reason(Authenticate({{"x-other", "Bearer " + token_}})),
-            kTokenMissing);
+  EXPECT_EQ(Reason(Authenticate({{"x-other", "Bearer " + token_}})), kTokenMissing);
   EXPECT_EQ(Reason(Authenticate({{"authorization", "Bearer"}})), kTokenMissing);
-  EXPECT_EQ(Reason(Authenticate({{"authorization", "Bearer "}})),
-            kTokenMissing);
+  EXPECT_EQ(Reason(Authenticate({{"authorization", "Bearer "}})), kTokenMissing);
 }
 
 TEST_F(AuthenticatorTest, OtherSchemesAreMalformed) {
-  EXPECT_EQ(Reason(Authenticate({{"authorization", "Basic dXNlcjpwdw=="}})),
-            kTokenMalformed);
+  EXPECT_EQ(Reason(Authenticate({{"authorization", "Basic dXNlcjpwdw=="}})), kTokenMalformed);
   EXPECT_EQ(Reason(Authenticate({{"authorization", token_}})), kTokenMalformed);
-  EXPECT_EQ(Reason(Authenticate({{"authorization", "Bearer" + token_}})),
-            kTokenMalformed);
+  EXPECT_EQ(Reason(Authenticate({{"authorization", "Bearer" + token_}})), kTokenMalformed);
   EXPECT_EQ(Reason(Authenticate({{"authorization", ""}})), kTokenMalformed);
 }
 
 TEST_F(AuthenticatorTest, SeveralAuthorizationEntriesAreMalformed) {
-  EXPECT_EQ(Reason(Authenticate({{"authorization", "Bearer " + token_},
-                                 {"authorization", "Bearer " + token_}})),
+  EXPECT_EQ(Reason(Authenticate(
+                {{"authorization", "Bearer " + token_}, {"authorization", "Bearer " + token_}})),
             kTokenMalformed);
 }
 
 TEST_F(AuthenticatorTest, PassesVerifierReasonsThrough) {
   clock_.Advance(absl::Hours(1));
-  EXPECT_EQ(Reason(Authenticate({{"authorization", "Bearer " + token_}})),
-            kTokenExpired);
+  EXPECT_EQ(Reason(Authenticate({{"authorization", "Bearer " + token_}})), kTokenExpired);
 }
 
 }  // namespace

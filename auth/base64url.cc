@@ -4,14 +4,12 @@
 
 namespace relais::auth::internal {
 
-std::string EncodeBase64Url(absl::string_view bytes) {
-  return absl::WebSafeBase64Escape(bytes);
-}
+std::string EncodeBase64Url(absl::string_view bytes) { return absl::WebSafeBase64Escape(bytes); }
 
 std::optional<std::string> DecodeBase64Url(absl::string_view text) {
   for (char c : text) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                    (c >= '0' && c <= '9') || c == '-' || c == '_';
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';
     if (!ok) return std::nullopt;
   }
   std::string bytes;

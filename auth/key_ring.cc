@@ -77,10 +77,10 @@ std::optional<absl::Time> KeyIdTime(absl::string_view key_id) {
     for (char c : key_id.substr(pos, len)) value = value * 10 + (c - '0');
     return value;
   };
-  const absl::CivilSecond civil(number(1, 4), number(5, 2), number(7, 2),
-                                number(10, 2), number(12, 2), number(14, 2));
-  const absl::Time time = absl::FromCivil(civil, absl::UTCTimeZone()) +
-                          absl::Microseconds(number(17, 6));
+  const absl::CivilSecond civil(number(1, 4), number(5, 2), number(7, 2), number(10, 2),
+                                number(12, 2), number(14, 2));
+  const absl::Time time =
+      absl::FromCivil(civil, absl::UTCTimeZone()) + absl::Microseconds(number(17, 6));
   // CivilSecond normalises e.g. month 13; re-formatting rejects such ids.
   if (absl::FormatTime(kKeyIdTimeFormat, time, absl::UTCTimeZone()) !=
       key_id.substr(0, key_id.rfind('-'))) {
@@ -94,10 +94,9 @@ absl::StatusOr<std::string> NewKeyId(absl::Time created) {
   if (RAND_bytes(random, sizeof(random)) != 1) {
     return absl::InternalError("RAND_bytes failed");
   }
-  return absl::StrCat(
-      absl::FormatTime(kKeyIdTimeFormat, created, absl::UTCTimeZone()), "-",
-      absl::BytesToHexString(absl::string_view(
-          reinterpret_cast<const char*>(random), sizeof(random))));
+  return absl::StrCat(absl::FormatTime(kKeyIdTimeFormat, created, absl::UTCTimeZone()), "-",
+                      absl::BytesToHexString(absl::string_view(
+                          reinterpret_cast<const char*>(random), sizeof(random))));
 }
 
 std::string KeyPath(absl::string_view dir, absl::string_view key_id) {
@@ -120,29 +119,26 @@ absl::Status EnsureKeyDir(const std::string& dir) {
         absl::StrCat("key directory ", dir, " is not a directory"));
   }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrFormat("key directory %s is group/world writable (mode %04o)",
-                        dir, st.st_mode & 07777));
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "key directory %s is group/world writable (mode %04o)", dir, st.st_mode & 07777));
   }
   return absl::OkStatus();
 }
 
 // Reads and parses one key file, refusing anything but an owner-only
 // regular file. The PEM text is wiped after parsing.
-absl::StatusOr<SigningKey> ReadKeyFile(const std::string& path,
-                                       std::string key_id) {
+absl::StatusOr<SigningKey> ReadKeyFile(const std::string& path, std::string key_id) {
   ScopedFd fd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.get() < 0) return Errno("cannot open key file", path);
   struct stat st;
   if (fstat(fd.get(), &st) != 0) return Errno("cannot stat key file", path);
   if (!S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("key file ", path, " is not a regular file"));
+    return absl::FailedPreconditionError(absl::StrCat("key file ", path, " is not a regular file"));
   }
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "key file %s is group/world accessible (mode %04o); it must be 0600",
-        path, st.st_mode & 07777));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("key file %s is group/world accessible (mode %04o); it must be 0600", path,
+                        st.st_mode & 07777));
   }
   if (st.st_size > kMaxKeyFileBytes) {
     return absl::DataLossError(absl::StrCat("key file ", path, " too large"));
@@ -157,11 +153,10 @@ absl::StatusOr<SigningKey> ReadKeyFile(const std::string& path,
     if (n == 0) break;  // truncated concurrently; parsing will say so
     done += static_cast<size_t>(n);
   }
-  absl::StatusOr<SigningKey> key = SigningKey::FromPrivatePem(
-      std::move(key_id), absl::string_view(pem).substr(0, done));
+  absl::StatusOr<SigningKey> key =
+      SigningKey::FromPrivatePem(std::move(key_id), absl::string_view(pem).substr(0, done));
   if (!key.ok()) {
-    return absl::DataLossError(
-        absl::StrCat("key file ", path, " holds no Ed25519 private key"));
+    return absl::DataLossError(absl::StrCat("key file ", path, " holds no Ed25519 private key"));
   }
   return key;
 }
@@ -183,10 +178,8 @@ absl::Status PersistKey(const std::string& dir, const SigningKey& key) {
   ASSIGN_OR_RETURN(std::string pem, key.PrivatePem());
   absl::Cleanup wipe = [&pem] { OPENSSL_cleanse(pem.data(), pem.size()); };
   const std::string path = KeyPath(dir, key.key_id());
-  const std::string temp =
-      absl::StrCat(dir, "/.", kFilePrefix, key.key_id(), kFileSuffix, ".tmp");
-  ScopedFd fd(open(temp.c_str(),
-                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  const std::string temp = absl::StrCat(dir, "/.", kFilePrefix, key.key_id(), kFileSuffix, ".tmp");
+  ScopedFd fd(open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) return Errno("cannot create key file", temp);
   absl::Cleanup remove_temp = [&temp] { unlink(temp.c_str()); };
   // Exact mode regardless of umask.
@@ -213,16 +206,14 @@ absl::StatusOr<std::vector<std::string>> ListKeyIds(const std::string& dir) {
   errno = 0;
   while (const dirent* entry = readdir(handle.get())) {
     const absl::string_view name = entry->d_name;
-    if (!absl::StartsWith(name, kFilePrefix) ||
-        !absl::EndsWith(name, kFileSuffix)) {
+    if (!absl::StartsWith(name, kFilePrefix) || !absl::EndsWith(name, kFileSuffix)) {
       continue;
     }
     const absl::string_view id =
-        name.substr(kFilePrefix.size(),
-                    name.size() - kFilePrefix.size() - kFileSuffix.size());
+        name.substr(kFilePrefix.size(), name.size() - kFilePrefix.size() - kFileSuffix.size());
     if (!KeyIdTime(id).has_value()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "key file ", dir, "/", name, " does not carry a valid key id"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("key file ", dir, "/", name, " does not carry a valid key id"));
     }
     ids.emplace_back(id);
   }
@@ -235,12 +226,9 @@ absl::StatusOr<std::vector<std::string>> ListKeyIds(const std::string& dir) {
 
 KeyRing::KeyRing(std::string dir, SigningKey current,
                  std::map<std::string, VerifyingKey, std::less<>> verifying)
-    : dir_(std::move(dir)),
-      current_(std::move(current)),
-      verifying_(std::move(verifying)) {}
+    : dir_(std::move(dir)), current_(std::move(current)), verifying_(std::move(verifying)) {}
 
-absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::LoadOrCreate(
-    absl::string_view dir) {
+absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::LoadOrCreate(absl::string_view dir) {
   if (dir.empty()) return absl::InvalidArgumentError("empty key directory");
   std::string root(dir);
   while (root.size() > 1 && root.back() == '/') root.pop_back();
@@ -251,8 +239,7 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::LoadOrCreate(
   std::map<std::string, VerifyingKey, std::less<>> verifying;
   for (const std::string& id : ids) {
     ASSIGN_OR_RETURN(SigningKey key, ReadKeyFile(KeyPath(root, id), id));
-    ASSIGN_OR_RETURN(VerifyingKey public_key,
-                     VerifyingKey::FromRaw(id, key.PublicKeyRaw()));
+    ASSIGN_OR_RETURN(VerifyingKey public_key, VerifyingKey::FromRaw(id, key.PublicKeyRaw()));
     verifying.emplace(id, std::move(public_key));
     newest.emplace(std::move(key));  // ids are sorted: the last one wins
   }
@@ -260,8 +247,7 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::LoadOrCreate(
     ASSIGN_OR_RETURN(std::string id, NewKeyId(absl::Now()));
     ASSIGN_OR_RETURN(SigningKey key, SigningKey::Generate(id));
     RETURN_IF_ERROR(PersistKey(root, key));
-    ASSIGN_OR_RETURN(VerifyingKey public_key,
-                     VerifyingKey::FromRaw(id, key.PublicKeyRaw()));
+    ASSIGN_OR_RETURN(VerifyingKey public_key, VerifyingKey::FromRaw(id, key.PublicKeyRaw()));
     verifying.emplace(id, std::move(public_key));
     newest.emplace(std::move(key));
   }
@@ -273,17 +259,14 @@ std::unique_ptr<KeyRing> KeyRing::InMemory() {
   auto make = []() -> absl::StatusOr<std::unique_ptr<KeyRing>> {
     ASSIGN_OR_RETURN(std::string id, NewKeyId(absl::Now()));
     ASSIGN_OR_RETURN(SigningKey key, SigningKey::Generate(id));
-    ASSIGN_OR_RETURN(VerifyingKey public_key,
-                     VerifyingKey::FromRaw(id, key.PublicKeyRaw()));
+    ASSIGN_OR_RETURN(VerifyingKey public_key, VerifyingKey::FromRaw(id, key.PublicKeyRaw()));
     std::map<std::string, VerifyingKey, std::less<>> verifying;
     verifying.emplace(id, std::move(public_key));
-    return std::unique_ptr<KeyRing>(
-        new KeyRing("", std::move(key), std::move(verifying)));
+    return std::unique_ptr<KeyRing>(new KeyRing("", std::move(key), std::move(verifying)));
   };
   absl::StatusOr<std::unique_ptr<KeyRing>> ring = make();
   if (!ring.ok()) {
-    std::fprintf(stderr, "KeyRing::InMemory: %s\n",
-                 ring.status().ToString().c_str());
+    std::fprintf(stderr, "KeyRing::InMemory: %s\n", ring.status().ToString().c_str());
     std::abort();
   }
   return *std::move(ring);
@@ -294,8 +277,7 @@ absl::StatusOr<SigningKey> KeyRing::NewKey() const {
   {
     absl::ReaderMutexLock lock(&mu_);
     // Every id in the ring parses: we made it or ListKeyIds checked it.
-    newest =
-        KeyIdTime(verifying_.rbegin()->first).value_or(absl::InfinitePast());
+    newest = KeyIdTime(verifying_.rbegin()->first).value_or(absl::InfinitePast());
   }
   // Whole microseconds, as the id records, and strictly after the newest key
   // even if the wall clock stepped back.
@@ -341,8 +323,7 @@ bool KeyRing::Verify(absl::string_view key_id, absl::string_view data,
   return it != verifying_.end() && it->second.Verify(data, signature);
 }
 
-absl::StatusOr<int> KeyRing::RetireExpired(absl::Time now,
-                                           absl::Duration token_lifetime) {
+absl::StatusOr<int> KeyRing::RetireExpired(absl::Time now, absl::Duration token_lifetime) {
   absl::MutexLock rotating(&rotate_mu_);
   std::vector<std::string> expired;
   {

@@ -39,8 +39,7 @@ class KeyRing {
   // permission bit (the message names the file), or if a signing-*.pem name
   // holds no valid key id; DataLoss if a key file does not parse; errno-derived
   // codes (NotFound, PermissionDenied, ...) for filesystem failures.
-  static absl::StatusOr<std::unique_ptr<KeyRing>> LoadOrCreate(
-      absl::string_view dir);
+  static absl::StatusOr<std::unique_ptr<KeyRing>> LoadOrCreate(absl::string_view dir);
 
   // A ring with one fresh key and no persistence, for tests and tools.
   // Aborts if OpenSSL cannot generate a key (a broken crypto library).
@@ -61,15 +60,13 @@ class KeyRing {
   // Signs `data` with the current key; returns (key id, 64-byte signature),
   // both from the same key even if Rotate() runs concurrently.
   // Internal if OpenSSL fails.
-  absl::StatusOr<std::pair<std::string, std::string>> SignWithCurrent(
-      absl::string_view data) const;
+  absl::StatusOr<std::pair<std::string, std::string>> SignWithCurrent(absl::string_view data) const;
 
   bool HasKey(absl::string_view key_id) const;
 
   // False for an unknown key id or a bad signature; use HasKey() to tell the
   // two apart.
-  bool Verify(absl::string_view key_id, absl::string_view data,
-              absl::string_view signature) const;
+  bool Verify(absl::string_view key_id, absl::string_view data, absl::string_view signature) const;
 
   // (key id, 32-byte raw Ed25519 public key) for every key, oldest first.
   std::vector<std::pair<std::string, std::string>> PublicKeys() const;
@@ -97,8 +94,7 @@ class KeyRing {
   absl::Mutex rotate_mu_;
   mutable absl::Mutex mu_;
   std::optional<SigningKey> current_ ABSL_GUARDED_BY(mu_);  // always set
-  std::map<std::string, VerifyingKey, std::less<>> verifying_
-      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, VerifyingKey, std::less<>> verifying_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace relais::auth

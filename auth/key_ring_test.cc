@@ -60,8 +60,7 @@ std::unique_ptr<KeyRing> Load(const std::string& dir) {
 void WriteFile(const std::string& path, const std::string& data, mode_t mode) {
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
   ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, data.data(), data.size()),
-            static_cast<ssize_t>(data.size()));
+  ASSERT_EQ(write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
   close(fd);
   ASSERT_EQ(chmod(path.c_str(), mode), 0);
 }
@@ -114,8 +113,7 @@ TEST(KeyRing, LoadOrCreateMakesPrivateDirectoryAndKeyFile) {
   EXPECT_EQ(ModeOf(dir), 0700u);
   const std::vector<std::string> files = KeyFiles(dir);
   ASSERT_EQ(files.size(), 1u);
-  EXPECT_EQ(files[0],
-            absl::StrCat(dir, "/signing-", ring->CurrentKeyId(), ".pem"));
+  EXPECT_EQ(files[0], absl::StrCat(dir, "/signing-", ring->CurrentKeyId(), ".pem"));
   EXPECT_EQ(ModeOf(files[0]), 0600u);
 }
 
@@ -151,8 +149,7 @@ TEST(KeyRing, NewKeysSortAfterExistingOnesEvenIfTheClockIsBehind) {
   ScratchDir scratch;
   const std::string future_id = "k20990101T000000.000000Z-0000000a";
   const std::string pem = SigningKey::Generate(future_id)->PrivatePem().value();
-  WriteFile(absl::StrCat(scratch.path(), "/signing-", future_id, ".pem"), pem,
-            0600);
+  WriteFile(absl::StrCat(scratch.path(), "/signing-", future_id, ".pem"), pem, 0600);
   const std::unique_ptr<KeyRing> ring = Load(scratch.path());
   ASSERT_NE(ring, nullptr);
   EXPECT_EQ(ring->CurrentKeyId(), future_id);
@@ -178,14 +175,11 @@ TEST(KeyRing, RefusesGroupOrWorldReadableKeyFile) {
   ScratchDir scratch;
   const std::unique_ptr<KeyRing> ring = Load(scratch.path());
   ASSERT_NE(ring, nullptr);
-  const std::string file =
-      absl::StrCat(scratch.path(), "/signing-", ring->CurrentKeyId(), ".pem");
+  const std::string file = absl::StrCat(scratch.path(), "/signing-", ring->CurrentKeyId(), ".pem");
   ASSERT_EQ(chmod(file.c_str(), 0644), 0);
-  const absl::StatusOr<std::unique_ptr<KeyRing>> refused =
-      KeyRing::LoadOrCreate(scratch.path());
+  const absl::StatusOr<std::unique_ptr<KeyRing>> refused = KeyRing::LoadOrCreate(scratch.path());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(absl::StrContains(refused.status().message(), file))
-      << refused.status();
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), file)) << refused.status();
   ASSERT_EQ(chmod(file.c_str(), 0640), 0);
   EXPECT_EQ(KeyRing::LoadOrCreate(scratch.path()).status().code(),
             absl::StatusCode::kFailedPrecondition);
@@ -203,10 +197,8 @@ TEST(KeyRing, RefusesWritableDirectory) {
 
 TEST(KeyRing, CorruptKeyFileIsDataLoss) {
   ScratchDir scratch;
-  WriteFile(scratch.path() + "/signing-k20260101T000000.000000Z-00000000.pem",
-            "not a key", 0600);
-  EXPECT_EQ(KeyRing::LoadOrCreate(scratch.path()).status().code(),
-            absl::StatusCode::kDataLoss);
+  WriteFile(scratch.path() + "/signing-k20260101T000000.000000Z-00000000.pem", "not a key", 0600);
+  EXPECT_EQ(KeyRing::LoadOrCreate(scratch.path()).status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(KeyRing, RefusesKeyFileWithInvalidId) {
@@ -233,8 +225,7 @@ TEST(KeyRing, SigningAndVerifyingRaceSafelyWithRotation) {
     signers.emplace_back([&] {
       for (int i = 0; i < 200; ++i) {
         auto signed_by = ring->SignWithCurrent("data");
-        if (!signed_by.ok() ||
-            !ring->Verify(signed_by->first, "data", signed_by->second)) {
+        if (!signed_by.ok() || !ring->Verify(signed_by->first, "data", signed_by->second)) {
           ok = false;
         }
       }

@@ -67,12 +67,11 @@ int Log2(uint64_t power_of_two) {
 }
 
 // Runs scrypt into `out`. `params` must have passed ValidateScryptParams.
-absl::Status Scrypt(absl::string_view password, absl::string_view salt,
-                    const ScryptParams& params, SecretBuffer& out) {
+absl::Status Scrypt(absl::string_view password, absl::string_view salt, const ScryptParams& params,
+                    SecretBuffer& out) {
   if (EVP_PBE_scrypt(password.data(), password.size(),
-                     reinterpret_cast<const unsigned char*>(salt.data()),
-                     salt.size(), params.n, params.r, params.p,
-                     kMaxScryptMemoryBytes, out.data(), out.size()) != 1) {
+                     reinterpret_cast<const unsigned char*>(salt.data()), salt.size(), params.n,
+                     params.r, params.p, kMaxScryptMemoryBytes, out.data(), out.size()) != 1) {
     return absl::InternalError("scrypt key derivation failed");
   }
   return absl::OkStatus();
@@ -82,14 +81,11 @@ absl::Status Scrypt(absl::string_view password, absl::string_view salt,
 
 absl::Status ValidateScryptParams(const ScryptParams& params) {
   const uint64_t n = params.n;
-  if (n < 2 || (n & (n - 1)) != 0 ||
-      static_cast<uint64_t>(Log2(n)) > kMaxLog2N) {
-    return absl::InvalidArgumentError(
-        "scrypt n must be a power of two between 2 and 2^20");
+  if (n < 2 || (n & (n - 1)) != 0 || static_cast<uint64_t>(Log2(n)) > kMaxLog2N) {
+    return absl::InvalidArgumentError("scrypt n must be a power of two between 2 and 2^20");
   }
   if (params.r < 1 || params.r > kMaxR || params.p < 1 || params.p > kMaxP) {
-    return absl::InvalidArgumentError(
-        "scrypt r must be in [1, 32] and p in [1, 16]");
+    return absl::InvalidArgumentError("scrypt r must be in [1, 32] and p in [1, 16]");
   }
   // scrypt itself requires n < 2^(16 r).
   if (static_cast<uint64_t>(Log2(n)) >= 16 * params.r) {
@@ -108,8 +104,7 @@ const ScryptParams& FastParamsForTests() {
   return kFast;
 }
 
-absl::StatusOr<std::string> HashPassword(absl::string_view password,
-                                         const ScryptParams& params) {
+absl::StatusOr<std::string> HashPassword(absl::string_view password, const ScryptParams& params) {
   if (password.size() > kMaxPasswordBytes) {
     return absl::InvalidArgumentError("password too long");
   }
@@ -119,15 +114,13 @@ absl::StatusOr<std::string> HashPassword(absl::string_view password,
   if (RAND_bytes(salt, sizeof(salt)) != 1) {
     return absl::InternalError("RAND_bytes failed");
   }
-  const absl::string_view salt_view(reinterpret_cast<const char*>(salt),
-                                    sizeof(salt));
+  const absl::string_view salt_view(reinterpret_cast<const char*>(salt), sizeof(salt));
   SecretBuffer hash(kHashBytes);
   RETURN_IF_ERROR(Scrypt(password, salt_view, params, hash));
-  return absl::StrCat(
-      kScheme, "$", Log2(params.n), "$", params.r, "$", params.p, "$",
-      internal::EncodeBase64Url(salt_view), "$",
-      internal::EncodeBase64Url(absl::string_view(
-          reinterpret_cast<const char*>(hash.data()), hash.size())));
+  return absl::StrCat(kScheme, "$", Log2(params.n), "$", params.r, "$", params.p, "$",
+                      internal::EncodeBase64Url(salt_view), "$",
+                      internal::EncodeBase64Url(absl::string_view(
+                          reinterpret_cast<const char*>(hash.data()), hash.size())));
 }
 
 bool VerifyPassword(absl::string_view password, absl::string_view encoded) {
@@ -145,9 +138,8 @@ bool VerifyPassword(absl::string_view password, absl::string_view encoded) {
 
   const std::optional<std::string> salt = internal::DecodeBase64Url(fields[4]);
   std::optional<std::string> expected = internal::DecodeBase64Url(fields[5]);
-  if (!salt || salt->size() < kMinSaltBytes || salt->size() > kMaxSaltBytes ||
-      !expected || expected->size() < kMinHashBytes ||
-      expected->size() > kMaxHashBytes) {
+  if (!salt || salt->size() < kMinSaltBytes || salt->size() > kMaxSaltBytes || !expected ||
+      expected->size() < kMinHashBytes || expected->size() > kMaxHashBytes) {
     return false;
   }
 

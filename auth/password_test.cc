@@ -16,15 +16,13 @@ namespace {
 constexpr absl::string_view kPassword = "correct horse battery staple";
 
 std::string Hash(absl::string_view password) {
-  absl::StatusOr<std::string> encoded =
-      HashPassword(password, FastParamsForTests());
+  absl::StatusOr<std::string> encoded = HashPassword(password, FastParamsForTests());
   EXPECT_TRUE(encoded.ok()) << encoded.status();
   return encoded.ok() ? *encoded : "";
 }
 
 // Replaces field `index` of a '$'-separated encoding.
-std::string WithField(absl::string_view encoded, size_t index,
-                      absl::string_view value) {
+std::string WithField(absl::string_view encoded, size_t index, absl::string_view value) {
   std::vector<std::string> fields = absl::StrSplit(encoded, '$');
   fields.at(index) = std::string(value);
   return absl::StrJoin(fields, "$");
@@ -68,14 +66,10 @@ TEST(HashPassword, SaltsEveryHash) {
 }
 
 TEST(HashPassword, RefusesOverlongPasswordsAndBadParams) {
-  EXPECT_EQ(HashPassword(std::string(kMaxPasswordBytes + 1, 'a'),
-                         FastParamsForTests())
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(HashPassword(kPassword, ScryptParams{.n = 1000, .r = 8, .p = 1})
-                .status()
-                .code(),
+  EXPECT_EQ(
+      HashPassword(std::string(kMaxPasswordBytes + 1, 'a'), FastParamsForTests()).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(HashPassword(kPassword, ScryptParams{.n = 1000, .r = 8, .p = 1}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -132,8 +126,7 @@ TEST(ValidateScryptParams, RejectsAbsurdParametersWithoutAllocating) {
       {.n = uint64_t{1} << 14, .r = 8, .p = 1u << 30},
   };
   for (const ScryptParams& params : absurd) {
-    EXPECT_EQ(ValidateScryptParams(params).code(),
-              absl::StatusCode::kInvalidArgument)
+    EXPECT_EQ(ValidateScryptParams(params).code(), absl::StatusCode::kInvalidArgument)
         << params.n << " " << params.r << " " << params.p;
   }
 }
@@ -146,14 +139,12 @@ TEST(VerifyPassword, RejectsHostileStoredParameters) {
   EXPECT_FALSE(VerifyPassword(kPassword, WithField(good, 1, "999999999")));
   EXPECT_FALSE(VerifyPassword(kPassword, WithField(good, 2, "999999999")));
   EXPECT_FALSE(VerifyPassword(kPassword, WithField(good, 3, "999999999")));
-  EXPECT_FALSE(
-      VerifyPassword(kPassword, WithField(good, 1, "99999999999999999999")));
+  EXPECT_FALSE(VerifyPassword(kPassword, WithField(good, 1, "99999999999999999999")));
 }
 
 TEST(VerifyPassword, RefusesOverlongPasswords) {
   const std::string encoded = Hash("short");
-  EXPECT_FALSE(
-      VerifyPassword(std::string(kMaxPasswordBytes + 1, 'a'), encoded));
+  EXPECT_FALSE(VerifyPassword(std::string(kMaxPasswordBytes + 1, 'a'), encoded));
 }
 
 TEST(CheckNewPassword, RefusesFewerThanTwelveCharacters) {

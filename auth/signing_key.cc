@@ -38,8 +38,7 @@ std::string RawPublicKey(const EVP_PKEY* key) {
   std::string raw(kEd25519PublicKeyBytes, '\0');
   size_t len = raw.size();
   // Cannot fail for an Ed25519 key, which both classes guarantee.
-  if (EVP_PKEY_get_raw_public_key(
-          key, reinterpret_cast<unsigned char*>(raw.data()), &len) != 1 ||
+  if (EVP_PKEY_get_raw_public_key(key, reinterpret_cast<unsigned char*>(raw.data()), &len) != 1 ||
       len != kEd25519PublicKeyBytes) {
     return std::string();
   }
@@ -57,15 +56,13 @@ absl::StatusOr<SigningKey> SigningKey::Generate(std::string key_id) {
   return SigningKey(std::move(key_id), std::move(key));
 }
 
-absl::StatusOr<SigningKey> SigningKey::FromPrivatePem(std::string key_id,
-                                                      absl::string_view pem) {
+absl::StatusOr<SigningKey> SigningKey::FromPrivatePem(std::string key_id, absl::string_view pem) {
   if (pem.size() > kMaxPemBytes) {
     return absl::InvalidArgumentError("PEM too large");
   }
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (bio == nullptr) return absl::InternalError("BIO_new_mem_buf failed");
-  internal::PkeyPtr key(
-      PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr));
+  internal::PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr));
   if (key == nullptr) {
     // Leave no stale errors for the next OpenSSL user on this thread.
     ERR_clear_error();
@@ -81,8 +78,7 @@ absl::StatusOr<std::string> SigningKey::PrivatePem() const {
   // The secure-memory BIO wipes its buffer when freed.
   BioPtr bio(BIO_new(BIO_s_secmem()));
   if (bio == nullptr) return absl::InternalError("BIO_new failed");
-  if (PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0,
-                               nullptr, nullptr) != 1) {
+  if (PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return absl::InternalError("PEM_write_bio_PrivateKey failed");
   }
   char* data = nullptr;
@@ -93,22 +89,18 @@ absl::StatusOr<std::string> SigningKey::PrivatePem() const {
   return std::string(data, static_cast<size_t>(len));
 }
 
-std::string SigningKey::PublicKeyRaw() const {
-  return RawPublicKey(key_.get());
-}
+std::string SigningKey::PublicKeyRaw() const { return RawPublicKey(key_.get()); }
 
 absl::StatusOr<std::string> SigningKey::Sign(absl::string_view data) const {
   MdCtxPtr ctx(EVP_MD_CTX_new());
   if (ctx == nullptr) return absl::InternalError("EVP_MD_CTX_new failed");
   // Ed25519 hashes internally, hence no digest.
-  if (EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) !=
-      1) {
+  if (EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) != 1) {
     return absl::InternalError("EVP_DigestSignInit failed");
   }
   std::string signature(kEd25519SignatureBytes, '\0');
   size_t len = signature.size();
-  if (EVP_DigestSign(ctx.get(),
-                     reinterpret_cast<unsigned char*>(signature.data()), &len,
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &len,
                      Bytes(data), data.size()) != 1 ||
       len != kEd25519SignatureBytes) {
     return absl::InternalError("EVP_DigestSign failed");
@@ -119,13 +111,12 @@ absl::StatusOr<std::string> SigningKey::Sign(absl::string_view data) const {
 VerifyingKey::VerifyingKey(std::string key_id, internal::PkeyPtr key)
     : key_id_(std::move(key_id)), key_(std::move(key)) {}
 
-absl::StatusOr<VerifyingKey> VerifyingKey::FromRaw(std::string key_id,
-                                                   absl::string_view raw32) {
+absl::StatusOr<VerifyingKey> VerifyingKey::FromRaw(std::string key_id, absl::string_view raw32) {
   if (raw32.size() != kEd25519PublicKeyBytes) {
     return absl::InvalidArgumentError("Ed25519 public key must be 32 bytes");
   }
-  internal::PkeyPtr key(EVP_PKEY_new_raw_public_key(
-      EVP_PKEY_ED25519, nullptr, Bytes(raw32), raw32.size()));
+  internal::PkeyPtr key(
+      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, Bytes(raw32), raw32.size()));
   if (key == nullptr) {
     ERR_clear_error();
     return absl::InvalidArgumentError("invalid Ed25519 public key");
@@ -133,18 +124,15 @@ absl::StatusOr<VerifyingKey> VerifyingKey::FromRaw(std::string key_id,
   return VerifyingKey(std::move(key_id), std::move(key));
 }
 
-bool VerifyingKey::Verify(absl::string_view data,
-                          absl::string_view signature) const {
+bool VerifyingKey::Verify(absl::string_view data, absl::string_view signature) const {
   if (signature.size() != kEd25519SignatureBytes) return false;
   MdCtxPtr ctx(EVP_MD_CTX_new());
   if (ctx == nullptr) return false;
-  if (EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) !=
-      1) {
+  if (EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) != 1) {
     return false;
   }
-  const bool valid =
-      EVP_DigestVerify(ctx.get(), Bytes(signature), signature.size(),
-                       Bytes(data), data.size()) == 1;
+  const bool valid = EVP_DigestVerify(ctx.get(), Bytes(signature), signature.size(), Bytes(data),
+                                      data.size()) == 1;
   if (!valid) ERR_clear_error();
   return valid;
 }

@@ -33,8 +33,7 @@ class SigningKey {
   // Parses an unencrypted PKCS#8 PEM ("BEGIN PRIVATE KEY") holding an Ed25519
   // key. InvalidArgument if it does not parse or is another key type. `pem`
   // is not retained; the caller should wipe it.
-  static absl::StatusOr<SigningKey> FromPrivatePem(std::string key_id,
-                                                   absl::string_view pem);
+  static absl::StatusOr<SigningKey> FromPrivatePem(std::string key_id, absl::string_view pem);
 
   SigningKey(SigningKey&&) = default;
   SigningKey& operator=(SigningKey&&) = default;
@@ -63,8 +62,7 @@ class SigningKey {
 class VerifyingKey {
  public:
   // InvalidArgument unless `raw32` is exactly 32 bytes of a valid key.
-  static absl::StatusOr<VerifyingKey> FromRaw(std::string key_id,
-                                              absl::string_view raw32);
+  static absl::StatusOr<VerifyingKey> FromRaw(std::string key_id, absl::string_view raw32);
 
   VerifyingKey(VerifyingKey&&) = default;
   VerifyingKey& operator=(VerifyingKey&&) = default;

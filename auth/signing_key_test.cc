@@ -19,8 +19,7 @@ SigningKey MakeKey(std::string id = "k1") {
 }
 
 VerifyingKey PublicOf(const SigningKey& key) {
-  absl::StatusOr<VerifyingKey> public_key =
-      VerifyingKey::FromRaw(key.key_id(), key.PublicKeyRaw());
+  absl::StatusOr<VerifyingKey> public_key = VerifyingKey::FromRaw(key.key_id(), key.PublicKeyRaw());
   EXPECT_TRUE(public_key.ok()) << public_key.status();
   return *std::move(public_key);
 }
@@ -32,9 +31,8 @@ std::string OtherPem(const char* algorithm, const char* passphrase = nullptr) {
                       : EVP_PKEY_Q_keygen(nullptr, nullptr, algorithm);
   BIO* bio = BIO_new(BIO_s_mem());
   const EVP_CIPHER* cipher = passphrase ? EVP_aes_256_cbc() : nullptr;
-  PEM_write_bio_PrivateKey(
-      bio, key, cipher, reinterpret_cast<const unsigned char*>(passphrase),
-      passphrase ? static_cast<int>(strlen(passphrase)) : 0, nullptr, nullptr);
+  PEM_write_bio_PrivateKey(bio, key, cipher, reinterpret_cast<const unsigned char*>(passphrase),
+                           passphrase ? static_cast<int>(strlen(passphrase)) : 0, nullptr, nullptr);
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio, &data);
   std::string pem(data, static_cast<size_t>(len));
@@ -80,15 +78,11 @@ TEST(SigningKey, PemRoundTripKeepsTheKey) {
 TEST(SigningKey, FromPrivatePemRefusesGarbageOtherTypesAndEncryption) {
   EXPECT_EQ(SigningKey::FromPrivatePem("k", "").status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(SigningKey::FromPrivatePem("k", "-----BEGIN PRIVATE KEY-----\nAA\n")
-                .status()
-                .code(),
+  EXPECT_EQ(SigningKey::FromPrivatePem("k", "-----BEGIN PRIVATE KEY-----\nAA\n").status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(SigningKey::FromPrivatePem("k", OtherPem("EC")).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(SigningKey::FromPrivatePem("k", OtherPem("ED25519", "secret"))
-                .status()
-                .code(),
+  EXPECT_EQ(SigningKey::FromPrivatePem("k", OtherPem("ED25519", "secret")).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

@@ -69,9 +69,8 @@ absl::string_view TokenRejectionReason(const absl::Status& status) {
   if (status.code() != absl::StatusCode::kUnauthenticated) return "";
   const std::string carried = common::ReasonOf(status);
   for (absl::string_view reason :
-       {kTokenMissing, kTokenMalformed, kTokenUnknownKey,
-        kTokenSignatureInvalid, kTokenExpired, kTokenWrongAudience,
-        kTokenRevoked}) {
+       {kTokenMissing, kTokenMalformed, kTokenUnknownKey, kTokenSignatureInvalid, kTokenExpired,
+        kTokenWrongAudience, kTokenRevoked}) {
     if (carried == reason) return reason;
   }
   return "";
@@ -81,24 +80,24 @@ bool Principal::HasRole(absl::string_view role) const {
   return std::find(roles.begin(), roles.end(), role) != roles.end();
 }
 
-TokenIssuer::TokenIssuer(const KeyRing* key_ring, const common::Clock* clock,
-                         std::string audience, absl::Duration lifetime,
-                         const RevocationList* revocations)
+TokenIssuer::TokenIssuer(const KeyRing* key_ring, const common::Clock* clock, std::string audience,
+                         absl::Duration lifetime, const RevocationList* revocations)
     : key_ring_(key_ring),
       clock_(clock),
       audience_(std::move(audience)),
       lifetime_(lifetime),
       revocations_(revocations) {}
 
-absl::StatusOr<std::string> TokenIssuer::Issue(
-    absl::string_view member_id, absl::string_view service_id,
-    const std::vector<std::string>& roles, absl::Time authenticated_at,
-    std::optional<int64_t> generation, absl::Time not_after) const {
+absl::StatusOr<std::string> TokenIssuer::Issue(absl::string_view member_id,
+                                               absl::string_view service_id,
+                                               const std::vector<std::string>& roles,
+                                               absl::Time authenticated_at,
+                                               std::optional<int64_t> generation,
+                                               absl::Time not_after) const {
   if (member_id.empty() || service_id.empty()) {
     return absl::InvalidArgumentError("member_id and service_id are required");
   }
-  bool utf8 = IsValidUtf8(member_id) && IsValidUtf8(service_id) &&
-              IsValidUtf8(audience_);
+  bool utf8 = IsValidUtf8(member_id) && IsValidUtf8(service_id) && IsValidUtf8(audience_);
   for (const std::string& role : roles) utf8 = utf8 && IsValidUtf8(role);
   if (!utf8) return absl::InvalidArgumentError("token fields must be UTF-8");
   const int64_t lifetime_seconds = absl::ToInt64Seconds(lifetime_);
@@ -120,9 +119,8 @@ absl::StatusOr<std::string> TokenIssuer::Issue(
   for (const std::string& role : roles) claims.add_roles(role);
   const int64_t now = absl::ToUnixSeconds(clock_->Now());
   claims.set_issued_at_unix(now);
-  claims.set_authenticated_at_unix(authenticated_at == absl::InfinitePast()
-                                       ? now
-                                       : absl::ToUnixSeconds(authenticated_at));
+  claims.set_authenticated_at_unix(
+      authenticated_at == absl::InfinitePast() ? now : absl::ToUnixSeconds(authenticated_at));
   int64_t expires_at = now + lifetime_seconds;
   if (not_after != absl::InfiniteFuture()) {
     expires_at = std::min(expires_at, absl::ToUnixSeconds(not_after));
@@ -133,8 +131,8 @@ absl::StatusOr<std::string> TokenIssuer::Issue(
   claims.set_expires_at_unix(expires_at);
   claims.set_audience(audience_);
   claims.set_generation(generation.value_or(0));
-  claims.set_token_id(absl::BytesToHexString(absl::string_view(
-      reinterpret_cast<const char*>(token_id), sizeof(token_id))));
+  claims.set_token_id(absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(token_id), sizeof(token_id))));
 
   // The key id is part of the signed claims, so it must be chosen before
   // signing; if a rotation slips in between, sign again with the new key.
@@ -144,12 +142,11 @@ absl::StatusOr<std::string> TokenIssuer::Issue(
     if (!claims.SerializeToString(&payload)) {
       return absl::InternalError("cannot serialize token claims");
     }
-    ASSIGN_OR_RETURN(auto signed_by, key_ring_->SignWithCurrent(absl::StrCat(
-                                         kSignatureContext, payload)));
+    ASSIGN_OR_RETURN(auto signed_by,
+                     key_ring_->SignWithCurrent(absl::StrCat(kSignatureContext, payload)));
     if (signed_by.first != claims.key_id()) continue;
-    std::string token =
-        absl::StrCat(kTokenPrefix, internal::EncodeBase64Url(payload), ".",
-                     internal::EncodeBase64Url(signed_by.second));
+    std::string token = absl::StrCat(kTokenPrefix, internal::EncodeBase64Url(payload), ".",
+                                     internal::EncodeBase64Url(signed_by.second));
     if (token.size() > kMaxTokenBytes) {
       return absl::InvalidArgumentError("token would exceed 4 KiB");
     }
@@ -158,9 +155,8 @@ absl::StatusOr<std::string> TokenIssuer::Issue(
   return absl::UnavailableError("signing key kept rotating; retry");
 }
 
-TokenVerifier::TokenVerifier(const KeyRing* key_ring,
-                             const common::Clock* clock, std::string audience,
-                             const RevocationList* revocations)
+TokenVerifier::TokenVerifier(const KeyRing* key_ring, const common::Clock* clock,
+                             std::string audience, const RevocationList* revocations)
     : key_ring_(key_ring),
       clock_(clock),
       audience_(std::move(audience)),
@@ -178,10 +174,8 @@ absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
   if (dot == absl::string_view::npos) {
     return Reject(kTokenMalformed, "token has no signature part");
   }
-  const std::optional<std::string> payload =
-      internal::DecodeBase64Url(token.substr(0, dot));
-  const std::optional<std::string> signature =
-      internal::DecodeBase64Url(token.substr(dot + 1));
+  const std::optional<std::string> payload = internal::DecodeBase64Url(token.substr(0, dot));
+  const std::optional<std::string> signature = internal::DecodeBase64Url(token.substr(dot + 1));
   if (!payload || payload->empty() || !signature) {
     return Reject(kTokenMalformed, "token is not valid base64url");
   }
@@ -192,16 +186,13 @@ absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
   if (!claims.ParseFromString(*payload)) {
     return Reject(kTokenMalformed, "token claims do not parse");
   }
-  if (claims.member_id().empty() || claims.service_id().empty() ||
-      claims.key_id().empty()) {
+  if (claims.member_id().empty() || claims.service_id().empty() || claims.key_id().empty()) {
     return Reject(kTokenMalformed, "token lacks member, service or key id");
   }
   if (!key_ring_->HasKey(claims.key_id())) {
     return Reject(kTokenUnknownKey, "token was signed by an unknown key");
   }
-  if (!key_ring_->Verify(claims.key_id(),
-                         absl::StrCat(kSignatureContext, *payload),
-                         *signature)) {
+  if (!key_ring_->Verify(claims.key_id(), absl::StrCat(kSignatureContext, *payload), *signature)) {
     return Reject(kTokenSignatureInvalid, "token signature does not verify");
   }
   // Claims are authentic from here on.
@@ -215,8 +206,8 @@ absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
   const absl::Time expires_at = absl::FromUnixSeconds(claims.expires_at_unix());
   if (now >= expires_at) return Reject(kTokenExpired, "token has expired");
   if (revocations_ != nullptr) {
-    RETURN_IF_ERROR(revocations_->CheckNotRevoked(
-        claims.member_id(), claims.token_id(), claims.generation()));
+    RETURN_IF_ERROR(
+        revocations_->CheckNotRevoked(claims.member_id(), claims.token_id(), claims.generation()));
   }
 
   Principal principal;
@@ -225,10 +216,9 @@ absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
   principal.roles.assign(claims.roles().begin(), claims.roles().end());
   principal.issued_at = absl::FromUnixSeconds(claims.issued_at_unix());
   principal.expires_at = expires_at;
-  principal.authenticated_at =
-      claims.authenticated_at_unix() == 0
-          ? principal.issued_at
-          : absl::FromUnixSeconds(claims.authenticated_at_unix());
+  principal.authenticated_at = claims.authenticated_at_unix() == 0
+                                   ? principal.issued_at
+                                   : absl::FromUnixSeconds(claims.authenticated_at_unix());
   principal.token_id = std::move(*claims.mutable_token_id());
   principal.generation = claims.generation();
   return principal;

@@ -27,8 +27,7 @@ namespace relais::auth {
 inline constexpr absl::string_view kTokenMissing = "token_missing";
 inline constexpr absl::string_view kTokenMalformed = "token_malformed";
 inline constexpr absl::string_view kTokenUnknownKey = "token_unknown_key";
-inline constexpr absl::string_view kTokenSignatureInvalid =
-    "token_signature_invalid";
+inline constexpr absl::string_view kTokenSignatureInvalid = "token_signature_invalid";
 inline constexpr absl::string_view kTokenExpired = "token_expired";
 inline constexpr absl::string_view kTokenWrongAudience = "token_wrong_audience";
 
@@ -63,29 +62,26 @@ struct Principal {
 // not owned and must outlive the issuer.
 class TokenIssuer {
  public:
-  TokenIssuer(const KeyRing* key_ring, const common::Clock* clock,
-              std::string audience,
+  TokenIssuer(const KeyRing* key_ring, const common::Clock* clock, std::string audience,
               absl::Duration lifetime = kDefaultTokenLifetime,
               const RevocationList* revocations = nullptr);
 
   // A token valid from now for lifetime() (whole seconds), with a fresh
   // random token id. `authenticated_at` is when the member last proved their
-  // password; InfinitePast() means now (a login). InvalidArgument if member_id or service_id is empty,
-  // any string is not UTF-8, lifetime() is under one second, or the token
-  // would exceed kMaxTokenBytes; Internal if signing fails.
-  // `generation` is the member's session generation to stamp; without one the
-  // issuer reads it from `revocations` now (Unavailable if it cannot). A
+  // password; InfinitePast() means now (a login). InvalidArgument if member_id or service_id is
+  // empty, any string is not UTF-8, lifetime() is under one second, or the token would exceed
+  // kMaxTokenBytes; Internal if signing fails. `generation` is the member's session generation to
+  // stamp; without one the issuer reads it from `revocations` now (Unavailable if it cannot). A
   // caller that checks the member before issuing reads the generation first
   // and passes it, so a revoke-all in between revokes the new token too.
   // The token expires at `not_after` (rounded down to the second) if that
   // comes before now + lifetime(): the absolute session cap of Refresh.
   // InvalidArgument if `not_after` is not after now.
-  absl::StatusOr<std::string> Issue(
-      absl::string_view member_id, absl::string_view service_id,
-      const std::vector<std::string>& roles,
-      absl::Time authenticated_at = absl::InfinitePast(),
-      std::optional<int64_t> generation = std::nullopt,
-      absl::Time not_after = absl::InfiniteFuture()) const;
+  absl::StatusOr<std::string> Issue(absl::string_view member_id, absl::string_view service_id,
+                                    const std::vector<std::string>& roles,
+                                    absl::Time authenticated_at = absl::InfinitePast(),
+                                    std::optional<int64_t> generation = std::nullopt,
+                                    absl::Time not_after = absl::InfiniteFuture()) const;
 
   absl::Duration lifetime() const { return lifetime_; }
 
@@ -102,8 +98,7 @@ class TokenIssuer {
 // `revocations` (may be null) are not owned and must outlive the verifier.
 class TokenVerifier {
  public:
-  TokenVerifier(const KeyRing* key_ring, const common::Clock* clock,
-                std::string audience,
+  TokenVerifier(const KeyRing* key_ring, const common::Clock* clock, std::string audience,
                 const RevocationList* revocations = nullptr);
 
   // The principal of a valid token, else Unauthenticated("<reason>: ...")

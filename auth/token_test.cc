@@ -47,8 +47,7 @@ TokenClaims ClaimsOf(absl::string_view token) {
 class TokenTest : public ::testing::Test {
  protected:
   std::string IssueOrDie(absl::string_view member = "member-1") {
-    absl::StatusOr<std::string> token =
-        issuer_.Issue(member, "service-9", {"guardian", "reader"});
+    absl::StatusOr<std::string> token = issuer_.Issue(member, "service-9", {"guardian", "reader"});
     EXPECT_TRUE(token.ok()) << token.status();
     return token.ok() ? *token : "";
   }
@@ -56,8 +55,7 @@ class TokenTest : public ::testing::Test {
   // Signs `claims` exactly as the issuer would, bypassing its validation.
   std::string SignRaw(const TokenClaims& claims) {
     const std::string payload = claims.SerializeAsString();
-    const auto signed_by =
-        ring_->SignWithCurrent(absl::StrCat("relais-token-v1.", payload));
+    const auto signed_by = ring_->SignWithCurrent(absl::StrCat("relais-token-v1.", payload));
     EXPECT_TRUE(signed_by.ok());
     return Join({payload, signed_by->second});
   }
@@ -68,8 +66,7 @@ class TokenTest : public ::testing::Test {
     const absl::StatusOr<Principal> result = verifier_.Verify(token);
     ASSERT_FALSE(result.ok()) << "accepted; wanted " << reason;
     EXPECT_EQ(result.status().code(), absl::StatusCode::kUnauthenticated);
-    EXPECT_TRUE(
-        absl::StartsWith(result.status().message(), absl::StrCat(reason, ": ")))
+    EXPECT_TRUE(absl::StartsWith(result.status().message(), absl::StrCat(reason, ": ")))
         << result.status();
     EXPECT_EQ(TokenRejectionReason(result.status()), reason);
     for (absl::string_view piece : absl::StrSplit(token, '.')) {
@@ -137,8 +134,7 @@ TEST_F(TokenTest, TokenWithoutLoginTimeCountsFromItsIssue) {
 }
 
 TEST_F(TokenTest, EveryTokenGetsAFreshId) {
-  EXPECT_NE(verifier_.Verify(IssueOrDie())->token_id,
-            verifier_.Verify(IssueOrDie())->token_id);
+  EXPECT_NE(verifier_.Verify(IssueOrDie())->token_id, verifier_.Verify(IssueOrDie())->token_id);
 }
 
 TEST_F(TokenTest, EmptyTokenIsMissing) { ExpectRejected("", kTokenMissing); }
@@ -169,21 +165,18 @@ TEST_F(TokenTest, TamperedClaimsAreInvalid) {
 TEST_F(TokenTest, SwappedPayloadIsInvalid) {
   const Parts alice = Split(IssueOrDie("alice"));
   const Parts mallory = Split(IssueOrDie("mallory"));
-  ExpectRejected(Join({alice.payload, mallory.signature}),
-                 kTokenSignatureInvalid);
+  ExpectRejected(Join({alice.payload, mallory.signature}), kTokenSignatureInvalid);
 }
 
 TEST_F(TokenTest, TokenFromAnotherKeyRingHasUnknownKey) {
   const std::unique_ptr<KeyRing> other = KeyRing::InMemory();
   const TokenIssuer foreign(other.get(), &clock_, std::string(kAudience));
-  ExpectRejected(foreign.Issue("member-1", "service-9", {}).value(),
-                 kTokenUnknownKey);
+  ExpectRejected(foreign.Issue("member-1", "service-9", {}).value(), kTokenUnknownKey);
 }
 
 TEST_F(TokenTest, TokenForAnotherAudienceIsRejected) {
   const TokenIssuer other(ring_.get(), &clock_, "relais-admin");
-  ExpectRejected(other.Issue("member-1", "service-9", {}).value(),
-                 kTokenWrongAudience);
+  ExpectRejected(other.Issue("member-1", "service-9", {}).value(), kTokenWrongAudience);
 }
 
 TEST_F(TokenTest, GarbageIsMalformed) {
@@ -198,8 +191,7 @@ TEST_F(TokenTest, GarbageIsMalformed) {
       "Bearer abc",
       "v1.!!!!." + sig64,
       "v1.AAAA.AAAA",  // short signature
-      absl::StrCat("v1.", internal::EncodeBase64Url("\xff\xff\xff"), ".",
-                   sig64),
+      absl::StrCat("v1.", internal::EncodeBase64Url("\xff\xff\xff"), ".", sig64),
       absl::StrCat(valid, ".extra"),
       absl::StrCat(valid, "="),
       std::string(kMaxTokenBytes + 1, 'A'),
@@ -239,20 +231,16 @@ TEST_F(TokenTest, RotationKeepsOldTokensValidAndSignsWithNewKey) {
 }
 
 TEST_F(TokenTest, IssueRefusesWhatVerifyWouldReject) {
-  EXPECT_EQ(issuer_.Issue("", "service-9", {}).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(issuer_.Issue("member-1", "", {}).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(issuer_.Issue("", "service-9", {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(issuer_.Issue("member-1", "", {}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(issuer_.Issue("member-1", "service-9", {"bad\xc3"}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(issuer_
-                .Issue("member-1", "service-9",
-                       std::vector<std::string>(100, std::string(40, 'r')))
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
-  const TokenIssuer instant(ring_.get(), &clock_, std::string(kAudience),
-                            absl::Milliseconds(500));
+  EXPECT_EQ(
+      issuer_.Issue("member-1", "service-9", std::vector<std::string>(100, std::string(40, 'r')))
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  const TokenIssuer instant(ring_.get(), &clock_, std::string(kAudience), absl::Milliseconds(500));
   EXPECT_EQ(instant.Issue("member-1", "service-9", {}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }

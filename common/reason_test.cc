@@ -33,8 +33,7 @@ TEST(Reason, StatusesWithoutAReasonAreNamedByTheirCode) {
 }
 
 TEST(Reason, InternalErrorsNeverShowTheirReason) {
-  EXPECT_EQ(ReasonOf(WithReason(absl::StatusCode::kDataLoss, "storage_corrupt", "x")),
-            "internal");
+  EXPECT_EQ(ReasonOf(WithReason(absl::StatusCode::kDataLoss, "storage_corrupt", "x")), "internal");
   EXPECT_EQ(ReasonOf(WithReason(absl::StatusCode::kInternal, "storage_error", "x")), "internal");
 }
 

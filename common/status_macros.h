@@ -11,12 +11,11 @@
 #define RELAIS_CONCAT_(a, b) RELAIS_CONCAT_INNER_(a, b)
 
 // Evaluates `expr` (an absl::Status); returns it from the caller if not ok.
-#define RETURN_IF_ERROR(expr)                              \
-  do {                                                     \
-    if (absl::Status relais_status_ = (expr);              \
-        !relais_status_.ok()) {                            \
-      return relais_status_;                               \
-    }                                                      \
+#define RETURN_IF_ERROR(expr)                                         \
+  do {                                                                \
+    if (absl::Status relais_status_ = (expr); !relais_status_.ok()) { \
+      return relais_status_;                                          \
+    }                                                                 \
   } while (0)
 
 // ASSIGN_OR_RETURN(lhs, expr): evaluates `expr` (an absl::StatusOr<T>); on error
@@ -26,8 +25,8 @@
   RELAIS_ASSIGN_OR_RETURN_IMPL_(RELAIS_CONCAT_(relais_statusor_, __LINE__), lhs, expr)
 
 #define RELAIS_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                                   \
-  if (!statusor.ok()) return std::move(statusor).status();  \
+  auto statusor = (expr);                                  \
+  if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = *std::move(statusor)
 
 #endif  // RELAIS_COMMON_STATUS_MACROS_H_

@@ -34,12 +34,11 @@ absl::StatusOr<std::string> ReadTrustedFile(const std::string& path, size_t max_
   }
   if (owner_only && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "%s is accessible by group or others (mode %04o); chmod 600 it", path,
-        st.st_mode & 07777));
+        "%s is accessible by group or others (mode %04o); chmod 600 it", path, st.st_mode & 07777));
   }
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-    return absl::FailedPreconditionError(absl::StrCat(path, " is larger than ", max_bytes,
-                                                      " bytes"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is larger than ", max_bytes, " bytes"));
   }
   std::string content(static_cast<size_t>(st.st_size), '\0');
   size_t done = 0;

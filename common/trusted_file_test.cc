@@ -51,14 +51,12 @@ TEST_F(TrustedFileTest, RefusesASymbolicLinkEvenToAGoodFile) {
 
 TEST_F(TrustedFileTest, RefusesAWiderModeADirectoryAndAnOversizedFile) {
   const std::string wide = Write("wide", "secret bytes", 0640);
-  EXPECT_EQ(ReadTrustedFile(wide, 64, true).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReadTrustedFile(wide, 64, true).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(ReadTrustedFile(wide, 64, /*owner_only=*/false).ok());  // a certificate
   EXPECT_EQ(ReadTrustedFile(dir_, 64, false).status().code(),
             absl::StatusCode::kFailedPrecondition);
   const std::string big = Write("big", std::string(65, 'x'), 0600);
-  EXPECT_EQ(ReadTrustedFile(big, 64, true).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReadTrustedFile(big, 64, true).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ReadTrustedFile(absl::StrCat(dir_, "/missing"), 64, true).status().code(),
             absl::StatusCode::kNotFound);
 }

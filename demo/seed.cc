@@ -167,15 +167,14 @@ absl::StatusOr<SeededYouth> Seeder::AddAccompaniedYouth(int age, absl::string_vi
   open.set_basis(v1::ACCOMPANIMENT_BASIS_VOLUNTARY);
   v1::Accompaniment acc;
   ASSIGN_OR_RETURN(ctx, As("amo.coord"));
-  RETURN_IF_ERROR(
-      FromGrpc("OpenAccompaniment", care_->OpenAccompaniment(ctx.get(), open, &acc)));
+  RETURN_IF_ERROR(FromGrpc("OpenAccompaniment", care_->OpenAccompaniment(ctx.get(), open, &acc)));
   seeded.accompaniment_id = acc.id();
   return seeded;
 }
 
 absl::StatusOr<std::string> Seeder::AddEntry(const std::string& youth_id, v1::EntryKind kind,
-                                             v1::DataCategory category,
-                                             v1::Visibility visibility, absl::string_view body) {
+                                             v1::DataCategory category, v1::Visibility visibility,
+                                             absl::string_view body) {
   v1::AddEntryRequest add;
   add.mutable_entry()->set_youth_id(youth_id);
   add.mutable_entry()->set_kind(kind);

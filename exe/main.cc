@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -220,9 +220,9 @@ bool LoadSettings(relais::host::ServerSettings* settings) {
                               : level == "error"   ? LogLevel::kError
                                                    : LogLevel::kInfo);
   if (!config_path.empty()) {
-    relais::common::LogInfo("configuration file applied",
-                            {{"config", config_path},
-                             {"overridden_by_flags", absl::StrJoin(overriding, ",")}});
+    relais::common::LogInfo(
+        "configuration file applied",
+        {{"config", config_path}, {"overridden_by_flags", absl::StrJoin(overriding, ",")}});
   }
   return true;
 }
@@ -261,8 +261,8 @@ bool ChooseTransport(const relais::host::ServerSettings& s, relais::host::HostOp
         "file's tls section, or pass --insecure_dev to serve plaintext on a loopback address");
     return false;
   }
-  auto tls = relais::host::LoadTlsCredentials(s.tls_cert_file, s.tls_key_file,
-                                              s.tls_client_ca_file, s.tls_crl_file);
+  auto tls = relais::host::LoadTlsCredentials(s.tls_cert_file, s.tls_key_file, s.tls_client_ca_file,
+                                              s.tls_crl_file);
   if (!tls.ok()) {
     relais::common::LogError("relaisd cannot load its TLS credentials",
                              {{"status", tls.status().ToString()}});

@@ -33,7 +33,8 @@ TEST(Metrics, MethodsTheServerDoesNotHaveShareOneLabel) {
   }
   const std::string text = metrics.Render();
   EXPECT_TRUE(absl::StrContains(
-      text, "relais_rpc_requests_total{method=\"/relais.v1.RecordService/GetYouth\",code=\"OK\"} 1"))
+      text,
+      "relais_rpc_requests_total{method=\"/relais.v1.RecordService/GetYouth\",code=\"OK\"} 1"))
       << text;
   EXPECT_TRUE(absl::StrContains(
       text, "relais_rpc_requests_total{method=\"unknown\",code=\"UNIMPLEMENTED\"} 2000"))

@@ -7,9 +7,9 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/reason.h"
-#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 namespace relais::storage {
@@ -61,10 +61,9 @@ Statement& Statement::Bind(int index, int64_t value) {
 
 Statement& Statement::Bind(int index, absl::string_view text) {
   if (bind_status_.ok()) {
-    bind_status_ = SqliteStatus(
-        sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_TRANSIENT,
-                            SQLITE_UTF8),
-        "bind", db_);
+    bind_status_ = SqliteStatus(sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(),
+                                                    SQLITE_TRANSIENT, SQLITE_UTF8),
+                                "bind", db_);
   }
   return *this;
 }
@@ -75,8 +74,7 @@ Statement& Statement::BindBlob(int index, absl::string_view bytes) {
     static const char kEmpty = 0;
     const void* data = bytes.empty() ? &kEmpty : bytes.data();
     bind_status_ = SqliteStatus(
-        sqlite3_bind_blob64(stmt_.get(), index, data, bytes.size(), SQLITE_TRANSIENT), "bind",
-        db_);
+        sqlite3_bind_blob64(stmt_.get(), index, data, bytes.size(), SQLITE_TRANSIENT), "bind", db_);
   }
   return *this;
 }
@@ -140,8 +138,8 @@ Connection::~Connection() = default;
 
 absl::StatusOr<Statement> Connection::Prepare(absl::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), 0,
-                                    &stmt, nullptr);
+  const int rc =
+      sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), 0, &stmt, nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_finalize(stmt);
     return SqliteStatus(sqlite3_extended_errcode(db_.get()), "prepare", db_.get());
@@ -167,19 +165,16 @@ int Connection::Changes() const { return sqlite3_changes(db_.get()); }
 namespace {
 
 absl::StatusOr<std::unique_ptr<Connection>> OpenConnection(const std::string& path,
-                                                           const std::string& vfs,
-                                                           bool writer,
+                                                           const std::string& vfs, bool writer,
                                                            absl::Duration busy_timeout,
                                                            Connection* (*make)(sqlite3*)) {
   sqlite3* raw = nullptr;
   const int flags = (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) |
                     SQLITE_OPEN_NOMUTEX;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &raw, flags, vfs.empty() ? nullptr : vfs.c_str());
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs.empty() ? nullptr : vfs.c_str());
   std::unique_ptr<Connection> conn(make(raw));
   if (rc != SQLITE_OK) {
-    return SqliteStatus(rc, absl::StrCat("open ", writer ? "writer" : "reader"),
-                        raw);
+    return SqliteStatus(rc, absl::StrCat("open ", writer ? "writer" : "reader"), raw);
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, static_cast<int>(absl::ToInt64Milliseconds(busy_timeout)));
@@ -206,8 +201,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   if (options.path.empty()) return absl::InvalidArgumentError("database path is empty");
   if (options.readers < 1) return absl::InvalidArgumentError("need at least one reader");
   auto make = [](sqlite3* db) { return new Connection(db); };
-  ASSIGN_OR_RETURN(auto writer, OpenConnection(options.path, options.vfs, true,
-                                               options.busy_timeout, make));
+  ASSIGN_OR_RETURN(auto writer,
+                   OpenConnection(options.path, options.vfs, true, options.busy_timeout, make));
   RETURN_IF_ERROR(writer->Exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
       " component TEXT NOT NULL, version INTEGER NOT NULL, applied_at_us INTEGER NOT NULL,"
@@ -215,8 +210,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   std::vector<std::unique_ptr<Connection>> readers;
   for (int i = 0; i < options.readers; ++i) {
     ASSIGN_OR_RETURN(auto reader,
-                     OpenConnection(options.path, options.vfs, false, options.busy_timeout,
-                                    make));
+                     OpenConnection(options.path, options.vfs, false, options.busy_timeout, make));
     readers.push_back(std::move(reader));
   }
   auto db = absl::WrapUnique(new Database(options.path, std::move(writer), std::move(readers)));
@@ -364,9 +358,8 @@ absl::Status Database::Migrate(absl::string_view component,
       const int64_t current = row ? q.ColumnInt64(0) : 0;
       if (current >= m.version) return absl::OkStatus();
       RETURN_IF_ERROR(c.Exec(m.sql));
-      ASSIGN_OR_RETURN(Statement ins,
-                       c.Prepare("INSERT INTO schema_migrations(component, version, "
-                                 "applied_at_us) VALUES (?1, ?2, ?3)"));
+      ASSIGN_OR_RETURN(Statement ins, c.Prepare("INSERT INTO schema_migrations(component, version, "
+                                                "applied_at_us) VALUES (?1, ?2, ?3)"));
       ins.Bind(1, component).Bind(2, int64_t{m.version}).Bind(3, absl::ToUnixMicros(absl::Now()));
       return ins.Run();
     }));

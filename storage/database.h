@@ -37,7 +37,9 @@ class Statement {
   Statement& Bind(int index, int64_t value);
   Statement& Bind(int index, absl::string_view text);  // copied (SQLITE_TRANSIENT)
   Statement& Bind(int index, const char* text) { return Bind(index, absl::string_view(text)); }
-  Statement& Bind(int index, const std::string& text) { return Bind(index, absl::string_view(text)); }
+  Statement& Bind(int index, const std::string& text) {
+    return Bind(index, absl::string_view(text));
+  }
   Statement& BindBlob(int index, absl::string_view bytes);
   Statement& BindNull(int index);
   // Binds NULL when `text` is empty.
@@ -96,8 +98,8 @@ class Connection {
 
 // A forward-only schema step of one component (a service's tables).
 struct Migration {
-  int version;          // 1, 2, 3 ... in order, never reused
-  std::string sql;      // one or more statements
+  int version;      // 1, 2, 3 ... in order, never reused
+  std::string sql;  // one or more statements
 };
 
 // The embedded database: one writer connection (serialised by a mutex) and a

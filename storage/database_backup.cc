@@ -63,8 +63,7 @@ absl::Status Exec(sqlite3* db, const char* sql) {
   char* err = nullptr;
   const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
   sqlite3_free(err);
-  return rc == SQLITE_OK ? absl::OkStatus()
-                         : SqliteStatus(sqlite3_extended_errcode(db), sql, db);
+  return rc == SQLITE_OK ? absl::OkStatus() : SqliteStatus(sqlite3_extended_errcode(db), sql, db);
 }
 
 // Every row of a one-column query, as text.
@@ -155,8 +154,8 @@ absl::StatusOr<Database::BackupInfo> Database::Backup(const std::string& dest_pa
   BackupInfo info;
   absl::Status status = [&]() -> absl::Status {
     {
-      ASSIGN_OR_RETURN(SqliteHandle raw_src, OpenRaw(path_, SQLITE_OPEN_READONLY,
-                                                     vfs_.empty() ? nullptr : vfs_.c_str()));
+      ASSIGN_OR_RETURN(SqliteHandle raw_src,
+                       OpenRaw(path_, SQLITE_OPEN_READONLY, vfs_.empty() ? nullptr : vfs_.c_str()));
       sqlite3_busy_timeout(raw_src.get(), 5000);
       // A Connection, so that on_snapshot can use Prepare/Statement on it.
       Connection src(raw_src.release());
@@ -178,8 +177,7 @@ absl::StatusOr<Database::BackupInfo> Database::Backup(const std::string& dest_pa
       // make it one self-contained file, then check what was written.
       ASSIGN_OR_RETURN(SqliteHandle copy, OpenRaw(tmp, SQLITE_OPEN_READWRITE, nullptr));
       RETURN_IF_ERROR(Exec(copy.get(), "PRAGMA journal_mode=DELETE"));
-      ASSIGN_OR_RETURN(std::vector<std::string> check,
-                       Rows(copy.get(), "PRAGMA integrity_check"));
+      ASSIGN_OR_RETURN(std::vector<std::string> check, Rows(copy.get(), "PRAGMA integrity_check"));
       if (check.size() != 1 || check[0] != "ok") {
         return absl::DataLossError(
             absl::StrCat("backup copy fails integrity_check: ", absl::StrJoin(check, "; ")));

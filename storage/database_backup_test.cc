@@ -22,8 +22,8 @@ namespace {
 
 std::string FreshPath(absl::string_view name) {
   static std::atomic<int> counter{0};
-  std::string path = absl::StrCat(::testing::TempDir(), "/backup_", name, "_", ::getpid(), "_",
-                                  counter++, ".db");
+  std::string path =
+      absl::StrCat(::testing::TempDir(), "/backup_", name, "_", ::getpid(), "_", counter++, ".db");
   std::filesystem::remove(path);
   return path;
 }
@@ -90,19 +90,19 @@ TEST(DatabaseBackup, CopyUnderConcurrentWritesIsOneConsistentSnapshot) {
   const std::string dest = FreshPath("copy");
   int steps = 0;
   int64_t in_snapshot = -1;
-  absl::StatusOr<Database::BackupInfo> info = (*db)->Backup(
-      dest, {.progress =
-                 [&](int64_t done, int64_t total) {
-                   EXPECT_LE(done, total);
-                   ++steps;
-                   return true;
-                 },
-             .on_snapshot = [&](Connection& c) -> absl::Status {
-               ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT COUNT(*) FROM items"));
-               ASSIGN_OR_RETURN(bool row, s.Step());
-               if (row) in_snapshot = s.ColumnInt64(0);
-               return absl::OkStatus();
-             }});
+  absl::StatusOr<Database::BackupInfo> info =
+      (*db)->Backup(dest, {.progress =
+                               [&](int64_t done, int64_t total) {
+                                 EXPECT_LE(done, total);
+                                 ++steps;
+                                 return true;
+                               },
+                           .on_snapshot = [&](Connection& c) -> absl::Status {
+                             ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT COUNT(*) FROM items"));
+                             ASSIGN_OR_RETURN(bool row, s.Step());
+                             if (row) in_snapshot = s.ColumnInt64(0);
+                             return absl::OkStatus();
+                           }});
   const int64_t after = committed.load();
   stop = true;
   writer.join();

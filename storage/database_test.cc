@@ -114,9 +114,8 @@ TEST(Database, UniqueViolationIsAlreadyExistsAndLeavesNothingHalfWritten) {
 
 TEST(Database, BadSqlIsAnErrorNotACrash) {
   auto db = OpenOrDie(FreshPath("badsql"));
-  absl::Status s = db->Read([](Connection& c) -> absl::Status {
-    return c.Prepare("SELEKT nonsense").status();
-  });
+  absl::Status s =
+      db->Read([](Connection& c) -> absl::Status { return c.Prepare("SELEKT nonsense").status(); });
   EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
 }
 
@@ -168,8 +167,7 @@ TEST(SqliteStatus, MapsCodesToTheMostSpecificStatus) {
   EXPECT_EQ(SqliteStatus(SQLITE_BUSY, "x").code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(SqliteStatus(SQLITE_CORRUPT, "x").code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(SqliteStatus(SQLITE_FULL, "x").code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(SqliteStatus(SQLITE_CONSTRAINT_UNIQUE, "x").code(),
-            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(SqliteStatus(SQLITE_CONSTRAINT_UNIQUE, "x").code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(SqliteStatus(SQLITE_CONSTRAINT_FOREIGNKEY, "x").code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(SqliteStatus(SQLITE_OK, "x").ok());

@@ -16,8 +16,7 @@ absl::StatusOr<std::string> KeyedHash(absl::string_view key, absl::string_view d
            &out_len) == nullptr) {
     return absl::InternalError("HMAC-SHA-256 failed");
   }
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(out), out_len));
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(out), out_len));
 }
 
 }  // namespace relais::storage

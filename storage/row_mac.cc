@@ -53,8 +53,8 @@ absl::StatusOr<std::string> Hkdf(absl::string_view master) {
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
       OSSL_PARAM_construct_end()};
   std::string out(kKeyBytes, '\0');
-  if (EVP_KDF_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), out.size(),
-                     params) != 1) {
+  if (EVP_KDF_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), out.size(), params) !=
+      1) {
     OPENSSL_cleanse(out.data(), out.size());
     return absl::InternalError("HKDF failed");
   }
@@ -73,8 +73,8 @@ absl::StatusOr<std::string> Hmac(absl::string_view key, absl::string_view data) 
   size_t out_len = 0;
   if (EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(),
                    params) != 1 ||
-      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size()) != 1 ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) !=
+          1 ||
       EVP_MAC_final(ctx.get(), out, &out_len, sizeof(out)) != 1) {
     return absl::InternalError("HMAC failed");
   }
@@ -185,9 +185,8 @@ absl::StatusOr<std::string> RowMac::Compute(absl::string_view table, absl::strin
   return Hmac(keys_.front(), Message(table, row_id, fields, extra));
 }
 
-int RowMac::Verify(absl::string_view table, absl::string_view row_id,
-                   const CanonicalFields& fields, absl::string_view extra,
-                   absl::string_view mac) const {
+int RowMac::Verify(absl::string_view table, absl::string_view row_id, const CanonicalFields& fields,
+                   absl::string_view extra, absl::string_view mac) const {
   const std::string message = Message(table, row_id, fields, extra);
   for (size_t i = 0; i < keys_.size(); ++i) {
     absl::StatusOr<std::string> expected = Hmac(keys_[i], message);
@@ -288,8 +287,9 @@ absl::Status SealExistingRows(Database& db, const std::vector<MacTable>& tables)
       if (sealed && !key->has_previous()) continue;
       std::vector<std::string> ids;
       {
-        ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", t.key_column, " FROM ",
-                                                             t.table, sealed ? "" : " WHERE mac IS NULL")));
+        ASSIGN_OR_RETURN(Statement s,
+                         c.Prepare(absl::StrCat("SELECT ", t.key_column, " FROM ", t.table,
+                                                sealed ? "" : " WHERE mac IS NULL")));
         while (true) {
           ASSIGN_OR_RETURN(bool row, s.Step());
           if (!row) break;

@@ -65,8 +65,7 @@ class RowMac {
 
   // The MAC (32 bytes) under the current key.
   absl::StatusOr<std::string> Compute(absl::string_view table, absl::string_view row_id,
-                                      const CanonicalFields& fields,
-                                      absl::string_view extra) const;
+                                      const CanonicalFields& fields, absl::string_view extra) const;
   // Index of the key `mac` verifies under (0 = current), or -1. Constant-time
   // per key.
   int Verify(absl::string_view table, absl::string_view row_id, const CanonicalFields& fields,

@@ -21,8 +21,9 @@ class RowMacTest : public ::testing::Test {
     auto db = Database::Open({.path = path_});
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
-    ASSERT_TRUE(db_->Migrate("t", {{1, "CREATE TABLE facts (id TEXT PRIMARY KEY, owner TEXT, "
-                                       "flag INTEGER, mac BLOB)"}})
+    ASSERT_TRUE(db_->Migrate("t", {{1,
+                                    "CREATE TABLE facts (id TEXT PRIMARY KEY, owner TEXT, "
+                                    "flag INTEGER, mac BLOB)"}})
                     .ok());
   }
   void TearDown() override {
@@ -46,7 +47,8 @@ class RowMacTest : public ::testing::Test {
   }
   absl::Status Insert(absl::string_view id, absl::string_view owner, int flag) {
     return db_->Write([&](Connection& c) -> absl::Status {
-      absl::StatusOr<Statement> s = c.Prepare("INSERT INTO facts (id, owner, flag) VALUES (?1, ?2, ?3)");
+      absl::StatusOr<Statement> s =
+          c.Prepare("INSERT INTO facts (id, owner, flag) VALUES (?1, ?2, ?3)");
       if (!s.ok()) return s.status();
       absl::Status run = s->Bind(1, id).Bind(2, owner).Bind(3, int64_t{flag}).Run();
       if (!run.ok()) return run;

@@ -26,9 +26,8 @@ TEST(CheckpointAfterErasure, WaitsForAReaderThenLeavesAnEmptyWal) {
   auto db = Database::Open({.path = path, .busy_timeout = absl::Milliseconds(10)});
   ASSERT_TRUE(db.ok()) << db.status();
   ASSERT_TRUE((*db)->Migrate("t", {{1, "CREATE TABLE t (v BLOB)"}}).ok());
-  ASSERT_TRUE((*db)
-                  ->Write([](Connection& c) { return c.Exec("INSERT INTO t VALUES (x'0102')"); })
-                  .ok());
+  ASSERT_TRUE(
+      (*db)->Write([](Connection& c) { return c.Exec("INSERT INTO t VALUES (x'0102')"); }).ok());
   // A reader holds a snapshot older than the next write, which keeps the WAL.
   absl::Notification reading;
   std::thread reader([&] {
@@ -41,13 +40,11 @@ TEST(CheckpointAfterErasure, WaitsForAReaderThenLeavesAnEmptyWal) {
     });
   });
   reading.WaitForNotification();
-  ASSERT_TRUE((*db)
-                  ->Write([](Connection& c) { return c.Exec("UPDATE t SET v = x'0304'"); })
-                  .ok());
+  ASSERT_TRUE((*db)->Write([](Connection& c) { return c.Exec("UPDATE t SET v = x'0304'"); }).ok());
   EXPECT_GT(WalBytes(path), 0);
   // One attempt while the reader holds its snapshot: refused, nothing waited.
-  EXPECT_TRUE(absl::IsUnavailable(
-      CheckpointAfterErasure(**db, "test", {.attempts = 1, .first_backoff = absl::Milliseconds(1)})));
+  EXPECT_TRUE(absl::IsUnavailable(CheckpointAfterErasure(
+      **db, "test", {.attempts = 1, .first_backoff = absl::Milliseconds(1)})));
   // With retries it outlasts the reader.
   EXPECT_TRUE(CheckpointAfterErasure(**db, "test").ok());
   EXPECT_EQ(WalBytes(path), 0);

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gtest/gtest.h"
 #include "access/policy.h"
-#include "tests/test_env.h"
 #include "common/proto_time.h"
+#include "gtest/gtest.h"
+#include "tests/test_env.h"
 
 namespace relais::testing {
 namespace {
@@ -22,13 +22,24 @@ namespace {
 
 enum class Relationship { kNone, kProposed, kOverlap, kFutureWindow, kEnded, kDirect, kPending };
 enum class ConsentState {
-  kNone, kGeneralFamily, kWithdrawn, kExpired, kNotYetValid, kHandoverPurposeOnly,
-  kSectorGeneral, kHealthNamed, kBlanket
+  kNone,
+  kGeneralFamily,
+  kWithdrawn,
+  kExpired,
+  kNotYetValid,
+  kHandoverPurposeOnly,
+  kSectorGeneral,
+  kHealthNamed,
+  kBlanket
 };
 // kThirdSharedGeneral: written by a third service (the PMS), which recorded no
 // consent: the AMO's consents never cover it (holder-scoped sharing).
 enum class EntryKind {
-  kOtherSharedGeneral, kOtherSharedHealth, kOtherPrivate, kOwnPrivateHealth, kThirdSharedGeneral
+  kOtherSharedGeneral,
+  kOtherSharedHealth,
+  kOtherPrivate,
+  kOwnPrivateHealth,
+  kThirdSharedGeneral
 };
 
 struct Outcome {
@@ -57,13 +68,19 @@ ModelConsent ConsentFor(ConsentState c) {
   switch (c) {
     case C::kGeneralFamily:
     case C::kSectorGeneral:
-      return {true, {v1::DATA_CATEGORY_GENERAL, v1::DATA_CATEGORY_FAMILY}, false,
+      return {true,
+              {v1::DATA_CATEGORY_GENERAL, v1::DATA_CATEGORY_FAMILY},
+              false,
               {v1::PURPOSE_COORDINATION}};
     case C::kHandoverPurposeOnly:
-      return {true, {v1::DATA_CATEGORY_GENERAL, v1::DATA_CATEGORY_FAMILY}, false,
+      return {true,
+              {v1::DATA_CATEGORY_GENERAL, v1::DATA_CATEGORY_FAMILY},
+              false,
               {v1::PURPOSE_HANDOVER}};
     case C::kHealthNamed:
-      return {true, {v1::DATA_CATEGORY_GENERAL, v1::DATA_CATEGORY_HEALTH}, false,
+      return {true,
+              {v1::DATA_CATEGORY_GENERAL, v1::DATA_CATEGORY_HEALTH},
+              false,
               {v1::PURPOSE_COORDINATION}};
     case C::kBlanket:
       return {true, {}, true, {v1::PURPOSE_COORDINATION}};
@@ -89,9 +106,8 @@ Outcome Model(v1::Role role, Relationship rel, ConsentState consent, EntryKind e
   if (entry == EntryKind::kThirdSharedGeneral) {
     return {grpc::StatusCode::PERMISSION_DENIED, "no_consent"};
   }
-  const v1::DataCategory category = entry == EntryKind::kOtherSharedHealth
-                                        ? v1::DATA_CATEGORY_HEALTH
-                                        : v1::DATA_CATEGORY_GENERAL;
+  const v1::DataCategory category =
+      entry == EntryKind::kOtherSharedHealth ? v1::DATA_CATEGORY_HEALTH : v1::DATA_CATEGORY_GENERAL;
   const ModelConsent k = ConsentFor(consent);
   if (!k.in_force) return {grpc::StatusCode::PERMISSION_DENIED, "no_consent"};
   const bool special = category == v1::DATA_CATEGORY_HEALTH;
@@ -137,15 +153,16 @@ void Grant(RelaisEnv& env, const std::string& youth, ConsentState c) {
   } else {
     k->add_recipients()->set_service_id(env.service_id("saj"));
   }
-  const ModelConsent shape = ConsentFor(c == ConsentState::kWithdrawn ||
-                                                c == ConsentState::kExpired ||
-                                                c == ConsentState::kNotYetValid
-                                            ? ConsentState::kGeneralFamily
-                                            : c);
+  const ModelConsent shape =
+      ConsentFor(c == ConsentState::kWithdrawn || c == ConsentState::kExpired ||
+                         c == ConsentState::kNotYetValid
+                     ? ConsentState::kGeneralFamily
+                     : c);
   for (auto cat : shape.categories) k->add_categories(cat);
   k->set_all_non_special_categories(shape.blanket);
   for (auto p : shape.purposes) k->add_purposes(p);
-  if (c == ConsentState::kExpired) *k->mutable_valid_until() = common::ToProto(now + absl::Hours(1));
+  if (c == ConsentState::kExpired)
+    *k->mutable_valid_until() = common::ToProto(now + absl::Hours(1));
   if (c == ConsentState::kNotYetValid) {
     *k->mutable_valid_from() = common::ToProto(now + absl::Hours(24 * 10));
   }
@@ -229,13 +246,15 @@ TEST(AccessModel, ServerMatchesTheReferenceModelOverTheFullMatrix) {
   env->AddMember("pms.coord", "pms", v1::ROLE_COORDINATOR);
 
   const std::vector<Relationship> relationships = {
-      Relationship::kNone, Relationship::kProposed, Relationship::kOverlap,
-      Relationship::kFutureWindow, Relationship::kEnded, Relationship::kDirect,
+      Relationship::kNone,         Relationship::kProposed, Relationship::kOverlap,
+      Relationship::kFutureWindow, Relationship::kEnded,    Relationship::kDirect,
       Relationship::kPending};
   const std::vector<ConsentState> consents = {
-      ConsentState::kNone, ConsentState::kGeneralFamily, ConsentState::kWithdrawn,
-      ConsentState::kExpired, ConsentState::kNotYetValid, ConsentState::kHandoverPurposeOnly,
-      ConsentState::kSectorGeneral, ConsentState::kHealthNamed, ConsentState::kBlanket};
+      ConsentState::kNone,          ConsentState::kGeneralFamily,
+      ConsentState::kWithdrawn,     ConsentState::kExpired,
+      ConsentState::kNotYetValid,   ConsentState::kHandoverPurposeOnly,
+      ConsentState::kSectorGeneral, ConsentState::kHealthNamed,
+      ConsentState::kBlanket};
   struct Situation {
     Relationship rel;
     ConsentState consent;
@@ -251,9 +270,8 @@ TEST(AccessModel, ServerMatchesTheReferenceModelOverTheFullMatrix) {
           Entry(*env, kAmoCaseworker, youth, v1::DATA_CATEGORY_GENERAL, v1::VISIBILITY_SHARED);
       s.entries[EntryKind::kOtherSharedHealth] =
           Entry(*env, kAmoCaseworker, youth, v1::DATA_CATEGORY_HEALTH, v1::VISIBILITY_SHARED);
-      s.entries[EntryKind::kOtherPrivate] = Entry(*env, kAmoCaseworker, youth,
-                                                  v1::DATA_CATEGORY_GENERAL,
-                                                  v1::VISIBILITY_SERVICE_PRIVATE);
+      s.entries[EntryKind::kOtherPrivate] = Entry(
+          *env, kAmoCaseworker, youth, v1::DATA_CATEGORY_GENERAL, v1::VISIBILITY_SERVICE_PRIVATE);
       env->Accompany(youth, "pms.coord", kPmsCaseworker);  // vouched for by the AMO
       s.entries[EntryKind::kThirdSharedGeneral] =
           Entry(*env, kPmsCaseworker, youth, v1::DATA_CATEGORY_GENERAL, v1::VISIBILITY_SHARED);
@@ -287,9 +305,9 @@ TEST(AccessModel, ServerMatchesTheReferenceModelOverTheFullMatrix) {
           ++mismatches;
           ADD_FAILURE() << "rel=" << static_cast<int>(s.rel)
                         << " consent=" << static_cast<int>(s.consent)
-                        << " entry=" << static_cast<int>(kind) << " role=" << login
-                        << ": server " << got.error_code() << " " << ReasonCode(got)
-                        << ", model " << want.code << " " << want.reason;
+                        << " entry=" << static_cast<int>(kind) << " role=" << login << ": server "
+                        << got.error_code() << " " << ReasonCode(got) << ", model " << want.code
+                        << " " << want.reason;
         }
         if (!got.ok()) {
           EXPECT_TRUE(out.body().empty());
@@ -328,9 +346,9 @@ TEST(AccessModel, ServerMatchesTheReferenceModelOverTheFullMatrix) {
 TEST(AccessModel, PolicyFunctionsMatchTheModelOnRandomCases) {
   std::mt19937_64 rng(20261125);
   auto pick = [&](int n) { return static_cast<int>(rng() % n); };
-  const v1::DataCategory categories[] = {
-      v1::DATA_CATEGORY_GENERAL, v1::DATA_CATEGORY_EDUCATION, v1::DATA_CATEGORY_FAMILY,
-      v1::DATA_CATEGORY_SOCIAL, v1::DATA_CATEGORY_HEALTH, v1::DATA_CATEGORY_JUDICIAL};
+  const v1::DataCategory categories[] = {v1::DATA_CATEGORY_GENERAL, v1::DATA_CATEGORY_EDUCATION,
+                                         v1::DATA_CATEGORY_FAMILY,  v1::DATA_CATEGORY_SOCIAL,
+                                         v1::DATA_CATEGORY_HEALTH,  v1::DATA_CATEGORY_JUDICIAL};
   int wrongly_allowed = 0, mismatches = 0;
   for (int i = 0; i < 100'000; ++i) {
     access::AccessFacts facts;
@@ -354,8 +372,8 @@ TEST(AccessModel, PolicyFunctionsMatchTheModelOnRandomCases) {
     }
     const access::YouthState youth{.restricted = pick(5) == 0, .erased = pick(10) == 0};
     const access::EntryFacts entry{pick(3) == 0 ? "svc_reader" : "svc_author",
-                                 pick(2) ? v1::VISIBILITY_SHARED : v1::VISIBILITY_SERVICE_PRIVATE,
-                                 categories[pick(6)]};
+                                   pick(2) ? v1::VISIBILITY_SHARED : v1::VISIBILITY_SERVICE_PRIVATE,
+                                   categories[pick(6)]};
     const v1::Purpose purpose = pick(2) ? v1::PURPOSE_COORDINATION : v1::PURPOSE_HANDOVER;
 
     // The model, straight from DESIGN.md's rule (reads: restriction does not
@@ -375,8 +393,8 @@ TEST(AccessModel, PolicyFunctionsMatchTheModelOnRandomCases) {
         for (const auto& g : facts.consents) {
           if (g.holder_service_id != entry.author_service_id) continue;
           any = true;
-          const bool covers = g.categories.count(entry.category) ||
-                              (g.all_non_special_categories && !special);
+          const bool covers =
+              g.categories.count(entry.category) || (g.all_non_special_categories && !special);
           cat = cat || covers;
           ok = ok || (covers && g.purposes.count(purpose));
         }
@@ -408,11 +426,11 @@ TEST(AccessModel, PolicyFunctionsMatchTheModelOnRandomCases) {
     }
     // Writes: accompaniment (never break-the-glass), then restriction/erasure.
     const access::Verdict write = access::DecideRecordWrite(facts, youth);
-    std::string want_write = facts.pending       ? "accompaniment_pending"
+    std::string want_write = facts.pending         ? "accompaniment_pending"
                              : !facts.accompanying ? "no_active_accompaniment"
-                             : youth.erased      ? "record_erased"
-                             : youth.restricted  ? "record_restricted"
-                                                 : "allowed";
+                             : youth.erased        ? "record_erased"
+                             : youth.restricted    ? "record_restricted"
+                                                   : "allowed";
     EXPECT_EQ(rpc::ReasonCode(write.reason), want_write);
   }
   EXPECT_EQ(wrongly_allowed, 0);

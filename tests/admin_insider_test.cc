@@ -67,8 +67,7 @@ class AdminInsider {
         steps.push_back({kAddMember, s, r});
       }
     }
-    std::vector<std::string> members = {kAmoCaseworker, kAmoCoordinator, kSajCoordinator,
-                                        kAuditor};
+    std::vector<std::string> members = {kAmoCaseworker, kAmoCoordinator, kSajCoordinator, kAuditor};
     for (const auto& [login, password] : known_) members.push_back(login);
     for (const std::string& m : members) {
       steps.push_back({kResetPassword, m});
@@ -340,7 +339,7 @@ class AdminInsider {
 
   RelaisEnv& env_;
   std::string youth_, entry_;
-  std::map<std::string, std::string> known_;  // login -> password the admin holds
+  std::map<std::string, std::string> known_;   // login -> password the admin holds
   std::map<std::string, std::string> tokens_;  // login -> a token, until a change
   std::vector<std::string> own_services_;
   std::map<std::string, std::string> service_ids_;

@@ -66,8 +66,7 @@ class ApiPaginationTest : public ::testing::Test {
       req.set_page_size(size);
       req.set_page_token(token);
       v1::ListAccompanimentsResponse resp;
-      grpc::Status s =
-          env_->care().ListAccompaniments(env_->As(kAmoCaseworker).get(), req, &resp);
+      grpc::Status s = env_->care().ListAccompaniments(env_->As(kAmoCaseworker).get(), req, &resp);
       for (const auto& x : resp.accompaniments()) ids->push_back(x.id());
       *next = resp.next_page_token();
       return s;
@@ -239,8 +238,7 @@ TEST_F(ApiPaginationTest, PendingGrantTokenKeepsItsPlaceOnceReviewed) {
   review.set_verdict(v1::EMERGENCY_VERDICT_JUSTIFIED);
   review.set_note("appel de la police, mineur en fugue: justifié");
   v1::EmergencyAccess reviewed;
-  grpc::Status s =
-      env_->audit().ReviewEmergencyAccess(env_->As(kAuditor).get(), review, &reviewed);
+  grpc::Status s = env_->audit().ReviewEmergencyAccess(env_->As(kAuditor).get(), review, &reviewed);
   ASSERT_TRUE(s.ok()) << s.error_message();
   ids.clear();
   s = Grants(true)(1, next, &ids, &next);
@@ -257,8 +255,10 @@ TEST_F(ApiPaginationTest, PendingGrantTokenKeepsItsPlaceOnceReviewed) {
 TEST_F(ApiPaginationTest, BadPageSizeOrTokenIsRefusedAndAudited) {
   const std::string y = Youth(/*consents=*/1);
   const std::vector<std::pair<std::string, ListFn>> lists = {
-      {"ListSectors", Sectors()},          {"ListAccompaniments", Accompaniments(y)},
-      {"ListConsents", Consents(y)},       {"ListHandovers", Handovers()},
+      {"ListSectors", Sectors()},
+      {"ListAccompaniments", Accompaniments(y)},
+      {"ListConsents", Consents(y)},
+      {"ListHandovers", Handovers()},
       {"ListEmergencyAccesses", Grants(false)}};
   int denials = 0;
   for (const auto& [name, list] : lists) {

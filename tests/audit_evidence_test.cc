@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/delimited_message_util.h"
@@ -26,7 +27,6 @@
 #include "services/audit/export_verifier.h"
 #include "services/audit/witness.h"
 #include "tests/test_env.h"
-#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -357,7 +357,8 @@ TEST(AccessReport, AYouthWithThousandsOfEventsGetsEveryLine) {
   int reads = 0;
   for (int i = 0; i < report.lines_size(); ++i) {
     if (i > 0) {
-      EXPECT_GE(common::FromProto(report.lines(i).time()), common::FromProto(report.lines(i - 1).time()));
+      EXPECT_GE(common::FromProto(report.lines(i).time()),
+                common::FromProto(report.lines(i - 1).time()));
     }
     if (report.lines(i).action() == v1::ACTION_READ_ENTRY) ++reads;
     EXPECT_EQ(report.lines(i).service_name().empty(), report.lines(i).service_id().empty());

@@ -52,10 +52,10 @@ class AuditUnavailableTest : public ::testing::Test {
   void ExpectAuditUnavailable(const grpc::Status& s, v1::Action action) {
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
     EXPECT_EQ(ReasonCode(s), "audit_unavailable") << s.error_message();
-    EXPECT_EQ(Count(absl::StrCat("SELECT COUNT(*) FROM audit_events WHERE action = ",
-                                 static_cast<int>(action), " AND decision = ",
-                                 static_cast<int>(v1::DECISION_DENY),
-                                 " AND reason_code = 'audit_unavailable'")),
+    EXPECT_EQ(Count(absl::StrCat(
+                  "SELECT COUNT(*) FROM audit_events WHERE action = ", static_cast<int>(action),
+                  " AND decision = ", static_cast<int>(v1::DECISION_DENY),
+                  " AND reason_code = 'audit_unavailable'")),
               1);
   }
 

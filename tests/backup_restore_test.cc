@@ -97,9 +97,9 @@ Backup TakeBackup(RelaisEnv& env, absl::string_view login) {
 
 // The audit events of one action in `path`'s log, by decision.
 int64_t CountEvents(const std::string& path, v1::Action action, v1::Decision decision) {
-  return QueryInt(path, absl::StrCat("SELECT COUNT(*) FROM audit_events WHERE action = ",
-                                     static_cast<int>(action), " AND decision = ",
-                                     static_cast<int>(decision)));
+  return QueryInt(
+      path, absl::StrCat("SELECT COUNT(*) FROM audit_events WHERE action = ",
+                         static_cast<int>(action), " AND decision = ", static_cast<int>(decision)));
 }
 
 std::string BackupDir(RelaisEnv& env) { return env.db_path() + ".backup.d"; }
@@ -137,8 +137,10 @@ TEST(BackupRestore, BackupUnderWriteLoadRestoresEverythingAcknowledgedAndNothing
       v1::Entry out;
       const grpc::Status s = env->record().AddEntry(env->As(kAmoCaseworker).get(), req, &out);
       absl::MutexLock lock(&acks.mu);
-      if (s.ok()) acks.entries.push_back(out.id());
-      else ++acks.failures;
+      if (s.ok())
+        acks.entries.push_back(out.id());
+      else
+        ++acks.failures;
     }
   });
   std::thread consent_writer([&] {
@@ -154,8 +156,10 @@ TEST(BackupRestore, BackupUnderWriteLoadRestoresEverythingAcknowledgedAndNothing
       v1::Consent out;
       const grpc::Status s = env->care().GrantConsent(env->As(kAmoCaseworker).get(), req, &out);
       absl::MutexLock lock(&acks.mu);
-      if (s.ok()) acks.consents.push_back(out.id());
-      else ++acks.failures;
+      if (s.ok())
+        acks.consents.push_back(out.id());
+      else
+        ++acks.failures;
     }
   });
   auto acked = [&acks] {
@@ -218,8 +222,8 @@ TEST(BackupRestore, BackupUnderWriteLoadRestoresEverythingAcknowledgedAndNothing
   EXPECT_GE(entries_in_copy, static_cast<int64_t>(entries_before.size()));
   EXPECT_LE(entries_in_copy, static_cast<int64_t>(entries_after));
   for (const std::string& id : consents_before) {
-    EXPECT_EQ(QueryInt(restored, absl::StrCat("SELECT COUNT(*) FROM care_consents WHERE id = '",
-                                              id, "'")),
+    EXPECT_EQ(QueryInt(restored,
+                       absl::StrCat("SELECT COUNT(*) FROM care_consents WHERE id = '", id, "'")),
               1)
         << id;
   }
@@ -410,8 +414,8 @@ TEST(BackupRestore, RelaisctlAdminBackupWritesAFileSqliteOpensAndRefusesNonAdmin
                         input);
   };
   for (const char* login : {kAdmin, kAuditor}) {
-    Result r = ctl(login, {"login", "--user", login, "--password_stdin"},
-                   absl::StrCat(kPassword, "\n"));
+    Result r =
+        ctl(login, {"login", "--user", login, "--password_stdin"}, absl::StrCat(kPassword, "\n"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
@@ -426,9 +430,9 @@ TEST(BackupRestore, RelaisctlAdminBackupWritesAFileSqliteOpensAndRefusesNonAdmin
   EXPECT_FALSE(std::filesystem::exists(file + ".tmp"));
   EXPECT_EQ(QueryText(file, "PRAGMA integrity_check"), "ok");
   EXPECT_GT(QueryInt(file, "SELECT COUNT(*) FROM rec_youth"), 0);
-  EXPECT_THAT(r.out, HasSubstr(absl::StrCat(
-                         "audit head ", QueryInt(file, "SELECT MAX(sequence) FROM audit_events"),
-                         " ")));
+  EXPECT_THAT(r.out,
+              HasSubstr(absl::StrCat(
+                  "audit head ", QueryInt(file, "SELECT MAX(sequence) FROM audit_events"), " ")));
 
   const std::string refused = FreshPath("ctl_refused") + ".sqlite";
   r = ctl(kAuditor, {"admin", "backup", refused});

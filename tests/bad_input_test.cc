@@ -14,11 +14,11 @@
 #include "absl/synchronization/notification.h"
 #include "auth/key_ring.h"
 #include "auth/token.h"
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
-#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -442,25 +442,24 @@ TEST_F(BadInputTest, MalformedOrImplausibleDatesAndNationalNumbersAreRefused) {
 TEST_F(BadInputTest, TimestampsOutsideYears1To9999OrWithBadNanosAreRefusedBeforeAnyArithmetic) {
   constexpr int64_t kHuge = std::numeric_limits<int64_t>::max();
   constexpr int64_t kYear10000 = 253'402'300'800;
-  Expect(StatusCode::INVALID_ARGUMENT, "timestamp_out_of_range",
-         {{"consent until int64 max",
-           Grant([](auto& k) { k.mutable_valid_until()->set_seconds(kHuge); })},
-          {"consent from int64 min",
-           Grant([](auto& k) {
-             k.mutable_valid_from()->set_seconds(std::numeric_limits<int64_t>::min());
-           })},
-          {"consent until year 10000",
-           Grant([](auto& k) { k.mutable_valid_until()->set_seconds(kYear10000); })},
-          {"overlap start negative nanos",
-           Propose([](auto& r) { r.mutable_overlap_start()->set_nanos(-1); })},
-          {"overlap end nanos of 1e9",
-           Propose([](auto& r) { r.mutable_overlap_end()->set_nanos(1'000'000'000); })},
-          {"overlap end int64 max",
-           Propose([](auto& r) { r.mutable_overlap_end()->set_seconds(kHuge); })},
-          {"audit start year 0",
-           Query([](auto& r) { r.mutable_start_time()->set_seconds(-62'135'596'801); })},
-          {"audit end int64 max",
-           Query([](auto& r) { r.mutable_end_time()->set_seconds(kHuge); })}});
+  Expect(
+      StatusCode::INVALID_ARGUMENT, "timestamp_out_of_range",
+      {{"consent until int64 max",
+        Grant([](auto& k) { k.mutable_valid_until()->set_seconds(kHuge); })},
+       {"consent from int64 min", Grant([](auto& k) {
+          k.mutable_valid_from()->set_seconds(std::numeric_limits<int64_t>::min());
+        })},
+       {"consent until year 10000",
+        Grant([](auto& k) { k.mutable_valid_until()->set_seconds(kYear10000); })},
+       {"overlap start negative nanos",
+        Propose([](auto& r) { r.mutable_overlap_start()->set_nanos(-1); })},
+       {"overlap end nanos of 1e9",
+        Propose([](auto& r) { r.mutable_overlap_end()->set_nanos(1'000'000'000); })},
+       {"overlap end int64 max",
+        Propose([](auto& r) { r.mutable_overlap_end()->set_seconds(kHuge); })},
+       {"audit start year 0",
+        Query([](auto& r) { r.mutable_start_time()->set_seconds(-62'135'596'801); })},
+       {"audit end int64 max", Query([](auto& r) { r.mutable_end_time()->set_seconds(kHuge); })}});
 }
 
 TEST_F(BadInputTest, BadPageTokensAndPageSizesAreRefused) {
@@ -613,16 +612,17 @@ TEST_F(BadInputTest, BytesThatDoNotParseAreAMalformedRequestAuditedAndTheServerK
       EXPECT_EQ(denials[0].action(), v1::ACTION_REJECT_MALFORMED_REQUEST);
       EXPECT_EQ(denials[0].reason(), v1::ACCESS_REASON_MALFORMED_REQUEST);
       EXPECT_EQ(denials[0].actor_member_id(), env_->member_id(kAmoCaseworker));
-      EXPECT_EQ(denials[0].object_id(),
-                method == "/relais.v1.RecordService/AddEntry" ? "RecordService.AddEntry"
-                                                              : "CareService.GrantConsent");
+      EXPECT_EQ(denials[0].object_id(), method == "/relais.v1.RecordService/AddEntry"
+                                            ? "RecordService.AddEntry"
+                                            : "CareService.GrantConsent");
       ExpectStillServing();
     }
   }
   EXPECT_TRUE(AddEntry([](auto&) {})().ok());
 }
 
-TEST_F(BadInputTest, AStringFieldThatIsNotUtf8IsAMalformedRequestAndAnUnknownMethodStaysUnimplemented) {
+TEST_F(BadInputTest,
+       AStringFieldThatIsNotUtf8IsAMalformedRequestAndAnUnknownMethodStaysUnimplemented) {
   // LoginRequest.login (field 1) holding bytes that are not UTF-8.
   const std::string not_utf8 = std::string("\x0a\x02\xc3\x28\x12\x01x", 7);
   grpc::Status s = SendRawBytes(*env_, "/relais.v1.AuthService/Login", not_utf8, "not-utf8");

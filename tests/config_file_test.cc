@@ -26,8 +26,7 @@ namespace {
 // relaisd run as a child process (tests/relaisd_process.h).
 class Relaisd : public RelaisdProcess {
  public:
-  explicit Relaisd(std::vector<std::string> args)
-      : RelaisdProcess(RELAISD_PATH, std::move(args)) {}
+  explicit Relaisd(std::vector<std::string> args) : RelaisdProcess(RELAISD_PATH, std::move(args)) {}
 };
 
 std::string WriteConfig(const std::string& dir, const std::string& text) {
@@ -80,8 +79,8 @@ TEST(RelaisdConfig, AnUnknownFieldOrSyntaxErrorStopsItWithItsPosition) {
   EXPECT_TRUE(absl::StrContains(unknown.output(), "no field named \\\"colour\\\""))
       << unknown.output();
 
-  Relaisd syntax({"--config=" + WriteConfig(dir, "care {\n  max_overlap \"30d\"\n}\n"),
-                  "--insecure_dev"});
+  Relaisd syntax(
+      {"--config=" + WriteConfig(dir, "care {\n  max_overlap \"30d\"\n}\n"), "--insecure_dev"});
   EXPECT_EQ(syntax.Exit(), 2) << syntax.output();
   EXPECT_TRUE(absl::StrContains(syntax.output(), "config: line 2 column 15: care.max_overlap: "))
       << syntax.output();
@@ -95,8 +94,10 @@ TEST(RelaisdConfig, TheFileIsAppliedAndFlagsGivenOnTheCommandLineOverrideIt) {
   const std::string dir = FreshPath("config_override");
   const std::string config = WriteConfig(dir, absl::StrCat(R"(
     listen: "127.0.0.1:0"
-    database { path: ")", dir, R"(/from_file.db" }
-    keys { dir: ")", dir, R"(/keys" }
+    database { path: ")",
+                                                           dir, R"(/from_file.db" }
+    keys { dir: ")",
+                                                           dir, R"(/keys" }
     metrics_listen: ""
     care { self_consent_age: 14 }
   )"));
@@ -116,7 +117,8 @@ TEST(RelaisdConfig, TheFileIsAppliedAndFlagsGivenOnTheCommandLineOverrideIt) {
                      "--metrics_listen=127.0.0.1:0"});
     ASSERT_TRUE(relaisd.WaitFor("relaisd serving")) << relaisd.output();
     EXPECT_TRUE(std::filesystem::exists(dir + "/from_flag.db"));
-    EXPECT_TRUE(absl::StrContains(relaisd.output(), "\"overridden_by_flags\":\"db,metrics_listen\""))
+    EXPECT_TRUE(
+        absl::StrContains(relaisd.output(), "\"overridden_by_flags\":\"db,metrics_listen\""))
         << relaisd.output();
     EXPECT_TRUE(absl::StrContains(relaisd.output(), "metrics serving")) << relaisd.output();
     EXPECT_EQ(relaisd.Exit(/*terminate=*/true), 0) << relaisd.output();

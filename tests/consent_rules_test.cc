@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
-#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -53,14 +53,14 @@ Shared StartShared() {
   s.youth = env.CreateYouth(15);
   env.Accompany(s.youth, kAmoCoordinator, kAmoCaseworker);
   env.Accompany(s.youth, kSajCoordinator, kSajCaseworker);
-  s.general = AddEntry(env, kAmoCaseworker, s.youth, v1::DATA_CATEGORY_GENERAL,
-                       v1::VISIBILITY_SHARED);
-  s.family = AddEntry(env, kAmoCaseworker, s.youth, v1::DATA_CATEGORY_FAMILY,
-                      v1::VISIBILITY_SHARED);
-  s.health = AddEntry(env, kAmoCaseworker, s.youth, v1::DATA_CATEGORY_HEALTH,
-                      v1::VISIBILITY_SHARED);
-  s.judicial = AddEntry(env, kAmoCaseworker, s.youth, v1::DATA_CATEGORY_JUDICIAL,
-                        v1::VISIBILITY_SHARED);
+  s.general =
+      AddEntry(env, kAmoCaseworker, s.youth, v1::DATA_CATEGORY_GENERAL, v1::VISIBILITY_SHARED);
+  s.family =
+      AddEntry(env, kAmoCaseworker, s.youth, v1::DATA_CATEGORY_FAMILY, v1::VISIBILITY_SHARED);
+  s.health =
+      AddEntry(env, kAmoCaseworker, s.youth, v1::DATA_CATEGORY_HEALTH, v1::VISIBILITY_SHARED);
+  s.judicial =
+      AddEntry(env, kAmoCaseworker, s.youth, v1::DATA_CATEGORY_JUDICIAL, v1::VISIBILITY_SHARED);
   s.private_note = AddEntry(env, kAmoCaseworker, s.youth, v1::DATA_CATEGORY_GENERAL,
                             v1::VISIBILITY_SERVICE_PRIVATE);
   return s;
@@ -133,8 +133,7 @@ grpc::Status Read(RelaisEnv& env, absl::string_view login, const std::string& en
 
 // Expects GetEntry to be refused with PERMISSION_DENIED and `reason`.
 void ExpectReadDenied(RelaisEnv& env, absl::string_view login, const std::string& entry,
-                      absl::string_view reason,
-                      v1::Purpose purpose = v1::PURPOSE_COORDINATION) {
+                      absl::string_view reason, v1::Purpose purpose = v1::PURPOSE_COORDINATION) {
   grpc::Status s = Read(env, login, entry, purpose);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
   EXPECT_EQ(ReasonCode(s), reason) << s.error_message();
@@ -159,16 +158,16 @@ void ExpectAudited(RelaisEnv& env, const std::string& youth, const std::string& 
                    const std::string& entry = "") {
   bool found = false;
   for (const v1::AuditEvent& e : EventsOf(env, youth)) {
-    if (e.actor_service_id() != service || e.action() != action ||
-        e.reason_code() != reason_code || (!entry.empty() && e.entry_id() != entry)) {
+    if (e.actor_service_id() != service || e.action() != action || e.reason_code() != reason_code ||
+        (!entry.empty() && e.entry_id() != entry)) {
       continue;
     }
     found = true;
     EXPECT_EQ(e.decision(), reason_code == "allowed" ? v1::DECISION_ALLOW : v1::DECISION_DENY)
         << e.DebugString();
   }
-  EXPECT_TRUE(found) << "no audit event " << v1::Action_Name(action) << " " << reason_code
-                     << " by " << service << " " << entry;
+  EXPECT_TRUE(found) << "no audit event " << v1::Action_Name(action) << " " << reason_code << " by "
+                     << service << " " << entry;
 }
 
 // A coordinator for the PMS (the seeded directory has only a PMS caseworker),
@@ -296,8 +295,7 @@ TEST(ConsentRules, SpecialCategoriesAreNeverCoveredUnlessNamed) {
   ExpectReadAllowed(env, kSajCaseworker, s.health);
   ExpectReadDenied(env, kSajCaseworker, s.judicial, "consent_category_not_covered");
 
-  ExpectAudited(env, s.youth, saj, v1::ACTION_READ_ENTRY, "consent_category_not_covered",
-                s.health);
+  ExpectAudited(env, s.youth, saj, v1::ACTION_READ_ENTRY, "consent_category_not_covered", s.health);
   ExpectAudited(env, s.youth, saj, v1::ACTION_READ_ENTRY, "consent_category_not_covered",
                 s.judicial);
   ExpectAudited(env, s.youth, saj, v1::ACTION_READ_ENTRY, "allowed", s.health);
@@ -367,10 +365,9 @@ TEST(ConsentRules, SectorConsentCoversOnlyServicesOfThatSector) {
   v1::Consent k = YouthConsent(env, s.youth, ToSector("aide_jeunesse"));
   k.set_all_non_special_categories(true);
   GrantOk(env, k);
-  ExpectReadAllowed(env, kSajCaseworker, s.general);  // SAJ: aide_jeunesse
+  ExpectReadAllowed(env, kSajCaseworker, s.general);               // SAJ: aide_jeunesse
   ExpectReadDenied(env, kPmsCaseworker, s.general, "no_consent");  // PMS: enseignement
-  ExpectAudited(env, s.youth, env.service_id("saj"), v1::ACTION_READ_ENTRY, "allowed",
-                s.general);
+  ExpectAudited(env, s.youth, env.service_id("saj"), v1::ACTION_READ_ENTRY, "allowed", s.general);
   ExpectAudited(env, s.youth, env.service_id("pms"), v1::ACTION_READ_ENTRY, "no_consent",
                 s.general);
 }

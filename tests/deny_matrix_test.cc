@@ -81,9 +81,12 @@ enum Principal {
 };
 
 constexpr const char* kPrincipalNames[kPrincipalCount] = {
-    "no token",         "expired token",
-    "forged token",     "unrelated service (PMS caseworker)",
-    "auditor",          "caseworker without accompaniment (SAJ)",
+    "no token",
+    "expired token",
+    "forged token",
+    "unrelated service (PMS caseworker)",
+    "auditor",
+    "caseworker without accompaniment (SAJ)",
     "caseworker with accompaniment, without consent (mental health)",
     "restricted record (AMO caseworker)",
     "restricted record (AMO coordinator)"};
@@ -481,8 +484,7 @@ struct CallResult {
 // Calls `path` ("/pkg.Service/Method") with one serialized request, as a
 // stream (so unary, server-streaming and bidi methods go the same way):
 // start, write, half-close, read everything, finish.
-CallResult CallMethod(grpc::GenericStub& stub, const std::string& path,
-                      const std::string& request,
+CallResult CallMethod(grpc::GenericStub& stub, const std::string& path, const std::string& request,
                       const std::vector<std::pair<std::string, std::string>>& metadata) {
   CallResult result;
   grpc::ClientContext ctx;
@@ -789,8 +791,9 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
   Record restricted = MakeRecord(*env, "09031554321");
   // Opens an accompaniment as `coordinator` (pending: the AMO created the
   // record) and, with `voucher`, has it confirmed.
-  auto open_as = [&](const directory::MemberInfo& coordinator, const directory::MemberInfo& referent,
-                     const std::string& youth, const directory::MemberInfo* voucher) {
+  auto open_as = [&](const directory::MemberInfo& coordinator,
+                     const directory::MemberInfo& referent, const std::string& youth,
+                     const directory::MemberInfo* voucher) {
     v1::OpenAccompanimentRequest open;
     open.set_youth_id(youth);
     open.set_referent_member_id(referent.id);
@@ -833,13 +836,13 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
             "relais.v1.RecordService.RestrictYouth");
     bool restricted_by_rpc = false;
     if (method != nullptr) {
-      const CallResult r = CallMethod(
-          stub, PathOf(*method),
-          NewRequest(*method, absl::StrCat("youth_id: \"", restricted.youth,
-                                           "\" reason: \"Demande du jeune\""))
-              ->SerializeAsString(),
-          {{"authorization",
-            absl::StrCat("Bearer ", TokenFor(*env, Member(*env, kAmoCoordinator)))}});
+      const CallResult r =
+          CallMethod(stub, PathOf(*method),
+                     NewRequest(*method, absl::StrCat("youth_id: \"", restricted.youth,
+                                                      "\" reason: \"Demande du jeune\""))
+                         ->SerializeAsString(),
+                     {{"authorization",
+                       absl::StrCat("Bearer ", TokenFor(*env, Member(*env, kAmoCoordinator)))}});
       if (r.status.ok()) {
         restricted_by_rpc = true;
       } else {
@@ -868,8 +871,7 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
     directory::ServiceInfo mado_info{"", "MADO", "aide_jeunesse", "MADO"};
     auto mado = env->host().directory().CreateService(mado_info);
     ASSERT_TRUE(mado.ok()) << mado.status();
-    const directory::MemberInfo cpas_cw =
-        AddMember(*env, mado->id, "mado.cw", v1::ROLE_CASEWORKER);
+    const directory::MemberInfo cpas_cw = AddMember(*env, mado->id, "mado.cw", v1::ROLE_CASEWORKER);
     const directory::MemberInfo mado_coord =
         AddMember(*env, mado->id, "mado.coord", v1::ROLE_COORDINATOR);
     open_as(mado_coord, cpas_cw, record.youth, &amo_coord);
@@ -907,8 +909,7 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
     erase.set_youth_id(erasable.youth);
     erase.set_reason("Le jeune demande l'effacement");
     v1::ErasureRequest requested;
-    grpc::Status s =
-        env->record().EraseYouth(env->As(kAmoCoordinator).get(), erase, &requested);
+    grpc::Status s = env->record().EraseYouth(env->As(kAmoCoordinator).get(), erase, &requested);
     ASSERT_TRUE(s.ok()) << s.error_message();
     erasure = requested.id();
     v1::RequestFullExportRequest full;
@@ -928,8 +929,8 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
         auth::internal::DecodeBase64Url(absl::string_view(forged_token).substr(dot + 1));
     ASSERT_TRUE(signature.has_value());
     (*signature)[10] ^= 0x01;
-    forged_token = absl::StrCat(forged_token.substr(0, dot + 1),
-                                auth::internal::EncodeBase64Url(*signature));
+    forged_token =
+        absl::StrCat(forged_token.substr(0, dot + 1), auth::internal::EncodeBase64Url(*signature));
   }
   auto member_column = [&](absl::string_view login, const Record* r) {
     const directory::MemberInfo m = Member(*env, login);
@@ -1119,8 +1120,8 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
       if (e.action() == action) own.push_back(&e);
     }
     if (own.size() != 1) {
-      ADD_FAILURE() << where << ": " << own.size() << " audit events of action "
-                    << m.row->action << " for request " << m.request_id;
+      ADD_FAILURE() << where << ": " << own.size() << " audit events of action " << m.row->action
+                    << " for request " << m.request_id;
       continue;
     }
     const v1::AuditEvent& e = *own[0];
@@ -1129,11 +1130,8 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
     EXPECT_EQ(e.reason_code(), want.reason) << where;
     // A failed login (or password change) names no one; otherwise the actor
     // is the token's member.
-    const bool by_password =
-        action == v1::ACTION_LOGIN || action == v1::ACTION_CHANGE_PASSWORD;
-    const std::string actor = by_password && !m.status.ok()
-                                  ? ""
-                                  : columns[m.column].member_id;
+    const bool by_password = action == v1::ACTION_LOGIN || action == v1::ACTION_CHANGE_PASSWORD;
+    const std::string actor = by_password && !m.status.ok() ? "" : columns[m.column].member_id;
     EXPECT_EQ(e.actor_member_id(), actor) << where;
     ++audited;
   }

@@ -77,9 +77,12 @@ TEST(DirectoryIntegrity, RoleAddedThroughSqlIsRefusedAtLoginRefreshAndByTheDirec
   auto env = RelaisEnv::Start();
   // An admin role for the caseworker, an auditor role for the coordinator.
   Sql(env->db_path(), absl::StrCat("UPDATE dir_members SET roles = roles || ',admin' "
-                                   "WHERE login = ", Q(kAmoCaseworker), ";"
+                                   "WHERE login = ",
+                                   Q(kAmoCaseworker),
+                                   ";"
                                    "UPDATE dir_members SET roles = roles || ',auditor' "
-                                   "WHERE login = ", Q(kAmoCoordinator)));
+                                   "WHERE login = ",
+                                   Q(kAmoCoordinator)));
   v1::LoginResponse session;
   grpc::Status s = Login(*env, kAmoCaseworker, &session);
   ExpectIntegrityViolation(s);
@@ -140,8 +143,8 @@ TEST(DirectoryIntegrity, PlatformFlagSetThroughSqlIsRefused) {
   grpc::Status s = env->audit().QueryEvents(env->As("amo.audit").get(), saj, &events);
   EXPECT_EQ(ReasonCode(s), "wrong_service");
   // The AMO made the platform's service by hand: its auditor would be the DPO.
-  Sql(env->db_path(), absl::StrCat("UPDATE dir_services SET platform = 1 WHERE id = ",
-                                   Q(env->service_id("amo"))));
+  Sql(env->db_path(),
+      absl::StrCat("UPDATE dir_services SET platform = 1 WHERE id = ", Q(env->service_id("amo"))));
   ExpectIntegrityViolation(Login(*env, "amo.audit"));
   EXPECT_EQ(DeniedEvents(*env, v1::ACTION_LOGIN), 1);
   EXPECT_EQ(Violations(*env, "dir_services"), 1);
@@ -160,8 +163,8 @@ TEST(DirectoryIntegrity, PlatformFlagSetThroughSqlIsRefused) {
 
 TEST(DirectoryIntegrity, PlatformFlagClearedThroughSqlIsRefusedNotDowngraded) {
   auto env = RelaisEnv::Start();
-  Sql(env->db_path(), absl::StrCat("UPDATE dir_services SET platform = 0 WHERE id = ",
-                                   Q(env->service_id("agaj"))));
+  Sql(env->db_path(),
+      absl::StrCat("UPDATE dir_services SET platform = 0 WHERE id = ", Q(env->service_id("agaj"))));
   v1::QueryEventsResponse events;
   grpc::Status s =
       env->audit().QueryEvents(env->As(kAuditor).get(), v1::QueryEventsRequest(), &events);
@@ -183,8 +186,8 @@ TEST(DirectoryIntegrity, HonestChangesKeepVerifyingAcrossARestart) {
     roles.add_roles(v1::ROLE_CASEWORKER);
     roles.add_roles(v1::ROLE_COORDINATOR);
     v1::Member changed;
-    grpc::Status s = env->directory().SetMemberRoles(env->As(kAmoCoordinator).get(), roles,
-                                                     &changed);
+    grpc::Status s =
+        env->directory().SetMemberRoles(env->As(kAmoCoordinator).get(), roles, &changed);
     ASSERT_TRUE(s.ok()) << s.error_message();
     s = RemoveMember(*env, kAdmin, env->member_id(kPmsCaseworker));
     ASSERT_TRUE(s.ok()) << s.error_message();
@@ -194,8 +197,7 @@ TEST(DirectoryIntegrity, HonestChangesKeepVerifyingAcrossARestart) {
   v1::LoginResponse session;
   grpc::Status s = Login(*env, kAmoCaseworker, &session);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_THAT(session.roles(),
-              ::testing::ElementsAre(v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR));
+  EXPECT_THAT(session.roles(), ::testing::ElementsAre(v1::ROLE_CASEWORKER, v1::ROLE_COORDINATOR));
   EXPECT_EQ(ReasonCode(Login(*env, kPmsCaseworker)), "invalid_credentials");
   EXPECT_EQ(Violations(*env, "dir_members"), 0);
 }

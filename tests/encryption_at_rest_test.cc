@@ -17,8 +17,8 @@
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "common/log.h"
-#include "gtest/gtest.h"
 #include "grpcpp/create_channel.h"
+#include "gtest/gtest.h"
 #include "relais/v1/admin.grpc.pb.h"
 #include "services/common/rpc.h"
 #include "storage/crypto/field_crypto.h"
@@ -466,8 +466,8 @@ constexpr char kCancelReason[] = "le juge Hérode a suspendu la mesure";
 
 std::vector<std::string> YouthStrings() {
   std::vector<std::string> out = Needles();
-  for (const char* s : {kHandoverReason, kDeclineReason, kCancelReason, "Théophile", "Jambes",
-                        "Hérode"}) {
+  for (const char* s :
+       {kHandoverReason, kDeclineReason, kCancelReason, "Théophile", "Jambes", "Hérode"}) {
     out.push_back(s);
   }
   return out;
@@ -593,9 +593,8 @@ TEST(EncryptionAtRest, HandoverReasonsStoredInClearBeforeAreSealedAtStartUp) {
   env->Stop();
   // As an older relaisd left it: clear text, no MAC yet, never sealed.
   Sql(db, absl::StrCat("UPDATE care_handovers SET reason = '",
-                       absl::StrReplaceAll(kHandoverReason, {{"'", "''"}}),
-                       "', closing_reason = '", kDeclineReason,
-                       "', text_sealed = 0, mac = NULL WHERE id = '", id,
+                       absl::StrReplaceAll(kHandoverReason, {{"'", "''"}}), "', closing_reason = '",
+                       kDeclineReason, "', text_sealed = 0, mac = NULL WHERE id = '", id,
                        "'; DELETE FROM schema_migrations WHERE component = "
                        "'row_mac:care_handovers';"));
   ASSERT_NE((Slurp(db) + Slurp(db + "-wal")).find(kDeclineReason), std::string::npos);
@@ -615,7 +614,8 @@ TEST(EncryptionAtRest, HandoverReasonsStoredInClearBeforeAreSealedAtStartUp) {
   // Moved onto another handover behind relaisd's back, it is never shown.
   const std::string other = Propose(*env, story.youth_id, "autre relais");
   Sql(db, absl::StrCat("UPDATE care_handovers SET reason = (SELECT reason FROM care_handovers "
-                       "WHERE id = '", id, "') WHERE id = '", other, "';"));
+                       "WHERE id = '",
+                       id, "') WHERE id = '", other, "';"));
   get.set_handover_id(other);
   v1::Handover moved;
   s = env->care().GetHandover(env->As(kSajCoordinator).get(), get, &moved);

@@ -14,10 +14,10 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
 #include "gtest/gtest.h"
 #include "storage/fault_vfs.h"
 #include "tests/test_env.h"
-#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {

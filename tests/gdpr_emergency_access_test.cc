@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
-#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -122,8 +122,8 @@ TEST(GdprEmergencyAccess, GrantAllowsReadsOnlyIsFlaggedExpiresAndIsReviewed) {
     }
     if (!granted) continue;  // before the grant
     EXPECT_TRUE(ev.break_glass()) << v1::Action_Name(ev.action()) << " " << ev.reason_code();
-    if (ev.decision() == v1::DECISION_ALLOW && (ev.action() == v1::ACTION_READ_ENTRY ||
-                                                ev.action() == v1::ACTION_LIST_ENTRIES)) {
+    if (ev.decision() == v1::DECISION_ALLOW &&
+        (ev.action() == v1::ACTION_READ_ENTRY || ev.action() == v1::ACTION_LIST_ENTRIES)) {
       ++flagged_reads;
     }
   }
@@ -178,7 +178,8 @@ TEST(GdprEmergencyAccess, GrantAllowsReadsOnlyIsFlaggedExpiresAndIsReviewed) {
   EXPECT_TRUE(allowed);
   EXPECT_TRUE(denied);
   v1::VerifyLogResponse verify;
-  ASSERT_TRUE(env->audit().VerifyLog(env->As(kAuditor).get(), v1::VerifyLogRequest(), &verify).ok());
+  ASSERT_TRUE(
+      env->audit().VerifyLog(env->As(kAuditor).get(), v1::VerifyLogRequest(), &verify).ok());
   EXPECT_TRUE(verify.ok());
 }
 

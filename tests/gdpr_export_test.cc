@@ -8,11 +8,11 @@
 #include <tuple>
 #include <vector>
 
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/record/youth_export.h"
 #include "tests/test_env.h"
-#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -130,14 +130,14 @@ World MakeWorld(RelaisEnv& env) {
 
   w.amo_private = Add(env, kAmoCaseworker, w.youth, v1::VISIBILITY_SERVICE_PRIVATE,
                       v1::DATA_CATEGORY_FAMILY, "AMO privé");
-  w.amo_v1 = Add(env, kAmoCaseworker, w.youth, v1::VISIBILITY_SHARED, v1::DATA_CATEGORY_GENERAL,
-                 "AMO v1");
+  w.amo_v1 =
+      Add(env, kAmoCaseworker, w.youth, v1::VISIBILITY_SHARED, v1::DATA_CATEGORY_GENERAL, "AMO v1");
   w.amo_v2 = Add(env, kAmoCaseworker, w.youth, v1::VISIBILITY_SHARED, v1::DATA_CATEGORY_GENERAL,
                  "AMO v2", w.amo_v1);
-  w.saj_shared = Add(env, kSajCaseworker, w.youth, v1::VISIBILITY_SHARED,
-                     v1::DATA_CATEGORY_GENERAL, "SAJ partagé");
-  w.saj_health = Add(env, kSajCaseworker, w.youth, v1::VISIBILITY_SHARED,
-                     v1::DATA_CATEGORY_HEALTH, "SAJ santé");
+  w.saj_shared = Add(env, kSajCaseworker, w.youth, v1::VISIBILITY_SHARED, v1::DATA_CATEGORY_GENERAL,
+                     "SAJ partagé");
+  w.saj_health = Add(env, kSajCaseworker, w.youth, v1::VISIBILITY_SHARED, v1::DATA_CATEGORY_HEALTH,
+                     "SAJ santé");
   w.saj_private = Add(env, kSajCaseworker, w.youth, v1::VISIBILITY_SERVICE_PRIVATE,
                       v1::DATA_CATEGORY_GENERAL, "SAJ privé");
   return w;
@@ -218,8 +218,7 @@ TEST(GdprExport, CoordinatorGetsWhatTheirServiceMayReadAndStubsForTheRest) {
   EXPECT_FALSE(e.entries[w.saj_shared].withheld());
   EXPECT_EQ(e.entries[w.saj_shared].entry().body(), "SAJ partagé");
   // The rest: metadata only, and why.
-  for (const auto& [id, reason] :
-       std::vector<std::pair<std::string, std::string>>{
+  for (const auto& [id, reason] : std::vector<std::pair<std::string, std::string>>{
            {w.saj_health, "consent_category_not_covered"}, {w.saj_private, "entry_private"}}) {
     const v1::ExportedEntry& x = e.entries[id];
     EXPECT_TRUE(x.withheld()) << id;
@@ -281,9 +280,9 @@ TEST(GdprExport, AdminGetsMetadataOnlyWithoutAnApprovedFullExport) {
   }
   EXPECT_EQ(e.entries[w.amo_v2].entry().supersedes_entry_id(), w.amo_v1);
   EXPECT_EQ(e.items.back().trailer().withheld_entries(), 6);
-  EXPECT_THAT(ExportEvents(*env, w.youth),
-              ElementsAre(std::tuple(env->member_id(kAdmin), v1::DECISION_ALLOW,
-                                     std::string("allowed"))));
+  EXPECT_THAT(
+      ExportEvents(*env, w.youth),
+      ElementsAre(std::tuple(env->member_id(kAdmin), v1::DECISION_ALLOW, std::string("allowed"))));
 }
 
 Exported ExportFull(RelaisEnv& env, absl::string_view login, const std::string& youth,
@@ -396,25 +395,25 @@ TEST(GdprExport, AdminFullExportNeedsTheDposApprovalAndIsUsedOnceWithinADay) {
                  ev.decision() == v1::DECISION_ALLOW && ev.object_id() == fx.id();
     approved |= ev.action() == v1::ACTION_APPROVE_FULL_EXPORT &&
                 ev.decision() == v1::DECISION_ALLOW && ev.object_id() == fx.id();
-    sod |= ev.action() == v1::ACTION_APPROVE_FULL_EXPORT &&
-           ev.reason_code() == "separation_of_duties";
+    sod |=
+        ev.action() == v1::ACTION_APPROVE_FULL_EXPORT && ev.reason_code() == "separation_of_duties";
   }
   EXPECT_TRUE(requested);
   EXPECT_TRUE(approved);
   EXPECT_TRUE(sod);
-  EXPECT_THAT(ExportEvents(*env, w.youth),
-              ElementsAre(std::tuple(env->member_id(kAdmin), v1::DECISION_DENY,
-                                     std::string("export_request_not_approved")),
-                          std::tuple(env->member_id(kAmoCoordinator), v1::DECISION_DENY,
-                                     std::string("role_not_permitted")),
-                          std::tuple(env->member_id("admin2"), v1::DECISION_DENY,
-                                     std::string("export_request_not_found")),
-                          std::tuple(env->member_id(kAdmin), v1::DECISION_ALLOW,
-                                     std::string("allowed")),
-                          std::tuple(env->member_id(kAdmin), v1::DECISION_DENY,
-                                     std::string("export_request_used")),
-                          std::tuple(env->member_id(kAdmin), v1::DECISION_DENY,
-                                     std::string("export_request_expired"))));
+  EXPECT_THAT(
+      ExportEvents(*env, w.youth),
+      ElementsAre(
+          std::tuple(env->member_id(kAdmin), v1::DECISION_DENY,
+                     std::string("export_request_not_approved")),
+          std::tuple(env->member_id(kAmoCoordinator), v1::DECISION_DENY,
+                     std::string("role_not_permitted")),
+          std::tuple(env->member_id("admin2"), v1::DECISION_DENY,
+                     std::string("export_request_not_found")),
+          std::tuple(env->member_id(kAdmin), v1::DECISION_ALLOW, std::string("allowed")),
+          std::tuple(env->member_id(kAdmin), v1::DECISION_DENY, std::string("export_request_used")),
+          std::tuple(env->member_id(kAdmin), v1::DECISION_DENY,
+                     std::string("export_request_expired"))));
 }
 
 TEST(GdprExport, RefusalsAreAuditedWithTheirReason) {

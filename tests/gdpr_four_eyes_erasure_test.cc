@@ -7,10 +7,10 @@
 
 #include <string>
 
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
-#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -106,7 +106,7 @@ TEST(FourEyesErasure, RequestRestrictsAndASecondPersonOutsideTheServiceApproves)
   EXPECT_EQ(r.requested_by_service_id(), env->service_id("amo"));
   EXPECT_TRUE(r.restricted_by_request());
   EXPECT_TRUE(Restricted(*env, youth));  // art. 18 at once
-  v1::ErasureRequest again;  // idempotent: the pending request
+  v1::ErasureRequest again;              // idempotent: the pending request
   ASSERT_TRUE(Request(*env, kAdmin, youth, &again).ok());
   EXPECT_EQ(again.id(), r.id());
   EXPECT_EQ(again.requested_by_member_id(), env->member_id(kAmoCoordinator));
@@ -141,11 +141,13 @@ TEST(FourEyesErasure, RequestRestrictsAndASecondPersonOutsideTheServiceApproves)
   const std::string db = env->db_path();
   EXPECT_EQ(SqlInt(db, "SELECT COUNT(*) FROM rec_erasure_requests WHERE typeof(reason) <> 'blob'"),
             0);
-  EXPECT_EQ(SqlInt(db, "SELECT COUNT(*) FROM rec_erasure_requests WHERE instr(reason, "
-                       "'Zorglub') > 0"),
+  EXPECT_EQ(SqlInt(db,
+                   "SELECT COUNT(*) FROM rec_erasure_requests WHERE instr(reason, "
+                   "'Zorglub') > 0"),
             0);
-  EXPECT_EQ(SqlInt(db, "SELECT COUNT(*) FROM audit_events WHERE instr(reason_code || "
-                       "object_id || request_id, 'Zorglub') > 0"),
+  EXPECT_EQ(SqlInt(db,
+                   "SELECT COUNT(*) FROM audit_events WHERE instr(reason_code || "
+                   "object_id || request_id, 'Zorglub') > 0"),
             0);
 
   // Not before the grace period has passed.
@@ -166,17 +168,18 @@ TEST(FourEyesErasure, RequestRestrictsAndASecondPersonOutsideTheServiceApproves)
   EXPECT_EQ(ReasonCode(s), "erased");
 
   EXPECT_TRUE(Logged(*env, youth, v1::ACTION_REQUEST_ERASURE, v1::DECISION_ALLOW, "allowed"));
-  EXPECT_TRUE(Logged(*env, youth, v1::ACTION_REQUEST_ERASURE, v1::DECISION_DENY,
-                     "role_not_permitted"));
+  EXPECT_TRUE(
+      Logged(*env, youth, v1::ACTION_REQUEST_ERASURE, v1::DECISION_DENY, "role_not_permitted"));
   EXPECT_TRUE(
       Logged(*env, youth, v1::ACTION_RESTRICT_YOUTH, v1::DECISION_ALLOW, "erasure_requested"));
-  EXPECT_TRUE(Logged(*env, youth, v1::ACTION_APPROVE_ERASURE, v1::DECISION_DENY,
-                     "separation_of_duties"));
+  EXPECT_TRUE(
+      Logged(*env, youth, v1::ACTION_APPROVE_ERASURE, v1::DECISION_DENY, "separation_of_duties"));
   EXPECT_TRUE(Logged(*env, youth, v1::ACTION_APPROVE_ERASURE, v1::DECISION_ALLOW, "allowed"));
   EXPECT_TRUE(Logged(*env, youth, v1::ACTION_ERASE_YOUTH, v1::DECISION_ALLOW, "erasure_approved",
                      "relaisd"));
   v1::VerifyLogResponse verify;
-  ASSERT_TRUE(env->audit().VerifyLog(env->As(kAuditor).get(), v1::VerifyLogRequest(), &verify).ok());
+  ASSERT_TRUE(
+      env->audit().VerifyLog(env->As(kAuditor).get(), v1::VerifyLogRequest(), &verify).ok());
   EXPECT_TRUE(verify.ok());
 }
 
@@ -315,7 +318,8 @@ TEST(FourEyesErasure, LegalHoldOrMandateAtExecutionCancelsTheRequest) {
   v1::ListErasureRequestsRequest list;
   list.set_youth_id(youth);
   v1::ListErasureRequestsResponse listed;
-  ASSERT_TRUE(env->record().ListErasureRequests(env->As(kAmoCoordinator).get(), list, &listed).ok());
+  ASSERT_TRUE(
+      env->record().ListErasureRequests(env->As(kAmoCoordinator).get(), list, &listed).ok());
   ASSERT_EQ(listed.erasure_requests_size(), 2);
   EXPECT_EQ(listed.erasure_requests(0).cancel_reason_code(), "mandate_active");  // newest first
   EXPECT_EQ(listed.erasure_requests(1).cancel_reason_code(), "legal_hold");
@@ -361,8 +365,8 @@ TEST(FourEyesErasure, RequestsAreListedForThoseWhoMayActOnThem) {
   v1::ListErasureRequestsResponse listed;
   ASSERT_TRUE(env->record().ListErasureRequests(env->As(kAuditor).get(), list, &listed).ok());
   EXPECT_EQ(listed.erasure_requests_size(), 1);
-  EXPECT_TRUE(Logged(*env, youth, v1::ACTION_READ_YOUTH, v1::DECISION_DENY,
-                     "no_active_accompaniment"));
+  EXPECT_TRUE(
+      Logged(*env, youth, v1::ACTION_READ_YOUTH, v1::DECISION_DENY, "no_active_accompaniment"));
 }
 
 }  // namespace

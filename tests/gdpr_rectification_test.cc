@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
-#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -72,8 +72,8 @@ TEST(GdprRectification, ListingsShowCurrentVersionsAndHistoryShowsTheChain) {
   // v1 shared, corrected by v2 (made private), corrected again by v3 (shared).
   std::string v1id, v2id, v3id, other;
   ASSERT_TRUE(Add(*env, kAmoCaseworker, youth, v1::VISIBILITY_SHARED, "v1", "", &v1id).ok());
-  ASSERT_TRUE(Add(*env, kAmoCaseworker, youth, v1::VISIBILITY_SERVICE_PRIVATE, "v2", v1id, &v2id)
-                  .ok());
+  ASSERT_TRUE(
+      Add(*env, kAmoCaseworker, youth, v1::VISIBILITY_SERVICE_PRIVATE, "v2", v1id, &v2id).ok());
   ASSERT_TRUE(Add(*env, kAmoCaseworker, youth, v1::VISIBILITY_SHARED, "v3", v2id, &v3id).ok());
   ASSERT_TRUE(Add(*env, kAmoCaseworker, youth, v1::VISIBILITY_SHARED, "autre", "", &other).ok());
   // Only the author service corrects its entries.

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
-#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -218,10 +218,10 @@ TEST(GdprRestriction, RestrictedRecordIsReadableButCannotChangeOrBeShared) {
 
   // All of it is in the log, allowed and denied.
   EXPECT_TRUE(Logged(*env, youth, v1::ACTION_RESTRICT_YOUTH, v1::DECISION_ALLOW, "allowed"));
-  EXPECT_TRUE(Logged(*env, youth, v1::ACTION_RESTRICT_YOUTH, v1::DECISION_DENY,
-                     "no_active_accompaniment"));
-  EXPECT_TRUE(Logged(*env, youth, v1::ACTION_RESTRICT_YOUTH, v1::DECISION_DENY,
-                     "role_not_permitted"));
+  EXPECT_TRUE(
+      Logged(*env, youth, v1::ACTION_RESTRICT_YOUTH, v1::DECISION_DENY, "no_active_accompaniment"));
+  EXPECT_TRUE(
+      Logged(*env, youth, v1::ACTION_RESTRICT_YOUTH, v1::DECISION_DENY, "role_not_permitted"));
   EXPECT_TRUE(Logged(*env, youth, v1::ACTION_ADD_ENTRY, v1::DECISION_DENY, "record_restricted"));
   EXPECT_TRUE(
       Logged(*env, youth, v1::ACTION_GRANT_CONSENT, v1::DECISION_DENY, "record_restricted"));
@@ -229,11 +229,13 @@ TEST(GdprRestriction, RestrictedRecordIsReadableButCannotChangeOrBeShared) {
       Logged(*env, youth, v1::ACTION_PROPOSE_HANDOVER, v1::DECISION_DENY, "record_restricted"));
   EXPECT_TRUE(Logged(*env, youth, v1::ACTION_LIFT_RESTRICTION, v1::DECISION_ALLOW, "allowed"));
   // The reason text is stored sealed, never in clear.
-  EXPECT_EQ(SqlInt(env->db_path(), "SELECT COUNT(*) FROM rec_gdpr_changes WHERE "
-                                   "typeof(reason) <> 'blob'"),
+  EXPECT_EQ(SqlInt(env->db_path(),
+                   "SELECT COUNT(*) FROM rec_gdpr_changes WHERE "
+                   "typeof(reason) <> 'blob'"),
             0);
-  EXPECT_EQ(SqlInt(env->db_path(), "SELECT COUNT(*) FROM rec_gdpr_changes WHERE "
-                                   "instr(reason, 'conteste') > 0"),
+  EXPECT_EQ(SqlInt(env->db_path(),
+                   "SELECT COUNT(*) FROM rec_gdpr_changes WHERE "
+                   "instr(reason, 'conteste') > 0"),
             0);
 }
 
@@ -295,13 +297,11 @@ TEST(GdprErasure, LegalHoldAndMandateBlockErasure) {
   EXPECT_TRUE(
       Logged(*env, youth, v1::ACTION_SET_LEGAL_HOLD, v1::DECISION_DENY, "role_not_permitted"));
   EXPECT_TRUE(Logged(*env, youth, v1::ACTION_REQUEST_ERASURE, v1::DECISION_DENY, "legal_hold"));
-  EXPECT_TRUE(
-      Logged(*env, youth, v1::ACTION_REQUEST_ERASURE, v1::DECISION_DENY, "mandate_active"));
+  EXPECT_TRUE(Logged(*env, youth, v1::ACTION_REQUEST_ERASURE, v1::DECISION_DENY, "mandate_active"));
   EXPECT_TRUE(Logged(*env, youth, v1::ACTION_LIFT_LEGAL_HOLD, v1::DECISION_ALLOW, "allowed"));
   EXPECT_TRUE(Logged(*env, youth, v1::ACTION_REQUEST_ERASURE, v1::DECISION_ALLOW, "allowed"));
   EXPECT_TRUE(Logged(*env, youth, v1::ACTION_APPROVE_ERASURE, v1::DECISION_ALLOW, "allowed"));
-  EXPECT_TRUE(
-      Logged(*env, youth, v1::ACTION_ERASE_YOUTH, v1::DECISION_ALLOW, "erasure_approved"));
+  EXPECT_TRUE(Logged(*env, youth, v1::ACTION_ERASE_YOUTH, v1::DECISION_ALLOW, "erasure_approved"));
 }
 
 TEST(GdprErasure, ShredsTheKeyKeepsATombstoneAndTheAuditChain) {
@@ -325,9 +325,9 @@ TEST(GdprErasure, ShredsTheKeyKeepsATombstoneAndTheAuditChain) {
   ASSERT_TRUE(GetEntry(*env, kAmoCaseworker, entry.id(), &read).ok());  // key now cached
   // Care keeps the handover's reason as free text: erasure must reach it too.
   ASSERT_TRUE(Propose(*env, youth).ok());
-  const std::string handover_text =
-      "SELECT COUNT(*) FROM care_handovers WHERE youth_id = '" + youth +
-      "' AND (reason <> '' OR COALESCE(closing_reason, '') <> '')";
+  const std::string handover_text = "SELECT COUNT(*) FROM care_handovers WHERE youth_id = '" +
+                                    youth +
+                                    "' AND (reason <> '' OR COALESCE(closing_reason, '') <> '')";
   ASSERT_EQ(SqlInt(env->db_path(), handover_text), 1);
   const std::vector<v1::AuditEvent> before = EventsOf(*env, youth);
   ASSERT_FALSE(before.empty());
@@ -396,13 +396,13 @@ TEST(GdprErasure, ShredsTheKeyKeepsATombstoneAndTheAuditChain) {
   }
   bool erased_denial = false;
   for (const v1::AuditEvent& ev : after) {
-    erased_denial |= ev.action() == v1::ACTION_READ_YOUTH &&
-                     ev.decision() == v1::DECISION_DENY &&
+    erased_denial |= ev.action() == v1::ACTION_READ_YOUTH && ev.decision() == v1::DECISION_DENY &&
                      ev.reason() == v1::ACCESS_REASON_RECORD_ERASED;
   }
   EXPECT_TRUE(erased_denial);
   v1::VerifyLogResponse verify;
-  ASSERT_TRUE(env->audit().VerifyLog(env->As(kAuditor).get(), v1::VerifyLogRequest(), &verify).ok());
+  ASSERT_TRUE(
+      env->audit().VerifyLog(env->As(kAuditor).get(), v1::VerifyLogRequest(), &verify).ok());
   EXPECT_TRUE(verify.ok());
 
   // The other youth is untouched, also after a restart (no key cache).

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
-#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -93,8 +93,9 @@ int64_t SqlInt(const std::string& path, const std::string& sql) {
 }
 
 int64_t ErasedEntries(RelaisEnv& env) {
-  return SqlInt(env.db_path(), "SELECT COUNT(*) FROM rec_entries WHERE erased_at_us IS NOT NULL "
-                               "AND length(body) = 0");
+  return SqlInt(env.db_path(),
+                "SELECT COUNT(*) FROM rec_entries WHERE erased_at_us IS NOT NULL "
+                "AND length(body) = 0");
 }
 
 int64_t ErasedYouths(RelaisEnv& env) {
@@ -121,8 +122,8 @@ std::vector<v1::AuditEvent> Events(RelaisEnv& env, const std::string& youth,
   return all;
 }
 
-int CountEvents(const std::vector<v1::AuditEvent>& events, v1::Action action,
-                v1::Decision decision, absl::string_view reason_code) {
+int CountEvents(const std::vector<v1::AuditEvent>& events, v1::Action action, v1::Decision decision,
+                absl::string_view reason_code) {
   int n = 0;
   for (const v1::AuditEvent& e : events) {
     n += e.action() == action && e.decision() == decision && e.reason_code() == reason_code;
@@ -191,10 +192,11 @@ TEST(GdprRetention, CategoriesFallDueThenTheWholeYouth) {
   EXPECT_EQ(real.entries_erased(), 3);
   EXPECT_EQ(ErasedEntries(*env), 3);
   for (v1::DataCategory kept : {v1::DATA_CATEGORY_HEALTH, v1::DATA_CATEGORY_JUDICIAL}) {
-    EXPECT_EQ(SqlInt(env->db_path(),
-                     absl::StrCat("SELECT length(body) > 0 AND erased_at_us IS NULL FROM "
-                                  "rec_entries WHERE id = '", entry[kept], "'")),
-              1);
+    EXPECT_EQ(
+        SqlInt(env->db_path(), absl::StrCat("SELECT length(body) > 0 AND erased_at_us IS NULL FROM "
+                                            "rec_entries WHERE id = '",
+                                            entry[kept], "'")),
+        1);
   }
   // The tombstone keeps id, category and dates.
   EXPECT_EQ(SqlInt(env->db_path(),
@@ -213,9 +215,9 @@ TEST(GdprRetention, CategoriesFallDueThenTheWholeYouth) {
   for (const v1::AuditEvent& e : events) {
     if (e.action() != v1::ACTION_RETENTION_ERASE) continue;
     EXPECT_EQ(e.actor_member_id(), "relaisd");
-    EXPECT_THAT(e.entry_id(), ::testing::AnyOf(entry[v1::DATA_CATEGORY_GENERAL],
-                                               entry[v1::DATA_CATEGORY_EDUCATION],
-                                               second_general.id()));
+    EXPECT_THAT(e.entry_id(),
+                ::testing::AnyOf(entry[v1::DATA_CATEGORY_GENERAL],
+                                 entry[v1::DATA_CATEGORY_EDUCATION], second_general.id()));
   }
   std::vector<v1::AuditEvent> sweeps = Events(*env, "", env->member_id(kAdmin));
   EXPECT_EQ(CountEvents(sweeps, v1::ACTION_RETENTION_SWEEP, v1::DECISION_ALLOW, "dry_run"), 2);
@@ -225,8 +227,8 @@ TEST(GdprRetention, CategoriesFallDueThenTheWholeYouth) {
   // accompanied are erased whole, as by EraseYouth; the active one is not.
   env->clock().Advance(5 * kYear);
   const v1::SweepRetentionResponse whole = SweepOk(*env, /*dry_run=*/false);
-  EXPECT_EQ(Summary(whole), (std::map<std::string, std::string>{{closed, "whole"},
-                                                                {never, "whole"}}));
+  EXPECT_EQ(Summary(whole),
+            (std::map<std::string, std::string>{{closed, "whole"}, {never, "whole"}}));
   EXPECT_EQ(whole.youths_erased(), 2);
   for (const std::string& y : {closed, never}) {
     grpc::Status s = GetYouth(*env, y);
@@ -235,10 +237,13 @@ TEST(GdprRetention, CategoriesFallDueThenTheWholeYouth) {
   }
   EXPECT_EQ(SqlInt(env->db_path(), absl::StrCat("SELECT COUNT(*) FROM rec_gdpr_changes WHERE "
                                                 "kind = 'erase' AND member_id = 'relaisd' AND "
-                                                "youth_id = '", closed, "'")),
+                                                "youth_id = '",
+                                                closed, "'")),
             1);
   EXPECT_EQ(SqlInt(env->db_path(), absl::StrCat("SELECT COUNT(*) FROM rec_data_keys WHERE "
-                                                "youth_id = '", closed, "' AND wrapped_key IS NULL "
+                                                "youth_id = '",
+                                                closed,
+                                                "' AND wrapped_key IS NULL "
                                                 "AND destroyed_at_us IS NOT NULL")),
             1);
   EXPECT_TRUE(GetYouth(*env, active).ok());
@@ -333,8 +338,7 @@ TEST(GdprRetention, LegalHoldAndRestrictionAreSkippedUntilLifted) {
   restrict.set_youth_id(restricted);
   restrict.set_reason("le jeune s'oppose à l'effacement");
   v1::RecordState restricted_state;
-  ASSERT_TRUE(
-      env->record().RestrictYouth(env->As(kAdmin).get(), restrict, &restricted_state).ok());
+  ASSERT_TRUE(env->record().RestrictYouth(env->As(kAdmin).get(), restrict, &restricted_state).ok());
   v1::SetLegalHoldRequest hold;
   hold.set_youth_id(held);
   hold.set_reason("réquisition du parquet");
@@ -342,8 +346,8 @@ TEST(GdprRetention, LegalHoldAndRestrictionAreSkippedUntilLifted) {
   ASSERT_TRUE(env->record().SetLegalHold(env->As(kAdmin).get(), hold, &state).ok());
 
   env->clock().Advance(11 * kYear);
-  const std::map<std::string, std::string> skipped = {
-      {held, "whole:skip=legal_hold"}, {restricted, "whole:skip=restricted"}};
+  const std::map<std::string, std::string> skipped = {{held, "whole:skip=legal_hold"},
+                                                      {restricted, "whole:skip=restricted"}};
   EXPECT_EQ(Summary(SweepOk(*env, /*dry_run=*/true)), skipped);
   const v1::SweepRetentionResponse real = SweepOk(*env, /*dry_run=*/false);
   EXPECT_EQ(Summary(real), skipped);
@@ -356,9 +360,9 @@ TEST(GdprRetention, LegalHoldAndRestrictionAreSkippedUntilLifted) {
   lift.set_youth_id(held);
   lift.set_reason("le dossier judiciaire est clôturé");
   ASSERT_TRUE(env->record().LiftLegalHold(env->As(kAdmin).get(), lift, &state).ok());
-  EXPECT_EQ(Summary(SweepOk(*env, /*dry_run=*/false)),
-            (std::map<std::string, std::string>{{held, "whole"},
-                                                {restricted, "whole:skip=restricted"}}));
+  EXPECT_EQ(
+      Summary(SweepOk(*env, /*dry_run=*/false)),
+      (std::map<std::string, std::string>{{held, "whole"}, {restricted, "whole:skip=restricted"}}));
   EXPECT_EQ(ErasedYouths(*env), 1);
   EXPECT_EQ(ReasonCode(GetYouth(*env, held)), "erased");
   ExpectChainVerifies(*env);

@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
-#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -26,9 +26,8 @@ using ::testing::IsEmpty;
 constexpr absl::Duration kDay = absl::Hours(24);
 constexpr char kReason[] = "Mandat du SAJ";
 
-v1::ProposeHandoverRequest Proposal(RelaisEnv& env, const std::string& youth,
-                                    const std::string& to, absl::Duration starts_in,
-                                    absl::Duration lasts) {
+v1::ProposeHandoverRequest Proposal(RelaisEnv& env, const std::string& youth, const std::string& to,
+                                    absl::Duration starts_in, absl::Duration lasts) {
   v1::ProposeHandoverRequest req;
   req.set_youth_id(youth);
   req.set_to_service_id(to);
@@ -156,8 +155,8 @@ int Audited(RelaisEnv& env, const std::string& service, v1::Action action,
             const std::string& object, absl::string_view reason_code) {
   int n = 0;
   for (const v1::AuditEvent& e : AllEvents(env)) {
-    if (e.actor_service_id() != service || e.action() != action ||
-        e.reason_code() != reason_code || (!object.empty() && e.object_id() != object)) {
+    if (e.actor_service_id() != service || e.action() != action || e.reason_code() != reason_code ||
+        (!object.empty() && e.object_id() != object)) {
       continue;
     }
     ++n;
@@ -174,8 +173,8 @@ int Audited(RelaisEnv& env, const std::string& service, v1::Action action,
 void ExpectAudited(RelaisEnv& env, const std::string& service, v1::Action action,
                    const std::string& object, absl::string_view reason_code) {
   EXPECT_GE(Audited(env, service, action, object, reason_code), 1)
-      << "no audit event " << v1::Action_Name(action) << " " << reason_code << " by '"
-      << service << "' on " << object;
+      << "no audit event " << v1::Action_Name(action) << " " << reason_code << " by '" << service
+      << "' on " << object;
 }
 
 // A fresh server where the AMO accompanies a 15-year-old.
@@ -292,8 +291,7 @@ TEST_F(HandoverStateMachine, ProposerCannotLeaveBeforeTheReceiverHasStarted) {
               "incoming_not_started");
   EXPECT_EQ(Get(env, h.id()).state(), v1::HANDOVER_STATE_ACCEPTED);
 
-  const std::vector<v1::Accompaniment> amo_accs =
-      AccompanimentsOf(env, kAmoCaseworker, youth, amo);
+  const std::vector<v1::Accompaniment> amo_accs = AccompanimentsOf(env, kAmoCaseworker, youth, amo);
   ASSERT_EQ(amo_accs.size(), 1u);
   const std::string amo_acc = amo_accs[0].id();
   v1::EndAccompanimentRequest end;
@@ -302,7 +300,7 @@ TEST_F(HandoverStateMachine, ProposerCannotLeaveBeforeTheReceiverHasStarted) {
   ExpectError(env.care().EndAccompaniment(env.As(kAmoCoordinator).get(), end, &ended),
               grpc::StatusCode::FAILED_PRECONDITION, "incoming_not_started");
   EXPECT_TRUE(ListEntries(env, kAmoCaseworker, youth).ok());  // the AMO stays
-  ExpectNoAccompaniment(env, kSajCaseworker, youth);            // not started yet
+  ExpectNoAccompaniment(env, kSajCaseworker, youth);          // not started yet
 
   // Once the window has started, completing early is allowed.
   env.clock().Advance(5 * kDay + absl::Minutes(1));
@@ -315,8 +313,7 @@ TEST_F(HandoverStateMachine, ProposerCannotLeaveBeforeTheReceiverHasStarted) {
 }
 
 TEST_F(HandoverStateMachine, RepeatingATransitionReturnsTheSameHandover) {
-  const v1::ProposeHandoverRequest req = Proposal(env, youth, saj, absl::ZeroDuration(),
-                                                  30 * kDay);
+  const v1::ProposeHandoverRequest req = Proposal(env, youth, saj, absl::ZeroDuration(), 30 * kDay);
   v1::Handover first, again;
   ASSERT_TRUE(Propose(env, req, &first).ok());
   ASSERT_TRUE(Propose(env, req, &again).ok());
@@ -364,12 +361,10 @@ TEST_F(HandoverStateMachine, RepeatingATransitionReturnsTheSameHandover) {
 
 TEST_F(HandoverStateMachine, ADifferentProposalWhileOneIsOpenIsRefused) {
   const v1::Handover h = ProposeOk();
-  v1::ProposeHandoverRequest other =
-      Proposal(env, youth, saj, absl::ZeroDuration(), 30 * kDay);
+  v1::ProposeHandoverRequest other = Proposal(env, youth, saj, absl::ZeroDuration(), 30 * kDay);
   other.set_reason("Autre motif");
   v1::Handover out;
-  ExpectError(Propose(env, other, &out), grpc::StatusCode::ALREADY_EXISTS,
-              "handover_already_open");
+  ExpectError(Propose(env, other, &out), grpc::StatusCode::ALREADY_EXISTS, "handover_already_open");
   EXPECT_THAT(HandoverIds(env, kAmoCaseworker), ElementsAre(h.id()));
   EXPECT_EQ(Get(env, h.id()).reason(), kReason);
   ExpectAudited(env, amo, v1::ACTION_PROPOSE_HANDOVER, "", "handover_already_open");
@@ -394,8 +389,7 @@ TEST_F(HandoverStateMachine, IllegalTransitionsAreRefusedAndChangeNothing) {
   const v1::Handover cancelled = ProposeOk();
   ASSERT_TRUE(Cancel(env, cancelled.id(), &out).ok());
   expect_illegal(Accept(env, cancelled.id(), &out), cancelled.id(), v1::HANDOVER_STATE_CANCELLED);
-  expect_illegal(Decline(env, cancelled.id(), &out), cancelled.id(),
-                 v1::HANDOVER_STATE_CANCELLED);
+  expect_illegal(Decline(env, cancelled.id(), &out), cancelled.id(), v1::HANDOVER_STATE_CANCELLED);
 
   // Accept one and try to decline or cancel it.
   const v1::Handover accepted = ProposeOk();
@@ -425,11 +419,9 @@ TEST_F(HandoverStateMachine, RefusedTransitionsAreNotAuditedWithTheAllowedReason
   ExpectError(Complete(env, h.id(), &out), grpc::StatusCode::FAILED_PRECONDITION,
               "illegal_transition");
   v1::ProposeHandoverRequest other = Proposal(env, youth, saj, absl::ZeroDuration(), kDay);
-  ExpectError(Propose(env, other, &out), grpc::StatusCode::ALREADY_EXISTS,
-              "handover_already_open");
+  ExpectError(Propose(env, other, &out), grpc::StatusCode::ALREADY_EXISTS, "handover_already_open");
   env.clock().Advance(3 * kDay);
-  ExpectError(Accept(env, h.id(), &out), grpc::StatusCode::FAILED_PRECONDITION,
-              "window_elapsed");
+  ExpectError(Accept(env, h.id(), &out), grpc::StatusCode::FAILED_PRECONDITION, "window_elapsed");
   ASSERT_TRUE(Cancel(env, h.id(), &out).ok());
   const v1::Handover future = ProposeOk(5 * kDay, 10 * kDay);
   ASSERT_TRUE(Accept(env, future.id(), &out).ok());
@@ -499,8 +491,8 @@ TEST_F(HandoverStateMachine, InvalidWindowsAndTargetsAreRefused) {
   refused(Proposal(env, youth, saj, 10 * kDay, now), invalid, "window_empty");
   refused(Proposal(env, youth, saj, -absl::Hours(1), 10 * kDay), invalid, "in_the_past");
   refused(Proposal(env, youth, amo, now, 10 * kDay), invalid, "handover_to_self");
-  refused(Proposal(env, youth, "svc_does_not_exist", now, 10 * kDay),
-          grpc::StatusCode::NOT_FOUND, "service_not_found");
+  refused(Proposal(env, youth, "svc_does_not_exist", now, 10 * kDay), grpc::StatusCode::NOT_FOUND,
+          "service_not_found");
   EXPECT_THAT(HandoverIds(env, kAmoCaseworker), IsEmpty());
   // The maximum itself is allowed.
   ProposeOk(absl::ZeroDuration(), 90 * kDay);
@@ -510,8 +502,7 @@ TEST_F(HandoverStateMachine, AcceptingAfterTheWindowEndedIsRefused) {
   const v1::Handover h = ProposeOk(absl::ZeroDuration(), 2 * kDay);
   env.clock().Advance(3 * kDay);
   v1::Handover out;
-  ExpectError(Accept(env, h.id(), &out), grpc::StatusCode::FAILED_PRECONDITION,
-              "window_elapsed");
+  ExpectError(Accept(env, h.id(), &out), grpc::StatusCode::FAILED_PRECONDITION, "window_elapsed");
   EXPECT_EQ(Get(env, h.id()).state(), v1::HANDOVER_STATE_PROPOSED);
   ExpectNoAccompaniment(env, kSajCaseworker, youth);
   ExpectAudited(env, saj, v1::ACTION_ACCEPT_HANDOVER, h.id(), "window_elapsed");

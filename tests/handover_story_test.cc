@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_env.h"
-#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -84,7 +84,7 @@ std::string Consent(RelaisEnv& env, const std::string& youth, const std::string&
 struct Expected {
   std::string service;  // actor service id
   v1::Action action;
-  std::string entry;    // "" = any
+  std::string entry;  // "" = any
   std::string reason_code;
 };
 
@@ -98,8 +98,8 @@ void ExpectInOrder(const std::vector<v1::AuditEvent>& events, const std::vector<
       found = e.actor_service_id() == w.service && e.action() == w.action &&
               (w.entry.empty() || e.entry_id() == w.entry) && e.reason_code() == w.reason_code;
     }
-    EXPECT_TRUE(found) << "missing, in order: " << v1::Action_Name(w.action) << " "
-                       << w.reason_code << " " << w.entry;
+    EXPECT_TRUE(found) << "missing, in order: " << v1::Action_Name(w.action) << " " << w.reason_code
+                       << " " << w.entry;
   }
 }
 
@@ -170,8 +170,8 @@ TEST(HandoverStory, FromAmoToSajWithConsentAuditAndTamperDetection) {
   listed.Clear();
   ASSERT_TRUE(List(*env, kSajCaseworker, youth, &listed).ok());
   EXPECT_THAT(Ids(listed), ElementsAre(general));
-  EXPECT_THAT(Withheld(listed), ElementsAre(std::pair<std::string, int>(
-                                    "consent_category_not_covered", 1)));
+  EXPECT_THAT(Withheld(listed),
+              ElementsAre(std::pair<std::string, int>("consent_category_not_covered", 1)));
   for (const auto& e : listed.entries()) EXPECT_NE(e.id(), note);
 
   // The SAJ, holder of what it writes, shares its general entries with the AMO.
@@ -196,7 +196,8 @@ TEST(HandoverStory, FromAmoToSajWithConsentAuditAndTamperDetection) {
   v1::WithdrawConsentRequest withdraw;
   withdraw.set_consent_id(saj_consent);
   v1::Consent withdrawn;
-  ASSERT_TRUE(env->care().WithdrawConsent(env->As(kAmoCaseworker).get(), withdraw, &withdrawn).ok());
+  ASSERT_TRUE(
+      env->care().WithdrawConsent(env->As(kAmoCaseworker).get(), withdraw, &withdrawn).ok());
   EXPECT_EQ(withdrawn.state(), v1::CONSENT_STATE_WITHDRAWN);
   listed.Clear();
   ASSERT_TRUE(List(*env, kSajCaseworker, youth, &listed).ok());
@@ -220,7 +221,8 @@ TEST(HandoverStory, FromAmoToSajWithConsentAuditAndTamperDetection) {
   ASSERT_EQ(*env->host().care().CompleteDueHandovers(), 1);
   v1::GetHandoverRequest get_handover;
   get_handover.set_handover_id(handover.id());
-  ASSERT_TRUE(env->care().GetHandover(env->As(kSajCoordinator).get(), get_handover, &handover).ok());
+  ASSERT_TRUE(
+      env->care().GetHandover(env->As(kSajCoordinator).get(), get_handover, &handover).ok());
   EXPECT_EQ(handover.state(), v1::HANDOVER_STATE_COMPLETED);
   listed.Clear();
   EXPECT_TRUE(List(*env, kSajCaseworker, youth, &listed).ok());  // the SAJ carries on
@@ -228,20 +230,20 @@ TEST(HandoverStory, FromAmoToSajWithConsentAuditAndTamperDetection) {
   // The audit log holds each decision, in order, with its reason code.
   const std::vector<v1::AuditEvent> events = EventsOf(*env, youth);
   ExpectInOrder(events, {
-      {amo, v1::ACTION_ADD_ENTRY, general, "allowed"},
-      {amo, v1::ACTION_PROPOSE_HANDOVER, "", "allowed"},
-      {saj, v1::ACTION_LIST_ENTRIES, "", "no_active_accompaniment"},
-      {saj, v1::ACTION_ACCEPT_HANDOVER, "", "allowed"},
-      {saj, v1::ACTION_LIST_ENTRIES, "", "allowed"},
-      {saj, v1::ACTION_READ_ENTRY, health, "consent_category_not_covered"},
-      {saj, v1::ACTION_READ_ENTRY, general, "allowed"},
-      {saj, v1::ACTION_ADD_ENTRY, saj_minutes, "allowed"},
-      {amo, v1::ACTION_WITHDRAW_CONSENT, "", "allowed"},
-      {saj, v1::ACTION_READ_ENTRY, general, "no_consent"},
-      {saj, v1::ACTION_READ_ENTRY, general, "no_consent"},  // the GetEntry
-      {amo, v1::ACTION_LIST_ENTRIES, "", "no_active_accompaniment"},
-      {"", v1::ACTION_COMPLETE_HANDOVER, "", "overlap_window_closed"},
-  });
+                            {amo, v1::ACTION_ADD_ENTRY, general, "allowed"},
+                            {amo, v1::ACTION_PROPOSE_HANDOVER, "", "allowed"},
+                            {saj, v1::ACTION_LIST_ENTRIES, "", "no_active_accompaniment"},
+                            {saj, v1::ACTION_ACCEPT_HANDOVER, "", "allowed"},
+                            {saj, v1::ACTION_LIST_ENTRIES, "", "allowed"},
+                            {saj, v1::ACTION_READ_ENTRY, health, "consent_category_not_covered"},
+                            {saj, v1::ACTION_READ_ENTRY, general, "allowed"},
+                            {saj, v1::ACTION_ADD_ENTRY, saj_minutes, "allowed"},
+                            {amo, v1::ACTION_WITHDRAW_CONSENT, "", "allowed"},
+                            {saj, v1::ACTION_READ_ENTRY, general, "no_consent"},
+                            {saj, v1::ACTION_READ_ENTRY, general, "no_consent"},  // the GetEntry
+                            {amo, v1::ACTION_LIST_ENTRIES, "", "no_active_accompaniment"},
+                            {"", v1::ACTION_COMPLETE_HANDOVER, "", "overlap_window_closed"},
+                        });
   for (const auto& e : events) {
     EXPECT_EQ(e.youth_id(), youth);
     EXPECT_THAT(e.DebugString(), ::testing::Not(::testing::HasSubstr("Concertation")));
@@ -262,8 +264,10 @@ TEST(HandoverStory, FromAmoToSajWithConsentAuditAndTamperDetection) {
   EXPECT_FALSE(altered.ok());
   EXPECT_EQ(altered.first_bad_sequence(), denial);
   EXPECT_EQ(altered.problem(), "hash_mismatch");
-  Sql(env->db_path(), absl::StrCat("UPDATE audit_events SET reason_code = 'no_active_accompaniment',"
-                                   " decision = ", v1::DECISION_DENY, " WHERE sequence = ", denial));
+  Sql(env->db_path(),
+      absl::StrCat("UPDATE audit_events SET reason_code = 'no_active_accompaniment',"
+                   " decision = ",
+                   v1::DECISION_DENY, " WHERE sequence = ", denial));
   EXPECT_TRUE(Verify(*env).ok());
   Sql(env->db_path(), absl::StrCat("DELETE FROM audit_events WHERE sequence = ", denial - 1));
   v1::VerifyLogResponse gap = Verify(*env);

@@ -19,9 +19,9 @@
 // The honest paths (confirmation by an accompanying service, an accepted
 // handover, a mandate, a holder's consent) are then shown to still work.
 
-#include <algorithm>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -65,9 +65,9 @@ enum Step {
 };
 
 constexpr const char* kStepNames[kStepCount] = {
-    "open(voluntary)", "open(mandate)", "confirm-own", "colleague-confirms", "consent-to-self",
-    "consent-to-sector", "break-glass", "propose-to-amo", "add-entry", "self-auditor",
-    "colleague-auditor", "erase", "approve-erasure"};
+    "open(voluntary)",   "open(mandate)", "confirm-own",    "colleague-confirms", "consent-to-self",
+    "consent-to-sector", "break-glass",   "propose-to-amo", "add-entry",          "self-auditor",
+    "colleague-auditor", "erase",         "approve-erasure"};
 
 struct Answer {
   StatusCode code = StatusCode::OK;
@@ -84,8 +84,8 @@ std::string Show(const Answer& a) {
 // What the insider's relationship to the youth can be. It never reaches
 // "vouched" alone: that is what the test shows the server agrees with.
 struct Model {
-  bool pending = false;     // an open accompaniment waiting to be vouched for
-  bool restricted = false;  // the record is restricted (an erasure was requested)
+  bool pending = false;          // an open accompaniment waiting to be vouched for
+  bool restricted = false;       // the record is restricted (an erasure was requested)
   bool erasure_request = false;  // the insider was shown an erasure request's id
 };
 
@@ -129,9 +129,19 @@ Answer ModelStep(Model& m, Step step) {
 
 // The reads, each with what the model answers.
 enum Read {
-  kListEntries, kGetEntryShared, kGetEntryHealth, kGetEntryPrivate, kGetYouth,
-  kListAccompaniments, kListConsents, kListHandovers, kAccessReport, kCheckAccess,
-  kQueryEvents, kExportYouth, kReadCount
+  kListEntries,
+  kGetEntryShared,
+  kGetEntryHealth,
+  kGetEntryPrivate,
+  kGetYouth,
+  kListAccompaniments,
+  kListConsents,
+  kListHandovers,
+  kAccessReport,
+  kCheckAccess,
+  kQueryEvents,
+  kExportYouth,
+  kReadCount
 };
 
 Answer ModelRead(const Model& m, Read read) {
@@ -231,8 +241,7 @@ class Insider {
       case kConfirmOwn:
       case kColleagueConfirms: {
         v1::ConfirmAccompanimentRequest req;
-        req.set_accompaniment_id(w.own_accompaniment.empty() ? "acc_unknown"
-                                                             : w.own_accompaniment);
+        req.set_accompaniment_id(w.own_accompaniment.empty() ? "acc_unknown" : w.own_accompaniment);
         v1::Accompaniment out;
         s = env_.care().ConfirmAccompaniment(
             env_.As(step == kConfirmOwn ? insider_ : colleague_).get(), req, &out);
@@ -462,8 +471,7 @@ class Insider {
       v1::GetErasureRequestRequest req;
       req.set_request_id(w.erasure_request);
       v1::ErasureRequest out;
-      grpc::Status s =
-          env_.record().GetErasureRequest(env_.As(kAmoCoordinator).get(), req, &out);
+      grpc::Status s = env_.record().GetErasureRequest(env_.As(kAmoCoordinator).get(), req, &out);
       EXPECT_TRUE(s.ok()) << s.error_message();
       if (out.state() != v1::ERASURE_STATE_REQUESTED) Violation(w, "approved an erasure");
     }
@@ -702,9 +710,8 @@ TEST(Insider, HonestPathsStillGiveAccess) {
     EXPECT_EQ(insider.Look(w, kListEntries).reason, "accompaniment_pending");
     v1::ListPendingAccompanimentsRequest list;
     v1::ListPendingAccompanimentsResponse pending;
-    ASSERT_TRUE(env->care()
-                    .ListPendingAccompaniments(env->As(kAmoCoordinator).get(), list, &pending)
-                    .ok());
+    ASSERT_TRUE(
+        env->care().ListPendingAccompaniments(env->As(kAmoCoordinator).get(), list, &pending).ok());
     ASSERT_EQ(pending.accompaniments_size(), 1);
     EXPECT_EQ(pending.accompaniments(0).id(), w.own_accompaniment);
     v1::ConfirmAccompanimentRequest confirm;

@@ -278,9 +278,9 @@ TEST(LogHygiene, NoTokenPasswordOrYouthContentInAnyLogLine) {
       v1::GrantConsentRequest by_guardian = grant;
       by_guardian.mutable_consent()->set_giver(v1::CONSENT_GIVER_GUARDIAN);
       v1::Consent unused;
-      EXPECT_EQ(env->care().GrantConsent(WithToken(camille).get(), by_guardian, &unused)
-                    .error_code(),
-                grpc::StatusCode::FAILED_PRECONDITION);
+      EXPECT_EQ(
+          env->care().GrantConsent(WithToken(camille).get(), by_guardian, &unused).error_code(),
+          grpc::StatusCode::FAILED_PRECONDITION);
     }
 
     // The SAJ is refused before the handover, then the handover happens.
@@ -353,13 +353,15 @@ TEST(LogHygiene, NoTokenPasswordOrYouthContentInAnyLogLine) {
       std::string forged = refreshed.token();
       forged[forged.size() - 5] = forged[forged.size() - 5] == 'A' ? 'B' : 'A';
       v1::ListSectorsResponse sectors;
-      EXPECT_EQ(env->directory().ListSectors(WithToken(forged).get(), v1::ListSectorsRequest(),
-                                             &sectors).error_code(),
+      EXPECT_EQ(env->directory()
+                    .ListSectors(WithToken(forged).get(), v1::ListSectorsRequest(), &sectors)
+                    .error_code(),
                 grpc::StatusCode::UNAUTHENTICATED);
       tokens.push_back(forged);
       const std::string garbage = "Zm9yZ2VkLXRva2VuLUNhcmFtYm9sZS0yMjE3";
-      EXPECT_EQ(env->directory().ListSectors(WithToken(garbage).get(), v1::ListSectorsRequest(),
-                                             &sectors).error_code(),
+      EXPECT_EQ(env->directory()
+                    .ListSectors(WithToken(garbage).get(), v1::ListSectorsRequest(), &sectors)
+                    .error_code(),
                 grpc::StatusCode::UNAUTHENTICATED);
       tokens.push_back(garbage);
     }
@@ -403,14 +405,12 @@ TEST(LogHygiene, NoTokenPasswordOrYouthContentInAnyLogLine) {
       v1::ListEmergencyAccessesRequest pending;
       pending.set_pending_only(true);
       v1::ListEmergencyAccessesResponse grants;
-      EXPECT_TRUE(
-          env->audit().ListEmergencyAccesses(WithToken(dpo).get(), pending, &grants).ok());
+      EXPECT_TRUE(env->audit().ListEmergencyAccesses(WithToken(dpo).get(), pending, &grants).ok());
       v1::ReviewEmergencyAccessRequest review;
       review.set_grant_id(grant.id());
       review.set_verdict(v1::EMERGENCY_VERDICT_JUSTIFIED);
       review.set_note(kReviewNote);
-      EXPECT_TRUE(
-          env->audit().ReviewEmergencyAccess(WithToken(dpo).get(), review, &grant).ok());
+      EXPECT_TRUE(env->audit().ReviewEmergencyAccess(WithToken(dpo).get(), review, &grant).ok());
     }
     // GDPR art. 18: restricted (a refused write meanwhile), then lifted.
     {
@@ -480,8 +480,9 @@ TEST(LogHygiene, NoTokenPasswordOrYouthContentInAnyLogLine) {
     // Time passes: the story's tokens expire and are refused.
     env->clock().Advance(absl::Minutes(20));
     v1::ListSectorsResponse sectors;
-    EXPECT_EQ(env->directory().ListSectors(WithToken(camille).get(), v1::ListSectorsRequest(),
-                                           &sectors).error_code(),
+    EXPECT_EQ(env->directory()
+                  .ListSectors(WithToken(camille).get(), v1::ListSectorsRequest(), &sectors)
+                  .error_code(),
               grpc::StatusCode::UNAUTHENTICATED);
     env->Stop();
   }
@@ -522,9 +523,9 @@ TEST(LogHygiene, NoTokenPasswordOrYouthContentInAnyLogLine) {
       {"password hash", "scrypt$"},
   };
   // Distinctive fragments too, so a truncated or partial value is caught.
-  for (const char* text : {kSharedText, kHealthText, kPrivateText, kConcertationText,
-                           kTamperedText, kHandoverReason, kJustification, kReviewNote,
-                           kRestrictReason, kLiftReason, kEraseReason}) {
+  for (const char* text :
+       {kSharedText, kHealthText, kPrivateText, kConcertationText, kTamperedText, kHandoverReason,
+        kJustification, kReviewNote, kRestrictReason, kLiftReason, kEraseReason}) {
     secrets.push_back({"entry text fragment", std::string(absl::string_view(text).substr(
                                                   absl::string_view(text).rfind(' ') + 1))});
   }

@@ -162,8 +162,7 @@ TEST(Deadlines, ACallWhoseDeadlineHasPassedFailsWithDeadlineExceededQuickly) {
 // relaisd run as a child process (tests/relaisd_process.h).
 class Relaisd : public RelaisdProcess {
  public:
-  explicit Relaisd(std::vector<std::string> args)
-      : RelaisdProcess(RELAISD_PATH, std::move(args)) {}
+  explicit Relaisd(std::vector<std::string> args) : RelaisdProcess(RELAISD_PATH, std::move(args)) {}
 };
 
 TEST(GracefulShutdown, SigtermExitsZeroAndLeavesNoWalContent) {
@@ -365,9 +364,11 @@ TEST(Metrics, EveryMetricTheAlertRulesNameIsExportedByRelaisd) {
   }
   const std::string page = HttpGet(metrics_port, "/metrics");
   ASSERT_TRUE(absl::StartsWith(page, "HTTP/1.1 200 OK")) << page;
-  EXPECT_TRUE(absl::StrContains(page, "relais_access_decisions_total{reason=\"invalid_credentials\"} 1"))
+  EXPECT_TRUE(
+      absl::StrContains(page, "relais_access_decisions_total{reason=\"invalid_credentials\"} 1"))
       << page;
-  EXPECT_TRUE(absl::StrContains(page, "relais_access_decisions_total{reason=\"token_malformed\"} 1"));
+  EXPECT_TRUE(
+      absl::StrContains(page, "relais_access_decisions_total{reason=\"token_malformed\"} 1"));
   EXPECT_TRUE(std::regex_search(page, std::regex("\nrelais_clock_synchronized [01]\n"))) << page;
 
   // Every series name in the rules (comments included) has a TYPE line.
@@ -389,9 +390,9 @@ TEST(Metrics, EveryMetricTheAlertRulesNameIsExportedByRelaisd) {
   }
 
   // Every label value the rules match on is one relaisd can put there.
-  std::set<std::string> reasons = {"invalid_credentials", "audit_unavailable", "token_malformed",
-                                   "token_unknown_key", "token_signature_invalid",
-                                   "token_wrong_audience"};
+  std::set<std::string> reasons = {"invalid_credentials",     "audit_unavailable",
+                                   "token_malformed",         "token_unknown_key",
+                                   "token_signature_invalid", "token_wrong_audience"};
   const auto* access_reasons = v1::AccessReason_descriptor();
   for (int i = 0; i < access_reasons->value_count(); ++i) {
     const auto r = static_cast<v1::AccessReason>(access_reasons->value(i)->number());
@@ -403,10 +404,11 @@ TEST(Metrics, EveryMetricTheAlertRulesNameIsExportedByRelaisd) {
   const std::map<std::string, std::set<std::string>> allowed = {
       {"reason", reasons},
       {"outcome", {"found", "not_found", "rate_limited"}},
-      {"code", {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-                "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-                "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
-                "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}},
+      {"code",
+       {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+        "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+        "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+        "UNAUTHENTICATED"}},
   };
   const std::regex label_re("([a-z_]+)(=~|!=|=)\"([^\"]*)\"");
   int matchers = 0;

@@ -55,8 +55,8 @@ std::unique_ptr<grpc::ClientContext> AsLoggedIn(RelaisEnv& env, absl::string_vie
   const directory::MemberInfo member = *env.host().directory().GetMember(env.member_id(login));
   std::vector<std::string> roles;
   for (v1::Role r : member.roles) roles.push_back(access::RoleName(r));
-  auto token = env.host().issuer().Issue(member.id, member.service_id, roles,
-                                         env.clock().Now() - ago);
+  auto token =
+      env.host().issuer().Issue(member.id, member.service_id, roles, env.clock().Now() - ago);
   EXPECT_TRUE(token.ok()) << token.status();
   return WithToken(token.value_or(""));
 }
@@ -114,8 +114,7 @@ TEST(PasswordLifecycle, ANewMembersOneTimePasswordOnlyServesToChooseTheirOwn) {
   ASSERT_TRUE(ChangePassword(*env, kNewLogin, one_time, kChosen, &session).ok());
   EXPECT_EQ(session.member_id(), added.member().id());
   v1::GlossaryResponse glossary;
-  EXPECT_TRUE(
-      env->directory().Glossary(WithToken(session.token()).get(), {}, &glossary).ok());
+  EXPECT_TRUE(env->directory().Glossary(WithToken(session.token()).get(), {}, &glossary).ok());
 
   // The one-time password is spent; the chosen one works.
   v1::LoginResponse again;
@@ -176,8 +175,7 @@ TEST(PasswordLifecycle, AResetReplacesTheOldPasswordAtOnceWithAOneTimePassword) 
   EXPECT_EQ(ReasonCode(Login(*env, kAmoCaseworker, kPassword, &out)), "invalid_credentials");
   EXPECT_EQ(ReasonCode(Login(*env, kAmoCaseworker, reset.one_time_password(), &out)),
             "password_change_required");
-  ASSERT_TRUE(
-      ChangePassword(*env, kAmoCaseworker, reset.one_time_password(), kChosen, &out).ok());
+  ASSERT_TRUE(ChangePassword(*env, kAmoCaseworker, reset.one_time_password(), kChosen, &out).ok());
   EXPECT_TRUE(Login(*env, kAmoCaseworker, kChosen, &out).ok());
 
   const std::vector<v1::AuditEvent> resets = EventsFor(*env, v1::ACTION_RESET_PASSWORD);
@@ -329,10 +327,8 @@ TEST(PasswordLifecycle, TheNewPasswordFollowsThePolicyAndDiffersFromTheCurrentOn
     std::string next;
     const char* reason;
   } cases[] = {
-      {"court-11car", "password_too_short"},
-      {std::string(129, 'x'), "password_too_long"},
-      {"Qwerty123456", "password_too_common"},
-      {"1QAZ2WSX3EDC", "password_too_common"},
+      {"court-11car", "password_too_short"},   {std::string(129, 'x'), "password_too_long"},
+      {"Qwerty123456", "password_too_common"}, {"1QAZ2WSX3EDC", "password_too_common"},
       {kPassword, "password_unchanged"},
   };
   for (const Case& c : cases) {
@@ -368,11 +364,10 @@ TEST(StepUp, RoleChangesAndPasswordResetsNeedARecentLogin) {
   roles.set_member_id(env->member_id(kAmoCaseworker));
   roles.add_roles(v1::ROLE_COORDINATOR);
   v1::Member member;
-  ExpectStepUpRefused(
-      *env,
-      env->directory().SetMemberRoles(AsLoggedIn(*env, kAmoCoordinator, kStale).get(), roles,
-                                      &member),
-      v1::ACTION_MANAGE_DIRECTORY);
+  ExpectStepUpRefused(*env,
+                      env->directory().SetMemberRoles(
+                          AsLoggedIn(*env, kAmoCoordinator, kStale).get(), roles, &member),
+                      v1::ACTION_MANAGE_DIRECTORY);
   v1::ResetPasswordRequest reset;
   reset.set_member_id(env->member_id(kAmoCaseworker));
   v1::ResetPasswordResponse otp;
@@ -429,9 +424,9 @@ TEST(StepUp, ErasureApprovalNeedsARecentLogin) {
       *env,
       env->record().ApproveErasure(AsLoggedIn(*env, kAuditor, kStale).get(), approve, &approved),
       v1::ACTION_APPROVE_ERASURE);
-  ASSERT_TRUE(
-      env->record().ApproveErasure(AsLoggedIn(*env, kAuditor, kRecent).get(), approve, &approved)
-          .ok());
+  ASSERT_TRUE(env->record()
+                  .ApproveErasure(AsLoggedIn(*env, kAuditor, kRecent).get(), approve, &approved)
+                  .ok());
   EXPECT_EQ(approved.state(), v1::ERASURE_STATE_APPROVED);
 }
 
@@ -450,9 +445,9 @@ TEST(StepUp, FullExportApprovalAndUseNeedARecentLogin) {
   ExpectStepUpRefused(
       *env, env->record().ApproveFullExport(AsLoggedIn(*env, kAuditor, kStale).get(), approve, &fx),
       v1::ACTION_APPROVE_FULL_EXPORT);
-  ASSERT_TRUE(
-      env->record().ApproveFullExport(AsLoggedIn(*env, kAuditor, kRecent).get(), approve, &fx)
-          .ok());
+  ASSERT_TRUE(env->record()
+                  .ApproveFullExport(AsLoggedIn(*env, kAuditor, kRecent).get(), approve, &fx)
+                  .ok());
 
   auto export_as = [&](absl::Duration ago, int* items) {
     v1::ExportYouthRequest req;

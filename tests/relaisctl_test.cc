@@ -311,8 +311,7 @@ TEST_F(RelaisctlTest, LogoutRevokesTheTokenAndMemberUnlockLiftsALock) {
   Result refused = Ctl(kSajCaseworker, {"member", "unlock", env_->member_id(kAmoCaseworker)});
   EXPECT_EQ(refused.exit_code, 4) << refused.err;
   Login(kAmoCoordinator);
-  Result unlocked =
-      Ctl(kAmoCoordinator, {"member", "unlock", env_->member_id(kAmoCaseworker)});
+  Result unlocked = Ctl(kAmoCoordinator, {"member", "unlock", env_->member_id(kAmoCaseworker)});
   ASSERT_EQ(unlocked.exit_code, 0) << unlocked.err;
   EXPECT_THAT(unlocked.out, HasSubstr("true"));
   Login(kAmoCaseworker);
@@ -503,8 +502,8 @@ TEST_F(RelaisctlTest, ExportsAYouthAndPrintsTheAccessReportAsText) {
   ASSERT_TRUE(items.back().has_trailer());
   EXPECT_EQ(items.back().trailer().entries(), 1);
 
-  Result text = Ctl(kAmoCoordinator, {"audit", "report", youth, "--format", "text", "--lang",
-                                      "en"});
+  Result text =
+      Ctl(kAmoCoordinator, {"audit", "report", youth, "--format", "text", "--lang", "en"});
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_THAT(text.out, StartsWith("Access report"));
   EXPECT_THAT(text.out, HasSubstr("exporting the record (data copy)"));

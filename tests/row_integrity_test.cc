@@ -13,10 +13,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/proto_time.h"
 #include "gtest/gtest.h"
 #include "tests/tamper.h"
 #include "tests/test_env.h"
-#include "common/proto_time.h"
 
 namespace relais::testing {
 namespace {
@@ -124,8 +124,7 @@ TEST(RowIntegrity, RecipientAddedToAnHonestConsentIsRefused) {
   // Widened by hand to the SAJ.
   Sql(env.db_path(), absl::StrCat("INSERT INTO care_consent_recipients (consent_id, kind, "
                                   "target_id) VALUES (",
-                                  Q(granted.id()), ", 'service', ", Q(env.service_id("saj")),
-                                  ")"));
+                                  Q(granted.id()), ", 'service', ", Q(env.service_id("saj")), ")"));
   v1::ListEntriesResponse list;
   s = List(env, kSajCaseworker, st.youth, &list);
   EXPECT_EQ(ReasonCode(s), "integrity_violation");

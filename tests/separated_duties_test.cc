@@ -128,8 +128,8 @@ TEST(AuditorScope, ExportAndEmergencyReviewAreThePlatformAuditorsOnlyVerifyIsEve
 
   v1::ListEmergencyAccessesRequest list;
   v1::ListEmergencyAccessesResponse grants;
-  grpc::Status listed = env->audit().ListEmergencyAccesses(env->As(kSajAuditor).get(), list,
-                                                           &grants);
+  grpc::Status listed =
+      env->audit().ListEmergencyAccesses(env->As(kSajAuditor).get(), list, &grants);
   EXPECT_EQ(ReasonCode(listed), "role_not_permitted");
   EXPECT_EQ(LastEventOf(*env, kSajAuditor).action(), v1::ACTION_LIST_EMERGENCY_ACCESS);
   EXPECT_EQ(LastEventOf(*env, kSajAuditor).decision(), v1::DECISION_DENY);
@@ -145,9 +145,8 @@ TEST(AuditorScope, ExportAndEmergencyReviewAreThePlatformAuditorsOnlyVerifyIsEve
   EXPECT_EQ(LastEventOf(*env, kSajAuditor).reason_code(), "role_not_permitted");
 
   v1::VerifyLogResponse verified;
-  ASSERT_TRUE(env->audit()
-                  .VerifyLog(env->As(kSajAuditor).get(), v1::VerifyLogRequest(), &verified)
-                  .ok());
+  ASSERT_TRUE(
+      env->audit().VerifyLog(env->As(kSajAuditor).get(), v1::VerifyLogRequest(), &verified).ok());
   EXPECT_TRUE(verified.ok());
 
   // The DPO does all of it.
@@ -346,11 +345,11 @@ TEST(RelaisAdmin, CreatesTheFirstAdminOfAnEmptyDeploymentAndManagesTheAdminRole)
   const std::string base = "--db=" + db;
   const std::string key = "--master_key_file=" + key_file;
   // Without the key, nothing is written.
-  EXPECT_NE(Admin({"create-admin", base, "--service=svc_plateforme",
-                   "--service_name=Plateforme Relais", "--sector=aide_jeunesse",
-                   "--login=first.admin", "--display_name=Premier admin"})
-                .exit_code,
-            0);
+  EXPECT_NE(
+      Admin({"create-admin", base, "--service=svc_plateforme", "--service_name=Plateforme Relais",
+             "--sector=aide_jeunesse", "--login=first.admin", "--display_name=Premier admin"})
+          .exit_code,
+      0);
   const std::vector<std::string> create = {"create-admin",
                                            base,
                                            key,
@@ -469,10 +468,10 @@ TEST(RelaisAdmin, CreatesTheFirstAdminOfAnEmptyDeploymentAndManagesTheAdminRole)
   EXPECT_EQ(Admin({"grant-admin", base, key, "--login=nobody.here"}).exit_code, 1);
 
   // The platform flag, set and unset on the host only.
-  ASSERT_EQ(Admin({"set-platform-service", base, key, "--service=svc_plateforme",
-                   "--platform=false"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Admin({"set-platform-service", base, key, "--service=svc_plateforme", "--platform=false"})
+          .exit_code,
+      0);
   EXPECT_FALSE((*host)->directory().GetService("svc_plateforme")->platform);
   ASSERT_EQ(Admin({"set-platform-service", base, key, "--service=svc_plateforme"}).exit_code, 0);
   EXPECT_TRUE((*host)->directory().GetService("svc_plateforme")->platform);

@@ -211,8 +211,8 @@ TEST(SessionRevocation, RefreshRotatesAndStopsTwelveHoursAfterLogin) {
   EXPECT_EQ(refreshes, 51);
   EXPECT_EQ(common::FromProto(current.expires_at()), logged_in + absl::Hours(12));
   // A token still valid but from a login over 12 hours ago is refused too.
-  const directory::MemberInfo m = env->host().directory().GetMember(
-      env->member_id(kPmsCaseworker)).value();
+  const directory::MemberInfo m =
+      env->host().directory().GetMember(env->member_id(kPmsCaseworker)).value();
   auto old_session = env->host().issuer().Issue(m.id, m.service_id, {"caseworker"},
                                                 env->clock().Now() - absl::Hours(12));
   ASSERT_TRUE(old_session.ok()) << old_session.status();

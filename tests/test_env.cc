@@ -31,7 +31,6 @@ std::string FreshPath(absl::string_view stem) {
 
 namespace {
 
-
 struct SeedService {
   const char* key;
   const char* name;
@@ -51,16 +50,18 @@ struct SeedMember {
   v1::Role role;
 };
 constexpr SeedMember kMembers[] = {
-    {kAmoCaseworker, "amo", v1::ROLE_CASEWORKER},  {kAmoCoordinator, "amo", v1::ROLE_COORDINATOR},
-    {kSajCaseworker, "saj", v1::ROLE_CASEWORKER},  {kSajCoordinator, "saj", v1::ROLE_COORDINATOR},
-    {kPmsCaseworker, "pms", v1::ROLE_CASEWORKER},  {kAuditor, "agaj", v1::ROLE_AUDITOR},
+    {kAmoCaseworker, "amo", v1::ROLE_CASEWORKER},
+    {kAmoCoordinator, "amo", v1::ROLE_COORDINATOR},
+    {kSajCaseworker, "saj", v1::ROLE_CASEWORKER},
+    {kSajCoordinator, "saj", v1::ROLE_COORDINATOR},
+    {kPmsCaseworker, "pms", v1::ROLE_CASEWORKER},
+    {kAuditor, "agaj", v1::ROLE_AUDITOR},
     {kAdmin, "agaj", v1::ROLE_ADMIN},
 };
 
 }  // namespace
 
-std::unique_ptr<RelaisEnv> RelaisEnv::Start(std::string db_path, bool seed,
-                                            std::string keys_dir) {
+std::unique_ptr<RelaisEnv> RelaisEnv::Start(std::string db_path, bool seed, std::string keys_dir) {
   return Launch(absl::WrapUnique(new RelaisEnv()), std::move(db_path), seed, std::move(keys_dir));
 }
 
@@ -184,7 +185,6 @@ void RelaisEnv::Connect() {
 
 RelaisEnv::~RelaisEnv() { Stop(); }
 
-
 void RelaisEnv::Stop() {
   directory_.reset();
   auth_.reset();
@@ -235,8 +235,7 @@ const std::string& RelaisEnv::member_id(absl::string_view login) const {
   return it->second.id;
 }
 
-std::string RelaisEnv::CreateYouth(int age, absl::string_view creator,
-                                   int days_before_birthday) {
+std::string RelaisEnv::CreateYouth(int age, absl::string_view creator, int days_before_birthday) {
   const absl::CivilDay today = absl::ToCivilDay(clock_.Now(), absl::UTCTimeZone());
   const absl::CivilDay dob =
       absl::CivilDay(today.year() - age, today.month(), today.day()) + days_before_birthday;
@@ -250,8 +249,7 @@ std::string RelaisEnv::CreateYouth(int age, absl::string_view creator,
   return youth.id();
 }
 
-void RelaisEnv::AddMember(absl::string_view login, absl::string_view service_key,
-                          v1::Role role) {
+void RelaisEnv::AddMember(absl::string_view login, absl::string_view service_key, v1::Role role) {
   AddMember(login, service_key, std::vector<v1::Role>{role});
 }
 

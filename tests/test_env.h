@@ -146,14 +146,14 @@ class RelaisEnv {
   void Connect();
 
   common::FakeClock clock_;
-  std::optional<Tls> tls_;  // set by StartTls()
-  std::string master_key_file_;           // set by StartWithMasterKeys()
-  std::string previous_master_key_file_;  // set by StartWithMasterKeys()
-  std::string vfs_;                                 // set by StartOnVfs()
-  absl::Duration busy_timeout_ = absl::Seconds(5);  // set by StartOnVfs()
-  bool names_members_ = false;                      // set by StartNamingMembers()
+  std::optional<Tls> tls_;                            // set by StartTls()
+  std::string master_key_file_;                       // set by StartWithMasterKeys()
+  std::string previous_master_key_file_;              // set by StartWithMasterKeys()
+  std::string vfs_;                                   // set by StartOnVfs()
+  absl::Duration busy_timeout_ = absl::Seconds(5);    // set by StartOnVfs()
+  bool names_members_ = false;                        // set by StartNamingMembers()
   std::optional<record::RetentionPolicy> retention_;  // set by StartWithRetention()
-  std::optional<absl::Duration> erasure_grace_;  // set by StartWithErasureGracePeriod()
+  std::optional<absl::Duration> erasure_grace_;       // set by StartWithErasureGracePeriod()
   std::string db_path_;
   std::string keys_dir_;
   std::unique_ptr<host::Host> host_;

@@ -26,8 +26,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/log.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "relais/v1/admin.grpc.pb.h"
 #include "services/host/tls_credentials.h"
@@ -175,7 +175,8 @@ int HealthStatus(const std::shared_ptr<grpc::Channel>& channel) {
   std::vector<grpc::Slice> slices;
   if (!out.Dump(&slices).ok()) return -1;
   std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   return bytes == std::string("\x08\x01", 2) ? 1 : 0;
 }
 
@@ -285,8 +286,8 @@ TEST_F(TlsReloadTest, ANewClientCaAdmitsItsCertificatesAndShutsOutTheRemovedCas)
   // Calls through a new-CA certificate reach the services as before.
   auto amo = v1::AuthService::NewStub(ChannelOf(*old_, *new_));
   v1::LoginResponse reply;
-  grpc::Status refreshed = amo->Refresh(env_->As(kAmoCaseworker).get(), v1::RefreshRequest(),
-                                        &reply);
+  grpc::Status refreshed =
+      amo->Refresh(env_->As(kAmoCaseworker).get(), v1::RefreshRequest(), &reply);
   EXPECT_TRUE(refreshed.ok()) << refreshed.error_message();
 }
 
@@ -370,10 +371,9 @@ TEST_F(TlsReloadTest, BadMaterialLeavesTheOldOneServingAndSaysWhy) {
   // An unreadable file never gets as far as the host: relaisd logs it and
   // keeps what it had (RelaisdSighup below).
   const std::string missing = FreshPath("missing") + ".pem";
-  EXPECT_EQ(host::LoadTlsCredentials(missing, old_->dir + "/server.key", old_->ca_path())
-                .status()
-                .code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      host::LoadTlsCredentials(missing, old_->dir + "/server.key", old_->ca_path()).status().code(),
+      absl::StatusCode::kNotFound);
   common::SetLogSink(nullptr);
   {
     absl::MutexLock lock(&mu);
@@ -401,12 +401,12 @@ TEST_F(TlsReloadTest, RelaisdServesANewCertificateAfterSighup) {
   put(old_->dir + "/server.pem", "server.pem");
   put(old_->dir + "/server.key", "server.key");
   put(old_->ca_path(), "ca.pem");
-  RelaisdProcess relaisd(RELAISD_PATH,
-                         {absl::StrCat("--db=", FreshPath("sighup_db"), ".sqlite"),
-                          absl::StrCat("--keys_dir=", FreshPath("sighup_keys")),
-                          "--listen=127.0.0.1:0", absl::StrCat("--tls_cert=", certs, "/server.pem"),
-                          absl::StrCat("--tls_key=", certs, "/server.key"),
-                          absl::StrCat("--tls_client_ca=", certs, "/ca.pem")});
+  RelaisdProcess relaisd(
+      RELAISD_PATH, {absl::StrCat("--db=", FreshPath("sighup_db"), ".sqlite"),
+                     absl::StrCat("--keys_dir=", FreshPath("sighup_keys")), "--listen=127.0.0.1:0",
+                     absl::StrCat("--tls_cert=", certs, "/server.pem"),
+                     absl::StrCat("--tls_key=", certs, "/server.key"),
+                     absl::StrCat("--tls_client_ca=", certs, "/ca.pem")});
   ASSERT_TRUE(relaisd.WaitFor("relaisd serving")) << relaisd.output();
   const int port = relaisd.ServingPort();
   ASSERT_GT(port, 0) << relaisd.output();

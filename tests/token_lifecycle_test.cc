@@ -39,7 +39,8 @@ TEST(TokenLifecycle, ARemovedMemberIsLockedOutAtTheNextCall) {
   remove.set_member_id(env->member_id(kAmoCaseworker));
   v1::Member removed;
   // Another service's coordinator may not; the member's own coordinator may.
-  grpc::Status other = env->directory().RemoveMember(env->As(kSajCoordinator).get(), remove, &removed);
+  grpc::Status other =
+      env->directory().RemoveMember(env->As(kSajCoordinator).get(), remove, &removed);
   EXPECT_EQ(other.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(ReasonCode(other), "wrong_service");
   ASSERT_TRUE(env->directory().RemoveMember(env->As(kAmoCoordinator).get(), remove, &removed).ok());
@@ -49,9 +50,9 @@ TEST(TokenLifecycle, ARemovedMemberIsLockedOutAtTheNextCall) {
   EXPECT_EQ(revoked.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(ReasonCode(revoked), "token_revoked");
   v1::LoginResponse refreshed;
-  grpc::Status refresh = env->auth().Refresh(
-      env->Anonymous(absl::StrCat("Bearer ", session.token())).get(), v1::RefreshRequest(),
-      &refreshed);
+  grpc::Status refresh =
+      env->auth().Refresh(env->Anonymous(absl::StrCat("Bearer ", session.token())).get(),
+                          v1::RefreshRequest(), &refreshed);
   EXPECT_EQ(refresh.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(ReasonCode(refresh), "token_revoked");
   // A token minted after the removal is refused by Refresh all the same.
@@ -84,7 +85,8 @@ TEST(TokenLifecycle, ARemovedRoleStopsWorkingAtTheNextCall) {
   set.set_member_id(env->member_id(kAmoCaseworker));
   set.add_roles(v1::ROLE_ADMIN);
   v1::Member changed;
-  grpc::Status admin = env->directory().SetMemberRoles(env->As(kAmoCoordinator).get(), set, &changed);
+  grpc::Status admin =
+      env->directory().SetMemberRoles(env->As(kAmoCoordinator).get(), set, &changed);
   EXPECT_EQ(ReasonCode(admin), "role_not_permitted");
   set.clear_roles();
   set.add_roles(v1::ROLE_AUDITOR);
@@ -136,7 +138,8 @@ TEST(TokenLifecycle, AnOperatorRotatesTheTokenKeyAndExistingSessionsSurvive) {
   env = RelaisEnv::Start(db, /*seed=*/false, keys);
   ASSERT_NE(env, nullptr);
   v1::PublicKeysResponse listed;
-  ASSERT_TRUE(env->auth().PublicKeys(env->Anonymous().get(), v1::PublicKeysRequest(), &listed).ok());
+  ASSERT_TRUE(
+      env->auth().PublicKeys(env->Anonymous().get(), v1::PublicKeysRequest(), &listed).ok());
   EXPECT_EQ(listed.keys_size(), 2);
   EXPECT_TRUE(ListServices(*env, before.token()).ok());
   v1::LoginResponse after;

@@ -255,8 +255,10 @@ TEST_F(TransportSecurityTest, ARightPasswordThroughAnotherServicesCertificateAns
 
   // Two failures so far; three more lock the account, even for the right
   // password through the SAJ's own software.
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(ReasonCode(login(env_->auth(), kPassword)), "invalid_credentials");
-  auto saj = v1::AuthService::NewStub(env_->NewChannel(grpc::SslCredentials(Client("svc_saj_charleroi"))));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(ReasonCode(login(env_->auth(), kPassword)), "invalid_credentials");
+  auto saj =
+      v1::AuthService::NewStub(env_->NewChannel(grpc::SslCredentials(Client("svc_saj_charleroi"))));
   const grpc::Status locked = login(*saj, kPassword);
   EXPECT_EQ(locked.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(ReasonCode(locked), "account_locked");
@@ -450,8 +452,7 @@ TEST_F(CertificateRevocationTest, BadMaterialIsRefusedAndANewClientCaServesWitho
 // relaisd run as a child process (tests/relaisd_process.h).
 class Relaisd : public RelaisdProcess {
  public:
-  explicit Relaisd(std::vector<std::string> args)
-      : RelaisdProcess(RELAISD_PATH, std::move(args)) {}
+  explicit Relaisd(std::vector<std::string> args) : RelaisdProcess(RELAISD_PATH, std::move(args)) {}
 };
 
 class RelaisdCommandLineTest : public TransportSecurityTest {

@@ -27,8 +27,8 @@
 namespace relais::admin {
 namespace {
 
-using rpc::Caller;
 using rpc::CallAudit;
+using rpc::Caller;
 
 constexpr char kCopyPrefix[] = "backup_";
 
@@ -130,7 +130,7 @@ class BackupSource final : public rpc::StreamSource<v1::BackupDatabaseChunk> {
   const std::string dir_;
   EVP_MD_CTX* const sha_;
   grpc::CallbackServerContext* ctx_ = nullptr;  // set by Begin(), valid until done
-  std::string path_;  // the server-side copy; removed when done
+  std::string path_;                            // the server-side copy; removed when done
   int fd_ = -1;
   int64_t size_ = 0;
   int64_t sent_ = 0;

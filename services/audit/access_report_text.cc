@@ -52,14 +52,19 @@ std::string RoleWords(absl::string_view roles, bool en) {
 // What was done (or attempted), as a noun phrase.
 Words ActionWords(v1::Action action) {
   switch (action) {
-    case v1::ACTION_CREATE_YOUTH: return {"ouverture du dossier", "opening the record"};
+    case v1::ACTION_CREATE_YOUTH:
+      return {"ouverture du dossier", "opening the record"};
     case v1::ACTION_FIND_YOUTH:
       return {"recherche du dossier par numéro de registre national",
               "finding the record by national register number"};
-    case v1::ACTION_READ_YOUTH: return {"consultation de l'identité", "reading the identity"};
-    case v1::ACTION_ADD_ENTRY: return {"ajout d'une note", "adding an entry"};
-    case v1::ACTION_LIST_ENTRIES: return {"liste des notes", "listing the entries"};
-    case v1::ACTION_READ_ENTRY: return {"lecture d'une note", "reading an entry"};
+    case v1::ACTION_READ_YOUTH:
+      return {"consultation de l'identité", "reading the identity"};
+    case v1::ACTION_ADD_ENTRY:
+      return {"ajout d'une note", "adding an entry"};
+    case v1::ACTION_LIST_ENTRIES:
+      return {"liste des notes", "listing the entries"};
+    case v1::ACTION_READ_ENTRY:
+      return {"lecture d'une note", "reading an entry"};
     case v1::ACTION_OPEN_ACCOMPANIMENT:
       return {"début d'un accompagnement", "starting an accompaniment"};
     case v1::ACTION_END_ACCOMPANIMENT:
@@ -79,7 +84,8 @@ Words ActionWords(v1::Action action) {
       return {"clôture d'un passage de relais", "completing a handover"};
     case v1::ACTION_GRANT_CONSENT:
       return {"enregistrement d'un consentement", "recording a consent"};
-    case v1::ACTION_WITHDRAW_CONSENT: return {"retrait d'un consentement", "withdrawing a consent"};
+    case v1::ACTION_WITHDRAW_CONSENT:
+      return {"retrait d'un consentement", "withdrawing a consent"};
     case v1::ACTION_CHECK_ACCESS:
       return {"vérification d'un droit d'accès", "checking an access right"};
     case v1::ACTION_QUERY_AUDIT:
@@ -94,14 +100,16 @@ Words ActionWords(v1::Action action) {
       return {"mise sous conservation légale", "setting a legal hold"};
     case v1::ACTION_LIFT_LEGAL_HOLD:
       return {"levée de la conservation légale", "lifting the legal hold"};
-    case v1::ACTION_ERASE_YOUTH: return {"effacement du dossier", "erasing the record"};
+    case v1::ACTION_ERASE_YOUTH:
+      return {"effacement du dossier", "erasing the record"};
     case v1::ACTION_OPEN_EMERGENCY_ACCESS:
       return {"ouverture d'un accès d'urgence", "opening an emergency access"};
     case v1::ACTION_REVIEW_EMERGENCY_ACCESS:
       return {"contrôle d'un accès d'urgence", "reviewing an emergency access"};
     case v1::ACTION_EXPORT_YOUTH:
       return {"export du dossier (copie des données)", "exporting the record (data copy)"};
-    default: return {nullptr, nullptr};
+    default:
+      return {nullptr, nullptr};
   }
 }
 
@@ -118,8 +126,10 @@ std::string PurposeText(v1::Purpose purpose, bool en) {
   switch (purpose) {
     case v1::PURPOSE_COORDINATION:
       return en ? "coordination between services" : "concertation entre services";
-    case v1::PURPOSE_HANDOVER: return en ? "handover" : "passage de relais";
-    default: return "";
+    case v1::PURPOSE_HANDOVER:
+      return en ? "handover" : "passage de relais";
+    default:
+      return "";
   }
 }
 
@@ -132,7 +142,8 @@ std::string ReasonText(absl::string_view code, bool en) {
        {"l'identification n'était pas valable", "the identification was invalid"}},
       {"role_not_permitted",
        {"ce rôle n'y donne pas droit", "this role does not give the right to do it"}},
-      {"wrong_service", {"ce n'était pas à ce service de le faire", "it was not for this service to do"}},
+      {"wrong_service",
+       {"ce n'était pas à ce service de le faire", "it was not for this service to do"}},
       {"no_active_accompaniment",
        {"ce service ne t'accompagnait pas", "this service was not accompanying you"}},
       {"entry_private",
@@ -168,16 +179,15 @@ std::string FormatDate(const google::protobuf::Timestamp& ts) {
 
 }  // namespace
 
-bool IsReportLanguage(absl::string_view language) {
-  return language == "fr" || language == "en";
-}
+bool IsReportLanguage(absl::string_view language) { return language == "fr" || language == "en"; }
 
 std::string RenderAccessReportText(const v1::AccessReportResponse& report,
                                    absl::string_view language) {
   const bool en = language == "en";
   std::string out;
-  absl::StrAppend(&out, en ? "Access report — who consulted or handled your record"
-                           : "Rapport des accès — qui a consulté ou traité ton dossier",
+  absl::StrAppend(&out,
+                  en ? "Access report — who consulted or handled your record"
+                     : "Rapport des accès — qui a consulté ou traité ton dossier",
                   "\n");
   absl::StrAppend(&out, en ? "Record: " : "Dossier : ", report.youth_id(), "\n");
   const int n = report.lines_size();
@@ -210,18 +220,19 @@ std::string RenderAccessReportText(const v1::AccessReportResponse& report,
     }
     if (line.decision() == v1::DECISION_DENY) {
       ++refused;
-      absl::StrAppend(&out, en ? " — refused: " : " — refusé : ",
-                      ReasonText(line.reason_code(), en), ".\n");
+      absl::StrAppend(
+          &out, en ? " — refused: " : " — refusé : ", ReasonText(line.reason_code(), en), ".\n");
     } else {
       ++allowed;
       absl::StrAppend(&out, en ? " — allowed.\n" : " — autorisé.\n");
     }
   }
-  absl::StrAppend(&out, "\n",
-                  en ? absl::StrCat(n, n == 1 ? " access" : " accesses", ": ", allowed,
-                                    " allowed, ", refused, " refused.\n")
-                     : absl::StrCat(n, " accès : ", allowed, allowed > 1 ? " autorisés" : " autorisé",
-                                    ", ", refused, refused > 1 ? " refusés" : " refusé", ".\n"));
+  absl::StrAppend(
+      &out, "\n",
+      en ? absl::StrCat(n, n == 1 ? " access" : " accesses", ": ", allowed, " allowed, ", refused,
+                        " refused.\n")
+         : absl::StrCat(n, " accès : ", allowed, allowed > 1 ? " autorisés" : " autorisé", ", ",
+                        refused, refused > 1 ? " refusés" : " refusé", ".\n"));
   return out;
 }
 

@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "access/policy.h"
 #include "common/log.h"
+#include "common/proto_time.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 #include "services/audit/access_report_text.h"
 #include "services/audit/checkpoint.h"
@@ -18,13 +20,11 @@
 #include "services/common/commit.h"
 #include "services/common/paging.h"
 #include "services/common/stream_reactor.h"
-#include "common/reason.h"
-#include "common/proto_time.h"
 
 namespace relais::audit {
 
-using rpc::Caller;
 using rpc::CallAudit;
+using rpc::Caller;
 
 using directory::IsPlatformAuditor;
 
@@ -61,8 +61,8 @@ absl::StatusOr<ExportReport> VerifyStoredLog(const AuditLog& log, Checkpointer* 
     return report;
   }
   absl::StatusOr<std::optional<v1::Checkpoint>> made = checkpointer->CheckpointNow();
-  const bool refused = !made.ok() && (absl::IsDataLoss(made.status()) ||
-                                      absl::IsFailedPrecondition(made.status()));
+  const bool refused =
+      !made.ok() && (absl::IsDataLoss(made.status()) || absl::IsFailedPrecondition(made.status()));
   if (!made.ok() && !refused) return made.status();  // e.g. the database is busy: retry
   ASSIGN_OR_RETURN(ExportVerifier verifier,
                    ExportVerifier::Create(TrustedKeys(checkpointer->keys())));
@@ -130,12 +130,10 @@ class ExportSource final : public rpc::StreamSource<v1::ExportItem> {
                Checkpointer* checkpointer, const v1::ExportEventsRequest& req)
       : log_(log), gate_(gate), directory_(directory), checkpointer_(checkpointer), req_(req) {}
 
-  absl::Status Begin(grpc::CallbackServerContext* ctx,
-                     std::deque<v1::ExportItem>& out) override {
-    return rpc::BeginStream(*gate_, ctx, v1::ACTION_EXPORT_AUDIT, "",
-                            [&](const Caller& caller, CallAudit& call) {
-                              return Authorise(caller, call, req_, out);
-                            });
+  absl::Status Begin(grpc::CallbackServerContext* ctx, std::deque<v1::ExportItem>& out) override {
+    return rpc::BeginStream(
+        *gate_, ctx, v1::ACTION_EXPORT_AUDIT, "",
+        [&](const Caller& caller, CallAudit& call) { return Authorise(caller, call, req_, out); });
   }
 
   // Queues the next page of events with their checkpoints; nothing when done.
@@ -165,8 +163,8 @@ class ExportSource final : public rpc::StreamSource<v1::ExportItem> {
   }
 
  private:
-  absl::Status Authorise(const Caller& caller, CallAudit& call,
-                         const v1::ExportEventsRequest& req, std::deque<v1::ExportItem>& out) {
+  absl::Status Authorise(const Caller& caller, CallAudit& call, const v1::ExportEventsRequest& req,
+                         std::deque<v1::ExportItem>& out) {
     RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ExportEvents"));
     RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
     if (req.from_sequence() < 0) {
@@ -242,7 +240,8 @@ class ReportLines {
       line->set_service_name(name);
       line->set_service_sector(sector);
     }
-    if (name_members_ && !e.actor_member_id().empty()) line->set_member(Member(e.actor_member_id()));
+    if (name_members_ && !e.actor_member_id().empty())
+      line->set_member(Member(e.actor_member_id()));
     line->set_role(e.actor_roles());
     line->set_action(e.action());
     line->set_purpose(e.purpose());
@@ -293,55 +292,58 @@ grpc::ServerWriteReactor<v1::ExportItem>* AuditServiceImpl::ExportEvents(
 grpc::ServerUnaryReactor* AuditServiceImpl::QueryEvents(grpc::CallbackServerContext* ctx,
                                                         const v1::QueryEventsRequest* req,
                                                         v1::QueryEventsResponse* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_QUERY_AUDIT,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.QueryEvents"));
-    EventFilter filter;
-    for (auto [field, value, out] :
-         {std::tuple{"youth_id", &req->youth_id(), &filter.youth_id},
-          std::tuple{"actor_member_id", &req->actor_member_id(), &filter.actor_member_id},
-          std::tuple{"actor_service_id", &req->actor_service_id(), &filter.actor_service_id}}) {
-      if (!value->empty()) {
-        RETURN_IF_ERROR(common::CheckId(field, *value));
-        *out = *value;
-      }
-    }
-    ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(*directory_, caller));
-    if (!platform) {
-      // A service auditor sees what their own service did, nothing else.
-      if (!filter.actor_service_id.empty() && filter.actor_service_id != caller.service_id()) {
-        return rpc::Denied(v1::ACCESS_REASON_WRONG_SERVICE,
-                           "a service auditor queries their own service's events only");
-      }
-      filter.actor_service_id = caller.service_id();
-    }
-    if (req->has_start_time()) {
-      ASSIGN_OR_RETURN(filter.start, common::TimeFromRequest("start_time", req->start_time()));
-    }
-    if (req->has_end_time()) {
-      ASSIGN_OR_RETURN(filter.end, common::TimeFromRequest("end_time", req->end_time()));
-    }
-    if (filter.start && filter.end && *filter.start > *filter.end) {
-      return common::InvalidField("end_time", "window_empty", "must not be before start_time");
-    }
-    if (!v1::Decision_IsValid(req->decision())) {
-      return common::InvalidField("decision", "invalid_enum", "unknown decision");
-    }
-    filter.decision = req->decision();
-    ASSIGN_OR_RETURN(const int limit, rpc::PageSize(req->page_size(), rpc::kAuditEventPages));
-    int64_t after = 0;
-    if (!req->page_token().empty() && (!absl::SimpleAtoi(req->page_token(), &after) || after < 0)) {
-      return common::InvalidField("page_token", "bad_page_token", "is not a token this server gave");
-    }
-    call.event.youth_id = filter.youth_id;
-    ASSIGN_OR_RETURN(std::vector<v1::AuditEvent> events, log_->Query(filter, after, limit));
-    RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
-    if (static_cast<int>(events.size()) == limit) {
-      resp->set_next_page_token(absl::StrCat(events.back().sequence()));
-    }
-    for (v1::AuditEvent& e : events) *resp->add_events() = std::move(e);
-    return absl::OkStatus();
-  });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_QUERY_AUDIT,
+      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.QueryEvents"));
+        EventFilter filter;
+        for (auto [field, value, out] :
+             {std::tuple{"youth_id", &req->youth_id(), &filter.youth_id},
+              std::tuple{"actor_member_id", &req->actor_member_id(), &filter.actor_member_id},
+              std::tuple{"actor_service_id", &req->actor_service_id(), &filter.actor_service_id}}) {
+          if (!value->empty()) {
+            RETURN_IF_ERROR(common::CheckId(field, *value));
+            *out = *value;
+          }
+        }
+        ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(*directory_, caller));
+        if (!platform) {
+          // A service auditor sees what their own service did, nothing else.
+          if (!filter.actor_service_id.empty() && filter.actor_service_id != caller.service_id()) {
+            return rpc::Denied(v1::ACCESS_REASON_WRONG_SERVICE,
+                               "a service auditor queries their own service's events only");
+          }
+          filter.actor_service_id = caller.service_id();
+        }
+        if (req->has_start_time()) {
+          ASSIGN_OR_RETURN(filter.start, common::TimeFromRequest("start_time", req->start_time()));
+        }
+        if (req->has_end_time()) {
+          ASSIGN_OR_RETURN(filter.end, common::TimeFromRequest("end_time", req->end_time()));
+        }
+        if (filter.start && filter.end && *filter.start > *filter.end) {
+          return common::InvalidField("end_time", "window_empty", "must not be before start_time");
+        }
+        if (!v1::Decision_IsValid(req->decision())) {
+          return common::InvalidField("decision", "invalid_enum", "unknown decision");
+        }
+        filter.decision = req->decision();
+        ASSIGN_OR_RETURN(const int limit, rpc::PageSize(req->page_size(), rpc::kAuditEventPages));
+        int64_t after = 0;
+        if (!req->page_token().empty() &&
+            (!absl::SimpleAtoi(req->page_token(), &after) || after < 0)) {
+          return common::InvalidField("page_token", "bad_page_token",
+                                      "is not a token this server gave");
+        }
+        call.event.youth_id = filter.youth_id;
+        ASSIGN_OR_RETURN(std::vector<v1::AuditEvent> events, log_->Query(filter, after, limit));
+        RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
+        if (static_cast<int>(events.size()) == limit) {
+          resp->set_next_page_token(absl::StrCat(events.back().sequence()));
+        }
+        for (v1::AuditEvent& e : events) *resp->add_events() = std::move(e);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerContext* ctx,
@@ -349,119 +351,125 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
                                                          v1::AccessReportResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_ACCESS_REPORT,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.AccessReport"));
-    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
-    call.event.youth_id = req->youth_id();
-    if (!v1::AccessReportFormat_IsValid(req->format())) {
-      return common::InvalidField("format", "invalid_enum", "must be JSON or TEXT");
-    }
-    const std::string language = req->language().empty() ? "fr" : req->language();
-    if (!IsReportLanguage(language)) {
-      return common::InvalidField("language", "unsupported_language", "must be \"fr\" or \"en\"");
-    }
-    ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(*directory_, caller));
-    if (!caller.HasRole(v1::ROLE_AUDITOR)) {
-      ASSIGN_OR_RETURN(access::AccessFacts facts,
-                       facts_->GatherFacts(caller.service_id(), req->youth_id()));
-      // Rule 2 as for any read (a pending accompaniment says so); the report
-      // of an erased record stays available to its services.
-      const access::Verdict v = access::DecideRecordRead(facts, {});
-      if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
-    }
-    EventFilter filter;
-    filter.youth_id = req->youth_id();
-    // The whole report is the DPO's, acting on the young person's request;
-    // anyone else gets the lines of their own service's accesses.
-    if (!platform) filter.actor_service_id = caller.service_id();
-    ReportLines lines(*directory_, options_.access_report_names_members, resp);
-    // Keyset pages of kReportPageSize events, each turned into lines before
-    // the next is read, up to the head as it was when the report began (a
-    // youth whose record is busy cannot keep the loop going).
-    ASSIGN_OR_RETURN(const ChainHead head, log_->Head());
-    resp->set_youth_id(req->youth_id());
-    int64_t after = 0;
-    while (after < head.sequence) {
-      RETURN_IF_ERROR(rpc::CheckCallAlive(ctx));
-      ASSIGN_OR_RETURN(const std::vector<v1::AuditEvent> page,
-                       log_->Query(filter, after, kReportPageSize));
-      for (const v1::AuditEvent& e : page) {
-        if (e.sequence() > head.sequence) break;
-        lines.Add(e);
-      }
-      if (static_cast<int>(page.size()) < kReportPageSize) break;
-      after = page.back().sequence();
-    }
-    RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
-    if (req->format() == v1::ACCESS_REPORT_FORMAT_TEXT) {
-      resp->set_text(RenderAccessReportText(*resp, language));
-    }
-    return absl::OkStatus();
-  });
+                      RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.AccessReport"));
+                      RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
+                      call.event.youth_id = req->youth_id();
+                      if (!v1::AccessReportFormat_IsValid(req->format())) {
+                        return common::InvalidField("format", "invalid_enum",
+                                                    "must be JSON or TEXT");
+                      }
+                      const std::string language = req->language().empty() ? "fr" : req->language();
+                      if (!IsReportLanguage(language)) {
+                        return common::InvalidField("language", "unsupported_language",
+                                                    "must be \"fr\" or \"en\"");
+                      }
+                      ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(*directory_, caller));
+                      if (!caller.HasRole(v1::ROLE_AUDITOR)) {
+                        ASSIGN_OR_RETURN(access::AccessFacts facts,
+                                         facts_->GatherFacts(caller.service_id(), req->youth_id()));
+                        // Rule 2 as for any read (a pending accompaniment says so); the report
+                        // of an erased record stays available to its services.
+                        const access::Verdict v = access::DecideRecordRead(facts, {});
+                        if (!v.allowed()) return rpc::Denied(v.reason, v.explanation);
+                      }
+                      EventFilter filter;
+                      filter.youth_id = req->youth_id();
+                      // The whole report is the DPO's, acting on the young person's request;
+                      // anyone else gets the lines of their own service's accesses.
+                      if (!platform) filter.actor_service_id = caller.service_id();
+                      ReportLines lines(*directory_, options_.access_report_names_members, resp);
+                      // Keyset pages of kReportPageSize events, each turned into lines before
+                      // the next is read, up to the head as it was when the report began (a
+                      // youth whose record is busy cannot keep the loop going).
+                      ASSIGN_OR_RETURN(const ChainHead head, log_->Head());
+                      resp->set_youth_id(req->youth_id());
+                      int64_t after = 0;
+                      while (after < head.sequence) {
+                        RETURN_IF_ERROR(rpc::CheckCallAlive(ctx));
+                        ASSIGN_OR_RETURN(const std::vector<v1::AuditEvent> page,
+                                         log_->Query(filter, after, kReportPageSize));
+                        for (const v1::AuditEvent& e : page) {
+                          if (e.sequence() > head.sequence) break;
+                          lines.Add(e);
+                        }
+                        if (static_cast<int>(page.size()) < kReportPageSize) break;
+                        after = page.back().sequence();
+                      }
+                      RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
+                      if (req->format() == v1::ACCESS_REPORT_FORMAT_TEXT) {
+                        resp->set_text(RenderAccessReportText(*resp, language));
+                      }
+                      return absl::OkStatus();
+                    });
 }
 
 grpc::ServerUnaryReactor* AuditServiceImpl::VerifyLog(grpc::CallbackServerContext* ctx,
                                                       const v1::VerifyLogRequest*,
                                                       v1::VerifyLogResponse* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_VERIFY_AUDIT,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.VerifyLog"));
-    ASSIGN_OR_RETURN(const ExportReport report, VerifyStoredLog(*log_, checkpointer_));
-    RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
-    resp->set_ok(report.ok);
-    resp->set_events_checked(report.events);
-    resp->set_first_bad_sequence(report.ok ? 0 : report.problem_sequence);
-    resp->set_problem(report.problem);
-    resp->set_head_hash(report.events > 0 ? report.head_hash : std::string(kGenesisHash));
-    resp->set_checkpoints_checked(report.checkpoints);
-    resp->set_anchored_through(report.anchored_through);
-    return absl::OkStatus();
-  });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_VERIFY_AUDIT,
+      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.VerifyLog"));
+        ASSIGN_OR_RETURN(const ExportReport report, VerifyStoredLog(*log_, checkpointer_));
+        RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
+        resp->set_ok(report.ok);
+        resp->set_events_checked(report.events);
+        resp->set_first_bad_sequence(report.ok ? 0 : report.problem_sequence);
+        resp->set_problem(report.problem);
+        resp->set_head_hash(report.events > 0 ? report.head_hash : std::string(kGenesisHash));
+        resp->set_checkpoints_checked(report.checkpoints);
+        resp->set_anchored_through(report.anchored_through);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AuditServiceImpl::ListEmergencyAccesses(
     grpc::CallbackServerContext* ctx, const v1::ListEmergencyAccessesRequest* req,
     v1::ListEmergencyAccessesResponse* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_LIST_EMERGENCY_ACCESS,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ListEmergencyAccesses"));
-    RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
-    // All grants, so that a page token stays valid when its grant is reviewed.
-    ASSIGN_OR_RETURN(std::vector<v1::EmergencyAccess> grants,
-                     care_->ListEmergencyGrants(/*pending_only=*/false));
-    ASSIGN_OR_RETURN(*resp->mutable_next_page_token(),
-                     rpc::TakePage(
-                         grants, req->page_size(), req->page_token(),
-                         [](const v1::EmergencyAccess& g) { return g.id(); },
-                         [&](const v1::EmergencyAccess& g) {
-                           return !req->pending_only() ||
-                                  g.verdict() == v1::EMERGENCY_VERDICT_UNSPECIFIED;
-                         }));
-    RETURN_IF_ERROR(rpc::RecordAllowed(*gate_->audit(), call));
-    for (v1::EmergencyAccess& g : grants) *resp->add_grants() = std::move(g);
-    return absl::OkStatus();
-  });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_LIST_EMERGENCY_ACCESS,
+      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ListEmergencyAccesses"));
+        RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
+        // All grants, so that a page token stays valid when its grant is reviewed.
+        ASSIGN_OR_RETURN(std::vector<v1::EmergencyAccess> grants,
+                         care_->ListEmergencyGrants(/*pending_only=*/false));
+        ASSIGN_OR_RETURN(*resp->mutable_next_page_token(),
+                         rpc::TakePage(
+                             grants, req->page_size(), req->page_token(),
+                             [](const v1::EmergencyAccess& g) { return g.id(); },
+                             [&](const v1::EmergencyAccess& g) {
+                               return !req->pending_only() ||
+                                      g.verdict() == v1::EMERGENCY_VERDICT_UNSPECIFIED;
+                             }));
+        RETURN_IF_ERROR(rpc::RecordAllowed(*gate_->audit(), call));
+        for (v1::EmergencyAccess& g : grants) *resp->add_grants() = std::move(g);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AuditServiceImpl::ReviewEmergencyAccess(
     grpc::CallbackServerContext* ctx, const v1::ReviewEmergencyAccessRequest* req,
     v1::EmergencyAccess* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_REVIEW_EMERGENCY_ACCESS,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    call.event.object_id = req->grant_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ReviewEmergencyAccess"));
-    RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
-    RETURN_IF_ERROR(common::CheckId("grant_id", req->grant_id()));
-    if (req->verdict() != v1::EMERGENCY_VERDICT_JUSTIFIED &&
-        req->verdict() != v1::EMERGENCY_VERDICT_UNJUSTIFIED) {
-      return common::InvalidField("verdict", "invalid_enum", "must be JUSTIFIED or UNJUSTIFIED");
-    }
-    RETURN_IF_ERROR(common::CheckText("note", req->note(), common::kMaxReasonLength));
-    ASSIGN_OR_RETURN(*resp, care_->ReviewEmergencyGrant(req->grant_id(), req->verdict(),
-                                                         req->note(), caller.member_id(),
-                                                         call.event));
-    call.recorded = true;
-    return absl::OkStatus();
-  });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_REVIEW_EMERGENCY_ACCESS,
+      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+        call.event.object_id = req->grant_id();
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ReviewEmergencyAccess"));
+        RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
+        RETURN_IF_ERROR(common::CheckId("grant_id", req->grant_id()));
+        if (req->verdict() != v1::EMERGENCY_VERDICT_JUSTIFIED &&
+            req->verdict() != v1::EMERGENCY_VERDICT_UNJUSTIFIED) {
+          return common::InvalidField("verdict", "invalid_enum",
+                                      "must be JUSTIFIED or UNJUSTIFIED");
+        }
+        RETURN_IF_ERROR(common::CheckText("note", req->note(), common::kMaxReasonLength));
+        ASSIGN_OR_RETURN(*resp,
+                         care_->ReviewEmergencyGrant(req->grant_id(), req->verdict(), req->note(),
+                                                     caller.member_id(), call.event));
+        call.recorded = true;
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace relais::audit

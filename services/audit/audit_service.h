@@ -1,10 +1,10 @@
 #ifndef RELAIS_SERVICES_AUDIT_AUDIT_SERVICE_H_
 #define RELAIS_SERVICES_AUDIT_AUDIT_SERVICE_H_
 
+#include "access/facts.h"
 #include "relais/v1/audit.grpc.pb.h"
 #include "services/audit/audit_log.h"
 #include "services/audit/checkpointer.h"
-#include "access/facts.h"
 #include "services/care/care_api.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_api.h"

@@ -11,13 +11,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "access/roles.h"
 #include "auth/password.h"
 #include "common/log.h"
+#include "common/proto_time.h"
 #include "common/reason.h"
 #include "common/status_macros.h"
 #include "services/common/commit.h"
-#include "common/proto_time.h"
-#include "access/roles.h"
 
 namespace relais::auth_service {
 namespace {
@@ -57,16 +57,17 @@ std::string RolesString(const std::vector<v1::Role>& roles) {
 
 }  // namespace
 
-absl::StatusOr<AuthServiceImpl::Issued> AuthServiceImpl::IssueFor(
-    directory::MemberInfo member, absl::Time authenticated_at, int64_t generation) const {
+absl::StatusOr<AuthServiceImpl::Issued> AuthServiceImpl::IssueFor(directory::MemberInfo member,
+                                                                  absl::Time authenticated_at,
+                                                                  int64_t generation) const {
   std::vector<std::string> roles;
   for (v1::Role r : member.roles) roles.push_back(access::RoleName(r));
   Issued issued;
   const absl::Time session_start =
       authenticated_at == absl::InfinitePast() ? sessions_.clock->Now() : authenticated_at;
   ASSIGN_OR_RETURN(issued.token,
-                   issuer_->Issue(member.id, member.service_id, roles, authenticated_at,
-                                  generation, session_start + options_.session_max_lifetime));
+                   issuer_->Issue(member.id, member.service_id, roles, authenticated_at, generation,
+                                  session_start + options_.session_max_lifetime));
   // The issuer does not report the expiry it signed; reading it back from the
   // token keeps the reply exact (and proves the token verifies here).
   absl::StatusOr<auth::Principal> principal = verifier_->Verify(issued.token);
@@ -149,9 +150,11 @@ void AuthServiceImpl::FillReply(Issued issued, v1::LoginResponse* reply) {
   for (v1::Role r : issued.member.roles) reply->add_roles(r);
 }
 
-absl::StatusOr<AuthServiceImpl::Checked> AuthServiceImpl::Attempt(
-    const std::string& login, const std::string& password, const rpc::PeerIdentity& peer,
-    const std::string& peer_address, audit::EventInput& event) {
+absl::StatusOr<AuthServiceImpl::Checked> AuthServiceImpl::Attempt(const std::string& login,
+                                                                  const std::string& password,
+                                                                  const rpc::PeerIdentity& peer,
+                                                                  const std::string& peer_address,
+                                                                  audit::EventInput& event) {
   const absl::Time now = sessions_.clock->Now();
   if (throttle_.Blocked(peer_address, now)) {
     return gate_.AuditDenial(
@@ -171,7 +174,8 @@ absl::StatusOr<AuthServiceImpl::Checked> AuthServiceImpl::Attempt(
                               "ask a coordinator to unlock it"));
   }
   Checked checked = CheckCredentials(login, password);
-  if (checked.status.ok() && peer.tls && checked.member->service_id != peer.certificate_service_id) {
+  if (checked.status.ok() && peer.tls &&
+      checked.member->service_id != peer.certificate_service_id) {
     // A member signs in only through their own service's client application;
     // the caller learns nothing more than from a wrong password.
     event.actor_member_id = checked.member->id;
@@ -183,8 +187,8 @@ absl::StatusOr<AuthServiceImpl::Checked> AuthServiceImpl::Attempt(
     // A member row that fails its MAC (a hand edit of the database) is no
     // guess at a password: answered as it is, PERMISSION_DENIED
     // integrity_violation, and not counted against the account.
-    const bool forged = common::ReasonOf(checked.status) ==
-                        rpc::ReasonCode(v1::ACCESS_REASON_INTEGRITY_VIOLATION);
+    const bool forged =
+        common::ReasonOf(checked.status) == rpc::ReasonCode(v1::ACCESS_REASON_INTEGRITY_VIOLATION);
     const bool failed = !forged && (absl::IsUnauthenticated(checked.status) ||
                                     absl::IsPermissionDenied(checked.status));
     if (!failed) {
@@ -238,8 +242,8 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ct
   if (!checked.ok()) return rpc::Finish(ctx, checked.status());
   if (checked->must_change) {
     return deny(common::Precondition("password_change_required",
-                                  "this one-time password only serves to choose a password "
-                                  "(AuthService.ChangePassword)"));
+                                     "this one-time password only serves to choose a password "
+                                     "(AuthService.ChangePassword)"));
   }
   absl::StatusOr<Issued> issued =
       IssueFor(*std::move(checked->member), absl::InfinitePast(), checked->generation);
@@ -281,9 +285,9 @@ absl::StatusOr<AuthServiceImpl::Issued> AuthServiceImpl::ReplacePassword(
   return IssueFor(member, absl::InfinitePast(), generation);
 }
 
-grpc::ServerUnaryReactor* AuthServiceImpl::ChangePassword(
-    grpc::CallbackServerContext* ctx, const v1::ChangePasswordRequest* request,
-    v1::LoginResponse* reply) {
+grpc::ServerUnaryReactor* AuthServiceImpl::ChangePassword(grpc::CallbackServerContext* ctx,
+                                                          const v1::ChangePasswordRequest* request,
+                                                          v1::LoginResponse* reply) {
   audit::EventInput event;
   event.request_id = RequestId(ctx);
   const rpc::PeerIdentity peer = rpc::IdentifyPeer(*ctx);
@@ -304,7 +308,7 @@ grpc::ServerUnaryReactor* AuthServiceImpl::ChangePassword(
   // checks the policy again when it hashes.
   if (request->new_password() == request->current_password()) {
     return deny(common::InvalidField("new_password", "password_unchanged",
-                                  "must differ from the current password"));
+                                     "must differ from the current password"));
   }
   if (const auth::PasswordVerdict verdict = auth::CheckNewPassword(request->new_password());
       !verdict.ok()) {
@@ -334,8 +338,7 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Refresh(grpc::CallbackServerContext* 
                                          "the session reached its maximum lifetime; sign in again");
         }
         // Read before the member, so a revoke-all after that read revokes the new token too.
-        ASSIGN_OR_RETURN(int64_t generation,
-                         sessions_.revocations->Generation(caller.member_id()));
+        ASSIGN_OR_RETURN(int64_t generation, sessions_.revocations->Generation(caller.member_id()));
         absl::StatusOr<directory::MemberInfo> member = credentials_->GetMember(caller.member_id());
         if (!member.ok()) {
           return absl::IsNotFound(member.status()) ? MemberInactive() : member.status();
@@ -348,11 +351,11 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Refresh(grpc::CallbackServerContext* 
         refreshed.event.actor_service_id = issued.member.service_id;
         refreshed.event.actor_roles = RolesString(issued.member.roles);
         // Rotation: the presented token ends with the event that replaced it.
-        RETURN_IF_ERROR(rpc::CommitAllowed(
-            *sessions_.db, *gate_.audit(), refreshed, [&](storage::Connection& txn) {
-              return sessions_.revocations->RevokeToken(txn, presented.token_id,
-                                                        presented.expires_at);
-            }));
+        RETURN_IF_ERROR(rpc::CommitAllowed(*sessions_.db, *gate_.audit(), refreshed,
+                                           [&](storage::Connection& txn) {
+                                             return sessions_.revocations->RevokeToken(
+                                                 txn, presented.token_id, presented.expires_at);
+                                           }));
         call.recorded = true;
         FillReply(std::move(issued), reply);
         return absl::OkStatus();
@@ -361,16 +364,15 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Refresh(grpc::CallbackServerContext* 
 
 grpc::ServerUnaryReactor* AuthServiceImpl::Logout(grpc::CallbackServerContext* ctx,
                                                   const v1::LogoutRequest*, v1::LogoutResponse*) {
-  return rpc::Serve(
-      gate_, ctx, v1::ACTION_LOGOUT,
-      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
-        RETURN_IF_ERROR(gate_.RequireRole(caller, "AuthService.Logout"));
-        return rpc::CommitAllowed(
-            *sessions_.db, *gate_.audit(), call, [&](storage::Connection& txn) {
-              return sessions_.revocations->RevokeToken(txn, caller.principal.token_id,
-                                                        caller.principal.expires_at);
-            });
-      });
+  return rpc::Serve(gate_, ctx, v1::ACTION_LOGOUT,
+                    [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+                      RETURN_IF_ERROR(gate_.RequireRole(caller, "AuthService.Logout"));
+                      return rpc::CommitAllowed(
+                          *sessions_.db, *gate_.audit(), call, [&](storage::Connection& txn) {
+                            return sessions_.revocations->RevokeToken(
+                                txn, caller.principal.token_id, caller.principal.expires_at);
+                          });
+                    });
 }
 
 grpc::ServerUnaryReactor* AuthServiceImpl::UnlockAccount(grpc::CallbackServerContext* ctx,

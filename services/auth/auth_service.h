@@ -148,11 +148,11 @@ class AuthServiceImpl final : public v1::AuthService::CallbackService {
 
   // What checking one login's credentials found.
   struct Checked {
-    absl::Status status;  // OK, or what to answer
+    absl::Status status;                          // OK, or what to answer
     std::optional<directory::MemberInfo> member;  // set when the login exists
-    int64_t generation = 0;  // the member's, read before `member`
-    std::string password_hash;  // what the password was checked against
-    bool must_change = false;   // a one-time password, still valid
+    int64_t generation = 0;                       // the member's, read before `member`
+    std::string password_hash;                    // what the password was checked against
+    bool must_change = false;                     // a one-time password, still valid
   };
   // Looks the login up and checks the password (scrypt, also for an unknown
   // login), holding a password slot.

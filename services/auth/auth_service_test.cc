@@ -3,23 +3,23 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <thread>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "auth/key_ring.h"
 #include "auth/password.h"
 #include "auth/token.h"
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "relais/v1/auth.grpc.pb.h"
 #include "services/audit/audit_log.h"
 #include "services/directory/directory_store.h"
-#include "common/proto_time.h"
 
 namespace relais::auth_service {
 namespace {

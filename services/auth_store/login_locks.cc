@@ -69,8 +69,7 @@ std::string LoginLocks::AccountKey(absl::string_view login) {
     // SHA-256 does not fail short of a broken library; count such logins together.
     return "digest-failed";
   }
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), length));
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 absl::Duration LoginLocks::LockLength(int locks) const {
@@ -90,8 +89,8 @@ absl::StatusOr<LoginLocks::Reservation> LoginLocks::Reserve(absl::string_view ac
       return absl::OkStatus();
     }
     const bool lock_ended = row.locked_until_s != 0;
-    const bool window_passed =
-        row.locked_until_s == 0 && now_s - row.window_start_s >= absl::ToInt64Seconds(limits_.window);
+    const bool window_passed = row.locked_until_s == 0 &&
+                               now_s - row.window_start_s >= absl::ToInt64Seconds(limits_.window);
     if (!row.exists || lock_ended || window_passed) {
       row.attempts = 0;
       row.window_start_s = now_s;
@@ -105,15 +104,13 @@ absl::StatusOr<LoginLocks::Reservation> LoginLocks::Reserve(absl::string_view ac
   return reservation;
 }
 
-absl::StatusOr<LoginLocks::Outcome> LoginLocks::Failed(absl::string_view account,
-                                                       absl::Time now) {
+absl::StatusOr<LoginLocks::Outcome> LoginLocks::Failed(absl::string_view account, absl::Time now) {
   const int64_t now_s = absl::ToUnixSeconds(now);
   Outcome outcome;
   RETURN_IF_ERROR(db_->Write([&](Connection& txn) -> absl::Status {
     ASSIGN_OR_RETURN(Row row, ReadRow(txn, account));
     // The reservation is the failure; lock once the last allowed one failed.
-    if (!row.exists || row.attempts < limits_.attempts_per_account ||
-        row.locked_until_s > now_s) {
+    if (!row.exists || row.attempts < limits_.attempts_per_account || row.locked_until_s > now_s) {
       return absl::OkStatus();
     }
     ++row.locks;
@@ -141,8 +138,8 @@ absl::Status LoginLocks::Release(absl::string_view account) {
 absl::StatusOr<bool> LoginLocks::Unlock(Connection& txn, absl::string_view account,
                                         absl::Time now) {
   ASSIGN_OR_RETURN(Row row, ReadRow(txn, account));
-  const bool was_locked = row.locked_until_s > absl::ToUnixSeconds(now) ||
-                          row.attempts >= limits_.attempts_per_account;
+  const bool was_locked =
+      row.locked_until_s > absl::ToUnixSeconds(now) || row.attempts >= limits_.attempts_per_account;
   RETURN_IF_ERROR(DeleteRow(txn, account));
   return was_locked;
 }

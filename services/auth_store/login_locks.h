@@ -66,8 +66,7 @@ class LoginLocks {
   // Ends a lock and forgets the failures, in the caller's write transaction
   // (with its audit event). True if the account was locked at `now` (or had
   // all its attempts spent).
-  absl::StatusOr<bool> Unlock(storage::Connection& txn, absl::string_view account,
-                              absl::Time now);
+  absl::StatusOr<bool> Unlock(storage::Connection& txn, absl::string_view account, absl::Time now);
 
   const Limits& limits() const { return limits_; }
 

@@ -37,7 +37,8 @@ class LoginLocksTest : public ::testing::Test {
                      if (!r.ok()) return r.status();
                      was_locked = *r;
                      return absl::OkStatus();
-                   }).ok());
+                   })
+                    .ok());
     return was_locked;
   }
   bool WrongAttempt(absl::string_view account) {

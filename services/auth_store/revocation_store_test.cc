@@ -54,7 +54,8 @@ TEST_F(RevocationStoreTest, ARevokedTokenStaysRevokedAcrossARestartAndOthersStil
   const auth::Principal p = verifier_->Verify(logged_out).value();
   ASSERT_TRUE(db_->Write([&](storage::Connection& txn) {
                    return store_->RevokeToken(txn, p.token_id, p.expires_at);
-                 }).ok());
+                 })
+                  .ok());
   EXPECT_EQ(auth::TokenRejectionReason(Verify(logged_out)), auth::kTokenRevoked);
   EXPECT_TRUE(Verify(kept).ok());
   Open();
@@ -78,7 +79,8 @@ TEST_F(RevocationStoreTest, RevokeAllEndsEveryEarlierTokenAndTheNextOneInTheSame
   EXPECT_FALSE(db_->Write([&](storage::Connection& txn) -> absl::Status {
                     EXPECT_TRUE(store_->RevokeAllOf(txn, "m1").ok());
                     return absl::AbortedError("changed my mind");
-                  }).ok());
+                  })
+                   .ok());
   EXPECT_TRUE(Verify(after).ok());
   Open();
   EXPECT_EQ(auth::TokenRejectionReason(Verify(first)), auth::kTokenRevoked);
@@ -89,12 +91,14 @@ TEST_F(RevocationStoreTest, RowsOfExpiredTokensArePurged) {
   const auth::Principal p = verifier_->Verify(issuer_->Issue("m1", "s1", {}).value()).value();
   ASSERT_TRUE(db_->Write([&](storage::Connection& txn) {
                    return store_->RevokeToken(txn, p.token_id, p.expires_at);
-                 }).ok());
+                 })
+                  .ok());
   clock_.Advance(auth::kDefaultTokenLifetime);
   const auth::Principal q = verifier_->Verify(issuer_->Issue("m1", "s1", {}).value()).value();
   ASSERT_TRUE(db_->Write([&](storage::Connection& txn) {
                    return store_->RevokeToken(txn, q.token_id, q.expires_at);
-                 }).ok());
+                 })
+                  .ok());
   int64_t rows = -1;
   ASSERT_TRUE(db_->Read([&](storage::Connection& c) -> absl::Status {
                    auto s = c.Prepare("SELECT COUNT(*) FROM auth_revoked_tokens");
@@ -103,7 +107,8 @@ TEST_F(RevocationStoreTest, RowsOfExpiredTokensArePurged) {
                    if (!row.ok()) return row.status();
                    rows = s->ColumnInt64(0);
                    return absl::OkStatus();
-                 }).ok());
+                 })
+                  .ok());
   EXPECT_EQ(rows, 1);
 }
 

@@ -1,11 +1,11 @@
 #include "services/care/accompaniments.h"
 
 #include "absl/strings/ascii.h"
-#include "common/status_macros.h"
-#include "services/care/care_store.h"
 #include "common/ids.h"
 #include "common/proto_time.h"
 #include "common/reason.h"
+#include "common/status_macros.h"
+#include "services/care/care_store.h"
 
 namespace relais::care {
 
@@ -67,7 +67,7 @@ absl::StatusOr<v1::Accompaniment> Accompaniments::End(Connection& c, absl::strin
                      store::HasFutureAccompaniment(c, h.to_service_id(), a->youth_id(), now));
     if (future) {
       return common::Precondition("incoming_not_started",
-                               "the receiving service's accompaniment has not started yet");
+                                  "the receiving service's accompaniment has not started yet");
     }
   }
   RETURN_IF_ERROR(store::SetAccompanimentEnd(c, a->id(), now));

@@ -2,10 +2,10 @@
 
 #include "services/care/accompaniments.h"
 
+#include "common/proto_time.h"
 #include "gtest/gtest.h"
 #include "services/care/care_test_support.h"
 #include "services/care/handovers.h"
-#include "common/proto_time.h"
 
 namespace relais::care {
 namespace {

@@ -3,23 +3,22 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/proto_time.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 #include "services/care/care_store.h"
 #include "services/common/commit.h"
-#include "common/ids.h"
 #include "services/common/paging.h"
-#include "common/reason.h"
-#include "common/proto_time.h"
 
 namespace relais::care {
 
-using rpc::Caller;
 using rpc::CallAudit;
+using rpc::Caller;
 using storage::Connection;
 
-CareServiceImpl::CareServiceImpl(Options options, storage::Database* db,
-                                 const common::Clock* clock, rpc::CallGate* gate,
-                                 const directory::DirectoryApi* directory,
+CareServiceImpl::CareServiceImpl(Options options, storage::Database* db, const common::Clock* clock,
+                                 rpc::CallGate* gate, const directory::DirectoryApi* directory,
                                  const CareLedger* ledger, const record::RecordApi* records)
     : options_(options),
       db_(db),
@@ -41,8 +40,7 @@ absl::Status CareServiceImpl::Commit(CallAudit& call,
   return rpc::CommitAllowed(*db_, *gate_->audit(), call, fn);
 }
 
-absl::Status CareServiceImpl::RequireWrite(const Caller& caller,
-                                           absl::string_view youth_id) const {
+absl::Status CareServiceImpl::RequireWrite(const Caller& caller, absl::string_view youth_id) const {
   ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(youth_id));
   ASSIGN_OR_RETURN(access::AccessFacts facts, ledger_->GatherFacts(caller.service_id(), youth_id));
   access::Verdict v = access::DecideRecordWrite(facts, {youth.restricted, youth.erased});
@@ -67,7 +65,7 @@ absl::Status CareServiceImpl::RequireReferent(const Caller& caller,
   if (!referent.ok() && !absl::IsNotFound(referent.status())) return referent.status();
   if (!referent.ok() || referent->service_id != caller.service_id() || !referent->active) {
     return common::InvalidField("referent_member_id", "referent_not_in_service",
-                             "the referent must be an active member of your service");
+                                "the referent must be an active member of your service");
   }
   return absl::OkStatus();
 }
@@ -77,62 +75,64 @@ absl::Status CareServiceImpl::RequireReferent(const Caller& caller,
 grpc::ServerUnaryReactor* CareServiceImpl::OpenAccompaniment(
     grpc::CallbackServerContext* ctx, const v1::OpenAccompanimentRequest* req,
     v1::Accompaniment* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_OPEN_ACCOMPANIMENT,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.OpenAccompaniment"));
-    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
-    RETURN_IF_ERROR(common::CheckId("referent_member_id", req->referent_member_id()));
-    if (req->basis() == v1::ACCOMPANIMENT_BASIS_UNSPECIFIED ||
-        !v1::AccompanimentBasis_IsValid(req->basis())) {
-      return common::InvalidField("basis", "invalid_enum", "must be VOLUNTARY or MANDATE");
-    }
-    ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
-    if (youth.erased) return rpc::Denied(v1::ACCESS_REASON_RECORD_ERASED, "record erased");
-    if (youth.restricted) {
-      return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED, "record restricted");
-    }
-    RETURN_IF_ERROR(RequireReferent(caller, req->referent_member_id()));
-    const Accompaniments::Opening opening{req->youth_id(),    caller.service_id(),
-                                          caller.member_id(), req->referent_member_id(),
-                                          req->basis(),       youth.created_by_service_id};
-    const absl::Time now = clock_->Now();
-    return Commit(call, [&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(*resp, accompaniments_.Open(c, opening, now));
-      call.event.object_id = resp->id();
-      return absl::OkStatus();
-    });
-  });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_OPEN_ACCOMPANIMENT,
+      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+        call.event.youth_id = req->youth_id();
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.OpenAccompaniment"));
+        RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
+        RETURN_IF_ERROR(common::CheckId("referent_member_id", req->referent_member_id()));
+        if (req->basis() == v1::ACCOMPANIMENT_BASIS_UNSPECIFIED ||
+            !v1::AccompanimentBasis_IsValid(req->basis())) {
+          return common::InvalidField("basis", "invalid_enum", "must be VOLUNTARY or MANDATE");
+        }
+        ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
+        if (youth.erased) return rpc::Denied(v1::ACCESS_REASON_RECORD_ERASED, "record erased");
+        if (youth.restricted) {
+          return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED, "record restricted");
+        }
+        RETURN_IF_ERROR(RequireReferent(caller, req->referent_member_id()));
+        const Accompaniments::Opening opening{req->youth_id(),    caller.service_id(),
+                                              caller.member_id(), req->referent_member_id(),
+                                              req->basis(),       youth.created_by_service_id};
+        const absl::Time now = clock_->Now();
+        return Commit(call, [&](Connection& c) -> absl::Status {
+          ASSIGN_OR_RETURN(*resp, accompaniments_.Open(c, opening, now));
+          call.event.object_id = resp->id();
+          return absl::OkStatus();
+        });
+      });
 }
 
-grpc::ServerUnaryReactor* CareServiceImpl::EndAccompaniment(
-    grpc::CallbackServerContext* ctx, const v1::EndAccompanimentRequest* req,
-    v1::Accompaniment* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_END_ACCOMPANIMENT,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.EndAccompaniment"));
-    RETURN_IF_ERROR(common::CheckId("accompaniment_id", req->accompaniment_id()));
-    call.event.object_id = req->accompaniment_id();
-    const absl::Time now = clock_->Now();
-    // Rule 4: a restricted record cannot change (CompleteHandover, which also
-    // ends an accompaniment, is refused the same way); an erased one answers so.
-    ASSIGN_OR_RETURN(std::optional<v1::Accompaniment> found,
-                     accompaniments_.Get(req->accompaniment_id(), now));
-    if (found.has_value() && found->service_id() == caller.service_id()) {
-      call.event.youth_id = found->youth_id();
-      ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(found->youth_id()));
-      if (youth.restricted) {
-        return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED,
-                           "processing of this record is restricted (GDPR art. 18)");
-      }
-    }
-    return Commit(call, [&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(*resp,
-                       accompaniments_.End(c, caller.service_id(), req->accompaniment_id(), now));
-      call.event.youth_id = resp->youth_id();
-      return absl::OkStatus();
-    });
-  });
+grpc::ServerUnaryReactor* CareServiceImpl::EndAccompaniment(grpc::CallbackServerContext* ctx,
+                                                            const v1::EndAccompanimentRequest* req,
+                                                            v1::Accompaniment* resp) {
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_END_ACCOMPANIMENT,
+      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.EndAccompaniment"));
+        RETURN_IF_ERROR(common::CheckId("accompaniment_id", req->accompaniment_id()));
+        call.event.object_id = req->accompaniment_id();
+        const absl::Time now = clock_->Now();
+        // Rule 4: a restricted record cannot change (CompleteHandover, which also
+        // ends an accompaniment, is refused the same way); an erased one answers so.
+        ASSIGN_OR_RETURN(std::optional<v1::Accompaniment> found,
+                         accompaniments_.Get(req->accompaniment_id(), now));
+        if (found.has_value() && found->service_id() == caller.service_id()) {
+          call.event.youth_id = found->youth_id();
+          ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(found->youth_id()));
+          if (youth.restricted) {
+            return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED,
+                               "processing of this record is restricted (GDPR art. 18)");
+          }
+        }
+        return Commit(call, [&](Connection& c) -> absl::Status {
+          ASSIGN_OR_RETURN(
+              *resp, accompaniments_.End(c, caller.service_id(), req->accompaniment_id(), now));
+          call.event.youth_id = resp->youth_id();
+          return absl::OkStatus();
+        });
+      });
 }
 
 grpc::ServerUnaryReactor* CareServiceImpl::ListAccompaniments(
@@ -140,19 +140,20 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListAccompaniments(
     v1::ListAccompanimentsResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
                     [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListAccompaniments"));
-    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
-    RETURN_IF_ERROR(RequireRead(caller, req->youth_id(), &call));
-    ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> list,
-                     accompaniments_.List(req->youth_id(), clock_->Now()));
-    ASSIGN_OR_RETURN(*resp->mutable_next_page_token(),
-                     rpc::TakePage(list, req->page_size(), req->page_token(),
-                                   [](const v1::Accompaniment& a) { return a.id(); }));
-    RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
-    for (auto& a : list) *resp->add_accompaniments() = std::move(a);
-    return absl::OkStatus();
-  });
+                      call.event.youth_id = req->youth_id();
+                      RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListAccompaniments"));
+                      RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
+                      RETURN_IF_ERROR(RequireRead(caller, req->youth_id(), &call));
+                      ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> list,
+                                       accompaniments_.List(req->youth_id(), clock_->Now()));
+                      ASSIGN_OR_RETURN(
+                          *resp->mutable_next_page_token(),
+                          rpc::TakePage(list, req->page_size(), req->page_token(),
+                                        [](const v1::Accompaniment& a) { return a.id(); }));
+                      RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+                      for (auto& a : list) *resp->add_accompaniments() = std::move(a);
+                      return absl::OkStatus();
+                    });
 }
 
 // --- Break-the-glass ---------------------------------------------------------
@@ -167,40 +168,41 @@ constexpr size_t kMinJustification = 20;
 grpc::ServerUnaryReactor* CareServiceImpl::OpenEmergencyAccess(
     grpc::CallbackServerContext* ctx, const v1::OpenEmergencyAccessRequest* req,
     v1::EmergencyAccess* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_OPEN_EMERGENCY_ACCESS,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    call.event.youth_id = req->youth_id();
-    call.event.break_glass = true;
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.OpenEmergencyAccess"));
-    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
-    RETURN_IF_ERROR(common::CheckText("justification", req->justification(), common::kMaxReasonLength));
-    if (req->justification().size() < kMinJustification) {
-      return common::InvalidField("justification", "justification_too_short",
-                               "at least 20 characters");
-    }
-    ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
-    // An emergency lifts the consent, never the need to know: the caller's
-    // service must accompany the youth (vouched), so no one opens access to a
-    // youth alone. A restricted record is not shared further, not even then.
-    RETURN_IF_ERROR(RequireWrite(caller, youth.id));
-    const absl::Time now = clock_->Now();
-    v1::EmergencyAccess grant;
-    grant.set_id(common::NewId("brk"));
-    grant.set_youth_id(youth.id);
-    grant.set_service_id(caller.service_id());
-    grant.set_member_id(caller.member_id());
-    *grant.mutable_opened_at() = common::ToProto(now);
-    *grant.mutable_expires_at() = common::ToProto(now + options_.emergency_access_duration);
-    ASSIGN_OR_RETURN(std::string sealed,
-                     records_->SealForYouth(youth.id, kJustificationField, grant.id(),
-                                            req->justification()));
-    call.event.object_id = grant.id();
-    RETURN_IF_ERROR(Commit(call, [&](Connection& c) {
-      return store::InsertEmergencyGrant(c, grant, sealed);
-    }));
-    *resp = std::move(grant);
-    return absl::OkStatus();
-  });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_OPEN_EMERGENCY_ACCESS,
+      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+        call.event.youth_id = req->youth_id();
+        call.event.break_glass = true;
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.OpenEmergencyAccess"));
+        RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
+        RETURN_IF_ERROR(
+            common::CheckText("justification", req->justification(), common::kMaxReasonLength));
+        if (req->justification().size() < kMinJustification) {
+          return common::InvalidField("justification", "justification_too_short",
+                                      "at least 20 characters");
+        }
+        ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(req->youth_id()));
+        // An emergency lifts the consent, never the need to know: the caller's
+        // service must accompany the youth (vouched), so no one opens access to a
+        // youth alone. A restricted record is not shared further, not even then.
+        RETURN_IF_ERROR(RequireWrite(caller, youth.id));
+        const absl::Time now = clock_->Now();
+        v1::EmergencyAccess grant;
+        grant.set_id(common::NewId("brk"));
+        grant.set_youth_id(youth.id);
+        grant.set_service_id(caller.service_id());
+        grant.set_member_id(caller.member_id());
+        *grant.mutable_opened_at() = common::ToProto(now);
+        *grant.mutable_expires_at() = common::ToProto(now + options_.emergency_access_duration);
+        ASSIGN_OR_RETURN(std::string sealed,
+                         records_->SealForYouth(youth.id, kJustificationField, grant.id(),
+                                                req->justification()));
+        call.event.object_id = grant.id();
+        RETURN_IF_ERROR(Commit(
+            call, [&](Connection& c) { return store::InsertEmergencyGrant(c, grant, sealed); }));
+        *resp = std::move(grant);
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<std::vector<v1::EmergencyAccess>> CareServiceImpl::ListEmergencyGrants(

@@ -51,9 +51,11 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
   // CareApi.
   absl::StatusOr<std::vector<v1::EmergencyAccess>> ListEmergencyGrants(
       bool pending_only) const override;
-  absl::StatusOr<v1::EmergencyAccess> ReviewEmergencyGrant(
-      absl::string_view grant_id, v1::EmergencyVerdict verdict, absl::string_view note,
-      absl::string_view reviewer_member_id, audit::EventInput& event) const override;
+  absl::StatusOr<v1::EmergencyAccess> ReviewEmergencyGrant(absl::string_view grant_id,
+                                                           v1::EmergencyVerdict verdict,
+                                                           absl::string_view note,
+                                                           absl::string_view reviewer_member_id,
+                                                           audit::EventInput& event) const override;
 
   // CareService.
   grpc::ServerUnaryReactor* OpenAccompaniment(grpc::CallbackServerContext* ctx,

@@ -14,8 +14,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "relais/v1/care.pb.h"
 #include "access/policy.h"
+#include "relais/v1/care.pb.h"
 #include "storage/database.h"
 
 namespace relais::care::store {
@@ -56,8 +56,8 @@ absl::StatusOr<bool> EverVouchedOther(storage::Connection& c, absl::string_view 
 // Open pending accompaniments of other services on the youths that
 // `service_id` accompanies now (vouched), oldest first.
 absl::StatusOr<std::vector<v1::Accompaniment>> PendingForService(storage::Connection& c,
-                                                                  absl::string_view service_id,
-                                                                  absl::Time now);
+                                                                 absl::string_view service_id,
+                                                                 absl::Time now);
 
 // Handovers. `reason` and `closing_reason` are stored and read as given:
 // sealed with the youth's key by the caller (care/handover_text.h); empty
@@ -86,8 +86,7 @@ struct UnsealedHandoverText {
   std::string reason;
   std::string closing_reason;
 };
-absl::StatusOr<std::vector<UnsealedHandoverText>> ListUnsealedHandoverText(
-    storage::Connection& c);
+absl::StatusOr<std::vector<UnsealedHandoverText>> ListUnsealedHandoverText(storage::Connection& c);
 // Stores the sealed reasons of such a row, marks it sealed and re-MACs it.
 absl::Status StoreSealedHandoverText(storage::Connection& c, absl::string_view id,
                                      absl::string_view sealed_reason,
@@ -101,18 +100,17 @@ absl::StatusOr<std::vector<v1::Handover>> DueHandovers(storage::Connection& c, a
 
 // Consents. `state` and `needs_youth_confirmation` are left for the caller.
 absl::Status InsertConsent(storage::Connection& c, const v1::Consent& consent);
-absl::StatusOr<std::optional<v1::Consent>> GetConsent(storage::Connection& c,
-                                                      absl::string_view id);
+absl::StatusOr<std::optional<v1::Consent>> GetConsent(storage::Connection& c, absl::string_view id);
 absl::StatusOr<std::vector<v1::Consent>> ListConsents(storage::Connection& c,
                                                       absl::string_view youth_id);
 absl::Status MarkConsentWithdrawn(storage::Connection& c, absl::string_view id,
                                   absl::string_view member_id, absl::Time when);
 // Consents of the youth in force at `now` naming the service or its sector.
 absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(storage::Connection& c,
-                                                          absl::string_view youth_id,
-                                                          absl::string_view service_id,
-                                                          absl::string_view sector_id,
-                                                          absl::Time now);
+                                                                  absl::string_view youth_id,
+                                                                  absl::string_view service_id,
+                                                                  absl::string_view sector_id,
+                                                                  absl::Time now);
 
 // Break-the-glass grants. Justification and review note are stored as given
 // (already sealed by the record service for the grant's youth).

@@ -1,10 +1,10 @@
 // The care store's accompaniments (care_accompaniments): see care_store.h.
 
 #include "absl/strings/str_cat.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 #include "services/care/care_store.h"
 #include "services/care/care_store_internal.h"
-#include "common/reason.h"
 
 namespace relais::care::store {
 

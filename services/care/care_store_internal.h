@@ -12,10 +12,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/proto_time.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "storage/database.h"
 #include "storage/row_mac.h"
-#include "common/proto_time.h"
 
 namespace relais::care::store::internal {
 

@@ -3,22 +3,22 @@
 // accompanies waits (VOUCH_PENDING) until a service that accompanies the youth
 // confirms it, or, under mandate, a mandating service (SAJ, SPJ) does.
 
+#include "common/reason.h"
 #include "common/status_macros.h"
 #include "services/care/care_service.h"
 #include "services/common/paging.h"
-#include "common/reason.h"
 
 namespace relais::care {
 
-using rpc::Caller;
 using rpc::CallAudit;
+using rpc::Caller;
 using storage::Connection;
 
 absl::Status CareServiceImpl::Vouch(const Caller& caller, CallAudit& call,
                                     absl::string_view accompaniment_id, bool confirm,
                                     v1::Accompaniment* resp) {
-  RETURN_IF_ERROR(gate_->RequireRole(caller, confirm ? "CareService.ConfirmAccompaniment"
-                                                     : "CareService.DeclineAccompaniment"));
+  RETURN_IF_ERROR(gate_->RequireRole(
+      caller, confirm ? "CareService.ConfirmAccompaniment" : "CareService.DeclineAccompaniment"));
   RETURN_IF_ERROR(common::CheckId("accompaniment_id", accompaniment_id));
   call.event.object_id = std::string(accompaniment_id);
   const absl::Time now = clock_->Now();
@@ -57,8 +57,8 @@ grpc::ServerUnaryReactor* CareServiceImpl::ConfirmAccompaniment(
     v1::Accompaniment* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_CONFIRM_ACCOMPANIMENT,
                     [&](const Caller& caller, CallAudit& call) {
-    return Vouch(caller, call, req->accompaniment_id(), /*confirm=*/true, resp);
-  });
+                      return Vouch(caller, call, req->accompaniment_id(), /*confirm=*/true, resp);
+                    });
 }
 
 grpc::ServerUnaryReactor* CareServiceImpl::DeclineAccompaniment(
@@ -66,25 +66,26 @@ grpc::ServerUnaryReactor* CareServiceImpl::DeclineAccompaniment(
     v1::Accompaniment* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_DECLINE_ACCOMPANIMENT,
                     [&](const Caller& caller, CallAudit& call) {
-    return Vouch(caller, call, req->accompaniment_id(), /*confirm=*/false, resp);
-  });
+                      return Vouch(caller, call, req->accompaniment_id(), /*confirm=*/false, resp);
+                    });
 }
 
 grpc::ServerUnaryReactor* CareServiceImpl::ListPendingAccompaniments(
     grpc::CallbackServerContext* ctx, const v1::ListPendingAccompanimentsRequest* req,
     v1::ListPendingAccompanimentsResponse* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListPendingAccompaniments"));
-    ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> list,
-                     accompaniments_.PendingFor(caller.service_id(), clock_->Now()));
-    ASSIGN_OR_RETURN(*resp->mutable_next_page_token(),
-                     rpc::TakePage(list, req->page_size(), req->page_token(),
-                                   [](const v1::Accompaniment& a) { return a.id(); }));
-    RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
-    for (auto& a : list) *resp->add_accompaniments() = std::move(a);
-    return absl::OkStatus();
-  });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_READ_CARE,
+      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListPendingAccompaniments"));
+        ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> list,
+                         accompaniments_.PendingFor(caller.service_id(), clock_->Now()));
+        ASSIGN_OR_RETURN(*resp->mutable_next_page_token(),
+                         rpc::TakePage(list, req->page_size(), req->page_token(),
+                                       [](const v1::Accompaniment& a) { return a.id(); }));
+        RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+        for (auto& a : list) *resp->add_accompaniments() = std::move(a);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace relais::care

@@ -27,13 +27,20 @@ Names SectorName(absl::string_view id) {
 
 Names CategoryName(int c) {
   switch (c) {
-    case v1::DATA_CATEGORY_GENERAL: return {"informations générales", "general information"};
-    case v1::DATA_CATEGORY_EDUCATION: return {"scolarité", "education"};
-    case v1::DATA_CATEGORY_FAMILY: return {"situation familiale", "family situation"};
-    case v1::DATA_CATEGORY_SOCIAL: return {"situation sociale", "social situation"};
-    case v1::DATA_CATEGORY_HEALTH: return {"santé", "health"};
-    case v1::DATA_CATEGORY_JUDICIAL: return {"données judiciaires", "judicial data"};
-    default: return {"?", "?"};
+    case v1::DATA_CATEGORY_GENERAL:
+      return {"informations générales", "general information"};
+    case v1::DATA_CATEGORY_EDUCATION:
+      return {"scolarité", "education"};
+    case v1::DATA_CATEGORY_FAMILY:
+      return {"situation familiale", "family situation"};
+    case v1::DATA_CATEGORY_SOCIAL:
+      return {"situation sociale", "social situation"};
+    case v1::DATA_CATEGORY_HEALTH:
+      return {"santé", "health"};
+    case v1::DATA_CATEGORY_JUDICIAL:
+      return {"données judiciaires", "judicial data"};
+    default:
+      return {"?", "?"};
   }
 }
 
@@ -43,9 +50,9 @@ Names PurposeName(int p) {
       return {"la concertation entre les services qui t'accompagnent",
               "coordination between the services that accompany you"};
     case v1::PURPOSE_HANDOVER:
-      return {"le passage de relais vers un autre service",
-              "the handover to another service"};
-    default: return {"?", "?"};
+      return {"le passage de relais vers un autre service", "the handover to another service"};
+    default:
+      return {"?", "?"};
   }
 }
 
@@ -104,26 +111,22 @@ std::string ReceiptText(const v1::Consent& k, const v1::ConsentReceipt& r, const
       guardian ? "Donné par un de tes responsables légaux (" : "Donné par toi-même",
       guardian ? absl::StrCat(k.guardian_id(), "), ton avis a été noté") : "", ".\n",
       "Tu acceptes que le service « ", r.recorded_by_service_name(), " » partage avec ",
-      absl::StrJoin(to.fr, ", "), " ce qu'il a écrit sur ", absl::StrJoin(cat_fr, ", "),
-      ", pour ", absl::StrJoin(pur_fr, " et "),
-      ". Ce que d'autres services ont écrit n'est pas concerné.\n",
-      "Valable du ", Day(k.valid_from()), " au ", Day(k.valid_until()), ".\n",
-      "Enregistré le ", Day(k.recorded_at()), " par le service « ",
-      r.recorded_by_service_name(), " ».\n",
+      absl::StrJoin(to.fr, ", "), " ce qu'il a écrit sur ", absl::StrJoin(cat_fr, ", "), ", pour ",
+      absl::StrJoin(pur_fr, " et "), ". Ce que d'autres services ont écrit n'est pas concerné.\n",
+      "Valable du ", Day(k.valid_from()), " au ", Day(k.valid_until()), ".\n", "Enregistré le ",
+      Day(k.recorded_at()), " par le service « ", r.recorded_by_service_name(), " ».\n",
       k.has_withdrawn_at()
           ? absl::StrCat("Retiré le ", Day(k.withdrawn_at()),
                          " : plus rien n'est partagé sur cette base depuis ce moment.\n")
           : "Tu peux le retirer à tout moment auprès d'un service qui t'accompagne.\n",
-      "\n",
-      "Consent receipt ", k.id(), "\n",
+      "\n", "Consent receipt ", k.id(), "\n",
       guardian ? "Given by one of your legal guardians (" : "Given by you",
       guardian ? absl::StrCat(k.guardian_id(), "); your opinion was recorded") : "", ".\n",
       "You agree that the service \"", r.recorded_by_service_name(), "\" shares with ",
-      absl::StrJoin(to.en, ", "), " what it wrote about ", absl::StrJoin(cat_en, ", "),
-      ", for ", absl::StrJoin(pur_en, " and "), ". What other services wrote is not covered.\n",
-      "Valid from ", Day(k.valid_from()), " to ", Day(k.valid_until()), ".\n",
-      "Recorded on ", Day(k.recorded_at()), " by the service \"",
-      r.recorded_by_service_name(), "\".\n",
+      absl::StrJoin(to.en, ", "), " what it wrote about ", absl::StrJoin(cat_en, ", "), ", for ",
+      absl::StrJoin(pur_en, " and "), ". What other services wrote is not covered.\n",
+      "Valid from ", Day(k.valid_from()), " to ", Day(k.valid_until()), ".\n", "Recorded on ",
+      Day(k.recorded_at()), " by the service \"", r.recorded_by_service_name(), "\".\n",
       k.has_withdrawn_at()
           ? absl::StrCat("Withdrawn on ", Day(k.withdrawn_at()),
                          ": nothing is shared on this basis since then.\n")

@@ -6,13 +6,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "access/consent_rule.h"
+#include "common/ids.h"
+#include "common/proto_time.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 #include "services/care/care_ledger.h"
 #include "services/care/care_store.h"
 #include "services/care/consent_receipt.h"
-#include "common/ids.h"
-#include "common/proto_time.h"
-#include "common/reason.h"
 
 namespace relais::care {
 
@@ -41,39 +41,39 @@ absl::Status Consents::CheckRecipient(const v1::Recipient& r,
     if (!recipient.ok() && !absl::IsNotFound(recipient.status())) return recipient.status();
     if (!recipient.ok()) {
       return common::InvalidField("consent.recipients.service_id", "unknown_recipient",
-                               "no such service");
+                                  "no such service");
     }
     // The caller's service is the holder: it shares its own entries with
     // others, and a consent never lets it read another service's.
     if (r.service_id() == holder_service_id) {
       return common::InvalidField("consent.recipients.service_id", "recipient_is_holder",
-                               "a consent shares your service's entries with others");
+                                  "a consent shares your service's entries with others");
     }
     return absl::OkStatus();
   }
   if (r.has_sector_id()) {
     if (!IsSlug(r.sector_id())) {
       return common::InvalidField("consent.recipients.sector_id", "malformed_id",
-                               "is not a valid sector id");
+                                  "is not a valid sector id");
     }
     return absl::OkStatus();
   }
   return common::InvalidField("consent.recipients", "field_required",
-                           "each recipient names a sector or a service");
+                              "each recipient names a sector or a service");
 }
 
 absl::Status Consents::CheckScope(const v1::Consent& in,
                                   absl::string_view holder_service_id) const {
   if (in.recipients().empty() || in.recipients_size() > kMaxRecipients) {
     return common::InvalidField("consent.recipients", "field_required",
-                             absl::StrCat("needs 1 to ", kMaxRecipients, " recipients"));
+                                absl::StrCat("needs 1 to ", kMaxRecipients, " recipients"));
   }
   for (const v1::Recipient& r : in.recipients()) {
     RETURN_IF_ERROR(CheckRecipient(r, holder_service_id));
   }
   if (in.categories().empty() && !in.all_non_special_categories()) {
     return common::InvalidField("consent.categories", "field_required",
-                             "name categories or all_non_special_categories");
+                                "name categories or all_non_special_categories");
   }
   for (int c : in.categories()) {
     if (c == v1::DATA_CATEGORY_UNSPECIFIED || !v1::DataCategory_IsValid(c)) {
@@ -102,12 +102,12 @@ absl::Status Consents::CheckGiver(const v1::Consent& in, const record::YouthFact
   if (std::find(youth.guardian_ids.begin(), youth.guardian_ids.end(), in.guardian_id()) ==
       youth.guardian_ids.end()) {
     return common::InvalidField("consent.guardian_id", "unknown_guardian",
-                             "is not a guardian on the youth's record");
+                                "is not a guardian on the youth's record");
   }
   if (in.youth_opinion() == v1::YOUTH_OPINION_UNSPECIFIED ||
       !v1::YouthOpinion_IsValid(in.youth_opinion())) {
     return common::InvalidField("consent.youth_opinion", "youth_opinion_required",
-                             "record the youth's opinion");
+                                "record the youth's opinion");
   }
   return absl::OkStatus();
 }

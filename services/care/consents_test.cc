@@ -2,9 +2,9 @@
 
 #include "services/care/consents.h"
 
+#include "common/reason.h"
 #include "gtest/gtest.h"
 #include "services/care/care_test_support.h"
-#include "common/reason.h"
 
 namespace relais::care {
 namespace {

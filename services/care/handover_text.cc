@@ -11,18 +11,16 @@
 namespace relais::care {
 
 absl::StatusOr<std::string> SealHandoverField(const record::RecordApi& records,
-                                              absl::string_view youth_id,
-                                              absl::string_view field,
+                                              absl::string_view youth_id, absl::string_view field,
                                               absl::string_view handover_id,
                                               absl::string_view text) {
   if (text.empty()) return std::string();
   return records.SealForYouth(youth_id, field, handover_id, text);
 }
 
-absl::Status OpenHandoverText(
-    const std::function<absl::StatusOr<std::string>(absl::string_view, absl::string_view,
-                                                    absl::string_view)>& open,
-    v1::Handover& h) {
+absl::Status OpenHandoverText(const std::function<absl::StatusOr<std::string>(
+                                  absl::string_view, absl::string_view, absl::string_view)>& open,
+                              v1::Handover& h) {
   if (!h.reason().empty()) {
     ASSIGN_OR_RETURN(*h.mutable_reason(), open(kHandoverReasonField, h.id(), h.reason()));
   }
@@ -67,8 +65,7 @@ absl::Status SealHandoverText(storage::Database& db, const record::RecordApi& re
   }
   RETURN_IF_ERROR(db.Write([&](storage::Connection& c) -> absl::Status {
     for (const store::UnsealedHandoverText& row : rows) {
-      RETURN_IF_ERROR(
-          store::StoreSealedHandoverText(c, row.id, row.reason, row.closing_reason));
+      RETURN_IF_ERROR(store::StoreSealedHandoverText(c, row.id, row.reason, row.closing_reason));
     }
     return absl::OkStatus();
   }));

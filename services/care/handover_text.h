@@ -24,8 +24,7 @@ inline constexpr char kHandoverClosingReasonField[] = "handover.closing_reason";
 
 // Seals `text` for handover `handover_id` of `youth_id` under `field`.
 absl::StatusOr<std::string> SealHandoverField(const record::RecordApi& records,
-                                              absl::string_view youth_id,
-                                              absl::string_view field,
+                                              absl::string_view youth_id, absl::string_view field,
                                               absl::string_view handover_id,
                                               absl::string_view text);
 
@@ -34,10 +33,9 @@ absl::StatusOr<std::string> SealHandoverField(const record::RecordApi& records,
 absl::Status OpenHandoverText(const record::RecordApi& records, v1::Handover& h);
 
 // Opens the reasons with `open(field, row_id, sealed)` (the export's opener).
-absl::Status OpenHandoverText(
-    const std::function<absl::StatusOr<std::string>(absl::string_view, absl::string_view,
-                                                    absl::string_view)>& open,
-    v1::Handover& h);
+absl::Status OpenHandoverText(const std::function<absl::StatusOr<std::string>(
+                                  absl::string_view, absl::string_view, absl::string_view)>& open,
+                              v1::Handover& h);
 
 // Once at start-up, with the keys loaded: seals the reasons of the rows
 // written before they were sealed (care migration 5), re-MACing each row. A

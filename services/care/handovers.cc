@@ -3,12 +3,12 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 #include "services/care/care_store.h"
 #include "services/care/handover_text.h"
-#include "common/ids.h"
 #include "services/common/rpc.h"
-#include "common/reason.h"
 
 namespace relais::care {
 
@@ -33,8 +33,8 @@ absl::Status Handovers::CheckWindow(absl::Time start, absl::Time end, absl::Time
   }
   if (end - start > max_overlap_) {
     return common::InvalidField("overlap_end", "overlap_too_long",
-                             absl::StrCat("the overlap may last at most ",
-                                          absl::ToInt64Hours(max_overlap_) / 24, " days"));
+                                absl::StrCat("the overlap may last at most ",
+                                             absl::ToInt64Hours(max_overlap_) / 24, " days"));
   }
   return absl::OkStatus();
 }
@@ -51,9 +51,10 @@ absl::StatusOr<v1::Handover> Handovers::Propose(Connection& c, const Proposal& p
                    store::FindOpenHandover(c, p.youth_id, p.from_service_id, p.to_service_id, now));
   if (open.has_value()) {
     RETURN_IF_ERROR(OpenHandoverText(*records_, *open));
-    const bool same = open->reason() == p.reason &&
-                      common::FromProto(open->overlap_start()) == common::FromProto(p.overlap_start) &&
-                      common::FromProto(open->overlap_end()) == common::FromProto(p.overlap_end);
+    const bool same =
+        open->reason() == p.reason &&
+        common::FromProto(open->overlap_start()) == common::FromProto(p.overlap_start) &&
+        common::FromProto(open->overlap_end()) == common::FromProto(p.overlap_end);
     if (!same) {
       return common::AlreadyExists("handover_already_open",
                                    "a handover to this service is already open");
@@ -64,7 +65,7 @@ absl::StatusOr<v1::Handover> Handovers::Propose(Connection& c, const Proposal& p
                    store::ActiveAccompaniment(c, p.to_service_id, p.youth_id, now));
   if (target_acc.has_value()) {
     return common::Precondition("already_accompanying",
-                             "the receiving service already accompanies this youth");
+                                "the receiving service already accompanies this youth");
   }
   v1::Handover h;
   h.set_id(common::NewId("ho"));
@@ -150,7 +151,7 @@ absl::Status Handovers::Accept(Connection& c, v1::Handover& h, const Move& move,
   ASSIGN_OR_RETURN(auto from_acc, store::GetAccompaniment(c, from_acc_id, move.now));
   if (!from_acc.has_value() || !from_acc->active()) {
     return common::Precondition("proposer_no_longer_accompanying",
-                             "the proposing service no longer accompanies this youth");
+                                "the proposing service no longer accompanies this youth");
   }
   v1::Accompaniment incoming;
   incoming.set_id(common::NewId("acc"));
@@ -201,7 +202,7 @@ absl::Status Handovers::Complete(Connection& c, v1::Handover& h, const Move& mov
   ASSIGN_OR_RETURN(auto incoming, store::GetAccompaniment(c, h.to_accompaniment_id(), move.now));
   if (!incoming.has_value() || common::FromProto(incoming->start_time()) > move.now) {
     return common::Precondition("incoming_not_started",
-                             "the receiving service's accompaniment has not started yet");
+                                "the receiving service's accompaniment has not started yet");
   }
   ASSIGN_OR_RETURN(std::string from_acc_id, store::HandoverFromAccompaniment(c, h.id()));
   ASSIGN_OR_RETURN(auto outgoing, store::GetAccompaniment(c, from_acc_id, move.now));

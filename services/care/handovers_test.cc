@@ -2,13 +2,13 @@
 
 #include "services/care/handovers.h"
 
+#include "common/proto_time.h"
+#include "common/reason.h"
 #include "gtest/gtest.h"
 #include "services/care/accompaniments.h"
 #include "services/care/care_store.h"
 #include "services/care/care_test_support.h"
 #include "services/care/handover_text.h"
-#include "common/reason.h"
-#include "common/proto_time.h"
 
 namespace relais::care {
 namespace {

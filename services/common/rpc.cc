@@ -1,7 +1,5 @@
 #include "services/common/rpc.h"
 
-#include "access/roles.h"
-
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,12 +11,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "access/roles.h"
 #include "auth/authenticator.h"
 #include "common/log.h"
 #include "common/status_macros.h"
-#include "services/common/commit.h"
 #include "google/protobuf/descriptor.h"
 #include "grpc/grpc_security_constants.h"
+#include "services/common/commit.h"
 
 namespace relais::rpc {
 namespace {
@@ -67,8 +66,7 @@ absl::Status Denied(v1::AccessReason reason, absl::string_view explanation) {
 }
 
 absl::Status Exhausted(v1::AccessReason reason, absl::string_view explanation) {
-  return common::WithReason(absl::StatusCode::kResourceExhausted, ReasonCode(reason),
-                            explanation);
+  return common::WithReason(absl::StatusCode::kResourceExhausted, ReasonCode(reason), explanation);
 }
 
 absl::Status Unauthenticated(v1::AccessReason reason, absl::string_view explanation) {
@@ -157,8 +155,8 @@ PeerIdentity IdentifyPeer(const grpc::ServerContextBase& ctx) {
   return peer;
 }
 
-absl::StatusOr<Caller> CallGate::Authenticate(grpc::CallbackServerContext* ctx,
-                                              v1::Action action, absl::string_view youth_id) {
+absl::StatusOr<Caller> CallGate::Authenticate(grpc::CallbackServerContext* ctx, v1::Action action,
+                                              absl::string_view youth_id) {
   Caller caller;
   caller.request_id = Metadata(ctx, "x-request-id");
   if (caller.request_id.empty() || caller.request_id.size() > 64 ||
@@ -202,9 +200,9 @@ absl::Status CallGate::RequireRole(const Caller& caller, absl::string_view metho
   std::vector<std::string> names;
   for (v1::Role r : allowed) names.push_back(RoleName(r));
   return Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
-                names.empty() ? std::string("no role may make this call")
-                              : absl::StrCat("this call needs the role ",
-                                             absl::StrJoin(names, " or ")));
+                names.empty()
+                    ? std::string("no role may make this call")
+                    : absl::StrCat("this call needs the role ", absl::StrJoin(names, " or ")));
 }
 
 absl::Status UncaughtException(absl::string_view what) {

@@ -116,8 +116,7 @@ class PeerCertificateCheck {
 class CallGate {
  public:
   CallGate(const auth::TokenVerifier* verifier, audit::AuditLog* audit,
-           const common::Clock* clock = nullptr,
-           const PeerCertificateCheck* certificates = nullptr)
+           const common::Clock* clock = nullptr, const PeerCertificateCheck* certificates = nullptr)
       : verifier_(verifier),
         audit_(audit),
         clock_(clock != nullptr ? clock : &common::RealClock()),
@@ -125,9 +124,9 @@ class CallGate {
 
   // A revoked client certificate (see PeerCertificateCheck) is refused first,
   // UNAUTHENTICATED "certificate_revoked", audited with the token's actor if
-  // the token verifies. Then verifies the bearer token. On failure appends a DENY event for `action` and
-  // returns UNAUTHENTICATED with the token's reason code. Over mutual TLS the
-  // client certificate must name the token's service: otherwise PERMISSION_DENIED
+  // the token verifies. Then verifies the bearer token. On failure appends a DENY event for
+  // `action` and returns UNAUTHENTICATED with the token's reason code. Over mutual TLS the client
+  // certificate must name the token's service: otherwise PERMISSION_DENIED
   // "certificate_service_mismatch", audited with the token's actor. The caller's
   // client_identity is IdentifyPeer()'s. If a denial cannot be audited the call
   // fails with UNAVAILABLE (the audit path fails closed).
@@ -171,8 +170,8 @@ absl::Status UncaughtException(absl::string_view what);
 // audits the denial with its reason code. Every call thus leaves exactly one
 // event for the call itself (listings may add one per entry).
 template <typename Body>
-grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* ctx,
-                                v1::Action action, Body&& body) {
+grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* ctx, v1::Action action,
+                                Body&& body) {
   absl::StatusOr<Caller> caller = gate.Authenticate(ctx, action);
   absl::Status status = caller.status();
   if (caller.ok()) {

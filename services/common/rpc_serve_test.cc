@@ -43,8 +43,8 @@ class ThrowingDirectory final : public v1::DirectoryService::CallbackService {
   ThrowingDirectory(CallGate* gate, storage::Database* db) : gate_(gate), db_(db) {}
   void set_fault(Fault fault) { fault_ = std::move(fault); }
 
-  grpc::ServerUnaryReactor* Glossary(grpc::CallbackServerContext* ctx,
-                                     const v1::GlossaryRequest*, v1::GlossaryResponse*) override {
+  grpc::ServerUnaryReactor* Glossary(grpc::CallbackServerContext* ctx, const v1::GlossaryRequest*,
+                                     v1::GlossaryResponse*) override {
     return Serve(*gate_, ctx, v1::ACTION_READ_DIRECTORY,
                  [&](const Caller&, CallAudit& call) -> absl::Status {
                    call.event.object_id = "scratch";
@@ -73,7 +73,8 @@ class ServeLastResort : public ::testing::Test {
     db_ = *std::move(db);
     ASSERT_TRUE(db_->Write([](storage::Connection& c) {
                      return c.Exec("CREATE TABLE scratch(v TEXT NOT NULL)");
-                   }).ok());
+                   })
+                    .ok());
     auto audit = audit::AuditLog::Create(db_.get(), &clock_);
     ASSERT_TRUE(audit.ok()) << audit.status();
     audit_ = *std::move(audit);
@@ -88,8 +89,8 @@ class ServeLastResort : public ::testing::Test {
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    stub_ = v1::DirectoryService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    stub_ = v1::DirectoryService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
     auto token = issuer_->Issue("m_worker", "svc_amo", {"caseworker"});
     ASSERT_TRUE(token.ok()) << token.status();
     token_ = *token;
@@ -115,11 +116,13 @@ class ServeLastResort : public ::testing::Test {
   int64_t ScratchRows() {
     int64_t n = -1;
     EXPECT_TRUE(db_->Read([&](storage::Connection& c) -> absl::Status {
-                     ASSIGN_OR_RETURN(storage::Statement s, c.Prepare("SELECT COUNT(*) FROM scratch"));
+                     ASSIGN_OR_RETURN(storage::Statement s,
+                                      c.Prepare("SELECT COUNT(*) FROM scratch"));
                      ASSIGN_OR_RETURN(bool row, s.Step());
                      if (row) n = s.ColumnInt64(0);
                      return absl::OkStatus();
-                   }).ok());
+                   })
+                    .ok());
     return n;
   }
 
@@ -161,8 +164,8 @@ class ServeLastResort : public ::testing::Test {
     service_->set_fault([] {});
     EXPECT_TRUE(Call(request_id + "-after").ok());
     EXPECT_EQ(ScratchRows(), 1);
-    ASSERT_TRUE(db_->Write([](storage::Connection& c) { return c.Exec("DELETE FROM scratch"); })
-                    .ok());
+    ASSERT_TRUE(
+        db_->Write([](storage::Connection& c) { return c.Exec("DELETE FROM scratch"); }).ok());
   }
 
   common::FakeClock clock_{absl::FromUnixSeconds(1'790'000'000)};

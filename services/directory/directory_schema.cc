@@ -1,4 +1,5 @@
 #include "services/directory/directory_schema.h"
+
 #include "access/roles.h"
 
 namespace relais::directory {
@@ -130,13 +131,8 @@ ALTER TABLE dir_members ADD COLUMN mac BLOB;
 
 const std::vector<storage::Migration>& DirectoryMigrations() {
   static const auto* migrations = new std::vector<storage::Migration>{
-      {1, kTables},
-      {2, kSectors},
-      {3, kGlossary},
-      {4, kPlatformFlag},
-      {5, kOneTimePasswords},
-      {6, kStaffedFlag},
-      {7, kRowMacs},
+      {1, kTables},           {2, kSectors},     {3, kGlossary}, {4, kPlatformFlag},
+      {5, kOneTimePasswords}, {6, kStaffedFlag}, {7, kRowMacs},
   };
   return *migrations;
 }

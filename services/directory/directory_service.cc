@@ -4,11 +4,11 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/proto_time.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 #include "services/common/commit.h"
 #include "services/common/paging.h"
-#include "common/reason.h"
-#include "common/proto_time.h"
 
 namespace relais::directory {
 namespace {
@@ -120,24 +120,24 @@ absl::Status NotSelf(const rpc::Caller& caller, absl::string_view member_id) {
 
 }  // namespace
 
-
 grpc::ServerUnaryReactor* DirectoryServiceImpl::CreateSector(grpc::CallbackServerContext* ctx,
                                                              const v1::CreateSectorRequest* request,
                                                              v1::Sector* reply) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
-                    [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
-                      RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.CreateSector"));
-                      const SectorInfo input{request->sector().id(), request->sector().name()};
-                      SectorInfo created;
-                      RETURN_IF_ERROR(rpc::CommitAllowed(*db_, *gate_->audit(), 
-                          call, [&](storage::Connection& txn) -> absl::Status {
-                            ASSIGN_OR_RETURN(created, store_->CreateSector(txn, input));
-                            call.event.object_id = created.id;
-                            return absl::OkStatus();
-                          }));
-                      ToProto(created, reply);
-                      return absl::OkStatus();
-                    });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
+      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.CreateSector"));
+        const SectorInfo input{request->sector().id(), request->sector().name()};
+        SectorInfo created;
+        RETURN_IF_ERROR(rpc::CommitAllowed(
+            *db_, *gate_->audit(), call, [&](storage::Connection& txn) -> absl::Status {
+              ASSIGN_OR_RETURN(created, store_->CreateSector(txn, input));
+              call.event.object_id = created.id;
+              return absl::OkStatus();
+            }));
+        ToProto(created, reply);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* DirectoryServiceImpl::ListSectors(grpc::CallbackServerContext* ctx,
@@ -146,10 +146,10 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ListSectors(grpc::CallbackServer
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_DIRECTORY,
                     [&](const rpc::Caller&, rpc::CallAudit& call) -> absl::Status {
                       ASSIGN_OR_RETURN(std::vector<SectorInfo> sectors, store_->ListSectors());
-                      ASSIGN_OR_RETURN(*reply->mutable_next_page_token(),
-                                       rpc::TakePage(sectors, request->page_size(),
-                                                     request->page_token(),
-                                                     [](const SectorInfo& s) { return s.id; }));
+                      ASSIGN_OR_RETURN(
+                          *reply->mutable_next_page_token(),
+                          rpc::TakePage(sectors, request->page_size(), request->page_token(),
+                                        [](const SectorInfo& s) { return s.id; }));
                       RETURN_IF_ERROR(rpc::RecordAllowed(*gate_->audit(), call));
                       for (const SectorInfo& s : sectors) ToProto(s, reply->add_sectors());
                       return absl::OkStatus();
@@ -158,23 +158,24 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ListSectors(grpc::CallbackServer
 
 grpc::ServerUnaryReactor* DirectoryServiceImpl::CreateService(
     grpc::CallbackServerContext* ctx, const v1::CreateServiceRequest* request, v1::Service* reply) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
-                    [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
-                      RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.CreateService"));
-                      const v1::Service& in = request->service();
-                      // Never platform through the API: only host-side tools mark it.
-                      const ServiceInfo input{"", in.name(), in.sector_id(), in.kind(),
-                                              /*platform=*/false};
-                      ServiceInfo created;
-                      RETURN_IF_ERROR(rpc::CommitAllowed(*db_, *gate_->audit(), 
-                          call, [&](storage::Connection& txn) -> absl::Status {
-                            ASSIGN_OR_RETURN(created, store_->CreateService(txn, input));
-                            call.event.object_id = created.id;
-                            return absl::OkStatus();
-                          }));
-                      ToProto(created, reply);
-                      return absl::OkStatus();
-                    });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
+      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.CreateService"));
+        const v1::Service& in = request->service();
+        // Never platform through the API: only host-side tools mark it.
+        const ServiceInfo input{"", in.name(), in.sector_id(), in.kind(),
+                                /*platform=*/false};
+        ServiceInfo created;
+        RETURN_IF_ERROR(rpc::CommitAllowed(
+            *db_, *gate_->audit(), call, [&](storage::Connection& txn) -> absl::Status {
+              ASSIGN_OR_RETURN(created, store_->CreateService(txn, input));
+              call.event.object_id = created.id;
+              return absl::OkStatus();
+            }));
+        ToProto(created, reply);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* DirectoryServiceImpl::ListServices(grpc::CallbackServerContext* ctx,
@@ -213,8 +214,8 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::AddMember(grpc::CallbackServerCo
         ASSIGN_OR_RETURN(NewMember prepared, store_->PrepareMemberWithOneTimePassword(
                                                  input, one_time_password_lifetime_, &one_time));
         MemberInfo created;
-        RETURN_IF_ERROR(
-            rpc::CommitAllowed(*db_, *gate_->audit(), call, [&](storage::Connection& txn) -> absl::Status {
+        RETURN_IF_ERROR(rpc::CommitAllowed(
+            *db_, *gate_->audit(), call, [&](storage::Connection& txn) -> absl::Status {
               ASSIGN_OR_RETURN(created, store_->InsertMember(txn, prepared));
               call.event.object_id = created.id;
               return absl::OkStatus();
@@ -229,8 +230,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::AddMember(grpc::CallbackServerCo
 }
 
 grpc::ServerUnaryReactor* DirectoryServiceImpl::SetMemberRoles(
-    grpc::CallbackServerContext* ctx, const v1::SetMemberRolesRequest* request,
-    v1::Member* reply) {
+    grpc::CallbackServerContext* ctx, const v1::SetMemberRolesRequest* request, v1::Member* reply) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
@@ -243,9 +243,10 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::SetMemberRoles(
         RETURN_IF_ERROR(NotSelf(caller, request->member_id()));
         ASSIGN_OR_RETURN(MemberInfo member, store_->GetMember(request->member_id()));
         ASSIGN_OR_RETURN(ServiceInfo service, store_->GetService(member.service_id));
-        RETURN_IF_ERROR(CheckDuties(caller, service, member.roles, roles, Added(member.roles, roles)));
         RETURN_IF_ERROR(
-            rpc::CommitAllowed(*db_, *gate_->audit(), call, [&](storage::Connection& txn) -> absl::Status {
+            CheckDuties(caller, service, member.roles, roles, Added(member.roles, roles)));
+        RETURN_IF_ERROR(rpc::CommitAllowed(
+            *db_, *gate_->audit(), call, [&](storage::Connection& txn) -> absl::Status {
               ASSIGN_OR_RETURN(member.roles, store_->SetMemberRoles(txn, member.id, roles));
               // Tokens carry roles: the old ones must not outlive the change.
               RETURN_IF_ERROR(sessions_->RevokeAllOf(txn, member.id));
@@ -257,9 +258,9 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::SetMemberRoles(
       });
 }
 
-grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(
-    grpc::CallbackServerContext* ctx, const v1::RemoveMemberRequest* request,
-    v1::Member* reply) {
+grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(grpc::CallbackServerContext* ctx,
+                                                             const v1::RemoveMemberRequest* request,
+                                                             v1::Member* reply) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
       [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
@@ -271,8 +272,8 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(
         // Removing takes every role away.
         ASSIGN_OR_RETURN(ServiceInfo service, store_->GetService(member.service_id));
         RETURN_IF_ERROR(CheckDuties(caller, service, member.roles, {}, {}));
-        RETURN_IF_ERROR(
-            rpc::CommitAllowed(*db_, *gate_->audit(), call, [&](storage::Connection& txn) -> absl::Status {
+        RETURN_IF_ERROR(rpc::CommitAllowed(
+            *db_, *gate_->audit(), call, [&](storage::Connection& txn) -> absl::Status {
               RETURN_IF_ERROR(store_->SetMemberActive(txn, member.id, false));
               RETURN_IF_ERROR(sessions_->RevokeAllOf(txn, member.id));
               call.event.object_id = member.id;
@@ -310,8 +311,8 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ResetPassword(
         RETURN_IF_ERROR(CheckDuties(caller, service, member.roles, member.roles, member.roles));
         ASSIGN_OR_RETURN(OneTimePassword one_time,
                          store_->PrepareOneTimePassword(one_time_password_lifetime_));
-        RETURN_IF_ERROR(
-            rpc::CommitAllowed(*db_, *gate_->audit(), call, [&](storage::Connection& txn) -> absl::Status {
+        RETURN_IF_ERROR(rpc::CommitAllowed(
+            *db_, *gate_->audit(), call, [&](storage::Connection& txn) -> absl::Status {
               RETURN_IF_ERROR(store_->SetPassword(txn, member.id, one_time.update));
               // The member's sessions end with the password they were opened with.
               RETURN_IF_ERROR(sessions_->RevokeAllOf(txn, member.id));

@@ -9,17 +9,17 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "access/roles.h"
 #include "auth/key_ring.h"
 #include "auth/password.h"
 #include "auth/token.h"
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "relais/v1/directory.grpc.pb.h"
 #include "services/audit/audit_log.h"
 #include "services/common/paging.h"
-#include "common/proto_time.h"
-#include "access/roles.h"
 
 namespace relais::directory {
 namespace {
@@ -298,7 +298,8 @@ TEST_F(DirectoryServiceTest, CoordinatorCannotGrantAdminNorStaffAnotherService) 
       AddMember(coordinator_token_, amo_.id, "would.be.admin", {v1::ROLE_ADMIN}, &reply);
   EXPECT_EQ(grant.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(grant.error_message(), StartsWith("role_not_permitted"));
-  grpc::Status other = AddMember(coordinator_token_, cpas_.id, "cpas.worker", {v1::ROLE_CASEWORKER}, &reply);
+  grpc::Status other =
+      AddMember(coordinator_token_, cpas_.id, "cpas.worker", {v1::ROLE_CASEWORKER}, &reply);
   EXPECT_EQ(other.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(ReasonOf(other), "wrong_service");
   grpc::Status caseworker =
@@ -319,11 +320,8 @@ TEST_F(DirectoryServiceTest, CoordinatorCannotGrantAdminNorStaffAnotherService) 
 
   // An admin may staff another service, but grants the admin role no more
   // than a coordinator does: only relais-admin, on the host, does.
-  ASSERT_TRUE(
-      AddMember(admin_token_, cpas_.id, "cpas.worker", {v1::ROLE_CASEWORKER}, &reply)
-          .ok());
-  grpc::Status admin =
-      AddMember(admin_token_, cpas_.id, "cpas.admin", {v1::ROLE_ADMIN}, &reply);
+  ASSERT_TRUE(AddMember(admin_token_, cpas_.id, "cpas.worker", {v1::ROLE_CASEWORKER}, &reply).ok());
+  grpc::Status admin = AddMember(admin_token_, cpas_.id, "cpas.admin", {v1::ROLE_ADMIN}, &reply);
   EXPECT_EQ(admin.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(ReasonOf(admin), "role_not_permitted");
   EXPECT_TRUE(absl::IsNotFound(store_->FindCredentials("cpas.admin").status()));
@@ -469,8 +467,8 @@ class SeparatedDutiesTest : public DirectoryServiceTest {
 };
 
 TEST_F(SeparatedDutiesTest, NobodyChangesTheirOwnRolesNorRemovesThemselves) {
-  grpc::Status own = SetRoles(coordinator_token_, coordinator_.id,
-                              {v1::ROLE_COORDINATOR, v1::ROLE_CASEWORKER});
+  grpc::Status own =
+      SetRoles(coordinator_token_, coordinator_.id, {v1::ROLE_COORDINATOR, v1::ROLE_CASEWORKER});
   EXPECT_EQ(own.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(ReasonOf(own), "separation_of_duties");
   ExpectLastDenied("separation_of_duties", coordinator_.id);
@@ -495,8 +493,8 @@ TEST_F(SeparatedDutiesTest, NobodyChangesTheirOwnRolesNorRemovesThemselves) {
 
 TEST_F(SeparatedDutiesTest, TheAdminRoleIsNeitherGrantedNorTakenThroughTheApi) {
   // Not granted, not even by an admin.
-  grpc::Status grant = SetRoles(admin_token_, caseworker_.id,
-                                {v1::ROLE_CASEWORKER, v1::ROLE_ADMIN});
+  grpc::Status grant =
+      SetRoles(admin_token_, caseworker_.id, {v1::ROLE_CASEWORKER, v1::ROLE_ADMIN});
   EXPECT_EQ(grant.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(ReasonOf(grant), "role_not_permitted");
   ExpectLastDenied("role_not_permitted", caseworker_.id);
@@ -519,8 +517,8 @@ TEST_F(SeparatedDutiesTest, TheAdminRoleIsNeitherGrantedNorTakenThroughTheApi) {
 
   // Keeping the admin role while changing the others is no grant.
   v1::Member reply;
-  grpc::Status keep = SetRoles(admin_token_, second_admin_.id,
-                               {v1::ROLE_ADMIN, v1::ROLE_CASEWORKER}, &reply);
+  grpc::Status keep =
+      SetRoles(admin_token_, second_admin_.id, {v1::ROLE_ADMIN, v1::ROLE_CASEWORKER}, &reply);
   ASSERT_TRUE(keep.ok()) << keep.error_message();
   EXPECT_EQ(reply.roles_size(), 2);
   ASSERT_EQ(Events(v1::DECISION_ALLOW).size(), 1u);
@@ -534,8 +532,8 @@ TEST_F(SeparatedDutiesTest, OnlyAnAdminGrantsOrRemovesTheAuditorRole) {
   EXPECT_EQ(ReasonOf(grant), "role_not_permitted");
   ExpectLastDenied("role_not_permitted", caseworker_.id);
   v1::Member reply;
-  grpc::Status add = AddMember(coordinator_token_, amo_.id, "amo.new.auditor",
-                               {v1::ROLE_AUDITOR}, &reply);
+  grpc::Status add =
+      AddMember(coordinator_token_, amo_.id, "amo.new.auditor", {v1::ROLE_AUDITOR}, &reply);
   EXPECT_EQ(ReasonOf(add), "role_not_permitted");
   EXPECT_TRUE(absl::IsNotFound(store_->FindCredentials("amo.new.auditor").status()));
   // ...nor changes or removes a member who holds it.
@@ -552,13 +550,10 @@ TEST_F(SeparatedDutiesTest, OnlyAnAdminGrantsOrRemovesTheAuditorRole) {
 
   // An admin does all three.
   ASSERT_TRUE(SetRoles(admin_token_, caseworker_.id, {v1::ROLE_CASEWORKER, v1::ROLE_AUDITOR}).ok());
-  EXPECT_EQ(RolesOf(caseworker_),
-            (std::vector<v1::Role>{v1::ROLE_CASEWORKER, v1::ROLE_AUDITOR}));
+  EXPECT_EQ(RolesOf(caseworker_), (std::vector<v1::Role>{v1::ROLE_CASEWORKER, v1::ROLE_AUDITOR}));
   grpc::Status back = SetRoles(admin_token_, caseworker_.id, {v1::ROLE_CASEWORKER});
   ASSERT_TRUE(back.ok()) << back.error_message();
-  ASSERT_TRUE(AddMember(admin_token_, amo_.id, "amo.new.auditor", {v1::ROLE_AUDITOR},
-                        &reply)
-                  .ok());
+  ASSERT_TRUE(AddMember(admin_token_, amo_.id, "amo.new.auditor", {v1::ROLE_AUDITOR}, &reply).ok());
   ASSERT_TRUE(Remove(admin_token_, auditor_.id).ok());
   EXPECT_FALSE(store_->GetMember(auditor_.id)->active);
   EXPECT_EQ(Events(v1::DECISION_ALLOW).size(), 4u);
@@ -611,8 +606,8 @@ TEST_F(SeparatedDutiesTest, ThePlatformFlagIsShownButNeverSetThroughTheApi) {
 // ---- ResetPassword and step-up ---------------------------------------------
 
 grpc::Status ResetPasswordOf(v1::DirectoryService::Stub& stub,
-                             std::unique_ptr<grpc::ClientContext> ctx,
-                             const std::string& member_id, v1::ResetPasswordResponse* reply) {
+                             std::unique_ptr<grpc::ClientContext> ctx, const std::string& member_id,
+                             v1::ResetPasswordResponse* reply) {
   v1::ResetPasswordRequest req;
   req.set_member_id(member_id);
   return stub.ResetPassword(ctx.get(), req, reply);
@@ -628,7 +623,8 @@ TEST_F(SeparatedDutiesTest, ACoordinatorResetsAColleaguesPasswordToAOneTimePassw
   EXPECT_FALSE(auth::VerifyPassword(kPassword, creds->password_hash));
   EXPECT_TRUE(auth::VerifyPassword(reply.one_time_password(), creds->password_hash));
   EXPECT_TRUE(creds->must_change);
-  EXPECT_EQ(common::FromProto(reply.one_time_password_expires_at()), clock_.Now() + absl::Hours(72));
+  EXPECT_EQ(common::FromProto(reply.one_time_password_expires_at()),
+            clock_.Now() + absl::Hours(72));
   std::vector<v1::AuditEvent> allowed = Events(v1::DECISION_ALLOW);
   ASSERT_EQ(allowed.size(), 1u);
   EXPECT_EQ(allowed[0].action(), v1::ACTION_RESET_PASSWORD);
@@ -691,7 +687,8 @@ TEST_F(SeparatedDutiesTest, AnAdminStaffsANewServiceButNeverOneAlreadyStaffed) {
   }
   ExpectLastDenied("separation_of_duties", caseworker_.id);
   EXPECT_TRUE(absl::IsNotFound(store_->FindCredentials("amo.mole").status()));
-  EXPECT_TRUE(auth::VerifyPassword(kPassword, store_->FindCredentials("amo.worker")->password_hash));
+  EXPECT_TRUE(
+      auth::VerifyPassword(kPassword, store_->FindCredentials("amo.worker")->password_hash));
   EXPECT_EQ(RolesOf(auditor_), std::vector<v1::Role>{v1::ROLE_AUDITOR});
   EXPECT_TRUE(Events(v1::DECISION_ALLOW).empty());
   // Taking roles away gives nobody anything: still the admin's to do.
@@ -705,9 +702,9 @@ TEST_F(SeparatedDutiesTest, AnAdminStaffsANewServiceButNeverOneAlreadyStaffed) {
   ASSERT_TRUE(
       AddMember(admin_token_, fresh.id(), "pms.head", {v1::ROLE_COORDINATOR}, &reply, &first).ok());
   EXPECT_TRUE(store_->GetService(fresh.id())->staffed);
-  EXPECT_EQ(ReasonOf(AddMember(admin_token_, fresh.id(), "pms.second", {v1::ROLE_CASEWORKER},
-                               &reply)),
-            "separation_of_duties");
+  EXPECT_EQ(
+      ReasonOf(AddMember(admin_token_, fresh.id(), "pms.second", {v1::ROLE_CASEWORKER}, &reply)),
+      "separation_of_duties");
   // From now on its coordinator staffs it.
   const MemberInfo head = store_->FindCredentials("pms.head")->member;
   ASSERT_TRUE(
@@ -715,8 +712,7 @@ TEST_F(SeparatedDutiesTest, AnAdminStaffsANewServiceButNeverOneAlreadyStaffed) {
 
   // Removing every coordinator does not make the AMO new again.
   ASSERT_TRUE(Remove(admin_token_, coordinator_.id).ok());
-  EXPECT_EQ(ReasonOf(AddMember(admin_token_, amo_.id, "amo.mole", {v1::ROLE_COORDINATOR},
-                               &reply)),
+  EXPECT_EQ(ReasonOf(AddMember(admin_token_, amo_.id, "amo.mole", {v1::ROLE_COORDINATOR}, &reply)),
             "separation_of_duties");
   EXPECT_TRUE(store_->GetService(amo_.id)->staffed);
 }

@@ -62,7 +62,7 @@ absl::Status CheckChosenServiceId(absl::string_view id) {
   });
   if (suffix.empty() || suffix.size() > kMaxSuffixBytes || !slug) {
     return common::InvalidField("service.id", "malformed_id",
-                             "must be svc_ followed by 1 to 40 of [a-z0-9_]");
+                                "must be svc_ followed by 1 to 40 of [a-z0-9_]");
   }
   return absl::OkStatus();
 }
@@ -82,7 +82,8 @@ absl::Status CheckLogin(absl::string_view login) {
 // Checks roles and returns them without duplicates, in first-seen order.
 absl::StatusOr<std::vector<v1::Role>> CheckRoles(const std::vector<v1::Role>& roles) {
   constexpr absl::string_view kField = "member.roles";
-  if (roles.empty()) return common::InvalidField(kField, "field_required", "needs at least one role");
+  if (roles.empty())
+    return common::InvalidField(kField, "field_required", "needs at least one role");
   std::vector<v1::Role> unique;
   for (v1::Role r : roles) {
     if (access::RoleName(r).empty()) {
@@ -170,8 +171,9 @@ absl::Status MarkStaffedIfField(Connection& txn, absl::string_view service_id,
                                 const std::vector<v1::Role>& roles) {
   if (!HasFieldRole(roles)) return absl::OkStatus();
   RETURN_IF_ERROR(CheckIfPresent(txn, kServiceMac, service_id));
-  ASSIGN_OR_RETURN(Statement upd,
-                   txn.Prepare("UPDATE dir_services SET staffed = 1 WHERE id = ?1 AND staffed = 0"));
+  ASSIGN_OR_RETURN(
+      Statement upd,
+      txn.Prepare("UPDATE dir_services SET staffed = 1 WHERE id = ?1 AND staffed = 0"));
   upd.Bind(1, service_id);
   RETURN_IF_ERROR(upd.Run());
   if (txn.Changes() == 0) return absl::OkStatus();
@@ -186,7 +188,6 @@ void BindExpiry(Statement& stmt, int index, const PasswordUpdate& update) {
     stmt.Bind(index, absl::ToUnixMicros(update.expires_at));
   }
 }
-
 
 std::string MemberSelect() {
   return absl::StrCat(
@@ -282,7 +283,7 @@ absl::StatusOr<ServiceInfo> DirectoryStore::CreateService(Connection& txn,
   RETURN_IF_ERROR(CheckSectorId("service.sector_id", service.sector_id));
   if (service.kind.size() > kMaxKindBytes || HasControlCharacter(service.kind)) {
     return common::InvalidField("service.kind", "malformed_kind",
-                             "must be at most 64 bytes without control characters");
+                                "must be at most 64 bytes without control characters");
   }
   if (!service.id.empty()) RETURN_IF_ERROR(CheckChosenServiceId(service.id));
   RETURN_IF_ERROR(RequireSector(txn, service.sector_id));
@@ -332,8 +333,8 @@ absl::StatusOr<ServicePage> DirectoryStore::ListServices(absl::string_view secto
                                                          absl::string_view page_token) const {
   if (!sector_id.empty()) RETURN_IF_ERROR(CheckSectorId("sector_id", sector_id));
   // Tokens are service ids this server handed out.
-  if (!page_token.empty() && (!absl::StartsWith(page_token, "svc_") ||
-                              !common::CheckId("page_token", page_token).ok())) {
+  if (!page_token.empty() &&
+      (!absl::StartsWith(page_token, "svc_") || !common::CheckId("page_token", page_token).ok())) {
     return common::InvalidField("page_token", "bad_page_token", "is not a token this server gave");
   }
   if (page_size == 0) return absl::InvalidArgumentError("page_size must be at least 1");
@@ -510,9 +511,10 @@ absl::Status DirectoryStore::SetPassword(Connection& txn, absl::string_view memb
   return absl::OkStatus();
 }
 
-absl::Status DirectoryStore::ReplacePassword(
-    absl::string_view member_id, absl::string_view expected_hash, const PasswordUpdate& update,
-    absl::FunctionRef<absl::Status(Connection&)> also) {
+absl::Status DirectoryStore::ReplacePassword(absl::string_view member_id,
+                                             absl::string_view expected_hash,
+                                             const PasswordUpdate& update,
+                                             absl::FunctionRef<absl::Status(Connection&)> also) {
   return db_->Write([&](Connection& txn) -> absl::Status {
     RETURN_IF_ERROR(SetPassword(txn, member_id, update, expected_hash));
     return also(txn);
@@ -520,7 +522,8 @@ absl::Status DirectoryStore::ReplacePassword(
 }
 
 absl::StatusOr<Credentials> DirectoryStore::FindCredentials(absl::string_view login) const {
-  absl::StatusOr<Credentials> found = common::NotFound("member_not_found", "no member has this login");
+  absl::StatusOr<Credentials> found =
+      common::NotFound("member_not_found", "no member has this login");
   if (login.empty() || login.size() > kMaxLoginBytes) return found;
   RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
     ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(MemberSelect(), "WHERE login = ?1")));
@@ -533,7 +536,8 @@ absl::StatusOr<Credentials> DirectoryStore::FindCredentials(absl::string_view lo
 }
 
 absl::StatusOr<ServiceInfo> DirectoryStore::GetService(absl::string_view service_id) const {
-  absl::StatusOr<ServiceInfo> found = common::NotFound("service_not_found", "no service has this id");
+  absl::StatusOr<ServiceInfo> found =
+      common::NotFound("service_not_found", "no service has this id");
   if (service_id.empty() || service_id.size() > common::kMaxIdLength) return found;
   RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
     ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(ServiceSelect(), "WHERE id = ?1")));

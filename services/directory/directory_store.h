@@ -109,13 +109,13 @@ class DirectoryStore final : public DirectoryApi, public CredentialSource {
   // Every sector, by id.
   absl::StatusOr<std::vector<SectorInfo>> ListSectors() const;
 
-  // Registers a service in an existing sector, with `service.platform` as given. Name 1-200 bytes, kind at most 64 bytes.
-  // An empty `service.id` gets a fresh "svc_<20 hex>" id (common::NewId). A non-empty
-  // one is kept, so that mutual-TLS certificates (whose Common Name is the service
-  // id) can be issued before the service exists: it must be "svc_" then 1-40 of
-  // [a-z0-9_] (INVALID_ARGUMENT "malformed_id" on "service.id"), and ALREADY_EXISTS
-  // "service_exists" if taken. Only bootstrap code (the demo, deployment set-up)
-  // chooses ids: the CreateService RPC always passes an empty one.
+  // Registers a service in an existing sector, with `service.platform` as given. Name 1-200 bytes,
+  // kind at most 64 bytes. An empty `service.id` gets a fresh "svc_<20 hex>" id (common::NewId). A
+  // non-empty one is kept, so that mutual-TLS certificates (whose Common Name is the service id)
+  // can be issued before the service exists: it must be "svc_" then 1-40 of [a-z0-9_]
+  // (INVALID_ARGUMENT "malformed_id" on "service.id"), and ALREADY_EXISTS "service_exists" if
+  // taken. Only bootstrap code (the demo, deployment set-up) chooses ids: the CreateService RPC
+  // always passes an empty one.
   absl::StatusOr<ServiceInfo> CreateService(const ServiceInfo& service);
   absl::StatusOr<ServiceInfo> CreateService(storage::Connection& txn, const ServiceInfo& service);
   // Marks (or unmarks) the platform operator's service, whose auditors are the
@@ -178,9 +178,9 @@ class DirectoryStore final : public DirectoryApi, public CredentialSource {
   absl::StatusOr<Credentials> FindCredentials(absl::string_view login) const override;
   absl::StatusOr<PasswordUpdate> PrepareNewPassword(absl::string_view password,
                                                     absl::string_view field) const override;
-  absl::Status ReplacePassword(
-      absl::string_view member_id, absl::string_view expected_hash, const PasswordUpdate& update,
-      absl::FunctionRef<absl::Status(storage::Connection&)> also) override;
+  absl::Status ReplacePassword(absl::string_view member_id, absl::string_view expected_hash,
+                               const PasswordUpdate& update,
+                               absl::FunctionRef<absl::Status(storage::Connection&)> also) override;
 
   // DirectoryApi (GetMember also serves CredentialSource).
   absl::StatusOr<ServiceInfo> GetService(absl::string_view service_id) const override;

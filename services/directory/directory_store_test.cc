@@ -197,15 +197,15 @@ TEST_F(DirectoryStoreTest, MembersOfAnOlderSchemaKeepTheirPasswordWithoutExpiry)
 TEST_F(DirectoryStoreTest, OneTimePasswordsAreStoredHashedWithTheirExpiryAndReplacedOnce) {
   const ServiceInfo service = NewService();
   OneTimePassword one_time;
-  auto prepared =
-      store_->PrepareMemberWithOneTimePassword(Member(service.id, "new.one"), absl::Hours(72),
-                                               &one_time);
+  auto prepared = store_->PrepareMemberWithOneTimePassword(Member(service.id, "new.one"),
+                                                           absl::Hours(72), &one_time);
   ASSERT_TRUE(prepared.ok()) << prepared.status();
   absl::StatusOr<MemberInfo> added;
   ASSERT_TRUE(db_->Write([&](storage::Connection& txn) {
                    added = store_->InsertMember(txn, *prepared);
                    return added.status();
-                 }).ok());
+                 })
+                  .ok());
   auto creds = store_->FindCredentials("new.one");
   ASSERT_TRUE(creds.ok());
   EXPECT_TRUE(creds->must_change);
@@ -230,9 +230,9 @@ TEST_F(DirectoryStoreTest, OneTimePasswordsAreStoredHashedWithTheirExpiryAndRepl
   // A change whose audit fails leaves the password as it was.
   auto other = store_->PrepareNewPassword("encore un autre mot de passe", "new_password");
   ASSERT_TRUE(other.ok());
-  absl::Status failed = store_->ReplacePassword(
-      added->id, after->password_hash, *other,
-      [](storage::Connection&) { return common::AuditUnavailable(); });
+  absl::Status failed =
+      store_->ReplacePassword(added->id, after->password_hash, *other,
+                              [](storage::Connection&) { return common::AuditUnavailable(); });
   EXPECT_TRUE(absl::IsUnavailable(failed)) << failed;
   EXPECT_TRUE(auth::VerifyPassword("un mot de passe choisi",
                                    store_->FindCredentials("new.one")->password_hash));
@@ -362,7 +362,8 @@ TEST_F(DirectoryStoreTest, ListServicesPagesThroughEveryServiceOnce) {
 
 TEST_F(DirectoryStoreTest, ListServicesRefusesBadArguments) {
   EXPECT_EQ(common::ReasonOf(store_->ListServices("nowhere", 10, "").status()), "sector_not_found");
-  EXPECT_EQ(common::ReasonOf(store_->ListServices("", 10, "x' OR 1=1 --").status()), "bad_page_token");
+  EXPECT_EQ(common::ReasonOf(store_->ListServices("", 10, "x' OR 1=1 --").status()),
+            "bad_page_token");
   EXPECT_EQ(common::ReasonOf(store_->ListServices("", 10, "abc").status()), "bad_page_token");
 }
 
@@ -456,9 +457,11 @@ TEST_F(DirectoryStoreTest, UnknownIdsAndLoginsAreNotFound) {
   EXPECT_EQ(common::ReasonOf(store_->GetService("svc_000000000000").status()), "service_not_found");
   EXPECT_EQ(common::ReasonOf(store_->GetService("").status()), "service_not_found");
   EXPECT_EQ(common::ReasonOf(store_->GetMember("mbr_000000000000").status()), "member_not_found");
-  EXPECT_EQ(common::ReasonOf(store_->GetMember(std::string(500, 'm')).status()), "member_not_found");
+  EXPECT_EQ(common::ReasonOf(store_->GetMember(std::string(500, 'm')).status()),
+            "member_not_found");
   EXPECT_EQ(common::ReasonOf(store_->FindCredentials("nobody").status()), "member_not_found");
-  EXPECT_EQ(common::ReasonOf(store_->SetMemberActive("mbr_000000000000", false)), "member_not_found");
+  EXPECT_EQ(common::ReasonOf(store_->SetMemberActive("mbr_000000000000", false)),
+            "member_not_found");
 }
 
 TEST_F(DirectoryStoreTest, DeactivatedMemberIsStillFoundButInactive) {

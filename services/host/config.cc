@@ -89,8 +89,8 @@ std::string FieldAt(absl::string_view text, size_t end) {
       i = j + 1;
     } else if (absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_') {
       size_t j = i;
-      while (j < end && (absl::ascii_isalnum(static_cast<unsigned char>(text[j])) ||
-                         text[j] == '_')) {
+      while (j < end &&
+             (absl::ascii_isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_')) {
         ++j;
       }
       tokens.push_back({'i', text.substr(i, j - i)});
@@ -183,8 +183,8 @@ absl::Status DurationIn(absl::string_view field, const std::string& text, absl::
                Quote(text));
   }
   if (*d < min || *d > max) {
-    return Bad(field, absl::StrCat("must be between ", DurationText(min), " and ",
-                                   DurationText(max)),
+    return Bad(field,
+               absl::StrCat("must be between ", DurationText(min), " and ", DurationText(max)),
                Quote(text));
   }
   *out = *d;
@@ -194,8 +194,7 @@ absl::Status DurationIn(absl::string_view field, const std::string& text, absl::
 template <typename Int>
 absl::Status IntIn(absl::string_view field, Int value, Int min, Int max, Int* out) {
   if (value < min || value > max) {
-    return Bad(field, absl::StrCat("must be between ", min, " and ", max),
-               absl::StrCat(value));
+    return Bad(field, absl::StrCat("must be between ", min, " and ", max), absl::StrCat(value));
   }
   *out = value;
   return absl::OkStatus();
@@ -243,8 +242,7 @@ bool IsHostPort(absl::string_view address, absl::string_view* host) {
 bool IsIpv4Loopback(absl::string_view host) {
   if (host == "localhost") return true;
   in_addr v4;
-  return inet_pton(AF_INET, std::string(host).c_str(), &v4) == 1 &&
-         (ntohl(v4.s_addr) >> 24) == 127;
+  return inet_pton(AF_INET, std::string(host).c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 absl::Status ApplyRetention(const v1::RetentionConfig& c, record::RetentionPolicy* policy) {
@@ -265,25 +263,25 @@ absl::Status ApplyRetention(const v1::RetentionConfig& c, record::RetentionPolic
       {c.has_judicial(), c.judicial(), "retention.judicial", v1::DATA_CATEGORY_JUDICIAL},
   };
   for (const Field& f : fields) {
-    if (f.present) RETURN_IF_ERROR(DurationIn(f.name, f.text, min, max, &policy->period[f.category]));
+    if (f.present)
+      RETURN_IF_ERROR(DurationIn(f.name, f.text, min, max, &policy->period[f.category]));
   }
   // Special categories (GDPR art. 9, 10) are kept at least as long as general
   // ones; named here by field, whichever of the two the file set.
   const absl::Duration general = policy->period[v1::DATA_CATEGORY_GENERAL];
   for (const Field& f : {fields[4], fields[5]}) {
     if (policy->period[f.category] < general) {
-      return Bad(f.name,
-                 absl::StrCat("must not be shorter than retention.general (",
-                              DurationText(general), ")"),
-                 f.present ? Quote(f.text)
-                           : absl::StrCat(DurationText(policy->period[f.category]),
-                                          " (not set in the file)"));
+      return Bad(
+          f.name,
+          absl::StrCat("must not be shorter than retention.general (", DurationText(general), ")"),
+          f.present
+              ? Quote(f.text)
+              : absl::StrCat(DurationText(policy->period[f.category]), " (not set in the file)"));
     }
   }
   if (c.has_sweep_interval()) {
-    RETURN_IF_ERROR(DurationIn("retention.sweep_interval", c.sweep_interval(),
-                               absl::ZeroDuration(), absl::Hours(24) * 30,
-                               &policy->sweep_interval));
+    RETURN_IF_ERROR(DurationIn("retention.sweep_interval", c.sweep_interval(), absl::ZeroDuration(),
+                               absl::Hours(24) * 30, &policy->sweep_interval));
   }
   // A backstop for rules added to the policy later.
   if (absl::Status s = policy->Validate(); !s.ok()) {
@@ -315,8 +313,7 @@ absl::Status ApplyKeys(const v1::KeysConfig& k, HostOptions* h) {
   // Without a directory the keys would live in memory and die with the process.
   if (k.has_dir()) RETURN_IF_ERROR(PathIn("keys.dir", k.dir(), false, &h->keys_dir));
   if (k.has_master_key_file()) {
-    RETURN_IF_ERROR(
-        PathIn("keys.master_key_file", k.master_key_file(), true, &h->master_key_file));
+    RETURN_IF_ERROR(PathIn("keys.master_key_file", k.master_key_file(), true, &h->master_key_file));
   }
   if (k.has_previous_master_key_file()) {
     RETURN_IF_ERROR(PathIn("keys.previous_master_key_file", k.previous_master_key_file(), true,
@@ -328,11 +325,9 @@ absl::Status ApplyKeys(const v1::KeysConfig& k, HostOptions* h) {
 absl::Status ApplyTls(const v1::TlsConfig& t, ServerSettings* out) {
   RETURN_IF_ERROR(PathIn("tls.cert_file", t.cert_file(), true, &out->tls_cert_file));
   RETURN_IF_ERROR(PathIn("tls.key_file", t.key_file(), true, &out->tls_key_file));
-  RETURN_IF_ERROR(
-      PathIn("tls.client_ca_file", t.client_ca_file(), true, &out->tls_client_ca_file));
+  RETURN_IF_ERROR(PathIn("tls.client_ca_file", t.client_ca_file(), true, &out->tls_client_ca_file));
   RETURN_IF_ERROR(PathIn("tls.crl_file", t.crl_file(), true, &out->tls_crl_file));
-  const bool any =
-      !t.cert_file().empty() || !t.key_file().empty() || !t.client_ca_file().empty();
+  const bool any = !t.cert_file().empty() || !t.key_file().empty() || !t.client_ca_file().empty();
   if (!any) return absl::OkStatus();
   for (const auto& [name, value] :
        {std::pair<const char*, const std::string*>{"tls.cert_file", &t.cert_file()},
@@ -361,9 +356,9 @@ absl::Status ApplyAuth(const v1::AuthConfig& a, HostOptions* h) {
                                &h->max_concurrent_password_checks));
   }
   if (a.has_one_time_password_lifetime()) {
-    RETURN_IF_ERROR(DurationIn("auth.one_time_password_lifetime",
-                               a.one_time_password_lifetime(), absl::Hours(1),
-                               absl::Hours(24 * 30), &h->one_time_password_lifetime));
+    RETURN_IF_ERROR(DurationIn("auth.one_time_password_lifetime", a.one_time_password_lifetime(),
+                               absl::Hours(1), absl::Hours(24 * 30),
+                               &h->one_time_password_lifetime));
   }
   return absl::OkStatus();
 }
@@ -391,8 +386,8 @@ absl::Status ApplyCare(const v1::CareConfig& k, HostOptions* h) {
 
 absl::Status ApplyAudit(const v1::AuditConfig& a, HostOptions* h) {
   if (a.has_checkpoint_every_events()) {
-    RETURN_IF_ERROR(IntIn<int64_t>("audit.checkpoint_every_events", a.checkpoint_every_events(),
-                                   1, 1000000, &h->checkpoint_every_events));
+    RETURN_IF_ERROR(IntIn<int64_t>("audit.checkpoint_every_events", a.checkpoint_every_events(), 1,
+                                   1000000, &h->checkpoint_every_events));
   }
   if (a.has_checkpoint_every()) {
     RETURN_IF_ERROR(DurationIn("audit.checkpoint_every", a.checkpoint_every(), absl::Seconds(1),
@@ -464,8 +459,8 @@ absl::StatusOr<absl::Duration> ParseConfigDuration(absl::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
     const size_t number_start = i;
-    while (i < text.size() && (absl::ascii_isdigit(static_cast<unsigned char>(text[i])) ||
-                               text[i] == '.')) {
+    while (i < text.size() &&
+           (absl::ascii_isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
       ++i;
     }
     const absl::string_view number = text.substr(number_start, i - number_start);
@@ -523,8 +518,7 @@ absl::StatusOr<v1::ServerConfig> ParseConfig(absl::string_view text) {
     const size_t line_start = before.rfind('\n');
     return absl::InvalidArgumentError(absl::StrCat(
         "config: line ", std::count(before.begin(), before.end(), '\n') + 1, " column ",
-        bad - (line_start == absl::string_view::npos ? 0 : line_start + 1) + 1,
-        ": not UTF-8"));
+        bad - (line_start == absl::string_view::npos ? 0 : line_start + 1) + 1, ": not UTF-8"));
   }
   v1::ServerConfig config;
   FirstError errors(text);

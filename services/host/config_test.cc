@@ -34,7 +34,8 @@ std::string Refusal(const std::string& text, ServerSettings* settings = nullptr)
 TEST(ConfigParse, SyntaxErrorGivesLineAndColumn) {
   EXPECT_EQ(Refusal("listen: \"127.0.0.1:50051\"\ncare {\n  self_consent_age 12\n}\n"),
             "config: line 3 column 20: care.self_consent_age: Expected \":\", found \"12\".");
-  EXPECT_TRUE(absl::StartsWith(Refusal("care {"), "config: line 1 column 7: ")) << Refusal("care {");
+  EXPECT_TRUE(absl::StartsWith(Refusal("care {"), "config: line 1 column 7: "))
+      << Refusal("care {");
 }
 
 TEST(ConfigParse, UnknownFieldIsNamedWithItsPosition) {
@@ -46,9 +47,10 @@ TEST(ConfigParse, UnknownFieldIsNamedWithItsPosition) {
             "config: line 3 column 4: Expected identifier, got: }");
   EXPECT_EQ(Refusal("care {\n  self_consent_age: 12\n  ;;"),
             "config: line 3 column 4: in care: Expected identifier, got: ;");
-  EXPECT_EQ(Refusal("# comment: {\ncare {\n\tconsent_age: 12 }"),
-            "config: line 3 column 20: care.consent_age: Message type \"relais.v1.CareConfig\" has no "
-            "field named \"consent_age\".");
+  EXPECT_EQ(
+      Refusal("# comment: {\ncare {\n\tconsent_age: 12 }"),
+      "config: line 3 column 20: care.consent_age: Message type \"relais.v1.CareConfig\" has no "
+      "field named \"consent_age\".");
 }
 
 TEST(ConfigParse, TextThatIsNotUtf8IsRefusedWithItsPosition) {
@@ -139,8 +141,8 @@ TEST(ConfigApply, ValuesLandInHostOptions) {
   EXPECT_EQ(h.retention.period.at(v1::DATA_CATEGORY_JUDICIAL),
             record::RetentionPolicy::Defaults().period.at(v1::DATA_CATEGORY_JUDICIAL));
   EXPECT_EQ(h.retention.sweep_interval, absl::ZeroDuration());  // scheduled sweep off
-  EXPECT_EQ(h.erasure_grace_period, absl::ZeroDuration());  // erased right after approval
-  EXPECT_EQ(h.metrics_listen, "");  // present and empty: metrics off
+  EXPECT_EQ(h.erasure_grace_period, absl::ZeroDuration());      // erased right after approval
+  EXPECT_EQ(h.metrics_listen, "");                              // present and empty: metrics off
   EXPECT_EQ(h.health_probe_interval, absl::Seconds(1));
   EXPECT_EQ(h.max_message_bytes, 2 << 20);
   EXPECT_EQ(settings.log_level, "warning");
@@ -236,9 +238,9 @@ TEST(ConfigApply, EachInvalidValueIsRefusedNamingItsField) {
 
 TEST(ConfigApply, ARefusedFileChangesNothingEvenAfterValidFields) {
   ServerSettings settings;
-  EXPECT_NE(Refusal("listen: \"10.0.0.1:1\"\ncare { self_consent_age: 14 }\nlog_level: \"x\"",
-                    &settings),
-            "");
+  EXPECT_NE(
+      Refusal("listen: \"10.0.0.1:1\"\ncare { self_consent_age: 14 }\nlog_level: \"x\"", &settings),
+      "");
   EXPECT_EQ(settings.host.listen_address, HostOptions().listen_address);
   EXPECT_EQ(settings.host.care.self_consent_age, 12);
 }

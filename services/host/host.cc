@@ -15,17 +15,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
-#include "common/trusted_file.h"
 #include "common/status_macros.h"
+#include "common/trusted_file.h"
+#include "grpc/grpc.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "observability/request_log.h"
 #include "services/care/care_store.h"
 #include "services/care/handover_text.h"
 #include "services/record/record_store.h"
 #include "storage/row_mac.h"
-#include "grpc/grpc.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
-#include "grpc/health/v1/health.pb.h"
 
 namespace relais::host {
 namespace {
@@ -76,8 +76,7 @@ absl::Status ValidateOptions(const HostOptions& options) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> Host::NewServer(
-    std::shared_ptr<grpc::ServerCredentials> credentials, const std::string& address,
-    int* port) {
+    std::shared_ptr<grpc::ServerCredentials> credentials, const std::string& address, int* port) {
   grpc::ServerBuilder builder;
   // One JSON log line per RPC, feeding the metrics as well.
   {
@@ -139,9 +138,8 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
   RETURN_IF_ERROR(host->BuildServer());
   host->StartMetrics();
   host->StartBackgroundWork();
-  common::LogInfo("relaisd serving",
-                  {{"address", host->address()},
-                   {"transport", host->tls_ != nullptr ? "mtls" : "plaintext"}});
+  common::LogInfo("relaisd serving", {{"address", host->address()},
+                                      {"transport", host->tls_ != nullptr ? "mtls" : "plaintext"}});
   return host;
 }
 
@@ -217,8 +215,7 @@ absl::Status Host::LoadMasterKeys(LoadedKeys* loaded) {
   RETURN_IF_ERROR(directory::SealExistingRows(*db_));
   RETURN_IF_ERROR(care::store::SealExistingRows(*db_));
   RETURN_IF_ERROR(record::store::SealExistingRows(*db_));
-  loaded->master_keys =
-      std::make_unique<storage::crypto::MasterKeyRing>(std::move(master_keys));
+  loaded->master_keys = std::make_unique<storage::crypto::MasterKeyRing>(std::move(master_keys));
   return absl::OkStatus();
 }
 
@@ -238,9 +235,9 @@ absl::Status Host::BuildServices(LoadedKeys loaded) {
                                          .erasure_grace_period = options_.erasure_grace_period,
                                          .directory = directory_.get()},
       db_.get(), clock_, gate_.get(), care_ledger_.get());
-  care_ = std::make_unique<care::CareServiceImpl>(options_.care, db_.get(), clock_, gate_.get(),
-                                                  directory_.get(), care_ledger_.get(),
-                                                  record_.get());
+  care_ =
+      std::make_unique<care::CareServiceImpl>(options_.care, db_.get(), clock_, gate_.get(),
+                                              directory_.get(), care_ledger_.get(), record_.get());
   // Handover reasons written in clear before they were sealed: sealed once.
   RETURN_IF_ERROR(care::SealHandoverText(*db_, *record_));
   directory_service_ = std::make_unique<directory::DirectoryServiceImpl>(
@@ -304,8 +301,7 @@ absl::Status Host::BuildServer() {
   grpc::HealthCheckServiceInterface* server_health = nullptr;
   {
     absl::MutexLock lock(&shutdown_mu_);
-    ASSIGN_OR_RETURN(server_,
-                     NewServer(std::move(credentials), options_.listen_address, &port_));
+    ASSIGN_OR_RETURN(server_, NewServer(std::move(credentials), options_.listen_address, &port_));
     server_health = server_->GetHealthCheckService();
   }
   // NOT_SERVING for every service until ready and while the database probe
@@ -459,8 +455,7 @@ void Host::Shutdown(absl::Duration grace) {
   if (db_ != nullptr) {
     absl::Status checkpoint = db_->Checkpoint();
     if (!checkpoint.ok()) {
-      common::LogWarning("wal checkpoint at shutdown failed",
-                         {{"status", checkpoint.ToString()}});
+      common::LogWarning("wal checkpoint at shutdown failed", {{"status", checkpoint.ToString()}});
     }
   }
   common::LogInfo("relaisd stopped");

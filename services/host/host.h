@@ -207,8 +207,7 @@ class Host {
   // A started server with every service, on `address` (port 0: any; the port
   // bound is stored in *port).
   absl::StatusOr<std::unique_ptr<grpc::Server>> NewServer(
-      std::shared_ptr<grpc::ServerCredentials> credentials, const std::string& address,
-      int* port);
+      std::shared_ptr<grpc::ServerCredentials> credentials, const std::string& address, int* port);
   void SweepLoop();
   void RetentionLoop();
 

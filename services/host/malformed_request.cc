@@ -36,7 +36,8 @@ class MalformedRequestInterceptor final : public grpc::experimental::Interceptor
         verifier_(verifier),
         audit_(audit),
         single_request_(info->type() == grpc::experimental::ServerRpcInfo::Type::UNARY ||
-                        info->type() == grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING) {}
+                        info->type() == grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING) {
+  }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     // gRPC hands the interceptors a null message when deserialization of a

@@ -18,8 +18,7 @@ namespace relais::host {
 // method ("RecordService.GetYouth"), the peer and, if its token verifies, the
 // caller; never the bytes. Unknown methods keep their UNIMPLEMENTED answer.
 // Neither pointer is owned; both must outlive the server.
-class MalformedRequestFactory final
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
+class MalformedRequestFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   MalformedRequestFactory(const auth::TokenVerifier* verifier, audit::AuditLog* audit)
       : verifier_(verifier), audit_(audit) {}

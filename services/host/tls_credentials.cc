@@ -91,8 +91,7 @@ absl::StatusOr<TlsCredentials> LoadTlsCredentials(const std::string& cert_path,
   ASSIGN_OR_RETURN(tls.server_key_pem,
                    common::ReadTrustedFile(key_path, kMaxPemBytes, /*owner_only=*/true));
   ASSIGN_OR_RETURN(tls.server_cert_pem, common::ReadTrustedFile(cert_path, kMaxPemBytes, false));
-  ASSIGN_OR_RETURN(tls.client_ca_pem,
-                   common::ReadTrustedFile(client_ca_path, kMaxPemBytes, false));
+  ASSIGN_OR_RETURN(tls.client_ca_pem, common::ReadTrustedFile(client_ca_path, kMaxPemBytes, false));
   if (!crl_path.empty()) {
     ASSIGN_OR_RETURN(tls.crl_pem, common::ReadTrustedFile(crl_path, kMaxPemBytes, false));
   }

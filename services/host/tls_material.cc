@@ -98,8 +98,7 @@ absl::Status ReadCrls(absl::string_view pem, const std::vector<X509Ptr>& cas, ab
     }
     if (issuer == nullptr) {
       ERR_clear_error();
-      return absl::InvalidArgumentError(
-          "a CRL is not issued and signed by one of the client CAs");
+      return absl::InvalidArgumentError("a CRL is not issued and signed by one of the client CAs");
     }
     const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
     time_t at = absl::ToTimeT(now);
@@ -238,7 +237,8 @@ size_t TlsMaterial::revoked_count() const {
 absl::Status TlsMaterial::Check(const grpc::ServerContextBase& ctx) const {
   const std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context();
   if (auth == nullptr) return absl::OkStatus();
-  const std::vector<grpc::string_ref> pems = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  const std::vector<grpc::string_ref> pems =
+      auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
   if (pems.empty()) return absl::OkStatus();  // no certificate: the transport refused it already
   const absl::string_view pem(pems.front().data(), pems.front().size());
   std::string digest = Sha256(pem);  // a microsecond or two: simpler than locking twice
@@ -247,9 +247,9 @@ absl::Status TlsMaterial::Check(const grpc::ServerContextBase& ctx) const {
     absl::MutexLock lock(&mu_);
     if (current_->revoked_count == 0) return absl::OkStatus();
     if (auto it = verdicts_.find(digest); it != verdicts_.end()) {
-      return it->second ? absl::OkStatus() : rpc::Unauthenticated(
-                                                 v1::ACCESS_REASON_CERTIFICATE_REVOKED,
-                                                 "the client certificate has been revoked");
+      return it->second ? absl::OkStatus()
+                        : rpc::Unauthenticated(v1::ACCESS_REASON_CERTIFICATE_REVOKED,
+                                               "the client certificate has been revoked");
     }
     parsed = current_;
   }

@@ -76,8 +76,7 @@ class TlsMaterial final : public rpc::PeerCertificateCheck {
 
  private:
   explicit TlsMaterial(const common::Clock* clock) : clock_(clock) {}
-  static absl::StatusOr<std::shared_ptr<const Parsed>> Parse(TlsCredentials tls,
-                                                             absl::Time now);
+  static absl::StatusOr<std::shared_ptr<const Parsed>> Parse(TlsCredentials tls, absl::Time now);
 
   const common::Clock* const clock_;
   mutable absl::Mutex mu_;

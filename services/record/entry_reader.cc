@@ -4,14 +4,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 #include "services/common/commit.h"
-#include "common/reason.h"
 
 namespace relais::record {
 
-using rpc::Caller;
 using rpc::CallAudit;
+using rpc::Caller;
 using storage::Connection;
 using storage::crypto::FieldCrypto;
 using storage::crypto::YouthKey;
@@ -23,8 +23,7 @@ constexpr int kListBatch = 200;
 // Versions followed each way along a correction chain.
 constexpr int kMaxChain = 100;
 
-audit::EventInput EntryEvent(const CallAudit& call, const v1::Entry& e,
-                             const access::Verdict& v) {
+audit::EventInput EntryEvent(const CallAudit& call, const v1::Entry& e, const access::Verdict& v) {
   audit::EventInput ev = call.event;
   ev.action = v1::ACTION_READ_ENTRY;
   ev.entry_id = e.id();
@@ -96,8 +95,7 @@ absl::Status EntryReader::CollectPage(const Reading& reading, const ListQuery& q
     std::vector<int64_t> positions;
     RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
       ASSIGN_OR_RETURN(batch, store::ListEntries(c, reading.youth_id, query.handover_id, before,
-                                                 kListBatch, &positions,
-                                                 query.include_superseded));
+                                                 kListBatch, &positions, query.include_superseded));
       return absl::OkStatus();
     }));
     more = static_cast<int>(batch.size()) == kListBatch;
@@ -144,8 +142,7 @@ absl::StatusOr<v1::Entry> EntryReader::Get(const Caller& caller, const GetQuery&
     // Another service's private entry is not revealed to exist; the audit log
     // still records the real reason.
     if (v.reason == v1::ACCESS_REASON_ENTRY_PRIVATE) {
-      absl::Status audited =
-          deps_.gate->AuditDenial(call.event, rpc::Denied(v.reason, "private"));
+      absl::Status audited = deps_.gate->AuditDenial(call.event, rpc::Denied(v.reason, "private"));
       if (audited.code() == absl::StatusCode::kUnavailable) return audited;
       call.recorded = true;
       return common::NotFound("entry_not_found", "no such entry");

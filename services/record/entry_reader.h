@@ -41,8 +41,8 @@ class EntryReader {
     std::string youth_id;
     std::string handover_id;  // empty: every entry
     v1::Purpose purpose = v1::PURPOSE_UNSPECIFIED;
-    int page_size = 0;        // > 0
-    int64_t before = 0;       // the page token's position; 0: from the newest
+    int page_size = 0;   // > 0
+    int64_t before = 0;  // the page token's position; 0: from the newest
     bool include_superseded = false;
   };
   struct Page {
@@ -59,8 +59,7 @@ class EntryReader {
   // (`call`, which is marked recorded) and one ACTION_READ_ENTRY event per
   // entry decided. `alive` is asked before each batch of reads (the client may
   // have gone). A body that does not open fails the call (DATA_LOSS).
-  absl::StatusOr<Page> List(const rpc::Caller& caller, const ListQuery& query,
-                            rpc::CallAudit& call,
+  absl::StatusOr<Page> List(const rpc::Caller& caller, const ListQuery& query, rpc::CallAudit& call,
                             absl::FunctionRef<absl::Status()> alive) const;
 
   struct GetQuery {

@@ -8,10 +8,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/reason.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/record/record_test_util.h"
-#include "common/reason.h"
 
 namespace relais::record {
 namespace {
@@ -65,8 +65,8 @@ class EntryReaderTest : public ::testing::Test {
   std::vector<std::string> Audited() {
     std::vector<std::string> out;
     for (const v1::AuditEvent& e : f_.Events()) {
-      out.push_back(absl::StrCat(v1::Action_Name(e.action()), " ", e.entry_id(), " ",
-                                 e.reason_code()));
+      out.push_back(
+          absl::StrCat(v1::Action_Name(e.action()), " ", e.entry_id(), " ", e.reason_code()));
     }
     return out;
   }
@@ -86,8 +86,8 @@ std::vector<std::string> Bodies(const std::vector<v1::Entry>& entries) {
 TEST_F(EntryReaderTest, ListOpensWhatTheRuleAllowsAndCountsWhatItWithholds) {
   const std::string own = f_.AddEntry(youth_, kAmo, v1::VISIBILITY_SERVICE_PRIVATE,
                                       v1::DATA_CATEGORY_GENERAL, "amo note");
-  const std::string shared = f_.AddEntry(youth_, kSaj, v1::VISIBILITY_SHARED,
-                                         v1::DATA_CATEGORY_GENERAL, "saj shared");
+  const std::string shared =
+      f_.AddEntry(youth_, kSaj, v1::VISIBILITY_SHARED, v1::DATA_CATEGORY_GENERAL, "saj shared");
   const std::string hidden = f_.AddEntry(youth_, kSaj, v1::VISIBILITY_SERVICE_PRIVATE,
                                          v1::DATA_CATEGORY_GENERAL, "saj private");
   absl::StatusOr<EntryReader::Page> page = List(kAmo);
@@ -156,8 +156,8 @@ TEST_F(EntryReaderTest, GetOpensAnAllowedEntryAndAuditsTheRead) {
 
 TEST_F(EntryReaderTest, GetRefusesASharedEntryWithoutConsent) {
   f_.care().Accompany(kPms);
-  const std::string id = f_.AddEntry(youth_, kAmo, v1::VISIBILITY_SHARED,
-                                     v1::DATA_CATEGORY_GENERAL, "amo shared");
+  const std::string id =
+      f_.AddEntry(youth_, kAmo, v1::VISIBILITY_SHARED, v1::DATA_CATEGORY_GENERAL, "amo shared");
   absl::StatusOr<v1::Entry> entry = Get(kPms, id);
   EXPECT_EQ(entry.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(common::ReasonOf(entry.status()), "no_consent");
@@ -176,8 +176,8 @@ TEST_F(EntryReaderTest, GetAnswersNotFoundForAnotherServicesPrivateEntryButAudit
 }
 
 TEST_F(EntryReaderTest, GetWithHistoryOpensOnlyTheVersionsTheRuleAllows) {
-  const std::string first = f_.AddEntry(youth_, kAmo, v1::VISIBILITY_SHARED,
-                                        v1::DATA_CATEGORY_GENERAL, "first version");
+  const std::string first =
+      f_.AddEntry(youth_, kAmo, v1::VISIBILITY_SHARED, v1::DATA_CATEGORY_GENERAL, "first version");
   const std::string second = f_.AddEntry(youth_, kAmo, v1::VISIBILITY_SHARED,
                                          v1::DATA_CATEGORY_GENERAL, "second version", first);
   absl::StatusOr<v1::Entry> entry = Get(kAmo, second, /*history=*/true);

@@ -8,23 +8,23 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/log.h"
-#include "common/status_macros.h"
-#include "storage/wal_checkpoint.h"
 #include "common/ids.h"
+#include "common/log.h"
+#include "common/proto_time.h"
+#include "common/reason.h"
+#include "common/status_macros.h"
+#include "services/common/commit.h"
 #include "services/common/paging.h"
 #include "services/directory/platform_auditor.h"
-#include "services/record/record_service.h"
 #include "services/record/gdpr_store.h"
+#include "services/record/record_service.h"
 #include "services/record/record_store.h"
-#include "services/common/commit.h"
-#include "common/reason.h"
-#include "common/proto_time.h"
+#include "storage/wal_checkpoint.h"
 
 namespace relais::record {
 
-using rpc::Caller;
 using rpc::CallAudit;
+using rpc::Caller;
 using storage::Connection;
 using storage::crypto::FieldCrypto;
 
@@ -52,8 +52,8 @@ audit::EventInput ServerEvent(v1::Action action, absl::string_view youth_id,
   e.youth_id = std::string(youth_id);
   e.object_id = std::string(object_id);
   e.decision = decision;
-  e.reason = decision == v1::DECISION_ALLOW ? v1::ACCESS_REASON_ALLOWED
-                                            : v1::ACCESS_REASON_UNSPECIFIED;
+  e.reason =
+      decision == v1::DECISION_ALLOW ? v1::ACCESS_REASON_ALLOWED : v1::ACCESS_REASON_UNSPECIFIED;
   e.reason_code = std::string(reason_code);
   return e;
 }
@@ -89,8 +89,7 @@ absl::StatusOr<v1::ErasureRequest> RecordServiceImpl::LoadErasureRequest(
   return *std::move(found);
 }
 
-absl::Status RecordServiceImpl::RequireErasureViewer(const Caller& caller,
-                                                     absl::string_view method,
+absl::Status RecordServiceImpl::RequireErasureViewer(const Caller& caller, absl::string_view method,
                                                      absl::string_view youth_id,
                                                      CallAudit& call) const {
   RETURN_IF_ERROR(gate_->RequireRole(caller, method));
@@ -107,123 +106,126 @@ absl::Status RecordServiceImpl::RequireErasureViewer(const Caller& caller,
 grpc::ServerUnaryReactor* RecordServiceImpl::EraseYouth(grpc::CallbackServerContext* ctx,
                                                         const v1::EraseYouthRequest* req,
                                                         v1::ErasureRequest* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_REQUEST_ERASURE,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.EraseYouth"));
-    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
-    RETURN_IF_ERROR(common::CheckText("reason", req->reason(), common::kMaxReasonLength));
-    ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
-    RETURN_IF_ERROR(RequireGdprActor(caller, youth.id, call));
-    if (youth.legal_hold) {
-      return common::Precondition("legal_hold", "a legal hold forbids erasing this record");
-    }
-    ASSIGN_OR_RETURN(bool mandate, care_->HasActiveMandate(youth.id));
-    if (mandate) {
-      return common::Precondition("mandate_active",
-                               "an accompaniment under mandate is active; it must end first");
-    }
-    ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
-    const absl::Time now = clock_->Now();
-    v1::ErasureRequest request;
-    request.set_id(common::NewId("erq"));
-    request.set_youth_id(youth.id);
-    request.set_state(v1::ERASURE_STATE_REQUESTED);
-    request.set_requested_by_member_id(caller.member_id());
-    request.set_requested_by_service_id(caller.service_id());
-    *request.mutable_requested_at() = common::ToProto(now);
-    return Commit(call, [&](Connection& c) -> absl::Status {
-      // A hold set since the checks above wins: re-read inside the transaction.
-      ASSIGN_OR_RETURN(std::optional<YouthFacts> current,
-                       store::GetYouthFacts(c, *crypto, youth.id));
-      if (!current.has_value() || current->erased) {
-        return common::NotFound("erased", "the record has been erased");
-      }
-      if (current->legal_hold) {
-        return common::Precondition("legal_hold", "a legal hold forbids erasing this record");
-      }
-      ASSIGN_OR_RETURN(std::optional<v1::ErasureRequest> pending,
-                       store::PendingErasureRequest(c, youth.id));
-      if (pending.has_value()) {  // idempotent: the pending request, unchanged
-        call.event.object_id = pending->id();
-        *resp = *std::move(pending);
-        return absl::OkStatus();
-      }
-      request.set_restricted_by_request(!current->restricted);
-      call.event.object_id = request.id();
-      RETURN_IF_ERROR(store::InsertErasureRequest(c, *crypto, request, req->reason()));
-      if (request.restricted_by_request()) {
-        // Art. 18 at once, as RestrictYouth records it; the reason is the
-        // request's (sealed there), so the change row stores none.
-        store::GdprChange change{common::NewId("gdpr"), youth.id, "restrict", "",
-                                 caller.member_id(), caller.service_id(), now};
-        RETURN_IF_ERROR(store::RecordGdprChange(c, *crypto, change));
-        RETURN_IF_ERROR(store::SetYouthFlag(c, youth.id, store::YouthFlag::kRestricted, true));
-        RETURN_IF_ERROR(rpc::AuditAppended(
-            gate_->audit()
-                ->Append(c, SideEvent(call.event, v1::ACTION_RESTRICT_YOUTH, change.id,
-                                      "erasure_requested"))
-                .status()));
-      }
-      *resp = request;
-      return absl::OkStatus();
-    });
-  });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_REQUEST_ERASURE,
+      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+        call.event.youth_id = req->youth_id();
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.EraseYouth"));
+        RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
+        RETURN_IF_ERROR(common::CheckText("reason", req->reason(), common::kMaxReasonLength));
+        ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
+        RETURN_IF_ERROR(RequireGdprActor(caller, youth.id, call));
+        if (youth.legal_hold) {
+          return common::Precondition("legal_hold", "a legal hold forbids erasing this record");
+        }
+        ASSIGN_OR_RETURN(bool mandate, care_->HasActiveMandate(youth.id));
+        if (mandate) {
+          return common::Precondition(
+              "mandate_active", "an accompaniment under mandate is active; it must end first");
+        }
+        ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
+        const absl::Time now = clock_->Now();
+        v1::ErasureRequest request;
+        request.set_id(common::NewId("erq"));
+        request.set_youth_id(youth.id);
+        request.set_state(v1::ERASURE_STATE_REQUESTED);
+        request.set_requested_by_member_id(caller.member_id());
+        request.set_requested_by_service_id(caller.service_id());
+        *request.mutable_requested_at() = common::ToProto(now);
+        return Commit(call, [&](Connection& c) -> absl::Status {
+          // A hold set since the checks above wins: re-read inside the transaction.
+          ASSIGN_OR_RETURN(std::optional<YouthFacts> current,
+                           store::GetYouthFacts(c, *crypto, youth.id));
+          if (!current.has_value() || current->erased) {
+            return common::NotFound("erased", "the record has been erased");
+          }
+          if (current->legal_hold) {
+            return common::Precondition("legal_hold", "a legal hold forbids erasing this record");
+          }
+          ASSIGN_OR_RETURN(std::optional<v1::ErasureRequest> pending,
+                           store::PendingErasureRequest(c, youth.id));
+          if (pending.has_value()) {  // idempotent: the pending request, unchanged
+            call.event.object_id = pending->id();
+            *resp = *std::move(pending);
+            return absl::OkStatus();
+          }
+          request.set_restricted_by_request(!current->restricted);
+          call.event.object_id = request.id();
+          RETURN_IF_ERROR(store::InsertErasureRequest(c, *crypto, request, req->reason()));
+          if (request.restricted_by_request()) {
+            // Art. 18 at once, as RestrictYouth records it; the reason is the
+            // request's (sealed there), so the change row stores none.
+            store::GdprChange change{
+                common::NewId("gdpr"), youth.id, "restrict", "", caller.member_id(),
+                caller.service_id(),   now};
+            RETURN_IF_ERROR(store::RecordGdprChange(c, *crypto, change));
+            RETURN_IF_ERROR(store::SetYouthFlag(c, youth.id, store::YouthFlag::kRestricted, true));
+            RETURN_IF_ERROR(
+                rpc::AuditAppended(gate_->audit()
+                                       ->Append(c, SideEvent(call.event, v1::ACTION_RESTRICT_YOUTH,
+                                                             change.id, "erasure_requested"))
+                                       .status()));
+          }
+          *resp = request;
+          return absl::OkStatus();
+        });
+      });
 }
 
 // --- Step 2: the second person's approval ------------------------------------
 
-grpc::ServerUnaryReactor* RecordServiceImpl::ApproveErasure(
-    grpc::CallbackServerContext* ctx, const v1::ApproveErasureRequest* req,
-    v1::ErasureRequest* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_APPROVE_ERASURE,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ApproveErasure"));
-    RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));  // irreversible: step-up
-    RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));
-    call.event.object_id = req->request_id();
-    ASSIGN_OR_RETURN(v1::ErasureRequest request, LoadErasureRequest(req->request_id()));
-    call.event.youth_id = request.youth_id();
-    ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(request.youth_id()));
-    ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(caller));
-    // Four eyes: never the requester, nor anyone of the requester's service
-    // but the DPO, whose independence is the point (GDPR art. 38(3)).
-    if (caller.member_id() == request.requested_by_member_id() ||
-        (caller.service_id() == request.requested_by_service_id() && !platform)) {
-      return rpc::Denied(v1::ACCESS_REASON_SEPARATION_OF_DUTIES,
-                         "an erasure is approved by someone outside the requester's service");
-    }
-    if (!platform) {
-      if (!caller.HasRole(v1::ROLE_COORDINATOR)) {
-        return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
-                           "only a platform auditor approves an erasure among auditors");
-      }
-      RETURN_IF_ERROR(RequireGdprActor(caller, youth.id, call));
-    }
-    if (request.state() == v1::ERASURE_STATE_CANCELLED) {
-      return common::Precondition("erasure_cancelled", "the erasure request was cancelled");
-    }
-    if (request.state() == v1::ERASURE_STATE_APPROVED) {  // idempotent repeat
-      RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
-      *resp = std::move(request);
-      return absl::OkStatus();
-    }
-    const absl::Time now = clock_->Now();
-    RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
-      return store::ApproveErasureRequest(c, request.id(), caller.member_id(),
-                                          caller.service_id(), now,
-                                          now + options_.erasure_grace_period);
-    }));
-    if (options_.erasure_grace_period <= absl::ZeroDuration()) {
-      absl::StatusOr<int> executed = ExecuteDueErasures();
-      if (!executed.ok()) {
-        common::LogError("erasure after approval failed; the schedule retries it",
-                         {{"status", executed.status().ToString()}});
-      }
-    }
-    ASSIGN_OR_RETURN(*resp, LoadErasureRequest(request.id()));
-    return absl::OkStatus();
-  });
+grpc::ServerUnaryReactor* RecordServiceImpl::ApproveErasure(grpc::CallbackServerContext* ctx,
+                                                            const v1::ApproveErasureRequest* req,
+                                                            v1::ErasureRequest* resp) {
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_APPROVE_ERASURE,
+      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ApproveErasure"));
+        RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));  // irreversible: step-up
+        RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));
+        call.event.object_id = req->request_id();
+        ASSIGN_OR_RETURN(v1::ErasureRequest request, LoadErasureRequest(req->request_id()));
+        call.event.youth_id = request.youth_id();
+        ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(request.youth_id()));
+        ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(caller));
+        // Four eyes: never the requester, nor anyone of the requester's service
+        // but the DPO, whose independence is the point (GDPR art. 38(3)).
+        if (caller.member_id() == request.requested_by_member_id() ||
+            (caller.service_id() == request.requested_by_service_id() && !platform)) {
+          return rpc::Denied(v1::ACCESS_REASON_SEPARATION_OF_DUTIES,
+                             "an erasure is approved by someone outside the requester's service");
+        }
+        if (!platform) {
+          if (!caller.HasRole(v1::ROLE_COORDINATOR)) {
+            return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
+                               "only a platform auditor approves an erasure among auditors");
+          }
+          RETURN_IF_ERROR(RequireGdprActor(caller, youth.id, call));
+        }
+        if (request.state() == v1::ERASURE_STATE_CANCELLED) {
+          return common::Precondition("erasure_cancelled", "the erasure request was cancelled");
+        }
+        if (request.state() == v1::ERASURE_STATE_APPROVED) {  // idempotent repeat
+          RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+          *resp = std::move(request);
+          return absl::OkStatus();
+        }
+        const absl::Time now = clock_->Now();
+        RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
+          return store::ApproveErasureRequest(c, request.id(), caller.member_id(),
+                                              caller.service_id(), now,
+                                              now + options_.erasure_grace_period);
+        }));
+        if (options_.erasure_grace_period <= absl::ZeroDuration()) {
+          absl::StatusOr<int> executed = ExecuteDueErasures();
+          if (!executed.ok()) {
+            common::LogError("erasure after approval failed; the schedule retries it",
+                             {{"status", executed.status().ToString()}});
+          }
+        }
+        ASSIGN_OR_RETURN(*resp, LoadErasureRequest(request.id()));
+        return absl::OkStatus();
+      });
 }
 
 // --- Cancellation, until execution -------------------------------------------
@@ -231,58 +233,60 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ApproveErasure(
 grpc::ServerUnaryReactor* RecordServiceImpl::CancelErasure(grpc::CallbackServerContext* ctx,
                                                            const v1::CancelErasureRequest* req,
                                                            v1::ErasureRequest* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_CANCEL_ERASURE,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.CancelErasure"));
-    RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));
-    call.event.object_id = req->request_id();
-    RETURN_IF_ERROR(common::CheckText("reason", req->reason(), common::kMaxReasonLength));
-    ASSIGN_OR_RETURN(v1::ErasureRequest request, LoadErasureRequest(req->request_id()));
-    call.event.youth_id = request.youth_id();
-    ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(request.youth_id()));
-    ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(caller));
-    if (!platform) {
-      if (!caller.HasRole(v1::ROLE_COORDINATOR) && !caller.HasRole(v1::ROLE_ADMIN)) {
-        return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
-                           "only a platform auditor cancels an erasure among auditors");
-      }
-      if (caller.service_id() != request.requested_by_service_id()) {
-        return rpc::Denied(v1::ACCESS_REASON_WRONG_SERVICE,
-                           "only the requester's service or the DPO cancels an erasure");
-      }
-    }
-    if (request.state() == v1::ERASURE_STATE_CANCELLED) {  // idempotent repeat
-      RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
-      *resp = std::move(request);
-      return absl::OkStatus();
-    }
-    if (request.state() == v1::ERASURE_STATE_EXECUTED) {
-      return common::Precondition("erasure_executed", "the record has been erased");
-    }
-    ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
-    const absl::Time now = clock_->Now();
-    RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
-      RETURN_IF_ERROR(store::CancelErasureRequest(c, *crypto, request, caller.member_id(),
-                                                  caller.service_id(), now, req->reason(),
-                                                  "cancelled"));
-      if (!request.restricted_by_request()) return absl::OkStatus();
-      ASSIGN_OR_RETURN(std::optional<YouthFacts> current,
-                       store::GetYouthFacts(c, *crypto, youth.id));
-      if (!current.has_value() || !current->restricted) return absl::OkStatus();
-      // The restriction was this request's: it goes with it.
-      store::GdprChange change{common::NewId("gdpr"), youth.id, "lift_restriction", "",
-                               caller.member_id(), caller.service_id(), now};
-      RETURN_IF_ERROR(store::RecordGdprChange(c, *crypto, change));
-      RETURN_IF_ERROR(store::SetYouthFlag(c, youth.id, store::YouthFlag::kRestricted, false));
-      return rpc::AuditAppended(
-          gate_->audit()
-              ->Append(c, SideEvent(call.event, v1::ACTION_LIFT_RESTRICTION, change.id,
-                                    "erasure_cancelled"))
-              .status());
-    }));
-    ASSIGN_OR_RETURN(*resp, LoadErasureRequest(request.id()));
-    return absl::OkStatus();
-  });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_CANCEL_ERASURE,
+      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.CancelErasure"));
+        RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));
+        call.event.object_id = req->request_id();
+        RETURN_IF_ERROR(common::CheckText("reason", req->reason(), common::kMaxReasonLength));
+        ASSIGN_OR_RETURN(v1::ErasureRequest request, LoadErasureRequest(req->request_id()));
+        call.event.youth_id = request.youth_id();
+        ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(request.youth_id()));
+        ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(caller));
+        if (!platform) {
+          if (!caller.HasRole(v1::ROLE_COORDINATOR) && !caller.HasRole(v1::ROLE_ADMIN)) {
+            return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
+                               "only a platform auditor cancels an erasure among auditors");
+          }
+          if (caller.service_id() != request.requested_by_service_id()) {
+            return rpc::Denied(v1::ACCESS_REASON_WRONG_SERVICE,
+                               "only the requester's service or the DPO cancels an erasure");
+          }
+        }
+        if (request.state() == v1::ERASURE_STATE_CANCELLED) {  // idempotent repeat
+          RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+          *resp = std::move(request);
+          return absl::OkStatus();
+        }
+        if (request.state() == v1::ERASURE_STATE_EXECUTED) {
+          return common::Precondition("erasure_executed", "the record has been erased");
+        }
+        ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
+        const absl::Time now = clock_->Now();
+        RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
+          RETURN_IF_ERROR(store::CancelErasureRequest(c, *crypto, request, caller.member_id(),
+                                                      caller.service_id(), now, req->reason(),
+                                                      "cancelled"));
+          if (!request.restricted_by_request()) return absl::OkStatus();
+          ASSIGN_OR_RETURN(std::optional<YouthFacts> current,
+                           store::GetYouthFacts(c, *crypto, youth.id));
+          if (!current.has_value() || !current->restricted) return absl::OkStatus();
+          // The restriction was this request's: it goes with it.
+          store::GdprChange change{
+              common::NewId("gdpr"), youth.id, "lift_restriction", "", caller.member_id(),
+              caller.service_id(),   now};
+          RETURN_IF_ERROR(store::RecordGdprChange(c, *crypto, change));
+          RETURN_IF_ERROR(store::SetYouthFlag(c, youth.id, store::YouthFlag::kRestricted, false));
+          return rpc::AuditAppended(
+              gate_->audit()
+                  ->Append(c, SideEvent(call.event, v1::ACTION_LIFT_RESTRICTION, change.id,
+                                        "erasure_cancelled"))
+                  .status());
+        }));
+        ASSIGN_OR_RETURN(*resp, LoadErasureRequest(request.id()));
+        return absl::OkStatus();
+      });
 }
 
 // --- Reading the requests -----------------------------------------------------
@@ -291,46 +295,48 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetErasureRequest(
     grpc::CallbackServerContext* ctx, const v1::GetErasureRequestRequest* req,
     v1::ErasureRequest* resp) {
   // Audited as a read of the record's GDPR state.
-  return rpc::Serve(*gate_, ctx, v1::ACTION_READ_YOUTH,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.GetErasureRequest"));
-    RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));
-    call.event.object_id = req->request_id();
-    ASSIGN_OR_RETURN(v1::ErasureRequest request, LoadErasureRequest(req->request_id()));
-    call.event.youth_id = request.youth_id();
-    ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(request.youth_id()));
-    RETURN_IF_ERROR(
-        RequireErasureViewer(caller, "RecordService.GetErasureRequest", youth.id, call));
-    RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
-    *resp = std::move(request);
-    return absl::OkStatus();
-  });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_READ_YOUTH,
+      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.GetErasureRequest"));
+        RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));
+        call.event.object_id = req->request_id();
+        ASSIGN_OR_RETURN(v1::ErasureRequest request, LoadErasureRequest(req->request_id()));
+        call.event.youth_id = request.youth_id();
+        ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(request.youth_id()));
+        RETURN_IF_ERROR(
+            RequireErasureViewer(caller, "RecordService.GetErasureRequest", youth.id, call));
+        RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+        *resp = std::move(request);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* RecordServiceImpl::ListErasureRequests(
     grpc::CallbackServerContext* ctx, const v1::ListErasureRequestsRequest* req,
     v1::ListErasureRequestsResponse* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_READ_YOUTH,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ListErasureRequests"));
-    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
-    ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
-    RETURN_IF_ERROR(
-        RequireErasureViewer(caller, "RecordService.ListErasureRequests", youth.id, call));
-    std::vector<v1::ErasureRequest> requests;
-    RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(requests, store::ListErasureRequests(c, youth.id));
-      return absl::OkStatus();
-    }));
-    ASSIGN_OR_RETURN(std::string next,
-                     rpc::TakePage(requests, req->page_size(), req->page_token(),
-                                   [](const v1::ErasureRequest& r) { return r.id(); }));
-    RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
-    for (v1::ErasureRequest& r : requests) *resp->add_erasure_requests() = std::move(r);
-    resp->set_next_page_token(next);
-    return absl::OkStatus();
-  });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_READ_YOUTH,
+      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+        call.event.youth_id = req->youth_id();
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ListErasureRequests"));
+        RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
+        ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
+        RETURN_IF_ERROR(
+            RequireErasureViewer(caller, "RecordService.ListErasureRequests", youth.id, call));
+        std::vector<v1::ErasureRequest> requests;
+        RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+          ASSIGN_OR_RETURN(requests, store::ListErasureRequests(c, youth.id));
+          return absl::OkStatus();
+        }));
+        ASSIGN_OR_RETURN(std::string next,
+                         rpc::TakePage(requests, req->page_size(), req->page_token(),
+                                       [](const v1::ErasureRequest& r) { return r.id(); }));
+        RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+        for (v1::ErasureRequest& r : requests) *resp->add_erasure_requests() = std::move(r);
+        resp->set_next_page_token(next);
+        return absl::OkStatus();
+      });
 }
 
 // --- Execution, by the server -------------------------------------------------
@@ -388,15 +394,15 @@ absl::StatusOr<bool> RecordServiceImpl::ExecuteErasure(absl::string_view id, abs
     }
     if (!refused.empty()) {
       // The server cancels it (the restriction stays: a person lifts it).
-      RETURN_IF_ERROR(store::CancelErasureRequest(c, *crypto, *request, kServerActor, "", now, "",
-                                                  refused));
+      RETURN_IF_ERROR(
+          store::CancelErasureRequest(c, *crypto, *request, kServerActor, "", now, "", refused));
       RETURN_IF_ERROR(gate_->audit()
                           ->Append(c, ServerEvent(v1::ACTION_ERASE_YOUTH, youth_id, id,
                                                   v1::DECISION_DENY, refused))
                           .status());
       return gate_->audit()
-          ->Append(c, ServerEvent(v1::ACTION_CANCEL_ERASURE, youth_id, id, v1::DECISION_ALLOW,
-                                  refused))
+          ->Append(
+              c, ServerEvent(v1::ACTION_CANCEL_ERASURE, youth_id, id, v1::DECISION_ALLOW, refused))
           .status();
     }
     // Crypto-shredding, as the retention sweep's whole-youth erasure.
@@ -421,74 +427,76 @@ absl::StatusOr<bool> RecordServiceImpl::ExecuteErasure(absl::string_view id, abs
 grpc::ServerUnaryReactor* RecordServiceImpl::RequestFullExport(
     grpc::CallbackServerContext* ctx, const v1::RequestFullExportRequest* req,
     v1::FullExportRequest* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_REQUEST_FULL_EXPORT,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    call.event.youth_id = req->youth_id();
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.RequestFullExport"));
-    RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
-    RETURN_IF_ERROR(common::CheckText("reason", req->reason(), common::kMaxReasonLength));
-    ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
-    ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
-    v1::FullExportRequest request;
-    request.set_id(common::NewId("fxr"));
-    request.set_youth_id(youth.id);
-    request.set_state(v1::FULL_EXPORT_STATE_REQUESTED);
-    request.set_requested_by_member_id(caller.member_id());
-    *request.mutable_requested_at() = common::ToProto(clock_->Now());
-    call.event.object_id = request.id();
-    RETURN_IF_ERROR(Commit(call, [&](Connection& c) {
-      return store::InsertFullExportRequest(c, *crypto, request, caller.service_id(),
-                                            req->reason());
-    }));
-    *resp = std::move(request);
-    return absl::OkStatus();
-  });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_REQUEST_FULL_EXPORT,
+      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+        call.event.youth_id = req->youth_id();
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.RequestFullExport"));
+        RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
+        RETURN_IF_ERROR(common::CheckText("reason", req->reason(), common::kMaxReasonLength));
+        ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(req->youth_id()));
+        ASSIGN_OR_RETURN(const FieldCrypto* crypto, Crypto());
+        v1::FullExportRequest request;
+        request.set_id(common::NewId("fxr"));
+        request.set_youth_id(youth.id);
+        request.set_state(v1::FULL_EXPORT_STATE_REQUESTED);
+        request.set_requested_by_member_id(caller.member_id());
+        *request.mutable_requested_at() = common::ToProto(clock_->Now());
+        call.event.object_id = request.id();
+        RETURN_IF_ERROR(Commit(call, [&](Connection& c) {
+          return store::InsertFullExportRequest(c, *crypto, request, caller.service_id(),
+                                                req->reason());
+        }));
+        *resp = std::move(request);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* RecordServiceImpl::ApproveFullExport(
     grpc::CallbackServerContext* ctx, const v1::ApproveFullExportRequest* req,
     v1::FullExportRequest* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_APPROVE_FULL_EXPORT,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
-    RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ApproveFullExport"));
-    RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));  // bulk disclosure: step-up
-    RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));
-    call.event.object_id = req->request_id();
-    const absl::Time now = clock_->Now();
-    std::optional<v1::FullExportRequest> request;
-    RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(request, store::GetFullExportRequest(c, req->request_id(), now));
-      return absl::OkStatus();
-    }));
-    if (!request.has_value()) return ExportRequestNotFound();
-    call.event.youth_id = request->youth_id();
-    ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(request->youth_id()));
-    ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(caller));
-    if (!platform) {
-      return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
-                         "only a platform auditor (the DPO) approves a full export");
-    }
-    if (caller.member_id() == request->requested_by_member_id()) {
-      return rpc::Denied(v1::ACCESS_REASON_SEPARATION_OF_DUTIES,
-                         "a full export is approved by someone other than its requester");
-    }
-    if (request->state() != v1::FULL_EXPORT_STATE_REQUESTED) {  // idempotent repeat
-      RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
-      *resp = *std::move(request);
-      return absl::OkStatus();
-    }
-    RETURN_IF_ERROR(Commit(call, [&](Connection& c) {
-      return store::ApproveFullExportRequest(c, request->id(), caller.member_id(), now);
-    }));
-    RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(request, store::GetFullExportRequest(c, req->request_id(), now));
-      return absl::OkStatus();
-    }));
-    if (!request.has_value()) return ExportRequestNotFound();
-    (void)youth;
-    *resp = *std::move(request);
-    return absl::OkStatus();
-  });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_APPROVE_FULL_EXPORT,
+      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ApproveFullExport"));
+        RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));  // bulk disclosure: step-up
+        RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));
+        call.event.object_id = req->request_id();
+        const absl::Time now = clock_->Now();
+        std::optional<v1::FullExportRequest> request;
+        RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+          ASSIGN_OR_RETURN(request, store::GetFullExportRequest(c, req->request_id(), now));
+          return absl::OkStatus();
+        }));
+        if (!request.has_value()) return ExportRequestNotFound();
+        call.event.youth_id = request->youth_id();
+        ASSIGN_OR_RETURN(YouthFacts youth, GetYouthFacts(request->youth_id()));
+        ASSIGN_OR_RETURN(const bool platform, IsPlatformAuditor(caller));
+        if (!platform) {
+          return rpc::Denied(v1::ACCESS_REASON_ROLE_NOT_PERMITTED,
+                             "only a platform auditor (the DPO) approves a full export");
+        }
+        if (caller.member_id() == request->requested_by_member_id()) {
+          return rpc::Denied(v1::ACCESS_REASON_SEPARATION_OF_DUTIES,
+                             "a full export is approved by someone other than its requester");
+        }
+        if (request->state() != v1::FULL_EXPORT_STATE_REQUESTED) {  // idempotent repeat
+          RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+          *resp = *std::move(request);
+          return absl::OkStatus();
+        }
+        RETURN_IF_ERROR(Commit(call, [&](Connection& c) {
+          return store::ApproveFullExportRequest(c, request->id(), caller.member_id(), now);
+        }));
+        RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+          ASSIGN_OR_RETURN(request, store::GetFullExportRequest(c, req->request_id(), now));
+          return absl::OkStatus();
+        }));
+        if (!request.has_value()) return ExportRequestNotFound();
+        (void)youth;
+        *resp = *std::move(request);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace relais::record

@@ -10,12 +10,12 @@
 namespace relais::record::store {
 namespace {
 
+using internal::SetTs;
+using internal::Us;
 using storage::Connection;
 using storage::Statement;
 using storage::crypto::FieldCrypto;
 using storage::crypto::YouthKey;
-using internal::SetTs;
-using internal::Us;
 
 // Field names in the AAD of each sealed column. Never rename one: values
 // sealed under the old name would no longer open.
@@ -90,8 +90,9 @@ absl::Status InsertErasureRequest(Connection& c, const FieldCrypto& crypto,
 
 absl::StatusOr<std::optional<v1::ErasureRequest>> GetErasureRequest(Connection& c,
                                                                     absl::string_view id) {
-  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kErasureColumns,
-                                                       " FROM rec_erasure_requests WHERE id = ?1")));
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare(absl::StrCat("SELECT ", kErasureColumns,
+                                          " FROM rec_erasure_requests WHERE id = ?1")));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
@@ -127,9 +128,9 @@ absl::StatusOr<std::vector<v1::ErasureRequest>> ListErasureRequests(Connection& 
   return out;
 }
 
-absl::Status ApproveErasureRequest(Connection& c, absl::string_view id,
-                                   absl::string_view member_id, absl::string_view service_id,
-                                   absl::Time at, absl::Time execute_after) {
+absl::Status ApproveErasureRequest(Connection& c, absl::string_view id, absl::string_view member_id,
+                                   absl::string_view service_id, absl::Time at,
+                                   absl::Time execute_after) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare("UPDATE rec_erasure_requests SET state = ?2, approved_by_member = ?3, "
                              "approved_by_service = ?4, approved_at_us = ?5, "
@@ -254,9 +255,8 @@ absl::Status ApproveFullExportRequest(Connection& c, absl::string_view id,
 }
 
 absl::Status MarkFullExportUsed(Connection& c, absl::string_view id, absl::Time at) {
-  ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare("UPDATE rec_full_exports SET state = ?2, used_at_us = ?3 "
-                             "WHERE id = ?1 AND state = ?4 AND used_at_us IS NULL"));
+  ASSIGN_OR_RETURN(Statement s, c.Prepare("UPDATE rec_full_exports SET state = ?2, used_at_us = ?3 "
+                                          "WHERE id = ?1 AND state = ?4 AND used_at_us IS NULL"));
   s.Bind(1, id).Bind(2, int64_t{v1::FULL_EXPORT_STATE_USED}).Bind(3, absl::ToUnixMicros(at));
   s.Bind(4, int64_t{v1::FULL_EXPORT_STATE_APPROVED});
   RETURN_IF_ERROR(s.Run());

@@ -42,8 +42,8 @@ absl::Status InsertErasureRequest(storage::Connection& c,
 absl::StatusOr<std::optional<v1::ErasureRequest>> GetErasureRequest(storage::Connection& c,
                                                                     absl::string_view id);
 // The youth's REQUESTED or APPROVED request, if any (there is at most one).
-absl::StatusOr<std::optional<v1::ErasureRequest>> PendingErasureRequest(
-    storage::Connection& c, absl::string_view youth_id);
+absl::StatusOr<std::optional<v1::ErasureRequest>> PendingErasureRequest(storage::Connection& c,
+                                                                        absl::string_view youth_id);
 // Every request of the youth, newest first.
 absl::StatusOr<std::vector<v1::ErasureRequest>> ListErasureRequests(storage::Connection& c,
                                                                     absl::string_view youth_id);
@@ -60,8 +60,7 @@ absl::Status CancelErasureRequest(storage::Connection& c,
 // APPROVED -> EXECUTED; the sealed reasons are dropped with the key.
 absl::Status MarkErasureExecuted(storage::Connection& c, absl::string_view id, absl::Time at);
 // Ids of the APPROVED requests whose execute_after is at or before `now`, oldest first.
-absl::StatusOr<std::vector<std::string>> DueErasureRequests(storage::Connection& c,
-                                                            absl::Time now);
+absl::StatusOr<std::vector<std::string>> DueErasureRequests(storage::Connection& c, absl::Time now);
 
 // Two-person full exports (rec_full_exports). `now` evaluates the EXPIRED state.
 inline constexpr absl::Duration kFullExportValidity = absl::Hours(24);

@@ -4,9 +4,9 @@
 #include <memory>
 #include <string>
 
+#include "access/facts.h"
 #include "common/clock.h"
 #include "relais/v1/record.grpc.pb.h"
-#include "access/facts.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_api.h"
 #include "services/record/entry_reader.h"

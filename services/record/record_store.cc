@@ -10,12 +10,12 @@
 namespace relais::record::store {
 namespace {
 
+using internal::SetTs;
+using internal::Us;
 using storage::Connection;
 using storage::Statement;
 using storage::crypto::FieldCrypto;
 using storage::crypto::YouthKey;
-using internal::SetTs;
-using internal::Us;
 
 // Field names in the AAD of each sealed column. Never rename one: values
 // sealed under the old name would no longer open.
@@ -203,10 +203,10 @@ absl::Status CheckNoPlaintextRecords(Connection& c) {
                                           "typeof(display_name) <> 'blob'"));
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (row && s.ColumnInt64(0) > 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the database holds ", s.ColumnInt64(0),
-        " youth records written in plaintext by a build without encryption at rest; "
-        "start from a new database"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the database holds ", s.ColumnInt64(0),
+                     " youth records written in plaintext by a build without encryption at rest; "
+                     "start from a new database"));
   }
   return absl::OkStatus();
 }
@@ -217,10 +217,9 @@ absl::Status InsertYouth(Connection& c, const FieldCrypto& crypto, const v1::You
                    crypto.CreateDataKey(c, y.id(), absl::FromUnixMicros(Us(y.created_at()))));
   ASSIGN_OR_RETURN(std::string name, key.Seal({kYouthName, y.id()}, y.display_name()));
   ASSIGN_OR_RETURN(std::string birth, key.Seal({kYouthBirth, y.id()}, y.date_of_birth()));
-  ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare("INSERT INTO rec_youth (id, display_name, date_of_birth, "
-                             "national_hash, created_by_service, created_at_us) "
-                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+  ASSIGN_OR_RETURN(Statement s, c.Prepare("INSERT INTO rec_youth (id, display_name, date_of_birth, "
+                                          "national_hash, created_by_service, created_at_us) "
+                                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
   s.Bind(1, y.id()).BindBlob(2, name).BindBlob(3, birth);
   s.BindOptional(4, national_hash).Bind(5, created_by_service).Bind(6, Us(y.created_at()));
   RETURN_IF_ERROR(s.Run());
@@ -242,8 +241,8 @@ absl::StatusOr<std::optional<v1::Youth>> GetYouth(Connection& c, const FieldCryp
                                                   absl::string_view id) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare(absl::StrCat("SELECT id, display_name, date_of_birth, restricted, "
-                                          "created_at_us, ", kYouthMacColumns,
-                                          ", mac FROM rec_youth WHERE id = ?1")));
+                                          "created_at_us, ",
+                                          kYouthMacColumns, ", mac FROM rec_youth WHERE id = ?1")));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
@@ -275,8 +274,8 @@ absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const Fie
                                                         absl::string_view id) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare(absl::StrCat("SELECT date_of_birth, restricted, erased, legal_hold, "
-                                          "created_by_service, ", kYouthMacColumns,
-                                          ", mac FROM rec_youth WHERE id = ?1")));
+                                          "created_by_service, ",
+                                          kYouthMacColumns, ", mac FROM rec_youth WHERE id = ?1")));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;

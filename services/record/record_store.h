@@ -24,8 +24,7 @@ std::vector<storage::Migration> Migrations();
 // The youth's access facts (restriction, legal hold, erasure, the creating
 // service) carry a MAC (storage/row_mac.h) over these columns of rec_youth;
 // every read of them checks it: PERMISSION_DENIED "integrity_violation".
-inline constexpr char kYouthMacColumns[] =
-    "id, restricted, erased, legal_hold, created_by_service";
+inline constexpr char kYouthMacColumns[] = "id, restricted, erased, legal_hold, created_by_service";
 inline constexpr storage::MacTable kYouthMac{"rec_youth", "id", kYouthMacColumns,
                                              storage::CountColumns(kYouthMacColumns)};
 // MACs the youths written before migration 6 (once), or re-MACs them after a

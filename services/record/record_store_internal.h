@@ -6,8 +6,8 @@
 #include <cstdint>
 
 #include "absl/time/time.h"
-#include "google/protobuf/timestamp.pb.h"
 #include "common/proto_time.h"
+#include "google/protobuf/timestamp.pb.h"
 
 namespace relais::record::store::internal {
 

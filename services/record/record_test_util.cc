@@ -8,14 +8,14 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "gtest/gtest.h"
-#include "common/status_macros.h"
+#include "access/roles.h"
 #include "common/ids.h"
+#include "common/proto_time.h"
+#include "common/reason.h"
+#include "common/status_macros.h"
+#include "gtest/gtest.h"
 #include "services/record/record_service.h"
 #include "services/record/record_store.h"
-#include "common/reason.h"
-#include "common/proto_time.h"
-#include "access/roles.h"
 
 namespace relais::record::testing {
 
@@ -65,8 +65,8 @@ absl::StatusOr<access::CareExport> FakeCare::ExportCare(absl::string_view, absl:
   return access::CareExport{};
 }
 
-absl::StatusOr<access::AccompanimentSpan> FakeCare::GetAccompanimentSpan(
-    Connection&, absl::string_view) const {
+absl::StatusOr<access::AccompanimentSpan> FakeCare::GetAccompanimentSpan(Connection&,
+                                                                         absl::string_view) const {
   return span;
 }
 
@@ -98,17 +98,17 @@ absl::StatusOr<std::string> StoreRecords::OpenForYouth(absl::string_view youth_i
   return keys_->Open(youth_id, field, row_id, sealed);
 }
 
-RecordFixture::RecordFixture() : clock_(absl::FromCivil(absl::CivilDay(2026, 11, 25),
-                                                        absl::UTCTimeZone())) {
+RecordFixture::RecordFixture()
+    : clock_(absl::FromCivil(absl::CivilDay(2026, 11, 25), absl::UTCTimeZone())) {
   static int instance = 0;
   path_ = absl::StrCat(::testing::TempDir(), "/record_fixture_", ::getpid(), "_", ++instance,
                        ".sqlite");
   std::filesystem::remove(path_);
   db_ = Check(storage::Database::Open({.path = path_}), "open database");
   Check(RecordServiceImpl::Migrate(db_.get()), "record migrations");
-  binding_ = Check(storage::BindRowMac(
-                       *db_, Check(storage::RowMac::Derive({std::string(32, 'k')}), "row mac")),
-                   "bind row mac");
+  binding_ = Check(
+      storage::BindRowMac(*db_, Check(storage::RowMac::Derive({std::string(32, 'k')}), "row mac")),
+      "bind row mac");
   audit_ = Check(audit::AuditLog::Create(db_.get(), &clock_), "audit log");
   gate_ = std::make_unique<rpc::CallGate>(nullptr, audit_.get(), &clock_);
   auto ring = std::make_unique<storage::crypto::MasterKeyRing>(
@@ -145,15 +145,13 @@ std::string RecordFixture::AddYouth(absl::string_view service_id) {
   y.set_date_of_birth("2012-05-01");
   *y.mutable_created_at() = common::ToProto(clock_.Now());
   const storage::crypto::FieldCrypto* crypto = Check(keys_->Crypto(), "crypto");
-  Check(db_->Write([&](Connection& c) {
-          return store::InsertYouth(c, *crypto, y, "", service_id);
-        }),
-        "insert youth");
+  Check(
+      db_->Write([&](Connection& c) { return store::InsertYouth(c, *crypto, y, "", service_id); }),
+      "insert youth");
   return y.id();
 }
 
-std::string RecordFixture::AddEntry(absl::string_view youth_id,
-                                    absl::string_view author_service_id,
+std::string RecordFixture::AddEntry(absl::string_view youth_id, absl::string_view author_service_id,
                                     v1::Visibility visibility, v1::DataCategory category,
                                     absl::string_view body, absl::string_view supersedes) {
   v1::Entry e;

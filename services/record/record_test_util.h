@@ -80,14 +80,13 @@ class RecordFixture {
   common::FakeClock& clock() { return clock_; }
 
   // A caller of `service_id` with one role, who logged in just now.
-  rpc::Caller CallerOf(absl::string_view member_id, absl::string_view service_id,
-                              v1::Role role);
+  rpc::Caller CallerOf(absl::string_view member_id, absl::string_view service_id, v1::Role role);
   // Creates a youth (born 2012-05-01) on behalf of `service_id`.
   std::string AddYouth(absl::string_view service_id);
   // Appends an entry and returns its id; it supersedes `supersedes` if given.
   std::string AddEntry(absl::string_view youth_id, absl::string_view author_service_id,
-                       v1::Visibility visibility, v1::DataCategory category,
-                       absl::string_view body, absl::string_view supersedes = "");
+                       v1::Visibility visibility, v1::DataCategory category, absl::string_view body,
+                       absl::string_view supersedes = "");
   // Every audit event so far, oldest first.
   std::vector<v1::AuditEvent> Events() const;
 

@@ -49,8 +49,7 @@ absl::StatusOr<std::vector<RetentionYouth>> ListLiveYouths(Connection& c) {
   return out;
 }
 
-absl::StatusOr<std::vector<LiveEntry>> ListLiveEntries(Connection& c,
-                                                       absl::string_view youth_id) {
+absl::StatusOr<std::vector<LiveEntry>> ListLiveEntries(Connection& c, absl::string_view youth_id) {
   ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT id, category FROM rec_entries WHERE "
                                           "youth_id = ?1 AND erased_at_us IS NULL "
                                           "ORDER BY position"));

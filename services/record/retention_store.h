@@ -37,8 +37,7 @@ absl::StatusOr<std::vector<LiveEntry>> ListLiveEntries(storage::Connection& c,
 
 // Overwrites the entry's body and marks it erased at `now`; the row stays
 // (id, youth, author, category, visibility, dates). False if it was already.
-absl::StatusOr<bool> EraseEntry(storage::Connection& c, absl::string_view entry_id,
-                                absl::Time now);
+absl::StatusOr<bool> EraseEntry(storage::Connection& c, absl::string_view entry_id, absl::Time now);
 
 }  // namespace relais::record::store
 

@@ -6,8 +6,8 @@
 #include <optional>
 #include <vector>
 
-#include "common/status_macros.h"
 #include "common/ids.h"
+#include "common/status_macros.h"
 #include "services/common/rpc.h"
 #include "services/record/gdpr_store.h"
 #include "services/record/record_store.h"
@@ -35,10 +35,8 @@ struct Due {
 // Whether the youth is closed, and if so what is due. nullopt: nothing.
 absl::StatusOr<std::optional<Due>> Evaluate(Connection& c, const access::CareFacts& care,
                                             const RetentionPolicy& policy,
-                                            const store::RetentionYouth& youth,
-                                            absl::Time now) {
-  ASSIGN_OR_RETURN(access::AccompanimentSpan span,
-                   care.GetAccompanimentSpan(c, youth.id));
+                                            const store::RetentionYouth& youth, absl::Time now) {
+  ASSIGN_OR_RETURN(access::AccompanimentSpan span, care.GetAccompanimentSpan(c, youth.id));
   if (span.open) return std::nullopt;  // accompanied now or later: never swept
   Due due;
   due.clock_start = span.last_end.value_or(youth.created_at);
@@ -171,8 +169,7 @@ absl::StatusOr<std::optional<v1::RetentionItem>> RetentionSweeper::EraseDue(
   // or restriction set, or another sweep since the caller's read wins.
   std::optional<v1::RetentionItem> done;
   RETURN_IF_ERROR(deps_.db->Write([&](Connection& c) -> absl::Status {
-    ASSIGN_OR_RETURN(std::optional<store::RetentionYouth> youth,
-                     store::GetLiveYouth(c, youth_id));
+    ASSIGN_OR_RETURN(std::optional<store::RetentionYouth> youth, store::GetLiveYouth(c, youth_id));
     if (!youth.has_value()) return absl::OkStatus();
     ASSIGN_OR_RETURN(std::optional<Due> now_due,
                      Evaluate(c, *deps_.care, deps_.policy, *youth, now));
@@ -206,8 +203,8 @@ absl::StatusOr<v1::SweepRetentionResponse> RetentionSweeper::RunScheduled() cons
   sweep.decision = v1::DECISION_ALLOW;
   sweep.reason = v1::ACCESS_REASON_ALLOWED;
   sweep.reason_code = "scheduled";
-  RETURN_IF_ERROR(deps_.db->Write(
-      [&](Connection& c) { return deps_.audit->Append(c, sweep).status(); }));
+  RETURN_IF_ERROR(
+      deps_.db->Write([&](Connection& c) { return deps_.audit->Append(c, sweep).status(); }));
   return Sweep(/*dry_run=*/false, sweep);
 }
 

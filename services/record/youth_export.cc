@@ -10,8 +10,8 @@
 
 namespace relais::record {
 
-using rpc::Caller;
 using rpc::CallAudit;
+using rpc::Caller;
 
 namespace {
 
@@ -27,8 +27,7 @@ class YouthExportSource final : public rpc::StreamSource<v1::ExportYouthItem> {
     // A refused token is audited with the youth id too (when it is a
     // plausible id), so the youth's access report shows the attempt.
     const bool id_ok = common::CheckId("youth_id", req_.youth_id()).ok();
-    return rpc::BeginStream(*deps_.gate, ctx, v1::ACTION_EXPORT_YOUTH,
-                            id_ok ? req_.youth_id() : "",
+    return rpc::BeginStream(*deps_.gate, ctx, v1::ACTION_EXPORT_YOUTH, id_ok ? req_.youth_id() : "",
                             [&](const Caller& caller, CallAudit& call) {
                               return exporter_.Begin(caller, call, req_, out);
                             });
@@ -46,10 +45,11 @@ class YouthExportSource final : public rpc::StreamSource<v1::ExportYouthItem> {
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::ExportYouthItem>* StartYouthExport(
-    ExportDeps deps, grpc::CallbackServerContext* ctx, const v1::ExportYouthRequest& req) {
-  return rpc::StartStream<v1::ExportYouthItem>(
-      ctx, std::make_unique<YouthExportSource>(deps, req), "export interrupted");
+grpc::ServerWriteReactor<v1::ExportYouthItem>* StartYouthExport(ExportDeps deps,
+                                                                grpc::CallbackServerContext* ctx,
+                                                                const v1::ExportYouthRequest& req) {
+  return rpc::StartStream<v1::ExportYouthItem>(ctx, std::make_unique<YouthExportSource>(deps, req),
+                                               "export interrupted");
 }
 
 }  // namespace relais::record

@@ -15,8 +15,9 @@ namespace relais::record {
 // ACTION_EXPORT_YOUTH event, allow or deny) before anything is written, then
 // streams the items, one write at a time. The reactor deletes itself when
 // the call is done.
-grpc::ServerWriteReactor<v1::ExportYouthItem>* StartYouthExport(
-    ExportDeps deps, grpc::CallbackServerContext* ctx, const v1::ExportYouthRequest& req);
+grpc::ServerWriteReactor<v1::ExportYouthItem>* StartYouthExport(ExportDeps deps,
+                                                                grpc::CallbackServerContext* ctx,
+                                                                const v1::ExportYouthRequest& req);
 
 }  // namespace relais::record
 

@@ -4,16 +4,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "access/policy.h"
-#include "common/status_macros.h"
-#include "services/record/gdpr_store.h"
-#include "services/common/commit.h"
-#include "common/reason.h"
 #include "common/proto_time.h"
+#include "common/reason.h"
+#include "common/status_macros.h"
+#include "services/common/commit.h"
+#include "services/record/gdpr_store.h"
 
 namespace relais::record {
 
-using rpc::Caller;
 using rpc::CallAudit;
+using rpc::Caller;
 using storage::Connection;
 using storage::crypto::FieldCrypto;
 
@@ -58,19 +58,20 @@ absl::Status CheckFullExportGrant(const std::optional<v1::FullExportRequest>& gr
   if (!grant.has_value() || grant->youth_id() != youth_id ||
       grant->requested_by_member_id() != member_id) {
     return common::NotFound("export_request_not_found",
-                         "no full-export request of this admin for this youth");
+                            "no full-export request of this admin for this youth");
   }
   switch (grant->state()) {
     case v1::FULL_EXPORT_STATE_APPROVED:
       return absl::OkStatus();
     case v1::FULL_EXPORT_STATE_USED:
-      return common::Precondition("export_request_used", "the full-export request was used already");
+      return common::Precondition("export_request_used",
+                                  "the full-export request was used already");
     case v1::FULL_EXPORT_STATE_EXPIRED:
       return common::Precondition("export_request_expired",
-                               "the full-export approval is older than 24 hours");
+                                  "the full-export approval is older than 24 hours");
     default:
       return common::Precondition("export_request_not_approved",
-                               "a platform auditor has not approved the full export");
+                                  "a platform auditor has not approved the full export");
   }
 }
 
@@ -99,9 +100,8 @@ absl::Status YouthExporter::Begin(const Caller& caller, CallAudit& call,
       return absl::OkStatus();
     }));
     if (!identity.has_value()) return common::NotFound("youth_not_found", "no such youth record");
-    open_text = [records = deps_.records, id = youth.id](absl::string_view field,
-                                                        absl::string_view row_id,
-                                                        absl::string_view sealed) {
+    open_text = [records = deps_.records, id = youth.id](
+                    absl::string_view field, absl::string_view row_id, absl::string_view sealed) {
       return records->OpenForYouth(id, field, row_id, sealed);
     };
   }
@@ -113,8 +113,7 @@ absl::Status YouthExporter::Begin(const Caller& caller, CallAudit& call,
 }
 
 absl::Status YouthExporter::Authorise(const Caller& caller, CallAudit& call,
-                                      const v1::ExportYouthRequest& req,
-                                      const YouthFacts& youth) {
+                                      const v1::ExportYouthRequest& req, const YouthFacts& youth) {
   admin_ = caller.HasRole(v1::ROLE_ADMIN);
   ASSIGN_OR_RETURN(facts_, deps_.care->GatherFacts(caller.service_id(), youth.id));
   facts_.break_glass = false;
@@ -142,8 +141,8 @@ absl::Status YouthExporter::Authorise(const Caller& caller, CallAudit& call,
   return absl::OkStatus();
 }
 
-absl::Status YouthExporter::Record(const Caller& caller, CallAudit& call,
-                                   absl::string_view full_id, absl::string_view youth_id) {
+absl::Status YouthExporter::Record(const Caller& caller, CallAudit& call, absl::string_view full_id,
+                                   absl::string_view youth_id) {
   // Audited before anything leaves; ids only.
   call.event = rpc::Allowed(std::move(call.event));
   if (scope_ == v1::EXPORT_SCOPE_FULL) {
@@ -250,9 +249,8 @@ absl::Status YouthExporter::Fill(std::deque<v1::ExportYouthItem>& out) {
         continue;
       }
       // Metadata only: the body stays sealed (an admin's sees less still).
-      *entries[i].mutable_entry() = scope_ == v1::EXPORT_SCOPE_METADATA
-                                        ? MetadataOnly(page[i].entry)
-                                        : page[i].entry;
+      *entries[i].mutable_entry() =
+          scope_ == v1::EXPORT_SCOPE_METADATA ? MetadataOnly(page[i].entry) : page[i].entry;
       entries[i].set_withheld(true);
       entries[i].set_withheld_reason(withheld[i]);
     }

@@ -95,8 +95,8 @@ class YouthExporter {
   absl::Status Authorise(const rpc::Caller& caller, rpc::CallAudit& call,
                          const v1::ExportYouthRequest& req, const YouthFacts& youth);
   // The ALLOW event (and the full-export request's use) in one transaction.
-  absl::Status Record(const rpc::Caller& caller, rpc::CallAudit& call,
-                      absl::string_view full_id, absl::string_view youth_id);
+  absl::Status Record(const rpc::Caller& caller, rpc::CallAudit& call, absl::string_view full_id,
+                      absl::string_view youth_id);
   // Appends the header, identity and care parts to `out`.
   void QueueHead(const rpc::Caller& caller, const YouthFacts& youth,
                  std::optional<v1::Youth> identity, access::CareExport care,

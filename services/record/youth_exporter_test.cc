@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "common/reason.h"
 #include "gtest/gtest.h"
 #include "services/record/record_test_util.h"
-#include "common/reason.h"
 
 namespace relais::record {
 namespace {
@@ -23,8 +23,8 @@ class YouthExporterTest : public ::testing::Test {
     youth_ = f_.AddYouth(kAmo);
     own_ = f_.AddEntry(youth_, kAmo, v1::VISIBILITY_SERVICE_PRIVATE, v1::DATA_CATEGORY_GENERAL,
                        "amo note");
-    other_ = f_.AddEntry(youth_, kSaj, v1::VISIBILITY_SHARED, v1::DATA_CATEGORY_GENERAL,
-                         "saj shared");
+    other_ =
+        f_.AddEntry(youth_, kSaj, v1::VISIBILITY_SHARED, v1::DATA_CATEGORY_GENERAL, "saj shared");
   }
 
   // Begins an export for a member of `service` with `role`; the items in

@@ -4,9 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 #include "services/common/rpc.h"
-#include "common/reason.h"
 
 namespace relais::record {
 
@@ -43,22 +43,22 @@ absl::StatusOr<storage::crypto::MasterKeyRing> YouthKeys::LoadMasterKeys(
     }
   }
   if (!missing.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the database holds data keys wrapped under master key(s) ", missing,
-        " but the master key given (", ring.current().id(), ", from ", ring.origin(),
-        ") is not one of them; pass the right --master_key_file (and "
-        "--previous_master_key_file during a rotation)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the database holds data keys wrapped under master key(s) ", missing,
+                     " but the master key given (", ring.current().id(), ", from ", ring.origin(),
+                     ") is not one of them; pass the right --master_key_file (and "
+                     "--previous_master_key_file during a rotation)"));
   }
-  common::LogFields fields = {{"master_key_id", ring.current().id()},
-                              {"origin", ring.origin()}};
+  common::LogFields fields = {{"master_key_id", ring.current().id()}, {"origin", ring.origin()}};
   for (const std::string& id : ring.previous_ids()) {
     fields.emplace_back("previous_master_key_id", id);
   }
   fields.emplace_back("data_keys_to_rewrap", absl::StrCat(to_rewrap));
   common::LogInfo("master keys loaded", fields);
   if (to_rewrap == 0 && !ring.previous_ids().empty()) {
-    common::LogInfo("no data key is wrapped under the previous master key any more; "
-                    "--previous_master_key_file can be dropped");
+    common::LogInfo(
+        "no data key is wrapped under the previous master key any more; "
+        "--previous_master_key_file can be dropped");
   }
   return ring;
 }

@@ -66,8 +66,8 @@ std::string Sane(const host::ServerSettings& s) {
   }
   if (h.keys_dir.empty() || HasNul(h.keys_dir)) return "keys.dir";
   if (HasNul(h.master_key_file) || HasNul(h.previous_master_key_file)) return "keys.*";
-  const int tls_files = !s.tls_cert_file.empty() + !s.tls_key_file.empty() +
-                        !s.tls_client_ca_file.empty();
+  const int tls_files =
+      !s.tls_cert_file.empty() + !s.tls_key_file.empty() + !s.tls_client_ca_file.empty();
   if (tls_files != 0 && tls_files != 3) return "tls: all three files or none";
   if (!Within(h.token_lifetime, absl::Minutes(1), day)) return "auth.token_lifetime";
   if (h.care.self_consent_age < 10 || h.care.self_consent_age > 18) {
@@ -114,8 +114,7 @@ std::string Digest(const host::ServerSettings& s) {
       absl::FormatDuration(h.sweep_interval), "|", h.checkpoint_every_events, "|",
       absl::FormatDuration(h.checkpoint_every), "|", h.access_report_names_members, "|",
       h.metrics_listen, "|", absl::FormatDuration(h.health_probe_interval), "|",
-      h.max_message_bytes, "|", s.log_level, "|",
-      absl::FormatDuration(h.retention.sweep_interval));
+      h.max_message_bytes, "|", s.log_level, "|", absl::FormatDuration(h.retention.sweep_interval));
   for (const auto& [category, period] : h.retention.period) {
     absl::StrAppend(&out, "|", category, "=", absl::FormatDuration(period));
   }

@@ -105,7 +105,10 @@ void ServiceSeeds(Corpus& corpus) {
           google::protobuf::MessageFactory::generated_factory()->GetPrototype(
               d->method(i)->input_type());
       add(target, service, d->method(i)->name(),
-          target == "audit" ? "dpo" : target == "admin" ? "admin" : "amo.camille", *prototype);
+          target == "audit"   ? "dpo"
+          : target == "admin" ? "admin"
+                              : "amo.camille",
+          *prototype);
     }
   }
 

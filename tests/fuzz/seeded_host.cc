@@ -121,8 +121,8 @@ absl::Status SeededHost::Seed() {
   placeholders_["@entry_private"] = world.entry_ids.at(2);
   placeholders_["@consent"] = world.consent_id;
   ASSIGN_OR_RETURN(placeholders_["@entry_health"],
-                   seeder_->AddEntry(world.youth_id, v1::ENTRY_KIND_NOTE,
-                                     v1::DATA_CATEGORY_HEALTH, v1::VISIBILITY_SHARED, "Sante"));
+                   seeder_->AddEntry(world.youth_id, v1::ENTRY_KIND_NOTE, v1::DATA_CATEGORY_HEALTH,
+                                     v1::VISIBILITY_SHARED, "Sante"));
   ASSIGN_OR_RETURN(demo::SeededYouth child,
                    seeder_->AddAccompaniedYouth(10, "Seeded Youth", "Seeded Guardian"));
   placeholders_["@youth_child"] = child.youth_id;

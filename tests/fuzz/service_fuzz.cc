@@ -262,12 +262,12 @@ int FuzzServiceCall(absl::string_view service_name, const uint8_t* data, size_t 
   // never read or write its entries; an auditor may only act, as the platform's
   // DPO, on erasure and full-export requests (ids and dates, no content).
   static const std::set<std::string> kAdminRecordCalls = {
-      "RestrictYouth",     "LiftRestriction",     "SetLegalHold",   "LiftLegalHold",
-      "EraseYouth",        "ExportYouth",         "SweepRetention", "CancelErasure",
+      "RestrictYouth",     "LiftRestriction",     "SetLegalHold",     "LiftLegalHold",
+      "EraseYouth",        "ExportYouth",         "SweepRetention",   "CancelErasure",
       "GetErasureRequest", "ListErasureRequests", "RequestFullExport"};
-  static const std::set<std::string> kDpoRecordCalls = {
-      "ApproveErasure", "CancelErasure", "GetErasureRequest", "ListErasureRequests",
-      "ApproveFullExport"};
+  static const std::set<std::string> kDpoRecordCalls = {"ApproveErasure", "CancelErasure",
+                                                        "GetErasureRequest", "ListErasureRequests",
+                                                        "ApproveFullExport"};
   if (status.ok() && service.full_name() == "relais.v1.RecordService" &&
       ((caller_name == "dpo" && kDpoRecordCalls.count(method.name()) == 0) ||
        (caller_name == "admin" && kAdminRecordCalls.count(method.name()) == 0))) {

@@ -68,19 +68,19 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "auth/key_ring.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "auth/key_ring.h"
 #include "auth/password.h"
 #include "common/clock.h"
+#include "common/ids.h"
 #include "common/status_macros.h"
 #include "services/audit/audit_log.h"
 #include "services/auth_store/revocation_store.h"
-#include "common/ids.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_store.h"
 #include "storage/crypto/field_crypto.h"
@@ -109,10 +109,12 @@ ABSL_FLAG(std::string, service_name, "",
           "create-admin: the name of the platform service, if it must be created");
 ABSL_FLAG(std::string, sector, "",
           "create-admin: the sector id of the platform service, if it must be created");
-ABSL_FLAG(std::string, login, "", "create-*, reset-password, grant-*, revoke-*: the member's login");
+ABSL_FLAG(std::string, login, "",
+          "create-*, reset-password, grant-*, revoke-*: the member's login");
 ABSL_FLAG(std::string, display_name, "", "create-admin: the member's display name");
 ABSL_FLAG(int, one_time_password_hours, 72,
-          "create-admin, create-auditor, reset-password: how long the one-time password printed stays valid");
+          "create-admin, create-auditor, reset-password: how long the one-time password printed "
+          "stays valid");
 ABSL_FLAG(bool, platform, true, "set-platform-service: mark (true) or unmark (false)");
 
 namespace {
@@ -297,11 +299,12 @@ absl::StatusOr<Directory> OpenDirectory(bool may_create) {
   Directory d;
   ASSIGN_OR_RETURN(d.db,
                    Database::Open({.path = path, .readers = 1, .busy_timeout = absl::Seconds(30)}));
-  ASSIGN_OR_RETURN(d.audit, relais::audit::AuditLog::Create(d.db.get(), &relais::common::RealClock()));
+  ASSIGN_OR_RETURN(d.audit,
+                   relais::audit::AuditLog::Create(d.db.get(), &relais::common::RealClock()));
   // Default scrypt parameters: what relaisd hashes with.
-  ASSIGN_OR_RETURN(d.store, directory::DirectoryStore::Create(
-                                d.db.get(), &relais::common::RealClock(),
-                                {.scrypt = relais::auth::ScryptParams{}}));
+  ASSIGN_OR_RETURN(d.store,
+                   directory::DirectoryStore::Create(d.db.get(), &relais::common::RealClock(),
+                                                     {.scrypt = relais::auth::ScryptParams{}}));
   ASSIGN_OR_RETURN(d.revocations, relais::auth_store::RevocationStore::Create(
                                       d.db.get(), &relais::common::RealClock()));
   ASSIGN_OR_RETURN(d.row_mac, BindRelaisdRowMac(*d.db));
@@ -336,10 +339,11 @@ absl::Duration OneTimePasswordLifetime() {
 
 // Prints a one-time password, the only time it is ever shown.
 void PrintOneTimePassword(const std::string& login, const directory::OneTimePassword& otp) {
-  std::printf("one-time password for %s: %s\n"
-              "valid until %s; it only serves to choose a password: relaisctl passwd\n",
-              login.c_str(), otp.secret.c_str(),
-              absl::FormatTime(absl::RFC3339_sec, otp.expires_at, absl::UTCTimeZone()).c_str());
+  std::printf(
+      "one-time password for %s: %s\n"
+      "valid until %s; it only serves to choose a password: relaisctl passwd\n",
+      login.c_str(), otp.secret.c_str(),
+      absl::FormatTime(absl::RFC3339_sec, otp.expires_at, absl::UTCTimeZone()).c_str());
 }
 
 // create-admin (ROLE_ADMIN) and create-auditor (ROLE_AUDITOR).
@@ -349,7 +353,8 @@ int CreateMember(v1::Role role) {
   const std::string login = absl::GetFlag(FLAGS_login);
   const std::string name = absl::GetFlag(FLAGS_display_name);
   if (service_id.empty() || login.empty() || name.empty()) {
-    return Usage(absl::StrCat("create-", role_name, " needs --service, --login and --display_name"));
+    return Usage(
+        absl::StrCat("create-", role_name, " needs --service, --login and --display_name"));
   }
   const absl::Duration lifetime = OneTimePasswordLifetime();
   if (lifetime == absl::ZeroDuration()) return Usage("--one_time_password_hours: 1 to 720");
@@ -358,14 +363,14 @@ int CreateMember(v1::Role role) {
   // Slow (scrypt): outside the write transaction. Nobody chooses the member's
   // lasting password but the member.
   directory::OneTimePassword one_time;
-  absl::StatusOr<directory::NewMember> member = d->store->PrepareMemberWithOneTimePassword(
-      {.id = "",
-       .service_id = service_id,
-       .display_name = name,
-       .login = login,
-       .roles = {role},
-       .active = true},
-      lifetime, &one_time);
+  absl::StatusOr<directory::NewMember> member =
+      d->store->PrepareMemberWithOneTimePassword({.id = "",
+                                                  .service_id = service_id,
+                                                  .display_name = name,
+                                                  .login = login,
+                                                  .roles = {role},
+                                                  .active = true},
+                                                 lifetime, &one_time);
   if (!member.ok()) return Fail(member.status());
   absl::StatusOr<directory::ServiceInfo> existing = d->store->GetService(service_id);
   const bool create_service = absl::IsNotFound(existing.status());
@@ -443,17 +448,17 @@ int ChangeRole(v1::Role role, bool grant) {
   const bool unchanged = roles.size() == m.roles.size();
   // No role left: the member can no longer act at all.
   const bool deactivated = roles.empty();
-  absl::Status s = unchanged ? absl::OkStatus()
-                             : d->db->Write([&](Connection& txn) -> absl::Status {
-    if (deactivated) {
-      RETURN_IF_ERROR(d->store->SetMemberActive(txn, m.id, false));
-    } else {
-      RETURN_IF_ERROR(d->store->SetMemberRoles(txn, m.id, roles).status());
-    }
-    // Tokens carry roles: the member's tokens end with the change.
-    RETURN_IF_ERROR(d->revocations->RevokeAllOf(txn, m.id));
-    return AuditChange(*d, txn, m.id, m.service_id);
-  });
+  absl::Status s =
+      unchanged ? absl::OkStatus() : d->db->Write([&](Connection& txn) -> absl::Status {
+        if (deactivated) {
+          RETURN_IF_ERROR(d->store->SetMemberActive(txn, m.id, false));
+        } else {
+          RETURN_IF_ERROR(d->store->SetMemberRoles(txn, m.id, roles).status());
+        }
+        // Tokens carry roles: the member's tokens end with the change.
+        RETURN_IF_ERROR(d->revocations->RevokeAllOf(txn, m.id));
+        return AuditChange(*d, txn, m.id, m.service_id);
+      });
   if (!s.ok()) return Fail(s);
   if (unchanged) {
     std::printf("%s %s the %s role already; nothing changed\n", login.c_str(),
@@ -479,9 +484,9 @@ int SetPlatformService() {
     return AuditChange(*d, txn, service_id, service_id);
   });
   if (!s.ok()) return Fail(s);
-  std::printf("%s is %s\n", service_id.c_str(),
-              platform ? "the platform service: its auditors are the DPO"
-                       : "no longer a platform service");
+  std::printf(
+      "%s is %s\n", service_id.c_str(),
+      platform ? "the platform service: its auditors are the DPO" : "no longer a platform service");
   return 0;
 }
 

@@ -59,11 +59,11 @@ struct Invocation {
 };
 
 // The commands of each area (commands_*.cc).
-std::vector<CommandSpec> SessionCommands();  // login, logout
-std::vector<CommandSpec> RecordCommands();   // youth, entry
-std::vector<CommandSpec> CareCommands();     // accompaniment, consent, handover
-std::vector<CommandSpec> AuditCommands();    // audit
-std::vector<CommandSpec> AdminCommands();    // admin backup
+std::vector<CommandSpec> SessionCommands();    // login, logout
+std::vector<CommandSpec> RecordCommands();     // youth, entry
+std::vector<CommandSpec> CareCommands();       // accompaniment, consent, handover
+std::vector<CommandSpec> AuditCommands();      // audit
+std::vector<CommandSpec> AdminCommands();      // admin backup
 std::vector<CommandSpec> RetentionCommands();  // admin retention sweep
 
 // relaisctl's main: parses, connects, runs one command; returns the exit status.

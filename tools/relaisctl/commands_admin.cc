@@ -50,11 +50,12 @@ std::string Receive(grpc::ClientReader<v1::BackupDatabaseChunk>& reader, int fd,
       EVP_DigestFinal_ex(sha.get(), digest, &length);
       const std::string hex =
           absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), length));
-      if (!have_header || have_trailer) problem = "trailer out of place";
+      if (!have_header || have_trailer)
+        problem = "trailer out of place";
       else if (chunk.trailer().size_bytes() != received || received != header->size_bytes()) {
-        problem = absl::StrCat("size mismatch: received ", received, " bytes, header says ",
-                               header->size_bytes(), ", trailer says ",
-                               chunk.trailer().size_bytes());
+        problem =
+            absl::StrCat("size mismatch: received ", received, " bytes, header says ",
+                         header->size_bytes(), ", trailer says ", chunk.trailer().size_bytes());
       } else if (chunk.trailer().sha256() != hex) {
         problem = "SHA-256 mismatch: the copy was damaged in transit";
       }
@@ -77,8 +78,8 @@ std::string Receive(grpc::ClientReader<v1::BackupDatabaseChunk>& reader, int fd,
     }
   }
   if (progress && have_header) {
-    PrintErr(absl::StrCat("\rbackup: ", Mib(received), " of ", Mib(header->size_bytes()),
-                          " (100%)\n"));
+    PrintErr(
+        absl::StrCat("\rbackup: ", Mib(received), " of ", Mib(header->size_bytes()), " (100%)\n"));
   }
   if (problem.empty() && !have_trailer) problem = "the stream ended before its trailer";
   return problem;
@@ -110,8 +111,8 @@ int AdminBackup(Invocation& in) {
     return kExitFailed;
   }
   Print(absl::StrCat("backup saved to ", path, ": ", header.size_bytes(), " bytes, ",
-                     header.page_count(), " pages, audit head ", header.audit_head_sequence(),
-                     " ", header.audit_head_hash(), "\n"));
+                     header.page_count(), " pages, audit head ", header.audit_head_sequence(), " ",
+                     header.audit_head_hash(), "\n"));
   return kExitOk;
 }
 

@@ -33,8 +33,8 @@ int Unary(Invocation& in, const Req& req, Call call, Show show) {
 
 std::vector<Column> AccompanimentColumns(bool table) {
   std::vector<Column> c = {
-      {"id", Kind::kId},      {"service_id", Kind::kId},   {"referent_member_id", Kind::kId},
-      {"basis", Kind::kCode}, {"start_time", Kind::kTime}, {"end_time", Kind::kTime},
+      {"id", Kind::kId},       {"service_id", Kind::kId},   {"referent_member_id", Kind::kId},
+      {"basis", Kind::kCode},  {"start_time", Kind::kTime}, {"end_time", Kind::kTime},
       {"active", Kind::kBool}, {"vouch", Kind::kCode}};
   if (table) {
     c[1].name = "service";

@@ -54,17 +54,16 @@ int RetentionSweep(Invocation& in) {
     json.pop_back();
     Print(absl::StrCat("{\"dry_run\": ", resp.dry_run() ? "true" : "false", ", \"as_of\": \"",
                        TimeCell(resp.as_of()), "\", \"youths_erased\": ", resp.youths_erased(),
-                       ", \"entries_erased\": ", resp.entries_erased(),
-                       ", \"youths_skipped\": ", resp.youths_skipped(), ",\n\"items\": ", json,
-                       "}\n"));
+                       ", \"entries_erased\": ", resp.entries_erased(), ", \"youths_skipped\": ",
+                       resp.youths_skipped(), ",\n\"items\": ", json, "}\n"));
     return kExitOk;
   }
   Print(Render(items, in.format));
   // The totals: after the table, or on stderr where stdout is data (csv).
   const std::string totals = absl::StrCat(
       resp.dry_run() ? "dry run, nothing erased; due: " : "erased: ", resp.youths_erased(),
-      " youth record(s) whole, ", resp.entries_erased(), " entries; skipped: ",
-      resp.youths_skipped(), " youth record(s)\n");
+      " youth record(s) whole, ", resp.entries_erased(),
+      " entries; skipped: ", resp.youths_skipped(), " youth record(s)\n");
   if (in.format == Format::kTable) {
     Print(totals);
   } else {

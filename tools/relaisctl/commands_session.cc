@@ -210,8 +210,7 @@ int ResetPassword(Invocation& in) {
   const grpc::Status status = stub->ResetPassword(ctx.get(), req, &resp);
   if (!status.ok()) return in.Fail(status);
   Table t{{{"member_id", Kind::kId}, {"one_time_password"}, {"expires_at", Kind::kTime}},
-          {{in.args[0], resp.one_time_password(),
-            TimeCell(resp.one_time_password_expires_at())}}};
+          {{in.args[0], resp.one_time_password(), TimeCell(resp.one_time_password_expires_at())}}};
   PrintOne(in, t);
   PrintErr(
       "Give this one-time password to the member in person; it is shown only once. They "
