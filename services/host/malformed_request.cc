@@ -7,6 +7,7 @@
 #include "absl/strings/strip.h"
 #include "auth/authenticator.h"
 #include "common/log.h"
+#include "common/reason.h"
 #include "grpcpp/grpcpp.h"
 #include "relais/v1/common.pb.h"
 #include "services/common/rpc.h"
@@ -58,8 +59,9 @@ class MalformedRequestInterceptor final : public grpc::experimental::Interceptor
  private:
   grpc::Status Reject() {
     const std::string method = MethodName(info_->method());
-    const absl::Status status = absl::InvalidArgumentError(absl::StrCat(
-        "malformed_request: the request's bytes do not parse as the message of ", method));
+    const absl::Status status = common::WithReason(
+        absl::StatusCode::kInvalidArgument, "malformed_request",
+        absl::StrCat("the request's bytes do not parse as the message of ", method));
     audit::EventInput event;
     event.action = v1::ACTION_REJECT_MALFORMED_REQUEST;
     event.object_id = method;
