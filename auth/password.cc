@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "auth/base64url.h"
 #include "auth/common_passwords.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 
 namespace relais::auth {
@@ -197,8 +198,8 @@ PasswordVerdict CheckNewPassword(absl::string_view password) {
 absl::Status CheckPasswordStrength(absl::string_view password) {
   const PasswordVerdict verdict = CheckNewPassword(password);
   if (verdict.ok()) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(verdict.reason, ": password ", verdict.explanation));
+  return common::WithReason(absl::StatusCode::kInvalidArgument, verdict.reason,
+                            absl::StrCat("password ", verdict.explanation));
 }
 
 absl::StatusOr<std::string> GenerateOneTimePassword() {

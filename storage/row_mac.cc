@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/log.h"
+#include "common/reason.h"
 #include "common/status_macros.h"
 
 namespace relais::storage {
@@ -127,8 +128,8 @@ absl::Status Violation(absl::string_view table, absl::string_view row_id) {
   }
   common::LogError("row integrity violation",
                    {{"table", std::string(table)}, {"row_id", std::string(row_id)}});
-  return absl::PermissionDeniedError(
-      absl::StrCat(kIntegrityViolation, ": a stored access fact failed its integrity check"));
+  return common::WithReason(absl::StatusCode::kPermissionDenied, kIntegrityViolation,
+                            "a stored access fact failed its integrity check");
 }
 
 std::string SelectSql(const MacTable& t) {
