@@ -38,6 +38,7 @@ class AuditUnavailableTest : public ::testing::Test {
   void SetUp() override {
     env_ = RelaisEnv::Start();
     youth_ = env_->CreateYouth(15);
+    env_->Accompany(youth_, kAmoCoordinator, kAmoCaseworker);
     // From here on, the log refuses every ALLOW event.
     Sql(env_->db_path(),
         absl::StrCat("CREATE TRIGGER test_allow_refused BEFORE INSERT ON audit_events WHEN "

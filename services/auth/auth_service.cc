@@ -254,7 +254,7 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ct
   if (absl::Status recorded =
           rpc::AuditAppended(gate_.audit()->AppendStandalone(rpc::Allowed(event)).status());
       !recorded.ok()) {
-    return rpc::Finish(ctx, recorded);
+    return deny(recorded);  // the refusal is audited, as in every other service
   }
   FillReply(*std::move(issued), reply);
   return rpc::Finish(ctx, absl::OkStatus());
