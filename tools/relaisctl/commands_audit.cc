@@ -16,6 +16,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/proto_time.h"
 #include "google/protobuf/io/zero_copy_stream_impl.h"
 #include "google/protobuf/util/delimited_message_util.h"
 #include "services/audit/export_verifier.h"
@@ -95,12 +96,12 @@ int AuditQuery(Invocation& in) {
   if (const std::string since = absl::GetFlag(FLAGS_since); !since.empty()) {
     absl::StatusOr<absl::Time> t = DayStartFlag("since", since);
     if (!t.ok()) return in.Usage(t.status().message());
-    *base.mutable_start_time() = ToTimestamp(*t);
+    *base.mutable_start_time() = common::ToProto(*t);
   }
   if (const std::string until = absl::GetFlag(FLAGS_until); !until.empty()) {
     absl::StatusOr<absl::Time> t = DayEndFlag("until", until);
     if (!t.ok()) return in.Usage(t.status().message());
-    *base.mutable_end_time() = ToTimestamp(*t);
+    *base.mutable_end_time() = common::ToProto(*t);
   }
   absl::StatusOr<int> decision = EnumFlag(v1::Decision_descriptor(), "decision",
                                           absl::GetFlag(FLAGS_decision), /*required=*/false);

@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/proto_time.h"
 #include "tools/relaisctl/cli.h"
 #include "tools/relaisctl/flags.h"
 
@@ -225,7 +226,7 @@ int ConsentGrant(Invocation& in) {
     absl::StatusOr<absl::Time> t = DayStartFlag("from", f);
     if (!t.ok()) return in.Usage(t.status().message());
     from = *t;
-    *k->mutable_valid_from() = ToTimestamp(from);
+    *k->mutable_valid_from() = common::ToProto(from);
   }
   const std::string until = absl::GetFlag(FLAGS_until), valid_for = absl::GetFlag(FLAGS_valid_for);
   if (until.empty() == valid_for.empty())
@@ -239,7 +240,7 @@ int ConsentGrant(Invocation& in) {
     end = d.status();
   }
   if (!end.ok()) return in.Usage(end.status().message());
-  *k->mutable_valid_until() = ToTimestamp(*end);
+  *k->mutable_valid_until() = common::ToProto(*end);
   absl::StatusOr<int> giver =
       EnumFlag(v1::ConsentGiver_descriptor(), "giver", absl::GetFlag(FLAGS_giver));
   if (!giver.ok()) return in.Usage(giver.status().message());
@@ -355,8 +356,8 @@ int HandoverPropose(Invocation& in) {
     until = d.status();
   }
   if (!until.ok()) return in.Usage(until.status().message());
-  *req.mutable_overlap_start() = ToTimestamp(start);
-  *req.mutable_overlap_end() = ToTimestamp(*until);
+  *req.mutable_overlap_start() = common::ToProto(start);
+  *req.mutable_overlap_end() = common::ToProto(*until);
   return Unary<v1::ProposeHandoverRequest, v1::Handover>(
       in, req, &v1::CareService::Stub::ProposeHandover, HandoverRecord);
 }

@@ -79,7 +79,6 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text);
 // for an unset timestamp.
 std::string TimeCell(const google::protobuf::Timestamp& ts);
 std::string TimeCell(absl::Time t);
-google::protobuf::Timestamp ToTimestamp(absl::Time t);
 
 // The short, lower-case name of an API enum value: DATA_CATEGORY_HEALTH ->
 // "health" (the enum's type name, upper snake case, is the prefix removed);
