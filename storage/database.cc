@@ -3,8 +3,10 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -48,9 +50,27 @@ absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db) {
   }
 }
 
-void Statement::Finalizer::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+namespace {
 
-Statement::Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+// Free statements kept per SQL text: as many as one connection nests.
+constexpr size_t kMaxFreePerSql = 4;
+
+}  // namespace
+
+void Statement::Finalizer::operator()(sqlite3_stmt* s) const {
+  if (home == nullptr || home->size() >= kMaxFreePerSql) {
+    sqlite3_finalize(s);
+    return;
+  }
+  // Reset ends the statement's hold on its snapshot; clearing the bindings
+  // drops the copies of bound values.
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  home->push_back(s);
+}
+
+Statement::Statement(sqlite3* db, sqlite3_stmt* stmt, std::vector<sqlite3_stmt*>* home)
+    : db_(db), stmt_(stmt, Finalizer{home}) {}
 
 Statement& Statement::Bind(int index, int64_t value) {
   if (bind_status_.ok()) {
@@ -125,6 +145,8 @@ bool Statement::ColumnIsNull(int column) const {
   return sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL;
 }
 
+int Statement::ColumnCount() const { return sqlite3_column_count(stmt_.get()); }
+
 void Statement::Reset() {
   sqlite3_reset(stmt_.get());
   sqlite3_clear_bindings(stmt_.get());
@@ -134,17 +156,38 @@ void Statement::Reset() {
 void Connection::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
 Connection::Connection(sqlite3* db) : db_(db) {}
-Connection::~Connection() = default;
+
+Connection::~Connection() {
+  for (auto& [sql, free] : cache_) {
+    for (sqlite3_stmt* s : free) sqlite3_finalize(s);
+  }
+}
 
 absl::StatusOr<Statement> Connection::Prepare(absl::string_view sql) {
+  std::vector<sqlite3_stmt*>* home = nullptr;
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) {
+    home = &it->second;
+    if (!home->empty()) {
+      sqlite3_stmt* cached = home->back();
+      home->pop_back();
+      return Statement(db_.get(), cached, home);
+    }
+  }
   sqlite3_stmt* stmt = nullptr;
-  const int rc =
-      sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), 0, &stmt, nullptr);
+  const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_finalize(stmt);
     return SqliteStatus(sqlite3_extended_errcode(db_.get()), "prepare", db_.get());
   }
-  return Statement(db_.get(), stmt);
+  if (home == nullptr && cache_.size() < kMaxCachedSql) home = &cache_[sql];
+  return Statement(db_.get(), stmt, home);
+}
+
+absl::Status Connection::Run(absl::string_view sql) {
+  ASSIGN_OR_RETURN(Statement s, Prepare(sql));
+  return s.Run();
 }
 
 absl::Status Connection::Exec(absl::string_view sql) {
@@ -215,6 +258,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
   }
   auto db = absl::WrapUnique(new Database(options.path, std::move(writer), std::move(readers)));
   db->vfs_ = options.vfs;
+  db->max_group_ = options.group_commit ? std::max(1, options.max_group) : 1;
   struct stat st;
   if (::stat(options.path.c_str(), &st) == 0) {
     db->file_dev_ = st.st_dev;
@@ -258,41 +302,116 @@ int64_t Database::FileBytes() const {
   return total;
 }
 
+struct Database::WriteRequest {
+  absl::FunctionRef<absl::Status(Connection&)> fn;
+  absl::Status status{};
+  std::exception_ptr exception{};
+  bool done = false;
+};
+
+absl::Status Database::Write(absl::FunctionRef<absl::Status(Connection&)> fn) {
+  calls_.fetch_add(1, std::memory_order_relaxed);
+  WriteRequest request{fn};
+  {
+    absl::MutexLock lock(&queue_mu_);
+    queue_.push_back(&request);
+    // Wait until a leader has run this call, or until there is no leader.
+    struct Waiter {
+      const Database* db;
+      const WriteRequest* request;
+    } waiter{this, &request};
+    queue_mu_.Await(absl::Condition(
+        +[](Waiter* w)
+             ABSL_NO_THREAD_SAFETY_ANALYSIS { return w->request->done || !w->db->leader_active_; },
+        &waiter));
+    if (!request.done) leader_active_ = true;
+  }
+  // The leader runs what is queued, a group at a time, until its own call is
+  // done; then the next waiting caller takes over.
+  while (!request.done) {
+    std::vector<WriteRequest*> group;
+    {
+      absl::MutexLock lock(&queue_mu_);
+      while (!queue_.empty() && static_cast<int>(group.size()) < max_group_) {
+        group.push_back(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    RunGroup(group);
+    absl::MutexLock lock(&queue_mu_);
+    for (WriteRequest* r : group) r->done = true;
+    if (request.done) leader_active_ = false;
+  }
+  if (request.exception) std::rethrow_exception(request.exception);
+  return request.status;
+}
 namespace {
 
-// Rolls back the open transaction of `connection` (then hands it to `release`)
-// if the scope is left by an exception; disarmed by clearing `connection`.
-struct UnwindGuard {
-  Connection* connection;
-  std::function<void(Connection*)> release;
-  ~UnwindGuard() {
-    if (connection == nullptr) return;
-    if (!sqlite3_get_autocommit(connection->raw())) (void)connection->Exec("ROLLBACK");
-    release(connection);
+// Runs one queued call, turning an exception into an error for its caller.
+absl::Status RunCall(absl::FunctionRef<absl::Status(Connection&)> fn, Connection& c,
+                     std::exception_ptr& exception) {
+  try {
+    return fn(c);
+  } catch (...) {
+    exception = std::current_exception();
+    return absl::InternalError("write callback threw");
   }
-};
+}
 
 }  // namespace
 
-absl::Status Database::Write(absl::FunctionRef<absl::Status(Connection&)> fn) {
+void Database::RunGroup(const std::vector<WriteRequest*>& group) {
   absl::MutexLock lock(&write_mu_);
-  RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-  // An exception from `fn` (rpc::Serve's last resort catches it) must not
-  // leave the writer inside the transaction: every later BEGIN would fail.
-  UnwindGuard guard{writer_.get(), [](Connection*) {}};
-  absl::Status status = fn(*writer_);
-  guard.connection = nullptr;
-  if (status.ok()) {
-    status = writer_->Exec("COMMIT");
-    if (status.ok()) return status;
+  transactions_.fetch_add(1, std::memory_order_relaxed);
+  if (absl::Status begin = writer_->Run("BEGIN IMMEDIATE"); !begin.ok()) {
+    FailGroup(group, begin);
+    return;
   }
-  // Rollback on every error path, including a failed COMMIT; if SQLite already
-  // rolled back by itself the ROLLBACK error is expected and ignored.
+  // A lone call needs no savepoint: its failure rolls back the transaction.
+  const bool savepoints = group.size() > 1;
+  for (WriteRequest* r : group) {
+    if (savepoints) {
+      if (absl::Status s = writer_->Run("SAVEPOINT call"); !s.ok()) return FailGroup(group, s);
+    }
+    r->status = RunCall(r->fn, *writer_, r->exception);
+    // SQLite abandons the whole transaction on some errors (I/O, full disk):
+    // what the group wrote before is gone too.
+    if (sqlite3_get_autocommit(writer_->raw())) {
+      return FailGroup(
+          group, r->status.ok() ? absl::UnavailableError("transaction abandoned") : r->status);
+    }
+    if (!savepoints) break;
+    absl::Status end =
+        r->status.ok() ? writer_->Run("RELEASE call") : writer_->Run("ROLLBACK TO call");
+    if (end.ok() && !r->status.ok()) end = writer_->Run("RELEASE call");
+    if (!end.ok()) return FailGroup(group, end);
+  }
+  if (!savepoints && !group.front()->status.ok()) {
+    if (absl::Status rb = writer_->Run("ROLLBACK"); !rb.ok()) {
+      common::LogError("rollback failed", {{"status", rb.ToString()}});
+    }
+    return;
+  }
+  if (absl::Status commit = writer_->Run("COMMIT"); !commit.ok()) FailGroup(group, commit);
+}
+
+void Database::FailGroup(const std::vector<WriteRequest*>& group, const absl::Status& status) {
+  // If SQLite already rolled back by itself there is nothing left to undo.
   if (!sqlite3_get_autocommit(writer_->raw())) {
-    absl::Status rb = writer_->Exec("ROLLBACK");
-    if (!rb.ok()) common::LogError("rollback failed", {{"status", rb.ToString()}});
+    if (absl::Status rb = writer_->Run("ROLLBACK"); !rb.ok()) {
+      common::LogError("rollback failed", {{"status", rb.ToString()}});
+    }
   }
-  return status;
+  // A call whose own error is already the answer keeps it; every other call
+  // learns that nothing of it was written.
+  for (WriteRequest* r : group) {
+    if (r->status.ok()) r->status = status;
+  }
+}
+
+int64_t Database::queued_writes() const {
+  absl::MutexLock lock(&queue_mu_);
+  return static_cast<int64_t>(queue_.size());
 }
 
 Connection* Database::AcquireReader() const {
@@ -309,19 +428,38 @@ void Database::ReleaseReader(Connection* c) const {
   free_readers_.push_back(c);
 }
 
+namespace {
+
+// Ends a reader's snapshot and hands the reader back to the pool however the
+// scope is left, an exception included.
+class ReaderLease {
+ public:
+  ReaderLease(Connection* c, absl::FunctionRef<void(Connection*)> release)
+      : c_(c), release_(release) {}
+  ReaderLease(const ReaderLease&) = delete;
+  ReaderLease& operator=(const ReaderLease&) = delete;
+  ~ReaderLease() {
+    if (!sqlite3_get_autocommit(c_->raw())) (void)c_->Run("ROLLBACK");
+    release_(c_);
+  }
+
+ private:
+  Connection* c_;
+  absl::FunctionRef<void(Connection*)> release_;
+};
+
+}  // namespace
+
 absl::Status Database::Read(absl::FunctionRef<absl::Status(Connection&)> fn) const {
   Connection* c = AcquireReader();
-  absl::Status status = c->Exec("BEGIN");
+  auto release = [this](Connection* r) { ReleaseReader(r); };
+  ReaderLease lease(c, release);
+  absl::Status status = c->Run("BEGIN");
   if (status.ok()) {
-    // On an exception the reader goes back to the pool, its snapshot ended.
-    UnwindGuard guard{c, [this](Connection* r) { ReleaseReader(r); }};
     status = fn(*c);
-    guard.connection = nullptr;
-    absl::Status end = c->Exec(status.ok() ? "COMMIT" : "ROLLBACK");
+    absl::Status end = c->Run(status.ok() ? "COMMIT" : "ROLLBACK");
     if (status.ok()) status = end;
   }
-  if (!sqlite3_get_autocommit(c->raw())) (void)c->Exec("ROLLBACK");
-  ReleaseReader(c);
   return status;
 }
 

@@ -1,13 +1,16 @@
 #ifndef RELAIS_STORAGE_DATABASE_H_
 #define RELAIS_STORAGE_DATABASE_H_
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -26,9 +29,12 @@ namespace relais::storage {
 // IOERR -> Unavailable, the rest -> Internal. `context` names the operation.
 absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db = nullptr);
 
+class Connection;
+
 // A prepared statement. Move-only; not thread-safe; belongs to the Connection
 // that made it and must not outlive it. Bind indexes start at 1, column indexes
-// at 0.
+// at 0. Dropping it resets it, clears its bindings and hands it back to the
+// connection's cache for the next Prepare of the same SQL.
 class Statement {
  public:
   Statement(Statement&&) = default;
@@ -55,16 +61,20 @@ class Statement {
   std::string ColumnText(int column) const;
   std::string ColumnBlob(int column) const;
   bool ColumnIsNull(int column) const;
+  int ColumnCount() const;
 
   // Rewinds for another execution and clears bindings.
   void Reset();
 
  private:
   friend class Connection;
+  // Where a dropped statement goes: its SQL's free list in the connection's
+  // cache, or nowhere (finalized) for one the cache does not keep.
   struct Finalizer {
+    std::vector<sqlite3_stmt*>* home = nullptr;
     void operator()(sqlite3_stmt* s) const;
   };
-  Statement(sqlite3* db, sqlite3_stmt* stmt);
+  Statement(sqlite3* db, sqlite3_stmt* stmt, std::vector<sqlite3_stmt*>* home);
 
   sqlite3* db_;
   std::unique_ptr<sqlite3_stmt, Finalizer> stmt_;
@@ -79,9 +89,16 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
   ~Connection();
 
+  // A statement for `sql`, from the connection's cache when one is free: SQL is
+  // parsed once per connection, not once per call. `sql` must be a fixed text
+  // with ? parameters, never one holding values. SQLite re-prepares a cached
+  // statement by itself after a schema change.
   absl::StatusOr<Statement> Prepare(absl::string_view sql);
-  // Runs SQL without parameters (schema, pragmas). Never for values from a request.
+  // Runs SQL without parameters (schema, pragmas; several statements allowed),
+  // parsed afresh each time. Never for values from a request.
   absl::Status Exec(absl::string_view sql);
+  // Runs one statement without parameters or rows (BEGIN, COMMIT ...), cached.
+  absl::Status Run(absl::string_view sql);
   int64_t LastInsertRowId() const;
   // Rows changed by the last INSERT/UPDATE/DELETE.
   int Changes() const;
@@ -93,6 +110,12 @@ class Connection {
     void operator()(sqlite3* db) const;
   };
   explicit Connection(sqlite3* db);
+  // Free statements by SQL text. Nodes stay put, so a Statement can point at
+  // its free list. Bounded: past kMaxCachedSql texts new ones are not kept.
+  static constexpr size_t kMaxCachedSql = 512;
+  absl::node_hash_map<std::string, std::vector<sqlite3_stmt*>> cache_;
+  // Declared last, destroyed first: the cached statements are finalized in
+  // ~Connection before the handle closes.
   std::unique_ptr<sqlite3, Closer> db_;
 };
 
@@ -114,17 +137,43 @@ class Database {
     // The name of a registered SQLite VFS to open the file through (e.g. a
     // storage::FaultVfs in tests); empty: SQLite's default VFS.
     std::string vfs{};
+    // Group commit: concurrent Write() calls share one transaction and one
+    // fsync (see Write). false: one transaction per call, for comparison.
+    bool group_commit = true;
+    // Most Write() calls in one group.
+    int max_group = 128;
   };
 
   // Opens or creates the file. Fails with the mapped SQLite status.
   static absl::StatusOr<std::unique_ptr<Database>> Open(const Options& options);
   ~Database();
 
-  // Runs `fn` inside BEGIN IMMEDIATE ... COMMIT on the writer connection. If
-  // `fn` returns an error, or COMMIT fails, everything is rolled back and the
-  // error returned. Must not be called from inside another Write or Read callback
-  // on the same thread (the writer mutex is not re-entrant).
+  // Runs `fn` inside a write transaction on the writer connection and returns
+  // once that transaction has committed (durably: synchronous=FULL) or rolled
+  // back. If `fn` returns an error (or throws: the exception is rethrown here)
+  // its writes are rolled back and the error returned.
+  //
+  // Group commit: calls that arrive while a transaction is committing wait, and
+  // the next one runs all of them, each `fn` in a SAVEPOINT of its own, in
+  // arrival order, then commits once. One `fn` failing rolls back only its own
+  // savepoint. If the transaction itself fails (BEGIN, a savepoint, COMMIT, or
+  // SQLite abandoning it), every call of the group fails with that status and
+  // none of their writes remains. `fn` may run on another caller's thread while
+  // its own caller waits, so it must not depend on thread-local state. Must not
+  // be called from inside another Write or Read callback.
   absl::Status Write(absl::FunctionRef<absl::Status(Connection&)> fn);
+
+  // What the writer has done since Open(): calls, and transactions committed or
+  // rolled back for them (calls / transactions = the mean group size).
+  struct WriteStats {
+    int64_t calls = 0;
+    int64_t transactions = 0;
+  };
+  WriteStats write_stats() const {
+    return {calls_.load(std::memory_order_relaxed), transactions_.load(std::memory_order_relaxed)};
+  }
+  // Write() calls waiting for a transaction right now.
+  int64_t queued_writes() const;
 
   // Runs `fn` on a reader connection inside one read transaction, so it sees one
   // consistent snapshot. Readers run concurrently with each other and the writer.
@@ -190,6 +239,12 @@ class Database {
            std::vector<std::unique_ptr<Connection>> readers);
   Connection* AcquireReader() const;
   void ReleaseReader(Connection* c) const;
+  struct WriteRequest;
+  // Runs a group of queued calls in one transaction, under write_mu_.
+  void RunGroup(const std::vector<WriteRequest*>& group);
+  // Fails every call of a group whose transaction failed, rolling it back.
+  void FailGroup(const std::vector<WriteRequest*>& group, const absl::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   const std::string path_;
   std::string vfs_;  // as opened; Backup() opens its source connection through it
@@ -198,6 +253,14 @@ class Database {
   mutable absl::Mutex read_mu_;
   std::vector<std::unique_ptr<Connection>> readers_;  // owned; fixed after Open
   mutable std::vector<Connection*> free_readers_ ABSL_GUARDED_BY(read_mu_);
+  // Group commit: calls wait in queue_; one of them at a time (the leader)
+  // takes the queue and runs it as a group.
+  int max_group_ = 1;
+  mutable absl::Mutex queue_mu_;
+  std::deque<WriteRequest*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool leader_active_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::atomic<int64_t> calls_{0};
+  std::atomic<int64_t> transactions_{0};
   // Device and inode of the file when opened, for Probe().
   uint64_t file_dev_ = 0;
   uint64_t file_ino_ = 0;

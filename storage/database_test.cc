@@ -4,10 +4,12 @@
 
 #include <atomic>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
 
@@ -161,6 +163,194 @@ TEST(Database, ManyThreadsWritingLoseNothing) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes"), 200);
+}
+
+// Holds the writer inside its transaction until `waiting` more calls queue
+// behind it, so the test knows they will commit as one group. Returns once the
+// blocking call is the one running.
+class Blocker {
+ public:
+  Blocker(Database& db, int waiting) : db_(db) {
+    const int64_t calls = db.write_stats().calls;
+    thread_ = std::thread([this, waiting] {
+      status_ = db_.Write([&](Connection&) -> absl::Status {
+        running_ = true;
+        while (db_.queued_writes() < waiting) std::this_thread::yield();
+        return absl::OkStatus();
+      });
+    });
+    while (!running_ || db.write_stats().calls == calls) std::this_thread::yield();
+  }
+  ~Blocker() {
+    if (thread_.joinable()) thread_.join();
+  }
+  absl::Status Join() {
+    thread_.join();
+    return status_;
+  }
+
+ private:
+  Database& db_;
+  std::atomic<bool> running_{false};
+  absl::Status status_;
+  std::thread thread_;
+};
+
+absl::Status Insert(Database& db, absl::string_view body) {
+  return db.Write([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement ins, c.Prepare("INSERT INTO notes(body) VALUES (?1)"));
+    return ins.Bind(1, body).Run();
+  });
+}
+
+TEST(GroupCommit, CallsQueuedDuringACommitShareTheNextTransaction) {
+  auto db = OpenOrDie(FreshPath("group"));
+  ASSERT_TRUE(db->Migrate("notes", kNotes).ok());
+  const Database::WriteStats before = db->write_stats();
+  Blocker blocker(*db, 7);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 7; ++i) {
+    threads.emplace_back([&, i] {
+      if (!Insert(*db, "note " + std::to_string(i)).ok()) ++failures;
+    });
+  }
+  EXPECT_TRUE(blocker.Join().ok());
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes"), 7);
+  const Database::WriteStats after = db->write_stats();
+  EXPECT_EQ(after.calls - before.calls, 8);
+  // The blocker alone, then the seven together.
+  EXPECT_EQ(after.transactions - before.transactions, 2);
+}
+
+TEST(GroupCommit, AFailingCallRollsBackOnlyItsOwnWrites) {
+  auto db = OpenOrDie(FreshPath("group_fail"));
+  ASSERT_TRUE(db->Migrate("notes", kNotes).ok());
+  ASSERT_TRUE(Insert(*db, "taken").ok());
+  Blocker blocker(*db, 3);
+  absl::Status ok_status, refused, duplicate;
+  std::thread a([&] { ok_status = Insert(*db, "kept"); });
+  std::thread b([&] {
+    refused = db->Write([&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(Statement ins, c.Prepare("INSERT INTO notes(body) VALUES ('undone')"));
+      RETURN_IF_ERROR(ins.Run());
+      return absl::FailedPreconditionError("changed its mind");
+    });
+  });
+  std::thread d([&] { duplicate = Insert(*db, "taken"); });
+  EXPECT_TRUE(blocker.Join().ok());
+  a.join();
+  b.join();
+  d.join();
+  EXPECT_TRUE(ok_status.ok()) << ok_status;
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(duplicate.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes WHERE body = 'kept'"), 1);
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes WHERE body = 'undone'"), 0);
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes"), 2);
+}
+
+TEST(GroupCommit, AThrowingCallThrowsInItsOwnCallerOnly) {
+  auto db = OpenOrDie(FreshPath("group_throw"));
+  ASSERT_TRUE(db->Migrate("notes", kNotes).ok());
+  Blocker blocker(*db, 2);
+  absl::Status kept;
+  bool thrown = false;
+  std::thread a([&] { kept = Insert(*db, "kept"); });
+  std::thread b([&] {
+    try {
+      (void)db->Write([&](Connection& c) -> absl::Status {
+        ASSIGN_OR_RETURN(Statement ins, c.Prepare("INSERT INTO notes(body) VALUES ('undone')"));
+        RETURN_IF_ERROR(ins.Run());
+        throw std::runtime_error("bug");
+      });
+    } catch (const std::runtime_error&) {
+      thrown = true;
+    }
+  });
+  EXPECT_TRUE(blocker.Join().ok());
+  a.join();
+  b.join();
+  EXPECT_TRUE(thrown);
+  EXPECT_TRUE(kept.ok()) << kept;
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes WHERE body = 'undone'"), 0);
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes"), 1);
+  EXPECT_TRUE(Insert(*db, "after").ok());
+}
+
+TEST(GroupCommit, OffMeansOneTransactionPerCall) {
+  auto opened = Database::Open({.path = FreshPath("group_off"), .group_commit = false});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Database& db = **opened;
+  ASSERT_TRUE(db.Migrate("notes", kNotes).ok());
+  const Database::WriteStats before = db.write_stats();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        EXPECT_TRUE(Insert(db, absl::StrCat(t, "-", i)).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const Database::WriteStats after = db.write_stats();
+  EXPECT_EQ(after.calls - before.calls, 100);
+  EXPECT_EQ(after.transactions - before.transactions, 100);
+  EXPECT_EQ(*CountRows(db, "SELECT COUNT(*) FROM notes"), 100);
+}
+
+TEST(StatementCache, AReusedStatementKeepsNoBindingOrRowOfItsLastUse) {
+  auto db = OpenOrDie(FreshPath("cache_bind"));
+  ASSERT_TRUE(db->Read([](Connection& c) -> absl::Status {
+                  {
+                    ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT ?1"));
+                    s.Bind(1, "secret");
+                    ASSIGN_OR_RETURN(bool row, s.Step());
+                    EXPECT_TRUE(row);
+                    EXPECT_EQ(s.ColumnText(0), "secret");
+                  }
+                  ASSIGN_OR_RETURN(Statement again, c.Prepare("SELECT ?1"));
+                  ASSIGN_OR_RETURN(bool row, again.Step());
+                  EXPECT_TRUE(row);
+                  EXPECT_TRUE(again.ColumnIsNull(0));
+                  return absl::OkStatus();
+                }).ok());
+}
+
+TEST(StatementCache, TheSameSqlNestedGivesTwoIndependentStatements) {
+  auto db = OpenOrDie(FreshPath("cache_nest"));
+  ASSERT_TRUE(db->Read([](Connection& c) -> absl::Status {
+                  ASSIGN_OR_RETURN(Statement outer, c.Prepare("SELECT ?1"));
+                  ASSIGN_OR_RETURN(Statement inner, c.Prepare("SELECT ?1"));
+                  outer.Bind(1, int64_t{1});
+                  inner.Bind(1, int64_t{2});
+                  EXPECT_TRUE(*outer.Step());
+                  EXPECT_TRUE(*inner.Step());
+                  EXPECT_EQ(outer.ColumnInt64(0), 1);
+                  EXPECT_EQ(inner.ColumnInt64(0), 2);
+                  return absl::OkStatus();
+                }).ok());
+}
+
+TEST(StatementCache, ACachedStatementFollowsASchemaChange) {
+  auto db = OpenOrDie(FreshPath("cache_schema"));
+  ASSERT_TRUE(db->Migrate("notes", {kNotes[0]}).ok());
+  ASSERT_TRUE(Insert(*db, "one").ok());
+  auto columns = [&]() -> int {
+    int n = -1;
+    EXPECT_TRUE(db->Read([&](Connection& c) -> absl::Status {
+                    ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT * FROM notes"));
+                    ASSIGN_OR_RETURN(bool row, s.Step());
+                    if (row) n = s.ColumnCount();
+                    return absl::OkStatus();
+                  }).ok());
+    return n;
+  };
+  EXPECT_EQ(columns(), 2);
+  ASSERT_TRUE(db->Migrate("notes", kNotes).ok());  // adds a column
+  EXPECT_EQ(columns(), 3);
 }
 
 TEST(SqliteStatus, MapsCodesToTheMostSpecificStatus) {

@@ -17,6 +17,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -159,6 +160,49 @@ INSTANTIATE_TEST_SUITE_P(
         FaultCase{FaultVfs::Fault::kSyncError, absl::StatusCode::kUnavailable, "fsync_error"},
         FaultCase{FaultVfs::Fault::kLocked, absl::StatusCode::kUnavailable, "locked"}),
     [](const ::testing::TestParamInfo<FaultCase>& info) { return std::string(info.param.name); });
+
+// Group commit (database.h): a COMMIT whose fsync fails fails every call of
+// the group, and none of their writes is there afterwards.
+TEST(FaultVfs, AFailedGroupCommitFailsEveryCallOfTheGroup) {
+  const std::string path = FreshPath("group_commit");
+  auto db = OpenOnVfs(path);
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Migrate("notes", kNotes).ok());
+  ASSERT_TRUE(InsertNote(*db, "before").ok());
+  constexpr int kGroup = 4;
+  std::atomic<bool> running{false};
+  // Holds the writer (writing nothing, so its commit needs no fsync) until
+  // the group has queued, then arms the fault for the group's commit.
+  std::thread blocker([&] {
+    EXPECT_TRUE(db->Write([&](Connection&) {
+                    running = true;
+                    while (db->queued_writes() < kGroup) std::this_thread::yield();
+                    Vfs().Inject(FaultVfs::Fault::kSyncError);
+                    return absl::OkStatus();
+                  }).ok());
+  });
+  while (!running) std::this_thread::yield();
+  const int64_t transactions = db->write_stats().transactions;
+  std::vector<absl::Status> statuses(kGroup);
+  std::vector<std::thread> group;
+  for (int i = 0; i < kGroup; ++i) {
+    group.emplace_back([&, i] { statuses[i] = InsertNote(*db, absl::StrCat("during ", i)); });
+  }
+  blocker.join();
+  for (auto& t : group) t.join();
+  Vfs().Clear();
+  EXPECT_EQ(db->write_stats().transactions - transactions, 1);  // one group
+  for (const absl::Status& s : statuses) EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_EQ(*Scalar(*db, "SELECT COUNT(*) FROM notes"), 1);
+  EXPECT_EQ(*Scalar(*db, "SELECT n FROM note_count"), 1);
+  // The writer recovers, and a reopened file holds the same.
+  ASSERT_TRUE(InsertNote(*db, "after").ok());
+  db.reset();
+  db = OpenOnVfs(path);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(*Scalar(*db, "SELECT COUNT(*) FROM notes"), 2);
+  EXPECT_EQ(*Scalar(*db, "SELECT n FROM note_count"), 2);
+}
 
 TEST(FaultVfs, OpensThroughTheNamedVfsOnlyAndRefusesAnUnknownOne) {
   const std::string path = FreshPath("named");

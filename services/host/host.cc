@@ -146,7 +146,8 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(HostOptions options) {
 absl::Status Host::OpenStorage() {
   ASSIGN_OR_RETURN(db_, storage::Database::Open({.path = options_.db_path,
                                                  .busy_timeout = options_.db_busy_timeout,
-                                                 .vfs = options_.db_vfs}));
+                                                 .vfs = options_.db_vfs,
+                                                 .group_commit = options_.db_group_commit}));
   ASSIGN_OR_RETURN(audit_log_, audit::AuditLog::Create(db_.get(), clock_));
   // Server-side revocation (Logout, Refresh rotation, revoke-all on member
   // changes): every token verification reads it.

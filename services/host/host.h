@@ -44,6 +44,8 @@ struct HostOptions {
   // empty: the default. How long a write waits for a lock held elsewhere.
   std::string db_vfs{};
   absl::Duration db_busy_timeout = absl::Seconds(5);
+  // Group commit of concurrent writes (storage::Database::Options).
+  bool db_group_commit = true;
   // Holds the token signing keys and the national-number hash key (0600 files).
   // Empty: keys live in memory only (tests).
   std::string keys_dir;
