@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -35,6 +36,9 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "Address to serve gRPC on");
 ABSL_FLAG(bool, group_commit, true,
           "Commit concurrent writes and their audit events together, one fsync per group; "
           "false (one transaction per call) exists to measure the difference");
+ABSL_FLAG(int, call_workers, 64, "Threads running calls (they mostly wait on the database)");
+ABSL_FLAG(int, call_queue, 1024,
+          "Calls that may wait for a thread; beyond, RESOURCE_EXHAUSTED server_busy");
 ABSL_FLAG(bool, demo, false, "Load the demo data set if the database is empty");
 ABSL_FLAG(int, max_overlap_days, 90, "Longest handover overlap window, in days");
 ABSL_FLAG(int, self_consent_age, 12, "Age from which the youth consents personally");
@@ -97,6 +101,8 @@ std::vector<std::string> ApplyFlags(bool only_given, relais::host::ServerSetting
   relais::host::HostOptions& o = s->host;
   if (use("db")) o.db_path = absl::GetFlag(FLAGS_db);
   if (use("group_commit")) o.db_group_commit = absl::GetFlag(FLAGS_group_commit);
+  if (use("call_workers")) o.call_workers = std::clamp(absl::GetFlag(FLAGS_call_workers), 1, 1024);
+  if (use("call_queue")) o.call_queue = std::clamp(absl::GetFlag(FLAGS_call_queue), 1, 1 << 20);
   if (use("keys_dir")) o.keys_dir = absl::GetFlag(FLAGS_keys_dir);
   if (use("master_key_file")) o.master_key_file = absl::GetFlag(FLAGS_master_key_file);
   if (use("previous_master_key_file")) {

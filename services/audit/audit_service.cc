@@ -294,7 +294,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::QueryEvents(grpc::CallbackServerCont
                                                         v1::QueryEventsResponse* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_QUERY_AUDIT,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.QueryEvents"));
         EventFilter filter;
         for (auto [field, value, out] :
@@ -350,7 +350,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::AccessReport(grpc::CallbackServerCon
                                                          const v1::AccessReportRequest* req,
                                                          v1::AccessReportResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_ACCESS_REPORT,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+                    [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
                       RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.AccessReport"));
                       RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
                       call.event.youth_id = req->youth_id();
@@ -408,7 +408,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VerifyLog(grpc::CallbackServerContex
                                                       v1::VerifyLogResponse* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_VERIFY_AUDIT,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.VerifyLog"));
         ASSIGN_OR_RETURN(const ExportReport report, VerifyStoredLog(*log_, checkpointer_));
         RETURN_IF_ERROR(rpc::RecordAllowed(*log_, call));
@@ -428,7 +428,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListEmergencyAccesses(
     v1::ListEmergencyAccessesResponse* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_LIST_EMERGENCY_ACCESS,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ListEmergencyAccesses"));
         RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));
         // All grants, so that a page token stays valid when its grant is reviewed.
@@ -453,7 +453,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ReviewEmergencyAccess(
     v1::EmergencyAccess* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_REVIEW_EMERGENCY_ACCESS,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         call.event.object_id = req->grant_id();
         RETURN_IF_ERROR(gate_->RequireRole(caller, "AuditService.ReviewEmergencyAccess"));
         RETURN_IF_ERROR(RequirePlatformAuditor(*directory_, caller));

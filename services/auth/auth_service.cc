@@ -331,7 +331,7 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Refresh(grpc::CallbackServerContext* 
                                                    v1::LoginResponse* reply) {
   return rpc::Serve(
       gate_, ctx, v1::ACTION_LOGIN,
-      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+      [=, this](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         const auth::Principal& presented = caller.principal;
         if (sessions_.clock->Now() >= presented.authenticated_at + options_.session_max_lifetime) {
           return common::Unauthenticated("session_expired",
@@ -365,7 +365,7 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Refresh(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* AuthServiceImpl::Logout(grpc::CallbackServerContext* ctx,
                                                   const v1::LogoutRequest*, v1::LogoutResponse*) {
   return rpc::Serve(gate_, ctx, v1::ACTION_LOGOUT,
-                    [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+                    [=, this](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
                       RETURN_IF_ERROR(gate_.RequireRole(caller, "AuthService.Logout"));
                       return rpc::CommitAllowed(
                           *sessions_.db, *gate_.audit(), call, [&](storage::Connection& txn) {
@@ -380,7 +380,7 @@ grpc::ServerUnaryReactor* AuthServiceImpl::UnlockAccount(grpc::CallbackServerCon
                                                          v1::UnlockAccountResponse* reply) {
   return rpc::Serve(
       gate_, ctx, v1::ACTION_UNLOCK_ACCOUNT,
-      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+      [=, this](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_.RequireRole(caller, "AuthService.UnlockAccount"));
         RETURN_IF_ERROR(common::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();

@@ -42,7 +42,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::GrantConsent(grpc::CallbackServerCont
                                                         v1::Consent* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_GRANT_CONSENT,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.GrantConsent"));
         const v1::Consent& in = req->consent();
         RETURN_IF_ERROR(common::CheckId("consent.youth_id", in.youth_id()));
@@ -73,7 +73,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::WithdrawConsent(grpc::CallbackServerC
                                                            v1::Consent* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_WITHDRAW_CONSENT,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.WithdrawConsent"));
         RETURN_IF_ERROR(common::CheckId("consent_id", req->consent_id()));
         call.event.object_id = req->consent_id();
@@ -106,7 +106,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListConsents(grpc::CallbackServerCont
                                                         v1::ListConsentsResponse* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_READ_CARE,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         call.event.youth_id = req->youth_id();
         RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListConsents"));
         RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
@@ -131,7 +131,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::CheckAccess(grpc::CallbackServerConte
                                                        v1::CheckAccessResponse* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_CHECK_ACCESS,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         call.event.youth_id = req->youth_id();
         RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.CheckAccess"));
         RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
@@ -191,7 +191,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::GetConsentReceipt(
     v1::ConsentReceipt* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_READ_CARE,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.GetConsentReceipt"));
         RETURN_IF_ERROR(common::CheckId("consent_id", req->consent_id()));
         call.event.object_id = req->consent_id();

@@ -54,7 +54,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ProposeHandover(grpc::CallbackServerC
                                                            v1::Handover* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_PROPOSE_HANDOVER,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         call.event.youth_id = req->youth_id();
         RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ProposeHandover"));
         RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
@@ -97,7 +97,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::AcceptHandover(grpc::CallbackServerCo
                                                           v1::Handover* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_ACCEPT_HANDOVER,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.AcceptHandover"));
         RETURN_IF_ERROR(common::CheckId("referent_member_id", req->referent_member_id()));
         RETURN_IF_ERROR(RequireReferent(caller, req->referent_member_id()));
@@ -113,7 +113,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::DeclineHandover(grpc::CallbackServerC
                                                            v1::Handover* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_DECLINE_HANDOVER,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.DeclineHandover"));
         RETURN_IF_ERROR(CheckReason("reason", req->reason()));
         const Handovers::Move move{
@@ -127,7 +127,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::CancelHandover(grpc::CallbackServerCo
                                                           v1::Handover* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_CANCEL_HANDOVER,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.CancelHandover"));
         RETURN_IF_ERROR(CheckReason("reason", req->reason()));
         const Handovers::Move move{
@@ -141,7 +141,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::CompleteHandover(grpc::CallbackServer
                                                             v1::Handover* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_COMPLETE_HANDOVER,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.CompleteHandover"));
         const Handovers::Move move{
             Handovers::Move::kComplete, caller.member_id(), "", "", "", clock_->Now()};
@@ -175,7 +175,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::GetHandover(grpc::CallbackServerConte
                                                        const v1::GetHandoverRequest* req,
                                                        v1::Handover* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+                    [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
                       RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.GetHandover"));
                       RETURN_IF_ERROR(common::CheckId("handover_id", req->handover_id()));
                       call.event.object_id = req->handover_id();
@@ -201,7 +201,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListHandovers(grpc::CallbackServerCon
                                                          v1::ListHandoversResponse* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_READ_CARE,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListHandovers"));
         if (!req->youth_id().empty()) {
           RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));

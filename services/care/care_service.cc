@@ -77,7 +77,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::OpenAccompaniment(
     v1::Accompaniment* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_OPEN_ACCOMPANIMENT,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         call.event.youth_id = req->youth_id();
         RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.OpenAccompaniment"));
         RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
@@ -109,7 +109,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::EndAccompaniment(grpc::CallbackServer
                                                             v1::Accompaniment* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_END_ACCOMPANIMENT,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.EndAccompaniment"));
         RETURN_IF_ERROR(common::CheckId("accompaniment_id", req->accompaniment_id()));
         call.event.object_id = req->accompaniment_id();
@@ -139,7 +139,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListAccompaniments(
     grpc::CallbackServerContext* ctx, const v1::ListAccompanimentsRequest* req,
     v1::ListAccompanimentsResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_CARE,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+                    [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
                       call.event.youth_id = req->youth_id();
                       RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListAccompaniments"));
                       RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
@@ -170,7 +170,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::OpenEmergencyAccess(
     v1::EmergencyAccess* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_OPEN_EMERGENCY_ACCESS,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         call.event.youth_id = req->youth_id();
         call.event.break_glass = true;
         RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.OpenEmergencyAccess"));

@@ -56,7 +56,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ConfirmAccompaniment(
     grpc::CallbackServerContext* ctx, const v1::ConfirmAccompanimentRequest* req,
     v1::Accompaniment* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_CONFIRM_ACCOMPANIMENT,
-                    [&](const Caller& caller, CallAudit& call) {
+                    [=, this](const Caller& caller, CallAudit& call) {
                       return Vouch(caller, call, req->accompaniment_id(), /*confirm=*/true, resp);
                     });
 }
@@ -65,7 +65,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::DeclineAccompaniment(
     grpc::CallbackServerContext* ctx, const v1::DeclineAccompanimentRequest* req,
     v1::Accompaniment* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_DECLINE_ACCOMPANIMENT,
-                    [&](const Caller& caller, CallAudit& call) {
+                    [=, this](const Caller& caller, CallAudit& call) {
                       return Vouch(caller, call, req->accompaniment_id(), /*confirm=*/false, resp);
                     });
 }
@@ -75,7 +75,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListPendingAccompaniments(
     v1::ListPendingAccompanimentsResponse* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_READ_CARE,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ListPendingAccompaniments"));
         ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> list,
                          accompaniments_.PendingFor(caller.service_id(), clock_->Now()));

@@ -238,6 +238,11 @@ absl::Status CallGate::AuditDenial(audit::EventInput event, const absl::Status& 
   return status;
 }
 
+absl::Status ServerBusy() {
+  return common::WithReason(absl::StatusCode::kResourceExhausted, "server_busy",
+                            "too many calls in progress: retry after a pause");
+}
+
 absl::Status CheckCallAlive(grpc::CallbackServerContext* ctx) {
   if (ctx->IsCancelled()) {
     return common::WithReason(absl::StatusCode::kCancelled, "cancelled", "the client went away");

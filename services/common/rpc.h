@@ -19,6 +19,7 @@
 #include "grpcpp/grpcpp.h"
 #include "relais/v1/common.pb.h"
 #include "services/audit/audit_log.h"
+#include "services/common/call_executor.h"
 
 namespace relais::rpc {
 
@@ -154,24 +155,37 @@ class CallGate {
 
   audit::AuditLog* audit() const { return audit_; }
 
+  // Where Serve() runs handler bodies (not owned; must outlive every call);
+  // null, the default: on the calling thread.
+  void set_executor(CallExecutor* executor) { executor_ = executor; }
+  CallExecutor* executor() const { return executor_; }
+
  private:
   const auth::TokenVerifier* verifier_;
   audit::AuditLog* audit_;
   const common::Clock* clock_;
   const PeerCertificateCheck* certificates_;
+  CallExecutor* executor_ = nullptr;
 };
 
 // INTERNAL for an exception a handler let escape; logs its description (which
 // never holds request content in this code base).
 absl::Status UncaughtException(absl::string_view what);
 
-// Runs one audited unary call: authenticates, runs `body(const Caller&,
-// CallAudit&) -> absl::Status`, and if it failed without recording an event,
-// audits the denial with its reason code. Every call thus leaves exactly one
-// event for the call itself (listings may add one per entry).
+// RESOURCE_EXHAUSTED "server_busy": the executor's queue is full.
+absl::Status ServerBusy();
+
+// OK while a call is still worth working on; CANCELLED once the client went
+// away, DEADLINE_EXCEEDED ("deadline_exceeded: ...") once its deadline has
+// passed. Long handlers call it before each expensive step (a batch of reads,
+// a page of an export) so that abandoned work stops early.
+absl::Status CheckCallAlive(grpc::CallbackServerContext* ctx);
+
+// Serve()'s work on the thread that runs it: authenticates, runs the body and
+// audits its failure.
 template <typename Body>
-grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* ctx, v1::Action action,
-                                Body&& body) {
+absl::Status ServeNow(CallGate& gate, grpc::CallbackServerContext* ctx, v1::Action action,
+                      Body& body) {
   absl::StatusOr<Caller> caller = gate.Authenticate(ctx, action);
   absl::Status status = caller.status();
   if (caller.ok()) {
@@ -187,14 +201,38 @@ grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* ctx
     }
     if (!status.ok() && !call.recorded) status = gate.AuditDenial(call.event, status);
   }
-  return Finish(ctx, status);
+  return status;
 }
 
-// OK while a call is still worth working on; CANCELLED once the client went
-// away, DEADLINE_EXCEEDED ("deadline_exceeded: ...") once its deadline has
-// passed. Long handlers call it before each expensive step (a batch of reads,
-// a page of an export) so that abandoned work stops early.
-absl::Status CheckCallAlive(grpc::CallbackServerContext* ctx);
+// Runs one audited unary call: authenticates, runs `body(const Caller&,
+// CallAudit&) -> absl::Status`, and if it failed without recording an event,
+// audits the denial with its reason code. Every call thus leaves exactly one
+// event for the call itself (listings may add one per entry).
+//
+// With the gate's executor the body runs there, after Serve() returned: it
+// must capture by value (the handler's parameters are gone by then). A call
+// still queued when its deadline passes or its client leaves is answered
+// without being started, and one the full queue cannot take is answered
+// RESOURCE_EXHAUSTED "server_busy"; neither touched any data, so neither is an
+// access decision to audit.
+template <typename Body>
+grpc::ServerUnaryReactor* Serve(CallGate& gate, grpc::CallbackServerContext* ctx, v1::Action action,
+                                Body&& body) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  CallExecutor* executor = gate.executor();
+  if (executor == nullptr) {
+    reactor->Finish(ToGrpc(ServeNow(gate, ctx, action, body)));
+    return reactor;
+  }
+  const bool queued =
+      executor->TrySubmit([&gate, ctx, action, reactor, body = std::forward<Body>(body)]() mutable {
+        absl::Status status = CheckCallAlive(ctx);
+        if (status.ok()) status = ServeNow(gate, ctx, action, body);
+        reactor->Finish(ToGrpc(status));
+      });
+  if (!queued) reactor->Finish(ToGrpc(ServerBusy()));
+  return reactor;
+}
 
 }  // namespace relais::rpc
 

@@ -14,6 +14,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "auth/key_ring.h"
 #include "auth/token.h"
 #include "common/clock.h"
@@ -46,7 +48,7 @@ class ThrowingDirectory final : public v1::DirectoryService::CallbackService {
   grpc::ServerUnaryReactor* Glossary(grpc::CallbackServerContext* ctx, const v1::GlossaryRequest*,
                                      v1::GlossaryResponse*) override {
     return Serve(*gate_, ctx, v1::ACTION_READ_DIRECTORY,
-                 [&](const Caller&, CallAudit& call) -> absl::Status {
+                 [=, this](const Caller&, CallAudit& call) -> absl::Status {
                    call.event.object_id = "scratch";
                    return db_->Write([&](storage::Connection& txn) -> absl::Status {
                      RETURN_IF_ERROR(txn.Exec("INSERT INTO scratch(v) VALUES ('half done')"));
@@ -99,6 +101,7 @@ class ServeLastResort : public ::testing::Test {
   void TearDown() override {
     if (server_) server_->Shutdown();
     server_.reset();
+    executor_.reset();
     service_.reset();
     audit_.reset();
     db_.reset();
@@ -176,6 +179,7 @@ class ServeLastResort : public ::testing::Test {
   std::unique_ptr<auth::TokenIssuer> issuer_;
   std::unique_ptr<auth::TokenVerifier> verifier_;
   std::unique_ptr<CallGate> gate_;
+  std::unique_ptr<CallExecutor> executor_;
   std::unique_ptr<ThrowingDirectory> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::DirectoryService::Stub> stub_;
@@ -203,6 +207,102 @@ TEST_F(ServeLastResort, AHealthyBodyIsServedAndCommits) {
   EXPECT_TRUE(Call("healthy").ok());
   EXPECT_EQ(ScratchRows(), 1);
   EXPECT_TRUE(EventsOf("healthy").empty());
+}
+
+// The same handler with its body on a CallExecutor, as relaisd runs it.
+class ServeOnExecutor : public ServeLastResort {
+ protected:
+  void UseExecutor(int workers, int queue) {
+    executor_ = std::make_unique<CallExecutor>(workers, queue);
+    gate_->set_executor(executor_.get());
+  }
+
+  // Starts a call without waiting for it; `done` is notified with its status.
+  void Start(grpc::ClientContext& ctx, v1::GlossaryResponse& reply, grpc::Status& status,
+             absl::Notification& done, const std::string& request_id) {
+    ctx.AddMetadata("authorization", "Bearer " + token_);
+    ctx.AddMetadata("x-request-id", request_id);
+    stub_->async()->Glossary(&ctx, &request_, &reply, [&status, &done](grpc::Status s) {
+      status = std::move(s);
+      done.Notify();
+    });
+  }
+
+  // Blocks the next body that runs until Release().
+  void BlockNextBody() {
+    service_->set_fault([this] {
+      entered_.Notify();
+      release_.WaitForNotification();
+    });
+  }
+  void Release() {
+    service_->set_fault([] {});
+    release_.Notify();
+  }
+
+  v1::GlossaryRequest request_;
+  absl::Notification entered_;
+  absl::Notification release_;
+};
+
+TEST_F(ServeOnExecutor, ExceptionsAreContainedOnTheExecutorToo) {
+  UseExecutor(2, 8);
+  service_->set_fault([] { throw std::runtime_error(kSecretText); });
+  ExpectContained("executor-throws");
+}
+
+TEST_F(ServeOnExecutor, AFullQueueAnswersServerBusyAndTouchesNothing) {
+  UseExecutor(1, 1);
+  BlockNextBody();
+  grpc::ClientContext ctx_a, ctx_b;
+  v1::GlossaryResponse reply_a, reply_b;
+  grpc::Status status_a, status_b;
+  absl::Notification done_a, done_b;
+  Start(ctx_a, reply_a, status_a, done_a, "running");
+  entered_.WaitForNotification();  // the one worker is busy
+  Start(ctx_b, reply_b, status_b, done_b, "queued");
+  while (executor_->queued() < 1) absl::SleepFor(absl::Milliseconds(1));
+
+  const grpc::Status refused = Call("refused");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  v1::RpcStatus rpc_status;
+  v1::ErrorDetail detail;
+  ASSERT_TRUE(rpc_status.ParseFromString(refused.error_details()));
+  ASSERT_EQ(rpc_status.details_size(), 1);
+  ASSERT_TRUE(rpc_status.details(0).UnpackTo(&detail));
+  EXPECT_EQ(detail.reason(), "server_busy");
+  EXPECT_EQ(executor_->rejected(), 1);
+
+  Release();
+  done_a.WaitForNotification();
+  done_b.WaitForNotification();
+  EXPECT_TRUE(status_a.ok()) << status_a.error_message();
+  EXPECT_TRUE(status_b.ok()) << status_b.error_message();
+  EXPECT_EQ(ScratchRows(), 2);  // the refused call wrote nothing
+}
+
+TEST_F(ServeOnExecutor, ACallWhoseDeadlinePassedInTheQueueIsNeverStarted) {
+  UseExecutor(1, 8);
+  BlockNextBody();
+  grpc::ClientContext ctx_a, ctx_b;
+  v1::GlossaryResponse reply_a, reply_b;
+  grpc::Status status_a, status_b;
+  absl::Notification done_a, done_b;
+  Start(ctx_a, reply_a, status_a, done_a, "running");
+  entered_.WaitForNotification();
+  ctx_b.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  Start(ctx_b, reply_b, status_b, done_b, "late");
+  done_b.WaitForNotification();
+  EXPECT_EQ(status_b.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+
+  Release();
+  done_a.WaitForNotification();
+  EXPECT_TRUE(status_a.ok()) << status_a.error_message();
+  while (executor_->queued() > 0) absl::SleepFor(absl::Milliseconds(1));
+  // Give the worker the time to pick the late call up, then check it did nothing.
+  EXPECT_TRUE(Call("after").ok());
+  EXPECT_EQ(ScratchRows(), 2);  // "running" and "after", never "late"
+  EXPECT_TRUE(EventsOf("late").empty());
 }
 
 }  // namespace

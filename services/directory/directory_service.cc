@@ -125,7 +125,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::CreateSector(grpc::CallbackServe
                                                              v1::Sector* reply) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
-      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+      [=, this](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.CreateSector"));
         const SectorInfo input{request->sector().id(), request->sector().name()};
         SectorInfo created;
@@ -144,7 +144,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ListSectors(grpc::CallbackServer
                                                             const v1::ListSectorsRequest* request,
                                                             v1::ListSectorsResponse* reply) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_DIRECTORY,
-                    [&](const rpc::Caller&, rpc::CallAudit& call) -> absl::Status {
+                    [=, this](const rpc::Caller&, rpc::CallAudit& call) -> absl::Status {
                       ASSIGN_OR_RETURN(std::vector<SectorInfo> sectors, store_->ListSectors());
                       ASSIGN_OR_RETURN(
                           *reply->mutable_next_page_token(),
@@ -160,7 +160,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::CreateService(
     grpc::CallbackServerContext* ctx, const v1::CreateServiceRequest* request, v1::Service* reply) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
-      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+      [=, this](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.CreateService"));
         const v1::Service& in = request->service();
         // Never platform through the API: only host-side tools mark it.
@@ -182,7 +182,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ListServices(grpc::CallbackServe
                                                              const v1::ListServicesRequest* request,
                                                              v1::ListServicesResponse* reply) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_DIRECTORY,
-                    [&](const rpc::Caller&, rpc::CallAudit& call) -> absl::Status {
+                    [=, this](const rpc::Caller&, rpc::CallAudit& call) -> absl::Status {
                       ASSIGN_OR_RETURN(const size_t page_size,
                                        rpc::PageSize(request->page_size(), rpc::kServicePages));
                       ASSIGN_OR_RETURN(ServicePage page,
@@ -200,7 +200,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::AddMember(grpc::CallbackServerCo
                                                           v1::AddMemberResponse* reply) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
-      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+      [=, this](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.AddMember"));
         const MemberInfo input = FromProto(request->member());
         // A head of service staffs their own service, an admin a new one;
@@ -233,7 +233,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::SetMemberRoles(
     grpc::CallbackServerContext* ctx, const v1::SetMemberRolesRequest* request, v1::Member* reply) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
-      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+      [=, this](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.SetMemberRoles"));
         RETURN_IF_ERROR(common::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();
@@ -263,7 +263,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(grpc::CallbackServe
                                                              v1::Member* reply) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_MANAGE_DIRECTORY,
-      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+      [=, this](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.RemoveMember"));
         RETURN_IF_ERROR(common::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();
@@ -290,7 +290,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ResetPassword(
     v1::ResetPasswordResponse* reply) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_RESET_PASSWORD,
-      [&](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
+      [=, this](const rpc::Caller& caller, rpc::CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "DirectoryService.ResetPassword"));
         RETURN_IF_ERROR(common::CheckId("member_id", request->member_id()));
         call.event.object_id = request->member_id();
@@ -330,7 +330,7 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::Glossary(grpc::CallbackServerCon
                                                          const v1::GlossaryRequest* request,
                                                          v1::GlossaryResponse* reply) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_DIRECTORY,
-                    [&](const rpc::Caller&, rpc::CallAudit& call) -> absl::Status {
+                    [=, this](const rpc::Caller&, rpc::CallAudit& call) -> absl::Status {
                       ASSIGN_OR_RETURN(std::vector<GlossaryEntry> terms,
                                        store_->Glossary(request->sector_id()));
                       RETURN_IF_ERROR(rpc::RecordAllowed(*gate_->audit(), call));

@@ -222,6 +222,8 @@ absl::Status Host::LoadMasterKeys(LoadedKeys* loaded) {
 
 absl::Status Host::BuildServices(LoadedKeys loaded) {
   gate_ = std::make_unique<rpc::CallGate>(verifier_.get(), audit_log_.get(), clock_, tls_.get());
+  executor_ = std::make_unique<rpc::CallExecutor>(options_.call_workers, options_.call_queue);
+  gate_->set_executor(executor_.get());
   // The care records' facts first: the record service decides with them, and
   // CareService (which also needs the records) comes after both.
   care_ledger_ = std::make_unique<care::CareLedger>(db_.get(), clock_, directory_.get(),

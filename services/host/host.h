@@ -24,6 +24,7 @@
 #include "services/auth/auth_service.h"
 #include "services/auth_store/revocation_store.h"
 #include "services/care/care_service.h"
+#include "services/common/call_executor.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_service.h"
 #include "services/directory/directory_store.h"
@@ -46,6 +47,12 @@ struct HostOptions {
   absl::Duration db_busy_timeout = absl::Seconds(5);
   // Group commit of concurrent writes (storage::Database::Options).
   bool db_group_commit = true;
+  // Threads that run handler bodies, and calls that may wait for one before
+  // new ones are refused RESOURCE_EXHAUSTED (rpc::CallExecutor). Threads, not
+  // cores: a handler mostly waits on SQLite, and a commit group is at most as
+  // large as the number of handlers writing at once.
+  int call_workers = 64;
+  int call_queue = 1024;
   // Holds the token signing keys and the national-number hash key (0600 files).
   // Empty: keys live in memory only (tests).
   std::string keys_dir;
@@ -236,6 +243,8 @@ class Host {
   std::unique_ptr<audit::Checkpointer> checkpointer_;
   std::unique_ptr<audit::AuditServiceImpl> audit_service_;
   std::unique_ptr<admin::AdminServiceImpl> admin_service_;
+  // After the services its tasks use, so it is joined before they go.
+  std::unique_ptr<rpc::CallExecutor> executor_;
   // Before metrics_, whose gauge reads it.
   std::unique_ptr<observability::ClockSyncWatch> clock_sync_;
   // Before server_: its interceptors report to it until the server is gone.

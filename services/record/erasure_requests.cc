@@ -108,7 +108,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::EraseYouth(grpc::CallbackServerCont
                                                         v1::ErasureRequest* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_REQUEST_ERASURE,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         call.event.youth_id = req->youth_id();
         RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.EraseYouth"));
         RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
@@ -179,7 +179,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ApproveErasure(grpc::CallbackServer
                                                             v1::ErasureRequest* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_APPROVE_ERASURE,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ApproveErasure"));
         RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));  // irreversible: step-up
         RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));
@@ -235,7 +235,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CancelErasure(grpc::CallbackServerC
                                                            v1::ErasureRequest* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_CANCEL_ERASURE,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.CancelErasure"));
         RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));
         call.event.object_id = req->request_id();
@@ -297,7 +297,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetErasureRequest(
   // Audited as a read of the record's GDPR state.
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_READ_YOUTH,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.GetErasureRequest"));
         RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));
         call.event.object_id = req->request_id();
@@ -317,7 +317,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListErasureRequests(
     v1::ListErasureRequestsResponse* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_READ_YOUTH,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         call.event.youth_id = req->youth_id();
         RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ListErasureRequests"));
         RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
@@ -429,7 +429,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::RequestFullExport(
     v1::FullExportRequest* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_REQUEST_FULL_EXPORT,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         call.event.youth_id = req->youth_id();
         RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.RequestFullExport"));
         RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
@@ -457,7 +457,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ApproveFullExport(
     v1::FullExportRequest* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_APPROVE_FULL_EXPORT,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ApproveFullExport"));
         RETURN_IF_ERROR(gate_->RequireRecentLogin(caller));  // bulk disclosure: step-up
         RETURN_IF_ERROR(common::CheckId("request_id", req->request_id()));

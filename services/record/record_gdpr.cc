@@ -86,7 +86,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::RestrictYouth(grpc::CallbackServerC
                                                            const v1::RestrictYouthRequest* req,
                                                            v1::RecordState* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_RESTRICT_YOUTH,
-                    [&](const Caller& caller, CallAudit& call) {
+                    [=, this](const Caller& caller, CallAudit& call) {
                       return ChangeGdprFlag(caller, call, req->youth_id(), req->reason(),
                                             GdprOp::kRestrict, resp);
                     });
@@ -96,7 +96,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::LiftRestriction(grpc::CallbackServe
                                                              const v1::LiftRestrictionRequest* req,
                                                              v1::RecordState* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_LIFT_RESTRICTION,
-                    [&](const Caller& caller, CallAudit& call) {
+                    [=, this](const Caller& caller, CallAudit& call) {
                       return ChangeGdprFlag(caller, call, req->youth_id(), req->reason(),
                                             GdprOp::kLiftRestriction, resp);
                     });
@@ -106,7 +106,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::SetLegalHold(grpc::CallbackServerCo
                                                           const v1::SetLegalHoldRequest* req,
                                                           v1::RecordState* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_SET_LEGAL_HOLD,
-                    [&](const Caller& caller, CallAudit& call) {
+                    [=, this](const Caller& caller, CallAudit& call) {
                       return ChangeGdprFlag(caller, call, req->youth_id(), req->reason(),
                                             GdprOp::kSetLegalHold, resp);
                     });
@@ -116,7 +116,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::LiftLegalHold(grpc::CallbackServerC
                                                            const v1::LiftLegalHoldRequest* req,
                                                            v1::RecordState* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_LIFT_LEGAL_HOLD,
-                    [&](const Caller& caller, CallAudit& call) {
+                    [=, this](const Caller& caller, CallAudit& call) {
                       return ChangeGdprFlag(caller, call, req->youth_id(), req->reason(),
                                             GdprOp::kLiftLegalHold, resp);
                     });

@@ -16,7 +16,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::SweepRetention(grpc::CallbackServer
                                                             const v1::SweepRetentionRequest* req,
                                                             v1::SweepRetentionResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_RETENTION_SWEEP,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+                    [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
                       RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.SweepRetention"));
                       call.event.object_id = common::NewId("sweep");
                       // Who asked is on record before anything is erased; a dry run is coded so.

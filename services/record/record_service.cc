@@ -116,7 +116,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CreateYouth(grpc::CallbackServerCon
                                                          v1::Youth* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_CREATE_YOUTH,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.CreateYouth"));
         const v1::Youth& in = req->youth();
         RETURN_IF_ERROR(common::CheckText("youth.display_name", in.display_name(), kMaxNameBytes));
@@ -185,7 +185,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::FindYouth(grpc::CallbackServerConte
                                                        const v1::FindYouthRequest* req,
                                                        v1::FindYouthResponse* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_FIND_YOUTH,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+                    [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
                       RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.FindYouth"));
                       RETURN_IF_ERROR(CheckNationalNumber(req->national_number()));
                       // Counted before the database is consulted, found or not, so that a
@@ -216,7 +216,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetYouth(grpc::CallbackServerContex
                                                       v1::Youth* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_READ_YOUTH,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         call.event.youth_id = req->youth_id();
         RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.GetYouth"));
         RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
@@ -246,7 +246,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::AddEntry(grpc::CallbackServerContex
                                                       v1::Entry* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_ADD_ENTRY,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.AddEntry"));
         const v1::Entry& in = req->entry();
         RETURN_IF_ERROR(common::CheckId("entry.youth_id", in.youth_id()));
@@ -308,7 +308,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
                                                          v1::ListEntriesResponse* resp) {
   return rpc::Serve(
       *gate_, ctx, v1::ACTION_LIST_ENTRIES,
-      [&](const Caller& caller, CallAudit& call) -> absl::Status {
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
         call.event.youth_id = req->youth_id();
         RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.ListEntries"));
         RETURN_IF_ERROR(common::CheckId("youth_id", req->youth_id()));
@@ -348,7 +348,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetEntry(grpc::CallbackServerContex
                                                       const v1::GetEntryRequest* req,
                                                       v1::Entry* resp) {
   return rpc::Serve(*gate_, ctx, v1::ACTION_READ_ENTRY,
-                    [&](const Caller& caller, CallAudit& call) -> absl::Status {
+                    [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
                       RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.GetEntry"));
                       RETURN_IF_ERROR(common::CheckId("entry_id", req->entry_id()));
                       call.event.entry_id = req->entry_id();
