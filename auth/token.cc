@@ -1,5 +1,6 @@
 #include "auth/token.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -25,6 +26,12 @@ constexpr int kIssueAttempts = 3;
 
 absl::Status Reject(absl::string_view reason, absl::string_view explanation) {
   return common::Unauthenticated(reason, explanation);
+}
+
+// Fetched once: an implicit fetch per digest costs a provider look-up.
+const EVP_MD* Sha256() {
+  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
 }
 
 // proto3 string fields must hold UTF-8; protobuf would log and the verifier
@@ -156,17 +163,51 @@ absl::StatusOr<std::string> TokenIssuer::Issue(absl::string_view member_id,
 }
 
 TokenVerifier::TokenVerifier(const KeyRing* key_ring, const common::Clock* clock,
-                             std::string audience, const RevocationList* revocations)
+                             std::string audience, const RevocationList* revocations,
+                             size_t max_cached)
     : key_ring_(key_ring),
       clock_(clock),
       audience_(std::move(audience)),
-      revocations_(revocations) {}
+      revocations_(revocations),
+      max_per_shard_((max_cached + kShards - 1) / kShards),
+      shards_(std::make_unique<Shard[]>(kShards)) {}
 
 absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
   if (token.empty()) return Reject(kTokenMissing, "no bearer token presented");
   if (token.size() > kMaxTokenBytes) {
     return Reject(kTokenMalformed, "token is longer than 4 KiB");
   }
+  Digest digest;
+  const bool hashed =
+      max_per_shard_ > 0 && Sha256() != nullptr &&
+      EVP_Digest(token.data(), token.size(), digest.data(), nullptr, Sha256(), nullptr) == 1;
+  if (hashed) {
+    Shard& shard = shards_[digest[0] % kShards];
+    std::optional<Remembered> remembered;
+    {
+      absl::MutexLock lock(&shard.mu);
+      auto it = shard.tokens.find(digest);
+      if (it != shard.tokens.end()) remembered = it->second;
+    }
+    if (remembered.has_value()) {
+      const absl::Status valid = CheckStillValid(remembered->principal, remembered->key_id);
+      if (!valid.ok()) {
+        absl::MutexLock lock(&shard.mu);
+        shard.tokens.erase(digest);
+        return valid;
+      }
+      return std::move(remembered->principal);
+    }
+  }
+  std::string key_id;
+  ASSIGN_OR_RETURN(Principal principal, VerifySignedToken(token, &key_id));
+  RETURN_IF_ERROR(CheckStillValid(principal, key_id));
+  if (hashed) Remember(digest, principal, std::move(key_id));
+  return principal;
+}
+
+absl::StatusOr<Principal> TokenVerifier::VerifySignedToken(absl::string_view token,
+                                                           std::string* key_id) const {
   if (!absl::ConsumePrefix(&token, kTokenPrefix)) {
     return Reject(kTokenMalformed, "unknown token version");
   }
@@ -199,29 +240,60 @@ absl::StatusOr<Principal> TokenVerifier::Verify(absl::string_view token) const {
   if (claims.audience() != audience_) {
     return Reject(kTokenWrongAudience, "token was issued for another audience");
   }
-  const absl::Time now = clock_->Now();
-  if (absl::FromUnixSeconds(claims.issued_at_unix()) > now + kMaxIssuedAtSkew) {
-    return Reject(kTokenMalformed, "token is issued in the future");
-  }
-  const absl::Time expires_at = absl::FromUnixSeconds(claims.expires_at_unix());
-  if (now >= expires_at) return Reject(kTokenExpired, "token has expired");
-  if (revocations_ != nullptr) {
-    RETURN_IF_ERROR(
-        revocations_->CheckNotRevoked(claims.member_id(), claims.token_id(), claims.generation()));
-  }
-
+  *key_id = std::move(*claims.mutable_key_id());
   Principal principal;
   principal.member_id = std::move(*claims.mutable_member_id());
   principal.service_id = std::move(*claims.mutable_service_id());
   principal.roles.assign(claims.roles().begin(), claims.roles().end());
   principal.issued_at = absl::FromUnixSeconds(claims.issued_at_unix());
-  principal.expires_at = expires_at;
+  principal.expires_at = absl::FromUnixSeconds(claims.expires_at_unix());
   principal.authenticated_at = claims.authenticated_at_unix() == 0
                                    ? principal.issued_at
                                    : absl::FromUnixSeconds(claims.authenticated_at_unix());
   principal.token_id = std::move(*claims.mutable_token_id());
   principal.generation = claims.generation();
   return principal;
+}
+
+absl::Status TokenVerifier::CheckStillValid(const Principal& principal,
+                                            absl::string_view key_id) const {
+  // A key retired since the token was remembered no longer vouches for it.
+  if (!key_ring_->HasKey(key_id)) {
+    return Reject(kTokenUnknownKey, "token was signed by an unknown key");
+  }
+  const absl::Time now = clock_->Now();
+  if (principal.issued_at > now + kMaxIssuedAtSkew) {
+    return Reject(kTokenMalformed, "token is issued in the future");
+  }
+  if (now >= principal.expires_at) return Reject(kTokenExpired, "token has expired");
+  if (revocations_ != nullptr) {
+    RETURN_IF_ERROR(revocations_->CheckNotRevoked(principal.member_id, principal.token_id,
+                                                  principal.generation));
+  }
+  return absl::OkStatus();
+}
+
+void TokenVerifier::Remember(const Digest& digest, const Principal& principal,
+                             std::string key_id) const {
+  Shard& shard = shards_[digest[0] % kShards];
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&shard.mu);
+  if (shard.tokens.size() >= max_per_shard_) {
+    absl::erase_if(shard.tokens,
+                   [now](const auto& entry) { return now >= entry.second.principal.expires_at; });
+  }
+  // Still full of live tokens: forget any one; it verifies again next time.
+  if (shard.tokens.size() >= max_per_shard_) shard.tokens.erase(shard.tokens.begin());
+  shard.tokens.insert_or_assign(digest, Remembered{principal, std::move(key_id)});
+}
+
+size_t TokenVerifier::cached() const {
+  size_t total = 0;
+  for (size_t i = 0; i < kShards; ++i) {
+    absl::MutexLock lock(&shards_[i].mu);
+    total += shards_[i].tokens.size();
+  }
+  return total;
 }
 
 }  // namespace relais::auth

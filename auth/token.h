@@ -1,15 +1,20 @@
 #ifndef RELAIS_AUTH_TOKEN_H_
 #define RELAIS_AUTH_TOKEN_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "auth/key_ring.h"
 #include "auth/revocation.h"
@@ -93,13 +98,21 @@ class TokenIssuer {
   const RevocationList* const revocations_;
 };
 
+// How many verified tokens a verifier remembers (about 1 KiB each).
+inline constexpr size_t kMaxCachedTokens = 16384;
+
 // Checks tokens against a key ring, an expected audience and, if given, the
 // server's revocation records. Thread-safe. `key_ring`, `clock` and
 // `revocations` (may be null) are not owned and must outlive the verifier.
+//
+// A token whose signature verified is remembered by its SHA-256 (never its
+// text), so the next call with it skips parsing and the Ed25519 check; every
+// call still checks that its key is in the ring, its issue time and expiry
+// against the clock, and revocation. At most `max_cached` are remembered.
 class TokenVerifier {
  public:
   TokenVerifier(const KeyRing* key_ring, const common::Clock* clock, std::string audience,
-                const RevocationList* revocations = nullptr);
+                const RevocationList* revocations = nullptr, size_t max_cached = kMaxCachedTokens);
 
   // The principal of a valid token, else Unauthenticated("<reason>: ...")
   // with the first failing check, in this order:
@@ -117,11 +130,34 @@ class TokenVerifier {
   // Messages never contain the token or any part of it.
   absl::StatusOr<Principal> Verify(absl::string_view token) const;
 
+  // How many verified tokens are remembered now.
+  size_t cached() const;
+
  private:
+  using Digest = std::array<unsigned char, 32>;
+  struct Remembered {
+    Principal principal;
+    std::string key_id;
+  };
+  // Shards keep concurrent calls from queueing on one mutex.
+  static constexpr size_t kShards = 16;
+  struct Shard {
+    mutable absl::Mutex mu;
+    absl::flat_hash_map<Digest, Remembered> tokens ABSL_GUARDED_BY(mu);
+  };
+
+  absl::StatusOr<Principal> VerifySignedToken(absl::string_view token, std::string* key_id) const;
+  // The checks that depend on the time and the server's records, made on
+  // every call, remembered or not.
+  absl::Status CheckStillValid(const Principal& principal, absl::string_view key_id) const;
+  void Remember(const Digest& digest, const Principal& principal, std::string key_id) const;
+
   const KeyRing* const key_ring_;
   const common::Clock* const clock_;
   const std::string audience_;
   const RevocationList* const revocations_;
+  const size_t max_per_shard_;
+  const std::unique_ptr<Shard[]> shards_;
 };
 
 }  // namespace relais::auth

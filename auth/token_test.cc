@@ -245,6 +245,62 @@ TEST_F(TokenTest, IssueRefusesWhatVerifyWouldReject) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(TokenTest, ARememberedTokenStillExpiresOnTime) {
+  const std::string token = IssueOrDie();
+  ASSERT_TRUE(verifier_.Verify(token).ok());
+  EXPECT_EQ(verifier_.cached(), 1u);
+  clock_.Advance(absl::Minutes(15) - absl::Seconds(1));
+  EXPECT_EQ(verifier_.Verify(token)->member_id, "member-1");
+  clock_.Advance(absl::Seconds(1));
+  ExpectRejected(token, kTokenExpired);
+  // Forgotten once refused: it cannot come back.
+  EXPECT_EQ(verifier_.cached(), 0u);
+  ExpectRejected(token, kTokenExpired);
+}
+
+TEST_F(TokenTest, AChangedByteIsNeverServedFromTheCache) {
+  const std::string token = IssueOrDie();
+  ASSERT_TRUE(verifier_.Verify(token).ok());
+  Parts parts = Split(token);
+  parts.signature[5] ^= 0x01;
+  ExpectRejected(Join(parts), kTokenSignatureInvalid);
+  TokenClaims claims;
+  ASSERT_TRUE(claims.ParseFromString(Split(token).payload));
+  claims.add_roles("admin");
+  ExpectRejected(Join({claims.SerializeAsString(), Split(token).signature}),
+                 kTokenSignatureInvalid);
+  // The genuine token is still accepted, with its own roles only.
+  const absl::StatusOr<Principal> again = verifier_.Verify(token);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->HasRole("admin"));
+}
+
+TEST_F(TokenTest, ARememberedTokenOfARetiredKeyIsRefused) {
+  const std::string token = IssueOrDie();
+  ASSERT_TRUE(verifier_.Verify(token).ok());
+  ASSERT_TRUE(ring_->Rotate().ok());
+  EXPECT_TRUE(verifier_.Verify(token).ok());  // the old key verifies until retired
+  // Retire the old key: its successor was created long enough ago.
+  ASSERT_EQ(ring_->RetireExpired(absl::Now() + absl::Hours(1), absl::Minutes(15)).value(), 1);
+  ExpectRejected(token, kTokenUnknownKey);
+}
+
+TEST_F(TokenTest, TheCacheStaysBounded) {
+  const TokenVerifier small(ring_.get(), &clock_, std::string(kAudience), nullptr, 32);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 200; ++i) tokens.push_back(IssueOrDie(absl::StrCat("member-", i)));
+  for (const std::string& token : tokens) ASSERT_TRUE(small.Verify(token).ok());
+  EXPECT_LE(small.cached(), 32u);
+  EXPECT_GT(small.cached(), 0u);
+  // Forgotten tokens verify again, in full.
+  for (const std::string& token : tokens) {
+    EXPECT_EQ(small.Verify(token)->member_id, ClaimsOf(token).member_id());
+  }
+  const TokenVerifier none(ring_.get(), &clock_, std::string(kAudience), nullptr, 0);
+  EXPECT_TRUE(none.Verify(tokens[0]).ok());
+  EXPECT_EQ(none.cached(), 0u);
+}
+
 TEST(TokenRejectionReason, IsEmptyForOtherStatuses) {
   EXPECT_EQ(TokenRejectionReason(absl::OkStatus()), "");
   EXPECT_EQ(TokenRejectionReason(absl::InternalError("token_expired: x")), "");
@@ -302,6 +358,14 @@ TEST(TokenRevocation, ARevokedTokenIsRefusedAndTheNextOneWorksInTheSameSecond) {
   // Records that cannot be read refuse the token (fail closed).
   revocations.unavailable_ = true;
   EXPECT_EQ(verifier.Verify(other).status().code(), absl::StatusCode::kUnavailable);
+  // A remembered token is checked against the records on every call.
+  revocations.unavailable_ = false;
+  const std::string fresh = issuer.Issue("m1", "s1", {}).value();
+  ASSERT_TRUE(verifier.Verify(fresh).ok());
+  ASSERT_TRUE(verifier.Verify(fresh).ok());
+  revocations.revoked_.insert(verifier.Verify(fresh)->token_id);
+  EXPECT_EQ(TokenRejectionReason(verifier.Verify(fresh).status()), kTokenRevoked);
+  revocations.unavailable_ = true;
   // An expired token says so before any revocation look-up.
   clock.Advance(kDefaultTokenLifetime);
   EXPECT_EQ(TokenRejectionReason(verifier.Verify(other).status()), kTokenExpired);

@@ -63,9 +63,10 @@ absl::StatusOr<std::string> Hkdf(absl::string_view master) {
 }
 
 absl::StatusOr<std::string> Hmac(absl::string_view key, absl::string_view data) {
-  std::unique_ptr<EVP_MAC, KdfDeleter> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+  // Fetched once: a fetch per row costs a provider look-up under a lock.
+  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   if (mac == nullptr) return absl::InternalError("HMAC unavailable");
-  std::unique_ptr<EVP_MAC_CTX, KdfDeleter> ctx(EVP_MAC_CTX_new(mac.get()));
+  std::unique_ptr<EVP_MAC_CTX, KdfDeleter> ctx(EVP_MAC_CTX_new(mac));
   if (ctx == nullptr) return absl::InternalError("HMAC context");
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),

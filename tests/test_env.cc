@@ -100,6 +100,12 @@ std::unique_ptr<RelaisEnv> RelaisEnv::StartNamingMembers() {
   return Launch(std::move(env), "", /*seed=*/true, "");
 }
 
+std::unique_ptr<RelaisEnv> RelaisEnv::StartWithDiagnostics() {
+  auto env = absl::WrapUnique(new RelaisEnv());
+  env->diagnostics_ = true;
+  return Launch(std::move(env), "", /*seed=*/true, "");
+}
+
 std::unique_ptr<RelaisEnv> RelaisEnv::StartTls(Tls tls) {
   auto env = absl::WrapUnique(new RelaisEnv());
   env->tls_ = std::move(tls);
@@ -127,6 +133,7 @@ std::unique_ptr<RelaisEnv> RelaisEnv::Launch(std::unique_ptr<RelaisEnv> env, std
   options.db_vfs = env->vfs_;
   options.db_busy_timeout = env->busy_timeout_;
   options.access_report_names_members = env->names_members_;
+  options.diagnostics = env->diagnostics_;
   if (env->retention_) options.retention = *env->retention_;
   if (env->erasure_grace_) options.erasure_grace_period = *env->erasure_grace_;
   auto host = host::Host::Start(options);

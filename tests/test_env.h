@@ -74,6 +74,8 @@ class RelaisEnv {
   // Like Start() on a fresh database, with this erasure grace period
   // (HostOptions::erasure_grace_period; default 7 days).
   static std::unique_ptr<RelaisEnv> StartWithErasureGracePeriod(absl::Duration grace);
+  // Like Start() on a fresh database, serving DiagnosticsService (HostOptions::diagnostics).
+  static std::unique_ptr<RelaisEnv> StartWithDiagnostics();
 
   // Mutual TLS, for transport tests: the server serves `server`; the env's own
   // stubs connect to "localhost:<port>" with `client` (its certificate decides
@@ -152,6 +154,7 @@ class RelaisEnv {
   std::string vfs_;                                   // set by StartOnVfs()
   absl::Duration busy_timeout_ = absl::Seconds(5);    // set by StartOnVfs()
   bool names_members_ = false;                        // set by StartNamingMembers()
+  bool diagnostics_ = false;                          // set by StartWithDiagnostics()
   std::optional<record::RetentionPolicy> retention_;  // set by StartWithRetention()
   std::optional<absl::Duration> erasure_grace_;       // set by StartWithErasureGracePeriod()
   std::string db_path_;

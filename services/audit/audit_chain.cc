@@ -83,6 +83,15 @@ std::string CanonicalEncoding(const v1::AuditEvent& event) {
   return out;
 }
 
+namespace {
+// Fetched once: verifying a log hashes every event, and an implicit fetch per
+// hash costs a provider look-up under a lock.
+const EVP_MD* Sha256() {
+  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+}  // namespace
+
 absl::StatusOr<std::string> ComputeEventHash(const v1::AuditEvent& event) {
   std::string prev_raw;
   if (!DecodeHash(event.prev_hash(), prev_raw)) {
@@ -92,7 +101,8 @@ absl::StatusOr<std::string> ComputeEventHash(const v1::AuditEvent& event) {
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_size = 0;
-  if (ctx == nullptr || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
+  if (ctx == nullptr || Sha256() == nullptr ||
+      EVP_DigestInit_ex(ctx.get(), Sha256(), nullptr) != 1 ||
       EVP_DigestUpdate(ctx.get(), prev_raw.data(), prev_raw.size()) != 1 ||
       EVP_DigestUpdate(ctx.get(), encoding.data(), encoding.size()) != 1 ||
       EVP_DigestFinal_ex(ctx.get(), digest, &digest_size) != 1 || digest_size != kSha256Size) {

@@ -155,41 +155,54 @@ PeerIdentity IdentifyPeer(const grpc::ServerContextBase& ctx) {
   return peer;
 }
 
-absl::StatusOr<Caller> CallGate::Authenticate(grpc::CallbackServerContext* ctx, v1::Action action,
-                                              absl::string_view youth_id) {
-  Caller caller;
-  caller.request_id = Metadata(ctx, "x-request-id");
+CallGate::Checked CallGate::CheckCall(const grpc::CallbackServerContext& ctx) const {
+  Checked checked;
+  Caller& caller = checked.caller;
+  caller.request_id = Metadata(&ctx, "x-request-id");
   if (caller.request_id.empty() || caller.request_id.size() > 64 ||
       !common::IsPrintableId(caller.request_id)) {
     caller.request_id = NewRequestId();
   }
-  const PeerIdentity peer = IdentifyPeer(*ctx);
+  const PeerIdentity peer = IdentifyPeer(ctx);
   caller.client_identity = peer.client_identity;
   absl::StatusOr<auth::Principal> principal =
-      auth::AuthenticateMetadata(*verifier_, ctx->client_metadata());
-  if (absl::Status cert = CheckCertificate(*ctx); !cert.ok()) {
+      auth::AuthenticateMetadata(*verifier_, ctx.client_metadata());
+  if (absl::Status cert = CheckCertificate(ctx); !cert.ok()) {
     if (principal.ok()) caller.principal = *std::move(principal);
-    audit::EventInput e = EventFor(caller, action);
-    e.youth_id = std::string(youth_id);
-    return AuditDenial(std::move(e), cert);
+    checked.refusal = std::move(cert);
+    return checked;
   }
   if (!principal.ok()) {
-    audit::EventInput e = EventFor(caller, action);
-    e.youth_id = std::string(youth_id);
-    return AuditDenial(std::move(e), principal.status());
+    checked.refusal = principal.status();
+    return checked;
   }
   caller.principal = *std::move(principal);
   // A token is a caseworker's; the certificate is their service's client app.
   // Both must agree, so a token that leaks cannot be used from another
   // service's software.
   if (peer.tls && peer.certificate_service_id != caller.service_id()) {
-    audit::EventInput e = EventFor(caller, action);
-    e.youth_id = std::string(youth_id);
-    return AuditDenial(std::move(e),
-                       Denied(v1::ACCESS_REASON_CERTIFICATE_SERVICE_MISMATCH,
-                              "the client certificate does not name the token's service"));
+    checked.refusal = Denied(v1::ACCESS_REASON_CERTIFICATE_SERVICE_MISMATCH,
+                             "the client certificate does not name the token's service");
   }
-  return caller;
+  return checked;
+}
+
+absl::StatusOr<Caller> CallGate::Authenticate(grpc::CallbackServerContext* ctx, v1::Action action,
+                                              absl::string_view youth_id) {
+  Checked checked = CheckCall(*ctx);
+  if (!checked.refusal.ok()) {
+    audit::EventInput e = EventFor(checked.caller, action);
+    e.youth_id = std::string(youth_id);
+    return AuditDenial(std::move(e), checked.refusal);
+  }
+  return std::move(checked.caller);
+}
+
+absl::StatusOr<Caller> CallGate::AuthenticateUnaudited(
+    const grpc::CallbackServerContext& ctx) const {
+  Checked checked = CheckCall(ctx);
+  if (!checked.refusal.ok()) return checked.refusal;
+  return std::move(checked.caller);
 }
 
 absl::Status CallGate::RequireRole(const Caller& caller, absl::string_view method) {

@@ -133,6 +133,10 @@ class CallGate {
   // fails with UNAVAILABLE (the audit path fails closed).
   absl::StatusOr<Caller> Authenticate(grpc::CallbackServerContext* ctx, v1::Action action,
                                       absl::string_view youth_id = "");
+  // The same checks, in the same order, with the refusal returned but not
+  // audited: only for calls that read and write nothing
+  // (DiagnosticsService.Echo).
+  absl::StatusOr<Caller> AuthenticateUnaudited(const grpc::CallbackServerContext& ctx) const;
 
   // Rule 1 (role): ok if the caller holds a role that the role table
   // (access/roles.h) admits for `method` ("Service.Method"); otherwise
@@ -161,6 +165,12 @@ class CallGate {
   CallExecutor* executor() const { return executor_; }
 
  private:
+  struct Checked {
+    Caller caller;  // as far as it is known
+    absl::Status refusal;
+  };
+  Checked CheckCall(const grpc::CallbackServerContext& ctx) const;
+
   const auth::TokenVerifier* verifier_;
   audit::AuditLog* audit_;
   const common::Clock* clock_;

@@ -105,6 +105,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Host::NewServer(
   builder.RegisterService(care_.get());
   builder.RegisterService(audit_service_.get());
   builder.RegisterService(admin_service_.get());
+  if (diagnostics_ != nullptr) builder.RegisterService(diagnostics_.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || *port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
@@ -260,6 +261,9 @@ absl::Status Host::BuildServices(LoadedKeys loaded) {
   RETURN_IF_ERROR(admin::AdminServiceImpl::PrepareBackupDir(backup_dir));
   admin_service_ =
       std::make_unique<admin::AdminServiceImpl>(db_.get(), gate_.get(), clock_, backup_dir);
+  if (options_.diagnostics) {
+    diagnostics_ = std::make_unique<diagnostics::DiagnosticsServiceImpl>(gate_.get());
+  }
   return absl::OkStatus();
 }
 

@@ -26,6 +26,7 @@
 #include "services/care/care_service.h"
 #include "services/common/call_executor.h"
 #include "services/common/rpc.h"
+#include "services/diagnostics/diagnostics_service.h"
 #include "services/directory/directory_service.h"
 #include "services/directory/directory_store.h"
 #include "services/host/malformed_request.h"
@@ -123,6 +124,9 @@ struct HostOptions {
   // FindYouth look-ups per member in any sliding hour (RecordServiceImpl::Options).
   // relaisd --find_youth_per_hour, config record.find_youth_per_hour.
   int find_youth_per_hour = 20;
+  // Serves DiagnosticsService (Echo, the load driver's baseline). relaisd
+  // --diagnostics; off by default.
+  bool diagnostics = false;
 };
 
 // relaisd in one object: the database, every service wired in-process, and the
@@ -164,6 +168,8 @@ class Host {
   directory::DirectoryStore& directory() { return *directory_; }
   care::CareServiceImpl& care() { return *care_; }
   record::RecordServiceImpl& record() { return *record_; }
+  // The care records' facts the access rule is decided on.
+  const access::CareFacts& care_facts() const { return *care_ledger_; }
   const auth::TokenIssuer& issuer() const { return *issuer_; }
   auth::KeyRing& keys() { return *keys_; }
   // Drops token keys whose last token has expired (at start, then each sweep).
@@ -243,6 +249,7 @@ class Host {
   std::unique_ptr<audit::Checkpointer> checkpointer_;
   std::unique_ptr<audit::AuditServiceImpl> audit_service_;
   std::unique_ptr<admin::AdminServiceImpl> admin_service_;
+  std::unique_ptr<diagnostics::DiagnosticsServiceImpl> diagnostics_;  // null unless asked for
   // After the services its tasks use, so it is joined before they go.
   std::unique_ptr<rpc::CallExecutor> executor_;
   // Before metrics_, whose gauge reads it.

@@ -19,6 +19,13 @@ struct CipherCtxDeleter {
 };
 using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
 
+// Fetched once: EVP_aes_256_gcm() makes every init fetch it again from the
+// provider, under a lock shared by every thread.
+const EVP_CIPHER* Gcm() {
+  static const EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return cipher;
+}
+
 // Keeps every length an exact int for EVP, with room to spare.
 constexpr size_t kMaxInputBytes = size_t{1} << 30;
 
@@ -101,7 +108,7 @@ absl::StatusOr<std::string> SealAesGcm(const SecretKey& key, absl::string_view p
   if (ctx == nullptr) return OpenSslFailure("context allocation");
   const auto* k = reinterpret_cast<const unsigned char*>(key.bytes().data());
   int len = 0;
-  if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+  if (EVP_EncryptInit_ex2(ctx.get(), Gcm(), nullptr, nullptr, nullptr) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) != 1 ||
       EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, k, nonce) != 1) {
     return OpenSslFailure("encrypt init");
@@ -146,7 +153,7 @@ absl::StatusOr<std::string> OpenAesGcm(const SecretKey& key, absl::string_view s
   if (ctx == nullptr) return OpenSslFailure("context allocation");
   const auto* k = reinterpret_cast<const unsigned char*>(key.bytes().data());
   int len = 0;
-  if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+  if (EVP_DecryptInit_ex2(ctx.get(), Gcm(), nullptr, nullptr, nullptr) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) != 1 ||
       EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, k, nonce) != 1) {
     return OpenSslFailure("decrypt init");
