@@ -62,7 +62,7 @@ kill "$PID" "$MAIN_PID"
 echo "== relais-bench"
 "$RELAIS_BUILD/bench/relais-bench" --relais_youths="${RELAIS_BENCH_YOUTHS:-200}" \
   --relais_events="${RELAIS_BENCH_EVENTS:-1000000}" --benchmark_format=json \
-  --benchmark_out="$WORK/bench.json" --benchmark_out_format=json >/dev/null
+  --benchmark_out="$WORK/bench.json" --benchmark_out_format=json >/dev/null 2>"$WORK/bench.log"
 
 echo
 echo "== phases"
