@@ -155,6 +155,21 @@ bool Prepare(const std::shared_ptr<grpc::Channel>& channel, const Mix& mix, Targ
   return true;
 }
 
+// Calls that ended as a healthy server never answers.
+int64_t Faults(const std::vector<PhaseResult>& phases) {
+  int64_t faults = 0;
+  for (const PhaseResult& p : phases) {
+    // Under overload only the four answers of a shedding server are fine;
+    // otherwise a refusal may be the data's (a consent), never a fault.
+    const bool loaded = p.name == "overload" || p.name == "recovery";
+    for (const auto& [status, n] : p.statuses) {
+      const bool fault = status == "INTERNAL" || status == "UNKNOWN" || status == "DATA_LOSS";
+      if (fault || (loaded && !Acceptable(status))) faults += n;
+    }
+  }
+  return faults;
+}
+
 int Run() {
   absl::StatusOr<Mix> mix = Mix::Parse(absl::GetFlag(FLAGS_mix));
   if (!mix.ok()) {
@@ -223,19 +238,9 @@ int Run() {
     figures["recovery_seconds_to_80_percent"] = phases.back().SecondsUntilRate(0.8 * saturating);
   }
 
-  int faults = 0;
-  for (const PhaseResult& p : phases) {
-    // Under overload only the four answers of a shedding server are fine;
-    // otherwise a refusal may be the data's (a consent), never a fault.
-    const bool loaded = p.name == "overload" || p.name == "recovery";
-    for (const auto& [status, n] : p.statuses) {
-      const bool fault = status == "INTERNAL" || status == "UNKNOWN" || status == "DATA_LOSS";
-      if (fault || (loaded && !Acceptable(status))) faults += n;
-    }
-  }
   std::cout << (absl::GetFlag(FLAGS_json) ? JsonReport(phases, figures)
                                           : TextReport(phases, figures));
-  return faults > 0 ? 1 : 0;
+  return Faults(phases) > 0 ? 1 : 0;
 }
 
 }  // namespace
