@@ -152,6 +152,10 @@ bool Prepare(const std::shared_ptr<grpc::Channel>& channel, const Mix& mix, Targ
       return false;
     }
   }
+  if (mix.Has(CallKind::kGet) && target->entry_ids.empty()) {
+    std::cerr << "relais-load: the member can read no entry of --youth\n";
+    return false;
+  }
   return true;
 }
 
