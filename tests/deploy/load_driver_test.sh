@@ -3,7 +3,8 @@
 # the echo baseline and the default mix both run, every call ends OK, the
 # report names each status and the server's CPU per call; an overload phase at
 # twice the measured rate ends only in the statuses of a shedding server; a
-# wrong password or a mix it cannot run fails before any load.
+# wrong password, a mix it cannot run or plaintext to a remote address fails
+# before any load.
 # Usage: load_driver_test.sh <source-dir> <relaisd> <relais-load>
 set -euo pipefail
 SRC=$1 RELAISD=$2 LOAD=$3
@@ -60,4 +61,8 @@ if load "a wrong password" --count=10 >"$WORK/denied.txt" 2>&1; then fail "a wro
 grep -q "login failed: UNAUTHENTICATED" "$WORK/denied.txt" || fail "$(cat "$WORK/denied.txt")"
 if load demo-relais-2026 --mix=fetch=1 >"$WORK/usage.txt" 2>&1; then fail "an unknown mix ran"; fi
 grep -q 'unknown call kind "fetch"' "$WORK/usage.txt" || fail "$(cat "$WORK/usage.txt")"
+# Plaintext to a server off the machine would send the password in clear.
+if echo demo-relais-2026 | "$LOAD" --insecure --server=192.0.2.1:50051 --user=amo.camille \
+  --youth="$YOUTH" >"$WORK/plain.txt" 2>&1; then fail "--insecure ran to a remote address"; fi
+grep -q -- "--insecure is for a loopback server only" "$WORK/plain.txt" || fail "$(cat "$WORK/plain.txt")"
 echo "load driver: ok"

@@ -45,6 +45,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "common/log.h"
+#include "observability/request_log.h"
 #include "relais/v1/audit.grpc.pb.h"
 #include "relais/v1/auth.grpc.pb.h"
 #include "relais/v1/care.grpc.pb.h"
@@ -113,28 +114,6 @@ struct Tally {
   std::map<std::pair<std::string, StatusCode>, int64_t> statuses;  // (kind, code)
   std::map<std::string, int64_t> unexpected;  // "kind: CODE message" (first few)
 };
-
-std::string CodeName(StatusCode code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  const int i = static_cast<int>(code);
-  return i >= 0 && i < static_cast<int>(std::size(kNames)) ? kNames[i] : absl::StrCat("CODE_", i);
-}
 
 int64_t ReadRssKib() {
   std::ifstream in("/proc/self/status");
@@ -345,7 +324,8 @@ class Load {
       ++tally.calls;
       ++tally.statuses[{kind.name, status.error_code()}];
       if (kind.allowed.count(status.error_code()) == 0 && tally.unexpected.size() < 20) {
-        ++tally.unexpected[absl::StrCat(kind.name, ": ", CodeName(status.error_code()), " ",
+        ++tally.unexpected[absl::StrCat(kind.name, ": ",
+                                        observability::GrpcCodeName(status.error_code()), " ",
                                         status.error_message())];
       }
     }
@@ -452,7 +432,8 @@ int Main() {
   for (const CallKind& k : kinds) allowed[k.name] = k.allowed;
   for (const auto& [key, n] : all.statuses) {
     const bool expected = allowed[key.first].count(key.second) > 0;
-    by_code[absl::StrCat(CodeName(key.second), expected ? "" : " (UNEXPECTED)")] += n;
+    by_code[absl::StrCat(observability::GrpcCodeName(key.second),
+                         expected ? "" : " (UNEXPECTED)")] += n;
     if (!expected) unexpected_calls += n;
   }
 

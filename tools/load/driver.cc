@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "observability/request_log.h"
 #include "relais/v1/care.grpc.pb.h"
 #include "relais/v1/diagnostics.grpc.pb.h"
 #include "relais/v1/record.grpc.pb.h"
@@ -223,7 +224,7 @@ class Phase {
     {
       absl::MutexLock lock(&mu_);
       result_.latencies_us.push_back(absl::ToInt64Microseconds(now - started));
-      ++result_.statuses[CodeName(code)];
+      ++result_.statuses[std::string(observability::GrpcCodeName(code))];
       const size_t second = static_cast<size_t>(absl::ToInt64Seconds(now - start_));
       if (result_.per_second.size() <= second) result_.per_second.resize(second + 1, 0);
       ++result_.per_second[second];
@@ -256,29 +257,6 @@ class Phase {
 };
 
 }  // namespace
-
-std::string CodeName(grpc::StatusCode code) {
-  static constexpr const char* kNames[] = {"OK",
-                                           "CANCELLED",
-                                           "UNKNOWN",
-                                           "INVALID_ARGUMENT",
-                                           "DEADLINE_EXCEEDED",
-                                           "NOT_FOUND",
-                                           "ALREADY_EXISTS",
-                                           "PERMISSION_DENIED",
-                                           "RESOURCE_EXHAUSTED",
-                                           "FAILED_PRECONDITION",
-                                           "ABORTED",
-                                           "OUT_OF_RANGE",
-                                           "UNIMPLEMENTED",
-                                           "INTERNAL",
-                                           "UNAVAILABLE",
-                                           "DATA_LOSS",
-                                           "UNAUTHENTICATED"};
-  const int i = static_cast<int>(code);
-  if (i >= 0 && i < static_cast<int>(std::size(kNames))) return kNames[i];
-  return absl::StrCat("CODE_", i);
-}
 
 PhaseResult RunPhase(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
                      const Target& target, const PhaseOptions& options) {

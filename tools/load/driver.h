@@ -42,9 +42,6 @@ struct PhaseOptions {
 PhaseResult RunPhase(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
                      const Target& target, const PhaseOptions& options);
 
-// The canonical name of a gRPC status code ("DEADLINE_EXCEEDED").
-std::string CodeName(grpc::StatusCode code);
-
 }  // namespace relais::load
 
 #endif  // RELAIS_TOOLS_LOAD_DRIVER_H_

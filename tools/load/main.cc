@@ -15,8 +15,10 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
+#include "observability/request_log.h"
 #include "relais/v1/auth.grpc.pb.h"
 #include "relais/v1/record.grpc.pb.h"
+#include "services/host/config.h"
 #include "tools/load/driver.h"
 #include "tools/load/report.h"
 
@@ -67,6 +69,11 @@ bool ReadFile(const std::string& path, std::string* out) {
 std::vector<std::shared_ptr<grpc::Channel>> OpenChannels(std::string* error) {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (absl::GetFlag(FLAGS_insecure)) {
+    // The password and the token would cross the network in clear.
+    if (!host::IsLoopbackAddress(absl::GetFlag(FLAGS_server))) {
+      *error = "--insecure is for a loopback server only (127.x.y.z, [::1] or localhost)";
+      return {};
+    }
     credentials = grpc::InsecureChannelCredentials();
   } else {
     grpc::SslCredentialsOptions tls;
@@ -93,7 +100,8 @@ std::vector<std::shared_ptr<grpc::Channel>> OpenChannels(std::string* error) {
 }
 
 std::string Describe(const grpc::Status& status) {
-  return absl::StrCat(CodeName(status.error_code()), ": ", status.error_message());
+  return absl::StrCat(observability::GrpcCodeName(status.error_code()), ": ",
+                      status.error_message());
 }
 
 // Logs in with the password on stdin's first line and finds the entries the
