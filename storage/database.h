@@ -59,6 +59,9 @@ class Statement {
 
   int64_t ColumnInt64(int column) const;
   std::string ColumnText(int column) const;
+  // The text without a copy: valid until the next Step, Reset or other
+  // conversion of this column. For walks over many rows.
+  absl::string_view ColumnView(int column) const;
   std::string ColumnBlob(int column) const;
   bool ColumnIsNull(int column) const;
   int ColumnCount() const;

@@ -71,6 +71,35 @@ inline constexpr absl::string_view kCanonicalEncodingTag = "relais-audit-v1";
 // Strings are the UTF-8 bytes as stored, without normalisation.
 std::string CanonicalEncoding(const v1::AuditEvent& event);
 
+// An event's fields as the chain reads them, borrowed: a walk over stored rows
+// (AuditLog::Verify) hashes them without building a message per event.
+struct EventFields {
+  int64_t sequence = 0;
+  int64_t time_micros = 0;  // field 2 as encoded
+  absl::string_view request_id;
+  absl::string_view actor_member_id;
+  absl::string_view actor_service_id;
+  absl::string_view actor_roles;
+  absl::string_view client_identity;
+  int64_t action = 0;
+  absl::string_view youth_id;
+  absl::string_view entry_id;
+  absl::string_view object_id;
+  int64_t purpose = 0;
+  int64_t decision = 0;
+  int64_t reason = 0;
+  absl::string_view reason_code;
+  bool break_glass = false;
+  absl::string_view prev_hash;
+  absl::string_view hash;
+};
+
+// Views of `event`'s fields; `event` must outlive them.
+EventFields FieldsOf(const v1::AuditEvent& event);
+
+// Appends CanonicalEncoding() of the event `fields` describe to `out`.
+void AppendCanonicalEncoding(const EventFields& fields, std::string& out);
+
 // Decodes a hash as the chain writes it: exactly 64 lower-case hex digits into
 // 32 raw bytes in `raw`. False (and `raw` unspecified) for anything else.
 bool DecodeHash(absl::string_view hex, std::string& raw);
@@ -79,6 +108,9 @@ bool DecodeHash(absl::string_view hex, std::string& raw);
 // lower case, ignoring event.hash(). InvalidArgument if prev_hash is not 64
 // lower-case hex digits; Internal if OpenSSL fails.
 absl::StatusOr<std::string> ComputeEventHash(const v1::AuditEvent& event);
+// The same for an event given by its fields (declared below).
+struct EventFields;
+absl::StatusOr<std::string> ComputeEventHash(const EventFields& event);
 
 // The outcome of checking a chain. Problems found in the data are reported
 // here, not as an error status.
@@ -111,7 +143,7 @@ inline constexpr absl::string_view kProblemHashMismatch = "hash_mismatch";
 class ChainVerifier {
  public:
   // Verifies a chain from its first event.
-  ChainVerifier() = default;
+  ChainVerifier();
   // Verifies a chain's continuation: the first event fed must be
   // `after_sequence` + 1 and point back to `after_hash`, which the caller
   // trusts (e.g. a verified checkpoint). events_checked counts from there;
@@ -121,6 +153,8 @@ class ChainVerifier {
   // Checks the next event. Returns an error only when hashing itself failed
   // (Internal); a bad event is recorded in result().
   absl::Status Add(const v1::AuditEvent& event);
+  // The same for an event given by its fields, with no allocation per event.
+  absl::Status Add(const EventFields& event);
 
   // For a stored row that could not be turned into an event (a value out of
   // the range any event can hold, which only tampering produces): runs the
@@ -138,6 +172,10 @@ class ChainVerifier {
 
   int64_t next_sequence_ = 1;
   VerifyResult result_;
+  // result_.head_hash as raw bytes (what the next event's hash starts with),
+  // and the encoding buffer, both reused from event to event.
+  std::string head_raw_;
+  std::string encoding_;
 };
 
 }  // namespace relais::audit

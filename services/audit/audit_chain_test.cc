@@ -273,5 +273,37 @@ TEST(ChainVerifier, ResumesFromATrustedAnchor) {
   EXPECT_EQ(skipped.result().first_bad_sequence, 3);
 }
 
+TEST(ChainVerifier, ReadsFieldsLikeTheEventTheyCameFrom) {
+  // AuditLog::Verify feeds borrowed fields, not messages: the same chain, the
+  // same verdicts, and an altered field is caught the same way.
+  const auto events = Chain(3);
+  std::string encoded;
+  AppendCanonicalEncoding(FieldsOf(events[1]), encoded);
+  EXPECT_EQ(encoded, CanonicalEncoding(events[1]));
+
+  ChainVerifier by_fields;
+  for (const auto& e : events) ASSERT_TRUE(by_fields.Add(FieldsOf(e)).ok());
+  EXPECT_TRUE(by_fields.result().ok);
+  EXPECT_EQ(by_fields.result().head_hash, events.back().hash());
+
+  EventFields altered = FieldsOf(events[1]);
+  altered.object_id = "obj-other";
+  ChainVerifier caught;
+  ASSERT_TRUE(caught.Add(FieldsOf(events[0])).ok());
+  ASSERT_TRUE(caught.Add(altered).ok());
+  EXPECT_EQ(caught.result().problem, "hash_mismatch");
+  EXPECT_EQ(caught.result().first_bad_sequence, 2);
+  EXPECT_EQ(caught.result().head_hash, events[0].hash());
+}
+
+TEST(ChainVerifier, RefusesAMalformedAnchorInsteadOfHashingFromIt) {
+  const auto events = Chain(3);
+  const std::string upper = "ABCDEF" + std::string(58, '0');
+  ChainVerifier anchored(2, upper);
+  v1::AuditEvent third = events[2];
+  third.set_prev_hash(upper);
+  EXPECT_EQ(anchored.Add(third).code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace relais::audit

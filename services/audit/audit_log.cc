@@ -151,38 +151,75 @@ absl::StatusOr<int> EnumColumn(const Statement& row, int column, absl::string_vi
   return static_cast<int>(value);
 }
 
-// Turns a row selected with kColumns into an event. DataLoss for values no
-// appended event can hold (they could otherwise hash like a different value).
-absl::StatusOr<v1::AuditEvent> RowToEvent(const Statement& row) {
-  v1::AuditEvent e;
-  e.set_sequence(row.ColumnInt64(0));
-  SetTime(e, row.ColumnInt64(1));
-  e.set_request_id(row.ColumnText(2));
-  e.set_actor_member_id(row.ColumnText(3));
-  e.set_actor_service_id(row.ColumnText(4));
-  e.set_actor_roles(row.ColumnText(5));
-  e.set_client_identity(row.ColumnText(6));
-  ASSIGN_OR_RETURN(const int action, EnumColumn(row, 7, "action"));
-  e.set_action(static_cast<v1::Action>(action));
-  e.set_youth_id(row.ColumnText(8));
-  e.set_entry_id(row.ColumnText(9));
-  e.set_object_id(row.ColumnText(10));
-  ASSIGN_OR_RETURN(const int purpose, EnumColumn(row, 11, "purpose"));
-  e.set_purpose(static_cast<v1::Purpose>(purpose));
-  ASSIGN_OR_RETURN(const int decision, EnumColumn(row, 12, "decision"));
-  e.set_decision(static_cast<v1::Decision>(decision));
-  ASSIGN_OR_RETURN(const int reason, EnumColumn(row, 13, "reason"));
-  e.set_reason(static_cast<v1::AccessReason>(reason));
-  e.set_reason_code(row.ColumnText(14));
+// Reads a row selected with kColumns, borrowing its text until the next
+// step. DataLoss for values no appended event can hold (they could otherwise
+// hash like a different value).
+absl::StatusOr<EventFields> RowToFields(const Statement& row) {
+  EventFields f;
+  f.sequence = row.ColumnInt64(0);
+  f.time_micros = row.ColumnInt64(1);
+  ASSIGN_OR_RETURN(f.action, EnumColumn(row, 7, "action"));
+  ASSIGN_OR_RETURN(f.purpose, EnumColumn(row, 11, "purpose"));
+  ASSIGN_OR_RETURN(f.decision, EnumColumn(row, 12, "decision"));
+  ASSIGN_OR_RETURN(f.reason, EnumColumn(row, 13, "reason"));
   const int64_t break_glass = row.ColumnInt64(15);
   if (break_glass != 0 && break_glass != 1) {
     return absl::DataLossError(
-        absl::StrCat("audit event ", e.sequence(), ": break_glass is not 0 or 1"));
+        absl::StrCat("audit event ", f.sequence, ": break_glass is not 0 or 1"));
   }
-  e.set_break_glass(break_glass == 1);
-  e.set_prev_hash(row.ColumnText(kPrevHashColumn));
-  e.set_hash(row.ColumnText(17));
+  f.break_glass = break_glass == 1;
+  f.request_id = row.ColumnView(2);
+  f.actor_member_id = row.ColumnView(3);
+  f.actor_service_id = row.ColumnView(4);
+  f.actor_roles = row.ColumnView(5);
+  f.client_identity = row.ColumnView(6);
+  f.youth_id = row.ColumnView(8);
+  f.entry_id = row.ColumnView(9);
+  f.object_id = row.ColumnView(10);
+  f.reason_code = row.ColumnView(14);
+  f.prev_hash = row.ColumnView(kPrevHashColumn);
+  f.hash = row.ColumnView(17);
+  return f;
+}
+
+absl::StatusOr<v1::AuditEvent> RowToEvent(const Statement& row) {
+  ASSIGN_OR_RETURN(const EventFields f, RowToFields(row));
+  v1::AuditEvent e;
+  e.set_sequence(f.sequence);
+  SetTime(e, f.time_micros);
+  e.set_request_id(f.request_id.data(), f.request_id.size());
+  e.set_actor_member_id(f.actor_member_id.data(), f.actor_member_id.size());
+  e.set_actor_service_id(f.actor_service_id.data(), f.actor_service_id.size());
+  e.set_actor_roles(f.actor_roles.data(), f.actor_roles.size());
+  e.set_client_identity(f.client_identity.data(), f.client_identity.size());
+  e.set_action(static_cast<v1::Action>(f.action));
+  e.set_youth_id(f.youth_id.data(), f.youth_id.size());
+  e.set_entry_id(f.entry_id.data(), f.entry_id.size());
+  e.set_object_id(f.object_id.data(), f.object_id.size());
+  e.set_purpose(static_cast<v1::Purpose>(f.purpose));
+  e.set_decision(static_cast<v1::Decision>(f.decision));
+  e.set_reason(static_cast<v1::AccessReason>(f.reason));
+  e.set_reason_code(f.reason_code.data(), f.reason_code.size());
+  e.set_break_glass(f.break_glass);
+  e.set_prev_hash(f.prev_hash.data(), f.prev_hash.size());
+  e.set_hash(f.hash.data(), f.hash.size());
   return e;
+}
+
+// Feeds `verifier` the rows `s` selects (kColumns, in sequence order) until
+// they end or it finds a problem.
+absl::Status WalkChain(Statement& s, ChainVerifier& verifier) {
+  while (!verifier.failed()) {
+    ASSIGN_OR_RETURN(const bool row, s.Step());
+    if (!row) break;
+    absl::StatusOr<EventFields> event = RowToFields(s);
+    if (!event.ok()) {
+      verifier.AddUndecodable(s.ColumnInt64(0), s.ColumnText(kPrevHashColumn));
+      continue;
+    }
+    RETURN_IF_ERROR(verifier.Add(*event));
+  }
+  return absl::OkStatus();
 }
 
 constexpr absl::string_view kCheckpointColumns = "sequence, head_hash, time_us, key_id, signature";
@@ -237,24 +274,24 @@ absl::StatusOr<int64_t> AuditLog::Append(Connection& txn, const EventInput& inpu
   }
   const int64_t time_us = absl::ToUnixMicros(clock_->Now());
 
-  v1::AuditEvent event;
-  event.set_sequence(head.sequence + 1);
-  SetTime(event, time_us);
-  event.set_request_id(input.request_id);
-  event.set_actor_member_id(input.actor_member_id);
-  event.set_actor_service_id(input.actor_service_id);
-  event.set_actor_roles(input.actor_roles);
-  event.set_client_identity(input.client_identity);
-  event.set_action(input.action);
-  event.set_youth_id(input.youth_id);
-  event.set_entry_id(input.entry_id);
-  event.set_object_id(input.object_id);
-  event.set_purpose(input.purpose);
-  event.set_decision(input.decision);
-  event.set_reason(input.reason);
-  event.set_reason_code(input.reason_code);
-  event.set_break_glass(input.break_glass);
-  event.set_prev_hash(head.hash);
+  EventFields event;
+  event.sequence = head.sequence + 1;
+  event.time_micros = time_us;
+  event.request_id = input.request_id;
+  event.actor_member_id = input.actor_member_id;
+  event.actor_service_id = input.actor_service_id;
+  event.actor_roles = input.actor_roles;
+  event.client_identity = input.client_identity;
+  event.action = input.action;
+  event.youth_id = input.youth_id;
+  event.entry_id = input.entry_id;
+  event.object_id = input.object_id;
+  event.purpose = input.purpose;
+  event.decision = input.decision;
+  event.reason = input.reason;
+  event.reason_code = input.reason_code;
+  event.break_glass = input.break_glass;
+  event.prev_hash = head.hash;
   absl::StatusOr<std::string> hash = ComputeEventHash(event);
   if (absl::IsInvalidArgument(hash.status())) {
     // The stored head's hash is not a hash: the table was altered. Refuse to
@@ -269,7 +306,7 @@ absl::StatusOr<int64_t> AuditLog::Append(Connection& txn, const EventInput& inpu
       txn.Prepare(absl::StrCat("INSERT INTO audit_events (", kColumns,
                                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
                                " ?13, ?14, ?15, ?16, ?17, ?18)")));
-  insert.Bind(1, event.sequence())
+  insert.Bind(1, event.sequence)
       .Bind(2, time_us)
       .BindOptional(3, input.request_id)
       .BindOptional(4, input.actor_member_id)
@@ -289,9 +326,9 @@ absl::StatusOr<int64_t> AuditLog::Append(Connection& txn, const EventInput& inpu
       .Bind(18, *hash);
   RETURN_IF_ERROR(insert.Run());
   if (AppendListener* listener = listener_.load(); listener != nullptr) {
-    listener->Appended(event.sequence());
+    listener->Appended(event.sequence);
   }
-  return event.sequence();
+  return event.sequence;
 }
 
 absl::StatusOr<int64_t> AuditLog::AppendStandalone(const EventInput& input) {
@@ -352,16 +389,7 @@ absl::StatusOr<VerifyResult> AuditLog::Verify() const {
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
     ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kColumns,
                                                          " FROM audit_events ORDER BY sequence")));
-    while (!verifier.failed()) {
-      ASSIGN_OR_RETURN(const bool row, s.Step());
-      if (!row) break;
-      absl::StatusOr<v1::AuditEvent> event = RowToEvent(s);
-      if (!event.ok()) {
-        verifier.AddUndecodable(s.ColumnInt64(0), s.ColumnText(kPrevHashColumn));
-        continue;
-      }
-      RETURN_IF_ERROR(verifier.Add(*event));
-    }
+    RETURN_IF_ERROR(WalkChain(s, verifier));
     return absl::OkStatus();
   }));
   return verifier.result();
@@ -420,16 +448,7 @@ absl::StatusOr<CheckpointCandidate> AuditLog::PrepareCheckpoint(int64_t pinned_s
                                                          " FROM audit_events WHERE sequence > ?1"
                                                          " AND sequence <= ?2 ORDER BY sequence")));
     s.Bind(1, anchor.sequence).Bind(2, head.sequence);
-    while (!verifier.failed()) {
-      ASSIGN_OR_RETURN(const bool row, s.Step());
-      if (!row) break;
-      absl::StatusOr<v1::AuditEvent> event = RowToEvent(s);
-      if (!event.ok()) {
-        verifier.AddUndecodable(s.ColumnInt64(0), s.ColumnText(kPrevHashColumn));
-        continue;
-      }
-      RETURN_IF_ERROR(verifier.Add(*event));
-    }
+    RETURN_IF_ERROR(WalkChain(s, verifier));
     const VerifyResult& result = verifier.result();
     if (!result.ok) {
       return absl::DataLossError(absl::StrCat("audit chain fails verification after checkpoint ",
