@@ -147,6 +147,10 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   // The scheduled sweep (relaisd): RetentionSweeper::RunScheduled.
   absl::StatusOr<v1::SweepRetentionResponse> RunScheduledRetentionSweep();
 
+  // The field crypto, or FAILED_PRECONDITION if no master key was given. Public
+  // for host-side writers through the record store (relais-datagen).
+  absl::StatusOr<const storage::crypto::FieldCrypto*> Crypto() const { return keys_.Crypto(); }
+
  private:
   // Which GDPR flag a call sets or lifts.
   enum class GdprOp { kRestrict, kLiftRestriction, kSetLegalHold, kLiftLegalHold };
@@ -173,8 +177,6 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
 
   absl::Status Commit(rpc::CallAudit& call,
                       absl::FunctionRef<absl::Status(storage::Connection&)> fn);
-  // The field crypto, or FAILED_PRECONDITION if no master key was given.
-  absl::StatusOr<const storage::crypto::FieldCrypto*> Crypto() const { return keys_.Crypto(); }
   // Erasure steps of ExecuteDueErasures (erasure_requests.cc): one due
   // request in one transaction; true if it erased the youth.
   absl::StatusOr<bool> ExecuteErasure(absl::string_view request_id, absl::Time now);
