@@ -251,6 +251,23 @@ TEST_F(CheckpointerTest, IsDueAfterNEventsOrWhenTheLastCheckpointIsOld) {
   EXPECT_FALSE(due->has_value()) << "old, but no new event";
 }
 
+TEST_F(CheckpointerTest, APollThatIsNotDueLeavesVerificationToTheDueCheckpoint) {
+  // Polls come every second: one that is not due reads no event (it would
+  // re-verify the whole unsigned tail each time); the due one verifies it all
+  // and refuses a tampered event, however long ago it was written.
+  auto cp = Make(100, absl::Seconds(60));
+  Add(3);
+  ASSERT_TRUE(cp->CheckpointNow().ok());
+  Add(2);
+  Sql("UPDATE audit_events SET youth_id = 'y-tampered' WHERE sequence = 4");
+  auto not_due = cp->CheckpointIfDue();
+  ASSERT_TRUE(not_due.ok()) << not_due.status();
+  EXPECT_FALSE(not_due->has_value());
+  clock_.Advance(absl::Seconds(60));
+  EXPECT_EQ(cp->CheckpointIfDue().status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(cp->refusing());
+}
+
 TEST_F(CheckpointerTest, RefusesToSignAChainThatFailsSinceTheLastCheckpoint) {
   auto cp = Make(100, absl::Hours(1));
   Add(3);

@@ -116,6 +116,19 @@ absl::StatusOr<std::optional<v1::Checkpoint>> Checkpointer::SignHead(bool only_i
 
 absl::StatusOr<std::optional<v1::Checkpoint>> Checkpointer::SignHeadLocked(bool only_if_due) {
   RETURN_IF_ERROR(LoadStateLocked());
+  if (only_if_due && !refusing_.load()) {
+    // Not due by what this server last signed: done, without re-reading the
+    // events since (a poll every second would otherwise verify a growing
+    // tail of the log each time). A due checkpoint verifies them all below;
+    // once refusing, every poll checks again (and says so).
+    ASSIGN_OR_RETURN(const ChainHead head, log_->Head());
+    const int64_t covered = signed_ ? signed_->sequence() : 0;
+    const absl::Time last =
+        signed_ ? absl::FromUnixMicros(TimestampMicros(signed_->time())) : started_;
+    if (head.sequence - covered < options_.every_events && clock_->Now() - last < options_.every) {
+      return std::nullopt;
+    }
+  }
   ASSIGN_OR_RETURN(const CheckpointCandidate candidate,
                    log_->PrepareCheckpoint(signed_ ? signed_->sequence() : 0));
   if (signed_) RETURN_IF_ERROR(CheckExtendsSigned(candidate));
