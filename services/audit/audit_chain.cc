@@ -126,16 +126,15 @@ const EVP_MD* Sha256() {
   return md;
 }
 
-// SHA-256(prev_raw || encoding) into `digest` (32 bytes), with a context kept
-// per thread: a verification walk hashes millions of events.
-bool HashEvent(absl::string_view prev_raw, absl::string_view encoding, unsigned char* digest) {
-  thread_local EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+// SHA-256(prev_raw || encoding) into `digest` (32 bytes) with `ctx`, which a
+// verification walk reuses from event to event.
+bool HashEvent(EVP_MD_CTX* ctx, absl::string_view prev_raw, absl::string_view encoding,
+               unsigned char* digest) {
   unsigned int digest_size = 0;
-  return ctx != nullptr && Sha256() != nullptr &&
-         EVP_DigestInit_ex(ctx.get(), Sha256(), nullptr) == 1 &&
-         EVP_DigestUpdate(ctx.get(), prev_raw.data(), prev_raw.size()) == 1 &&
-         EVP_DigestUpdate(ctx.get(), encoding.data(), encoding.size()) == 1 &&
-         EVP_DigestFinal_ex(ctx.get(), digest, &digest_size) == 1 && digest_size == kSha256Size;
+  return ctx != nullptr && Sha256() != nullptr && EVP_DigestInit_ex(ctx, Sha256(), nullptr) == 1 &&
+         EVP_DigestUpdate(ctx, prev_raw.data(), prev_raw.size()) == 1 &&
+         EVP_DigestUpdate(ctx, encoding.data(), encoding.size()) == 1 &&
+         EVP_DigestFinal_ex(ctx, digest, &digest_size) == 1 && digest_size == kSha256Size;
 }
 
 // Lower-case hex of a digest, as the chain stores it.
@@ -161,7 +160,10 @@ absl::StatusOr<std::string> ComputeEventHash(const EventFields& event) {
   encoding.reserve(256);
   AppendCanonicalEncoding(event, encoding);
   unsigned char digest[kSha256Size];
-  if (!HashEvent(prev_raw, encoding, digest)) return absl::InternalError("SHA-256 failed");
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!HashEvent(ctx.get(), prev_raw, encoding, digest)) {
+    return absl::InternalError("SHA-256 failed");
+  }
   std::string hex(2 * kSha256Size, '0');
   HexDigest(digest, hex.data());
   return hex;
@@ -209,7 +211,10 @@ absl::Status ChainVerifier::Add(const EventFields& event) {
   encoding_.clear();
   AppendCanonicalEncoding(event, encoding_);
   unsigned char digest[kSha256Size];
-  if (!HashEvent(head_raw_, encoding_, digest)) return absl::InternalError("SHA-256 failed");
+  if (ctx_ == nullptr) ctx_.reset(EVP_MD_CTX_new());
+  if (!HashEvent(ctx_.get(), head_raw_, encoding_, digest)) {
+    return absl::InternalError("SHA-256 failed");
+  }
   char hex[2 * kSha256Size];
   HexDigest(digest, hex);
   if (absl::string_view(hex, sizeof hex) != event.hash) {
@@ -228,5 +233,7 @@ void ChainVerifier::AddUndecodable(int64_t sequence, absl::string_view prev_hash
   if (!CheckPosition(sequence, prev_hash)) return;
   Fail(kProblemHashMismatch, sequence);
 }
+
+void ChainVerifier::CtxFree::operator()(evp_md_ctx_st* ctx) const { EVP_MD_CTX_free(ctx); }
 
 }  // namespace relais::audit

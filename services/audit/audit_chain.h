@@ -27,6 +27,8 @@
 #include "absl/strings/string_view.h"
 #include "relais/v1/audit.pb.h"
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+
 namespace relais::audit {
 
 // prev_hash of the first event: SHA-256 size in hex, all zeros.
@@ -176,6 +178,12 @@ class ChainVerifier {
   // and the encoding buffer, both reused from event to event.
   std::string head_raw_;
   std::string encoding_;
+  // The SHA-256 context, made on first use and reused (no thread_local: a
+  // walk may run while the process exits, after those are destroyed).
+  struct CtxFree {
+    void operator()(evp_md_ctx_st* ctx) const;
+  };
+  std::unique_ptr<evp_md_ctx_st, CtxFree> ctx_;
 };
 
 }  // namespace relais::audit
