@@ -71,6 +71,7 @@ const Table& TheTable() {
         // Care: coordinators decide, the field proposes and reads.
         {"CareService.OpenAccompaniment", head},
         {"CareService.EndAccompaniment", head},
+        {"CareService.ReassignReferent", head},
         {"CareService.ConfirmAccompaniment", head},
         {"CareService.DeclineAccompaniment", head},
         {"CareService.ListPendingAccompaniments", head},

@@ -417,6 +417,12 @@ const Row kMatrix[] = {
    R"pb(accompaniment_id: "$ACCOMPANIMENT")pb",
    {Missing, Expired, Forged, Role, Role, Role, Role, Role,
     Restricted}},
+  // Turnover: a coordinator's, on its own service's accompaniment; a
+  // restricted record keeps its referent too.
+  {"CareService", "ReassignReferent", "ACTION_REASSIGN_REFERENT",
+   R"pb(accompaniment_id: "$ACCOMPANIMENT" referent_member_id: "$MEMBER")pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Restricted}},
   // Erasure (art. 17) stays the youth's right on a restricted record: a
   // restriction is no legal hold (SetLegalHold is what forbids erasure). It is
   // a request: a second person approves it, and the server erases later.

@@ -61,13 +61,15 @@ enum Step {
   kColleagueAuditor,   // SetMemberRoles on the colleague, adding AUDITOR
   kEraseYouth,         // EraseYouth (a request: four eyes)
   kApproveErasure,     // ApproveErasure of the AMO's erasure request, by the colleague
+  kReassignOwn,        // ReassignReferent of its own accompaniment, to the colleague
   kStepCount
 };
 
 constexpr const char* kStepNames[kStepCount] = {
-    "open(voluntary)",   "open(mandate)", "confirm-own",    "colleague-confirms", "consent-to-self",
-    "consent-to-sector", "break-glass",   "propose-to-amo", "add-entry",          "self-auditor",
-    "colleague-auditor", "erase",         "approve-erasure"};
+    "open(voluntary)", "open(mandate)",     "confirm-own",       "colleague-confirms",
+    "consent-to-self", "consent-to-sector", "break-glass",       "propose-to-amo",
+    "add-entry",       "self-auditor",      "colleague-auditor", "erase",
+    "approve-erasure", "reassign-own"};
 
 struct Answer {
   StatusCode code = StatusCode::OK;
@@ -117,6 +119,10 @@ Answer ModelStep(Model& m, Step step) {
     case kApproveErasure:  // a second person must accompany the youth, or be the DPO
       if (!m.erasure_request) return {StatusCode::NOT_FOUND, "erasure_request_not_found"};
       return NoNeed(m);
+    case kReassignOwn:  // its own service's, and only that: changes no access
+      if (!m.pending) return {StatusCode::NOT_FOUND, "accompaniment_not_found"};
+      if (m.restricted) return Denied("record_restricted");
+      return {};
     case kSelfAuditor:
       return Denied("separation_of_duties");
     case kColleagueAuditor:
@@ -245,6 +251,15 @@ class Insider {
         v1::Accompaniment out;
         s = env_.care().ConfirmAccompaniment(
             env_.As(step == kConfirmOwn ? insider_ : colleague_).get(), req, &out);
+        break;
+      }
+      case kReassignOwn: {
+        v1::ReassignReferentRequest req;
+        req.set_accompaniment_id(w.own_accompaniment.empty() ? "acc_unknown" : w.own_accompaniment);
+        req.set_referent_member_id(env_.member_id(colleague_));
+        v1::Accompaniment out;
+        s = env_.care().ReassignReferent(env_.As(insider_).get(), req, &out);
+        if (s.ok() && out.vouch() != v1::VOUCH_PENDING) Violation(w, "reassigned into access");
         break;
       }
       case kConsentToSelf:

@@ -69,6 +69,8 @@ Words ActionWords(v1::Action action) {
       return {"début d'un accompagnement", "starting an accompaniment"};
     case v1::ACTION_END_ACCOMPANIMENT:
       return {"fin d'un accompagnement", "ending an accompaniment"};
+    case v1::ACTION_REASSIGN_REFERENT:
+      return {"changement de la personne de référence", "changing the referent"};
     case v1::ACTION_READ_CARE:
       return {"consultation des accompagnements, relais ou consentements",
               "reading accompaniments, handovers or consents"};

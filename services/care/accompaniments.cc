@@ -132,14 +132,55 @@ absl::StatusOr<std::optional<v1::Accompaniment>> Accompaniments::Get(absl::strin
   return found;
 }
 
+namespace {
+
+// Attaches each referent change to its accompaniment in `list` (one youth's).
+absl::Status AddReferentHistory(Connection& c, absl::string_view youth_id,
+                                std::vector<v1::Accompaniment>& list) {
+  ASSIGN_OR_RETURN(auto changes, store::ReferentChanges(c, youth_id));
+  for (auto& [accompaniment_id, change] : changes) {
+    for (v1::Accompaniment& a : list) {
+      if (a.id() == accompaniment_id) *a.add_referent_history() = std::move(change);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<v1::Accompaniment>> Accompaniments::List(absl::string_view youth_id,
                                                                     absl::Time now) const {
   std::vector<v1::Accompaniment> list;
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
     ASSIGN_OR_RETURN(list, store::ListAccompaniments(c, youth_id, now));
-    return absl::OkStatus();
+    return AddReferentHistory(c, youth_id, list);
   }));
   return list;
+}
+
+absl::StatusOr<v1::Accompaniment> Accompaniments::Reassign(
+    Connection& c, absl::string_view service_id, absl::string_view id,
+    absl::string_view referent_member_id, absl::string_view by_member_id, absl::Time now) const {
+  ASSIGN_OR_RETURN(auto a, store::GetAccompaniment(c, id, now));
+  if (!a.has_value() || a->service_id() != service_id) {
+    return common::NotFound("accompaniment_not_found", "no such accompaniment of your service");
+  }
+  if (a->has_end_time() && common::FromProto(a->end_time()) <= now) {
+    return common::Precondition("accompaniment_ended", "the accompaniment has ended");
+  }
+  if (a->referent_member_id() != referent_member_id) {
+    RETURN_IF_ERROR(store::SetAccompanimentReferent(c, a->id(), a->referent_member_id(),
+                                                    referent_member_id, by_member_id, now));
+    a->set_referent_member_id(std::string(referent_member_id));
+  }
+  std::vector<v1::Accompaniment> one{*std::move(a)};
+  RETURN_IF_ERROR(AddReferentHistory(c, one.front().youth_id(), one));
+  return std::move(one.front());
+}
+
+absl::StatusOr<std::vector<v1::Accompaniment>> Accompaniments::ReferredBy(
+    Connection& c, absl::string_view member_id, absl::Time now) const {
+  return store::ReferredBy(c, member_id, now);
 }
 
 absl::StatusOr<std::vector<v1::Accompaniment>> Accompaniments::PendingFor(

@@ -55,6 +55,22 @@ class Accompaniments {
   absl::StatusOr<v1::Accompaniment> End(storage::Connection& c, absl::string_view service_id,
                                         absl::string_view id, absl::Time now) const;
 
+  // In the caller's write transaction: makes `referent_member_id` (checked by
+  // the caller: an active member of the service) the referent of the
+  // service's accompaniment `id`, recorded as changed by `by_member_id` at
+  // `now`. NOT_FOUND "accompaniment_not_found" if it is not the service's;
+  // FAILED_PRECONDITION "accompaniment_ended" once ended. The current referent
+  // again changes nothing. Returns it with its referent history.
+  absl::StatusOr<v1::Accompaniment> Reassign(storage::Connection& c, absl::string_view service_id,
+                                             absl::string_view id,
+                                             absl::string_view referent_member_id,
+                                             absl::string_view by_member_id, absl::Time now) const;
+  // In the caller's write transaction: the accompaniments not ended at `now`
+  // whose referent is `member_id` (what a departure must settle).
+  absl::StatusOr<std::vector<v1::Accompaniment>> ReferredBy(storage::Connection& c,
+                                                            absl::string_view member_id,
+                                                            absl::Time now) const;
+
   // Who may vouch for `target`, another service's accompaniment: a service
   // that accompanies the youth (`voucher_accompanies`, vouched), or under a
   // mandate basis a mandating service (`voucher_kind` SAJ or SPJ). Returns the
@@ -77,7 +93,7 @@ class Accompaniments {
 
   // Reads (own transaction); `active` is evaluated at `now`.
   absl::StatusOr<std::optional<v1::Accompaniment>> Get(absl::string_view id, absl::Time now) const;
-  // The youth's accompaniments, oldest first.
+  // The youth's accompaniments, oldest first, with their referent history.
   absl::StatusOr<std::vector<v1::Accompaniment>> List(absl::string_view youth_id,
                                                       absl::Time now) const;
   // Open pending accompaniments of other services on the youths `service_id`

@@ -104,6 +104,67 @@ grpc::ServerUnaryReactor* CareServiceImpl::OpenAccompaniment(
       });
 }
 
+grpc::ServerUnaryReactor* CareServiceImpl::ReassignReferent(grpc::CallbackServerContext* ctx,
+                                                            const v1::ReassignReferentRequest* req,
+                                                            v1::Accompaniment* resp) {
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_REASSIGN_REFERENT,
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "CareService.ReassignReferent"));
+        RETURN_IF_ERROR(common::CheckId("accompaniment_id", req->accompaniment_id()));
+        RETURN_IF_ERROR(common::CheckId("referent_member_id", req->referent_member_id()));
+        call.event.object_id = req->accompaniment_id();
+        const absl::Time now = clock_->Now();
+        ASSIGN_OR_RETURN(std::optional<v1::Accompaniment> found,
+                         accompaniments_.Get(req->accompaniment_id(), now));
+        // Another service's accompaniment is answered like an unknown one
+        // (Reassign below), and says nothing of the youth.
+        if (found.has_value() && found->service_id() == caller.service_id()) {
+          call.event.youth_id = found->youth_id();
+          ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(found->youth_id()));
+          if (youth.restricted) {
+            return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED,
+                               "processing of this record is restricted (GDPR art. 18)");
+          }
+          RETURN_IF_ERROR(RequireReferent(caller, req->referent_member_id()));
+        }
+        return Commit(call, [&](Connection& c) -> absl::Status {
+          ASSIGN_OR_RETURN(
+              *resp, accompaniments_.Reassign(c, caller.service_id(), req->accompaniment_id(),
+                                              req->referent_member_id(), caller.member_id(), now));
+          return absl::OkStatus();
+        });
+      });
+}
+
+absl::StatusOr<std::vector<directory::Departures::Referral>> CareServiceImpl::Referrals(
+    Connection& txn, absl::string_view member_id) const {
+  ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> referred,
+                   accompaniments_.ReferredBy(txn, member_id, clock_->Now()));
+  std::vector<Referral> out;
+  for (const v1::Accompaniment& a : referred) out.push_back({a.id(), a.youth_id()});
+  return out;
+}
+
+absl::Status CareServiceImpl::Reassign(Connection& txn, absl::string_view member_id,
+                                       absl::string_view successor,
+                                       absl::string_view by_member_id) const {
+  ASSIGN_OR_RETURN(directory::MemberInfo next, directory_->GetMember(successor));
+  const absl::Time now = clock_->Now();
+  ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> referred,
+                   accompaniments_.ReferredBy(txn, member_id, now));
+  for (const v1::Accompaniment& a : referred) {
+    if (!next.active || next.service_id != a.service_id()) {
+      return common::Precondition("successor_not_in_service",
+                                  "the new referent must be an active member of the service");
+    }
+    RETURN_IF_ERROR(
+        accompaniments_.Reassign(txn, a.service_id(), a.id(), successor, by_member_id, now)
+            .status());
+  }
+  return absl::OkStatus();
+}
+
 grpc::ServerUnaryReactor* CareServiceImpl::EndAccompaniment(grpc::CallbackServerContext* ctx,
                                                             const v1::EndAccompanimentRequest* req,
                                                             v1::Accompaniment* resp) {

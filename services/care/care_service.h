@@ -24,7 +24,9 @@ namespace relais::care {
 // Commit(), one transaction with its ALLOW event. Handlers live in
 // care_service.cc (accompaniments, break-the-glass), care_vouching.cc,
 // care_handovers.cc and care_consents.cc (with CheckAccess).
-class CareServiceImpl final : public v1::CareService::CallbackService, public CareApi {
+class CareServiceImpl final : public v1::CareService::CallbackService,
+                              public CareApi,
+                              public directory::Departures {
  public:
   struct Options {
     // Longest overlap window a handover may propose.
@@ -57,6 +59,12 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
                                                            absl::string_view reviewer_member_id,
                                                            audit::EventInput& event) const override;
 
+  // directory::Departures: a referent's removal from the directory.
+  absl::StatusOr<std::vector<Referral>> Referrals(storage::Connection& txn,
+                                                  absl::string_view member_id) const override;
+  absl::Status Reassign(storage::Connection& txn, absl::string_view member_id,
+                        absl::string_view successor, absl::string_view by_member_id) const override;
+
   // CareService.
   grpc::ServerUnaryReactor* OpenAccompaniment(grpc::CallbackServerContext* ctx,
                                               const v1::OpenAccompanimentRequest* req,
@@ -67,6 +75,9 @@ class CareServiceImpl final : public v1::CareService::CallbackService, public Ca
   grpc::ServerUnaryReactor* ListAccompaniments(grpc::CallbackServerContext* ctx,
                                                const v1::ListAccompanimentsRequest* req,
                                                v1::ListAccompanimentsResponse* resp) override;
+  grpc::ServerUnaryReactor* ReassignReferent(grpc::CallbackServerContext* ctx,
+                                             const v1::ReassignReferentRequest* req,
+                                             v1::Accompaniment* resp) override;
   // care_vouching.cc.
   grpc::ServerUnaryReactor* ConfirmAccompaniment(grpc::CallbackServerContext* ctx,
                                                  const v1::ConfirmAccompanimentRequest* req,

@@ -151,6 +151,21 @@ BEGIN SELECT RAISE(ABORT, 'a withdrawn consent is final'); END;
           {5, R"sql(
 ALTER TABLE care_handovers ADD COLUMN text_sealed INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX care_handovers_unsealed ON care_handovers(text_sealed);
+)sql"},
+          // Turnover (issue #14): who was referent before, kept for good.
+          {6, R"sql(
+CREATE TABLE care_referent_changes (
+  seq INTEGER PRIMARY KEY,
+  accompaniment_id TEXT NOT NULL REFERENCES care_accompaniments(id),
+  from_member_id TEXT NOT NULL,
+  to_member_id TEXT NOT NULL,
+  by_member_id TEXT NOT NULL,
+  at_us INTEGER NOT NULL
+);
+CREATE INDEX care_referent_changes_by_accompaniment ON care_referent_changes(accompaniment_id);
+CREATE INDEX care_accompaniments_by_referent ON care_accompaniments(referent_member_id);
+CREATE TRIGGER care_referent_changes_append_only BEFORE UPDATE ON care_referent_changes
+BEGIN SELECT RAISE(ABORT, 'the referent history is append-only'); END;
 )sql"}};
 }
 

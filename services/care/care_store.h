@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -45,6 +46,19 @@ absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(storage::Co
 absl::StatusOr<bool> HasFutureAccompaniment(storage::Connection& c, absl::string_view service_id,
                                             absl::string_view youth_id, absl::Time now);
 absl::Status SetAccompanimentEnd(storage::Connection& c, absl::string_view id, absl::Time end);
+// Makes `to` the referent of accompaniment `id` (whose referent is `from`) and
+// appends the change to its history, by `by` at `when`.
+absl::Status SetAccompanimentReferent(storage::Connection& c, absl::string_view id,
+                                      absl::string_view from, absl::string_view to,
+                                      absl::string_view by, absl::Time when);
+// The referent history of every accompaniment of the youth, oldest first:
+// (accompaniment id, change).
+absl::StatusOr<std::vector<std::pair<std::string, v1::ReferentChange>>> ReferentChanges(
+    storage::Connection& c, absl::string_view youth_id);
+// Accompaniments not ended at `now` whose referent is `member_id`, oldest first.
+absl::StatusOr<std::vector<v1::Accompaniment>> ReferredBy(storage::Connection& c,
+                                                          absl::string_view member_id,
+                                                          absl::Time now);
 // Vouches for (or declines) a pending accompaniment; FAILED_PRECONDITION
 // "not_pending" if it is not pending any more.
 absl::Status SetAccompanimentVouch(storage::Connection& c, absl::string_view id, v1::Vouch vouch,

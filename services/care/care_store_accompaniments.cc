@@ -181,4 +181,61 @@ absl::Status SetAccompanimentEnd(Connection& c, absl::string_view id, absl::Time
   return storage::SetRowMac(c, kAccompanimentMac, id);
 }
 
+absl::Status SetAccompanimentReferent(Connection& c, absl::string_view id, absl::string_view from,
+                                      absl::string_view to, absl::string_view by, absl::Time when) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare("UPDATE care_accompaniments SET referent_member_id = ?2 "
+                                          "WHERE id = ?1 AND referent_member_id = ?3"));
+  RETURN_IF_ERROR(CheckBeforeUpdate(c, kAccompanimentMac, id));
+  RETURN_IF_ERROR(s.Bind(1, id).Bind(2, to).Bind(3, from).Run());
+  if (c.Changes() != 1) {
+    return common::Precondition("referent_changed", "the referent changed meanwhile; try again");
+  }
+  RETURN_IF_ERROR(storage::SetRowMac(c, kAccompanimentMac, id));
+  ASSIGN_OR_RETURN(Statement h, c.Prepare("INSERT INTO care_referent_changes (accompaniment_id, "
+                                          "from_member_id, to_member_id, by_member_id, at_us) "
+                                          "VALUES (?1, ?2, ?3, ?4, ?5)"));
+  return h.Bind(1, id).Bind(2, from).Bind(3, to).Bind(4, by).Bind(5, Us(when)).Run();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, v1::ReferentChange>>> ReferentChanges(
+    Connection& c, absl::string_view youth_id) {
+  ASSIGN_OR_RETURN(
+      Statement s,
+      c.Prepare("SELECT r.accompaniment_id, r.from_member_id, r.to_member_id, r.by_member_id, "
+                "r.at_us FROM care_referent_changes r JOIN care_accompaniments a "
+                "ON a.id = r.accompaniment_id WHERE a.youth_id = ?1 ORDER BY r.seq"));
+  s.Bind(1, youth_id);
+  std::vector<std::pair<std::string, v1::ReferentChange>> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    v1::ReferentChange change;
+    change.set_from_member_id(s.ColumnText(1));
+    change.set_to_member_id(s.ColumnText(2));
+    change.set_by_member_id(s.ColumnText(3));
+    SetTs(change.mutable_time(), s.ColumnInt64(4));
+    out.emplace_back(s.ColumnText(0), std::move(change));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::Accompaniment>> ReferredBy(Connection& c,
+                                                          absl::string_view member_id,
+                                                          absl::Time now) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare(absl::StrCat("SELECT ", kAccompanimentColumns, ", mac",
+                                          " FROM care_accompaniments WHERE referent_member_id = ?1"
+                                          " AND (end_us IS NULL OR end_us > ?2)"
+                                          " ORDER BY start_us, rowid")));
+  s.Bind(1, member_id).Bind(2, Us(now));
+  std::vector<v1::Accompaniment> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ASSIGN_OR_RETURN(v1::Accompaniment a, RowToAccompaniment(c, s, now));
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 }  // namespace relais::care::store

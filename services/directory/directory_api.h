@@ -45,6 +45,26 @@ class DirectoryApi {
   virtual absl::StatusOr<MemberInfo> GetMember(absl::string_view member_id) const = 0;
 };
 
+// What a member's removal must settle elsewhere first (turnover): the
+// accompaniments of which they are the referent. The care service implements
+// it in-process; both calls run in the removal's write transaction. Thread-safe.
+class Departures {
+ public:
+  virtual ~Departures() = default;
+  struct Referral {
+    std::string accompaniment_id;
+    std::string youth_id;
+  };
+  // The accompaniments not yet ended whose referent is `member_id`.
+  virtual absl::StatusOr<std::vector<Referral>> Referrals(storage::Connection& txn,
+                                                          absl::string_view member_id) const = 0;
+  // Makes `successor`, an active member of the same service, the referent of
+  // each, recorded as changed by `by_member_id`.
+  virtual absl::Status Reassign(storage::Connection& txn, absl::string_view member_id,
+                                absl::string_view successor,
+                                absl::string_view by_member_id) const = 0;
+};
+
 // A member's stored password, as CredentialSource::FindCredentials reads it.
 struct Credentials {
   MemberInfo member;

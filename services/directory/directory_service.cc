@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "common/reason.h"
@@ -272,8 +273,17 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(grpc::CallbackServe
         // Removing takes every role away.
         ASSIGN_OR_RETURN(ServiceInfo service, store_->GetService(member.service_id));
         RETURN_IF_ERROR(CheckDuties(caller, service, member.roles, {}, {}));
+        const bool take_over = request->reassign_referrals_to_caller();
+        if (take_over &&
+            (caller.service_id() != member.service_id || !caller.HasRole(v1::ROLE_COORDINATOR))) {
+          return common::InvalidField("reassign_referrals_to_caller", "caller_not_in_service",
+                                      "only a coordinator of the member's service takes over");
+        }
         RETURN_IF_ERROR(rpc::CommitAllowed(
             *db_, *gate_->audit(), call, [&](storage::Connection& txn) -> absl::Status {
+              if (member.active) {
+                RETURN_IF_ERROR(SettleReferrals(txn, caller, member, take_over, call));
+              }
               RETURN_IF_ERROR(store_->SetMemberActive(txn, member.id, false));
               RETURN_IF_ERROR(sessions_->RevokeAllOf(txn, member.id));
               call.event.object_id = member.id;
@@ -283,6 +293,33 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::RemoveMember(grpc::CallbackServe
         ToProto(member, reply);
         return absl::OkStatus();
       });
+}
+
+absl::Status DirectoryServiceImpl::SettleReferrals(storage::Connection& txn,
+                                                   const rpc::Caller& caller,
+                                                   const MemberInfo& member,
+                                                   bool reassign_to_caller, rpc::CallAudit& call) {
+  if (departures_ == nullptr) return absl::OkStatus();
+  ASSIGN_OR_RETURN(const std::vector<Departures::Referral> referrals,
+                   departures_->Referrals(txn, member.id));
+  if (referrals.empty()) return absl::OkStatus();
+  if (!reassign_to_caller) {
+    // A youth is never left without a named person in the service.
+    return common::Precondition(
+        "referent_reassignment_required",
+        absl::StrCat("the member is the referent of ", referrals.size(),
+                     " accompaniments: reassign them (CareService.ReassignReferent) or ask to "
+                     "take them over (reassign_referrals_to_caller)"));
+  }
+  RETURN_IF_ERROR(departures_->Reassign(txn, member.id, caller.member_id(), caller.member_id()));
+  for (const Departures::Referral& r : referrals) {
+    audit::EventInput event = rpc::Allowed(call.event);
+    event.action = v1::ACTION_REASSIGN_REFERENT;
+    event.youth_id = r.youth_id;
+    event.object_id = r.accompaniment_id;
+    RETURN_IF_ERROR(rpc::AuditAppended(gate_->audit()->Append(txn, event).status()));
+  }
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* DirectoryServiceImpl::ResetPassword(

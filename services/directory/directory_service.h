@@ -37,6 +37,11 @@ namespace relais::directory {
 //   SetMemberRoles,              step-up: a login of the last 5 minutes
 //   ResetPassword                (rpc::CallGate::RequireRecentLogin)
 //   CreateService                never sets Service.platform (host-side only)
+//   RemoveMember                 refuses a member who is the referent of an
+//                                accompaniment not yet ended
+//                                ("referent_reassignment_required") unless the
+//                                caller, a coordinator of the same service, asks
+//                                to take those over (Departures, same transaction)
 //   SetMemberRoles, RemoveMember also revoke every token of the member, in the
 //                                same transaction: their next call answers
 //                                "token_revoked" (a fresh token has the change)
@@ -50,14 +55,18 @@ class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService 
  public:
   // `one_time_password_lifetime`: how long the one-time passwords of
   // AddMember and ResetPassword stay valid.
+  // `departures` (borrowed; may be null when no other service keeps members'
+  // duties, as in the directory's own tests) settles a removal.
   DirectoryServiceImpl(rpc::CallGate* gate, DirectoryStore* store, storage::Database* db,
                        auth_store::MemberSessions* sessions,
-                       absl::Duration one_time_password_lifetime = kDefaultOneTimePasswordLifetime)
+                       absl::Duration one_time_password_lifetime = kDefaultOneTimePasswordLifetime,
+                       const Departures* departures = nullptr)
       : gate_(gate),
         store_(store),
         db_(db),
         sessions_(sessions),
-        one_time_password_lifetime_(one_time_password_lifetime) {}
+        one_time_password_lifetime_(one_time_password_lifetime),
+        departures_(departures) {}
 
   grpc::ServerUnaryReactor* CreateSector(grpc::CallbackServerContext* ctx,
                                          const v1::CreateSectorRequest* request,
@@ -88,11 +97,17 @@ class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService 
                                      v1::GlossaryResponse* reply) override;
 
  private:
+  // RemoveMember's settlement of `member`'s referrals, in its transaction.
+  absl::Status SettleReferrals(storage::Connection& txn, const rpc::Caller& caller,
+                               const MemberInfo& member, bool reassign_to_caller,
+                               rpc::CallAudit& call);
+
   rpc::CallGate* const gate_;
   DirectoryStore* const store_;
   storage::Database* const db_;
   auth_store::MemberSessions* const sessions_;
   const absl::Duration one_time_password_lifetime_;
+  const Departures* const departures_;
 };
 
 }  // namespace relais::directory

@@ -1,4 +1,4 @@
-// accompaniment open|end|list|pending|confirm|decline, consent grant|withdraw|list and
+// accompaniment open|end|reassign|list|pending|confirm|decline, consent grant|withdraw|list and
 // handover propose|accept|decline|cancel|complete|show|list: CareService.
 
 #include <string>
@@ -87,6 +87,15 @@ int AccompanimentEnd(Invocation& in) {
   req.set_accompaniment_id(in.args[0]);
   return Unary<v1::EndAccompanimentRequest, v1::Accompaniment>(
       in, req, &v1::CareService::Stub::EndAccompaniment, AccompanimentRecord);
+}
+
+int AccompanimentReassign(Invocation& in) {
+  v1::ReassignReferentRequest req;
+  req.set_accompaniment_id(in.args[0]);
+  req.set_referent_member_id(absl::GetFlag(FLAGS_referent));
+  if (req.referent_member_id().empty()) return in.Usage("--referent is required");
+  return Unary<v1::ReassignReferentRequest, v1::Accompaniment>(
+      in, req, &v1::CareService::Stub::ReassignReferent, AccompanimentRecord);
 }
 
 int AccompanimentConfirm(Invocation& in) {
@@ -452,6 +461,14 @@ std::vector<CommandSpec> CareCommands() {
        "Refused (failed precondition) while your service hands the youth over to a service "
        "whose accompaniment has not started: the youth is never left without a service.",
        true, true, AccompanimentEnd},
+      {"accompaniment", "reassign", "<accompaniment-id>", 1, 1, with({"referent"}),
+       "--referent <member-id>",
+       "Give one of your service's accompaniments a new referent "
+       "(coordinator).",
+       "Turnover: another active member of your service becomes the person responsible for "
+       "the youth. The change is kept in the accompaniment's referent history. Coordinators "
+       "only.",
+       true, true, AccompanimentReassign},
       {"accompaniment", "list", "<youth-id>", 1, 1, out, "", "List a youth's accompaniments.",
        "Needs an active accompaniment of your service.", true, true, AccompanimentList},
       {"accompaniment", "pending", "", 0, 0, out, "",
