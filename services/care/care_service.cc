@@ -115,19 +115,11 @@ grpc::ServerUnaryReactor* CareServiceImpl::ReassignReferent(grpc::CallbackServer
         RETURN_IF_ERROR(common::CheckId("referent_member_id", req->referent_member_id()));
         call.event.object_id = req->accompaniment_id();
         const absl::Time now = clock_->Now();
-        ASSIGN_OR_RETURN(std::optional<v1::Accompaniment> found,
-                         accompaniments_.Get(req->accompaniment_id(), now));
         // Another service's accompaniment is answered like an unknown one
         // (Reassign below), and says nothing of the youth.
-        if (found.has_value() && found->service_id() == caller.service_id()) {
-          call.event.youth_id = found->youth_id();
-          ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(found->youth_id()));
-          if (youth.restricted) {
-            return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED,
-                               "processing of this record is restricted (GDPR art. 18)");
-          }
-          RETURN_IF_ERROR(RequireReferent(caller, req->referent_member_id()));
-        }
+        ASSIGN_OR_RETURN(const bool own,
+                         RequireOwnUnrestricted(caller, call, req->accompaniment_id(), now));
+        if (own) RETURN_IF_ERROR(RequireReferent(caller, req->referent_member_id()));
         return Commit(call, [&](Connection& c) -> absl::Status {
           ASSIGN_OR_RETURN(
               *resp, accompaniments_.Reassign(c, caller.service_id(), req->accompaniment_id(),
@@ -135,6 +127,21 @@ grpc::ServerUnaryReactor* CareServiceImpl::ReassignReferent(grpc::CallbackServer
           return absl::OkStatus();
         });
       });
+}
+
+absl::StatusOr<bool> CareServiceImpl::RequireOwnUnrestricted(const Caller& caller, CallAudit& call,
+                                                             absl::string_view accompaniment_id,
+                                                             absl::Time now) const {
+  ASSIGN_OR_RETURN(std::optional<v1::Accompaniment> found,
+                   accompaniments_.Get(accompaniment_id, now));
+  if (!found.has_value() || found->service_id() != caller.service_id()) return false;
+  call.event.youth_id = found->youth_id();
+  ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(found->youth_id()));
+  if (youth.restricted) {
+    return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED,
+                       "processing of this record is restricted (GDPR art. 18)");
+  }
+  return true;
 }
 
 absl::StatusOr<std::vector<directory::Departures::Referral>> CareServiceImpl::Referrals(
@@ -175,18 +182,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::EndAccompaniment(grpc::CallbackServer
         RETURN_IF_ERROR(common::CheckId("accompaniment_id", req->accompaniment_id()));
         call.event.object_id = req->accompaniment_id();
         const absl::Time now = clock_->Now();
-        // Rule 4: a restricted record cannot change (CompleteHandover, which also
-        // ends an accompaniment, is refused the same way); an erased one answers so.
-        ASSIGN_OR_RETURN(std::optional<v1::Accompaniment> found,
-                         accompaniments_.Get(req->accompaniment_id(), now));
-        if (found.has_value() && found->service_id() == caller.service_id()) {
-          call.event.youth_id = found->youth_id();
-          ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(found->youth_id()));
-          if (youth.restricted) {
-            return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED,
-                               "processing of this record is restricted (GDPR art. 18)");
-          }
-        }
+        // CompleteHandover, which also ends an accompaniment, is refused the
+        // same way on a restricted record.
+        RETURN_IF_ERROR(
+            RequireOwnUnrestricted(caller, call, req->accompaniment_id(), now).status());
         return Commit(call, [&](Connection& c) -> absl::Status {
           ASSIGN_OR_RETURN(
               *resp, accompaniments_.End(c, caller.service_id(), req->accompaniment_id(), now));

@@ -137,6 +137,13 @@ class CareServiceImpl final : public v1::CareService::CallbackService,
   // INVALID_ARGUMENT "referent_not_in_service" unless an active member of the
   // caller's service.
   absl::Status RequireReferent(const rpc::Caller& caller, absl::string_view member_id) const;
+  // Rule 4 for a change to one of the caller's service's accompaniments: its
+  // youth into `call`, PERMISSION_DENIED "record_restricted" on a restricted
+  // record (an erased one answers NOT_FOUND "erased"). False, with nothing
+  // said of any youth, for another service's or an unknown id.
+  absl::StatusOr<bool> RequireOwnUnrestricted(const rpc::Caller& caller, rpc::CallAudit& call,
+                                              absl::string_view accompaniment_id,
+                                              absl::Time now) const;
   // Rule 2 + 4 for a change to the youth's care by the caller's service.
   absl::Status RequireWrite(const rpc::Caller& caller, absl::string_view youth_id) const;
   // With `call`, flags its event break_glass when an emergency grant is in force.

@@ -38,6 +38,19 @@ absl::StatusOr<v1::Accompaniment> RowToAccompaniment(Connection& c, const Statem
   return a;
 }
 
+// Every row `s` selects (kAccompanimentColumns, mac), in its order.
+absl::StatusOr<std::vector<v1::Accompaniment>> AllRows(Connection& c, Statement& s,
+                                                       absl::Time now) {
+  std::vector<v1::Accompaniment> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ASSIGN_OR_RETURN(v1::Accompaniment a, RowToAccompaniment(c, s, now));
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::Status InsertAccompaniment(Connection& c, const v1::Accompaniment& a) {
@@ -105,14 +118,7 @@ absl::StatusOr<std::vector<v1::Accompaniment>> PendingForService(Connection& c,
           "WHERE m.youth_id = p.youth_id AND m.service_id = ?1 AND m.vouch NOT IN (1, 6) AND "
           "m.start_us <= ?2 AND (m.end_us IS NULL OR m.end_us > ?2)) ORDER BY p.start_us, p.id")));
   s.Bind(1, service_id).Bind(2, Us(now));
-  std::vector<v1::Accompaniment> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    ASSIGN_OR_RETURN(v1::Accompaniment a, RowToAccompaniment(c, s, now));
-    out.push_back(std::move(a));
-  }
-  return out;
+  return AllRows(c, s, now);
 }
 
 absl::StatusOr<std::optional<v1::Accompaniment>> GetAccompaniment(Connection& c,
@@ -134,14 +140,7 @@ absl::StatusOr<std::vector<v1::Accompaniment>> ListAccompaniments(Connection& c,
                                           " FROM care_accompaniments WHERE youth_id = ?1 "
                                           "ORDER BY start_us, rowid")));
   s.Bind(1, youth_id);
-  std::vector<v1::Accompaniment> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    ASSIGN_OR_RETURN(v1::Accompaniment a, RowToAccompaniment(c, s, now));
-    out.push_back(std::move(a));
-  }
-  return out;
+  return AllRows(c, s, now);
 }
 
 absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(Connection& c,
@@ -228,14 +227,7 @@ absl::StatusOr<std::vector<v1::Accompaniment>> ReferredBy(Connection& c,
                                           " AND (end_us IS NULL OR end_us > ?2)"
                                           " ORDER BY start_us, rowid")));
   s.Bind(1, member_id).Bind(2, Us(now));
-  std::vector<v1::Accompaniment> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    ASSIGN_OR_RETURN(v1::Accompaniment a, RowToAccompaniment(c, s, now));
-    out.push_back(std::move(a));
-  }
-  return out;
+  return AllRows(c, s, now);
 }
 
 }  // namespace relais::care::store

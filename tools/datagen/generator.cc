@@ -13,6 +13,7 @@
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "services/care/accompaniments.h"
+#include "services/care/care_service.h"
 #include "services/care/consents.h"
 #include "services/care/handovers.h"
 #include "services/common/commit.h"
@@ -126,8 +127,8 @@ class Generator {
         sizes_(options.sizes),
         rng_(options.seed),
         accompaniments_(&host.db()),
-        consents_(&host.db(), &host.directory(), host_self_consent_age_),
-        handovers_(absl::Hours(24 * 90), &host.db(), &host.clock(), &host.record()) {}
+        consents_(&host.db(), &host.directory(), kCare.self_consent_age),
+        handovers_(kCare.max_overlap, &host.db(), &host.clock(), &host.record()) {}
 
   absl::StatusOr<Report> Run();
 
@@ -158,7 +159,8 @@ class Generator {
                           const std::vector<std::string>& entry_ids);
   absl::Status WriteHandover(Connection& c, const YouthPlan& plan, const std::string& youth_id);
 
-  static constexpr int host_self_consent_age_ = 12;
+  // The care rules as relaisd applies them by default.
+  static inline const care::CareServiceImpl::Options kCare{};
 
   host::Host& host_;
   const demo::World& seeded_;
@@ -378,7 +380,7 @@ absl::Status Generator::WriteConsents(Connection& c, const YouthPlan& plan,
     const size_t holder = (plan.second && n % 2 == 1) ? *plan.second : plan.creator;
     v1::Consent in;
     in.set_youth_id(youth.id());
-    if (age >= host_self_consent_age_) {
+    if (age >= kCare.self_consent_age) {
       in.set_giver(v1::CONSENT_GIVER_YOUTH);
     } else {
       in.set_giver(v1::CONSENT_GIVER_GUARDIAN);
