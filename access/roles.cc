@@ -35,6 +35,9 @@ const Table& TheTable() {
         {"DirectoryService.RemoveMember", {ROLE_ADMIN, ROLE_COORDINATOR}},
         {"DirectoryService.ResetPassword", {ROLE_ADMIN, ROLE_COORDINATOR}},
         {"DirectoryService.Glossary", anyone},
+        {"DirectoryService.UpdateServiceProfile", head_or_admin},
+        {"DirectoryService.SearchServices", anyone},
+        {"DirectoryService.DefineTerm", admin},
         // Auth: Login, ChangePassword and PublicKeys need no token; any member
         // refreshes theirs.
         {"AuthService.Login", anyone},
@@ -89,6 +92,20 @@ const Table& TheTable() {
         {"CareService.CheckAccess", field},
         {"CareService.OpenEmergencyAccess", field},
         {"CareService.GetConsentReceipt", field},
+        // Partnership: coordinators bind their service; anyone reads the terms
+        // (they hold nothing about a youth); the field acknowledges protocols.
+        {"PartnershipService.ProposeConvention", head},
+        {"PartnershipService.SignConvention", head},
+        {"PartnershipService.ReviewConvention", head},
+        {"PartnershipService.TerminateConvention", head},
+        {"PartnershipService.GetConvention", anyone},
+        {"PartnershipService.ListConventions", anyone},
+        {"PartnershipService.CreateProtocol", head},
+        {"PartnershipService.PublishProtocolVersion", head},
+        {"PartnershipService.AcknowledgeProtocol", field},
+        {"PartnershipService.GetProtocol", anyone},
+        {"PartnershipService.ListProtocols", anyone},
+        {"PartnershipService.ProtocolCoverage", head},
         // Audit: auditors; a coordinator reads its own service's part of one
         // youth's access report.
         {"AuditService.QueryEvents", auditor},
