@@ -62,6 +62,12 @@ bool CoversCategory(const ConsentGrant& grant, v1::DataCategory category) {
   return grant.all_non_special_categories && !IsSpecialCategory(category);
 }
 
+bool ConventionCovers(const ConsentGrant::ConventionLimit& convention, v1::DataCategory category,
+                      v1::Purpose purpose) {
+  return convention.in_force_for_parties && convention.categories.count(category) > 0 &&
+         convention.purposes.count(purpose) > 0;
+}
+
 Verdict DecideRecordRead(const AccessFacts& facts, const YouthState& youth) {
   if (!NeedToKnow(facts)) return NoNeedToKnow(facts);
   // A restricted record stays readable by its current services (art. 18 allows
@@ -90,15 +96,19 @@ Verdict DecideEntryRead(const AccessFacts& facts, const YouthState& youth, const
     }
     bool any_recipient = false;
     bool category_covered = false;
+    std::string outside_convention;  // a consent covers it, its convention does not
     for (const ConsentGrant& g : facts.consents) {
       if (g.holder_service_id != entry.author_service_id) continue;  // not the holder's to give
       any_recipient = true;
       if (!CoversCategory(g, entry.category)) continue;
       category_covered = true;
-      if (g.purposes.count(purpose) > 0) {
-        consent_id = g.id;
-        break;
+      if (g.purposes.count(purpose) == 0) continue;
+      if (g.convention.has_value() && !ConventionCovers(*g.convention, entry.category, purpose)) {
+        outside_convention = g.convention->id;
+        continue;
       }
+      consent_id = g.id;
+      break;
     }
     if (consent_id.empty() && facts.break_glass) {
       // An emergency shares beyond consent; a restricted record is not shared further.
@@ -109,6 +119,12 @@ Verdict DecideEntryRead(const AccessFacts& facts, const YouthState& youth, const
       return v;
     }
     if (consent_id.empty()) {
+      if (!outside_convention.empty()) {
+        return Deny(v1::ACCESS_REASON_OUTSIDE_CONVENTION,
+                    absl::StrCat("the consent cites convention ", outside_convention,
+                                 ", which does not cover this now (not in force, not both "
+                                 "services a party, or outside its scope)"));
+      }
       if (!any_recipient) {
         return Deny(v1::ACCESS_REASON_NO_CONSENT,
                     absl::StrCat("no consent recorded by the entry's author service covers "

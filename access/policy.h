@@ -5,6 +5,7 @@
 // same code decides every call and can be checked against a reference model.
 // Rule 1 (authentication, role) is enforced before these are called.
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,6 +23,16 @@ struct ConsentGrant {
   std::set<int> categories;  // v1::DataCategory values named explicitly
   bool all_non_special_categories = false;
   std::set<int> purposes;  // v1::Purpose values
+  // The partnership convention the consent cites, as it stands now: the
+  // consent then covers only what the convention also covers.
+  struct ConventionLimit {
+    std::string id;
+    // In force now, with both the holder and the reading service as parties.
+    bool in_force_for_parties = false;
+    std::set<int> categories;  // v1::DataCategory values
+    std::set<int> purposes;    // v1::Purpose values
+  };
+  std::optional<ConventionLimit> convention;
 };
 
 // The facts about one service and one youth at one instant.
@@ -64,6 +75,11 @@ bool IsSpecialCategory(v1::DataCategory category);
 
 // Whether a consent covers a category (special ones only when named).
 bool CoversCategory(const ConsentGrant& grant, v1::DataCategory category);
+
+// Whether a cited convention lets its parties share this category for this
+// purpose now (a convention names special categories explicitly, like a consent).
+bool ConventionCovers(const ConsentGrant::ConventionLimit& convention, v1::DataCategory category,
+                      v1::Purpose purpose);
 
 // Rules 2 and 4 for the record as a whole: reading identity, listing entries.
 Verdict DecideRecordRead(const AccessFacts& facts, const YouthState& youth);

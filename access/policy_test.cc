@@ -63,6 +63,45 @@ TEST(AccessPolicy, SharedEntryNeedsConsentForCategoryAndPurpose) {
   EXPECT_EQ(ok.consent_id, "cst_1");
 }
 
+// A consent citing a convention that, when in force, shares general entries for
+// coordination.
+ConsentGrant UnderConvention(bool in_force) {
+  ConsentGrant g = Grant({v1::DATA_CATEGORY_GENERAL, v1::DATA_CATEGORY_HEALTH},
+                         {v1::PURPOSE_COORDINATION, v1::PURPOSE_HANDOVER});
+  g.convention = ConsentGrant::ConventionLimit{
+      "cnv_1", in_force, {v1::DATA_CATEGORY_GENERAL}, {v1::PURPOSE_COORDINATION}};
+  return g;
+}
+
+TEST(AccessPolicy, ACitedConventionNarrowsTheConsentToItsScope) {
+  AccessFacts f = Accompanying({UnderConvention(/*in_force=*/true)});
+  Verdict ok = DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_COORDINATION);
+  EXPECT_TRUE(ok.allowed());
+  EXPECT_EQ(ok.consent_id, "cst_1");
+  // The consent names health and handover; the convention does not.
+  Verdict health = DecideEntryRead(f, {}, kSharedHealth, v1::PURPOSE_COORDINATION);
+  EXPECT_EQ(health.reason, v1::ACCESS_REASON_OUTSIDE_CONVENTION);
+  EXPECT_NE(health.explanation.find("cnv_1"), std::string::npos);
+  EXPECT_EQ(DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_HANDOVER).reason,
+            v1::ACCESS_REASON_OUTSIDE_CONVENTION);
+}
+
+TEST(AccessPolicy, AConventionNotInForceForBothPartiesSharesNothing) {
+  AccessFacts f = Accompanying({UnderConvention(/*in_force=*/false)});
+  EXPECT_EQ(DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_COORDINATION).reason,
+            v1::ACCESS_REASON_OUTSIDE_CONVENTION);
+  // Another consent of the holder, citing no convention, still counts.
+  f.consents.push_back(Grant({v1::DATA_CATEGORY_GENERAL}, {v1::PURPOSE_COORDINATION}));
+  f.consents.back().id = "cst_2";
+  Verdict ok = DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_COORDINATION);
+  EXPECT_TRUE(ok.allowed());
+  EXPECT_EQ(ok.consent_id, "cst_2");
+  // What the consent itself does not cover is reported as such, not as the convention.
+  f = Accompanying({UnderConvention(/*in_force=*/false)});
+  EXPECT_EQ(DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_UNSPECIFIED).reason,
+            v1::ACCESS_REASON_CONSENT_PURPOSE_NOT_COVERED);
+}
+
 TEST(AccessPolicy, BlanketConsentNeverCoversSpecialCategories) {
   AccessFacts f = Accompanying({Grant({}, {v1::PURPOSE_COORDINATION}, /*blanket=*/true)});
   EXPECT_TRUE(DecideEntryRead(f, {}, kSharedGeneral, v1::PURPOSE_COORDINATION).allowed());

@@ -162,7 +162,8 @@ TEST_F(AccompanimentsTest, TheProposerStaysUntilTheReceivingServiceHasStarted) {
                         "mbr_amo",
                         "reason",
                         common::ToProto(now_ + absl::Hours(48)),
-                        common::ToProto(now_ + absl::Hours(96))};
+                        common::ToProto(now_ + absl::Hours(96)),
+                        /*convention_id=*/""};
   ASSERT_TRUE(db_.get()
                   ->Write([&](storage::Connection& c) -> absl::Status {
                     absl::StatusOr<v1::Handover> h = handovers.Propose(c, p, now_);

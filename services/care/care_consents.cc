@@ -60,7 +60,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::GrantConsent(grpc::CallbackServerCont
         v1::Consent k =
             Consents::Build(in, from, until, {caller.member_id(), caller.service_id()}, now);
         call.event.object_id = k.id();
-        RETURN_IF_ERROR(Commit(call, [&](Connection& c) { return consents_.Record(c, k); }));
+        RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
+          RETURN_IF_ERROR(conventions_.CheckConsent(c, k, now));
+          return consents_.Record(c, k);
+        }));
         consents_.Decorate(k, youth.date_of_birth, now);
         *k.mutable_receipt() = consents_.Receipt(k);
         *resp = std::move(k);

@@ -42,6 +42,13 @@ absl::Status CareServiceImpl::Transition(const Caller& caller, CallAudit& call,
                        "processing of this record is restricted");
   }
   RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
+    // A cited convention must still hold when the receiving service accepts.
+    if (move.kind == Handovers::Move::kAccept && loaded->state() == v1::HANDOVER_STATE_PROPOSED) {
+      RETURN_IF_ERROR(conventions_.CheckHandover(
+          c, loaded->convention_id(), loaded->from_service_id(), loaded->to_service_id(),
+          common::FromProto(loaded->overlap_start()), common::FromProto(loaded->overlap_end()),
+          move.now));
+    }
     ASSIGN_OR_RETURN(*resp, handovers_.Transition(c, handover_id, move));
     return absl::OkStatus();
   }));
@@ -83,8 +90,10 @@ grpc::ServerUnaryReactor* CareServiceImpl::ProposeHandover(grpc::CallbackServerC
         RETURN_IF_ERROR(RequireWrite(caller, req->youth_id()));
         const Handovers::Proposal proposal{
             req->youth_id(), caller.service_id(),  req->to_service_id(), caller.member_id(),
-            req->reason(),   req->overlap_start(), req->overlap_end()};
+            req->reason(),   req->overlap_start(), req->overlap_end(),   req->convention_id()};
         return Commit(call, [&](Connection& c) -> absl::Status {
+          RETURN_IF_ERROR(conventions_.CheckHandover(c, req->convention_id(), caller.service_id(),
+                                                     req->to_service_id(), start, end, now));
           ASSIGN_OR_RETURN(*resp, handovers_.Propose(c, proposal, now));
           call.event.object_id = resp->id();
           return absl::OkStatus();

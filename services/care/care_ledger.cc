@@ -34,8 +34,13 @@ void DecorateConsent(v1::Consent& k, absl::CivilDay date_of_birth, absl::Time no
 }
 
 CareLedger::CareLedger(storage::Database* db, const common::Clock* clock,
-                       const directory::DirectoryApi* directory, int self_consent_age)
-    : db_(db), clock_(clock), directory_(directory), self_consent_age_(self_consent_age) {}
+                       const directory::DirectoryApi* directory, int self_consent_age,
+                       const partnership::ConventionBook* conventions)
+    : db_(db),
+      clock_(clock),
+      directory_(directory),
+      self_consent_age_(self_consent_age),
+      conventions_(conventions) {}
 
 absl::StatusOr<access::AccessFacts> CareLedger::GatherFacts(absl::string_view service_id,
                                                             absl::string_view youth_id,
@@ -58,7 +63,7 @@ absl::StatusOr<access::AccessFacts> CareLedger::GatherFacts(absl::string_view se
     }
     ASSIGN_OR_RETURN(facts.consents,
                      store::ConsentsInForce(c, youth_id, service_id, facts.sector_id, now));
-    return absl::OkStatus();
+    return conventions_.Limit(c, service_id, now, facts.consents);
   }));
   return facts;
 }

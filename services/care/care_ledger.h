@@ -8,6 +8,7 @@
 #include "absl/time/civil_time.h"
 #include "access/facts.h"
 #include "common/clock.h"
+#include "services/care/cited_conventions.h"
 #include "services/directory/directory_api.h"
 #include "storage/database.h"
 
@@ -20,9 +21,11 @@ void DecorateConsent(v1::Consent& consent, absl::CivilDay date_of_birth, absl::T
 
 class CareLedger final : public access::CareFacts {
  public:
-  // Pointers are borrowed and must outlive this object.
+  // Pointers are borrowed and must outlive this object. `conventions` may be
+  // null: a consent citing a convention then shares nothing.
   CareLedger(storage::Database* db, const common::Clock* clock,
-             const directory::DirectoryApi* directory, int self_consent_age);
+             const directory::DirectoryApi* directory, int self_consent_age,
+             const partnership::ConventionBook* conventions = nullptr);
 
   absl::StatusOr<access::AccessFacts> GatherFacts(absl::string_view service_id,
                                                   absl::string_view youth_id,
@@ -42,6 +45,7 @@ class CareLedger final : public access::CareFacts {
   const common::Clock* const clock_;
   const directory::DirectoryApi* const directory_;
   const int self_consent_age_;
+  const CitedConventions conventions_;
 };
 
 }  // namespace relais::care

@@ -19,7 +19,8 @@ using storage::Connection;
 
 CareServiceImpl::CareServiceImpl(Options options, storage::Database* db, const common::Clock* clock,
                                  rpc::CallGate* gate, const directory::DirectoryApi* directory,
-                                 const CareLedger* ledger, const record::RecordApi* records)
+                                 const CareLedger* ledger, const record::RecordApi* records,
+                                 const partnership::ConventionBook* conventions)
     : options_(options),
       db_(db),
       clock_(clock),
@@ -29,7 +30,8 @@ CareServiceImpl::CareServiceImpl(Options options, storage::Database* db, const c
       records_(records),
       accompaniments_(db),
       handovers_(options.max_overlap, db, clock, records),
-      consents_(db, directory, options.self_consent_age) {}
+      consents_(db, directory, options.self_consent_age),
+      conventions_(conventions) {}
 
 absl::Status CareServiceImpl::Migrate(storage::Database* db) {
   return db->Migrate("care", store::Migrations());

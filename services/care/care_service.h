@@ -8,6 +8,7 @@
 #include "services/care/accompaniments.h"
 #include "services/care/care_api.h"
 #include "services/care/care_ledger.h"
+#include "services/care/cited_conventions.h"
 #include "services/care/consents.h"
 #include "services/care/handovers.h"
 #include "services/common/rpc.h"
@@ -37,10 +38,12 @@ class CareServiceImpl final : public v1::CareService::CallbackService,
     absl::Duration emergency_access_duration = absl::Hours(24);
   };
 
-  // All pointers are borrowed and must outlive this object.
+  // All pointers are borrowed and must outlive this object. `conventions` may
+  // be null (nothing can cite a convention).
   CareServiceImpl(Options options, storage::Database* db, const common::Clock* clock,
                   rpc::CallGate* gate, const directory::DirectoryApi* directory,
-                  const CareLedger* ledger, const record::RecordApi* records);
+                  const CareLedger* ledger, const record::RecordApi* records,
+                  const partnership::ConventionBook* conventions = nullptr);
 
   // Creates or upgrades the care_* tables.
   static absl::Status Migrate(storage::Database* db);
@@ -165,6 +168,7 @@ class CareServiceImpl final : public v1::CareService::CallbackService,
   const Accompaniments accompaniments_;
   const Handovers handovers_;
   const Consents consents_;
+  const CitedConventions conventions_;
 };
 
 }  // namespace relais::care

@@ -31,6 +31,39 @@ absl::Status CheckBeforeUpdate(Connection& c, const storage::MacTable& t, absl::
   return absl::IsNotFound(s) ? absl::OkStatus() : s;
 }
 
+absl::StatusOr<std::string> CitedConvention(Connection& c, absl::string_view table,
+                                            absl::string_view row_id) {
+  const bool consent = table == "care_consent_conventions";
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare(absl::StrCat("SELECT convention_id FROM ", table, " WHERE ",
+                                          consent ? "consent_id" : "handover_id", " = ?1")));
+  s.Bind(1, row_id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  return row ? s.ColumnText(0) : std::string();
+}
+
+absl::Status InsertCitedConvention(Connection& c, absl::string_view table, absl::string_view row_id,
+                                   absl::string_view convention_id) {
+  if (convention_id.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("INSERT INTO ", table, " VALUES (?1, ?2)")));
+  return s.Bind(1, row_id).Bind(2, convention_id).Run();
+}
+
+absl::StatusOr<std::string> AppendCitedConvention(Connection& c, absl::string_view table,
+                                                  absl::string_view row_id,
+                                                  storage::CanonicalFields fields) {
+  ASSIGN_OR_RETURN(std::string convention, CitedConvention(c, table, row_id));
+  // "convention" is no recipient kind (care_consent_recipients.kind), so the
+  // encoding stays unambiguous.
+  if (!convention.empty()) fields.Add("convention").Add(convention);
+  return fields.bytes();
+}
+
+absl::StatusOr<std::string> HandoverConventionCanonical(Connection& c,
+                                                        absl::string_view handover_id) {
+  return AppendCitedConvention(c, "care_handover_conventions", handover_id, {});
+}
+
 }  // namespace internal
 
 // table: the schema, one migration per entry, never edited once released.
@@ -166,6 +199,27 @@ CREATE INDEX care_referent_changes_by_accompaniment ON care_referent_changes(acc
 CREATE INDEX care_accompaniments_by_referent ON care_accompaniments(referent_member_id);
 CREATE TRIGGER care_referent_changes_append_only BEFORE UPDATE ON care_referent_changes
 BEGIN SELECT RAISE(ABORT, 'the referent history is append-only'); END;
+)sql"},
+          // Partnership conventions (issue #14): the convention a consent or a
+          // handover cites, fixed when it is recorded and part of its row's MAC
+          // (care_store_internal.h), so that dropping it by hand is detected.
+          {7, R"sql(
+CREATE TABLE care_consent_conventions (
+  consent_id TEXT PRIMARY KEY REFERENCES care_consents(id),
+  convention_id TEXT NOT NULL
+);
+CREATE TABLE care_handover_conventions (
+  handover_id TEXT PRIMARY KEY REFERENCES care_handovers(id),
+  convention_id TEXT NOT NULL
+);
+CREATE TRIGGER care_consent_conventions_fixed BEFORE UPDATE ON care_consent_conventions
+BEGIN SELECT RAISE(ABORT, 'a cited convention never changes'); END;
+CREATE TRIGGER care_consent_conventions_kept BEFORE DELETE ON care_consent_conventions
+BEGIN SELECT RAISE(ABORT, 'a cited convention never changes'); END;
+CREATE TRIGGER care_handover_conventions_fixed BEFORE UPDATE ON care_handover_conventions
+BEGIN SELECT RAISE(ABORT, 'a cited convention never changes'); END;
+CREATE TRIGGER care_handover_conventions_kept BEFORE DELETE ON care_handover_conventions
+BEGIN SELECT RAISE(ABORT, 'a cited convention never changes'); END;
 )sql"}};
 }
 

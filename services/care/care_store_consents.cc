@@ -11,13 +11,18 @@
 
 namespace relais::care::store {
 
+using internal::AppendCitedConvention;
 using internal::CheckBeforeUpdate;
+using internal::CitedConvention;
+using internal::InsertCitedConvention;
 using internal::kConsentColumns;
 using internal::kConsentMac;
 using internal::SetTs;
 using internal::Us;
 using storage::Connection;
 using storage::Statement;
+
+constexpr char kConsentConventions[] = "care_consent_conventions";
 
 namespace internal {
 
@@ -31,7 +36,7 @@ absl::StatusOr<std::string> RecipientsCanonical(Connection& c, absl::string_view
     if (!row) break;
     fields.AddColumns(r, 0, 2);
   }
-  return fields.bytes();
+  return AppendCitedConvention(c, kConsentConventions, consent_id, std::move(fields));
 }
 
 }  // namespace internal
@@ -82,6 +87,7 @@ absl::StatusOr<v1::Consent> RowToConsent(Connection& c, const Statement& s) {
       rec->set_service_id(r.ColumnText(1));
     }
   }
+  ASSIGN_OR_RETURN(*k.mutable_convention_id(), CitedConvention(c, kConsentConventions, k.id()));
   return k;
 }
 
@@ -113,6 +119,7 @@ absl::Status InsertConsent(Connection& c, const v1::Consent& k) {
     }
     RETURN_IF_ERROR(r.Run());
   }
+  RETURN_IF_ERROR(InsertCitedConvention(c, kConsentConventions, k.id(), k.convention_id()));
   return storage::SetRowMac(c, kConsentMac, k.id());
 }
 
@@ -183,6 +190,10 @@ absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(Connection& c,
     g.all_non_special_categories = k->all_non_special_categories();
     for (int v : k->purposes()) g.purposes.insert(v);
     g.holder_service_id = k->recorded_by_service_id();
+    if (!k->convention_id().empty()) {
+      g.convention.emplace();  // not in force until the caller reads its terms
+      g.convention->id = k->convention_id();
+    }
     out.push_back(std::move(g));
   }
   return out;

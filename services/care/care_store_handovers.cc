@@ -34,6 +34,8 @@ absl::StatusOr<v1::Handover> RowToHandover(Connection& c, const Statement& s) {
   h.set_to_accompaniment_id(s.ColumnText(11));
   SetTs(h.mutable_created_at(), s.ColumnInt64(12));
   SetTs(h.mutable_updated_at(), s.ColumnInt64(13));
+  ASSIGN_OR_RETURN(*h.mutable_convention_id(),
+                   internal::CitedConvention(c, "care_handover_conventions", h.id()));
   return h;
 }
 
@@ -52,6 +54,8 @@ absl::Status InsertHandover(Connection& c, const v1::Handover& h,
   s.Bind(8, Us(h.overlap_end())).Bind(9, int64_t{h.state()}).Bind(10, h.proposed_by_member_id());
   s.Bind(11, Us(h.created_at())).Bind(12, Us(h.updated_at()));
   RETURN_IF_ERROR(s.Run());
+  RETURN_IF_ERROR(
+      internal::InsertCitedConvention(c, "care_handover_conventions", h.id(), h.convention_id()));
   return storage::SetRowMac(c, kHandoverMac, h.id());
 }
 

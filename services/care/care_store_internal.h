@@ -56,15 +56,31 @@ inline constexpr char kHandoverColumns[] =
     "id, youth_id, from_service_id, to_service_id, reason, overlap_start_us, overlap_end_us, "
     "state, proposed_by, decided_by, closing_reason, to_accompaniment_id, created_at_us, "
     "updated_at_us, from_accompaniment_id";
+// The convention a handover cites belongs to its MAC (nothing when it cites none,
+// so rows sealed before conventions existed still verify).
+absl::StatusOr<std::string> HandoverConventionCanonical(storage::Connection& c,
+                                                        absl::string_view handover_id);
 inline constexpr storage::MacTable kHandoverMac{"care_handovers", "id", kHandoverColumns,
-                                                storage::CountColumns(kHandoverColumns)};
+                                                storage::CountColumns(kHandoverColumns),
+                                                &HandoverConventionCanonical};
+
+// The convention cited by a consent or handover (`table` is
+// care_consent_conventions or care_handover_conventions), or "".
+absl::StatusOr<std::string> CitedConvention(storage::Connection& c, absl::string_view table,
+                                            absl::string_view row_id);
+absl::Status InsertCitedConvention(storage::Connection& c, absl::string_view table,
+                                   absl::string_view row_id, absl::string_view convention_id);
+// `fields` followed by the cited convention, if any.
+absl::StatusOr<std::string> AppendCitedConvention(storage::Connection& c, absl::string_view table,
+                                                  absl::string_view row_id,
+                                                  storage::CanonicalFields fields);
 
 inline constexpr char kConsentColumns[] =
     "id, youth_id, giver, guardian_id, youth_opinion, categories, all_non_special, purposes, "
     "valid_from_us, valid_until_us, recorded_by_member_id, recorded_by_service_id, "
     "recorded_at_us, withdrawn_at_us, withdrawn_by_member_id";
-// A consent's recipients belong to its MAC: one added by hand widens it
-// (care_store_consents.cc).
+// A consent's recipients and cited convention belong to its MAC: a recipient
+// added or a convention dropped by hand widens it (care_store_consents.cc).
 absl::StatusOr<std::string> RecipientsCanonical(storage::Connection& c,
                                                 absl::string_view consent_id);
 inline constexpr storage::MacTable kConsentMac{"care_consents", "id", kConsentColumns,

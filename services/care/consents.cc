@@ -133,6 +133,7 @@ v1::Consent Consents::Build(const v1::Consent& in, absl::Time valid_from, absl::
   k.set_recorded_by_member_id(by.member_id);
   k.set_recorded_by_service_id(by.service_id);
   *k.mutable_recorded_at() = common::ToProto(now);
+  k.set_convention_id(in.convention_id());
   return k;
 }
 

@@ -54,7 +54,8 @@ absl::StatusOr<v1::Handover> Handovers::Propose(Connection& c, const Proposal& p
     const bool same =
         open->reason() == p.reason &&
         common::FromProto(open->overlap_start()) == common::FromProto(p.overlap_start) &&
-        common::FromProto(open->overlap_end()) == common::FromProto(p.overlap_end);
+        common::FromProto(open->overlap_end()) == common::FromProto(p.overlap_end) &&
+        open->convention_id() == p.convention_id;
     if (!same) {
       return common::AlreadyExists("handover_already_open",
                                    "a handover to this service is already open");
@@ -77,6 +78,7 @@ absl::StatusOr<v1::Handover> Handovers::Propose(Connection& c, const Proposal& p
   *h.mutable_overlap_end() = p.overlap_end;
   h.set_state(v1::HANDOVER_STATE_PROPOSED);
   h.set_proposed_by_member_id(p.member_id);
+  h.set_convention_id(p.convention_id);
   *h.mutable_created_at() = common::ToProto(now);
   *h.mutable_updated_at() = common::ToProto(now);
   v1::Handover stored = h;

@@ -57,6 +57,7 @@ class Handovers {
     // As requested (range-checked, CheckWindow passed); stored as given.
     google::protobuf::Timestamp overlap_start;
     google::protobuf::Timestamp overlap_end;
+    std::string convention_id;  // checked by the caller (CitedConventions)
   };
   // In the caller's write transaction; returns the handover, reason in clear.
   // PERMISSION_DENIED "no_active_accompaniment" unless the proposing service

@@ -39,7 +39,8 @@ class HandoversTest : public ::testing::Test {
             "mbr_amo",
             reason,
             common::ToProto(start),
-            common::ToProto(start + lasts)};
+            common::ToProto(start + lasts),
+            /*convention_id=*/""};
   }
   absl::StatusOr<v1::Handover> Propose(const Handovers::Proposal& p) {
     absl::StatusOr<v1::Handover> out;

@@ -167,7 +167,8 @@ std::vector<Column> ConsentColumns(bool table) {
           {"recorded_at", Kind::kTime},
           {"withdrawn_at", Kind::kTime},
           {"withdrawn_by_member_id", Kind::kId},
-          {"needs_youth_confirmation", Kind::kBool}};
+          {"needs_youth_confirmation", Kind::kBool},
+          {"convention_id", Kind::kId}};
 }
 
 std::vector<std::string> ConsentRow(const v1::Consent& k, bool table) {
@@ -200,7 +201,8 @@ std::vector<std::string> ConsentRow(const v1::Consent& k, bool table) {
           TimeCell(k.recorded_at()),
           TimeCell(k.withdrawn_at()),
           k.withdrawn_by_member_id(),
-          k.needs_youth_confirmation() ? "true" : "false"};
+          k.needs_youth_confirmation() ? "true" : "false",
+          k.convention_id()};
 }
 
 Table ConsentRecord(const v1::Consent& k) {
@@ -259,6 +261,7 @@ int ConsentGrant(Invocation& in) {
                                          absl::GetFlag(FLAGS_opinion), /*required=*/false);
   if (!opinion.ok()) return in.Usage(opinion.status().message());
   k->set_youth_opinion(static_cast<v1::YouthOpinion>(*opinion));
+  k->set_convention_id(absl::GetFlag(FLAGS_convention));
   return Unary<v1::GrantConsentRequest, v1::Consent>(in, req, &v1::CareService::Stub::GrantConsent,
                                                      ConsentRecord);
 }
@@ -305,7 +308,8 @@ std::vector<Column> HandoverColumns(bool table) {
           {"closing_reason"},
           {"to_accompaniment_id", Kind::kId},
           {"created_at", Kind::kTime},
-          {"updated_at", Kind::kTime}};
+          {"updated_at", Kind::kTime},
+          {"convention_id", Kind::kId}};
 }
 
 std::vector<std::string> HandoverRow(const v1::Handover& h, bool table) {
@@ -331,7 +335,8 @@ std::vector<std::string> HandoverRow(const v1::Handover& h, bool table) {
           h.closing_reason(),
           h.to_accompaniment_id(),
           TimeCell(h.created_at()),
-          TimeCell(h.updated_at())};
+          TimeCell(h.updated_at()),
+          h.convention_id()};
 }
 
 Table HandoverRecord(const v1::Handover& h) {
@@ -343,6 +348,7 @@ int HandoverPropose(Invocation& in) {
   req.set_youth_id(in.args[0]);
   req.set_to_service_id(absl::GetFlag(FLAGS_to));
   req.set_reason(absl::GetFlag(FLAGS_reason));
+  req.set_convention_id(absl::GetFlag(FLAGS_convention));
   if (req.to_service_id().empty()) return in.Usage("--to is required");
   if (req.reason().empty()) return in.Usage("--reason is required");
   // The window starts now, or on a day: today means now (the server refuses
@@ -486,14 +492,15 @@ std::vector<CommandSpec> CareCommands() {
        "It ends at once and never gave access.", true, true, AccompanimentDecline},
       {"consent", "grant", "<youth-id>", 1, 1,
        with({"to_service", "to_sector", "categories", "all_non_special", "purposes", "from",
-             "until", "valid_for", "giver", "guardian_id", "opinion"}),
+             "until", "valid_for", "giver", "guardian_id", "opinion", "convention"}),
        "(--to_service <id> | --to_sector <id>) (--categories <c,...> | --all_non_special) "
        "(--until <YYYY-MM-DD> | --valid_for <30d>)",
        "Record a consent given by the youth or a guardian.",
        "From the self-consent age (12 by default) the youth consents (--giver youth); below "
        "it a guardian does (--giver guardian --guardian_id <id> --opinion <agrees|disagrees|"
        "not_expressed>). Health and judicial entries are covered only when named in "
-       "--categories. "
+       "--categories. With --convention <id> the sharing is made under that partnership "
+       "convention: only its parties, within its scope, while it is in force. "
        "Prints the consent (--quiet: only its id).",
        true, true, ConsentGrant},
       {"consent", "withdraw", "<consent-id>", 1, 1, out, "", "Withdraw a consent.",
@@ -503,13 +510,15 @@ std::vector<CommandSpec> CareCommands() {
        "List a youth's consents, withdrawn and expired ones included.",
        "The table shows state, recipients, categories and end; csv and json show every field.",
        true, true, ConsentList},
-      {"handover", "propose", "<youth-id>", 1, 1, with({"to", "reason", "start", "end", "overlap"}),
+      {"handover", "propose", "<youth-id>", 1, 1,
+       with({"to", "reason", "start", "end", "overlap", "convention"}),
        "--to <service-id> --reason <text> (--end <YYYY-MM-DD> | --overlap <30d>)",
        "Propose that another service take the youth over.",
        "Both services accompany the youth during the overlap window, which starts now (or "
        "--start <YYYY-MM-DD>) and lasts --overlap, or ends with the day --end (at most the "
        "server's maximum, 90 days by default). Proposing the same again returns the open "
-       "proposal. "
+       "proposal. --convention <id> makes it under a partnership convention both services "
+       "signed (checked again at acceptance). "
        "Prints the handover (--quiet: only its id).",
        true, true, HandoverPropose},
       {"handover", "accept", "<handover-id>", 1, 1, with({"referent"}), "--referent <member-id>",

@@ -60,6 +60,7 @@ ABSL_FLAG(std::string, opinion, "",
 ABSL_FLAG(std::string, referent, "", "member id of the referent in your service");
 ABSL_FLAG(std::string, basis, "voluntary", "voluntary or mandate");
 ABSL_FLAG(std::string, to, "", "id of the service that takes over");
+ABSL_FLAG(std::string, convention, "", "a partnership convention id the sharing is made under");
 ABSL_FLAG(std::string, reason, "", "why (1 to 2000 characters; kept with the handover)");
 ABSL_FLAG(std::string, start, "now", "start of the overlap window: now or YYYY-MM-DD");
 ABSL_FLAG(std::string, end, "", "last day of the overlap window, YYYY-MM-DD");

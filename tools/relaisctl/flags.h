@@ -55,6 +55,7 @@ ABSL_DECLARE_FLAG(std::string, opinion);
 ABSL_DECLARE_FLAG(std::string, referent);
 ABSL_DECLARE_FLAG(std::string, basis);
 ABSL_DECLARE_FLAG(std::string, to);
+ABSL_DECLARE_FLAG(std::string, convention);
 ABSL_DECLARE_FLAG(std::string, reason);
 ABSL_DECLARE_FLAG(std::string, start);
 ABSL_DECLARE_FLAG(std::string, end);
