@@ -35,6 +35,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "auth/base64url.h"
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -130,6 +131,8 @@ constexpr Cell ExplainsNoAcc{StatusCode::OK, "no_active_accompaniment"};
 constexpr Cell ExplainsNoConsent{StatusCode::OK, "no_consent"};
 // Public data, not audited by design (AuthService.PublicKeys).
 constexpr Cell Public{StatusCode::OK, "allowed", /*audited=*/false};
+// A protocol that does not concern the caller's service and roles.
+constexpr Cell NotConcerned{StatusCode::PERMISSION_DENIED, "not_concerned"};
 
 // ---- The rows: one per RPC ----------------------------------------------------
 
@@ -145,7 +148,8 @@ struct Row {
   // one hands over to yet), $SPARE_MEMBER, $GRANT (an emergency grant to
   // review), $PENDING (another service's pending accompaniment), $ERASURE (an
   // erasure request to approve and cancel), $FULL_EXPORT (an admin's
-  // full-export request), $NOW / $END (seconds), $COL.
+  // full-export request), $CONVENTION / $PROTOCOL (PartnershipService's),
+  // $NOW / $END (seconds), $COL.
   const char* request;
   // In the order of Principal.
   Cell cells[kPrincipalCount];
@@ -389,6 +393,67 @@ const Row kMatrix[] = {
    {Missing, Expired, Forged, Role, Role, Role, Role, Role,
     Role}},
 
+  // --- PartnershipService (issue #14): coordinators bind their own service;
+  // every member reads the terms (nothing about a youth). $CONVENTION is one
+  // between the SAJ and the AMO that the SAJ proposed; $PROTOCOL is the AMO's,
+  // for its caseworkers and coordinators.
+  {"PartnershipService", "ProposeConvention", "ACTION_PROPOSE_CONVENTION",
+   R"pb(convention { title: "Convention $COL" purpose: "Coordination"
+                    party_service_ids: "$OWN_SERVICE" party_service_ids: "$TARGET_SERVICE"
+                    scope { categories: DATA_CATEGORY_GENERAL purposes: PURPOSE_COORDINATION
+                            max_overlap_days: 30 }
+                    start_time { seconds: $NOW } end_time { seconds: $END }
+                    review_time { seconds: $END } })pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
+  {"PartnershipService", "SignConvention", "ACTION_SIGN_CONVENTION",
+   R"pb(convention_id: "$CONVENTION")pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
+  {"PartnershipService", "ReviewConvention", "ACTION_REVIEW_CONVENTION",
+   R"pb(convention_id: "$CONVENTION" next_review_time { seconds: $END })pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
+  {"PartnershipService", "GetConvention", "ACTION_READ_PARTNERSHIP",
+   R"pb(convention_id: "$CONVENTION")pb",
+   {Missing, Expired, Forged, Ok, Ok, Ok, Ok, Ok,
+    Ok}},
+  {"PartnershipService", "ListConventions", "ACTION_READ_PARTNERSHIP", "due_within_days: 30",
+   {Missing, Expired, Forged, Ok, Ok, Ok, Ok, Ok,
+    Ok}},
+  {"PartnershipService", "CreateProtocol", "ACTION_PUBLISH_PROTOCOL",
+   R"pb(protocol { title: "Protocole $COL" service_ids: "$OWN_SERVICE" roles: ROLE_CASEWORKER
+                  review_time { seconds: $END } }
+        first_version { summary: "Première version" link: "https://example.org/p" })pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
+  // The field acknowledges what concerns its service and role.
+  {"PartnershipService", "AcknowledgeProtocol", "ACTION_ACKNOWLEDGE_PROTOCOL",
+   R"pb(protocol_id: "$PROTOCOL" version: 1)pb",
+   {Missing, Expired, Forged, NotConcerned, Role, NotConcerned, NotConcerned, Ok,
+    Ok}},
+  {"PartnershipService", "PublishProtocolVersion", "ACTION_PUBLISH_PROTOCOL",
+   R"pb(protocol_id: "$PROTOCOL" version { summary: "V2" link: "https://example.org/p2" }
+        review_time { seconds: $END })pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
+  {"PartnershipService", "GetProtocol", "ACTION_READ_PARTNERSHIP",
+   R"pb(protocol_id: "$PROTOCOL")pb",
+   {Missing, Expired, Forged, Ok, Ok, Ok, Ok, Ok,
+    Ok}},
+  {"PartnershipService", "ListProtocols", "ACTION_READ_PARTNERSHIP", "",
+   {Missing, Expired, Forged, Ok, Ok, Ok, Ok, Ok,
+    Ok}},
+  {"PartnershipService", "ProtocolCoverage", "ACTION_READ_PARTNERSHIP",
+   R"pb(protocol_id: "$PROTOCOL")pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
+  // Ends the convention for both parties: after its other rows.
+  {"PartnershipService", "TerminateConvention", "ACTION_TERMINATE_CONVENTION",
+   R"pb(convention_id: "$CONVENTION" reason: "Fin du partenariat")pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
+
   // --- Break-the-glass (issue #4 item 3), after every read row: a grant
   // changes what its opener may read. A caseworker of a service that
   // accompanies the youth (vouched; issue #10) may open one (justified,
@@ -577,7 +642,8 @@ std::vector<const google::protobuf::ServiceDescriptor*> RelaisServices(grpc::Gen
   for (const char* name :
        {v1::DirectoryService::service_full_name(), v1::AuthService::service_full_name(),
         v1::RecordService::service_full_name(), v1::CareService::service_full_name(),
-        v1::AuditService::service_full_name(), v1::AdminService::service_full_name()}) {
+        v1::AuditService::service_full_name(), v1::AdminService::service_full_name(),
+        v1::PartnershipService::service_full_name()}) {
     const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name);
     EXPECT_NE(service, nullptr) << name;
     if (service == nullptr) continue;
@@ -927,6 +993,43 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
     full_export = asked.id();
   }
 
+  // The partnership fixtures: a convention the SAJ proposed to the AMO, and a
+  // protocol of the AMO for its field staff.
+  std::string convention;
+  std::string protocol;
+  {
+    v1::ProposeConventionRequest propose;
+    v1::Convention* c = propose.mutable_convention();
+    c->set_title("SAJ – AMO");
+    c->set_purpose("Coordination des accompagnements");
+    c->add_party_service_ids(env->service_id("saj"));
+    c->add_party_service_ids(env->service_id("amo"));
+    c->mutable_scope()->add_categories(v1::DATA_CATEGORY_GENERAL);
+    c->mutable_scope()->add_purposes(v1::PURPOSE_COORDINATION);
+    c->mutable_scope()->set_max_overlap_days(30);
+    const absl::Time t = env->clock().Now();
+    *c->mutable_start_time() = common::ToProto(t);
+    *c->mutable_end_time() = common::ToProto(t + absl::Hours(24 * 365));
+    *c->mutable_review_time() = common::ToProto(t + absl::Hours(24 * 180));
+    v1::Convention made;
+    grpc::Status s =
+        env->partnership().ProposeConvention(env->As(kSajCoordinator).get(), propose, &made);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    convention = made.id();
+    v1::CreateProtocolRequest create;
+    create.mutable_protocol()->set_title("Accueil des jeunes");
+    create.mutable_protocol()->add_service_ids(env->service_id("amo"));
+    create.mutable_protocol()->add_roles(v1::ROLE_CASEWORKER);
+    create.mutable_protocol()->add_roles(v1::ROLE_COORDINATOR);
+    *create.mutable_protocol()->mutable_review_time() = common::ToProto(t + absl::Hours(24 * 90));
+    create.mutable_first_version()->set_summary("Première version");
+    create.mutable_first_version()->set_text("Accueillir, écouter, orienter.");
+    v1::Protocol p;
+    s = env->partnership().CreateProtocol(env->As(kAmoCoordinator).get(), create, &p);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    protocol = p.id();
+  }
+
   // The columns.
   std::string forged_token = TokenFor(*env, camille);
   {
@@ -1014,6 +1117,8 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
                         {"$GRANT", grant},
                         {"$ERASURE", erasure},
                         {"$FULL_EXPORT", full_export},
+                        {"$CONVENTION", convention},
+                        {"$PROTOCOL", protocol},
                         {"$NOW", absl::StrCat(now)},
                         {"$END", absl::StrCat(now + 30 * 24 * 3600)},
                         {"$COL", absl::StrCat(col)}});

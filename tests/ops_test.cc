@@ -88,7 +88,8 @@ const char* const kServices[] = {"",
                                  "relais.v1.RecordService",
                                  "relais.v1.CareService",
                                  "relais.v1.AuditService",
-                                 "relais.v1.AdminService"};
+                                 "relais.v1.AdminService",
+                                 "relais.v1.PartnershipService"};
 
 // Polls until every service reports `want` or `timeout` passes.
 bool AllReport(const std::shared_ptr<grpc::Channel>& channel, int want,

@@ -186,6 +186,7 @@ void RelaisEnv::Connect() {
   directory_ = v1::DirectoryService::NewStub(channel);
   auth_ = v1::AuthService::NewStub(channel);
   care_ = v1::CareService::NewStub(channel);
+  partnership_ = v1::PartnershipService::NewStub(channel);
   record_ = v1::RecordService::NewStub(channel);
   audit_ = v1::AuditService::NewStub(channel);
 }

@@ -45,6 +45,16 @@ class DirectoryApi {
   virtual absl::StatusOr<MemberInfo> GetMember(absl::string_view member_id) const = 0;
 };
 
+// The active members of a service, for those who count its staff (the
+// partnership protocols' coverage). Thread-safe.
+class MemberRoster {
+ public:
+  virtual ~MemberRoster() = default;
+  // The active members of `service_id`, by id; empty for an unknown service.
+  virtual absl::StatusOr<std::vector<MemberInfo>> ActiveMembers(
+      absl::string_view service_id) const = 0;
+};
+
 // What a member's removal must settle elsewhere first (turnover): the
 // accompaniments of which they are the referent. The care service implements
 // it in-process; both calls run in the removal's write transaction. Thread-safe.

@@ -584,4 +584,22 @@ absl::StatusOr<std::vector<GlossaryEntry>> DirectoryStore::Glossary(
   return terms;
 }
 
+absl::StatusOr<std::vector<MemberInfo>> DirectoryStore::ActiveMembers(
+    absl::string_view service_id) const {
+  std::vector<MemberInfo> members;
+  RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement q, conn.Prepare(absl::StrCat(MemberSelect(),
+                                                            "WHERE service_id = ?1 AND active = 1 "
+                                                            "ORDER BY id")));
+    q.Bind(1, service_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return absl::OkStatus();
+      ASSIGN_OR_RETURN(Credentials credentials, MemberFromRow(conn, q));
+      members.push_back(std::move(credentials.member));  // the hash stays here
+    }
+  }));
+  return members;
+}
+
 }  // namespace relais::directory

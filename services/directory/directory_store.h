@@ -86,7 +86,7 @@ inline constexpr size_t kMaxLoginBytes = 64;
 // NOT_FOUND "sector_not_found" / "service_not_found" / "member_not_found";
 // ALREADY_EXISTS "sector_exists" / "service_exists" / "login_taken"; database
 // errors as mapped by storage::SqliteStatus (UNAVAILABLE when busy).
-class DirectoryStore final : public DirectoryApi, public CredentialSource {
+class DirectoryStore final : public DirectoryApi, public CredentialSource, public MemberRoster {
  public:
   struct Options {
     // Cost of new password hashes. Tests pass auth::FastParamsForTests().
@@ -189,6 +189,10 @@ class DirectoryStore final : public DirectoryApi, public CredentialSource {
   // Glossary terms by acronym; with a sector id, only that sector's terms
   // (NOT_FOUND "sector_not_found" if it does not exist).
   absl::StatusOr<std::vector<GlossaryEntry>> Glossary(absl::string_view sector_id) const;
+
+  // MemberRoster (rows whose MAC fails are refused, as in GetMember).
+  absl::StatusOr<std::vector<MemberInfo>> ActiveMembers(
+      absl::string_view service_id) const override;
 
  private:
   DirectoryStore(storage::Database* db, const common::Clock* clock, Options options)

@@ -103,6 +103,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Host::NewServer(
   builder.RegisterService(auth_service_.get());
   builder.RegisterService(record_.get());
   builder.RegisterService(care_.get());
+  builder.RegisterService(partnership_service_.get());
   builder.RegisterService(audit_service_.get());
   builder.RegisterService(admin_service_.get());
   if (diagnostics_ != nullptr) builder.RegisterService(diagnostics_.get());
@@ -157,6 +158,8 @@ absl::Status Host::OpenStorage() {
                                                                  {.scrypt = options_.scrypt}));
   RETURN_IF_ERROR(record::RecordServiceImpl::Migrate(db_.get()));
   RETURN_IF_ERROR(care::CareServiceImpl::Migrate(db_.get()));
+  // Applies the "partnership" migrations.
+  ASSIGN_OR_RETURN(partnership_store_, partnership::PartnershipStore::Create(db_.get(), clock_));
   return absl::OkStatus();
 }
 
@@ -247,6 +250,8 @@ absl::Status Host::BuildServices(LoadedKeys loaded) {
   directory_service_ = std::make_unique<directory::DirectoryServiceImpl>(
       gate_.get(), directory_.get(), db_.get(), revocations_.get(),
       options_.one_time_password_lifetime, care_.get());
+  partnership_service_ = std::make_unique<partnership::PartnershipServiceImpl>(
+      gate_.get(), partnership_store_.get(), db_.get(), directory_.get(), directory_.get());
   auth_service::AuthServiceImpl::Options auth_options;
   auth_options.session_max_lifetime = options_.session_max_lifetime;
   auth_options.max_concurrent_password_checks = options_.max_concurrent_password_checks;
@@ -317,7 +322,8 @@ absl::Status Host::BuildServer() {
       server_health,
       std::vector<std::string>{"relais.v1.DirectoryService", "relais.v1.AuthService",
                                "relais.v1.RecordService", "relais.v1.CareService",
-                               "relais.v1.AuditService", "relais.v1.AdminService"},
+                               "relais.v1.AuditService", "relais.v1.AdminService",
+                               "relais.v1.PartnershipService"},
       [db = db_.get()] { return db->Probe(); }, options_.health_probe_interval);
   // A checkpointer that refuses to sign (a rewritten or shortened log) takes
   // the audit service out of rotation, visibly, until a head is signed again.

@@ -32,6 +32,8 @@
 #include "services/host/malformed_request.h"
 #include "services/host/tls_credentials.h"
 #include "services/host/tls_material.h"
+#include "services/partnership/partnership_service.h"
+#include "services/partnership/partnership_store.h"
 #include "services/record/record_service.h"
 #include "services/record/retention_policy.h"
 #include "storage/database.h"
@@ -168,6 +170,9 @@ class Host {
   directory::DirectoryStore& directory() { return *directory_; }
   care::CareServiceImpl& care() { return *care_; }
   record::RecordServiceImpl& record() { return *record_; }
+  // The partnership conventions' terms, for the care service.
+  const partnership::ConventionBook* conventions() const { return partnership_store_.get(); }
+  partnership::PartnershipStore& partnership() { return *partnership_store_; }
   // The care records' facts the access rule is decided on.
   const access::CareFacts& care_facts() const { return *care_ledger_; }
   const auth::TokenIssuer& issuer() const { return *issuer_; }
@@ -243,6 +248,8 @@ class Host {
   std::unique_ptr<record::RecordServiceImpl> record_;
   std::unique_ptr<care::CareServiceImpl> care_;
   std::unique_ptr<directory::DirectoryServiceImpl> directory_service_;
+  std::unique_ptr<partnership::PartnershipStore> partnership_store_;
+  std::unique_ptr<partnership::PartnershipServiceImpl> partnership_service_;
   std::unique_ptr<auth_service::AuthServiceImpl> auth_service_;
   // Before audit_service_, which uses it, so it is destroyed after it.
   std::unique_ptr<auth::KeyRing> audit_keys_;

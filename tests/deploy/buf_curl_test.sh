@@ -54,7 +54,8 @@ other_cert=$("$BUF" curl --protocol grpc --cacert data/certs/ca.pem \
 set +x
 # --- Checks ----------------------------------------------------------------------
 for s in relais.v1.AuthService relais.v1.RecordService relais.v1.CareService \
-         relais.v1.AuditService relais.v1.DirectoryService grpc.health.v1.Health; do
+         relais.v1.AuditService relais.v1.DirectoryService relais.v1.PartnershipService \
+         grpc.health.v1.Health; do
   grep -qx "$s" <<<"$services" || fail "--list-services lacks $s"
 done
 for m in relais.v1.AuthService/Login relais.v1.RecordService/ListEntries \
