@@ -106,6 +106,10 @@ const Table& TheTable() {
         {"PartnershipService.GetProtocol", anyone},
         {"PartnershipService.ListProtocols", anyone},
         {"PartnershipService.ProtocolCoverage", head},
+        // Inbox: every member reads their own; a newcomer's view is the field's.
+        {"InboxService.ListInbox", anyone},
+        {"InboxService.Watch", anyone},
+        {"InboxService.Orientation", field},
         // Audit: auditors; a coordinator reads its own service's part of one
         // youth's access report.
         {"AuditService.QueryEvents", auditor},

@@ -89,7 +89,8 @@ const char* const kServices[] = {"",
                                  "relais.v1.CareService",
                                  "relais.v1.AuditService",
                                  "relais.v1.AdminService",
-                                 "relais.v1.PartnershipService"};
+                                 "relais.v1.PartnershipService",
+                                 "relais.v1.InboxService"};
 
 // Polls until every service reports `want` or `timeout` passes.
 bool AllReport(const std::shared_ptr<grpc::Channel>& channel, int want,

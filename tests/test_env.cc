@@ -187,6 +187,7 @@ void RelaisEnv::Connect() {
   auth_ = v1::AuthService::NewStub(channel);
   care_ = v1::CareService::NewStub(channel);
   partnership_ = v1::PartnershipService::NewStub(channel);
+  inbox_ = v1::InboxService::NewStub(channel);
   record_ = v1::RecordService::NewStub(channel);
   audit_ = v1::AuditService::NewStub(channel);
 }

@@ -20,6 +20,7 @@
 #include "relais/v1/auth.grpc.pb.h"
 #include "relais/v1/care.grpc.pb.h"
 #include "relais/v1/directory.grpc.pb.h"
+#include "relais/v1/inbox.grpc.pb.h"
 #include "relais/v1/partnership.grpc.pb.h"
 #include "relais/v1/record.grpc.pb.h"
 #include "services/host/host.h"
@@ -106,6 +107,7 @@ class RelaisEnv {
   v1::AuthService::Stub& auth() { return *auth_; }
   v1::CareService::Stub& care() { return *care_; }
   v1::PartnershipService::Stub& partnership() { return *partnership_; }
+  v1::InboxService::Stub& inbox() { return *inbox_; }
   v1::RecordService::Stub& record() { return *record_; }
   v1::AuditService::Stub& audit() { return *audit_; }
 
@@ -166,6 +168,7 @@ class RelaisEnv {
   std::unique_ptr<v1::AuthService::Stub> auth_;
   std::unique_ptr<v1::CareService::Stub> care_;
   std::unique_ptr<v1::PartnershipService::Stub> partnership_;
+  std::unique_ptr<v1::InboxService::Stub> inbox_;
   std::unique_ptr<v1::RecordService::Stub> record_;
   std::unique_ptr<v1::AuditService::Stub> audit_;
   std::map<std::string, std::string, std::less<>> services_;

@@ -50,7 +50,7 @@ absl::Status CareServiceImpl::Transition(const Caller& caller, CallAudit& call,
           move.now));
     }
     ASSIGN_OR_RETURN(*resp, handovers_.Transition(c, handover_id, move));
-    return absl::OkStatus();
+    return NoticeHandover(c, *resp);
   }));
   // Reasons are stored sealed; the party sees them in clear.
   return OpenHandoverText(*records_, *resp);
@@ -96,7 +96,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::ProposeHandover(grpc::CallbackServerC
                                                      req->to_service_id(), start, end, now));
           ASSIGN_OR_RETURN(*resp, handovers_.Propose(c, proposal, now));
           call.event.object_id = resp->id();
-          return absl::OkStatus();
+          return NoticeHandover(c, *resp);
         });
       });
 }

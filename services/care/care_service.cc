@@ -20,7 +20,8 @@ using storage::Connection;
 CareServiceImpl::CareServiceImpl(Options options, storage::Database* db, const common::Clock* clock,
                                  rpc::CallGate* gate, const directory::DirectoryApi* directory,
                                  const CareLedger* ledger, const record::RecordApi* records,
-                                 const partnership::ConventionBook* conventions)
+                                 const partnership::ConventionBook* conventions,
+                                 const inbox::Postbox* postbox)
     : options_(options),
       db_(db),
       clock_(clock),
@@ -31,7 +32,8 @@ CareServiceImpl::CareServiceImpl(Options options, storage::Database* db, const c
       accompaniments_(db),
       handovers_(options.max_overlap, db, clock, records),
       consents_(db, directory, options.self_consent_age),
-      conventions_(conventions) {}
+      conventions_(conventions),
+      postbox_(postbox) {}
 
 absl::Status CareServiceImpl::Migrate(storage::Database* db) {
   return db->Migrate("care", store::Migrations());
@@ -101,7 +103,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::OpenAccompaniment(
         return Commit(call, [&](Connection& c) -> absl::Status {
           ASSIGN_OR_RETURN(*resp, accompaniments_.Open(c, opening, now));
           call.event.object_id = resp->id();
-          return absl::OkStatus();
+          return NoticePending(c, *resp, now);
         });
       });
 }

@@ -13,6 +13,7 @@
 #include "services/care/handovers.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_api.h"
+#include "services/inbox/inbox_api.h"
 #include "services/record/record_api.h"
 #include "storage/database.h"
 
@@ -27,7 +28,8 @@ namespace relais::care {
 // care_handovers.cc and care_consents.cc (with CheckAccess).
 class CareServiceImpl final : public v1::CareService::CallbackService,
                               public CareApi,
-                              public directory::Departures {
+                              public directory::Departures,
+                              public inbox::CareDigest {
  public:
   struct Options {
     // Longest overlap window a handover may propose.
@@ -39,11 +41,12 @@ class CareServiceImpl final : public v1::CareService::CallbackService,
   };
 
   // All pointers are borrowed and must outlive this object. `conventions` may
-  // be null (nothing can cite a convention).
+  // be null (nothing can cite a convention); so may `postbox` (no notices).
   CareServiceImpl(Options options, storage::Database* db, const common::Clock* clock,
                   rpc::CallGate* gate, const directory::DirectoryApi* directory,
                   const CareLedger* ledger, const record::RecordApi* records,
-                  const partnership::ConventionBook* conventions = nullptr);
+                  const partnership::ConventionBook* conventions = nullptr,
+                  const inbox::Postbox* postbox = nullptr);
 
   // Creates or upgrades the care_* tables.
   static absl::Status Migrate(storage::Database* db);
@@ -52,6 +55,11 @@ class CareServiceImpl final : public v1::CareService::CallbackService,
   // completed (the proposer's accompaniment already ends at the window's end).
   // Audited as done by the server. Returns how many were completed.
   absl::StatusOr<int> CompleteDueHandovers();
+
+  // Posts the inbox reminders due now (care_notices.cc): overlap windows
+  // ending within 7 days and on their last day, consents expiring within 14
+  // days; each once. Returns how many notices it considered.
+  absl::StatusOr<int> PostReminders();
 
   // CareApi.
   absl::StatusOr<std::vector<v1::EmergencyAccess>> ListEmergencyGrants(
@@ -67,6 +75,12 @@ class CareServiceImpl final : public v1::CareService::CallbackService,
                                                   absl::string_view member_id) const override;
   absl::Status Reassign(storage::Connection& txn, absl::string_view member_id,
                         absl::string_view successor, absl::string_view by_member_id) const override;
+
+  // inbox::CareDigest (care_notices.cc): a newcomer's first view.
+  absl::StatusOr<std::vector<v1::Accompaniment>> ActiveAccompaniments(
+      absl::string_view service_id) const override;
+  absl::StatusOr<std::vector<v1::Handover>> OpenHandovers(
+      absl::string_view service_id) const override;
 
   // CareService.
   grpc::ServerUnaryReactor* OpenAccompaniment(grpc::CallbackServerContext* ctx,
@@ -155,6 +169,13 @@ class CareServiceImpl final : public v1::CareService::CallbackService,
   // Confirm (true) or decline a pending accompaniment of another service.
   absl::Status Vouch(const rpc::Caller& caller, rpc::CallAudit& call,
                      absl::string_view accompaniment_id, bool confirm, v1::Accompaniment* resp);
+  // care_notices.cc: notices posted in the transaction `c` of their change.
+  absl::Status Post(storage::Connection& c, inbox::Notice notice) const;
+  absl::Status NoticeHandover(storage::Connection& c, const v1::Handover& h) const;
+  absl::Status NoticePending(storage::Connection& c, const v1::Accompaniment& a,
+                             absl::Time now) const;
+  absl::Status NoticeWindow(storage::Connection& c, const v1::Handover& h, absl::Time now,
+                            bool last_day) const;
   absl::Status Commit(rpc::CallAudit& call,
                       absl::FunctionRef<absl::Status(storage::Connection&)> fn);
 
@@ -169,6 +190,7 @@ class CareServiceImpl final : public v1::CareService::CallbackService,
   const Handovers handovers_;
   const Consents consents_;
   const CitedConventions conventions_;
+  const inbox::Postbox* const postbox_;
 };
 
 }  // namespace relais::care

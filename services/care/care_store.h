@@ -37,6 +37,10 @@ absl::StatusOr<std::vector<v1::Accompaniment>> ListAccompaniments(storage::Conne
                                                                   absl::string_view youth_id,
                                                                   absl::Time now);
 // The service's accompaniment of the youth active at `now`, if any.
+// The service's accompaniments active at `now` (vouched or not), by youth.
+absl::StatusOr<std::vector<v1::Accompaniment>> ActiveAccompanimentsOf(storage::Connection& c,
+                                                                      absl::string_view service_id,
+                                                                      absl::Time now);
 absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(storage::Connection& c,
                                                                      absl::string_view service_id,
                                                                      absl::string_view youth_id,
@@ -111,6 +115,9 @@ absl::StatusOr<std::vector<v1::Handover>> ListHandovers(storage::Connection& c,
                                                         absl::string_view youth_id);
 // Accepted handovers whose window ended at or before `now`.
 absl::StatusOr<std::vector<v1::Handover>> DueHandovers(storage::Connection& c, absl::Time now);
+// Accepted handovers whose window ends in (now, before]: the inbox's reminders.
+absl::StatusOr<std::vector<v1::Handover>> HandoversEndingBefore(storage::Connection& c,
+                                                                absl::Time now, absl::Time before);
 
 // Consents. `state` and `needs_youth_confirmation` are left for the caller.
 absl::Status InsertConsent(storage::Connection& c, const v1::Consent& consent);
@@ -119,6 +126,9 @@ absl::StatusOr<std::vector<v1::Consent>> ListConsents(storage::Connection& c,
                                                       absl::string_view youth_id);
 absl::Status MarkConsentWithdrawn(storage::Connection& c, absl::string_view id,
                                   absl::string_view member_id, absl::Time when);
+// Consents in force at `now` whose validity ends by `before`: the inbox's reminders.
+absl::StatusOr<std::vector<v1::Consent>> ConsentsExpiringBefore(storage::Connection& c,
+                                                                absl::Time now, absl::Time before);
 // Consents of the youth in force at `now` naming the service or its sector.
 absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(storage::Connection& c,
                                                                   absl::string_view youth_id,

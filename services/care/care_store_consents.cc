@@ -199,4 +199,22 @@ absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(Connection& c,
   return out;
 }
 
+absl::StatusOr<std::vector<v1::Consent>> ConsentsExpiringBefore(Connection& c, absl::Time now,
+                                                                absl::Time before) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare(absl::StrCat("SELECT ", kConsentColumns, ", mac",
+                                          " FROM care_consents WHERE withdrawn_at_us IS NULL AND "
+                                          "valid_from_us <= ?1 AND valid_until_us > ?1 AND "
+                                          "valid_until_us <= ?2 ORDER BY valid_until_us")));
+  s.Bind(1, Us(now)).Bind(2, Us(before));
+  std::vector<v1::Consent> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ASSIGN_OR_RETURN(v1::Consent k, RowToConsent(c, s));
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
 }  // namespace relais::care::store

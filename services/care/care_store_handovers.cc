@@ -210,4 +210,22 @@ absl::StatusOr<std::vector<v1::Handover>> DueHandovers(Connection& c, absl::Time
   return out;
 }
 
+absl::StatusOr<std::vector<v1::Handover>> HandoversEndingBefore(Connection& c, absl::Time now,
+                                                                absl::Time before) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare(absl::StrCat("SELECT ", kHandoverColumns, ", mac",
+                                          " FROM care_handovers WHERE state = ?1 AND "
+                                          "overlap_end_us > ?2 AND overlap_end_us <= ?3 "
+                                          "ORDER BY overlap_end_us")));
+  s.Bind(1, int64_t{v1::HANDOVER_STATE_ACCEPTED}).Bind(2, Us(now)).Bind(3, Us(before));
+  std::vector<v1::Handover> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ASSIGN_OR_RETURN(v1::Handover h, RowToHandover(c, s));
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
 }  // namespace relais::care::store

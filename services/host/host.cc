@@ -104,6 +104,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Host::NewServer(
   builder.RegisterService(record_.get());
   builder.RegisterService(care_.get());
   builder.RegisterService(partnership_service_.get());
+  builder.RegisterService(inbox_service_.get());
   builder.RegisterService(audit_service_.get());
   builder.RegisterService(admin_service_.get());
   if (diagnostics_ != nullptr) builder.RegisterService(diagnostics_.get());
@@ -160,6 +161,7 @@ absl::Status Host::OpenStorage() {
   RETURN_IF_ERROR(care::CareServiceImpl::Migrate(db_.get()));
   // Applies the "partnership" migrations.
   ASSIGN_OR_RETURN(partnership_store_, partnership::PartnershipStore::Create(db_.get(), clock_));
+  ASSIGN_OR_RETURN(inbox_store_, inbox::InboxStore::Create(db_.get(), clock_, directory_.get()));
   return absl::OkStatus();
 }
 
@@ -231,7 +233,7 @@ absl::Status Host::BuildServices(LoadedKeys loaded) {
   // The care records' facts first: the record service decides with them, and
   // CareService (which also needs the records) comes after both.
   care_ledger_ = std::make_unique<care::CareLedger>(db_.get(), clock_, directory_.get(),
-                                                    options_.care.self_consent_age);
+                                                    options_.care.self_consent_age, conventions());
   // The record service holds its own copy of the national key; `loaded`
   // wipes this one when it goes.
   record_ = std::make_unique<record::RecordServiceImpl>(
@@ -242,9 +244,9 @@ absl::Status Host::BuildServices(LoadedKeys loaded) {
                                          .erasure_grace_period = options_.erasure_grace_period,
                                          .directory = directory_.get()},
       db_.get(), clock_, gate_.get(), care_ledger_.get());
-  care_ =
-      std::make_unique<care::CareServiceImpl>(options_.care, db_.get(), clock_, gate_.get(),
-                                              directory_.get(), care_ledger_.get(), record_.get());
+  care_ = std::make_unique<care::CareServiceImpl>(options_.care, db_.get(), clock_, gate_.get(),
+                                                  directory_.get(), care_ledger_.get(),
+                                                  record_.get(), conventions(), inbox_store_.get());
   // Handover reasons written in clear before they were sealed: sealed once.
   RETURN_IF_ERROR(care::SealHandoverText(*db_, *record_));
   directory_service_ = std::make_unique<directory::DirectoryServiceImpl>(
@@ -252,6 +254,9 @@ absl::Status Host::BuildServices(LoadedKeys loaded) {
       options_.one_time_password_lifetime, care_.get());
   partnership_service_ = std::make_unique<partnership::PartnershipServiceImpl>(
       gate_.get(), partnership_store_.get(), db_.get(), directory_.get(), directory_.get());
+  partnership_digest_ = std::make_unique<partnership::Digest>(partnership_store_.get());
+  inbox_service_ = std::make_unique<inbox::InboxServiceImpl>(
+      gate_.get(), inbox_store_.get(), care_.get(), partnership_digest_.get());
   auth_service::AuthServiceImpl::Options auth_options;
   auth_options.session_max_lifetime = options_.session_max_lifetime;
   auth_options.max_concurrent_password_checks = options_.max_concurrent_password_checks;
@@ -323,7 +328,7 @@ absl::Status Host::BuildServer() {
       std::vector<std::string>{"relais.v1.DirectoryService", "relais.v1.AuthService",
                                "relais.v1.RecordService", "relais.v1.CareService",
                                "relais.v1.AuditService", "relais.v1.AdminService",
-                               "relais.v1.PartnershipService"},
+                               "relais.v1.PartnershipService", "relais.v1.InboxService"},
       [db = db_.get()] { return db->Probe(); }, options_.health_probe_interval);
   // A checkpointer that refuses to sign (a rewritten or shortened log) takes
   // the audit service out of rotation, visibly, until a head is signed again.
@@ -396,6 +401,9 @@ void Host::SweepLoop() {
     if (absl::Status retired = RetireTokenKeys(); !retired.ok()) {
       common::LogError("token key retirement failed", {{"status", retired.ToString()}});
     }
+    if (absl::StatusOr<int> posted = care_->PostReminders(); !posted.ok()) {
+      common::LogError("inbox reminders failed", {{"status", posted.status().ToString()}});
+    }
     absl::StatusOr<int> n = care_->CompleteDueHandovers();
     if (!n.ok()) {
       common::LogError("handover sweep failed", {{"status", n.status().ToString()}});
@@ -444,6 +452,8 @@ void Host::Shutdown(absl::Duration grace) {
   if (server != nullptr) {
     grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
     if (health != nullptr) health->Shutdown();
+    // Open Watch streams end at once (OK): their clients resume with a cursor.
+    if (inbox_service_ != nullptr) inbox_service_->CloseStreams();
     server->Shutdown(absl::ToChronoTime(deadline));
   }
   // Servers replaced by a TLS reload get the same grace, not the rest of

@@ -32,6 +32,9 @@
 #include "services/host/malformed_request.h"
 #include "services/host/tls_credentials.h"
 #include "services/host/tls_material.h"
+#include "services/inbox/inbox_service.h"
+#include "services/inbox/inbox_store.h"
+#include "services/partnership/partnership_digest.h"
 #include "services/partnership/partnership_service.h"
 #include "services/partnership/partnership_store.h"
 #include "services/record/record_service.h"
@@ -250,6 +253,9 @@ class Host {
   std::unique_ptr<directory::DirectoryServiceImpl> directory_service_;
   std::unique_ptr<partnership::PartnershipStore> partnership_store_;
   std::unique_ptr<partnership::PartnershipServiceImpl> partnership_service_;
+  std::unique_ptr<inbox::InboxStore> inbox_store_;
+  std::unique_ptr<partnership::Digest> partnership_digest_;
+  std::unique_ptr<inbox::InboxServiceImpl> inbox_service_;
   std::unique_ptr<auth_service::AuthServiceImpl> auth_service_;
   // Before audit_service_, which uses it, so it is destroyed after it.
   std::unique_ptr<auth::KeyRing> audit_keys_;

@@ -55,6 +55,7 @@ set +x
 # --- Checks ----------------------------------------------------------------------
 for s in relais.v1.AuthService relais.v1.RecordService relais.v1.CareService \
          relais.v1.AuditService relais.v1.DirectoryService relais.v1.PartnershipService \
+         relais.v1.InboxService \
          grpc.health.v1.Health; do
   grep -qx "$s" <<<"$services" || fail "--list-services lacks $s"
 done
