@@ -24,8 +24,9 @@ namespace relais::inbox {
 // One notice: what, about which ids, for whom. Ids only, never content.
 struct Notice {
   v1::InboxItemKind kind = v1::INBOX_ITEM_KIND_UNSPECIFIED;
-  // The active members of `service_id` holding one of `roles`, and
-  // `member_ids` (when active), each once.
+  // The active members of `service_id` holding one of `roles` (none named:
+  // caseworkers and coordinators), and those of `member_ids` who are active
+  // members of `service_id`; each once.
   std::string service_id;
   std::vector<v1::Role> roles;
   std::vector<std::string> member_ids;

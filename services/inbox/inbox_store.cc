@@ -94,18 +94,17 @@ absl::StatusOr<std::unique_ptr<InboxStore>> InboxStore::Create(
 }
 
 absl::StatusOr<std::vector<std::string>> InboxStore::Recipients(const Notice& notice) const {
-  std::set<std::string> wanted(notice.member_ids.begin(), notice.member_ids.end());
-  std::vector<std::string> out;
-  if (!notice.service_id.empty()) {
-    ASSIGN_OR_RETURN(std::vector<directory::MemberInfo> members,
-                     roster_->ActiveMembers(notice.service_id));
-    for (const directory::MemberInfo& m : members) {
-      if (Holds(m, notice.roles)) wanted.insert(m.id);
-    }
+  ASSIGN_OR_RETURN(std::vector<directory::MemberInfo> members,
+                   roster_->ActiveMembers(notice.service_id));
+  std::set<std::string> out;
+  for (const directory::MemberInfo& m : members) {
+    // Named members receive it while they are active members of the service:
+    // someone who left gets nothing more.
+    const bool named = std::find(notice.member_ids.begin(), notice.member_ids.end(), m.id) !=
+                       notice.member_ids.end();
+    if (named || Holds(m, notice.roles)) out.insert(m.id);
   }
-  // Named members receive it only while active (a removed member's inbox stops).
-  for (const std::string& id : wanted) out.push_back(id);
-  return out;
+  return std::vector<std::string>(out.begin(), out.end());
 }
 
 absl::Status InboxStore::Post(Connection& txn, const Notice& notice) const {

@@ -85,19 +85,21 @@ Notice Proposed(std::string key = "ho_1:proposed") {
 
 TEST_F(InboxStoreTest, ANoticeReachesTheServicesMembersHoldingTheRoleAndNamedMembers) {
   Notice n = Proposed();
-  n.member_ids = {"mbr_amo_cw"};
+  n.member_ids = {"mbr_cw", "mbr_gone"};  // a caseworker, and someone no longer there
   ASSERT_TRUE(Post(n).ok());
   ASSERT_EQ(Items("mbr_coord").size(), 1u);
   EXPECT_EQ(Items("mbr_coord")[0].handover_id(), "ho_1");
   EXPECT_EQ(Items("mbr_coord")[0].kind(), v1::INBOX_ITEM_KIND_HANDOVER_PROPOSED);
-  EXPECT_EQ(Items("mbr_amo_cw").size(), 1u);
-  EXPECT_TRUE(Items("mbr_cw").empty());
+  EXPECT_EQ(Items("mbr_cw").size(), 1u);
+  EXPECT_TRUE(Items("mbr_gone").empty());
   EXPECT_TRUE(Items("mbr_audit").empty());
   // No role named: the field (caseworkers and coordinators), never the auditor.
   n = Proposed("ho_1:window");
   n.roles.clear();
+  n.member_ids.clear();
   ASSERT_TRUE(Post(n).ok());
-  EXPECT_EQ(Items("mbr_cw").size(), 1u);
+  EXPECT_EQ(Items("mbr_cw").size(), 2u);
+  EXPECT_EQ(Items("mbr_coord").size(), 2u);
   EXPECT_TRUE(Items("mbr_audit").empty());
 }
 

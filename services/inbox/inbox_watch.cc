@@ -67,7 +67,7 @@ class Watcher final : public grpc::ServerWriteReactor<v1::InboxItem> {
       absl::StatusOr<std::vector<v1::InboxItem>> items =
           hub_->store().List(member_id_, after_, kBatch);
       if (!items.ok()) {
-        LOG_WARNING("inbox watch read failed", {{"status", items.status().ToString()}});
+        common::LogWarning("inbox watch read failed", {{"status", items.status().ToString()}});
         FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "inbox unavailable: resume"));
         return;
       }
