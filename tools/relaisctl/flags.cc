@@ -76,3 +76,20 @@ ABSL_FLAG(int64_t, from_sequence, 0,
 ABSL_FLAG(std::string, pubkey, "",
           "PEM file with relaisd's audit public key(s), obtained out of band");
 ABSL_FLAG(std::string, lang, "fr", "language of a text report: fr or en");
+// Partnership conventions and protocols (commands_partnership.cc).
+ABSL_FLAG(std::string, title, "", "title, 1 to 200 characters");
+ABSL_FLAG(std::vector<std::string>, parties, {},
+          "the services party to the convention, comma-separated ids (yours among them)");
+ABSL_FLAG(std::string, max_overlap, "", "the longest handover overlap it allows, e.g. 30d");
+ABSL_FLAG(std::string, review, "", "review date, YYYY-MM-DD");
+ABSL_FLAG(int32_t, due, 0, "only those whose review or end is within this many days (1-365)");
+ABSL_FLAG(std::string, summary, "", "what the version changes, 1 to 2000 characters");
+ABSL_FLAG(std::string, link, "", "where the document lives: an https:// address");
+ABSL_FLAG(std::string, text_file, "", "file holding the document's text (up to 1 MiB)");
+ABSL_FLAG(std::vector<std::string>, services, {},
+          "the services concerned, comma-separated ids (default: yours)");
+ABSL_FLAG(std::vector<std::string>, roles, {"caseworker"},
+          "the roles concerned, comma-separated: caseworker, coordinator");
+ABSL_FLAG(std::string, convention, "", "the convention in force it relies on (its id)");
+ABSL_FLAG(int32_t, version, 0, "the version read");
+ABSL_FLAG(bool, to_ack, false, "only those you still have to acknowledge");

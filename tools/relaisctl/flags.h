@@ -69,4 +69,19 @@ ABSL_DECLARE_FLAG(int64_t, from_sequence);
 ABSL_DECLARE_FLAG(std::string, pubkey);
 ABSL_DECLARE_FLAG(std::string, lang);
 
+// Partnership.
+ABSL_DECLARE_FLAG(std::string, title);
+ABSL_DECLARE_FLAG(std::vector<std::string>, parties);
+ABSL_DECLARE_FLAG(std::string, max_overlap);
+ABSL_DECLARE_FLAG(std::string, review);
+ABSL_DECLARE_FLAG(int32_t, due);
+ABSL_DECLARE_FLAG(std::string, summary);
+ABSL_DECLARE_FLAG(std::string, link);
+ABSL_DECLARE_FLAG(std::string, text_file);
+ABSL_DECLARE_FLAG(std::vector<std::string>, services);
+ABSL_DECLARE_FLAG(std::vector<std::string>, roles);
+ABSL_DECLARE_FLAG(std::string, convention);
+ABSL_DECLARE_FLAG(int32_t, version);
+ABSL_DECLARE_FLAG(bool, to_ack);
+
 #endif  // RELAIS_TOOLS_RELAISCTL_FLAGS_H_
