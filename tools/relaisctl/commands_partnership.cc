@@ -36,8 +36,8 @@ std::string ConventionFlag(const v1::Convention& c) { return c.review_due() ? "R
 std::vector<Column> ConventionColumns() {
   return {
       {"id", Kind::kId},           {"title", Kind::kText},    {"state", Kind::kCode},
-      {"attention", Kind::kCode},  {"parties", Kind::kText},  {"signed", Kind::kNumber},
-      {"start", Kind::kTime},      {"end", Kind::kTime},      {"review", Kind::kTime},
+      {"attention", Kind::kCode},  {"review", Kind::kTime},   {"signed", Kind::kNumber},
+      {"end", Kind::kTime},        {"start", Kind::kTime},    {"parties", Kind::kText},
       {"categories", Kind::kText}, {"purposes", Kind::kText}, {"max_overlap_days", Kind::kNumber}};
 }
 
@@ -51,11 +51,11 @@ std::vector<std::string> ConventionRow(const v1::Convention& c) {
           c.title(),
           ShortName(v1::ConventionState_descriptor(), c.state()),
           ConventionFlag(c),
-          absl::StrJoin(c.party_service_ids(), ","),
-          absl::StrCat(c.signatures_size(), "/", c.party_service_ids_size()),
-          TimeCell(c.start_time()),
-          TimeCell(c.end_time()),
           TimeCell(c.review_time()),
+          absl::StrCat(c.signatures_size(), "/", c.party_service_ids_size()),
+          TimeCell(c.end_time()),
+          TimeCell(c.start_time()),
+          absl::StrJoin(c.party_service_ids(), ","),
           absl::StrJoin(categories, ","),
           absl::StrJoin(purposes, ","),
           absl::StrCat(c.scope().max_overlap_days())};
@@ -63,6 +63,13 @@ std::vector<std::string> ConventionRow(const v1::Convention& c) {
 
 Table ConventionRecord(const v1::Convention& c) {
   return Table{ConventionColumns(), {ConventionRow(c)}};
+}
+
+// A table keeps the first `n` columns (80 columns wide); CSV and JSON all.
+void Narrow(const Invocation& in, Table& t, size_t n) {
+  if (in.format != Format::kTable) return;
+  t.columns.resize(n);
+  for (auto& row : t.rows) row.resize(n);
 }
 
 // A date flag as a timestamp: the start of that day, or of the next (`end`).
@@ -169,6 +176,7 @@ int ConventionList(Invocation& in) {
     for (const v1::Convention& c : resp.conventions()) t.rows.push_back(ConventionRow(c));
     req.set_page_token(resp.next_page_token());
   } while (!req.page_token().empty());
+  Narrow(in, t, 6);
   PrintList(in, t);
   return kExitOk;
 }
@@ -287,6 +295,7 @@ int ProtocolList(Invocation& in) {
     for (const v1::Protocol& p : resp.protocols()) t.rows.push_back(ProtocolRow(p));
     req.set_page_token(resp.next_page_token());
   } while (!req.page_token().empty());
+  Narrow(in, t, 5);
   PrintList(in, t);
   return kExitOk;
 }
