@@ -60,6 +60,12 @@ CREATE TRIGGER pship_parties_fixed BEFORE UPDATE ON pship_parties
 BEGIN SELECT RAISE(ABORT, 'a convention''s parties never change'); END;
 CREATE TRIGGER pship_parties_no_delete BEFORE DELETE ON pship_parties
 BEGIN SELECT RAISE(ABORT, 'a convention''s parties never change'); END;
+-- Only a party signs, and never once the convention is terminated.
+CREATE TRIGGER pship_signatures_by_parties BEFORE INSERT ON pship_signatures
+WHEN NOT EXISTS (SELECT 1 FROM pship_parties
+                 WHERE convention_id = NEW.convention_id AND service_id = NEW.service_id)
+  OR (SELECT terminated_at_us FROM pship_conventions WHERE id = NEW.convention_id) IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'only a party signs a convention not terminated'); END;
 CREATE TRIGGER pship_signatures_append_only BEFORE UPDATE ON pship_signatures
 BEGIN SELECT RAISE(ABORT, 'signatures are append-only'); END;
 CREATE TRIGGER pship_signatures_no_delete BEFORE DELETE ON pship_signatures

@@ -253,7 +253,7 @@ absl::StatusOr<ConventionTerms> PartnershipStore::GetTerms(Connection& c,
   t.max_overlap_days = conv.scope().max_overlap_days();
   t.start = common::FromProto(conv.start_time());
   t.end = common::FromProto(conv.end_time());
-  t.signed_by_all = conv.signatures_size() == conv.party_service_ids_size();
+  t.signed_by_all = SignedByAll(conv);
   if (conv.has_terminated_at()) t.terminated_at = common::FromProto(conv.terminated_at());
   return t;
 }

@@ -147,6 +147,9 @@ TEST_F(PartnershipStoreTest, TermsSignaturesAndTerminationCannotBeRewritten) {
   EXPECT_FALSE(Exec("DELETE FROM pship_parties").ok());
   EXPECT_FALSE(Exec("UPDATE pship_parties SET service_id = 'svc_x'").ok());
   EXPECT_FALSE(Exec("UPDATE pship_signatures SET member_id = 'mbr_other'").ok());
+  // Nobody outside the parties signs, even in the database.
+  EXPECT_FALSE(
+      Exec("INSERT INTO pship_signatures VALUES ('" + c.id() + "', 'svc_saj', 'm', 1)").ok());
   EXPECT_FALSE(Exec("DELETE FROM pship_signatures").ok());
   ASSERT_TRUE(Write([&](storage::Connection& txn) {
                 return store_->RecordTermination(txn, c.id(), kPms, "closing");
@@ -161,6 +164,9 @@ TEST_F(PartnershipStoreTest, TermsSignaturesAndTerminationCannotBeRewritten) {
   });
   EXPECT_EQ(common::ReasonOf(review), "convention_terminated");
   EXPECT_EQ(store_->GetConvention(c.id())->terminated_by_member_id(), "mbr_pms_coord");
+  const absl::Status late =
+      Write([&](storage::Connection& txn) { return store_->AddSignature(txn, c.id(), kPms); });
+  EXPECT_FALSE(late.ok());
 }
 
 TEST_F(PartnershipStoreTest, ReviewMovesTheDateAndKeepsHistory) {
