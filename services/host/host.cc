@@ -220,6 +220,7 @@ absl::Status Host::LoadMasterKeys(LoadedKeys* loaded) {
   RETURN_IF_ERROR(directory::SealExistingRows(*db_));
   RETURN_IF_ERROR(care::store::SealExistingRows(*db_));
   RETURN_IF_ERROR(record::store::SealExistingRows(*db_));
+  RETURN_IF_ERROR(partnership::SealExistingRows(*db_));
   loaded->master_keys = std::make_unique<storage::crypto::MasterKeyRing>(std::move(master_keys));
   return absl::OkStatus();
 }
