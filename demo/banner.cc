@@ -42,7 +42,7 @@ std::string Banner(absl::string_view address, absl::string_view youth_id, bool t
   return absl::StrCat(
       absl::StrFormat("\nRelais demo is serving on %s (%s).\n"
                       "Members (password \"%s\"): admin, dpo (auditor), amo.camille, amo.coord,\n"
-                      "  saj.sam, saj.coord, pms.pauline.%s\n",
+                      "  saj.sam, saj.coord, pms.pauline, pms.coord.%s\n",
                       address, tls ? "mutual TLS 1.3" : "PLAINTEXT, --insecure_dev, loopback only",
                       kPassword,
                       youth_id.empty() ? "" : absl::StrCat("\nDemo youth id: ", youth_id)),

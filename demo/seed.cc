@@ -5,8 +5,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "common/status_macros.h"
 #include "services/common/rpc.h"
+#include "services/partnership/partnership_store.h"
 
 namespace relais::demo {
 namespace {
@@ -51,6 +53,7 @@ constexpr DemoMember kMembers[] = {
     {"saj.sam", "Sam (SAJ)", "saj", v1::ROLE_CASEWORKER},
     {"saj.coord", "Coordination SAJ", "saj", v1::ROLE_COORDINATOR},
     {"pms.pauline", "Pauline (PMS)", "pms", v1::ROLE_CASEWORKER},
+    {"pms.coord", "Coordination PMS", "pms", v1::ROLE_COORDINATOR},
 };
 
 }  // namespace
@@ -66,12 +69,14 @@ Seeder::Seeder(host::Host& host, std::string password)
   std::shared_ptr<grpc::Channel> channel = host.InProcessChannel();
   record_ = v1::RecordService::NewStub(channel);
   care_ = v1::CareService::NewStub(channel);
+  partnership_ = v1::PartnershipService::NewStub(channel);
 }
 
 absl::StatusOr<bool> Seeder::SeedAll() {
   ASSIGN_OR_RETURN(bool created, SeedDirectory());
   if (!created) return false;
   RETURN_IF_ERROR(SeedYouthWorld());
+  RETURN_IF_ERROR(SeedPartnership());
   return true;
 }
 
@@ -142,6 +147,82 @@ absl::Status Seeder::SeedYouthWorld() {
   RETURN_IF_ERROR(FromGrpc("GrantConsent", care_->GrantConsent(ctx.get(), consent, &granted)));
   world_.consent_id = granted.id();
   return absl::OkStatus();
+}
+
+absl::Status Seeder::SeedPartnership() {
+  const absl::Time now = host_.clock().Now();
+  const absl::Duration day = absl::Hours(24);
+  v1::ProposeConventionRequest propose;
+  v1::Convention* c = propose.mutable_convention();
+  c->set_title("AMO Charleroi – Centre PMS Charleroi");
+  c->set_purpose(
+      "Coordonner l'accompagnement des élèves suivis par l'AMO et le centre PMS, et organiser "
+      "les passages de relais entre les deux services.");
+  c->add_party_service_ids(world_.service_ids["amo"]);
+  c->add_party_service_ids(world_.service_ids["pms"]);
+  c->mutable_scope()->add_categories(v1::DATA_CATEGORY_GENERAL);
+  c->mutable_scope()->add_categories(v1::DATA_CATEGORY_EDUCATION);
+  c->mutable_scope()->add_purposes(v1::PURPOSE_COORDINATION);
+  c->mutable_scope()->add_purposes(v1::PURPOSE_HANDOVER);
+  c->mutable_scope()->set_max_overlap_days(60);
+  *c->mutable_start_time() = common::ToProto(now);
+  *c->mutable_end_time() = common::ToProto(now + 730 * day);
+  *c->mutable_review_time() = common::ToProto(now + 365 * day);
+  v1::Convention convention;
+  ASSIGN_OR_RETURN(auto ctx, As("amo.coord"));
+  RETURN_IF_ERROR(FromGrpc("ProposeConvention",
+                           partnership_->ProposeConvention(ctx.get(), propose, &convention)));
+  v1::SignConventionRequest sign;
+  sign.set_convention_id(convention.id());
+  ASSIGN_OR_RETURN(ctx, As("pms.coord"));
+  RETURN_IF_ERROR(
+      FromGrpc("SignConvention", partnership_->SignConvention(ctx.get(), sign, &convention)));
+  world_.convention_id = convention.id();
+
+  v1::CreateProtocolRequest create;
+  v1::Protocol* p = create.mutable_protocol();
+  p->set_title("Partage d'informations lors d'un passage de relais");
+  p->add_service_ids(world_.service_ids["amo"]);
+  p->add_service_ids(world_.service_ids["pms"]);
+  p->add_roles(v1::ROLE_CASEWORKER);
+  p->add_roles(v1::ROLE_COORDINATOR);
+  p->set_convention_id(convention.id());
+  *p->mutable_review_time() = common::ToProto(now + 180 * day);
+  create.mutable_first_version()->set_summary("Première version, adoptée par les deux services.");
+  create.mutable_first_version()->set_text(
+      "1. Le jeune est informé du passage de relais et donne son avis.\n"
+      "2. Seules les informations utiles au service qui prend le relais sont partagées.\n"
+      "3. Les deux référents se rencontrent pendant la période de chevauchement.\n");
+  v1::Protocol made;
+  ASSIGN_OR_RETURN(ctx, As("amo.coord"));
+  RETURN_IF_ERROR(
+      FromGrpc("CreateProtocol", partnership_->CreateProtocol(ctx.get(), create, &made)));
+  world_.protocol_ids.push_back(made.id());
+  return SeedLapsedProtocol();
+}
+
+absl::Status Seeder::SeedLapsedProtocol() {
+  // Written a year ago and due for review a month ago: the API refuses a
+  // review date in the past, so the store writes it with a clock set back then.
+  const absl::Time now = host_.clock().Now();
+  common::FakeClock then(now - absl::Hours(24 * 365));
+  ASSIGN_OR_RETURN(std::unique_ptr<partnership::PartnershipStore> store,
+                   partnership::PartnershipStore::Create(&host_.db(), &then));
+  v1::Protocol p;
+  p.set_title("Accueil d'un jeune sans rendez-vous");
+  p.add_service_ids(world_.service_ids["amo"]);
+  p.add_roles(v1::ROLE_CASEWORKER);
+  *p.mutable_review_time() = common::ToProto(now - absl::Hours(24 * 30));
+  v1::ProtocolVersion v;
+  v.set_summary("Procédure d'accueil (à revoir).");
+  v.set_link("https://intranet.example.org/amo/accueil.pdf");
+  const directory::MemberInfo& coord = world_.members["amo.coord"];
+  return host_.db().Write([&](storage::Connection& txn) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::Protocol made,
+                     store->InsertProtocol(txn, p, v, {coord.id, coord.service_id}));
+    world_.protocol_ids.push_back(made.id());
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<SeededYouth> Seeder::AddAccompaniedYouth(int age, absl::string_view name,

@@ -8,9 +8,12 @@
 // The world: services named after those of the Chantier 5 report (an AMO, a
 // SAJ, a PMS centre, a CPAS, a prevention service, a MADO, a mental-health
 // service, the AGAJ) with stable ids, members of every role, and a
-// 15-year-old accompanied by the AMO with entries and a consent. Youth data
-// goes through the host's own gRPC services, so it is checked and audited like
-// any other call.
+// 15-year-old accompanied by the AMO with entries and a consent; a partnership
+// convention between the AMO and the PMS centre signed by both coordinators,
+// a current protocol under it and a lapsed one. Youth data and the convention
+// go through the host's own gRPC services, so they are checked and audited
+// like any other call (only the lapsed protocol is written through the store,
+// the API refusing a review date in the past).
 
 #include <map>
 #include <memory>
@@ -21,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "grpcpp/grpcpp.h"
 #include "relais/v1/care.grpc.pb.h"
+#include "relais/v1/partnership.grpc.pb.h"
 #include "relais/v1/record.grpc.pb.h"
 #include "services/directory/directory_store.h"
 #include "services/host/host.h"
@@ -40,7 +44,7 @@ struct World {
   // -> service id ("svc_amo_charleroi", ...).
   std::map<std::string, std::string, std::less<>> service_ids;
   // Login ("admin", "dpo", "amo.camille", "amo.coord", "saj.sam", "saj.coord",
-  // "pms.pauline") -> the member.
+  // "pms.pauline", "pms.coord") -> the member.
   std::map<std::string, directory::MemberInfo, std::less<>> members;
   // The 15-year-old, their guardian, the AMO's accompaniment of them.
   std::string youth_id;
@@ -52,6 +56,12 @@ struct World {
   // The youth's consent: the AMO shares general and family entries with the
   // SAJ, for coordination and handover, for 182 days.
   std::string consent_id;
+  // The AMO–PMS convention (general and education, coordination and handover,
+  // 60-day overlap), signed by amo.coord and pms.coord.
+  std::string convention_id;
+  // The AMO's protocols: the current one under the convention (AMO and PMS),
+  // then a lapsed one (AMO only).
+  std::vector<std::string> protocol_ids;
 };
 
 // A youth Seeder added, accompanied by the AMO.
@@ -97,11 +107,14 @@ class Seeder {
 
  private:
   absl::Status SeedYouthWorld();
+  absl::Status SeedPartnership();
+  absl::Status SeedLapsedProtocol();
 
   host::Host& host_;
   std::string password_;
   std::unique_ptr<v1::RecordService::Stub> record_;
   std::unique_ptr<v1::CareService::Stub> care_;
+  std::unique_ptr<v1::PartnershipService::Stub> partnership_;
   World world_;
 };
 

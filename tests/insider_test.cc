@@ -62,6 +62,8 @@ enum Step {
   kEraseYouth,         // EraseYouth (a request: four eyes)
   kApproveErasure,     // ApproveErasure of the AMO's erasure request, by the colleague
   kReassignOwn,        // ReassignReferent of its own accompaniment, to the colleague
+  kSignForOthers,      // SignConvention of the AMO–SAJ convention awaiting the SAJ
+  kTerminateOthers,    // TerminateConvention of that convention
   kStepCount
 };
 
@@ -69,7 +71,7 @@ constexpr const char* kStepNames[kStepCount] = {
     "open(voluntary)", "open(mandate)",     "confirm-own",       "colleague-confirms",
     "consent-to-self", "consent-to-sector", "break-glass",       "propose-to-amo",
     "add-entry",       "self-auditor",      "colleague-auditor", "erase",
-    "approve-erasure", "reassign-own"};
+    "approve-erasure", "reassign-own",      "sign-for-others",   "terminate-others"};
 
 struct Answer {
   StatusCode code = StatusCode::OK;
@@ -123,6 +125,9 @@ Answer ModelStep(Model& m, Step step) {
       if (!m.pending) return {StatusCode::NOT_FOUND, "accompaniment_not_found"};
       if (m.restricted) return Denied("record_restricted");
       return {};
+    case kSignForOthers:  // a convention binds only the services that signed it
+    case kTerminateOthers:
+      return Denied("wrong_service");
     case kSelfAuditor:
       return Denied("separation_of_duties");
     case kColleagueAuditor:
@@ -171,6 +176,8 @@ struct World {
   std::string erasure_request;
   // Ids the insider has been shown.
   std::string own_accompaniment;
+  // A convention the AMO proposed to the SAJ, awaiting the SAJ's signature.
+  std::string convention;
 };
 
 class Insider {
@@ -213,6 +220,7 @@ class Insider {
     v1::Consent out;
     grpc::Status s = env_.care().GrantConsent(env_.As(kAmoCaseworker).get(), req, &out);
     EXPECT_TRUE(s.ok()) << s.error_message();
+    w.convention = Convention();
     if (erasure_requested) {  // restricts the record: after the set-up
       v1::EraseYouthRequest erase;
       erase.set_youth_id(w.youth);
@@ -223,6 +231,39 @@ class Insider {
       w.erasure_request = request.id();
     }
     return w;
+  }
+
+  // An AMO–SAJ convention proposed by the AMO's coordinator.
+  std::string Convention() {
+    v1::ProposeConventionRequest req;
+    v1::Convention* c = req.mutable_convention();
+    c->set_title("AMO – SAJ");
+    c->set_purpose("Coordination");
+    c->add_party_service_ids(env_.service_id("amo"));
+    c->add_party_service_ids(env_.service_id("saj"));
+    c->mutable_scope()->add_categories(v1::DATA_CATEGORY_GENERAL);
+    c->mutable_scope()->add_purposes(v1::PURPOSE_HANDOVER);
+    c->mutable_scope()->set_max_overlap_days(30);
+    const absl::Time now = env_.clock().Now();
+    *c->mutable_start_time() = common::ToProto(now);
+    *c->mutable_end_time() = common::ToProto(now + absl::Hours(24 * 365));
+    *c->mutable_review_time() = common::ToProto(now + absl::Hours(24 * 180));
+    v1::Convention out;
+    grpc::Status s =
+        env_.partnership().ProposeConvention(env_.As(kAmoCoordinator).get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.id();
+  }
+
+  // The convention still awaits the SAJ alone and was never terminated.
+  void ExpectConventionUntouched(const World& w) {
+    v1::GetConventionRequest req;
+    req.set_convention_id(w.convention);
+    v1::Convention c;
+    grpc::Status s = env_.partnership().GetConvention(env_.As(kAmoCoordinator).get(), req, &c);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(c.signatures_size(), 1) << "the insider signed a convention it is no party to";
+    EXPECT_EQ(c.state(), v1::CONVENTION_STATE_AWAITING_SIGNATURES);
   }
 
   Answer Do(World& w, Step step) {
@@ -337,6 +378,23 @@ class Insider {
         req.set_request_id(w.erasure_request.empty() ? "era_unknown" : w.erasure_request);
         v1::ErasureRequest out;
         s = env_.record().ApproveErasure(env_.As(colleague_).get(), req, &out);
+        break;
+      }
+      case kSignForOthers: {
+        v1::SignConventionRequest req;
+        req.set_convention_id(w.convention);
+        v1::Convention out;
+        s = env_.partnership().SignConvention(env_.As(insider_).get(), req, &out);
+        ExpectConventionUntouched(w);
+        break;
+      }
+      case kTerminateOthers: {
+        v1::TerminateConventionRequest req;
+        req.set_convention_id(w.convention);
+        req.set_reason("Fin");
+        v1::Convention out;
+        s = env_.partnership().TerminateConvention(env_.As(insider_).get(), req, &out);
+        ExpectConventionUntouched(w);
         break;
       }
       case kStepCount:

@@ -5,6 +5,7 @@
 // the audit event every call leaves, allowed or denied.
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -493,6 +494,48 @@ TEST_F(PartnershipTest, ProtocolTextUpToOneMebibyte) {
   s = api().CreateProtocol(env_->As(kAmoCoordinator).get(), big, &p);
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(ListProtocols(kAmoCoordinator).size(), 1u);
+}
+
+TEST_F(PartnershipTest, ListsPageWithoutGapsOrRepeats) {
+  std::vector<std::string> made;
+  for (int i = 0; i < 5; ++i)
+    made.push_back(Propose(kAmoCoordinator, Proposal({"amo", "pms"})).id());
+  for (int i = 0; i < 3; ++i) {
+    v1::Protocol p;
+    ASSERT_TRUE(
+        api().CreateProtocol(env_->As(kAmoCoordinator).get(), ProtocolRequest({"amo"}), &p).ok());
+  }
+  std::vector<std::string> seen;
+  v1::ListConventionsRequest req;
+  req.set_page_size(2);
+  int pages = 0;
+  do {
+    v1::ListConventionsResponse resp;
+    ASSERT_TRUE(api().ListConventions(env_->As(kPmsCaseworker).get(), req, &resp).ok());
+    for (const v1::Convention& c : resp.conventions()) seen.push_back(c.id());
+    req.set_page_token(resp.next_page_token());
+  } while (!req.page_token().empty() && ++pages < 10);
+  EXPECT_THAT(seen, ElementsAre(made[4], made[3], made[2], made[1], made[0]));
+  std::vector<std::string> protocols;
+  v1::ListProtocolsRequest preq;
+  preq.set_page_size(2);
+  do {
+    v1::ListProtocolsResponse resp;
+    ASSERT_TRUE(api().ListProtocols(env_->As(kAmoCaseworker).get(), preq, &resp).ok());
+    for (const v1::Protocol& p : resp.protocols()) protocols.push_back(p.id());
+    preq.set_page_token(resp.next_page_token());
+  } while (!preq.page_token().empty() && protocols.size() < 10);
+  EXPECT_EQ(protocols.size(), 3u);
+  EXPECT_EQ(std::set<std::string>(protocols.begin(), protocols.end()).size(), 3u);
+  req.set_page_size(1001);
+  req.clear_page_token();
+  v1::ListConventionsResponse resp;
+  EXPECT_EQ(ReasonCode(api().ListConventions(env_->As(kPmsCaseworker).get(), req, &resp)),
+            "out_of_range");
+  req.set_page_size(0);
+  req.set_page_token("cnv_never_given");
+  EXPECT_EQ(ReasonCode(api().ListConventions(env_->As(kPmsCaseworker).get(), req, &resp)),
+            "bad_page_token");
 }
 
 }  // namespace

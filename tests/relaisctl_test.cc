@@ -317,6 +317,46 @@ TEST_F(RelaisctlTest, LogoutRevokesTheTokenAndMemberUnlockLiftsALock) {
   Login(kAmoCaseworker);
 }
 
+// A day `days` from today, YYYY-MM-DD (relaisctl runs in UTC here).
+std::string DayIn(int days) {
+  return absl::FormatCivilTime(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()) + days);
+}
+
+TEST_F(RelaisctlTest, ConventionsAndProtocolsFromTheCommandLine) {
+  env_->AddMember("pms.coord", "pms", v1::ROLE_COORDINATOR);
+  for (const char* login : {kAmoCaseworker, kAmoCoordinator, "pms.coord", kSajCoordinator}) {
+    Login(login);
+  }
+  const std::string parties = absl::StrCat(env_->service_id("amo"), ",", env_->service_id("pms"));
+  const std::string convention =
+      Id(kAmoCoordinator, {"convention", "propose", "--title", "AMO – PMS", "--purpose",
+                           "Suivi des élèves", "--parties", parties, "--categories",
+                           "general,education", "--purposes", "coordination,handover",
+                           "--max_overlap", "60d", "--end", DayIn(400), "--review", DayIn(10)});
+  ASSERT_FALSE(convention.empty());
+  Result denied = Ctl(kSajCoordinator, {"convention", "sign", convention});
+  EXPECT_EQ(denied.exit_code, 4);
+  EXPECT_THAT(denied.err, StartsWith("error: PERMISSION_DENIED wrong_service: "));
+  Result sign = Ctl("pms.coord", {"convention", "sign", convention, "--format", "csv"});
+  ASSERT_EQ(sign.exit_code, 0) << sign.err;
+  EXPECT_THAT(sign.out, HasSubstr("in_force"));
+  Result due = Ctl(kAmoCoordinator, {"convention", "list", "--due", "30", "--format", "csv"});
+  EXPECT_THAT(due.out, AllOf(HasSubstr(convention), HasSubstr("REVIEW DUE")));
+
+  const std::string protocol =
+      Id(kAmoCoordinator, {"protocol", "create", "--title", "Passage de relais", "--summary", "V1",
+                           "--link", "https://intranet.example.org/p.pdf", "--services", parties,
+                           "--review", DayIn(90), "--convention", convention});
+  Result to_ack = Ctl(kAmoCaseworker, {"protocol", "list", "--to_ack", "--format", "csv"});
+  EXPECT_THAT(to_ack.out, AllOf(HasSubstr(protocol), HasSubstr("TO ACKNOWLEDGE")));
+  ExpectFits80(Ctl(kAmoCaseworker, {"protocol", "list"}).out);
+  EXPECT_EQ(Ctl(kAmoCaseworker, {"protocol", "ack", protocol, "--version", "1"}).exit_code, 0);
+  EXPECT_EQ(Trim(Ctl(kAmoCaseworker, {"protocol", "list", "--to_ack", "-q"}).out), "");
+  Result coverage = Ctl(kAmoCoordinator, {"protocol", "coverage", protocol, "--format", "csv"});
+  ASSERT_EQ(coverage.exit_code, 0) << coverage.err;
+  EXPECT_THAT(coverage.out, HasSubstr(absl::StrCat(env_->service_id("amo"), ",1,1,")));
+}
+
 TEST_F(RelaisctlTest, ExitStatusesTellScriptsWhatWentWrong) {
   Login(kAmoCaseworker);
   Login(kAmoCoordinator);

@@ -222,6 +222,7 @@ absl::Status Host::LoadMasterKeys(LoadedKeys* loaded) {
   RETURN_IF_ERROR(directory::SealExistingRows(*db_));
   RETURN_IF_ERROR(care::store::SealExistingRows(*db_));
   RETURN_IF_ERROR(record::store::SealExistingRows(*db_));
+  RETURN_IF_ERROR(partnership::SealExistingRows(*db_));
   loaded->master_keys = std::make_unique<storage::crypto::MasterKeyRing>(std::move(master_keys));
   return absl::OkStatus();
 }
@@ -253,7 +254,8 @@ absl::Status Host::BuildServices(LoadedKeys loaded) {
       gate_.get(), directory_.get(), db_.get(), revocations_.get(),
       options_.one_time_password_lifetime, care_.get());
   partnership_service_ = std::make_unique<partnership::PartnershipServiceImpl>(
-      gate_.get(), partnership_store_.get(), db_.get(), directory_.get(), directory_.get());
+      gate_.get(), partnership_store_.get(), db_.get(), directory_.get(), directory_.get(),
+      inbox_store_.get());
   partnership_digest_ = std::make_unique<partnership::Digest>(partnership_store_.get());
   inbox_service_ = std::make_unique<inbox::InboxServiceImpl>(
       gate_.get(), inbox_store_.get(), care_.get(), partnership_digest_.get());
@@ -401,8 +403,11 @@ void Host::SweepLoop() {
     if (absl::Status retired = RetireTokenKeys(); !retired.ok()) {
       common::LogError("token key retirement failed", {{"status", retired.ToString()}});
     }
-    if (absl::StatusOr<int> posted = care_->PostReminders(); !posted.ok()) {
-      common::LogError("inbox reminders failed", {{"status", posted.status().ToString()}});
+    for (absl::StatusOr<int> posted :
+         {care_->PostReminders(), partnership_service_->PostReminders()}) {
+      if (!posted.ok()) {
+        common::LogError("inbox reminders failed", {{"status", posted.status().ToString()}});
+      }
     }
     absl::StatusOr<int> n = care_->CompleteDueHandovers();
     if (!n.ok()) {

@@ -88,7 +88,7 @@ grpc::ServerUnaryReactor* PartnershipServiceImpl::CreateProtocol(
                                                               ActorOf(caller)));
               call.event.object_id = reply->id();
               reply->set_to_acknowledge(Concerns(*reply, caller));
-              return absl::OkStatus();
+              return NoticeProtocol(txn, *reply);
             });
       });
 }
@@ -122,7 +122,7 @@ grpc::ServerUnaryReactor* PartnershipServiceImpl::PublishProtocolVersion(
                                   .status());
               ASSIGN_OR_RETURN(*reply, store_->ReadProtocol(txn, id, false));
               reply->set_to_acknowledge(Concerns(*reply, caller));
-              return absl::OkStatus();
+              return NoticeProtocol(txn, *reply);
             });
       });
 }

@@ -1,5 +1,6 @@
 #include "services/partnership/partnership_rules.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -143,13 +144,23 @@ absl::Status CheckVersionInput(absl::string_view prefix, const v1::ProtocolVersi
   return absl::OkStatus();
 }
 
+bool SignedByAll(const v1::Convention& c) {
+  for (const std::string& party : c.party_service_ids()) {
+    const bool signed_it =
+        std::any_of(c.signatures().begin(), c.signatures().end(),
+                    [&](const v1::ConventionSignature& s) { return s.service_id() == party; });
+    if (!signed_it) return false;
+  }
+  return !c.party_service_ids().empty();
+}
+
 bool Ended(const v1::Convention& c, absl::Time now) {
   if (c.has_terminated_at() && common::FromProto(c.terminated_at()) <= now) return true;
   return common::FromProto(c.end_time()) <= now;
 }
 
 void Evaluate(v1::Convention& c, absl::Time now) {
-  const bool all_signed = c.signatures_size() == c.party_service_ids_size();
+  const bool all_signed = SignedByAll(c);
   if (c.has_terminated_at() && common::FromProto(c.terminated_at()) <= now) {
     c.set_state(v1::CONVENTION_STATE_TERMINATED);
   } else if (common::FromProto(c.end_time()) <= now) {

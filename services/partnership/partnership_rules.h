@@ -46,6 +46,8 @@ absl::Status CheckVersionInput(absl::string_view prefix, const v1::ProtocolVersi
 
 // Sets `c`'s state and review_due as they stand at `now`.
 void Evaluate(v1::Convention& c, absl::Time now);
+// Whether every party of `c` has signed it.
+bool SignedByAll(const v1::Convention& c);
 // Whether `c` has ended at `now` (expired or terminated).
 bool Ended(const v1::Convention& c, absl::Time now);
 

@@ -6,7 +6,8 @@ namespace {
 // Version 1: conventions. The terms (everything but the review and the
 // termination) never change once proposed: a new scope is a new convention.
 // Parties, signatures and reviews are history: never updated nor deleted.
-// categories and purposes are comma lists of v1 enum values.
+// categories and purposes are comma lists of v1 enum values. The terms the
+// access decision reads carry a MAC (kConventionMac), as access facts do.
 constexpr char kConventions[] = R"sql(
 CREATE TABLE pship_conventions (
   position                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -25,7 +26,8 @@ CREATE TABLE pship_conventions (
   last_reviewed_by_member_id TEXT,
   terminated_at_us           INTEGER,
   terminated_by_member_id    TEXT,
-  termination_reason         TEXT
+  termination_reason         TEXT,
+  mac                        BLOB
 );
 CREATE TABLE pship_parties (
   convention_id TEXT NOT NULL REFERENCES pship_conventions(id),
@@ -51,7 +53,9 @@ CREATE TRIGGER pship_conventions_terms_fixed BEFORE UPDATE OF id, title, purpose
   purposes, max_overlap_days, start_us, end_us, proposed_by_member_id, created_at_us
   ON pship_conventions
 BEGIN SELECT RAISE(ABORT, 'a convention''s terms never change'); END;
-CREATE TRIGGER pship_conventions_terminated_once BEFORE UPDATE ON pship_conventions
+CREATE TRIGGER pship_conventions_terminated_once BEFORE UPDATE OF review_us,
+  last_reviewed_at_us, last_reviewed_by_member_id, terminated_at_us, terminated_by_member_id,
+  termination_reason ON pship_conventions
 WHEN OLD.terminated_at_us IS NOT NULL
 BEGIN SELECT RAISE(ABORT, 'a terminated convention is final'); END;
 CREATE TRIGGER pship_conventions_no_delete BEFORE DELETE ON pship_conventions
@@ -60,6 +64,12 @@ CREATE TRIGGER pship_parties_fixed BEFORE UPDATE ON pship_parties
 BEGIN SELECT RAISE(ABORT, 'a convention''s parties never change'); END;
 CREATE TRIGGER pship_parties_no_delete BEFORE DELETE ON pship_parties
 BEGIN SELECT RAISE(ABORT, 'a convention''s parties never change'); END;
+-- Only a party signs, and never once the convention is terminated.
+CREATE TRIGGER pship_signatures_by_parties BEFORE INSERT ON pship_signatures
+WHEN NOT EXISTS (SELECT 1 FROM pship_parties
+                 WHERE convention_id = NEW.convention_id AND service_id = NEW.service_id)
+  OR (SELECT terminated_at_us FROM pship_conventions WHERE id = NEW.convention_id) IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'only a party signs a convention not terminated'); END;
 CREATE TRIGGER pship_signatures_append_only BEFORE UPDATE ON pship_signatures
 BEGIN SELECT RAISE(ABORT, 'signatures are append-only'); END;
 CREATE TRIGGER pship_signatures_no_delete BEFORE DELETE ON pship_signatures

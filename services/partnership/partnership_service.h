@@ -7,6 +7,7 @@
 #include "relais/v1/partnership.grpc.pb.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_api.h"
+#include "services/inbox/inbox_api.h"
 #include "services/partnership/partnership_store.h"
 #include "storage/database.h"
 
@@ -44,13 +45,25 @@ namespace relais::partnership {
 // `db` must be the database of `store` and of the gate's audit log.
 class PartnershipServiceImpl final : public v1::PartnershipService::CallbackService {
  public:
+  // `postbox` (may be null: no notices) takes the protocols' notices.
   PartnershipServiceImpl(rpc::CallGate* gate, PartnershipStore* store, storage::Database* db,
                          const directory::DirectoryApi* directory,
-                         const directory::MemberRoster* roster)
-      : gate_(gate), store_(store), db_(db), directory_(directory), roster_(roster) {}
+                         const directory::MemberRoster* roster,
+                         const inbox::Postbox* postbox = nullptr)
+      : gate_(gate),
+        store_(store),
+        db_(db),
+        directory_(directory),
+        roster_(roster),
+        postbox_(postbox) {}
 
   // Applies the "partnership" migrations.
   static absl::Status Migrate(storage::Database* db);
+
+  // Posts the inbox reminders due now (partnership_notices.cc): conventions
+  // whose review date or end is within 30 days, to the parties' coordinators,
+  // once per review date and once for the end. Returns how many conventions.
+  absl::StatusOr<int> PostReminders();
 
   grpc::ServerUnaryReactor* ProposeConvention(grpc::CallbackServerContext* ctx,
                                               const v1::ProposeConventionRequest* request,
@@ -103,11 +116,15 @@ class PartnershipServiceImpl final : public v1::PartnershipService::CallbackServ
                             const std::set<std::string>& acknowledged, bool own,
                             v1::ServiceCoverage* out) const;
 
+  // A published version to acknowledge, in the publishing transaction.
+  absl::Status NoticeProtocol(storage::Connection& txn, const v1::Protocol& p) const;
+
   rpc::CallGate* const gate_;
   PartnershipStore* const store_;
   storage::Database* const db_;
   const directory::DirectoryApi* const directory_;
   const directory::MemberRoster* const roster_;
+  const inbox::Postbox* const postbox_;
 };
 
 // Whether `p` concerns `caller`: their service and one of their roles.

@@ -61,6 +61,13 @@ constexpr char kConventionColumns[] =
     "proposed_by_member_id, created_at_us, last_reviewed_at_us, last_reviewed_by_member_id, "
     "terminated_at_us, terminated_by_member_id, termination_reason";
 
+// The columns read: kConventionColumns, then the MAC'd ones and the MAC.
+constexpr int kMacFirst = 16;
+std::string ConventionSelect() {
+  return absl::StrCat("SELECT ", kConventionColumns, ", ", kConventionMacColumns,
+                      ", mac FROM pship_conventions ");
+}
+
 // The convention row `s` holds (kConventionColumns), without parties and
 // signatures.
 v1::Convention ConventionRow(const Statement& s) {
@@ -113,6 +120,16 @@ absl::Status FillParties(Connection& conn, v1::Convention& c) {
   }
 }
 
+// The row `s` holds (ConventionSelect()), with its parties and signatures,
+// once its MAC verifies.
+absl::StatusOr<v1::Convention> CheckedConvention(Connection& conn, const Statement& s) {
+  v1::Convention c = ConventionRow(s);
+  RETURN_IF_ERROR(FillParties(conn, c));
+  ASSIGN_OR_RETURN(const std::string extra, ConventionPartiesCanonical(conn, c.id()));
+  RETURN_IF_ERROR(storage::CheckRow(conn, kConventionMac, s, kMacFirst, extra));
+  return c;
+}
+
 // A trigger's refusal (SQLite CONSTRAINT -> FAILED_PRECONDITION) as a reason.
 absl::Status Final(const absl::Status& s, absl::string_view reason) {
   if (s.code() == absl::StatusCode::kFailedPrecondition) {
@@ -122,6 +139,33 @@ absl::Status Final(const absl::Status& s, absl::string_view reason) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> ConventionPartiesCanonical(Connection& c,
+                                                       absl::string_view convention_id) {
+  storage::CanonicalFields fields;
+  ASSIGN_OR_RETURN(Statement p, c.Prepare("SELECT service_id FROM pship_parties "
+                                          "WHERE convention_id = ?1 ORDER BY service_id"));
+  p.Bind(1, convention_id);
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, p.Step());
+    if (!row) break;
+    fields.Add("party").AddColumns(p, 0, 1);
+  }
+  ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT service_id, member_id, signed_at_us FROM "
+                                          "pship_signatures WHERE convention_id = ?1 "
+                                          "ORDER BY service_id"));
+  s.Bind(1, convention_id);
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    fields.Add("signature").AddColumns(s, 0, 3);
+  }
+  return fields.bytes();
+}
+
+absl::Status SealExistingRows(storage::Database& db) {
+  return storage::SealExistingRows(db, {kConventionMac});
+}
 
 absl::StatusOr<std::unique_ptr<PartnershipStore>> PartnershipStore::Create(
     storage::Database* db, const common::Clock* clock) {
@@ -162,13 +206,11 @@ absl::StatusOr<v1::Convention> PartnershipStore::InsertConvention(Connection& tx
 
 absl::StatusOr<v1::Convention> PartnershipStore::ReadConvention(Connection& c,
                                                                 absl::string_view id) const {
-  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat("SELECT ", kConventionColumns,
-                                                       " FROM pship_conventions WHERE id = ?1")));
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat(ConventionSelect(), "WHERE id = ?1")));
   s.Bind(1, id);
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return common::NotFound("convention_not_found", "no such convention");
-  v1::Convention out = ConventionRow(s);
-  RETURN_IF_ERROR(FillParties(c, out));
+  ASSIGN_OR_RETURN(v1::Convention out, CheckedConvention(c, s));
   Evaluate(out, clock_->Now());
   return out;
 }
@@ -187,11 +229,10 @@ absl::Status PartnershipStore::AddSignature(Connection& txn, absl::string_view i
   ASSIGN_OR_RETURN(Statement s, txn.Prepare("INSERT OR IGNORE INTO pship_signatures "
                                             "(convention_id, service_id, member_id, signed_at_us) "
                                             "VALUES (?1, ?2, ?3, ?4)"));
-  return s.Bind(1, id)
-      .Bind(2, by.service_id)
-      .Bind(3, by.member_id)
-      .Bind(4, Us(clock_->Now()))
-      .Run();
+  RETURN_IF_ERROR(
+      s.Bind(1, id).Bind(2, by.service_id).Bind(3, by.member_id).Bind(4, Us(clock_->Now())).Run());
+  // The signatures are part of the convention's MAC.
+  return storage::SetRowMac(txn, kConventionMac, id);
 }
 
 absl::Status PartnershipStore::RecordReview(Connection& txn, absl::string_view id, const Actor& by,
@@ -213,8 +254,10 @@ absl::Status PartnershipStore::RecordTermination(Connection& txn, absl::string_v
   ASSIGN_OR_RETURN(Statement s, txn.Prepare("UPDATE pship_conventions SET terminated_at_us = ?2, "
                                             "terminated_by_member_id = ?3, "
                                             "termination_reason = ?4 WHERE id = ?1"));
-  return Final(s.Bind(1, id).Bind(2, Us(clock_->Now())).Bind(3, by.member_id).Bind(4, reason).Run(),
-               "convention_terminated");
+  RETURN_IF_ERROR(
+      Final(s.Bind(1, id).Bind(2, Us(clock_->Now())).Bind(3, by.member_id).Bind(4, reason).Run(),
+            "convention_terminated"));
+  return storage::SetRowMac(txn, kConventionMac, id);
 }
 
 absl::StatusOr<std::vector<v1::Convention>> PartnershipStore::ListConventions(
@@ -222,22 +265,19 @@ absl::StatusOr<std::vector<v1::Convention>> PartnershipStore::ListConventions(
   std::vector<v1::Convention> out;
   const absl::Time now = clock_->Now();
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat(
-                                      "SELECT ", kConventionColumns,
-                                      " FROM pship_conventions WHERE ?1 = '' OR id IN (SELECT "
-                                      "convention_id FROM pship_parties WHERE service_id = ?1) "
-                                      "ORDER BY position DESC")));
+    ASSIGN_OR_RETURN(Statement s,
+                     c.Prepare(absl::StrCat(ConventionSelect(),
+                                            "WHERE ?1 = '' OR id IN (SELECT convention_id FROM "
+                                            "pship_parties WHERE service_id = ?1) "
+                                            "ORDER BY position DESC")));
     s.Bind(1, service_id);
     while (true) {
       ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back(ConventionRow(s));
-    }
-    for (v1::Convention& conv : out) {
-      RETURN_IF_ERROR(FillParties(c, conv));
+      if (!row) return absl::OkStatus();
+      ASSIGN_OR_RETURN(v1::Convention conv, CheckedConvention(c, s));
       Evaluate(conv, now);
+      out.push_back(std::move(conv));
     }
-    return absl::OkStatus();
   }));
   return out;
 }
@@ -253,7 +293,7 @@ absl::StatusOr<ConventionTerms> PartnershipStore::GetTerms(Connection& c,
   t.max_overlap_days = conv.scope().max_overlap_days();
   t.start = common::FromProto(conv.start_time());
   t.end = common::FromProto(conv.end_time());
-  t.signed_by_all = conv.signatures_size() == conv.party_service_ids_size();
+  t.signed_by_all = SignedByAll(conv);
   if (conv.has_terminated_at()) t.terminated_at = common::FromProto(conv.terminated_at());
   return t;
 }

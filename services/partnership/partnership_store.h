@@ -14,8 +14,24 @@
 #include "relais/v1/partnership.pb.h"
 #include "services/partnership/partnership_api.h"
 #include "storage/database.h"
+#include "storage/row_mac.h"
 
 namespace relais::partnership {
+
+// Authenticated access facts (storage/row_mac.h): a convention's terms, its
+// termination, and (as extra content) its parties and signatures carry a MAC,
+// checked on every read (PERMISSION_DENIED "integrity_violation"): the care
+// service decides access with them.
+inline constexpr char kConventionMacColumns[] =
+    "id, categories, purposes, max_overlap_days, start_us, end_us, terminated_at_us";
+absl::StatusOr<std::string> ConventionPartiesCanonical(storage::Connection& c,
+                                                       absl::string_view convention_id);
+inline constexpr storage::MacTable kConventionMac{"pship_conventions", "id", kConventionMacColumns,
+                                                  storage::CountColumns(kConventionMacColumns),
+                                                  &ConventionPartiesCanonical};
+// MACs the conventions written before (once), or re-MACs them after a master
+// key rotation; needs the row MAC key bound.
+absl::Status SealExistingRows(storage::Database& db);
 
 // Who acts: a member and their service.
 struct Actor {

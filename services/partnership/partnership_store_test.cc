@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "services/partnership/partnership_rules.h"
 #include "storage/database.h"
+#include "storage/row_mac.h"
 
 namespace relais::partnership {
 namespace {
@@ -49,10 +50,17 @@ class PartnershipStoreTest : public ::testing::Test {
     auto store = PartnershipStore::Create(db_.get(), &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
+    // The row MAC key relaisd binds (a fixed test key).
+    auto mac = storage::RowMac::Derive({std::string(32, 'k')});
+    ASSERT_TRUE(mac.ok()) << mac.status();
+    auto binding = storage::BindRowMac(*db_, *mac);
+    ASSERT_TRUE(binding.ok()) << binding.status();
+    row_mac_ = *std::move(binding);
   }
   void TearDown() override {
     store_.reset();
     db_.reset();
+    row_mac_.reset();
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
   }
 
@@ -79,6 +87,7 @@ class PartnershipStoreTest : public ::testing::Test {
   std::string path_;
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<PartnershipStore> store_;
+  std::unique_ptr<storage::RowMacBinding> row_mac_;
 };
 
 TEST_F(PartnershipStoreTest, ProposedConventionIsSignedByTheProposerOnly) {
@@ -147,6 +156,9 @@ TEST_F(PartnershipStoreTest, TermsSignaturesAndTerminationCannotBeRewritten) {
   EXPECT_FALSE(Exec("DELETE FROM pship_parties").ok());
   EXPECT_FALSE(Exec("UPDATE pship_parties SET service_id = 'svc_x'").ok());
   EXPECT_FALSE(Exec("UPDATE pship_signatures SET member_id = 'mbr_other'").ok());
+  // Nobody outside the parties signs, even in the database.
+  EXPECT_FALSE(
+      Exec("INSERT INTO pship_signatures VALUES ('" + c.id() + "', 'svc_saj', 'm', 1)").ok());
   EXPECT_FALSE(Exec("DELETE FROM pship_signatures").ok());
   ASSERT_TRUE(Write([&](storage::Connection& txn) {
                 return store_->RecordTermination(txn, c.id(), kPms, "closing");
@@ -161,6 +173,27 @@ TEST_F(PartnershipStoreTest, TermsSignaturesAndTerminationCannotBeRewritten) {
   });
   EXPECT_EQ(common::ReasonOf(review), "convention_terminated");
   EXPECT_EQ(store_->GetConvention(c.id())->terminated_by_member_id(), "mbr_pms_coord");
+  const absl::Status late =
+      Write([&](storage::Connection& txn) { return store_->AddSignature(txn, c.id(), kPms); });
+  EXPECT_FALSE(late.ok());
+}
+
+TEST_F(PartnershipStoreTest, TermsEditedInTheFileAreRefused) {
+  const v1::Convention c = Propose();
+  // Someone with the file but not the key drops the guard and widens the terms.
+  ASSERT_TRUE(Exec("DROP TRIGGER pship_conventions_terms_fixed").ok());
+  ASSERT_TRUE(Exec("UPDATE pship_conventions SET max_overlap_days = 365").ok());
+  EXPECT_EQ(common::ReasonOf(store_->GetConvention(c.id()).status()), "integrity_violation");
+  EXPECT_EQ(common::ReasonOf(store_->ListConventions("").status()), "integrity_violation");
+}
+
+TEST_F(PartnershipStoreTest, ASignatureAddedInTheFileIsRefused) {
+  const v1::Convention c = Propose();
+  ASSERT_TRUE(
+      Exec("INSERT INTO pship_signatures VALUES ('" + c.id() + "', 'svc_pms', 'mbr_x', 1)").ok());
+  const absl::Status read =
+      db_->Read([&](storage::Connection& conn) { return store_->GetTerms(conn, c.id()).status(); });
+  EXPECT_EQ(common::ReasonOf(read), "integrity_violation");
 }
 
 TEST_F(PartnershipStoreTest, ReviewMovesTheDateAndKeepsHistory) {

@@ -330,7 +330,9 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, std::string token, absl::
       auth_(v1::AuthService::NewStub(channel)),
       record_(v1::RecordService::NewStub(channel)),
       care_(v1::CareService::NewStub(channel)),
-      audit_(v1::AuditService::NewStub(channel)) {}
+      audit_(v1::AuditService::NewStub(channel)),
+      partnership_(v1::PartnershipService::NewStub(channel)),
+      inbox_(v1::InboxService::NewStub(channel)) {}
 
 std::unique_ptr<grpc::ClientContext> Client::NewContext(bool stream) {
   static absl::BitGen* gen = new absl::BitGen();

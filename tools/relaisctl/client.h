@@ -16,6 +16,8 @@
 #include "relais/v1/audit.grpc.pb.h"
 #include "relais/v1/auth.grpc.pb.h"
 #include "relais/v1/care.grpc.pb.h"
+#include "relais/v1/inbox.grpc.pb.h"
+#include "relais/v1/partnership.grpc.pb.h"
 #include "relais/v1/record.grpc.pb.h"
 
 namespace relais::ctl {
@@ -99,6 +101,8 @@ class Client {
   v1::RecordService::Stub& record() { return *record_; }
   v1::CareService::Stub& care() { return *care_; }
   v1::AuditService::Stub& audit() { return *audit_; }
+  v1::PartnershipService::Stub& partnership() { return *partnership_; }
+  v1::InboxService::Stub& inbox() { return *inbox_; }
   // For services without a stub here (AdminService).
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
@@ -111,6 +115,8 @@ class Client {
   std::unique_ptr<v1::RecordService::Stub> record_;
   std::unique_ptr<v1::CareService::Stub> care_;
   std::unique_ptr<v1::AuditService::Stub> audit_;
+  std::unique_ptr<v1::PartnershipService::Stub> partnership_;
+  std::unique_ptr<v1::InboxService::Stub> inbox_;
 };
 
 }  // namespace relais::ctl

@@ -39,12 +39,9 @@ Table ItemTable() {
 }
 
 std::vector<std::string> ItemRow(const v1::InboxItem& i) {
-  return {i.cursor(),
-          ShortName(v1::InboxItemKind_descriptor(), i.kind()),
-          i.youth_id(),
-          About(i),
-          TimeCell(i.due_at()),
-          TimeCell(i.posted_at())};
+  return {i.cursor(),           ShortName(v1::InboxItemKind_descriptor(), i.kind()),
+          i.youth_id(),         About(i),
+          TimeCell(i.due_at()), TimeCell(i.posted_at())};
 }
 
 int InboxList(Invocation& in) {
@@ -141,8 +138,7 @@ std::vector<CommandSpec> InboxCommands() {
        "with --until_caught_up, once every posted item is printed). After a disconnection, "
        "run again with --after set to the last cursor printed: nothing is missed.",
        true, true, InboxWatch},
-      {"orientation", "", "", 0, 0, out, "",
-       "A newcomer's view of their service, in one call.",
+      {"orientation", "", "", 0, 0, out, "", "A newcomer's view of their service, in one call.",
        "The youths your service accompanies (ids and referents), its open handovers, its "
        "conventions and the protocols you have to acknowledge.",
        true, true, Orientation},

@@ -40,6 +40,8 @@ ABSL_FLAG(std::string, body_file, "", "read the entry's text from this file (- f
 ABSL_FLAG(std::string, handover, "", "a handover id: its concertation thread");
 ABSL_FLAG(std::string, supersedes, "", "the id of the entry this one corrects");
 ABSL_FLAG(int32_t, limit, 0, "stop after this many items (0: all)");
+ABSL_FLAG(std::string, after, "", "only inbox items after this cursor (the last one seen)");
+ABSL_FLAG(bool, until_caught_up, false, "stop once every item already posted is printed");
 ABSL_FLAG(std::vector<std::string>, to_service, {},
           "recipient service id(s), comma-separated or repeated");
 ABSL_FLAG(std::vector<std::string>, to_sector, {},
@@ -60,7 +62,8 @@ ABSL_FLAG(std::string, opinion, "",
 ABSL_FLAG(std::string, referent, "", "member id of the referent in your service");
 ABSL_FLAG(std::string, basis, "voluntary", "voluntary or mandate");
 ABSL_FLAG(std::string, to, "", "id of the service that takes over");
-ABSL_FLAG(std::string, convention, "", "a partnership convention id the sharing is made under");
+ABSL_FLAG(std::string, convention, "",
+          "a partnership convention in force the sharing (or protocol) is made under (its id)");
 ABSL_FLAG(std::string, reason, "", "why (1 to 2000 characters; kept with the handover)");
 ABSL_FLAG(std::string, start, "now", "start of the overlap window: now or YYYY-MM-DD");
 ABSL_FLAG(std::string, end, "", "last day of the overlap window, YYYY-MM-DD");
@@ -77,3 +80,19 @@ ABSL_FLAG(int64_t, from_sequence, 0,
 ABSL_FLAG(std::string, pubkey, "",
           "PEM file with relaisd's audit public key(s), obtained out of band");
 ABSL_FLAG(std::string, lang, "fr", "language of a text report: fr or en");
+// Partnership conventions and protocols (commands_partnership.cc).
+ABSL_FLAG(std::string, title, "", "title, 1 to 200 characters");
+ABSL_FLAG(std::vector<std::string>, parties, {},
+          "the services party to the convention, comma-separated ids (yours among them)");
+ABSL_FLAG(std::string, max_overlap, "", "the longest handover overlap it allows, e.g. 30d");
+ABSL_FLAG(std::string, review, "", "review date, YYYY-MM-DD");
+ABSL_FLAG(int32_t, due, 0, "only those whose review or end is within this many days (1-365)");
+ABSL_FLAG(std::string, summary, "", "what the version changes, 1 to 2000 characters");
+ABSL_FLAG(std::string, link, "", "where the document lives: an https:// address");
+ABSL_FLAG(std::string, text_file, "", "file holding the document's text (up to 1 MiB)");
+ABSL_FLAG(std::vector<std::string>, services, {},
+          "the services concerned, comma-separated ids (default: yours)");
+ABSL_FLAG(std::vector<std::string>, roles, {"caseworker"},
+          "the roles concerned, comma-separated: caseworker, coordinator");
+ABSL_FLAG(int32_t, version, 0, "the version read");
+ABSL_FLAG(bool, to_ack, false, "only those you still have to acknowledge");

@@ -41,6 +41,8 @@ ABSL_DECLARE_FLAG(std::string, body_file);
 ABSL_DECLARE_FLAG(std::string, handover);
 ABSL_DECLARE_FLAG(std::string, supersedes);
 ABSL_DECLARE_FLAG(int32_t, limit);
+ABSL_DECLARE_FLAG(std::string, after);
+ABSL_DECLARE_FLAG(bool, until_caught_up);
 ABSL_DECLARE_FLAG(std::vector<std::string>, to_service);
 ABSL_DECLARE_FLAG(std::vector<std::string>, to_sector);
 ABSL_DECLARE_FLAG(std::vector<std::string>, categories);
@@ -69,5 +71,19 @@ ABSL_DECLARE_FLAG(std::string, decision);
 ABSL_DECLARE_FLAG(int64_t, from_sequence);
 ABSL_DECLARE_FLAG(std::string, pubkey);
 ABSL_DECLARE_FLAG(std::string, lang);
+
+// Partnership.
+ABSL_DECLARE_FLAG(std::string, title);
+ABSL_DECLARE_FLAG(std::vector<std::string>, parties);
+ABSL_DECLARE_FLAG(std::string, max_overlap);
+ABSL_DECLARE_FLAG(std::string, review);
+ABSL_DECLARE_FLAG(int32_t, due);
+ABSL_DECLARE_FLAG(std::string, summary);
+ABSL_DECLARE_FLAG(std::string, link);
+ABSL_DECLARE_FLAG(std::string, text_file);
+ABSL_DECLARE_FLAG(std::vector<std::string>, services);
+ABSL_DECLARE_FLAG(std::vector<std::string>, roles);
+ABSL_DECLARE_FLAG(int32_t, version);
+ABSL_DECLARE_FLAG(bool, to_ack);
 
 #endif  // RELAIS_TOOLS_RELAISCTL_FLAGS_H_
