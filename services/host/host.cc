@@ -246,7 +246,7 @@ absl::Status Host::BuildServices(LoadedKeys loaded) {
   RETURN_IF_ERROR(care::SealHandoverText(*db_, *record_));
   directory_service_ = std::make_unique<directory::DirectoryServiceImpl>(
       gate_.get(), directory_.get(), db_.get(), revocations_.get(),
-      options_.one_time_password_lifetime, care_.get());
+      options_.one_time_password_lifetime, care_.get(), clock_);
   auth_service::AuthServiceImpl::Options auth_options;
   auth_options.session_max_lifetime = options_.session_max_lifetime;
   auth_options.max_concurrent_password_checks = options_.max_concurrent_password_checks;
