@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
+#include "demo/profiles.h"
 #include "services/common/rpc.h"
 
 namespace relais::demo {
@@ -98,6 +99,7 @@ absl::StatusOr<bool> Seeder::SeedDirectory() {
     info.roles = {m.role};
     ASSIGN_OR_RETURN(world_.members[m.login], directory.AddMember(info, password_));
   }
+  RETURN_IF_ERROR(SeedServiceProfiles(host_, world_.service_ids, world_.members["admin"].id));
   return true;
 }
 
