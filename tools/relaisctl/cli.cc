@@ -308,7 +308,7 @@ using Outcome = std::optional<int>;
 std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> specs;
   for (auto list : {SessionCommands(), RecordCommands(), CareCommands(), AuditCommands(),
-                    RetentionCommands(), AdminCommands()}) {
+                    RetentionCommands(), AdminCommands(), DirectoryCommands()}) {
     for (CommandSpec& s : list) specs.push_back(std::move(s));
   }
   return specs;

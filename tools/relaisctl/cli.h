@@ -65,6 +65,7 @@ std::vector<CommandSpec> CareCommands();       // accompaniment, consent, handov
 std::vector<CommandSpec> AuditCommands();      // audit
 std::vector<CommandSpec> AdminCommands();      // admin backup
 std::vector<CommandSpec> RetentionCommands();  // admin retention sweep
+std::vector<CommandSpec> DirectoryCommands();  // service profile|show|search, glossary
 
 // relaisctl's main: parses, connects, runs one command; returns the exit status.
 int RunCli(int argc, char** argv);
