@@ -7,8 +7,9 @@
 //
 // The world: services named after those of the Chantier 5 report (an AMO, a
 // SAJ, a PMS centre, a CPAS, a prevention service, a MADO, a mental-health
-// service, the AGAJ) with stable ids, members of every role, and a
-// 15-year-old accompanied by the AMO with entries and a consent. Youth data
+// service, the AGAJ) with stable ids and profiles (demo/profiles.h), members
+// of every role, and a 15-year-old accompanied by the AMO with entries and a
+// consent. Youth data
 // goes through the host's own gRPC services, so it is checked and audited like
 // any other call.
 
