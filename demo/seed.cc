@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/status_macros.h"
+#include "demo/profiles.h"
 #include "services/common/rpc.h"
 #include "services/partnership/partnership_store.h"
 
@@ -103,6 +104,7 @@ absl::StatusOr<bool> Seeder::SeedDirectory() {
     info.roles = {m.role};
     ASSIGN_OR_RETURN(world_.members[m.login], directory.AddMember(info, password_));
   }
+  RETURN_IF_ERROR(SeedServiceProfiles(host_, world_.service_ids, world_.members["admin"].id));
   return true;
 }
 

@@ -7,13 +7,13 @@
 //
 // The world: services named after those of the Chantier 5 report (an AMO, a
 // SAJ, a PMS centre, a CPAS, a prevention service, a MADO, a mental-health
-// service, the AGAJ) with stable ids, members of every role, and a
-// 15-year-old accompanied by the AMO with entries and a consent; a partnership
-// convention between the AMO and the PMS centre signed by both coordinators,
-// a current protocol under it and a lapsed one. Youth data and the convention
-// go through the host's own gRPC services, so they are checked and audited
-// like any other call (only the lapsed protocol is written through the store,
-// the API refusing a review date in the past).
+// service, the AGAJ) with stable ids and profiles (demo/profiles.h), members
+// of every role, and a 15-year-old accompanied by the AMO with entries and a
+// consent; a partnership convention between the AMO and the PMS centre signed
+// by both coordinators, a current protocol under it and a lapsed one. Youth
+// data and the convention go through the host's own gRPC services, so they
+// are checked and audited like any other call (only the lapsed protocol is
+// written through the store, the API refusing a review date in the past).
 
 #include <map>
 #include <memory>

@@ -44,6 +44,13 @@ as saj.sam $SAJ entry list "$y"                 # one entry, "withheld: 1 (...)"
 as saj.coord $SAJ handover list --ending-within 31d
 as dpo $AGAJ audit query --youth "$y" --format csv
 as dpo $AGAJ audit report "$y"
+# --- Who can help (docs/api.md "Who does what: service profiles") --------------------
+as saj.sam $SAJ service search --need school_dropout --commune Charleroi --age 15
+as saj.sam $SAJ glossary list --sector enseignement
+as amo.coord $AMO service profile set $AMO --mission "Aider les jeunes et leur famille, à leur demande." \
+  --offer "Écoute, médiation familiale, soutien scolaire." --ages 0-22 \
+  --needs school_dropout,family_conflict,housing --communes Charleroi,Châtelet,Fleurus \
+  --languages fr --contact accueil@amo-lerelais.example --hours "lun-ven 9h-17h" -q
 set +x
 # --- Checks -----------------------------------------------------------------------
 out=$(as saj.sam $SAJ entry list "$y" --format csv 2>&1)
@@ -53,4 +60,10 @@ grep -q "withheld: 1 (consent_category_not_covered)" <<<"$out" || { echo "FAIL: 
 if as saj.sam $SAJ audit query >/dev/null 2>&1; then echo "FAIL: caseworker read the log"; exit 1; fi
 as dpo $AGAJ audit report "$y" --format csv | grep -q "accept_handover" \
   || { echo "FAIL: report lacks the handover"; exit 1; }
+out=$(as saj.sam $SAJ service search --need school_dropout --commune charleroi --age 15 --format csv)
+grep -q "^svc_pms_charleroi," <<<"$out" || { echo "FAIL: the PMS is not found for a 15-year-old"; exit 1; }
+as saj.sam $SAJ service search --kind MADO --format csv | grep -q ",true$" \
+  || { echo "FAIL: the MADO's old review is not flagged"; exit 1; }
+as saj.sam $SAJ glossary list --format csv | grep -q "^prévention,aide_jeunesse,definition," \
+  || { echo "FAIL: no shared definition of prévention"; exit 1; }
 echo "walkthrough: ok"

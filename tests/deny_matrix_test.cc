@@ -201,6 +201,21 @@ const Row kMatrix[] = {
   {"DirectoryService", "Glossary", "ACTION_READ_DIRECTORY", "",
    {Missing, Expired, Forged, Ok, Ok, Ok, Ok, Ok,
     Ok}},
+  // A coordinator describes their own service (the only column that may).
+  {"DirectoryService", "UpdateServiceProfile", "ACTION_MANAGE_DIRECTORY",
+   R"pb(service_id: "$OWN_SERVICE"
+        profile { mission: "Mission $COL" offer: "Offre" min_age: 12 max_age: 18
+                  needs: "school_dropout" communes: "Charleroi" contact: "accueil@x.example" })pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
+  {"DirectoryService", "SearchServices", "ACTION_READ_DIRECTORY",
+   R"pb(need: "school_dropout" commune: "charleroi" age: 15)pb",
+   {Missing, Expired, Forged, Ok, Ok, Ok, Ok, Ok,
+    Ok}},
+  {"DirectoryService", "DefineTerm", "ACTION_MANAGE_DIRECTORY",
+   R"pb(definition { term: "terme $COL" sector_id: "aide_jeunesse" text: "Définition." })pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Role}},
 
   // --- AuthService: Login and PublicKeys need no token by design.
   // Every column logs in with its own login (or an unknown one) and a wrong

@@ -25,6 +25,7 @@
 #include "google/protobuf/util/delimited_message_util.h"
 #include "gtest/gtest.h"
 #include "services/audit/export_verifier.h"
+#include "services/directory/service_profiles.h"
 #include "tests/relaisd_process.h"
 #include "tests/test_env.h"
 #include "tools/relaisctl/client.h"
@@ -417,7 +418,10 @@ TEST_F(RelaisctlTest, HelpDescribesEveryCommandAndTheExitStatuses) {
                                        {"accompaniment", "open"},
                                        {"handover", "list"},
                                        {"audit", "query"},
-                                       {"audit", "verify"}}) {
+                                       {"audit", "verify"},
+                                       {"service", "profile"},
+                                       {"service", "search"},
+                                       {"glossary", "define"}}) {
     const std::string name = absl::StrJoin(cmd, " ");
     cmd.push_back("--help");
     Result r = Offline(cmd);
@@ -599,6 +603,82 @@ TEST_F(RelaisctlTest, AnExportNeverReplacesFollowsOrWidensAFile) {
 // relaisd's default transport: relaisctl presents the service's client
 // certificate (here from $RELAIS_CA/$RELAIS_CERT/$RELAIS_KEY, as
 // deploy/make-dev-certs.sh makes them).
+TEST_F(RelaisctlTest, DescribesSearchesAndDefinesFromTheCommandLine) {
+  Login(kAmoCoordinator);
+  Login(kPmsCaseworker);
+  Login(kAdmin);
+  const std::string amo = env_->service_id("amo");
+  const std::vector<std::string> profile = {"--mission",   "Aider les jeunes, à leur demande.",
+                                            "--offer",     "Écoute, soutien scolaire.",
+                                            "--ages",      "12-18",
+                                            "--needs",     "school_dropout,housing",
+                                            "--communes",  "Charleroi,Fleurus",
+                                            "--languages", "fr,nl",
+                                            "--contact",   "accueil@amo.example",
+                                            "--hours",     "lun-ven 9h-17h"};
+  std::vector<std::string> set = {"service", "profile", "set", amo};
+  set.insert(set.end(), profile.begin(), profile.end());
+  Result r = Ctl(kAmoCoordinator, set);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("school_dropout,housing"), HasSubstr("accueil@amo.example"),
+                           HasSubstr(env_->member_id(kAmoCoordinator))));
+  // A caseworker cannot describe the service, not even their own.
+  Result denied = Ctl(kPmsCaseworker, set);
+  EXPECT_EQ(denied.exit_code, 4);
+  EXPECT_THAT(denied.err, HasSubstr("role_not_permitted"));
+
+  // The PMS, described host-side as reviewed 400 days ago: flagged.
+  directory::ServiceProfile pms;
+  pms.mission = "Accompagner les élèves.";
+  pms.offer = "Entretiens.";
+  pms.min_age = 3;
+  pms.max_age = 18;
+  pms.needs = {"school_dropout"};
+  pms.communes = {"Charleroi"};
+  pms.contact = "secretariat@pms.example";
+  ASSERT_TRUE(directory::ServiceProfiles(&env_->host().db())
+                  .Put(env_->service_id("pms"), pms, env_->member_id(kAdmin),
+                       absl::Now() - absl::Hours(24 * 400))
+                  .ok());
+
+  Result found = Ctl(kPmsCaseworker, {"service", "search", "--need", "school_dropout", "--commune",
+                                      "CHARLEROI", "--age", "15"});
+  ASSERT_EQ(found.exit_code, 0) << found.err;
+  EXPECT_THAT(found.out, AllOf(HasSubstr("OVERDUE"), HasSubstr("12-18"), HasSubstr("3-18")));
+  ExpectFits80(found.out);
+  Result csv = Ctl(kPmsCaseworker, {"service", "search", "--kind", "PMS", "--format", "csv"});
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  ASSERT_EQ(Lines(csv.out).size(), 2u) << csv.out;
+  EXPECT_THAT(Lines(csv.out)[0], HasSubstr("review_overdue"));
+  EXPECT_THAT(Lines(csv.out)[1], AllOf(HasSubstr(env_->service_id("pms")), HasSubstr(",true")));
+  Result json = Ctl(kPmsCaseworker, {"service", "search", "--need", "housing", "--format", "json"});
+  EXPECT_THAT(json.out, AllOf(HasSubstr(amo), HasSubstr("\"review_overdue\":false")));
+  Result none = Ctl(kPmsCaseworker, {"service", "search", "--age", "20", "--quiet"});
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_EQ(Trim(none.out), "");
+  Result bad = Ctl(kPmsCaseworker, {"service", "search", "--age", "30"});
+  EXPECT_EQ(bad.exit_code, 6);
+  EXPECT_THAT(bad.err, HasSubstr("out_of_range"));
+
+  Result show = Ctl(kPmsCaseworker, {"service", "show", amo});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_THAT(show.out, AllOf(HasSubstr("Charleroi,Fleurus"), HasSubstr("lun-ven 9h-17h")));
+
+  const std::vector<std::string> define = {
+      "glossary", "define",       "--term", "décrochage",
+      "--sector", "enseignement", "--text", "Quand un élève s'absente jusqu'à quitter l'école."};
+  Result refused = Ctl(kAmoCoordinator, define);
+  EXPECT_EQ(refused.exit_code, 4);
+  Result defined = Ctl(kAdmin, define);
+  ASSERT_EQ(defined.exit_code, 0) << defined.err;
+  Result glossary =
+      Ctl(kPmsCaseworker, {"glossary", "list", "--sector", "enseignement", "--format", "csv"});
+  ASSERT_EQ(glossary.exit_code, 0) << glossary.err;
+  EXPECT_THAT(glossary.out, AllOf(HasSubstr("PMS,enseignement,acronym"),
+                                  HasSubstr("décrochage,enseignement,definition"),
+                                  HasSubstr("prévention,enseignement,definition")));
+}
+
 TEST(RelaisctlTls, TalksMutualTlsByDefault) {
   const std::string certs = FreshPath("ctl_pki");
   ASSERT_EQ(std::system(absl::StrCat(RELAIS_SOURCE_DIR, "/deploy/make-dev-certs.sh '", certs,

@@ -127,12 +127,97 @@ ALTER TABLE dir_services ADD COLUMN mac BLOB;
 ALTER TABLE dir_members ADD COLUMN mac BLOB;
 )sql";
 
+// Version 8: service profiles (issue #14): who a service helps, where and how
+// to reach it, in words another sector understands, so that SearchServices is
+// one query. Needs, communes and languages are child rows; a commune is
+// matched on its folded form (FoldForMatch: case and Latin-1 accents' case).
+// Not an access fact: no MAC.
+constexpr char kServiceProfiles[] = R"sql(
+CREATE TABLE dir_service_profiles (
+  service_id            TEXT PRIMARY KEY REFERENCES dir_services(id),
+  mission               TEXT NOT NULL,
+  offer                 TEXT NOT NULL,
+  min_age               INTEGER NOT NULL,
+  max_age               INTEGER NOT NULL,
+  contact               TEXT NOT NULL,
+  opening_hours         TEXT NOT NULL DEFAULT '',
+  reviewed_by_member_id TEXT NOT NULL,
+  reviewed_at_us        INTEGER NOT NULL
+);
+CREATE INDEX dir_service_profiles_by_age ON dir_service_profiles(min_age, max_age);
+CREATE TABLE dir_service_needs (
+  service_id TEXT NOT NULL REFERENCES dir_service_profiles(service_id),
+  position   INTEGER NOT NULL,
+  need       TEXT NOT NULL,
+  PRIMARY KEY (service_id, need)
+);
+CREATE INDEX dir_service_needs_by_need ON dir_service_needs(need, service_id);
+CREATE TABLE dir_service_communes (
+  service_id     TEXT NOT NULL REFERENCES dir_service_profiles(service_id),
+  position       INTEGER NOT NULL,
+  commune        TEXT NOT NULL,
+  commune_folded TEXT NOT NULL,
+  PRIMARY KEY (service_id, commune_folded)
+);
+CREATE INDEX dir_service_communes_by_commune ON dir_service_communes(commune_folded, service_id);
+CREATE TABLE dir_service_languages (
+  service_id TEXT NOT NULL REFERENCES dir_service_profiles(service_id),
+  position   INTEGER NOT NULL,
+  language   TEXT NOT NULL,
+  PRIMARY KEY (service_id, language)
+);
+CREATE TABLE dir_definitions (
+  term_folded   TEXT NOT NULL,
+  sector_id     TEXT NOT NULL REFERENCES dir_sectors(id),
+  term          TEXT NOT NULL,
+  text          TEXT NOT NULL,
+  updated_at_us INTEGER NOT NULL,
+  PRIMARY KEY (term_folded, sector_id)
+);
+)sql";
+
+// Version 9: the shared definitions chantier 5 asks for ("créer un langage
+// commun ... autour de ce qu'on entend par « prévention », par « bien-être des
+// jeunes », par « besoins des enfants »"): what each word means in each
+// sector's practice, so that services read each other right. Admins replace
+// them with DefineTerm. 2026-12-04 00:00 UTC.
+constexpr char kDefinitions[] = R"sql(
+INSERT INTO dir_definitions(term_folded, sector_id, term, text, updated_at_us) VALUES
+  ('prévention', 'aide_jeunesse', 'prévention',
+   'Prévention éducative et sociale : agir tôt, à la demande du jeune ou de sa famille, dans son milieu de vie, sans mandat et de façon confidentielle (AMO), pour éviter que les difficultés ne deviennent un danger. Ce n''est ni du contrôle ni du signalement.', 1796342400000000),
+  ('prévention', 'enseignement', 'prévention',
+   'Ce que l''école et le centre PMS font pour que l''élève reste accroché à sa scolarité et en bonne santé : repérage du décrochage, accompagnement de l''élève et de sa famille, promotion de la santé (PSE).', 1796342400000000),
+  ('prévention', 'sante_mentale', 'prévention',
+   'Repérer tôt la souffrance psychique et en réduire les risques (consultations accessibles, travail avec l''entourage), avant que ne s''installent des troubles qui demandent des soins.', 1796342400000000),
+  ('prévention', 'action_sociale', 'prévention',
+   'Éviter que la précarité ne s''installe : accès aux droits, aides financières, logement, accompagnement social de la famille et du jeune adulte.', 1796342400000000),
+  ('prévention', 'prevention', 'prévention',
+   'Prévention sociale et de proximité des services communaux (PSSP) : éducateurs de rue, médiation, accrochage scolaire, présence dans les quartiers. Elle vise aussi la sécurité publique, ce qui la distingue de la prévention de l''aide à la jeunesse.', 1796342400000000),
+  ('bien-être', 'aide_jeunesse', 'bien-être',
+   'L''épanouissement du jeune dans sa famille et son milieu de vie, le respect de ses droits et de sa parole ; le but de l''aide, pas seulement l''absence de danger.', 1796342400000000),
+  ('bien-être', 'enseignement', 'bien-être',
+   'Le bien-être à l''école : se sentir en sécurité, reconnu et soutenu dans la classe et l''établissement, condition pour apprendre (climat scolaire, harcèlement, relation avec les adultes).', 1796342400000000),
+  ('bien-être', 'sante_mentale', 'bien-être',
+   'La santé mentale au sens large : un équilibre psychique qui permet au jeune de faire face aux difficultés de la vie, pas seulement l''absence de trouble diagnostiqué.', 1796342400000000),
+  ('bien-être', 'action_sociale', 'bien-être',
+   'Des conditions de vie dignes : revenu, logement, santé, accès aux droits, pour le jeune et sa famille.', 1796342400000000),
+  ('besoins de l''enfant', 'aide_jeunesse', 'besoins de l''enfant',
+   'Ce dont l''enfant a besoin pour grandir (sécurité, liens stables, soins, éducation, être écouté), évalué avec lui et sa famille ; l''aide part de ces besoins, pas de l''offre des services.', 1796342400000000),
+  ('besoins de l''enfant', 'enseignement', 'besoins de l''enfant',
+   'Les besoins de l''élève pour apprendre : besoins spécifiques (aménagements raisonnables), soutien scolaire, orientation, et les besoins de base sans lesquels il ne peut suivre la classe.', 1796342400000000),
+  ('besoins de l''enfant', 'sante_mentale', 'besoins de l''enfant',
+   'Les besoins psychiques et affectifs de l''enfant selon son âge et son développement, que l''équipe enfants-adolescents évalue avec lui et son entourage.', 1796342400000000),
+  ('besoins de l''enfant', 'action_sociale', 'besoins de l''enfant',
+   'Les besoins matériels et sociaux de l''enfant dans le ménage aidé (logement, alimentation, frais scolaires, soins) que le CPAS prend en compte dans l''aide à la famille.', 1796342400000000);
+)sql";
+
 }  // namespace
 
 const std::vector<storage::Migration>& DirectoryMigrations() {
   static const auto* migrations = new std::vector<storage::Migration>{
-      {1, kTables},           {2, kSectors},     {3, kGlossary}, {4, kPlatformFlag},
-      {5, kOneTimePasswords}, {6, kStaffedFlag}, {7, kRowMacs},
+      {1, kTables},       {2, kSectors},          {3, kGlossary},
+      {4, kPlatformFlag}, {5, kOneTimePasswords}, {6, kStaffedFlag},
+      {7, kRowMacs},      {8, kServiceProfiles},  {9, kDefinitions},
   };
   return *migrations;
 }

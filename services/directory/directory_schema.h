@@ -12,8 +12,10 @@ inline constexpr char kDirectoryComponent[] = "directory";
 
 // The directory's schema steps, in order: the tables (dir_sectors, dir_services,
 // dir_members, dir_glossary), then the seed data — the five sectors of the
-// design and a glossary of Wallonia-Brussels acronyms. Append new steps; never
-// edit a published one.
+// design and a glossary of Wallonia-Brussels acronyms; later the service
+// profiles (dir_service_profiles and its needs, communes, languages) and the
+// sectors' shared definitions (dir_definitions, seeded). Append new steps;
+// never edit a published one.
 const std::vector<storage::Migration>& DirectoryMigrations();
 
 }  // namespace relais::directory

@@ -189,8 +189,9 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ListServices(grpc::CallbackServe
                       ASSIGN_OR_RETURN(ServicePage page,
                                        store_->ListServices(request->sector_id(), page_size,
                                                             request->page_token()));
-                      RETURN_IF_ERROR(rpc::RecordAllowed(*gate_->audit(), call));
                       for (const ServiceInfo& s : page.services) ToProto(s, reply->add_services());
+                      RETURN_IF_ERROR(AddProfiles(*reply->mutable_services()));
+                      RETURN_IF_ERROR(rpc::RecordAllowed(*gate_->audit(), call));
                       reply->set_next_page_token(page.next_page_token);
                       return absl::OkStatus();
                     });
@@ -361,25 +362,6 @@ grpc::ServerUnaryReactor* DirectoryServiceImpl::ResetPassword(
         *reply->mutable_one_time_password_expires_at() = common::ToProto(one_time.expires_at);
         return absl::OkStatus();
       });
-}
-
-grpc::ServerUnaryReactor* DirectoryServiceImpl::Glossary(grpc::CallbackServerContext* ctx,
-                                                         const v1::GlossaryRequest* request,
-                                                         v1::GlossaryResponse* reply) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_READ_DIRECTORY,
-                    [=, this](const rpc::Caller&, rpc::CallAudit& call) -> absl::Status {
-                      ASSIGN_OR_RETURN(std::vector<GlossaryEntry> terms,
-                                       store_->Glossary(request->sector_id()));
-                      RETURN_IF_ERROR(rpc::RecordAllowed(*gate_->audit(), call));
-                      for (const GlossaryEntry& t : terms) {
-                        v1::GlossaryTerm* out = reply->add_terms();
-                        out->set_acronym(t.acronym);
-                        out->set_expansion(t.expansion);
-                        out->set_sector_id(t.sector_id);
-                        out->set_description(t.description);
-                      }
-                      return absl::OkStatus();
-                    });
 }
 
 }  // namespace relais::directory

@@ -7,11 +7,13 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "relais/v1/directory.grpc.pb.h"
 #include "services/auth_store/revocation_store.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_store.h"
+#include "services/directory/service_profiles.h"
 #include "storage/database.h"
 
 namespace relais::directory {
@@ -45,8 +47,17 @@ namespace relais::directory {
 //   SetMemberRoles, RemoveMember also revoke every token of the member, in the
 //                                same transaction: their next call answers
 //                                "token_revoked" (a fresh token has the change)
-//   ListSectors, ListServices,   any authenticated member (ACTION_READ_DIRECTORY)
-//   Glossary
+//   ListSectors, ListServices,   any authenticated member (ACTION_READ_DIRECTORY);
+//   Glossary, SearchServices     a Service carries its profile, review_overdue
+//                                computed at read time (service_profiles.h)
+//   UpdateServiceProfile         admin, or a coordinator of that very service
+//                                (else "wrong_service"); the platform service's
+//                                profile only an admin ("role_not_permitted").
+//                                Stamped reviewed by the caller at the clock's
+//                                now (ACTION_MANAGE_DIRECTORY, object_id: the
+//                                service)
+//   DefineTerm                   admin (ACTION_MANAGE_DIRECTORY, object_id: the
+//                                sector; the term and text never audited)
 //
 // Thread-safe. `gate`, `store`, `db` and `sessions` are not owned and must
 // outlive the service; `db` must be the database `store`, `sessions` and the
@@ -56,17 +67,21 @@ class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService 
   // `one_time_password_lifetime`: how long the one-time passwords of
   // AddMember and ResetPassword stay valid.
   // `departures` (borrowed; may be null when no other service keeps members'
-  // duties, as in the directory's own tests) settles a removal.
+  // duties, as in the directory's own tests) settles a removal. `clock`
+  // (borrowed; null: the wall clock) stamps profile reviews and definitions
+  // and says when a review is overdue.
   DirectoryServiceImpl(rpc::CallGate* gate, DirectoryStore* store, storage::Database* db,
                        auth_store::MemberSessions* sessions,
                        absl::Duration one_time_password_lifetime = kDefaultOneTimePasswordLifetime,
-                       const Departures* departures = nullptr)
+                       const Departures* departures = nullptr, const common::Clock* clock = nullptr)
       : gate_(gate),
         store_(store),
         db_(db),
         sessions_(sessions),
         one_time_password_lifetime_(one_time_password_lifetime),
-        departures_(departures) {}
+        departures_(departures),
+        clock_(clock != nullptr ? clock : &common::RealClock()),
+        profiles_(db) {}
 
   grpc::ServerUnaryReactor* CreateSector(grpc::CallbackServerContext* ctx,
                                          const v1::CreateSectorRequest* request,
@@ -95,12 +110,25 @@ class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService 
   grpc::ServerUnaryReactor* Glossary(grpc::CallbackServerContext* ctx,
                                      const v1::GlossaryRequest* request,
                                      v1::GlossaryResponse* reply) override;
+  // directory_profiles.cc: profiles, search, shared definitions.
+  grpc::ServerUnaryReactor* UpdateServiceProfile(grpc::CallbackServerContext* ctx,
+                                                 const v1::UpdateServiceProfileRequest* request,
+                                                 v1::Service* reply) override;
+  grpc::ServerUnaryReactor* SearchServices(grpc::CallbackServerContext* ctx,
+                                           const v1::SearchServicesRequest* request,
+                                           v1::SearchServicesResponse* reply) override;
+  grpc::ServerUnaryReactor* DefineTerm(grpc::CallbackServerContext* ctx,
+                                       const v1::DefineTermRequest* request,
+                                       v1::Definition* reply) override;
 
  private:
   // RemoveMember's settlement of `member`'s referrals, in its transaction.
   absl::Status SettleReferrals(storage::Connection& txn, const rpc::Caller& caller,
                                const MemberInfo& member, bool reassign_to_caller,
                                rpc::CallAudit& call);
+  // Sets the profile (with review_overdue at the clock's now) of each of
+  // `services` that has one (directory_profiles.cc).
+  absl::Status AddProfiles(google::protobuf::RepeatedPtrField<v1::Service>& services) const;
 
   rpc::CallGate* const gate_;
   DirectoryStore* const store_;
@@ -108,6 +136,8 @@ class DirectoryServiceImpl final : public v1::DirectoryService::CallbackService 
   auth_store::MemberSessions* const sessions_;
   const absl::Duration one_time_password_lifetime_;
   const Departures* const departures_;
+  const common::Clock* const clock_;
+  const ServiceProfiles profiles_;
 };
 
 }  // namespace relais::directory

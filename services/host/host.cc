@@ -252,7 +252,7 @@ absl::Status Host::BuildServices(LoadedKeys loaded) {
   RETURN_IF_ERROR(care::SealHandoverText(*db_, *record_));
   directory_service_ = std::make_unique<directory::DirectoryServiceImpl>(
       gate_.get(), directory_.get(), db_.get(), revocations_.get(),
-      options_.one_time_password_lifetime, care_.get());
+      options_.one_time_password_lifetime, care_.get(), clock_);
   partnership_service_ = std::make_unique<partnership::PartnershipServiceImpl>(
       gate_.get(), partnership_store_.get(), db_.get(), directory_.get(), directory_.get(),
       inbox_store_.get());

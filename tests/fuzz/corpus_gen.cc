@@ -160,6 +160,36 @@ void ServiceSeeds(Corpus& corpus) {
     add("directory", dir, "ResetPassword", "amo.coord", r);
     add("directory", dir, "ResetPassword", "saj.coord", r);
   }
+  {
+    // A coordinator describes their own service; another service's is refused.
+    v1::UpdateServiceProfileRequest r;
+    r.set_service_id("@svc_amo");
+    v1::ServiceProfile* p = r.mutable_profile();
+    p->set_mission("Aider les jeunes");
+    p->set_offer("Ecoute");
+    p->set_min_age(12);
+    p->set_max_age(18);
+    p->add_needs("school_dropout");
+    p->add_communes("Charleroi");
+    p->add_languages("fr");
+    p->set_contact("accueil@amo.example");
+    add("directory", dir, "UpdateServiceProfile", "amo.coord", r);
+    add("directory", dir, "UpdateServiceProfile", "saj.coord", r);
+  }
+  {
+    v1::SearchServicesRequest r;
+    r.set_need("school_dropout");
+    r.set_commune("charleroi");
+    r.set_age(15);
+    add("directory", dir, "SearchServices", "saj.sam", r);
+  }
+  {
+    v1::DefineTermRequest r;
+    r.mutable_definition()->set_term("prevention");
+    r.mutable_definition()->set_sector_id("enseignement");
+    r.mutable_definition()->set_text("Ce que l'ecole fait tot.");
+    add("directory", dir, "DefineTerm", "admin", r);
+  }
 
   const std::string auth = "relais.v1.AuthService";
   {

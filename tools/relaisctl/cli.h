@@ -67,6 +67,7 @@ std::vector<CommandSpec> AdminCommands();        // admin backup
 std::vector<CommandSpec> RetentionCommands();    // admin retention sweep
 std::vector<CommandSpec> PartnershipCommands();  // convention, protocol
 std::vector<CommandSpec> InboxCommands();        // inbox, orientation
+std::vector<CommandSpec> DirectoryCommands();    // service profile|show|search, glossary
 
 // relaisctl's main: parses, connects, runs one command; returns the exit status.
 int RunCli(int argc, char** argv);

@@ -141,7 +141,8 @@ int EntryAdd(Invocation& in) {
   absl::StatusOr<int> visibility =
       EnumFlag(v1::Visibility_descriptor(), "visibility", absl::GetFlag(FLAGS_visibility));
   absl::StatusOr<int> kind =
-      EnumFlag(v1::EntryKind_descriptor(), "kind", absl::GetFlag(FLAGS_kind));
+      EnumFlag(v1::EntryKind_descriptor(), "kind",
+               absl::GetFlag(FLAGS_kind).empty() ? "note" : absl::GetFlag(FLAGS_kind));
   for (const auto* v : {&category, &visibility, &kind}) {
     if (!v->ok()) return in.Usage(v->status().message());
   }

@@ -34,7 +34,9 @@ ABSL_FLAG(std::string, national_number, "",
 ABSL_FLAG(std::string, purpose, "coordination", "why you read: coordination or handover");
 ABSL_FLAG(std::string, category, "", "general, education, family, social, health or judicial");
 ABSL_FLAG(std::string, visibility, "", "shared or service_private");
-ABSL_FLAG(std::string, kind, "note", "note, appointment, concertation or document_reference");
+ABSL_FLAG(std::string, kind, "",
+          "entry: note (default), appointment, concertation or document_reference; "
+          "service search: a kind of service, e.g. PMS");
 ABSL_FLAG(std::string, body, "", "the entry's text");
 ABSL_FLAG(std::string, body_file, "", "read the entry's text from this file (- for stdin)");
 ABSL_FLAG(std::string, handover, "", "a handover id: its concertation thread");
@@ -96,3 +98,20 @@ ABSL_FLAG(std::vector<std::string>, roles, {"caseworker"},
           "the roles concerned, comma-separated: caseworker, coordinator");
 ABSL_FLAG(int32_t, version, 0, "the version read");
 ABSL_FLAG(bool, to_ack, false, "only those you still have to acknowledge");
+
+// Service profiles, their search and the shared definitions (commands_directory.cc).
+ABSL_FLAG(std::string, mission, "", "the service's mission in plain words");
+ABSL_FLAG(std::string, offer, "", "what the service offers");
+ABSL_FLAG(std::string, ages, "", "the ages served, e.g. 12-18 (0 to 25)");
+ABSL_FLAG(std::vector<std::string>, needs, {},
+          "needs answered, comma-separated slugs, e.g. school_dropout,housing");
+ABSL_FLAG(std::vector<std::string>, communes, {}, "communes covered, comma-separated");
+ABSL_FLAG(std::vector<std::string>, languages, {}, "languages spoken, e.g. fr,nl");
+ABSL_FLAG(std::string, contact, "", "a role address or the reception's number");
+ABSL_FLAG(std::string, hours, "", "opening hours in plain words");
+ABSL_FLAG(std::string, need, "", "only services that answer this need, e.g. school_dropout");
+ABSL_FLAG(std::string, commune, "", "only services that cover this commune");
+ABSL_FLAG(std::string, sector, "", "only this sector's, e.g. enseignement");
+ABSL_FLAG(std::string, age, "", "only services that serve a youth of this age (0 to 25)");
+ABSL_FLAG(std::string, term, "", "the term defined, e.g. prévention");
+ABSL_FLAG(std::string, text, "", "the definition (1 to 2000 characters)");

@@ -71,6 +71,20 @@ ABSL_DECLARE_FLAG(std::string, decision);
 ABSL_DECLARE_FLAG(int64_t, from_sequence);
 ABSL_DECLARE_FLAG(std::string, pubkey);
 ABSL_DECLARE_FLAG(std::string, lang);
+ABSL_DECLARE_FLAG(std::string, mission);
+ABSL_DECLARE_FLAG(std::string, offer);
+ABSL_DECLARE_FLAG(std::string, ages);
+ABSL_DECLARE_FLAG(std::vector<std::string>, needs);
+ABSL_DECLARE_FLAG(std::vector<std::string>, communes);
+ABSL_DECLARE_FLAG(std::vector<std::string>, languages);
+ABSL_DECLARE_FLAG(std::string, contact);
+ABSL_DECLARE_FLAG(std::string, hours);
+ABSL_DECLARE_FLAG(std::string, need);
+ABSL_DECLARE_FLAG(std::string, commune);
+ABSL_DECLARE_FLAG(std::string, sector);
+ABSL_DECLARE_FLAG(std::string, age);
+ABSL_DECLARE_FLAG(std::string, term);
+ABSL_DECLARE_FLAG(std::string, text);
 
 // Partnership.
 ABSL_DECLARE_FLAG(std::string, title);
