@@ -51,6 +51,10 @@ as amo.coord $AMO service profile set $AMO --mission "Aider les jeunes et leur f
   --offer "Écoute, médiation familiale, soutien scolaire." --ages 0-22 \
   --needs school_dropout,family_conflict,housing --communes Charleroi,Châtelet,Fleurus \
   --languages fr --contact accueil@amo-lerelais.example --hours "lun-ven 9h-17h" -q
+# --- The inbox (docs/api.md "The inbox and a newcomer's view") ---------------------
+as saj.coord $SAJ inbox list
+as amo.camille $AMO inbox watch --until_caught_up
+as saj.sam $SAJ orientation
 set +x
 # --- Checks -----------------------------------------------------------------------
 out=$(as saj.sam $SAJ entry list "$y" --format csv 2>&1)
@@ -66,4 +70,10 @@ as saj.sam $SAJ service search --kind MADO --format csv | grep -q ",true$" \
   || { echo "FAIL: the MADO's old review is not flagged"; exit 1; }
 as saj.sam $SAJ glossary list --format csv | grep -q "^prévention,aide_jeunesse,definition," \
   || { echo "FAIL: no shared definition of prévention"; exit 1; }
+as saj.coord $SAJ inbox list --format csv | grep -q ",handover_proposed,$y,handover:$h," \
+  || { echo "FAIL: the SAJ coordinator's inbox lacks the proposal"; exit 1; }
+as amo.camille $AMO inbox watch --until_caught_up --format csv | grep -q ",handover_accepted,$y," \
+  || { echo "FAIL: the proposer is not told of the acceptance"; exit 1; }
+as saj.sam $SAJ orientation --format csv | grep -q "^youth,$y," \
+  || { echo "FAIL: the SAJ's orientation lacks the youth it accompanies"; exit 1; }
 echo "walkthrough: ok"

@@ -44,6 +44,7 @@ class Watcher final : public grpc::ServerWriteReactor<v1::InboxItem> {
   void OnWriteDone(bool ok) override {
     std::lock_guard<std::mutex> lock(mu_);
     writing_ = false;
+    if (finished_) return;  // closed while this write was in flight
     if (!ok) {
       FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "watch interrupted"));
       return;
