@@ -219,7 +219,7 @@ TEST_F(ConventionSharingTest, TerminatingTheConventionStopsTheSharingAtTheNextRe
   // The auditor sees the refused read with its reason.
   bool audited = false;
   for (const v1::AuditEvent& e : EventsOf(*env_, youth_)) {
-    audited |= e.action() == v1::ACTION_READ_ENTRY && e.object_id() == general &&
+    audited |= e.action() == v1::ACTION_READ_ENTRY && e.entry_id() == general &&
                e.reason_code() == "outside_convention";
   }
   EXPECT_TRUE(audited);

@@ -29,7 +29,7 @@ class Relaisd : public RelaisdProcess {
  public:
   explicit Relaisd(const std::string& dir)
       : RelaisdProcess(RELAISD_PATH,
-                       {"--insecure_dev", "--listen=127.0.0.1:0", "--demo", "--log_level=warning",
+                       {"--insecure_dev", "--listen=127.0.0.1:0", "--demo",
                         "--db=" + dir + "/relais.db", "--keys_dir=" + dir + "/keys"}) {}
 };
 

@@ -30,7 +30,24 @@ TEST(NetworkStory, FromTheDirectoryToANewReferentThroughAConventionAndTheInbox) 
   const std::string youth = env.CreateYouth(15);
   env.Accompany(youth, kAmoCoordinator, kAmoCaseworker);
 
-  // The AMO looks for who can help a 15-year-old in Charleroi with school drop-out.
+  // The PMS centre says who it helps; the AMO looks for who can help a
+  // 15-year-old in Charleroi with school drop-out.
+  v1::UpdateServiceProfileRequest profile;
+  profile.set_service_id(env.service_id("pms"));
+  v1::ServiceProfile* mine = profile.mutable_profile();
+  mine->set_mission("Accompagner les élèves, leurs parents et l'école");
+  mine->set_offer("Entretiens, bilans, orientation, lien avec l'école");
+  mine->set_min_age(3);
+  mine->set_max_age(18);
+  mine->add_needs("school_dropout");
+  mine->add_communes("Charleroi");
+  mine->add_languages("fr");
+  mine->set_contact("accueil@pms-charleroi.example");
+  v1::Service updated;
+  ASSERT_EQ(OnlyOk(env.directory().UpdateServiceProfile(env.As(kPmsCoordinator).get(), profile,
+                                                        &updated)),
+            "");
+
   v1::SearchServicesRequest search;
   search.set_need("school_dropout");
   search.set_commune("charleroi");
