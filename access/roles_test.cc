@@ -10,6 +10,8 @@
 #include "relais/v1/auth.pb.h"
 #include "relais/v1/care.pb.h"
 #include "relais/v1/directory.pb.h"
+#include "relais/v1/inbox.pb.h"
+#include "relais/v1/partnership.pb.h"
 #include "relais/v1/record.pb.h"
 
 namespace relais::access {
@@ -18,9 +20,14 @@ namespace {
 // Every RPC of the API has a row, and every row names an RPC.
 TEST(Roles, TheTableCoversExactlyTheApi) {
   const google::protobuf::FileDescriptor* files[] = {
-      v1::BackupDatabaseRequest::descriptor()->file(), v1::QueryEventsRequest::descriptor()->file(),
-      v1::LoginRequest::descriptor()->file(),          v1::Accompaniment::descriptor()->file(),
-      v1::AddMemberRequest::descriptor()->file(),      v1::AddEntryRequest::descriptor()->file()};
+      v1::BackupDatabaseRequest::descriptor()->file(),
+      v1::QueryEventsRequest::descriptor()->file(),
+      v1::LoginRequest::descriptor()->file(),
+      v1::Accompaniment::descriptor()->file(),
+      v1::AddMemberRequest::descriptor()->file(),
+      v1::AddEntryRequest::descriptor()->file(),
+      v1::Convention::descriptor()->file(),
+      v1::InboxItem::descriptor()->file()};
   std::set<std::string> api;
   for (const auto* file : files) {
     for (int s = 0; s < file->service_count(); ++s) {

@@ -220,6 +220,10 @@ CREATE TRIGGER care_handover_conventions_fixed BEFORE UPDATE ON care_handover_co
 BEGIN SELECT RAISE(ABORT, 'a cited convention never changes'); END;
 CREATE TRIGGER care_handover_conventions_kept BEFORE DELETE ON care_handover_conventions
 BEGIN SELECT RAISE(ABORT, 'a cited convention never changes'); END;
+-- The inbox reminders' sweeps: windows ending, consents expiring.
+CREATE INDEX care_handovers_by_end ON care_handovers(state, overlap_end_us);
+CREATE INDEX care_consents_by_expiry ON care_consents(valid_until_us)
+  WHERE withdrawn_at_us IS NULL;
 )sql"}};
 }
 
