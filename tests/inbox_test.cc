@@ -198,6 +198,65 @@ TEST_F(InboxTest, AWatchWithoutAValidTokenOrCursorIsRefused) {
   EXPECT_EQ(ReasonCode(s), "bad_cursor");
 }
 
+TEST_F(InboxTest, AProtocolPublishedAndAConventionToReviewReachTheMembersConcerned) {
+  RelaisEnv& env = *env_;
+  v1::ProposeConventionRequest propose;
+  v1::Convention* c = propose.mutable_convention();
+  c->set_title("AMO – PMS");
+  c->set_purpose("Accompagner ensemble les jeunes en décrochage");
+  c->add_party_service_ids(env.service_id("amo"));
+  c->add_party_service_ids(env.service_id("pms"));
+  c->mutable_scope()->add_categories(v1::DATA_CATEGORY_GENERAL);
+  c->mutable_scope()->add_purposes(v1::PURPOSE_COORDINATION);
+  c->mutable_scope()->set_max_overlap_days(30);
+  *c->mutable_start_time() = common::ToProto(env.clock().Now());
+  *c->mutable_end_time() = common::ToProto(env.clock().Now() + 365 * kDay);
+  *c->mutable_review_time() = common::ToProto(env.clock().Now() + 60 * kDay);
+  v1::Convention convention;
+  ASSERT_TRUE(env.partnership()
+                  .ProposeConvention(env.As(kAmoCoordinator).get(), propose, &convention)
+                  .ok());
+  // Not yet due: nothing. Within 30 days of the review: each party's coordinators, once.
+  ASSERT_TRUE(env.host().partnership_service().PostReminders().ok());
+  EXPECT_TRUE(
+      OfKind(Inbox(env, kPmsCoordinator), v1::INBOX_ITEM_KIND_CONVENTION_TO_REVIEW).empty());
+  env.clock().Advance(40 * kDay);
+  ASSERT_TRUE(env.host().partnership_service().PostReminders().ok());
+  ASSERT_TRUE(env.host().partnership_service().PostReminders().ok());
+  for (const char* login : {kAmoCoordinator, kPmsCoordinator}) {
+    std::vector<v1::InboxItem> due =
+        OfKind(Inbox(env, login), v1::INBOX_ITEM_KIND_CONVENTION_TO_REVIEW);
+    ASSERT_EQ(due.size(), 1u) << login;
+    EXPECT_EQ(due[0].convention_id(), convention.id());
+  }
+  EXPECT_TRUE(OfKind(Inbox(env, kAmoCaseworker), v1::INBOX_ITEM_KIND_CONVENTION_TO_REVIEW).empty());
+  EXPECT_TRUE(
+      OfKind(Inbox(env, kSajCoordinator), v1::INBOX_ITEM_KIND_CONVENTION_TO_REVIEW).empty());
+
+  // A protocol version published: its caseworkers, not its coordinators, not other services.
+  v1::CreateProtocolRequest create;
+  create.mutable_protocol()->set_title("Accueil d'un jeune orienté par une AMO");
+  create.mutable_protocol()->add_service_ids(env.service_id("pms"));
+  create.mutable_protocol()->add_roles(v1::ROLE_CASEWORKER);
+  *create.mutable_protocol()->mutable_review_time() =
+      common::ToProto(env.clock().Now() + 365 * kDay);
+  create.mutable_first_version()->set_summary("Qui appelle qui, et quand");
+  create.mutable_first_version()->set_link("https://intranet.example.org/accueil.pdf");
+  v1::Protocol protocol;
+  grpc::Status s =
+      env.partnership().CreateProtocol(env.As(kPmsCoordinator).get(), create, &protocol);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  std::vector<v1::InboxItem> to_ack =
+      OfKind(Inbox(env, kPmsCaseworker), v1::INBOX_ITEM_KIND_PROTOCOL_TO_ACKNOWLEDGE);
+  ASSERT_EQ(to_ack.size(), 1u);
+  EXPECT_EQ(to_ack[0].protocol_id(), protocol.id());
+  EXPECT_EQ(to_ack[0].protocol_version(), 1);
+  EXPECT_TRUE(
+      OfKind(Inbox(env, kPmsCoordinator), v1::INBOX_ITEM_KIND_PROTOCOL_TO_ACKNOWLEDGE).empty());
+  EXPECT_TRUE(
+      OfKind(Inbox(env, kAmoCaseworker), v1::INBOX_ITEM_KIND_PROTOCOL_TO_ACKNOWLEDGE).empty());
+}
+
 // A newcomer's first view: what their service is doing, in one call.
 TEST_F(InboxTest, ANewcomerSeesTheServicesYouthsHandoversConventionsAndProtocolsInOneCall) {
   RelaisEnv& env = *env_;

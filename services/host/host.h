@@ -172,6 +172,7 @@ class Host {
   audit::AuditLog& audit() { return *audit_log_; }
   directory::DirectoryStore& directory() { return *directory_; }
   care::CareServiceImpl& care() { return *care_; }
+  partnership::PartnershipServiceImpl& partnership_service() { return *partnership_service_; }
   record::RecordServiceImpl& record() { return *record_; }
   // The partnership conventions' terms, for the care service.
   const partnership::ConventionBook* conventions() const { return partnership_store_.get(); }
