@@ -167,4 +167,22 @@ absl::StatusOr<int64_t> InboxStore::LastSequence() const {
   return last;
 }
 
+absl::StatusOr<InboxStore::Posted> InboxStore::PostedAfter(int64_t after) const {
+  Posted posted;
+  posted.last = after;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT member_id, MAX(seq) FROM inbox_items "
+                                            "WHERE seq > ?1 GROUP BY member_id"));
+    s.Bind(1, after);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      posted.member_ids.insert(s.ColumnText(0));
+      posted.last = std::max(posted.last, s.ColumnInt64(1));
+    }
+    return absl::OkStatus();
+  }));
+  return posted;
+}
+
 }  // namespace relais::inbox

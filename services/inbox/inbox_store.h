@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,16 @@ class InboxStore final : public Postbox {
   // `limit`.
   absl::StatusOr<std::vector<v1::InboxItem>> List(absl::string_view member_id, int64_t after,
                                                   int limit) const;
-  // The highest sequence posted so far (0 if none): watchers poll it.
+  // The highest sequence posted so far (0 if none).
   absl::StatusOr<int64_t> LastSequence() const;
+  // Who was posted to after `after`, and the highest sequence then (`after`
+  // if nothing was): the watchers' poll, so that only those members' streams
+  // are woken.
+  struct Posted {
+    std::set<std::string> member_ids;
+    int64_t last = 0;
+  };
+  absl::StatusOr<Posted> PostedAfter(int64_t after) const;
 
  private:
   InboxStore(storage::Database* db, const common::Clock* clock,

@@ -123,6 +123,20 @@ TEST_F(InboxStoreTest, ACursorResumesExactlyAfterTheLastItemSeen) {
   EXPECT_EQ(CursorOf(*last), all[4].cursor());
 }
 
+TEST_F(InboxStoreTest, ThePollNamesOnlyTheMembersPostedToSinceItLastLooked) {
+  auto start = store_->LastSequence();
+  ASSERT_TRUE(start.ok());
+  ASSERT_TRUE(Post(Proposed()).ok());  // the coordinator only
+  auto posted = store_->PostedAfter(*start);
+  ASSERT_TRUE(posted.ok());
+  EXPECT_EQ(posted->member_ids, std::set<std::string>{"mbr_coord"});
+  EXPECT_EQ(CursorOf(posted->last), Items("mbr_coord").back().cursor());
+  auto again = store_->PostedAfter(posted->last);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->member_ids.empty());
+  EXPECT_EQ(again->last, posted->last);
+}
+
 TEST_F(InboxStoreTest, ANoticeInATransactionThatRollsBackIsNeverDelivered) {
   absl::Status s = db_->Write([&](storage::Connection& c) -> absl::Status {
     absl::Status posted = store_->Post(c, Proposed());

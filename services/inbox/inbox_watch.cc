@@ -27,6 +27,8 @@ class Watcher final : public grpc::ServerWriteReactor<v1::InboxItem> {
     Wake();
   }
 
+  const std::string& member_id() const { return member_id_; }
+
   // New items may be there: send them unless a write is in flight (its
   // completion continues).
   void Wake() {
@@ -103,8 +105,19 @@ class Watcher final : public grpc::ServerWriteReactor<v1::InboxItem> {
   bool finished_ = false;
 };
 
+namespace {
+
+// Where the poll starts, before any stream opens: what is already posted is
+// each watcher's backlog, read when it opens.
+int64_t StartingSequence(const InboxStore& store) {
+  absl::StatusOr<int64_t> last = store.LastSequence();
+  return last.ok() ? *last : 0;
+}
+
+}  // namespace
+
 WatchHub::WatchHub(const InboxStore* store, absl::Duration poll)
-    : store_(store), poll_(poll), poller_([this] { Poll(); }) {}
+    : store_(store), poll_(poll), start_(StartingSequence(*store)), poller_([this] { Poll(); }) {}
 
 WatchHub::~WatchHub() {
   {
@@ -139,18 +152,21 @@ void WatchHub::Remove(Watcher* w) {
 }
 
 void WatchHub::Poll() {
-  int64_t seen = -1;
+  int64_t seen = start_;
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     stop_cv_.wait_for(lock, absl::ToChronoNanoseconds(poll_));
     if (stopping_ || watchers_.empty()) continue;
     lock.unlock();
-    absl::StatusOr<int64_t> last = store_->LastSequence();
+    absl::StatusOr<InboxStore::Posted> posted = store_->PostedAfter(seen);
     lock.lock();
-    if (!last.ok() || *last == seen) continue;
-    seen = *last;
+    if (!posted.ok() || posted->last == seen) continue;
+    seen = posted->last;
     // Under the hub's lock, so no watcher is deleted meanwhile (OnDone waits).
-    for (Watcher* w : watchers_) w->Wake();
+    // Only the members posted to: a watcher that opened meanwhile read its backlog.
+    for (Watcher* w : watchers_) {
+      if (posted->member_ids.count(w->member_id()) > 0) w->Wake();
+    }
   }
 }
 

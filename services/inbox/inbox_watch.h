@@ -51,6 +51,7 @@ class WatchHub {
 
   const InboxStore* const store_;
   const absl::Duration poll_;
+  const int64_t start_;  // the last sequence when the hub was made
   std::mutex mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
