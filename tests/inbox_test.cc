@@ -68,6 +68,29 @@ class InboxTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
+  // A convention between the AMO and the PMS, proposed by the AMO (the AMO
+  // signs at once), to be reviewed in `review_in`.
+  v1::Convention ProposeAmoPmsConvention(absl::Duration review_in) {
+    RelaisEnv& env = *env_;
+    v1::ProposeConventionRequest propose;
+    v1::Convention* c = propose.mutable_convention();
+    c->set_title("AMO – PMS");
+    c->set_purpose("Accompagner ensemble les jeunes en décrochage");
+    c->add_party_service_ids(env.service_id("amo"));
+    c->add_party_service_ids(env.service_id("pms"));
+    c->mutable_scope()->add_categories(v1::DATA_CATEGORY_GENERAL);
+    c->mutable_scope()->add_purposes(v1::PURPOSE_COORDINATION);
+    c->mutable_scope()->set_max_overlap_days(30);
+    *c->mutable_start_time() = common::ToProto(env.clock().Now());
+    *c->mutable_end_time() = common::ToProto(env.clock().Now() + 365 * kDay);
+    *c->mutable_review_time() = common::ToProto(env.clock().Now() + review_in);
+    v1::Convention convention;
+    grpc::Status s =
+        env.partnership().ProposeConvention(env.As(kAmoCoordinator).get(), propose, &convention);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return convention;
+  }
+
   std::unique_ptr<RelaisEnv> env_;
 };
 
@@ -200,22 +223,7 @@ TEST_F(InboxTest, AWatchWithoutAValidTokenOrCursorIsRefused) {
 
 TEST_F(InboxTest, AProtocolPublishedAndAConventionToReviewReachTheMembersConcerned) {
   RelaisEnv& env = *env_;
-  v1::ProposeConventionRequest propose;
-  v1::Convention* c = propose.mutable_convention();
-  c->set_title("AMO – PMS");
-  c->set_purpose("Accompagner ensemble les jeunes en décrochage");
-  c->add_party_service_ids(env.service_id("amo"));
-  c->add_party_service_ids(env.service_id("pms"));
-  c->mutable_scope()->add_categories(v1::DATA_CATEGORY_GENERAL);
-  c->mutable_scope()->add_purposes(v1::PURPOSE_COORDINATION);
-  c->mutable_scope()->set_max_overlap_days(30);
-  *c->mutable_start_time() = common::ToProto(env.clock().Now());
-  *c->mutable_end_time() = common::ToProto(env.clock().Now() + 365 * kDay);
-  *c->mutable_review_time() = common::ToProto(env.clock().Now() + 60 * kDay);
-  v1::Convention convention;
-  ASSERT_TRUE(env.partnership()
-                  .ProposeConvention(env.As(kAmoCoordinator).get(), propose, &convention)
-                  .ok());
+  const v1::Convention convention = ProposeAmoPmsConvention(60 * kDay);
   // Not yet due: nothing. Within 30 days of the review: each party's coordinators, once.
   ASSERT_TRUE(env.host().partnership_service().PostReminders().ok());
   EXPECT_TRUE(
@@ -262,22 +270,7 @@ TEST_F(InboxTest, ANewcomerSeesTheServicesYouthsHandoversConventionsAndProtocols
   RelaisEnv& env = *env_;
   const v1::Handover h = ProposeToPms();
   Accept(h);
-  v1::ProposeConventionRequest propose;
-  v1::Convention* c = propose.mutable_convention();
-  c->set_title("AMO – PMS");
-  c->set_purpose("Accompagner ensemble les jeunes en décrochage");
-  c->add_party_service_ids(env.service_id("amo"));
-  c->add_party_service_ids(env.service_id("pms"));
-  c->mutable_scope()->add_categories(v1::DATA_CATEGORY_GENERAL);
-  c->mutable_scope()->add_purposes(v1::PURPOSE_COORDINATION);
-  c->mutable_scope()->set_max_overlap_days(30);
-  *c->mutable_start_time() = common::ToProto(env.clock().Now());
-  *c->mutable_end_time() = common::ToProto(env.clock().Now() + 365 * kDay);
-  *c->mutable_review_time() = common::ToProto(env.clock().Now() + 180 * kDay);
-  v1::Convention convention;
-  ASSERT_TRUE(env.partnership()
-                  .ProposeConvention(env.As(kAmoCoordinator).get(), propose, &convention)
-                  .ok());
+  const v1::Convention convention = ProposeAmoPmsConvention(180 * kDay);
   v1::CreateProtocolRequest create;
   create.mutable_protocol()->set_title("Accueil d'un jeune orienté par une AMO");
   create.mutable_protocol()->add_service_ids(env.service_id("pms"));
