@@ -31,12 +31,22 @@ struct HandoverFacts {
   std::string to_service_id;
 };
 
+// The concertation meeting facts the record service needs to file minutes.
+struct ConcertationFacts {
+  std::string id;
+  std::string youth_id;
+  std::string handover_id;  // empty: the youth's own thread
+  std::vector<std::string> invited_service_ids;
+  bool cancelled = false;
+};
+
 // Everything the care records hold on one youth, for the record's export
 // (GDPR art. 15/20): consents decorated and with their receipt.
 struct CareExport {
   std::vector<v1::Accompaniment> accompaniments;
   std::vector<v1::Handover> handovers;
   std::vector<v1::Consent> consents;
+  std::vector<v1::Concertation> concertations;
 };
 
 // The retention clock (docs/retention.md): whether an accompaniment of the
@@ -58,6 +68,9 @@ class CareFacts {
                                                   absl::string_view member_id = "") const = 0;
   // NOT_FOUND "handover_not_found".
   virtual absl::StatusOr<HandoverFacts> GetHandoverFacts(absl::string_view handover_id) const = 0;
+  // NOT_FOUND "concertation_not_found".
+  virtual absl::StatusOr<ConcertationFacts> GetConcertationFacts(
+      absl::string_view concertation_id) const = 0;
   // Whether an accompaniment of the youth with basis MANDATE is active now
   // (erasure is then refused).
   virtual absl::StatusOr<bool> HasActiveMandate(absl::string_view youth_id) const = 0;

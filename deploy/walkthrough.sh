@@ -55,6 +55,13 @@ as amo.coord $AMO service profile set $AMO --mission "Aider les jeunes et leur f
 as saj.coord $SAJ inbox list
 as amo.camille $AMO inbox watch --until_caught_up
 as saj.sam $SAJ orientation
+# --- Concertation (docs/api.md "A concertation meeting") ----------------------------
+c=$(as amo.camille $AMO concertation schedule "$y" --handover "$h" --invite $SAJ --at now -q)
+as amo.camille $AMO entry add "$y" --concertation "$c" --category general --visibility shared \
+  --body "Yanis souhaite un relais vers l'école de devoirs" -q
+as amo.camille $AMO concertation record "$c" --outcome held --participation view_conveyed
+as saj.sam $SAJ concertation list "$y"
+as saj.sam $SAJ entry list "$y" --concertation "$c"
 set +x
 # --- Checks -----------------------------------------------------------------------
 out=$(as saj.sam $SAJ entry list "$y" --format csv 2>&1)
@@ -76,4 +83,10 @@ as amo.camille $AMO inbox watch --until_caught_up --format csv | grep -q ",hando
   || { echo "FAIL: the proposer is not told of the acceptance"; exit 1; }
 as saj.sam $SAJ orientation --format csv | grep -q "^youth,$y," \
   || { echo "FAIL: the SAJ's orientation lacks the youth it accompanies"; exit 1; }
+as saj.coord $SAJ inbox list --format csv | grep -q ",concertation_scheduled,$y,.*concertation:$c" \
+  || { echo "FAIL: the SAJ coordinator is not told of the meeting"; exit 1; }
+as saj.sam $SAJ concertation list "$y" --format csv | grep -q "^$c,.*,held,view_conveyed," \
+  || { echo "FAIL: the SAJ does not see the meeting held"; exit 1; }
+as saj.sam $SAJ entry list "$y" --concertation "$c" --format csv | grep -q "école de devoirs" \
+  || { echo "FAIL: the SAJ does not read the AMO's minutes"; exit 1; }
 echo "walkthrough: ok"

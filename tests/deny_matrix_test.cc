@@ -124,6 +124,8 @@ constexpr Cell WrongService{StatusCode::PERMISSION_DENIED, "wrong_service"};
 // A handover the caller's service is no party to is not revealed to exist
 // (like another service's private entry); the refusal is still audited.
 constexpr Cell NoSuchHandover{StatusCode::NOT_FOUND, "handover_not_found"};
+// Likewise a concertation meeting the caller's service was not invited to.
+constexpr Cell NoSuchConcertation{StatusCode::NOT_FOUND, "concertation_not_found"};
 // Login with a wrong password, whatever token the metadata carries.
 constexpr Cell BadLogin{StatusCode::UNAUTHENTICATED, "invalid_credentials"};
 // CheckAccess answers OK and explains the decision, which is what is audited.
@@ -149,6 +151,7 @@ struct Row {
   // review), $PENDING (another service's pending accompaniment), $ERASURE (an
   // erasure request to approve and cancel), $FULL_EXPORT (an admin's
   // full-export request), $CONVENTION / $PROTOCOL (PartnershipService's),
+  // $CONCERTATION (the AMO's meeting on $HANDOVER), $AMO_SERVICE, $SSM_SERVICE,
   // $NOW / $END (seconds), $COL.
   const char* request;
   // In the order of Principal.
@@ -350,6 +353,24 @@ const Row kMatrix[] = {
   {"CareService", "ListHandovers", "ACTION_READ_CARE",
    R"pb(youth_id: "$YOUTH")pb",
    {Missing, Expired, Forged, Ok, Role, Ok, Ok, Ok,
+    Ok}},
+  // Any accompanying service schedules (the SSM invites the AMO); the
+  // restricted record takes no new meeting.
+  {"CareService", "ScheduleConcertation", "ACTION_SCHEDULE_CONCERTATION",
+   R"pb(youth_id: "$YOUTH" scheduled_at { seconds: $END }
+        invited_service_ids: "$AMO_SERVICE" invited_service_ids: "$SSM_SERVICE")pb",
+   {Missing, Expired, Forged, NoAcc, Role, NoAcc, Ok, Restricted,
+    Restricted}},
+  // Only the organizing service (the AMO) records the outcome; the SAJ is
+  // invited, the others do not learn that the meeting exists.
+  {"CareService", "RecordConcertation", "ACTION_RECORD_CONCERTATION",
+   R"pb(concertation_id: "$CONCERTATION" outcome: CONCERTATION_STATE_CANCELLED)pb",
+   {Missing, Expired, Forged, NoSuchConcertation, Role, WrongService, NoSuchConcertation,
+    Restricted, Restricted}},
+  // The SAJ, invited to the handover's meeting, sees it before it accompanies.
+  {"CareService", "ListConcertations", "ACTION_READ_CARE",
+   R"pb(youth_id: "$YOUTH")pb",
+   {Missing, Expired, Forged, NoAcc, Role, Ok, Ok, Ok,
     Ok}},
   // Recording a consent is a write by an accompanying service.
   {"CareService", "GrantConsent", "ACTION_GRANT_CONSENT",
@@ -735,6 +756,7 @@ struct Record {
   std::string consent;        // a consent to withdraw (recipient: the prevention sector)
   std::string accompaniment;  // the AMO's
   std::string pending;        // a prevention service's, waiting to be vouched for
+  std::string concertation;   // the AMO's meeting on the handover, the SAJ invited
 };
 
 void Sql(const std::string& path, const std::string& sql) {
@@ -810,6 +832,16 @@ Record MakeRecord(RelaisEnv& env, const std::string& national_number) {
   s = env.care().ProposeHandover(env.As(kAmoCaseworker).get(), propose, &handover);
   EXPECT_TRUE(s.ok()) << s.error_message();
   r.handover = handover.id();
+
+  v1::ScheduleConcertationRequest meet;
+  meet.set_youth_id(r.youth);
+  meet.set_handover_id(r.handover);
+  meet.add_invited_service_ids(env.service_id("saj"));
+  *meet.mutable_scheduled_at() = common::ToProto(env.clock().Now() + absl::Hours(24 * 7));
+  v1::Concertation concertation;
+  s = env.care().ScheduleConcertation(env.As(kAmoCaseworker).get(), meet, &concertation);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  r.concertation = concertation.id();
 
   v1::ListAccompanimentsRequest list;
   list.set_youth_id(r.youth);
@@ -1134,6 +1166,9 @@ TEST(DenyMatrix, EveryRpcTimesEveryPrincipalIsDecidedAsDesignedAndAudited) {
                         {"$NATIONAL_NUMBER", c.record->national_number},
                         {"$ENTRY", c.record->entry},
                         {"$HANDOVER", c.record->handover},
+                        {"$CONCERTATION", c.record->concertation},
+                        {"$AMO_SERVICE", env->service_id("amo")},
+                        {"$SSM_SERVICE", ssm->id},
                         {"$CONSENT", c.record->consent},
                         {"$ACCOMPANIMENT", c.record->accompaniment},
                         {"$PENDING", c.record->pending},

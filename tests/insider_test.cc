@@ -64,6 +64,7 @@ enum Step {
   kReassignOwn,        // ReassignReferent of its own accompaniment, to the colleague
   kSignForOthers,      // SignConvention of the AMO–SAJ convention awaiting the SAJ
   kTerminateOthers,    // TerminateConvention of that convention
+  kScheduleMeeting,    // ScheduleConcertation about the youth, inviting the AMO
   kStepCount
 };
 
@@ -71,7 +72,8 @@ constexpr const char* kStepNames[kStepCount] = {
     "open(voluntary)", "open(mandate)",     "confirm-own",       "colleague-confirms",
     "consent-to-self", "consent-to-sector", "break-glass",       "propose-to-amo",
     "add-entry",       "self-auditor",      "colleague-auditor", "erase",
-    "approve-erasure", "reassign-own",      "sign-for-others",   "terminate-others"};
+    "approve-erasure", "reassign-own",      "sign-for-others",   "terminate-others",
+    "schedule-meeting"};
 
 struct Answer {
   StatusCode code = StatusCode::OK;
@@ -117,6 +119,7 @@ Answer ModelStep(Model& m, Step step) {
     case kProposeToAmo:
     case kAddEntry:
     case kEraseYouth:
+    case kScheduleMeeting:
       return NoNeed(m);
     case kApproveErasure:  // a second person must accompany the youth, or be the DPO
       if (!m.erasure_request) return {StatusCode::NOT_FOUND, "erasure_request_not_found"};
@@ -148,6 +151,7 @@ enum Read {
   kListAccompaniments,
   kListConsents,
   kListHandovers,
+  kListConcertations,
   kAccessReport,
   kCheckAccess,
   kQueryEvents,
@@ -343,6 +347,15 @@ class Insider {
         s = env_.care().ProposeHandover(env_.As(insider_).get(), req, &out);
         break;
       }
+      case kScheduleMeeting: {
+        v1::ScheduleConcertationRequest req;
+        req.set_youth_id(w.youth);
+        req.add_invited_service_ids(env_.service_id("amo"));
+        *req.mutable_scheduled_at() = common::ToProto(env_.clock().Now() + absl::Hours(24));
+        v1::Concertation out;
+        s = env_.care().ScheduleConcertation(env_.As(insider_).get(), req, &out);
+        break;
+      }
       case kAddEntry: {
         v1::AddEntryRequest req;
         req.mutable_entry()->set_youth_id(w.youth);
@@ -473,6 +486,14 @@ class Insider {
             Violation(w, "saw a handover between other services");
           }
         }
+        break;
+      }
+      case kListConcertations: {
+        v1::ListConcertationsRequest req;
+        req.set_youth_id(w.youth);
+        v1::ListConcertationsResponse out;
+        s = env_.care().ListConcertations(as().get(), req, &out);
+        if (out.concertations_size() > 0) Violation(w, "saw a meeting it was not invited to");
         break;
       }
       case kAccessReport: {

@@ -84,6 +84,11 @@ Words ActionWords(v1::Action action) {
       return {"annulation d'un passage de relais", "cancelling a handover"};
     case v1::ACTION_COMPLETE_HANDOVER:
       return {"clôture d'un passage de relais", "completing a handover"};
+    case v1::ACTION_SCHEDULE_CONCERTATION:
+      return {"organisation d'une réunion de concertation", "scheduling a concertation meeting"};
+    case v1::ACTION_RECORD_CONCERTATION:
+      return {"compte rendu de la tenue d'une réunion de concertation",
+              "recording how a concertation meeting ended"};
     case v1::ACTION_GRANT_CONSENT:
       return {"enregistrement d'un consentement", "recording a consent"};
     case v1::ACTION_WITHDRAW_CONSENT:

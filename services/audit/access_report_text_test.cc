@@ -135,5 +135,15 @@ TEST(AccessReportText, UnauthenticatedCallsUnknownReasonsAndLaterActions) {
   EXPECT_FALSE(IsReportLanguage("nl"));
 }
 
+TEST(AccessReportText, AConcertationAboutTheYouthReadsAsOne) {
+  v1::AccessReportResponse r = Report(false);
+  r.mutable_lines(0)->set_action(v1::ACTION_SCHEDULE_CONCERTATION);
+  r.mutable_lines(1)->set_action(v1::ACTION_RECORD_CONCERTATION);
+  EXPECT_THAT(RenderAccessReportText(r, "fr"),
+              HasSubstr("organisation d'une réunion de concertation"));
+  EXPECT_THAT(RenderAccessReportText(r, "en"),
+              HasSubstr("recording how a concertation meeting ended"));
+}
+
 }  // namespace
 }  // namespace relais::audit

@@ -79,6 +79,20 @@ absl::StatusOr<access::HandoverFacts> CareLedger::GetHandoverFacts(
   return access::HandoverFacts{h->id(), h->youth_id(), h->from_service_id(), h->to_service_id()};
 }
 
+absl::StatusOr<access::ConcertationFacts> CareLedger::GetConcertationFacts(
+    absl::string_view concertation_id) const {
+  std::optional<v1::Concertation> m;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(m, store::GetConcertation(c, concertation_id));
+    return absl::OkStatus();
+  }));
+  if (!m.has_value()) return common::NotFound("concertation_not_found", "no such concertation");
+  return access::ConcertationFacts{
+      m->id(), m->youth_id(), m->handover_id(),
+      std::vector<std::string>(m->invited_service_ids().begin(), m->invited_service_ids().end()),
+      m->state() == v1::CONCERTATION_STATE_CANCELLED};
+}
+
 absl::StatusOr<bool> CareLedger::HasActiveMandate(absl::string_view youth_id) const {
   const absl::Time now = clock_->Now();
   bool mandate = false;
@@ -101,11 +115,12 @@ absl::StatusOr<access::CareExport> CareLedger::ExportCare(absl::string_view yout
                                                           const TextOpener& open_text) const {
   const absl::Time now = clock_->Now();
   access::CareExport out;
-  // One read transaction: the three lists describe the same instant.
+  // One read transaction: the lists describe the same instant.
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
     ASSIGN_OR_RETURN(out.accompaniments, store::ListAccompaniments(c, youth_id, now));
     ASSIGN_OR_RETURN(out.handovers, store::ListHandovers(c, "", youth_id));
     ASSIGN_OR_RETURN(out.consents, store::ListConsents(c, youth_id));
+    ASSIGN_OR_RETURN(out.concertations, store::ListConcertations(c, youth_id, ""));
     return absl::OkStatus();
   }));
   // What a metadata-only export drops is never opened (nor built).

@@ -32,6 +32,8 @@ class CareLedger final : public access::CareFacts {
                                                   absl::string_view member_id = "") const override;
   absl::StatusOr<access::HandoverFacts> GetHandoverFacts(
       absl::string_view handover_id) const override;
+  absl::StatusOr<access::ConcertationFacts> GetConcertationFacts(
+      absl::string_view concertation_id) const override;
   absl::StatusOr<bool> HasActiveMandate(absl::string_view youth_id) const override;
   absl::StatusOr<access::CareExport> ExportCare(absl::string_view youth_id,
                                                 absl::CivilDay date_of_birth,

@@ -104,6 +104,31 @@ absl::Status CareServiceImpl::NoticeWindow(Connection& c, const v1::Handover& h,
   return absl::OkStatus();
 }
 
+// Each invited service but the organizer's: its coordinators and its
+// referents of the youth.
+absl::Status CareServiceImpl::NoticeConcertation(Connection& c, const v1::Concertation& m,
+                                                 absl::Time now) const {
+  ASSIGN_OR_RETURN(std::vector<v1::Accompaniment> all,
+                   store::ListAccompaniments(c, m.youth_id(), now));
+  for (const std::string& service : m.invited_service_ids()) {
+    if (service == m.organizer_service_id()) continue;
+    inbox::Notice n;
+    n.kind = v1::INBOX_ITEM_KIND_CONCERTATION_SCHEDULED;
+    n.service_id = service;
+    n.roles = {v1::ROLE_COORDINATOR};
+    for (const v1::Accompaniment& a : all) {
+      if (a.active() && a.service_id() == service) n.member_ids.push_back(a.referent_member_id());
+    }
+    n.youth_id = m.youth_id();
+    n.handover_id = m.handover_id();
+    n.concertation_id = m.id();
+    n.due_at = common::FromProto(m.scheduled_at());
+    n.key = absl::StrCat(m.id(), ":scheduled");
+    RETURN_IF_ERROR(Post(c, std::move(n)));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> CareServiceImpl::PostReminders() {
   if (postbox_ == nullptr) return 0;
   const absl::Time now = clock_->Now();

@@ -32,6 +32,7 @@ CareServiceImpl::CareServiceImpl(Options options, storage::Database* db, const c
       accompaniments_(db),
       handovers_(options.max_overlap, db, clock, records),
       consents_(db, directory, options.self_consent_age),
+      concertations_(db),
       conventions_(conventions),
       postbox_(postbox) {}
 

@@ -9,6 +9,7 @@
 #include "services/care/care_api.h"
 #include "services/care/care_ledger.h"
 #include "services/care/cited_conventions.h"
+#include "services/care/concertations.h"
 #include "services/care/consents.h"
 #include "services/care/handovers.h"
 #include "services/common/rpc.h"
@@ -126,6 +127,16 @@ class CareServiceImpl final : public v1::CareService::CallbackService,
   grpc::ServerUnaryReactor* ListHandovers(grpc::CallbackServerContext* ctx,
                                           const v1::ListHandoversRequest* req,
                                           v1::ListHandoversResponse* resp) override;
+  // care_concertations.cc
+  grpc::ServerUnaryReactor* ScheduleConcertation(grpc::CallbackServerContext* ctx,
+                                                 const v1::ScheduleConcertationRequest* req,
+                                                 v1::Concertation* resp) override;
+  grpc::ServerUnaryReactor* RecordConcertation(grpc::CallbackServerContext* ctx,
+                                               const v1::RecordConcertationRequest* req,
+                                               v1::Concertation* resp) override;
+  grpc::ServerUnaryReactor* ListConcertations(grpc::CallbackServerContext* ctx,
+                                              const v1::ListConcertationsRequest* req,
+                                              v1::ListConcertationsResponse* resp) override;
   grpc::ServerUnaryReactor* GrantConsent(grpc::CallbackServerContext* ctx,
                                          const v1::GrantConsentRequest* req,
                                          v1::Consent* resp) override;
@@ -176,6 +187,8 @@ class CareServiceImpl final : public v1::CareService::CallbackService,
                              absl::Time now) const;
   absl::Status NoticeWindow(storage::Connection& c, const v1::Handover& h, absl::Time now,
                             bool last_day) const;
+  absl::Status NoticeConcertation(storage::Connection& c, const v1::Concertation& m,
+                                  absl::Time now) const;
   absl::Status Commit(rpc::CallAudit& call,
                       absl::FunctionRef<absl::Status(storage::Connection&)> fn);
 
@@ -189,6 +202,7 @@ class CareServiceImpl final : public v1::CareService::CallbackService,
   const Accompaniments accompaniments_;
   const Handovers handovers_;
   const Consents consents_;
+  const Concertations concertations_;
   const CitedConventions conventions_;
   const inbox::Postbox* const postbox_;
 };

@@ -224,11 +224,42 @@ BEGIN SELECT RAISE(ABORT, 'a cited convention never changes'); END;
 CREATE INDEX care_handovers_by_end ON care_handovers(state, overlap_end_us);
 CREATE INDEX care_consents_by_expiry ON care_consents(valid_until_us)
   WHERE withdrawn_at_us IS NULL;
+)sql"},
+          // Concertation meetings (issue #14). `invited`: the invited services'
+          // ids, sorted, comma-joined; the row is MAC'd (care_store_internal.h).
+          {8, R"sql(
+CREATE TABLE care_concertations (
+  id TEXT PRIMARY KEY,
+  youth_id TEXT NOT NULL,
+  handover_id TEXT NOT NULL DEFAULT '',
+  organizer_service_id TEXT NOT NULL,
+  organizer_member_id TEXT NOT NULL,
+  invited TEXT NOT NULL,
+  scheduled_at_us INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  youth_participation INTEGER NOT NULL DEFAULT 0,
+  recorded_by TEXT NOT NULL DEFAULT '',
+  created_at_us INTEGER NOT NULL,
+  updated_at_us INTEGER NOT NULL,
+  mac BLOB
+);
+CREATE INDEX care_concertations_by_youth ON care_concertations(youth_id, scheduled_at_us);
+CREATE TRIGGER care_concertations_fixed BEFORE UPDATE OF id, youth_id, handover_id,
+  organizer_service_id, organizer_member_id, invited, scheduled_at_us, created_at_us
+  ON care_concertations
+BEGIN SELECT RAISE(ABORT, 'a concertation''s meeting never changes'); END;
+CREATE TRIGGER care_concertations_recorded_once BEFORE UPDATE OF state, youth_participation,
+  recorded_by ON care_concertations
+WHEN OLD.state != 1
+BEGIN SELECT RAISE(ABORT, 'a concertation''s outcome is recorded once'); END;
+CREATE TRIGGER care_concertations_no_delete BEFORE DELETE ON care_concertations
+BEGIN SELECT RAISE(ABORT, 'concertations are never deleted'); END;
 )sql"}};
 }
 
 absl::Status SealExistingRows(storage::Database& db) {
-  return storage::SealExistingRows(db, {kAccompanimentMac, kHandoverMac, kConsentMac, kGrantMac});
+  return storage::SealExistingRows(
+      db, {kAccompanimentMac, kHandoverMac, kConsentMac, kGrantMac, internal::kConcertationMac});
 }
 
 namespace {

@@ -4,7 +4,7 @@
 // The care service's tables (care_*) and the only SQL that touches them. Every
 // function runs on the Connection of a transaction the caller holds. Defined
 // per table: care_store_accompaniments.cc, care_store_handovers.cc,
-// care_store_consents.cc; the schema and the break-the-glass grants in
+// care_store_consents.cc, care_store_concertations.cc; the schema and the break-the-glass grants in
 // care_store.cc.
 
 #include <optional>
@@ -118,6 +118,23 @@ absl::StatusOr<std::vector<v1::Handover>> DueHandovers(storage::Connection& c, a
 // Accepted handovers whose window ends in (now, before]: the inbox's reminders.
 absl::StatusOr<std::vector<v1::Handover>> HandoversEndingBefore(storage::Connection& c,
                                                                 absl::Time now, absl::Time before);
+
+// Concertation meetings (care_store_concertations.cc). Who, about whom and
+// for whom never change (triggers); only the outcome is recorded, once.
+absl::Status InsertConcertation(storage::Connection& c, const v1::Concertation& m);
+// Stores state, youth_participation, recorded_by_member_id and updated_at.
+absl::Status UpdateConcertationOutcome(storage::Connection& c, const v1::Concertation& m);
+absl::StatusOr<std::optional<v1::Concertation>> GetConcertation(storage::Connection& c,
+                                                                absl::string_view id);
+// The youth's meetings to which `service_id` was invited (every one if
+// empty), the latest scheduled first.
+absl::StatusOr<std::vector<v1::Concertation>> ListConcertations(storage::Connection& c,
+                                                                absl::string_view youth_id,
+                                                                absl::string_view service_id);
+// A scheduled meeting of the youth by that service at that time, if any.
+absl::StatusOr<std::optional<v1::Concertation>> FindScheduledConcertation(
+    storage::Connection& c, absl::string_view youth_id, absl::string_view organizer_service_id,
+    absl::Time scheduled_at);
 
 // Consents. `state` and `needs_youth_confirmation` are left for the caller.
 absl::Status InsertConsent(storage::Connection& c, const v1::Consent& consent);

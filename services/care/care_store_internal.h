@@ -75,6 +75,13 @@ absl::StatusOr<std::string> AppendCitedConvention(storage::Connection& c, absl::
                                                   absl::string_view row_id,
                                                   storage::CanonicalFields fields);
 
+inline constexpr char kConcertationColumns[] =
+    "id, youth_id, handover_id, organizer_service_id, organizer_member_id, invited, "
+    "scheduled_at_us, state, youth_participation, recorded_by, created_at_us, updated_at_us";
+// Who was invited decides who files minutes: an access fact.
+inline constexpr storage::MacTable kConcertationMac{
+    "care_concertations", "id", kConcertationColumns, storage::CountColumns(kConcertationColumns)};
+
 inline constexpr char kConsentColumns[] =
     "id, youth_id, giver, guardian_id, youth_opinion, categories, all_non_special, purposes, "
     "valid_from_us, valid_until_us, recorded_by_member_id, recorded_by_service_id, "

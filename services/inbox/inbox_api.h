@@ -37,6 +37,7 @@ struct Notice {
   std::string protocol_id;
   int protocol_version = 0;
   std::string convention_id;
+  std::string concertation_id;
   std::optional<absl::Time> due_at;
   // Posting the same key again (a retry, a sweep run twice) delivers nothing
   // new to a member who already has it.

@@ -38,6 +38,10 @@ CREATE INDEX inbox_items_by_member ON inbox_items(member_id, seq);
 -- An inbox is a log: items are never rewritten.
 CREATE TRIGGER inbox_items_append_only BEFORE UPDATE ON inbox_items
 BEGIN SELECT RAISE(ABORT, 'inbox items are append-only'); END;
+)sql"},
+          // Concertation meetings (issue #14).
+          {2, R"sql(
+ALTER TABLE inbox_items ADD COLUMN concertation_id TEXT NOT NULL DEFAULT '';
 )sql"}};
 }
 
@@ -67,6 +71,7 @@ v1::InboxItem RowToItem(const Statement& s) {
   if (!s.ColumnIsNull(10)) {
     *item.mutable_due_at() = common::ToProto(absl::FromUnixMicros(s.ColumnInt64(10)));
   }
+  item.set_concertation_id(s.ColumnText(11));
   return item;
 }
 
@@ -116,8 +121,8 @@ absl::Status InboxStore::Post(Connection& txn, const Notice& notice) const {
       Statement s,
       txn.Prepare("INSERT OR IGNORE INTO inbox_items (member_id, kind, youth_id, handover_id, "
                   "accompaniment_id, consent_id, protocol_id, protocol_version, convention_id, "
-                  "posted_at_us, due_at_us, notice_key) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
+                  "posted_at_us, due_at_us, notice_key, concertation_id) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
   const int64_t now = absl::ToUnixMicros(clock_->Now());
   for (const std::string& member : recipients) {
     s.Reset();
@@ -130,7 +135,7 @@ absl::Status InboxStore::Post(Connection& txn, const Notice& notice) const {
     } else {
       s.BindNull(11);
     }
-    s.Bind(12, notice.key);
+    s.Bind(12, notice.key).Bind(13, notice.concertation_id);
     RETURN_IF_ERROR(s.Run());
   }
   return absl::OkStatus();
@@ -143,8 +148,9 @@ absl::StatusOr<std::vector<v1::InboxItem>> InboxStore::List(absl::string_view me
     ASSIGN_OR_RETURN(
         Statement s,
         c.Prepare("SELECT seq, kind, youth_id, handover_id, accompaniment_id, consent_id, "
-                  "protocol_id, protocol_version, convention_id, posted_at_us, due_at_us "
-                  "FROM inbox_items WHERE member_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"));
+                  "protocol_id, protocol_version, convention_id, posted_at_us, due_at_us, "
+                  "concertation_id FROM inbox_items WHERE member_id = ?1 AND seq > ?2 ORDER BY seq "
+                  "LIMIT ?3"));
     s.Bind(1, member_id).Bind(2, after).Bind(3, int64_t{limit});
     while (true) {
       ASSIGN_OR_RETURN(bool row, s.Step());

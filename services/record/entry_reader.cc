@@ -94,8 +94,9 @@ absl::Status EntryReader::CollectPage(const Reading& reading, const ListQuery& q
     std::vector<store::SealedEntry> batch;
     std::vector<int64_t> positions;
     RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(batch, store::ListEntries(c, reading.youth_id, query.handover_id, before,
-                                                 kListBatch, &positions, query.include_superseded));
+      ASSIGN_OR_RETURN(
+          batch, store::ListEntries(c, reading.youth_id, {query.handover_id, query.concertation_id},
+                                    before, kListBatch, &positions, query.include_superseded));
       return absl::OkStatus();
     }));
     more = static_cast<int>(batch.size()) == kListBatch;

@@ -39,7 +39,8 @@ class EntryReader {
 
   struct ListQuery {
     std::string youth_id;
-    std::string handover_id;  // empty: every entry
+    std::string handover_id;      // empty: every entry
+    std::string concertation_id;  // empty: every entry
     v1::Purpose purpose = v1::PURPOSE_UNSPECIFIED;
     int page_size = 0;   // > 0
     int64_t before = 0;  // the page token's position; 0: from the newest

@@ -42,6 +42,7 @@ class EntryReaderTest : public ::testing::Test {
     return reader_.List(caller,
                         {.youth_id = youth_,
                          .handover_id = "",
+                         .concertation_id = "",
                          .purpose = v1::PURPOSE_COORDINATION,
                          .page_size = page_size,
                          .before = before,

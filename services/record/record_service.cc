@@ -1,5 +1,7 @@
 #include "services/record/record_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -241,6 +243,44 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetYouth(grpc::CallbackServerContex
       });
 }
 
+absl::Status RecordServiceImpl::CheckThread(const Caller& caller, v1::Entry& e) const {
+  if (!e.concertation_id().empty()) {
+    RETURN_IF_ERROR(common::CheckId("entry.concertation_id", e.concertation_id()));
+    if (e.kind() != v1::ENTRY_KIND_CONCERTATION) {
+      return common::InvalidField("entry.kind", "minutes_are_concertation",
+                                  "a meeting's minutes are entries of kind CONCERTATION");
+    }
+    absl::StatusOr<access::ConcertationFacts> m = care_->GetConcertationFacts(e.concertation_id());
+    if (!m.ok() && !absl::IsNotFound(m.status())) return m.status();  // integrity_violation
+    const bool invited = m.ok() && m->youth_id == e.youth_id() &&
+                         std::find(m->invited_service_ids.begin(), m->invited_service_ids.end(),
+                                   caller.service_id()) != m->invited_service_ids.end();
+    if (!invited) {
+      return common::InvalidField("entry.concertation_id", "unknown_concertation",
+                                  "no concertation of this youth your service was invited to");
+    }
+    if (m->cancelled) return common::Precondition("concertation_cancelled", "it was cancelled");
+    if (m->handover_id.empty()) return absl::OkStatus();
+    // A handover's meeting: its minutes join that handover's thread, where
+    // every invited service may file them.
+    if (!e.handover_id().empty() && e.handover_id() != m->handover_id) {
+      return common::InvalidField("entry.handover_id", "not_the_meetings_handover",
+                                  "the meeting is about another handover");
+    }
+    e.set_handover_id(m->handover_id);
+    return absl::OkStatus();
+  }
+  if (e.handover_id().empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(common::CheckId("entry.handover_id", e.handover_id()));
+  absl::StatusOr<access::HandoverFacts> h = care_->GetHandoverFacts(e.handover_id());
+  if (!h.ok() || h->youth_id != e.youth_id() ||
+      (h->from_service_id != caller.service_id() && h->to_service_id != caller.service_id())) {
+    return common::InvalidField("entry.handover_id", "unknown_handover",
+                                "no handover of this youth involving your service");
+  }
+  return absl::OkStatus();
+}
+
 grpc::ServerUnaryReactor* RecordServiceImpl::AddEntry(grpc::CallbackServerContext* ctx,
                                                       const v1::AddEntryRequest* req,
                                                       v1::Entry* resp) {
@@ -279,17 +319,8 @@ grpc::ServerUnaryReactor* RecordServiceImpl::AddEntry(grpc::CallbackServerContex
                                         "only your service's own entries on this record");
           }
         }
-        if (!in.handover_id().empty()) {
-          RETURN_IF_ERROR(common::CheckId("entry.handover_id", in.handover_id()));
-          absl::StatusOr<access::HandoverFacts> h = care_->GetHandoverFacts(in.handover_id());
-          if (!h.ok() || h->youth_id != in.youth_id() ||
-              (h->from_service_id != caller.service_id() &&
-               h->to_service_id != caller.service_id())) {
-            return common::InvalidField("entry.handover_id", "unknown_handover",
-                                        "no handover of this youth involving your service");
-          }
-        }
         v1::Entry e = in;
+        RETURN_IF_ERROR(CheckThread(caller, e));
         e.set_id(common::NewId("e"));
         e.set_author_member_id(caller.member_id());
         e.set_author_service_id(caller.service_id());
@@ -316,6 +347,8 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
         call.event.purpose = req->purpose();
         if (!req->handover_id().empty())
           RETURN_IF_ERROR(common::CheckId("handover_id", req->handover_id()));
+        if (!req->concertation_id().empty())
+          RETURN_IF_ERROR(common::CheckId("concertation_id", req->concertation_id()));
         ASSIGN_OR_RETURN(const int page_size, rpc::PageSize(req->page_size(), rpc::kEntryPages));
         int64_t before = 0;
         if (!req->page_token().empty() &&
@@ -327,6 +360,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListEntries(grpc::CallbackServerCon
                          reader_.List(caller,
                                       {.youth_id = req->youth_id(),
                                        .handover_id = req->handover_id(),
+                                       .concertation_id = req->concertation_id(),
                                        .purpose = req->purpose(),
                                        .page_size = page_size,
                                        .before = before,

@@ -152,6 +152,10 @@ class RecordServiceImpl final : public v1::RecordService::CallbackService, publi
   absl::StatusOr<const storage::crypto::FieldCrypto*> Crypto() const { return keys_.Crypto(); }
 
  private:
+  // Which thread a new entry joins: a concertation meeting's minutes (the
+  // caller's service invited; on a handover's meeting, its thread) or a
+  // handover's thread (the caller's service a party). May set handover_id.
+  absl::Status CheckThread(const rpc::Caller& caller, v1::Entry& e) const;
   // Which GDPR flag a call sets or lifts.
   enum class GdprOp { kRestrict, kLiftRestriction, kSetLegalHold, kLiftLegalHold };
   // Restriction and legal hold: validates, checks who may (RequireGdprActor, or

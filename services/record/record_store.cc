@@ -37,7 +37,7 @@ constexpr char kEntryColumns[] =
     "position, id, youth_id, author_member_id, author_service_id, kind, category, visibility, "
     "body, supersedes_entry_id, handover_id, created_at_us, "
     "(SELECT n.id FROM rec_entries n WHERE n.supersedes_entry_id = rec_entries.id "
-    "ORDER BY n.position DESC LIMIT 1), erased_at_us IS NOT NULL";
+    "ORDER BY n.position DESC LIMIT 1), erased_at_us IS NOT NULL, concertation_id";
 
 SealedEntry RowToEntry(const Statement& s) {
   SealedEntry sealed;
@@ -55,6 +55,7 @@ SealedEntry RowToEntry(const Statement& s) {
   SetTs(e.mutable_created_at(), s.ColumnInt64(11));
   e.set_superseded_by_entry_id(s.ColumnText(12));
   sealed.erased = s.ColumnInt64(13) != 0;
+  e.set_concertation_id(s.ColumnText(14));
   return sealed;
 }
 
@@ -183,6 +184,24 @@ CREATE TABLE rec_full_exports (
           // MAC, filled for existing rows by SealExistingRows().
           {6, R"sql(
 ALTER TABLE rec_youth ADD COLUMN mac BLOB;
+)sql"},
+          // Concertation meetings (issue #14): the meeting whose minutes an
+          // entry is part of, fixed like the rest of the entry.
+          {7, R"sql(
+ALTER TABLE rec_entries ADD COLUMN concertation_id TEXT;
+CREATE INDEX rec_entries_by_concertation ON rec_entries(concertation_id)
+  WHERE concertation_id IS NOT NULL;
+DROP TRIGGER rec_entries_no_update;
+CREATE TRIGGER rec_entries_no_update BEFORE UPDATE ON rec_entries
+WHEN NOT (OLD.erased_at_us IS NULL AND NEW.erased_at_us IS NOT NULL AND NEW.body = x''
+          AND NEW.id = OLD.id AND NEW.youth_id = OLD.youth_id
+          AND NEW.author_member_id = OLD.author_member_id
+          AND NEW.author_service_id = OLD.author_service_id AND NEW.kind = OLD.kind
+          AND NEW.category = OLD.category AND NEW.visibility = OLD.visibility
+          AND NEW.supersedes_entry_id IS OLD.supersedes_entry_id
+          AND NEW.handover_id IS OLD.handover_id AND NEW.created_at_us = OLD.created_at_us
+          AND NEW.concertation_id IS OLD.concertation_id AND NEW.position = OLD.position)
+BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
 )sql"}};
 }
 
@@ -325,12 +344,13 @@ absl::Status InsertEntry(Connection& c, const FieldCrypto& crypto, const v1::Ent
       Statement s,
       c.Prepare("INSERT INTO rec_entries (id, youth_id, author_member_id, author_service_id, "
                 "kind, category, visibility, body, supersedes_entry_id, handover_id, "
-                "created_at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+                "created_at_us, concertation_id) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
   s.Bind(1, e.id()).Bind(2, e.youth_id()).Bind(3, e.author_member_id());
   s.Bind(4, e.author_service_id()).Bind(5, int64_t{e.kind()}).Bind(6, int64_t{e.category()});
   s.Bind(7, int64_t{e.visibility()}).BindBlob(8, body);
   s.BindOptional(9, e.supersedes_entry_id()).BindOptional(10, e.handover_id());
-  s.Bind(11, Us(e.created_at()));
+  s.Bind(11, Us(e.created_at())).BindOptional(12, e.concertation_id());
   return s.Run();
 }
 
@@ -357,20 +377,21 @@ absl::StatusOr<v1::Entry> OpenEntry(const YouthKey& key, const SealedEntry& seal
 }
 
 absl::StatusOr<std::vector<SealedEntry>> ListEntries(Connection& c, absl::string_view youth_id,
-                                                     absl::string_view handover_id,
-                                                     int64_t before_position, int limit,
-                                                     std::vector<int64_t>* positions,
+                                                     const Thread& thread, int64_t before_position,
+                                                     int limit, std::vector<int64_t>* positions,
                                                      bool include_superseded) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare(absl::StrCat("SELECT ", kEntryColumns,
                                           " FROM rec_entries WHERE youth_id = ?1 AND "
                                           "(?2 = 0 OR position < ?2) AND "
                                           "(?3 = '' OR handover_id = ?3) AND "
+                                          "(?6 = '' OR concertation_id = ?6) AND "
                                           "(?5 = 1 OR NOT EXISTS (SELECT 1 FROM rec_entries n "
                                           "WHERE n.supersedes_entry_id = rec_entries.id)) "
                                           "ORDER BY position DESC LIMIT ?4")));
-  s.Bind(1, youth_id).Bind(2, before_position).Bind(3, handover_id).Bind(4, int64_t{limit});
-  s.Bind(5, int64_t{include_superseded ? 1 : 0});
+  s.Bind(1, youth_id).Bind(2, before_position).Bind(3, thread.handover_id);
+  s.Bind(4, int64_t{limit}).Bind(5, int64_t{include_superseded ? 1 : 0});
+  s.Bind(6, thread.concertation_id);
   std::vector<SealedEntry> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());

@@ -89,11 +89,15 @@ absl::StatusOr<v1::Entry> OpenEntry(const storage::crypto::YouthKey& key, const 
 // position for paging. Entries a newer entry supersedes are left out unless
 // `include_superseded`. Every entry read here and by GetEntry carries
 // superseded_by_entry_id (the newest correction of it), if any.
+// Which entries of a youth: empty fields filter nothing.
+struct Thread {
+  std::string handover_id;
+  std::string concertation_id;  // a meeting's minutes
+};
 absl::StatusOr<std::vector<SealedEntry>> ListEntries(storage::Connection& c,
                                                      absl::string_view youth_id,
-                                                     absl::string_view handover_id,
-                                                     int64_t before_position, int limit,
-                                                     std::vector<int64_t>* positions,
+                                                     const Thread& thread, int64_t before_position,
+                                                     int limit, std::vector<int64_t>* positions,
                                                      bool include_superseded = false);
 
 // Every entry of a youth (superseded versions included) with a position above

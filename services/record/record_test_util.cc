@@ -58,6 +58,10 @@ absl::StatusOr<access::HandoverFacts> FakeCare::GetHandoverFacts(absl::string_vi
   return common::NotFound("handover_not_found", "no such handover");
 }
 
+absl::StatusOr<access::ConcertationFacts> FakeCare::GetConcertationFacts(absl::string_view) const {
+  return common::NotFound("concertation_not_found", "no such concertation");
+}
+
 absl::StatusOr<bool> FakeCare::HasActiveMandate(absl::string_view) const { return mandate; }
 
 absl::StatusOr<access::CareExport> FakeCare::ExportCare(absl::string_view, absl::CivilDay,

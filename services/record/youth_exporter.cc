@@ -196,6 +196,10 @@ void YouthExporter::QueueHead(const Caller& caller, const YouthFacts& youth,
     out.emplace_back().mutable_consent()->Swap(&k);
     ++trailer_.consents;
   }
+  for (v1::Concertation& m : care.concertations) {
+    out.emplace_back().mutable_concertation()->Swap(&m);
+    ++trailer_.concertations;
+  }
 }
 
 std::string YouthExporter::WithheldReason(const store::SealedEntry& sealed) const {
@@ -222,6 +226,7 @@ absl::Status YouthExporter::Fill(std::deque<v1::ExportYouthItem>& out) {
     t->set_accompaniments(trailer_.accompaniments);
     t->set_handovers(trailer_.handovers);
     t->set_consents(trailer_.consents);
+    t->set_concertations(trailer_.concertations);
     t->set_entries(trailer_.entries);
     t->set_withheld_entries(trailer_.withheld);
     finished_ = true;

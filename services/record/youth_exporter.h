@@ -109,6 +109,7 @@ class YouthExporter {
     int accompaniments = 0;
     int handovers = 0;
     int consents = 0;
+    int concertations = 0;
     int entries = 0;
     int withheld = 0;
   };

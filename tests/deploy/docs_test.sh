@@ -95,14 +95,14 @@ commands() {
       done
     done < <({ grep -E '^    ' "$page"; grep -oE '`relaisctl [^`]+`' "$page"; } |
              tr -d '`' | sed -E 's/ *(&&|\|) */\n/g' |
-             grep -oE '(relaisctl( --[a-z_]+ [^ ]+)* |^ *(y=\$\(|h=\$\()?as [a-z.]+ +\$[A-Z]+ +)[a-z][a-z-]+[^#]*' |
-             sed -E 's/^ *(y=\$\(|h=\$\()?as [a-z.]+ +\$[A-Z]+ +//; s/^relaisctl( --[a-z_]+ [^ ]+)* //')
+             grep -oE '(relaisctl( --[a-z_]+ [^ ]+)* |^ *([a-z]=\$\()?as [a-z.]+ +\$[A-Z]+ +)[a-z][a-z-]+[^#]*' |
+             sed -E 's/^ *([a-z]=\$\()?as [a-z.]+ +\$[A-Z]+ +//; s/^relaisctl( --[a-z_]+ [^ ]+)* //')
   done
   # docs/api.md's walkthrough: each "as <who> <svc> <cmd> <sub>" is in the script.
   while IFS= read -r line; do
     grep -qF -- "$line" deploy/walkthrough.sh || fail "docs/api.md: '$line' is not in deploy/walkthrough.sh"
-  done < <(grep -oE '^ *(y=\$\(|h=\$\()?as [a-z.]+ +\$[A-Z]+ +[a-z]+ [a-z]+' docs/api.md |
-           sed -E 's/^ *(y=\$\(|h=\$\()?//; s/ +/ /g' | grep -v ' login$' | sort -u)
+  done < <(grep -oE '^ *([a-z]=\$\()?as [a-z.]+ +\$[A-Z]+ +[a-z]+ [a-z]+' docs/api.md |
+           sed -E 's/^ *([a-z]=\$\()?//; s/ +/ /g' | grep -v ' login$' | sort -u)
   # docs/api.md's buf curl calls: each method it calls is called by the test.
   while IFS= read -r method; do
     grep -qF -- "$method" tests/deploy/buf_curl_test.sh ||

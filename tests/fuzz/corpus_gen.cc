@@ -281,6 +281,25 @@ void ServiceSeeds(Corpus& corpus) {
     add("care", care, "ListHandovers", "amo.camille", r);
   }
   {
+    v1::ScheduleConcertationRequest r;
+    r.set_youth_id("@youth_child");
+    r.add_invited_service_ids("@svc_saj");
+    *r.mutable_scheduled_at() = At(absl::Hours(24 * 3));
+    add("care", care, "ScheduleConcertation", "amo.camille", r);
+  }
+  {
+    v1::RecordConcertationRequest r;
+    r.set_concertation_id("cc_unknown");
+    r.set_outcome(v1::CONCERTATION_STATE_HELD);
+    r.set_youth_participation(v1::YOUTH_PARTICIPATION_PRESENT);
+    add("care", care, "RecordConcertation", "amo.camille", r);
+  }
+  {
+    v1::ListConcertationsRequest r;
+    r.set_youth_id("@youth_child");
+    add("care", care, "ListConcertations", "saj.sam", r);
+  }
+  {
     v1::GrantConsentRequest r;
     v1::Consent* k = r.mutable_consent();
     k->set_youth_id("@youth_child");

@@ -307,9 +307,9 @@ using Outcome = std::optional<int>;
 
 std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> specs;
-  for (auto list :
-       {SessionCommands(), RecordCommands(), CareCommands(), AuditCommands(), RetentionCommands(),
-        AdminCommands(), PartnershipCommands(), InboxCommands(), DirectoryCommands()}) {
+  for (auto list : {SessionCommands(), RecordCommands(), CareCommands(), AuditCommands(),
+                    RetentionCommands(), AdminCommands(), PartnershipCommands(), InboxCommands(),
+                    DirectoryCommands(), ConcertationCommands()}) {
     for (CommandSpec& s : list) specs.push_back(std::move(s));
   }
   return specs;

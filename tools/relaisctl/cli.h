@@ -59,15 +59,16 @@ struct Invocation {
 };
 
 // The commands of each area (commands_*.cc).
-std::vector<CommandSpec> SessionCommands();      // login, logout
-std::vector<CommandSpec> RecordCommands();       // youth, entry
-std::vector<CommandSpec> CareCommands();         // accompaniment, consent, handover
-std::vector<CommandSpec> AuditCommands();        // audit
-std::vector<CommandSpec> AdminCommands();        // admin backup
-std::vector<CommandSpec> RetentionCommands();    // admin retention sweep
-std::vector<CommandSpec> PartnershipCommands();  // convention, protocol
-std::vector<CommandSpec> InboxCommands();        // inbox, orientation
-std::vector<CommandSpec> DirectoryCommands();    // service profile|show|search, glossary
+std::vector<CommandSpec> SessionCommands();       // login, logout
+std::vector<CommandSpec> RecordCommands();        // youth, entry
+std::vector<CommandSpec> CareCommands();          // accompaniment, consent, handover
+std::vector<CommandSpec> AuditCommands();         // audit
+std::vector<CommandSpec> AdminCommands();         // admin backup
+std::vector<CommandSpec> RetentionCommands();     // admin retention sweep
+std::vector<CommandSpec> PartnershipCommands();   // convention, protocol
+std::vector<CommandSpec> InboxCommands();         // inbox, orientation
+std::vector<CommandSpec> ConcertationCommands();  // concertation schedule|record|list
+std::vector<CommandSpec> DirectoryCommands();     // service profile|show|search, glossary
 
 // relaisctl's main: parses, connects, runs one command; returns the exit status.
 int RunCli(int argc, char** argv);

@@ -22,6 +22,7 @@ std::string About(const v1::InboxItem& i) {
   add("accompaniment", i.accompaniment_id());
   add("consent", i.consent_id());
   add("convention", i.convention_id());
+  add("concertation", i.concertation_id());
   if (!i.protocol_id().empty()) {
     parts.push_back(absl::StrCat("protocol:", i.protocol_id(), "@v", i.protocol_version()));
   }

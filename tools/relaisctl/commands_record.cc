@@ -140,9 +140,11 @@ int EntryAdd(Invocation& in) {
       EnumFlag(v1::DataCategory_descriptor(), "category", absl::GetFlag(FLAGS_category));
   absl::StatusOr<int> visibility =
       EnumFlag(v1::Visibility_descriptor(), "visibility", absl::GetFlag(FLAGS_visibility));
-  absl::StatusOr<int> kind =
-      EnumFlag(v1::EntryKind_descriptor(), "kind",
-               absl::GetFlag(FLAGS_kind).empty() ? "note" : absl::GetFlag(FLAGS_kind));
+  // A meeting's minutes are of kind concertation unless told otherwise.
+  std::string kind_name = absl::GetFlag(FLAGS_kind);
+  if (kind_name.empty())
+    kind_name = absl::GetFlag(FLAGS_concertation).empty() ? "note" : "concertation";
+  absl::StatusOr<int> kind = EnumFlag(v1::EntryKind_descriptor(), "kind", kind_name);
   for (const auto* v : {&category, &visibility, &kind}) {
     if (!v->ok()) return in.Usage(v->status().message());
   }
@@ -161,6 +163,7 @@ int EntryAdd(Invocation& in) {
     e->set_body(std::string(std::istreambuf_iterator<char>(file), {}));
   }
   e->set_handover_id(absl::GetFlag(FLAGS_handover));
+  e->set_concertation_id(absl::GetFlag(FLAGS_concertation));
   e->set_supersedes_entry_id(absl::GetFlag(FLAGS_supersedes));
   v1::Entry resp;
   auto ctx = in.client->NewContext();
@@ -184,6 +187,7 @@ int EntryList(Invocation& in) {
     req.set_youth_id(in.args[0]);
     req.set_purpose(*purpose);
     req.set_handover_id(absl::GetFlag(FLAGS_handover));
+    req.set_concertation_id(absl::GetFlag(FLAGS_concertation));
     req.set_page_size(200);
     req.set_page_token(page_token);
     v1::ListEntriesResponse resp;
@@ -490,12 +494,13 @@ std::vector<CommandSpec> RecordCommands() {
        "<youth-id>",
        1,
        1,
-       {"category", "visibility", "kind", "body", "body_file", "handover", "supersedes", "format",
-        "quiet"},
+       {"category", "visibility", "kind", "body", "body_file", "handover", "concertation",
+        "supersedes", "format", "quiet"},
        "--category <c> --visibility <shared|service_private> (--body <text> | --body_file <f>)",
        "Add a follow-up entry.",
        "Appends an entry to the youth's record (entries are never edited: a correction is a new "
-       "entry with --supersedes). --handover puts it in that handover's concertation thread.",
+       "entry with --supersedes). --handover puts it in that handover's concertation thread; "
+       "--concertation <id> files it in a meeting's minutes (kind concertation).",
        true,
        true,
        EntryAdd},
@@ -504,7 +509,7 @@ std::vector<CommandSpec> RecordCommands() {
        "<youth-id>",
        1,
        1,
-       {"purpose", "handover", "limit", "format", "quiet"},
+       {"purpose", "handover", "concertation", "limit", "format", "quiet"},
        "",
        "List the entries you may read, newest first.",
        "Lists what the access rule lets your service read, then how many entries were "

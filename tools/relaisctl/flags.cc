@@ -40,6 +40,7 @@ ABSL_FLAG(std::string, kind, "",
 ABSL_FLAG(std::string, body, "", "the entry's text");
 ABSL_FLAG(std::string, body_file, "", "read the entry's text from this file (- for stdin)");
 ABSL_FLAG(std::string, handover, "", "a handover id: its concertation thread");
+ABSL_FLAG(std::string, concertation, "", "a concertation meeting id: its minutes");
 ABSL_FLAG(std::string, supersedes, "", "the id of the entry this one corrects");
 ABSL_FLAG(int32_t, limit, 0, "stop after this many items (0: all)");
 ABSL_FLAG(std::string, after, "", "only inbox items after this cursor (the last one seen)");
@@ -115,3 +116,12 @@ ABSL_FLAG(std::string, sector, "", "only this sector's, e.g. enseignement");
 ABSL_FLAG(std::string, age, "", "only services that serve a youth of this age (0 to 25)");
 ABSL_FLAG(std::string, term, "", "the term defined, e.g. prévention");
 ABSL_FLAG(std::string, text, "", "the definition (1 to 2000 characters)");
+
+// Concertation meetings (commands_concertation.cc).
+ABSL_FLAG(std::string, at, "",
+          "when the meeting takes (or took) place: YYYY-MM-DDTHH:MM in local time, or now");
+ABSL_FLAG(std::vector<std::string>, invite, {},
+          "the services invited besides yours, comma-separated ids");
+ABSL_FLAG(std::string, outcome, "", "held or cancelled");
+ABSL_FLAG(std::string, participation, "",
+          "how the youth took part in a held meeting: present, view_conveyed or absent");

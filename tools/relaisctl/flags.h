@@ -39,6 +39,7 @@ ABSL_DECLARE_FLAG(std::string, kind);
 ABSL_DECLARE_FLAG(std::string, body);
 ABSL_DECLARE_FLAG(std::string, body_file);
 ABSL_DECLARE_FLAG(std::string, handover);
+ABSL_DECLARE_FLAG(std::string, concertation);
 ABSL_DECLARE_FLAG(std::string, supersedes);
 ABSL_DECLARE_FLAG(int32_t, limit);
 ABSL_DECLARE_FLAG(std::string, after);
@@ -99,5 +100,9 @@ ABSL_DECLARE_FLAG(std::vector<std::string>, services);
 ABSL_DECLARE_FLAG(std::vector<std::string>, roles);
 ABSL_DECLARE_FLAG(int32_t, version);
 ABSL_DECLARE_FLAG(bool, to_ack);
+ABSL_DECLARE_FLAG(std::string, at);
+ABSL_DECLARE_FLAG(std::vector<std::string>, invite);
+ABSL_DECLARE_FLAG(std::string, outcome);
+ABSL_DECLARE_FLAG(std::string, participation);
 
 #endif  // RELAIS_TOOLS_RELAISCTL_FLAGS_H_
