@@ -110,12 +110,7 @@ grpc::ServerUnaryReactor* CareServiceImpl::RecordConcertation(
           return loaded.status();
         }
         call.event.youth_id = loaded->youth_id();
-        ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(loaded->youth_id()));
-        if (youth.erased) return rpc::Denied(v1::ACCESS_REASON_RECORD_ERASED, "record erased");
-        if (youth.restricted) {
-          return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED,
-                             "processing of this record is restricted");
-        }
+        RETURN_IF_ERROR(RequireChangeable(loaded->youth_id()));
         const Concertations::Outcome outcome{req->outcome(), req->youth_participation(),
                                              caller.member_id(), clock_->Now()};
         return Commit(call, [&](Connection& c) -> absl::Status {

@@ -35,12 +35,7 @@ absl::Status CareServiceImpl::Transition(const Caller& caller, CallAudit& call,
     return loaded.status();
   }
   call.event.youth_id = loaded->youth_id();
-  ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(loaded->youth_id()));
-  if (youth.erased) return rpc::Denied(v1::ACCESS_REASON_RECORD_ERASED, "record erased");
-  if (youth.restricted) {
-    return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED,
-                       "processing of this record is restricted");
-  }
+  RETURN_IF_ERROR(RequireChangeable(loaded->youth_id()));
   RETURN_IF_ERROR(Commit(call, [&](Connection& c) -> absl::Status {
     // A cited convention must still hold when the receiving service accepts.
     if (move.kind == Handovers::Move::kAccept && loaded->state() == v1::HANDOVER_STATE_PROPOSED) {

@@ -53,6 +53,16 @@ absl::Status CareServiceImpl::RequireWrite(const Caller& caller, absl::string_vi
   return absl::OkStatus();
 }
 
+absl::Status CareServiceImpl::RequireChangeable(absl::string_view youth_id) const {
+  ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(youth_id));
+  if (youth.erased) return rpc::Denied(v1::ACCESS_REASON_RECORD_ERASED, "record erased");
+  if (youth.restricted) {
+    return rpc::Denied(v1::ACCESS_REASON_RECORD_RESTRICTED,
+                       "processing of this record is restricted");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CareServiceImpl::RequireRead(const Caller& caller, absl::string_view youth_id,
                                           CallAudit* call) const {
   ASSIGN_OR_RETURN(record::YouthFacts youth, records_->GetYouthFacts(youth_id));

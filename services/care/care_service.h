@@ -172,6 +172,9 @@ class CareServiceImpl final : public v1::CareService::CallbackService,
   absl::StatusOr<bool> RequireOwnUnrestricted(const rpc::Caller& caller, rpc::CallAudit& call,
                                               absl::string_view accompaniment_id,
                                               absl::Time now) const;
+  // Rule 4 alone, for a change by a party already established (a handover's,
+  // a meeting's organizer).
+  absl::Status RequireChangeable(absl::string_view youth_id) const;
   // Rule 2 + 4 for a change to the youth's care by the caller's service.
   absl::Status RequireWrite(const rpc::Caller& caller, absl::string_view youth_id) const;
   // With `call`, flags its event break_glass when an emergency grant is in force.

@@ -181,15 +181,13 @@ int EntryList(Invocation& in) {
   if (limit < 0) return in.Usage("--limit must not be negative");
   std::vector<v1::Entry> entries;
   std::map<std::string, int64_t> withheld;  // by reason code, summed over pages
-  std::string page_token;
+  v1::ListEntriesRequest req;
+  req.set_youth_id(in.args[0]);
+  req.set_purpose(*purpose);
+  req.set_handover_id(absl::GetFlag(FLAGS_handover));
+  req.set_concertation_id(absl::GetFlag(FLAGS_concertation));
+  req.set_page_size(200);
   do {
-    v1::ListEntriesRequest req;
-    req.set_youth_id(in.args[0]);
-    req.set_purpose(*purpose);
-    req.set_handover_id(absl::GetFlag(FLAGS_handover));
-    req.set_concertation_id(absl::GetFlag(FLAGS_concertation));
-    req.set_page_size(200);
-    req.set_page_token(page_token);
     v1::ListEntriesResponse resp;
     auto ctx = in.client->NewContext();
     if (grpc::Status s = in.client->record().ListEntries(ctx.get(), req, &resp); !s.ok()) {
@@ -197,8 +195,8 @@ int EntryList(Invocation& in) {
     }
     for (const v1::Entry& e : resp.entries()) entries.push_back(e);
     for (const v1::WithheldCount& w : resp.withheld()) withheld[w.reason_code()] += w.count();
-    page_token = resp.next_page_token();
-  } while (!page_token.empty() && (limit == 0 || static_cast<int>(entries.size()) < limit));
+    req.set_page_token(resp.next_page_token());
+  } while (!req.page_token().empty() && (limit == 0 || static_cast<int>(entries.size()) < limit));
   if (limit > 0 && static_cast<int>(entries.size()) > limit) entries.resize(limit);
 
   const bool table = in.format == Format::kTable;
