@@ -409,6 +409,11 @@ void Host::SweepLoop() {
         common::LogError("inbox reminders failed", {{"status", posted.status().ToString()}});
       }
     }
+    if (absl::StatusOr<int> pruned = inbox_store_->Prune(); !pruned.ok()) {
+      common::LogError("inbox pruning failed", {{"status", pruned.status().ToString()}});
+    } else if (*pruned > 0) {
+      common::LogInfo("inbox items pruned", {{"count", absl::StrCat(*pruned)}});
+    }
     absl::StatusOr<int> n = care_->CompleteDueHandovers();
     if (!n.ok()) {
       common::LogError("handover sweep failed", {{"status", n.status().ToString()}});

@@ -42,6 +42,10 @@ BEGIN SELECT RAISE(ABORT, 'inbox items are append-only'); END;
           // Concertation meetings (issue #14).
           {2, R"sql(
 ALTER TABLE inbox_items ADD COLUMN concertation_id TEXT NOT NULL DEFAULT '';
+)sql"},
+          // Pruning items past InboxStore::kKeptFor.
+          {3, R"sql(
+CREATE INDEX inbox_items_by_posted ON inbox_items(posted_at_us);
 )sql"}};
 }
 
@@ -160,6 +164,17 @@ absl::StatusOr<std::vector<v1::InboxItem>> InboxStore::List(absl::string_view me
     return absl::OkStatus();
   }));
   return out;
+}
+
+absl::StatusOr<int> InboxStore::Prune() const {
+  int deleted = 0;
+  RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement s, c.Prepare("DELETE FROM inbox_items WHERE posted_at_us < ?1"));
+    RETURN_IF_ERROR(s.Bind(1, absl::ToUnixMicros(clock_->Now() - kKeptFor)).Run());
+    deleted = c.Changes();
+    return absl::OkStatus();
+  }));
+  return deleted;
 }
 
 absl::StatusOr<int64_t> InboxStore::LastSequence() const {

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/clock.h"
 #include "relais/v1/inbox.pb.h"
 #include "services/directory/directory_api.h"
@@ -51,6 +52,13 @@ class InboxStore final : public Postbox {
     int64_t last = 0;
   };
   absl::StatusOr<Posted> PostedAfter(int64_t after) const;
+
+  // How long an item is kept: a notice is about what needs a member now, and
+  // a year-old one no longer does (storage limitation, GDPR art. 5(1)(e)).
+  static constexpr absl::Duration kKeptFor = absl::Hours(24 * 365);
+  // Deletes the items posted more than kKeptFor ago; returns how many.
+  // Cursors stay valid: sequences are never reused.
+  absl::StatusOr<int> Prune() const;
 
  private:
   InboxStore(storage::Database* db, const common::Clock* clock,

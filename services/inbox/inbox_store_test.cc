@@ -123,6 +123,31 @@ TEST_F(InboxStoreTest, ACursorResumesExactlyAfterTheLastItemSeen) {
   EXPECT_EQ(CursorOf(*last), all[4].cursor());
 }
 
+TEST_F(InboxStoreTest, ItemsAreKeptAYearThenPrunedAndCursorsStillResume) {
+  ASSERT_TRUE(Post(Proposed("old")).ok());
+  clock_.Advance(absl::Hours(24 * 200));
+  ASSERT_TRUE(Post(Proposed("recent")).ok());
+  const std::vector<v1::InboxItem> before = Items("mbr_coord");
+  ASSERT_EQ(before.size(), 2u);
+  auto pruned = store_->Prune();
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  EXPECT_EQ(*pruned, 0);  // neither is a year old
+  clock_.Advance(absl::Hours(24 * 200));
+  pruned = store_->Prune();
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  EXPECT_EQ(*pruned, 1);  // the old one
+  const std::vector<v1::InboxItem> after = Items("mbr_coord");
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].cursor(), before[1].cursor());
+  // A cursor of a pruned item still resumes after it; sequences are not reused.
+  auto from = ParseCursor("after_cursor", before[0].cursor());
+  ASSERT_TRUE(from.ok());
+  EXPECT_EQ(Items("mbr_coord", *from).size(), 1u);
+  ASSERT_TRUE(Post(Proposed("next")).ok());
+  EXPECT_GT(*ParseCursor("c", Items("mbr_coord").back().cursor()),
+            *ParseCursor("c", before[1].cursor()));
+}
+
 TEST_F(InboxStoreTest, ThePollNamesOnlyTheMembersPostedToSinceItLastLooked) {
   auto start = store_->LastSequence();
   ASSERT_TRUE(start.ok());
