@@ -345,6 +345,14 @@ TEST_F(ConcertationTest, AHandoversMeetingIsOnItsThreadAndTheReceivingServiceIsI
   std::vector<std::string> ids;
   ASSERT_TRUE(List(kPmsCoordinator, &ids).ok());
   EXPECT_THAT(ids, ElementsAre(m.id()));
+  // Before it follows the youth, it is not told which other services do.
+  v1::ListConcertationsRequest list;
+  list.set_youth_id(youth_);
+  v1::ListConcertationsResponse seen;
+  ASSERT_TRUE(env_->care().ListConcertations(env_->As(kPmsCoordinator).get(), list, &seen).ok());
+  ASSERT_EQ(seen.concertations_size(), 1);
+  EXPECT_THAT(seen.concertations(0).invited_service_ids(),
+              UnorderedElementsAre(env_->service_id("amo"), env_->service_id("pms")));
   v1::Entry e;
   s = Minutes(kPmsCaseworker, m.id(), v1::VISIBILITY_SHARED, v1::DATA_CATEGORY_GENERAL,
               "PMS: présentation du centre", &e);
@@ -358,6 +366,11 @@ TEST_F(ConcertationTest, AHandoversMeetingIsOnItsThreadAndTheReceivingServiceIsI
               "PMS: présentation du centre", &e);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(e.handover_id(), h.id());
+  // Once it accompanies the youth, it sees every service invited.
+  v1::ListConcertationsResponse later;
+  ASSERT_TRUE(env_->care().ListConcertations(env_->As(kPmsCoordinator).get(), list, &later).ok());
+  ASSERT_EQ(later.concertations_size(), 1);
+  EXPECT_EQ(later.concertations(0).invited_service_ids_size(), 3);
   // The SAJ, invited but no party of the handover, files on its thread too.
   s = Minutes(kSajCaseworker, m.id(), v1::VISIBILITY_SHARED, v1::DATA_CATEGORY_GENERAL,
               "SAJ: accord sur le relais", &e);

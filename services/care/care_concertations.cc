@@ -2,6 +2,8 @@
 // Concertations' (concertations.h); the minutes are RecordService entries.
 
 #include <set>
+#include <string>
+#include <vector>
 
 #include "common/proto_time.h"
 #include "common/reason.h"
@@ -33,6 +35,15 @@ absl::StatusOr<std::vector<std::string>> InvitedOthers(const v1::ScheduleConcert
                                 "invite 1 to 9 services besides your own");
   }
   return std::vector<std::string>(out.begin(), out.end());
+}
+
+void Redact(v1::Concertation& m, absl::string_view own) {
+  std::vector<std::string> kept;
+  for (const std::string& id : m.invited_service_ids()) {
+    if (id == own || id == m.organizer_service_id()) kept.push_back(id);
+  }
+  m.clear_invited_service_ids();
+  for (std::string& id : kept) m.add_invited_service_ids(std::move(id));
 }
 
 absl::Status CheckOutcome(const v1::RecordConcertationRequest& req) {
@@ -134,9 +145,14 @@ grpc::ServerUnaryReactor* CareServiceImpl::ListConcertations(
         // Like the youth's other care records, while the service may read them;
         // and, like a handover's party, an invited service sees its meetings
         // before it accompanies the youth. Never on an erased record.
-        if (absl::Status read = RequireRead(caller, req->youth_id(), &call);
-            !read.ok() && (list.empty() || common::ReasonOf(read) != "no_active_accompaniment")) {
+        const absl::Status read = RequireRead(caller, req->youth_id(), &call);
+        if (!read.ok() && (list.empty() || common::ReasonOf(read) != "no_active_accompaniment")) {
           return read;
+        }
+        // Who else is invited tells which services follow the youth: a service
+        // that does not follow them yet sees only the organizer and itself.
+        if (!read.ok()) {
+          for (v1::Concertation& m : list) Redact(m, caller.service_id());
         }
         ASSIGN_OR_RETURN(*resp->mutable_next_page_token(),
                          rpc::TakePage(list, req->page_size(), req->page_token(),
