@@ -25,6 +25,11 @@ constexpr absl::Duration kScheduledAhead = absl::Hours(24 * 365);
 // The invited services other than the caller's, each once.
 absl::StatusOr<std::vector<std::string>> InvitedOthers(const v1::ScheduleConcertationRequest& req,
                                                        absl::string_view own) {
+  constexpr int kMaxListed = Concertations::kMaxInvited + 1;  // the caller's own may be listed
+  if (req.invited_service_ids_size() > kMaxListed) {
+    return common::InvalidField("invited_service_ids", "out_of_range",
+                                "invite 1 to 9 services besides your own");
+  }
   std::set<std::string, std::less<>> out;
   for (const std::string& id : req.invited_service_ids()) {
     RETURN_IF_ERROR(common::CheckId("invited_service_ids", id));
