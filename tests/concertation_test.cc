@@ -262,7 +262,7 @@ TEST_F(ConcertationTest, OnlyServicesThatAccompanyTheYouthAreInvitedAndNotified)
   EXPECT_TRUE(ids.empty());
   EXPECT_TRUE(Scheduled(kPmsCoordinator).empty());
 
-  // Scheduling the same meeting twice gives one; another one at that time is refused.
+  // Scheduling the same meeting twice gives one; its invitations are checked again.
   ASSERT_TRUE(Schedule(kAmoCaseworker, {env_->service_id("saj")}, &m).ok());
   v1::Concertation same;
   ASSERT_TRUE(Schedule(kAmoCaseworker, {env_->service_id("saj")}, &same).ok());
@@ -286,6 +286,38 @@ TEST_F(ConcertationTest, OnlyServicesThatAccompanyTheYouthAreInvitedAndNotified)
   s = Record(kPmsCaseworker, m.id(), v1::CONCERTATION_STATE_CANCELLED,
              v1::YOUTH_PARTICIPATION_UNSPECIFIED, &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ConcertationTest, AnotherMeetingAtTheSameTimeOrOnAClosedHandoverIsRefused) {
+  env_->AddService("mh", "Service de santé mentale", "sante_mentale", "SSM");
+  env_->AddMember("mh.cw", "mh", v1::ROLE_CASEWORKER);
+  env_->AddMember("mh.coord", "mh", v1::ROLE_COORDINATOR);
+  env_->Accompany(youth_, "mh.coord", "mh.cw");
+  v1::Concertation m, other;
+  ASSERT_TRUE(Schedule(kAmoCaseworker, {env_->service_id("saj")}, &m).ok());
+  grpc::Status s =
+      Schedule(kAmoCaseworker, {env_->service_id("saj"), env_->service_id("mh")}, &other);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(ReasonCode(s), "concertation_already_scheduled");
+  // A handover cancelled before the meeting takes none.
+  v1::ProposeHandoverRequest propose;
+  propose.set_youth_id(youth_);
+  propose.set_to_service_id(env_->service_id("pms"));
+  propose.set_reason("décrochage scolaire");
+  *propose.mutable_overlap_start() = common::ToProto(env_->clock().Now());
+  *propose.mutable_overlap_end() = common::ToProto(env_->clock().Now() + 30 * kDay);
+  v1::Handover h;
+  ASSERT_TRUE(env_->care().ProposeHandover(env_->As(kAmoCaseworker).get(), propose, &h).ok());
+  v1::CancelHandoverRequest cancel;
+  cancel.set_handover_id(h.id());
+  cancel.set_reason("le jeune reste à l'AMO");
+  ASSERT_TRUE(env_->care().CancelHandover(env_->As(kAmoCaseworker).get(), cancel, &h).ok());
+  s = Schedule(kAmoCaseworker, {env_->service_id("pms")}, &other, 2 * kDay, h.id());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonCode(s), "handover_closed");
+  std::vector<std::string> ids;
+  ASSERT_TRUE(List(kAmoCaseworker, &ids).ok());
+  EXPECT_THAT(ids, ElementsAre(m.id()));
 }
 
 TEST_F(ConcertationTest, MinutesNeedAnInvitationToAMeetingOfThatYouth) {

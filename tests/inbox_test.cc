@@ -91,6 +91,25 @@ class InboxTest : public ::testing::Test {
     return convention;
   }
 
+  // The PMS coordinator's protocol for its caseworkers; `content` sets the
+  // first version's link or text.
+  v1::Protocol PublishPmsProtocol(void (*content)(v1::ProtocolVersion&)) {
+    RelaisEnv& env = *env_;
+    v1::CreateProtocolRequest create;
+    create.mutable_protocol()->set_title("Accueil d'un jeune orienté par une AMO");
+    create.mutable_protocol()->add_service_ids(env.service_id("pms"));
+    create.mutable_protocol()->add_roles(v1::ROLE_CASEWORKER);
+    *create.mutable_protocol()->mutable_review_time() =
+        common::ToProto(env.clock().Now() + 365 * kDay);
+    create.mutable_first_version()->set_summary("Qui appelle qui, et quand");
+    content(*create.mutable_first_version());
+    v1::Protocol protocol;
+    grpc::Status s =
+        env.partnership().CreateProtocol(env.As(kPmsCoordinator).get(), create, &protocol);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return protocol;
+  }
+
   std::unique_ptr<RelaisEnv> env_;
 };
 
@@ -242,18 +261,9 @@ TEST_F(InboxTest, AProtocolPublishedAndAConventionToReviewReachTheMembersConcern
       OfKind(Inbox(env, kSajCoordinator), v1::INBOX_ITEM_KIND_CONVENTION_TO_REVIEW).empty());
 
   // A protocol version published: its caseworkers, not its coordinators, not other services.
-  v1::CreateProtocolRequest create;
-  create.mutable_protocol()->set_title("Accueil d'un jeune orienté par une AMO");
-  create.mutable_protocol()->add_service_ids(env.service_id("pms"));
-  create.mutable_protocol()->add_roles(v1::ROLE_CASEWORKER);
-  *create.mutable_protocol()->mutable_review_time() =
-      common::ToProto(env.clock().Now() + 365 * kDay);
-  create.mutable_first_version()->set_summary("Qui appelle qui, et quand");
-  create.mutable_first_version()->set_link("https://intranet.example.org/accueil.pdf");
-  v1::Protocol protocol;
-  grpc::Status s =
-      env.partnership().CreateProtocol(env.As(kPmsCoordinator).get(), create, &protocol);
-  ASSERT_TRUE(s.ok()) << s.error_message();
+  const v1::Protocol protocol = PublishPmsProtocol(
+      [](v1::ProtocolVersion& v) { v.set_link("https://intranet.example.org/accueil.pdf"); });
+  ASSERT_FALSE(protocol.id().empty());
   std::vector<v1::InboxItem> to_ack =
       OfKind(Inbox(env, kPmsCaseworker), v1::INBOX_ITEM_KIND_PROTOCOL_TO_ACKNOWLEDGE);
   ASSERT_EQ(to_ack.size(), 1u);
@@ -271,22 +281,14 @@ TEST_F(InboxTest, ANewcomerSeesTheServicesYouthsHandoversConventionsAndProtocols
   const v1::Handover h = ProposeToPms();
   Accept(h);
   const v1::Convention convention = ProposeAmoPmsConvention(180 * kDay);
-  v1::CreateProtocolRequest create;
-  create.mutable_protocol()->set_title("Accueil d'un jeune orienté par une AMO");
-  create.mutable_protocol()->add_service_ids(env.service_id("pms"));
-  create.mutable_protocol()->add_roles(v1::ROLE_CASEWORKER);
-  *create.mutable_protocol()->mutable_review_time() =
-      common::ToProto(env.clock().Now() + 365 * kDay);
-  create.mutable_first_version()->set_summary("Qui appelle qui, et quand");
-  create.mutable_first_version()->set_text("1. Le coordinateur PMS ...");
-  v1::Protocol protocol;
-  grpc::Status s =
-      env.partnership().CreateProtocol(env.As(kPmsCoordinator).get(), create, &protocol);
-  ASSERT_TRUE(s.ok()) << s.error_message();
+  const v1::Protocol protocol =
+      PublishPmsProtocol([](v1::ProtocolVersion& v) { v.set_text("1. Le coordinateur PMS ..."); });
+  ASSERT_FALSE(protocol.id().empty());
 
   env.AddMember("pms.nouveau", "pms", v1::ROLE_CASEWORKER);
   v1::OrientationResponse view;
-  s = env.inbox().Orientation(env.As("pms.nouveau").get(), v1::OrientationRequest(), &view);
+  grpc::Status s =
+      env.inbox().Orientation(env.As("pms.nouveau").get(), v1::OrientationRequest(), &view);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(view.service_id(), env.service_id("pms"));
   ASSERT_EQ(view.accompaniments_size(), 1);
