@@ -43,6 +43,10 @@ ABSL_FLAG(int, call_queue, 1024,
 ABSL_FLAG(bool, diagnostics, false,
           "Serve relais.v1.DiagnosticsService (Echo, the load driver's baseline; token-checked, "
           "touches no data)");
+ABSL_FLAG(std::vector<std::string>, services, {},
+          "Serve only these services (comma-separated: directory, auth, record, care, "
+          "partnership, inbox, audit, admin); empty: all. Processes serving different services "
+          "share one --db and --keys_dir (docs/deployment.md)");
 ABSL_FLAG(bool, demo, false, "Load the demo data set if the database is empty");
 ABSL_FLAG(int, max_overlap_days, 90, "Longest handover overlap window, in days");
 ABSL_FLAG(int, self_consent_age, 12, "Age from which the youth consents personally");
@@ -107,6 +111,7 @@ std::vector<std::string> ApplyFlags(bool only_given, relais::host::ServerSetting
   if (use("group_commit")) o.db_group_commit = absl::GetFlag(FLAGS_group_commit);
   if (use("call_workers")) o.call_workers = std::clamp(absl::GetFlag(FLAGS_call_workers), 1, 1024);
   if (use("diagnostics")) o.diagnostics = absl::GetFlag(FLAGS_diagnostics);
+  if (use("services")) o.services = absl::GetFlag(FLAGS_services);
   if (use("call_queue")) o.call_queue = std::clamp(absl::GetFlag(FLAGS_call_queue), 1, 1 << 20);
   if (use("keys_dir")) o.keys_dir = absl::GetFlag(FLAGS_keys_dir);
   if (use("master_key_file")) o.master_key_file = absl::GetFlag(FLAGS_master_key_file);
@@ -343,6 +348,13 @@ int main(int argc, char** argv) {
   if (!LoadSettings(&settings)) return 2;
   relais::host::HostOptions options = settings.host;
   if (!ChooseTransport(settings, &options)) return 2;
+  if (absl::GetFlag(FLAGS_demo) && !options.services.empty()) {
+    // The demo data is loaded through the services' own calls.
+    relais::common::LogError(
+        "--demo loads the demo data through every service: start relaisd "
+        "once with --demo and without --services, then split it");
+    return 2;
+  }
   const bool tls = options.tls.enabled();
   std::error_code ec;
   const auto parent = std::filesystem::path(options.db_path).parent_path();

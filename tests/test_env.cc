@@ -4,9 +4,12 @@
 #include <atomic>
 #include <filesystem>
 #include <random>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "auth/password.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "relais/v1/common.pb.h"
 #include "services/common/rpc.h"
@@ -351,6 +354,44 @@ std::vector<v1::AuditEvent> EventsOf(RelaisEnv& env, const std::string& youth) {
     token = resp.next_page_token();
   } while (!token.empty());
   return all;
+}
+
+// grpc.health.v1.Health/Check by hand (Debian ships no health.proto):
+// HealthCheckRequest{service = 1}; HealthCheckResponse{status = 1} with
+// SERVING = 1, NOT_SERVING = 2. Returns the status, or -1 if the call failed.
+int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
+  std::string request;
+  if (!service.empty()) {
+    request.push_back(0x0a);
+    request.push_back(static_cast<char>(service.size()));
+    request += service;
+  }
+  grpc::Slice slice(request);
+  grpc::ByteBuffer in(&slice, 1);
+  grpc::ByteBuffer out;
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  absl::Mutex mu;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &in, &out,
+                 [&](grpc::Status s) {
+                   absl::MutexLock lock(&mu);
+                   status = std::move(s);
+                   done = true;
+                 });
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(&done));
+  if (!status.ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  if (!out.Dump(&slices).ok()) return -1;
+  std::string bytes;
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  if (bytes.empty()) return 0;  // UNKNOWN
+  if (bytes.size() != 2 || bytes[0] != 0x08) return -1;
+  return bytes[1];
 }
 
 }  // namespace relais::testing

@@ -175,6 +175,11 @@ class RelaisEnv {
   std::map<std::string, directory::MemberInfo, std::less<>> members_;
 };
 
+// grpc.health.v1.Health/Check of `service` ("" for the server as a whole):
+// 1 SERVING, 2 NOT_SERVING, 0 UNKNOWN, -1 if the call failed (NOT_FOUND for
+// a service the server does not serve).
+int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service);
+
 // The reason code a Relais error carries (from its ErrorDetail), or "" if none.
 std::string ReasonCode(const grpc::Status& status);
 

@@ -13,6 +13,7 @@
 #include <map>
 #include <sstream>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -60,6 +61,7 @@ absl::StatusOr<std::string> LoadOrCreateSecret(const std::string& path) {
 
 // Refuses options no step could work with, before anything is opened.
 absl::Status ValidateOptions(const HostOptions& options) {
+  RETURN_IF_ERROR(CheckServiceNames(options.services));
   RETURN_IF_ERROR(options.retention.Validate());
   if (options.erasure_grace_period < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("erasure_grace_period must not be negative");
@@ -74,6 +76,25 @@ absl::Status ValidateOptions(const HostOptions& options) {
 }
 
 }  // namespace
+
+absl::Status CheckServiceNames(const std::vector<std::string>& services) {
+  for (size_t i = 0; i < services.size(); ++i) {
+    if (!absl::c_any_of(kServedServices,
+                        [&](const ServedService& s) { return services[i] == s.name; })) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown service \"", services[i],
+                       "\" (directory, auth, record, care, partnership, inbox, audit, admin)"));
+    }
+    if (std::find(services.begin(), services.begin() + i, services[i]) != services.begin() + i) {
+      return absl::InvalidArgumentError(absl::StrCat("service \"", services[i], "\" named twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool Host::Serves(absl::string_view name) const {
+  return options_.services.empty() || absl::c_linear_search(options_.services, name);
+}
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> Host::NewServer(
     std::shared_ptr<grpc::ServerCredentials> credentials, const std::string& address, int* port) {
@@ -99,14 +120,19 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Host::NewServer(
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
   // Callback services are not bound to one server: a reload's new server
   // serves the same objects.
-  builder.RegisterService(directory_service_.get());
-  builder.RegisterService(auth_service_.get());
-  builder.RegisterService(record_.get());
-  builder.RegisterService(care_.get());
-  builder.RegisterService(partnership_service_.get());
-  builder.RegisterService(inbox_service_.get());
-  builder.RegisterService(audit_service_.get());
-  builder.RegisterService(admin_service_.get());
+  const std::pair<const char*, grpc::Service*> services[] = {
+      {"directory", directory_service_.get()},
+      {"auth", auth_service_.get()},
+      {"record", record_.get()},
+      {"care", care_.get()},
+      {"partnership", partnership_service_.get()},
+      {"inbox", inbox_service_.get()},
+      {"audit", audit_service_.get()},
+      {"admin", admin_service_.get()},
+  };
+  for (const auto& [name, service] : services) {
+    if (Serves(name)) builder.RegisterService(service);
+  }
   if (diagnostics_ != nullptr) builder.RegisterService(diagnostics_.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || *port == 0) {
@@ -325,17 +351,19 @@ absl::Status Host::BuildServer() {
   }
   // NOT_SERVING for every service until ready and while the database probe
   // fails (see HealthReporter).
+  std::vector<std::string> served;
+  for (const ServedService& s : kServedServices) {
+    if (Serves(s.name)) served.push_back(s.full_name);
+  }
   health_ = std::make_unique<observability::HealthReporter>(
-      server_health,
-      std::vector<std::string>{"relais.v1.DirectoryService", "relais.v1.AuthService",
-                               "relais.v1.RecordService", "relais.v1.CareService",
-                               "relais.v1.AuditService", "relais.v1.AdminService",
-                               "relais.v1.PartnershipService", "relais.v1.InboxService"},
-      [db = db_.get()] { return db->Probe(); }, options_.health_probe_interval);
+      server_health, std::move(served), [db = db_.get()] { return db->Probe(); },
+      options_.health_probe_interval);
   // A checkpointer that refuses to sign (a rewritten or shortened log) takes
   // the audit service out of rotation, visibly, until a head is signed again.
-  health_->AddServiceCheck("relais.v1.AuditService",
-                           [cp = checkpointer_.get()] { return !cp->refusing(); });
+  if (Serves("audit")) {
+    health_->AddServiceCheck("relais.v1.AuditService",
+                             [cp = checkpointer_.get()] { return !cp->refusing(); });
+  }
   health_->Start();
   return absl::OkStatus();
 }
@@ -375,10 +403,11 @@ void Host::StartMetrics() {
 
 void Host::StartBackgroundWork() {
   sweeper_ = std::thread([this] { SweepLoop(); });
-  if (options_.retention.sweep_interval > absl::ZeroDuration()) {
+  if (Serves("record") && options_.retention.sweep_interval > absl::ZeroDuration()) {
     retention_sweeper_ = std::thread([this] { RetentionLoop(); });
   }
-  checkpointer_->Start();
+  // One signer per log: where the audit service is served.
+  if (Serves("audit")) checkpointer_->Start();
   if (options_.ready_on_start) health_->SetReady(true);
 }
 
@@ -396,37 +425,35 @@ absl::Status Host::RetireTokenKeys() {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Logs a failed sweep step, or its count when it did something.
+void LogSweep(absl::string_view what, const absl::StatusOr<int>& done) {
+  if (!done.ok()) {
+    common::LogError(absl::StrCat(what, " failed"), {{"status", done.status().ToString()}});
+  } else if (*done > 0) {
+    common::LogInfo(std::string(what), {{"count", absl::StrCat(*done)}});
+  }
+}
+
+}  // namespace
+
 void Host::SweepLoop() {
   while (!stop_.WaitForNotificationWithTimeout(options_.sweep_interval)) {
     clock_sync_->Check();
+    // Every process caches unwrapped keys and verifies tokens.
     record_->PurgeExpiredKeys();
     if (absl::Status retired = RetireTokenKeys(); !retired.ok()) {
       common::LogError("token key retirement failed", {{"status", retired.ToString()}});
     }
-    for (absl::StatusOr<int> posted :
-         {care_->PostReminders(), partnership_service_->PostReminders()}) {
-      if (!posted.ok()) {
-        common::LogError("inbox reminders failed", {{"status", posted.status().ToString()}});
-      }
+    if (Serves("care")) LogSweep("care reminders", care_->PostReminders());
+    if (Serves("partnership")) {
+      LogSweep("partnership reminders", partnership_service_->PostReminders());
     }
-    if (absl::StatusOr<int> pruned = inbox_store_->Prune(); !pruned.ok()) {
-      common::LogError("inbox pruning failed", {{"status", pruned.status().ToString()}});
-    } else if (*pruned > 0) {
-      common::LogInfo("inbox items pruned", {{"count", absl::StrCat(*pruned)}});
-    }
-    absl::StatusOr<int> n = care_->CompleteDueHandovers();
-    if (!n.ok()) {
-      common::LogError("handover sweep failed", {{"status", n.status().ToString()}});
-    } else if (*n > 0) {
-      common::LogInfo("handovers completed", {{"count", absl::StrCat(*n)}});
-    }
+    if (Serves("inbox")) LogSweep("inbox pruning", inbox_store_->Prune());
+    if (Serves("care")) LogSweep("handover sweep", care_->CompleteDueHandovers());
     // Four-eyes erasures whose grace period has passed. Counts only.
-    absl::StatusOr<int> erased = record_->ExecuteDueErasures();
-    if (!erased.ok()) {
-      common::LogError("erasure sweep failed", {{"status", erased.status().ToString()}});
-    } else if (*erased > 0) {
-      common::LogInfo("erasures executed", {{"count", absl::StrCat(*erased)}});
-    }
+    if (Serves("record")) LogSweep("erasure sweep", record_->ExecuteDueErasures());
   }
 }
 

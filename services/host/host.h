@@ -5,8 +5,10 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "auth/key_ring.h"
@@ -43,6 +45,27 @@
 #include "storage/row_mac.h"
 
 namespace relais::host {
+
+// The gRPC services relaisd serves: the name --services takes, and the full
+// name clients, health checks and reflection use.
+struct ServedService {
+  const char* name;
+  const char* full_name;
+};
+inline constexpr ServedService kServedServices[] = {
+    {"directory", "relais.v1.DirectoryService"},
+    {"auth", "relais.v1.AuthService"},
+    {"record", "relais.v1.RecordService"},
+    {"care", "relais.v1.CareService"},
+    {"partnership", "relais.v1.PartnershipService"},
+    {"inbox", "relais.v1.InboxService"},
+    {"audit", "relais.v1.AuditService"},
+    {"admin", "relais.v1.AdminService"},
+};
+
+// OK if `services` names each service of kServedServices at most once;
+// otherwise INVALID_ARGUMENT naming the first unknown or repeated name.
+absl::Status CheckServiceNames(const std::vector<std::string>& services);
 
 struct HostOptions {
   // The SQLite file (created if missing).
@@ -132,6 +155,13 @@ struct HostOptions {
   // Serves DiagnosticsService (Echo, the load driver's baseline). relaisd
   // --diagnostics; off by default.
   bool diagnostics = false;
+  // The services this process serves, by kServedServices names; empty: all
+  // (docs/deployment.md, "Services apart"). Every process opens the same
+  // database and reads the facts its services decide on there, through the
+  // same stores as when all run together. Each background task runs only
+  // where its service is served: the care sweeps with care, erasures and
+  // retention with record, inbox pruning with inbox, checkpoints with audit.
+  std::vector<std::string> services{};
 };
 
 // relaisd in one object: the database, every service wired in-process, and the
@@ -149,6 +179,8 @@ class Host {
 
   // Health: see HostOptions::ready_on_start.
   void SetReady(bool ready);
+  // True if this process serves `name` (a kServedServices name).
+  bool Serves(absl::string_view name) const;
   // True while grpc.health.v1 reports SERVING.
   bool serving() const;
   // The same for one service, e.g. "relais.v1.AuditService" (NOT_SERVING
