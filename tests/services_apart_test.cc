@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -240,6 +241,110 @@ TEST_F(ServicesApart, EachProcessServesOnlyItsServices) {
       }
     }
   }
+}
+
+// Several instances, one truth (issue #15 item 3): two relaisd serving every
+// service over one database take writes at once; every write either one
+// acknowledged is there, read through the other, and the audit log is one
+// gap-free chain that both verify, signed by one instance at a time.
+TEST(SeveralInstances, ConcurrentWritesThroughTwoInstancesKeepOneChain) {
+  const std::string dir = FreshPath("several_instances");
+  {
+    Part whole(dir, "");
+    ASSERT_TRUE(whole.WaitFor("Relais demo is serving")) << whole.output();
+    ASSERT_EQ(whole.Exit(/*terminate=*/true), 0) << whole.output();
+  }
+  const std::vector<std::string> all = {"--insecure_dev",
+                                        "--listen=127.0.0.1:0",
+                                        "--metrics_listen=",
+                                        "--checkpoint_every_events=10",
+                                        "--db=" + dir + "/relais.db",
+                                        "--keys_dir=" + dir + "/keys"};
+  RelaisdProcess one(RELAISD_PATH, all), two(RELAISD_PATH, all);
+  ASSERT_TRUE(one.WaitFor("relaisd serving")) << one.output();
+  ASSERT_TRUE(two.WaitFor("relaisd serving")) << two.output();
+  std::shared_ptr<grpc::Channel> channels[] = {
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", one.ServingPort()),
+                          grpc::InsecureChannelCredentials()),
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", two.ServingPort()),
+                          grpc::InsecureChannelCredentials())};
+  auto auth = v1::AuthService::NewStub(channels[0]);
+  const Member camille = Login(*auth, "amo.camille");
+  const Member amo = Login(*auth, "amo.coord");
+  const Member dpo = Login(*auth, "dpo");
+  auto record = v1::RecordService::NewStub(channels[1]);
+  v1::CreateYouthRequest create;
+  create.mutable_youth()->set_display_name("Jeune (deux instances)");
+  create.mutable_youth()->set_date_of_birth("2010-09-14");
+  v1::Youth youth;
+  grpc::Status s = record->CreateYouth(Ctx(camille.token).get(), create, &youth);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::OpenAccompanimentRequest open;
+  open.set_youth_id(youth.id());
+  open.set_referent_member_id(camille.member_id);
+  open.set_basis(v1::ACCOMPANIMENT_BASIS_VOLUNTARY);
+  v1::Accompaniment accompaniment;
+  s = v1::CareService::NewStub(channels[0])
+          ->OpenAccompaniment(Ctx(amo.token).get(), open, &accompaniment);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  // Four writers, two through each instance.
+  constexpr int kWriters = 4, kEach = 25;
+  std::vector<std::vector<std::string>> acknowledged(kWriters);
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      auto stub = v1::RecordService::NewStub(channels[w % 2]);
+      for (int i = 0; i < kEach; ++i) {
+        v1::AddEntryRequest add;
+        v1::Entry* entry = add.mutable_entry();
+        entry->set_youth_id(youth.id());
+        entry->set_kind(v1::ENTRY_KIND_NOTE);
+        entry->set_category(v1::DATA_CATEGORY_GENERAL);
+        entry->set_visibility(v1::VISIBILITY_SHARED);
+        entry->set_body(absl::StrCat("Note ", w, ".", i));
+        v1::Entry added;
+        if (stub->AddEntry(Ctx(camille.token).get(), add, &added).ok()) {
+          acknowledged[w].push_back(added.id());
+        }
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  int total = 0;
+  for (int w = 0; w < kWriters; ++w) {
+    total += static_cast<int>(acknowledged[w].size());
+    // Read back through the instance that did not take the write.
+    auto other = v1::RecordService::NewStub(channels[(w + 1) % 2]);
+    for (const std::string& id : acknowledged[w]) {
+      v1::GetEntryRequest get;
+      get.set_entry_id(id);
+      get.set_purpose(v1::PURPOSE_COORDINATION);
+      v1::Entry read;
+      s = other->GetEntry(Ctx(camille.token).get(), get, &read);
+      EXPECT_TRUE(s.ok()) << id << ": " << s.error_message();
+    }
+  }
+  EXPECT_EQ(total, kWriters * kEach) << "a write refused under concurrency";
+
+  for (const std::shared_ptr<grpc::Channel>& channel : channels) {
+    auto audit = v1::AuditService::NewStub(channel);
+    v1::VerifyLogResponse verified;
+    s = audit->VerifyLog(Ctx(dpo.token).get(), v1::VerifyLogRequest(), &verified);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(verified.ok()) << verified.problem() << " at " << verified.first_bad_sequence();
+    v1::QueryEventsRequest query;
+    query.set_youth_id(youth.id());
+    query.set_page_size(1000);
+    v1::QueryEventsResponse events;
+    s = audit->QueryEvents(Ctx(dpo.token).get(), query, &events);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    int adds = 0;
+    for (const v1::AuditEvent& e : events.events()) adds += e.action() == v1::ACTION_ADD_ENTRY;
+    EXPECT_EQ(adds, total);
+  }
+  EXPECT_EQ(one.Exit(/*terminate=*/true), 0);
+  EXPECT_EQ(two.Exit(/*terminate=*/true), 0);
 }
 
 TEST(ServiceNames, UnknownOrRepeatedNamesAreRefused) {

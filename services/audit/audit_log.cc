@@ -55,6 +55,12 @@ const std::vector<storage::Migration>& Migrations() {
        " time_us INTEGER NOT NULL,"
        " key_id TEXT NOT NULL,"
        " signature BLOB NOT NULL);"},
+      // Who signs checkpoints now, among instances sharing the database.
+      {3,
+       "CREATE TABLE audit_signer_lease ("
+       " id INTEGER PRIMARY KEY CHECK (id = 1),"
+       " holder TEXT NOT NULL,"
+       " expires_us INTEGER NOT NULL);"},
   };
   return *kMigrations;
 }

@@ -179,6 +179,14 @@ class AuditLog {
   // The newest stored checkpoint, or nullopt if none.
   absl::StatusOr<std::optional<v1::Checkpoint>> LatestCheckpoint() const;
 
+  // The signer lease (signer_lease.cc): instances that share the database
+  // sign checkpoints one at a time. True if `holder` holds it now, until the
+  // clock's now + `ttl` (it was free, expired, or already `holder`'s); false
+  // if another holder's lease runs. The database's status on failure.
+  absl::StatusOr<bool> TakeSignerLease(absl::string_view holder, absl::Duration ttl);
+  // Ends `holder`'s lease; nothing if another holds it.
+  absl::Status ReleaseSignerLease(absl::string_view holder);
+
   // Stored checkpoints with after_sequence < sequence <= up_to_sequence,
   // oldest first, at most `limit` (1 to kMaxQueryLimit, else InvalidArgument).
   absl::StatusOr<std::vector<v1::Checkpoint>> Checkpoints(int64_t after_sequence,

@@ -330,6 +330,61 @@ TEST_F(CheckpointerTest, BackgroundThreadSignsWhenTheLastCheckpointGetsOld) {
   EXPECT_TRUE(WaitCovered(1));
 }
 
+TEST_F(CheckpointerTest, TheSignerLeaseIsOneHoldersUntilReleasedOrExpired) {
+  auto take = [&](const char* holder) {
+    absl::StatusOr<bool> taken = log_->TakeSignerLease(holder, absl::Seconds(30));
+    EXPECT_TRUE(taken.ok()) << taken.status();
+    return taken.ok() && *taken;
+  };
+  EXPECT_TRUE(take("a"));
+  EXPECT_FALSE(take("b")) << "a holds it";
+  EXPECT_TRUE(take("a")) << "a renews its own";
+  ASSERT_TRUE(log_->ReleaseSignerLease("b").ok());
+  EXPECT_FALSE(take("b")) << "b cannot release a's lease";
+  clock_.Advance(absl::Seconds(31));
+  EXPECT_TRUE(take("b")) << "a's lease expired (a signer that died)";
+  EXPECT_FALSE(take("a"));
+  ASSERT_TRUE(log_->ReleaseSignerLease("b").ok());
+  EXPECT_TRUE(take("a"));
+}
+
+// Two instances over one database (issue #15): while one signs, the other's
+// due checkpoint waits its turn and an asked-for one fails UNAVAILABLE after
+// lease_wait; once the lease is free, the other signs, extending what the
+// first signed.
+TEST_F(CheckpointerTest, InstancesSharingTheLogSignOneAtATime) {
+  auto first = Make(1, absl::Hours(1));
+  auto second = std::make_unique<Checkpointer>(
+      log_.get(), keys_.get(), &clock_,
+      Checkpointer::Options{
+          .every_events = 1, .every = absl::Hours(1), .lease_wait = absl::Milliseconds(100)});
+  Add(2);
+  ASSERT_TRUE(first->CheckpointNow().ok());
+  EXPECT_EQ(Covered(), 2);
+  Add(2);
+  // Another instance in the middle of signing.
+  ASSERT_TRUE(*log_->TakeSignerLease("another-instance", absl::Seconds(30)));
+  auto due = second->CheckpointIfDue();
+  ASSERT_TRUE(due.ok()) << due.status();
+  EXPECT_FALSE(due->has_value()) << "not its turn";
+  EXPECT_EQ(second->CheckpointNow().status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(second->refusals(), 0) << "waiting is not a refusal";
+  EXPECT_EQ(Covered(), 2);
+  ASSERT_TRUE(log_->ReleaseSignerLease("another-instance").ok());
+  auto made = second->CheckpointIfDue();
+  ASSERT_TRUE(made.ok()) << made.status();
+  ASSERT_TRUE(made->has_value());
+  EXPECT_EQ((*made)->sequence(), 4);
+  // The first instance continues from the second's checkpoint.
+  Add(1);
+  auto next = first->CheckpointNow();
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_TRUE(next->has_value());
+  EXPECT_EQ((*next)->sequence(), 5);
+  EXPECT_TRUE(*log_->TakeSignerLease("another-instance", absl::Seconds(30)))
+      << "each signer releases the lease when done";
+}
+
 TEST_F(CheckpointerTest, AnUnstartedCheckpointerSignsNothingWhenDestroyed) {
   Add(2);
   Make(1, absl::Seconds(1)).reset();

@@ -5,7 +5,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "services/audit/checkpoint.h"
@@ -16,7 +19,12 @@ namespace relais::audit {
 
 Checkpointer::Checkpointer(AuditLog* log, const auth::KeyRing* keys, const common::Clock* clock,
                            Options options)
-    : log_(log), keys_(keys), clock_(clock), options_(options), started_(clock->Now()) {}
+    : log_(log),
+      keys_(keys),
+      clock_(clock),
+      options_(options),
+      started_(clock->Now()),
+      holder_(absl::StrFormat("signer-%016x", absl::Uniform<uint64_t>(absl::BitGen()))) {}
 
 Checkpointer::~Checkpointer() { Stop(); }
 
@@ -129,6 +137,15 @@ absl::StatusOr<std::optional<v1::Checkpoint>> Checkpointer::SignHeadLocked(bool 
       return std::nullopt;
     }
   }
+  // One instance signs at a time; a due poll leaves its turn to the one
+  // signing now, a checkpoint asked for waits for it.
+  ASSIGN_OR_RETURN(const bool leased, TakeLease(/*wait=*/!only_if_due));
+  if (!leased) return std::nullopt;
+  absl::Cleanup release = [this] {
+    if (absl::Status s = log_->ReleaseSignerLease(holder_); !s.ok()) {
+      common::LogError("audit signer lease not released", {{"status", s.ToString()}});
+    }
+  };
   ASSIGN_OR_RETURN(const CheckpointCandidate candidate,
                    log_->PrepareCheckpoint(signed_ ? signed_->sequence() : 0));
   if (signed_) RETURN_IF_ERROR(CheckExtendsSigned(candidate));
@@ -170,6 +187,18 @@ absl::StatusOr<std::optional<v1::Checkpoint>> Checkpointer::SignHeadLocked(bool 
   common::LogDebug("audit checkpoint", {{"sequence", absl::StrCat(checkpoint.sequence())},
                                         {"key_id", checkpoint.key_id()}});
   return checkpoint;
+}
+
+absl::StatusOr<bool> Checkpointer::TakeLease(bool wait) {
+  const absl::Time deadline = absl::Now() + options_.lease_wait;
+  while (true) {
+    ASSIGN_OR_RETURN(const bool taken, log_->TakeSignerLease(holder_, options_.lease_ttl));
+    if (taken || !wait) return taken;
+    if (absl::Now() >= deadline) {
+      return absl::UnavailableError("another instance is signing the audit log; retry");
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
 }
 
 absl::Status Checkpointer::CheckExtendsSigned(const CheckpointCandidate& candidate) const {

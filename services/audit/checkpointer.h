@@ -67,6 +67,13 @@ class Checkpointer final : public AppendListener {
     // Every checkpoint signed, one JSON line each (relaisd:
     // <keys_dir>/audit-witness.jsonl, config audit.witness_file). Empty: none.
     std::string witness_file{};
+    // Instances sharing the database sign one at a time, under the log's
+    // signer lease (AuditLog::TakeSignerLease), held while one signs and
+    // released after. A signer that dies keeps it until `lease_ttl` (by
+    // `clock`) passes. CheckpointNow waits up to `lease_wait` (real time)
+    // for another instance to finish signing, then fails UNAVAILABLE.
+    absl::Duration lease_ttl = absl::Seconds(30);
+    absl::Duration lease_wait = absl::Seconds(5);
   };
 
   Checkpointer(AuditLog* log, const auth::KeyRing* keys, const common::Clock* clock,
@@ -90,7 +97,8 @@ class Checkpointer final : public AppendListener {
   // Returns the new checkpoint, or nullopt if there was nothing to sign.
   // DataLoss if the log fails verification since the last checkpoint or that
   // checkpoint's signature is not the ring's; Internal if signing fails;
-  // otherwise the database's status.
+  // UNAVAILABLE if another instance held the signer lease for all of
+  // `lease_wait`; otherwise the database's status.
   absl::StatusOr<std::optional<v1::Checkpoint>> CheckpointNow();
 
   // CheckpointNow() if a checkpoint is due by count or by age; nullopt if not.
@@ -122,6 +130,9 @@ class Checkpointer final : public AppendListener {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_);
   // Reads the state file once (adopting a stored checkpoint without one).
   absl::Status LoadStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_);
+  // Takes the signer lease: true once held; false, or after `wait` UNAVAILABLE
+  // when it still is not, while another instance holds it.
+  absl::StatusOr<bool> TakeLease(bool wait) ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_);
   // DataLoss unless `candidate` extends signed_ (see the class comment).
   absl::Status CheckExtendsSigned(const CheckpointCandidate& candidate) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_);
@@ -135,6 +146,8 @@ class Checkpointer final : public AppendListener {
   const Options options_;
   // The clock's time at construction: the age of "no checkpoint yet".
   const absl::Time started_;
+  // This checkpointer's name in the signer lease.
+  const std::string holder_;
 
   // Serialises checkpointing (thread, exports, Stop) so each head is signed once.
   absl::Mutex checkpoint_mu_;
