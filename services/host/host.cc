@@ -406,7 +406,8 @@ void Host::StartBackgroundWork() {
   if (Serves("record") && options_.retention.sweep_interval > absl::ZeroDuration()) {
     retention_sweeper_ = std::thread([this] { RetentionLoop(); });
   }
-  // One signer per log: where the audit service is served.
+  // Checkpoints are signed where the audit service is served, one instance
+  // at a time when several serve it (the log's signer lease).
   if (Serves("audit")) checkpointer_->Start();
   if (options_.ready_on_start) health_->SetReady(true);
 }

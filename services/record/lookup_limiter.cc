@@ -2,33 +2,32 @@
 
 #include <algorithm>
 
+#include "common/status_macros.h"
+
 namespace relais::record {
 
-LookupLimiter::LookupLimiter(int per_window, absl::Duration window)
-    : per_window_(std::max(1, per_window)), window_(window) {}
+LookupLimiter::LookupLimiter(storage::Database* db, int per_window, absl::Duration window)
+    : db_(db), per_window_(std::max(1, per_window)), window_(window) {}
 
-bool LookupLimiter::TryAcquire(absl::string_view member_id, absl::Time now) {
-  absl::MutexLock lock(&mu_);
-  if (recent_.size() >= prune_at_) {
-    Prune(now);
-    // Members are bounded by the directory; keep the sweep amortised anyway.
-    prune_at_ = std::max<size_t>(1024, 2 * recent_.size());
-  }
-  std::deque<absl::Time>& times = recent_[member_id];
-  while (!times.empty() && times.front() <= now - window_) times.pop_front();
-  if (static_cast<int>(times.size()) >= per_window_) return false;
-  times.push_back(now);
-  return true;
-}
-
-void LookupLimiter::Prune(absl::Time now) {
-  for (auto it = recent_.begin(); it != recent_.end();) {
-    if (it->second.empty() || it->second.back() <= now - window_) {
-      recent_.erase(it++);
-    } else {
-      ++it;
-    }
-  }
+absl::StatusOr<bool> LookupLimiter::TryAcquire(absl::string_view member_id, absl::Time now) {
+  bool acquired = false;
+  RETURN_IF_ERROR(db_->Write([&](storage::Connection& txn) -> absl::Status {
+    const int64_t since_us = absl::ToUnixMicros(now - window_);
+    ASSIGN_OR_RETURN(storage::Statement prune,
+                     txn.Prepare("DELETE FROM rec_lookups WHERE at_us <= ?1"));
+    RETURN_IF_ERROR(prune.Bind(1, since_us).Run());
+    ASSIGN_OR_RETURN(storage::Statement count,
+                     txn.Prepare("SELECT COUNT(*) FROM rec_lookups WHERE member_id = ?1"));
+    count.Bind(1, member_id);
+    ASSIGN_OR_RETURN(const bool row, count.Step());
+    if (row && count.ColumnInt64(0) >= per_window_) return absl::OkStatus();
+    ASSIGN_OR_RETURN(storage::Statement insert,
+                     txn.Prepare("INSERT INTO rec_lookups (member_id, at_us) VALUES (?1, ?2)"));
+    RETURN_IF_ERROR(insert.Bind(1, member_id).Bind(2, absl::ToUnixMicros(now)).Run());
+    acquired = true;
+    return absl::OkStatus();
+  }));
+  return acquired;
 }
 
 }  // namespace relais::record

@@ -57,7 +57,7 @@ RecordServiceImpl::RecordServiceImpl(Options options, storage::Database* db,
       clock_(clock),
       gate_(gate),
       care_(care),
-      find_youth_limiter_(options_.find_youth_per_hour, absl::Hours(1)),
+      find_youth_limiter_(db, options_.find_youth_per_hour, absl::Hours(1)),
       reader_({.db = db, .keys = &keys_, .records = this, .care = care, .gate = gate}),
       retention_({.db = db,
                   .keys = &keys_,
@@ -149,7 +149,9 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CreateYouth(grpc::CallbackServerCon
           RETURN_IF_ERROR(CheckNationalNumber(req->national_number()));
           // "Already registered" answers whether a number exists, like FindYouth:
           // the same per-member limit, counted before the database is consulted.
-          if (!find_youth_limiter_.TryAcquire(caller.member_id(), clock_->Now())) {
+          ASSIGN_OR_RETURN(const bool counted,
+                           find_youth_limiter_.TryAcquire(caller.member_id(), clock_->Now()));
+          if (!counted) {
             return rpc::Exhausted(v1::ACCESS_REASON_RATE_LIMITED,
                                   "too many look-ups by national number this hour");
           }
@@ -186,31 +188,32 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CreateYouth(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* RecordServiceImpl::FindYouth(grpc::CallbackServerContext* ctx,
                                                        const v1::FindYouthRequest* req,
                                                        v1::FindYouthResponse* resp) {
-  return rpc::Serve(*gate_, ctx, v1::ACTION_FIND_YOUTH,
-                    [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
-                      RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.FindYouth"));
-                      RETURN_IF_ERROR(CheckNationalNumber(req->national_number()));
-                      // Counted before the database is consulted, found or not, so that a
-                      // refusal says nothing about whether the number exists.
-                      if (!find_youth_limiter_.TryAcquire(caller.member_id(), clock_->Now())) {
-                        return rpc::Exhausted(v1::ACCESS_REASON_RATE_LIMITED,
-                                              "too many look-ups by national number this hour");
-                      }
-                      ASSIGN_OR_RETURN(
-                          std::string hash,
-                          storage::KeyedHash(options_.national_number_key, req->national_number()));
-                      std::string id;
-                      RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-                        ASSIGN_OR_RETURN(id, store::FindByNationalHash(c, hash));
-                        return absl::OkStatus();
-                      }));
-                      if (id.empty())
-                        return common::NotFound("youth_not_found", "no record with this number");
-                      call.event.youth_id = id;
-                      RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
-                      resp->set_youth_id(id);
-                      return absl::OkStatus();
-                    });
+  return rpc::Serve(
+      *gate_, ctx, v1::ACTION_FIND_YOUTH,
+      [=, this](const Caller& caller, CallAudit& call) -> absl::Status {
+        RETURN_IF_ERROR(gate_->RequireRole(caller, "RecordService.FindYouth"));
+        RETURN_IF_ERROR(CheckNationalNumber(req->national_number()));
+        // Counted before the database is consulted, found or not, so that a
+        // refusal says nothing about whether the number exists.
+        ASSIGN_OR_RETURN(const bool counted,
+                         find_youth_limiter_.TryAcquire(caller.member_id(), clock_->Now()));
+        if (!counted) {
+          return rpc::Exhausted(v1::ACCESS_REASON_RATE_LIMITED,
+                                "too many look-ups by national number this hour");
+        }
+        ASSIGN_OR_RETURN(std::string hash,
+                         storage::KeyedHash(options_.national_number_key, req->national_number()));
+        std::string id;
+        RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+          ASSIGN_OR_RETURN(id, store::FindByNationalHash(c, hash));
+          return absl::OkStatus();
+        }));
+        if (id.empty()) return common::NotFound("youth_not_found", "no record with this number");
+        call.event.youth_id = id;
+        RETURN_IF_ERROR(Commit(call, [](Connection&) { return absl::OkStatus(); }));
+        resp->set_youth_id(id);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* RecordServiceImpl::GetYouth(grpc::CallbackServerContext* ctx,

@@ -202,6 +202,13 @@ WHEN NOT (OLD.erased_at_us IS NULL AND NEW.erased_at_us IS NOT NULL AND NEW.body
           AND NEW.handover_id IS OLD.handover_id AND NEW.created_at_us = OLD.created_at_us
           AND NEW.concertation_id IS OLD.concertation_id AND NEW.position = OLD.position)
 BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
+)sql"},
+          // Look-ups by national number (LookupLimiter), counted in the
+          // database so that every instance and a restart see them.
+          {8, R"sql(
+CREATE TABLE rec_lookups (member_id TEXT NOT NULL, at_us INTEGER NOT NULL);
+CREATE INDEX rec_lookups_by_member ON rec_lookups(member_id, at_us);
+CREATE INDEX rec_lookups_by_time ON rec_lookups(at_us);
 )sql"}};
 }
 
