@@ -71,9 +71,11 @@ class Checkpointer final : public AppendListener {
     // signer lease (AuditLog::TakeSignerLease), held while one signs and
     // released after. A signer that dies keeps it until `lease_ttl` (by
     // `clock`) passes. CheckpointNow waits up to `lease_wait` (real time)
-    // for another instance to finish signing, then fails UNAVAILABLE.
-    absl::Duration lease_ttl = absl::Seconds(30);
-    absl::Duration lease_wait = absl::Seconds(5);
+    // for another instance to finish signing, then fails UNAVAILABLE; longer
+    // than the ttl, so a lease left by a killed relaisd never fails the
+    // next start's checkpoints.
+    absl::Duration lease_ttl = absl::Seconds(10);
+    absl::Duration lease_wait = absl::Seconds(15);
   };
 
   Checkpointer(AuditLog* log, const auth::KeyRing* keys, const common::Clock* clock,
