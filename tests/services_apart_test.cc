@@ -53,6 +53,13 @@ class Part : public RelaisdProcess {
   }
 };
 
+// The deployment before the split: relaisd whole, with the demo data, once.
+void RunWholeOnce(const std::string& dir) {
+  Part whole(dir, "");
+  ASSERT_TRUE(whole.WaitFor("Relais demo is serving")) << whole.output();
+  ASSERT_EQ(whole.Exit(/*terminate=*/true), 0) << whole.output();
+}
+
 std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
@@ -78,11 +85,7 @@ class ServicesApart : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string dir = FreshPath("services_apart");
-    {
-      Part whole(dir, "");
-      ASSERT_TRUE(whole.WaitFor("Relais demo is serving")) << whole.output();
-      ASSERT_EQ(whole.Exit(/*terminate=*/true), 0) << whole.output();
-    }
+    ASSERT_NO_FATAL_FAILURE(RunWholeOnce(dir));
     people_ = std::make_unique<Part>(dir, "directory,auth");
     care_ = std::make_unique<Part>(dir, "record,care,partnership,inbox");
     audit_ = std::make_unique<Part>(dir, "audit,admin");
@@ -249,11 +252,7 @@ TEST_F(ServicesApart, EachProcessServesOnlyItsServices) {
 // gap-free chain that both verify, signed by one instance at a time.
 TEST(SeveralInstances, ConcurrentWritesThroughTwoInstancesKeepOneChain) {
   const std::string dir = FreshPath("several_instances");
-  {
-    Part whole(dir, "");
-    ASSERT_TRUE(whole.WaitFor("Relais demo is serving")) << whole.output();
-    ASSERT_EQ(whole.Exit(/*terminate=*/true), 0) << whole.output();
-  }
+  ASSERT_NO_FATAL_FAILURE(RunWholeOnce(dir));
   const std::vector<std::string> all = {"--insecure_dev",
                                         "--listen=127.0.0.1:0",
                                         "--metrics_listen=",

@@ -151,35 +151,6 @@ class TlsReloadTest : public ::testing::Test {
 Pki* TlsReloadTest::old_ = nullptr;
 Pki* TlsReloadTest::new_ = nullptr;
 
-// grpc.health.v1.Health/Check of the whole server, by hand (Debian ships no
-// health.proto): SERVING is 1; -1 if the call failed.
-int HealthStatus(const std::shared_ptr<grpc::Channel>& channel) {
-  grpc::Slice empty(std::string{});  // HealthCheckRequest{}: no bytes
-  grpc::ByteBuffer in(&empty, 1);
-  grpc::ByteBuffer out;
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  absl::Mutex mu;
-  bool done = false;
-  grpc::Status status;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &in, &out,
-                 [&](grpc::Status s) {
-                   absl::MutexLock lock(&mu);
-                   status = std::move(s);
-                   done = true;
-                 });
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(&done));
-  if (!status.ok()) return -1;
-  std::vector<grpc::Slice> slices;
-  if (!out.Dump(&slices).ok()) return -1;
-  std::string bytes;
-  for (const grpc::Slice& s : slices)
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return bytes == std::string("\x08\x01", 2) ? 1 : 0;
-}
-
 // grpc.reflection.v1alpha list_services ("*"), raw: the response bytes, or
 // "" if the call failed.
 std::string ReflectionList(const std::shared_ptr<grpc::Channel>& channel) {
@@ -248,7 +219,7 @@ TEST_F(TlsReloadTest, ANewServerCertificateServesNewHandshakesOnly) {
 
   // Health and reflection answer on the new server.
   auto now = ChannelOf(*new_, *old_);
-  EXPECT_EQ(HealthStatus(now), 1);
+  EXPECT_EQ(HealthStatus(now, ""), 1);
   EXPECT_THAT(ReflectionList(now), HasSubstr("relais.v1.RecordService"));
   EXPECT_TRUE(env_->host().serving());
 }

@@ -36,6 +36,15 @@ absl::Status CheckPurpose(v1::Purpose purpose) {
   return absl::OkStatus();
 }
 
+// One look-up by national number, counted before the database is consulted;
+// RESOURCE_EXHAUSTED rate_limited past the member's hourly budget.
+absl::Status CountLookup(LookupLimiter& limiter, absl::string_view member_id, absl::Time now) {
+  ASSIGN_OR_RETURN(const bool counted, limiter.TryAcquire(member_id, now));
+  if (counted) return absl::OkStatus();
+  return rpc::Exhausted(v1::ACCESS_REASON_RATE_LIMITED,
+                        "too many look-ups by national number this hour");
+}
+
 absl::Status CheckNationalNumber(absl::string_view n) {
   bool digits = n.size() == 11;
   for (char c : n) digits = digits && absl::ascii_isdigit(c);
@@ -149,12 +158,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CreateYouth(grpc::CallbackServerCon
           RETURN_IF_ERROR(CheckNationalNumber(req->national_number()));
           // "Already registered" answers whether a number exists, like FindYouth:
           // the same per-member limit, counted before the database is consulted.
-          ASSIGN_OR_RETURN(const bool counted,
-                           find_youth_limiter_.TryAcquire(caller.member_id(), clock_->Now()));
-          if (!counted) {
-            return rpc::Exhausted(v1::ACCESS_REASON_RATE_LIMITED,
-                                  "too many look-ups by national number this hour");
-          }
+          RETURN_IF_ERROR(CountLookup(find_youth_limiter_, caller.member_id(), clock_->Now()));
           ASSIGN_OR_RETURN(national_hash, storage::KeyedHash(options_.national_number_key,
                                                              req->national_number()));
         }
@@ -195,12 +199,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::FindYouth(grpc::CallbackServerConte
         RETURN_IF_ERROR(CheckNationalNumber(req->national_number()));
         // Counted before the database is consulted, found or not, so that a
         // refusal says nothing about whether the number exists.
-        ASSIGN_OR_RETURN(const bool counted,
-                         find_youth_limiter_.TryAcquire(caller.member_id(), clock_->Now()));
-        if (!counted) {
-          return rpc::Exhausted(v1::ACCESS_REASON_RATE_LIMITED,
-                                "too many look-ups by national number this hour");
-        }
+        RETURN_IF_ERROR(CountLookup(find_youth_limiter_, caller.member_id(), clock_->Now()));
         ASSIGN_OR_RETURN(std::string hash,
                          storage::KeyedHash(options_.national_number_key, req->national_number()));
         std::string id;
