@@ -8,7 +8,7 @@ RELAIS_BUILD="${RELAIS_BUILD:-$RELAIS_ROOT/build}"
 RELAIS_PACKAGES=(
   cmake ninja-build g++ pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libabsl-dev libsqlite3-dev libpq-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3 openssl
   python3 clang-format
 )
@@ -34,14 +34,17 @@ RELAIS_BUF_VERSION=1.75.0           # pinned: lint rules change between releases
 RELAIS_BUF="$RELAIS_TOOLS/buf/node_modules/.bin/buf"
 
 # relais_install_tools: npm (Debian's, if there is none), the pinned buf (npm
-# package @bufbuild/buf, which ships the binary) into .tools/, and
-# systemd-analyze for the unit file test.
+# package @bufbuild/buf, which ships the binary) into .tools/,
+# systemd-analyze for the unit file test and Debian's postgresql server for
+# the suite's PostgreSQL half.
 relais_install_tools() {
   local sudo=""
   [[ $(id -u) -ne 0 ]] && sudo="sudo"
   local apt=()
   command -v npm >/dev/null || apt+=(nodejs npm)
   command -v systemd-analyze >/dev/null || apt+=(systemd)
+  # The @pg half of the suite runs a throwaway PostgreSQL server (tests/postgres).
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt+=(postgresql)
   if ((${#apt[@]})); then
     echo "Installing: ${apt[*]}"
     $sudo apt-get update -qq

@@ -26,11 +26,14 @@
 #include "demo/seed.h"
 #include "services/host/config.h"
 #include "services/host/host.h"
+#include "storage/database.h"
 
 ABSL_FLAG(std::string, config, "",
           "Configuration file: a text-format relais.v1.ServerConfig (see "
           "deploy/relaisd.textproto). Flags given on the command line override it");
-ABSL_FLAG(std::string, db, "data/relais.db", "SQLite database file (created if missing)");
+ABSL_FLAG(std::string, db, "data/relais.db",
+          "SQLite database file (created if missing), or a postgresql:// URI "
+          "(docs/postgresql.md)");
 ABSL_FLAG(std::string, keys_dir, "data/keys",
           "Directory of the token signing keys and the national-number hash key (mode 0700)");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "Address to serve gRPC on");
@@ -357,8 +360,10 @@ int main(int argc, char** argv) {
   }
   const bool tls = options.tls.enabled();
   std::error_code ec;
-  const auto parent = std::filesystem::path(options.db_path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (!relais::storage::IsPostgresUri(options.db_path)) {
+    const auto parent = std::filesystem::path(options.db_path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  }
 
   // NOT_SERVING (grpc.health.v1) until the demo data, if any, is in place.
   options.ready_on_start = false;

@@ -1,6 +1,5 @@
 #include "storage/database.h"
 
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -9,45 +8,20 @@
 #include <exception>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/memory/memory.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/reason.h"
 #include "common/status_macros.h"
+#include "storage/postgres_connection.h"
+#include "storage/sqlite_connection.h"
 
 namespace relais::storage {
 
-absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db) {
-  if (code == SQLITE_OK || code == SQLITE_DONE || code == SQLITE_ROW) {
-    return absl::OkStatus();
-  }
-  // A stable reason code (common/reason.h) for clients and the audit log, not
-  // SQLite's wording.
-  auto error = [&](absl::StatusCode status_code, absl::string_view reason) {
-    std::string msg = absl::StrCat(context, ": ", sqlite3_errstr(code));
-    if (db != nullptr) absl::StrAppend(&msg, " (", sqlite3_errmsg(db), ")");
-    return common::WithReason(status_code, reason, msg);
-  };
-  switch (code & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return error(absl::StatusCode::kUnavailable, "storage_busy");
-    case SQLITE_IOERR:
-      return error(absl::StatusCode::kUnavailable, "storage_io_error");
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return error(absl::StatusCode::kDataLoss, "storage_corrupt");
-    case SQLITE_FULL:
-      return error(absl::StatusCode::kResourceExhausted, "storage_full");
-    case SQLITE_CONSTRAINT:
-      if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
-        return error(absl::StatusCode::kAlreadyExists, "storage_conflict");
-      }
-      return error(absl::StatusCode::kFailedPrecondition, "storage_constraint");
-    case SQLITE_INTERRUPT:
-      return error(absl::StatusCode::kCancelled, "cancelled");
-    default:
-      return error(absl::StatusCode::kInternal, "storage_error");
-  }
+bool IsPostgresUri(absl::string_view path) {
+  return absl::StartsWith(path, "postgresql://") || absl::StartsWith(path, "postgres://");
 }
 
 namespace {
@@ -57,52 +31,35 @@ constexpr size_t kMaxFreePerSql = 4;
 
 }  // namespace
 
-void Statement::Finalizer::operator()(sqlite3_stmt* s) const {
+void Statement::Recycler::operator()(StatementImpl* s) const {
   if (home == nullptr || home->size() >= kMaxFreePerSql) {
-    sqlite3_finalize(s);
+    delete s;
     return;
   }
-  // Reset ends the statement's hold on its snapshot; clearing the bindings
-  // drops the copies of bound values.
-  sqlite3_reset(s);
-  sqlite3_clear_bindings(s);
-  home->push_back(s);
+  s->Reset();
+  home->emplace_back(s);
 }
 
-Statement::Statement(sqlite3* db, sqlite3_stmt* stmt, std::vector<sqlite3_stmt*>* home)
-    : db_(db), stmt_(stmt, Finalizer{home}) {}
+Statement::Statement(StatementImpl* impl, std::vector<std::unique_ptr<StatementImpl>>* home)
+    : impl_(impl, Recycler{home}) {}
 
 Statement& Statement::Bind(int index, int64_t value) {
-  if (bind_status_.ok()) {
-    bind_status_ = SqliteStatus(sqlite3_bind_int64(stmt_.get(), index, value), "bind", db_);
-  }
+  if (bind_status_.ok()) bind_status_ = impl_->BindInt64(index, value);
   return *this;
 }
 
 Statement& Statement::Bind(int index, absl::string_view text) {
-  if (bind_status_.ok()) {
-    bind_status_ = SqliteStatus(sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(),
-                                                    SQLITE_TRANSIENT, SQLITE_UTF8),
-                                "bind", db_);
-  }
+  if (bind_status_.ok()) bind_status_ = impl_->BindText(index, text);
   return *this;
 }
 
 Statement& Statement::BindBlob(int index, absl::string_view bytes) {
-  if (bind_status_.ok()) {
-    // A zero-length blob must still be a blob, not NULL: pass a non-null pointer.
-    static const char kEmpty = 0;
-    const void* data = bytes.empty() ? &kEmpty : bytes.data();
-    bind_status_ = SqliteStatus(
-        sqlite3_bind_blob64(stmt_.get(), index, data, bytes.size(), SQLITE_TRANSIENT), "bind", db_);
-  }
+  if (bind_status_.ok()) bind_status_ = impl_->BindBlob(index, bytes);
   return *this;
 }
 
 Statement& Statement::BindNull(int index) {
-  if (bind_status_.ok()) {
-    bind_status_ = SqliteStatus(sqlite3_bind_null(stmt_.get(), index), "bind", db_);
-  }
+  if (bind_status_.ok()) bind_status_ = impl_->BindNull(index);
   return *this;
 }
 
@@ -112,10 +69,7 @@ Statement& Statement::BindOptional(int index, absl::string_view text) {
 
 absl::StatusOr<bool> Statement::Step() {
   RETURN_IF_ERROR(bind_status_);
-  const int rc = sqlite3_step(stmt_.get());
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  return SqliteStatus(sqlite3_extended_errcode(db_), "step", db_);
+  return impl_->Step();
 }
 
 absl::Status Statement::Run() {
@@ -124,72 +78,27 @@ absl::Status Statement::Run() {
   return absl::OkStatus();
 }
 
-int64_t Statement::ColumnInt64(int column) const {
-  return sqlite3_column_int64(stmt_.get(), column);
-}
-
-std::string Statement::ColumnText(int column) const {
-  const unsigned char* text = sqlite3_column_text(stmt_.get(), column);
-  if (text == nullptr) return std::string();
-  return std::string(reinterpret_cast<const char*>(text),
-                     sqlite3_column_bytes(stmt_.get(), column));
-}
-
-absl::string_view Statement::ColumnView(int column) const {
-  const unsigned char* text = sqlite3_column_text(stmt_.get(), column);
-  if (text == nullptr) return absl::string_view();
-  return absl::string_view(reinterpret_cast<const char*>(text),
-                           sqlite3_column_bytes(stmt_.get(), column));
-}
-
-std::string Statement::ColumnBlob(int column) const {
-  const void* data = sqlite3_column_blob(stmt_.get(), column);
-  if (data == nullptr) return std::string();
-  return std::string(static_cast<const char*>(data), sqlite3_column_bytes(stmt_.get(), column));
-}
-
-bool Statement::ColumnIsNull(int column) const {
-  return sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL;
-}
-
-int Statement::ColumnCount() const { return sqlite3_column_count(stmt_.get()); }
-
 void Statement::Reset() {
-  sqlite3_reset(stmt_.get());
-  sqlite3_clear_bindings(stmt_.get());
+  impl_->Reset();
   bind_status_ = absl::OkStatus();
 }
 
-void Connection::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-
-Connection::Connection(sqlite3* db) : db_(db) {}
-
-Connection::~Connection() {
-  for (auto& [sql, free] : cache_) {
-    for (sqlite3_stmt* s : free) sqlite3_finalize(s);
-  }
-}
+Connection::~Connection() = default;
 
 absl::StatusOr<Statement> Connection::Prepare(absl::string_view sql) {
-  std::vector<sqlite3_stmt*>* home = nullptr;
+  std::vector<std::unique_ptr<StatementImpl>>* home = nullptr;
   auto it = cache_.find(sql);
   if (it != cache_.end()) {
     home = &it->second;
     if (!home->empty()) {
-      sqlite3_stmt* cached = home->back();
+      StatementImpl* cached = home->back().release();
       home->pop_back();
-      return Statement(db_.get(), cached, home);
+      return Statement(cached, home);
     }
   }
-  sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
-                                    SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-  if (rc != SQLITE_OK) {
-    sqlite3_finalize(stmt);
-    return SqliteStatus(sqlite3_extended_errcode(db_.get()), "prepare", db_.get());
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<StatementImpl> made, PrepareNew(sql));
   if (home == nullptr && cache_.size() < kMaxCachedSql) home = &cache_[sql];
-  return Statement(db_.get(), stmt, home);
+  return Statement(made.release(), home);
 }
 
 absl::Status Connection::Run(absl::string_view sql) {
@@ -197,82 +106,47 @@ absl::Status Connection::Run(absl::string_view sql) {
   return s.Run();
 }
 
-absl::Status Connection::Exec(absl::string_view sql) {
-  const std::string owned(sql);
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db_.get(), owned.c_str(), nullptr, nullptr, &err);
-  sqlite3_free(err);
-  if (rc != SQLITE_OK) {
-    return SqliteStatus(sqlite3_extended_errcode(db_.get()), "exec", db_.get());
-  }
-  return absl::OkStatus();
-}
-
-int64_t Connection::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_.get()); }
-
-int Connection::Changes() const { return sqlite3_changes(db_.get()); }
-
-namespace {
-
-absl::StatusOr<std::unique_ptr<Connection>> OpenConnection(const std::string& path,
-                                                           const std::string& vfs, bool writer,
-                                                           absl::Duration busy_timeout,
-                                                           Connection* (*make)(sqlite3*)) {
-  // Before SQLite initialises (later it is refused, harmlessly): its memory
-  // statistics take a global mutex on every allocation, which showed in the
-  // read path's profile, and nothing here reads them.
-  static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-  (void)memstatus_off;
-  sqlite3* raw = nullptr;
-  const int flags = (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) |
-                    SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs.empty() ? nullptr : vfs.c_str());
-  std::unique_ptr<Connection> conn(make(raw));
-  if (rc != SQLITE_OK) {
-    return SqliteStatus(rc, absl::StrCat("open ", writer ? "writer" : "reader"), raw);
-  }
-  sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, static_cast<int>(absl::ToInt64Milliseconds(busy_timeout)));
-  // WAL: readers never block the writer. synchronous=FULL: a committed
-  // transaction survives power loss, so nothing acknowledged is lost.
-  if (writer) RETURN_IF_ERROR(conn->Exec("PRAGMA journal_mode=WAL"));
-  RETURN_IF_ERROR(conn->Exec("PRAGMA synchronous=FULL"));
-  RETURN_IF_ERROR(conn->Exec("PRAGMA foreign_keys=ON"));
-  RETURN_IF_ERROR(conn->Exec("PRAGMA secure_delete=ON"));
-  return conn;
-}
-
-}  // namespace
-
-Database::Database(std::string path, std::unique_ptr<Connection> writer,
+Database::Database(std::string path, Backend backend, std::unique_ptr<Connection> writer,
                    std::vector<std::unique_ptr<Connection>> readers)
-    : path_(std::move(path)), writer_(std::move(writer)), readers_(std::move(readers)) {
+    : path_(std::move(path)),
+      backend_(backend),
+      writer_(std::move(writer)),
+      readers_(std::move(readers)) {
   for (auto& r : readers_) free_readers_.push_back(r.get());
 }
 
 Database::~Database() = default;
 
+namespace {
+
+absl::StatusOr<std::unique_ptr<Connection>> OpenConnection(const Database::Options& options,
+                                                           bool writer) {
+  if (IsPostgresUri(options.path)) {
+    return PostgresConnection::Open(options.path, options.busy_timeout);
+  }
+  return OpenSqliteConnection(options.path, options.vfs, writer, options.busy_timeout);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options) {
   if (options.path.empty()) return absl::InvalidArgumentError("database path is empty");
   if (options.readers < 1) return absl::InvalidArgumentError("need at least one reader");
-  auto make = [](sqlite3* db) { return new Connection(db); };
-  ASSIGN_OR_RETURN(auto writer,
-                   OpenConnection(options.path, options.vfs, true, options.busy_timeout, make));
-  RETURN_IF_ERROR(writer->Exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations ("
-      " component TEXT NOT NULL, version INTEGER NOT NULL, applied_at_us INTEGER NOT NULL,"
-      " PRIMARY KEY (component, version))"));
+  const Backend backend = IsPostgresUri(options.path) ? Backend::kPostgres : Backend::kSqlite;
+  ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer, OpenConnection(options, true));
   std::vector<std::unique_ptr<Connection>> readers;
   for (int i = 0; i < options.readers; ++i) {
-    ASSIGN_OR_RETURN(auto reader,
-                     OpenConnection(options.path, options.vfs, false, options.busy_timeout, make));
+    ASSIGN_OR_RETURN(std::unique_ptr<Connection> reader, OpenConnection(options, false));
     readers.push_back(std::move(reader));
   }
-  auto db = absl::WrapUnique(new Database(options.path, std::move(writer), std::move(readers)));
+  auto db =
+      absl::WrapUnique(new Database(options.path, backend, std::move(writer), std::move(readers)));
   db->vfs_ = options.vfs;
   db->max_group_ = options.group_commit ? std::max(1, options.max_group) : 1;
+  // Under the write lock: two processes opening one database at once.
+  RETURN_IF_ERROR(db->Write([](Connection& c) { return c.Exec(c.BootstrapSql()); }));
   struct stat st;
-  if (::stat(options.path.c_str(), &st) == 0) {
+  if (backend == Backend::kSqlite && ::stat(options.path.c_str(), &st) == 0) {
     db->file_dev_ = st.st_dev;
     db->file_ino_ = st.st_ino;
   }
@@ -280,6 +154,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
 }
 
 absl::Status Database::Checkpoint() {
+  if (backend_ == Backend::kPostgres) return absl::OkStatus();
   absl::MutexLock lock(&write_mu_);
   // The pragma returns one row (busy, wal pages, checkpointed pages); busy = 1
   // means a reader kept the WAL from being reset.
@@ -292,13 +167,15 @@ absl::Status Database::Checkpoint() {
 }
 
 absl::Status Database::Probe() const {
-  struct stat st;
-  if (::stat(path_.c_str(), &st) != 0) {
-    return absl::UnavailableError(absl::StrCat("database file unreachable: ", strerror(errno)));
-  }
-  if (file_ino_ != 0 && (static_cast<uint64_t>(st.st_dev) != file_dev_ ||
-                         static_cast<uint64_t>(st.st_ino) != file_ino_)) {
-    return absl::UnavailableError("database file was replaced");
+  if (backend_ == Backend::kSqlite) {
+    struct stat st;
+    if (::stat(path_.c_str(), &st) != 0) {
+      return absl::UnavailableError(absl::StrCat("database file unreachable: ", strerror(errno)));
+    }
+    if (file_ino_ != 0 && (static_cast<uint64_t>(st.st_dev) != file_dev_ ||
+                           static_cast<uint64_t>(st.st_ino) != file_ino_)) {
+      return absl::UnavailableError("database file was replaced");
+    }
   }
   return Read([](Connection& c) -> absl::Status {
     ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT COUNT(*) FROM schema_migrations"));
@@ -308,6 +185,15 @@ absl::Status Database::Probe() const {
 
 int64_t Database::FileBytes() const {
   int64_t total = 0;
+  if (backend_ == Backend::kPostgres) {
+    (void)Read([&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT pg_database_size(current_database())"));
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (row) total = s.ColumnInt64(0);
+      return absl::OkStatus();
+    });
+    return total;
+  }
   struct stat st;
   if (::stat(path_.c_str(), &st) == 0) total += st.st_size;
   if (::stat((path_ + "-wal").c_str(), &st) == 0) total += st.st_size;
@@ -375,10 +261,8 @@ absl::Status RunCall(absl::FunctionRef<absl::Status(Connection&)> fn, Connection
 void Database::RunGroup(const std::vector<WriteRequest*>& group) {
   absl::MutexLock lock(&write_mu_);
   transactions_.fetch_add(1, std::memory_order_relaxed);
-  if (absl::Status begin = writer_->Run("BEGIN IMMEDIATE"); !begin.ok()) {
-    FailGroup(group, begin);
-    return;
-  }
+  if (absl::Status open = writer_->EnsureOpen(); !open.ok()) return FailGroup(group, open);
+  if (absl::Status begin = writer_->BeginWrite(); !begin.ok()) return FailGroup(group, begin);
   // A lone call needs no savepoint: its failure rolls back the transaction.
   const bool savepoints = group.size() > 1;
   for (WriteRequest* r : group) {
@@ -386,9 +270,15 @@ void Database::RunGroup(const std::vector<WriteRequest*>& group) {
       if (absl::Status s = writer_->Run("SAVEPOINT call"); !s.ok()) return FailGroup(group, s);
     }
     r->status = RunCall(r->fn, *writer_, r->exception);
-    // SQLite abandons the whole transaction on some errors (I/O, full disk):
-    // what the group wrote before is gone too.
-    if (sqlite3_get_autocommit(writer_->raw())) {
+    // A call that answered OK over a failed statement (PostgreSQL then refuses
+    // the rest of the transaction): its writes cannot be committed.
+    if (r->status.ok() && writer_->TransactionFailed()) {
+      r->status = absl::InternalError("a statement failed inside a call that reported success");
+    }
+    // The engine abandons the whole transaction on some errors (SQLite: I/O,
+    // full disk; PostgreSQL: a lost connection): what the group wrote before
+    // is gone too.
+    if (!writer_->InTransaction()) {
       return FailGroup(
           group, r->status.ok() ? absl::UnavailableError("transaction abandoned") : r->status);
     }
@@ -408,8 +298,8 @@ void Database::RunGroup(const std::vector<WriteRequest*>& group) {
 }
 
 void Database::FailGroup(const std::vector<WriteRequest*>& group, const absl::Status& status) {
-  // If SQLite already rolled back by itself there is nothing left to undo.
-  if (!sqlite3_get_autocommit(writer_->raw())) {
+  // If the engine already rolled back by itself there is nothing left to undo.
+  if (writer_->InTransaction()) {
     if (absl::Status rb = writer_->Run("ROLLBACK"); !rb.ok()) {
       common::LogError("rollback failed", {{"status", rb.ToString()}});
     }
@@ -440,33 +330,16 @@ void Database::ReleaseReader(Connection* c) const {
   free_readers_.push_back(c);
 }
 
-namespace {
-
-// Ends a reader's snapshot and hands the reader back to the pool however the
-// scope is left, an exception included.
-class ReaderLease {
- public:
-  ReaderLease(Connection* c, absl::FunctionRef<void(Connection*)> release)
-      : c_(c), release_(release) {}
-  ReaderLease(const ReaderLease&) = delete;
-  ReaderLease& operator=(const ReaderLease&) = delete;
-  ~ReaderLease() {
-    if (!sqlite3_get_autocommit(c_->raw())) (void)c_->Run("ROLLBACK");
-    release_(c_);
-  }
-
- private:
-  Connection* c_;
-  absl::FunctionRef<void(Connection*)> release_;
-};
-
-}  // namespace
-
 absl::Status Database::Read(absl::FunctionRef<absl::Status(Connection&)> fn) const {
   Connection* c = AcquireReader();
-  auto release = [this](Connection* r) { ReleaseReader(r); };
-  ReaderLease lease(c, release);
-  absl::Status status = c->Run("BEGIN");
+  // Ends the snapshot and hands the reader back however the scope is left,
+  // an exception included.
+  absl::Cleanup release = [this, c] {
+    if (c->InTransaction()) (void)c->Run("ROLLBACK");
+    ReleaseReader(c);
+  };
+  absl::Status status = c->EnsureOpen();
+  if (status.ok()) status = c->BeginRead();
   if (status.ok()) {
     status = fn(*c);
     absl::Status end = c->Run(status.ok() ? "COMMIT" : "ROLLBACK");
@@ -488,19 +361,26 @@ absl::StatusOr<int> Database::SchemaVersion(absl::string_view component) const {
   return version;
 }
 
-absl::Status Database::Migrate(absl::string_view component,
-                               const std::vector<Migration>& migrations) {
-  int expected = 1;
-  for (const Migration& m : migrations) {
-    if (m.version != expected++) {
-      return absl::InternalError(
-          absl::StrCat("migrations of ", component, " are not numbered 1..n"));
+absl::Status Database::Migrate(absl::string_view component, const std::vector<Migration>& sqlite,
+                               const std::vector<Migration>& postgres) {
+  for (const std::vector<Migration>* list : {&sqlite, &postgres}) {
+    for (size_t i = 1; i < list->size(); ++i) {
+      if ((*list)[i].version != (*list)[i - 1].version + 1) {
+        return absl::InternalError(
+            absl::StrCat("migrations of ", component, " are not numbered in order"));
+      }
     }
   }
+  if (sqlite.empty() || sqlite.front().version != 1 || postgres.empty() ||
+      postgres.back().version != sqlite.back().version) {
+    return absl::InternalError(absl::StrCat(
+        "migrations of ", component, " must start at 1 and end at the same version on both"));
+  }
+  const std::vector<Migration>& migrations = backend_ == Backend::kPostgres ? postgres : sqlite;
   for (const Migration& m : migrations) {
     RETURN_IF_ERROR(Write([&](Connection& c) -> absl::Status {
       // Read the version inside the write transaction so two processes racing
-      // on the same file cannot both apply a step.
+      // on the same database cannot both apply a step.
       ASSIGN_OR_RETURN(Statement q, c.Prepare("SELECT COALESCE(MAX(version), 0) FROM "
                                               "schema_migrations WHERE component = ?1"));
       q.Bind(1, component);

@@ -18,30 +18,56 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
-struct sqlite3;
-struct sqlite3_stmt;
-
 namespace relais::storage {
 
-// Maps an SQLite (extended) result code to a status: BUSY/LOCKED -> Unavailable,
-// CORRUPT/NOTADB -> DataLoss, FULL -> ResourceExhausted, CONSTRAINT_UNIQUE and
-// CONSTRAINT_PRIMARYKEY -> AlreadyExists, other CONSTRAINT -> FailedPrecondition,
-// IOERR -> Unavailable, the rest -> Internal. `context` names the operation.
-absl::Status SqliteStatus(int code, absl::string_view context, sqlite3* db = nullptr);
+// Which engine a Database runs on: the embedded SQLite file (the default) or
+// a PostgreSQL server (the path past one machine).
+enum class Backend { kSqlite, kPostgres };
+
+// True for a PostgreSQL connection URI (postgresql://... or postgres://...):
+// Database::Open takes such a "path" as a PostgreSQL database.
+bool IsPostgresUri(absl::string_view path);
+
+// Checks a PostgreSQL URI before any connection: no password in it (a
+// passfile holds it), and a server that is not on this machine is reached
+// over TLS that checks its certificate (sslmode=verify-full or verify-ca).
+// InvalidArgument with reason db_uri_invalid, db_password_in_uri or
+// db_tls_required otherwise.
+absl::Status CheckPostgresUri(const std::string& uri);
+
+// One back end's prepared statement, behind Statement. Bind indexes start at
+// 1, column indexes at 0.
+class StatementImpl {
+ public:
+  virtual ~StatementImpl() = default;
+  virtual absl::Status BindInt64(int index, int64_t value) = 0;
+  virtual absl::Status BindText(int index, absl::string_view text) = 0;
+  virtual absl::Status BindBlob(int index, absl::string_view bytes) = 0;
+  virtual absl::Status BindNull(int index) = 0;
+  virtual absl::StatusOr<bool> Step() = 0;
+  virtual int64_t ColumnInt64(int column) const = 0;
+  virtual absl::string_view ColumnView(int column) const = 0;
+  virtual std::string ColumnBlob(int column) const = 0;
+  virtual bool ColumnIsNull(int column) const = 0;
+  virtual int ColumnCount() const = 0;
+  // Rewinds for another execution and clears bindings.
+  virtual void Reset() = 0;
+};
 
 class Connection;
 
 // A prepared statement. Move-only; not thread-safe; belongs to the Connection
 // that made it and must not outlive it. Bind indexes start at 1, column indexes
 // at 0. Dropping it resets it, clears its bindings and hands it back to the
-// connection's cache for the next Prepare of the same SQL.
+// connection's cache for the next Prepare of the same SQL. The SQL is written
+// once for both back ends: ? and ?N parameters, portable syntax.
 class Statement {
  public:
   Statement(Statement&&) = default;
   Statement& operator=(Statement&&) = default;
 
   Statement& Bind(int index, int64_t value);
-  Statement& Bind(int index, absl::string_view text);  // copied (SQLITE_TRANSIENT)
+  Statement& Bind(int index, absl::string_view text);  // copied
   Statement& Bind(int index, const char* text) { return Bind(index, absl::string_view(text)); }
   Statement& Bind(int index, const std::string& text) {
     return Bind(index, absl::string_view(text));
@@ -57,14 +83,14 @@ class Statement {
   // Steps to completion, expecting no rows.
   absl::Status Run();
 
-  int64_t ColumnInt64(int column) const;
-  std::string ColumnText(int column) const;
+  int64_t ColumnInt64(int column) const { return impl_->ColumnInt64(column); }
+  std::string ColumnText(int column) const { return std::string(impl_->ColumnView(column)); }
   // The text without a copy: valid until the next Step, Reset or other
   // conversion of this column. For walks over many rows.
-  absl::string_view ColumnView(int column) const;
-  std::string ColumnBlob(int column) const;
-  bool ColumnIsNull(int column) const;
-  int ColumnCount() const;
+  absl::string_view ColumnView(int column) const { return impl_->ColumnView(column); }
+  std::string ColumnBlob(int column) const { return impl_->ColumnBlob(column); }
+  bool ColumnIsNull(int column) const { return impl_->ColumnIsNull(column); }
+  int ColumnCount() const { return impl_->ColumnCount(); }
 
   // Rewinds for another execution and clears bindings.
   void Reset();
@@ -72,54 +98,68 @@ class Statement {
  private:
   friend class Connection;
   // Where a dropped statement goes: its SQL's free list in the connection's
-  // cache, or nowhere (finalized) for one the cache does not keep.
-  struct Finalizer {
-    std::vector<sqlite3_stmt*>* home = nullptr;
-    void operator()(sqlite3_stmt* s) const;
+  // cache, or nowhere (deleted) for one the cache does not keep.
+  struct Recycler {
+    std::vector<std::unique_ptr<StatementImpl>>* home = nullptr;
+    void operator()(StatementImpl* s) const;
   };
-  Statement(sqlite3* db, sqlite3_stmt* stmt, std::vector<sqlite3_stmt*>* home);
+  Statement(StatementImpl* impl, std::vector<std::unique_ptr<StatementImpl>>* home);
 
-  sqlite3* db_;
-  std::unique_ptr<sqlite3_stmt, Finalizer> stmt_;
+  std::unique_ptr<StatementImpl, Recycler> impl_;
   absl::Status bind_status_;
 };
 
-// One SQLite connection. Not thread-safe: a Connection is handed to one caller
-// at a time by Database::Write / Database::Read.
+// One connection to the database. Not thread-safe: a Connection is handed to
+// one caller at a time by Database::Write / Database::Read.
 class Connection {
  public:
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
-  ~Connection();
+  virtual ~Connection();
 
   // A statement for `sql`, from the connection's cache when one is free: SQL is
   // parsed once per connection, not once per call. `sql` must be a fixed text
-  // with ? parameters, never one holding values. SQLite re-prepares a cached
-  // statement by itself after a schema change.
+  // with ? parameters, never one holding values.
   absl::StatusOr<Statement> Prepare(absl::string_view sql);
-  // Runs SQL without parameters (schema, pragmas; several statements allowed),
-  // parsed afresh each time. Never for values from a request.
-  absl::Status Exec(absl::string_view sql);
+  // Runs SQL without parameters (schema; several statements allowed), parsed
+  // afresh each time. Never for values from a request.
+  virtual absl::Status Exec(absl::string_view sql) = 0;
   // Runs one statement without parameters or rows (BEGIN, COMMIT ...), cached.
   absl::Status Run(absl::string_view sql);
-  int64_t LastInsertRowId() const;
   // Rows changed by the last INSERT/UPDATE/DELETE.
-  int Changes() const;
-  sqlite3* raw() const { return db_.get(); }
+  virtual int Changes() const = 0;
+  Backend backend() const { return backend_; }
+  // The database reached: the SQLite file's absolute path or the PostgreSQL
+  // URI as opened. Keys per-database state (row MAC keys).
+  virtual std::string Name() const = 0;
+
+ protected:
+  explicit Connection(Backend backend) : backend_(backend) {}
+  virtual absl::StatusOr<std::unique_ptr<StatementImpl>> PrepareNew(absl::string_view sql) = 0;
+  // Drops the cached statements; a back end calls it before closing its handle.
+  void ClearCache() { cache_.clear(); }
 
  private:
   friend class Database;
-  struct Closer {
-    void operator()(sqlite3* db) const;
-  };
-  explicit Connection(sqlite3* db);
+  // Transaction control, for Database only. BeginWrite serialises writers
+  // across every process using the database; BeginRead opens one snapshot.
+  virtual absl::Status BeginWrite() = 0;
+  virtual absl::Status BeginRead() = 0;
+  // Inside a transaction (false once the engine abandoned one by itself).
+  virtual bool InTransaction() const = 0;
+  // A statement failed inside the open transaction and the engine refuses any
+  // other until a rollback (PostgreSQL); SQLite never is in this state.
+  virtual bool TransactionFailed() const { return false; }
+  // Before a transaction: reconnects a connection the server dropped.
+  virtual absl::Status EnsureOpen() { return absl::OkStatus(); }
+  // Database-wide objects the migrations rely on, made once (under BeginWrite).
+  virtual absl::string_view BootstrapSql() const = 0;
+
+  const Backend backend_;
   // Free statements by SQL text. Nodes stay put, so a Statement can point at
   // its free list. Bounded: past kMaxCachedSql texts new ones are not kept.
   static constexpr size_t kMaxCachedSql = 512;
-  absl::node_hash_map<std::string, std::vector<sqlite3_stmt*>> cache_;
-  // Declared last, destroyed first: the cached statements are finalized in
-  // ~Connection before the handle closes.
-  std::unique_ptr<sqlite3, Closer> db_;
+  absl::node_hash_map<std::string, std::vector<std::unique_ptr<StatementImpl>>> cache_;
 };
 
 // A forward-only schema step of one component (a service's tables).
@@ -128,9 +168,16 @@ struct Migration {
   std::string sql;  // one or more statements
 };
 
-// The embedded database: one writer connection (serialised by a mutex) and a
-// pool of reader connections, in WAL mode with synchronous=FULL, foreign keys on
-// and a busy timeout. Thread-safe.
+// The database: one writer connection (serialised by a mutex) and a pool of
+// reader connections. Thread-safe.
+//
+// SQLite (the embedded default): a file in WAL mode with synchronous=FULL,
+// foreign keys on and a busy timeout. PostgreSQL (`path` is a postgresql://
+// URI, see docs/postgresql.md): every write transaction first takes one
+// transaction-scoped advisory lock, so writers are serialised across every
+// process on the database exactly as SQLite's file lock serialises them (the
+// stores' read-then-write steps and the audit chain rely on it); reads run in
+// REPEATABLE READ READ ONLY transactions, one snapshot each.
 class Database {
  public:
   struct Options {
@@ -147,7 +194,8 @@ class Database {
     int max_group = 128;
   };
 
-  // Opens or creates the file. Fails with the mapped SQLite status.
+  // Opens or creates the file, or connects to the PostgreSQL database. Fails
+  // with the mapped engine status.
   static absl::StatusOr<std::unique_ptr<Database>> Open(const Options& options);
   ~Database();
 
@@ -183,8 +231,18 @@ class Database {
   absl::Status Read(absl::FunctionRef<absl::Status(Connection&)> fn) const;
 
   // Applies the component's migrations newer than its recorded version, each in
-  // its own transaction together with its row in `schema_migrations`.
-  absl::Status Migrate(absl::string_view component, const std::vector<Migration>& migrations);
+  // its own transaction together with its row in `schema_migrations`: the
+  // `sqlite` list on SQLite, the `postgres` list on PostgreSQL. Both are
+  // numbered in order and end at the same version; the PostgreSQL list may
+  // start later (a baseline that creates the schema the SQLite history reaches).
+  absl::Status Migrate(absl::string_view component, const std::vector<Migration>& sqlite,
+                       const std::vector<Migration>& postgres);
+  // The same SQL on both back ends (portable DDL only).
+  absl::Status Migrate(absl::string_view component, const std::vector<Migration>& migrations) {
+    return Migrate(component, migrations, migrations);
+  }
+
+  Backend backend() const { return backend_; }
 
   // The highest applied version of a component (0 if none).
   absl::StatusOr<int> SchemaVersion(absl::string_view component) const;
@@ -194,16 +252,18 @@ class Database {
   // Copies every committed page of the WAL back into the database file and
   // truncates the WAL to zero bytes (PRAGMA wal_checkpoint(TRUNCATE)) on the
   // writer, outside any transaction. Unavailable (BUSY) if a reader still holds
-  // a snapshot that prevents it. Called once the server has stopped.
+  // a snapshot that prevents it. Called once the server has stopped. Nothing
+  // to do on PostgreSQL (the server checkpoints its own WAL).
   absl::Status Checkpoint();
 
   // A liveness probe for health checking: a trivial read on a reader
-  // connection, and the file at path() must still be the one opened (not
-  // removed, renamed away or replaced, e.g. an unmounted volume). Unavailable
-  // if not; other statuses as SqliteStatus() maps them. Thread-safe.
+  // connection, and on SQLite the file at path() must still be the one opened
+  // (not removed, renamed away or replaced, e.g. an unmounted volume).
+  // Unavailable if not; other statuses as the engine's errors map. Thread-safe.
   absl::Status Probe() const;
 
-  // The database file and its WAL, in bytes (0 for a missing WAL).
+  // The database file and its WAL, in bytes (0 for a missing WAL); on
+  // PostgreSQL the database's size as the server reports it.
   int64_t FileBytes() const;
 
   // What Backup() wrote.
@@ -231,6 +291,8 @@ class Database {
   // mode (one self-contained file); relaisd turns WAL back on when it opens it.
   // DataLoss if the copy fails the integrity check; Cancelled if `progress`
   // said so; otherwise as SqliteStatus() maps, or Unavailable for file errors.
+  // FailedPrecondition on PostgreSQL, whose backups are the server's own
+  // (docs/postgresql.md).
   absl::StatusOr<BackupInfo> Backup(const std::string& dest_path,
                                     const BackupOptions& options) const;
   absl::StatusOr<BackupInfo> Backup(const std::string& dest_path) const {
@@ -238,7 +300,7 @@ class Database {
   }
 
  private:
-  Database(std::string path, std::unique_ptr<Connection> writer,
+  Database(std::string path, Backend backend, std::unique_ptr<Connection> writer,
            std::vector<std::unique_ptr<Connection>> readers);
   Connection* AcquireReader() const;
   void ReleaseReader(Connection* c) const;
@@ -250,6 +312,7 @@ class Database {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   const std::string path_;
+  const Backend backend_;
   std::string vfs_;  // as opened; Backup() opens its source connection through it
   mutable absl::Mutex write_mu_;
   std::unique_ptr<Connection> writer_ ABSL_GUARDED_BY(write_mu_);

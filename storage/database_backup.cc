@@ -34,6 +34,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "storage/database.h"
+#include "storage/sqlite_connection.h"
 
 namespace relais::storage {
 namespace {
@@ -142,6 +143,10 @@ absl::Status CopyPages(sqlite3* dest, sqlite3* src,
 absl::StatusOr<Database::BackupInfo> Database::Backup(const std::string& dest_path,
                                                       const BackupOptions& options) const {
   if (dest_path.empty()) return absl::InvalidArgumentError("backup path is empty");
+  if (backend_ == Backend::kPostgres) {
+    return absl::FailedPreconditionError(
+        "a PostgreSQL database is backed up by the server's own tools (docs/postgresql.md)");
+  }
   const absl::Time start = absl::Now();
   const std::string tmp = absl::StrCat(dest_path, ".tmp");
   RemoveWithSideFiles(tmp);
@@ -158,7 +163,7 @@ absl::StatusOr<Database::BackupInfo> Database::Backup(const std::string& dest_pa
                        OpenRaw(path_, SQLITE_OPEN_READONLY, vfs_.empty() ? nullptr : vfs_.c_str()));
       sqlite3_busy_timeout(raw_src.get(), 5000);
       // A Connection, so that on_snapshot can use Prepare/Statement on it.
-      Connection src(raw_src.release());
+      SqliteConnection src(raw_src.release());
       ASSIGN_OR_RETURN(SqliteHandle dest,
                        OpenRaw(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr));
       // The copy is durable by the fsync below, not by its own journal.

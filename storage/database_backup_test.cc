@@ -42,8 +42,8 @@ absl::Status AddItem(Database& db, int bytes, int n = 1) {
       ASSIGN_OR_RETURN(Statement s, c.Prepare("INSERT INTO items(payload) VALUES (?1)"));
       s.BindBlob(1, std::string(bytes, 'x'));
       RETURN_IF_ERROR(s.Run());
-      ASSIGN_OR_RETURN(Statement r, c.Prepare("INSERT INTO receipts(item_id) VALUES (?1)"));
-      r.Bind(1, c.LastInsertRowId());
+      ASSIGN_OR_RETURN(Statement r,
+                       c.Prepare("INSERT INTO receipts(item_id) VALUES (last_insert_rowid())"));
       RETURN_IF_ERROR(r.Run());
     }
     return absl::OkStatus();

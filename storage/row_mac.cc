@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
-#include <sqlite3.h>
 
 #include <utility>
 
@@ -107,10 +106,7 @@ Registry& TheRegistry() {
   return *r;
 }
 
-std::string FileOf(Connection& c) {
-  const char* name = sqlite3_db_filename(c.raw(), "main");
-  return name == nullptr ? std::string() : std::string(name);
-}
+std::string FileOf(Connection& c) { return c.Name(); }
 
 absl::StatusOr<std::shared_ptr<const RowMac>> KeyFor(Connection& c) {
   Registry& r = TheRegistry();

@@ -6,7 +6,6 @@
 // checkpointer refuses, visibly, to sign the rewritten chain. Also: an access
 // report of a youth with thousands of events is complete.
 
-#include <sqlite3.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -26,6 +25,7 @@
 #include "services/audit/checkpoint.h"
 #include "services/audit/export_verifier.h"
 #include "services/audit/witness.h"
+#include "tests/tamper.h"
 #include "tests/test_env.h"
 
 namespace relais::testing {
@@ -35,15 +35,6 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 constexpr char kAuditService[] = "relais.v1.AuditService";
-
-void Sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
-  sqlite3_free(err);
-  sqlite3_close(db);
-}
 
 v1::VerifyLogResponse Verify(RelaisEnv& env) {
   v1::VerifyLogResponse resp;

@@ -2,8 +2,6 @@
 // request is refused with the exact status and reason code, writes nothing, and
 // leaves the server serving.
 
-#include <sqlite3.h>
-
 #include <functional>
 #include <limits>
 #include <random>
@@ -18,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
+#include "tests/tamper.h"
 #include "tests/test_env.h"
 
 namespace relais::testing {
@@ -37,21 +36,11 @@ std::ostream& operator<<(std::ostream& os, const Counts& c) {
 }
 
 Counts CountAll(const std::string& path) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  auto count = [db](const char* table) {
-    sqlite3_stmt* stmt = nullptr;
-    const std::string sql = absl::StrCat("SELECT COUNT(*) FROM ", table);
-    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
-    int64_t n = -1;
-    if (sqlite3_step(stmt) == SQLITE_ROW) n = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    return n;
+  auto count = [&](const char* table) {
+    return SqlInt(path, absl::StrCat("SELECT COUNT(*) FROM ", table));
   };
-  Counts c{count("rec_youth"), count("rec_entries"), count("care_consents"),
-           count("care_handovers"), count("care_accompaniments")};
-  sqlite3_close(db);
-  return c;
+  return {count("rec_youth"), count("rec_entries"), count("care_consents"), count("care_handovers"),
+          count("care_accompaniments")};
 }
 
 // A call made later, when the case runs.

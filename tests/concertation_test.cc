@@ -4,8 +4,6 @@
 // of kind CONCERTATION, and each service's contribution is read under the
 // access rule. Every step through the public API.
 
-#include <sqlite3.h>
-
 #include <memory>
 #include <string>
 #include <utility>
@@ -14,6 +12,8 @@
 #include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/testing/fresh_database.h"
+#include "tests/tamper.h"
 #include "tests/test_env.h"
 
 namespace relais::testing {
@@ -414,14 +414,9 @@ TEST_F(ConcertationTest, AnInvitationEditedInTheDatabaseIsRefused) {
   v1::Concertation m;
   ASSERT_TRUE(Schedule(kAmoCaseworker, {env_->service_id("saj")}, &m).ok());
   // An insider with the file adds the PMS to the invitation.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(env_->db_path().c_str(), &db), SQLITE_OK);
-  const std::string sql =
-      "DROP TRIGGER care_concertations_fixed; UPDATE care_concertations SET invited = invited || "
-      "'," +
-      env_->service_id("pms") + "';";
-  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(db);
+  Sql(env_->db_path(),
+      storage::testing::DropTrigger("care_concertations_fixed", "care_concertations") +
+          "UPDATE care_concertations SET invited = invited || '," + env_->service_id("pms") + "';");
   std::vector<std::string> ids;
   grpc::Status s = List(kAmoCaseworker, &ids);
   EXPECT_EQ(ReasonCode(s), "integrity_violation");

@@ -20,8 +20,6 @@
 // table order, so rows whose success changes what a column may do later
 // (break-the-glass, ending an accompaniment, erasure) come last.
 
-#include <sqlite3.h>
-
 #include <chrono>
 #include <iostream>
 #include <map>
@@ -45,6 +43,7 @@
 #include "gtest/gtest.h"
 #include "relais/v1/admin.grpc.pb.h"
 #include "services/common/rpc.h"
+#include "tests/tamper.h"
 #include "tests/test_env.h"
 
 namespace relais::testing {
@@ -758,15 +757,6 @@ struct Record {
   std::string pending;        // a prevention service's, waiting to be vouched for
   std::string concertation;   // the AMO's meeting on the handover, the SAJ invited
 };
-
-void Sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
-  sqlite3_free(err);
-  sqlite3_close(db);
-}
 
 std::string Consent(RelaisEnv& env, const std::string& youth, v1::Recipient recipient,
                     v1::DataCategory category) {

@@ -2,7 +2,6 @@
 // files, what happens when ciphertexts are moved between rows behind its back,
 // crypto-shredding, and a master key rotation while serving.
 
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -23,6 +22,8 @@
 #include "services/common/rpc.h"
 #include "storage/crypto/field_crypto.h"
 #include "storage/crypto/master_key.h"
+#include "storage/testing/fresh_database.h"
+#include "tests/tamper.h"
 #include "tests/test_env.h"
 
 namespace relais::testing {
@@ -42,17 +43,6 @@ std::string Slurp(const std::string& path) {
   std::stringstream buf;
   buf << in.rdbuf();
   return buf.str();
-}
-
-void Sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  char* err = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
-      << (err != nullptr ? err : "");
-  sqlite3_free(err);
-  sqlite3_close(db);
 }
 
 // Everything identifying or confidential the story writes, in UTF-8 as a
@@ -180,6 +170,8 @@ void ExpectStoryReadable(RelaisEnv& env, const Story& story) {
 }
 
 TEST(EncryptionAtRest, NoNameBirthDateGuardianOrNoteReachesTheDatabaseFilesOrLogs) {
+  RELAIS_SQLITE_ONLY(
+      "scans the SQLite file and its WAL; the PostgreSQL data directory is not scanned yet");
   LogCapture logs;
   auto env = RelaisEnv::Start();
   ASSERT_NE(env, nullptr);
@@ -234,10 +226,11 @@ TEST(EncryptionAtRest, BodyCopiedOntoAnotherEntryFailsCleanlyAndTheServerKeepsSe
                                       v1::VISIBILITY_SHARED, "inscription en 3e secondaire");
 
   // Someone with write access to the file, behind relaisd's back.
-  Sql(env->db_path(), absl::StrCat("DROP TRIGGER rec_entries_no_update;"
-                                   "UPDATE rec_entries SET body = (SELECT body FROM rec_entries "
-                                   "WHERE id = '",
-                                   source, "') WHERE id = '", target, "';"));
+  Sql(env->db_path(),
+      absl::StrCat(storage::testing::DropTrigger("rec_entries_no_update", "rec_entries"),
+                   "UPDATE rec_entries SET body = (SELECT body FROM rec_entries "
+                   "WHERE id = '",
+                   source, "') WHERE id = '", target, "';"));
 
   v1::Entry entry;
   grpc::Status s = GetEntry(*env, target, &entry);
@@ -405,11 +398,11 @@ TEST(EncryptionAtRest, MasterKeyRotationWhileServing) {
 
   // Step 2: the tool re-wraps, while relaisd serves.
   std::string out;
-  ASSERT_EQ(RunAdmin(absl::StrCat("master-key-status --db=", db), &out), 0) << out;
+  ASSERT_EQ(RunAdmin(absl::StrCat("master-key-status --db='", db, "'"), &out), 0) << out;
   EXPECT_TRUE(absl::StrContains(out, absl::StrCat(KeyId(old_key), " wraps 1 data keys"))) << out;
   EXPECT_TRUE(absl::StrContains(out, absl::StrCat(KeyId(new_key), " wraps 1 data keys"))) << out;
   out.clear();
-  ASSERT_EQ(RunAdmin(absl::StrCat("rotate-master-key --db=", db, " --old_key_file=", old_key,
+  ASSERT_EQ(RunAdmin(absl::StrCat("rotate-master-key --db='", db, "' --old_key_file=", old_key,
                                   " --new_key_file=", new_key),
                      &out),
             0)
@@ -420,12 +413,12 @@ TEST(EncryptionAtRest, MasterKeyRotationWhileServing) {
   v1::Youth youth;
   EXPECT_TRUE(GetYouth(*env, later, &youth).ok());
   out.clear();
-  ASSERT_EQ(RunAdmin(absl::StrCat("master-key-status --db=", db), &out), 0) << out;
+  ASSERT_EQ(RunAdmin(absl::StrCat("master-key-status --db='", db, "'"), &out), 0) << out;
   EXPECT_TRUE(absl::StrContains(out, absl::StrCat(KeyId(new_key), " wraps 2 data keys"))) << out;
   EXPECT_FALSE(absl::StrContains(out, KeyId(old_key))) << out;
   // Running it again is harmless.
   out.clear();
-  ASSERT_EQ(RunAdmin(absl::StrCat("rotate-master-key --db=", db, " --old_key_file=", old_key,
+  ASSERT_EQ(RunAdmin(absl::StrCat("rotate-master-key --db='", db, "' --old_key_file=", old_key,
                                   " --new_key_file=", new_key),
                      &out),
             0)
@@ -510,6 +503,7 @@ std::string TakeBackupBytes(RelaisEnv& env) {
 }
 
 TEST(EncryptionAtRest, HandoverReasonsAndEveryFreeTextStayOutOfTheFilesAndBackupEvenAfterErasure) {
+  RELAIS_SQLITE_ONLY("scans the SQLite file, its WAL and an SQLite backup");
   auto env = RelaisEnv::Start();
   ASSERT_NE(env, nullptr);
   const Story story = TellStory(*env);
@@ -579,6 +573,7 @@ TEST(EncryptionAtRest, HandoverReasonsAndEveryFreeTextStayOutOfTheFilesAndBackup
 // Rows written before reasons were sealed (care migration 5): relaisd seals
 // them at start-up, re-MACs them, and the clear text leaves the files.
 TEST(EncryptionAtRest, HandoverReasonsStoredInClearBeforeAreSealedAtStartUp) {
+  RELAIS_SQLITE_ONLY("plaintext rows predate PostgreSQL support, whose columns are BYTEA");
   auto env = RelaisEnv::Start();
   ASSERT_NE(env, nullptr);
   const Story story = TellStory(*env);

@@ -2,8 +2,6 @@
 // the end of the youth's last accompaniment, the sweep (dry run, on demand,
 // scheduled), legal holds, and what the audit log keeps.
 
-#include <sqlite3.h>
-
 #include <map>
 #include <string>
 #include <vector>
@@ -11,6 +9,7 @@
 #include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/tamper.h"
 #include "tests/test_env.h"
 
 namespace relais::testing {
@@ -78,18 +77,6 @@ std::map<std::string, std::string> Summary(const v1::SweepRetentionResponse& r) 
     out[item.youth_id()] = s;
   }
   return out;
-}
-
-int64_t SqlInt(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
-  int64_t v = -1;
-  if (st != nullptr && sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return v;
 }
 
 int64_t ErasedEntries(RelaisEnv& env) {

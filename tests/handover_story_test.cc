@@ -2,8 +2,6 @@
 // 15-year-old over to a SAJ, consent decides what the SAJ sees, and the audit
 // log tells the whole story and detects tampering.
 
-#include <sqlite3.h>
-
 #include <string>
 #include <vector>
 
@@ -11,6 +9,7 @@
 #include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/tamper.h"
 #include "tests/test_env.h"
 
 namespace relais::testing {
@@ -101,15 +100,6 @@ void ExpectInOrder(const std::vector<v1::AuditEvent>& events, const std::vector<
     EXPECT_TRUE(found) << "missing, in order: " << v1::Action_Name(w.action) << " " << w.reason_code
                        << " " << w.entry;
   }
-}
-
-void Sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
-  sqlite3_free(err);
-  sqlite3_close(db);
 }
 
 v1::VerifyLogResponse Verify(RelaisEnv& env) {

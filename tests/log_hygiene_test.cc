@@ -29,6 +29,7 @@
 #include "grpc/support/log.h"
 #include "gtest/gtest.h"
 #include "services/common/rpc.h"
+#include "storage/testing/fresh_database.h"
 #include "tests/test_env.h"
 
 namespace relais::testing {
@@ -443,10 +444,11 @@ TEST(LogHygiene, NoTokenPasswordOrYouthContentInAnyLogLine) {
           add_entry(camille, v1::DATA_CATEGORY_EDUCATION, v1::VISIBILITY_SHARED, kTamperedText);
       const std::string target = add_entry(camille, v1::DATA_CATEGORY_EDUCATION,
                                            v1::VISIBILITY_SHARED, "Inscription en 3e");
-      Sql(env->db_path(), absl::StrCat("DROP TRIGGER rec_entries_no_update;"
-                                       "UPDATE rec_entries SET body = (SELECT body FROM "
-                                       "rec_entries WHERE id = '",
-                                       source, "') WHERE id = '", target, "';"));
+      Sql(env->db_path(),
+          absl::StrCat(storage::testing::DropTrigger("rec_entries_no_update", "rec_entries"),
+                       "UPDATE rec_entries SET body = (SELECT body FROM "
+                       "rec_entries WHERE id = '",
+                       source, "') WHERE id = '", target, "';"));
       v1::GetEntryRequest get;
       get.set_entry_id(target);
       get.set_purpose(v1::PURPOSE_COORDINATION);

@@ -8,6 +8,8 @@
 // made from a deployment that ran whole (relaisd --demo), as an operator would.
 
 #include <algorithm>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,6 +24,7 @@
 #include "relais/v1/care.grpc.pb.h"
 #include "relais/v1/record.grpc.pb.h"
 #include "services/host/host.h"
+#include "storage/testing/fresh_database.h"
 #include "tests/relaisd_process.h"
 #include "tests/test_env.h"
 
@@ -30,6 +33,18 @@ namespace {
 
 constexpr char kDemoPassword[] = "demo-relais-2026";
 constexpr int kServing = 1;
+
+// The database of the deployment in `dir`: its SQLite file, or in the @pg run
+// a PostgreSQL schema of its own. One per directory, however often asked.
+const std::string& DbOf(const std::string& dir) {
+  static auto* dbs = new std::map<std::string, std::string>();
+  auto [it, fresh] = dbs->try_emplace(dir);
+  if (fresh) {
+    std::filesystem::create_directories(dir);  // the keys go there on both back ends
+    it->second = storage::testing::FreshDatabase(dir + "/relais.db");
+  }
+  return it->second;
+}
 
 // One relaisd over the shared database and keys: all the services with the
 // demo data (the deployment before the split), or those of `services`.
@@ -46,7 +61,7 @@ class Part : public RelaisdProcess {
  private:
   static std::vector<std::string> Args(const std::string& dir, const std::string& services) {
     std::vector<std::string> args = {"--insecure_dev", "--listen=127.0.0.1:0",
-                                     "--metrics_listen=", "--db=" + dir + "/relais.db",
+                                     "--metrics_listen=", "--db=" + DbOf(dir),
                                      "--keys_dir=" + dir + "/keys"};
     args.push_back(services.empty() ? "--demo" : "--services=" + services);
     return args;
@@ -253,12 +268,9 @@ TEST_F(ServicesApart, EachProcessServesOnlyItsServices) {
 TEST(SeveralInstances, ConcurrentWritesThroughTwoInstancesKeepOneChain) {
   const std::string dir = FreshPath("several_instances");
   ASSERT_NO_FATAL_FAILURE(RunWholeOnce(dir));
-  const std::vector<std::string> all = {"--insecure_dev",
-                                        "--listen=127.0.0.1:0",
-                                        "--metrics_listen=",
-                                        "--checkpoint_every_events=10",
-                                        "--db=" + dir + "/relais.db",
-                                        "--keys_dir=" + dir + "/keys"};
+  const std::vector<std::string> all = {"--insecure_dev",    "--listen=127.0.0.1:0",
+                                        "--metrics_listen=", "--checkpoint_every_events=10",
+                                        "--db=" + DbOf(dir), "--keys_dir=" + dir + "/keys"};
   RelaisdProcess one(RELAISD_PATH, all), two(RELAISD_PATH, all);
   ASSERT_TRUE(one.WaitFor("relaisd serving")) << one.output();
   ASSERT_TRUE(two.WaitFor("relaisd serving")) << two.output();
@@ -369,7 +381,7 @@ TEST(ServiceNames, RelaisdRefusesToStartOnABadSplit) {
                                              {"--services=care,care"},
                                              {"--services=record", "--demo"}}) {
     std::vector<std::string> args = {"--insecure_dev", "--listen=127.0.0.1:0",
-                                     "--metrics_listen=", "--db=" + dir + "/relais.db",
+                                     "--metrics_listen=", "--db=" + DbOf(dir),
                                      "--keys_dir=" + dir + "/keys"};
     args.insert(args.end(), flags.begin(), flags.end());
     RelaisdProcess relaisd(RELAISD_PATH, args);

@@ -1,25 +1,43 @@
 #include "tests/tamper.h"
 
-#include <sqlite3.h>
-
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::testing {
 
 void Sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  char* err = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
-      << (err != nullptr ? err : "");
-  sqlite3_free(err);
-  sqlite3_close(db);
+  const absl::StatusOr<std::string> done = storage::testing::RawSql(path, sql);
+  EXPECT_TRUE(done.ok()) << done.status();
+}
+
+std::string SqlText(const std::string& db, const std::string& sql) {
+  const absl::StatusOr<std::string> value = storage::testing::RawSql(db, sql);
+  EXPECT_TRUE(value.ok()) << value.status();
+  return value.ok() ? *value : std::string();
+}
+
+int64_t SqlInt(const std::string& db, const std::string& sql) {
+  const std::string text = SqlText(db, sql);
+  if (text == "t" || text == "f") return text == "t" ? 1 : 0;  // a PostgreSQL boolean
+  int64_t n = -1;
+  return absl::SimpleAtoi(text, &n) ? n : -1;
+}
+
+int64_t UnsealedRows(const std::string& db, absl::string_view table, absl::string_view column) {
+  if (storage::testing::OnPostgres()) {
+    // The column's type is BYTEA: a text value cannot be stored in it at all.
+    return SqlInt(
+        db, absl::StrCat("SELECT COUNT(*) FROM information_schema.columns WHERE "
+                         "table_name = '",
+                         table, "' AND column_name = '", column, "' AND data_type <> 'bytea'"));
+  }
+  return SqlInt(
+      db, absl::StrCat("SELECT COUNT(*) FROM ", table, " WHERE typeof(", column, ") <> 'blob'"));
 }
 
 std::string Q(absl::string_view s) { return absl::StrCat("'", s, "'"); }

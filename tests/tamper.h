@@ -12,8 +12,20 @@
 
 namespace relais::testing {
 
-// Runs `sql` on a connection of its own, as an intruder with file access would.
-void Sql(const std::string& path, const std::string& sql);
+// Runs `sql` on a connection of its own to the test's database (the SQLite file
+// or the PostgreSQL URI of RelaisEnv::db_path()), as an intruder with direct
+// access to the database would.
+void Sql(const std::string& db, const std::string& sql);
+
+// The first column of the first row `sql` returns, as text ("" for none) or
+// as a number (-1 for none).
+std::string SqlText(const std::string& db, const std::string& sql);
+int64_t SqlInt(const std::string& db, const std::string& sql);
+
+// Rows of `table` whose `column` holds something other than a sealed blob: 0
+// when every value is sealed (on PostgreSQL, when the column can hold nothing
+// else).
+int64_t UnsealedRows(const std::string& db, absl::string_view table, absl::string_view column);
 
 // `s` as an SQL string literal (test values hold no quote).
 std::string Q(absl::string_view s);

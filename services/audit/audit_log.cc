@@ -268,7 +268,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Create(storage::Database* db
   if (db == nullptr || clock == nullptr) {
     return absl::InvalidArgumentError("AuditLog needs a database and a clock");
   }
-  RETURN_IF_ERROR(db->Migrate("audit", Migrations()));
+  RETURN_IF_ERROR(db->Migrate("audit", Migrations(), AuditPostgresMigrations()));
   return absl::WrapUnique(new AuditLog(db, clock));
 }
 
@@ -357,27 +357,33 @@ absl::StatusOr<std::vector<v1::AuditEvent>> AuditLog::Query(const EventFilter& f
   }
   // The WHERE clause is assembled from constant fragments only, one per filter
   // in use, so SQLite can pick the matching index; every value is a bound
-  // parameter with a fixed number.
+  // parameter, numbered in the order used: PostgreSQL needs the type of every
+  // number up to the last, so none may be left out.
   std::string sql = absl::StrCat("SELECT ", kColumns, " FROM audit_events WHERE sequence > ?1");
-  if (!filter.youth_id.empty()) sql += " AND youth_id = ?2";
-  if (!filter.actor_member_id.empty()) sql += " AND actor_member_id = ?3";
-  if (!filter.actor_service_id.empty()) sql += " AND actor_service_id = ?4";
-  if (filter.start) sql += " AND time_us >= ?5";
-  if (filter.end) sql += " AND time_us < ?6";
-  if (filter.decision != v1::DECISION_UNSPECIFIED) sql += " AND decision = ?7";
-  sql += " ORDER BY sequence LIMIT ?8";
+  int params = 1;
+  const auto add = [&](absl::string_view condition) {
+    absl::StrAppend(&sql, " AND ", condition, " ?", ++params);
+  };
+  if (!filter.youth_id.empty()) add("youth_id =");
+  if (!filter.actor_member_id.empty()) add("actor_member_id =");
+  if (!filter.actor_service_id.empty()) add("actor_service_id =");
+  if (filter.start) add("time_us >=");
+  if (filter.end) add("time_us <");
+  if (filter.decision != v1::DECISION_UNSPECIFIED) add("decision =");
+  absl::StrAppend(&sql, " ORDER BY sequence LIMIT ?", ++params);
 
   std::vector<v1::AuditEvent> events;
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
     ASSIGN_OR_RETURN(Statement s, c.Prepare(sql));
-    s.Bind(1, after_sequence);
-    if (!filter.youth_id.empty()) s.Bind(2, filter.youth_id);
-    if (!filter.actor_member_id.empty()) s.Bind(3, filter.actor_member_id);
-    if (!filter.actor_service_id.empty()) s.Bind(4, filter.actor_service_id);
-    if (filter.start) s.Bind(5, absl::ToUnixMicros(*filter.start));
-    if (filter.end) s.Bind(6, absl::ToUnixMicros(*filter.end));
-    if (filter.decision != v1::DECISION_UNSPECIFIED) s.Bind(7, int64_t{filter.decision});
-    s.Bind(8, int64_t{limit});
+    int param = 1;
+    s.Bind(param, after_sequence);
+    if (!filter.youth_id.empty()) s.Bind(++param, filter.youth_id);
+    if (!filter.actor_member_id.empty()) s.Bind(++param, filter.actor_member_id);
+    if (!filter.actor_service_id.empty()) s.Bind(++param, filter.actor_service_id);
+    if (filter.start) s.Bind(++param, absl::ToUnixMicros(*filter.start));
+    if (filter.end) s.Bind(++param, absl::ToUnixMicros(*filter.end));
+    if (filter.decision != v1::DECISION_UNSPECIFIED) s.Bind(++param, int64_t{filter.decision});
+    s.Bind(++param, int64_t{limit});
     while (true) {
       ASSIGN_OR_RETURN(const bool row, s.Step());
       if (!row) break;

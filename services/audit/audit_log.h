@@ -26,6 +26,11 @@ namespace relais::audit {
 
 class ExportVerifier;  // export_verifier.h
 
+// The "audit" tables on PostgreSQL (audit_schema_postgres.cc): one baseline
+// step numbered like the last SQLite step (audit_log.cc), building what all of
+// them build. Append each new step to both lists.
+const std::vector<storage::Migration>& AuditPostgresMigrations();
+
 // What the caller knows about one decision. The log adds sequence, time and
 // hashes. Empty strings mean "none" (e.g. an unauthenticated caller has no
 // actor_member_id).

@@ -10,6 +10,7 @@
 
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::audit {
 namespace {
@@ -26,8 +27,9 @@ class TestLog {
  public:
   TestLog() : clock_(absl::FromUnixSeconds(kStartSeconds)) {
     static std::atomic<int> counter{0};
-    path_ = ::testing::TempDir() + "/audit_log_" + std::to_string(::getpid()) + "_" +
-            std::to_string(counter++) + ".db";
+    path_ = storage::testing::FreshDatabase(::testing::TempDir() + "/audit_log_" +
+                                            std::to_string(::getpid()) + "_" +
+                                            std::to_string(counter++) + ".db");
     std::filesystem::remove(path_);
     Open();
   }

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "services/audit/audit_log.h"
 #include "services/audit/checkpointer.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::audit {
 namespace {
@@ -121,8 +122,9 @@ class CheckpointerTest : public ::testing::Test {
  protected:
   CheckpointerTest() : clock_(absl::FromUnixSeconds(1764061200)), keys_(auth::KeyRing::InMemory()) {
     static std::atomic<int> counter{0};
-    path_ = ::testing::TempDir() + "/checkpointer_" + std::to_string(::getpid()) + "_" +
-            std::to_string(counter++) + ".db";
+    path_ = storage::testing::FreshDatabase(::testing::TempDir() + "/checkpointer_" +
+                                            std::to_string(::getpid()) + "_" +
+                                            std::to_string(counter++) + ".db");
     std::filesystem::remove(path_);
     storage::Database::Options options;
     options.path = path_;
@@ -287,7 +289,8 @@ TEST_F(CheckpointerTest, RefusesToContinueFromACheckpointItDidNotSign) {
   auto head = log_->Head();
   ASSERT_TRUE(head.ok());
   // A row planted in the table, e.g. to make the server bless a rewritten chain.
-  Sql("INSERT INTO audit_checkpoints VALUES (3, '" + head->hash + "', 0, 'k-forged', x'00')");
+  Sql("INSERT INTO audit_checkpoints VALUES (3, '" + head->hash + "', 0, 'k-forged', " +
+      storage::testing::BlobLiteral("00") + ")");
   Add(1);
   auto refused = cp->CheckpointNow();
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();

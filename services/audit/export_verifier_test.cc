@@ -18,6 +18,7 @@
 #include "services/audit/audit_log.h"
 #include "services/audit/checkpoint.h"
 #include "services/audit/checkpointer.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::audit {
 namespace {
@@ -49,8 +50,9 @@ class ExportVerifierTest : public ::testing::Test {
   ExportVerifierTest()
       : clock_(absl::FromUnixSeconds(1764061200)), keys_(auth::KeyRing::InMemory()) {
     static std::atomic<int> counter{0};
-    path_ = ::testing::TempDir() + "/export_verifier_" + std::to_string(::getpid()) + "_" +
-            std::to_string(counter++) + ".db";
+    path_ = storage::testing::FreshDatabase(::testing::TempDir() + "/export_verifier_" +
+                                            std::to_string(::getpid()) + "_" +
+                                            std::to_string(counter++) + ".db");
     std::filesystem::remove(path_);
     storage::Database::Options options;
     options.path = path_;
@@ -300,7 +302,8 @@ TEST_F(ExportVerifierTest, VerifiesAPartialExportFromItsFirstEvent) {
 }
 
 TEST_F(ExportVerifierTest, ReadsTheExportFromAFile) {
-  const std::string file = path_ + ".export";
+  const std::string file =
+      ::testing::TempDir() + "/export_verifier_" + std::to_string(::getpid()) + ".export";
   std::ofstream(file, std::ios::binary) << Serialize(items_);
   auto r = VerifyExportFile(file, Trusted(*keys_));
   ASSERT_TRUE(r.ok()) << r.status();

@@ -15,6 +15,11 @@ inline constexpr char kAuthLoginsComponent[] = "auth_logins";
 // auth_login_failures. Append new steps; never edit a published one.
 const std::vector<storage::Migration>& AuthLoginsMigrations();
 
+// The same tables on PostgreSQL (auth_store_schema_postgres.cc): one baseline
+// step numbered like the last SQLite step, building what all of them build.
+// Append each new step to both lists.
+const std::vector<storage::Migration>& AuthLoginsPostgresMigrations();
+
 }  // namespace relais::auth_store
 
 #endif  // RELAIS_SERVICES_AUTH_STORE_AUTH_STORE_SCHEMA_H_

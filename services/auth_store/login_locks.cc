@@ -129,7 +129,8 @@ absl::Status LoginLocks::Succeeded(absl::string_view account) {
 absl::Status LoginLocks::Release(absl::string_view account) {
   return db_->Write([&](Connection& txn) -> absl::Status {
     ASSIGN_OR_RETURN(Statement q, txn.Prepare("UPDATE auth_login_failures SET attempts = "
-                                              "MAX(attempts - 1, 0) WHERE account = ?1"));
+                                              "CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 "
+                                              "END WHERE account = ?1"));
     q.Bind(1, account);
     return q.Run();
   });

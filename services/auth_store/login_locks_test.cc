@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "gtest/gtest.h"
 #include "services/auth_store/revocation_store.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::auth_store {
 namespace {
@@ -51,8 +52,9 @@ class LoginLocksTest : public ::testing::Test {
 
   static std::string FreshDb() {
     static std::atomic<int> counter{0};
-    return ::testing::TempDir() + "/login_locks_" + std::to_string(::getpid()) + "_" +
-           std::to_string(counter++) + ".db";
+    return storage::testing::FreshDatabase(::testing::TempDir() + "/login_locks_" +
+                                           std::to_string(::getpid()) + "_" +
+                                           std::to_string(counter++) + ".db");
   }
   const std::string path_ = FreshDb();
   common::FakeClock clock_{kT0};

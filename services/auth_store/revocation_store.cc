@@ -18,7 +18,8 @@ absl::StatusOr<std::unique_ptr<RevocationStore>> RevocationStore::Create(
   if (db == nullptr || clock == nullptr) {
     return absl::InvalidArgumentError("RevocationStore needs a database and a clock");
   }
-  RETURN_IF_ERROR(db->Migrate(kAuthLoginsComponent, AuthLoginsMigrations()));
+  RETURN_IF_ERROR(
+      db->Migrate(kAuthLoginsComponent, AuthLoginsMigrations(), AuthLoginsPostgresMigrations()));
   return std::unique_ptr<RevocationStore>(new RevocationStore(db, clock));
 }
 
@@ -64,10 +65,11 @@ absl::Status RevocationStore::CheckNotRevoked(absl::string_view member_id,
 }
 
 absl::Status RevocationStore::RevokeAllOf(Connection& txn, absl::string_view member_id) {
-  ASSIGN_OR_RETURN(Statement upsert,
-                   txn.Prepare("INSERT INTO auth_member_generations(member_id, generation) "
-                               "VALUES (?1, 1) ON CONFLICT(member_id) "
-                               "DO UPDATE SET generation = generation + 1"));
+  ASSIGN_OR_RETURN(
+      Statement upsert,
+      txn.Prepare("INSERT INTO auth_member_generations(member_id, generation) "
+                  "VALUES (?1, 1) ON CONFLICT(member_id) "
+                  "DO UPDATE SET generation = auth_member_generations.generation + 1"));
   upsert.Bind(1, member_id);
   return upsert.Run();
 }

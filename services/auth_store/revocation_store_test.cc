@@ -9,6 +9,7 @@
 #include "auth/key_ring.h"
 #include "auth/token.h"
 #include "gtest/gtest.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::auth_store {
 namespace {
@@ -17,8 +18,9 @@ const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 
 std::string FreshDb() {
   static std::atomic<int> counter{0};
-  return ::testing::TempDir() + "/revocation_store_" + std::to_string(::getpid()) + "_" +
-         std::to_string(counter++) + ".db";
+  return storage::testing::FreshDatabase(::testing::TempDir() + "/revocation_store_" +
+                                         std::to_string(::getpid()) + "_" +
+                                         std::to_string(counter++) + ".db");
 }
 
 class RevocationStoreTest : public ::testing::Test {

@@ -37,7 +37,7 @@ CareServiceImpl::CareServiceImpl(Options options, storage::Database* db, const c
       postbox_(postbox) {}
 
 absl::Status CareServiceImpl::Migrate(storage::Database* db) {
-  return db->Migrate("care", store::Migrations());
+  return db->Migrate("care", store::Migrations(), store::PostgresMigrations());
 }
 
 absl::Status CareServiceImpl::Commit(CallAudit& call,

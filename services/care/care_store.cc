@@ -349,7 +349,7 @@ absl::Status ReviewEmergencyGrant(Connection& c, absl::string_view id, v1::Emerg
                    c.Prepare("UPDATE care_emergency_grants SET verdict = ?2, review_note = ?3, "
                              "reviewed_by_member_id = ?4, reviewed_at_us = ?5, "
                              // UNJUSTIFIED ends the grant at once.
-                             "expires_at_us = CASE WHEN ?2 = ?6 THEN MIN(expires_at_us, ?5) "
+                             "expires_at_us = CASE WHEN ?2 = ?6 AND ?5 < expires_at_us THEN ?5 "
                              "ELSE expires_at_us END WHERE id = ?1 AND verdict = 0"));
   s.Bind(1, id).Bind(2, int64_t{verdict}).BindBlob(3, sealed_note).Bind(4, reviewer);
   s.Bind(5, Us(now)).Bind(6, int64_t{v1::EMERGENCY_VERDICT_UNJUSTIFIED});

@@ -22,6 +22,10 @@
 namespace relais::care::store {
 
 std::vector<storage::Migration> Migrations();
+// The same tables on PostgreSQL (care_schema_postgres.cc): one baseline step
+// numbered like the last SQLite step, building what all of them build. Append
+// each new step to both lists.
+std::vector<storage::Migration> PostgresMigrations();
 // MACs the rows written before migration 4 (once), or re-MACs them after a
 // master key rotation; needs the row MAC key bound (storage/row_mac.h). Reads
 // of these tables fail closed with PERMISSION_DENIED "integrity_violation" on a

@@ -94,13 +94,14 @@ absl::StatusOr<std::optional<v1::Concertation>> GetConcertation(Connection& c,
 absl::StatusOr<std::vector<v1::Concertation>> ListConcertations(Connection& c,
                                                                 absl::string_view youth_id,
                                                                 absl::string_view service_id) {
-  // `invited` is a sorted, comma-joined list of ids (ids hold no comma); instr,
-  // not LIKE, whose '_' would match any character of an id.
+  // `invited` is a sorted, comma-joined list of ids (ids hold no comma). It
+  // holds the service if removing ",service," changes it: not LIKE, whose '_'
+  // would match any character of an id, nor instr (SQLite only).
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare(absl::StrCat("SELECT ", kConcertationColumns, ", mac",
                                           " FROM care_concertations WHERE youth_id = ?1 AND "
-                                          "(?2 = '' OR instr(',' || invited || ',', "
-                                          "',' || ?2 || ',') > 0) "
+                                          "(?2 = '' OR replace(',' || invited || ',', "
+                                          "',' || ?2 || ',', '') <> ',' || invited || ',') "
                                           "ORDER BY scheduled_at_us DESC, rowid DESC")));
   // No LIMIT: a youth has a handful; callers page the whole list (rpc::TakePage).
   s.Bind(1, youth_id).Bind(2, service_id);

@@ -131,9 +131,10 @@ absl::Status EraseHandoverText(Connection& c, absl::string_view youth_id) {
     }
   }
   for (const std::string& id : ids) RETURN_IF_ERROR(CheckBeforeUpdate(c, kHandoverMac, id));
-  ASSIGN_OR_RETURN(Statement s, c.Prepare("UPDATE care_handovers SET reason = '', closing_reason = "
-                                          "CASE WHEN closing_reason IS NULL THEN NULL ELSE '' END "
-                                          "WHERE youth_id = ?1"));
+  ASSIGN_OR_RETURN(Statement s,
+                   c.Prepare("UPDATE care_handovers SET reason = '', closing_reason = "
+                             "CASE WHEN closing_reason IS NULL THEN closing_reason ELSE '' END "
+                             "WHERE youth_id = ?1"));
   s.Bind(1, youth_id);
   RETURN_IF_ERROR(s.Run());
   for (const std::string& id : ids) RETURN_IF_ERROR(storage::SetRowMac(c, kHandoverMac, id));

@@ -26,6 +26,7 @@
 #include "services/record/record_api.h"
 #include "storage/database.h"
 #include "storage/row_mac.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::care::testing {
 
@@ -93,13 +94,14 @@ class CareDatabase {
  public:
   CareDatabase() {
     static std::atomic<int> counter{0};
-    path_ = ::testing::TempDir() + "/care_domain_" + std::to_string(::getpid()) + "_" +
-            std::to_string(counter++) + ".sqlite";
+    path_ = storage::testing::FreshDatabase(::testing::TempDir() + "/care_domain_" +
+                                            std::to_string(::getpid()) + "_" +
+                                            std::to_string(counter++) + ".sqlite");
     std::filesystem::remove(path_);
     auto db = storage::Database::Open({.path = path_, .readers = 2});
     EXPECT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
-    EXPECT_TRUE(db_->Migrate("care", store::Migrations()).ok());
+    EXPECT_TRUE(db_->Migrate("care", store::Migrations(), store::PostgresMigrations()).ok());
     auto mac = storage::RowMac::Derive({std::string(32, 'k')});
     EXPECT_TRUE(mac.ok()) << mac.status();
     auto binding = storage::BindRowMac(*db_, *mac);

@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "services/care/care_store.h"
 #include "services/care/care_test_support.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::care {
 namespace {
@@ -172,8 +173,9 @@ TEST_F(CitedConventionsTest, DroppingACitedConventionByHandIsDetected) {
   ASSERT_TRUE(db_.get()
                   ->Write([](storage::Connection& c) {
                     return c.Exec(
-                        "DROP TRIGGER care_consent_conventions_kept; "
-                        "DELETE FROM care_consent_conventions");
+                        absl::StrCat(storage::testing::DropTrigger("care_consent_conventions_kept",
+                                                                   "care_consent_conventions"),
+                                     "DELETE FROM care_consent_conventions"));
                   })
                   .ok());
   absl::Status tampered = db_.get()->Read([](storage::Connection& c) -> absl::Status {

@@ -27,6 +27,7 @@
 #include "services/audit/audit_log.h"
 #include "services/common/rpc.h"
 #include "storage/database.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::rpc {
 namespace {
@@ -68,8 +69,9 @@ class ServeLastResort : public ::testing::Test {
  protected:
   void SetUp() override {
     static std::atomic<int> counter{0};
-    path_ = ::testing::TempDir() + "/rpc_serve_" + std::to_string(::getpid()) + "_" +
-            std::to_string(counter++) + ".db";
+    path_ = storage::testing::FreshDatabase(::testing::TempDir() + "/rpc_serve_" +
+                                            std::to_string(::getpid()) + "_" +
+                                            std::to_string(counter++) + ".db");
     auto db = storage::Database::Open({.path = path_});
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);

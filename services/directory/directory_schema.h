@@ -18,6 +18,11 @@ inline constexpr char kDirectoryComponent[] = "directory";
 // never edit a published one.
 const std::vector<storage::Migration>& DirectoryMigrations();
 
+// The same schema on PostgreSQL (directory_schema_postgres.cc): one baseline
+// step numbered like the last SQLite step, building what all of them build.
+// Append each new step to both lists.
+const std::vector<storage::Migration>& DirectoryPostgresMigrations();
+
 }  // namespace relais::directory
 
 #endif  // RELAIS_SERVICES_DIRECTORY_DIRECTORY_SCHEMA_H_

@@ -20,6 +20,7 @@
 #include "relais/v1/directory.grpc.pb.h"
 #include "services/audit/audit_log.h"
 #include "services/common/paging.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::directory {
 namespace {
@@ -55,8 +56,9 @@ class DirectoryServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static std::atomic<int> counter{0};
-    path_ = ::testing::TempDir() + "/directory_service_" + std::to_string(::getpid()) + "_" +
-            std::to_string(counter++) + ".db";
+    path_ = storage::testing::FreshDatabase(::testing::TempDir() + "/directory_service_" +
+                                            std::to_string(::getpid()) + "_" +
+                                            std::to_string(counter++) + ".db");
     auto db = storage::Database::Open({.path = path_});
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);

@@ -228,7 +228,8 @@ absl::StatusOr<std::unique_ptr<DirectoryStore>> DirectoryStore::Create(storage::
     return absl::InvalidArgumentError("DirectoryStore needs a database and a clock");
   }
   RETURN_IF_ERROR(auth::ValidateScryptParams(options.scrypt));
-  RETURN_IF_ERROR(db->Migrate(kDirectoryComponent, DirectoryMigrations()));
+  RETURN_IF_ERROR(
+      db->Migrate(kDirectoryComponent, DirectoryMigrations(), DirectoryPostgresMigrations()));
   return std::unique_ptr<DirectoryStore>(new DirectoryStore(db, clock, options));
 }
 

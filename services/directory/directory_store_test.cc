@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "services/common/rpc.h"
 #include "services/directory/directory_schema.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::directory {
 namespace {
@@ -27,8 +28,9 @@ class DirectoryStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static std::atomic<int> counter{0};
-    path_ = ::testing::TempDir() + "/directory_store_" + std::to_string(::getpid()) + "_" +
-            std::to_string(counter++) + ".db";
+    path_ = storage::testing::FreshDatabase(::testing::TempDir() + "/directory_store_" +
+                                            std::to_string(::getpid()) + "_" +
+                                            std::to_string(counter++) + ".db");
     Reopen();
   }
   void TearDown() override {
@@ -126,6 +128,7 @@ TEST_F(DirectoryStoreTest, MigrationsRunOnceAcrossRestarts) {
 }
 
 TEST_F(DirectoryStoreTest, ServicesOfAnOlderSchemaAreNotPlatform) {
+  RELAIS_SQLITE_ONLY("upgrades a database along the SQLite schema history");
   // A database at schema version 3 (before the platform flag), with a service.
   store_.reset();
   db_.reset();
@@ -155,6 +158,7 @@ TEST_F(DirectoryStoreTest, ServicesOfAnOlderSchemaAreNotPlatform) {
 }
 
 TEST_F(DirectoryStoreTest, MembersOfAnOlderSchemaKeepTheirPasswordWithoutExpiry) {
+  RELAIS_SQLITE_ONLY("upgrades a database along the SQLite schema history");
   // A database at schema version 4 (before one-time passwords), with a member.
   store_.reset();
   db_.reset();

@@ -196,11 +196,11 @@ absl::Status RequireRow(Connection& conn, const char* sql, absl::string_view key
 constexpr char kSearchSql[] = R"sql(
 SELECT name, kind, id, sector_id, platform, staffed, mac FROM dir_services
 WHERE id IN (SELECT service_id FROM dir_service_profiles
-             WHERE ?4 IS NULL OR (min_age <= ?4 AND max_age >= ?4))
+             WHERE CAST(?4 AS BIGINT) IS NULL OR (min_age <= ?4 AND max_age >= ?4))
   AND (?1 = '' OR id IN (SELECT service_id FROM dir_service_needs WHERE need = ?1))
   AND (?2 = '' OR id IN (SELECT service_id FROM dir_service_communes WHERE commune_folded = ?2))
   AND (?3 = '' OR sector_id = ?3)
-  AND (?5 = '' OR kind = ?5 COLLATE NOCASE)
+  AND (?5 = '' OR lower(kind) = lower(?5))
   AND (?6 = '' OR (name, id) > (SELECT name, id FROM dir_services WHERE id = ?6))
 ORDER BY name, id LIMIT ?7
 )sql";

@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/directory/directory_store.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::directory {
 namespace {
@@ -125,8 +126,9 @@ class ServiceProfilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static std::atomic<int> counter{0};
-    path_ = ::testing::TempDir() + "/service_profiles_" + std::to_string(::getpid()) + "_" +
-            std::to_string(counter++) + ".db";
+    path_ = storage::testing::FreshDatabase(::testing::TempDir() + "/service_profiles_" +
+                                            std::to_string(::getpid()) + "_" +
+                                            std::to_string(counter++) + ".db");
     auto db = storage::Database::Open({.path = path_});
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);

@@ -16,6 +16,7 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "services/record/retention_policy.h"
+#include "storage/database.h"
 
 namespace relais::host {
 namespace {
@@ -301,7 +302,14 @@ absl::Status ApplyListen(const std::string& listen, HostOptions* h) {
 }
 
 absl::Status ApplyDatabase(const v1::DatabaseConfig& d, HostOptions* h) {
-  if (d.has_path()) RETURN_IF_ERROR(PathIn("database.path", d.path(), false, &h->db_path));
+  if (d.has_path() && storage::IsPostgresUri(d.path())) {
+    if (absl::Status s = storage::CheckPostgresUri(d.path()); !s.ok()) {
+      return Bad("database.path", s.message(), "a postgresql:// URI");
+    }
+    h->db_path = d.path();
+  } else if (d.has_path()) {
+    RETURN_IF_ERROR(PathIn("database.path", d.path(), false, &h->db_path));
+  }
   if (d.has_busy_timeout()) {
     RETURN_IF_ERROR(DurationIn("database.busy_timeout", d.busy_timeout(), absl::Milliseconds(1),
                                absl::Minutes(10), &h->db_busy_timeout));

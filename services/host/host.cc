@@ -294,8 +294,13 @@ absl::Status Host::BuildServices(LoadedKeys loaded) {
           .db = db_.get(), .clock = clock_, .revocations = revocations_.get()},
       auth_options, tls_.get());
   RETURN_IF_ERROR(BuildAuditService());
-  // Backup copies wait in a private directory beside the database.
-  const std::string backup_dir = admin::AdminServiceImpl::BackupDirFor(options_.db_path);
+  // Backup copies wait in a private directory beside the database file; a
+  // PostgreSQL database has no file here (its backups are the server's own),
+  // so the directory sits with the keys.
+  const std::string backup_dir =
+      storage::IsPostgresUri(options_.db_path)
+          ? absl::StrCat(options_.keys_dir.empty() ? "." : options_.keys_dir, "/backup.d")
+          : admin::AdminServiceImpl::BackupDirFor(options_.db_path);
   RETURN_IF_ERROR(admin::AdminServiceImpl::PrepareBackupDir(backup_dir));
   admin_service_ =
       std::make_unique<admin::AdminServiceImpl>(db_.get(), gate_.get(), clock_, backup_dir);

@@ -98,7 +98,7 @@ absl::StatusOr<std::unique_ptr<InboxStore>> InboxStore::Create(
   if (db == nullptr || clock == nullptr || roster == nullptr) {
     return absl::InvalidArgumentError("InboxStore needs a database, a clock and a roster");
   }
-  RETURN_IF_ERROR(db->Migrate("inbox", Migrations()));
+  RETURN_IF_ERROR(db->Migrate("inbox", Migrations(), InboxPostgresMigrations()));
   return std::unique_ptr<InboxStore>(new InboxStore(db, clock, roster));
 }
 
@@ -123,10 +123,11 @@ absl::Status InboxStore::Post(Connection& txn, const Notice& notice) const {
   ASSIGN_OR_RETURN(std::vector<std::string> recipients, Recipients(notice));
   ASSIGN_OR_RETURN(
       Statement s,
-      txn.Prepare("INSERT OR IGNORE INTO inbox_items (member_id, kind, youth_id, handover_id, "
+      txn.Prepare("INSERT INTO inbox_items (member_id, kind, youth_id, handover_id, "
                   "accompaniment_id, consent_id, protocol_id, protocol_version, convention_id, "
                   "posted_at_us, due_at_us, notice_key, concertation_id) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+                  "ON CONFLICT DO NOTHING"));
   const int64_t now = absl::ToUnixMicros(clock_->Now());
   for (const std::string& member : recipients) {
     s.Reset();

@@ -27,6 +27,11 @@ namespace relais::inbox {
 std::string CursorOf(int64_t seq);
 absl::StatusOr<int64_t> ParseCursor(absl::string_view field, absl::string_view cursor);
 
+// The "inbox" table on PostgreSQL (inbox_schema_postgres.cc): one baseline
+// step numbered like the last SQLite step (inbox_store.cc), building what all
+// of them build. Append each new step to both lists.
+std::vector<storage::Migration> InboxPostgresMigrations();
+
 class InboxStore final : public Postbox {
  public:
   // Applies the "inbox" migrations. `roster` (borrowed) names a service's

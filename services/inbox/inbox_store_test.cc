@@ -11,6 +11,7 @@
 
 #include "common/reason.h"
 #include "gtest/gtest.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::inbox {
 namespace {
@@ -38,8 +39,9 @@ class InboxStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static std::atomic<int> n{0};
-    path_ = ::testing::TempDir() + "/inbox_store_" + std::to_string(::getpid()) + "_" +
-            std::to_string(n++) + ".sqlite";
+    path_ = storage::testing::FreshDatabase(::testing::TempDir() + "/inbox_store_" +
+                                            std::to_string(::getpid()) + "_" + std::to_string(n++) +
+                                            ".sqlite");
     std::filesystem::remove(path_);
     auto db = storage::Database::Open({.path = path_});
     ASSERT_TRUE(db.ok()) << db.status();

@@ -16,6 +16,11 @@ inline constexpr char kPartnershipComponent[] = "partnership";
 // edit a published one.
 const std::vector<storage::Migration>& PartnershipMigrations();
 
+// The same tables on PostgreSQL (partnership_schema_postgres.cc): one baseline
+// step numbered like the last SQLite step, building what all of them build.
+// Append each new step to both lists.
+const std::vector<storage::Migration>& PartnershipPostgresMigrations();
+
 }  // namespace relais::partnership
 
 #endif  // RELAIS_SERVICES_PARTNERSHIP_PARTNERSHIP_SCHEMA_H_

@@ -54,7 +54,8 @@ bool DueWithin(const v1::Convention& c, int days, absl::Time now) {
 }  // namespace
 
 absl::Status PartnershipServiceImpl::Migrate(storage::Database* db) {
-  return db->Migrate(kPartnershipComponent, PartnershipMigrations());
+  return db->Migrate(kPartnershipComponent, PartnershipMigrations(),
+                     PartnershipPostgresMigrations());
 }
 
 absl::Status PartnershipServiceImpl::RequireServices(

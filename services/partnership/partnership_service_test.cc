@@ -26,6 +26,7 @@
 #include "services/auth_store/revocation_store.h"
 #include "services/directory/directory_store.h"
 #include "storage/row_mac.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::partnership {
 namespace {
@@ -48,8 +49,9 @@ class PartnershipServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static std::atomic<int> counter{0};
-    path_ = ::testing::TempDir() + "/partnership_service_" + std::to_string(::getpid()) + "_" +
-            std::to_string(counter++) + ".db";
+    path_ = storage::testing::FreshDatabase(::testing::TempDir() + "/partnership_service_" +
+                                            std::to_string(::getpid()) + "_" +
+                                            std::to_string(counter++) + ".db");
     db_ = *storage::Database::Open({.path = path_});
     audit_ = *audit::AuditLog::Create(db_.get(), &clock_);
     directory_ = *directory::DirectoryStore::Create(db_.get(), &clock_,

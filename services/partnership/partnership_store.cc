@@ -172,7 +172,8 @@ absl::StatusOr<std::unique_ptr<PartnershipStore>> PartnershipStore::Create(
   if (db == nullptr || clock == nullptr) {
     return absl::InvalidArgumentError("PartnershipStore needs a database and a clock");
   }
-  RETURN_IF_ERROR(db->Migrate(kPartnershipComponent, PartnershipMigrations()));
+  RETURN_IF_ERROR(
+      db->Migrate(kPartnershipComponent, PartnershipMigrations(), PartnershipPostgresMigrations()));
   return std::unique_ptr<PartnershipStore>(new PartnershipStore(db, clock));
 }
 
@@ -226,9 +227,9 @@ absl::StatusOr<v1::Convention> PartnershipStore::GetConvention(absl::string_view
 
 absl::Status PartnershipStore::AddSignature(Connection& txn, absl::string_view id,
                                             const Actor& by) {
-  ASSIGN_OR_RETURN(Statement s, txn.Prepare("INSERT OR IGNORE INTO pship_signatures "
+  ASSIGN_OR_RETURN(Statement s, txn.Prepare("INSERT INTO pship_signatures "
                                             "(convention_id, service_id, member_id, signed_at_us) "
-                                            "VALUES (?1, ?2, ?3, ?4)"));
+                                            "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING"));
   RETURN_IF_ERROR(
       s.Bind(1, id).Bind(2, by.service_id).Bind(3, by.member_id).Bind(4, Us(clock_->Now())).Run());
   // The signatures are part of the convention's MAC.

@@ -14,6 +14,7 @@
 #include "services/partnership/partnership_rules.h"
 #include "storage/database.h"
 #include "storage/row_mac.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::partnership {
 namespace {
@@ -42,8 +43,9 @@ class PartnershipStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static std::atomic<int> counter{0};
-    path_ = ::testing::TempDir() + "/partnership_store_" + std::to_string(::getpid()) + "_" +
-            std::to_string(counter++) + ".db";
+    path_ = storage::testing::FreshDatabase(::testing::TempDir() + "/partnership_store_" +
+                                            std::to_string(::getpid()) + "_" +
+                                            std::to_string(counter++) + ".db");
     auto db = storage::Database::Open({.path = path_});
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
@@ -181,7 +183,9 @@ TEST_F(PartnershipStoreTest, TermsSignaturesAndTerminationCannotBeRewritten) {
 TEST_F(PartnershipStoreTest, TermsEditedInTheFileAreRefused) {
   const v1::Convention c = Propose();
   // Someone with the file but not the key drops the guard and widens the terms.
-  ASSERT_TRUE(Exec("DROP TRIGGER pship_conventions_terms_fixed").ok());
+  ASSERT_TRUE(
+      Exec(storage::testing::DropTrigger("pship_conventions_terms_fixed", "pship_conventions"))
+          .ok());
   ASSERT_TRUE(Exec("UPDATE pship_conventions SET max_overlap_days = 365").ok());
   EXPECT_EQ(common::ReasonOf(store_->GetConvention(c.id()).status()), "integrity_violation");
   EXPECT_EQ(common::ReasonOf(store_->ListConventions("").status()), "integrity_violation");

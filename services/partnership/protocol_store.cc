@@ -132,8 +132,9 @@ absl::StatusOr<int> PartnershipStore::InsertVersion(Connection& txn, absl::strin
 absl::Status PartnershipStore::Acknowledge(Connection& txn, absl::string_view id, int version,
                                            absl::string_view member_id) {
   ASSIGN_OR_RETURN(Statement s,
-                   txn.Prepare("INSERT OR IGNORE INTO pship_acknowledgements (protocol_id, "
-                               "version, member_id, acknowledged_at_us) VALUES (?1, ?2, ?3, ?4)"));
+                   txn.Prepare("INSERT INTO pship_acknowledgements (protocol_id, version, "
+                               "member_id, acknowledged_at_us) VALUES (?1, ?2, ?3, ?4) "
+                               "ON CONFLICT DO NOTHING"));
   return s.Bind(1, id)
       .Bind(2, int64_t{version})
       .Bind(3, member_id)

@@ -174,9 +174,9 @@ absl::Status CancelErasureRequest(Connection& c, const FieldCrypto& crypto,
 absl::Status MarkErasureExecuted(Connection& c, absl::string_view id, absl::Time at) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare("UPDATE rec_erasure_requests SET state = ?2, executed_at_us = ?3, "
-                             "reason = x'', cancel_reason = NULL WHERE id = ?1 AND state = ?4"));
+                             "reason = ?5, cancel_reason = NULL WHERE id = ?1 AND state = ?4"));
   s.Bind(1, id).Bind(2, int64_t{v1::ERASURE_STATE_EXECUTED}).Bind(3, absl::ToUnixMicros(at));
-  s.Bind(4, int64_t{v1::ERASURE_STATE_APPROVED});
+  s.Bind(4, int64_t{v1::ERASURE_STATE_APPROVED}).BindBlob(5, "");
   RETURN_IF_ERROR(s.Run());
   if (c.Changes() != 1) return absl::AbortedError("erasure request changed concurrently");
   return absl::OkStatus();

@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "services/record/record_service.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::record {
 namespace {
@@ -19,8 +20,9 @@ class LookupLimiterTest : public ::testing::Test {
  protected:
   LookupLimiterTest() {
     static std::atomic<int> counter{0};
-    path_ = ::testing::TempDir() + "/lookup_limiter_" + std::to_string(::getpid()) + "_" +
-            std::to_string(counter++) + ".db";
+    path_ = storage::testing::FreshDatabase(::testing::TempDir() + "/lookup_limiter_" +
+                                            std::to_string(::getpid()) + "_" +
+                                            std::to_string(counter++) + ".db");
     std::filesystem::remove(path_);
     auto db = storage::Database::Open({.path = path_});
     EXPECT_TRUE(db.ok()) << db.status();

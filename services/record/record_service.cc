@@ -76,7 +76,7 @@ RecordServiceImpl::RecordServiceImpl(Options options, storage::Database* db,
                   .policy = options_.retention}) {}
 
 absl::Status RecordServiceImpl::Migrate(storage::Database* db) {
-  RETURN_IF_ERROR(db->Migrate("record", store::Migrations()));
+  RETURN_IF_ERROR(db->Migrate("record", store::Migrations(), store::PostgresMigrations()));
   return db->Read([](Connection& c) { return store::CheckNoPlaintextRecords(c); });
 }
 

@@ -225,6 +225,9 @@ absl::Status CheckBeforeUpdate(Connection& c, absl::string_view youth_id) {
 }  // namespace
 
 absl::Status CheckNoPlaintextRecords(Connection& c) {
+  // PostgreSQL support came after encryption at rest, and its columns are
+  // BYTEA: it cannot hold a plaintext record.
+  if (c.backend() == storage::Backend::kPostgres) return absl::OkStatus();
   ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT COUNT(*) FROM rec_youth WHERE "
                                           "typeof(display_name) <> 'blob'"));
   ASSIGN_OR_RETURN(bool row, s.Step());
@@ -446,15 +449,15 @@ absl::Status EraseYouth(Connection& c, absl::string_view youth_id, absl::Time no
   // national-number hash goes so that FindYouth no longer finds it.
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare("UPDATE rec_youth SET erased = 1, restricted = 0, "
-                             "national_hash = NULL, display_name = x'', date_of_birth = x'' "
+                             "national_hash = NULL, display_name = ?2, date_of_birth = ?2 "
                              "WHERE id = ?1"));
-  s.Bind(1, youth_id);
+  s.Bind(1, youth_id).BindBlob(2, "");
   RETURN_IF_ERROR(CheckBeforeUpdate(c, youth_id));
   RETURN_IF_ERROR(s.Run());
   if (c.Changes() == 1) RETURN_IF_ERROR(storage::SetRowMac(c, kYouthMac, youth_id));
-  ASSIGN_OR_RETURN(Statement g, c.Prepare("UPDATE rec_guardians SET display_name = x'', "
-                                          "relationship = x'' WHERE youth_id = ?1"));
-  g.Bind(1, youth_id);
+  ASSIGN_OR_RETURN(Statement g, c.Prepare("UPDATE rec_guardians SET display_name = ?2, "
+                                          "relationship = ?2 WHERE youth_id = ?1"));
+  g.Bind(1, youth_id).BindBlob(2, "");
   return g.Run();
 }
 

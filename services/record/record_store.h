@@ -20,6 +20,10 @@
 namespace relais::record::store {
 
 std::vector<storage::Migration> Migrations();
+// The same tables on PostgreSQL (record_schema_postgres.cc): one baseline step
+// numbered like the last SQLite step, building what all of them build. Append
+// each new step to both lists.
+std::vector<storage::Migration> PostgresMigrations();
 
 // The youth's access facts (restriction, legal hold, erasure, the creating
 // service) carry a MAC (storage/row_mac.h) over these columns of rec_youth;

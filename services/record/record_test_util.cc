@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "services/record/record_service.h"
 #include "services/record/record_store.h"
+#include "storage/testing/fresh_database.h"
 
 namespace relais::record::testing {
 
@@ -105,8 +106,8 @@ absl::StatusOr<std::string> StoreRecords::OpenForYouth(absl::string_view youth_i
 RecordFixture::RecordFixture()
     : clock_(absl::FromCivil(absl::CivilDay(2026, 11, 25), absl::UTCTimeZone())) {
   static int instance = 0;
-  path_ = absl::StrCat(::testing::TempDir(), "/record_fixture_", ::getpid(), "_", ++instance,
-                       ".sqlite");
+  path_ = storage::testing::FreshDatabase(absl::StrCat(::testing::TempDir(), "/record_fixture_",
+                                                       ::getpid(), "_", ++instance, ".sqlite"));
   std::filesystem::remove(path_);
   db_ = Check(storage::Database::Open({.path = path_}), "open database");
   Check(RecordServiceImpl::Migrate(db_.get()), "record migrations");

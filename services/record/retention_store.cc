@@ -64,9 +64,9 @@ absl::StatusOr<std::vector<LiveEntry>> ListLiveEntries(Connection& c, absl::stri
 }
 
 absl::StatusOr<bool> EraseEntry(Connection& c, absl::string_view entry_id, absl::Time now) {
-  ASSIGN_OR_RETURN(Statement s, c.Prepare("UPDATE rec_entries SET body = x'', erased_at_us = ?2 "
+  ASSIGN_OR_RETURN(Statement s, c.Prepare("UPDATE rec_entries SET body = ?3, erased_at_us = ?2 "
                                           "WHERE id = ?1 AND erased_at_us IS NULL"));
-  s.Bind(1, entry_id).Bind(2, absl::ToUnixMicros(now));
+  s.Bind(1, entry_id).Bind(2, absl::ToUnixMicros(now)).BindBlob(3, "");
   RETURN_IF_ERROR(s.Run());
   return c.Changes() > 0;
 }

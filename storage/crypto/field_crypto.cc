@@ -203,14 +203,18 @@ size_t FieldCrypto::cached_keys() const {
 }
 
 absl::Status DestroyDataKey(Connection& c, absl::string_view youth_id, absl::Time now) {
-  // First overwrite the blob in place with zeros of the same length, then clear
-  // it: the key bytes are gone from the page whatever SQLite does with freed
-  // cells (secure_delete is on as well).
-  ASSIGN_OR_RETURN(Statement zero,
-                   c.Prepare("UPDATE rec_data_keys SET wrapped_key = zeroblob(length(wrapped_key)) "
-                             "WHERE youth_id = ?1 AND wrapped_key IS NOT NULL"));
-  zero.Bind(1, youth_id);
-  RETURN_IF_ERROR(zero.Run());
+  // On SQLite, first overwrite the blob in place with zeros of the same
+  // length, then clear it: the key bytes are gone from the page whatever SQLite
+  // does with freed cells (secure_delete is on as well). On PostgreSQL an
+  // UPDATE writes a new row version, so the overwrite would change nothing: the
+  // old version is reclaimed by VACUUM (docs/postgresql.md, "Erasure").
+  if (c.backend() == Backend::kSqlite) {
+    ASSIGN_OR_RETURN(Statement zero, c.Prepare("UPDATE rec_data_keys SET wrapped_key = "
+                                               "zeroblob(length(wrapped_key)) "
+                                               "WHERE youth_id = ?1 AND wrapped_key IS NOT NULL"));
+    zero.Bind(1, youth_id);
+    RETURN_IF_ERROR(zero.Run());
+  }
   ASSIGN_OR_RETURN(
       Statement clear,
       c.Prepare("UPDATE rec_data_keys SET wrapped_key = NULL, master_key_id = NULL, "

@@ -156,7 +156,7 @@ int Fail(const absl::Status& status) {
 // Opens an existing relaisd database whose record tables have data keys.
 absl::StatusOr<std::unique_ptr<Database>> OpenExisting(const std::string& path) {
   if (path.empty()) return absl::InvalidArgumentError("--db is required");
-  if (!std::filesystem::is_regular_file(path)) {
+  if (!relais::storage::IsPostgresUri(path) && !std::filesystem::is_regular_file(path)) {
     return absl::NotFoundError(absl::StrCat(path, " is not a database file"));
   }
   // Waits behind relaisd's short write transactions rather than failing.
@@ -293,7 +293,8 @@ absl::StatusOr<std::unique_ptr<relais::storage::RowMacBinding>> BindRelaisdRowMa
 absl::StatusOr<Directory> OpenDirectory(bool may_create) {
   const std::string path = absl::GetFlag(FLAGS_db);
   if (path.empty()) return absl::InvalidArgumentError("--db is required");
-  if (!may_create && !std::filesystem::is_regular_file(path)) {
+  if (!may_create && !relais::storage::IsPostgresUri(path) &&
+      !std::filesystem::is_regular_file(path)) {
     return absl::NotFoundError(absl::StrCat(path, " is not a database file"));
   }
   Directory d;

@@ -1,0 +1,440 @@
+#include "storage/postgres_connection.h"
+
+#include <libpq-fe.h>
+
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "absl/memory/memory.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/reason.h"
+#include "common/status_macros.h"
+
+namespace relais::storage {
+namespace {
+
+constexpr unsigned int kInt8Oid = 20;
+constexpr unsigned int kByteaOid = 17;
+// The transaction-scoped advisory lock every write transaction takes first:
+// one writer at a time on Relais's tables (the schema in use, so the tests'
+// schemas do not contend), as SQLite's file lock.
+constexpr absl::string_view kWriteLock =
+    "SELECT pg_advisory_xact_lock(hashtext('relais:' || current_database() || '.' || "
+    "current_schema()))";
+
+absl::Status ErrorFor(absl::string_view sqlstate, const std::string& msg) {
+  auto error = [&](absl::StatusCode code, absl::string_view reason) {
+    return common::WithReason(code, reason, msg);
+  };
+  if (sqlstate == "23505") return error(absl::StatusCode::kAlreadyExists, "storage_conflict");
+  if (absl::StartsWith(sqlstate, "23")) {
+    return error(absl::StatusCode::kFailedPrecondition, "storage_constraint");
+  }
+  // Lock timeout, serialisation failure, deadlock: try again, as SQLITE_BUSY.
+  if (sqlstate == "55P03" || sqlstate == "40001" || sqlstate == "40P01") {
+    return error(absl::StatusCode::kUnavailable, "storage_busy");
+  }
+  // Lost connection, server shutting down or starting, too many connections,
+  // or a standby that cannot write (before or during a failover).
+  if (absl::StartsWith(sqlstate, "08") || absl::StartsWith(sqlstate, "57P") ||
+      sqlstate == "53300" || sqlstate == "25006") {
+    return error(absl::StatusCode::kUnavailable, "storage_unreachable");
+  }
+  if (sqlstate == "53100") return error(absl::StatusCode::kResourceExhausted, "storage_full");
+  if (absl::StartsWith(sqlstate, "58")) {
+    return error(absl::StatusCode::kUnavailable, "storage_io_error");
+  }
+  if (sqlstate == "XX001" || sqlstate == "XX002") {
+    return error(absl::StatusCode::kDataLoss, "storage_corrupt");
+  }
+  if (sqlstate == "57014") return error(absl::StatusCode::kCancelled, "cancelled");
+  return error(absl::StatusCode::kInternal, "storage_error");
+}
+
+// The first line of libpq's message: the rest (detail, hint, context) can
+// quote row values, which stay out of statuses and logs.
+std::string FirstLine(const char* text) {
+  if (text == nullptr) return std::string();
+  absl::string_view line(text);
+  line = line.substr(0, line.find('\n'));
+  return std::string(absl::StripAsciiWhitespace(line));
+}
+
+// Dropped: libpq prints notices ("... already exists, skipping") to stderr.
+void IgnoreNotice(void*, const char*) {}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// bytea in text output ("\x" then hex) to its bytes.
+std::string DecodeBytea(absl::string_view text) {
+  if (!absl::StartsWith(text, "\\x")) return std::string(text);
+  text.remove_prefix(2);
+  std::string out;
+  out.reserve(text.size() / 2);
+  for (size_t i = 0; i + 1 < text.size(); i += 2) {
+    out.push_back(static_cast<char>(HexValue(text[i]) * 16 + HexValue(text[i + 1])));
+  }
+  return out;
+}
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
+bool Succeeded(const PGresult* r) {
+  const ExecStatusType s = PQresultStatus(r);
+  return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+}
+
+class PostgresStatement final : public StatementImpl {
+ public:
+  PostgresStatement(PostgresConnection* conn, std::string sql, int params)
+      : conn_(conn),
+        sql_(std::move(sql)),
+        values_(params),
+        is_null_(params, true),
+        types_(params, 0),
+        formats_(params, 0) {}
+
+  absl::Status BindInt64(int index, int64_t value) override {
+    return Set(index, absl::StrCat(value), kInt8Oid, 0);
+  }
+  // Unknown type (0): the server infers it from where the parameter stands.
+  absl::Status BindText(int index, absl::string_view text) override {
+    return Set(index, std::string(text), 0, 0);
+  }
+  absl::Status BindBlob(int index, absl::string_view bytes) override {
+    return Set(index, std::string(bytes), kByteaOid, 1);
+  }
+  absl::Status BindNull(int index) override {
+    RETURN_IF_ERROR(CheckIndex(index));
+    is_null_[index - 1] = true;
+    types_[index - 1] = 0;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<bool> Step() override {
+    if (!result_) {
+      RETURN_IF_ERROR(Execute());
+      row_ = 0;
+    } else {
+      ++row_;
+    }
+    return row_ < PQntuples(result_.get());
+  }
+
+  int64_t ColumnInt64(int column) const override {
+    if (!HasValue(column)) return 0;
+    const char* text = PQgetvalue(result_.get(), row_, column);
+    if (text[0] == 't' && text[1] == '\0') return 1;  // boolean
+    int64_t value = 0;
+    absl::string_view digits(text);
+    digits = digits.substr(0, digits.find('.'));  // numeric, as SQLite truncates
+    return absl::SimpleAtoi(digits, &value) ? value : 0;
+  }
+  absl::string_view ColumnView(int column) const override {
+    if (!HasValue(column)) return absl::string_view();
+    if (PQftype(result_.get(), column) == kByteaOid) {
+      if (decoded_.size() <= static_cast<size_t>(column)) decoded_.resize(column + 1);
+      decoded_[column] = ColumnBlob(column);
+      return decoded_[column];
+    }
+    return absl::string_view(PQgetvalue(result_.get(), row_, column),
+                             PQgetlength(result_.get(), row_, column));
+  }
+  std::string ColumnBlob(int column) const override {
+    if (!HasValue(column)) return std::string();
+    absl::string_view text(PQgetvalue(result_.get(), row_, column),
+                           PQgetlength(result_.get(), row_, column));
+    if (PQftype(result_.get(), column) == kByteaOid) return DecodeBytea(text);
+    return std::string(text);
+  }
+  bool ColumnIsNull(int column) const override { return !HasValue(column); }
+  int ColumnCount() const override { return result_ ? PQnfields(result_.get()) : 0; }
+  void Reset() override {
+    result_.reset();
+    row_ = 0;
+    for (size_t i = 0; i < values_.size(); ++i) {
+      values_[i].clear();
+      is_null_[i] = true;
+      types_[i] = 0;
+      formats_[i] = 0;
+    }
+  }
+
+ private:
+  absl::Status CheckIndex(int index) const {
+    if (index < 1 || index > static_cast<int>(values_.size())) {
+      return common::WithReason(absl::StatusCode::kInternal, "storage_error",
+                                absl::StrCat("bind: no parameter ", index, " in ", sql_));
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Set(int index, std::string value, unsigned int type, int format) {
+    RETURN_IF_ERROR(CheckIndex(index));
+    values_[index - 1] = std::move(value);
+    is_null_[index - 1] = false;
+    types_[index - 1] = type;
+    formats_[index - 1] = format;
+    return absl::OkStatus();
+  }
+  bool HasValue(int column) const {
+    return result_ && row_ < PQntuples(result_.get()) && column >= 0 &&
+           column < PQnfields(result_.get()) && !PQgetisnull(result_.get(), row_, column);
+  }
+  absl::Status Execute() {
+    const size_t n = values_.size();
+    std::vector<const char*> values(n);
+    std::vector<int> lengths(n);
+    for (size_t i = 0; i < n; ++i) {
+      values[i] = is_null_[i] ? nullptr : values_[i].data();
+      lengths[i] = static_cast<int>(values_[i].size());
+    }
+    Result r(conn_->Execute(sql_, static_cast<int>(n), types_.data(), values.data(), lengths.data(),
+                            formats_.data()));
+    if (!r || !Succeeded(r.get())) return PostgresStatus(r.get(), conn_->raw(), "step");
+    result_ = std::move(r);
+    return absl::OkStatus();
+  }
+
+  PostgresConnection* conn_;
+  const std::string sql_;
+  std::vector<std::string> values_;
+  std::vector<bool> is_null_;
+  std::vector<unsigned int> types_;
+  std::vector<int> formats_;
+  Result result_;
+  int row_ = 0;
+  mutable std::vector<std::string> decoded_;
+};
+
+}  // namespace
+
+absl::Status PostgresStatus(const pg_result* result, pg_conn* conn, absl::string_view context) {
+  if (result != nullptr && Succeeded(result)) return absl::OkStatus();
+  const char* state = result == nullptr ? nullptr : PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  std::string msg = absl::StrCat(
+      context, ": ",
+      FirstLine(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn)));
+  // No SQLSTATE: libpq itself failed (connection lost, out of memory).
+  if (state == nullptr) return ErrorFor("08000", msg);
+  return ErrorFor(state, msg);
+}
+
+std::string ToPostgresParameters(absl::string_view sql, int* params) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int largest = 0;
+  size_t i = 0;
+  auto copy_until = [&](char close) {
+    out.push_back(sql[i++]);
+    while (i < sql.size()) {
+      const char c = sql[i++];
+      out.push_back(c);
+      if (c == close) {
+        if (i < sql.size() && sql[i] == close) {  // doubled: an escaped quote
+          out.push_back(sql[i++]);
+          continue;
+        }
+        return;
+      }
+    }
+  };
+  while (i < sql.size()) {
+    const char c = sql[i];
+    if (c == '\'' || c == '"') {
+      copy_until(c);
+    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      const size_t end = sql.find('\n', i);
+      const size_t stop = end == absl::string_view::npos ? sql.size() : end;
+      absl::StrAppend(&out, sql.substr(i, stop - i));
+      i = stop;
+    } else if (c == '?') {
+      ++i;
+      int number = 0;
+      size_t digits = 0;
+      while (i < sql.size() && sql[i] >= '0' && sql[i] <= '9') {
+        number = number * 10 + (sql[i++] - '0');
+        ++digits;
+      }
+      if (digits == 0) number = largest + 1;
+      if (number > largest) largest = number;
+      absl::StrAppend(&out, "$", number);
+    } else {
+      out.push_back(sql[i++]);
+    }
+  }
+  *params = largest;
+  return out;
+}
+
+absl::Status CheckPostgresUri(const std::string& uri) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(uri.c_str(), &error);
+  if (options == nullptr) {
+    std::string why = error != nullptr ? FirstLine(error) : "out of memory";
+    PQfreemem(error);
+    return common::InvalidField("db", "db_uri_invalid", why);
+  }
+  std::string password, host, hostaddr, sslmode;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    const absl::string_view key(o->keyword);
+    if (key == "password") password = o->val;
+    if (key == "host") host = o->val;
+    if (key == "hostaddr") hostaddr = o->val;
+    if (key == "sslmode") sslmode = o->val;
+  }
+  PQconninfoFree(options);
+  if (!password.empty()) {
+    return common::InvalidField("db", "db_password_in_uri",
+                                "a password in the database URI would show in process lists and "
+                                "logs; put it in a passfile (passfile=...)");
+  }
+  // Every host of a multi-host URI must be local for TLS to be optional.
+  bool local = hostaddr.empty() || hostaddr == "127.0.0.1" || hostaddr == "::1";
+  for (absl::string_view h : absl::StrSplit(host, ',')) {
+    if (!(h.empty() || h[0] == '/' || h == "localhost" || h == "127.0.0.1" || h == "::1")) {
+      local = false;
+    }
+  }
+  if (!local && sslmode != "verify-full" && sslmode != "verify-ca") {
+    return common::InvalidField("db", "db_tls_required",
+                                "a PostgreSQL server on another machine is reached over TLS that "
+                                "checks its certificate: add sslmode=verify-full");
+  }
+  return absl::OkStatus();
+}
+
+PostgresConnection::PostgresConnection(std::string uri, pg_conn* conn, absl::Duration lock_timeout)
+    : Connection(Backend::kPostgres),
+      uri_(std::move(uri)),
+      conn_(conn),
+      lock_timeout_(lock_timeout) {}
+
+PostgresConnection::~PostgresConnection() {
+  ClearCache();
+  PQfinish(conn_);
+}
+
+absl::StatusOr<std::unique_ptr<PostgresConnection>> PostgresConnection::Open(
+    const std::string& uri, absl::Duration lock_timeout) {
+  RETURN_IF_ERROR(CheckPostgresUri(uri));
+  // Defaults first: what the URI says overrides them (expand_dbname).
+  // target_session_attrs=read-write: of a multi-host URI, the primary, so a
+  // reconnection after a failover finds the promoted server. Keepalives: a
+  // dead server is noticed in seconds, not at the kernel's two hours.
+  const char* keys[] = {"application_name",
+                        "connect_timeout",
+                        "target_session_attrs",
+                        "keepalives_idle",
+                        "keepalives_interval",
+                        "keepalives_count",
+                        "dbname",
+                        nullptr};
+  const char* values[] = {"relaisd", "5", "read-write", "5", "2", "3", uri.c_str(), nullptr};
+  PGconn* raw = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  if (raw == nullptr) return absl::ResourceExhaustedError("libpq: out of memory");
+  PQsetNoticeProcessor(raw, IgnoreNotice, nullptr);
+  auto conn = absl::WrapUnique(new PostgresConnection(uri, raw, lock_timeout));
+  if (PQstatus(raw) != CONNECTION_OK) {
+    return common::WithReason(absl::StatusCode::kUnavailable, "storage_unreachable",
+                              absl::StrCat("connect: ", FirstLine(PQerrorMessage(raw))));
+  }
+  RETURN_IF_ERROR(conn->Configure());
+  return conn;
+}
+
+absl::Status PostgresConnection::Configure() {
+  // The wait for the write lock, as SQLite's busy timeout: then UNAVAILABLE.
+  return Exec(absl::StrCat("SET lock_timeout = ", absl::ToInt64Milliseconds(lock_timeout_),
+                           "; SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'"));
+}
+
+pg_result* PostgresConnection::Execute(const std::string& sql, int params,
+                                       const unsigned int* types, const char* const* values,
+                                       const int* lengths, const int* formats) {
+  PGresult* r = PQexecParams(conn_, sql.c_str(), params, types, values, lengths, formats, 0);
+  if (r != nullptr && PQresultStatus(r) == PGRES_COMMAND_OK) {
+    const char* status = PQcmdStatus(r);
+    if (absl::StartsWith(status, "INSERT") || absl::StartsWith(status, "UPDATE") ||
+        absl::StartsWith(status, "DELETE")) {
+      (void)absl::SimpleAtoi(PQcmdTuples(r), &changes_);
+    }
+  }
+  return r;
+}
+
+absl::StatusOr<std::unique_ptr<StatementImpl>> PostgresConnection::PrepareNew(
+    absl::string_view sql) {
+  int params = 0;
+  std::string translated = ToPostgresParameters(sql, &params);
+  return std::make_unique<PostgresStatement>(this, std::move(translated), params);
+}
+
+absl::Status PostgresConnection::Exec(absl::string_view sql) {
+  Result r(PQexec(conn_, std::string(sql).c_str()));
+  return PostgresStatus(r.get(), conn_, "exec");
+}
+
+absl::Status PostgresConnection::Begin(absl::string_view sql) {
+  absl::Status s = Run(sql);
+  // A dropped connection shows at its first use: nothing has happened yet,
+  // so reconnect and begin again, once.
+  if (!s.ok() && PQstatus(conn_) == CONNECTION_BAD) {
+    RETURN_IF_ERROR(EnsureOpen());
+    s = Run(sql);
+  }
+  return s;
+}
+
+absl::Status PostgresConnection::BeginWrite() {
+  RETURN_IF_ERROR(Begin("BEGIN"));
+  return Exec(kWriteLock);
+}
+
+absl::Status PostgresConnection::BeginRead() {
+  return Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+}
+
+bool PostgresConnection::InTransaction() const {
+  const PGTransactionStatusType s = PQtransactionStatus(conn_);
+  return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
+}
+
+bool PostgresConnection::TransactionFailed() const {
+  return PQtransactionStatus(conn_) == PQTRANS_INERROR;
+}
+
+absl::Status PostgresConnection::EnsureOpen() {
+  if (PQstatus(conn_) == CONNECTION_OK) return absl::OkStatus();
+  PQreset(conn_);
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    return common::WithReason(absl::StatusCode::kUnavailable, "storage_unreachable",
+                              absl::StrCat("reconnect: ", FirstLine(PQerrorMessage(conn_))));
+  }
+  return Configure();
+}
+
+absl::string_view PostgresConnection::BootstrapSql() const {
+  return R"sql(
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  component TEXT NOT NULL, version BIGINT NOT NULL, applied_at_us BIGINT NOT NULL,
+  PRIMARY KEY (component, version));
+CREATE OR REPLACE FUNCTION relais_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', MESSAGE = TG_ARGV[0]; END $$;
+)sql";
+}
+
+}  // namespace relais::storage

@@ -1,0 +1,159 @@
+// The PostgreSQL back end's own behaviour; what both back ends share is in
+// database_test.cc, which runs on both.
+
+#include "storage/postgres_connection.h"
+
+#include <libpq-fe.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/reason.h"
+#include "common/status_macros.h"
+#include "gtest/gtest.h"
+#include "storage/database.h"
+#include "storage/testing/fresh_database.h"
+
+namespace relais::storage {
+namespace {
+
+std::string Translate(absl::string_view sql, int* params) {
+  return ToPostgresParameters(sql, params);
+}
+
+TEST(PostgresParameters, NumberedAndBareParametersBecomeDollarNumbers) {
+  int n = 0;
+  EXPECT_EQ(Translate("SELECT a FROM t WHERE b = ?1 AND c = ?2 OR d = ?1", &n),
+            "SELECT a FROM t WHERE b = $1 AND c = $2 OR d = $1");
+  EXPECT_EQ(n, 2);
+  // A bare ? takes the largest number so far plus one, as in SQLite.
+  EXPECT_EQ(Translate("VALUES (?, ?, ?5, ?)", &n), "VALUES ($1, $2, $5, $6)");
+  EXPECT_EQ(n, 6);
+}
+
+TEST(PostgresParameters, QuotedTextIdentifiersAndCommentsAreLeftAlone) {
+  int n = 0;
+  EXPECT_EQ(Translate("SELECT 'it''s ?1', \"col?\" -- why?\nFROM t WHERE x = ?", &n),
+            "SELECT 'it''s ?1', \"col?\" -- why?\nFROM t WHERE x = $1");
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(Translate("SELECT 1", &n), "SELECT 1");
+  EXPECT_EQ(n, 0);
+}
+
+TEST(PostgresUri, APasswordInTheUriIsRefused) {
+  const absl::Status s = CheckPostgresUri("postgresql://relais:secret@db.example/relais");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(common::ReasonOf(s), "db_password_in_uri");
+  EXPECT_EQ(s.message().find("secret"), absl::string_view::npos);
+  EXPECT_EQ(CheckPostgresUri("postgresql:///relais?host=/tmp&password=x").code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(PostgresUri, AServerOnAnotherMachineNeedsVerifiedTls) {
+  for (const char* uri : {"postgresql://db.example/relais", "postgresql://10.0.0.5/relais",
+                          "postgresql://db.example/relais?sslmode=require",
+                          "postgresql://localhost,db2.example/relais?sslmode=prefer"}) {
+    const absl::Status s = CheckPostgresUri(uri);
+    EXPECT_EQ(common::ReasonOf(s), "db_tls_required") << uri;
+  }
+  for (const char* uri :
+       {"postgresql:///relais?host=/run/postgresql", "postgresql://localhost/relais",
+        "postgresql://127.0.0.1:5433/relais", "postgresql://db.example/relais?sslmode=verify-full",
+        "postgresql://db1.example,db2.example/relais?sslmode=verify-ca&passfile=/etc/relais/"
+        "pgpass"}) {
+    EXPECT_TRUE(CheckPostgresUri(uri).ok()) << uri;
+  }
+  EXPECT_EQ(CheckPostgresUri("postgresql://[broken").code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(PostgresUri, OpenRefusesBeforeConnecting) {
+  auto db = Database::Open({.path = "postgresql://relais:secret@db.example/relais"});
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(PostgresUri, AnUnreachableServerIsUnavailable) {
+  auto db = Database::Open({.path = "postgresql:///relais?host=/nonexistent&connect_timeout=2"});
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(common::ReasonOf(db.status()), "storage_unreachable");
+}
+
+// What only a server can show.
+class PostgresServer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!testing::OnPostgres()) GTEST_SKIP() << "runs against PostgreSQL (the @pg variant)";
+    // A name of our own, to find and drop this test's connections only.
+    uri_ = absl::StrCat(testing::FreshDatabase(""), "&application_name=", app_);
+    auto db = Database::Open({.path = uri_, .readers = 1});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    ASSERT_TRUE(db_->Migrate("notes", {{1, "CREATE TABLE notes(body TEXT NOT NULL UNIQUE)"}}).ok());
+  }
+  absl::Status Insert(absl::string_view body) {
+    return db_->Write([&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(Statement s, c.Prepare("INSERT INTO notes(body) VALUES (?1)"));
+      return s.Bind(1, body).Run();
+    });
+  }
+  int64_t Count() {
+    int64_t n = -1;
+    EXPECT_TRUE(db_->Read([&](Connection& c) -> absl::Status {
+                     ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT COUNT(*) FROM notes"));
+                     ASSIGN_OR_RETURN(bool row, s.Step());
+                     if (row) n = s.ColumnInt64(0);
+                     return absl::OkStatus();
+                   })
+                    .ok());
+    return n;
+  }
+  // Ends this test's server connections, as a restarted or failed-over
+  // server would.
+  void DropConnections() {
+    PGconn* admin = PQconnectdb(testing::FreshDatabase("").c_str());
+    PGresult* r = PQexec(admin, absl::StrCat("SELECT pg_terminate_backend(pid) FROM "
+                                             "pg_stat_activity WHERE application_name = '",
+                                             app_, "'")
+                                    .c_str());
+    EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(admin);
+    EXPECT_EQ(PQntuples(r), 2);  // the writer and the reader
+    PQclear(r);
+    PQfinish(admin);
+  }
+
+  const std::string app_ = absl::StrCat("relais_test_", ::getpid());
+  std::string uri_;
+  std::unique_ptr<Database> db_;
+};
+
+TEST_F(PostgresServer, ACallThatHidesAFailedStatementIsRefusedAndLeavesNothing) {
+  ASSERT_TRUE(Insert("taken").ok());
+  const absl::Status s = db_->Write([](Connection& c) -> absl::Status {
+    RETURN_IF_ERROR(c.Run("INSERT INTO notes(body) VALUES ('mine')"));
+    (void)c.Run("INSERT INTO notes(body) VALUES ('taken')");  // fails, ignored
+    return absl::OkStatus();
+  });
+  // PostgreSQL would turn the COMMIT into a silent ROLLBACK: the caller must
+  // not hear OK for writes that are not there.
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal) << s;
+  EXPECT_EQ(Count(), 1);
+  EXPECT_TRUE(Insert("after").ok());
+}
+
+TEST_F(PostgresServer, ReconnectsOnItsOwnAfterTheServerDropsTheConnections) {
+  ASSERT_TRUE(Insert("before").ok());
+  DropConnections();
+  EXPECT_TRUE(Insert("after").ok());
+  EXPECT_EQ(Count(), 2);
+}
+
+TEST_F(PostgresServer, TheConnectionNamesItsDatabaseByUri) {
+  ASSERT_TRUE(db_->Read([&](Connection& c) -> absl::Status {
+                   EXPECT_EQ(c.Name(), uri_);
+                   EXPECT_EQ(c.backend(), Backend::kPostgres);
+                   return absl::OkStatus();
+                 })
+                  .ok());
+}
+
+}  // namespace
+}  // namespace relais::storage
