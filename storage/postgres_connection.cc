@@ -22,10 +22,11 @@ constexpr unsigned int kInt8Oid = 20;
 constexpr unsigned int kByteaOid = 17;
 // The transaction-scoped advisory lock every write transaction takes first:
 // one writer at a time on Relais's tables (the schema in use, so the tests'
-// schemas do not contend), as SQLite's file lock.
+// schemas do not contend), as SQLite's file lock. COALESCE: a NULL key
+// would make the lock function return without locking anything.
 constexpr absl::string_view kWriteLock =
     "SELECT pg_advisory_xact_lock(hashtext('relais:' || current_database() || '.' || "
-    "current_schema()))";
+    "COALESCE(current_schema(), '')))";
 
 absl::Status ErrorFor(absl::string_view sqlstate, const std::string& msg) {
   auto error = [&](absl::StatusCode code, absl::string_view reason) {
