@@ -69,22 +69,13 @@ std::string FirstLine(const char* text) {
 // Dropped: libpq prints notices ("... already exists, skipping") to stderr.
 void IgnoreNotice(void*, const char*) {}
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// bytea in text output ("\x" then hex) to its bytes.
-std::string DecodeBytea(absl::string_view text) {
-  if (!absl::StartsWith(text, "\\x")) return std::string(text);
-  text.remove_prefix(2);
-  std::string out;
-  out.reserve(text.size() / 2);
-  for (size_t i = 0; i + 1 < text.size(); i += 2) {
-    out.push_back(static_cast<char>(HexValue(text[i]) * 16 + HexValue(text[i + 1])));
-  }
+// bytea in text output to its bytes, by libpq's own decoder.
+std::string DecodeBytea(const char* text) {
+  size_t length = 0;
+  unsigned char* bytes = PQunescapeBytea(reinterpret_cast<const unsigned char*>(text), &length);
+  if (bytes == nullptr) return std::string();
+  std::string out(reinterpret_cast<const char*>(bytes), length);
+  PQfreemem(bytes);
   return out;
 }
 
@@ -156,10 +147,9 @@ class PostgresStatement final : public StatementImpl {
   }
   std::string ColumnBlob(int column) const override {
     if (!HasValue(column)) return std::string();
-    absl::string_view text(PQgetvalue(result_.get(), row_, column),
-                           PQgetlength(result_.get(), row_, column));
+    const char* text = PQgetvalue(result_.get(), row_, column);
     if (PQftype(result_.get(), column) == kByteaOid) return DecodeBytea(text);
-    return std::string(text);
+    return std::string(text, PQgetlength(result_.get(), row_, column));
   }
   bool ColumnIsNull(int column) const override { return !HasValue(column); }
   int ColumnCount() const override { return result_ ? PQnfields(result_.get()) : 0; }

@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "storage/database.h"
 
 namespace relais::storage::testing {
 namespace {
@@ -75,7 +76,7 @@ std::string BlobLiteral(absl::string_view hex) {
 absl::StatusOr<std::string> RawSql(const std::string& db, const std::string& sql) {
   std::string first;
   bool have = false;
-  if (absl::StartsWith(db, "postgresql://") || absl::StartsWith(db, "postgres://")) {
+  if (IsPostgresUri(db)) {
     PGconn* conn = PQconnectdb(db.c_str());
     PGresult* r = PQexec(conn, sql.c_str());
     const ExecStatusType status = PQresultStatus(r);
