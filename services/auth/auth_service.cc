@@ -153,10 +153,12 @@ void AuthServiceImpl::FillReply(Issued issued, v1::LoginResponse* reply) {
 absl::StatusOr<AuthServiceImpl::Checked> AuthServiceImpl::Attempt(const std::string& login,
                                                                   const std::string& password,
                                                                   const rpc::PeerIdentity& peer,
-                                                                  const std::string& peer_address,
+                                                                  const std::string& peer_key,
                                                                   audit::EventInput& event) {
   const absl::Time now = sessions_.clock->Now();
-  if (throttle_.Blocked(peer_address, now)) {
+  absl::StatusOr<bool> blocked = throttle_.Blocked(peer_key, now);
+  if (!blocked.ok()) return gate_.AuditDenial(event, blocked.status());
+  if (*blocked) {
     return gate_.AuditDenial(
         event, common::WithReason(absl::StatusCode::kResourceExhausted, "too_many_attempts",
                                   "too many failed logins from this address; wait 15 minutes"));
@@ -198,7 +200,11 @@ absl::StatusOr<AuthServiceImpl::Checked> AuthServiceImpl::Attempt(const std::str
       }
       return gate_.AuditDenial(event, checked.status);
     }
-    throttle_.RecordFailure(peer_address, now);
+    if (absl::Status counted = throttle_.RecordFailure(peer_key, now); !counted.ok()) {
+      // The account's reservation still counts this failure.
+      common::LogWarning("login failure not counted for its address",
+                         {{"status", counted.ToString()}});
+    }
     absl::StatusOr<auth_store::LoginLocks::Outcome> outcome = locks_.Failed(account, now);
     if (!outcome.ok()) return gate_.AuditDenial(event, outcome.status());
     if (outcome->locked) RETURN_IF_ERROR(AuditLock(event, checked.member));
@@ -237,8 +243,8 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ct
   }
   // Logins are stored lower-case; accept "Marie.Dupont" for "marie.dupont".
   const std::string login = absl::AsciiStrToLower(request->login());
-  absl::StatusOr<Checked> checked =
-      Attempt(login, request->password(), peer, PeerAddress(ctx->peer()), event);
+  absl::StatusOr<Checked> checked = Attempt(login, request->password(), peer,
+                                            auth_store::PeerThrottle::PeerKey(ctx->peer()), event);
   if (!checked.ok()) return rpc::Finish(ctx, checked.status());
   if (checked->must_change) {
     return deny(common::Precondition("password_change_required",
@@ -316,8 +322,8 @@ grpc::ServerUnaryReactor* AuthServiceImpl::ChangePassword(grpc::CallbackServerCo
   }
   const std::string login = absl::AsciiStrToLower(request->login());
   // The current password is guessed like a login's: the same throttle and locks.
-  absl::StatusOr<Checked> checked =
-      Attempt(login, request->current_password(), peer, PeerAddress(ctx->peer()), event);
+  absl::StatusOr<Checked> checked = Attempt(login, request->current_password(), peer,
+                                            auth_store::PeerThrottle::PeerKey(ctx->peer()), event);
   if (!checked.ok()) return rpc::Finish(ctx, checked.status());
   absl::StatusOr<Issued> issued = ReplacePassword(*checked, request->new_password(), event);
   if (!issued.ok()) return deny(issued.status());

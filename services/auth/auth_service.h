@@ -13,7 +13,6 @@
 #include "grpcpp/grpcpp.h"
 #include "relais/v1/auth.grpc.pb.h"
 #include "services/audit/audit_log.h"
-#include "services/auth/login_throttle.h"
 #include "services/auth/password_slots.h"
 #include "services/auth_store/login_locks.h"
 #include "services/auth_store/revocation_store.h"
@@ -55,7 +54,8 @@ inline constexpr absl::string_view kDummyPasswordHash =
 //               at most `attempts_per_account` passwords are checked before
 //               RESOURCE_EXHAUSTED "account_locked" (audited ACTION_LOCK_ACCOUNT
 //               once, naming the member if the login exists). Per peer:
-//               RESOURCE_EXHAUSTED "too_many_attempts" (in memory). At most
+//               RESOURCE_EXHAUSTED "too_many_attempts" (in the database, shared
+//               by every instance). At most
 //               `max_concurrent_password_checks` scrypt runs at once; past
 //               `password_check_wait` RESOURCE_EXHAUSTED "login_busy".
 //   Refresh     the bearer token in metadata; refused "session_expired" once
@@ -94,6 +94,7 @@ class AuthServiceImpl final : public v1::AuthService::CallbackService {
     int max_concurrent_password_checks = 0;
     absl::Duration password_check_wait = absl::Seconds(2);
     auth_store::LoginLocks::Limits locks;
+    auth_store::PeerThrottle::Limits peers;
   };
 
   // What logins and sessions keep in the database.
@@ -116,6 +117,7 @@ class AuthServiceImpl final : public v1::AuthService::CallbackService {
         sessions_(sessions),
         options_(options),
         locks_(sessions.db, options.locks),
+        throttle_(sessions.db, options.peers),
         password_slots_(options.max_concurrent_password_checks) {}
 
   grpc::ServerUnaryReactor* Login(grpc::CallbackServerContext* ctx, const v1::LoginRequest* request,
@@ -161,7 +163,7 @@ class AuthServiceImpl final : public v1::AuthService::CallbackService {
   // reservation, the password check and the certificate's service. The member
   // whose password it is, or the answer to give, already audited on `event`.
   absl::StatusOr<Checked> Attempt(const std::string& login, const std::string& password,
-                                  const rpc::PeerIdentity& peer, const std::string& peer_address,
+                                  const rpc::PeerIdentity& peer, const std::string& peer_key,
                                   audit::EventInput& event);
   // Everything ChangePassword does once the current password checked out.
   absl::StatusOr<Issued> ReplacePassword(const Checked& checked, const std::string& new_password,
@@ -184,7 +186,7 @@ class AuthServiceImpl final : public v1::AuthService::CallbackService {
   const Sessions sessions_;
   const Options options_;
   auth_store::LoginLocks locks_;
-  LoginThrottle throttle_;  // per peer
+  auth_store::PeerThrottle throttle_;
   mutable PasswordSlots password_slots_;
 };
 

@@ -12,7 +12,7 @@ namespace relais::auth_store {
 inline constexpr char kAuthLoginsComponent[] = "auth_logins";
 
 // Schema steps, in order: auth_revoked_tokens, auth_member_generations,
-// auth_login_failures. Append new steps; never edit a published one.
+// auth_login_failures; auth_peer_failures. Append new steps; never edit a published one.
 const std::vector<storage::Migration>& AuthLoginsMigrations();
 
 // The same tables on PostgreSQL (auth_store_schema_postgres.cc): one baseline

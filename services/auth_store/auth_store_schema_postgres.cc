@@ -25,11 +25,23 @@ CREATE TABLE auth_login_failures (
 );
 )sql";
 
+// Version 2. Failed logins per client address (a hash of it), one row per
+// failure, so every instance counts the same ones; by_time serves the prune.
+constexpr char kPeerFailures[] = R"sql(
+CREATE TABLE auth_peer_failures (
+  peer  TEXT NOT NULL,
+  at_us BIGINT NOT NULL
+);
+CREATE INDEX auth_peer_failures_by_peer ON auth_peer_failures(peer, at_us);
+CREATE INDEX auth_peer_failures_by_time ON auth_peer_failures(at_us);
+)sql";
+
 }  // namespace
 
 const std::vector<storage::Migration>& AuthLoginsPostgresMigrations() {
   static const auto* migrations = new std::vector<storage::Migration>{
       {1, kTables},
+      {2, kPeerFailures},
   };
   return *migrations;
 }

@@ -59,17 +59,23 @@ absl::Status DeleteRow(Connection& txn, absl::string_view account) {
   return q.Run();
 }
 
-}  // namespace
-
-std::string LoginLocks::AccountKey(absl::string_view login) {
-  const std::string input = absl::StrCat("relais-login-account:", absl::AsciiStrToLower(login));
+// Hex SHA-256 of a label and a value: what the login tables key rows by,
+// never the login or address itself.
+std::string LabelledDigest(absl::string_view label, absl::string_view value) {
+  const std::string input = absl::StrCat(label, ":", value);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-    // SHA-256 does not fail short of a broken library; count such logins together.
+    // SHA-256 does not fail short of a broken library; count such keys together.
     return "digest-failed";
   }
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
+}
+
+}  // namespace
+
+std::string LoginLocks::AccountKey(absl::string_view login) {
+  return LabelledDigest("relais-login-account", absl::AsciiStrToLower(login));
 }
 
 absl::Duration LoginLocks::LockLength(int locks) const {
@@ -143,6 +149,42 @@ absl::StatusOr<bool> LoginLocks::Unlock(Connection& txn, absl::string_view accou
       row.locked_until_s > absl::ToUnixSeconds(now) || row.attempts >= limits_.attempts_per_account;
   RETURN_IF_ERROR(DeleteRow(txn, account));
   return was_locked;
+}
+
+std::string PeerThrottle::PeerKey(absl::string_view peer) {
+  // "ipv4:10.0.0.1:5678" -> "ipv4:10.0.0.1"; "unix:/path" has no port.
+  const size_t last = peer.rfind(':');
+  const size_t first = peer.find(':');
+  if (last != absl::string_view::npos && last != first) peer = peer.substr(0, last);
+  return LabelledDigest("relais-login-peer", peer);
+}
+
+absl::StatusOr<bool> PeerThrottle::Blocked(absl::string_view peer, absl::Time now) const {
+  int64_t failures = 0;
+  RETURN_IF_ERROR(db_->Read([&](Connection& conn) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement q, conn.Prepare("SELECT COUNT(*) FROM auth_peer_failures "
+                                               "WHERE peer = ?1 AND at_us > ?2"));
+    q.Bind(1, peer).Bind(2, absl::ToUnixMicros(now - limits_.window));
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (row) failures = q.ColumnInt64(0);
+    return absl::OkStatus();
+  }));
+  return failures >= limits_.failures_per_peer;
+}
+
+absl::Status PeerThrottle::RecordFailure(absl::string_view peer, absl::Time now) {
+  return db_->Write([&](Connection& txn) -> absl::Status {
+    // Forgetting every expired failure here bounds the table by the failures
+    // of one window, each of which cost its sender a password check.
+    ASSIGN_OR_RETURN(Statement prune,
+                     txn.Prepare("DELETE FROM auth_peer_failures WHERE at_us <= ?1"));
+    prune.Bind(1, absl::ToUnixMicros(now - limits_.window));
+    RETURN_IF_ERROR(prune.Run());
+    ASSIGN_OR_RETURN(Statement add,
+                     txn.Prepare("INSERT INTO auth_peer_failures(peer, at_us) VALUES (?1, ?2)"));
+    add.Bind(1, peer).Bind(2, absl::ToUnixMicros(now));
+    return add.Run();
+  });
 }
 
 }  // namespace relais::auth_store

@@ -77,6 +77,34 @@ class LoginLocks {
   const Limits limits_;
 };
 
+// Failed logins per client address over a sliding window (a machine spraying
+// many accounts), in the database so that every instance counts the same
+// failures and a restart forgets none. Rows hold a hash of the address and the
+// time of one failure; expired rows are deleted as new failures come. Database
+// errors as the back end maps them (UNAVAILABLE when busy or unreachable).
+class PeerThrottle {
+ public:
+  struct Limits {
+    int failures_per_peer = 20;
+    absl::Duration window = absl::Minutes(15);
+  };
+
+  // `db` as for LoginLocks.
+  PeerThrottle(storage::Database* db, Limits limits) : db_(db), limits_(limits) {}
+
+  // The key under which a gRPC peer ("ipv4:10.0.0.1:5678") is counted: a hash
+  // of its address without the port.
+  static std::string PeerKey(absl::string_view peer);
+
+  // True if another attempt from `peer` (a PeerKey) must be refused now.
+  absl::StatusOr<bool> Blocked(absl::string_view peer, absl::Time now) const;
+  absl::Status RecordFailure(absl::string_view peer, absl::Time now);
+
+ private:
+  storage::Database* const db_;
+  const Limits limits_;
+};
+
 }  // namespace relais::auth_store
 
 #endif  // RELAIS_SERVICES_AUTH_STORE_LOGIN_LOCKS_H_

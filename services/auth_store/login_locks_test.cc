@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "gtest/gtest.h"
 #include "services/auth_store/revocation_store.h"
@@ -131,6 +132,81 @@ TEST_F(LoginLocksTest, UnlockEndsALockAndAReleasedReservationIsGivenBack) {
   ASSERT_TRUE(locks_->Release(account).ok());
   EXPECT_TRUE(WrongAttempt(account));
   EXPECT_FALSE(WrongAttempt(account));
+}
+
+TEST(PeerThrottleKey, IsAHashOfTheAddressWithoutThePort) {
+  EXPECT_EQ(PeerThrottle::PeerKey("ipv4:10.0.0.1:5678"), PeerThrottle::PeerKey("ipv4:10.0.0.1:9"));
+  EXPECT_NE(PeerThrottle::PeerKey("ipv4:10.0.0.1:5678"),
+            PeerThrottle::PeerKey("ipv4:10.0.0.2:5678"));
+  EXPECT_EQ(PeerThrottle::PeerKey("ipv6:[::1]:5678"), PeerThrottle::PeerKey("ipv6:[::1]:80"));
+  EXPECT_NE(PeerThrottle::PeerKey("unix:/tmp/a"), PeerThrottle::PeerKey("unix:/tmp/b"));
+  EXPECT_EQ(PeerThrottle::PeerKey("ipv4:10.0.0.1:5678").find("10.0.0"), std::string::npos);
+  EXPECT_EQ(PeerThrottle::PeerKey("ipv4:10.0.0.1:5678").size(), 64u);
+}
+
+class PeerThrottleTest : public LoginLocksTest {
+ protected:
+  bool Blocked(const PeerThrottle& throttle, absl::string_view peer, absl::Time now) {
+    absl::StatusOr<bool> blocked = throttle.Blocked(peer, now);
+    EXPECT_TRUE(blocked.ok()) << blocked.status();
+    return blocked.value_or(false);
+  }
+  int64_t Rows() {
+    int64_t rows = -1;
+    EXPECT_TRUE(db_->Read([&](storage::Connection& conn) -> absl::Status {
+                     auto q = conn.Prepare("SELECT COUNT(*) FROM auth_peer_failures");
+                     if (!q.ok()) return q.status();
+                     auto row = q->Step();
+                     if (!row.ok()) return row.status();
+                     rows = q->ColumnInt64(0);
+                     return absl::OkStatus();
+                   })
+                    .ok());
+    return rows;
+  }
+};
+
+TEST_F(PeerThrottleTest, BlocksAnAddressSprayingManyAccountsUntilTheWindowPasses) {
+  PeerThrottle throttle(db_.get(), PeerThrottle::Limits());
+  const std::string peer = PeerThrottle::PeerKey("ipv4:10.0.0.9:4000");
+  for (int i = 0; i < 19; ++i) ASSERT_TRUE(throttle.RecordFailure(peer, kT0).ok());
+  EXPECT_FALSE(Blocked(throttle, peer, kT0));
+  ASSERT_TRUE(throttle.RecordFailure(peer, kT0 + absl::Seconds(1)).ok());
+  EXPECT_TRUE(Blocked(throttle, peer, kT0 + absl::Seconds(1)));
+  EXPECT_FALSE(Blocked(throttle, PeerThrottle::PeerKey("ipv4:10.0.0.8:4000"), kT0));
+  // Sliding: at 15 minutes the first 19 have expired, the 20th has not.
+  EXPECT_FALSE(Blocked(throttle, peer, kT0 + absl::Minutes(15)));
+  EXPECT_FALSE(Blocked(throttle, peer, kT0 + absl::Minutes(16)));
+}
+
+TEST_F(PeerThrottleTest, EveryInstanceAndARestartCountTheSameFailures) {
+  auto other_db = storage::Database::Open({.path = path_});
+  ASSERT_TRUE(other_db.ok()) << other_db.status();
+  PeerThrottle here(db_.get(), PeerThrottle::Limits());
+  PeerThrottle there(other_db->get(), PeerThrottle::Limits());
+  const std::string peer = PeerThrottle::PeerKey("ipv4:192.0.2.7:1234");
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(here.RecordFailure(peer, kT0).ok());
+    ASSERT_TRUE(there.RecordFailure(peer, kT0).ok());
+  }
+  EXPECT_TRUE(Blocked(here, peer, kT0));
+  EXPECT_TRUE(Blocked(there, peer, kT0));
+  Open();  // a restart
+  EXPECT_TRUE(Blocked(PeerThrottle(db_.get(), PeerThrottle::Limits()), peer, kT0));
+}
+
+TEST_F(PeerThrottleTest, ExpiredFailuresAreDeletedAsNewOnesCome) {
+  PeerThrottle throttle(db_.get(), {.failures_per_peer = 3, .window = absl::Minutes(15)});
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(
+        throttle.RecordFailure(PeerThrottle::PeerKey(absl::StrCat("ipv4:10.1.0.", i, ":1")), kT0)
+            .ok());
+  }
+  EXPECT_EQ(Rows(), 50);
+  ASSERT_TRUE(
+      throttle.RecordFailure(PeerThrottle::PeerKey("ipv4:10.2.0.1:1"), kT0 + absl::Minutes(15))
+          .ok());
+  EXPECT_EQ(Rows(), 1);
 }
 
 }  // namespace
