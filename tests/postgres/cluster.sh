@@ -5,6 +5,13 @@
 #   cluster.sh start  <dir>           create (or reuse) a cluster under <dir>, print
 #                                      POSTGRES_SOCKET_URI=... and POSTGRES_TLS_URI=...
 #                                      on stdout (also written to <dir>/env)
+#   cluster.sh replica <dir> <primary-dir>
+#                                      a synchronous streaming replica of the running
+#                                      cluster in <primary-dir> (pg_basebackup), started;
+#                                      prints the URIs above plus POSTGRES_FAILOVER_URI,
+#                                      a URI naming both servers that reaches the primary
+#   cluster.sh promote <dir>          promote the replica in <dir> to primary
+#   cluster.sh crash  <dir>           SIGKILL the server and its children (a power cut)
 #   cluster.sh stop   <dir> [--wipe]  fast shutdown; --wipe also removes <dir>
 #   cluster.sh status <dir>           exit 0 if the server answers, 3 if not
 # As root the server runs as the system user relais-pg (created on demand; nobody
@@ -24,7 +31,8 @@ die() {
 }
 
 usage() {
-  echo "usage: cluster.sh start|stop|status <dir> [--wipe]" >&2
+  echo "usage: cluster.sh start|stop|status|promote|crash <dir> [--wipe]" >&2
+  echo "       cluster.sh replica <dir> <primary-dir>" >&2
   exit 2
 }
 
@@ -38,12 +46,15 @@ done
 CMD=$1
 DIR_ARG=$2
 WIPE=0
+PRIMARY_ARG=
 if (($# == 3)) && [[ $3 == --wipe && $CMD == stop ]]; then
   WIPE=1
-elif (($# > 2)); then
+elif (($# == 3)) && [[ $CMD == replica ]]; then
+  PRIMARY_ARG=$3
+elif (($# > 2)) || [[ $CMD == replica ]]; then
   usage
 fi
-[[ $CMD == start || $CMD == stop || $CMD == status ]] || usage
+[[ $CMD =~ ^(start|stop|status|replica|promote|crash)$ ]] || usage
 [[ -n $DIR_ARG ]] || usage
 
 # The directory goes verbatim into URIs and postgresql.conf: keep it to
@@ -288,6 +299,8 @@ ssl = on
 ssl_cert_file = '$TLS/server.crt'
 ssl_key_file = '$TLS/server.key'
 ssl_ca_file = '$TLS/ca.crt'
+# The name a replica streams under (synchronous_standby_names on its primary).
+cluster_name = '$(basename "$DIR")'
 EOF
 }
 
@@ -349,13 +362,18 @@ SQL
   )
 }
 
+# $1, for a replica: its primary's port.
 emit_env() {
   local port
   port=$(running_port)
-  printf '%s\n' \
-    "POSTGRES_SOCKET_URI=postgresql:///relais?host=$SOCK&port=$port&user=$ADMIN" \
-    "POSTGRES_TLS_URI=postgresql://relais@127.0.0.1:$port/relais?sslmode=verify-full&sslrootcert=$TLS/ca.crt&passfile=$DIR/passfile" \
-    >"$DIR/env.tmp"
+  {
+    printf '%s\n' \
+      "POSTGRES_SOCKET_URI=postgresql:///relais?host=$SOCK&port=$port&user=$ADMIN" \
+      "POSTGRES_TLS_URI=postgresql://relais@127.0.0.1:$port/relais?sslmode=verify-full&sslrootcert=$TLS/ca.crt&passfile=$DIR/passfile"
+    if (($# == 1)); then
+      echo "POSTGRES_FAILOVER_URI=postgresql://relais@127.0.0.1:$1,127.0.0.1:$port/relais?sslmode=verify-full&sslrootcert=$TLS/ca.crt&passfile=$DIR/passfile&target_session_attrs=read-write"
+    fi
+  } >"$DIR/env.tmp"
   mv -f "$DIR/env.tmp" "$DIR/env"
   cat "$DIR/env"
 }
@@ -365,7 +383,8 @@ lock_dir() {
   flock -w 300 9 || die "timed out waiting for another cluster.sh on $DIR"
 }
 
-cmd_start() {
+# Claims <dir> (ours or empty), locks it and picks the binaries and user.
+prepare_dir() {
   # Look at the contents before the marker: a parallel start creates the marker
   # before anything else, so this order cannot mistake its files for foreign ones.
   if [[ -d $DIR && -n $(ls -A "$DIR") && ! -e $DIR/$MARKER ]]; then
@@ -381,7 +400,18 @@ cmd_start() {
   BIN=$(bindir)
   pick_user
   check_reachable
+}
 
+make_run_dirs() {
+  mkdir -p "$SOCK"
+  chmod 0755 "$SOCK"
+  [[ -e $LOG ]] || touch "$LOG"
+  chmod 0644 "$LOG"
+  chown_pg "$SOCK" "$LOG"
+}
+
+cmd_start() {
+  prepare_dir
   if postmaster_pid >/dev/null && wait_ready; then
     [[ -s $DIR/passfile ]] || ensure_app_role
     emit_env
@@ -390,14 +420,90 @@ cmd_start() {
   clear_stale_pid
   init_cluster
   make_tls
-  mkdir -p "$SOCK"
-  chmod 0755 "$SOCK"
-  [[ -e $LOG ]] || touch "$LOG"
-  chmod 0644 "$LOG"
-  chown_pg "$SOCK" "$LOG"
+  make_run_dirs
   start_server
   ensure_app_role
   emit_env
+}
+
+# Commits on the primary wait until this replica has flushed them: a write
+# acknowledged before a failover is on the server promoted after it.
+make_synchronous() {
+  local primary=$1 pport=$2 name i state=
+  name=$(basename "$DIR")
+  "$BIN/psql" -X -q -h "$primary/sock" -p "$pport" -U "$ADMIN" -d postgres -v ON_ERROR_STOP=1 \
+    -c "ALTER SYSTEM SET synchronous_standby_names = '\"$name\"'" \
+    -c "SELECT pg_reload_conf()" >/dev/null || die "setting synchronous_standby_names failed"
+  for ((i = 0; i < 300; i++)); do
+    state=$("$BIN/psql" -X -At -h "$primary/sock" -p "$pport" -U "$ADMIN" -d postgres \
+      -c "SELECT sync_state FROM pg_stat_replication WHERE application_name = '$name'")
+    [[ $state == sync ]] && return 0
+    sleep 0.1
+  done
+  die "the replica does not stream synchronously (state '$state'); see $LOG"
+}
+
+cmd_replica() {
+  local primary pport pw
+  primary=$(abs_dir "$PRIMARY_ARG")
+  [[ $primary != "$DIR" ]] || die "a cluster cannot be its own replica"
+  [[ -e $primary/$MARKER && -r $primary/passfile ]] ||
+    die "$primary holds no cluster started by cluster.sh"
+  prepare_dir
+  pport=$(sed -n 4p "$primary/data/postmaster.pid" 2>/dev/null || true)
+  if ! [[ $pport =~ ^[0-9]+$ ]] || ! "$BIN/pg_isready" -q -h "$primary/sock" -p "$pport" -U "$ADMIN"; then
+    die "the primary in $primary is not running"
+  fi
+  if ! { postmaster_pid >/dev/null && wait_ready; }; then
+    clear_stale_pid
+    if [[ ! -f $DIR/.basebackup-done ]]; then
+      rm -rf "$DATA" "$TLS"
+      mkdir -m 0700 "$DATA"
+      chown_pg "$DATA"
+      # The primary's CA and certificate: one sslrootcert checks both servers.
+      cp -a "$primary/tls" "$TLS"
+      # -R: starts as a standby streaming from the primary's socket.
+      if ! as_pg "$BIN/pg_basebackup" -h "$primary/sock" -p "$pport" -U "$ADMIN" -D "$DATA" \
+        -R -X stream -c fast >"$DIR/basebackup.log" 2>&1; then
+        cat "$DIR/basebackup.log" >&2
+        die "pg_basebackup failed"
+      fi
+      touch "$DIR/.basebackup-done"
+    fi
+    make_run_dirs
+    start_server
+  fi
+  make_synchronous "$primary" "$pport"
+  pw=$(head -1 "$primary/passfile" | cut -d: -f5)
+  (
+    umask 077
+    local port
+    port=$(running_port)
+    printf '127.0.0.1:%s:*:relais:%s\n' "$pport" "$pw" "$port" "$pw" >"$DIR/passfile.tmp"
+    mv -f "$DIR/passfile.tmp" "$DIR/passfile"
+  )
+  emit_env "$pport"
+}
+
+cmd_promote() {
+  lock_dir
+  BIN=$(bindir)
+  pick_user
+  postmaster_pid >/dev/null || die "no server running in $DIR"
+  as_pg "$BIN/pg_ctl" promote -w -t 60 -s -D "$DATA" >&2 9>&- || die "pg_ctl promote failed"
+}
+
+cmd_crash() {
+  local pid children i
+  pid=$(postmaster_pid) || return 0
+  children=$(pgrep -P "$pid" || true)
+  # shellcheck disable=SC2086 # one pid per word
+  kill -KILL "$pid" $children 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    postmaster_pid >/dev/null || return 0
+    sleep 0.05
+  done
+  die "the server in $DIR survived SIGKILL"
 }
 
 cmd_stop() {
@@ -428,6 +534,9 @@ cmd_status() {
 
 case $CMD in
   start) cmd_start ;;
+  replica) cmd_replica ;;
+  promote) cmd_promote ;;
+  crash) cmd_crash ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
 esac
