@@ -166,6 +166,26 @@ absl::Status Database::Checkpoint() {
   return absl::OkStatus();
 }
 
+absl::Status Database::Compact(absl::string_view table) {
+  if (table.empty() || !std::all_of(table.begin(), table.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+      })) {
+    return absl::InvalidArgumentError("Compact: not a table name");
+  }
+  if (backend_ == Backend::kSqlite) return absl::OkStatus();
+  absl::MutexLock lock(&write_mu_);
+  RETURN_IF_ERROR(writer_->EnsureOpen());
+  RETURN_IF_ERROR(writer_->Exec(absl::StrCat("VACUUM FULL ", table)));
+  // The WAL segment being written still holds the old rows, and a base backup
+  // starts its WAL at the beginning of the current segment: start a new one.
+  // Needs GRANT EXECUTE ON FUNCTION pg_switch_wal() (docs/postgresql.md).
+  if (absl::Status switched = writer_->Exec("SELECT pg_switch_wal()"); !switched.ok()) {
+    common::LogWarning("pg_switch_wal refused: the current WAL segment keeps the old rows",
+                       {{"status", switched.ToString()}});
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Database::Probe() const {
   if (backend_ == Backend::kSqlite) {
     struct stat st;

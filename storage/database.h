@@ -256,6 +256,15 @@ class Database {
   // to do on PostgreSQL (the server checkpoints its own WAL).
   absl::Status Checkpoint();
 
+  // Rewrites `table` so that its files hold its live rows only: no earlier
+  // version of a row (a destroyed key, an erased body) stays for a later base
+  // backup to copy. VACUUM FULL on PostgreSQL, on the writer outside any
+  // transaction: the table is locked exclusively while it is rewritten, and
+  // UNAVAILABLE if that lock is not had within the busy timeout. Nothing on
+  // SQLite, where secure_delete and Checkpoint() leave no old copy. `table` is
+  // a plain lower-case identifier (INVALID_ARGUMENT otherwise).
+  absl::Status Compact(absl::string_view table);
+
   // A liveness probe for health checking: a trivial read on a reader
   // connection, and on SQLite the file at path() must still be the one opened
   // (not removed, renamed away or replaced, e.g. an unmounted volume).

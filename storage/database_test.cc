@@ -117,6 +117,21 @@ TEST(Database, FailedWriteRollsBackEverything) {
   EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes"), 1);
 }
 
+TEST(Database, CompactKeepsTheLiveRowsAndRefusesWhatIsNotATableName) {
+  auto db = OpenOrDie(FreshPath("compact"));
+  ASSERT_TRUE(MigrateNotes(*db).ok());
+  ASSERT_TRUE(db->Write([](Connection& c) -> absl::Status {
+                  RETURN_IF_ERROR(c.Exec("INSERT INTO notes(body) VALUES ('a'), ('b')"));
+                  return c.Exec("UPDATE notes SET body = 'c' WHERE body = 'a'");
+                }).ok());
+  EXPECT_TRUE(db->Compact("notes").ok());
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes WHERE body IN ('b', 'c')"), 2);
+  for (absl::string_view bad : {"", "notes; DROP TABLE notes", "Notes", "public.notes"}) {
+    EXPECT_EQ(db->Compact(bad).code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes"), 2);
+}
+
 TEST(Database, UniqueViolationIsAlreadyExistsAndLeavesNothingHalfWritten) {
   auto db = OpenOrDie(FreshPath("unique"));
   ASSERT_TRUE(MigrateNotes(*db).ok());

@@ -44,7 +44,7 @@ TEST(CheckpointAfterErasure, WaitsForAReaderThenLeavesAnEmptyWal) {
   EXPECT_GT(WalBytes(path), 0);
   // One attempt while the reader holds its snapshot: refused, nothing waited.
   EXPECT_TRUE(absl::IsUnavailable(CheckpointAfterErasure(
-      **db, "test", {.attempts = 1, .first_backoff = absl::Milliseconds(1)})));
+      **db, "test", {}, {.attempts = 1, .first_backoff = absl::Milliseconds(1)})));
   // With retries it outlasts the reader.
   EXPECT_TRUE(CheckpointAfterErasure(**db, "test").ok());
   EXPECT_EQ(WalBytes(path), 0);

@@ -3,11 +3,18 @@
 // service approves; the server erases after the grace period; the request can
 // be cancelled until then. Allow and deny paths, and the audit log.
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
+#include "absl/strings/escaping.h"
 #include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/testing/fresh_database.h"
+#include "tests/relaisd_process.h"
 #include "tests/tamper.h"
 #include "tests/test_env.h"
 
@@ -351,6 +358,89 @@ TEST(FourEyesErasure, RequestsAreListedForThoseWhoMayActOnThem) {
   EXPECT_EQ(listed.erasure_requests_size(), 1);
   EXPECT_TRUE(
       Logged(*env, youth, v1::ACTION_READ_YOUTH, v1::DECISION_DENY, "no_active_accompaniment"));
+}
+
+// The youth's wrapped data key as stored, read as someone with the database
+// would ("" once destroyed).
+std::string WrappedKey(RelaisEnv& env, const std::string& youth) {
+  absl::StatusOr<std::string> hex = storage::testing::RawSql(
+      env.db_path(),
+      absl::StrCat(storage::testing::OnPostgres() ? "SELECT encode(wrapped_key, 'hex')"
+                                                  : "SELECT hex(wrapped_key)",
+                   " FROM rec_data_keys WHERE youth_id = '", youth, "'"));
+  EXPECT_TRUE(hex.ok()) << hex.status();
+  return absl::HexStringToBytes(hex.value_or(""));
+}
+
+// Every file under `dir` (or `dir` itself), concatenated.
+std::string AllBytesUnder(const std::string& dir) {
+  std::string all;
+  auto add = [&all](const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  if (std::filesystem::is_regular_file(dir)) {
+    add(dir);
+    return all;
+  }
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) add(e.path());
+  }
+  return all;
+}
+
+// A backup taken now, as an operator would take one: on PostgreSQL a base
+// backup with its WAL (pg_basebackup); on SQLite the database file and its WAL.
+std::string BackupBytesNow(RelaisEnv& env) {
+  if (!storage::testing::OnPostgres()) {
+    const std::string& db = env.db_path();
+    std::string all = AllBytesUnder(db);
+    if (std::filesystem::exists(db + "-wal")) all += AllBytesUnder(db + "-wal");
+    return all;
+  }
+  std::string tool;
+  for (const auto& e : std::filesystem::directory_iterator("/usr/lib/postgresql")) {
+    const std::string candidate = e.path().string() + "/bin/pg_basebackup";
+    if (std::filesystem::exists(candidate) && candidate > tool) tool = candidate;
+  }
+  EXPECT_FALSE(tool.empty()) << "pg_basebackup not installed";
+  const std::string dir = FreshPath("base_backup");
+  const CommandResult r = RunCommand(tool,
+                                     {"-d", storage::testing::PostgresServerUri(), "-D", dir, "-X",
+                                      "stream", "-c", "fast", "--no-sync"},
+                                     {}, "");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string all = AllBytesUnder(dir);
+  std::filesystem::remove_all(dir);
+  return all;
+}
+
+// Crypto-shredding holds for backups: once the erasure has run, a backup
+// taken after it holds no copy of the erased youth's key, on either back end
+// (PostgreSQL keeps old row versions until the table is rewritten, and its
+// current WAL segment until a new one starts), while another youth's key is
+// there, which shows the scan would find one.
+TEST(FourEyesErasure, TheErasedYouthsKeyIsInNoBackupTakenAfterTheErasure) {
+  auto env = RelaisEnv::StartWithErasureGracePeriod(absl::ZeroDuration());
+  ASSERT_NE(env, nullptr);
+  const std::string erased = env->CreateYouth(16);
+  const std::string kept = env->CreateYouth(15);
+  env->Accompany(erased, kAmoCoordinator, kAmoCaseworker);
+  const std::string erased_key = WrappedKey(*env, erased);
+  const std::string kept_key = WrappedKey(*env, kept);
+  ASSERT_GE(erased_key.size(), 32u);
+  ASSERT_GE(kept_key.size(), 32u);
+
+  v1::ErasureRequest r;
+  ASSERT_TRUE(Request(*env, kAdmin, erased, &r).ok());
+  grpc::Status s = Approve(*env, kAuditor, r.id(), &r);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(r.state(), v1::ERASURE_STATE_EXECUTED);
+  EXPECT_EQ(WrappedKey(*env, erased), "");
+
+  const std::string backup = BackupBytesNow(*env);
+  EXPECT_NE(backup.find(kept_key), std::string::npos) << "the scan finds no key at all";
+  EXPECT_EQ(backup.find(erased_key), std::string::npos) << "the erased key is in the backup";
 }
 
 }  // namespace

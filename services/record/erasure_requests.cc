@@ -357,7 +357,7 @@ absl::StatusOr<int> RecordServiceImpl::ExecuteDueErasures() {
   }
   if (executed > 0) {
     // Old page images of the wrapped keys leave the WAL.
-    (void)storage::CheckpointAfterErasure(*db_, "erasure");
+    (void)storage::CheckpointAfterErasure(*db_, "erasure", {"rec_data_keys"});
   }
   return executed;
 }

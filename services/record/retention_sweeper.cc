@@ -157,7 +157,8 @@ absl::StatusOr<v1::SweepRetentionResponse> RetentionSweeper::Sweep(
   }
   if (erased_any) {
     // Old page images leave the WAL (secure_delete zeroes the freed pages).
-    (void)storage::CheckpointAfterErasure(*deps_.db, "retention sweep");
+    (void)storage::CheckpointAfterErasure(*deps_.db, "retention sweep",
+                                          {"rec_data_keys", "rec_entries"});
   }
   return resp;
 }

@@ -43,6 +43,8 @@ bool OnPostgres() { return !ServerUri().empty(); }
 
 std::string PostgresTlsUri() { return ClusterValue("POSTGRES_TLS_URI"); }
 
+std::string PostgresServerUri() { return ServerUri(); }
+
 std::string FreshDatabase(absl::string_view sqlite_path) {
   const std::string& server = ServerUri();
   if (server.empty()) return std::string(sqlite_path);

@@ -25,6 +25,10 @@ std::string FreshDatabase(absl::string_view sqlite_path);
 // as a deployment reaches it; empty on SQLite.
 std::string PostgresTlsUri();
 
+// The server itself over its Unix socket as its administrator (who may also
+// take a base backup); empty on SQLite.
+std::string PostgresServerUri();
+
 // Runs `sql` (several statements allowed) on a connection of its own to `db`,
 // the SQLite file or the PostgreSQL URI, as someone with direct access to the
 // database would: no relaisd, no key. The first column of the first row of the

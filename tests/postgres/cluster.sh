@@ -354,6 +354,10 @@ SELECT 'CREATE DATABASE relais OWNER relais'
 SQL
   } | "$BIN/psql" -X -q -h "$SOCK" -p "$port" -U "$ADMIN" -d postgres >/dev/null ||
     die "creating role/database relais failed"
+  # After an erasure relaisd starts a new WAL segment (docs/postgresql.md).
+  "$BIN/psql" -X -q -h "$SOCK" -p "$port" -U "$ADMIN" -d relais -v ON_ERROR_STOP=1 \
+    -c 'GRANT EXECUTE ON FUNCTION pg_switch_wal() TO relais' >/dev/null ||
+    die "granting pg_switch_wal to relais failed"
   (
     umask 077
     printf '127.0.0.1:%s:*:relais:%s\nlocalhost:%s:*:relais:%s\n' \
