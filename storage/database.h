@@ -300,8 +300,8 @@ class Database {
   // mode (one self-contained file); relaisd turns WAL back on when it opens it.
   // DataLoss if the copy fails the integrity check; Cancelled if `progress`
   // said so; otherwise as SqliteStatus() maps, or Unavailable for file errors.
-  // FailedPrecondition on PostgreSQL, whose backups are the server's own
-  // (docs/postgresql.md).
+  // On PostgreSQL a pg_dump archive of Relais's schema, made in the same way
+  // (storage/postgres_backup.h); restored with pg_restore (docs/postgresql.md).
   absl::StatusOr<BackupInfo> Backup(const std::string& dest_path,
                                     const BackupOptions& options) const;
   absl::StatusOr<BackupInfo> Backup(const std::string& dest_path) const {

@@ -34,6 +34,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "storage/database.h"
+#include "storage/postgres_backup.h"
 #include "storage/sqlite_connection.h"
 
 namespace relais::storage {
@@ -143,10 +144,7 @@ absl::Status CopyPages(sqlite3* dest, sqlite3* src,
 absl::StatusOr<Database::BackupInfo> Database::Backup(const std::string& dest_path,
                                                       const BackupOptions& options) const {
   if (dest_path.empty()) return absl::InvalidArgumentError("backup path is empty");
-  if (backend_ == Backend::kPostgres) {
-    return absl::FailedPreconditionError(
-        "a PostgreSQL database is backed up by the server's own tools (docs/postgresql.md)");
-  }
+  if (backend_ == Backend::kPostgres) return PostgresBackup(path_, dest_path, options);
   const absl::Time start = absl::Now();
   const std::string tmp = absl::StrCat(dest_path, ".tmp");
   RemoveWithSideFiles(tmp);

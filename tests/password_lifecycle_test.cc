@@ -469,8 +469,6 @@ TEST(StepUp, FullExportApprovalAndUseNeedARecentLogin) {
 }
 
 TEST(StepUp, BackupNeedsARecentLogin) {
-  RELAIS_SQLITE_ONLY(
-      "AdminService.Backup copies SQLite files; PostgreSQL backups are the server's");
   auto env = RelaisEnv::Start();
   ASSERT_NE(env, nullptr);
   auto stub = v1::AdminService::NewStub(grpc::CreateChannel(
