@@ -170,14 +170,23 @@ void ExpectStoryReadable(RelaisEnv& env, const Story& story) {
 }
 
 TEST(EncryptionAtRest, NoNameBirthDateGuardianOrNoteReachesTheDatabaseFilesOrLogs) {
-  RELAIS_SQLITE_ONLY(
-      "scans the SQLite file and its WAL; the PostgreSQL data directory is not scanned yet");
   LogCapture logs;
   auto env = RelaisEnv::Start();
   ASSERT_NE(env, nullptr);
   const Story story = TellStory(*env);
   ExpectStoryReadable(*env, story);
   const std::string db = env->db_path();
+  if (storage::testing::OnPostgres()) {
+    // The server's files as a base backup copies them: every table and index,
+    // TOAST, the WAL. The ids, stored in clear, show the story is in there.
+    const std::string files = BackupBytesNow(*env);
+    ExpectNoNeedleIn("a base backup of the server", files);
+    EXPECT_NE(files.find(story.youth_id), std::string::npos);
+    EXPECT_NE(files.find(story.entry_ids[0]), std::string::npos);
+    env->Stop();
+    ExpectNoNeedleIn("the logs", logs.lines());
+    return;
+  }
 
   // While serving: the main file and the write-ahead log, which holds the
   // newest pages.

@@ -3,9 +3,6 @@
 // service approves; the server erases after the grace period; the request can
 // be cancelled until then. Allow and deny paths, and the audit log.
 
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -14,7 +11,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/testing/fresh_database.h"
-#include "tests/relaisd_process.h"
 #include "tests/tamper.h"
 #include "tests/test_env.h"
 
@@ -370,49 +366,6 @@ std::string WrappedKey(RelaisEnv& env, const std::string& youth) {
                    " FROM rec_data_keys WHERE youth_id = '", youth, "'"));
   EXPECT_TRUE(hex.ok()) << hex.status();
   return absl::HexStringToBytes(hex.value_or(""));
-}
-
-// Every file under `dir` (or `dir` itself), concatenated.
-std::string AllBytesUnder(const std::string& dir) {
-  std::string all;
-  auto add = [&all](const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  };
-  if (std::filesystem::is_regular_file(dir)) {
-    add(dir);
-    return all;
-  }
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (e.is_regular_file()) add(e.path());
-  }
-  return all;
-}
-
-// A backup taken now, as an operator would take one: on PostgreSQL a base
-// backup with its WAL (pg_basebackup); on SQLite the database file and its WAL.
-std::string BackupBytesNow(RelaisEnv& env) {
-  if (!storage::testing::OnPostgres()) {
-    const std::string& db = env.db_path();
-    std::string all = AllBytesUnder(db);
-    if (std::filesystem::exists(db + "-wal")) all += AllBytesUnder(db + "-wal");
-    return all;
-  }
-  std::string tool;
-  for (const auto& e : std::filesystem::directory_iterator("/usr/lib/postgresql")) {
-    const std::string candidate = e.path().string() + "/bin/pg_basebackup";
-    if (std::filesystem::exists(candidate) && candidate > tool) tool = candidate;
-  }
-  EXPECT_FALSE(tool.empty()) << "pg_basebackup not installed";
-  const std::string dir = FreshPath("base_backup");
-  const CommandResult r = RunCommand(tool,
-                                     {"-d", storage::testing::PostgresServerUri(), "-D", dir, "-X",
-                                      "stream", "-c", "fast", "--no-sync"},
-                                     {}, "");
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  std::string all = AllBytesUnder(dir);
-  std::filesystem::remove_all(dir);
-  return all;
 }
 
 // Crypto-shredding holds for backups: once the erasure has run, a backup

@@ -1,5 +1,9 @@
 #include "tests/tamper.h"
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -7,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "storage/testing/fresh_database.h"
+#include "tests/relaisd_process.h"
 
 namespace relais::testing {
 
@@ -52,6 +57,51 @@ int64_t Violations(RelaisEnv& env, absl::string_view table) {
     }
   }
   return -1;
+}
+
+namespace {
+
+// Every file under `dir` (or `dir` itself), concatenated.
+std::string AllBytesUnder(const std::string& dir) {
+  std::string all;
+  auto add = [&all](const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  if (std::filesystem::is_regular_file(dir)) {
+    add(dir);
+    return all;
+  }
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) add(e.path());
+  }
+  return all;
+}
+
+}  // namespace
+
+std::string BackupBytesNow(RelaisEnv& env) {
+  if (!storage::testing::OnPostgres()) {
+    const std::string& db = env.db_path();
+    std::string all = AllBytesUnder(db);
+    if (std::filesystem::exists(db + "-wal")) all += AllBytesUnder(db + "-wal");
+    return all;
+  }
+  std::string tool;
+  for (const auto& e : std::filesystem::directory_iterator("/usr/lib/postgresql")) {
+    const std::string candidate = e.path().string() + "/bin/pg_basebackup";
+    if (std::filesystem::exists(candidate) && candidate > tool) tool = candidate;
+  }
+  EXPECT_FALSE(tool.empty()) << "pg_basebackup not installed";
+  const std::string dir = FreshPath("base_backup");
+  const CommandResult r = RunCommand(tool,
+                                     {"-d", storage::testing::PostgresServerUri(), "-D", dir, "-X",
+                                      "stream", "-c", "fast", "--no-sync"},
+                                     {}, "");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string all = AllBytesUnder(dir);
+  std::filesystem::remove_all(dir);
+  return all;
 }
 
 }  // namespace relais::testing

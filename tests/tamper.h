@@ -30,6 +30,11 @@ int64_t UnsealedRows(const std::string& db, absl::string_view table, absl::strin
 // `s` as an SQL string literal (test values hold no quote).
 std::string Q(absl::string_view s);
 
+// Every byte a backup taken now would hold, as an intruder with that backup
+// would read it: on PostgreSQL a base backup of the whole server with its WAL
+// (pg_basebackup); on SQLite the database file and its WAL.
+std::string BackupBytesNow(RelaisEnv& env);
+
 // relais_integrity_violations_total{table="<table>"} as scraped; -1 if absent.
 int64_t Violations(RelaisEnv& env, absl::string_view table);
 

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Issue #15's targets on this machine, each ratio measured in one run:
+#   - GetEntry throughput on PostgreSQL (same machine, TLS) / on SQLite (>= 0.5);
+#   - AddEntry throughput through two relaisd on one PostgreSQL / through one (>= 1.5
+#     when the database is not the bottleneck; the line says where the time went).
+# Starts a throwaway PostgreSQL (tests/postgres/cluster.sh) and demo relaisd over mTLS.
+#   ./deploy/bench-postgres.sh                 # about 2 minutes
+#   RELAIS_BENCH_SECONDS=20 ./deploy/bench-postgres.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+relais_install
+relais_configure
+relais_build relaisd relais-load
+SECONDS_PER_PHASE=${RELAIS_BENCH_SECONDS:-10}
+WORK=$(mktemp -d /tmp/relais-bench-pg.XXXXXX)
+chmod 0755 "$WORK"  # the unprivileged PostgreSQL user walks into $WORK/pg
+CLUSTER="$RELAIS_ROOT/tests/postgres/cluster.sh"
+PIDS=()
+cleanup() {
+  kill "${PIDS[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  bash "$CLUSTER" stop "$WORK/pg" --wipe >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+"$RELAIS_ROOT/deploy/make-dev-certs.sh" "$WORK/certs" >/dev/null
+echo demo-relais-2026 >"$WORK/password"
+bash "$CLUSTER" start "$WORK/pg" >/dev/null
+PG_URI=$(sed -n 's/^POSTGRES_TLS_URI=//p' "$WORK/pg/env")
+
+# start_relaisd <name> <db> [flags...]: relaisd over mutual TLS; sets PORT and PID
+# (and YOUTH, with --demo).
+start_relaisd() {
+  local name=$1 db=$2
+  shift 2
+  PORT=$((20000 + RANDOM % 20000))
+  "$RELAIS_BUILD/exe/relaisd" --diagnostics --db="$db" --keys_dir="$WORK/$name.keys" \
+    --metrics_listen= --listen="127.0.0.1:$PORT" \
+    --tls_cert="$WORK/certs/server.pem" --tls_key="$WORK/certs/server.key" \
+    --tls_client_ca="$WORK/certs/ca.pem" "$@" >"$WORK/$name.out" 2>"$WORK/$name.log" &
+  PID=$!
+  PIDS+=("$PID")
+  for _ in $(seq 300); do grep -q "serving on" "$WORK/$name.out" && break; sleep 0.2; done
+  grep -q "serving on" "$WORK/$name.out" || { cat "$WORK/$name.log"; exit 1; }
+  local y
+  y=$(sed -n 's/^Demo youth id: //p' "$WORK/$name.out")
+  if [[ -n $y ]]; then YOUTH=$y; fi
+}
+# load <json out> <port> <pid> [flags...]: relais-load as amo.camille.
+load() {
+  local out=$1 port=$2 pid=$3
+  shift 3
+  "$RELAIS_BUILD/tools/load/relais-load" --server="localhost:$port" --ca="$WORK/certs/ca.pem" \
+    --cert="$WORK/certs/clients/svc_amo_charleroi.pem" \
+    --key="$WORK/certs/clients/svc_amo_charleroi.key" --user=amo.camille --youth="$YOUTH" \
+    --server_pid="$pid" --connections=4 --concurrency=64 --duration="${SECONDS_PER_PHASE}s" \
+    --echo=false --json "$@" <"$WORK/password" >"$out"
+}
+qps() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['phases'][0]['qps'])" "$1"; }
+cpu() {
+  python3 -c "import json,sys; c=json.load(open(sys.argv[1]))['phases'][0]['server_cpu_us_per_call']; print('-' if c is None else round(c))" "$1"
+}
+statuses() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['phases'][0]['statuses'])" "$1"; }
+line() { printf '%-34s %9.0f calls/s  cpu %5s us/call  %s\n' "$1" "$(qps "$2")" "$(cpu "$2")" "$(statuses "$2")"; }
+verdict() {
+  local met
+  met=$(python3 -c "x=float('$2'); print('met' if ($3) else 'NOT MET')" 2>/dev/null || echo "n/a")
+  printf '%-58s %8s  %s\n' "$1" "$2" "$met"
+}
+
+echo "== reads: relaisd --demo on SQLite, then on PostgreSQL (TLS, same machine)"
+start_relaisd sqlite "$WORK/relais.db" --demo
+load "$WORK/sqlite-read.json" "$PORT" "$PID" --mix=get=1
+kill "$PID"
+start_relaisd pg1 "$PG_URI" --demo
+PG1_PORT=$PORT PG1_PID=$PID
+load "$WORK/pg-read.json" "$PG1_PORT" "$PG1_PID" --mix=get=1
+line "GetEntry, SQLite" "$WORK/sqlite-read.json"
+line "GetEntry, PostgreSQL" "$WORK/pg-read.json"
+
+echo "== writes: one relaisd on PostgreSQL, then two on the same database"
+load "$WORK/pg-add-one.json" "$PG1_PORT" "$PG1_PID" --mix=add=1
+cp -r "$WORK/pg1.keys" "$WORK/pg2.keys"  # the same keys, as a second node has
+start_relaisd pg2 "$PG_URI"
+PG2_PORT=$PORT PG2_PID=$PID
+load "$WORK/pg-add-two-a.json" "$PG1_PORT" "$PG1_PID" --mix=add=1 &
+A=$!
+load "$WORK/pg-add-two-b.json" "$PG2_PORT" "$PG2_PID" --mix=add=1
+wait "$A"
+line "AddEntry, one instance" "$WORK/pg-add-one.json"
+line "AddEntry, two instances (first)" "$WORK/pg-add-two-a.json"
+line "AddEntry, two instances (second)" "$WORK/pg-add-two-b.json"
+
+echo
+echo "== targets (ratios measured in this run; $(nproc) cores, loader on the same machine)"
+SQ=$(qps "$WORK/sqlite-read.json")
+PQ=$(qps "$WORK/pg-read.json")
+verdict "GetEntry calls/s, PostgreSQL / SQLite (>= 0.5)" \
+  "$(python3 -c "print(round($PQ / $SQ, 2))")" "x >= 0.5"
+ONE=$(qps "$WORK/pg-add-one.json")
+TWO=$(python3 -c "print($(qps "$WORK/pg-add-two-a.json") + $(qps "$WORK/pg-add-two-b.json"))")
+verdict "AddEntry calls/s, two instances / one (>= 1.5 if the database is not the bottleneck)" \
+  "$(python3 -c "print(round($TWO / $ONE, 2))")" "x >= 1.5"
