@@ -258,11 +258,12 @@ class Database {
 
   // Rewrites `table` so that its files hold its live rows only: no earlier
   // version of a row (a destroyed key, an erased body) stays for a later base
-  // backup to copy. VACUUM FULL on PostgreSQL, on the writer outside any
-  // transaction: the table is locked exclusively while it is rewritten, and
-  // UNAVAILABLE if that lock is not had within the busy timeout. Nothing on
-  // SQLite, where secure_delete and Checkpoint() leave no old copy. `table` is
-  // a plain lower-case identifier (INVALID_ARGUMENT otherwise).
+  // backup to copy. VACUUM FULL on PostgreSQL, on a connection of its own
+  // (this process's writes go on): the table is locked exclusively while it
+  // is rewritten, and UNAVAILABLE if that lock is not had within 1 s, during
+  // which the table's readers wait behind it. Nothing on SQLite, where secure_delete and
+  // Checkpoint() leave no old copy. `table` is a plain lower-case identifier (INVALID_ARGUMENT
+  // otherwise).
   absl::Status Compact(absl::string_view table);
 
   // A liveness probe for health checking: a trivial read on a reader
