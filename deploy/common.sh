@@ -59,6 +59,25 @@ relais_install_tools() {
   fi
 }
 
+# relais_install_console_tests: what the console's end-to-end tests need:
+# Debian's chromium (puppeteer-core drives it and never downloads a browser)
+# and the console's npm libraries as package-lock.json pins them.
+relais_install_console_tests() {
+  local sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  if ! command -v chromium >/dev/null; then
+    echo "Installing: chromium"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium
+  fi
+  local console="$RELAIS_ROOT/console"
+  if [[ ! -e $console/node_modules/.package-lock.json ||
+    $console/package-lock.json -nt $console/node_modules/.package-lock.json ]]; then
+    echo "Installing the console's npm libraries"
+    npm ci --prefix "$console" --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}
+
 # relais_configure [extra cmake args...]: configures the tree in $RELAIS_BUILD.
 relais_configure() {
   cmake -S "$RELAIS_ROOT" -B "$RELAIS_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null

@@ -6,6 +6,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 RELAIS_BUILD="${RELAIS_TEST_BUILD:-$RELAIS_ROOT/build-test}"
 relais_install
+relais_install_console_tests
 relais_configure -DCMAKE_BUILD_TYPE=Debug "-DRELAIS_SANITIZE=address;undefined"
 relais_build  # every target: the suite runs them all
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
