@@ -13,6 +13,8 @@ const session = require('express-session');
 const helmet = require('helmet');
 const nunjucks = require('nunjucks');
 const { csrfSync } = require('csrf-sync');
+const auditPages = require('./audit_pages');
+const carePages = require('./care_pages');
 
 const PAGE_SIZE = 50;
 const DECISIONS = ['DECISION_ALLOW', 'DECISION_DENY'];
@@ -49,6 +51,9 @@ function createApp({ relais, secureCookies = true, sessionSecret, idleMinutes = 
     referrerPolicy: { policy: 'no-referrer' },
   }));
   app.use('/static', express.static(path.join(__dirname, '..', 'public'), { index: false }));
+  // The chart library, from the pinned package: nothing from another origin.
+  const chartJs = path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js');
+  app.get('/static/vendor/chart.umd.min.js', (req, res) => res.sendFile(chartJs));
   app.use(express.urlencoded({ extended: false, limit: '16kb' }));
   app.use(session({
     name: 'relais_console',
@@ -81,7 +86,9 @@ function createApp({ relais, secureCookies = true, sessionSecret, idleMinutes = 
   const call = (req, service, method, request) =>
     relais.call(service, method, request, req.session.member.token);
 
-  app.get('/', requireLogin, (req, res) => res.redirect(303, '/audit'));
+  // Auditors start at the audit log, everyone else at their handovers.
+  const home = (member) => (member.roles.includes('ROLE_AUDITOR') ? '/audit' : '/handovers');
+  app.get('/', requireLogin, (req, res) => res.redirect(303, home(req.session.member)));
 
   app.get('/login', (req, res) => res.render('login.njk', { error: null }));
 
@@ -98,7 +105,7 @@ function createApp({ relais, secureCookies = true, sessionSecret, idleMinutes = 
         service_id: reply.service_id,
         roles: reply.roles,
       };
-      res.redirect(303, '/audit');
+      res.redirect(303, home(req.session.member));
     } catch (err) {
       res.status(401).render('login.njk', { error: err.reason || 'login refused' });
     }
@@ -139,6 +146,9 @@ function createApp({ relais, secureCookies = true, sessionSecret, idleMinutes = 
     const nextQuery = next ? new URLSearchParams({ ...filters, page_token: next }).toString() : '';
     res.render('audit.njk', { filters, events, nextQuery, error, verified, decisions: DECISIONS });
   });
+
+  auditPages.register(app, { requireLogin, call });
+  carePages.register(app, { requireLogin, call });
 
   app.use((err, req, res, next) => {
     if (err && err.code === 'EBADCSRFTOKEN') {

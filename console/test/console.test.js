@@ -11,6 +11,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const puppeteer = require('puppeteer-core');
+const { Relais } = require('../src/relais');
 
 const ROOT = path.join(__dirname, '..', '..');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -20,9 +21,12 @@ const PASSWORD = 'demo-relais-2026';
 let work;
 let relaisd;
 let consoleProcess;
+let sajConsole;
 let browser;
 let base;
+let sajBase;
 let youth;
+let amo;  // the AMO's application, to set the scene through the API
 
 // Starts `cmd`, resolves with its output once `pattern` matches it.
 function startAndWait(cmd, args, pattern, label) {
@@ -67,6 +71,19 @@ before(async () => {
   ], /serving on (https:\/\/127\.0\.0\.1:[0-9]+)/, 'relais-console');
   consoleProcess = served.child;
   base = served.match[1].replace('127.0.0.1', 'localhost');
+  // A second console, deployed for the SAJ, for its coordinator.
+  const saj = await startAndWait('node', [
+    path.join(ROOT, 'console', 'src', 'main.js'), `--relais=localhost:${port}`,
+    `--ca=${certs}/ca.pem`, `--cert=${certs}/clients/svc_saj_charleroi.pem`,
+    `--key=${certs}/clients/svc_saj_charleroi.key`, '--listen=127.0.0.1:0',
+    `--tls-cert=${certs}/server.pem`, `--tls-key=${certs}/server.key`,
+  ], /serving on (https:\/\/127\.0\.0\.1:[0-9]+)/, 'relais-console (SAJ)');
+  sajConsole = saj.child;
+  sajBase = saj.match[1].replace('127.0.0.1', 'localhost');
+  amo = new Relais(`localhost:${port}`, {
+    ca: `${certs}/ca.pem`, cert: `${certs}/clients/svc_amo_charleroi.pem`,
+    key: `${certs}/clients/svc_amo_charleroi.key`,
+  });
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -78,12 +95,13 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  for (const p of [consoleProcess, relaisd]) if (p) p.kill('SIGTERM');
+  if (amo) amo.close();
+  for (const p of [consoleProcess, sajConsole, relaisd]) if (p) p.kill('SIGTERM');
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-async function logIn(page, login) {
-  await page.goto(`${base}/login`);
+async function logIn(page, login, at = base) {
+  await page.goto(`${at}/login`);
   await page.type('input[name=login]', login);
   await page.type('input[name=password]', PASSWORD);
   await Promise.all([page.waitForNavigation(), page.click('#login button')]);
@@ -138,4 +156,118 @@ test('a member of another service cannot log in through this console, nor anyone
   await page.goto(`${base}/audit?youth_id=${youth}`);
   assert.match(page.url(), /\/login$/, 'no session: back to the login page');
   await page.browserContext().close();
+});
+
+// The AMO caseworker, through her service's application.
+async function asCamille() {
+  const reply = await amo.call('AuthService', 'Login', { login: 'amo.camille', password: PASSWORD });
+  return reply.token;
+}
+
+test('the DPO sees the charts and the members who read the most youths', async () => {
+  // Camille reads the demo youth's record: the one reader of the period.
+  const token = await asCamille();
+  await amo.call('RecordService', 'ListEntries',
+    { youth_id: youth, purpose: 'PURPOSE_COORDINATION' }, token);
+  const camille = (await amo.call('AuthService', 'Login', { login: 'amo.camille', password: PASSWORD })).member_id;
+  const page = await (await browser.createBrowserContext()).newPage();
+  await page.setViewport({ width: 1300, height: 900 });
+  await logIn(page, 'dpo');
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(String(e)));
+  await page.goto(`${base}/charts?days=7`);
+  assert.deepEqual(problems, [], 'no script error, no CSP violation');
+  await page.waitForSelector('body[data-charts-drawn=yes]');
+  const drawn = await page.$$eval('canvas', (cs) => cs.map((c) => c.width > 0));
+  assert.deepEqual(drawn, [true, true]);
+  const readers = await page.$$eval('#top-readers tbody tr td:first-child', (tds) => tds.map((t) => t.textContent));
+  assert.deepEqual(readers, [camille]);
+  await page.screenshot({ path: path.join(SHOTS, 'charts.png'), fullPage: true });
+  await page.browserContext().close();
+});
+
+test('the DPO reviews a break-glass grant, once', async () => {
+  const token = await asCamille();
+  const grant = await amo.call('CareService', 'OpenEmergencyAccess', {
+    youth_id: youth, justification: 'Mise en danger signalée ce soir, famille injoignable',
+  }, token);
+  const page = await (await browser.createBrowserContext()).newPage();
+  await logIn(page, 'dpo');
+  await page.goto(`${base}/emergency`);
+  const row = `tr[data-grant="${grant.id}"]`;
+  await page.waitForSelector(`${row} form.review`);
+  await page.select(`${row} select[name=verdict]`, 'EMERGENCY_VERDICT_JUSTIFIED');
+  await page.type(`${row} input[name=note]`, 'Appel du commissariat vérifié');
+  await Promise.all([page.waitForNavigation(), page.click(`${row} button`)]);
+  assert.match(page.url(), /\/emergency\?done=1$/);
+  assert.equal(await page.$(row), null, 'no longer pending');
+  await page.goto(`${base}/emergency?all=1`);
+  const cell = await page.$eval(`${row} td:last-child`, (td) => td.textContent);
+  assert.match(cell, /justifié — Appel du commissariat vérifié/);
+  await page.browserContext().close();
+});
+
+test('the DPO opens the access report of the demo youth, in French and in English', async () => {
+  const page = await (await browser.createBrowserContext()).newPage();
+  await logIn(page, 'dpo');
+  await page.goto(`${base}/report?youth_id=${youth}&language=en`);
+  assert.equal(await page.$eval('h1', (h) => h.textContent), 'Who saw this file');
+  const rows = await page.$$eval('#report tbody tr', (trs) => trs.length);
+  assert.ok(rows > 0);
+  await page.screenshot({ path: path.join(SHOTS, 'access-report.png'), fullPage: true });
+  await page.goto(`${base}/report?youth_id=${youth}&language=fr`);
+  assert.equal(await page.$eval('h1', (h) => h.textContent), 'Qui a consulté ce dossier');
+  await page.browserContext().close();
+});
+
+test('the SAJ coordinator sees the handover timeline and accepts a pending handover', async () => {
+  const token = await asCamille();
+  const day = 24 * 3600;
+  const now = Math.floor(Date.now() / 1000);
+  const handover = await amo.call('CareService', 'ProposeHandover', {
+    youth_id: youth, to_service_id: 'svc_saj_charleroi', reason: 'mandat du SAJ',
+    overlap_start: { seconds: now + 300, nanos: 0 }, overlap_end: { seconds: now + 5 * day, nanos: 0 },
+  }, token);
+  const page = await (await browser.createBrowserContext()).newPage();
+  await page.setViewport({ width: 1300, height: 900 });
+  await logIn(page, 'saj.coord', sajBase);
+  // A coordinator lands on the handovers, not the audit log.
+  assert.match(page.url(), /\/handovers$/);
+  const pending = `#pending tr[data-handover="${handover.id}"]`;
+  await page.waitForSelector(pending);
+  await Promise.all([page.waitForNavigation(), page.click(`${pending} button`)]);
+  assert.match(page.url(), /\/handovers\?done=1$/);
+  assert.equal(await page.$(pending), null, 'accepted: nothing left to accept');
+  const bar = await page.$eval(`#timeline g[data-handover="${handover.id}"]`, (g) => g.getAttribute('class'));
+  assert.match(bar, /accepted/);
+  assert.match(bar, /ending-soon/, 'the window ends within 7 days');
+  await page.screenshot({ path: path.join(SHOTS, 'handovers.png'), fullPage: true });
+  // Through the API: relaisd recorded it.
+  const got = await amo.call('CareService', 'GetHandover', { handover_id: handover.id }, token);
+  assert.equal(got.state, 'HANDOVER_STATE_ACCEPTED');
+  await page.browserContext().close();
+});
+
+test('no page of either console shows an entry body', async () => {
+  const token = await asCamille();
+  const secret = `Note confidentielle ${Date.now()}`;
+  await amo.call('RecordService', 'AddEntry', {
+    entry: {
+      youth_id: youth, kind: 'ENTRY_KIND_NOTE', category: 'DATA_CATEGORY_GENERAL',
+      visibility: 'VISIBILITY_SERVICE_PRIVATE', body: secret,
+    },
+  }, token);
+  const visit = async (at, login, paths) => {
+    const page = await (await browser.createBrowserContext()).newPage();
+    await logIn(page, login, at);
+    for (const p of paths) {
+      await page.goto(`${at}${p}`);
+      assert.ok(!(await page.content()).includes(secret), `${login} sees the body at ${p}`);
+    }
+    await page.browserContext().close();
+  };
+  await visit(base, 'dpo', ['/audit', `/audit?youth_id=${youth}`, '/charts', '/emergency?all=1',
+    `/report?youth_id=${youth}&language=fr`]);
+  await visit(sajBase, 'saj.coord', ['/handovers', '/audit']);
 });

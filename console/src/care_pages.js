@@ -1,0 +1,67 @@
+'use strict';
+// Pages for coordinators: their service's handovers on a timeline of overlap
+// windows (ending soon highlighted), the ones proposed to them to accept.
+// CareService decides what the member's service may see and do.
+
+const DAY_MS = 24 * 3600 * 1000;
+const ENDING_SOON_DAYS = 7;
+const WIDTH = 900;
+
+const ms = (ts) => (ts && ts.seconds ? Number(ts.seconds) * 1000 : 0);
+
+// Each handover as a bar on a shared time axis (SVG attributes, not inline
+// styles: the CSP allows no inline style).
+function timeline(handovers, now) {
+  const shown = handovers.filter((h) => ms(h.overlap_start) && ms(h.overlap_end));
+  if (shown.length === 0) return { bars: [], height: 0, ticks: [] };
+  const from = Math.min(now, ...shown.map((h) => ms(h.overlap_start))) - DAY_MS;
+  const to = Math.max(now + DAY_MS, ...shown.map((h) => ms(h.overlap_end))) + DAY_MS;
+  const x = (t) => Math.round(((t - from) / (to - from)) * WIDTH);
+  const bars = shown.map((h, i) => {
+    const end = ms(h.overlap_end);
+    const live = h.state === 'HANDOVER_STATE_ACCEPTED' || h.state === 'HANDOVER_STATE_PROPOSED';
+    return {
+      id: h.id,
+      y: 10 + i * 44,
+      x: x(ms(h.overlap_start)),
+      width: Math.max(2, x(end) - x(ms(h.overlap_start))),
+      label: `${h.youth_id} · ${h.from_service_id} → ${h.to_service_id} · `
+        + `${new Date(ms(h.overlap_start)).toISOString().slice(0, 10)} → ${new Date(end).toISOString().slice(0, 10)}`,
+      state: h.state.replace('HANDOVER_STATE_', '').toLowerCase(),
+      endingSoon: live && end >= now && end - now <= ENDING_SOON_DAYS * DAY_MS,
+    };
+  });
+  return { bars, height: 20 + shown.length * 44, now: x(now), width: WIDTH };
+}
+
+function register(app, { requireLogin, call }) {
+  app.get('/handovers', requireLogin, async (req, res) => {
+    try {
+      const reply = await call(req, 'CareService', 'ListHandovers', { page_size: 200 });
+      const me = req.session.member;
+      const handovers = reply.handovers;
+      const pending = handovers.filter(
+        (h) => h.state === 'HANDOVER_STATE_PROPOSED' && h.to_service_id === me.service_id);
+      res.render('handovers.njk', {
+        handovers, pending, chart: timeline(handovers, Date.now()), notice: req.query.done || '',
+      });
+    } catch (err) {
+      res.status(502).render('error.njk', { message: err.reason });
+    }
+  });
+
+  app.post('/handovers/accept', requireLogin, async (req, res) => {
+    const referent = String(req.body.referent_member_id || '').slice(0, 64) || req.session.member.member_id;
+    try {
+      await call(req, 'CareService', 'AcceptHandover', {
+        handover_id: String(req.body.handover_id || '').slice(0, 64),
+        referent_member_id: referent,
+      });
+      res.redirect(303, '/handovers?done=1');
+    } catch (err) {
+      res.status(400).render('error.njk', { message: err.reason });
+    }
+  });
+}
+
+module.exports = { register, timeline };
