@@ -59,6 +59,17 @@ relais_install_tools() {
   fi
 }
 
+# relais_install_console: the console's npm libraries (production only), as
+# package-lock.json pins them.
+relais_install_console() {
+  local console="$RELAIS_ROOT/console"
+  if [[ ! -e $console/node_modules/.package-lock.json ||
+    $console/package-lock.json -nt $console/node_modules/.package-lock.json ]]; then
+    echo "Installing the console's npm libraries"
+    npm ci --prefix "$console" --omit=dev --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}
+
 # relais_install_console_tests: what the console's end-to-end tests need:
 # Debian's chromium (puppeteer-core drives it and never downloads a browser)
 # and the console's npm libraries as package-lock.json pins them.
@@ -71,9 +82,9 @@ relais_install_console_tests() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium
   fi
   local console="$RELAIS_ROOT/console"
-  if [[ ! -e $console/node_modules/.package-lock.json ||
+  if [[ ! -d $console/node_modules/puppeteer-core ||
     $console/package-lock.json -nt $console/node_modules/.package-lock.json ]]; then
-    echo "Installing the console's npm libraries"
+    echo "Installing the console's npm libraries and test driver"
     npm ci --prefix "$console" --no-audit --no-fund --loglevel=error >/dev/null
   fi
 }

@@ -15,9 +15,11 @@ const nunjucks = require('nunjucks');
 const { csrfSync } = require('csrf-sync');
 const auditPages = require('./audit_pages');
 const carePages = require('./care_pages');
+const { grpcStatus } = require('./relais');
 
 const PAGE_SIZE = 50;
 const DECISIONS = ['DECISION_ALLOW', 'DECISION_DENY'];
+const DATE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
 
 // `relais`: a Relais client (src/relais.js). `secureCookies`: false only for
 // plain HTTP on loopback in tests (browsers treat localhost as secure anyway).
@@ -31,7 +33,7 @@ function createApp({ relais, secureCookies = true, sessionSecret, idleMinutes = 
   });
   env.addFilter('time', (ts) => (ts && ts.seconds ? new Date(ts.seconds * 1000).toISOString()
     .replace('T', ' ').slice(0, 19) : ''));
-  env.addFilter('short', (s) => String(s || '').replace(/^(DECISION|ACTION|ROLE)_/, ''));
+  env.addFilter('short', (s) => String(s || '').replace(/^(DECISION|ACTION|ROLE|ACCOMPANIMENT_BASIS)_/, ''));
   app.set('view engine', 'njk');
 
   app.use(helmet({
@@ -79,12 +81,23 @@ function createApp({ relais, secureCookies = true, sessionSecret, idleMinutes = 
   });
   app.use(csrfSynchronisedProtection);
 
+  // Signed in while the token lives: the session ends with it, and at the
+  // first UNAUTHENTICATED (revoked, logged out elsewhere, expired).
   const requireLogin = (req, res, next) => {
-    if (!req.session.member) return res.redirect(303, '/login');
+    const member = req.session.member;
+    if (!member || Date.now() >= member.expires_at_ms) {
+      return req.session.destroy(() => res.redirect(303, '/login'));
+    }
     return next();
   };
-  const call = (req, service, method, request) =>
-    relais.call(service, method, request, req.session.member.token);
+  const call = async (req, service, method, request) => {
+    try {
+      return await relais.call(service, method, request, req.session.member.token);
+    } catch (err) {
+      if (err.code === grpcStatus.UNAUTHENTICATED) req.session.member.expires_at_ms = 0;
+      throw err;
+    }
+  };
 
   // Auditors start at the audit log, everyone else at their handovers.
   const home = (member) => (member.roles.includes('ROLE_AUDITOR') ? '/audit' : '/handovers');
@@ -98,13 +111,18 @@ function createApp({ relais, secureCookies = true, sessionSecret, idleMinutes = 
     try {
       const reply = await relais.call('AuthService', 'Login', { login, password });
       await new Promise((resolve, reject) => req.session.regenerate((e) => (e ? reject(e) : resolve())));
+      const expires = reply.expires_at && reply.expires_at.seconds
+        ? Number(reply.expires_at.seconds) * 1000 : Date.now() + idleMinutes * 60000;
       req.session.member = {
         token: reply.token,
+        expires_at_ms: expires,
         login,
         member_id: reply.member_id,
         service_id: reply.service_id,
         roles: reply.roles,
       };
+      // The cookie lasts no longer than the token (nor than the idle limit).
+      req.session.cookie.maxAge = Math.max(0, Math.min(expires - Date.now(), idleMinutes * 60000));
       res.redirect(303, home(req.session.member));
     } catch (err) {
       res.status(401).render('login.njk', { error: err.reason || 'login refused' });
@@ -127,17 +145,29 @@ function createApp({ relais, secureCookies = true, sessionSecret, idleMinutes = 
       actor_member_id: String(q.actor_member_id || '').slice(0, 64),
       actor_service_id: String(q.actor_service_id || '').slice(0, 64),
       decision: DECISIONS.includes(q.decision) ? q.decision : '',
+      reason: String(q.reason || '').slice(0, 64),
+      from: DATE.test(q.from || '') ? q.from : '',
+      to: DATE.test(q.to || '') ? q.to : '',
       page_token: String(q.page_token || '').slice(0, 512),
     };
-    const request = { ...filters, page_size: PAGE_SIZE };
-    if (!request.decision) delete request.decision;
+    const request = {
+      youth_id: filters.youth_id,
+      actor_member_id: filters.actor_member_id,
+      actor_service_id: filters.actor_service_id,
+      page_size: PAGE_SIZE,
+      page_token: filters.page_token,
+    };
+    if (filters.decision) request.decision = filters.decision;
+    if (filters.from) request.start_time = { seconds: Date.parse(`${filters.from}T00:00:00Z`) / 1000 };
+    if (filters.to) request.end_time = { seconds: Date.parse(`${filters.to}T00:00:00Z`) / 1000 + 86400 };
     let events = [];
     let next = '';
     let error = null;
     let verified = null;
     try {
       const reply = await call(req, 'AuditService', 'QueryEvents', request);
-      events = reply.events;
+      // QueryEvents has no reason filter: applied to each page here.
+      events = filters.reason ? reply.events.filter((e) => e.reason_code === filters.reason) : reply.events;
       next = reply.next_page_token;
       if (!filters.page_token) verified = await call(req, 'AuditService', 'VerifyLog', {});
     } catch (err) {

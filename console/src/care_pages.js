@@ -38,15 +38,28 @@ function register(app, { requireLogin, call }) {
   app.get('/handovers', requireLogin, async (req, res) => {
     try {
       const reply = await call(req, 'CareService', 'ListHandovers', { page_size: 200 });
+      // Accompaniments of other services this service may vouch for.
+      const vouch = await call(req, 'CareService', 'ListPendingAccompaniments', { page_size: 200 });
       const me = req.session.member;
       const handovers = reply.handovers;
       const pending = handovers.filter(
         (h) => h.state === 'HANDOVER_STATE_PROPOSED' && h.to_service_id === me.service_id);
       res.render('handovers.njk', {
-        handovers, pending, chart: timeline(handovers, Date.now()), notice: req.query.done || '',
+        handovers, pending, toVouch: vouch.accompaniments, chart: timeline(handovers, Date.now()),
+        notice: req.query.done || '',
       });
     } catch (err) {
       res.status(502).render('error.njk', { message: err.reason });
+    }
+  });
+
+  app.post('/accompaniments/confirm', requireLogin, async (req, res) => {
+    try {
+      await call(req, 'CareService', 'ConfirmAccompaniment',
+        { accompaniment_id: String(req.body.accompaniment_id || '').slice(0, 64) });
+      res.redirect(303, '/handovers?done=vouched');
+    } catch (err) {
+      res.status(400).render('error.njk', { message: err.reason });
     }
   });
 

@@ -271,3 +271,22 @@ test('no page of either console shows an entry body', async () => {
     `/report?youth_id=${youth}&language=fr`]);
   await visit(sajBase, 'saj.coord', ['/handovers', '/audit']);
 });
+
+test('the audit log filters by decision, reason and day', async () => {
+  // A refused login to filter for: a member of another service at the AGAJ console.
+  const other = await (await browser.createBrowserContext()).newPage();
+  await logIn(other, 'amo.coord');
+  await other.browserContext().close();
+  const page = await (await browser.createBrowserContext()).newPage();
+  await logIn(page, 'dpo');
+  const today = new Date().toISOString().slice(0, 10);
+  await page.goto(`${base}/audit?decision=DECISION_DENY&reason=certificate_service_mismatch&from=${today}&to=${today}`);
+  const rows = await page.$$eval('#events tbody tr', (trs) => trs.map((tr) =>
+    [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+  assert.ok(rows.length >= 1 && rows[0].length === 8, JSON.stringify(rows));
+  assert.ok(rows.every((r) => r[6] === 'DENY' && r[7] === 'certificate_service_mismatch'), JSON.stringify(rows));
+  // Another day holds none of them.
+  await page.goto(`${base}/audit?decision=DECISION_DENY&from=2020-01-01&to=2020-01-02`);
+  assert.equal(await page.$eval('#events tbody', (b) => b.textContent.trim()), 'Aucun événement.');
+  await page.browserContext().close();
+});
