@@ -26,6 +26,11 @@ trap cleanup EXIT
 echo demo-relais-2026 >"$WORK/password"
 bash "$CLUSTER" start "$WORK/pg" >/dev/null
 PG_URI=$(sed -n 's/^POSTGRES_TLS_URI=//p' "$WORK/pg/env")
+# The same server over its Unix socket: no TLS, for a relaisd on the database's machine.
+# A schema of its own, so that its demo data and keys stay apart from the TLS run's.
+PG_SOCKET_URI=$(sed -n 's/^POSTGRES_SOCKET_URI=//p' "$WORK/pg/env")
+psql -X -q "$PG_SOCKET_URI" -c "CREATE SCHEMA sock"
+PG_SOCKET_URI="$PG_SOCKET_URI&options=-csearch_path%3Dsock"
 
 # start_relaisd <name> <db> [flags...]: relaisd over mutual TLS; sets PORT and PID
 # (and YOUTH, with --demo).
@@ -39,8 +44,14 @@ start_relaisd() {
     --tls_client_ca="$WORK/certs/ca.pem" "$@" >"$WORK/$name.out" 2>"$WORK/$name.log" &
   PID=$!
   PIDS+=("$PID")
-  for _ in $(seq 300); do grep -q "serving on" "$WORK/$name.out" && break; sleep 0.2; done
-  grep -q "serving on" "$WORK/$name.out" || { cat "$WORK/$name.log"; exit 1; }
+  local demo=0 a
+  for a in "$@"; do [[ $a == --demo ]] && demo=1; done
+  up() {
+    grep -q '"relaisd serving"' "$WORK/$name.log" &&
+      { ((demo == 0)) || grep -q '^Demo youth id: ' "$WORK/$name.out"; }
+  }
+  for _ in $(seq 300); do up && break; sleep 0.2; done
+  up || { cat "$WORK/$name.log"; exit 1; }
   local y
   y=$(sed -n 's/^Demo youth id: //p' "$WORK/$name.out")
   if [[ -n $y ]]; then YOUTH=$y; fi
@@ -72,12 +83,17 @@ start_relaisd sqlite "$WORK/relais.db" --demo
 load "$WORK/sqlite-read.json" "$PORT" "$PID" --mix=get=1
 kill "$PID"
 start_relaisd pg1 "$PG_URI" --demo
-PG1_PORT=$PORT PG1_PID=$PID
+PG1_PORT=$PORT PG1_PID=$PID PG1_YOUTH=$YOUTH
 load "$WORK/pg-read.json" "$PG1_PORT" "$PG1_PID" --mix=get=1
+start_relaisd pgsock "$PG_SOCKET_URI" --demo
+load "$WORK/pgsock-read.json" "$PORT" "$PID" --mix=get=1
+kill "$PID"
 line "GetEntry, SQLite" "$WORK/sqlite-read.json"
-line "GetEntry, PostgreSQL" "$WORK/pg-read.json"
+line "GetEntry, PostgreSQL over TLS" "$WORK/pg-read.json"
+line "GetEntry, PostgreSQL over its socket" "$WORK/pgsock-read.json"
 
 echo "== writes: one relaisd on PostgreSQL, then two on the same database"
+YOUTH=$PG1_YOUTH
 load "$WORK/pg-add-one.json" "$PG1_PORT" "$PG1_PID" --mix=add=1
 cp -r "$WORK/pg1.keys" "$WORK/pg2.keys"  # the same keys, as a second node has
 start_relaisd pg2 "$PG_URI"
@@ -94,8 +110,11 @@ echo
 echo "== targets (ratios measured in this run; $(nproc) cores, loader on the same machine)"
 SQ=$(qps "$WORK/sqlite-read.json")
 PQ=$(qps "$WORK/pg-read.json")
-verdict "GetEntry calls/s, PostgreSQL / SQLite (>= 0.5)" \
+verdict "GetEntry calls/s, PostgreSQL (TLS) / SQLite (>= 0.5)" \
   "$(python3 -c "print(round($PQ / $SQ, 2))")" "x >= 0.5"
+PS=$(qps "$WORK/pgsock-read.json")
+verdict "GetEntry calls/s, PostgreSQL (socket) / SQLite (>= 0.5)" \
+  "$(python3 -c "print(round($PS / $SQ, 2))")" "x >= 0.5"
 ONE=$(qps "$WORK/pg-add-one.json")
 TWO=$(python3 -c "print($(qps "$WORK/pg-add-two-a.json") + $(qps "$WORK/pg-add-two-b.json"))")
 verdict "AddEntry calls/s, two instances / one (>= 1.5 if the database is not the bottleneck)" \
