@@ -35,8 +35,6 @@
 namespace relais::testing {
 namespace {
 
-constexpr char kDemoPassword[] = "demo-relais-2026";
-
 // cluster.sh with the caller's PATH; fails the test on a non-zero exit.
 std::string Cluster(const std::vector<std::string>& args) {
   std::vector<std::string> all = {CLUSTER_SH};
@@ -53,27 +51,6 @@ std::string EnvValue(const std::string& env, absl::string_view key) {
     if (absl::ConsumePrefix(&line, absl::StrCat(key, "="))) return std::string(line);
   }
   return "";
-}
-
-std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token, absl::Duration deadline) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
-  ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
-  return ctx;
-}
-
-struct Member {
-  std::string token, member_id;
-};
-
-Member Login(v1::AuthService::Stub& auth, const std::string& login) {
-  v1::LoginRequest req;
-  req.set_login(login);
-  req.set_password(kDemoPassword);
-  v1::LoginResponse resp;
-  const grpc::Status s = auth.Login(Ctx("", absl::Seconds(60)).get(), req, &resp);
-  EXPECT_TRUE(s.ok()) << login << ": " << s.error_message();
-  return {resp.token(), resp.member_id()};
 }
 
 // What the writers saw, shared between them.
@@ -143,15 +120,16 @@ TEST_F(Failover, ThePrimaryDiesUnderLoadAndNoAcknowledgedWriteIsLost) {
     });
   }
   auto auth = v1::AuthService::NewStub(channels[0]);
-  const Member camille = Login(*auth, "amo.camille");
-  const Member amo = Login(*auth, "amo.coord");
-  const Member dpo = Login(*auth, "dpo");
+  const DemoMember camille = DemoLogin(*auth, "amo.camille");
+  const DemoMember amo = DemoLogin(*auth, "amo.coord");
+  const DemoMember dpo = DemoLogin(*auth, "dpo");
   v1::CreateYouthRequest create;
   create.mutable_youth()->set_display_name("Jeune (bascule)");
   create.mutable_youth()->set_date_of_birth("2010-03-21");
   v1::Youth youth;
-  grpc::Status s = v1::RecordService::NewStub(channels[1])
-                       ->CreateYouth(Ctx(camille.token, absl::Seconds(60)).get(), create, &youth);
+  grpc::Status s =
+      v1::RecordService::NewStub(channels[1])
+          ->CreateYouth(CallContext(camille.token, absl::Seconds(60)).get(), create, &youth);
   ASSERT_TRUE(s.ok()) << s.error_message();
   v1::OpenAccompanimentRequest open;
   open.set_youth_id(youth.id());
@@ -159,7 +137,8 @@ TEST_F(Failover, ThePrimaryDiesUnderLoadAndNoAcknowledgedWriteIsLost) {
   open.set_basis(v1::ACCOMPANIMENT_BASIS_VOLUNTARY);
   v1::Accompaniment accompaniment;
   s = v1::CareService::NewStub(channels[0])
-          ->OpenAccompaniment(Ctx(amo.token, absl::Seconds(60)).get(), open, &accompaniment);
+          ->OpenAccompaniment(CallContext(amo.token, absl::Seconds(60)).get(), open,
+                              &accompaniment);
   ASSERT_TRUE(s.ok()) << s.error_message();
 
   // Writers through both instances until told to stop.
@@ -184,7 +163,7 @@ TEST_F(Failover, ThePrimaryDiesUnderLoadAndNoAcknowledgedWriteIsLost) {
         v1::Entry added;
         const absl::Time started = absl::Now();
         const grpc::Status st =
-            stub->AddEntry(Ctx(camille.token, absl::Seconds(30)).get(), add, &added);
+            stub->AddEntry(CallContext(camille.token, absl::Seconds(30)).get(), add, &added);
         const absl::Time now = absl::Now();
         const int64_t crashed = crashed_at_us.load();  // 0 until the primary is dead
         {
@@ -249,14 +228,14 @@ TEST_F(Failover, ThePrimaryDiesUnderLoadAndNoAcknowledgedWriteIsLost) {
     get.set_purpose(v1::PURPOSE_COORDINATION);
     v1::Entry read;
     s = v1::RecordService::NewStub(channels[i % 2])
-            ->GetEntry(Ctx(camille.token, absl::Seconds(30)).get(), get, &read);
+            ->GetEntry(CallContext(camille.token, absl::Seconds(30)).get(), get, &read);
     if (!s.ok()) ++missing;
   }
   EXPECT_EQ(missing, 0) << "acknowledged writes lost";
   for (const std::shared_ptr<grpc::Channel>& channel : channels) {
     auto audit = v1::AuditService::NewStub(channel);
     v1::VerifyLogResponse verified;
-    s = audit->VerifyLog(Ctx(dpo.token, absl::Seconds(60)).get(), v1::VerifyLogRequest(),
+    s = audit->VerifyLog(CallContext(dpo.token, absl::Seconds(60)).get(), v1::VerifyLogRequest(),
                          &verified);
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_TRUE(verified.ok()) << verified.problem() << " at " << verified.first_bad_sequence();
@@ -269,7 +248,7 @@ TEST_F(Failover, ThePrimaryDiesUnderLoadAndNoAcknowledgedWriteIsLost) {
   auto audit = v1::AuditService::NewStub(channels[1]);
   for (;;) {
     v1::QueryEventsResponse events;
-    s = audit->QueryEvents(Ctx(dpo.token, absl::Seconds(60)).get(), query, &events);
+    s = audit->QueryEvents(CallContext(dpo.token, absl::Seconds(60)).get(), query, &events);
     ASSERT_TRUE(s.ok()) << s.error_message();
     for (const v1::AuditEvent& e : events.events()) adds += e.action() == v1::ACTION_ADD_ENTRY;
     if (events.next_page_token().empty()) break;

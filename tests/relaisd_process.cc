@@ -133,4 +133,22 @@ CommandResult RunCommand(const std::string& binary, const std::vector<std::strin
   return r;
 }
 
+std::unique_ptr<grpc::ClientContext> CallContext(const std::string& token,
+                                                 absl::Duration deadline) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  return ctx;
+}
+
+DemoMember DemoLogin(v1::AuthService::Stub& auth, const std::string& login) {
+  v1::LoginRequest req;
+  req.set_login(login);
+  req.set_password("demo-relais-2026");
+  v1::LoginResponse resp;
+  const grpc::Status s = auth.Login(CallContext("").get(), req, &resp);
+  EXPECT_TRUE(s.ok()) << login << ": " << s.error_message();
+  return {resp.token(), resp.member_id()};
+}
+
 }  // namespace relais::testing

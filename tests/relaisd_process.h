@@ -4,11 +4,14 @@
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "relais/v1/auth.grpc.pb.h"
 
 namespace relais::testing {
 
@@ -52,6 +55,18 @@ struct CommandResult {
 // `input` on stdin, and waits for it.
 CommandResult RunCommand(const std::string& binary, const std::vector<std::string>& args,
                          const std::map<std::string, std::string>& env, const std::string& input);
+
+// A client of a relaisd process: a context carrying `token` (none if empty)
+// as a bearer token, with a deadline.
+std::unique_ptr<grpc::ClientContext> CallContext(const std::string& token,
+                                                 absl::Duration deadline = absl::Seconds(60));
+
+// A demo member logged in through `auth` with the demo password (a failure is
+// a test failure, and leaves both fields empty).
+struct DemoMember {
+  std::string token, member_id;
+};
+DemoMember DemoLogin(v1::AuthService::Stub& auth, const std::string& login);
 
 }  // namespace relais::testing
 

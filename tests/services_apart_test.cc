@@ -75,27 +75,6 @@ void RunWholeOnce(const std::string& dir) {
   ASSERT_EQ(whole.Exit(/*terminate=*/true), 0) << whole.output();
 }
 
-std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  return ctx;
-}
-
-struct Member {
-  std::string token, member_id;
-};
-
-Member Login(v1::AuthService::Stub& auth, const std::string& login) {
-  v1::LoginRequest req;
-  req.set_login(login);
-  req.set_password(kDemoPassword);
-  v1::LoginResponse resp;
-  const grpc::Status s = auth.Login(Ctx("").get(), req, &resp);
-  EXPECT_TRUE(s.ok()) << login << ": " << s.error_message();
-  return {resp.token(), resp.member_id()};
-}
-
 class ServicesApart : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -121,24 +100,24 @@ class ServicesApart : public ::testing::Test {
 };
 
 TEST_F(ServicesApart, TheHandoverStoryRunsAcrossThreeProcesses) {
-  const Member camille = Login(*auth_stub_, "amo.camille");
-  const Member amo = Login(*auth_stub_, "amo.coord");
-  const Member saj = Login(*auth_stub_, "saj.coord");
-  const Member dpo = Login(*auth_stub_, "dpo");
+  const DemoMember camille = DemoLogin(*auth_stub_, "amo.camille");
+  const DemoMember amo = DemoLogin(*auth_stub_, "amo.coord");
+  const DemoMember saj = DemoLogin(*auth_stub_, "saj.coord");
+  const DemoMember dpo = DemoLogin(*auth_stub_, "dpo");
 
   // Record and care: a youth, an entry, an accompaniment, a handover accepted.
   v1::CreateYouthRequest create;
   create.mutable_youth()->set_display_name("Jeune (services apart)");
   create.mutable_youth()->set_date_of_birth("2011-04-02");
   v1::Youth youth;
-  grpc::Status s = record_stub_->CreateYouth(Ctx(camille.token).get(), create, &youth);
+  grpc::Status s = record_stub_->CreateYouth(CallContext(camille.token).get(), create, &youth);
   ASSERT_TRUE(s.ok()) << s.error_message();
   v1::OpenAccompanimentRequest open;
   open.set_youth_id(youth.id());
   open.set_referent_member_id(camille.member_id);
   open.set_basis(v1::ACCOMPANIMENT_BASIS_VOLUNTARY);
   v1::Accompaniment accompaniment;
-  s = care_stub_->OpenAccompaniment(Ctx(amo.token).get(), open, &accompaniment);
+  s = care_stub_->OpenAccompaniment(CallContext(amo.token).get(), open, &accompaniment);
   ASSERT_TRUE(s.ok()) << s.error_message();
   v1::AddEntryRequest add;
   v1::Entry* entry = add.mutable_entry();
@@ -148,7 +127,7 @@ TEST_F(ServicesApart, TheHandoverStoryRunsAcrossThreeProcesses) {
   entry->set_visibility(v1::VISIBILITY_SHARED);
   entry->set_body("Premier entretien");
   v1::Entry added;
-  s = record_stub_->AddEntry(Ctx(camille.token).get(), add, &added);
+  s = record_stub_->AddEntry(CallContext(camille.token).get(), add, &added);
   ASSERT_TRUE(s.ok()) << s.error_message();
   v1::ProposeHandoverRequest propose;
   propose.set_youth_id(youth.id());
@@ -157,25 +136,25 @@ TEST_F(ServicesApart, TheHandoverStoryRunsAcrossThreeProcesses) {
   *propose.mutable_overlap_start() = common::ToProto(absl::Now() + absl::Minutes(5));
   *propose.mutable_overlap_end() = common::ToProto(absl::Now() + absl::Hours(24 * 20));
   v1::Handover handover;
-  s = care_stub_->ProposeHandover(Ctx(camille.token).get(), propose, &handover);
+  s = care_stub_->ProposeHandover(CallContext(camille.token).get(), propose, &handover);
   ASSERT_TRUE(s.ok()) << s.error_message();
   v1::AcceptHandoverRequest accept;
   accept.set_handover_id(handover.id());
   accept.set_referent_member_id(saj.member_id);
   v1::Handover accepted;
-  s = care_stub_->AcceptHandover(Ctx(saj.token).get(), accept, &accepted);
+  s = care_stub_->AcceptHandover(CallContext(saj.token).get(), accept, &accepted);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(accepted.state(), v1::HANDOVER_STATE_ACCEPTED);
 
   // Logout at the auth process: the record process refuses the token next.
   v1::LogoutResponse out;
-  s = auth_stub_->Logout(Ctx(camille.token).get(), v1::LogoutRequest(), &out);
+  s = auth_stub_->Logout(CallContext(camille.token).get(), v1::LogoutRequest(), &out);
   ASSERT_TRUE(s.ok()) << s.error_message();
   v1::GetEntryRequest get;
   get.set_entry_id(added.id());
   get.set_purpose(v1::PURPOSE_COORDINATION);
   v1::Entry read;
-  s = record_stub_->GetEntry(Ctx(camille.token).get(), get, &read);
+  s = record_stub_->GetEntry(CallContext(camille.token).get(), get, &read);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
   EXPECT_EQ(ReasonCode(s), "token_revoked");
 
@@ -184,7 +163,7 @@ TEST_F(ServicesApart, TheHandoverStoryRunsAcrossThreeProcesses) {
   query.set_youth_id(youth.id());
   query.set_page_size(1000);
   v1::QueryEventsResponse events;
-  s = audit_stub_->QueryEvents(Ctx(dpo.token).get(), query, &events);
+  s = audit_stub_->QueryEvents(CallContext(dpo.token).get(), query, &events);
   ASSERT_TRUE(s.ok()) << s.error_message();
   std::vector<v1::Action> actions;
   for (const v1::AuditEvent& e : events.events()) actions.push_back(e.action());
@@ -196,7 +175,7 @@ TEST_F(ServicesApart, TheHandoverStoryRunsAcrossThreeProcesses) {
   v1::QueryEventsRequest logins;
   logins.set_actor_member_id(camille.member_id);
   logins.set_page_size(1000);
-  s = audit_stub_->QueryEvents(Ctx(dpo.token).get(), logins, &events);
+  s = audit_stub_->QueryEvents(CallContext(dpo.token).get(), logins, &events);
   ASSERT_TRUE(s.ok()) << s.error_message();
   int login_events = 0;
   for (const v1::AuditEvent& e : events.events()) login_events += e.action() == v1::ACTION_LOGIN;
@@ -206,7 +185,7 @@ TEST_F(ServicesApart, TheHandoverStoryRunsAcrossThreeProcesses) {
   v1::QueryEventsRequest denials;
   denials.set_decision(v1::DECISION_DENY);
   denials.set_page_size(1000);
-  s = audit_stub_->QueryEvents(Ctx(dpo.token).get(), denials, &events);
+  s = audit_stub_->QueryEvents(CallContext(dpo.token).get(), denials, &events);
   ASSERT_TRUE(s.ok()) << s.error_message();
   int refused_reads = 0;
   for (const v1::AuditEvent& e : events.events()) {
@@ -214,14 +193,14 @@ TEST_F(ServicesApart, TheHandoverStoryRunsAcrossThreeProcesses) {
   }
   EXPECT_EQ(refused_reads, 1);
   v1::VerifyLogResponse verified;
-  s = audit_stub_->VerifyLog(Ctx(dpo.token).get(), v1::VerifyLogRequest(), &verified);
+  s = audit_stub_->VerifyLog(CallContext(dpo.token).get(), v1::VerifyLogRequest(), &verified);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_TRUE(verified.ok()) << verified.problem();
   EXPECT_GT(verified.events_checked(), 10);
 }
 
 TEST_F(ServicesApart, EachProcessServesOnlyItsServices) {
-  const Member camille = Login(*auth_stub_, "amo.camille");
+  const DemoMember camille = DemoLogin(*auth_stub_, "amo.camille");
   // The record service, asked at the auth process and at the audit process.
   for (Part* part : {people_.get(), audit_.get()}) {
     auto record = v1::RecordService::NewStub(part->Channel());
@@ -229,7 +208,7 @@ TEST_F(ServicesApart, EachProcessServesOnlyItsServices) {
     get.set_entry_id("e_any");
     get.set_purpose(v1::PURPOSE_COORDINATION);
     v1::Entry read;
-    const grpc::Status s = record->GetEntry(Ctx(camille.token).get(), get, &read);
+    const grpc::Status s = record->GetEntry(CallContext(camille.token).get(), get, &read);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED) << s.error_message();
   }
   // Login at the record process.
@@ -238,7 +217,7 @@ TEST_F(ServicesApart, EachProcessServesOnlyItsServices) {
   req.set_login("amo.camille");
   req.set_password(kDemoPassword);
   v1::LoginResponse resp;
-  EXPECT_EQ(auth_at_care->Login(Ctx("").get(), req, &resp).error_code(),
+  EXPECT_EQ(auth_at_care->Login(CallContext("").get(), req, &resp).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
 
   // Health lists each process's own services, and only those.
@@ -280,15 +259,15 @@ TEST(SeveralInstances, ConcurrentWritesThroughTwoInstancesKeepOneChain) {
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", two.ServingPort()),
                           grpc::InsecureChannelCredentials())};
   auto auth = v1::AuthService::NewStub(channels[0]);
-  const Member camille = Login(*auth, "amo.camille");
-  const Member amo = Login(*auth, "amo.coord");
-  const Member dpo = Login(*auth, "dpo");
+  const DemoMember camille = DemoLogin(*auth, "amo.camille");
+  const DemoMember amo = DemoLogin(*auth, "amo.coord");
+  const DemoMember dpo = DemoLogin(*auth, "dpo");
   auto record = v1::RecordService::NewStub(channels[1]);
   v1::CreateYouthRequest create;
   create.mutable_youth()->set_display_name("Jeune (deux instances)");
   create.mutable_youth()->set_date_of_birth("2010-09-14");
   v1::Youth youth;
-  grpc::Status s = record->CreateYouth(Ctx(camille.token).get(), create, &youth);
+  grpc::Status s = record->CreateYouth(CallContext(camille.token).get(), create, &youth);
   ASSERT_TRUE(s.ok()) << s.error_message();
   v1::OpenAccompanimentRequest open;
   open.set_youth_id(youth.id());
@@ -296,7 +275,7 @@ TEST(SeveralInstances, ConcurrentWritesThroughTwoInstancesKeepOneChain) {
   open.set_basis(v1::ACCOMPANIMENT_BASIS_VOLUNTARY);
   v1::Accompaniment accompaniment;
   s = v1::CareService::NewStub(channels[0])
-          ->OpenAccompaniment(Ctx(amo.token).get(), open, &accompaniment);
+          ->OpenAccompaniment(CallContext(amo.token).get(), open, &accompaniment);
   ASSERT_TRUE(s.ok()) << s.error_message();
 
   // Four writers, two through each instance.
@@ -318,7 +297,7 @@ TEST(SeveralInstances, ConcurrentWritesThroughTwoInstancesKeepOneChain) {
         // means retry, as a client would; nothing was written then.
         for (int attempt = 0; attempt < 5; ++attempt) {
           v1::Entry added;
-          const grpc::Status st = stub->AddEntry(Ctx(camille.token).get(), add, &added);
+          const grpc::Status st = stub->AddEntry(CallContext(camille.token).get(), add, &added);
           if (st.ok()) acknowledged[w].push_back(added.id());
           if (st.error_code() != grpc::StatusCode::UNAVAILABLE) break;
         }
@@ -336,7 +315,7 @@ TEST(SeveralInstances, ConcurrentWritesThroughTwoInstancesKeepOneChain) {
       get.set_entry_id(id);
       get.set_purpose(v1::PURPOSE_COORDINATION);
       v1::Entry read;
-      s = other->GetEntry(Ctx(camille.token).get(), get, &read);
+      s = other->GetEntry(CallContext(camille.token).get(), get, &read);
       EXPECT_TRUE(s.ok()) << id << ": " << s.error_message();
     }
   }
@@ -345,14 +324,14 @@ TEST(SeveralInstances, ConcurrentWritesThroughTwoInstancesKeepOneChain) {
   for (const std::shared_ptr<grpc::Channel>& channel : channels) {
     auto audit = v1::AuditService::NewStub(channel);
     v1::VerifyLogResponse verified;
-    s = audit->VerifyLog(Ctx(dpo.token).get(), v1::VerifyLogRequest(), &verified);
+    s = audit->VerifyLog(CallContext(dpo.token).get(), v1::VerifyLogRequest(), &verified);
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_TRUE(verified.ok()) << verified.problem() << " at " << verified.first_bad_sequence();
     v1::QueryEventsRequest query;
     query.set_youth_id(youth.id());
     query.set_page_size(1000);
     v1::QueryEventsResponse events;
-    s = audit->QueryEvents(Ctx(dpo.token).get(), query, &events);
+    s = audit->QueryEvents(CallContext(dpo.token).get(), query, &events);
     ASSERT_TRUE(s.ok()) << s.error_message();
     int adds = 0;
     for (const v1::AuditEvent& e : events.events()) {
