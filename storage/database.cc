@@ -357,17 +357,19 @@ void Database::ReleaseReader(Connection* c) const {
 
 absl::Status Database::Read(absl::FunctionRef<absl::Status(Connection&)> fn) const {
   Connection* c = AcquireReader();
+  bool ended = false;
   // Ends the snapshot and hands the reader back however the scope is left,
   // an exception included.
-  absl::Cleanup release = [this, c] {
-    if (c->InTransaction()) (void)c->Run("ROLLBACK");
+  absl::Cleanup release = [this, c, &ended] {
+    if (!ended && c->InTransaction()) (void)c->Run("ROLLBACK");
     ReleaseReader(c);
   };
   absl::Status status = c->EnsureOpen();
   if (status.ok()) status = c->BeginRead();
   if (status.ok()) {
     status = fn(*c);
-    absl::Status end = c->Run(status.ok() ? "COMMIT" : "ROLLBACK");
+    absl::Status end = c->EndRead(status.ok());
+    ended = end.ok();
     if (status.ok()) status = end;
   }
   return status;

@@ -145,6 +145,10 @@ class Connection {
   // across every process using the database; BeginRead opens one snapshot.
   virtual absl::Status BeginWrite() = 0;
   virtual absl::Status BeginRead() = 0;
+  // Ends a read transaction: COMMIT if `ok`, else ROLLBACK. A back end may
+  // send a read's COMMIT without waiting for its answer (nothing was written,
+  // so nothing can be lost), and read that answer at the connection's next use.
+  virtual absl::Status EndRead(bool ok) { return Run(ok ? "COMMIT" : "ROLLBACK"); }
   // Inside a transaction (false once the engine abandoned one by itself).
   virtual bool InTransaction() const = 0;
   // A statement failed inside the open transaction and the engine refuses any

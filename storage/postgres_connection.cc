@@ -356,6 +356,7 @@ absl::Status PostgresConnection::Configure() {
 pg_result* PostgresConnection::Execute(const std::string& sql, int params,
                                        const unsigned int* types, const char* const* values,
                                        const int* lengths, const int* formats) {
+  AwaitCommit();
   PGresult* r = PQexecParams(conn_, sql.c_str(), params, types, values, lengths, formats, 0);
   if (r != nullptr && PQresultStatus(r) == PGRES_COMMAND_OK) {
     const char* status = PQcmdStatus(r);
@@ -375,6 +376,7 @@ absl::StatusOr<std::unique_ptr<StatementImpl>> PostgresConnection::PrepareNew(
 }
 
 absl::Status PostgresConnection::Exec(absl::string_view sql) {
+  AwaitCommit();
   Result r(PQexec(conn_, std::string(sql).c_str()));
   return PostgresStatus(r.get(), conn_, "exec");
 }
@@ -399,16 +401,36 @@ absl::Status PostgresConnection::BeginRead() {
   return Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 }
 
+absl::Status PostgresConnection::EndRead(bool ok) {
+  if (!ok) return Run("ROLLBACK");
+  // The snapshot held nothing to write: the COMMIT only ends it. Its answer is
+  // read at this connection's next use, by then long arrived, which saves a
+  // round trip per read. Not sent (the connection is gone): the transaction
+  // ended with it.
+  AwaitCommit();
+  commit_in_flight_ = PQsendQuery(conn_, "COMMIT") == 1;
+  return absl::OkStatus();
+}
+
+void PostgresConnection::AwaitCommit() const {
+  if (!commit_in_flight_) return;
+  commit_in_flight_ = false;
+  while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+}
+
 bool PostgresConnection::InTransaction() const {
+  AwaitCommit();
   const PGTransactionStatusType s = PQtransactionStatus(conn_);
   return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
 }
 
 bool PostgresConnection::TransactionFailed() const {
+  AwaitCommit();
   return PQtransactionStatus(conn_) == PQTRANS_INERROR;
 }
 
 absl::Status PostgresConnection::EnsureOpen() {
+  AwaitCommit();
   if (PQstatus(conn_) == CONNECTION_OK) return absl::OkStatus();
   PQreset(conn_);
   if (PQstatus(conn_) != CONNECTION_OK) {

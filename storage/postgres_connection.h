@@ -52,6 +52,7 @@ class PostgresConnection final : public Connection {
   absl::StatusOr<std::unique_ptr<StatementImpl>> PrepareNew(absl::string_view sql) override;
   absl::Status BeginWrite() override;
   absl::Status BeginRead() override;
+  absl::Status EndRead(bool ok) override;
   bool InTransaction() const override;
   bool TransactionFailed() const override;
   absl::Status EnsureOpen() override;
@@ -60,11 +61,15 @@ class PostgresConnection final : public Connection {
   absl::Status Begin(absl::string_view sql);
   // Session settings, after connecting and after every reconnection.
   absl::Status Configure();
+  // Reads the answer to a read's COMMIT sent by EndRead, before any other use.
+  void AwaitCommit() const;
 
   const std::string uri_;
   pg_conn* conn_;
   const absl::Duration lock_timeout_;
   int changes_ = 0;
+  // A read's COMMIT was sent and its answer not read yet (EndRead).
+  mutable bool commit_in_flight_ = false;
 };
 
 }  // namespace relais::storage

@@ -104,4 +104,23 @@ std::string BackupBytesNow(RelaisEnv& env) {
   return all;
 }
 
+std::string SchemaFileBytes(RelaisEnv& env) {
+  if (!storage::testing::OnPostgres()) return "";
+  const std::string& db = env.db_path();
+  Sql(db, "CHECKPOINT");
+  const std::string dir = SqlText(db, "SHOW data_directory");
+  const std::string files =
+      SqlText(db,
+              "SELECT string_agg(pg_relation_filepath(c.oid), ',') FROM pg_class c "
+              "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+              "AND c.relkind IN ('r', 'i') OR c.oid IN (SELECT reltoastrelid FROM pg_class t JOIN "
+              "pg_namespace m ON m.oid = t.relnamespace WHERE m.nspname = current_schema())");
+  std::string all;
+  for (absl::string_view file : absl::StrSplit(files, ',', absl::SkipEmpty())) {
+    const std::string path = absl::StrCat(dir, "/", file);
+    if (std::filesystem::exists(path)) all += AllBytesUnder(path);
+  }
+  return all;
+}
+
 }  // namespace relais::testing

@@ -35,6 +35,12 @@ std::string Q(absl::string_view s);
 // (pg_basebackup); on SQLite the database file and its WAL.
 std::string BackupBytesNow(RelaisEnv& env);
 
+// On PostgreSQL, the bytes of every file that holds the test's own schema
+// (its tables, indexes and their TOAST), read from the server's data
+// directory after a CHECKPOINT, as a base backup would copy them; "" on
+// SQLite. The server's WAL is shared by every test of the run and not read.
+std::string SchemaFileBytes(RelaisEnv& env);
+
 // relais_integrity_violations_total{table="<table>"} as scraped; -1 if absent.
 int64_t Violations(RelaisEnv& env, absl::string_view table);
 
