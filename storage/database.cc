@@ -166,31 +166,6 @@ absl::Status Database::Checkpoint() {
   return absl::OkStatus();
 }
 
-constexpr absl::Duration kCompactLockTimeout = absl::Seconds(1);
-
-absl::Status Database::Compact(absl::string_view table) {
-  if (table.empty() || !std::all_of(table.begin(), table.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-      })) {
-    return absl::InvalidArgumentError("Compact: not a table name");
-  }
-  if (backend_ == Backend::kSqlite) return absl::OkStatus();
-  // A connection of its own, not the writer: this process's writes go on
-  // meanwhile. While VACUUM FULL waits for its exclusive lock, readers of the
-  // table queue behind it: a short lock timeout bounds that wait.
-  ASSIGN_OR_RETURN(std::unique_ptr<PostgresConnection> conn,
-                   PostgresConnection::Open(path_, kCompactLockTimeout));
-  RETURN_IF_ERROR(conn->Exec(absl::StrCat("VACUUM FULL ", table)));
-  // The WAL segment being written still holds the old rows, and a base backup
-  // starts its WAL at the beginning of the current segment: start a new one.
-  // Needs GRANT EXECUTE ON FUNCTION pg_switch_wal() (docs/postgresql.md).
-  if (absl::Status switched = conn->Exec("SELECT pg_switch_wal()"); !switched.ok()) {
-    common::LogWarning("pg_switch_wal refused: the current WAL segment keeps the old rows",
-                       {{"status", switched.ToString()}});
-  }
-  return absl::OkStatus();
-}
-
 absl::Status Database::Probe() const {
   if (backend_ == Backend::kSqlite) {
     struct stat st;

@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -263,12 +264,19 @@ class Database {
   // Rewrites `table` so that its files hold its live rows only: no earlier
   // version of a row (a destroyed key, an erased body) stays for a later base
   // backup to copy. VACUUM FULL on PostgreSQL, on a connection of its own
-  // (this process's writes go on): the table is locked exclusively while it
-  // is rewritten, and UNAVAILABLE if that lock is not had within 1 s, during
-  // which the table's readers wait behind it. Nothing on SQLite, where secure_delete and
-  // Checkpoint() leave no old copy. `table` is a plain lower-case identifier (INVALID_ARGUMENT
-  // otherwise).
+  // (this process's writes go on), once no snapshot older than the call is
+  // open anywhere on the server (one would keep the old versions); then a new
+  // WAL segment. UNAVAILABLE if such a snapshot is still open after 0.5 s, or
+  // the table's exclusive lock is not had within 1 s (its readers wait behind
+  // it meanwhile); the table is then pending (CompactPending()). Nothing on
+  // SQLite, where secure_delete and Checkpoint() leave no old copy. `table` is
+  // a plain lower-case identifier (INVALID_ARGUMENT otherwise). Thread-safe.
   absl::Status Compact(absl::string_view table);
+  // Compacts the tables whose last Compact() failed (the sweep calls it);
+  // returns the first failure. They are kept in memory only: a restart forgets
+  // them, and the next erasure compacts its table again.
+  absl::Status CompactPending();
+  std::vector<std::string> PendingCompactions() const;
 
   // A liveness probe for health checking: a trivial read on a reader
   // connection, and on SQLite the file at path() must still be the one opened
@@ -341,6 +349,8 @@ class Database {
   bool leader_active_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::atomic<int64_t> calls_{0};
   std::atomic<int64_t> transactions_{0};
+  mutable absl::Mutex compact_mu_;
+  std::set<std::string> pending_compactions_ ABSL_GUARDED_BY(compact_mu_);
   // Device and inode of the file when opened, for Probe().
   uint64_t file_dev_ = 0;
   uint64_t file_ino_ = 0;

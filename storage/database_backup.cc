@@ -33,6 +33,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "storage/backup_file.h"
 #include "storage/database.h"
 #include "storage/postgres_backup.h"
 #include "storage/sqlite_connection.h"
@@ -42,10 +43,6 @@ namespace {
 
 // Pages copied per sqlite3_backup_step(): 4 MiB at the default 4 KiB page.
 constexpr int kPagesPerStep = 1024;
-
-absl::Status FileError(absl::string_view what, const std::string& path) {
-  return absl::UnavailableError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
 
 struct SqliteCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -84,14 +81,6 @@ absl::StatusOr<std::vector<std::string>> Rows(sqlite3* db, const char* sql) {
   sqlite3_finalize(stmt);
   if (rc != SQLITE_DONE) return SqliteStatus(sqlite3_extended_errcode(db), sql, db);
   return rows;
-}
-
-absl::Status FsyncPath(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
-  if (fd < 0) return FileError("open", path);
-  const bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok ? absl::OkStatus() : FileError("fsync", path);
 }
 
 void RemoveWithSideFiles(const std::string& path) {
@@ -150,9 +139,7 @@ absl::StatusOr<Database::BackupInfo> Database::Backup(const std::string& dest_pa
   RemoveWithSideFiles(tmp);
   // Created here so that the copy (and SQLite's side files, which take the
   // database file's mode) are 0600 from the first byte.
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return FileError("create", tmp);
-  ::close(fd);
+  RETURN_IF_ERROR(CreatePrivateFile(tmp));
 
   BackupInfo info;
   absl::Status status = [&]() -> absl::Status {
@@ -186,16 +173,8 @@ absl::StatusOr<Database::BackupInfo> Database::Backup(const std::string& dest_pa
             absl::StrCat("backup copy fails integrity_check: ", absl::StrJoin(check, "; ")));
       }
     }
-    RETURN_IF_ERROR(FsyncPath(tmp, false));
-    struct stat st;
-    if (::stat(tmp.c_str(), &st) != 0) return FileError("stat", tmp);
-    info.bytes = st.st_size;
-    if (::rename(tmp.c_str(), dest_path.c_str()) != 0) return FileError("rename", tmp);
-    const size_t slash = dest_path.rfind('/');
-    absl::Status synced =
-        FsyncPath(slash == std::string::npos ? "." : dest_path.substr(0, slash + 1), true);
-    if (!synced.ok()) ::unlink(dest_path.c_str());
-    return synced;
+    ASSIGN_OR_RETURN(info.bytes, PublishFile(tmp, dest_path));
+    return absl::OkStatus();
   }();
   if (!status.ok()) {
     RemoveWithSideFiles(tmp);

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
+#include "storage/postgres_connection.h"
 #include "storage/sqlite_connection.h"
 #include "storage/testing/fresh_database.h"
 
@@ -130,6 +131,34 @@ TEST(Database, CompactKeepsTheLiveRowsAndRefusesWhatIsNotATableName) {
     EXPECT_EQ(db->Compact(bad).code(), absl::StatusCode::kInvalidArgument) << bad;
   }
   EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes"), 2);
+}
+
+// A snapshot older than a deletion keeps the deleted version alive, and
+// VACUUM FULL would copy it into the rewritten table: Compact waits for such
+// a snapshot, leaves the table pending while it stays open, and rewrites it
+// once it closes (FourEyesErasure checks the files).
+TEST(Database, CompactWaitsForOlderSnapshotsAndKeepsTheTablePendingMeanwhile) {
+  if (!testing::OnPostgres()) GTEST_SKIP() << "SQLite overwrites deleted rows in place";
+  auto db = OpenOrDie(FreshPath("compact_snapshot"));
+  ASSERT_TRUE(MigrateNotes(*db).ok());
+  ASSERT_TRUE(db->Write([](Connection& c) {
+                  return c.Exec("INSERT INTO notes(body) VALUES ('a'), ('b')");
+                }).ok());
+  auto old_reader = PostgresConnection::Open(db->path(), absl::Seconds(1));
+  ASSERT_TRUE(old_reader.ok()) << old_reader.status();
+  ASSERT_TRUE((*old_reader)->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ").ok());
+  // A snapshot, and no lock on the table: only the horizon holds the rewrite back.
+  ASSERT_TRUE((*old_reader)->Exec("SELECT 1").ok());
+  ASSERT_TRUE(
+      db->Write([](Connection& c) { return c.Exec("DELETE FROM notes WHERE body = 'a'"); }).ok());
+
+  EXPECT_TRUE(absl::IsUnavailable(db->Compact("notes")));
+  EXPECT_EQ(db->PendingCompactions(), std::vector<std::string>{"notes"});
+
+  ASSERT_TRUE((*old_reader)->Exec("COMMIT").ok());
+  EXPECT_TRUE(db->CompactPending().ok());
+  EXPECT_TRUE(db->PendingCompactions().empty());
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes"), 1);
 }
 
 TEST(Database, UniqueViolationIsAlreadyExistsAndLeavesNothingHalfWritten) {

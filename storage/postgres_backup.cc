@@ -18,37 +18,13 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "storage/backup_file.h"
 #include "storage/postgres_connection.h"
 
 extern char** environ;
 
 namespace relais::storage {
 namespace {
-
-// The newest installed client tool `name` (pg_dump must not be older than the
-// server): /usr/lib/postgresql/<version>/bin first, then /usr/bin.
-std::string PgTool(const std::string& name) {
-  std::string best;
-  int best_version = -1;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
-    int version = 0;
-    const std::string v = e.path().filename().string();
-    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) continue;
-    version = std::stoi(v);
-    const std::string tool = absl::StrCat(e.path().string(), "/bin/", name);
-    if (version > best_version && ::access(tool.c_str(), X_OK) == 0) {
-      best = tool;
-      best_version = version;
-    }
-  }
-  if (best.empty()) best = absl::StrCat("/usr/bin/", name);
-  return best;
-}
-
-absl::Status FileError(absl::string_view what, const std::string& path) {
-  return absl::UnavailableError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
 
 std::string FirstLineOf(const std::string& path) {
   std::ifstream in(path);
@@ -106,15 +82,6 @@ absl::StatusOr<std::string> OneValue(Connection& c, absl::string_view sql) {
   return s.ColumnText(0);
 }
 
-absl::Status Fsync(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) return FileError("open", path);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return FileError("fsync", path);
-  return absl::OkStatus();
-}
-
 // pg_dump of the snapshot `conn` holds open, into `tmp`.
 absl::Status Dump(const std::string& uri, Connection& conn, const std::string& tmp,
                   const Database::BackupOptions& options) {
@@ -122,7 +89,7 @@ absl::Status Dump(const std::string& uri, Connection& conn, const std::string& t
   ASSIGN_OR_RETURN(std::string schema, OneValue(conn, "SELECT current_schema()"));
   if (options.on_snapshot) RETURN_IF_ERROR(options.on_snapshot(conn));
   const std::string err = absl::StrCat(tmp, ".log");
-  const std::string tool = PgTool("pg_dump");
+  const std::string tool = PostgresToolPath("pg_dump");
   auto progress = [&]() {
     if (!options.progress) return true;
     struct stat st;
@@ -141,7 +108,7 @@ absl::Status Dump(const std::string& uri, Connection& conn, const std::string& t
     return absl::UnavailableError(absl::StrCat("pg_dump failed: ", said));
   }
   // The archive reads back: its table of contents lists the schema's tables.
-  ASSIGN_OR_RETURN(int listed, Run({PgTool("pg_restore"), "--list", tmp}, err, nullptr));
+  ASSIGN_OR_RETURN(int listed, Run({PostgresToolPath("pg_restore"), "--list", tmp}, err, nullptr));
   const std::string listing_said = FirstLineOf(err);
   ::unlink(err.c_str());
   if (listed != 0) {
@@ -152,6 +119,27 @@ absl::Status Dump(const std::string& uri, Connection& conn, const std::string& t
 
 }  // namespace
 
+// The newest installed client tool `name` (pg_dump must not be older than the
+// server): /usr/lib/postgresql/<version>/bin first, then /usr/bin.
+std::string PostgresToolPath(const std::string& name) {
+  std::string best;
+  int best_version = -1;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
+    int version = 0;
+    const std::string v = e.path().filename().string();
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) continue;
+    version = std::stoi(v);
+    const std::string tool = absl::StrCat(e.path().string(), "/bin/", name);
+    if (version > best_version && ::access(tool.c_str(), X_OK) == 0) {
+      best = tool;
+      best_version = version;
+    }
+  }
+  if (best.empty()) best = absl::StrCat("/usr/bin/", name);
+  return best;
+}
+
 absl::StatusOr<Database::BackupInfo> PostgresBackup(const std::string& uri,
                                                     const std::string& dest_path,
                                                     const Database::BackupOptions& options) {
@@ -160,9 +148,7 @@ absl::StatusOr<Database::BackupInfo> PostgresBackup(const std::string& uri,
   ::unlink(tmp.c_str());
   // Created here so that the archive is 0600 from its first byte (pg_dump
   // truncates and keeps the mode).
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return FileError("create", tmp);
-  ::close(fd);
+  RETURN_IF_ERROR(CreatePrivateFile(tmp));
   Database::BackupInfo info;
   absl::Status status = [&]() -> absl::Status {
     ASSIGN_OR_RETURN(std::unique_ptr<PostgresConnection> conn,
@@ -172,16 +158,8 @@ absl::StatusOr<Database::BackupInfo> PostgresBackup(const std::string& uri,
     absl::Status dumped = Dump(uri, *conn, tmp, options);
     (void)conn->Exec("COMMIT");
     RETURN_IF_ERROR(dumped);
-    RETURN_IF_ERROR(Fsync(tmp, false));
-    struct stat st;
-    if (::stat(tmp.c_str(), &st) != 0) return FileError("stat", tmp);
-    info.bytes = st.st_size;
-    if (::rename(tmp.c_str(), dest_path.c_str()) != 0) return FileError("rename", tmp);
-    const size_t slash = dest_path.rfind('/');
-    absl::Status synced =
-        Fsync(slash == std::string::npos ? "." : dest_path.substr(0, slash + 1), true);
-    if (!synced.ok()) ::unlink(dest_path.c_str());
-    return synced;
+    ASSIGN_OR_RETURN(info.bytes, PublishFile(tmp, dest_path));
+    return absl::OkStatus();
   }();
   if (!status.ok()) {
     ::unlink(tmp.c_str());

@@ -2,7 +2,7 @@
 #define RELAIS_STORAGE_POSTGRES_BACKUP_H_
 
 // Database::Backup on PostgreSQL: pg_dump of Relais's schema, in the
-// snapshot the caller's on_snapshot reads. Internal to relais_storage.
+// snapshot the caller's on_snapshot reads.
 
 #include <string>
 
@@ -19,6 +19,11 @@ namespace relais::storage {
 // left at either path. UNAVAILABLE if pg_dump is missing or fails (its first
 // line logged), DATA_LOSS if the archive does not read back, CANCELLED if
 // `options.progress` (told the bytes written so far, total 0) said so.
+// The path of PostgreSQL's client program `name` (pg_dump, pg_restore,
+// pg_basebackup) of the newest version installed: /usr/lib/postgresql/<version>/bin
+// first, then /usr/bin.
+std::string PostgresToolPath(const std::string& name);
+
 absl::StatusOr<Database::BackupInfo> PostgresBackup(const std::string& uri,
                                                     const std::string& dest_path,
                                                     const Database::BackupOptions& options);

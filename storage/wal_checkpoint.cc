@@ -37,7 +37,7 @@ absl::Status CheckpointAfterErasure(Database& db, absl::string_view after,
                        {{"after", std::string(after)}, {"status", status.ToString()}});
   }
   for (absl::string_view table : tables) {
-    absl::Status compacted = Retried([&] { return db.Compact(table); }, retry);
+    absl::Status compacted = db.Compact(table);
     if (!compacted.ok()) {
       common::LogWarning("table rewrite after erasure did not complete",
                          {{"after", std::string(after)},

@@ -5,7 +5,10 @@
 // before the backup reads back. The SQLite backup has its own tests
 // (backup_restore_test.cc); this file runs in the @pg pass only.
 
+#include "storage/postgres_backup.h"
+
 #include <openssl/sha.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -32,15 +35,6 @@ std::string Sha256Hex(const std::string& bytes) {
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
-
-std::string PgTool(const std::string& name) {
-  std::string best;
-  for (const auto& e : std::filesystem::directory_iterator("/usr/lib/postgresql")) {
-    const std::string candidate = e.path().string() + "/bin/" + name;
-    if (std::filesystem::exists(candidate) && candidate > best) best = candidate;
-  }
-  return best;
 }
 
 std::string AddEntry(RelaisEnv& env, const std::string& youth, const std::string& body) {
@@ -124,8 +118,9 @@ TEST(PostgresBackup, TheArchiveRestoresIntoAFreshDatabaseWithEveryAcknowledgedWr
   const std::string restored = absl::StrReplaceAll(source, {{"/relais?", "/" + restored_db + "?"}});
   ASSERT_NE(restored, source);
   const std::string to = absl::StrReplaceAll(server, {{"/relais?", "/" + restored_db + "?"}});
-  const CommandResult r = RunCommand(
-      PgTool("pg_restore"), {"--no-owner", "--exit-on-error", "--dbname=" + to, archive}, {}, "");
+  const CommandResult r =
+      RunCommand(storage::PostgresToolPath("pg_restore"),
+                 {"--no-owner", "--exit-on-error", "--dbname=" + to, archive}, {}, "");
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
   // The restored log ends before the server's last checkpoint: its state and
@@ -156,6 +151,45 @@ TEST(PostgresBackup, TheArchiveRestoresIntoAFreshDatabaseWithEveryAcknowledgedWr
   }
   (void)storage::testing::RawSql(server,
                                  "DROP DATABASE IF EXISTS " + restored_db + " WITH (FORCE)");
+}
+
+// A backup that is cancelled, whose pg_dump fails, or whose file cannot be
+// made leaves nothing behind: no archive, no temporary file, no pg_dump log.
+TEST(PostgresBackup, ACancelledOrFailedDumpLeavesNothingBehind) {
+  if (!storage::testing::OnPostgres()) GTEST_SKIP() << "PostgreSQL only";
+  auto db = storage::Database::Open(
+      {.path = storage::testing::FreshDatabase(::testing::TempDir() + "/pg_backup_deny.db")});
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)->Migrate("t", {{1, "CREATE TABLE t (v TEXT)"}}).ok());
+  const std::string dir = ::testing::TempDir() + "/pg_backup_deny_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string dest = dir + "/relais.dump";
+  auto nothing_left = [&] {
+    std::vector<std::string> left;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) left.push_back(e.path());
+    return left;
+  };
+
+  storage::Database::BackupOptions cancel;
+  cancel.progress = [](int64_t, int64_t) { return false; };
+  auto cancelled = (*db)->Backup(dest, cancel);
+  EXPECT_EQ(cancelled.status().code(), absl::StatusCode::kCancelled) << cancelled.status();
+  EXPECT_TRUE(nothing_left().empty());
+
+  // The exported snapshot ends before pg_dump can import it: pg_dump fails.
+  storage::Database::BackupOptions lost;
+  lost.on_snapshot = [](storage::Connection& c) { return c.Exec("COMMIT"); };
+  auto failed = (*db)->Backup(dest, lost);
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
+  EXPECT_TRUE(nothing_left().empty());
+
+  auto refused = (*db)->Backup(dir + "/missing/relais.dump");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  EXPECT_TRUE(nothing_left().empty());
+
+  EXPECT_TRUE((*db)->Backup(dest).ok());
+  EXPECT_EQ(nothing_left(), std::vector<std::string>{dest});
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

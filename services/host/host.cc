@@ -460,6 +460,11 @@ void Host::SweepLoop() {
     if (Serves("care")) LogSweep("handover sweep", care_->CompleteDueHandovers());
     // Four-eyes erasures whose grace period has passed. Counts only.
     if (Serves("record")) LogSweep("erasure sweep", record_->ExecuteDueErasures());
+    // A rewrite after an erasure that an old snapshot held off.
+    if (absl::Status compacted = db_->CompactPending(); !compacted.ok()) {
+      common::LogWarning("table rewrite after erasure still pending",
+                         {{"status", compacted.ToString()}});
+    }
   }
 }
 

@@ -356,8 +356,9 @@ SQL
     die "creating role/database relais failed"
   # After an erasure relaisd starts a new WAL segment (docs/postgresql.md).
   "$BIN/psql" -X -q -h "$SOCK" -p "$port" -U "$ADMIN" -d relais -v ON_ERROR_STOP=1 \
-    -c 'GRANT EXECUTE ON FUNCTION pg_switch_wal() TO relais' >/dev/null ||
-    die "granting pg_switch_wal to relais failed"
+    -c 'GRANT EXECUTE ON FUNCTION pg_switch_wal() TO relais' \
+    -c 'GRANT pg_read_all_stats TO relais' >/dev/null ||
+    die "granting pg_switch_wal and pg_read_all_stats to relais failed"
   (
     umask 077
     printf '127.0.0.1:%s:*:relais:%s\nlocalhost:%s:*:relais:%s\n' \
