@@ -78,6 +78,8 @@ const Table& TheTable() {
         {"CareService.ConfirmAccompaniment", head},
         {"CareService.DeclineAccompaniment", head},
         {"CareService.ListPendingAccompaniments", head},
+        {"CareService.ListServiceAccompaniments", head},
+        {"CareService.ListExpiringConsents", head},
         {"CareService.ListAccompaniments", field},
         {"CareService.ProposeHandover", field},
         {"CareService.AcceptHandover", head},

@@ -13,8 +13,8 @@ relais_install_console
 cd "$RELAIS_ROOT"
 "$RELAIS_ROOT/deploy/make-dev-certs.sh" data/certs
 LISTEN="${RELAIS_LISTEN:-127.0.0.1:50051}"
-# The console (console/), once for the AGAJ's DPO and once for the SAJ's
-# coordinators: each is deployed with its service's certificate.
+# The console (console/), once for the AGAJ's DPO and once each for the SAJ's
+# and the AMO's coordinators: each is deployed with its service's certificate.
 CONSOLES=()
 start_console() {
   node console/src/main.js --relais="localhost:${LISTEN##*:}" --ca=data/certs/ca.pem \
@@ -24,11 +24,13 @@ start_console() {
 }
 start_console svc_agaj "${RELAIS_CONSOLE_PORT:-8443}"
 start_console svc_saj_charleroi "$((${RELAIS_CONSOLE_PORT:-8443} + 1))"
+start_console svc_amo_charleroi "$((${RELAIS_CONSOLE_PORT:-8443} + 2))"
 trap 'kill "${CONSOLES[@]}" 2>/dev/null || true' EXIT
 cat <<EOF
 Console (accept the development certificate, or import data/certs/ca.pem):
   https://localhost:${RELAIS_CONSOLE_PORT:-8443}  the AGAJ's: log in as dpo (auditor)
   https://localhost:$((${RELAIS_CONSOLE_PORT:-8443} + 1))  the SAJ's: log in as saj.coord (coordinator)
+  https://localhost:$((${RELAIS_CONSOLE_PORT:-8443} + 2))  the AMO's: log in as amo.coord (coordinator)
   password demo-relais-2026
 EOF
 "$RELAIS_BUILD/exe/relaisd" --demo --db=data/relais.db --keys_dir=data/keys \

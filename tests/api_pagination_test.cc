@@ -86,6 +86,35 @@ class ApiPaginationTest : public ::testing::Test {
       return s;
     };
   }
+  ListFn Followed() {
+    return [this](int32_t size, const std::string& token, std::vector<std::string>* ids,
+                  std::string* next) {
+      v1::ListServiceAccompanimentsRequest req;
+      req.set_page_size(size);
+      req.set_page_token(token);
+      v1::ListServiceAccompanimentsResponse resp;
+      grpc::Status s =
+          env_->care().ListServiceAccompaniments(env_->As(kAmoCoordinator).get(), req, &resp);
+      for (const auto& x : resp.accompaniments()) ids->push_back(x.id());
+      *next = resp.next_page_token();
+      return s;
+    };
+  }
+  ListFn Expiring() {
+    return [this](int32_t size, const std::string& token, std::vector<std::string>* ids,
+                  std::string* next) {
+      v1::ListExpiringConsentsRequest req;
+      req.set_within_days(366);
+      req.set_page_size(size);
+      req.set_page_token(token);
+      v1::ListExpiringConsentsResponse resp;
+      grpc::Status s =
+          env_->care().ListExpiringConsents(env_->As(kAmoCoordinator).get(), req, &resp);
+      for (const auto& x : resp.consents()) ids->push_back(x.id());
+      *next = resp.next_page_token();
+      return s;
+    };
+  }
   ListFn Consents(const std::string& youth) {
     return [this, youth](int32_t size, const std::string& token, std::vector<std::string>* ids,
                          std::string* next) {
@@ -211,6 +240,14 @@ TEST_F(ApiPaginationTest, EveryListWalksPageByPageWithoutGapsOrRepeats) {
     ExpectPagesMatchWholeList(Handovers(), 3);
   }
   {
+    SCOPED_TRACE("ListServiceAccompaniments");
+    ExpectPagesMatchWholeList(Followed(), 4);
+  }
+  {
+    SCOPED_TRACE("ListExpiringConsents");
+    ExpectPagesMatchWholeList(Expiring(), 3);
+  }
+  {
     SCOPED_TRACE("ListPendingAccompaniments");
     for (int i = 0; i < 3; ++i) env_->OpenAccompaniment(Youth(), kSajCoordinator, kSajCaseworker);
     ExpectPagesMatchWholeList(Pending(), 3);
@@ -259,6 +296,8 @@ TEST_F(ApiPaginationTest, BadPageSizeOrTokenIsRefusedAndAudited) {
       {"ListAccompaniments", Accompaniments(y)},
       {"ListConsents", Consents(y)},
       {"ListHandovers", Handovers()},
+      {"ListServiceAccompaniments", Followed()},
+      {"ListExpiringConsents", Expiring()},
       {"ListEmergencyAccesses", Grants(false)}};
   int denials = 0;
   for (const auto& [name, list] : lists) {
@@ -288,8 +327,8 @@ TEST_F(ApiPaginationTest, BadPageSizeOrTokenIsRefusedAndAudited) {
     bad_token += e.reason_code() == "bad_page_token";
     out_of_range += e.reason_code() == "out_of_range";
   }
-  EXPECT_EQ(bad_token, 5);
-  EXPECT_EQ(out_of_range, 10);
+  EXPECT_EQ(bad_token, static_cast<int>(lists.size()));
+  EXPECT_EQ(out_of_range, 2 * static_cast<int>(lists.size()));
   EXPECT_EQ(bad_token + out_of_range, denials);
 }
 

@@ -315,6 +315,14 @@ const Row kMatrix[] = {
   {"CareService", "ListPendingAccompaniments", "ACTION_READ_CARE", "",
    {Missing, Expired, Forged, Role, Role, Role, Role, Role,
     Ok}},
+  // A coordinator's own service's youths and expiring consents (issue #16):
+  // scoped to the caller's service, so nothing to name; coordinators only.
+  {"CareService", "ListServiceAccompaniments", "ACTION_READ_CARE", "",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
+  {"CareService", "ListExpiringConsents", "ACTION_READ_CARE", R"pb(within_days: 30)pb",
+   {Missing, Expired, Forged, Role, Role, Role, Role, Role,
+    Ok}},
   {"CareService", "ListAccompaniments", "ACTION_READ_CARE",
    R"pb(youth_id: "$YOUTH")pb",
    {Missing, Expired, Forged, NoAcc, Role, NoAcc, Ok, Ok,

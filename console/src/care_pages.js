@@ -1,7 +1,10 @@
 'use strict';
-// Pages for coordinators: their service's handovers on a timeline of overlap
-// windows (ending soon highlighted), the ones proposed to them to accept.
-// CareService decides what the member's service may see and do.
+// Pages for coordinators: the youths their service follows and the consents it
+// holds that are about to end; their service's handovers on a timeline of
+// overlap windows (ending soon highlighted), the ones proposed to them to
+// accept. CareService decides what the member's service may see and do.
+
+const { status: grpcStatus } = require('@grpc/grpc-js');
 
 const DAY_MS = 24 * 3600 * 1000;
 const ENDING_SOON_DAYS = 7;
@@ -34,7 +37,48 @@ function timeline(handovers, now) {
   return { bars, height: 20 + shown.length * 44, now: x(now), width: WIDTH };
 }
 
+const EXPIRING_WITHIN_DAYS = 30;
+
+// Where an accompaniment stands now: pending (waits to be vouched for),
+// starting (an accepted handover whose window has not opened), or active.
+const STANDING = {
+  pending: 'à valider par un autre service',
+  starting: 'commence avec le relais',
+  active: 'en cours',
+};
+function standing(a, now) {
+  if (a.vouch === 'VOUCH_PENDING') return 'pending';
+  if (ms(a.start_time) > now) return 'starting';
+  return 'active';
+}
+
+// A refusal by relaisd is the member's, not the console's failure.
+const httpStatus = (err) => (err.code === grpcStatus.PERMISSION_DENIED ? 403 : 502);
+
 function register(app, { requireLogin, call }) {
+  app.get('/youths', requireLogin, async (req, res) => {
+    try {
+      const followed = await call(req, 'CareService', 'ListServiceAccompaniments', { page_size: 500 });
+      const expiring = await call(req, 'CareService', 'ListExpiringConsents',
+        { within_days: EXPIRING_WITHIN_DAYS, page_size: 500 });
+      const now = Date.now();
+      res.render('youths.njk', {
+        accompaniments: followed.accompaniments.map((a) => {
+          const st = standing(a, now);
+          return { ...a, standing: st, standingLabel: STANDING[st] };
+        }),
+        consents: expiring.consents.map((k) => ({
+          ...k,
+          daysLeft: Math.max(0, Math.ceil((ms(k.valid_until) - now) / DAY_MS)),
+          to: k.recipients.map((r) => r.service_id || r.sector_id).join(', '),
+        })),
+        withinDays: EXPIRING_WITHIN_DAYS,
+      });
+    } catch (err) {
+      res.status(httpStatus(err)).render('error.njk', { message: err.reason });
+    }
+  });
+
   app.get('/handovers', requireLogin, async (req, res) => {
     try {
       const reply = await call(req, 'CareService', 'ListHandovers', { page_size: 200 });
@@ -49,7 +93,7 @@ function register(app, { requireLogin, call }) {
         notice: req.query.done || '',
       });
     } catch (err) {
-      res.status(502).render('error.njk', { message: err.reason });
+      res.status(httpStatus(err)).render('error.njk', { message: err.reason });
     }
   });
 
@@ -77,4 +121,4 @@ function register(app, { requireLogin, call }) {
   });
 }
 
-module.exports = { register, timeline };
+module.exports = { register, timeline, standing };

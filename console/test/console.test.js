@@ -22,6 +22,8 @@ let work;
 let relaisd;
 let consoleProcess;
 let sajConsole;
+let amoConsole;
+let amoBase;
 let browser;
 let base;
 let sajBase;
@@ -80,6 +82,15 @@ before(async () => {
   ], /serving on (https:\/\/127\.0\.0\.1:[0-9]+)/, 'relais-console (SAJ)');
   sajConsole = saj.child;
   sajBase = saj.match[1].replace('127.0.0.1', 'localhost');
+  // A third, for the AMO, whose coordinator follows the demo youth.
+  const amoServed = await startAndWait('node', [
+    path.join(ROOT, 'console', 'src', 'main.js'), `--relais=localhost:${port}`,
+    `--ca=${certs}/ca.pem`, `--cert=${certs}/clients/svc_amo_charleroi.pem`,
+    `--key=${certs}/clients/svc_amo_charleroi.key`, '--listen=127.0.0.1:0',
+    `--tls-cert=${certs}/server.pem`, `--tls-key=${certs}/server.key`,
+  ], /serving on (https:\/\/127\.0\.0\.1:[0-9]+)/, 'relais-console (AMO)');
+  amoConsole = amoServed.child;
+  amoBase = amoServed.match[1].replace('127.0.0.1', 'localhost');
   amo = new Relais(`localhost:${port}`, {
     ca: `${certs}/ca.pem`, cert: `${certs}/clients/svc_amo_charleroi.pem`,
     key: `${certs}/clients/svc_amo_charleroi.key`,
@@ -96,7 +107,7 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close();
   if (amo) amo.close();
-  for (const p of [consoleProcess, sajConsole, relaisd]) if (p) p.kill('SIGTERM');
+  for (const p of [consoleProcess, sajConsole, amoConsole, relaisd]) if (p) p.kill('SIGTERM');
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -249,6 +260,44 @@ test('the SAJ coordinator sees the handover timeline and accepts a pending hando
   await page.browserContext().close();
 });
 
+test('the AMO coordinator sees the youths the service follows and its consents about to expire', async () => {
+  const token = await asCamille();
+  const day = 24 * 3600;
+  const now = Math.floor(Date.now() / 1000);
+  const consent = await amo.call('CareService', 'GrantConsent', {
+    consent: {
+      youth_id: youth, giver: 'CONSENT_GIVER_YOUTH', recipients: [{ service_id: 'svc_saj_charleroi' }],
+      categories: ['DATA_CATEGORY_GENERAL'], purposes: ['PURPOSE_COORDINATION'],
+      valid_until: { seconds: now + 5 * day, nanos: 0 },
+    },
+  }, token);
+  const page = await (await browser.createBrowserContext()).newPage();
+  await page.setViewport({ width: 1300, height: 900 });
+  await logIn(page, 'amo.coord', amoBase);
+  await page.goto(`${amoBase}/youths`);
+  assert.equal(await page.$eval(`#youths tr[data-youth="${youth}"]`, (tr) => tr.getAttribute('class')), 'active');
+  // Only the consent ending within 30 days: the demo's own runs six months.
+  const rows = await page.$$eval('#expiring tbody tr', (trs) => trs.map((tr) => tr.dataset.consent));
+  assert.deepEqual(rows, [consent.id]);
+  const row = `#expiring tr[data-consent="${consent.id}"]`;
+  assert.match(await page.$eval(row, (tr) => tr.getAttribute('class')), /ending-soon/);
+  assert.match(await page.$eval(row, (tr) => tr.textContent), /svc_saj_charleroi/);
+  await page.screenshot({ path: path.join(SHOTS, 'youths.png'), fullPage: true });
+  await page.browserContext().close();
+  // The SAJ's coordinator is not shown the AMO's consent, and a caseworker no list.
+  const saj = await (await browser.createBrowserContext()).newPage();
+  await logIn(saj, 'saj.coord', sajBase);
+  await saj.goto(`${sajBase}/youths`);
+  assert.equal(await saj.$(row), null);
+  await saj.browserContext().close();
+  const field = await (await browser.createBrowserContext()).newPage();
+  await logIn(field, 'amo.camille', amoBase);
+  const refused = await field.goto(`${amoBase}/youths`);
+  assert.equal(refused.status(), 403);
+  assert.ok(!(await field.content()).includes(consent.id));
+  await field.browserContext().close();
+});
+
 test('no page of either console shows an entry body', async () => {
   const token = await asCamille();
   const secret = `Note confidentielle ${Date.now()}`;
@@ -269,7 +318,8 @@ test('no page of either console shows an entry body', async () => {
   };
   await visit(base, 'dpo', ['/audit', `/audit?youth_id=${youth}`, '/charts', '/emergency?all=1',
     `/report?youth_id=${youth}&language=fr`]);
-  await visit(sajBase, 'saj.coord', ['/handovers', '/audit']);
+  await visit(sajBase, 'saj.coord', ['/handovers', '/youths', '/audit']);
+  await visit(amoBase, 'amo.coord', ['/youths', '/handovers']);
 });
 
 test('the audit log filters by decision, reason and day', async () => {

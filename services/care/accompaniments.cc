@@ -193,4 +193,14 @@ absl::StatusOr<std::vector<v1::Accompaniment>> Accompaniments::PendingFor(
   return list;
 }
 
+absl::StatusOr<std::vector<v1::Accompaniment>> Accompaniments::OpenOf(absl::string_view service_id,
+                                                                      absl::Time now) const {
+  std::vector<v1::Accompaniment> list;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(list, store::OpenAccompanimentsOf(c, service_id, now));
+    return absl::OkStatus();
+  }));
+  return list;
+}
+
 }  // namespace relais::care

@@ -100,6 +100,9 @@ class Accompaniments {
   // accompanies now (vouched), oldest first: what it may vouch for.
   absl::StatusOr<std::vector<v1::Accompaniment>> PendingFor(absl::string_view service_id,
                                                             absl::Time now) const;
+  // `service_id`'s own accompaniments not ended at `now`, oldest first.
+  absl::StatusOr<std::vector<v1::Accompaniment>> OpenOf(absl::string_view service_id,
+                                                        absl::Time now) const;
 
  private:
   storage::Database* const db_;

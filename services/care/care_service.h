@@ -106,6 +106,12 @@ class CareServiceImpl final : public v1::CareService::CallbackService,
   grpc::ServerUnaryReactor* ListPendingAccompaniments(
       grpc::CallbackServerContext* ctx, const v1::ListPendingAccompanimentsRequest* req,
       v1::ListPendingAccompanimentsResponse* resp) override;
+  grpc::ServerUnaryReactor* ListServiceAccompaniments(
+      grpc::CallbackServerContext* ctx, const v1::ListServiceAccompanimentsRequest* req,
+      v1::ListServiceAccompanimentsResponse* resp) override;
+  grpc::ServerUnaryReactor* ListExpiringConsents(grpc::CallbackServerContext* ctx,
+                                                 const v1::ListExpiringConsentsRequest* req,
+                                                 v1::ListExpiringConsentsResponse* resp) override;
   grpc::ServerUnaryReactor* ProposeHandover(grpc::CallbackServerContext* ctx,
                                             const v1::ProposeHandoverRequest* req,
                                             v1::Handover* resp) override;

@@ -40,11 +40,16 @@ absl::StatusOr<std::optional<v1::Accompaniment>> GetAccompaniment(storage::Conne
 absl::StatusOr<std::vector<v1::Accompaniment>> ListAccompaniments(storage::Connection& c,
                                                                   absl::string_view youth_id,
                                                                   absl::Time now);
-// The service's accompaniment of the youth active at `now`, if any.
 // The service's accompaniments active at `now` (vouched or not), by youth.
 absl::StatusOr<std::vector<v1::Accompaniment>> ActiveAccompanimentsOf(storage::Connection& c,
                                                                       absl::string_view service_id,
                                                                       absl::Time now);
+// The service's accompaniments not ended at `now` (active, pending, or
+// starting later), oldest first.
+absl::StatusOr<std::vector<v1::Accompaniment>> OpenAccompanimentsOf(storage::Connection& c,
+                                                                    absl::string_view service_id,
+                                                                    absl::Time now);
+// The service's accompaniment of the youth active at `now`, if any.
 absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(storage::Connection& c,
                                                                      absl::string_view service_id,
                                                                      absl::string_view youth_id,
@@ -147,6 +152,12 @@ absl::StatusOr<std::vector<v1::Consent>> ListConsents(storage::Connection& c,
                                                       absl::string_view youth_id);
 absl::Status MarkConsentWithdrawn(storage::Connection& c, absl::string_view id,
                                   absl::string_view member_id, absl::Time when);
+// Consents `service_id` holds, in force at `now`, whose validity ends by
+// `before`, on youths it accompanies at `now` (vouched), soonest end first.
+absl::StatusOr<std::vector<v1::Consent>> HeldConsentsExpiringBefore(storage::Connection& c,
+                                                                    absl::string_view service_id,
+                                                                    absl::Time now,
+                                                                    absl::Time before);
 // Consents in force at `now` whose validity ends by `before`: the inbox's reminders.
 absl::StatusOr<std::vector<v1::Consent>> ConsentsExpiringBefore(storage::Connection& c,
                                                                 absl::Time now, absl::Time before);

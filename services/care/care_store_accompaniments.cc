@@ -155,6 +155,17 @@ absl::StatusOr<std::vector<v1::Accompaniment>> ActiveAccompanimentsOf(Connection
   return AllRows(c, s, now);
 }
 
+absl::StatusOr<std::vector<v1::Accompaniment>> OpenAccompanimentsOf(Connection& c,
+                                                                    absl::string_view service_id,
+                                                                    absl::Time now) {
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(absl::StrCat(
+                                    "SELECT ", kAccompanimentColumns, ", mac",
+                                    " FROM care_accompaniments WHERE service_id = ?1 AND "
+                                    "(end_us IS NULL OR end_us > ?2) ORDER BY start_us, id")));
+  s.Bind(1, service_id).Bind(2, Us(now));
+  return AllRows(c, s, now);
+}
+
 absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(Connection& c,
                                                                      absl::string_view service_id,
                                                                      absl::string_view youth_id,

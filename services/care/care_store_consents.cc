@@ -199,6 +199,30 @@ absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(Connection& c,
   return out;
 }
 
+absl::StatusOr<std::vector<v1::Consent>> HeldConsentsExpiringBefore(Connection& c,
+                                                                    absl::string_view service_id,
+                                                                    absl::Time now,
+                                                                    absl::Time before) {
+  ASSIGN_OR_RETURN(
+      Statement s,
+      c.Prepare(absl::StrCat(
+          "SELECT ", kConsentColumns, ", mac",
+          " FROM care_consents WHERE recorded_by_service_id = ?1 AND withdrawn_at_us IS NULL AND "
+          "valid_from_us <= ?2 AND valid_until_us > ?2 AND valid_until_us <= ?3 AND EXISTS "
+          "(SELECT 1 FROM care_accompaniments m WHERE m.youth_id = care_consents.youth_id AND "
+          "m.service_id = ?1 AND m.vouch NOT IN (1, 6) AND m.start_us <= ?2 AND "
+          "(m.end_us IS NULL OR m.end_us > ?2)) ORDER BY valid_until_us, id")));
+  s.Bind(1, service_id).Bind(2, Us(now)).Bind(3, Us(before));
+  std::vector<v1::Consent> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ASSIGN_OR_RETURN(v1::Consent k, RowToConsent(c, s));
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<v1::Consent>> ConsentsExpiringBefore(Connection& c, absl::Time now,
                                                                 absl::Time before) {
   ASSIGN_OR_RETURN(Statement s,

@@ -170,6 +170,17 @@ absl::StatusOr<std::vector<v1::Consent>> Consents::List(absl::string_view youth_
   return list;
 }
 
+absl::StatusOr<std::vector<v1::Consent>> Consents::HeldExpiring(absl::string_view service_id,
+                                                                absl::Time now,
+                                                                absl::Time before) const {
+  std::vector<v1::Consent> list;
+  RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(list, store::HeldConsentsExpiringBefore(c, service_id, now, before));
+    return absl::OkStatus();
+  }));
+  return list;
+}
+
 void Consents::Decorate(v1::Consent& consent, absl::CivilDay date_of_birth, absl::Time now) const {
   DecorateConsent(consent, date_of_birth, now, self_consent_age_);
 }

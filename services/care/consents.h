@@ -72,6 +72,10 @@ class Consents {
   absl::StatusOr<std::optional<v1::Consent>> Get(absl::string_view id) const;
   // The youth's consents, oldest first, withdrawn ones included.
   absl::StatusOr<std::vector<v1::Consent>> List(absl::string_view youth_id) const;
+  // Consents `service_id` holds, in force at `now` and ending by `before`, on
+  // youths it accompanies (vouched), soonest end first; undecorated.
+  absl::StatusOr<std::vector<v1::Consent>> HeldExpiring(absl::string_view service_id,
+                                                        absl::Time now, absl::Time before) const;
 
   // Sets the consent's state at `now` and whether it needs the youth's own
   // confirmation (care_ledger.h, DecorateConsent).
