@@ -35,4 +35,5 @@ Console (accept the development certificate, or import data/certs/ca.pem):
 EOF
 "$RELAIS_BUILD/exe/relaisd" --demo --db=data/relais.db --keys_dir=data/keys \
   --tls_cert=data/certs/server.pem --tls_key=data/certs/server.key \
-  --tls_client_ca=data/certs/ca.pem --listen="$LISTEN" "$@"
+  --tls_client_ca=data/certs/ca.pem --listen="$LISTEN" \
+  --login_gateways=svc_agaj,svc_saj_charleroi,svc_amo_charleroi "$@"

@@ -84,6 +84,10 @@ ABSL_FLAG(bool, access_report_names_members, false,
 ABSL_FLAG(absl::Duration, retention_sweep_interval, absl::Hours(24),
           "How often the retention sweep erases what is due (docs/retention.md); "
           "0 disables the scheduled sweep (RecordService.SweepRetention still runs on demand)");
+ABSL_FLAG(std::vector<std::string>, login_gateways, {},
+          "Services (comma-separated ids) whose client certificate may name, in the "
+          "x-relais-client-address metadata of a login, the address of who logs in through "
+          "them (their browser console): failed logins are then counted per that address");
 ABSL_FLAG(int, find_youth_per_hour, 20,
           "FindYouth look-ups allowed per member in any sliding hour, found or not "
           "(the national number is an existence oracle); 1 to 10000");
@@ -147,6 +151,7 @@ std::vector<std::string> ApplyFlags(bool only_given, relais::host::ServerSetting
     o.retention.sweep_interval = absl::GetFlag(FLAGS_retention_sweep_interval);
   }
   if (use("find_youth_per_hour")) o.find_youth_per_hour = absl::GetFlag(FLAGS_find_youth_per_hour);
+  if (use("login_gateways")) o.login_gateways = absl::GetFlag(FLAGS_login_gateways);
   if (use("log_level")) s->log_level = absl::GetFlag(FLAGS_log_level);
   return applied;
 }
@@ -175,6 +180,9 @@ absl::Status CheckGivenFlags() {
   }
   if (Given("find_youth_per_hour")) {
     c.mutable_record()->set_find_youth_per_hour(absl::GetFlag(FLAGS_find_youth_per_hour));
+  }
+  for (const std::string& gateway : absl::GetFlag(FLAGS_login_gateways)) {
+    c.mutable_auth()->add_login_gateways(gateway);
   }
   relais::host::ServerSettings scratch;
   absl::Status checked = relais::host::ApplyConfig(c, &scratch);

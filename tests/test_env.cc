@@ -132,7 +132,10 @@ std::unique_ptr<RelaisEnv> RelaisEnv::Launch(std::unique_ptr<RelaisEnv> env, std
   options.clock = &env->clock_;
   options.scrypt = auth::FastParamsForTests();
   options.sweep_interval = absl::Hours(1);  // tests complete handovers explicitly
-  if (env->tls_) options.tls = env->tls_->server;
+  if (env->tls_) {
+    options.tls = env->tls_->server;
+    options.login_gateways = env->tls_->login_gateways;
+  }
   options.master_key_file = env->master_key_file_;
   options.previous_master_key_file = env->previous_master_key_file_;
   options.db_vfs = env->vfs_;

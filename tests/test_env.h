@@ -85,6 +85,7 @@ class RelaisEnv {
   struct Tls {
     host::TlsCredentials server;
     grpc::SslCredentialsOptions client;
+    std::vector<std::string> login_gateways = {};  // HostOptions::login_gateways
   };
   // Like Start() on a fresh database, over mutual TLS. The seeded services get
   // the demo's stable ids (kTlsServiceIds), so that the client certificates of

@@ -9,7 +9,10 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "gtest/gtest.h"
 
@@ -61,6 +64,37 @@ std::optional<int> Handshake(int port, int min_version, int max_version, const s
   ERR_clear_error();
   ::close(fd);
   return version;
+}
+
+namespace {
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << path;
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+}  // namespace
+
+host::TlsCredentials DevPki::Server() const {
+  return {ReadAll(dir + "/server.pem"), ReadAll(dir + "/server.key"), ca_pem, ""};
+}
+
+grpc::SslCredentialsOptions DevPki::Client(const std::string& service) const {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = ca_pem;
+  options.pem_cert_chain = ReadAll(dir + "/clients/" + service + ".pem");
+  options.pem_private_key = ReadAll(dir + "/clients/" + service + ".key");
+  return options;
+}
+
+DevPki MakeDevPki(const std::string& dir) {
+  const std::string command =
+      std::string(RELAIS_SOURCE_DIR) + "/deploy/make-dev-certs.sh '" + dir + "' >/dev/null 2>&1";
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  return {dir, ReadAll(dir + "/ca.pem")};
 }
 
 }  // namespace relais::testing

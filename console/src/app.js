@@ -109,7 +109,9 @@ function createApp({ relais, secureCookies = true, sessionSecret, idleMinutes = 
     const login = String(req.body.login || '').slice(0, 128);
     const password = String(req.body.password || '').slice(0, 256);
     try {
-      const reply = await relais.call('AuthService', 'Login', { login, password });
+      // The socket's address (no proxy is trusted): "::ffff:10.0.0.1" -> "10.0.0.1".
+      const from = String(req.socket.remoteAddress || '').replace(/^::ffff:/, '');
+      const reply = await relais.call('AuthService', 'Login', { login, password }, undefined, from);
       await new Promise((resolve, reject) => req.session.regenerate((e) => (e ? reject(e) : resolve())));
       const expires = reply.expires_at && reply.expires_at.seconds
         ? Number(reply.expires_at.seconds) * 1000 : Date.now() + idleMinutes * 60000;

@@ -48,10 +48,13 @@ class Relais {
   }
 
   // One unary call; resolves with the response, rejects with the grpc error
-  // (its .reason set to relaisd's reason code).
-  call(service, method, request, token) {
+  // (its .reason set to relaisd's reason code). `clientAddress`: the browser's
+  // address, which relaisd counts failed logins by when it trusts this
+  // console's service as a gateway (config auth.login_gateways).
+  call(service, method, request, token, clientAddress) {
     const metadata = new grpc.Metadata();
     if (token) metadata.set('authorization', `Bearer ${token}`);
+    if (clientAddress) metadata.set('x-relais-client-address', clientAddress);
     const deadline = new Date(Date.now() + 15000);
     return new Promise((resolve, reject) => {
       this.clients[service][method](request, metadata, { deadline }, (err, response) => {

@@ -150,6 +150,27 @@ void AuthServiceImpl::FillReply(Issued issued, v1::LoginResponse* reply) {
   for (v1::Role r : issued.member.roles) reply->add_roles(r);
 }
 
+std::string AuthServiceImpl::ThrottleKey(const grpc::CallbackServerContext& ctx,
+                                         const rpc::PeerIdentity& peer) const {
+  if (peer.tls && !peer.certificate_service_id.empty() &&
+      std::find(options_.login_gateways.begin(), options_.login_gateways.end(),
+                peer.certificate_service_id) != options_.login_gateways.end()) {
+    const auto& metadata = ctx.client_metadata();
+    const auto it = metadata.find(kClientAddressHeader);
+    if (it != metadata.end()) {
+      const absl::string_view client(it->second.data(), it->second.size());
+      // An address, nothing else: a malformed one counts against the gateway.
+      const bool address =
+          !client.empty() && client.size() <= 64 &&
+          std::all_of(client.begin(), client.end(), [](char c) {
+            return absl::ascii_isxdigit(c) || c == '.' || c == ':' || c == '[' || c == ']';
+          });
+      if (address) return auth_store::PeerThrottle::GatewayClientKey(ctx.peer(), client);
+    }
+  }
+  return auth_store::PeerThrottle::PeerKey(ctx.peer());
+}
+
 absl::StatusOr<AuthServiceImpl::Checked> AuthServiceImpl::Attempt(const std::string& login,
                                                                   const std::string& password,
                                                                   const rpc::PeerIdentity& peer,
@@ -243,8 +264,8 @@ grpc::ServerUnaryReactor* AuthServiceImpl::Login(grpc::CallbackServerContext* ct
   }
   // Logins are stored lower-case; accept "Marie.Dupont" for "marie.dupont".
   const std::string login = absl::AsciiStrToLower(request->login());
-  absl::StatusOr<Checked> checked = Attempt(login, request->password(), peer,
-                                            auth_store::PeerThrottle::PeerKey(ctx->peer()), event);
+  absl::StatusOr<Checked> checked =
+      Attempt(login, request->password(), peer, ThrottleKey(*ctx, peer), event);
   if (!checked.ok()) return rpc::Finish(ctx, checked.status());
   if (checked->must_change) {
     return deny(common::Precondition("password_change_required",
@@ -322,8 +343,8 @@ grpc::ServerUnaryReactor* AuthServiceImpl::ChangePassword(grpc::CallbackServerCo
   }
   const std::string login = absl::AsciiStrToLower(request->login());
   // The current password is guessed like a login's: the same throttle and locks.
-  absl::StatusOr<Checked> checked = Attempt(login, request->current_password(), peer,
-                                            auth_store::PeerThrottle::PeerKey(ctx->peer()), event);
+  absl::StatusOr<Checked> checked =
+      Attempt(login, request->current_password(), peer, ThrottleKey(*ctx, peer), event);
   if (!checked.ok()) return rpc::Finish(ctx, checked.status());
   absl::StatusOr<Issued> issued = ReplacePassword(*checked, request->new_password(), event);
   if (!issued.ok()) return deny(issued.status());

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -95,7 +96,12 @@ class AuthServiceImpl final : public v1::AuthService::CallbackService {
     absl::Duration password_check_wait = absl::Seconds(2);
     auth_store::LoginLocks::Limits locks;
     auth_store::PeerThrottle::Limits peers;
+    // Services whose client certificate may name, in kClientAddressHeader,
+    // the address of the person logging in through them (a console): the
+    // throttle then counts that address behind the gateway, not the gateway.
+    std::vector<std::string> login_gateways;
   };
+  static constexpr char kClientAddressHeader[] = "x-relais-client-address";
 
   // What logins and sessions keep in the database.
   struct Sessions {
@@ -159,6 +165,10 @@ class AuthServiceImpl final : public v1::AuthService::CallbackService {
   // Looks the login up and checks the password (scrypt, also for an unknown
   // login), holding a password slot.
   Checked CheckCredentials(const std::string& login, const std::string& password) const;
+  // The throttle's key for this call: the client address a trusted gateway
+  // names (Options::login_gateways), else the peer's address.
+  std::string ThrottleKey(const grpc::CallbackServerContext& ctx,
+                          const rpc::PeerIdentity& peer) const;
   // What Login and ChangePassword share: the peer throttle, the account's
   // reservation, the password check and the certificate's service. The member
   // whose password it is, or the answer to give, already audited on `event`.

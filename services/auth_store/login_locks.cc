@@ -151,12 +151,25 @@ absl::StatusOr<bool> LoginLocks::Unlock(Connection& txn, absl::string_view accou
   return was_locked;
 }
 
-std::string PeerThrottle::PeerKey(absl::string_view peer) {
-  // "ipv4:10.0.0.1:5678" -> "ipv4:10.0.0.1"; "unix:/path" has no port.
+namespace {
+
+// "ipv4:10.0.0.1:5678" -> "ipv4:10.0.0.1"; "unix:/path" has no port.
+absl::string_view WithoutPort(absl::string_view peer) {
   const size_t last = peer.rfind(':');
   const size_t first = peer.find(':');
   if (last != absl::string_view::npos && last != first) peer = peer.substr(0, last);
-  return LabelledDigest("relais-login-peer", peer);
+  return peer;
+}
+
+}  // namespace
+
+std::string PeerThrottle::PeerKey(absl::string_view peer) {
+  return LabelledDigest("relais-login-peer", WithoutPort(peer));
+}
+
+std::string PeerThrottle::GatewayClientKey(absl::string_view peer, absl::string_view client) {
+  return LabelledDigest("relais-login-gateway-client",
+                        absl::StrCat(WithoutPort(peer), "\n", client));
 }
 
 absl::StatusOr<bool> PeerThrottle::Blocked(absl::string_view peer, absl::Time now) const {

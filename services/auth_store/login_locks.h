@@ -95,6 +95,9 @@ class PeerThrottle {
   // The key under which a gRPC peer ("ipv4:10.0.0.1:5678") is counted: a hash
   // of its address without the port.
   static std::string PeerKey(absl::string_view peer);
+  // The key of `client` (an address a trusted gateway names) behind the
+  // gateway `peer`: distinct per client, and from every PeerKey.
+  static std::string GatewayClientKey(absl::string_view peer, absl::string_view client);
 
   // True if another attempt from `peer` (a PeerKey) must be refused now.
   absl::StatusOr<bool> Blocked(absl::string_view peer, absl::Time now) const;

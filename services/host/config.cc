@@ -363,6 +363,19 @@ absl::Status ApplyAuth(const v1::AuthConfig& a, HostOptions* h) {
                                a.max_concurrent_password_checks(), 1, 1024,
                                &h->max_concurrent_password_checks));
   }
+  for (const std::string& gateway : a.login_gateways()) {
+    const bool named = !gateway.empty() && gateway.size() <= 64 &&
+                       std::all_of(gateway.begin(), gateway.end(), [](char c) {
+                         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                                c == '-' || c == '.';
+                       });
+    if (!named) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config: auth.login_gateways: not a service id: \"",
+                       absl::CHexEscape(gateway.substr(0, 64)), "\""));
+    }
+    h->login_gateways.push_back(gateway);
+  }
   if (a.has_one_time_password_lifetime()) {
     RETURN_IF_ERROR(DurationIn("auth.one_time_password_lifetime", a.one_time_password_lifetime(),
                                absl::Hours(1), absl::Hours(24 * 30),

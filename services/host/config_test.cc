@@ -193,6 +193,9 @@ TEST(ConfigApply, EachInvalidValueIsRefusedNamingItsField) {
        "config: auth.max_concurrent_password_checks: must be between 1 and 1024, got 0"},
       {"auth { one_time_password_lifetime: \"31d\" }",
        "config: auth.one_time_password_lifetime: must be between 1h and 30d, got \"31d\""},
+      {"auth { login_gateways: \"svc_agaj\" login_gateways: \"SVC AGAJ\" }",
+       "config: auth.login_gateways: not a service id: \"SVC AGAJ\""},
+      {"auth { login_gateways: \"\" }", "config: auth.login_gateways: not a service id: \"\""},
       {"audit { checkpoint_every_events: 0 }",
        "config: audit.checkpoint_every_events: must be between 1 and 1000000, got 0"},
       {"audit { checkpoint_every: \"10ms\" }",
@@ -289,6 +292,7 @@ TEST(ConfigExample, DeployExampleIsValidCompleteAndLandsInHostOptions) {
   EXPECT_EQ(settings.host.erasure_grace_period, absl::Hours(24 * 7));
   EXPECT_EQ(settings.host.session_max_lifetime, absl::Hours(12));
   EXPECT_EQ(settings.host.max_concurrent_password_checks, 8);
+  EXPECT_EQ(settings.host.login_gateways, std::vector<std::string>{"svc_agaj"});
 
   // Every field of every message is set in the example ("every setting present").
   std::vector<std::string> missing;
@@ -299,9 +303,9 @@ TEST(ConfigExample, DeployExampleIsValidCompleteAndLandsInHostOptions) {
         for (int i = 0; i < d->field_count(); ++i) {
           const google::protobuf::FieldDescriptor* f = d->field(i);
           const std::string name = absl::StrCat(prefix, f->name());
-          if (!r->HasField(m, f)) {
+          if (f->is_repeated() ? r->FieldSize(m, f) == 0 : !r->HasField(m, f)) {
             missing.push_back(name);
-          } else if (f->message_type() != nullptr) {
+          } else if (f->message_type() != nullptr && !f->is_repeated()) {
             walk(r->GetMessage(m, f), name + ".");
           }
         }

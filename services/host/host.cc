@@ -288,6 +288,7 @@ absl::Status Host::BuildServices(LoadedKeys loaded) {
   auth_service::AuthServiceImpl::Options auth_options;
   auth_options.session_max_lifetime = options_.session_max_lifetime;
   auth_options.max_concurrent_password_checks = options_.max_concurrent_password_checks;
+  auth_options.login_gateways = options_.login_gateways;
   auth_service_ = std::make_unique<auth_service::AuthServiceImpl>(
       directory_.get(), issuer_.get(), verifier_.get(), keys_.get(), audit_log_.get(),
       auth_service::AuthServiceImpl::Sessions{

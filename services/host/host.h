@@ -111,6 +111,9 @@ struct HostOptions {
   // scrypt computations at once for logins; 0: 2 x cores
   // (config auth.max_concurrent_password_checks).
   int max_concurrent_password_checks = 0;
+  // Services trusted to name the address of who logs in through them
+  // (config auth.login_gateways; AuthServiceImpl::Options).
+  std::vector<std::string> login_gateways;
   // How long a one-time password (AddMember, ResetPassword) stays valid
   // (config auth.one_time_password_lifetime).
   absl::Duration one_time_password_lifetime = directory::kDefaultOneTimePasswordLifetime;
