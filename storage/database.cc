@@ -262,6 +262,7 @@ void Database::RunGroup(const std::vector<WriteRequest*>& group) {
   absl::MutexLock lock(&write_mu_);
   transactions_.fetch_add(1, std::memory_order_relaxed);
   if (absl::Status open = writer_->EnsureOpen(); !open.ok()) return FailGroup(group, open);
+  ForgetStalePrepared(*writer_);
   if (absl::Status begin = writer_->BeginWrite(); !begin.ok()) return FailGroup(group, begin);
   // A lone call needs no savepoint: its failure rolls back the transaction.
   const bool savepoints = group.size() > 1;
@@ -330,6 +331,13 @@ void Database::ReleaseReader(Connection* c) const {
   free_readers_.push_back(c);
 }
 
+void Database::ForgetStalePrepared(Connection& c) const {
+  const int64_t epoch = schema_epoch_.load();
+  if (c.schema_epoch_ == epoch) return;
+  c.ForgetPrepared();
+  c.schema_epoch_ = epoch;
+}
+
 absl::Status Database::Read(absl::FunctionRef<absl::Status(Connection&)> fn) const {
   Connection* c = AcquireReader();
   bool ended = false;
@@ -340,6 +348,7 @@ absl::Status Database::Read(absl::FunctionRef<absl::Status(Connection&)> fn) con
     ReleaseReader(c);
   };
   absl::Status status = c->EnsureOpen();
+  if (status.ok()) ForgetStalePrepared(*c);
   if (status.ok()) status = c->BeginRead();
   if (status.ok()) {
     status = fn(*c);
@@ -379,6 +388,11 @@ absl::Status Database::Migrate(absl::string_view component, const std::vector<Mi
         "migrations of ", component, " must start at 1 and end at the same version on both"));
   }
   const std::vector<Migration>& migrations = backend_ == Backend::kPostgres ? postgres : sqlite;
+  bool applied = false;
+  // Statements prepared before are prepared again, whatever the outcome.
+  absl::Cleanup changed = [&] {
+    if (applied) schema_epoch_.fetch_add(1);
+  };
   for (const Migration& m : migrations) {
     RETURN_IF_ERROR(Write([&](Connection& c) -> absl::Status {
       // Read the version inside the write transaction so two processes racing
@@ -389,6 +403,7 @@ absl::Status Database::Migrate(absl::string_view component, const std::vector<Mi
       ASSIGN_OR_RETURN(bool row, q.Step());
       const int64_t current = row ? q.ColumnInt64(0) : 0;
       if (current >= m.version) return absl::OkStatus();
+      applied = true;
       RETURN_IF_ERROR(c.Exec(m.sql));
       ASSIGN_OR_RETURN(Statement ins, c.Prepare("INSERT INTO schema_migrations(component, version, "
                                                 "applied_at_us) VALUES (?1, ?2, ?3)"));

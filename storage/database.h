@@ -159,8 +159,15 @@ class Connection {
   virtual absl::Status EnsureOpen() { return absl::OkStatus(); }
   // Database-wide objects the migrations rely on, made once (under BeginWrite).
   virtual absl::string_view BootstrapSql() const = 0;
+  // Drops what the server prepared for this session, after a migration
+  // changed the tables (PostgreSQL refuses a prepared statement whose result
+  // changed shape; SQLite prepares again by itself).
+  virtual void ForgetPrepared() {}
 
   const Backend backend_;
+  // Database::schema_epoch_ when this connection last forgot its prepared
+  // statements.
+  int64_t schema_epoch_ = 0;
   // Free statements by SQL text. Nodes stay put, so a Statement can point at
   // its free list. Bounded: past kMaxCachedSql texts new ones are not kept.
   static constexpr size_t kMaxCachedSql = 512;
@@ -347,6 +354,11 @@ class Database {
   mutable absl::Mutex queue_mu_;
   std::deque<WriteRequest*> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool leader_active_ ABSL_GUARDED_BY(queue_mu_) = false;
+  // Migrations applied through this Database since it opened (see
+  // Connection::ForgetPrepared).
+  std::atomic<int64_t> schema_epoch_{0};
+  // Brings `c` up to schema_epoch_, before a transaction on it.
+  void ForgetStalePrepared(Connection& c) const;
   std::atomic<int64_t> calls_{0};
   std::atomic<int64_t> transactions_{0};
   mutable absl::Mutex compact_mu_;

@@ -28,6 +28,14 @@ constexpr absl::string_view kWriteLock =
     "SELECT pg_advisory_xact_lock(hashtext('relais:' || current_database() || '.' || "
     "COALESCE(current_schema(), '')))";
 
+// How a reader's snapshot starts. In REPEATABLE READ the snapshot is taken at
+// the transaction's first statement, not at BEGIN, so a reader can be left
+// begun in the pool (see EndRead) without holding anything back.
+constexpr absl::string_view kBeginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+// Distinct statements a connection keeps prepared on the server; past that,
+// a statement is sent with its text each time.
+constexpr size_t kMaxPrepared = 512;
+
 absl::Status ErrorFor(absl::string_view sqlstate, const std::string& msg) {
   auto error = [&](absl::StatusCode code, absl::string_view reason) {
     return common::WithReason(code, reason, msg);
@@ -357,13 +365,54 @@ pg_result* PostgresConnection::Execute(const std::string& sql, int params,
                                        const unsigned int* types, const char* const* values,
                                        const int* lengths, const int* formats) {
   AwaitCommit();
-  PGresult* r = PQexecParams(conn_, sql.c_str(), params, types, values, lengths, formats, 0);
+  const bool first_of_read = fresh_read_;
+  fresh_read_ = false;
+  PGresult* r = Send(sql, params, types, values, lengths, formats);
+  // The first statement of a read begun in the pool found the connection
+  // dropped (a restarted or failed-over server): nothing has happened in the
+  // transaction yet, so reconnect, begin and send it again, once.
+  if (first_of_read && PQstatus(conn_) == CONNECTION_BAD) {
+    PQclear(r);
+    r = nullptr;
+    if (EnsureOpen().ok() && Run(kBeginRead).ok()) {
+      r = Send(sql, params, types, values, lengths, formats);
+    }
+  }
   if (r != nullptr && PQresultStatus(r) == PGRES_COMMAND_OK) {
     const char* status = PQcmdStatus(r);
     if (absl::StartsWith(status, "INSERT") || absl::StartsWith(status, "UPDATE") ||
         absl::StartsWith(status, "DELETE")) {
       (void)absl::SimpleAtoi(PQcmdTuples(r), &changes_);
     }
+  }
+  return r;
+}
+
+pg_result* PostgresConnection::Send(const std::string& sql, int params, const unsigned int* types,
+                                    const char* const* values, const int* lengths,
+                                    const int* formats) {
+  // The server parses and plans a statement once per connection, not per call.
+  std::string key(sql);
+  if (params > 0) key.append(reinterpret_cast<const char*>(types), sizeof(*types) * params);
+  auto it = prepared_.find(key);
+  if (it == prepared_.end() && prepared_.size() < kMaxPrepared) {
+    std::string name = absl::StrCat("relais_", ++prepared_count_);
+    PGresult* p = PQprepare(conn_, name.c_str(), sql.c_str(), params, types);
+    // Refused (a syntax error, a failed transaction, a lost connection): the
+    // same answer the statement itself would have had.
+    if (p == nullptr || PQresultStatus(p) != PGRES_COMMAND_OK) return p;
+    PQclear(p);
+    it = prepared_.emplace(std::move(key), std::move(name)).first;
+  }
+  if (it == prepared_.end()) {
+    return PQexecParams(conn_, sql.c_str(), params, types, values, lengths, formats, 0);
+  }
+  PGresult* r = PQexecPrepared(conn_, it->second.c_str(), params, values, lengths, formats, 0);
+  // A table changed shape under a prepared statement (another instance
+  // migrated it): prepared again at the next call.
+  if (r != nullptr && PQresultStatus(r) == PGRES_FATAL_ERROR) {
+    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (state != nullptr && absl::string_view(state) == "0A000") prepared_.erase(it);
   }
   return r;
 }
@@ -377,6 +426,7 @@ absl::StatusOr<std::unique_ptr<StatementImpl>> PostgresConnection::PrepareNew(
 
 absl::Status PostgresConnection::Exec(absl::string_view sql) {
   AwaitCommit();
+  fresh_read_ = false;
   Result r(PQexec(conn_, std::string(sql).c_str()));
   return PostgresStatus(r.get(), conn_, "exec");
 }
@@ -398,24 +448,42 @@ absl::Status PostgresConnection::BeginWrite() {
 }
 
 absl::Status PostgresConnection::BeginRead() {
-  return Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  AwaitCommit();
+  if (read_begun_) {
+    read_begun_ = false;
+    // Begun by the last EndRead, unless the server closed the connection
+    // while it waited in the pool (then Begin reconnects).
+    if (PQconsumeInput(conn_) == 1 && PQstatus(conn_) == CONNECTION_OK &&
+        PQtransactionStatus(conn_) == PQTRANS_INTRANS) {
+      fresh_read_ = true;
+      return absl::OkStatus();
+    }
+  }
+  return Begin(kBeginRead);
 }
 
 absl::Status PostgresConnection::EndRead(bool ok) {
+  read_begun_ = false;
+  fresh_read_ = false;
   if (!ok) return Run("ROLLBACK");
-  // The snapshot held nothing to write: the COMMIT only ends it. Its answer is
-  // read at this connection's next use, by then long arrived, which saves a
-  // round trip per read. Not sent (the connection is gone): the transaction
-  // ended with it.
+  // The snapshot held nothing to write: the COMMIT only ends it. It is sent
+  // with the next read's BEGIN, and both answers are read at this
+  // connection's next use, by then long arrived: no round trip waited for
+  // either. Not sent (the connection is gone): the transaction ended with it.
   AwaitCommit();
-  commit_in_flight_ = PQsendQuery(conn_, "COMMIT") == 1;
+  commit_in_flight_ = PQsendQuery(conn_, absl::StrCat("COMMIT; ", kBeginRead).c_str()) == 1;
   return absl::OkStatus();
 }
 
 void PostgresConnection::AwaitCommit() const {
   if (!commit_in_flight_) return;
   commit_in_flight_ = false;
-  while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+  bool ok = true;
+  while (PGresult* r = PQgetResult(conn_)) {
+    ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+  }
+  read_begun_ = ok && PQtransactionStatus(conn_) == PQTRANS_INTRANS;
 }
 
 bool PostgresConnection::InTransaction() const {
@@ -433,11 +501,21 @@ absl::Status PostgresConnection::EnsureOpen() {
   AwaitCommit();
   if (PQstatus(conn_) == CONNECTION_OK) return absl::OkStatus();
   PQreset(conn_);
+  prepared_.clear();  // a new session knows none of them
+  read_begun_ = false;
+  fresh_read_ = false;
   if (PQstatus(conn_) != CONNECTION_OK) {
     return common::WithReason(absl::StatusCode::kUnavailable, "storage_unreachable",
                               absl::StrCat("reconnect: ", FirstLine(PQerrorMessage(conn_))));
   }
   return Configure();
+}
+
+void PostgresConnection::ForgetPrepared() {
+  if (prepared_.empty()) return;
+  prepared_.clear();
+  // Not deallocated (the connection is gone): they went with the session.
+  (void)Exec("DEALLOCATE ALL");
 }
 
 absl::string_view PostgresConnection::BootstrapSql() const {

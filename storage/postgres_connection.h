@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -57,19 +58,32 @@ class PostgresConnection final : public Connection {
   bool TransactionFailed() const override;
   absl::Status EnsureOpen() override;
   absl::string_view BootstrapSql() const override;
+  void ForgetPrepared() override;
   // Runs `sql` (a BEGIN), reconnecting first if the server dropped us.
   absl::Status Begin(absl::string_view sql);
   // Session settings, after connecting and after every reconnection.
   absl::Status Configure();
-  // Reads the answer to a read's COMMIT sent by EndRead, before any other use.
+  // Execute's statement, prepared on the server at its first use.
+  pg_result* Send(const std::string& sql, int params, const unsigned int* types,
+                  const char* const* values, const int* lengths, const int* formats);
+  // Reads the answers to what EndRead sent, before any other use.
   void AwaitCommit() const;
 
   const std::string uri_;
   pg_conn* conn_;
   const absl::Duration lock_timeout_;
   int changes_ = 0;
-  // A read's COMMIT was sent and its answer not read yet (EndRead).
+  // A read's COMMIT and the next read's BEGIN were sent and their answers
+  // not read yet (EndRead).
   mutable bool commit_in_flight_ = false;
+  // The connection sits in a begun read transaction that has run nothing.
+  mutable bool read_begun_ = false;
+  // BeginRead found it so: the next statement is the transaction's first.
+  bool fresh_read_ = false;
+  // Statements prepared on the server in this session: SQL and parameter
+  // types -> statement name.
+  absl::flat_hash_map<std::string, std::string> prepared_;
+  int64_t prepared_count_ = 0;
 };
 
 }  // namespace relais::storage

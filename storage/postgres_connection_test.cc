@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/reason.h"
@@ -110,7 +111,8 @@ class PostgresServer : public ::testing::Test {
   // server would.
   void DropConnections() {
     PGconn* admin = PQconnectdb(testing::FreshDatabase("").c_str());
-    PGresult* r = PQexec(admin, absl::StrCat("SELECT pg_terminate_backend(pid) FROM "
+    // The wait: gone, not only told to go.
+    PGresult* r = PQexec(admin, absl::StrCat("SELECT pg_terminate_backend(pid, 5000) FROM "
                                              "pg_stat_activity WHERE application_name = '",
                                              app_, "'")
                                     .c_str());
@@ -118,6 +120,22 @@ class PostgresServer : public ::testing::Test {
     EXPECT_EQ(PQntuples(r), 2);  // the writer and the reader
     PQclear(r);
     PQfinish(admin);
+  }
+
+  // This test's connections as the server sees them: state and whether each
+  // holds a snapshot, one line per connection, sorted.
+  std::vector<std::string> Sessions() {
+    std::vector<std::string> out;
+    PGconn* admin = PQconnectdb(testing::FreshDatabase("").c_str());
+    PGresult* r = PQexec(admin, absl::StrCat("SELECT state || ' ' || (backend_xmin IS NOT NULL) "
+                                             "FROM pg_stat_activity WHERE application_name = '",
+                                             app_, "' ORDER BY 1")
+                                    .c_str());
+    EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(admin);
+    for (int i = 0; i < PQntuples(r); ++i) out.push_back(PQgetvalue(r, i, 0));
+    PQclear(r);
+    PQfinish(admin);
+    return out;
   }
 
   const std::string app_ = absl::StrCat("relais_test_", ::getpid());
@@ -141,8 +159,22 @@ TEST_F(PostgresServer, ACallThatHidesAFailedStatementIsRefusedAndLeavesNothing) 
 
 TEST_F(PostgresServer, ReconnectsOnItsOwnAfterTheServerDropsTheConnections) {
   ASSERT_TRUE(Insert("before").ok());
+  ASSERT_EQ(Count(), 1);  // the reader now waits in the pool, its next read begun
   DropConnections();
+  // Its statements were prepared in the session that is gone: prepared again.
+  EXPECT_EQ(Count(), 1);
   EXPECT_TRUE(Insert("after").ok());
+  EXPECT_EQ(Count(), 2);
+}
+
+TEST_F(PostgresServer, AReaderWaitingInThePoolHoldsNoSnapshotAndReadsWhatCameAfter) {
+  ASSERT_EQ(Count(), 0);
+  // Begun for its next read, but no snapshot taken: nothing held back for
+  // VACUUM, an erasure's rewrite or a backup.
+  EXPECT_EQ(Sessions(), (std::vector<std::string>{"idle false", "idle in transaction false"}));
+  ASSERT_TRUE(Insert("written after the last read").ok());
+  EXPECT_EQ(Count(), 1);
+  ASSERT_TRUE(Insert("and another").ok());
   EXPECT_EQ(Count(), 2);
 }
 
