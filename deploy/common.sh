@@ -6,7 +6,7 @@ RELAIS_BUILD="${RELAIS_BUILD:-$RELAIS_ROOT/build}"
 
 # Debian 12 packages the build and the tests need (see DEVELOPERS.md).
 RELAIS_PACKAGES=(
-  cmake ninja-build g++ pkg-config
+  cmake ninja-build g++ lld pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libsqlite3-dev libpq-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3 openssl

@@ -1,0 +1,68 @@
+# relais_precompile_headers(): the headers every test file includes —
+# GoogleTest, the standard library, abseil, gRPC and the API's generated
+# messages — parsed once per tree instead of once per file. A test file spends
+# more than half of its compile time parsing them (20 s -> 15 s each under
+# ASan), and the suite's clean build on two cores is the first thing CI waits
+# for. The project's own files gain little from it (their time goes to code
+# generation), so they are left as they are. Call it once, after every
+# add_subdirectory(). RELAIS_PCH=OFF builds without, which is also how one
+# checks that every test file still includes what it uses.
+option(RELAIS_PCH "Precompile the headers every test file includes" ON)
+
+set(_relais_pch_headers
+  <functional> <map> <memory> <optional> <string> <utility> <vector>
+  [["absl/status/status.h"]] [["absl/status/statusor.h"]] [["absl/strings/str_cat.h"]]
+  [["absl/strings/string_view.h"]] [["absl/synchronization/mutex.h"]] [["absl/time/time.h"]]
+  [["grpcpp/grpcpp.h"]]
+  [["relais/v1/admin.grpc.pb.h"]] [["relais/v1/audit.grpc.pb.h"]]
+  [["relais/v1/auth.grpc.pb.h"]] [["relais/v1/care.grpc.pb.h"]]
+  [["relais/v1/directory.grpc.pb.h"]] [["relais/v1/inbox.grpc.pb.h"]]
+  [["relais/v1/partnership.grpc.pb.h"]] [["relais/v1/record.grpc.pb.h"]]
+  [["gmock/gmock.h"]] [["gtest/gtest.h"]])
+
+# Whether `target` links a library whose name matches `pattern`, directly or
+# through project targets.
+function(_relais_links target pattern out)
+  get_target_property(libs ${target} LINK_LIBRARIES)
+  get_target_property(iface ${target} INTERFACE_LINK_LIBRARIES)
+  set(found FALSE)
+  foreach(lib IN LISTS libs iface)
+    if(lib MATCHES "${pattern}")
+      set(found TRUE)
+    elseif(TARGET "${lib}" AND lib MATCHES "^relais")
+      _relais_links(${lib} "${pattern}" found)
+    endif()
+    if(found)
+      break()
+    endif()
+  endforeach()
+  set(${out} ${found} PARENT_SCOPE)
+endfunction()
+
+function(relais_precompile_headers)
+  if(NOT RELAIS_PCH)
+    return()
+  endif()
+  set(donor_cc "${PROJECT_BINARY_DIR}/relais_test_pch.cc")
+  file(WRITE "${donor_cc}" "// Compiled only to build the precompiled header.\n")
+  add_library(relais_test_pch STATIC "${donor_cc}")
+  target_link_libraries(relais_test_pch PRIVATE GTest::gtest GTest::gmock relais_proto gRPC::grpc++
+                        absl::status absl::statusor absl::strings absl::synchronization absl::time)
+  target_compile_options(relais_test_pch PRIVATE ${RELAIS_WARNINGS})
+  target_precompile_headers(relais_test_pch PRIVATE ${_relais_pch_headers})
+
+  _relais_collect_targets("${PROJECT_SOURCE_DIR}" targets)
+  foreach(t IN LISTS targets)
+    get_target_property(type ${t} TYPE)
+    if(NOT type MATCHES "^(STATIC_LIBRARY|OBJECT_LIBRARY|EXECUTABLE)$" OR t STREQUAL "relais_test_pch")
+      continue()
+    endif()
+    # Only where the API's headers are on the include path and GoogleTest's
+    # and gRPC's definitions are in force: elsewhere the header is not used.
+    _relais_links(${t} "^relais_proto$" uses_api)
+    _relais_links(${t} "^GTest::" is_test)
+    if(uses_api AND is_test)
+      target_precompile_headers(${t} REUSE_FROM relais_test_pch)
+    endif()
+  endforeach()
+endfunction()
