@@ -7,6 +7,8 @@
 # generation), so they are left as they are. Call it once, after every
 # add_subdirectory(). RELAIS_PCH=OFF builds without, which is also how one
 # checks that every test file still includes what it uses.
+include("${CMAKE_CURRENT_LIST_DIR}/relais_target_model.cmake")  # _relais_collect_targets
+
 option(RELAIS_PCH "Precompile the headers every test file includes" ON)
 
 set(_relais_pch_headers
@@ -46,8 +48,8 @@ function(relais_precompile_headers)
   set(donor_cc "${PROJECT_BINARY_DIR}/relais_test_pch.cc")
   file(WRITE "${donor_cc}" "// Compiled only to build the precompiled header.\n")
   add_library(relais_test_pch STATIC "${donor_cc}")
-  target_link_libraries(relais_test_pch PRIVATE GTest::gtest GTest::gmock relais_proto gRPC::grpc++
-                        absl::status absl::statusor absl::strings absl::synchronization absl::time)
+  # relais_proto brings gRPC (and with it abseil and -pthread) publicly.
+  target_link_libraries(relais_test_pch PRIVATE GTest::gtest GTest::gmock relais_proto)
   target_compile_options(relais_test_pch PRIVATE ${RELAIS_WARNINGS})
   target_precompile_headers(relais_test_pch PRIVATE ${_relais_pch_headers})
 
