@@ -22,19 +22,40 @@ set(_relais_pch_headers
   [["relais/v1/partnership.grpc.pb.h"]] [["relais/v1/record.grpc.pb.h"]]
   [["gmock/gmock.h"]] [["gtest/gtest.h"]])
 
+# What `target` links, directly or through project targets, each target's
+# list computed once per configure run (a walk of every path through the
+# project's library graph took minutes).
+function(_relais_link_closure target out)
+  get_property(known GLOBAL PROPERTY "_relais_closure_${target}" SET)
+  if(NOT known)
+    set(closure "")
+    get_target_property(libs ${target} LINK_LIBRARIES)
+    get_target_property(iface ${target} INTERFACE_LINK_LIBRARIES)
+    foreach(lib IN LISTS libs iface)
+      if(lib MATCHES "-NOTFOUND$")
+        continue()
+      endif()
+      list(APPEND closure "${lib}")
+      if(TARGET "${lib}" AND lib MATCHES "^relais")
+        _relais_link_closure(${lib} below)
+        list(APPEND closure ${below})
+      endif()
+    endforeach()
+    list(REMOVE_DUPLICATES closure)
+    set_property(GLOBAL PROPERTY "_relais_closure_${target}" "${closure}")
+  endif()
+  get_property(closure GLOBAL PROPERTY "_relais_closure_${target}")
+  set(${out} "${closure}" PARENT_SCOPE)
+endfunction()
+
 # Whether `target` links a library whose name matches `pattern`, directly or
 # through project targets.
 function(_relais_links target pattern out)
-  get_target_property(libs ${target} LINK_LIBRARIES)
-  get_target_property(iface ${target} INTERFACE_LINK_LIBRARIES)
+  _relais_link_closure(${target} closure)
   set(found FALSE)
-  foreach(lib IN LISTS libs iface)
+  foreach(lib IN LISTS closure)
     if(lib MATCHES "${pattern}")
       set(found TRUE)
-    elseif(TARGET "${lib}" AND lib MATCHES "^relais")
-      _relais_links(${lib} "${pattern}" found)
-    endif()
-    if(found)
       break()
     endif()
   endforeach()
