@@ -155,6 +155,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
 
 absl::Status Database::Checkpoint() {
   if (backend_ == Backend::kPostgres) return absl::OkStatus();
+  EndReadTogether();  // its snapshot would hold the checkpoint back
   absl::MutexLock lock(&write_mu_);
   // The pragma returns one row (busy, wal pages, checkpointed pages); busy = 1
   // means a reader kept the WAL from being reset.
@@ -208,6 +209,7 @@ struct Database::WriteRequest {
 };
 
 absl::Status Database::Write(absl::FunctionRef<absl::Status(Connection&)> fn) {
+  EndReadTogether();
   calls_.fetch_add(1, std::memory_order_relaxed);
   WriteRequest request{fn};
   {
@@ -263,12 +265,18 @@ void Database::RunGroup(const std::vector<WriteRequest*>& group) {
   transactions_.fetch_add(1, std::memory_order_relaxed);
   if (absl::Status open = writer_->EnsureOpen(); !open.ok()) return FailGroup(group, open);
   ForgetStalePrepared(*writer_);
+  writer_->Forget();
   if (absl::Status begin = writer_->BeginWrite(); !begin.ok()) return FailGroup(group, begin);
   // A lone call needs no savepoint: its failure rolls back the transaction.
   const bool savepoints = group.size() > 1;
+  // The previous call's savepoint, released together with the next call's
+  // SAVEPOINT (one round trip) or by the COMMIT.
+  bool release_pending = false;
   for (WriteRequest* r : group) {
     if (savepoints) {
-      if (absl::Status s = writer_->Run("SAVEPOINT call"); !s.ok()) return FailGroup(group, s);
+      absl::Status s = release_pending ? writer_->Exec("RELEASE call; SAVEPOINT call")
+                                       : writer_->Run("SAVEPOINT call");
+      if (!s.ok()) return FailGroup(group, s);
     }
     r->status = RunCall(r->fn, *writer_, r->exception);
     // A call that answered OK over a failed statement (PostgreSQL then refuses
@@ -284,11 +292,15 @@ void Database::RunGroup(const std::vector<WriteRequest*>& group) {
           group, r->status.ok() ? absl::UnavailableError("transaction abandoned") : r->status);
     }
     if (!savepoints) break;
-    absl::Status end =
-        r->status.ok() ? writer_->Run("RELEASE call") : writer_->Run("ROLLBACK TO call");
-    if (end.ok() && !r->status.ok()) end = writer_->Run("RELEASE call");
-    if (!end.ok()) return FailGroup(group, end);
+    if (!r->status.ok()) {
+      writer_->Forget();  // what the call wrote is undone
+      if (absl::Status undo = writer_->Run("ROLLBACK TO call"); !undo.ok()) {
+        return FailGroup(group, undo);
+      }
+    }
+    release_pending = true;
   }
+  writer_->Forget();
   if (!savepoints && !group.front()->status.ok()) {
     if (absl::Status rb = writer_->Run("ROLLBACK"); !rb.ok()) {
       common::LogError("rollback failed", {{"status", rb.ToString()}});
@@ -299,6 +311,7 @@ void Database::RunGroup(const std::vector<WriteRequest*>& group) {
 }
 
 void Database::FailGroup(const std::vector<WriteRequest*>& group, const absl::Status& status) {
+  writer_->Forget();
   // If the engine already rolled back by itself there is nothing left to undo.
   if (writer_->InTransaction()) {
     if (absl::Status rb = writer_->Run("ROLLBACK"); !rb.ok()) {
@@ -338,8 +351,27 @@ void Database::ForgetStalePrepared(Connection& c) const {
   c.schema_epoch_ = epoch;
 }
 
-absl::Status Database::Read(absl::FunctionRef<absl::Status(Connection&)> fn) const {
+namespace {
+// The thread's innermost Database::ReadTogether (each links to its outer one).
+thread_local Database::ReadTogether* tls_together = nullptr;
+}  // namespace
+
+absl::StatusOr<Connection*> Database::BeginReader() const {
   Connection* c = AcquireReader();
+  absl::Status status = c->EnsureOpen();
+  if (status.ok()) ForgetStalePrepared(*c);
+  if (status.ok()) status = c->BeginRead();
+  if (!status.ok()) {
+    if (c->InTransaction()) (void)c->Run("ROLLBACK");
+    ReleaseReader(c);
+    return status;
+  }
+  return c;
+}
+
+absl::Status Database::Read(absl::FunctionRef<absl::Status(Connection&)> fn) const {
+  if (ReadTogether* together = Together()) return together->Run(fn);
+  ASSIGN_OR_RETURN(Connection * c, BeginReader());
   bool ended = false;
   // Ends the snapshot and hands the reader back however the scope is left,
   // an exception included.
@@ -347,16 +379,60 @@ absl::Status Database::Read(absl::FunctionRef<absl::Status(Connection&)> fn) con
     if (!ended && c->InTransaction()) (void)c->Run("ROLLBACK");
     ReleaseReader(c);
   };
-  absl::Status status = c->EnsureOpen();
-  if (status.ok()) ForgetStalePrepared(*c);
-  if (status.ok()) status = c->BeginRead();
-  if (status.ok()) {
-    status = fn(*c);
-    absl::Status end = c->EndRead(status.ok());
-    ended = end.ok();
-    if (status.ok()) status = end;
-  }
+  absl::Status status = fn(*c);
+  absl::Status end = c->EndRead(status.ok());
+  ended = end.ok();
+  if (status.ok()) status = end;
   return status;
+}
+
+Database::ReadTogether* Database::Together() const {
+  for (ReadTogether* t = tls_together; t != nullptr; t = t->outer_) {
+    if (t->db_ == this) return t;
+  }
+  return nullptr;
+}
+
+void Database::EndReadTogether() const {
+  if (ReadTogether* together = Together()) together->End(true);
+}
+
+Database::ReadTogether::ReadTogether(const Database* db)
+    // Inert (no database) when an enclosing scope already shares this one's reads.
+    : db_(db != nullptr && db->Together() == nullptr ? db : nullptr), outer_(tls_together) {
+  tls_together = this;
+}
+
+Database::ReadTogether::~ReadTogether() {
+  End(true);
+  tls_together = outer_;
+}
+
+absl::Status Database::ReadTogether::Run(absl::FunctionRef<absl::Status(Connection&)> fn) {
+  if (c_ == nullptr) {
+    ASSIGN_OR_RETURN(c_, db_->BeginReader());
+  }
+  bool returned = false;
+  absl::Cleanup thrown = [this, &returned] {
+    if (!returned) End(false);
+  };
+  absl::Status status = fn(*c_);
+  returned = true;
+  // A failed statement leaves PostgreSQL's transaction refusing any other.
+  if (!status.ok() && (c_->TransactionFailed() || !c_->InTransaction())) End(false);
+  return status;
+}
+
+void Database::ReadTogether::End(bool ok) {
+  if (c_ == nullptr) return;
+  Connection* c = c_;
+  c_ = nullptr;
+  // What was read stays valid whatever the end of a read-only transaction
+  // answers; a reader left in a transaction is rolled back before reuse.
+  if (absl::Status end = c->EndRead(ok); !end.ok() && c->InTransaction()) {
+    (void)c->Run("ROLLBACK");
+  }
+  db_->ReleaseReader(c);
 }
 
 absl::StatusOr<int> Database::SchemaVersion(absl::string_view component) const {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
@@ -134,6 +135,21 @@ class Connection {
   // URI as opened. Keys per-database state (row MAC keys).
   virtual std::string Name() const = 0;
 
+  // A value that the open write transaction's own writes determine (the audit
+  // chain's head after an append), kept so that the next call of the same
+  // group need not read it again: a round trip less on PostgreSQL. Database
+  // forgets every such value wherever the transaction's writes may end or be
+  // undone (a new transaction, a call's failure rolled back to its savepoint,
+  // a commit, a rollback), so a value recalled is what the table holds.
+  void Remember(absl::string_view key, std::string value) {
+    memo_.insert_or_assign(key, std::move(value));
+  }
+  // The value remembered for `key` in this transaction, or null.
+  const std::string* Recall(absl::string_view key) const {
+    auto it = memo_.find(key);
+    return it == memo_.end() ? nullptr : &it->second;
+  }
+
  protected:
   explicit Connection(Backend backend) : backend_(backend) {}
   virtual absl::StatusOr<std::unique_ptr<StatementImpl>> PrepareNew(absl::string_view sql) = 0;
@@ -172,6 +188,9 @@ class Connection {
   // its free list. Bounded: past kMaxCachedSql texts new ones are not kept.
   static constexpr size_t kMaxCachedSql = 512;
   absl::node_hash_map<std::string, std::vector<std::unique_ptr<StatementImpl>>> cache_;
+  // Remember()'s values; Database clears them (Forget) at transaction boundaries.
+  absl::flat_hash_map<std::string, std::string> memo_;
+  void Forget() { memo_.clear(); }
 };
 
 // A forward-only schema step of one component (a service's tables).
@@ -240,7 +259,37 @@ class Database {
 
   // Runs `fn` on a reader connection inside one read transaction, so it sees one
   // consistent snapshot. Readers run concurrently with each other and the writer.
+  // Inside a ReadTogether of this database on the same thread, `fn` runs in
+  // that scope's transaction instead.
   absl::Status Read(absl::FunctionRef<absl::Status(Connection&)> fn) const;
+
+  // Makes the Read() calls of this thread on `db` share one read transaction
+  // (one snapshot, one BEGIN and one COMMIT) until the scope ends, so that one
+  // call's access decision costs one transaction instead of one per store it
+  // consults. The reader is taken at the first Read() and handed back when a
+  // Write() on `db` starts on this thread (a write must not wait holding a
+  // snapshot, and what the call reads after it must see it: the next Read()
+  // begins anew), when Compact() or Checkpoint() starts on this thread (they
+  // wait for older snapshots), when a Read() fails with the transaction
+  // unusable, and when the scope ends. A scope inside another for the same database does nothing;
+  // `db` may be null (nothing to share). Not movable; ends on its own thread.
+  class ReadTogether {
+   public:
+    explicit ReadTogether(const Database* db);
+    ReadTogether(const ReadTogether&) = delete;
+    ReadTogether& operator=(const ReadTogether&) = delete;
+    ~ReadTogether();
+
+   private:
+    friend class Database;
+    absl::Status Run(absl::FunctionRef<absl::Status(Connection&)> fn);
+    // Ends the transaction (COMMIT if `ok`, else ROLLBACK) and hands the
+    // reader back; the next Run() begins anew.
+    void End(bool ok);
+    const Database* const db_;
+    ReadTogether* const outer_;  // the thread's enclosing scope, of any database
+    Connection* c_ = nullptr;    // while a transaction is open
+  };
 
   // Applies the component's migrations newer than its recorded version, each in
   // its own transaction together with its row in `schema_migrations`: the
@@ -333,6 +382,13 @@ class Database {
            std::vector<std::unique_ptr<Connection>> readers);
   Connection* AcquireReader() const;
   void ReleaseReader(Connection* c) const;
+  // Takes a reader and begins a read transaction on it (handed back on failure).
+  absl::StatusOr<Connection*> BeginReader() const;
+  // This thread's innermost ReadTogether of this database, or null.
+  ReadTogether* Together() const;
+  // Ends this thread's shared read on this database, before anything that
+  // waits for other transactions (a write, a compaction, a checkpoint).
+  void EndReadTogether() const;
   struct WriteRequest;
   // Runs a group of queued calls in one transaction, under write_mu_.
   void RunGroup(const std::vector<WriteRequest*>& group);

@@ -443,8 +443,16 @@ absl::Status PostgresConnection::Begin(absl::string_view sql) {
 }
 
 absl::Status PostgresConnection::BeginWrite() {
-  RETURN_IF_ERROR(Begin("BEGIN"));
-  return Exec(kWriteLock);
+  // One round trip: BEGIN and the lock as one simple query.
+  static const std::string kBeginWrite = absl::StrCat("BEGIN; ", kWriteLock);
+  absl::Status s = Exec(kBeginWrite);
+  // A dropped connection shows at its first use: nothing has happened yet,
+  // so reconnect and begin again, once.
+  if (!s.ok() && PQstatus(conn_) == CONNECTION_BAD) {
+    RETURN_IF_ERROR(EnsureOpen());
+    s = Exec(kBeginWrite);
+  }
+  return s;
 }
 
 absl::Status PostgresConnection::BeginRead() {

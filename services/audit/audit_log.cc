@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "absl/memory/memory.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/status_macros.h"
 #include "services/audit/checkpoint.h"
 #include "services/audit/export_verifier.h"
@@ -261,6 +263,22 @@ absl::StatusOr<ChainHead> ReadHead(Connection& c) {
   return head;
 }
 
+// The head as this transaction's last append left it (Connection::Remember),
+// else as stored.
+constexpr char kHeadMemo[] = "audit.head";
+absl::StatusOr<ChainHead> HeadOf(Connection& c) {
+  if (const std::string* memo = c.Recall(kHeadMemo)) {
+    const std::pair<std::string, std::string> parts =
+        absl::StrSplit(*memo, absl::MaxSplits(' ', 1));
+    ChainHead head;
+    if (absl::SimpleAtoi(parts.first, &head.sequence)) {
+      head.hash = parts.second;
+      return head;
+    }
+  }
+  return ReadHead(c);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Create(storage::Database* db,
@@ -274,7 +292,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Create(storage::Database* db
 
 absl::StatusOr<int64_t> AuditLog::Append(Connection& txn, const EventInput& input) {
   RETURN_IF_ERROR(CheckContent(input));
-  ASSIGN_OR_RETURN(const ChainHead head, ReadHead(txn));
+  ASSIGN_OR_RETURN(const ChainHead head, HeadOf(txn));
   if (head.sequence < 0 || head.sequence == std::numeric_limits<int64_t>::max()) {
     return absl::DataLossError("audit chain head has an impossible sequence number");
   }
@@ -331,6 +349,7 @@ absl::StatusOr<int64_t> AuditLog::Append(Connection& txn, const EventInput& inpu
       .Bind(17, head.hash)
       .Bind(18, *hash);
   RETURN_IF_ERROR(insert.Run());
+  txn.Remember(kHeadMemo, absl::StrCat(event.sequence, " ", *hash));
   if (AppendListener* listener = listener_.load(); listener != nullptr) {
     listener->Appended(event.sequence);
   }

@@ -118,12 +118,17 @@ class AuditLog {
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
+  // The database the log lives in, with the records whose access it logs.
+  storage::Database* database() const { return db_; }
+
   // Appends one event inside the caller's transaction and returns its
   // sequence number. `txn` must be the connection handed to a
   // Database::Write callback of the same database; the event commits or rolls
   // back with the caller's other writes, so an access and its audit event are
-  // atomic. The head is read through `txn` on every call, so a rolled-back
-  // append leaves nothing behind and its number is reused.
+  // atomic. The head is read through `txn`, or taken from the same
+  // transaction's last append (Connection::Remember, forgotten when that
+  // append is rolled back), so a rolled-back append leaves nothing behind and
+  // its number is reused.
   //
   // InvalidArgument if a field breaks the content guard (too long, not UTF-8 or
   // holding a NUL byte) — nothing is written; DataLoss if the stored head is

@@ -325,6 +325,54 @@ TEST(AuditLog, RolledBackAppendLeavesNothingAndItsSequenceIsReused) {
   EXPECT_TRUE(t.Verify().ok);
 }
 
+// Group commit runs queued calls in one transaction, each in a savepoint; the
+// head each append leaves is reused by the next call (Connection::Remember)
+// unless that append was rolled back with its call.
+TEST(AuditLog, ACallRolledBackInsideAGroupGivesItsSequenceToTheNextCall) {
+  TestLog t;
+  t.AddN(1);
+  std::atomic<bool> holding{false};
+  // Holds the writer until the three calls below are queued behind it.
+  std::thread holder([&] {
+    EXPECT_TRUE(t.db()
+                    .Write([&](Connection&) -> absl::Status {
+                      holding = true;
+                      while (t.db().queued_writes() < 3) std::this_thread::yield();
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  });
+  while (!holding) std::this_thread::yield();
+  std::vector<std::thread> calls;
+  std::vector<absl::Status> results(3);
+  for (int i = 0; i < 3; ++i) {
+    calls.emplace_back([&, i] {
+      results[i] = t.db().Write([&](Connection& txn) -> absl::Status {
+        RETURN_IF_ERROR(t.log().Append(txn, TestLog::Input(10 + i)).status());
+        // The second call fails after auditing: its event goes with it.
+        return i == 1 ? absl::AbortedError("the guarded write failed") : absl::OkStatus();
+      });
+    });
+    // Queued in this order.
+    while (t.db().queued_writes() < i + 1) std::this_thread::yield();
+  }
+  holder.join();
+  for (auto& c : calls) c.join();
+  EXPECT_TRUE(results[0].ok()) << results[0];
+  EXPECT_TRUE(absl::IsAborted(results[1])) << results[1];
+  EXPECT_TRUE(results[2].ok()) << results[2];
+  const auto events = t.All();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(Sequences(events), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(events[1].entry_id(), "e-10");
+  EXPECT_EQ(events[2].entry_id(), "e-12");
+  EXPECT_EQ(events[2].prev_hash(), events[1].hash());
+  const VerifyResult r = t.Verify();
+  EXPECT_TRUE(r.ok) << r.problem;
+  // The three calls shared one transaction.
+  EXPECT_EQ(t.db().write_stats().transactions, t.db().write_stats().calls - 2);
+}
+
 TEST(AuditLog, AppendsInOneTransactionChainToEachOther) {
   TestLog t;
   t.AddN(1);

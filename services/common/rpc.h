@@ -20,6 +20,7 @@
 #include "relais/v1/common.pb.h"
 #include "services/audit/audit_log.h"
 #include "services/common/call_executor.h"
+#include "storage/database.h"
 
 namespace relais::rpc {
 
@@ -196,6 +197,10 @@ absl::Status CheckCallAlive(grpc::CallbackServerContext* ctx);
 template <typename Body>
 absl::Status ServeNow(CallGate& gate, grpc::CallbackServerContext* ctx, v1::Action action,
                       Body& body) {
+  // The token's revocation check and the body's reads share one snapshot and
+  // one read transaction, up to the call's first write (its audit event).
+  storage::Database::ReadTogether reads(gate.audit() != nullptr ? gate.audit()->database()
+                                                                : nullptr);
   absl::StatusOr<Caller> caller = gate.Authenticate(ctx, action);
   absl::Status status = caller.status();
   if (caller.ok()) {

@@ -1,0 +1,170 @@
+// Database::ReadTogether: one call's reads in one transaction (issue #15's
+// read path), on both back ends.
+
+#include <atomic>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "common/status_macros.h"
+#include "gtest/gtest.h"
+#include "storage/database.h"
+#include "storage/testing/fresh_database.h"
+
+namespace relais::storage {
+namespace {
+
+std::unique_ptr<Database> OpenNotes(int readers) {
+  static std::atomic<int> counter{0};
+  std::string path = ::testing::TempDir() + "/together_" + std::to_string(::getpid()) + "_" +
+                     std::to_string(counter++) + ".db";
+  std::filesystem::remove(path);
+  auto db = Database::Open({.path = testing::FreshDatabase(path), .readers = readers});
+  EXPECT_TRUE(db.ok()) << db.status();
+  if (!db.ok()) return nullptr;
+  EXPECT_TRUE((*db)->Migrate("notes", {{1, "CREATE TABLE notes(n BIGINT NOT NULL)"}}).ok());
+  return *std::move(db);
+}
+
+absl::Status Insert(Database& db, int64_t n) {
+  return db.Write([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement s, c.Prepare("INSERT INTO notes(n) VALUES (?1)"));
+    s.Bind(1, n);
+    return s.Run();
+  });
+}
+
+// Rows in notes, read through Database::Read.
+int64_t Count(const Database& db) {
+  int64_t n = -1;
+  absl::Status s = db.Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement q, c.Prepare("SELECT COUNT(*) FROM notes"));
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (row) n = q.ColumnInt64(0);
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  return n;
+}
+
+// Rows in notes, counted on another thread (which shares no scope).
+int64_t CountElsewhere(const Database& db) {
+  int64_t n = -1;
+  std::thread([&] { n = Count(db); }).join();
+  return n;
+}
+
+TEST(ReadTogether, ReadsOfOneScopeSeeOneSnapshotAndTheNextScopeSeesWhatCameAfter) {
+  auto db = OpenNotes(/*readers=*/2);
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(Insert(*db, 1).ok());
+  {
+    Database::ReadTogether together(db.get());
+    EXPECT_EQ(Count(*db), 1);
+    std::thread([&] { ASSERT_TRUE(Insert(*db, 2).ok()); }).join();
+    EXPECT_EQ(Count(*db), 1) << "the second read of the scope left its snapshot";
+    EXPECT_EQ(CountElsewhere(*db), 2);
+  }
+  EXPECT_EQ(Count(*db), 2);
+}
+
+TEST(ReadTogether, AScopeHoldsOneReaderHoweverManyReadsItMakes) {
+  auto db = OpenNotes(/*readers=*/2);
+  ASSERT_NE(db, nullptr);
+  Database::ReadTogether together(db.get());
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Count(*db), 0);
+  // The pool's other reader is free: another thread reads without waiting.
+  EXPECT_EQ(CountElsewhere(*db), 0);
+  // A read inside a read of the scope runs in the same transaction.
+  int64_t inner = -1;
+  ASSERT_TRUE(db->Read([&](Connection&) -> absl::Status {
+                  inner = Count(*db);
+                  return absl::OkStatus();
+                }).ok());
+  EXPECT_EQ(inner, 0);
+  EXPECT_EQ(CountElsewhere(*db), 0);
+}
+
+TEST(ReadTogether, AWriteOnTheSameThreadEndsTheSnapshotAndWhatFollowsSeesTheWrite) {
+  // One reader: had the write kept it, the read on another thread would wait forever.
+  auto db = OpenNotes(/*readers=*/1);
+  ASSERT_NE(db, nullptr);
+  Database::ReadTogether together(db.get());
+  EXPECT_EQ(Count(*db), 0);
+  ASSERT_TRUE(Insert(*db, 1).ok());
+  EXPECT_EQ(CountElsewhere(*db), 1);
+  EXPECT_EQ(Count(*db), 1) << "a read after the call's write did not see it";
+}
+
+TEST(ReadTogether, AFailedStatementDoesNotSpoilTheReadsAfterIt) {
+  auto db = OpenNotes(/*readers=*/1);
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(Insert(*db, 1).ok());
+  Database::ReadTogether together(db.get());
+  EXPECT_EQ(Count(*db), 1);
+  absl::Status bad = db->Read([](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT no_such_column FROM notes"));
+    return s.Step().status();
+  });
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(Count(*db), 1);
+  // An error of the caller's own (not the engine's) keeps the transaction.
+  EXPECT_EQ(db->Read([](Connection&) { return absl::NotFoundError("nothing"); }).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Count(*db), 1);
+}
+
+TEST(ReadTogether, AnExceptionHandsTheReaderBack) {
+  auto db = OpenNotes(/*readers=*/1);
+  ASSERT_NE(db, nullptr);
+  Database::ReadTogether together(db.get());
+  EXPECT_THROW((void)db->Read([](Connection&) -> absl::Status { throw std::runtime_error("x"); }),
+               std::runtime_error);
+  EXPECT_EQ(CountElsewhere(*db), 0) << "the only reader was not handed back";
+  EXPECT_EQ(Count(*db), 0);
+}
+
+TEST(ReadTogether, ScopesNestAndOnlyTheOutermostEnds) {
+  auto db = OpenNotes(/*readers=*/2);
+  auto other = OpenNotes(/*readers=*/1);
+  ASSERT_NE(db, nullptr);
+  ASSERT_NE(other, nullptr);
+  Database::ReadTogether outer(db.get());
+  EXPECT_EQ(Count(*db), 0);
+  {
+    Database::ReadTogether inner(db.get());
+    Database::ReadTogether elsewhere(other.get());  // another database: its own scope
+    Database::ReadTogether none(nullptr);
+    EXPECT_EQ(Count(*other), 0);
+    ASSERT_TRUE(Insert(*other, 1).ok());
+    EXPECT_EQ(Count(*other), 1);
+  }
+  std::thread([&] { ASSERT_TRUE(Insert(*db, 1).ok()); }).join();
+  EXPECT_EQ(Count(*db), 0) << "the inner scope ended the outer one's snapshot";
+  EXPECT_EQ(CountElsewhere(*other), 1);
+}
+
+TEST(ReadTogether, ACompactionOnTheSameThreadIsNotHeldBackByTheScopesOwnSnapshot) {
+  if (!testing::OnPostgres()) GTEST_SKIP() << "nothing to compact on SQLite";
+  auto db = OpenNotes(/*readers=*/1);
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(Insert(*db, 1).ok());
+  Database::ReadTogether together(db.get());
+  EXPECT_EQ(Count(*db), 1);  // a snapshot, and a lock on the table until it ends
+  absl::Status compacted = db->Compact("notes");
+  EXPECT_TRUE(compacted.ok()) << compacted;
+  EXPECT_TRUE(db->PendingCompactions().empty());
+  EXPECT_EQ(Count(*db), 1);
+}
+
+TEST(ReadTogether, ReadsWithoutAScopeEachSeeTheLatestCommit) {
+  auto db = OpenNotes(/*readers=*/1);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(Count(*db), 0);
+  std::thread([&] { ASSERT_TRUE(Insert(*db, 1).ok()); }).join();
+  EXPECT_EQ(Count(*db), 1);
+}
+
+}  // namespace
+}  // namespace relais::storage
