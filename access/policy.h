@@ -14,25 +14,29 @@
 
 namespace relais::access {
 
+// The partnership convention a consent cites, as it stands now: the consent
+// then covers only what the convention also covers. (Outside ConsentGrant:
+// clang cannot default-construct a nested class with member initialisers
+// inside the enclosing class's std::optional.)
+struct CitedConventionLimit {
+  std::string id;
+  // In force now, with both the holder and the reading service as parties.
+  bool in_force_for_parties = false;
+  std::set<int> categories;  // v1::DataCategory values
+  std::set<int> purposes;    // v1::Purpose values
+};
+
 // One consent in force now (valid, not withdrawn) that names the service or its
 // sector. It covers only the entries of its holder (the service that recorded
 // it): shared professional secrecy is the holder's to share.
 struct ConsentGrant {
+  using ConventionLimit = CitedConventionLimit;
   std::string id;
   std::string holder_service_id;
   std::set<int> categories;  // v1::DataCategory values named explicitly
   bool all_non_special_categories = false;
-  std::set<int> purposes;  // v1::Purpose values
-  // The partnership convention the consent cites, as it stands now: the
-  // consent then covers only what the convention also covers.
-  struct ConventionLimit {
-    std::string id;
-    // In force now, with both the holder and the reading service as parties.
-    bool in_force_for_parties = false;
-    std::set<int> categories;  // v1::DataCategory values
-    std::set<int> purposes;    // v1::Purpose values
-  };
-  std::optional<ConventionLimit> convention;
+  std::set<int> purposes;                     // v1::Purpose values
+  std::optional<ConventionLimit> convention;  // the convention the consent cites, if any
 };
 
 // The facts about one service and one youth at one instant.
