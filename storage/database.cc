@@ -412,14 +412,19 @@ absl::Status Database::ReadTogether::Run(absl::FunctionRef<absl::Status(Connecti
   if (c_ == nullptr) {
     ASSIGN_OR_RETURN(c_, db_->BeginReader());
   }
+  // A Read() inside another's callback shares the connection: only the
+  // outermost one may hand it back.
+  ++depth_;
   bool returned = false;
   absl::Cleanup thrown = [this, &returned] {
-    if (!returned) End(false);
+    if (--depth_ == 0 && !returned) End(false);
   };
   absl::Status status = fn(*c_);
   returned = true;
   // A failed statement leaves PostgreSQL's transaction refusing any other.
-  if (!status.ok() && (c_->TransactionFailed() || !c_->InTransaction())) End(false);
+  if (depth_ == 1 && (c_->TransactionFailed() || !c_->InTransaction())) {
+    End(false);
+  }
   return status;
 }
 

@@ -289,6 +289,7 @@ class Database {
     const Database* const db_;
     ReadTogether* const outer_;  // the thread's enclosing scope, of any database
     Connection* c_ = nullptr;    // while a transaction is open
+    int depth_ = 0;              // Run() calls under way on this thread
   };
 
   // Applies the component's migrations newer than its recorded version, each in

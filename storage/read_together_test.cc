@@ -115,6 +115,24 @@ TEST(ReadTogether, AFailedStatementDoesNotSpoilTheReadsAfterIt) {
   EXPECT_EQ(Count(*db), 1);
 }
 
+TEST(ReadTogether, AStatementFailingInsideANestedReadEndsTheTransactionOnlyWhenTheOuterReadEnds) {
+  auto db = OpenNotes(/*readers=*/2);
+  ASSERT_NE(db, nullptr);
+  Database::ReadTogether together(db.get());
+  absl::Status inner;
+  ASSERT_TRUE(db->Read([&](Connection&) -> absl::Status {
+                  inner = db->Read([](Connection& c) -> absl::Status {
+                    ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT no_such_column FROM notes"));
+                    return s.Step().status();
+                  });
+                  return absl::OkStatus();  // the outer read shrugs the failure off
+                }).ok());
+  EXPECT_FALSE(inner.ok());
+  // PostgreSQL refused the rest of that transaction: the next read begins anew.
+  EXPECT_EQ(Count(*db), 0);
+  EXPECT_EQ(CountElsewhere(*db), 0);
+}
+
 TEST(ReadTogether, AnExceptionHandsTheReaderBack) {
   auto db = OpenNotes(/*readers=*/1);
   ASSERT_NE(db, nullptr);
