@@ -300,7 +300,6 @@ void Database::RunGroup(const std::vector<WriteRequest*>& group) {
     }
     release_pending = true;
   }
-  writer_->Forget();
   if (!savepoints && !group.front()->status.ok()) {
     if (absl::Status rb = writer_->Run("ROLLBACK"); !rb.ok()) {
       common::LogError("rollback failed", {{"status", rb.ToString()}});
@@ -311,7 +310,6 @@ void Database::RunGroup(const std::vector<WriteRequest*>& group) {
 }
 
 void Database::FailGroup(const std::vector<WriteRequest*>& group, const absl::Status& status) {
-  writer_->Forget();
   // If the engine already rolled back by itself there is nothing left to undo.
   if (writer_->InTransaction()) {
     if (absl::Status rb = writer_->Run("ROLLBACK"); !rb.ok()) {

@@ -138,9 +138,9 @@ class Connection {
   // A value that the open write transaction's own writes determine (the audit
   // chain's head after an append), kept so that the next call of the same
   // group need not read it again: a round trip less on PostgreSQL. Database
-  // forgets every such value wherever the transaction's writes may end or be
-  // undone (a new transaction, a call's failure rolled back to its savepoint,
-  // a commit, a rollback), so a value recalled is what the table holds.
+  // forgets every such value when a write transaction begins and when a
+  // call's failure is rolled back to its savepoint, so a value recalled inside
+  // a write transaction is what the table holds.
   void Remember(absl::string_view key, std::string value) {
     memo_.insert_or_assign(key, std::move(value));
   }
@@ -188,7 +188,7 @@ class Connection {
   // its free list. Bounded: past kMaxCachedSql texts new ones are not kept.
   static constexpr size_t kMaxCachedSql = 512;
   absl::node_hash_map<std::string, std::vector<std::unique_ptr<StatementImpl>>> cache_;
-  // Remember()'s values; Database clears them (Forget) at transaction boundaries.
+  // Remember()'s values; Database clears them (Forget) as said there.
   absl::flat_hash_map<std::string, std::string> memo_;
   void Forget() { memo_.clear(); }
 };

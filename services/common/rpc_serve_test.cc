@@ -12,6 +12,8 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -59,10 +61,40 @@ class ThrowingDirectory final : public v1::DirectoryService::CallbackService {
                  });
   }
 
+  // Counts the scratch rows, runs `between`, counts again: what one call's
+  // reads saw.
+  grpc::ServerUnaryReactor* ListSectors(grpc::CallbackServerContext* ctx,
+                                        const v1::ListSectorsRequest*,
+                                        v1::ListSectorsResponse*) override {
+    return Serve(*gate_, ctx, v1::ACTION_READ_DIRECTORY,
+                 [=, this](const Caller&, CallAudit&) -> absl::Status {
+                   ASSIGN_OR_RETURN(const int64_t before, Count());
+                   between_();
+                   ASSIGN_OR_RETURN(const int64_t after, Count());
+                   seen_ = {before, after};
+                   return absl::OkStatus();
+                 });
+  }
+  void set_between(Fault between) { between_ = std::move(between); }
+  std::pair<int64_t, int64_t> seen() const { return seen_; }
+
  private:
+  absl::StatusOr<int64_t> Count() {
+    int64_t n = -1;
+    RETURN_IF_ERROR(db_->Read([&](storage::Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(storage::Statement s, c.Prepare("SELECT COUNT(*) FROM scratch"));
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (row) n = s.ColumnInt64(0);
+      return absl::OkStatus();
+    }));
+    return n;
+  }
+
   CallGate* const gate_;
   storage::Database* const db_;
   Fault fault_ = [] {};
+  Fault between_ = [] {};
+  std::pair<int64_t, int64_t> seen_{-1, -1};
 };
 
 class ServeLastResort : public ::testing::Test {
@@ -209,6 +241,24 @@ TEST_F(ServeLastResort, AHealthyBodyIsServedAndCommits) {
   EXPECT_TRUE(Call("healthy").ok());
   EXPECT_EQ(ScratchRows(), 1);
   EXPECT_TRUE(EventsOf("healthy").empty());
+}
+
+TEST_F(ServeLastResort, TheReadsOfOneCallSeeOneInstant) {
+  // A row committed by someone else between two reads of the same call.
+  service_->set_between([this] {
+    std::thread([this] {
+      EXPECT_TRUE(db_->Write([](storage::Connection& c) {
+                       return c.Exec("INSERT INTO scratch(v) VALUES ('meanwhile')");
+                     })
+                      .ok());
+    }).join();
+  });
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + token_);
+  v1::ListSectorsResponse reply;
+  ASSERT_TRUE(stub_->ListSectors(&ctx, v1::ListSectorsRequest(), &reply).ok());
+  EXPECT_EQ(service_->seen(), (std::pair<int64_t, int64_t>{0, 0}));
+  EXPECT_EQ(ScratchRows(), 1);  // the next call sees it
 }
 
 // The same handler with its body on a CallExecutor, as relaisd runs it.
