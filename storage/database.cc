@@ -72,6 +72,11 @@ absl::StatusOr<bool> Statement::Step() {
   return impl_->Step();
 }
 
+absl::Status Statement::Send() {
+  RETURN_IF_ERROR(bind_status_);
+  return impl_->Send();
+}
+
 absl::Status Statement::Run() {
   ASSIGN_OR_RETURN(bool row, Step());
   if (row) return absl::InternalError("statement returned a row where none was expected");
@@ -269,16 +274,30 @@ void Database::RunGroup(const std::vector<WriteRequest*>& group) {
   if (absl::Status begin = writer_->BeginWrite(); !begin.ok()) return FailGroup(group, begin);
   // A lone call needs no savepoint: its failure rolls back the transaction.
   const bool savepoints = group.size() > 1;
-  // The previous call's savepoint, released together with the next call's
-  // SAVEPOINT (one round trip) or by the COMMIT.
+  // The previous call's savepoint, released before the next call's SAVEPOINT
+  // or by the COMMIT.
   bool release_pending = false;
   for (WriteRequest* r : group) {
+    // The savepoint commands are sent, not waited for: on PostgreSQL they
+    // travel with the call's first statement (one round trip), and their
+    // answers are read once the call has run. Had one failed, the call's
+    // statements failed with it, and the group fails below.
+    std::vector<Statement> marks;
+    auto send = [&](absl::string_view sql) -> absl::Status {
+      ASSIGN_OR_RETURN(Statement mark, writer_->Prepare(sql));
+      RETURN_IF_ERROR(mark.Send());
+      marks.push_back(std::move(mark));
+      return absl::OkStatus();
+    };
     if (savepoints) {
-      absl::Status s = release_pending ? writer_->Exec("RELEASE call; SAVEPOINT call")
-                                       : writer_->Run("SAVEPOINT call");
-      if (!s.ok()) return FailGroup(group, s);
+      absl::Status sent = release_pending ? send("RELEASE call") : absl::OkStatus();
+      if (sent.ok()) sent = send("SAVEPOINT call");
+      if (!sent.ok()) return FailGroup(group, sent);
     }
     r->status = RunCall(r->fn, *writer_, r->exception);
+    for (Statement& mark : marks) {
+      if (absl::Status s = mark.Run(); !s.ok()) return FailGroup(group, s);
+    }
     // A call that answered OK over a failed statement (PostgreSQL then refuses
     // the rest of the transaction): its writes cannot be committed.
     if (r->status.ok() && writer_->TransactionFailed()) {

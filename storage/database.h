@@ -47,6 +47,9 @@ class StatementImpl {
   virtual absl::Status BindBlob(int index, absl::string_view bytes) = 0;
   virtual absl::Status BindNull(int index) = 0;
   virtual absl::StatusOr<bool> Step() = 0;
+  // Starts the statement before its first Step (see Statement::Send). A back
+  // end without pipelining runs it at that Step, as always.
+  virtual absl::Status Send() { return absl::OkStatus(); }
   virtual int64_t ColumnInt64(int column) const = 0;
   virtual absl::string_view ColumnView(int column) const = 0;
   virtual std::string ColumnBlob(int column) const = 0;
@@ -82,6 +85,17 @@ class Statement {
   // Runs one step. true: a row is ready; false: done. A bind error recorded
   // earlier is returned here.
   absl::StatusOr<bool> Step();
+  // Starts the bound statement: it runs as if here, and its first Step reads
+  // its answer. On PostgreSQL the statements a connection sends before any of
+  // them is stepped travel together, one round trip for all of them (libpq's
+  // pipeline mode), and a statement stepped while others wait joins them: a
+  // caller whose reads do not depend on each other sends them all, then steps
+  // each. Each still answers on its own: one that failed fails its Step, and
+  // the ones sent after it in the same transaction fail with the same status
+  // (the transaction is then unusable, as it would be without Send). A
+  // statement's rows are read by its Steps; step through a sent query before
+  // writing to what it reads (SQLite reads its later rows then).
+  absl::Status Send();
   // Steps to completion, expecting no rows.
   absl::Status Run();
 

@@ -35,6 +35,9 @@ constexpr absl::string_view kBeginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ 
 // Distinct statements a connection keeps prepared on the server; past that,
 // a statement is sent with its text each time.
 constexpr size_t kMaxPrepared = 512;
+// Statements queued in one pipeline at most (the server buffers their
+// answers until the Sync); past that the queue is read first.
+constexpr size_t kMaxQueued = 64;
 
 absl::Status ErrorFor(absl::string_view sqlstate, const std::string& msg) {
   auto error = [&](absl::StatusCode code, absl::string_view reason) {
@@ -97,6 +100,15 @@ bool Succeeded(const PGresult* r) {
   return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
+// The key of prepared_: the SQL and its parameters' types.
+std::string PreparedKey(const std::string& sql, int params, const unsigned int* types) {
+  std::string key(sql);
+  if (params > 0) key.append(reinterpret_cast<const char*>(types), sizeof(*types) * params);
+  return key;
+}
+
+}  // namespace
+
 class PostgresStatement final : public StatementImpl {
  public:
   PostgresStatement(PostgresConnection* conn, std::string sql, int params)
@@ -106,6 +118,11 @@ class PostgresStatement final : public StatementImpl {
         is_null_(params, true),
         types_(params, 0),
         formats_(params, 0) {}
+  // A statement dropped while sent: its answer is read first, so that the
+  // connection's queue never points at it.
+  ~PostgresStatement() override {
+    if (sent_) conn_->Settle();
+  }
 
   absl::Status BindInt64(int index, int64_t value) override {
     return Set(index, absl::StrCat(value), kInt8Oid, 0);
@@ -125,13 +142,36 @@ class PostgresStatement final : public StatementImpl {
   }
 
   absl::StatusOr<bool> Step() override {
-    if (!result_) {
-      RETURN_IF_ERROR(Execute());
-      row_ = 0;
-    } else {
-      ++row_;
-    }
+    // Statements are queued: this one joins them, one round trip for all.
+    if (!result_ && !sent_ && failed_.ok() && conn_->pipelining()) (void)Send();
+    if (sent_) conn_->Settle();  // hands this statement its answer (Receive)
+    RETURN_IF_ERROR(failed_);
+    if (!result_) RETURN_IF_ERROR(Execute());
+    ++row_;
     return row_ < PQntuples(result_.get());
+  }
+
+  absl::Status Send() override {
+    if (sent_ || result_ || !failed_.ok()) {
+      return common::WithReason(absl::StatusCode::kInternal, "storage_error",
+                                "send: the statement already ran; Reset it first");
+    }
+    const Arguments a = Bound();
+    sent_ = conn_->Enqueue(this, sql_, static_cast<int>(values_.size()), types_.data(),
+                           a.values.data(), a.lengths.data(), formats_.data());
+    return absl::OkStatus();
+  }
+
+  // The answer to a queued statement (PostgresConnection::Settle).
+  void Receive(pg_result* result, absl::Status status) {
+    sent_ = false;
+    Result r(result);
+    if (status.ok()) {
+      result_ = std::move(r);
+      row_ = -1;
+    } else {
+      failed_ = std::move(status);
+    }
   }
 
   int64_t ColumnInt64(int column) const override {
@@ -162,8 +202,10 @@ class PostgresStatement final : public StatementImpl {
   bool ColumnIsNull(int column) const override { return !HasValue(column); }
   int ColumnCount() const override { return result_ ? PQnfields(result_.get()) : 0; }
   void Reset() override {
+    if (sent_) conn_->Settle();
     result_.reset();
-    row_ = 0;
+    failed_ = absl::OkStatus();
+    row_ = -1;
     for (size_t i = 0; i < values_.size(); ++i) {
       values_[i].clear();
       is_null_[i] = true;
@@ -189,21 +231,30 @@ class PostgresStatement final : public StatementImpl {
     return absl::OkStatus();
   }
   bool HasValue(int column) const {
-    return result_ && row_ < PQntuples(result_.get()) && column >= 0 &&
+    return result_ && row_ >= 0 && row_ < PQntuples(result_.get()) && column >= 0 &&
            column < PQnfields(result_.get()) && !PQgetisnull(result_.get(), row_, column);
   }
-  absl::Status Execute() {
+  // The bound values as libpq takes them (null: SQL NULL).
+  struct Arguments {
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+  };
+  Arguments Bound() const {
     const size_t n = values_.size();
-    std::vector<const char*> values(n);
-    std::vector<int> lengths(n);
+    Arguments a{std::vector<const char*>(n), std::vector<int>(n)};
     for (size_t i = 0; i < n; ++i) {
-      values[i] = is_null_[i] ? nullptr : values_[i].data();
-      lengths[i] = static_cast<int>(values_[i].size());
+      a.values[i] = is_null_[i] ? nullptr : values_[i].data();
+      a.lengths[i] = static_cast<int>(values_[i].size());
     }
-    Result r(conn_->Execute(sql_, static_cast<int>(n), types_.data(), values.data(), lengths.data(),
-                            formats_.data()));
+    return a;
+  }
+  absl::Status Execute() {
+    const Arguments a = Bound();
+    Result r(conn_->Execute(sql_, static_cast<int>(values_.size()), types_.data(), a.values.data(),
+                            a.lengths.data(), formats_.data()));
     if (!r || !Succeeded(r.get())) return PostgresStatus(r.get(), conn_->raw(), "step");
     result_ = std::move(r);
+    row_ = -1;
     return absl::OkStatus();
   }
 
@@ -214,11 +265,13 @@ class PostgresStatement final : public StatementImpl {
   std::vector<unsigned int> types_;
   std::vector<int> formats_;
   Result result_;
-  int row_ = 0;
+  int row_ = -1;  // the row Step reached; -1 before the first
+  // Queued in the connection's pipeline, its answer not read yet.
+  bool sent_ = false;
+  // What the server answered a sent statement that failed.
+  absl::Status failed_;
   mutable std::vector<std::string> decoded_;
 };
-
-}  // namespace
 
 absl::Status PostgresStatus(const pg_result* result, pg_conn* conn, absl::string_view context) {
   if (result != nullptr && Succeeded(result)) return absl::OkStatus();
@@ -364,7 +417,7 @@ absl::Status PostgresConnection::Configure() {
 pg_result* PostgresConnection::Execute(const std::string& sql, int params,
                                        const unsigned int* types, const char* const* values,
                                        const int* lengths, const int* formats) {
-  AwaitCommit();
+  Settle();
   const bool first_of_read = fresh_read_;
   fresh_read_ = false;
   PGresult* r = Send(sql, params, types, values, lengths, formats);
@@ -378,22 +431,24 @@ pg_result* PostgresConnection::Execute(const std::string& sql, int params,
       r = Send(sql, params, types, values, lengths, formats);
     }
   }
-  if (r != nullptr && PQresultStatus(r) == PGRES_COMMAND_OK) {
-    const char* status = PQcmdStatus(r);
-    if (absl::StartsWith(status, "INSERT") || absl::StartsWith(status, "UPDATE") ||
-        absl::StartsWith(status, "DELETE")) {
-      (void)absl::SimpleAtoi(PQcmdTuples(r), &changes_);
-    }
-  }
+  CountChanges(r);
   return r;
+}
+
+void PostgresConnection::CountChanges(const pg_result* r) const {
+  if (r == nullptr || PQresultStatus(r) != PGRES_COMMAND_OK) return;
+  const char* status = PQcmdStatus(const_cast<pg_result*>(r));
+  if (absl::StartsWith(status, "INSERT") || absl::StartsWith(status, "UPDATE") ||
+      absl::StartsWith(status, "DELETE")) {
+    (void)absl::SimpleAtoi(PQcmdTuples(const_cast<pg_result*>(r)), &changes_);
+  }
 }
 
 pg_result* PostgresConnection::Send(const std::string& sql, int params, const unsigned int* types,
                                     const char* const* values, const int* lengths,
                                     const int* formats) {
   // The server parses and plans a statement once per connection, not per call.
-  std::string key(sql);
-  if (params > 0) key.append(reinterpret_cast<const char*>(types), sizeof(*types) * params);
+  std::string key = PreparedKey(sql, params, types);
   auto it = prepared_.find(key);
   if (it == prepared_.end() && prepared_.size() < kMaxPrepared) {
     std::string name = absl::StrCat("relais_", ++prepared_count_);
@@ -425,7 +480,7 @@ absl::StatusOr<std::unique_ptr<StatementImpl>> PostgresConnection::PrepareNew(
 }
 
 absl::Status PostgresConnection::Exec(absl::string_view sql) {
-  AwaitCommit();
+  Settle();
   fresh_read_ = false;
   Result r(PQexec(conn_, std::string(sql).c_str()));
   return PostgresStatus(r.get(), conn_, "exec");
@@ -456,7 +511,7 @@ absl::Status PostgresConnection::BeginWrite() {
 }
 
 absl::Status PostgresConnection::BeginRead() {
-  AwaitCommit();
+  Settle();
   if (read_begun_) {
     read_begun_ = false;
     // Begun by the last EndRead, unless the server closed the connection
@@ -478,9 +533,94 @@ absl::Status PostgresConnection::EndRead(bool ok) {
   // with the next read's BEGIN, and both answers are read at this
   // connection's next use, by then long arrived: no round trip waited for
   // either. Not sent (the connection is gone): the transaction ended with it.
-  AwaitCommit();
+  Settle();
   commit_in_flight_ = PQsendQuery(conn_, absl::StrCat("COMMIT; ", kBeginRead).c_str()) == 1;
   return absl::OkStatus();
+}
+
+bool PostgresConnection::Enqueue(PostgresStatement* statement, const std::string& sql, int params,
+                                 const unsigned int* types, const char* const* values,
+                                 const int* lengths, const int* formats) {
+  if (fresh_read_) return false;
+  if (queued_.size() >= kMaxQueued) Drain();
+  AwaitCommit();
+  if (!in_pipeline_) {
+    if (PQenterPipelineMode(conn_) != 1) return false;
+    in_pipeline_ = true;
+  }
+  std::string key = PreparedKey(sql, params, types);
+  auto it = prepared_.find(key);
+  if (it == prepared_.end() && prepared_.size() < kMaxPrepared) {
+    std::string name = absl::StrCat("relais_", ++prepared_count_);
+    if (PQsendPrepare(conn_, name.c_str(), sql.c_str(), params, types) == 1) {
+      queued_.push_back({nullptr, key});
+      it = prepared_.emplace(key, std::move(name)).first;
+    }
+  }
+  const int sent =
+      it == prepared_.end()
+          ? PQsendQueryParams(conn_, sql.c_str(), params, types, values, lengths, formats, 0)
+          : PQsendQueryPrepared(conn_, it->second.c_str(), params, values, lengths, formats, 0);
+  if (sent != 1) {
+    // libpq refused to queue it (the connection is gone): that is its answer.
+    statement->Receive(nullptr, PostgresStatus(nullptr, conn_, "send"));
+    return false;
+  }
+  queued_.push_back({statement, std::move(key)});
+  return true;
+}
+
+void PostgresConnection::Settle() const {
+  Drain();
+  AwaitCommit();
+}
+
+void PostgresConnection::Drain() const {
+  if (!in_pipeline_) return;
+  in_pipeline_ = false;
+  std::vector<Queued> queued;
+  queued.swap(queued_);
+  // The Sync ends the pipeline and sends it: the server answers everything
+  // queued, in order. Once one statement failed, the rest are skipped
+  // (PIPELINE_ABORTED) and take its status.
+  const bool synced = PQpipelineSync(conn_) == 1;
+  absl::Status first_failure;
+  for (Queued& q : queued) {
+    PGresult* r = synced ? PQgetResult(conn_) : nullptr;
+    if (r != nullptr) {
+      while (PGresult* end = PQgetResult(conn_)) PQclear(end);  // the answer's end (null)
+    }
+    absl::Status status;
+    if (r != nullptr && PQresultStatus(r) == PGRES_PIPELINE_ABORTED && !first_failure.ok()) {
+      status = first_failure;
+    } else {
+      status = PostgresStatus(r, conn_, "step");
+    }
+    if (!status.ok()) {
+      if (first_failure.ok()) first_failure = status;
+      const char* state = r == nullptr ? nullptr : PQresultErrorField(r, PG_DIAG_SQLSTATE);
+      // A refused PREPARE, or a table that changed shape under the statement:
+      // prepared again at its next use.
+      if (q.statement == nullptr || (state != nullptr && absl::string_view(state) == "0A000")) {
+        prepared_.erase(q.key);
+      }
+    } else if (q.statement != nullptr) {
+      CountChanges(r);
+    }
+    if (q.statement == nullptr || !status.ok()) {
+      PQclear(r);
+      r = nullptr;
+    }
+    if (q.statement != nullptr) q.statement->Receive(r, std::move(status));
+  }
+  if (synced) {
+    while (PGresult* r = PQgetResult(conn_)) {
+      const bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+      PQclear(r);
+      if (sync) break;
+    }
+  }
+  (void)PQexitPipelineMode(conn_);
 }
 
 void PostgresConnection::AwaitCommit() const {
@@ -495,18 +635,18 @@ void PostgresConnection::AwaitCommit() const {
 }
 
 bool PostgresConnection::InTransaction() const {
-  AwaitCommit();
+  Settle();
   const PGTransactionStatusType s = PQtransactionStatus(conn_);
   return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
 }
 
 bool PostgresConnection::TransactionFailed() const {
-  AwaitCommit();
+  Settle();
   return PQtransactionStatus(conn_) == PQTRANS_INERROR;
 }
 
 absl::Status PostgresConnection::EnsureOpen() {
-  AwaitCommit();
+  Settle();
   if (PQstatus(conn_) == CONNECTION_OK) return absl::OkStatus();
   PQreset(conn_);
   prepared_.clear();  // a new session knows none of them

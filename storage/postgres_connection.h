@@ -19,6 +19,8 @@ struct pg_result;
 
 namespace relais::storage {
 
+class PostgresStatement;
+
 // Maps a libpq result (nullptr: the connection failed) to a status by its
 // SQLSTATE: unique_violation -> AlreadyExists, other integrity violations and
 // the schema's own refusals -> FailedPrecondition, a lost or refused connection,
@@ -48,6 +50,20 @@ class PostgresConnection final : public Connection {
                      const char* const* values, const int* lengths, const int* formats);
   pg_conn* raw() const { return conn_; }
 
+  // For PostgresStatement::Send: queues the statement in this connection's
+  // pipeline (its answer is read by Settle). false: not queued (the first
+  // statement of a read begun in the pool, which must be able to reconnect),
+  // so it runs at its Step as usual.
+  bool Enqueue(PostgresStatement* statement, const std::string& sql, int params,
+               const unsigned int* types, const char* const* values, const int* lengths,
+               const int* formats);
+  // Reads every answer the server still owes this connection: the queued
+  // statements' (each handed to its statement), then a read's COMMIT (EndRead).
+  // Before any other use of the connection.
+  void Settle() const;
+  // Statements are queued and not answered yet.
+  bool pipelining() const { return in_pipeline_; }
+
  private:
   PostgresConnection(std::string uri, pg_conn* conn, absl::Duration lock_timeout);
   absl::StatusOr<std::unique_ptr<StatementImpl>> PrepareNew(absl::string_view sql) override;
@@ -68,11 +84,15 @@ class PostgresConnection final : public Connection {
                   const char* const* values, const int* lengths, const int* formats);
   // Reads the answers to what EndRead sent, before any other use.
   void AwaitCommit() const;
+  // Reads the answers to the queued statements and leaves pipeline mode.
+  void Drain() const;
+  // Keeps an INSERT, UPDATE or DELETE's row count for Changes().
+  void CountChanges(const pg_result* r) const;
 
   const std::string uri_;
   pg_conn* conn_;
   const absl::Duration lock_timeout_;
-  int changes_ = 0;
+  mutable int changes_ = 0;
   // A read's COMMIT and the next read's BEGIN were sent and their answers
   // not read yet (EndRead).
   mutable bool commit_in_flight_ = false;
@@ -80,9 +100,18 @@ class PostgresConnection final : public Connection {
   mutable bool read_begun_ = false;
   // BeginRead found it so: the next statement is the transaction's first.
   bool fresh_read_ = false;
+  // Statements sent (Enqueue) whose answers are not read yet, in order; a
+  // null statement stands for the PREPARE sent before one. `key` is its
+  // entry in prepared_, forgotten if the server refused it.
+  struct Queued {
+    PostgresStatement* statement;
+    std::string key;
+  };
+  mutable std::vector<Queued> queued_;
+  mutable bool in_pipeline_ = false;
   // Statements prepared on the server in this session: SQL and parameter
-  // types -> statement name.
-  absl::flat_hash_map<std::string, std::string> prepared_;
+  // types -> statement name. Mutable: Settle forgets those the server refused.
+  mutable absl::flat_hash_map<std::string, std::string> prepared_;
   int64_t prepared_count_ = 0;
 };
 

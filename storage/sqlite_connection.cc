@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -70,10 +71,22 @@ class SqliteStatement final : public StatementImpl {
     return SqliteStatus(sqlite3_bind_null(stmt_, index), "bind", db_);
   }
   absl::StatusOr<bool> Step() override {
+    if (first_.has_value()) {
+      absl::StatusOr<bool> first = *std::move(first_);
+      first_.reset();
+      return first;
+    }
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
     return SqliteStatus(sqlite3_extended_errcode(db_), "step", db_);
+  }
+  // Runs the first step now, so that the statement sees the database as it
+  // is at its Send, as on PostgreSQL; the first Step returns its outcome.
+  absl::Status Send() override {
+    first_.reset();
+    first_ = Step();
+    return absl::OkStatus();
   }
   int64_t ColumnInt64(int column) const override { return sqlite3_column_int64(stmt_, column); }
   absl::string_view ColumnView(int column) const override {
@@ -94,6 +107,7 @@ class SqliteStatement final : public StatementImpl {
   // Reset ends the statement's hold on its snapshot; clearing the bindings
   // drops the copies of bound values.
   void Reset() override {
+    first_.reset();
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
   }
@@ -101,6 +115,8 @@ class SqliteStatement final : public StatementImpl {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  // The first step's outcome, taken at Send and not returned by Step yet.
+  std::optional<absl::StatusOr<bool>> first_;
 };
 
 }  // namespace

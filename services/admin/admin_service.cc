@@ -109,6 +109,10 @@ class BackupSource final : public rpc::StreamSource<v1::BackupDatabaseChunk> {
       return common::Unavailable("backup_failed", "the database could not be copied");
     }
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    // The open descriptor is all the stream needs: the copy of every record
+    // leaves the file system now, not when the call is torn down (or never,
+    // if the server stops first).
+    if (fd_ >= 0 && ::unlink(path_.c_str()) == 0) path_.clear();
     if (fd_ < 0 || EVP_DigestInit_ex(sha_, EVP_sha256(), nullptr) != 1) {
       common::LogError("backup copy unreadable", {{"errno", std::strerror(errno)}});
       return common::Unavailable("backup_failed", "the copy could not be read");
@@ -130,7 +134,7 @@ class BackupSource final : public rpc::StreamSource<v1::BackupDatabaseChunk> {
   const std::string dir_;
   EVP_MD_CTX* const sha_;
   grpc::CallbackServerContext* ctx_ = nullptr;  // set by Begin(), valid until done
-  std::string path_;                            // the server-side copy; removed when done
+  std::string path_;                            // the server-side copy until opened
   int fd_ = -1;
   int64_t size_ = 0;
   int64_t sent_ = 0;

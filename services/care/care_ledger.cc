@@ -1,5 +1,7 @@
 #include "services/care/care_ledger.h"
 
+#include <optional>
+
 #include "access/consent_rule.h"
 #include "common/proto_time.h"
 #include "common/reason.h"
@@ -12,6 +14,7 @@
 namespace relais::care {
 
 using storage::Connection;
+using storage::Statement;
 
 void DecorateConsent(v1::Consent& k, absl::CivilDay date_of_birth, absl::Time now,
                      int self_consent_age) {
@@ -47,22 +50,34 @@ absl::StatusOr<access::AccessFacts> CareLedger::GatherFacts(absl::string_view se
                                                             absl::string_view member_id) const {
   access::AccessFacts facts;
   facts.service_id = std::string(service_id);
-  ASSIGN_OR_RETURN(directory::ServiceInfo service, directory_->GetService(service_id));
-  facts.sector_id = service.sector_id;
   const absl::Time now = clock_->Now();
+  // One transaction, and on PostgreSQL one round trip for the reads that do
+  // not depend on each other: the accompaniment, the grant and the service
+  // (whose read, through the directory, joins them); then the consents, which
+  // need the service's sector.
+  storage::Database::ReadTogether together(db_);
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-    ASSIGN_OR_RETURN(auto active, store::ActiveAccompaniment(c, service_id, youth_id, now));
+    ASSIGN_OR_RETURN(Statement active_read,
+                     store::SendActiveAccompaniment(c, service_id, youth_id, now));
+    std::optional<Statement> grant_read;
+    if (!member_id.empty()) {
+      ASSIGN_OR_RETURN(grant_read,
+                       store::SendActiveEmergencyGrant(c, member_id, service_id, youth_id, now));
+    }
+    ASSIGN_OR_RETURN(directory::ServiceInfo service, directory_->GetService(service_id));
+    facts.sector_id = service.sector_id;
+    ASSIGN_OR_RETURN(Statement consents_read,
+                     store::SendConsentsInForce(c, youth_id, service_id, facts.sector_id, now));
+    ASSIGN_OR_RETURN(auto active, store::ActiveAccompaniment(c, active_read, now));
     const bool pending = active.has_value() && active->vouch() == v1::VOUCH_PENDING;
     facts.accompanying = active.has_value() && !pending;
     facts.pending = pending;
-    if (!member_id.empty()) {
-      ASSIGN_OR_RETURN(auto grant,
-                       store::ActiveEmergencyGrant(c, member_id, service_id, youth_id, now));
+    if (grant_read.has_value()) {
+      ASSIGN_OR_RETURN(auto grant, store::ActiveEmergencyGrant(c, *grant_read));
       facts.break_glass = grant.has_value();
       if (grant.has_value()) facts.break_glass_grant_id = *grant;
     }
-    ASSIGN_OR_RETURN(facts.consents,
-                     store::ConsentsInForce(c, youth_id, service_id, facts.sector_id, now));
+    ASSIGN_OR_RETURN(facts.consents, store::ConsentsInForce(c, consents_read));
     return conventions_.Limit(c, service_id, now, facts.consents);
   }));
   return facts;

@@ -33,13 +33,24 @@ absl::Status CheckBeforeUpdate(Connection& c, const storage::MacTable& t, absl::
 
 absl::StatusOr<std::string> CitedConvention(Connection& c, absl::string_view table,
                                             absl::string_view row_id) {
+  ASSIGN_OR_RETURN(Statement s, SendCitedConvention(c, table, row_id));
+  return CitedConvention(s);
+}
+
+absl::StatusOr<Statement> SendCitedConvention(Connection& c, absl::string_view table,
+                                              absl::string_view row_id) {
   const bool consent = table == "care_consent_conventions";
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare(absl::StrCat("SELECT convention_id FROM ", table, " WHERE ",
                                           consent ? "consent_id" : "handover_id", " = ?1")));
   s.Bind(1, row_id);
-  ASSIGN_OR_RETURN(bool row, s.Step());
-  return row ? s.ColumnText(0) : std::string();
+  RETURN_IF_ERROR(s.Send());
+  return s;
+}
+
+absl::StatusOr<std::string> CitedConvention(Statement& sent) {
+  ASSIGN_OR_RETURN(bool row, sent.Step());
+  return row ? sent.ColumnText(0) : std::string();
 }
 
 absl::Status InsertCitedConvention(Connection& c, absl::string_view table, absl::string_view row_id,
@@ -303,6 +314,13 @@ absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(Connection& c,
                                                                 absl::string_view service_id,
                                                                 absl::string_view youth_id,
                                                                 absl::Time now) {
+  ASSIGN_OR_RETURN(Statement s, SendActiveEmergencyGrant(c, member_id, service_id, youth_id, now));
+  return ActiveEmergencyGrant(c, s);
+}
+
+absl::StatusOr<Statement> SendActiveEmergencyGrant(Connection& c, absl::string_view member_id,
+                                                   absl::string_view service_id,
+                                                   absl::string_view youth_id, absl::Time now) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare(absl::StrCat("SELECT ", kGrantColumns, ", mac",
                                           " FROM care_emergency_grants WHERE member_id = ?1 AND "
@@ -310,9 +328,14 @@ absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(Connection& c,
                                           "?3 AND expires_at_us > ?3 ORDER BY position DESC "
                                           "LIMIT 1")));
   s.Bind(1, member_id).Bind(2, youth_id).Bind(3, Us(now)).Bind(4, service_id);
-  ASSIGN_OR_RETURN(bool row, s.Step());
+  RETURN_IF_ERROR(s.Send());
+  return s;
+}
+
+absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(Connection& c, Statement& sent) {
+  ASSIGN_OR_RETURN(bool row, sent.Step());
   if (!row) return std::nullopt;
-  ASSIGN_OR_RETURN(SealedGrant g, RowToGrant(c, s));
+  ASSIGN_OR_RETURN(SealedGrant g, RowToGrant(c, sent));
   return g.grant.id();
 }
 

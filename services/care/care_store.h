@@ -54,6 +54,15 @@ absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(storage::Co
                                                                      absl::string_view service_id,
                                                                      absl::string_view youth_id,
                                                                      absl::Time now);
+// In two halves, for a caller that sends it with other reads (Statement::Send):
+// the read, sent; then the accompaniment it found.
+absl::StatusOr<storage::Statement> SendActiveAccompaniment(storage::Connection& c,
+                                                           absl::string_view service_id,
+                                                           absl::string_view youth_id,
+                                                           absl::Time now);
+absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(storage::Connection& c,
+                                                                     storage::Statement& sent,
+                                                                     absl::Time now);
 // An accompaniment of the service that starts after `now` (an accepted handover
 // whose window has not opened yet).
 absl::StatusOr<bool> HasFutureAccompaniment(storage::Connection& c, absl::string_view service_id,
@@ -167,6 +176,13 @@ absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(storage::Conne
                                                                   absl::string_view service_id,
                                                                   absl::string_view sector_id,
                                                                   absl::Time now);
+// In two halves, for a caller that sends it with other reads (Statement::Send).
+absl::StatusOr<storage::Statement> SendConsentsInForce(storage::Connection& c,
+                                                       absl::string_view youth_id,
+                                                       absl::string_view service_id,
+                                                       absl::string_view sector_id, absl::Time now);
+absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(storage::Connection& c,
+                                                                  storage::Statement& sent);
 
 // Break-the-glass grants. Justification and review note are stored as given
 // (already sealed by the record service for the grant's youth).
@@ -184,6 +200,15 @@ absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(storage::Connect
                                                                 absl::string_view service_id,
                                                                 absl::string_view youth_id,
                                                                 absl::Time now);
+// In two halves, for a caller that sends it with other reads (Statement::Send):
+// the read, sent; then the grant it found.
+absl::StatusOr<storage::Statement> SendActiveEmergencyGrant(storage::Connection& c,
+                                                            absl::string_view member_id,
+                                                            absl::string_view service_id,
+                                                            absl::string_view youth_id,
+                                                            absl::Time now);
+absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(storage::Connection& c,
+                                                                storage::Statement& sent);
 absl::StatusOr<std::vector<SealedGrant>> ListEmergencyGrants(storage::Connection& c,
                                                              bool pending_only);
 absl::StatusOr<std::optional<SealedGrant>> GetEmergencyGrant(storage::Connection& c,

@@ -170,6 +170,12 @@ absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(Connection&
                                                                      absl::string_view service_id,
                                                                      absl::string_view youth_id,
                                                                      absl::Time now) {
+  ASSIGN_OR_RETURN(Statement s, SendActiveAccompaniment(c, service_id, youth_id, now));
+  return ActiveAccompaniment(c, s, now);
+}
+
+absl::StatusOr<Statement> SendActiveAccompaniment(Connection& c, absl::string_view service_id,
+                                                  absl::string_view youth_id, absl::Time now) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare(absl::StrCat("SELECT ", kAccompanimentColumns, ", mac",
                                           " FROM care_accompaniments WHERE youth_id = ?1 AND "
@@ -177,9 +183,15 @@ absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(Connection&
                                           "(end_us IS NULL OR end_us > ?3) "
                                           "ORDER BY start_us DESC LIMIT 1")));
   s.Bind(1, youth_id).Bind(2, service_id).Bind(3, Us(now));
-  ASSIGN_OR_RETURN(bool row, s.Step());
+  RETURN_IF_ERROR(s.Send());
+  return s;
+}
+
+absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(Connection& c, Statement& sent,
+                                                                     absl::Time now) {
+  ASSIGN_OR_RETURN(bool row, sent.Step());
   if (!row) return std::nullopt;
-  return RowToAccompaniment(c, s, now);
+  return RowToAccompaniment(c, sent, now);
 }
 
 absl::StatusOr<bool> HasFutureAccompaniment(Connection& c, absl::string_view service_id,

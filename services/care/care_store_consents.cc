@@ -56,9 +56,41 @@ std::vector<int> SplitInts(absl::string_view s) {
   return out;
 }
 
-absl::StatusOr<v1::Consent> RowToConsent(Connection& c, const Statement& s) {
-  RETURN_IF_ERROR(storage::CheckRow(c, kConsentMac, s));
+// The reads that complete a consent row, sent together: its recipients and
+// the convention it cites (both also under the row's MAC).
+struct ConsentParts {
+  Statement recipients;
+  Statement convention;
+};
+
+absl::StatusOr<ConsentParts> SendConsentParts(Connection& c, absl::string_view consent_id) {
+  ASSIGN_OR_RETURN(Statement r, c.Prepare("SELECT kind, target_id FROM care_consent_recipients "
+                                          "WHERE consent_id = ?1 ORDER BY rowid"));
+  r.Bind(1, consent_id);
+  RETURN_IF_ERROR(r.Send());
+  ASSIGN_OR_RETURN(Statement v, internal::SendCitedConvention(c, kConsentConventions, consent_id));
+  return ConsentParts{std::move(r), std::move(v)};
+}
+
+// The consent of the current row of `s`, completed by `parts` (sent for it).
+absl::StatusOr<v1::Consent> RowToConsent(Connection& c, const Statement& s, ConsentParts& parts) {
   v1::Consent k;
+  // Read once, for the MAC (RecipientsCanonical's encoding) and for the consent.
+  storage::CanonicalFields canonical;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, parts.recipients.Step());
+    if (!row) break;
+    canonical.AddColumns(parts.recipients, 0, 2);
+    v1::Recipient* rec = k.add_recipients();
+    if (parts.recipients.ColumnText(0) == "sector") {
+      rec->set_sector_id(parts.recipients.ColumnText(1));
+    } else {
+      rec->set_service_id(parts.recipients.ColumnText(1));
+    }
+  }
+  ASSIGN_OR_RETURN(*k.mutable_convention_id(), internal::CitedConvention(parts.convention));
+  if (!k.convention_id().empty()) canonical.Add("convention").Add(k.convention_id());
+  RETURN_IF_ERROR(storage::CheckRow(c, kConsentMac, s, 0, canonical.bytes()));
   k.set_id(s.ColumnText(0));
   k.set_youth_id(s.ColumnText(1));
   k.set_giver(static_cast<v1::ConsentGiver>(s.ColumnInt64(2)));
@@ -74,21 +106,12 @@ absl::StatusOr<v1::Consent> RowToConsent(Connection& c, const Statement& s) {
   SetTs(k.mutable_recorded_at(), s.ColumnInt64(12));
   if (!s.ColumnIsNull(13)) SetTs(k.mutable_withdrawn_at(), s.ColumnInt64(13));
   k.set_withdrawn_by_member_id(s.ColumnText(14));
-  ASSIGN_OR_RETURN(Statement r, c.Prepare("SELECT kind, target_id FROM care_consent_recipients "
-                                          "WHERE consent_id = ?1 ORDER BY rowid"));
-  r.Bind(1, k.id());
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, r.Step());
-    if (!row) break;
-    v1::Recipient* rec = k.add_recipients();
-    if (r.ColumnText(0) == "sector") {
-      rec->set_sector_id(r.ColumnText(1));
-    } else {
-      rec->set_service_id(r.ColumnText(1));
-    }
-  }
-  ASSIGN_OR_RETURN(*k.mutable_convention_id(), CitedConvention(c, kConsentConventions, k.id()));
   return k;
+}
+
+absl::StatusOr<v1::Consent> RowToConsent(Connection& c, const Statement& s) {
+  ASSIGN_OR_RETURN(ConsentParts parts, SendConsentParts(c, s.ColumnText(0)));
+  return RowToConsent(c, s, parts);
 }
 
 }  // namespace
@@ -163,6 +186,13 @@ absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(Connection& c,
                                                                   absl::string_view service_id,
                                                                   absl::string_view sector_id,
                                                                   absl::Time now) {
+  ASSIGN_OR_RETURN(Statement s, SendConsentsInForce(c, youth_id, service_id, sector_id, now));
+  return ConsentsInForce(c, s);
+}
+
+absl::StatusOr<Statement> SendConsentsInForce(Connection& c, absl::string_view youth_id,
+                                              absl::string_view service_id,
+                                              absl::string_view sector_id, absl::Time now) {
   ASSIGN_OR_RETURN(
       Statement s,
       c.Prepare("SELECT DISTINCT k.id, k.recorded_at_us "
@@ -172,27 +202,48 @@ absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(Connection& c,
                 "((r.kind = 'service' AND r.target_id = ?2) OR "
                 " (r.kind = 'sector' AND r.target_id = ?3)) ORDER BY k.recorded_at_us"));
   s.Bind(1, youth_id).Bind(2, service_id).Bind(3, sector_id).Bind(4, Us(now));
+  RETURN_IF_ERROR(s.Send());
+  return s;
+}
+
+absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(Connection& c, Statement& sent) {
   std::vector<std::string> ids;
   while (true) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
+    ASSIGN_OR_RETURN(bool row, sent.Step());
     if (!row) break;
-    ids.push_back(s.ColumnText(0));
+    ids.push_back(sent.ColumnText(0));
   }
-  // The grant is built from the authenticated row (GetConsent checks its MAC,
-  // recipients included), never from the columns the filter matched.
-  std::vector<access::ConsentGrant> out;
+  // The grant is built from the authenticated row (its MAC checked,
+  // recipients included), never from the columns the filter matched. Every
+  // consent's reads are sent together.
+  struct Reads {
+    Statement row;
+    ConsentParts parts;
+  };
+  std::vector<Reads> reads;
+  reads.reserve(ids.size());
   for (const std::string& id : ids) {
-    ASSIGN_OR_RETURN(std::optional<v1::Consent> k, GetConsent(c, id));
-    if (!k.has_value()) return absl::InternalError("consent row vanished");
+    ASSIGN_OR_RETURN(Statement r, c.Prepare(absl::StrCat("SELECT ", kConsentColumns, ", mac",
+                                                         " FROM care_consents WHERE id = ?1")));
+    r.Bind(1, id);
+    RETURN_IF_ERROR(r.Send());
+    ASSIGN_OR_RETURN(ConsentParts parts, SendConsentParts(c, id));
+    reads.push_back({std::move(r), std::move(parts)});
+  }
+  std::vector<access::ConsentGrant> out;
+  for (Reads& read : reads) {
+    ASSIGN_OR_RETURN(bool row, read.row.Step());
+    if (!row) return absl::InternalError("consent row vanished");
+    ASSIGN_OR_RETURN(v1::Consent k, RowToConsent(c, read.row, read.parts));
     access::ConsentGrant g;
-    g.id = k->id();
-    for (int v : k->categories()) g.categories.insert(v);
-    g.all_non_special_categories = k->all_non_special_categories();
-    for (int v : k->purposes()) g.purposes.insert(v);
-    g.holder_service_id = k->recorded_by_service_id();
-    if (!k->convention_id().empty()) {
+    g.id = k.id();
+    for (int v : k.categories()) g.categories.insert(v);
+    g.all_non_special_categories = k.all_non_special_categories();
+    for (int v : k.purposes()) g.purposes.insert(v);
+    g.holder_service_id = k.recorded_by_service_id();
+    if (!k.convention_id().empty()) {
       g.convention.emplace();  // not in force until the caller reads its terms
-      g.convention->id = k->convention_id();
+      g.convention->id = k.convention_id();
     }
     out.push_back(std::move(g));
   }

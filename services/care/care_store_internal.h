@@ -68,6 +68,11 @@ inline constexpr storage::MacTable kHandoverMac{"care_handovers", "id", kHandove
 // care_consent_conventions or care_handover_conventions), or "".
 absl::StatusOr<std::string> CitedConvention(storage::Connection& c, absl::string_view table,
                                             absl::string_view row_id);
+// In two halves, for a caller that sends it with other reads (Statement::Send).
+absl::StatusOr<storage::Statement> SendCitedConvention(storage::Connection& c,
+                                                       absl::string_view table,
+                                                       absl::string_view row_id);
+absl::StatusOr<std::string> CitedConvention(storage::Statement& sent);
 absl::Status InsertCitedConvention(storage::Connection& c, absl::string_view table,
                                    absl::string_view row_id, absl::string_view convention_id);
 // `fields` followed by the cited convention, if any.

@@ -50,13 +50,24 @@ access::EntryFacts FactsOf(const v1::Entry& e) {
 absl::StatusOr<EntryReader::Reading> EntryReader::Gather(const Caller& caller,
                                                          absl::string_view youth_id,
                                                          CallAudit& call) const {
-  ASSIGN_OR_RETURN(YouthFacts youth, deps_.records->GetYouthFacts(youth_id));
+  ASSIGN_OR_RETURN(const FieldCrypto* crypto, deps_.keys->Crypto());
   Reading reading;
-  reading.youth_id = youth.id;
-  ASSIGN_OR_RETURN(reading.facts,
-                   deps_.care->GatherFacts(caller.service_id(), youth.id, caller.member_id()));
+  std::optional<YouthFacts> youth;
+  // One transaction; on PostgreSQL the youth's reads are sent first and the
+  // care facts' first reads join them: one round trip for both.
+  storage::Database::ReadTogether together(deps_.db);
+  RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(store::YouthReads sent, store::SendYouthFacts(c, youth_id));
+    ASSIGN_OR_RETURN(reading.facts,
+                     deps_.care->GatherFacts(caller.service_id(), youth_id, caller.member_id()));
+    ASSIGN_OR_RETURN(youth, store::GetYouthFacts(c, *crypto, youth_id, sent, &reading.key));
+    return absl::OkStatus();
+  }));
+  if (!youth.has_value()) return common::NotFound("youth_not_found", "no such youth record");
+  if (youth->erased) return common::NotFound("erased", "the record has been erased");
+  reading.youth_id = youth->id;
   call.event.break_glass = reading.facts.break_glass;
-  reading.state = {youth.restricted, youth.erased};
+  reading.state = {youth->restricted, youth->erased};
   return reading;
 }
 
@@ -76,7 +87,7 @@ absl::StatusOr<EntryReader::Page> EntryReader::List(const Caller& caller, const 
   // (DATA_LOSS, logged): an entry is never returned altered or blank.
   std::vector<const store::SealedEntry*> allowed;
   for (const store::SealedEntry& e : decided.allowed) allowed.push_back(&e);
-  ASSIGN_OR_RETURN(page.entries, Open(reading.youth_id, allowed));
+  ASSIGN_OR_RETURN(page.entries, Open(reading, allowed));
   // The whole listing is audited, the call then each entry's decision, in one
   // transaction, before anything is returned.
   RETURN_IF_ERROR(Audit(call, decided.events, CallEvent::kFirst));
@@ -176,7 +187,7 @@ absl::StatusOr<v1::Entry> EntryReader::Get(const Caller& caller, const GetQuery&
   }
   // Decrypted only once allowed. A body that does not open on this row
   // (moved, altered, key destroyed) fails the call with its status.
-  ASSIGN_OR_RETURN(std::vector<v1::Entry> opened, Open(e.youth_id(), to_open));
+  ASSIGN_OR_RETURN(std::vector<v1::Entry> opened, Open(reading, to_open));
   RETURN_IF_ERROR(Audit(call, events, CallEvent::kLast));
   v1::Entry out = std::move(opened.front());
   for (size_t i = 1; i < opened.size(); ++i) *out.add_history() = std::move(opened[i]);
@@ -211,18 +222,14 @@ absl::StatusOr<std::vector<store::SealedEntry>> EntryReader::LoadChain(
 }
 
 absl::StatusOr<std::vector<v1::Entry>> EntryReader::Open(
-    absl::string_view youth_id, const std::vector<const store::SealedEntry*>& sealed) const {
+    const Reading& reading, const std::vector<const store::SealedEntry*>& sealed) const {
   std::vector<v1::Entry> opened;
   if (sealed.empty()) return opened;
-  ASSIGN_OR_RETURN(const FieldCrypto* crypto, deps_.keys->Crypto());
-  RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
-    ASSIGN_OR_RETURN(YouthKey key, crypto->KeyFor(c, youth_id));
-    for (const store::SealedEntry* e : sealed) {
-      ASSIGN_OR_RETURN(v1::Entry entry, store::OpenEntry(key, *e));
-      opened.push_back(std::move(entry));
-    }
-    return absl::OkStatus();
-  }));
+  if (!reading.key.has_value()) return absl::InternalError("no key read with the facts");
+  for (const store::SealedEntry* e : sealed) {
+    ASSIGN_OR_RETURN(v1::Entry entry, store::OpenEntry(*reading.key, *e));
+    opened.push_back(std::move(entry));
+  }
   return opened;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,12 +27,11 @@ namespace relais::record {
 // Thread-safe. Requests are validated by the caller (ids, purpose, page size).
 class EntryReader {
  public:
-  // All borrowed; they must outlive the reader. `records` answers the youth's
-  // facts (NOT_FOUND "youth_not_found" / "erased"), `care` the service's.
+  // All borrowed; they must outlive the reader. `care` answers the service's
+  // facts; the youth's are read from `db` with its key.
   struct Deps {
     storage::Database* db = nullptr;
     const YouthKeys* keys = nullptr;
-    const RecordApi* records = nullptr;
     const access::CareFacts* care = nullptr;
     rpc::CallGate* gate = nullptr;  // its audit log, and denials it records
   };
@@ -84,6 +84,8 @@ class EntryReader {
     std::string youth_id;
     access::AccessFacts facts;
     access::YouthState state;
+    // The youth's data key, read with the facts (one snapshot): what Open uses.
+    std::optional<storage::crypto::YouthKey> key;
   };
   // Gathers the facts (flags `call` break_glass when an emergency grant is in force).
   absl::StatusOr<Reading> Gather(const rpc::Caller& caller, absl::string_view youth_id,
@@ -99,9 +101,9 @@ class EntryReader {
   // The correction chain of `entry`: newest version first, the entry itself
   // included; at most 100 versions each way.
   absl::StatusOr<std::vector<store::SealedEntry>> LoadChain(const store::SealedEntry& entry) const;
-  // Opens `sealed` (all of `reading`'s youth) under one unwrap of its key.
+  // Opens `sealed` (all of `reading`'s youth) under its key.
   absl::StatusOr<std::vector<v1::Entry>> Open(
-      absl::string_view youth_id, const std::vector<const store::SealedEntry*>& sealed) const;
+      const Reading& reading, const std::vector<const store::SealedEntry*>& sealed) const;
   // Appends the call's ALLOW event and `events` in one transaction (the call's
   // first or last) and marks `call` recorded.
   enum class CallEvent { kFirst, kLast };

@@ -26,11 +26,7 @@ constexpr char kPms[] = "svc_pms";
 class EntryReaderTest : public ::testing::Test {
  protected:
   EntryReaderTest()
-      : reader_({.db = &f_.db(),
-                 .keys = &f_.keys(),
-                 .records = &f_.records(),
-                 .care = &f_.care(),
-                 .gate = &f_.gate()}) {
+      : reader_({.db = &f_.db(), .keys = &f_.keys(), .care = &f_.care(), .gate = &f_.gate()}) {
     youth_ = f_.AddYouth(kAmo);
     f_.care().Accompany(kAmo);
   }

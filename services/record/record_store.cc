@@ -301,11 +301,29 @@ absl::StatusOr<std::optional<v1::Youth>> GetYouth(Connection& c, const FieldCryp
 
 absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const FieldCrypto& crypto,
                                                         absl::string_view id) {
+  ASSIGN_OR_RETURN(YouthReads sent, SendYouthFacts(c, id));
+  return GetYouthFacts(c, crypto, id, sent);
+}
+
+absl::StatusOr<YouthReads> SendYouthFacts(Connection& c, absl::string_view id) {
+  // The youth, its key and its guardians do not depend on each other.
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare(absl::StrCat("SELECT date_of_birth, restricted, erased, legal_hold, "
                                           "created_by_service, ",
                                           kYouthMacColumns, ", mac FROM rec_youth WHERE id = ?1")));
   s.Bind(1, id);
+  RETURN_IF_ERROR(s.Send());
+  ASSIGN_OR_RETURN(Statement k, FieldCrypto::SendKeyRead(c, id));
+  ASSIGN_OR_RETURN(Statement g, c.Prepare("SELECT id FROM rec_guardians WHERE youth_id = ?1"));
+  g.Bind(1, id);
+  RETURN_IF_ERROR(g.Send());
+  return YouthReads{std::move(s), std::move(k), std::move(g)};
+}
+
+absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const FieldCrypto& crypto,
+                                                        absl::string_view id, YouthReads& sent,
+                                                        std::optional<YouthKey>* key_out) {
+  Statement& s = sent.youth;
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
   RETURN_IF_ERROR(storage::CheckRow(c, kYouthMac, s, 5));
@@ -316,7 +334,7 @@ absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const Fie
   f.legal_hold = s.ColumnInt64(3) != 0;
   f.created_by_service_id = s.ColumnText(4);
   if (f.erased) return f;  // the key is destroyed in the same transaction
-  absl::StatusOr<YouthKey> key = crypto.KeyFor(c, id);
+  absl::StatusOr<YouthKey> key = crypto.KeyFrom(sent.key, id);
   if (key.status().code() == absl::StatusCode::kNotFound) {
     // Crypto-shredded: nothing of the youth can be read any more, whatever the
     // erased column says. The date of birth stays unknown (default).
@@ -327,13 +345,12 @@ absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const Fie
     if (!absl::ParseCivilTime(dob, &f.date_of_birth)) {
       return absl::DataLossError("stored date of birth does not parse");
     }
+    if (key_out != nullptr) *key_out = *std::move(key);
   }
-  ASSIGN_OR_RETURN(Statement g, c.Prepare("SELECT id FROM rec_guardians WHERE youth_id = ?1"));
-  g.Bind(1, id);
   while (true) {
-    ASSIGN_OR_RETURN(bool more, g.Step());
+    ASSIGN_OR_RETURN(bool more, sent.guardians.Step());
     if (!more) break;
-    f.guardian_ids.push_back(g.ColumnText(0));
+    f.guardian_ids.push_back(sent.guardians.ColumnText(0));
   }
   return f;
 }

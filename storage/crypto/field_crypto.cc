@@ -116,9 +116,19 @@ absl::StatusOr<YouthKey> FieldCrypto::CreateDataKey(Connection& c, absl::string_
 }
 
 absl::StatusOr<YouthKey> FieldCrypto::KeyFor(Connection& c, absl::string_view youth_id) const {
+  ASSIGN_OR_RETURN(Statement s, SendKeyRead(c, youth_id));
+  return KeyFrom(s, youth_id);
+}
+
+absl::StatusOr<Statement> FieldCrypto::SendKeyRead(Connection& c, absl::string_view youth_id) {
   ASSIGN_OR_RETURN(Statement s, c.Prepare("SELECT master_key_id, wrapped_key FROM rec_data_keys "
                                           "WHERE youth_id = ?1"));
   s.Bind(1, youth_id);
+  RETURN_IF_ERROR(s.Send());
+  return s;
+}
+
+absl::StatusOr<YouthKey> FieldCrypto::KeyFrom(Statement& s, absl::string_view youth_id) const {
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row || s.ColumnIsNull(1)) {
     Forget(youth_id);  // whatever was cached for this youth is no key any more

@@ -130,6 +130,10 @@ class FieldCrypto {
   //                                        process was not given;
   //   DATA_LOSS "ciphertext_mismatch"      the wrapped key was altered or moved.
   absl::StatusOr<YouthKey> KeyFor(Connection& c, absl::string_view youth_id) const;
+  // KeyFor in two halves, for a caller that sends the key's read together
+  // with others (Statement::Send): the read, sent; then the key it found.
+  static absl::StatusOr<Statement> SendKeyRead(Connection& c, absl::string_view youth_id);
+  absl::StatusOr<YouthKey> KeyFrom(Statement& sent, absl::string_view youth_id) const;
 
   // Drops (and wipes) the cached key of `youth_id`, if any. Call after
   // destroying it; correctness does not depend on it (see above).
