@@ -18,12 +18,12 @@
 namespace relais::storage {
 namespace {
 
-std::unique_ptr<Database> OpenNotes() {
+std::unique_ptr<Database> OpenNotes(int readers = 2) {
   static std::atomic<int> counter{0};
   std::string path = ::testing::TempDir() + "/send_" + std::to_string(::getpid()) + "_" +
                      std::to_string(counter++) + ".db";
   std::filesystem::remove(path);
-  auto db = Database::Open({.path = testing::FreshDatabase(path), .readers = 2});
+  auto db = Database::Open({.path = testing::FreshDatabase(path), .readers = readers});
   EXPECT_TRUE(db.ok()) << db.status();
   if (!db.ok()) return nullptr;
   EXPECT_TRUE((*db)->Migrate("notes", {{1, "CREATE TABLE notes(n BIGINT NOT NULL, t TEXT)"}}).ok());
@@ -255,6 +255,49 @@ TEST(StatementSend, OnPostgresTheStatementsSentBeforeAStepRunInItsRoundTrip) {
                   return absl::OkStatus();
                 }).ok());
   EXPECT_EQ(held_elsewhere(), "0");
+}
+
+// A server that drops the connection while statements are queued (a failover,
+// a restart): they fail as unreachable, and the connection, reconnected, serves
+// the next read.
+TEST(StatementSend,
+     OnPostgresAConnectionLostWithStatementsQueuedServesTheNextReadAfterReconnecting) {
+  if (!testing::OnPostgres()) GTEST_SKIP() << "no server to lose";
+  auto db = OpenNotes(/*readers=*/1);
+  ASSERT_NE(db, nullptr);
+  absl::Status lost;
+  const absl::Status read = db->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement pid, c.Prepare("SELECT pg_backend_pid()"));
+    ASSIGN_OR_RETURN(bool row, pid.Step());
+    if (!row) return absl::InternalError("no pid");
+    const std::string backend = pid.ColumnText(0);
+    std::string ended;
+    std::thread([&] {
+      ended = testing::RawSql(db->path(),
+                              absl::StrCat("SELECT pg_terminate_backend(", backend, ", 5000)"))
+                  .value_or("failed");
+    }).join();
+    EXPECT_EQ(ended, "t");
+    ASSIGN_OR_RETURN(Statement a, Sent(c, "SELECT t FROM notes WHERE n = ?1", 1));
+    ASSIGN_OR_RETURN(Statement b, Sent(c, "SELECT t FROM notes WHERE n = ?1", 2));
+    lost = a.Step().status();
+    EXPECT_EQ(b.Step().status().code(), lost.code());
+    return lost;
+  });
+  EXPECT_EQ(lost.code(), absl::StatusCode::kUnavailable) << lost;
+  EXPECT_EQ(read.code(), absl::StatusCode::kUnavailable) << read;
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<Texts> rows;
+    EXPECT_TRUE(db->Read([&](Connection& c) -> absl::Status {
+                    ASSIGN_OR_RETURN(Statement first, c.Prepare("SELECT COUNT(*) FROM notes"));
+                    RETURN_IF_ERROR(first.Step().status());
+                    ASSIGN_OR_RETURN(Statement s, Sent(c, "SELECT t FROM notes WHERE n = ?1", 3));
+                    rows = Rows(s);
+                    return rows.status();
+                  }).ok())
+        << i;
+    EXPECT_EQ(rows.value_or(Texts{"failed"}), Texts{"three"});
+  }
 }
 
 }  // namespace
