@@ -353,8 +353,11 @@ TEST(AuditLog, ACallRolledBackInsideAGroupGivesItsSequenceToTheNextCall) {
         return i == 1 ? absl::AbortedError("the guarded write failed") : absl::OkStatus();
       });
     });
-    // Queued in this order.
-    while (t.db().queued_writes() < i + 1) std::this_thread::yield();
+    // Queued in this order. Not waited for after the last: the holder lets
+    // the group run as soon as it is queued, and the queue then empties.
+    if (i < 2) {
+      while (t.db().queued_writes() < i + 1) std::this_thread::yield();
+    }
   }
   holder.join();
   for (auto& c : calls) c.join();
