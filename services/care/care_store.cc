@@ -64,6 +64,10 @@ absl::StatusOr<std::string> AppendCitedConvention(Connection& c, absl::string_vi
                                                   absl::string_view row_id,
                                                   storage::CanonicalFields fields) {
   ASSIGN_OR_RETURN(std::string convention, CitedConvention(c, table, row_id));
+  return WithConvention(std::move(fields), convention);
+}
+
+std::string WithConvention(storage::CanonicalFields fields, absl::string_view convention) {
   // "convention" is no recipient kind (care_consent_recipients.kind), so the
   // encoding stays unambiguous.
   if (!convention.empty()) fields.Add("convention").Add(convention);

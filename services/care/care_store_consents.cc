@@ -89,8 +89,8 @@ absl::StatusOr<v1::Consent> RowToConsent(Connection& c, const Statement& s, Cons
     }
   }
   ASSIGN_OR_RETURN(*k.mutable_convention_id(), internal::CitedConvention(parts.convention));
-  if (!k.convention_id().empty()) canonical.Add("convention").Add(k.convention_id());
-  RETURN_IF_ERROR(storage::CheckRow(c, kConsentMac, s, 0, canonical.bytes()));
+  RETURN_IF_ERROR(storage::CheckRow(
+      c, kConsentMac, s, 0, internal::WithConvention(std::move(canonical), k.convention_id())));
   k.set_id(s.ColumnText(0));
   k.set_youth_id(s.ColumnText(1));
   k.set_giver(static_cast<v1::ConsentGiver>(s.ColumnInt64(2)));

@@ -75,6 +75,8 @@ absl::StatusOr<storage::Statement> SendCitedConvention(storage::Connection& c,
 absl::StatusOr<std::string> CitedConvention(storage::Statement& sent);
 absl::Status InsertCitedConvention(storage::Connection& c, absl::string_view table,
                                    absl::string_view row_id, absl::string_view convention_id);
+// `fields` followed by `convention` (empty: none), as AppendCitedConvention encodes it.
+std::string WithConvention(storage::CanonicalFields fields, absl::string_view convention);
 // `fields` followed by the cited convention, if any.
 absl::StatusOr<std::string> AppendCitedConvention(storage::Connection& c, absl::string_view table,
                                                   absl::string_view row_id,
