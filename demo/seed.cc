@@ -219,12 +219,15 @@ absl::Status Seeder::SeedLapsedProtocol() {
   v.set_summary("Procédure d'accueil (à revoir).");
   v.set_link("https://intranet.example.org/amo/accueil.pdf");
   const directory::MemberInfo& coord = world_.members["amo.coord"];
-  return host_.db().Write([&](storage::Connection& txn) -> absl::Status {
+  std::string id;  // kept once committed: the callback may run twice
+  RETURN_IF_ERROR(host_.db().Write([&](storage::Connection& txn) -> absl::Status {
     ASSIGN_OR_RETURN(v1::Protocol made,
                      store->InsertProtocol(txn, p, v, {coord.id, coord.service_id}));
-    world_.protocol_ids.push_back(made.id());
+    id = made.id();
     return absl::OkStatus();
-  });
+  }));
+  world_.protocol_ids.push_back(std::move(id));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<SeededYouth> Seeder::AddAccompaniedYouth(int age, absl::string_view name,

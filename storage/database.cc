@@ -77,6 +77,17 @@ absl::Status Statement::Send() {
   return impl_->Send();
 }
 
+absl::Status StatementImpl::Post() {
+  ASSIGN_OR_RETURN(bool row, Step());
+  if (row) return absl::InternalError("statement returned a row where none was expected");
+  return absl::OkStatus();
+}
+
+absl::Status Statement::Post() {
+  RETURN_IF_ERROR(bind_status_);
+  return impl_->Post();
+}
+
 absl::Status Statement::Run() {
   ASSIGN_OR_RETURN(bool row, Step());
   if (row) return absl::InternalError("statement returned a row where none was expected");
@@ -268,10 +279,96 @@ absl::Status RunCall(absl::FunctionRef<absl::Status(Connection&)> fn, Connection
 void Database::RunGroup(const std::vector<WriteRequest*>& group) {
   absl::MutexLock lock(&write_mu_);
   transactions_.fetch_add(1, std::memory_order_relaxed);
-  if (absl::Status open = writer_->EnsureOpen(); !open.ok()) return FailGroup(group, open);
+  if (backend_ == Backend::kPostgres) {
+    if (!RunGroupPipelined(group)) RunGroupCareful(group, /*begun=*/true);
+    return;
+  }
+  RunGroupCareful(group, /*begun=*/false);
+}
+
+bool Database::RunGroupPipelined(const std::vector<WriteRequest*>& group) {
+  if (absl::Status open = writer_->EnsureOpen(); !open.ok()) {
+    FailGroup(group, open);
+    return true;
+  }
   ForgetStalePrepared(*writer_);
   writer_->Forget();
-  if (absl::Status begin = writer_->BeginWrite(); !begin.ok()) return FailGroup(group, begin);
+  if (absl::Status begin = writer_->BeginWrite(); !begin.ok()) {
+    FailGroup(group, begin);
+    return true;
+  }
+  auto send = [&](absl::string_view sql) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement mark, writer_->Prepare(sql));
+    return mark.Send();
+  };
+  // Back to the savepoint taken after the lock, for the careful pass.
+  auto start_again = [&]() -> bool {
+    if (!writer_->InTransaction()) {
+      FailGroup(group, absl::UnavailableError("transaction abandoned"));
+      return true;
+    }
+    if (absl::Status undo = writer_->Run("ROLLBACK TO pipelined"); !undo.ok()) {
+      FailGroup(group, undo);
+      return true;
+    }
+    for (WriteRequest* r : group) {
+      r->status = absl::OkStatus();
+      r->exception = nullptr;
+    }
+    return false;
+  };
+  if (!send("SAVEPOINT pipelined").ok()) return start_again();
+  const bool savepoints = group.size() > 1;
+  for (size_t i = 0; i < group.size(); ++i) {
+    WriteRequest* r = group[i];
+    if (savepoints) {
+      absl::Status sent = i > 0 ? send("RELEASE call") : absl::OkStatus();
+      if (sent.ok()) sent = send("SAVEPOINT call");
+      if (!sent.ok()) return start_again();
+    }
+    r->status = RunCall(r->fn, *writer_, r->exception);
+    // Answered OK over a failed statement of its own (nothing queued since,
+    // so this costs no round trip): its writes cannot be committed.
+    if (r->status.ok() && !writer_->Queued() && writer_->TransactionFailed()) {
+      r->status = absl::InternalError("a statement failed inside a call that reported success");
+    }
+    if (r->status.ok()) continue;
+    writer_->Forget();  // what the call wrote is undone
+    // A posted statement failed, maybe an earlier call's: which savepoint is
+    // current is not known.
+    if (writer_->TakeUnansweredFailure()) return start_again();
+    if (!writer_->InTransaction()) {
+      FailGroup(group, r->status);
+      return true;
+    }
+    // The call's own statement failed, or it refused by itself: its
+    // savepoint is the current one.
+    if (!savepoints) {
+      if (absl::Status rb = writer_->Run("ROLLBACK"); !rb.ok()) FailGroup(group, rb);
+      return true;
+    }
+    if (!send("ROLLBACK TO call").ok()) return start_again();
+  }
+  // What is still queued travels with the COMMIT: one round trip.
+  absl::StatusOr<Statement> commit = writer_->Prepare("COMMIT");
+  absl::Status committed = commit.ok() ? commit->Run() : commit.status();
+  if (committed.ok()) return true;
+  // Still in the transaction: a posted statement failed and the server
+  // skipped the rest, the COMMIT too. Nothing was written.
+  if (writer_->InTransaction()) return start_again();
+  // The COMMIT ran and failed, or the connection is gone (then whether it
+  // committed is unknown): every call learns it.
+  FailGroup(group, committed);
+  return true;
+}
+
+void Database::RunGroupCareful(const std::vector<WriteRequest*>& group, bool begun) {
+  writer_->Forget();
+  if (!begun) {
+    if (absl::Status open = writer_->EnsureOpen(); !open.ok()) return FailGroup(group, open);
+    ForgetStalePrepared(*writer_);
+    if (absl::Status begin = writer_->BeginWrite(); !begin.ok()) return FailGroup(group, begin);
+  }
   // A lone call needs no savepoint: its failure rolls back the transaction.
   const bool savepoints = group.size() > 1;
   // The previous call's savepoint, released before the next call's SAVEPOINT
@@ -279,9 +376,9 @@ void Database::RunGroup(const std::vector<WriteRequest*>& group) {
   bool release_pending = false;
   for (WriteRequest* r : group) {
     // The savepoint commands are sent, not waited for: on PostgreSQL they
-    // travel with the call's first statement (one round trip), and their
-    // answers are read once the call has run. Had one failed, the call's
-    // statements failed with it, and the group fails below.
+    // travel with the call's first statement, and their answers are read
+    // once the call has run. Had one failed, the call's statements failed
+    // with it, and the group fails below.
     std::vector<Statement> marks;
     auto send = [&](absl::string_view sql) -> absl::Status {
       ASSIGN_OR_RETURN(Statement mark, writer_->Prepare(sql));

@@ -50,6 +50,8 @@ class StatementImpl {
   // Starts the statement before its first Step (see Statement::Send). A back
   // end without pipelining runs it at that Step, as always.
   virtual absl::Status Send() { return absl::OkStatus(); }
+  // See Statement::Post. A back end without pipelining runs it here.
+  virtual absl::Status Post();
   virtual int64_t ColumnInt64(int column) const = 0;
   virtual absl::string_view ColumnView(int column) const = 0;
   virtual std::string ColumnBlob(int column) const = 0;
@@ -98,6 +100,13 @@ class Statement {
   absl::Status Send();
   // Steps to completion, expecting no rows.
   absl::Status Run();
+  // Runs a statement that returns no rows, for a caller that does not need
+  // its answer before the transaction ends. Inside Database::Write only. On
+  // PostgreSQL it is queued (Send) and nobody waits for it: it travels with
+  // what is sent next, a failure fails the transaction, and Write sees that
+  // before its COMMIT; Changes() counts it once answered. On SQLite it runs
+  // here and its status is returned.
+  absl::Status Post();
 
   int64_t ColumnInt64(int column) const { return impl_->ColumnInt64(column); }
   std::string ColumnText(int column) const { return std::string(impl_->ColumnView(column)); }
@@ -185,6 +194,12 @@ class Connection {
   // A statement failed inside the open transaction and the engine refuses any
   // other until a rollback (PostgreSQL); SQLite never is in this state.
   virtual bool TransactionFailed() const { return false; }
+  // Statements are queued, their answers not read yet (PostgreSQL).
+  virtual bool Queued() const { return false; }
+  // Reads what is queued. true: a statement whose answer nobody waited for
+  // (Statement::Post, or dropped while sent) failed since the last call, so
+  // which savepoint the transaction stands at is not known.
+  virtual bool TakeUnansweredFailure() { return false; }
   // Before a transaction: reconnects a connection the server dropped.
   virtual absl::Status EnsureOpen() { return absl::OkStatus(); }
   // Database-wide objects the migrations rely on, made once (under BeginWrite).
@@ -255,8 +270,12 @@ class Database {
   // savepoint. If the transaction itself fails (BEGIN, a savepoint, COMMIT, or
   // SQLite abandoning it), every call of the group fails with that status and
   // none of their writes remains. `fn` may run on another caller's thread while
-  // its own caller waits, so it must not depend on thread-local state. Must not
-  // be called from inside another Write or Read callback.
+  // its own caller waits, so it must not depend on thread-local state. On
+  // PostgreSQL, if a posted statement (Statement::Post) failed, the group's
+  // work is rolled back and the group runs again, under the same lock: `fn`
+  // may run twice, so it must act only through the connection and through
+  // captures it sets afresh on every run (no appending, no counting).
+  // Must not be called from inside another Write or Read callback.
   absl::Status Write(absl::FunctionRef<absl::Status(Connection&)> fn);
 
   // What the writer has done since Open(): calls, and transactions committed or
@@ -407,6 +426,18 @@ class Database {
   struct WriteRequest;
   // Runs a group of queued calls in one transaction, under write_mu_.
   void RunGroup(const std::vector<WriteRequest*>& group);
+  // On PostgreSQL: no call waits for the answers to what it posted
+  // (Statement::Post); they travel with the next call's statements, the last
+  // ones with the COMMIT. If one of them failed, the group's work is rolled
+  // back to a savepoint taken after the lock (the lock is kept: nothing
+  // changes meanwhile) and false returned: the group runs again, carefully.
+  // true: the group is done.
+  bool RunGroupPipelined(const std::vector<WriteRequest*>& group)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // A call at a time, each call's answers read before the next runs;
+  // `begun`: inside the transaction RunGroupPipelined began.
+  void RunGroupCareful(const std::vector<WriteRequest*>& group, bool begun)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Fails every call of a group whose transaction failed, rolling it back.
   void FailGroup(const std::vector<WriteRequest*>& group, const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -342,6 +343,77 @@ TEST(GroupCommit, AThrowingCallThrowsInItsOwnCallerOnly) {
   EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes WHERE body = 'undone'"), 0);
   EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes"), 1);
   EXPECT_TRUE(Insert(*db, "after").ok());
+}
+
+// Starts `calls` one after another, each queued before the next starts, so
+// that they run in this order in the group behind `blocker`.
+void QueueInOrder(Database& db, std::vector<std::function<void()>> calls,
+                  std::vector<std::thread>& threads) {
+  for (auto& call : calls) {
+    const int64_t queued = db.queued_writes();
+    threads.emplace_back(std::move(call));
+    while (db.queued_writes() == queued) std::this_thread::yield();
+  }
+}
+
+absl::Status Post(Database& db, absl::string_view body) {
+  return db.Write([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement ins, c.Prepare("INSERT INTO notes(body) VALUES (?1)"));
+    return ins.Bind(1, body).Post();
+  });
+}
+
+// A posted statement is not waited for: the call that posted a failing one
+// answers OK, yet nothing of it is written and it fails, alone.
+TEST(GroupCommit, APostedStatementThatFailsFailsItsOwnCallOnly) {
+  auto db = OpenOrDie(FreshPath("group_post"));
+  ASSERT_TRUE(MigrateNotes(*db).ok());
+  ASSERT_TRUE(Insert(*db, "taken").ok());
+  Blocker blocker(*db, 3);
+  absl::Status a, dup, c;
+  std::vector<std::thread> threads;
+  QueueInOrder(*db,
+               {[&] { a = Post(*db, "kept a"); }, [&] { dup = Post(*db, "taken"); },
+                [&] { c = Post(*db, "kept c"); }},
+               threads);
+  EXPECT_TRUE(blocker.Join().ok());
+  for (auto& t : threads) t.join();
+  EXPECT_TRUE(a.ok()) << a;
+  EXPECT_FALSE(dup.ok());
+  EXPECT_TRUE(c.ok()) << c;
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes WHERE body LIKE 'kept %'"), 2);
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes"), 3);
+  // Alone in its transaction: the same.
+  EXPECT_FALSE(Post(*db, "taken").ok());
+  EXPECT_TRUE(Post(*db, "after").ok());
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes"), 4);
+}
+
+// The call after a failed posted statement reads: on PostgreSQL it learns of
+// the earlier failure and refuses. Undoing that refusal must not undo the
+// earlier calls that answered OK: every OK is written, the failed call alone
+// is not.
+TEST(GroupCommit, ACallRefusingAfterAnEarlierPostedFailureLosesNoAcknowledgedWrite) {
+  auto db = OpenOrDie(FreshPath("group_post_refuse"));
+  ASSERT_TRUE(MigrateNotes(*db).ok());
+  ASSERT_TRUE(Insert(*db, "taken").ok());
+  Blocker blocker(*db, 4);
+  absl::Status a, dup, reader, d;
+  std::vector<std::thread> threads;
+  QueueInOrder(*db,
+               {[&] { a = Post(*db, "kept a"); }, [&] { dup = Post(*db, "taken"); },
+                [&] { reader = Insert(*db, "kept reader"); }, [&] { d = Post(*db, "kept d"); }},
+               threads);
+  EXPECT_TRUE(blocker.Join().ok());
+  for (auto& t : threads) t.join();
+  EXPECT_TRUE(a.ok()) << a;
+  EXPECT_FALSE(dup.ok());
+  EXPECT_TRUE(reader.ok()) << reader;
+  EXPECT_TRUE(d.ok()) << d;
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes WHERE body = 'kept a'"), 1);
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes WHERE body = 'kept reader'"), 1);
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes WHERE body = 'kept d'"), 1);
+  EXPECT_EQ(*CountRows(*db, "SELECT COUNT(*) FROM notes"), 4);
 }
 
 TEST(GroupCommit, OffMeansOneTransactionPerCall) {

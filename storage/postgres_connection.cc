@@ -118,10 +118,10 @@ class PostgresStatement final : public StatementImpl {
         is_null_(params, true),
         types_(params, 0),
         formats_(params, 0) {}
-  // A statement dropped while sent: its answer is read first, so that the
-  // connection's queue never points at it.
+  // A statement dropped while sent leaves the queue: its answer is read and
+  // dropped with the others', and a failure still fails the transaction.
   ~PostgresStatement() override {
-    if (sent_) conn_->Settle();
+    if (sent_) conn_->Disown(this);
   }
 
   absl::Status BindInt64(int index, int64_t value) override {
@@ -160,6 +160,12 @@ class PostgresStatement final : public StatementImpl {
     sent_ = conn_->Enqueue(this, sql_, static_cast<int>(values_.size()), types_.data(),
                            a.values.data(), a.lengths.data(), formats_.data());
     return absl::OkStatus();
+  }
+
+  absl::Status Post() override {
+    RETURN_IF_ERROR(Send());
+    if (sent_) return absl::OkStatus();
+    return StatementImpl::Post();  // not queued: runs now
   }
 
   // The answer to a queued statement (PostgresConnection::Settle).
@@ -202,7 +208,8 @@ class PostgresStatement final : public StatementImpl {
   bool ColumnIsNull(int column) const override { return !HasValue(column); }
   int ColumnCount() const override { return result_ ? PQnfields(result_.get()) : 0; }
   void Reset() override {
-    if (sent_) conn_->Settle();
+    if (sent_) conn_->Disown(this);
+    sent_ = false;
     result_.reset();
     failed_ = absl::OkStatus();
     row_ = -1;
@@ -498,6 +505,7 @@ absl::Status PostgresConnection::Begin(absl::string_view sql) {
 }
 
 absl::Status PostgresConnection::BeginWrite() {
+  unanswered_failure_ = false;
   // One round trip: BEGIN and the lock as one simple query.
   static const std::string kBeginWrite = absl::StrCat("BEGIN; ", kWriteLock);
   absl::Status s = Exec(kBeginWrite);
@@ -553,7 +561,7 @@ bool PostgresConnection::Enqueue(PostgresStatement* statement, const std::string
   if (it == prepared_.end() && prepared_.size() < kMaxPrepared) {
     std::string name = absl::StrCat("relais_", ++prepared_count_);
     if (PQsendPrepare(conn_, name.c_str(), sql.c_str(), params, types) == 1) {
-      queued_.push_back({nullptr, key});
+      queued_.push_back({nullptr, key, /*prepare=*/true});
       it = prepared_.emplace(key, std::move(name)).first;
     }
   }
@@ -566,8 +574,14 @@ bool PostgresConnection::Enqueue(PostgresStatement* statement, const std::string
     statement->Receive(nullptr, PostgresStatus(nullptr, conn_, "send"));
     return false;
   }
-  queued_.push_back({statement, std::move(key)});
+  queued_.push_back({statement, std::move(key), /*prepare=*/false});
   return true;
+}
+
+void PostgresConnection::Disown(const PostgresStatement* statement) {
+  for (QueuedStatement& q : queued_) {
+    if (q.statement == statement) q.statement = nullptr;
+  }
 }
 
 void PostgresConnection::Settle() const {
@@ -578,14 +592,15 @@ void PostgresConnection::Settle() const {
 void PostgresConnection::Drain() const {
   if (!in_pipeline_) return;
   in_pipeline_ = false;
-  std::vector<Queued> queued;
+  std::vector<QueuedStatement> queued;
   queued.swap(queued_);
   // The Sync ends the pipeline and sends it: the server answers everything
   // queued, in order. Once one statement failed, the rest are skipped
   // (PIPELINE_ABORTED) and take its status.
   const bool synced = PQpipelineSync(conn_) == 1;
   absl::Status first_failure;
-  for (Queued& q : queued) {
+  for (size_t i = 0; i < queued.size(); ++i) {
+    QueuedStatement& q = queued[i];
     PGresult* r = synced ? PQgetResult(conn_) : nullptr;
     if (r != nullptr) {
       while (PGresult* end = PQgetResult(conn_)) PQclear(end);  // the answer's end (null)
@@ -597,14 +612,20 @@ void PostgresConnection::Drain() const {
       status = PostgresStatus(r, conn_, "step");
     }
     if (!status.ok()) {
-      if (first_failure.ok()) first_failure = status;
+      if (first_failure.ok()) {
+        first_failure = status;
+        // A PREPARE's failure is its statement's.
+        const PostgresStatement* owner =
+            q.prepare ? (i + 1 < queued.size() ? queued[i + 1].statement : nullptr) : q.statement;
+        if (owner == nullptr) unanswered_failure_ = true;
+      }
       const char* state = r == nullptr ? nullptr : PQresultErrorField(r, PG_DIAG_SQLSTATE);
       // A refused PREPARE, or a table that changed shape under the statement:
       // prepared again at its next use.
-      if (q.statement == nullptr || (state != nullptr && absl::string_view(state) == "0A000")) {
+      if (q.prepare || (state != nullptr && absl::string_view(state) == "0A000")) {
         prepared_.erase(q.key);
       }
-    } else if (q.statement != nullptr) {
+    } else if (!q.prepare) {
       CountChanges(r);
     }
     if (q.statement == nullptr || !status.ok()) {
@@ -632,6 +653,13 @@ void PostgresConnection::AwaitCommit() const {
     PQclear(r);
   }
   read_begun_ = ok && PQtransactionStatus(conn_) == PQTRANS_INTRANS;
+}
+
+bool PostgresConnection::TakeUnansweredFailure() {
+  Settle();
+  const bool failed = unanswered_failure_;
+  unanswered_failure_ = false;
+  return failed;
 }
 
 bool PostgresConnection::InTransaction() const {

@@ -57,12 +57,17 @@ class PostgresConnection final : public Connection {
   bool Enqueue(PostgresStatement* statement, const std::string& sql, int params,
                const unsigned int* types, const char* const* values, const int* lengths,
                const int* formats);
+  // The statement is dropped while queued: its answer will be read and
+  // dropped (a failure still fails the transaction: TransactionFailed).
+  void Disown(const PostgresStatement* statement);
   // Reads every answer the server still owes this connection: the queued
   // statements' (each handed to its statement), then a read's COMMIT (EndRead).
   // Before any other use of the connection.
   void Settle() const;
   // Statements are queued and not answered yet.
   bool pipelining() const { return in_pipeline_; }
+  bool Queued() const override { return in_pipeline_; }
+  bool TakeUnansweredFailure() override;
 
  private:
   PostgresConnection(std::string uri, pg_conn* conn, absl::Duration lock_timeout);
@@ -100,15 +105,19 @@ class PostgresConnection final : public Connection {
   mutable bool read_begun_ = false;
   // BeginRead found it so: the next statement is the transaction's first.
   bool fresh_read_ = false;
-  // Statements sent (Enqueue) whose answers are not read yet, in order; a
-  // null statement stands for the PREPARE sent before one. `key` is its
-  // entry in prepared_, forgotten if the server refused it.
-  struct Queued {
+  // Statements sent (Enqueue) whose answers are not read yet, in order;
+  // `prepare`: the PREPARE sent before one. `key` is its entry in prepared_,
+  // forgotten if the server refused it. A null statement: nobody waits for
+  // the answer (a PREPARE, or a statement dropped while queued).
+  struct QueuedStatement {
     PostgresStatement* statement;
     std::string key;
+    bool prepare;
   };
-  mutable std::vector<Queued> queued_;
+  mutable std::vector<QueuedStatement> queued_;
   mutable bool in_pipeline_ = false;
+  // A queued statement nobody waited for failed (TakeUnansweredFailure).
+  mutable bool unanswered_failure_ = false;
   // Statements prepared on the server in this session: SQL and parameter
   // types -> statement name. Mutable: Settle forgets those the server refused.
   mutable absl::flat_hash_map<std::string, std::string> prepared_;

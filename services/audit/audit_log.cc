@@ -348,7 +348,9 @@ absl::StatusOr<int64_t> AuditLog::Append(Connection& txn, const EventInput& inpu
       .Bind(16, int64_t{input.break_glass ? 1 : 0})
       .Bind(17, head.hash)
       .Bind(18, *hash);
-  RETURN_IF_ERROR(insert.Run());
+  // Not waited for: on PostgreSQL it travels with the group's next
+  // statements, and a failure fails the whole transaction (Database::Write).
+  RETURN_IF_ERROR(insert.Post());
   txn.Remember(kHeadMemo, absl::StrCat(event.sequence, " ", *hash));
   if (AppendListener* listener = listener_.load(); listener != nullptr) {
     listener->Appended(event.sequence);

@@ -10,6 +10,8 @@ namespace relais::audit {
 absl::StatusOr<bool> AuditLog::TakeSignerLease(absl::string_view holder, absl::Duration ttl) {
   bool taken = false;
   RETURN_IF_ERROR(db_->Write([&](storage::Connection& txn) -> absl::Status {
+    // Set afresh: the callback may run twice (Database::Write).
+    taken = false;
     const absl::Time now = clock_->Now();
     ASSIGN_OR_RETURN(storage::Statement current,
                      txn.Prepare("SELECT holder, expires_us FROM audit_signer_lease WHERE id = 1"));

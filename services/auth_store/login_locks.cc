@@ -89,6 +89,8 @@ absl::StatusOr<LoginLocks::Reservation> LoginLocks::Reserve(absl::string_view ac
   const int64_t now_s = absl::ToUnixSeconds(now);
   Reservation reservation;
   RETURN_IF_ERROR(db_->Write([&](Connection& txn) -> absl::Status {
+    // Set afresh: the callback may run twice (Database::Write).
+    reservation = {};
     ASSIGN_OR_RETURN(Row row, ReadRow(txn, account));
     if (row.locked_until_s > now_s) {
       reservation.locked_until = absl::FromUnixSeconds(row.locked_until_s);
@@ -114,6 +116,8 @@ absl::StatusOr<LoginLocks::Outcome> LoginLocks::Failed(absl::string_view account
   const int64_t now_s = absl::ToUnixSeconds(now);
   Outcome outcome;
   RETURN_IF_ERROR(db_->Write([&](Connection& txn) -> absl::Status {
+    // Set afresh: the callback may run twice (Database::Write).
+    outcome = {};
     ASSIGN_OR_RETURN(Row row, ReadRow(txn, account));
     // The reservation is the failure; lock once the last allowed one failed.
     if (!row.exists || row.attempts < limits_.attempts_per_account || row.locked_until_s > now_s) {

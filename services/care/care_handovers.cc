@@ -157,6 +157,8 @@ absl::StatusOr<int> CareServiceImpl::CompleteDueHandovers() {
   const absl::Time now = clock_->Now();
   int completed = 0;
   RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+    // Set afresh: the callback may run twice (Database::Write).
+    completed = 0;
     ASSIGN_OR_RETURN(std::vector<v1::Handover> due, handovers_.CompleteDue(c, now));
     for (const v1::Handover& h : due) {
       audit::EventInput e;

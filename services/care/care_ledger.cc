@@ -51,10 +51,9 @@ absl::StatusOr<access::AccessFacts> CareLedger::GatherFacts(absl::string_view se
   access::AccessFacts facts;
   facts.service_id = std::string(service_id);
   const absl::Time now = clock_->Now();
-  // One transaction, and on PostgreSQL one round trip for the reads that do
-  // not depend on each other: the accompaniment, the grant and the service
-  // (whose read, through the directory, joins them); then the consents, which
-  // need the service's sector.
+  // One transaction, and on PostgreSQL one round trip for the accompaniment,
+  // the grant, the consents and the service (whose read, through the
+  // directory, joins them).
   storage::Database::ReadTogether together(db_);
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
     ASSIGN_OR_RETURN(Statement active_read,
@@ -64,10 +63,10 @@ absl::StatusOr<access::AccessFacts> CareLedger::GatherFacts(absl::string_view se
       ASSIGN_OR_RETURN(grant_read,
                        store::SendActiveEmergencyGrant(c, member_id, service_id, youth_id, now));
     }
+    ASSIGN_OR_RETURN(Statement consents_read,
+                     store::SendConsentsInForce(c, youth_id, service_id, now));
     ASSIGN_OR_RETURN(directory::ServiceInfo service, directory_->GetService(service_id));
     facts.sector_id = service.sector_id;
-    ASSIGN_OR_RETURN(Statement consents_read,
-                     store::SendConsentsInForce(c, youth_id, service_id, facts.sector_id, now));
     ASSIGN_OR_RETURN(auto active, store::ActiveAccompaniment(c, active_read, now));
     const bool pending = active.has_value() && active->vouch() == v1::VOUCH_PENDING;
     facts.accompanying = active.has_value() && !pending;
@@ -77,7 +76,8 @@ absl::StatusOr<access::AccessFacts> CareLedger::GatherFacts(absl::string_view se
       facts.break_glass = grant.has_value();
       if (grant.has_value()) facts.break_glass_grant_id = *grant;
     }
-    ASSIGN_OR_RETURN(facts.consents, store::ConsentsInForce(c, consents_read));
+    ASSIGN_OR_RETURN(facts.consents,
+                     store::ConsentsInForce(c, consents_read, service_id, facts.sector_id));
     return conventions_.Limit(c, service_id, now, facts.consents);
   }));
   return facts;

@@ -134,6 +134,8 @@ absl::StatusOr<int> CareServiceImpl::PostReminders() {
   const absl::Time now = clock_->Now();
   int posted = 0;
   RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+    // Set afresh: the callback may run twice (Database::Write).
+    posted = 0;
     ASSIGN_OR_RETURN(std::vector<v1::Handover> ending,
                      store::HandoversEndingBefore(c, now, now + kWindowWarning));
     for (const v1::Handover& h : ending) {

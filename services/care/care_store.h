@@ -170,19 +170,17 @@ absl::StatusOr<std::vector<v1::Consent>> HeldConsentsExpiringBefore(storage::Con
 // Consents in force at `now` whose validity ends by `before`: the inbox's reminders.
 absl::StatusOr<std::vector<v1::Consent>> ConsentsExpiringBefore(storage::Connection& c,
                                                                 absl::Time now, absl::Time before);
-// Consents of the youth in force at `now` naming the service or its sector.
-absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(storage::Connection& c,
-                                                                  absl::string_view youth_id,
-                                                                  absl::string_view service_id,
-                                                                  absl::string_view sector_id,
-                                                                  absl::Time now);
-// In two halves, for a caller that sends it with other reads (Statement::Send).
+// Consents of the youth in force at `now` naming the service or its sector, in
+// two halves so that the reads travel with others (Statement::Send): the
+// sector is only needed to receive them.
 absl::StatusOr<storage::Statement> SendConsentsInForce(storage::Connection& c,
                                                        absl::string_view youth_id,
                                                        absl::string_view service_id,
-                                                       absl::string_view sector_id, absl::Time now);
+                                                       absl::Time now);
 absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(storage::Connection& c,
-                                                                  storage::Statement& sent);
+                                                                  storage::Statement& sent,
+                                                                  absl::string_view service_id,
+                                                                  absl::string_view sector_id);
 
 // Break-the-glass grants. Justification and review note are stored as given
 // (already sealed by the record service for the grant's youth).

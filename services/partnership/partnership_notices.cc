@@ -37,6 +37,8 @@ absl::StatusOr<int> PartnershipServiceImpl::PostReminders() {
   const absl::Time now = store_->Now();
   int posted = 0;
   RETURN_IF_ERROR(db_->Write([&](storage::Connection& txn) -> absl::Status {
+    // Set afresh: the callback may run twice (Database::Write).
+    posted = 0;
     for (const v1::Convention& c : all) {
       if (c.state() == v1::CONVENTION_STATE_EXPIRED ||
           c.state() == v1::CONVENTION_STATE_TERMINATED) {

@@ -373,6 +373,8 @@ absl::StatusOr<bool> RecordServiceImpl::ExecuteErasure(absl::string_view id, abs
   }
   bool erased = false;
   RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+    // Set afresh: the callback may run twice (Database::Write).
+    erased = false;
     ASSIGN_OR_RETURN(std::optional<v1::ErasureRequest> request, store::GetErasureRequest(c, id));
     if (!request.has_value() || request->state() != v1::ERASURE_STATE_APPROVED) {
       return absl::OkStatus();  // cancelled or executed meanwhile

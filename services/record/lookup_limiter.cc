@@ -12,6 +12,8 @@ LookupLimiter::LookupLimiter(storage::Database* db, int per_window, absl::Durati
 absl::StatusOr<bool> LookupLimiter::TryAcquire(absl::string_view member_id, absl::Time now) {
   bool acquired = false;
   RETURN_IF_ERROR(db_->Write([&](storage::Connection& txn) -> absl::Status {
+    // Set afresh: the callback may run twice (Database::Write).
+    acquired = false;
     const int64_t since_us = absl::ToUnixMicros(now - window_);
     ASSIGN_OR_RETURN(storage::Statement prune,
                      txn.Prepare("DELETE FROM rec_lookups WHERE at_us <= ?1"));

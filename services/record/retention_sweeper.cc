@@ -170,6 +170,8 @@ absl::StatusOr<std::optional<v1::RetentionItem>> RetentionSweeper::EraseDue(
   // or restriction set, or another sweep since the caller's read wins.
   std::optional<v1::RetentionItem> done;
   RETURN_IF_ERROR(deps_.db->Write([&](Connection& c) -> absl::Status {
+    // Set afresh: the callback may run twice (Database::Write).
+    done.reset();
     ASSIGN_OR_RETURN(std::optional<store::RetentionYouth> youth, store::GetLiveYouth(c, youth_id));
     if (!youth.has_value()) return absl::OkStatus();
     ASSIGN_OR_RETURN(std::optional<Due> now_due,
