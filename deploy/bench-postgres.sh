@@ -66,6 +66,39 @@ load() {
     --server_pid="$pid" --connections=4 --concurrency=64 --duration="${SECONDS_PER_PHASE}s" \
     --echo=false --json "$@" <"$WORK/password" >"$out"
 }
+# measured <name> <command...>: runs it and keeps, in $WORK/<name>.cpu, how busy the
+# machine's cores were meanwhile and the CPU time PostgreSQL's processes took (ticks).
+cpu_ticks() { awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat; }
+pg_ticks() {
+  local s=0 p t
+  for p in $(pgrep -u relais-pg postgres); do
+    t=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null) && s=$((s + t))
+  done
+  echo "$s"
+}
+measured() {
+  local name=$1 t0 i0 t1 i1 p0 p1
+  shift
+  read -r t0 i0 < <(cpu_ticks)
+  p0=$(pg_ticks)
+  "$@"
+  read -r t1 i1 < <(cpu_ticks)
+  p1=$(pg_ticks)
+  echo "$(((t1 - t0) - (i1 - i0))) $((t1 - t0)) $((p1 - p0))" >"$WORK/$name.cpu"
+}
+# busy <name> [json...]: the cores' busy share, and PostgreSQL's CPU per call of the phase.
+busy() {
+  local name=$1
+  shift
+  python3 - "$WORK/$name.cpu" "$(getconf CLK_TCK)" "$@" <<'PY'
+import json, sys
+used, total, pg = map(int, open(sys.argv[1]).read().split())
+hz = int(sys.argv[2])
+calls = sum(json.load(open(f))['phases'][0]['calls'] for f in sys.argv[3:])
+per_call = f", PostgreSQL {pg * 1e6 / hz / calls:.0f} us/call" if pg and calls else ""
+print(f"cores {100 * used / max(total, 1):.0f}% busy{per_call}")
+PY
+}
 qps() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['phases'][0]['qps'])" "$1"; }
 cpu() {
   python3 -c "import json,sys; c=json.load(open(sys.argv[1]))['phases'][0]['server_cpu_us_per_call']; print('-' if c is None else round(c))" "$1"
@@ -80,31 +113,39 @@ verdict() {
 
 echo "== reads: relaisd --demo on SQLite, then on PostgreSQL (TLS, same machine)"
 start_relaisd sqlite "$WORK/relais.db" --demo
-load "$WORK/sqlite-read.json" "$PORT" "$PID" --mix=get=1
+measured sqlite-read load "$WORK/sqlite-read.json" "$PORT" "$PID" --mix=get=1
 kill "$PID"
 start_relaisd pg1 "$PG_URI" --demo
 PG1_PORT=$PORT PG1_PID=$PID PG1_YOUTH=$YOUTH
-load "$WORK/pg-read.json" "$PG1_PORT" "$PG1_PID" --mix=get=1
+measured pg-read load "$WORK/pg-read.json" "$PG1_PORT" "$PG1_PID" --mix=get=1
 start_relaisd pgsock "$PG_SOCKET_URI" --demo
-load "$WORK/pgsock-read.json" "$PORT" "$PID" --mix=get=1
+measured pgsock-read load "$WORK/pgsock-read.json" "$PORT" "$PID" --mix=get=1
 kill "$PID"
 line "GetEntry, SQLite" "$WORK/sqlite-read.json"
+echo "    $(busy sqlite-read "$WORK/sqlite-read.json")"
 line "GetEntry, PostgreSQL over TLS" "$WORK/pg-read.json"
+echo "    $(busy pg-read "$WORK/pg-read.json")"
 line "GetEntry, PostgreSQL over its socket" "$WORK/pgsock-read.json"
+echo "    $(busy pgsock-read "$WORK/pgsock-read.json")"
 
 echo "== writes: one relaisd on PostgreSQL, then two on the same database"
 YOUTH=$PG1_YOUTH
-load "$WORK/pg-add-one.json" "$PG1_PORT" "$PG1_PID" --mix=add=1
+measured pg-add-one load "$WORK/pg-add-one.json" "$PG1_PORT" "$PG1_PID" --mix=add=1
 cp -r "$WORK/pg1.keys" "$WORK/pg2.keys"  # the same keys, as a second node has
 start_relaisd pg2 "$PG_URI"
 PG2_PORT=$PORT PG2_PID=$PID
-load "$WORK/pg-add-two-a.json" "$PG1_PORT" "$PG1_PID" --mix=add=1 &
-A=$!
-load "$WORK/pg-add-two-b.json" "$PG2_PORT" "$PG2_PID" --mix=add=1
-wait "$A"
+two_writers() {
+  load "$WORK/pg-add-two-a.json" "$PG1_PORT" "$PG1_PID" --mix=add=1 &
+  local a=$!
+  load "$WORK/pg-add-two-b.json" "$PG2_PORT" "$PG2_PID" --mix=add=1
+  wait "$a"
+}
+measured pg-add-two two_writers
 line "AddEntry, one instance" "$WORK/pg-add-one.json"
+echo "    $(busy pg-add-one "$WORK/pg-add-one.json")"
 line "AddEntry, two instances (first)" "$WORK/pg-add-two-a.json"
 line "AddEntry, two instances (second)" "$WORK/pg-add-two-b.json"
+echo "    $(busy pg-add-two "$WORK/pg-add-two-a.json" "$WORK/pg-add-two-b.json")"
 
 echo
 echo "== targets (ratios measured in this run; $(nproc) cores, loader on the same machine)"
@@ -119,3 +160,10 @@ ONE=$(qps "$WORK/pg-add-one.json")
 TWO=$(python3 -c "print($(qps "$WORK/pg-add-two-a.json") + $(qps "$WORK/pg-add-two-b.json"))")
 verdict "AddEntry calls/s, two instances / one (>= 1.5 if the database is not the bottleneck)" \
   "$(python3 -c "print(round($TWO / $ONE, 2))")" "x >= 1.5"
+# One instance already keeps every core busy: a second one on the same machine has no CPU
+# to add calls with (the target needs the instances, the database and the loader apart).
+read -r USED TOTAL _ <"$WORK/pg-add-one.cpu"
+if ((TOTAL > 0 && USED * 100 / TOTAL >= 90)); then
+  echo "  (one instance kept the cores $((USED * 100 / TOTAL))% busy: this machine's CPU, not the" \
+    "database, is the bottleneck)"
+fi

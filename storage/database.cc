@@ -297,6 +297,8 @@ bool Database::RunGroupPipelined(const std::vector<WriteRequest*>& group) {
     FailGroup(group, begin);
     return true;
   }
+  writer_->posting_ = true;
+  absl::Cleanup not_posting = [&] { writer_->posting_ = false; };
   auto send = [&](absl::string_view sql) -> absl::Status {
     ASSIGN_OR_RETURN(Statement mark, writer_->Prepare(sql));
     return mark.Send();
@@ -318,36 +320,15 @@ bool Database::RunGroupPipelined(const std::vector<WriteRequest*>& group) {
     return false;
   };
   if (!send("SAVEPOINT pipelined").ok()) return start_again();
-  const bool savepoints = group.size() > 1;
-  for (size_t i = 0; i < group.size(); ++i) {
-    WriteRequest* r = group[i];
-    if (savepoints) {
-      absl::Status sent = i > 0 ? send("RELEASE call") : absl::OkStatus();
-      if (sent.ok()) sent = send("SAVEPOINT call");
-      if (!sent.ok()) return start_again();
-    }
+  // No savepoint per call: a call that fails, or that answered OK over a
+  // failed statement of its own (nothing queued since, so no round trip to
+  // see it), sends the whole group to the careful pass, where its failure is
+  // its own.
+  for (WriteRequest* r : group) {
     r->status = RunCall(r->fn, *writer_, r->exception);
-    // Answered OK over a failed statement of its own (nothing queued since,
-    // so this costs no round trip): its writes cannot be committed.
-    if (r->status.ok() && !writer_->Queued() && writer_->TransactionFailed()) {
-      r->status = absl::InternalError("a statement failed inside a call that reported success");
+    if (!r->status.ok() || (!writer_->Queued() && writer_->TransactionFailed())) {
+      return start_again();
     }
-    if (r->status.ok()) continue;
-    writer_->Forget();  // what the call wrote is undone
-    // A posted statement failed, maybe an earlier call's: which savepoint is
-    // current is not known.
-    if (writer_->TakeUnansweredFailure()) return start_again();
-    if (!writer_->InTransaction()) {
-      FailGroup(group, r->status);
-      return true;
-    }
-    // The call's own statement failed, or it refused by itself: its
-    // savepoint is the current one.
-    if (!savepoints) {
-      if (absl::Status rb = writer_->Run("ROLLBACK"); !rb.ok()) FailGroup(group, rb);
-      return true;
-    }
-    if (!send("ROLLBACK TO call").ok()) return start_again();
   }
   // What is still queued travels with the COMMIT: one round trip.
   absl::StatusOr<Statement> commit = writer_->Prepare("COMMIT");

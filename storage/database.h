@@ -101,11 +101,12 @@ class Statement {
   // Steps to completion, expecting no rows.
   absl::Status Run();
   // Runs a statement that returns no rows, for a caller that does not need
-  // its answer before the transaction ends. Inside Database::Write only. On
+  // its answer before the transaction ends. In a Database::Write group on
   // PostgreSQL it is queued (Send) and nobody waits for it: it travels with
   // what is sent next, a failure fails the transaction, and Write sees that
-  // before its COMMIT; Changes() counts it once answered. On SQLite it runs
-  // here and its status is returned.
+  // before its COMMIT (then runs the group again, where Post waits and
+  // returns the status); Changes() counts it once answered. Elsewhere, and on
+  // SQLite, it runs here and its status is returned.
   absl::Status Post();
 
   int64_t ColumnInt64(int column) const { return impl_->ColumnInt64(column); }
@@ -172,6 +173,10 @@ class Connection {
     auto it = memo_.find(key);
     return it == memo_.end() ? nullptr : &it->second;
   }
+  // Statement::Post may leave its statement unanswered: only while Database
+  // runs a write group that checks for unanswered failures (otherwise a
+  // posted statement runs at once and its caller gets its status).
+  bool posting() const { return posting_; }
 
  protected:
   explicit Connection(Backend backend) : backend_(backend) {}
@@ -196,10 +201,6 @@ class Connection {
   virtual bool TransactionFailed() const { return false; }
   // Statements are queued, their answers not read yet (PostgreSQL).
   virtual bool Queued() const { return false; }
-  // Reads what is queued. true: a statement whose answer nobody waited for
-  // (Statement::Post, or dropped while sent) failed since the last call, so
-  // which savepoint the transaction stands at is not known.
-  virtual bool TakeUnansweredFailure() { return false; }
   // Before a transaction: reconnects a connection the server dropped.
   virtual absl::Status EnsureOpen() { return absl::OkStatus(); }
   // Database-wide objects the migrations rely on, made once (under BeginWrite).
@@ -220,6 +221,7 @@ class Connection {
   // Remember()'s values; Database clears them (Forget) as said there.
   absl::flat_hash_map<std::string, std::string> memo_;
   void Forget() { memo_.clear(); }
+  bool posting_ = false;
 };
 
 // A forward-only schema step of one component (a service's tables).
@@ -271,10 +273,11 @@ class Database {
   // SQLite abandoning it), every call of the group fails with that status and
   // none of their writes remains. `fn` may run on another caller's thread while
   // its own caller waits, so it must not depend on thread-local state. On
-  // PostgreSQL, if a posted statement (Statement::Post) failed, the group's
-  // work is rolled back and the group runs again, under the same lock: `fn`
-  // may run twice, so it must act only through the connection and through
-  // captures it sets afresh on every run (no appending, no counting).
+  // PostgreSQL, if a call of the group failed (or a statement did), the
+  // group's work is rolled back and the group runs again a call at a time,
+  // under the same lock: `fn` may run twice, so it must act only through the
+  // connection and through captures it sets afresh on every run (no
+  // appending, no counting).
   // Must not be called from inside another Write or Read callback.
   absl::Status Write(absl::FunctionRef<absl::Status(Connection&)> fn);
 
@@ -428,10 +431,10 @@ class Database {
   void RunGroup(const std::vector<WriteRequest*>& group);
   // On PostgreSQL: no call waits for the answers to what it posted
   // (Statement::Post); they travel with the next call's statements, the last
-  // ones with the COMMIT. If one of them failed, the group's work is rolled
-  // back to a savepoint taken after the lock (the lock is kept: nothing
-  // changes meanwhile) and false returned: the group runs again, carefully.
-  // true: the group is done.
+  // ones with the COMMIT, and no call has a savepoint of its own. If a call
+  // failed or a statement did, the group's work is rolled back to a savepoint
+  // taken after the lock (the lock is kept: nothing changes meanwhile) and
+  // false returned: the group runs again, carefully. true: the group is done.
   bool RunGroupPipelined(const std::vector<WriteRequest*>& group)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // A call at a time, each call's answers read before the next runs;

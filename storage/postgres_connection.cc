@@ -163,6 +163,7 @@ class PostgresStatement final : public StatementImpl {
   }
 
   absl::Status Post() override {
+    if (!conn_->posting()) return StatementImpl::Post();
     RETURN_IF_ERROR(Send());
     if (sent_) return absl::OkStatus();
     return StatementImpl::Post();  // not queued: runs now
@@ -172,6 +173,7 @@ class PostgresStatement final : public StatementImpl {
   void Receive(pg_result* result, absl::Status status) {
     sent_ = false;
     Result r(result);
+    if (status.ok()) status = CheckCommit(r.get());
     if (status.ok()) {
       result_ = std::move(r);
       row_ = -1;
@@ -237,6 +239,16 @@ class PostgresStatement final : public StatementImpl {
     formats_[index - 1] = format;
     return absl::OkStatus();
   }
+  // The server answers a COMMIT of a failed transaction with a ROLLBACK, as
+  // a success: that is a failure (nothing was written).
+  absl::Status CheckCommit(const pg_result* r) const {
+    if (sql_ != "COMMIT" || r == nullptr) return absl::OkStatus();
+    if (absl::string_view(PQcmdStatus(const_cast<pg_result*>(r))) != "ROLLBACK") {
+      return absl::OkStatus();
+    }
+    return common::WithReason(absl::StatusCode::kAborted, "storage_error",
+                              "commit: the transaction had failed and was rolled back");
+  }
   bool HasValue(int column) const {
     return result_ && row_ >= 0 && row_ < PQntuples(result_.get()) && column >= 0 &&
            column < PQnfields(result_.get()) && !PQgetisnull(result_.get(), row_, column);
@@ -260,6 +272,7 @@ class PostgresStatement final : public StatementImpl {
     Result r(conn_->Execute(sql_, static_cast<int>(values_.size()), types_.data(), a.values.data(),
                             a.lengths.data(), formats_.data()));
     if (!r || !Succeeded(r.get())) return PostgresStatus(r.get(), conn_->raw(), "step");
+    RETURN_IF_ERROR(CheckCommit(r.get()));
     result_ = std::move(r);
     row_ = -1;
     return absl::OkStatus();
@@ -505,7 +518,6 @@ absl::Status PostgresConnection::Begin(absl::string_view sql) {
 }
 
 absl::Status PostgresConnection::BeginWrite() {
-  unanswered_failure_ = false;
   // One round trip: BEGIN and the lock as one simple query.
   static const std::string kBeginWrite = absl::StrCat("BEGIN; ", kWriteLock);
   absl::Status s = Exec(kBeginWrite);
@@ -599,8 +611,7 @@ void PostgresConnection::Drain() const {
   // (PIPELINE_ABORTED) and take its status.
   const bool synced = PQpipelineSync(conn_) == 1;
   absl::Status first_failure;
-  for (size_t i = 0; i < queued.size(); ++i) {
-    QueuedStatement& q = queued[i];
+  for (QueuedStatement& q : queued) {
     PGresult* r = synced ? PQgetResult(conn_) : nullptr;
     if (r != nullptr) {
       while (PGresult* end = PQgetResult(conn_)) PQclear(end);  // the answer's end (null)
@@ -612,13 +623,7 @@ void PostgresConnection::Drain() const {
       status = PostgresStatus(r, conn_, "step");
     }
     if (!status.ok()) {
-      if (first_failure.ok()) {
-        first_failure = status;
-        // A PREPARE's failure is its statement's.
-        const PostgresStatement* owner =
-            q.prepare ? (i + 1 < queued.size() ? queued[i + 1].statement : nullptr) : q.statement;
-        if (owner == nullptr) unanswered_failure_ = true;
-      }
+      if (first_failure.ok()) first_failure = status;
       const char* state = r == nullptr ? nullptr : PQresultErrorField(r, PG_DIAG_SQLSTATE);
       // A refused PREPARE, or a table that changed shape under the statement:
       // prepared again at its next use.
@@ -653,13 +658,6 @@ void PostgresConnection::AwaitCommit() const {
     PQclear(r);
   }
   read_begun_ = ok && PQtransactionStatus(conn_) == PQTRANS_INTRANS;
-}
-
-bool PostgresConnection::TakeUnansweredFailure() {
-  Settle();
-  const bool failed = unanswered_failure_;
-  unanswered_failure_ = false;
-  return failed;
 }
 
 bool PostgresConnection::InTransaction() const {

@@ -67,7 +67,6 @@ class PostgresConnection final : public Connection {
   // Statements are queued and not answered yet.
   bool pipelining() const { return in_pipeline_; }
   bool Queued() const override { return in_pipeline_; }
-  bool TakeUnansweredFailure() override;
 
  private:
   PostgresConnection(std::string uri, pg_conn* conn, absl::Duration lock_timeout);
@@ -116,8 +115,6 @@ class PostgresConnection final : public Connection {
   };
   mutable std::vector<QueuedStatement> queued_;
   mutable bool in_pipeline_ = false;
-  // A queued statement nobody waited for failed (TakeUnansweredFailure).
-  mutable bool unanswered_failure_ = false;
   // Statements prepared on the server in this session: SQL and parameter
   // types -> statement name. Mutable: Settle forgets those the server refused.
   mutable absl::flat_hash_map<std::string, std::string> prepared_;

@@ -157,6 +157,19 @@ TEST_F(PostgresServer, ACallThatHidesAFailedStatementIsRefusedAndLeavesNothing) 
   EXPECT_TRUE(Insert("after").ok());
 }
 
+// The server answers the COMMIT of a failed transaction with a ROLLBACK, as a
+// success: the caller hears a failure.
+TEST_F(PostgresServer, ACommitOfAFailedTransactionFailsInsteadOfRollingBackSilently) {
+  absl::Status commit;
+  (void)db_->Read([&](Connection& c) -> absl::Status {
+    (void)c.Run("SELECT 1/0");
+    commit = c.Run("COMMIT");
+    return commit;
+  });
+  EXPECT_EQ(commit.code(), absl::StatusCode::kAborted) << commit;
+  EXPECT_EQ(Count(), 0);  // the reader serves the next read
+}
+
 TEST_F(PostgresServer, ReconnectsOnItsOwnAfterTheServerDropsTheConnections) {
   ASSERT_TRUE(Insert("before").ok());
   ASSERT_EQ(Count(), 1);  // the reader now waits in the pool, its next read begun

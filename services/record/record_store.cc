@@ -378,7 +378,7 @@ absl::Status InsertEntry(Connection& c, const FieldCrypto& crypto, const v1::Ent
   s.Bind(7, int64_t{e.visibility()}).BindBlob(8, body);
   s.BindOptional(9, e.supersedes_entry_id()).BindOptional(10, e.handover_id());
   s.Bind(11, Us(e.created_at())).BindOptional(12, e.concertation_id());
-  return s.Run();
+  return s.Post();  // in a write group: travels with what follows (the audit event)
 }
 
 absl::StatusOr<std::optional<SealedEntry>> GetEntry(Connection& c, absl::string_view id) {
