@@ -77,22 +77,25 @@ absl::Status Statement::Send() {
   return impl_->Send();
 }
 
-absl::Status StatementImpl::Post() {
-  ASSIGN_OR_RETURN(bool row, Step());
-  if (row) return absl::InternalError("statement returned a row where none was expected");
+namespace {
+
+// Run's and Post's answer: a statement stepped once must have returned no row.
+absl::Status NoRow(absl::StatusOr<bool> step) {
+  if (!step.ok()) return step.status();
+  if (*step) return absl::InternalError("statement returned a row where none was expected");
   return absl::OkStatus();
 }
+
+}  // namespace
+
+absl::Status StatementImpl::Post() { return NoRow(Step()); }
 
 absl::Status Statement::Post() {
   RETURN_IF_ERROR(bind_status_);
   return impl_->Post();
 }
 
-absl::Status Statement::Run() {
-  ASSIGN_OR_RETURN(bool row, Step());
-  if (row) return absl::InternalError("statement returned a row where none was expected");
-  return absl::OkStatus();
-}
+absl::Status Statement::Run() { return NoRow(Step()); }
 
 void Statement::Reset() {
   impl_->Reset();
@@ -299,10 +302,6 @@ bool Database::RunGroupPipelined(const std::vector<WriteRequest*>& group) {
   }
   writer_->posting_ = true;
   absl::Cleanup not_posting = [&] { writer_->posting_ = false; };
-  auto send = [&](absl::string_view sql) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement mark, writer_->Prepare(sql));
-    return mark.Send();
-  };
   // Back to the savepoint taken after the lock, for the careful pass.
   auto start_again = [&]() -> bool {
     if (!writer_->InTransaction()) {
@@ -319,7 +318,8 @@ bool Database::RunGroupPipelined(const std::vector<WriteRequest*>& group) {
     }
     return false;
   };
-  if (!send("SAVEPOINT pipelined").ok()) return start_again();
+  absl::StatusOr<Statement> mark = writer_->Prepare("SAVEPOINT pipelined");
+  if (!mark.ok() || !mark->Send().ok()) return start_again();
   // No savepoint per call: a call that fails, or that answered OK over a
   // failed statement of its own (nothing queued since, so no round trip to
   // see it), sends the whole group to the careful pass, where its failure is

@@ -173,9 +173,10 @@ class Connection {
     auto it = memo_.find(key);
     return it == memo_.end() ? nullptr : &it->second;
   }
-  // Statement::Post may leave its statement unanswered: only while Database
-  // runs a write group that checks for unanswered failures (otherwise a
-  // posted statement runs at once and its caller gets its status).
+  // Statement::Post may leave its statement unanswered: only during a write
+  // group's first pass on PostgreSQL, which runs the group again if anything
+  // failed (otherwise a posted statement runs at once and its caller gets its
+  // status).
   bool posting() const { return posting_; }
 
  protected:

@@ -143,7 +143,7 @@ class PostgresStatement final : public StatementImpl {
 
   absl::StatusOr<bool> Step() override {
     // Statements are queued: this one joins them, one round trip for all.
-    if (!result_ && !sent_ && failed_.ok() && conn_->pipelining()) (void)Send();
+    if (!result_ && !sent_ && failed_.ok() && conn_->Queued()) (void)Send();
     if (sent_) conn_->Settle();  // hands this statement its answer (Receive)
     RETURN_IF_ERROR(failed_);
     if (!result_) RETURN_IF_ERROR(Execute());

@@ -65,7 +65,6 @@ class PostgresConnection final : public Connection {
   // Before any other use of the connection.
   void Settle() const;
   // Statements are queued and not answered yet.
-  bool pipelining() const { return in_pipeline_; }
   bool Queued() const override { return in_pipeline_; }
 
  private:
