@@ -13,12 +13,12 @@
 namespace relais::datagen {
 namespace {
 
-// A host on a fresh database under /tmp, with the demo world seeded.
+// A host on a fresh database in the test scratch folder, with the demo world seeded.
 class Generated {
  public:
   Generated() {
-    char dir[] = "/tmp/relais-datagen-XXXXXX";
-    EXPECT_NE(mkdtemp(dir), nullptr);
+    std::string dir = ::testing::TempDir() + "/relais-datagen-XXXXXX";
+    EXPECT_NE(mkdtemp(dir.data()), nullptr);
     dir_ = dir;
     host::HostOptions options;
     options.db_path = absl::StrCat(dir_, "/relais.db");
