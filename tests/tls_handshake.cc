@@ -14,6 +14,7 @@
 #include <memory>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace relais::testing {
@@ -92,7 +93,7 @@ grpc::SslCredentialsOptions DevPki::Client(const std::string& service) const {
 
 DevPki MakeDevPki(const std::string& dir) {
   const std::string command =
-      std::string(RELAIS_SOURCE_DIR) + "/deploy/make-dev-certs.sh '" + dir + "' >/dev/null 2>&1";
+      absl::StrCat(RELAIS_SOURCE_DIR, "/deploy/make-dev-certs.sh '", dir, "' >/dev/null 2>&1");
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
   return {dir, ReadAll(dir + "/ca.pem")};
 }
