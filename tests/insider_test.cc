@@ -738,7 +738,7 @@ void LongerWalks(uint64_t seed) {
   Insider insider(*env);
   std::mt19937_64 rng(seed);
   const char* long_mode = std::getenv("RELAIS_LONG_TESTS");
-  int walks = (long_mode != nullptr && long_mode[0] == '1' ? kLongWalks : kWalks) / 2;
+  int walks = (long_mode != nullptr && std::string(long_mode) == "1" ? kLongWalks : kWalks) / 2;
   if (const char* n = std::getenv("RELAIS_INSIDER_WALKS")) walks = std::atoi(n);
   constexpr int kWalksPerWorld = 50;
   int mismatches = 0;
