@@ -10,6 +10,13 @@ RELAIS_BUILD="${RELAIS_TEST_BUILD:-$RELAIS_ROOT/build-test}"
 RELAIS_PACKAGES+=(clang libclang-rt-14-dev)
 relais_install
 relais_install_console_tests
+# The tree and the tests' files take about 9 GB; a disk that fills up during
+# the build shows as a linker's "Bus error", so say it first.
+free_gb=$(df --output=avail -BG "$(dirname "$RELAIS_BUILD")" 2>/dev/null | tail -1 | tr -dc 0-9) ||
+  true
+if [[ -n $free_gb ]] && ((free_gb < 12)); then
+  echo "test.sh: ${free_gb} GB free for $RELAIS_BUILD; a clean build and run need about 9" >&2
+fi
 # Line tables are all a sanitizer report needs; full debug info in each of the
 # ~100 statically linked test executables made the tree 11 GB.
 relais_configure -DCMAKE_BUILD_TYPE=Debug "-DRELAIS_SANITIZE=address;undefined" \
