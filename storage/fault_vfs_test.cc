@@ -26,9 +26,12 @@
 #include "common/status_macros.h"
 #include "gtest/gtest.h"
 #include "storage/database.h"
+#include "tests/long_tests.h"
 
 namespace relais::storage {
 namespace {
+
+using ::relais::testing::LongTests;
 
 void RemoveDatabase(const std::string& path) {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
@@ -42,11 +45,6 @@ std::string FreshPath(absl::string_view name) {
                                   counter++, ".db");
   RemoveDatabase(path);
   return path;
-}
-
-bool LongTests() {
-  const char* v = std::getenv("RELAIS_LONG_TESTS");
-  return v != nullptr && std::string(v) == "1";
 }
 
 uint64_t FirstSeed() {

@@ -32,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "services/common/rpc.h"
+#include "tests/long_tests.h"
 #include "tests/test_env.h"
 
 namespace relais::testing {
@@ -737,8 +738,7 @@ void LongerWalks(uint64_t seed) {
   ASSERT_NE(env, nullptr);
   Insider insider(*env);
   std::mt19937_64 rng(seed);
-  const char* long_mode = std::getenv("RELAIS_LONG_TESTS");
-  int walks = (long_mode != nullptr && std::string(long_mode) == "1" ? kLongWalks : kWalks) / 2;
+  int walks = (LongTests() ? kLongWalks : kWalks) / 2;
   if (const char* n = std::getenv("RELAIS_INSIDER_WALKS")) walks = std::atoi(n);
   constexpr int kWalksPerWorld = 50;
   int mismatches = 0;

@@ -50,18 +50,16 @@
 #include "relais/v1/auth.grpc.pb.h"
 #include "relais/v1/care.grpc.pb.h"
 #include "relais/v1/record.grpc.pb.h"
+#include "tests/long_tests.h"
 
 extern char** environ;
 
 namespace relais::crash {
 namespace {
 
-constexpr char kDemoPassword[] = "demo-relais-2026";
+using ::relais::testing::LongTests;
 
-bool LongTests() {
-  const char* v = std::getenv("RELAIS_LONG_TESTS");
-  return v != nullptr && std::string(v) == "1";
-}
+constexpr char kDemoPassword[] = "demo-relais-2026";
 
 uint64_t Seed() {
   uint64_t seed = 6061;
