@@ -28,7 +28,10 @@ class RevocationList {
 
   // OK unless the token id was revoked or `generation` is below the member's;
   // then Unauthenticated "token_revoked: ...". Unavailable (fail closed) if
-  // the records cannot be read. One indexed read.
+  // the records cannot be read. One indexed read. An implementation may
+  // answer OK at once and give its verdict later, as long as that verdict
+  // guards everything the call does (services/auth_store: inside a call's
+  // read scope, every write and the call's answer wait for it).
   virtual absl::Status CheckNotRevoked(absl::string_view member_id, absl::string_view token_id,
                                        int64_t generation) const = 0;
 };

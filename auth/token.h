@@ -126,7 +126,9 @@ class TokenVerifier {
   //   token_malformed          issued more than 5 minutes in the future
   //   token_expired            now >= expires_at
   //   token_revoked            revoked (Logout, Refresh, revoke-all);
-  //                            Unavailable if that cannot be checked
+  //                            Unavailable if that cannot be checked (the
+  //                            RevocationList may give this verdict later:
+  //                            see RevocationList::CheckNotRevoked)
   // Messages never contain the token or any part of it.
   absl::StatusOr<Principal> Verify(absl::string_view token) const;
 

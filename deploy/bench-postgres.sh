@@ -6,6 +6,7 @@
 # Starts a throwaway PostgreSQL (tests/postgres/cluster.sh) and demo relaisd over mTLS.
 #   ./deploy/bench-postgres.sh                 # about 2 minutes
 #   RELAIS_BENCH_SECONDS=20 ./deploy/bench-postgres.sh
+#   RELAIS_BENCH_READS_ONLY=1 ./deploy/bench-postgres.sh   # the read ratios alone
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 relais_install
 relais_configure
@@ -128,6 +129,23 @@ echo "    $(busy pg-read "$WORK/pg-read.json")"
 line "GetEntry, PostgreSQL over its socket" "$WORK/pgsock-read.json"
 echo "    $(busy pgsock-read "$WORK/pgsock-read.json")"
 
+read_verdicts() {
+  local sq pq ps
+  sq=$(qps "$WORK/sqlite-read.json")
+  pq=$(qps "$WORK/pg-read.json")
+  verdict "GetEntry calls/s, PostgreSQL (TLS) / SQLite (>= 0.5)" \
+    "$(python3 -c "print(round($pq / $sq, 2))")" "x >= 0.5"
+  ps=$(qps "$WORK/pgsock-read.json")
+  verdict "GetEntry calls/s, PostgreSQL (socket) / SQLite (>= 0.5)" \
+    "$(python3 -c "print(round($ps / $sq, 2))")" "x >= 0.5"
+}
+if [[ ${RELAIS_BENCH_READS_ONLY:-0} == 1 ]]; then
+  echo
+  echo "== targets (ratios measured in this run; $(nproc) cores, loader on the same machine)"
+  read_verdicts
+  exit 0
+fi
+
 echo "== writes: one relaisd on PostgreSQL, then two on the same database"
 YOUTH=$PG1_YOUTH
 measured pg-add-one load "$WORK/pg-add-one.json" "$PG1_PORT" "$PG1_PID" --mix=add=1
@@ -149,13 +167,7 @@ echo "    $(busy pg-add-two "$WORK/pg-add-two-a.json" "$WORK/pg-add-two-b.json")
 
 echo
 echo "== targets (ratios measured in this run; $(nproc) cores, loader on the same machine)"
-SQ=$(qps "$WORK/sqlite-read.json")
-PQ=$(qps "$WORK/pg-read.json")
-verdict "GetEntry calls/s, PostgreSQL (TLS) / SQLite (>= 0.5)" \
-  "$(python3 -c "print(round($PQ / $SQ, 2))")" "x >= 0.5"
-PS=$(qps "$WORK/pgsock-read.json")
-verdict "GetEntry calls/s, PostgreSQL (socket) / SQLite (>= 0.5)" \
-  "$(python3 -c "print(round($PS / $SQ, 2))")" "x >= 0.5"
+read_verdicts
 ONE=$(qps "$WORK/pg-add-one.json")
 TWO=$(python3 -c "print($(qps "$WORK/pg-add-two-a.json") + $(qps "$WORK/pg-add-two-b.json"))")
 verdict "AddEntry calls/s, two instances / one (>= 1.5 if the database is not the bottleneck)" \

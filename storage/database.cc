@@ -174,7 +174,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options)
 
 absl::Status Database::Checkpoint() {
   if (backend_ == Backend::kPostgres) return absl::OkStatus();
-  EndReadTogether();  // its snapshot would hold the checkpoint back
+  RETURN_IF_ERROR(EndReadTogether());  // its snapshot would hold the checkpoint back
   absl::MutexLock lock(&write_mu_);
   // The pragma returns one row (busy, wal pages, checkpointed pages); busy = 1
   // means a reader kept the WAL from being reset.
@@ -228,7 +228,7 @@ struct Database::WriteRequest {
 };
 
 absl::Status Database::Write(absl::FunctionRef<absl::Status(Connection&)> fn) {
-  EndReadTogether();
+  RETURN_IF_ERROR(EndReadTogether());
   calls_.fetch_add(1, std::memory_order_relaxed);
   WriteRequest request{fn};
   {
@@ -488,8 +488,30 @@ Database::ReadTogether* Database::Together() const {
   return nullptr;
 }
 
-void Database::EndReadTogether() const {
+absl::Status Database::ReadDeferred(
+    absl::FunctionRef<absl::StatusOr<Deferred>(Connection&)> send) const {
+  ReadTogether* together = Together();
+  if (together == nullptr) {
+    return Read([&](Connection& c) -> absl::Status {
+      ASSIGN_OR_RETURN(Deferred check, send(c));
+      return std::move(check)();
+    });
+  }
+  return together->Run([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Deferred check, send(c));
+    together->deferred_.push_back(std::move(check));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status Database::EndReadTogether() const {
+  absl::Status settled;
+  for (ReadTogether* t = tls_together; t != nullptr; t = t->outer_) {
+    if (absl::Status s = t->Settle(); settled.ok()) settled = s;
+  }
+  RETURN_IF_ERROR(settled);
   if (ReadTogether* together = Together()) together->End(true);
+  return absl::OkStatus();
 }
 
 Database::ReadTogether::ReadTogether(const Database* db)
@@ -517,14 +539,26 @@ absl::Status Database::ReadTogether::Run(absl::FunctionRef<absl::Status(Connecti
   absl::Status status = fn(*c_);
   returned = true;
   // A failed statement leaves PostgreSQL's transaction refusing any other.
-  if (depth_ == 1 && (c_->TransactionFailed() || !c_->InTransaction())) {
+  // Statements still queued (sent, not stepped) are not waited for here: a
+  // failure among them shows when they are read, at the next Run or the end.
+  if (depth_ == 1 && !c_->Queued() && (c_->TransactionFailed() || !c_->InTransaction())) {
     End(false);
   }
   return status;
 }
 
+absl::Status Database::ReadTogether::Settle() {
+  // A check is answered on c_: it must be read before c_ is handed back.
+  for (Deferred& check : deferred_) {
+    if (absl::Status s = std::move(check)(); settled_.ok()) settled_ = s;
+  }
+  deferred_.clear();
+  return settled_;
+}
+
 void Database::ReadTogether::End(bool ok) {
   if (c_ == nullptr) return;
+  (void)Settle();
   Connection* c = c_;
   c_ = nullptr;
   // What was read stays valid whatever the end of a read-only transaction

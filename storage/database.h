@@ -13,6 +13,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -300,6 +301,20 @@ class Database {
   // that scope's transaction instead.
   absl::Status Read(absl::FunctionRef<absl::Status(Connection&)> fn) const;
 
+  // The second half of a check whose statement was sent (Statement::Send):
+  // steps it and returns the check's verdict. Run once.
+  using Deferred = absl::AnyInvocable<absl::Status() &&>;
+  // For a check that guards what a call does rather than what it reads (a
+  // token's revocation): runs `send` like Read(). Inside a ReadTogether of
+  // this database on this thread the check `send` returns is completed later,
+  // so that on PostgreSQL its statement travels with the call's first reads:
+  // at the latest when this thread next starts a Write(), Compact() or
+  // Checkpoint() on any database, and when the scope settles (Settle) or
+  // ends. A failed check fails that Write (nothing is written) and every
+  // later one while the scope lasts. Elsewhere the check is completed at once
+  // and its verdict returned.
+  absl::Status ReadDeferred(absl::FunctionRef<absl::StatusOr<Deferred>(Connection&)> send) const;
+
   // Makes the Read() calls of this thread on `db` share one read transaction
   // (one snapshot, one BEGIN and one COMMIT) until the scope ends, so that one
   // call's access decision costs one transaction instead of one per store it
@@ -317,6 +332,10 @@ class Database {
     ReadTogether& operator=(const ReadTogether&) = delete;
     ~ReadTogether();
 
+    // Completes the checks deferred in this scope (ReadDeferred) and returns
+    // the first failure, which stays the scope's answer from then on.
+    absl::Status Settle();
+
    private:
     friend class Database;
     absl::Status Run(absl::FunctionRef<absl::Status(Connection&)> fn);
@@ -324,9 +343,11 @@ class Database {
     // reader back; the next Run() begins anew.
     void End(bool ok);
     const Database* const db_;
-    ReadTogether* const outer_;  // the thread's enclosing scope, of any database
-    Connection* c_ = nullptr;    // while a transaction is open
-    int depth_ = 0;              // Run() calls under way on this thread
+    ReadTogether* const outer_;       // the thread's enclosing scope, of any database
+    Connection* c_ = nullptr;         // while a transaction is open
+    int depth_ = 0;                   // Run() calls under way on this thread
+    std::vector<Deferred> deferred_;  // their statements were sent on c_
+    absl::Status settled_;
   };
 
   // Applies the component's migrations newer than its recorded version, each in
@@ -424,9 +445,11 @@ class Database {
   absl::StatusOr<Connection*> BeginReader() const;
   // This thread's innermost ReadTogether of this database, or null.
   ReadTogether* Together() const;
-  // Ends this thread's shared read on this database, before anything that
-  // waits for other transactions (a write, a compaction, a checkpoint).
-  void EndReadTogether() const;
+  // Before anything that waits for other transactions or changes data (a
+  // write, a compaction, a checkpoint): completes the deferred checks of
+  // every scope of this thread (their first failure is returned, and nothing
+  // else is done), then ends this thread's shared read on this database.
+  absl::Status EndReadTogether() const;
   struct WriteRequest;
   // Runs a group of queued calls in one transaction, under write_mu_.
   void RunGroup(const std::vector<WriteRequest*>& group);

@@ -72,7 +72,8 @@ absl::Status Rewrite(const std::string& uri, absl::string_view table) {
 }  // namespace
 
 absl::Status Database::Compact(absl::string_view table) {
-  EndReadTogether();  // this thread's own snapshot and table locks would hold it back
+  // This thread's own snapshot and table locks would hold it back.
+  RETURN_IF_ERROR(EndReadTogether());
   if (table.empty() || !std::all_of(table.begin(), table.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
       })) {

@@ -561,7 +561,11 @@ absl::Status PostgresConnection::EndRead(bool ok) {
 bool PostgresConnection::Enqueue(PostgresStatement* statement, const std::string& sql, int params,
                                  const unsigned int* types, const char* const* values,
                                  const int* lengths, const int* formats) {
-  if (fresh_read_) return false;
+  // The first statement of a read begun in the pool is queued too: BeginRead
+  // has just found the connection alive. Should the server drop it in
+  // between, the queued statements fail UNAVAILABLE and the next transaction
+  // reconnects (only a statement run at once is sent again, see Execute).
+  fresh_read_ = false;
   if (queued_.size() >= kMaxQueued) Drain();
   AwaitCommit();
   if (!in_pipeline_) {

@@ -178,5 +178,108 @@ TEST(ReadTogether, ACompactionOnTheSameThreadIsNotHeldBackByTheScopesOwnSnapshot
   EXPECT_EQ(Count(*db), 1);
 }
 
+// A check that guards what follows (a token's revocation): refuses once notes
+// holds a row, read with Send and answered later. `answered` counts its answers.
+absl::Status CheckNoNotes(const Database& db, std::atomic<int>* answered) {
+  return db.ReadDeferred([&](Connection& c) -> absl::StatusOr<Database::Deferred> {
+    ASSIGN_OR_RETURN(Statement q, c.Prepare("SELECT COUNT(*) FROM notes"));
+    RETURN_IF_ERROR(q.Send());
+    return [q = std::move(q), answered]() mutable -> absl::Status {
+      ++*answered;
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return absl::InternalError("no count");
+      if (q.ColumnInt64(0) > 0) return absl::UnauthenticatedError("refused");
+      return absl::OkStatus();
+    };
+  });
+}
+
+TEST(ReadDeferred, OutsideAScopeTheCheckAnswersAtOnce) {
+  auto db = OpenNotes(/*readers=*/1);
+  ASSERT_NE(db, nullptr);
+  std::atomic<int> answered{0};
+  EXPECT_TRUE(CheckNoNotes(*db, &answered).ok());
+  ASSERT_TRUE(Insert(*db, 1).ok());
+  EXPECT_EQ(CheckNoNotes(*db, &answered).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(answered, 2);
+}
+
+TEST(ReadDeferred, AFailedCheckRefusesEveryWriteOfTheScopeAndWritesNothing) {
+  auto db = OpenNotes(/*readers=*/1);
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(Insert(*db, 1).ok());
+  std::atomic<int> answered{0};
+  {
+    Database::ReadTogether together(db.get());
+    // The verdict is not given yet: the caller goes on reading.
+    ASSERT_TRUE(CheckNoNotes(*db, &answered).ok());
+    EXPECT_EQ(Count(*db), 1);
+    // A write waits for it, and the refusal is the write's answer.
+    EXPECT_EQ(Insert(*db, 2).code(), absl::StatusCode::kUnauthenticated);
+    EXPECT_EQ(answered, 1);
+    EXPECT_EQ(Insert(*db, 3).code(), absl::StatusCode::kUnauthenticated) << "not remembered";
+    EXPECT_EQ(together.Settle().code(), absl::StatusCode::kUnauthenticated);
+    EXPECT_EQ(answered, 1) << "a check is answered once";
+  }
+  EXPECT_EQ(CountElsewhere(*db), 1) << "a refused scope wrote";
+  EXPECT_TRUE(Insert(*db, 4).ok()) << "the refusal outlived its scope";
+}
+
+TEST(ReadDeferred, APassingCheckLetsTheWritesThrough) {
+  auto db = OpenNotes(/*readers=*/1);
+  ASSERT_NE(db, nullptr);
+  std::atomic<int> answered{0};
+  Database::ReadTogether together(db.get());
+  ASSERT_TRUE(CheckNoNotes(*db, &answered).ok());
+  EXPECT_EQ(Count(*db), 0);
+  // Answered before the write, in the snapshot it was sent in: the write that
+  // follows does not change the verdict.
+  EXPECT_TRUE(Insert(*db, 1).ok());
+  EXPECT_TRUE(Insert(*db, 2).ok());
+  EXPECT_TRUE(together.Settle().ok());
+  EXPECT_EQ(answered, 1);
+  EXPECT_EQ(CountElsewhere(*db), 2);
+}
+
+TEST(ReadDeferred, AWriteToAnotherDatabaseWaitsForTheVerdictToo) {
+  auto db = OpenNotes(/*readers=*/1);
+  auto other = OpenNotes(/*readers=*/1);
+  ASSERT_NE(db, nullptr);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(Insert(*db, 1).ok());
+  std::atomic<int> answered{0};
+  {
+    Database::ReadTogether together(db.get());
+    ASSERT_TRUE(CheckNoNotes(*db, &answered).ok());
+    EXPECT_EQ(Insert(*other, 1).code(), absl::StatusCode::kUnauthenticated);
+  }
+  EXPECT_EQ(CountElsewhere(*other), 0);
+}
+
+TEST(ReadDeferred, TheScopesEndAnswersTheCheckBeforeHandingTheReaderBack) {
+  auto db = OpenNotes(/*readers=*/1);
+  ASSERT_NE(db, nullptr);
+  std::atomic<int> answered{0};
+  {
+    Database::ReadTogether together(db.get());
+    ASSERT_TRUE(CheckNoNotes(*db, &answered).ok());
+  }
+  EXPECT_EQ(answered, 1);
+  EXPECT_EQ(CountElsewhere(*db), 0) << "the one reader was not handed back";
+}
+
+TEST(ReadDeferred, AStatementFailingAfterTheCheckDoesNotSpoilItsAnswer) {
+  auto db = OpenNotes(/*readers=*/1);
+  ASSERT_NE(db, nullptr);
+  std::atomic<int> answered{0};
+  Database::ReadTogether together(db.get());
+  ASSERT_TRUE(CheckNoNotes(*db, &answered).ok());
+  // On PostgreSQL both travel together; the check, sent first, was answered.
+  EXPECT_FALSE(FailingRead(*db).ok());
+  EXPECT_TRUE(together.Settle().ok());
+  EXPECT_EQ(answered, 1);
+  EXPECT_TRUE(Insert(*db, 1).ok());
+}
+
 }  // namespace
 }  // namespace relais::storage

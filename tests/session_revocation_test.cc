@@ -161,6 +161,52 @@ TEST(SessionRevocation, ARemovedMemberIsOutAtTheNextCall) {
             "invalid_credentials");
 }
 
+// The token's verdict is read with a call's first reads (one round trip on
+// PostgreSQL): a write waits for it, so a revoked token writes nothing, and
+// its call leaves one event, the refusal.
+TEST(SessionRevocation, ARevokedTokenWritesNothingAndLeavesOneEvent) {
+  auto env = RelaisEnv::Start();
+  ASSERT_NE(env, nullptr);
+  const std::string youth = env->CreateYouth(15);
+  env->Accompany(youth, kAmoCoordinator, kAmoCaseworker);
+  const v1::LoginResponse revoked = LoginOrDie(*env, kAmoCaseworker);
+  const v1::LoginResponse fresh = LoginOrDie(*env, kAmoCaseworker);
+  v1::LogoutResponse out;
+  ASSERT_TRUE(env->auth().Logout(With(*env, revoked.token()).get(), {}, &out).ok());
+  const int denials = RevokedDenials(*env);
+  auto additions = [&] {
+    int n = 0;
+    for (const v1::AuditEvent& e : EventsOf(*env, youth)) n += e.action() == v1::ACTION_ADD_ENTRY;
+    return n;
+  };
+
+  v1::AddEntryRequest add;
+  add.mutable_entry()->set_youth_id(youth);
+  add.mutable_entry()->set_kind(v1::ENTRY_KIND_NOTE);
+  add.mutable_entry()->set_category(v1::DATA_CATEGORY_SOCIAL);
+  add.mutable_entry()->set_visibility(v1::VISIBILITY_SHARED);
+  add.mutable_entry()->set_body("written with a revoked token");
+  v1::Entry entry;
+  const grpc::Status refused =
+      env->record().AddEntry(With(*env, revoked.token()).get(), add, &entry);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAUTHENTICATED) << refused.error_message();
+  EXPECT_EQ(ReasonCode(refused), "token_revoked");
+  EXPECT_EQ(RevokedDenials(*env), denials + 1);
+  EXPECT_EQ(additions(), 0) << "the refused call was audited as an addition";
+
+  v1::ListEntriesRequest list;
+  list.set_youth_id(youth);
+  list.set_purpose(v1::PURPOSE_COORDINATION);
+  v1::ListEntriesResponse listed;
+  ASSERT_TRUE(env->record().ListEntries(With(*env, fresh.token()).get(), list, &listed).ok());
+  EXPECT_EQ(listed.entries_size(), 0) << "a revoked token wrote an entry";
+  // The same call with a valid token of the same member writes.
+  ASSERT_TRUE(env->record().AddEntry(With(*env, fresh.token()).get(), add, &entry).ok());
+  ASSERT_TRUE(env->record().ListEntries(With(*env, fresh.token()).get(), list, &listed).ok());
+  EXPECT_EQ(listed.entries_size(), 1);
+  EXPECT_EQ(additions(), 1);
+}
+
 TEST(SessionRevocation, RevocationsSurviveARestart) {
   auto env = RelaisEnv::Start();
   ASSERT_NE(env, nullptr);

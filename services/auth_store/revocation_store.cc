@@ -37,31 +37,48 @@ absl::StatusOr<int64_t> RevocationStore::Generation(absl::string_view member_id)
   return generation;
 }
 
+namespace {
+
+// Fail closed: a token whose revocation cannot be read is refused.
+absl::Status Unreadable(const absl::Status& read) {
+  common::LogError("revocation check failed; refusing the token", {{"status", read.ToString()}});
+  return common::Unavailable("revocation_unavailable", "cannot check the token; retry");
+}
+
+}  // namespace
+
 absl::Status RevocationStore::CheckNotRevoked(absl::string_view member_id,
                                               absl::string_view token_id,
                                               int64_t generation) const {
-  bool revoked = true;
-  const absl::Status read = db_->Read([&](Connection& conn) -> absl::Status {
-    // One statement, two primary-key probes.
-    ASSIGN_OR_RETURN(
-        Statement q,
-        conn.Prepare("SELECT EXISTS(SELECT 1 FROM auth_revoked_tokens WHERE token_id = ?1), "
-                     "COALESCE((SELECT generation FROM auth_member_generations "
-                     "WHERE member_id = ?2), 0)"));
-    q.Bind(1, token_id).Bind(2, member_id);
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return absl::InternalError("revocation check returned no row");
-    revoked = q.ColumnInt64(0) != 0 || generation < q.ColumnInt64(1);
-    return absl::OkStatus();
-  });
-  if (!read.ok()) {
-    common::LogError("revocation check failed; refusing the token", {{"status", read.ToString()}});
-    return common::Unavailable("revocation_unavailable", "cannot check the token; retry");
+  // Inside a call's read scope the answer is read with the call's first reads
+  // (one round trip on PostgreSQL) and guards every write and the answer.
+  const absl::Status checked =
+      db_->ReadDeferred([&](Connection& conn) -> absl::StatusOr<storage::Database::Deferred> {
+        // One statement, two primary-key probes.
+        ASSIGN_OR_RETURN(
+            Statement q,
+            conn.Prepare("SELECT EXISTS(SELECT 1 FROM auth_revoked_tokens WHERE token_id = ?1), "
+                         "COALESCE((SELECT generation FROM auth_member_generations "
+                         "WHERE member_id = ?2), 0)"));
+        q.Bind(1, token_id).Bind(2, member_id);
+        RETURN_IF_ERROR(q.Send());
+        return [q = std::move(q), generation]() mutable -> absl::Status {
+          absl::StatusOr<bool> row = q.Step();
+          if (!row.ok()) return Unreadable(row.status());
+          if (!*row) return Unreadable(absl::InternalError("revocation check returned no row"));
+          if (q.ColumnInt64(0) != 0 || generation < q.ColumnInt64(1)) {
+            return common::Unauthenticated(auth::kTokenRevoked,
+                                           "this token was revoked; sign in again");
+          }
+          return absl::OkStatus();
+        };
+      });
+  // The check's own verdicts pass; anything else failed before it could run.
+  if (checked.ok() || checked.code() == absl::StatusCode::kUnauthenticated ||
+      common::ReasonOf(checked) == "revocation_unavailable") {
+    return checked;
   }
-  if (revoked) {
-    return common::Unauthenticated(auth::kTokenRevoked, "this token was revoked; sign in again");
-  }
-  return absl::OkStatus();
+  return Unreadable(checked);
 }
 
 absl::Status RevocationStore::RevokeAllOf(Connection& txn, absl::string_view member_id) {

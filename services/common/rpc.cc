@@ -155,16 +155,27 @@ PeerIdentity IdentifyPeer(const grpc::ServerContextBase& ctx) {
   return peer;
 }
 
-CallGate::Checked CallGate::CheckCall(const grpc::CallbackServerContext& ctx) const {
-  Checked checked;
-  Caller& caller = checked.caller;
+namespace {
+
+// The caller as far as the transport tells: request id and client identity.
+Caller Anonymous(const grpc::CallbackServerContext& ctx, const PeerIdentity& peer) {
+  Caller caller;
   caller.request_id = Metadata(&ctx, "x-request-id");
   if (caller.request_id.empty() || caller.request_id.size() > 64 ||
       !common::IsPrintableId(caller.request_id)) {
     caller.request_id = NewRequestId();
   }
-  const PeerIdentity peer = IdentifyPeer(ctx);
   caller.client_identity = peer.client_identity;
+  return caller;
+}
+
+}  // namespace
+
+CallGate::Checked CallGate::CheckCall(const grpc::CallbackServerContext& ctx) const {
+  Checked checked;
+  const PeerIdentity peer = IdentifyPeer(ctx);
+  checked.caller = Anonymous(ctx, peer);
+  Caller& caller = checked.caller;
   absl::StatusOr<auth::Principal> principal =
       auth::AuthenticateMetadata(*verifier_, ctx.client_metadata());
   if (absl::Status cert = CheckCertificate(ctx); !cert.ok()) {
@@ -196,6 +207,14 @@ absl::StatusOr<Caller> CallGate::Authenticate(grpc::CallbackServerContext* ctx, 
     return AuditDenial(std::move(e), checked.refusal);
   }
   return std::move(checked.caller);
+}
+
+absl::Status CallGate::AuditLateRefusal(const grpc::CallbackServerContext& ctx,
+                                        const absl::StatusOr<Caller>& caller, v1::Action action,
+                                        const absl::Status& refusal) {
+  Caller anonymous = Anonymous(ctx, IdentifyPeer(ctx));
+  if (caller.ok()) anonymous.request_id = caller->request_id;
+  return AuditDenial(EventFor(anonymous, action), refusal);
 }
 
 absl::StatusOr<Caller> CallGate::AuthenticateUnaudited(

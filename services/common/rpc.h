@@ -5,6 +5,7 @@
 // absl -> gRPC status conversion, and authenticating a call (audited on failure).
 
 #include <exception>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -154,6 +155,13 @@ class CallGate {
   // audits like any denial. The client logs in again and retries.
   absl::Status RequireRecentLogin(const Caller& caller) const;
 
+  // A refusal of the caller's credentials found after Authenticate() (a
+  // revocation check completed late, see ServeNow): audited as Authenticate()
+  // audits one, without the principal. Returns `refusal`, or UNAVAILABLE.
+  absl::Status AuditLateRefusal(const grpc::CallbackServerContext& ctx,
+                                const absl::StatusOr<Caller>& caller, v1::Action action,
+                                const absl::Status& refusal);
+
   // Appends a DENY event for `status` (its reason code) in its own transaction.
   // Returns `status`, or UNAVAILABLE if it could not be audited.
   absl::Status AuditDenial(audit::EventInput event, const absl::Status& status);
@@ -197,24 +205,40 @@ absl::Status CheckCallAlive(grpc::CallbackServerContext* ctx);
 template <typename Body>
 absl::Status ServeNow(CallGate& gate, grpc::CallbackServerContext* ctx, v1::Action action,
                       Body& body) {
-  // The token's revocation check and the body's reads share one snapshot and
-  // one read transaction, up to the call's first write (its audit event).
-  storage::Database::ReadTogether reads(gate.audit() != nullptr ? gate.audit()->database()
-                                                                : nullptr);
-  absl::StatusOr<Caller> caller = gate.Authenticate(ctx, action);
-  absl::Status status = caller.status();
-  if (caller.ok()) {
-    CallAudit call{EventFor(*caller, action)};
-    // The last resort: an exception (e.g. bad_alloc) unwinds the body's
-    // transaction and answers a generic INTERNAL, audited, never a crash.
-    try {
-      status = body(*caller, call);
-    } catch (const std::exception& e) {
-      status = UncaughtException(e.what());
-    } catch (...) {
-      status = UncaughtException("not a std::exception");
+  absl::StatusOr<Caller> caller = absl::UnknownError("not authenticated");
+  std::optional<CallAudit> call;
+  absl::Status status;
+  absl::Status late;
+  {
+    // The token's revocation check and the body's reads share one snapshot
+    // and one read transaction, up to the call's first write (its audit
+    // event). The check's answer is read with the body's first reads and
+    // guards what the call does: every write waits for it, and so does the
+    // answer (storage::Database::ReadDeferred).
+    storage::Database::ReadTogether reads(gate.audit() != nullptr ? gate.audit()->database()
+                                                                  : nullptr);
+    caller = gate.Authenticate(ctx, action);
+    status = caller.status();
+    if (caller.ok()) {
+      call.emplace(CallAudit{EventFor(*caller, action)});
+      // The last resort: an exception (e.g. bad_alloc) unwinds the body's
+      // transaction and answers a generic INTERNAL, audited, never a crash.
+      try {
+        status = body(*caller, *call);
+      } catch (const std::exception& e) {
+        status = UncaughtException(e.what());
+      } catch (...) {
+        status = UncaughtException("not a std::exception");
+      }
     }
-    if (!status.ok() && !call.recorded) status = gate.AuditDenial(call.event, status);
+    late = reads.Settle();
+  }
+  // A token refused late (revoked) is answered and audited as if refused at
+  // the door: whatever the body did is not the caller's answer, and it wrote
+  // nothing (its writes waited for this verdict).
+  if (!late.ok()) return gate.AuditLateRefusal(*ctx, caller, action, late);
+  if (call.has_value() && !status.ok() && !call->recorded) {
+    status = gate.AuditDenial(call->event, status);
   }
   return status;
 }
