@@ -1,6 +1,7 @@
 #include "services/record/record_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/reason.h"
@@ -306,27 +307,33 @@ absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const Fie
 }
 
 absl::StatusOr<YouthReads> SendYouthFacts(Connection& c, absl::string_view id) {
-  // The youth, its key and its guardians do not depend on each other.
-  ASSIGN_OR_RETURN(Statement s,
-                   c.Prepare(absl::StrCat("SELECT date_of_birth, restricted, erased, legal_hold, "
-                                          "created_by_service, ",
-                                          kYouthMacColumns, ", mac FROM rec_youth WHERE id = ?1")));
+  // The youth, its key and its guardians in one statement: a row per guardian,
+  // or one without when it has none.
+  static const std::string* const kSql = new std::string(absl::StrCat(
+      "SELECT y.date_of_birth, y.restricted, y.erased, y.legal_hold, y.created_by_service, ",
+      absl::StrJoin(
+          absl::StrSplit(kYouthMacColumns, ", "), ", ",
+          [](std::string* out, absl::string_view column) { absl::StrAppend(out, "y.", column); }),
+      ", y.mac, k.youth_id, k.master_key_id, k.wrapped_key, g.id FROM rec_youth y "
+      "LEFT JOIN rec_data_keys k ON k.youth_id = y.id "
+      "LEFT JOIN rec_guardians g ON g.youth_id = y.id WHERE y.id = ?1 ORDER BY g.rowid"));
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(*kSql));
   s.Bind(1, id);
   RETURN_IF_ERROR(s.Send());
-  ASSIGN_OR_RETURN(Statement k, FieldCrypto::SendKeyRead(c, id));
-  ASSIGN_OR_RETURN(Statement g, c.Prepare("SELECT id FROM rec_guardians WHERE youth_id = ?1"));
-  g.Bind(1, id);
-  RETURN_IF_ERROR(g.Send());
-  return YouthReads{std::move(s), std::move(k), std::move(g)};
+  return YouthReads{std::move(s)};
 }
 
 absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const FieldCrypto& crypto,
                                                         absl::string_view id, YouthReads& sent,
                                                         std::optional<YouthKey>* key_out) {
+  // Columns of SendYouthFacts's rows: the youth's, its MAC's, the key's, a guardian.
+  constexpr int kMacFirst = 5;
+  constexpr int kKeyRow = kMacFirst + kYouthMac.column_count + 1;
+  constexpr int kGuardian = kKeyRow + 3;
   Statement& s = sent.youth;
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::nullopt;
-  RETURN_IF_ERROR(storage::CheckRow(c, kYouthMac, s, 5));
+  RETURN_IF_ERROR(storage::CheckRow(c, kYouthMac, s, kMacFirst));
   YouthFacts f;
   f.id = std::string(id);
   f.restricted = s.ColumnInt64(1) != 0;
@@ -334,7 +341,8 @@ absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const Fie
   f.legal_hold = s.ColumnInt64(3) != 0;
   f.created_by_service_id = s.ColumnText(4);
   if (f.erased) return f;  // the key is destroyed in the same transaction
-  absl::StatusOr<YouthKey> key = crypto.KeyFrom(sent.key, id);
+  absl::StatusOr<YouthKey> key =
+      crypto.KeyFromColumns(s, kKeyRow + 1, !s.ColumnIsNull(kKeyRow), id);
   if (key.status().code() == absl::StatusCode::kNotFound) {
     // Crypto-shredded: nothing of the youth can be read any more, whatever the
     // erased column says. The date of birth stays unknown (default).
@@ -347,10 +355,9 @@ absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const Fie
     }
     if (key_out != nullptr) *key_out = *std::move(key);
   }
-  while (true) {
-    ASSIGN_OR_RETURN(bool more, sent.guardians.Step());
-    if (!more) break;
-    f.guardian_ids.push_back(sent.guardians.ColumnText(0));
+  while (row) {
+    if (!s.ColumnIsNull(kGuardian)) f.guardian_ids.push_back(s.ColumnText(kGuardian));
+    ASSIGN_OR_RETURN(row, s.Step());
   }
   return f;
 }

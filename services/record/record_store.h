@@ -65,13 +65,12 @@ absl::StatusOr<std::optional<v1::Youth>> GetYouth(storage::Connection& c,
 absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(storage::Connection& c,
                                                         const storage::crypto::FieldCrypto& crypto,
                                                         absl::string_view id);
-// In two halves, for a caller that sends the youth's reads with others
-// (Statement::Send): its row, key and guardians, sent; then the facts. `key`
-// (optional) gets the youth's data key when it was read and is intact.
+// In two halves, for a caller that sends the youth's read with others
+// (Statement::Send): its row, key and guardians (one statement), sent; then
+// the facts. `key` (optional) gets the youth's data key when it was read and
+// is intact.
 struct YouthReads {
   storage::Statement youth;
-  storage::Statement key;
-  storage::Statement guardians;
 };
 absl::StatusOr<YouthReads> SendYouthFacts(storage::Connection& c, absl::string_view id);
 absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(

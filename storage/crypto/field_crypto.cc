@@ -130,7 +130,12 @@ absl::StatusOr<Statement> FieldCrypto::SendKeyRead(Connection& c, absl::string_v
 
 absl::StatusOr<YouthKey> FieldCrypto::KeyFrom(Statement& s, absl::string_view youth_id) const {
   ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row || s.ColumnIsNull(1)) {
+  return KeyFromColumns(s, 0, row, youth_id);
+}
+
+absl::StatusOr<YouthKey> FieldCrypto::KeyFromColumns(const Statement& s, int first, bool row,
+                                                     absl::string_view youth_id) const {
+  if (!row || s.ColumnIsNull(first + 1)) {
     Forget(youth_id);  // whatever was cached for this youth is no key any more
     if (!row) {
       return common::WithReason(absl::StatusCode::kDataLoss, "data_key_missing",
@@ -138,8 +143,8 @@ absl::StatusOr<YouthKey> FieldCrypto::KeyFrom(Statement& s, absl::string_view yo
     }
     return common::NotFound("record_erased", "the youth's data key was destroyed");
   }
-  const std::string master_key_id = s.ColumnText(0);
-  const std::string wrapped = s.ColumnBlob(1);
+  const std::string master_key_id = s.ColumnText(first);
+  const std::string wrapped = s.ColumnBlob(first + 1);
 
   const absl::Time now = absl::Now();
   {

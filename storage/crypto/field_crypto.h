@@ -134,6 +134,11 @@ class FieldCrypto {
   // with others (Statement::Send): the read, sent; then the key it found.
   static absl::StatusOr<Statement> SendKeyRead(Connection& c, absl::string_view youth_id);
   absl::StatusOr<YouthKey> KeyFrom(Statement& sent, absl::string_view youth_id) const;
+  // The key from the current row of a query that joined the youth's key row:
+  // `key_row` says whether there was one; `wrapped_key` null means destroyed.
+  // Its columns, from `first`: master_key_id, wrapped_key.
+  absl::StatusOr<YouthKey> KeyFromColumns(const Statement& row, int first, bool key_row,
+                                          absl::string_view youth_id) const;
 
   // Drops (and wipes) the cached key of `youth_id`, if any. Call after
   // destroying it; correctness does not depend on it (see above).
