@@ -63,6 +63,12 @@ absl::StatusOr<EntryReader::Reading> EntryReader::Gather(const Caller& caller,
     ASSIGN_OR_RETURN(youth, store::GetYouthFacts(c, *crypto, youth_id, sent, &reading.key));
     return absl::OkStatus();
   }));
+  return Complete(std::move(reading), youth, call);
+}
+
+absl::StatusOr<EntryReader::Reading> EntryReader::Complete(Reading reading,
+                                                           const std::optional<YouthFacts>& youth,
+                                                           CallAudit& call) {
   if (!youth.has_value()) return common::NotFound("youth_not_found", "no such youth record");
   if (youth->erased) return common::NotFound("erased", "the record has been erased");
   reading.youth_id = youth->id;
@@ -138,15 +144,29 @@ absl::Status EntryReader::CollectPage(const Reading& reading, const ListQuery& q
 
 absl::StatusOr<v1::Entry> EntryReader::Get(const Caller& caller, const GetQuery& query,
                                            CallAudit& call) const {
+  ASSIGN_OR_RETURN(const FieldCrypto* crypto, deps_.keys->Crypto());
   std::optional<store::SealedEntry> sealed;
+  std::optional<YouthFacts> youth;
+  Reading gathered;
+  // One transaction: the entry with its youth's facts, then (the youth known)
+  // the care facts; on PostgreSQL two round trips, the first shared with the
+  // token's revocation check.
+  storage::Database::ReadTogether together(deps_.db);
   RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
-    ASSIGN_OR_RETURN(sealed, store::GetEntry(c, query.entry_id));
+    ASSIGN_OR_RETURN(store::EntryAndYouth read,
+                     store::GetEntryAndYouth(c, *crypto, query.entry_id, &gathered.key));
+    if (!read.entry.has_value()) return absl::OkStatus();
+    sealed = std::move(read.entry);
+    call.event.youth_id = sealed->entry.youth_id();
+    ASSIGN_OR_RETURN(youth, std::move(read.youth));
+    ASSIGN_OR_RETURN(
+        gathered.facts,
+        deps_.care->GatherFacts(caller.service_id(), sealed->entry.youth_id(), caller.member_id()));
     return absl::OkStatus();
   }));
   if (!sealed.has_value()) return common::NotFound("entry_not_found", "no such entry");
   const v1::Entry& e = sealed->entry;
-  call.event.youth_id = e.youth_id();
-  ASSIGN_OR_RETURN(Reading reading, Gather(caller, e.youth_id(), call));
+  ASSIGN_OR_RETURN(Reading reading, Complete(std::move(gathered), youth, call));
   const access::Verdict v =
       access::DecideEntryRead(reading.facts, reading.state, FactsOf(e), query.purpose);
   if (!v.allowed()) {

@@ -90,6 +90,9 @@ class EntryReader {
   // Gathers the facts (flags `call` break_glass when an emergency grant is in force).
   absl::StatusOr<Reading> Gather(const rpc::Caller& caller, absl::string_view youth_id,
                                  rpc::CallAudit& call) const;
+  // Gather's end, once the youth's facts and the care facts are read.
+  static absl::StatusOr<Reading> Complete(Reading reading, const std::optional<YouthFacts>& youth,
+                                          rpc::CallAudit& call);
   // Entries allowed (still sealed) and the decisions to audit.
   struct Decided {
     std::vector<store::SealedEntry> allowed;

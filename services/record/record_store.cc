@@ -34,11 +34,16 @@ std::string EntryBinding(const v1::Entry& e) {
                       static_cast<int>(e.visibility()));
 }
 
+// Qualified: GetEntryAndYouth joins tables with columns of the same names.
 constexpr char kEntryColumns[] =
-    "position, id, youth_id, author_member_id, author_service_id, kind, category, visibility, "
-    "body, supersedes_entry_id, handover_id, created_at_us, "
+    "rec_entries.position, rec_entries.id, rec_entries.youth_id, rec_entries.author_member_id, "
+    "rec_entries.author_service_id, rec_entries.kind, rec_entries.category, "
+    "rec_entries.visibility, rec_entries.body, rec_entries.supersedes_entry_id, "
+    "rec_entries.handover_id, rec_entries.created_at_us, "
     "(SELECT n.id FROM rec_entries n WHERE n.supersedes_entry_id = rec_entries.id "
-    "ORDER BY n.position DESC LIMIT 1), erased_at_us IS NOT NULL, concertation_id";
+    "ORDER BY n.position DESC LIMIT 1), rec_entries.erased_at_us IS NOT NULL, "
+    "rec_entries.concertation_id";
+constexpr int kEntryColumnCount = 15;
 
 SealedEntry RowToEntry(const Statement& s) {
   SealedEntry sealed;
@@ -306,17 +311,72 @@ absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const Fie
   return GetYouthFacts(c, crypto, id, sent);
 }
 
-absl::StatusOr<YouthReads> SendYouthFacts(Connection& c, absl::string_view id) {
-  // The youth, its key and its guardians in one statement: a row per guardian,
-  // or one without when it has none.
-  static const std::string* const kSql = new std::string(absl::StrCat(
-      "SELECT y.date_of_birth, y.restricted, y.erased, y.legal_hold, y.created_by_service, ",
+namespace {
+
+// A youth's facts as columns of tables joined as y (rec_youth), k
+// (rec_data_keys) and g (rec_guardians): the youth's, its MAC's, the key's, a
+// guardian. A row per guardian, or one without when it has none.
+constexpr int kFactsMacFirst = 5;
+constexpr int kFactsKeyRow = kFactsMacFirst + kYouthMac.column_count + 1;
+constexpr int kFactsGuardian = kFactsKeyRow + 3;
+const std::string& YouthFactsColumns() {
+  static const std::string* const kColumns = new std::string(absl::StrCat(
+      "y.date_of_birth, y.restricted, y.erased, y.legal_hold, y.created_by_service, ",
       absl::StrJoin(
           absl::StrSplit(kYouthMacColumns, ", "), ", ",
           [](std::string* out, absl::string_view column) { absl::StrAppend(out, "y.", column); }),
-      ", y.mac, k.youth_id, k.master_key_id, k.wrapped_key, g.id FROM rec_youth y "
-      "LEFT JOIN rec_data_keys k ON k.youth_id = y.id "
-      "LEFT JOIN rec_guardians g ON g.youth_id = y.id WHERE y.id = ?1 ORDER BY g.rowid"));
+      ", y.mac, k.youth_id, k.master_key_id, k.wrapped_key, g.id"));
+  return *kColumns;
+}
+// The joins for YouthFactsColumns, on the youth id `youth_id` (an SQL expression).
+std::string YouthFactsJoins(absl::string_view youth_id) {
+  return absl::StrCat(" LEFT JOIN rec_data_keys k ON k.youth_id = ", youth_id,
+                      " LEFT JOIN rec_guardians g ON g.youth_id = ", youth_id);
+}
+
+// The facts from the row `s` is on, its columns from `first`, stepping through
+// the rows after it (its guardians). No youth when its columns are null.
+absl::StatusOr<std::optional<YouthFacts>> YouthFactsFrom(Connection& c, const FieldCrypto& crypto,
+                                                         Statement& s, int first,
+                                                         std::optional<YouthKey>* key_out) {
+  if (s.ColumnIsNull(first + kFactsMacFirst)) return std::nullopt;
+  RETURN_IF_ERROR(storage::CheckRow(c, kYouthMac, s, first + kFactsMacFirst));
+  YouthFacts f;
+  f.id = s.ColumnText(first + kFactsMacFirst);
+  f.restricted = s.ColumnInt64(first + 1) != 0;
+  f.erased = s.ColumnInt64(first + 2) != 0;
+  f.legal_hold = s.ColumnInt64(first + 3) != 0;
+  f.created_by_service_id = s.ColumnText(first + 4);
+  if (f.erased) return f;  // the key is destroyed in the same transaction
+  absl::StatusOr<YouthKey> key = crypto.KeyFromColumns(s, first + kFactsKeyRow + 1,
+                                                       !s.ColumnIsNull(first + kFactsKeyRow), f.id);
+  if (key.status().code() == absl::StatusCode::kNotFound) {
+    // Crypto-shredded: nothing of the youth can be read any more, whatever the
+    // erased column says. The date of birth stays unknown (default).
+    f.erased = true;
+  } else {
+    RETURN_IF_ERROR(key.status());
+    ASSIGN_OR_RETURN(std::string dob, key->Open({kYouthBirth, f.id}, s.ColumnBlob(first)));
+    if (!absl::ParseCivilTime(dob, &f.date_of_birth)) {
+      return absl::DataLossError("stored date of birth does not parse");
+    }
+    if (key_out != nullptr) *key_out = *std::move(key);
+  }
+  for (bool row = true; row;) {
+    if (!s.ColumnIsNull(first + kFactsGuardian)) {
+      f.guardian_ids.push_back(s.ColumnText(first + kFactsGuardian));
+    }
+    ASSIGN_OR_RETURN(row, s.Step());
+  }
+  return f;
+}
+
+}  // namespace
+
+absl::StatusOr<YouthReads> SendYouthFacts(Connection& c, absl::string_view id) {
+  static const std::string* const kSql =
+      new std::string(absl::StrCat("SELECT ", YouthFactsColumns(), " FROM rec_youth y",
+                                   YouthFactsJoins("y.id"), " WHERE y.id = ?1 ORDER BY g.rowid"));
   ASSIGN_OR_RETURN(Statement s, c.Prepare(*kSql));
   s.Bind(1, id);
   RETURN_IF_ERROR(s.Send());
@@ -324,42 +384,28 @@ absl::StatusOr<YouthReads> SendYouthFacts(Connection& c, absl::string_view id) {
 }
 
 absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const FieldCrypto& crypto,
-                                                        absl::string_view id, YouthReads& sent,
+                                                        absl::string_view, YouthReads& sent,
                                                         std::optional<YouthKey>* key_out) {
-  // Columns of SendYouthFacts's rows: the youth's, its MAC's, the key's, a guardian.
-  constexpr int kMacFirst = 5;
-  constexpr int kKeyRow = kMacFirst + kYouthMac.column_count + 1;
-  constexpr int kGuardian = kKeyRow + 3;
-  Statement& s = sent.youth;
-  ASSIGN_OR_RETURN(bool row, s.Step());
+  ASSIGN_OR_RETURN(bool row, sent.youth.Step());
   if (!row) return std::nullopt;
-  RETURN_IF_ERROR(storage::CheckRow(c, kYouthMac, s, kMacFirst));
-  YouthFacts f;
-  f.id = std::string(id);
-  f.restricted = s.ColumnInt64(1) != 0;
-  f.erased = s.ColumnInt64(2) != 0;
-  f.legal_hold = s.ColumnInt64(3) != 0;
-  f.created_by_service_id = s.ColumnText(4);
-  if (f.erased) return f;  // the key is destroyed in the same transaction
-  absl::StatusOr<YouthKey> key =
-      crypto.KeyFromColumns(s, kKeyRow + 1, !s.ColumnIsNull(kKeyRow), id);
-  if (key.status().code() == absl::StatusCode::kNotFound) {
-    // Crypto-shredded: nothing of the youth can be read any more, whatever the
-    // erased column says. The date of birth stays unknown (default).
-    f.erased = true;
-  } else {
-    RETURN_IF_ERROR(key.status());
-    ASSIGN_OR_RETURN(std::string dob, key->Open({kYouthBirth, f.id}, s.ColumnBlob(0)));
-    if (!absl::ParseCivilTime(dob, &f.date_of_birth)) {
-      return absl::DataLossError("stored date of birth does not parse");
-    }
-    if (key_out != nullptr) *key_out = *std::move(key);
-  }
-  while (row) {
-    if (!s.ColumnIsNull(kGuardian)) f.guardian_ids.push_back(s.ColumnText(kGuardian));
-    ASSIGN_OR_RETURN(row, s.Step());
-  }
-  return f;
+  return YouthFactsFrom(c, crypto, sent.youth, 0, key_out);
+}
+
+absl::StatusOr<EntryAndYouth> GetEntryAndYouth(Connection& c, const FieldCrypto& crypto,
+                                               absl::string_view entry_id,
+                                               std::optional<YouthKey>* key_out) {
+  static const std::string* const kSql = new std::string(absl::StrCat(
+      "SELECT ", kEntryColumns, ", ", YouthFactsColumns(),
+      " FROM rec_entries LEFT JOIN rec_youth y ON y.id = rec_entries.youth_id",
+      YouthFactsJoins("rec_entries.youth_id"), " WHERE rec_entries.id = ?1 ORDER BY g.rowid"));
+  ASSIGN_OR_RETURN(Statement s, c.Prepare(*kSql));
+  s.Bind(1, entry_id);
+  EntryAndYouth out;
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return out;
+  out.entry = RowToEntry(s);
+  out.youth = YouthFactsFrom(c, crypto, s, kEntryColumnCount, key_out);
+  return out;
 }
 
 absl::StatusOr<std::string> FindByNationalHash(Connection& c, absl::string_view national_hash) {

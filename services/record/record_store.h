@@ -95,6 +95,16 @@ struct SealedEntry {
 absl::Status InsertEntry(storage::Connection& c, const storage::crypto::FieldCrypto& crypto,
                          const v1::Entry& entry);
 absl::StatusOr<std::optional<SealedEntry>> GetEntry(storage::Connection& c, absl::string_view id);
+// An entry and its youth's facts, in one statement (GetEntry's reads).
+struct EntryAndYouth {
+  std::optional<SealedEntry> entry;  // none: no such entry
+  // The entry's youth, when there is an entry.
+  absl::StatusOr<std::optional<YouthFacts>> youth = std::nullopt;
+};
+absl::StatusOr<EntryAndYouth> GetEntryAndYouth(storage::Connection& c,
+                                               const storage::crypto::FieldCrypto& crypto,
+                                               absl::string_view entry_id,
+                                               std::optional<storage::crypto::YouthKey>* key);
 // `key` must be the data key of the entry's youth. DATA_LOSS
 // "ciphertext_mismatch" if the body stored on this row was not sealed for it.
 absl::StatusOr<v1::Entry> OpenEntry(const storage::crypto::YouthKey& key, const SealedEntry& e);
