@@ -315,7 +315,8 @@ namespace {
 
 // A youth's facts as columns of tables joined as y (rec_youth), k
 // (rec_data_keys) and g (rec_guardians): the youth's, its MAC's, the key's, a
-// guardian. A row per guardian, or one without when it has none.
+// guardian. A row per guardian (in no particular order), or one without when
+// it has none.
 constexpr int kFactsMacFirst = 5;
 constexpr int kFactsKeyRow = kFactsMacFirst + kYouthMac.column_count + 1;
 constexpr int kFactsGuardian = kFactsKeyRow + 3;
@@ -376,7 +377,7 @@ absl::StatusOr<std::optional<YouthFacts>> YouthFactsFrom(Connection& c, const Fi
 absl::StatusOr<YouthReads> SendYouthFacts(Connection& c, absl::string_view id) {
   static const std::string* const kSql =
       new std::string(absl::StrCat("SELECT ", YouthFactsColumns(), " FROM rec_youth y",
-                                   YouthFactsJoins("y.id"), " WHERE y.id = ?1 ORDER BY g.rowid"));
+                                   YouthFactsJoins("y.id"), " WHERE y.id = ?1"));
   ASSIGN_OR_RETURN(Statement s, c.Prepare(*kSql));
   s.Bind(1, id);
   RETURN_IF_ERROR(s.Send());
@@ -394,10 +395,10 @@ absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const Fie
 absl::StatusOr<EntryAndYouth> GetEntryAndYouth(Connection& c, const FieldCrypto& crypto,
                                                absl::string_view entry_id,
                                                std::optional<YouthKey>* key_out) {
-  static const std::string* const kSql = new std::string(absl::StrCat(
-      "SELECT ", kEntryColumns, ", ", YouthFactsColumns(),
-      " FROM rec_entries LEFT JOIN rec_youth y ON y.id = rec_entries.youth_id",
-      YouthFactsJoins("rec_entries.youth_id"), " WHERE rec_entries.id = ?1 ORDER BY g.rowid"));
+  static const std::string* const kSql = new std::string(
+      absl::StrCat("SELECT ", kEntryColumns, ", ", YouthFactsColumns(),
+                   " FROM rec_entries LEFT JOIN rec_youth y ON y.id = rec_entries.youth_id",
+                   YouthFactsJoins("rec_entries.youth_id"), " WHERE rec_entries.id = ?1"));
   ASSIGN_OR_RETURN(Statement s, c.Prepare(*kSql));
   s.Bind(1, entry_id);
   EntryAndYouth out;
