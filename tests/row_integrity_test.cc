@@ -219,6 +219,27 @@ TEST(RowIntegrity, RestrictionLiftedThroughSqlIsRefused) {
   EXPECT_EQ(Violations(env, "rec_youth"), 2);
 }
 
+// GetEntry reads the entry and the youth's row in one statement: the row's
+// integrity is still checked before anything of the entry is decided.
+TEST(RowIntegrity, AnEntryOfAYouthWhoseRowWasEditedIsRefused) {
+  Story st = Begin();
+  RelaisEnv& env = *st.env;
+  const std::string entry = AddSharedEntry(env, st.youth);
+  v1::GetEntryRequest req;
+  req.set_entry_id(entry);
+  req.set_purpose(v1::PURPOSE_COORDINATION);
+  v1::Entry read;
+  ASSERT_TRUE(env.record().GetEntry(env.As(kAmoCaseworker).get(), req, &read).ok());
+  Sql(env.db_path(), absl::StrCat("UPDATE rec_youth SET legal_hold = 1 WHERE id = ", Q(st.youth)));
+  v1::Entry refused;
+  grpc::Status s = env.record().GetEntry(env.As(kAmoCaseworker).get(), req, &refused);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonCode(s), "integrity_violation");
+  EXPECT_TRUE(refused.body().empty());
+  EXPECT_TRUE(AuditedViolation(env, st.youth, env.member_id(kAmoCaseworker)));
+  EXPECT_EQ(Violations(env, "rec_youth"), 1);
+}
+
 TEST(RowIntegrity, MacsSurviveARestartAndHonestChangesKeepVerifying) {
   const std::string db = FreshPath("row_integrity_restart");
   const std::string keys = FreshPath("row_integrity_keys");

@@ -8,7 +8,9 @@
 
 #include "auth/key_ring.h"
 #include "auth/token.h"
+#include "common/reason.h"
 #include "gtest/gtest.h"
+#include "storage/database.h"
 #include "storage/testing/fresh_database.h"
 
 namespace relais::auth_store {
@@ -63,6 +65,46 @@ TEST_F(RevocationStoreTest, ARevokedTokenStaysRevokedAcrossARestartAndOthersStil
   Open();
   EXPECT_EQ(auth::TokenRejectionReason(Verify(logged_out)), auth::kTokenRevoked);
   EXPECT_TRUE(Verify(kept).ok());
+}
+
+// Inside a call's read scope the verdict comes later, and guards every write.
+TEST_F(RevocationStoreTest, InACallsReadScopeTheVerdictComesLaterAndRefusesTheWrites) {
+  const std::string logged_out = issuer_->Issue("m1", "s1", {}).value();
+  const auth::Principal p = verifier_->Verify(logged_out).value();
+  ASSERT_TRUE(db_->Write([&](storage::Connection& txn) {
+                   return store_->RevokeToken(txn, p.token_id, p.expires_at);
+                 })
+                  .ok());
+  auto touch = [&] {
+    return db_->Write([](storage::Connection& c) { return c.Exec("SELECT 1"); });
+  };
+  {
+    storage::Database::ReadTogether scope(db_.get());
+    EXPECT_TRUE(Verify(logged_out).ok()) << "not read yet";
+    EXPECT_EQ(auth::TokenRejectionReason(touch()), auth::kTokenRevoked);
+    EXPECT_EQ(auth::TokenRejectionReason(scope.Settle()), auth::kTokenRevoked);
+  }
+  EXPECT_EQ(auth::TokenRejectionReason(Verify(logged_out)), auth::kTokenRevoked);
+  EXPECT_TRUE(touch().ok());
+}
+
+// Records that cannot be read refuse the token, whenever the verdict comes.
+TEST_F(RevocationStoreTest, UnreadableRecordsRefuseTheTokenInACallsReadScopeToo) {
+  const std::string token = issuer_->Issue("m1", "s1", {}).value();
+  ASSERT_TRUE(verifier_->Verify(token).ok());
+  ASSERT_TRUE(
+      db_->Write([](storage::Connection& c) { return c.Exec("DROP TABLE auth_revoked_tokens"); })
+          .ok());
+  absl::Status verdict;
+  {
+    storage::Database::ReadTogether scope(db_.get());
+    // SQLite finds the table missing when the statement is prepared,
+    // PostgreSQL when it answers: then the scope gives the verdict.
+    verdict = Verify(token);
+    if (verdict.ok()) verdict = scope.Settle();
+  }
+  EXPECT_EQ(verdict.code(), absl::StatusCode::kUnavailable) << verdict;
+  EXPECT_EQ(common::ReasonOf(verdict), "revocation_unavailable");
 }
 
 TEST_F(RevocationStoreTest, RevokeAllEndsEveryEarlierTokenAndTheNextOneInTheSameSecondWorks) {
