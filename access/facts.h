@@ -9,6 +9,7 @@
 // the implementation's clock's "now".
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,16 @@ struct AccompanimentSpan {
   std::optional<absl::Time> last_end;
 };
 
+// Care facts whose reads were sent (CareFacts::SendFactsOfEntry).
+class PendingFacts {
+ public:
+  virtual ~PendingFacts() = default;
+  // Once, on the connection they were sent on and in the same transaction:
+  // the facts of `youth_id`, the youth of the entry as the caller read it.
+  // INTERNAL if a fact read is of another youth.
+  virtual absl::StatusOr<AccessFacts> Receive(absl::string_view youth_id) = 0;
+};
+
 class CareFacts {
  public:
   virtual ~CareFacts() = default;
@@ -66,6 +77,31 @@ class CareFacts {
   virtual absl::StatusOr<AccessFacts> GatherFacts(absl::string_view service_id,
                                                   absl::string_view youth_id,
                                                   absl::string_view member_id = "") const = 0;
+  // GatherFacts of the youth the entry `entry_id` belongs to, for a caller
+  // reading that entry on `c` in one transaction: the reads find the youth
+  // themselves, so they need not wait for the entry's (on PostgreSQL they
+  // travel with it, one round trip for both, when the caller sent its read
+  // first), and are received once the caller knows the youth. The default
+  // reads nothing until Receive, which gathers the facts by youth.
+  virtual absl::StatusOr<std::unique_ptr<PendingFacts>> SendFactsOfEntry(
+      storage::Connection& c, absl::string_view service_id, absl::string_view entry_id,
+      absl::string_view member_id) const {
+    (void)c, (void)entry_id;
+    class AtReceive final : public PendingFacts {
+     public:
+      AtReceive(const CareFacts& care, absl::string_view service_id, absl::string_view member_id)
+          : care_(care), service_id_(service_id), member_id_(member_id) {}
+      absl::StatusOr<AccessFacts> Receive(absl::string_view youth_id) override {
+        return care_.GatherFacts(service_id_, youth_id, member_id_);
+      }
+
+     private:
+      const CareFacts& care_;
+      const std::string service_id_;
+      const std::string member_id_;
+    };
+    return std::make_unique<AtReceive>(*this, service_id, member_id);
+  }
   // NOT_FOUND "handover_not_found".
   virtual absl::StatusOr<HandoverFacts> GetHandoverFacts(absl::string_view handover_id) const = 0;
   // NOT_FOUND "concertation_not_found".

@@ -1,6 +1,8 @@
 #include "services/care/care_ledger.h"
 
+#include <memory>
 #include <optional>
+#include <utility>
 
 #include "access/consent_rule.h"
 #include "common/proto_time.h"
@@ -45,42 +47,87 @@ CareLedger::CareLedger(storage::Database* db, const common::Clock* clock,
       self_consent_age_(self_consent_age),
       conventions_(conventions) {}
 
+struct CareLedger::SentFacts {
+  std::string service_id;
+  std::string sector_id;
+  absl::Time now;
+  Statement active;
+  std::optional<Statement> grant;  // only for a member
+  Statement consents;
+};
+
+class CareLedger::Pending final : public access::PendingFacts {
+ public:
+  Pending(const CareLedger& ledger, Connection& c, SentFacts sent)
+      : ledger_(ledger), c_(c), sent_(std::move(sent)) {}
+  absl::StatusOr<access::AccessFacts> Receive(absl::string_view youth_id) override {
+    return ledger_.ReceiveFacts(c_, sent_, youth_id);
+  }
+
+ private:
+  const CareLedger& ledger_;
+  Connection& c_;
+  SentFacts sent_;
+};
+
+absl::StatusOr<CareLedger::SentFacts> CareLedger::SendFacts(Connection& c,
+                                                            absl::string_view service_id,
+                                                            const store::YouthOf& youth,
+                                                            absl::string_view member_id) const {
+  const absl::Time now = clock_->Now();
+  // The accompaniment, the grant, the consents and the service (whose read,
+  // through the directory, joins them): one round trip on PostgreSQL.
+  ASSIGN_OR_RETURN(Statement active, store::SendActiveAccompaniment(c, service_id, youth, now));
+  std::optional<Statement> grant;
+  if (!member_id.empty()) {
+    ASSIGN_OR_RETURN(grant, store::SendActiveEmergencyGrant(c, member_id, service_id, youth, now));
+  }
+  ASSIGN_OR_RETURN(Statement consents, store::SendConsentsInForce(c, youth, service_id, now));
+  ASSIGN_OR_RETURN(directory::ServiceInfo service, directory_->GetService(service_id));
+  return SentFacts{std::string(service_id), service.sector_id, now,
+                   std::move(active),       std::move(grant),  std::move(consents)};
+}
+
+absl::StatusOr<access::AccessFacts> CareLedger::ReceiveFacts(Connection& c, SentFacts& sent,
+                                                             absl::string_view youth_id) const {
+  access::AccessFacts facts;
+  facts.service_id = sent.service_id;
+  facts.sector_id = sent.sector_id;
+  ASSIGN_OR_RETURN(auto active, store::ActiveAccompaniment(c, sent.active, sent.now, youth_id));
+  const bool pending = active.has_value() && active->vouch() == v1::VOUCH_PENDING;
+  facts.accompanying = active.has_value() && !pending;
+  facts.pending = pending;
+  if (sent.grant.has_value()) {
+    ASSIGN_OR_RETURN(auto grant, store::ActiveEmergencyGrant(c, *sent.grant, youth_id));
+    facts.break_glass = grant.has_value();
+    if (grant.has_value()) facts.break_glass_grant_id = *grant;
+  }
+  ASSIGN_OR_RETURN(facts.consents, store::ConsentsInForce(c, sent.consents, facts.service_id,
+                                                          facts.sector_id, youth_id));
+  RETURN_IF_ERROR(conventions_.Limit(c, facts.service_id, sent.now, facts.consents));
+  return facts;
+}
+
 absl::StatusOr<access::AccessFacts> CareLedger::GatherFacts(absl::string_view service_id,
                                                             absl::string_view youth_id,
                                                             absl::string_view member_id) const {
   access::AccessFacts facts;
-  facts.service_id = std::string(service_id);
-  const absl::Time now = clock_->Now();
-  // One transaction, and on PostgreSQL one round trip for the accompaniment,
-  // the grant, the consents and the service (whose read, through the
-  // directory, joins them).
   storage::Database::ReadTogether together(db_);
   RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-    ASSIGN_OR_RETURN(Statement active_read,
-                     store::SendActiveAccompaniment(c, service_id, youth_id, now));
-    std::optional<Statement> grant_read;
-    if (!member_id.empty()) {
-      ASSIGN_OR_RETURN(grant_read,
-                       store::SendActiveEmergencyGrant(c, member_id, service_id, youth_id, now));
-    }
-    ASSIGN_OR_RETURN(Statement consents_read,
-                     store::SendConsentsInForce(c, youth_id, service_id, now));
-    ASSIGN_OR_RETURN(directory::ServiceInfo service, directory_->GetService(service_id));
-    facts.sector_id = service.sector_id;
-    ASSIGN_OR_RETURN(auto active, store::ActiveAccompaniment(c, active_read, now));
-    const bool pending = active.has_value() && active->vouch() == v1::VOUCH_PENDING;
-    facts.accompanying = active.has_value() && !pending;
-    facts.pending = pending;
-    if (grant_read.has_value()) {
-      ASSIGN_OR_RETURN(auto grant, store::ActiveEmergencyGrant(c, *grant_read));
-      facts.break_glass = grant.has_value();
-      if (grant.has_value()) facts.break_glass_grant_id = *grant;
-    }
-    ASSIGN_OR_RETURN(facts.consents,
-                     store::ConsentsInForce(c, consents_read, service_id, facts.sector_id));
-    return conventions_.Limit(c, service_id, now, facts.consents);
+    ASSIGN_OR_RETURN(SentFacts sent, SendFacts(c, service_id, store::YouthOf{youth_id}, member_id));
+    ASSIGN_OR_RETURN(facts, ReceiveFacts(c, sent, youth_id));
+    return absl::OkStatus();
   }));
   return facts;
+}
+
+absl::StatusOr<std::unique_ptr<access::PendingFacts>> CareLedger::SendFactsOfEntry(
+    Connection& c, absl::string_view service_id, absl::string_view entry_id,
+    absl::string_view member_id) const {
+  ASSIGN_OR_RETURN(
+      SentFacts sent,
+      SendFacts(c, service_id, store::YouthOf{entry_id, /*by_entry=*/true}, member_id));
+  return std::make_unique<Pending>(*this, c, std::move(sent));
 }
 
 absl::StatusOr<access::HandoverFacts> CareLedger::GetHandoverFacts(

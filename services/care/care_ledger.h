@@ -5,6 +5,8 @@
 // dependency on the record service: relaisd builds it first and hands it to
 // the record service, the audit service and CareService itself.
 
+#include <memory>
+
 #include "absl/time/civil_time.h"
 #include "access/facts.h"
 #include "common/clock.h"
@@ -13,6 +15,10 @@
 #include "storage/database.h"
 
 namespace relais::care {
+
+namespace store {
+struct YouthOf;
+}  // namespace store
 
 // Sets a consent's state and whether it needs the youth's own confirmation
 // (a guardian's consent for a child who has since reached `self_consent_age`).
@@ -30,6 +36,9 @@ class CareLedger final : public access::CareFacts {
   absl::StatusOr<access::AccessFacts> GatherFacts(absl::string_view service_id,
                                                   absl::string_view youth_id,
                                                   absl::string_view member_id = "") const override;
+  absl::StatusOr<std::unique_ptr<access::PendingFacts>> SendFactsOfEntry(
+      storage::Connection& c, absl::string_view service_id, absl::string_view entry_id,
+      absl::string_view member_id) const override;
   absl::StatusOr<access::HandoverFacts> GetHandoverFacts(
       absl::string_view handover_id) const override;
   absl::StatusOr<access::ConcertationFacts> GetConcertationFacts(
@@ -43,6 +52,16 @@ class CareLedger final : public access::CareFacts {
   absl::Status EraseCareText(storage::Connection& c, absl::string_view youth_id) const override;
 
  private:
+  struct SentFacts;
+  class Pending;
+  // The facts' reads sent on `c` (youth by id or by entry), then the service's
+  // read, which waits for them all: one round trip on PostgreSQL.
+  absl::StatusOr<SentFacts> SendFacts(storage::Connection& c, absl::string_view service_id,
+                                      const store::YouthOf& youth,
+                                      absl::string_view member_id) const;
+  absl::StatusOr<access::AccessFacts> ReceiveFacts(storage::Connection& c, SentFacts& sent,
+                                                   absl::string_view youth_id) const;
+
   storage::Database* const db_;
   const common::Clock* const clock_;
   const directory::DirectoryApi* const directory_;

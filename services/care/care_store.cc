@@ -8,6 +8,7 @@
 #include "common/reason.h"
 #include "common/status_macros.h"
 #include "services/care/care_store_internal.h"
+#include "services/record/record_api.h"
 
 namespace relais::care::store {
 
@@ -23,6 +24,16 @@ using storage::Connection;
 using storage::Statement;
 
 namespace internal {
+
+std::string YouthIs(const YouthOf& youth, absl::string_view column, int param) {
+  if (youth.by_entry) return absl::StrCat(column, " = ", record::YouthOfEntrySql(param));
+  return absl::StrCat(column, " = ?", param);
+}
+
+absl::Status CheckSameYouth(absl::string_view row_youth_id, absl::string_view youth_id) {
+  if (row_youth_id == youth_id) return absl::OkStatus();
+  return absl::InternalError("a care fact read for a youth is of another youth");
+}
 
 // Before a write changes a row: the row must be authentic (absent is left to
 // the write, which reports it its own way).
@@ -318,28 +329,32 @@ absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(Connection& c,
                                                                 absl::string_view service_id,
                                                                 absl::string_view youth_id,
                                                                 absl::Time now) {
-  ASSIGN_OR_RETURN(Statement s, SendActiveEmergencyGrant(c, member_id, service_id, youth_id, now));
-  return ActiveEmergencyGrant(c, s);
+  ASSIGN_OR_RETURN(Statement s,
+                   SendActiveEmergencyGrant(c, member_id, service_id, YouthOf{youth_id}, now));
+  return ActiveEmergencyGrant(c, s, youth_id);
 }
 
 absl::StatusOr<Statement> SendActiveEmergencyGrant(Connection& c, absl::string_view member_id,
                                                    absl::string_view service_id,
-                                                   absl::string_view youth_id, absl::Time now) {
+                                                   const YouthOf& youth, absl::Time now) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare(absl::StrCat("SELECT ", kGrantColumns, ", mac",
                                           " FROM care_emergency_grants WHERE member_id = ?1 AND "
-                                          "service_id = ?4 AND youth_id = ?2 AND opened_at_us <= "
-                                          "?3 AND expires_at_us > ?3 ORDER BY position DESC "
-                                          "LIMIT 1")));
-  s.Bind(1, member_id).Bind(2, youth_id).Bind(3, Us(now)).Bind(4, service_id);
+                                          "service_id = ?4 AND ",
+                                          internal::YouthIs(youth, "youth_id", 2),
+                                          " AND opened_at_us <= ?3 AND expires_at_us > ?3 "
+                                          "ORDER BY position DESC LIMIT 1")));
+  s.Bind(1, member_id).Bind(2, youth.id).Bind(3, Us(now)).Bind(4, service_id);
   RETURN_IF_ERROR(s.Send());
   return s;
 }
 
-absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(Connection& c, Statement& sent) {
+absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(Connection& c, Statement& sent,
+                                                                absl::string_view youth_id) {
   ASSIGN_OR_RETURN(bool row, sent.Step());
   if (!row) return std::nullopt;
   ASSIGN_OR_RETURN(SealedGrant g, RowToGrant(c, sent));
+  RETURN_IF_ERROR(internal::CheckSameYouth(g.grant.youth_id(), youth_id));
   return g.grant.id();
 }
 

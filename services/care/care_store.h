@@ -54,15 +54,23 @@ absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(storage::Co
                                                                      absl::string_view service_id,
                                                                      absl::string_view youth_id,
                                                                      absl::Time now);
+// Whose care facts a read selects: the youth `id`, or (`by_entry`) the youth
+// the entry `id` belongs to, found by the read itself so that it need not wait
+// for the entry's. The receiving half then checks each row it returns is of
+// the youth the caller read (INTERNAL otherwise).
+struct YouthOf {
+  absl::string_view id;
+  bool by_entry = false;
+};
 // In two halves, for a caller that sends it with other reads (Statement::Send):
 // the read, sent; then the accompaniment it found.
 absl::StatusOr<storage::Statement> SendActiveAccompaniment(storage::Connection& c,
                                                            absl::string_view service_id,
-                                                           absl::string_view youth_id,
-                                                           absl::Time now);
+                                                           const YouthOf& youth, absl::Time now);
 absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(storage::Connection& c,
                                                                      storage::Statement& sent,
-                                                                     absl::Time now);
+                                                                     absl::Time now,
+                                                                     absl::string_view youth_id);
 // An accompaniment of the service that starts after `now` (an accepted handover
 // whose window has not opened yet).
 absl::StatusOr<bool> HasFutureAccompaniment(storage::Connection& c, absl::string_view service_id,
@@ -173,14 +181,14 @@ absl::StatusOr<std::vector<v1::Consent>> ConsentsExpiringBefore(storage::Connect
 // Consents of the youth in force at `now` naming the service or its sector, in
 // two halves so that the reads travel with others (Statement::Send): the
 // sector is only needed to receive them.
-absl::StatusOr<storage::Statement> SendConsentsInForce(storage::Connection& c,
-                                                       absl::string_view youth_id,
+absl::StatusOr<storage::Statement> SendConsentsInForce(storage::Connection& c, const YouthOf& youth,
                                                        absl::string_view service_id,
                                                        absl::Time now);
 absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(storage::Connection& c,
                                                                   storage::Statement& sent,
                                                                   absl::string_view service_id,
-                                                                  absl::string_view sector_id);
+                                                                  absl::string_view sector_id,
+                                                                  absl::string_view youth_id);
 
 // Break-the-glass grants. Justification and review note are stored as given
 // (already sealed by the record service for the grant's youth).
@@ -203,10 +211,10 @@ absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(storage::Connect
 absl::StatusOr<storage::Statement> SendActiveEmergencyGrant(storage::Connection& c,
                                                             absl::string_view member_id,
                                                             absl::string_view service_id,
-                                                            absl::string_view youth_id,
-                                                            absl::Time now);
+                                                            const YouthOf& youth, absl::Time now);
 absl::StatusOr<std::optional<std::string>> ActiveEmergencyGrant(storage::Connection& c,
-                                                                storage::Statement& sent);
+                                                                storage::Statement& sent,
+                                                                absl::string_view youth_id);
 absl::StatusOr<std::vector<SealedGrant>> ListEmergencyGrants(storage::Connection& c,
                                                              bool pending_only);
 absl::StatusOr<std::optional<SealedGrant>> GetEmergencyGrant(storage::Connection& c,

@@ -170,28 +170,32 @@ absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(Connection&
                                                                      absl::string_view service_id,
                                                                      absl::string_view youth_id,
                                                                      absl::Time now) {
-  ASSIGN_OR_RETURN(Statement s, SendActiveAccompaniment(c, service_id, youth_id, now));
-  return ActiveAccompaniment(c, s, now);
+  ASSIGN_OR_RETURN(Statement s, SendActiveAccompaniment(c, service_id, YouthOf{youth_id}, now));
+  return ActiveAccompaniment(c, s, now, youth_id);
 }
 
 absl::StatusOr<Statement> SendActiveAccompaniment(Connection& c, absl::string_view service_id,
-                                                  absl::string_view youth_id, absl::Time now) {
+                                                  const YouthOf& youth, absl::Time now) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare(absl::StrCat("SELECT ", kAccompanimentColumns, ", mac",
-                                          " FROM care_accompaniments WHERE youth_id = ?1 AND "
-                                          "service_id = ?2 AND start_us <= ?3 AND "
+                                          " FROM care_accompaniments WHERE ",
+                                          internal::YouthIs(youth, "youth_id", 1),
+                                          " AND service_id = ?2 AND start_us <= ?3 AND "
                                           "(end_us IS NULL OR end_us > ?3) "
                                           "ORDER BY start_us DESC LIMIT 1")));
-  s.Bind(1, youth_id).Bind(2, service_id).Bind(3, Us(now));
+  s.Bind(1, youth.id).Bind(2, service_id).Bind(3, Us(now));
   RETURN_IF_ERROR(s.Send());
   return s;
 }
 
 absl::StatusOr<std::optional<v1::Accompaniment>> ActiveAccompaniment(Connection& c, Statement& sent,
-                                                                     absl::Time now) {
+                                                                     absl::Time now,
+                                                                     absl::string_view youth_id) {
   ASSIGN_OR_RETURN(bool row, sent.Step());
   if (!row) return std::nullopt;
-  return RowToAccompaniment(c, sent, now);
+  ASSIGN_OR_RETURN(v1::Accompaniment a, RowToAccompaniment(c, sent, now));
+  RETURN_IF_ERROR(internal::CheckSameYouth(a.youth_id(), youth_id));
+  return a;
 }
 
 absl::StatusOr<bool> HasFutureAccompaniment(Connection& c, absl::string_view service_id,

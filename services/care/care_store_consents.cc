@@ -190,27 +190,29 @@ absl::Status MarkConsentWithdrawn(Connection& c, absl::string_view id, absl::str
   return storage::SetRowMac(c, kConsentMac, id);
 }
 
-absl::StatusOr<Statement> SendConsentsInForce(Connection& c, absl::string_view youth_id,
+absl::StatusOr<Statement> SendConsentsInForce(Connection& c, const YouthOf& youth,
                                               absl::string_view service_id, absl::Time now) {
   // Every sector recipient matches here: the service's sector is not known
   // yet when this is sent (it travels with the directory's read of the
   // service). ConsentsInForce keeps those naming the service or its sector.
   ASSIGN_OR_RETURN(
       Statement s,
-      c.Prepare("SELECT DISTINCT k.id, k.recorded_at_us "
-                "FROM care_consents k JOIN care_consent_recipients r ON r.consent_id = k.id "
-                "WHERE k.youth_id = ?1 AND k.withdrawn_at_us IS NULL AND "
-                "k.valid_from_us <= ?3 AND k.valid_until_us > ?3 AND "
-                "((r.kind = 'service' AND r.target_id = ?2) OR r.kind = 'sector') "
-                "ORDER BY k.recorded_at_us"));
-  s.Bind(1, youth_id).Bind(2, service_id).Bind(3, Us(now));
+      c.Prepare(absl::StrCat(
+          "SELECT DISTINCT k.id, k.recorded_at_us "
+          "FROM care_consents k JOIN care_consent_recipients r ON r.consent_id = k.id WHERE ",
+          internal::YouthIs(youth, "k.youth_id", 1),
+          " AND k.withdrawn_at_us IS NULL AND k.valid_from_us <= ?3 AND k.valid_until_us > ?3 "
+          "AND ((r.kind = 'service' AND r.target_id = ?2) OR r.kind = 'sector') "
+          "ORDER BY k.recorded_at_us")));
+  s.Bind(1, youth.id).Bind(2, service_id).Bind(3, Us(now));
   RETURN_IF_ERROR(s.Send());
   return s;
 }
 
 absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(Connection& c, Statement& sent,
                                                                   absl::string_view service_id,
-                                                                  absl::string_view sector_id) {
+                                                                  absl::string_view sector_id,
+                                                                  absl::string_view youth_id) {
   std::vector<std::string> ids;
   while (true) {
     ASSIGN_OR_RETURN(bool row, sent.Step());
@@ -239,6 +241,7 @@ absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(Connection& c,
     ASSIGN_OR_RETURN(bool row, read.row.Step());
     if (!row) return absl::InternalError("consent row vanished");
     ASSIGN_OR_RETURN(v1::Consent k, RowToConsent(c, read.row, read.parts));
+    RETURN_IF_ERROR(internal::CheckSameYouth(k.youth_id(), youth_id));
     if (!Names(k, service_id, sector_id)) continue;
     access::ConsentGrant g;
     g.id = k.id();

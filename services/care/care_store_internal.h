@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "common/proto_time.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "services/care/care_store.h"
 #include "storage/database.h"
 #include "storage/row_mac.h"
 
@@ -37,6 +38,13 @@ inline void SetTs(google::protobuf::Timestamp* ts, int64_t us) {
 }
 
 inline int64_t Us(absl::Time t) { return absl::ToUnixMicros(t); }
+
+// "<column> = ?<param>", where the parameter is the youth's id or (by_entry)
+// an entry's, whose youth the read selects (YouthOf).
+std::string YouthIs(const YouthOf& youth, absl::string_view column, int param);
+// INTERNAL unless a row the read returned is of the
+// youth the caller read: the read found its youth itself (YouthOf::by_entry).
+absl::Status CheckSameYouth(absl::string_view row_youth_id, absl::string_view youth_id);
 
 // Before a write changes a row: the row must be authentic (absent is left to
 // the write, which reports it its own way).

@@ -1,5 +1,6 @@
 #include "services/record/entry_reader.h"
 
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -13,6 +14,7 @@ namespace relais::record {
 using rpc::CallAudit;
 using rpc::Caller;
 using storage::Connection;
+using storage::Statement;
 using storage::crypto::FieldCrypto;
 using storage::crypto::YouthKey;
 
@@ -148,20 +150,22 @@ absl::StatusOr<v1::Entry> EntryReader::Get(const Caller& caller, const GetQuery&
   std::optional<store::SealedEntry> sealed;
   std::optional<YouthFacts> youth;
   Reading gathered;
-  // One transaction: the entry with its youth's facts, then (the youth known)
-  // the care facts; on PostgreSQL two round trips, the first shared with the
-  // token's revocation check.
+  // One transaction: the entry with its youth's facts, and the care facts of
+  // the entry's youth, which find it themselves: on PostgreSQL one round trip,
+  // shared with the token's revocation check.
   storage::Database::ReadTogether together(deps_.db);
   RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(Statement entry_read, store::SendEntryAndYouth(c, query.entry_id));
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<access::PendingFacts> care,
+        deps_.care->SendFactsOfEntry(c, caller.service_id(), query.entry_id, caller.member_id()));
     ASSIGN_OR_RETURN(store::EntryAndYouth read,
-                     store::GetEntryAndYouth(c, *crypto, query.entry_id, &gathered.key));
+                     store::GetEntryAndYouth(c, *crypto, entry_read, &gathered.key));
     if (!read.entry.has_value()) return absl::OkStatus();
     sealed = std::move(read.entry);
     call.event.youth_id = sealed->entry.youth_id();
     ASSIGN_OR_RETURN(youth, std::move(read.youth));
-    ASSIGN_OR_RETURN(
-        gathered.facts,
-        deps_.care->GatherFacts(caller.service_id(), sealed->entry.youth_id(), caller.member_id()));
+    ASSIGN_OR_RETURN(gathered.facts, care->Receive(sealed->entry.youth_id()));
     return absl::OkStatus();
   }));
   if (!sealed.has_value()) return common::NotFound("entry_not_found", "no such entry");

@@ -33,6 +33,11 @@ struct EntryFacts {
   int category = 0;    // v1::DataCategory
 };
 
+// SQL for the id of the youth the entry bound at parameter `param` belongs to:
+// for another service's read that travels with the entry's (one snapshot, no
+// wait for the entry first). NULL when there is no such entry.
+std::string YouthOfEntrySql(int param);
+
 // What other services may ask of the record service. Thread-safe.
 class RecordApi {
  public:

@@ -395,17 +395,28 @@ absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const Fie
 absl::StatusOr<EntryAndYouth> GetEntryAndYouth(Connection& c, const FieldCrypto& crypto,
                                                absl::string_view entry_id,
                                                std::optional<YouthKey>* key_out) {
+  ASSIGN_OR_RETURN(Statement s, SendEntryAndYouth(c, entry_id));
+  return GetEntryAndYouth(c, crypto, s, key_out);
+}
+
+absl::StatusOr<Statement> SendEntryAndYouth(Connection& c, absl::string_view entry_id) {
   static const std::string* const kSql = new std::string(
       absl::StrCat("SELECT ", kEntryColumns, ", ", YouthFactsColumns(),
                    " FROM rec_entries LEFT JOIN rec_youth y ON y.id = rec_entries.youth_id",
                    YouthFactsJoins("rec_entries.youth_id"), " WHERE rec_entries.id = ?1"));
   ASSIGN_OR_RETURN(Statement s, c.Prepare(*kSql));
   s.Bind(1, entry_id);
+  RETURN_IF_ERROR(s.Send());
+  return s;
+}
+
+absl::StatusOr<EntryAndYouth> GetEntryAndYouth(Connection& c, const FieldCrypto& crypto,
+                                               Statement& sent, std::optional<YouthKey>* key_out) {
   EntryAndYouth out;
-  ASSIGN_OR_RETURN(bool row, s.Step());
+  ASSIGN_OR_RETURN(bool row, sent.Step());
   if (!row) return out;
-  out.entry = RowToEntry(s);
-  out.youth = YouthFactsFrom(c, crypto, s, kEntryColumnCount, key_out);
+  out.entry = RowToEntry(sent);
+  out.youth = YouthFactsFrom(c, crypto, sent, kEntryColumnCount, key_out);
   return out;
 }
 

@@ -105,6 +105,13 @@ absl::StatusOr<EntryAndYouth> GetEntryAndYouth(storage::Connection& c,
                                                const storage::crypto::FieldCrypto& crypto,
                                                absl::string_view entry_id,
                                                std::optional<storage::crypto::YouthKey>* key);
+// In two halves, for a caller that sends it with other reads (Statement::Send).
+absl::StatusOr<storage::Statement> SendEntryAndYouth(storage::Connection& c,
+                                                     absl::string_view entry_id);
+absl::StatusOr<EntryAndYouth> GetEntryAndYouth(storage::Connection& c,
+                                               const storage::crypto::FieldCrypto& crypto,
+                                               storage::Statement& sent,
+                                               std::optional<storage::crypto::YouthKey>* key);
 // `key` must be the data key of the entry's youth. DATA_LOSS
 // "ciphertext_mismatch" if the body stored on this row was not sealed for it.
 absl::StatusOr<v1::Entry> OpenEntry(const storage::crypto::YouthKey& key, const SealedEntry& e);
