@@ -50,19 +50,25 @@ access::EntryFacts FactsOf(const v1::Entry& e) {
 }  // namespace
 
 absl::StatusOr<EntryReader::Reading> EntryReader::Gather(const Caller& caller,
-                                                         absl::string_view youth_id,
-                                                         CallAudit& call) const {
+                                                         const ListQuery& query, CallAudit& call,
+                                                         Batch& first) const {
   ASSIGN_OR_RETURN(const FieldCrypto* crypto, deps_.keys->Crypto());
+  const std::string& youth_id = query.youth_id;
   Reading reading;
   std::optional<YouthFacts> youth;
-  // One transaction; on PostgreSQL the youth's reads are sent first and the
-  // care facts' first reads join them: one round trip for both.
+  // One transaction; on PostgreSQL the youth's reads and the first batch are
+  // sent first and the care facts' reads join them: one round trip for all.
   storage::Database::ReadTogether together(deps_.db);
   RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
     ASSIGN_OR_RETURN(store::YouthReads sent, store::SendYouthFacts(c, youth_id));
+    ASSIGN_OR_RETURN(Statement batch,
+                     store::SendListEntries(c, youth_id, {query.handover_id, query.concertation_id},
+                                            query.before, kListBatch, query.include_superseded));
     ASSIGN_OR_RETURN(reading.facts,
                      deps_.care->GatherFacts(caller.service_id(), youth_id, caller.member_id()));
     ASSIGN_OR_RETURN(youth, store::GetYouthFacts(c, *crypto, youth_id, sent, &reading.key));
+    first.positions.clear();
+    ASSIGN_OR_RETURN(first.entries, store::ListEntries(batch, &first.positions));
     return absl::OkStatus();
   }));
   return Complete(std::move(reading), youth, call);
@@ -82,14 +88,15 @@ absl::StatusOr<EntryReader::Reading> EntryReader::Complete(Reading reading,
 absl::StatusOr<EntryReader::Page> EntryReader::List(const Caller& caller, const ListQuery& query,
                                                     CallAudit& call,
                                                     absl::FunctionRef<absl::Status()> alive) const {
-  ASSIGN_OR_RETURN(Reading reading, Gather(caller, query.youth_id, call));
+  Batch first;
+  ASSIGN_OR_RETURN(Reading reading, Gather(caller, query, call, first));
   const access::Verdict record_verdict = access::DecideRecordRead(reading.facts, reading.state);
   if (!record_verdict.allowed()) {
     return rpc::Denied(record_verdict.reason, record_verdict.explanation);
   }
   Page page;
   Decided decided;
-  RETURN_IF_ERROR(CollectPage(reading, query, call, alive, decided, page));
+  RETURN_IF_ERROR(CollectPage(reading, query, std::move(first), call, alive, decided, page));
   // Only the entries the rule allowed are decrypted, under one unwrap of the
   // youth's data key. A body that does not open fails the whole call
   // (DATA_LOSS, logged): an entry is never returned altered or blank.
@@ -102,22 +109,29 @@ absl::StatusOr<EntryReader::Page> EntryReader::List(const Caller& caller, const 
   return page;
 }
 
-absl::Status EntryReader::CollectPage(const Reading& reading, const ListQuery& query,
+absl::Status EntryReader::CollectPage(const Reading& reading, const ListQuery& query, Batch first,
                                       const CallAudit& call,
                                       absl::FunctionRef<absl::Status()> alive, Decided& decided,
                                       Page& page) const {
   int64_t before = query.before;
   bool more = true;
+  bool read_first = true;  // the first batch came with the facts
   while (more && static_cast<int>(decided.allowed.size()) < query.page_size) {
     RETURN_IF_ERROR(alive());
     std::vector<store::SealedEntry> batch;
     std::vector<int64_t> positions;
-    RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
-      ASSIGN_OR_RETURN(
-          batch, store::ListEntries(c, reading.youth_id, {query.handover_id, query.concertation_id},
+    if (read_first) {
+      batch = std::move(first.entries);
+      positions = std::move(first.positions);
+      read_first = false;
+    } else {
+      RETURN_IF_ERROR(deps_.db->Read([&](Connection& c) -> absl::Status {
+        ASSIGN_OR_RETURN(batch, store::ListEntries(
+                                    c, reading.youth_id, {query.handover_id, query.concertation_id},
                                     before, kListBatch, &positions, query.include_superseded));
-      return absl::OkStatus();
-    }));
+        return absl::OkStatus();
+      }));
+    }
     more = static_cast<int>(batch.size()) == kListBatch;
     for (size_t i = 0; i < batch.size(); ++i) {
       const v1::Entry& e = batch[i].entry;

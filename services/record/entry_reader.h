@@ -87,9 +87,16 @@ class EntryReader {
     // The youth's data key, read with the facts (one snapshot): what Open uses.
     std::optional<storage::crypto::YouthKey> key;
   };
-  // Gathers the facts (flags `call` break_glass when an emergency grant is in force).
-  absl::StatusOr<Reading> Gather(const rpc::Caller& caller, absl::string_view youth_id,
-                                 rpc::CallAudit& call) const;
+  // A batch of a youth's entries, still sealed, with their positions.
+  struct Batch {
+    std::vector<store::SealedEntry> entries;
+    std::vector<int64_t> positions;
+  };
+  // Gathers the facts (flags `call` break_glass when an emergency grant is in
+  // force) and, read with them (one round trip on PostgreSQL), the listing's
+  // first batch, which nothing opens before the rule allowed it.
+  absl::StatusOr<Reading> Gather(const rpc::Caller& caller, const ListQuery& query,
+                                 rpc::CallAudit& call, Batch& first) const;
   // Gather's end, once the youth's facts and the care facts are read.
   static absl::StatusOr<Reading> Complete(Reading reading, const std::optional<YouthFacts>& youth,
                                           rpc::CallAudit& call);
@@ -98,7 +105,7 @@ class EntryReader {
     std::vector<store::SealedEntry> allowed;
     std::vector<audit::EventInput> events;
   };
-  absl::Status CollectPage(const Reading& reading, const ListQuery& query,
+  absl::Status CollectPage(const Reading& reading, const ListQuery& query, Batch first,
                            const rpc::CallAudit& call, absl::FunctionRef<absl::Status()> alive,
                            Decided& decided, Page& page) const;
   // The correction chain of `entry`: newest version first, the entry itself

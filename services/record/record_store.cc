@@ -472,6 +472,14 @@ absl::StatusOr<std::vector<SealedEntry>> ListEntries(Connection& c, absl::string
                                                      const Thread& thread, int64_t before_position,
                                                      int limit, std::vector<int64_t>* positions,
                                                      bool include_superseded) {
+  ASSIGN_OR_RETURN(Statement s, SendListEntries(c, youth_id, thread, before_position, limit,
+                                                include_superseded));
+  return ListEntries(s, positions);
+}
+
+absl::StatusOr<Statement> SendListEntries(Connection& c, absl::string_view youth_id,
+                                          const Thread& thread, int64_t before_position, int limit,
+                                          bool include_superseded) {
   ASSIGN_OR_RETURN(Statement s,
                    c.Prepare(absl::StrCat("SELECT ", kEntryColumns,
                                           " FROM rec_entries WHERE youth_id = ?1 AND "
@@ -484,12 +492,18 @@ absl::StatusOr<std::vector<SealedEntry>> ListEntries(Connection& c, absl::string
   s.Bind(1, youth_id).Bind(2, before_position).Bind(3, thread.handover_id);
   s.Bind(4, int64_t{limit}).Bind(5, int64_t{include_superseded ? 1 : 0});
   s.Bind(6, thread.concertation_id);
+  RETURN_IF_ERROR(s.Send());
+  return s;
+}
+
+absl::StatusOr<std::vector<SealedEntry>> ListEntries(Statement& sent,
+                                                     std::vector<int64_t>* positions) {
   std::vector<SealedEntry> out;
   while (true) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
+    ASSIGN_OR_RETURN(bool row, sent.Step());
     if (!row) break;
-    positions->push_back(s.ColumnInt64(0));
-    out.push_back(RowToEntry(s));
+    positions->push_back(sent.ColumnInt64(0));
+    out.push_back(RowToEntry(sent));
   }
   return out;
 }

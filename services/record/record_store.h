@@ -131,6 +131,13 @@ absl::StatusOr<std::vector<SealedEntry>> ListEntries(storage::Connection& c,
                                                      const Thread& thread, int64_t before_position,
                                                      int limit, std::vector<int64_t>* positions,
                                                      bool include_superseded = false);
+// In two halves, for a caller that sends it with other reads (Statement::Send).
+absl::StatusOr<storage::Statement> SendListEntries(storage::Connection& c,
+                                                   absl::string_view youth_id, const Thread& thread,
+                                                   int64_t before_position, int limit,
+                                                   bool include_superseded);
+absl::StatusOr<std::vector<SealedEntry>> ListEntries(storage::Statement& sent,
+                                                     std::vector<int64_t>* positions);
 
 // Every entry of a youth (superseded versions included) with a position above
 // `after_position`, oldest first, at most `limit`: keyset paging for the
