@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Issue #15's targets on this machine, each ratio measured in one run:
-#   - GetEntry throughput on PostgreSQL (same machine, TLS) / on SQLite (>= 0.5);
+#   - GetEntry and ListEntries throughput on PostgreSQL (same machine, TLS and its Unix
+#     socket) / on SQLite (>= 0.5);
 #   - AddEntry throughput through two relaisd on one PostgreSQL / through one (>= 1.5
 #     when the database is not the bottleneck; the line says where the time went).
 # Starts a throwaway PostgreSQL (tests/postgres/cluster.sh) and demo relaisd over mTLS.
-#   ./deploy/bench-postgres.sh                 # about 2 minutes
+#   ./deploy/bench-postgres.sh                 # about 3 minutes
 #   RELAIS_BENCH_SECONDS=20 ./deploy/bench-postgres.sh
 #   RELAIS_BENCH_READS_ONLY=1 ./deploy/bench-postgres.sh   # the read ratios alone
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -114,30 +115,43 @@ verdict() {
 
 echo "== reads: relaisd --demo on SQLite, then on PostgreSQL (TLS, same machine)"
 start_relaisd sqlite "$WORK/relais.db" --demo
-measured sqlite-read load "$WORK/sqlite-read.json" "$PORT" "$PID" --mix=get=1
+# reads <name> <port> <pid>: GetEntry, then ListEntries (a page of the demo youth's entries).
+reads() {
+  measured "$1-read" load "$WORK/$1-read.json" "$2" "$3" --mix=get=1
+  measured "$1-list" load "$WORK/$1-list.json" "$2" "$3" --mix=list=1
+}
+reads sqlite "$PORT" "$PID"
 kill "$PID"
 start_relaisd pg1 "$PG_URI" --demo
 PG1_PORT=$PORT PG1_PID=$PID PG1_YOUTH=$YOUTH
-measured pg-read load "$WORK/pg-read.json" "$PG1_PORT" "$PG1_PID" --mix=get=1
+reads pg "$PG1_PORT" "$PG1_PID"
 start_relaisd pgsock "$PG_SOCKET_URI" --demo
-measured pgsock-read load "$WORK/pgsock-read.json" "$PORT" "$PID" --mix=get=1
+reads pgsock "$PORT" "$PID"
 kill "$PID"
-line "GetEntry, SQLite" "$WORK/sqlite-read.json"
-echo "    $(busy sqlite-read "$WORK/sqlite-read.json")"
-line "GetEntry, PostgreSQL over TLS" "$WORK/pg-read.json"
-echo "    $(busy pg-read "$WORK/pg-read.json")"
-line "GetEntry, PostgreSQL over its socket" "$WORK/pgsock-read.json"
-echo "    $(busy pgsock-read "$WORK/pgsock-read.json")"
+for call in read list; do
+  name=GetEntry
+  [[ $call == list ]] && name=ListEntries
+  line "$name, SQLite" "$WORK/sqlite-$call.json"
+  echo "    $(busy "sqlite-$call" "$WORK/sqlite-$call.json")"
+  line "$name, PostgreSQL over TLS" "$WORK/pg-$call.json"
+  echo "    $(busy "pg-$call" "$WORK/pg-$call.json")"
+  line "$name, PostgreSQL over its socket" "$WORK/pgsock-$call.json"
+  echo "    $(busy "pgsock-$call" "$WORK/pgsock-$call.json")"
+done
 
 read_verdicts() {
-  local sq pq ps
-  sq=$(qps "$WORK/sqlite-read.json")
-  pq=$(qps "$WORK/pg-read.json")
-  verdict "GetEntry calls/s, PostgreSQL (TLS) / SQLite (>= 0.5)" \
-    "$(python3 -c "print(round($pq / $sq, 2))")" "x >= 0.5"
-  ps=$(qps "$WORK/pgsock-read.json")
-  verdict "GetEntry calls/s, PostgreSQL (socket) / SQLite (>= 0.5)" \
-    "$(python3 -c "print(round($ps / $sq, 2))")" "x >= 0.5"
+  local call name sq pq ps
+  for call in read list; do
+    name=GetEntry
+    [[ $call == list ]] && name=ListEntries
+    sq=$(qps "$WORK/sqlite-$call.json")
+    pq=$(qps "$WORK/pg-$call.json")
+    verdict "$name calls/s, PostgreSQL (TLS) / SQLite (>= 0.5)" \
+      "$(python3 -c "print(round($pq / $sq, 2))")" "x >= 0.5"
+    ps=$(qps "$WORK/pgsock-$call.json")
+    verdict "$name calls/s, PostgreSQL (socket) / SQLite (>= 0.5)" \
+      "$(python3 -c "print(round($ps / $sq, 2))")" "x >= 0.5"
+  done
 }
 if [[ ${RELAIS_BENCH_READS_ONLY:-0} == 1 ]]; then
   echo
