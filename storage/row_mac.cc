@@ -218,19 +218,25 @@ absl::StatusOr<std::unique_ptr<RowMacBinding>> BindRowMac(Database& db,
 
 absl::Status CheckRow(Connection& c, const MacTable& t, const Statement& s, int first,
                       absl::string_view extra) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const RowMac> key, KeyFor(c));
   // The row id is the key column, which every MAC'd column list starts with.
-  const std::string row_id = s.ColumnText(first);
   CanonicalFields fields;
   fields.AddColumns(s, first, t.column_count);
+  const int mac_column = first + t.column_count;
+  std::optional<std::string> mac;
+  if (!s.ColumnIsNull(mac_column)) mac = s.ColumnBlob(mac_column);
+  return CheckFields(c, t, s.ColumnText(first), fields, mac, extra);
+}
+
+absl::Status CheckFields(Connection& c, const MacTable& t, absl::string_view row_id,
+                         const CanonicalFields& fields, const std::optional<std::string>& mac,
+                         absl::string_view extra) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const RowMac> key, KeyFor(c));
   std::string owned_extra;
   if (t.extra != nullptr && extra.empty()) {
     ASSIGN_OR_RETURN(owned_extra, t.extra(c, row_id));
     extra = owned_extra;
   }
-  const int mac_column = first + t.column_count;
-  if (s.ColumnIsNull(mac_column) ||
-      key->Verify(t.table, row_id, fields, extra, s.ColumnBlob(mac_column)) < 0) {
+  if (!mac.has_value() || key->Verify(t.table, row_id, fields, extra, *mac) < 0) {
     return Violation(t.table, row_id);
   }
   return absl::OkStatus();

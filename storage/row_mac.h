@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,12 @@ struct MacTable {
 // INTERNAL if no key is bound to `c`'s database.
 absl::Status CheckRow(Connection& c, const MacTable& t, const Statement& s, int first = 0,
                       absl::string_view extra = {});
+// The same check of a row read earlier (one that spans several result rows,
+// a row per joined part): `fields` holds its `t.columns`, `mac` its stored
+// MAC (nullopt: NULL).
+absl::Status CheckFields(Connection& c, const MacTable& t, absl::string_view row_id,
+                         const CanonicalFields& fields, const std::optional<std::string>& mac,
+                         absl::string_view extra = {});
 // Reads row `row_id` of `t` and checks it as above. NOT_FOUND if it is absent.
 // For writes that change a row: check before, SetRowMac after.
 absl::Status CheckStoredRow(Connection& c, const MacTable& t, absl::string_view row_id);

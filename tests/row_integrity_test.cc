@@ -132,6 +132,44 @@ TEST(RowIntegrity, RecipientAddedToAnHonestConsentIsRefused) {
   EXPECT_EQ(Violations(env, "care_consents"), 1);
 }
 
+TEST(RowIntegrity, GetEntryThroughAConsentReadsItAuthenticatedAndRefusesItWidened) {
+  Story st = Begin();
+  RelaisEnv& env = *st.env;
+  const std::string entry = AddSharedEntry(env, st.youth);
+  // The AMO shares its general entries with the SAJ, which accompanies too.
+  v1::GrantConsentRequest grant;
+  v1::Consent* k = grant.mutable_consent();
+  k->set_youth_id(st.youth);
+  k->set_giver(v1::CONSENT_GIVER_YOUTH);
+  k->add_categories(v1::DATA_CATEGORY_GENERAL);
+  k->add_purposes(v1::PURPOSE_COORDINATION);
+  *k->mutable_valid_until() = common::ToProto(env.clock().Now() + absl::Hours(24 * 30));
+  k->add_recipients()->set_service_id(env.service_id("saj"));
+  v1::Consent granted;
+  grpc::Status s = env.care().GrantConsent(env.As(kAmoCaseworker).get(), grant, &granted);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::GetEntryRequest req;
+  req.set_entry_id(entry);
+  req.set_purpose(v1::PURPOSE_COORDINATION);
+  v1::Entry read;
+  s = env.record().GetEntry(env.As(kSajCaseworker).get(), req, &read);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(read.body(), "suivi partagé");
+  // Widened by hand to the PMS: neither the SAJ nor the PMS reads through it.
+  Sql(env.db_path(), absl::StrCat("INSERT INTO care_consent_recipients (consent_id, kind, "
+                                  "target_id) VALUES (",
+                                  Q(granted.id()), ", 'service', ", Q(env.service_id("pms")), ")"));
+  for (absl::string_view login : {kSajCaseworker, kPmsCaseworker}) {
+    v1::Entry refused;
+    s = env.record().GetEntry(env.As(login).get(), req, &refused);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << login;
+    EXPECT_EQ(ReasonCode(s), "integrity_violation") << login;
+    EXPECT_TRUE(refused.body().empty()) << login;
+    EXPECT_TRUE(AuditedViolation(env, st.youth, env.member_id(login))) << login;
+  }
+  EXPECT_EQ(Violations(env, "care_consents"), 2);
+}
+
 TEST(RowIntegrity, AccompanimentInsertedThroughSqlIsRefused) {
   Story st = Begin();
   RelaisEnv& env = *st.env;

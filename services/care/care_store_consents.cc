@@ -72,6 +72,8 @@ absl::StatusOr<ConsentParts> SendConsentParts(Connection& c, absl::string_view c
   return ConsentParts{std::move(r), std::move(v)};
 }
 
+void SetConsentColumns(const Statement& s, v1::Consent& k);
+
 // The consent of the current row of `s`, completed by `parts` (sent for it).
 absl::StatusOr<v1::Consent> RowToConsent(Connection& c, const Statement& s, ConsentParts& parts) {
   v1::Consent k;
@@ -91,6 +93,12 @@ absl::StatusOr<v1::Consent> RowToConsent(Connection& c, const Statement& s, Cons
   ASSIGN_OR_RETURN(*k.mutable_convention_id(), internal::CitedConvention(parts.convention));
   RETURN_IF_ERROR(storage::CheckRow(
       c, kConsentMac, s, 0, internal::WithConvention(std::move(canonical), k.convention_id())));
+  SetConsentColumns(s, k);
+  return k;
+}
+
+// The consent's own columns (kConsentColumns, from column 0) of the current row of `s`.
+void SetConsentColumns(const Statement& s, v1::Consent& k) {
   k.set_id(s.ColumnText(0));
   k.set_youth_id(s.ColumnText(1));
   k.set_giver(static_cast<v1::ConsentGiver>(s.ColumnInt64(2)));
@@ -106,7 +114,6 @@ absl::StatusOr<v1::Consent> RowToConsent(Connection& c, const Statement& s, Cons
   SetTs(k.mutable_recorded_at(), s.ColumnInt64(12));
   if (!s.ColumnIsNull(13)) SetTs(k.mutable_withdrawn_at(), s.ColumnInt64(13));
   k.set_withdrawn_by_member_id(s.ColumnText(14));
-  return k;
 }
 
 absl::StatusOr<v1::Consent> RowToConsent(Connection& c, const Statement& s) {
@@ -192,57 +199,80 @@ absl::Status MarkConsentWithdrawn(Connection& c, absl::string_view id, absl::str
 
 absl::StatusOr<Statement> SendConsentsInForce(Connection& c, const YouthOf& youth,
                                               absl::string_view service_id, absl::Time now) {
-  // Every sector recipient matches here: the service's sector is not known
-  // yet when this is sent (it travels with the directory's read of the
-  // service). ConsentsInForce keeps those naming the service or its sector.
+  // One statement: each consent in force with its recipients and cited
+  // convention (a row per recipient), so that its MAC can be checked without
+  // another round trip. Every sector recipient matches here: the service's
+  // sector is not known yet when this is sent (it travels with the
+  // directory's read of the service). ConsentsInForce keeps those whose
+  // authenticated recipients name the service or its sector.
   ASSIGN_OR_RETURN(
       Statement s,
       c.Prepare(absl::StrCat(
-          "SELECT DISTINCT k.id, k.recorded_at_us "
-          "FROM care_consents k JOIN care_consent_recipients r ON r.consent_id = k.id WHERE ",
+          "SELECT ", kConsentColumns,
+          ", mac, p.kind, p.target_id, v.convention_id "
+          "FROM care_consents k "
+          "LEFT JOIN care_consent_recipients p ON p.consent_id = k.id "
+          "LEFT JOIN care_consent_conventions v ON v.consent_id = k.id WHERE ",
           internal::YouthIs(youth, "k.youth_id", 1),
           " AND k.withdrawn_at_us IS NULL AND k.valid_from_us <= ?3 AND k.valid_until_us > ?3 "
-          "AND ((r.kind = 'service' AND r.target_id = ?2) OR r.kind = 'sector') "
-          "ORDER BY k.recorded_at_us")));
+          "AND EXISTS (SELECT 1 FROM care_consent_recipients r WHERE r.consent_id = k.id AND "
+          "((r.kind = 'service' AND r.target_id = ?2) OR r.kind = 'sector')) "
+          "ORDER BY k.recorded_at_us, k.id, p.rowid")));
   s.Bind(1, youth.id).Bind(2, service_id).Bind(3, Us(now));
   RETURN_IF_ERROR(s.Send());
   return s;
 }
 
+namespace {
+
+// Columns of SendConsentsInForce's rows after the consent's own and its MAC.
+constexpr int kMacColumn = kConsentMac.column_count;
+constexpr int kRecipientKind = kMacColumn + 1;
+constexpr int kConventionColumn = kMacColumn + 3;
+
+// One consent of SendConsentsInForce's answer, gathered over its rows.
+struct ConsentRows {
+  v1::Consent consent;
+  storage::CanonicalFields fields;      // its own columns, for the MAC
+  storage::CanonicalFields recipients;  // RecipientsCanonical's encoding
+  std::optional<std::string> mac;
+};
+
+void StartConsent(const Statement& s, ConsentRows& k) {
+  SetConsentColumns(s, k.consent);
+  k.fields.AddColumns(s, 0, kConsentMac.column_count);
+  if (!s.ColumnIsNull(kMacColumn)) k.mac = s.ColumnBlob(kMacColumn);
+  k.consent.set_convention_id(s.ColumnText(kConventionColumn));
+}
+
+void AddRecipient(const Statement& s, ConsentRows& k) {
+  if (s.ColumnIsNull(kRecipientKind)) return;  // none: the MAC says whether it had some
+  k.recipients.AddColumns(s, kRecipientKind, 2);
+  v1::Recipient* rec = k.consent.add_recipients();
+  if (s.ColumnText(kRecipientKind) == "sector") {
+    rec->set_sector_id(s.ColumnText(kRecipientKind + 1));
+  } else {
+    rec->set_service_id(s.ColumnText(kRecipientKind + 1));
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(Connection& c, Statement& sent,
                                                                   absl::string_view service_id,
                                                                   absl::string_view sector_id,
                                                                   absl::string_view youth_id) {
-  std::vector<std::string> ids;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, sent.Step());
-    if (!row) break;
-    ids.push_back(sent.ColumnText(0));
-  }
-  // The grant is built from the authenticated row (its MAC checked,
-  // recipients included), never from the columns the filter matched. Every
-  // consent's reads are sent together.
-  struct Reads {
-    Statement row;
-    ConsentParts parts;
-  };
-  std::vector<Reads> reads;
-  reads.reserve(ids.size());
-  for (const std::string& id : ids) {
-    ASSIGN_OR_RETURN(Statement r, c.Prepare(absl::StrCat("SELECT ", kConsentColumns, ", mac",
-                                                         " FROM care_consents WHERE id = ?1")));
-    r.Bind(1, id);
-    RETURN_IF_ERROR(r.Send());
-    ASSIGN_OR_RETURN(ConsentParts parts, SendConsentParts(c, id));
-    reads.push_back({std::move(r), std::move(parts)});
-  }
   std::vector<access::ConsentGrant> out;
-  for (Reads& read : reads) {
-    ASSIGN_OR_RETURN(bool row, read.row.Step());
-    if (!row) return absl::InternalError("consent row vanished");
-    ASSIGN_OR_RETURN(v1::Consent k, RowToConsent(c, read.row, read.parts));
+  // The grant is built from the authenticated row (its MAC checked,
+  // recipients and convention included), never from the columns the filter
+  // matched.
+  auto finish = [&](ConsentRows& rows) -> absl::Status {
+    const v1::Consent& k = rows.consent;
+    RETURN_IF_ERROR(storage::CheckFields(
+        c, kConsentMac, k.id(), rows.fields, rows.mac,
+        internal::WithConvention(std::move(rows.recipients), k.convention_id())));
     RETURN_IF_ERROR(internal::CheckSameYouth(k.youth_id(), youth_id));
-    if (!Names(k, service_id, sector_id)) continue;
+    if (!Names(k, service_id, sector_id)) return absl::OkStatus();
     access::ConsentGrant g;
     g.id = k.id();
     for (int v : k.categories()) g.categories.insert(v);
@@ -254,7 +284,20 @@ absl::StatusOr<std::vector<access::ConsentGrant>> ConsentsInForce(Connection& c,
       g.convention->id = k.convention_id();
     }
     out.push_back(std::move(g));
+    return absl::OkStatus();
+  };
+  std::optional<ConsentRows> current;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, sent.Step());
+    if (!row) break;
+    if (!current.has_value() || sent.ColumnView(0) != current->consent.id()) {
+      if (current.has_value()) RETURN_IF_ERROR(finish(*current));
+      current.emplace();
+      StartConsent(sent, *current);
+    }
+    AddRecipient(sent, *current);
   }
+  if (current.has_value()) RETURN_IF_ERROR(finish(*current));
   return out;
 }
 
