@@ -55,7 +55,9 @@ int64_t Violations(RelaisEnv& env, absl::string_view table) {
   for (absl::string_view line : absl::StrSplit(env.host().metrics().Render(), '\n')) {
     if (absl::ConsumePrefix(&line, prefix)) {
       int64_t n = 0;
-      if (absl::SimpleAtoi(line, &n)) return n;
+      if (!absl::SimpleAtoi(line, &n)) return -1;
+      auto before = env.violations_at_start().find(std::string(table));
+      return before == env.violations_at_start().end() ? n : n - before->second;
     }
   }
   return -1;

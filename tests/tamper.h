@@ -41,7 +41,8 @@ std::string BackupBytesNow(RelaisEnv& env);
 // SQLite. The server's WAL is shared by every test of the run and not read.
 std::string SchemaFileBytes(RelaisEnv& env);
 
-// relais_integrity_violations_total{table="<table>"} as scraped; -1 if absent.
+// relais_integrity_violations_total{table="<table>"} as scraped, less its
+// value when `env` started (other tests of the binary count too); -1 if absent.
 int64_t Violations(RelaisEnv& env, absl::string_view table);
 
 }  // namespace relais::testing

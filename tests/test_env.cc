@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "relais/v1/common.pb.h"
 #include "services/common/rpc.h"
+#include "storage/row_mac.h"
 #include "storage/testing/fresh_database.h"
 
 namespace relais::testing {
@@ -123,6 +124,7 @@ std::shared_ptr<grpc::Channel> RelaisEnv::NewChannel(
 
 std::unique_ptr<RelaisEnv> RelaisEnv::Launch(std::unique_ptr<RelaisEnv> env, std::string db_path,
                                              bool seed, std::string keys_dir) {
+  env->violations_at_start_ = storage::IntegrityViolationCounts();
   env->db_path_ = db_path.empty() ? storage::testing::FreshDatabase(FreshPath("db") + ".sqlite")
                                   : std::move(db_path);
   env->keys_dir_ = keys_dir.empty() ? FreshPath("keys") : std::move(keys_dir);

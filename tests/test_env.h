@@ -5,6 +5,7 @@
 // port, with a fake clock and a small directory: what the integration tests
 // drive through generated gRPC stubs.
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -102,6 +103,10 @@ class RelaisEnv {
   common::FakeClock& clock() { return clock_; }
   host::Host& host() { return *host_; }
   const std::string& db_path() const { return db_path_; }
+  // The process's row-integrity violation counts, by table, when this
+  // environment started: the counter is the process's, and a test binary runs
+  // all its cases in one process.
+  const std::map<std::string, int64_t>& violations_at_start() const { return violations_at_start_; }
   const std::string& keys_dir() const { return keys_dir_; }
 
   v1::DirectoryService::Stub& directory() { return *directory_; }
@@ -164,6 +169,7 @@ class RelaisEnv {
   std::optional<absl::Duration> erasure_grace_;       // set by StartWithErasureGracePeriod()
   std::string db_path_;
   std::string keys_dir_;
+  std::map<std::string, int64_t> violations_at_start_;
   std::unique_ptr<host::Host> host_;
   std::unique_ptr<v1::DirectoryService::Stub> directory_;
   std::unique_ptr<v1::AuthService::Stub> auth_;
