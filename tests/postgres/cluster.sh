@@ -289,6 +289,11 @@ synchronous_commit = on
 shared_buffers = 64MB
 wal_level = replica
 max_wal_senders = 4
+# A base backup taken while other tests write streams WAL from its start: kept
+# here even if a checkpoint comes before its temporary slot does (a CI run
+# once lost segment ...18 that way: "requested WAL segment has already been
+# removed").
+wal_keep_size = 256MB
 log_min_messages = warning
 # Row values stay out of the server log too: no DETAIL ("Failing row
 # contains ..."), no statement text with an error.
