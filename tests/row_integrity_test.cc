@@ -34,6 +34,24 @@ std::string AddSharedEntry(RelaisEnv& env, const std::string& youth) {
   return e.id();
 }
 
+// A consent, granted by the AMO's caseworker, sharing the youth's general
+// entries with `service_key` for coordination; its id ("" on error).
+std::string ShareGeneralEntries(RelaisEnv& env, const std::string& youth,
+                                absl::string_view service_key) {
+  v1::GrantConsentRequest req;
+  v1::Consent* k = req.mutable_consent();
+  k->set_youth_id(youth);
+  k->set_giver(v1::CONSENT_GIVER_YOUTH);
+  k->add_categories(v1::DATA_CATEGORY_GENERAL);
+  k->add_purposes(v1::PURPOSE_COORDINATION);
+  *k->mutable_valid_until() = common::ToProto(env.clock().Now() + absl::Hours(24 * 30));
+  k->add_recipients()->set_service_id(env.service_id(service_key));
+  v1::Consent granted;
+  grpc::Status s = env.care().GrantConsent(env.As(kAmoCaseworker).get(), req, &granted);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return granted.id();
+}
+
 grpc::Status List(RelaisEnv& env, absl::string_view login, const std::string& youth,
                   v1::ListEntriesResponse* out) {
   v1::ListEntriesRequest req;
@@ -110,21 +128,13 @@ TEST(RowIntegrity, RecipientAddedToAnHonestConsentIsRefused) {
   Story st = Begin();
   RelaisEnv& env = *st.env;
   // The AMO shares its general entries with the PMS only.
-  v1::GrantConsentRequest req;
-  v1::Consent* k = req.mutable_consent();
-  k->set_youth_id(st.youth);
-  k->set_giver(v1::CONSENT_GIVER_YOUTH);
-  k->add_categories(v1::DATA_CATEGORY_GENERAL);
-  k->add_purposes(v1::PURPOSE_COORDINATION);
-  *k->mutable_valid_until() = common::ToProto(env.clock().Now() + absl::Hours(24 * 30));
-  k->add_recipients()->set_service_id(env.service_id("pms"));
-  v1::Consent granted;
-  grpc::Status s = env.care().GrantConsent(env.As(kAmoCaseworker).get(), req, &granted);
-  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string consent = ShareGeneralEntries(env, st.youth, "pms");
+  ASSERT_FALSE(consent.empty());
+  grpc::Status s;
   // Widened by hand to the SAJ.
   Sql(env.db_path(), absl::StrCat("INSERT INTO care_consent_recipients (consent_id, kind, "
                                   "target_id) VALUES (",
-                                  Q(granted.id()), ", 'service', ", Q(env.service_id("saj")), ")"));
+                                  Q(consent), ", 'service', ", Q(env.service_id("saj")), ")"));
   v1::ListEntriesResponse list;
   s = List(env, kSajCaseworker, st.youth, &list);
   EXPECT_EQ(ReasonCode(s), "integrity_violation");
@@ -137,17 +147,9 @@ TEST(RowIntegrity, GetEntryThroughAConsentReadsItAuthenticatedAndRefusesItWidene
   RelaisEnv& env = *st.env;
   const std::string entry = AddSharedEntry(env, st.youth);
   // The AMO shares its general entries with the SAJ, which accompanies too.
-  v1::GrantConsentRequest grant;
-  v1::Consent* k = grant.mutable_consent();
-  k->set_youth_id(st.youth);
-  k->set_giver(v1::CONSENT_GIVER_YOUTH);
-  k->add_categories(v1::DATA_CATEGORY_GENERAL);
-  k->add_purposes(v1::PURPOSE_COORDINATION);
-  *k->mutable_valid_until() = common::ToProto(env.clock().Now() + absl::Hours(24 * 30));
-  k->add_recipients()->set_service_id(env.service_id("saj"));
-  v1::Consent granted;
-  grpc::Status s = env.care().GrantConsent(env.As(kAmoCaseworker).get(), grant, &granted);
-  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string consent = ShareGeneralEntries(env, st.youth, "saj");
+  ASSERT_FALSE(consent.empty());
+  grpc::Status s;
   v1::GetEntryRequest req;
   req.set_entry_id(entry);
   req.set_purpose(v1::PURPOSE_COORDINATION);
@@ -158,7 +160,7 @@ TEST(RowIntegrity, GetEntryThroughAConsentReadsItAuthenticatedAndRefusesItWidene
   // Widened by hand to the PMS: neither the SAJ nor the PMS reads through it.
   Sql(env.db_path(), absl::StrCat("INSERT INTO care_consent_recipients (consent_id, kind, "
                                   "target_id) VALUES (",
-                                  Q(granted.id()), ", 'service', ", Q(env.service_id("pms")), ")"));
+                                  Q(consent), ", 'service', ", Q(env.service_id("pms")), ")"));
   for (absl::string_view login : {kSajCaseworker, kPmsCaseworker}) {
     v1::Entry refused;
     s = env.record().GetEntry(env.As(login).get(), req, &refused);
