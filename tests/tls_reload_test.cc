@@ -262,6 +262,23 @@ TEST_F(TlsReloadTest, ANewClientCaAdmitsItsCertificatesAndShutsOutTheRemovedCas)
   EXPECT_TRUE(refreshed.ok()) << refreshed.error_message();
 }
 
+// The old server stops listening before ReloadTls returns: the first
+// connection after it meets the new client CA, never the one just removed
+// (until then the two servers shared the port, and the kernel picked one).
+TEST_F(TlsReloadTest, TheFirstConnectionAfterAReloadMeetsTheNewClientCa) {
+  const Pki* removed = old_;
+  const Pki* admitted = new_;
+  for (int round = 0; round < 12; ++round) {
+    ASSERT_TRUE(env_->host().ReloadTls(old_->Server(*admitted)).ok());
+    grpc::Status in = Probe(ChannelOf(*old_, *admitted));
+    EXPECT_TRUE(in.ok()) << "round " << round << ": " << in.error_message();
+    grpc::Status out = Probe(ChannelOf(*old_, *removed));
+    EXPECT_EQ(out.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << "round " << round << ": " << out.error_message();
+    std::swap(removed, admitted);
+  }
+}
+
 void TlsReloadTest::StartBigBackup(BigBackup& backup) {
   ASSERT_TRUE(env_->host()
                   .db()

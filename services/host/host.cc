@@ -570,13 +570,23 @@ absl::Status Host::ReloadTls(TlsCredentials tls) {
     tls_->Commit(*std::move(staged));
     health_->Retarget((*server)->GetHealthCheckService());
     std::swap(server_, *server);
-    // The old server stops listening, sends GOAWAY and lets its calls in
-    // flight finish; connections it had queued but not accepted are reset
-    // and their clients reconnect, to the new server.
+    // The old server stops listening before this returns (its listening
+    // sockets are shut down inside grpc_server_shutdown_and_notify), so every
+    // connection made after the reload meets the new material; connections it
+    // had queued but not accepted are reset and their clients reconnect, to
+    // the new server. It sends GOAWAY and lets its calls in flight finish.
     Draining& old = draining_.emplace_back();
     old.server = *std::move(server);
-    old.thread = std::thread([&old, drain = options_.tls_reload_drain] {
+    grpc_completion_queue* shutdown_cq = grpc_completion_queue_create_for_next(nullptr);
+    grpc_server_shutdown_and_notify(old.server->c_server(), shutdown_cq, &old);
+    old.thread = std::thread([&old, shutdown_cq, drain = options_.tls_reload_drain] {
       old.server->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+      // The shutdown has ended, so its tag is queued: take it, then the end.
+      grpc_completion_queue_shutdown(shutdown_cq);
+      while (grpc_completion_queue_next(shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), nullptr)
+                 .type != GRPC_QUEUE_SHUTDOWN) {
+      }
+      grpc_completion_queue_destroy(shutdown_cq);
       old.done.Notify();
     });
     // Earlier drains that have ended.

@@ -225,7 +225,8 @@ class Host {
   // connection is checked against the new CRL. A new certificate, key or
   // client CA is served by a new server on the same port (SO_REUSEPORT), TLS
   // 1.3 only with a verified client certificate as before; the old server
-  // stops accepting, sends GOAWAY and drains (HostOptions::tls_reload_drain).
+  // has stopped listening when this returns (every later connection meets the
+  // new material), sends GOAWAY and drains (HostOptions::tls_reload_drain).
   // On error (bad material, the port not bindable) the current material and
   // server stay. FAILED_PRECONDITION on a plaintext server or after Shutdown().
   absl::Status ReloadTls(TlsCredentials tls);
