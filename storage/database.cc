@@ -150,11 +150,13 @@ absl::StatusOr<std::unique_ptr<Connection>> OpenConnection(const Database::Optio
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options) {
   if (options.path.empty()) return absl::InvalidArgumentError("database path is empty");
-  if (options.readers < 1) return absl::InvalidArgumentError("need at least one reader");
+  if (options.readers < 0) return absl::InvalidArgumentError("need at least one reader");
   const Backend backend = IsPostgresUri(options.path) ? Backend::kPostgres : Backend::kSqlite;
+  const int reader_count =
+      options.readers > 0 ? options.readers : (backend == Backend::kPostgres ? 8 : 4);
   ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer, OpenConnection(options, true));
   std::vector<std::unique_ptr<Connection>> readers;
-  for (int i = 0; i < options.readers; ++i) {
+  for (int i = 0; i < reader_count; ++i) {
     ASSIGN_OR_RETURN(std::unique_ptr<Connection> reader, OpenConnection(options, false));
     readers.push_back(std::move(reader));
   }

@@ -246,7 +246,10 @@ class Database {
  public:
   struct Options {
     std::string path;
-    int readers = 4;
+    // Reader connections; 0: 4 on SQLite, 8 on PostgreSQL, where a reader
+    // waits a round trip for each call's reads (measured: GetEntry +8 % with
+    // 8 readers instead of 4 on PostgreSQL, no change on SQLite).
+    int readers = 0;
     absl::Duration busy_timeout = absl::Seconds(5);
     // The name of a registered SQLite VFS to open the file through (e.g. a
     // storage::FaultVfs in tests); empty: SQLite's default VFS.
