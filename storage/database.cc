@@ -285,42 +285,58 @@ void Database::RunGroup(const std::vector<WriteRequest*>& group) {
   absl::MutexLock lock(&write_mu_);
   transactions_.fetch_add(1, std::memory_order_relaxed);
   if (backend_ == Backend::kPostgres) {
-    if (!RunGroupPipelined(group)) RunGroupCareful(group, /*begun=*/true);
+    bool begun = true;
+    if (!RunGroupPipelined(group, begun)) RunGroupCareful(group, begun);
     return;
   }
   RunGroupCareful(group, /*begun=*/false);
 }
 
-bool Database::RunGroupPipelined(const std::vector<WriteRequest*>& group) {
+bool Database::RunGroupPipelined(const std::vector<WriteRequest*>& group, bool& begun) {
   if (absl::Status open = writer_->EnsureOpen(); !open.ok()) {
     FailGroup(group, open);
     return true;
   }
   ForgetStalePrepared(*writer_);
   writer_->Forget();
-  if (absl::Status begin = writer_->BeginWrite(); !begin.ok()) {
+  // The BEGIN, the lock and the savepoint travel with the group's first
+  // statements: one round trip for them all.
+  if (absl::Status begin = writer_->SendBeginWrite(); !begin.ok()) {
     FailGroup(group, begin);
     return true;
   }
   writer_->posting_ = true;
   absl::Cleanup not_posting = [&] { writer_->posting_ = false; };
+  absl::StatusOr<Statement> mark = writer_->Prepare("SAVEPOINT pipelined");
   // Back to the savepoint taken after the lock, for the careful pass.
+  auto reset = [&] {
+    for (WriteRequest* r : group) {
+      r->status = absl::OkStatus();
+      r->exception = nullptr;
+    }
+  };
   auto start_again = [&]() -> bool {
     if (!writer_->InTransaction()) {
-      FailGroup(group, absl::UnavailableError("transaction abandoned"));
+      // The connection was lost (one the server dropped while it waited is
+      // only found by the queued BEGIN) and no COMMIT was sent: nothing was
+      // written. Once more, carefully, on a connection opened again.
+      reset();
+      begun = false;
+      return false;
+    }
+    // The BEGIN, the lock (its timeout) or the savepoint failed: no savepoint
+    // to go back to, and that failure is every call's answer.
+    if (absl::Status marked = mark.ok() ? mark->Run() : mark.status(); !marked.ok()) {
+      FailGroup(group, marked);
       return true;
     }
     if (absl::Status undo = writer_->Run("ROLLBACK TO pipelined"); !undo.ok()) {
       FailGroup(group, undo);
       return true;
     }
-    for (WriteRequest* r : group) {
-      r->status = absl::OkStatus();
-      r->exception = nullptr;
-    }
+    reset();
     return false;
   };
-  absl::StatusOr<Statement> mark = writer_->Prepare("SAVEPOINT pipelined");
   if (!mark.ok() || !mark->Send().ok()) return start_again();
   // No savepoint per call: a call that fails, or that answered OK over a
   // failed statement of its own (nothing queued since, so no round trip to

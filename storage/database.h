@@ -191,6 +191,10 @@ class Connection {
   // Transaction control, for Database only. BeginWrite serialises writers
   // across every process using the database; BeginRead opens one snapshot.
   virtual absl::Status BeginWrite() = 0;
+  // BeginWrite whose BEGIN and lock may travel with the next statements
+  // (PostgreSQL: queued, one round trip for them and the group's first reads;
+  // should they fail, those statements fail with their status).
+  virtual absl::Status SendBeginWrite() { return BeginWrite(); }
   virtual absl::Status BeginRead() = 0;
   // Ends a read transaction: COMMIT if `ok`, else ROLLBACK. A back end may
   // send a read's COMMIT without waiting for its answer (nothing was written,
@@ -461,8 +465,10 @@ class Database {
   // ones with the COMMIT, and no call has a savepoint of its own. If a call
   // failed or a statement did, the group's work is rolled back to a savepoint
   // taken after the lock (the lock is kept: nothing changes meanwhile) and
-  // false returned: the group runs again, carefully. true: the group is done.
-  bool RunGroupPipelined(const std::vector<WriteRequest*>& group)
+  // false returned: the group runs again, carefully (`begun` false: the
+  // connection was lost before the COMMIT, nothing was written, and the
+  // careful pass opens it again and begins anew). true: the group is done.
+  bool RunGroupPipelined(const std::vector<WriteRequest*>& group, bool& begun)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // A call at a time, each call's answers read before the next runs;
   // `begun`: inside the transaction RunGroupPipelined began.

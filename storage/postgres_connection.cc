@@ -1,6 +1,7 @@
 #include "storage/postgres_connection.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <cstring>
 #include <utility>
@@ -530,6 +531,31 @@ absl::Status PostgresConnection::BeginWrite() {
   return s;
 }
 
+bool PostgresConnection::Readable() const {
+  pollfd p{PQsocket(conn_), POLLIN, 0};
+  return p.fd >= 0 && ::poll(&p, 1, 0) > 0;
+}
+
+absl::Status PostgresConnection::SendBeginWrite() {
+  Settle();
+  // A connection the server closed while it waited (a restart, a failover)
+  // is found here without a round trip, and opened again. Whatever the idle
+  // connection has to read is read: the server's last words (FATAL, taken
+  // by libpq for a notice), then the end of the stream. One dropped after
+  // this is found by the queued statements (Database opens it again then).
+  for (int i = 0; i < 4 && Readable(); ++i) {
+    if (PQconsumeInput(conn_) != 1) break;
+  }
+  if (PQstatus(conn_) != CONNECTION_OK) RETURN_IF_ERROR(EnsureOpen());
+  static const std::string kBegin = "BEGIN";
+  static const std::string kLock(kWriteLock);
+  if (!Enqueue(nullptr, kBegin, 0, nullptr, nullptr, nullptr, nullptr) ||
+      !Enqueue(nullptr, kLock, 0, nullptr, nullptr, nullptr, nullptr)) {
+    return PostgresStatus(nullptr, conn_, "begin");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status PostgresConnection::BeginRead() {
   Settle();
   if (read_begun_) {
@@ -587,7 +613,7 @@ bool PostgresConnection::Enqueue(PostgresStatement* statement, const std::string
           : PQsendQueryPrepared(conn_, it->second.c_str(), params, values, lengths, formats, 0);
   if (sent != 1) {
     // libpq refused to queue it (the connection is gone): that is its answer.
-    statement->Receive(nullptr, PostgresStatus(nullptr, conn_, "send"));
+    if (statement != nullptr) statement->Receive(nullptr, PostgresStatus(nullptr, conn_, "send"));
     return false;
   }
   queued_.push_back({statement, std::move(key), /*prepare=*/false});

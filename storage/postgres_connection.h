@@ -71,6 +71,9 @@ class PostgresConnection final : public Connection {
   PostgresConnection(std::string uri, pg_conn* conn, absl::Duration lock_timeout);
   absl::StatusOr<std::unique_ptr<StatementImpl>> PrepareNew(absl::string_view sql) override;
   absl::Status BeginWrite() override;
+  absl::Status SendBeginWrite() override;
+  // Whether the socket has something to read (now, without waiting).
+  bool Readable() const;
   absl::Status BeginRead() override;
   absl::Status EndRead(bool ok) override;
   bool InTransaction() const override;

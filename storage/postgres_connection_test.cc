@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -178,6 +179,48 @@ TEST_F(PostgresServer, ReconnectsOnItsOwnAfterTheServerDropsTheConnections) {
   EXPECT_EQ(Count(), 1);
   EXPECT_TRUE(Insert("after").ok());
   EXPECT_EQ(Count(), 2);
+}
+
+// The write lock is taken in the round trip of the group's first statements:
+// held elsewhere past the timeout, every call of the group hears
+// storage_busy (UNAVAILABLE), none INTERNAL, and nothing is written.
+TEST_F(PostgresServer, AWriteLockHeldElsewhereFailsEveryCallOfTheGroupBusyAndWritesNothing) {
+  auto impatient = Database::Open({.path = uri_, .busy_timeout = absl::Milliseconds(200)});
+  ASSERT_TRUE(impatient.ok()) << impatient.status();
+  PGconn* holder = PQconnectdb(uri_.c_str());
+  PGresult* r = PQexec(holder,
+                       "BEGIN; SELECT pg_advisory_xact_lock(hashtext('relais:' || "
+                       "current_database() || '.' || COALESCE(current_schema(), '')))");
+  ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(holder);
+  PQclear(r);
+  std::vector<absl::Status> statuses(4);
+  {
+    std::vector<std::thread> writers;
+    for (size_t i = 0; i < statuses.size(); ++i) {
+      writers.emplace_back([&, i] {
+        statuses[i] = (*impatient)->Write([&](Connection& c) -> absl::Status {
+          ASSIGN_OR_RETURN(Statement s, c.Prepare("INSERT INTO notes(body) VALUES (?1)"));
+          RETURN_IF_ERROR(s.Bind(1, absl::StrCat("blocked ", i)).Post());
+          ASSIGN_OR_RETURN(Statement n, c.Prepare("SELECT COUNT(*) FROM notes"));
+          return n.Run();
+        });
+      });
+    }
+    for (std::thread& t : writers) t.join();
+  }
+  for (const absl::Status& s : statuses) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+    EXPECT_EQ(common::ReasonOf(s), "storage_busy") << s;
+  }
+  PQclear(PQexec(holder, "ROLLBACK"));
+  PQfinish(holder);
+  EXPECT_EQ(Count(), 0);
+  // The lock free again, the same database writes.
+  EXPECT_TRUE(
+      (*impatient)
+          ->Write([](Connection& c) { return c.Run("INSERT INTO notes(body) VALUES ('ok')"); })
+          .ok());
+  EXPECT_EQ(Count(), 1);
 }
 
 TEST_F(PostgresServer, AReaderWaitingInThePoolHoldsNoSnapshotAndReadsWhatCameAfter) {
