@@ -251,7 +251,7 @@ class Database {
   struct Options {
     std::string path;
     // Reader connections; 0: 4 on SQLite, 8 on PostgreSQL, where a reader
-    // waits a round trip for each call's reads (measured: GetEntry +8 % with
+    // waits a round trip for each call's reads (measured: GetEntry +9 % with
     // 8 readers instead of 4 on PostgreSQL, no change on SQLite).
     int readers = 0;
     absl::Duration busy_timeout = absl::Seconds(5);

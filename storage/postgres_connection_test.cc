@@ -202,7 +202,7 @@ TEST_F(PostgresServer, AWriteLockHeldElsewhereFailsEveryCallOfTheGroupBusyAndWri
           ASSIGN_OR_RETURN(Statement s, c.Prepare("INSERT INTO notes(body) VALUES (?1)"));
           RETURN_IF_ERROR(s.Bind(1, absl::StrCat("blocked ", i)).Post());
           ASSIGN_OR_RETURN(Statement n, c.Prepare("SELECT COUNT(*) FROM notes"));
-          return n.Run();
+          return n.Step().status();
         });
       });
     }
