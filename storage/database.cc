@@ -150,7 +150,7 @@ absl::StatusOr<std::unique_ptr<Connection>> OpenConnection(const Database::Optio
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const Options& options) {
   if (options.path.empty()) return absl::InvalidArgumentError("database path is empty");
-  if (options.readers < 0) return absl::InvalidArgumentError("need at least one reader");
+  if (options.readers < 0) return absl::InvalidArgumentError("readers: 0 (the default) or more");
   const Backend backend = IsPostgresUri(options.path) ? Backend::kPostgres : Backend::kSqlite;
   const int reader_count =
       options.readers > 0 ? options.readers : (backend == Backend::kPostgres ? 8 : 4);

@@ -531,22 +531,24 @@ absl::Status PostgresConnection::BeginWrite() {
   return s;
 }
 
-bool PostgresConnection::Readable() const {
-  pollfd p{PQsocket(conn_), POLLIN, 0};
-  return p.fd >= 0 && ::poll(&p, 1, 0) > 0;
+bool PostgresConnection::StillOpen() {
+  // What the idle connection has to read is read: the server's last words
+  // (a FATAL, which libpq takes for a notice), then the end of the stream,
+  // which one read alone does not reach.
+  for (int i = 0; i < 4; ++i) {
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    if (p.fd < 0 || ::poll(&p, 1, 0) <= 0 || PQconsumeInput(conn_) != 1) break;
+  }
+  return PQstatus(conn_) == CONNECTION_OK;
 }
 
 absl::Status PostgresConnection::SendBeginWrite() {
   Settle();
   // A connection the server closed while it waited (a restart, a failover)
-  // is found here without a round trip, and opened again. Whatever the idle
-  // connection has to read is read: the server's last words (FATAL, taken
-  // by libpq for a notice), then the end of the stream. One dropped after
-  // this is found by the queued statements (Database opens it again then).
-  for (int i = 0; i < 4 && Readable(); ++i) {
-    if (PQconsumeInput(conn_) != 1) break;
-  }
-  if (PQstatus(conn_) != CONNECTION_OK) RETURN_IF_ERROR(EnsureOpen());
+  // is opened again here: queued, the BEGIN could not be sent again. One
+  // dropped after this is found by the queued statements (Database opens it
+  // again then).
+  if (!StillOpen()) RETURN_IF_ERROR(EnsureOpen());
   static const std::string kBegin = "BEGIN";
   static const std::string kLock(kWriteLock);
   if (!Enqueue(nullptr, kBegin, 0, nullptr, nullptr, nullptr, nullptr) ||
@@ -562,8 +564,7 @@ absl::Status PostgresConnection::BeginRead() {
     read_begun_ = false;
     // Begun by the last EndRead, unless the server closed the connection
     // while it waited in the pool (then Begin reconnects).
-    if (PQconsumeInput(conn_) == 1 && PQstatus(conn_) == CONNECTION_OK &&
-        PQtransactionStatus(conn_) == PQTRANS_INTRANS) {
+    if (StillOpen() && PQtransactionStatus(conn_) == PQTRANS_INTRANS) {
       fresh_read_ = true;
       return absl::OkStatus();
     }

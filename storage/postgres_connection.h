@@ -72,8 +72,9 @@ class PostgresConnection final : public Connection {
   absl::StatusOr<std::unique_ptr<StatementImpl>> PrepareNew(absl::string_view sql) override;
   absl::Status BeginWrite() override;
   absl::Status SendBeginWrite() override;
-  // Whether the socket has something to read (now, without waiting).
-  bool Readable() const;
+  // Whether the server has kept this idle connection open; found without a
+  // round trip (SendBeginWrite, BeginRead from the pool).
+  bool StillOpen();
   absl::Status BeginRead() override;
   absl::Status EndRead(bool ok) override;
   bool InTransaction() const override;
