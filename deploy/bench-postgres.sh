@@ -3,7 +3,13 @@
 #   - GetEntry and ListEntries throughput on PostgreSQL (same machine, TLS and its Unix
 #     socket) / on SQLite (>= 0.5);
 #   - AddEntry throughput through two relaisd on one PostgreSQL / through one (>= 1.5
-#     when the database is not the bottleneck; the line says where the time went).
+#     when the database is not the bottleneck): once as they come, where the instances,
+#     the database and the loader share this machine's cores, and once with each
+#     instance held to a CPU budget (a cgroup quota, as its own node would hold it) so
+#     that the database and the loader keep cores to spare. The budgeted run needs root
+#     and a writable cgroup cpu controller (v1 or v2); without, it says so and is skipped.
+#   RELAIS_BENCH_INSTANCE_CPU=0.5 ./deploy/bench-postgres.sh   # the budget, in cores
+#     (default: a fifth of the machine's cores)
 # Starts a throwaway PostgreSQL (tests/postgres/cluster.sh) and demo relaisd over mTLS.
 #   ./deploy/bench-postgres.sh                 # about 5 minutes
 #   RELAIS_BENCH_ROUNDS=5 ./deploy/bench-postgres.sh      # reads: rounds, each ratio within one
@@ -18,9 +24,12 @@ WORK=$(mktemp -d /tmp/relais-bench-pg.XXXXXX)
 chmod 0755 "$WORK"  # the unprivileged PostgreSQL user walks into $WORK/pg
 CLUSTER="$RELAIS_ROOT/tests/postgres/cluster.sh"
 PIDS=()
+CGROUPS=()
 cleanup() {
   kill "${PIDS[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
+  local g
+  for g in "${CGROUPS[@]}"; do rmdir "$g" 2>/dev/null || true; done
   bash "$CLUSTER" stop "$WORK/pg" --wipe >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -177,6 +186,26 @@ read_verdicts() {
     done
   done
 }
+# cpu_budget <name> <pid> <cores>: holds the process to that CPU share (a cgroup quota per
+# 100 ms period), as its own node would; fails without a writable cpu controller.
+cpu_budget() {
+  local name=$1 pid=$2 quota dir
+  quota=$(python3 -c "print(int(float('$3') * 100000))")
+  if grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+    dir=/sys/fs/cgroup/relais-bench-$name
+    { echo +cpu >/sys/fs/cgroup/cgroup.subtree_control && mkdir -p "$dir" &&
+      echo "$quota 100000" >"$dir/cpu.max"; } 2>/dev/null || return 1
+  elif [[ -d /sys/fs/cgroup/cpu ]]; then
+    dir=/sys/fs/cgroup/cpu/relais-bench-$name
+    { mkdir -p "$dir" && echo 100000 >"$dir/cpu.cfs_period_us" &&
+      echo "$quota" >"$dir/cpu.cfs_quota_us"; } 2>/dev/null || return 1
+  else
+    return 1
+  fi
+  CGROUPS+=("$dir")
+  echo "$pid" >"$dir/cgroup.procs" 2>/dev/null
+}
+
 if [[ ${RELAIS_BENCH_READS_ONLY:-0} == 1 ]]; then
   echo
   echo "== targets (ratios measured in this run; $(nproc) cores, loader on the same machine)"
@@ -203,6 +232,34 @@ line "AddEntry, two instances (first)" "$WORK/pg-add-two-a.json"
 line "AddEntry, two instances (second)" "$WORK/pg-add-two-b.json"
 echo "    $(busy pg-add-two "$WORK/pg-add-two-a.json" "$WORK/pg-add-two-b.json")"
 
+BUDGET=${RELAIS_BENCH_INSTANCE_CPU:-$(python3 -c "print($(nproc) / 5)")}
+BUDGETED=0
+echo
+echo "== writes again, each relaisd held to $BUDGET cores (its own node's share)"
+if cpu_budget pg1 "$PG1_PID" "$BUDGET" && cpu_budget pg2 "$PG2_PID" "$BUDGET"; then
+  BUDGETED=1
+  # Both instances take the one-instance phase in turn: the two-instance phase is compared
+  # with their mean.
+  measured pg-add-one-b1 load "$WORK/pg-add-one-b1.json" "$PG1_PORT" "$PG1_PID" --mix=add=1
+  measured pg-add-one-b2 load "$WORK/pg-add-one-b2.json" "$PG2_PORT" "$PG2_PID" --mix=add=1
+  two_budgeted() {
+    load "$WORK/pg-add-two-b1.json" "$PG1_PORT" "$PG1_PID" --mix=add=1 &
+    local a=$!
+    load "$WORK/pg-add-two-b2.json" "$PG2_PORT" "$PG2_PID" --mix=add=1
+    wait "$a"
+  }
+  measured pg-add-two-b two_budgeted
+  line "AddEntry, one instance (first)" "$WORK/pg-add-one-b1.json"
+  echo "    $(busy pg-add-one-b1 "$WORK/pg-add-one-b1.json")"
+  line "AddEntry, one instance (second)" "$WORK/pg-add-one-b2.json"
+  echo "    $(busy pg-add-one-b2 "$WORK/pg-add-one-b2.json")"
+  line "AddEntry, two instances (first)" "$WORK/pg-add-two-b1.json"
+  line "AddEntry, two instances (second)" "$WORK/pg-add-two-b2.json"
+  echo "    $(busy pg-add-two-b "$WORK/pg-add-two-b1.json" "$WORK/pg-add-two-b2.json")"
+else
+  echo "  skipped: no writable cgroup cpu controller here (run as root on cgroup v1 or v2)"
+fi
+
 echo
 echo "== targets (ratios measured in this run; $(nproc) cores, loader on the same machine)"
 read_verdicts
@@ -216,4 +273,10 @@ read -r USED TOTAL _ <"$WORK/pg-add-one.cpu"
 if ((TOTAL > 0 && USED * 100 / TOTAL >= 90)); then
   echo "  (one instance kept the cores $((USED * 100 / TOTAL))% busy: this machine's CPU, not the" \
     "database, is the bottleneck)"
+fi
+if ((BUDGETED)); then
+  ONE=$(python3 -c "print(($(qps "$WORK/pg-add-one-b1.json") + $(qps "$WORK/pg-add-one-b2.json")) / 2)")
+  TWO=$(python3 -c "print($(qps "$WORK/pg-add-two-b1.json") + $(qps "$WORK/pg-add-two-b2.json"))")
+  verdict "AddEntry calls/s, two instances / one, each held to $BUDGET cores (>= 1.5)" \
+    "$(python3 -c "print(round($TWO / $ONE, 2))")" "x >= 1.5"
 fi
