@@ -314,31 +314,33 @@ absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const Fie
 namespace {
 
 // A youth's facts as columns of tables joined as y (rec_youth), k
-// (rec_data_keys) and g (rec_guardians): the youth's, its MAC's, the key's, a
-// guardian. A row per guardian (in no particular order), or one without when
-// it has none.
+// (rec_data_keys) and, `with_guardians`, g (rec_guardians): the youth's, its
+// MAC's, the key's, a guardian. A row per guardian (in no particular order),
+// or one without when it has none.
 constexpr int kFactsMacFirst = 5;
 constexpr int kFactsKeyRow = kFactsMacFirst + kYouthMac.column_count + 1;
 constexpr int kFactsGuardian = kFactsKeyRow + 3;
-const std::string& YouthFactsColumns() {
-  static const std::string* const kColumns = new std::string(absl::StrCat(
+std::string YouthFactsColumns(bool with_guardians) {
+  return absl::StrCat(
       "y.date_of_birth, y.restricted, y.erased, y.legal_hold, y.created_by_service, ",
       absl::StrJoin(
           absl::StrSplit(kYouthMacColumns, ", "), ", ",
           [](std::string* out, absl::string_view column) { absl::StrAppend(out, "y.", column); }),
-      ", y.mac, k.youth_id, k.master_key_id, k.wrapped_key, g.id"));
-  return *kColumns;
+      ", y.mac, k.youth_id, k.master_key_id, k.wrapped_key", with_guardians ? ", g.id" : "");
 }
 // The joins for YouthFactsColumns, on the youth id `youth_id` (an SQL expression).
-std::string YouthFactsJoins(absl::string_view youth_id) {
-  return absl::StrCat(" LEFT JOIN rec_data_keys k ON k.youth_id = ", youth_id,
-                      " LEFT JOIN rec_guardians g ON g.youth_id = ", youth_id);
+std::string YouthFactsJoins(absl::string_view youth_id, bool with_guardians) {
+  return absl::StrCat(
+      " LEFT JOIN rec_data_keys k ON k.youth_id = ", youth_id,
+      with_guardians ? absl::StrCat(" LEFT JOIN rec_guardians g ON g.youth_id = ", youth_id) : "");
 }
 
 // The facts from the row `s` is on, its columns from `first`, stepping through
-// the rows after it (its guardians). No youth when its columns are null.
+// the rows after it (its guardians, when read). No youth when its columns are
+// null.
 absl::StatusOr<std::optional<YouthFacts>> YouthFactsFrom(Connection& c, const FieldCrypto& crypto,
                                                          Statement& s, int first,
+                                                         bool with_guardians,
                                                          std::optional<YouthKey>* key_out) {
   if (s.ColumnIsNull(first + kFactsMacFirst)) return std::nullopt;
   RETURN_IF_ERROR(storage::CheckRow(c, kYouthMac, s, first + kFactsMacFirst));
@@ -364,7 +366,7 @@ absl::StatusOr<std::optional<YouthFacts>> YouthFactsFrom(Connection& c, const Fi
     if (key_out != nullptr) *key_out = *std::move(key);
   }
   for (bool row = true; row;) {
-    if (!s.ColumnIsNull(first + kFactsGuardian)) {
+    if (with_guardians && !s.ColumnIsNull(first + kFactsGuardian)) {
       f.guardian_ids.push_back(s.ColumnText(first + kFactsGuardian));
     }
     ASSIGN_OR_RETURN(row, s.Step());
@@ -375,9 +377,9 @@ absl::StatusOr<std::optional<YouthFacts>> YouthFactsFrom(Connection& c, const Fi
 }  // namespace
 
 absl::StatusOr<YouthReads> SendYouthFacts(Connection& c, absl::string_view id) {
-  static const std::string* const kSql =
-      new std::string(absl::StrCat("SELECT ", YouthFactsColumns(), " FROM rec_youth y",
-                                   YouthFactsJoins("y.id"), " WHERE y.id = ?1"));
+  static const std::string* const kSql = new std::string(
+      absl::StrCat("SELECT ", YouthFactsColumns(/*with_guardians=*/true), " FROM rec_youth y",
+                   YouthFactsJoins("y.id", true), " WHERE y.id = ?1"));
   ASSIGN_OR_RETURN(Statement s, c.Prepare(*kSql));
   s.Bind(1, id);
   RETURN_IF_ERROR(s.Send());
@@ -389,7 +391,7 @@ absl::StatusOr<std::optional<YouthFacts>> GetYouthFacts(Connection& c, const Fie
                                                         std::optional<YouthKey>* key_out) {
   ASSIGN_OR_RETURN(bool row, sent.youth.Step());
   if (!row) return std::nullopt;
-  return YouthFactsFrom(c, crypto, sent.youth, 0, key_out);
+  return YouthFactsFrom(c, crypto, sent.youth, 0, /*with_guardians=*/true, key_out);
 }
 
 absl::StatusOr<EntryAndYouth> GetEntryAndYouth(Connection& c, const FieldCrypto& crypto,
@@ -401,9 +403,9 @@ absl::StatusOr<EntryAndYouth> GetEntryAndYouth(Connection& c, const FieldCrypto&
 
 absl::StatusOr<Statement> SendEntryAndYouth(Connection& c, absl::string_view entry_id) {
   static const std::string* const kSql = new std::string(
-      absl::StrCat("SELECT ", kEntryColumns, ", ", YouthFactsColumns(),
+      absl::StrCat("SELECT ", kEntryColumns, ", ", YouthFactsColumns(/*with_guardians=*/false),
                    " FROM rec_entries LEFT JOIN rec_youth y ON y.id = rec_entries.youth_id",
-                   YouthFactsJoins("rec_entries.youth_id"), " WHERE rec_entries.id = ?1"));
+                   YouthFactsJoins("rec_entries.youth_id", false), " WHERE rec_entries.id = ?1"));
   ASSIGN_OR_RETURN(Statement s, c.Prepare(*kSql));
   s.Bind(1, entry_id);
   RETURN_IF_ERROR(s.Send());
@@ -416,7 +418,7 @@ absl::StatusOr<EntryAndYouth> GetEntryAndYouth(Connection& c, const FieldCrypto&
   ASSIGN_OR_RETURN(bool row, sent.Step());
   if (!row) return out;
   out.entry = RowToEntry(sent);
-  out.youth = YouthFactsFrom(c, crypto, sent, kEntryColumnCount, key_out);
+  out.youth = YouthFactsFrom(c, crypto, sent, kEntryColumnCount, /*with_guardians=*/false, key_out);
   return out;
 }
 

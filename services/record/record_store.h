@@ -95,7 +95,9 @@ struct SealedEntry {
 absl::Status InsertEntry(storage::Connection& c, const storage::crypto::FieldCrypto& crypto,
                          const v1::Entry& entry);
 absl::StatusOr<std::optional<SealedEntry>> GetEntry(storage::Connection& c, absl::string_view id);
-// An entry and its youth's facts, in one statement (GetEntry's reads).
+// An entry and its youth's facts, in one statement (GetEntry's reads). The
+// youth's guardians are not read (guardian_ids stays empty): only recording a
+// consent needs them, and a row per guardian would repeat the entry.
 struct EntryAndYouth {
   std::optional<SealedEntry> entry;  // none: no such entry
   // The entry's youth, when there is an entry.
