@@ -219,13 +219,14 @@ measured pg-add-one load "$WORK/pg-add-one.json" "$PG1_PORT" "$PG1_PID" --mix=ad
 cp -r "$WORK/pg1.keys" "$WORK/pg2.keys"  # the same keys, as a second node has
 start_relaisd pg2 "$PG_URI"
 PG2_PORT=$PORT PG2_PID=$PID
+# two_writers <json of the first> <json of the second>: AddEntry through both at once.
 two_writers() {
-  load "$WORK/pg-add-two-a.json" "$PG1_PORT" "$PG1_PID" --mix=add=1 &
+  load "$1" "$PG1_PORT" "$PG1_PID" --mix=add=1 &
   local a=$!
-  load "$WORK/pg-add-two-b.json" "$PG2_PORT" "$PG2_PID" --mix=add=1
+  load "$2" "$PG2_PORT" "$PG2_PID" --mix=add=1
   wait "$a"
 }
-measured pg-add-two two_writers
+measured pg-add-two two_writers "$WORK/pg-add-two-a.json" "$WORK/pg-add-two-b.json"
 line "AddEntry, one instance" "$WORK/pg-add-one.json"
 echo "    $(busy pg-add-one "$WORK/pg-add-one.json")"
 line "AddEntry, two instances (first)" "$WORK/pg-add-two-a.json"
@@ -240,12 +241,6 @@ echo
 echo "== writes again, each relaisd held to $BUDGET cores (its own node's share), $ROUNDS rounds"
 if cpu_budget pg1 "$PG1_PID" "$BUDGET" && cpu_budget pg2 "$PG2_PID" "$BUDGET"; then
   BUDGETED=1
-  two_budgeted() {
-    load "$WORK/pg-add-two-b1-$1.json" "$PG1_PORT" "$PG1_PID" --mix=add=1 &
-    local a=$!
-    load "$WORK/pg-add-two-b2-$1.json" "$PG2_PORT" "$PG2_PID" --mix=add=1
-    wait "$a"
-  }
   for round in $(seq "$ROUNDS"); do
     # Each instance alone in turn (the two-instance phase is compared with their mean), then
     # both at once.
@@ -253,7 +248,8 @@ if cpu_budget pg1 "$PG1_PID" "$BUDGET" && cpu_budget pg2 "$PG2_PID" "$BUDGET"; t
       load "$WORK/pg-add-one-b1-$round.json" "$PG1_PORT" "$PG1_PID" --mix=add=1
     measured "pg-add-one-b2-$round" \
       load "$WORK/pg-add-one-b2-$round.json" "$PG2_PORT" "$PG2_PID" --mix=add=1
-    measured "pg-add-two-b-$round" two_budgeted "$round"
+    measured "pg-add-two-b-$round" \
+      two_writers "$WORK/pg-add-two-b1-$round.json" "$WORK/pg-add-two-b2-$round.json"
   done
   for round in $(seq "$ROUNDS"); do
     echo "  round $round"

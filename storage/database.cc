@@ -308,13 +308,14 @@ bool Database::RunGroupPipelined(const std::vector<WriteRequest*>& group, bool& 
   writer_->posting_ = true;
   absl::Cleanup not_posting = [&] { writer_->posting_ = false; };
   absl::StatusOr<Statement> mark = writer_->Prepare("SAVEPOINT pipelined");
-  // Back to the savepoint taken after the lock, for the careful pass.
+  // Every call's answer forgotten, for the careful pass.
   auto reset = [&] {
     for (WriteRequest* r : group) {
       r->status = absl::OkStatus();
       r->exception = nullptr;
     }
   };
+  // Back to the savepoint taken after the lock, for the careful pass.
   auto start_again = [&]() -> bool {
     if (!writer_->InTransaction()) {
       // The connection was lost (one the server dropped while it waited is

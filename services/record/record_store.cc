@@ -379,7 +379,7 @@ absl::StatusOr<std::optional<YouthFacts>> YouthFactsFrom(Connection& c, const Fi
 absl::StatusOr<YouthReads> SendYouthFacts(Connection& c, absl::string_view id) {
   static const std::string* const kSql = new std::string(
       absl::StrCat("SELECT ", YouthFactsColumns(/*with_guardians=*/true), " FROM rec_youth y",
-                   YouthFactsJoins("y.id", true), " WHERE y.id = ?1"));
+                   YouthFactsJoins("y.id", /*with_guardians=*/true), " WHERE y.id = ?1"));
   ASSIGN_OR_RETURN(Statement s, c.Prepare(*kSql));
   s.Bind(1, id);
   RETURN_IF_ERROR(s.Send());
@@ -405,7 +405,8 @@ absl::StatusOr<Statement> SendEntryAndYouth(Connection& c, absl::string_view ent
   static const std::string* const kSql = new std::string(
       absl::StrCat("SELECT ", kEntryColumns, ", ", YouthFactsColumns(/*with_guardians=*/false),
                    " FROM rec_entries LEFT JOIN rec_youth y ON y.id = rec_entries.youth_id",
-                   YouthFactsJoins("rec_entries.youth_id", false), " WHERE rec_entries.id = ?1"));
+                   YouthFactsJoins("rec_entries.youth_id", /*with_guardians=*/false),
+                   " WHERE rec_entries.id = ?1"));
   ASSIGN_OR_RETURN(Statement s, c.Prepare(*kSql));
   s.Bind(1, entry_id);
   RETURN_IF_ERROR(s.Send());
