@@ -25,6 +25,7 @@ chmod 0755 "$WORK"  # the unprivileged PostgreSQL user walks into $WORK/pg
 CLUSTER="$RELAIS_ROOT/tests/postgres/cluster.sh"
 PIDS=()
 CGROUPS=()
+declare -A METRICS_PORT  # relaisd pid -> its metrics port
 cleanup() {
   kill "${PIDS[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -45,13 +46,13 @@ psql -X -q "$PG_SOCKET_URI" -c "CREATE SCHEMA sock"
 PG_SOCKET_URI="$PG_SOCKET_URI&options=-csearch_path%3Dsock"
 
 # start_relaisd <name> <db> [flags...]: relaisd over mutual TLS; sets PORT and PID
-# (and YOUTH, with --demo).
+# (and YOUTH, with --demo), and METRICS_PORT[PID].
 start_relaisd() {
   local name=$1 db=$2
   shift 2
   PORT=$((20000 + RANDOM % 20000))
   "$RELAIS_BUILD/exe/relaisd" --diagnostics --db="$db" --keys_dir="$WORK/$name.keys" \
-    --metrics_listen= --listen="127.0.0.1:$PORT" \
+    --metrics_listen=127.0.0.1:0 --listen="127.0.0.1:$PORT" \
     --tls_cert="$WORK/certs/server.pem" --tls_key="$WORK/certs/server.key" \
     --tls_client_ca="$WORK/certs/ca.pem" "$@" >"$WORK/$name.out" 2>"$WORK/$name.log" &
   PID=$!
@@ -67,16 +68,35 @@ start_relaisd() {
   local y
   y=$(sed -n 's/^Demo youth id: //p' "$WORK/$name.out")
   if [[ -n $y ]]; then YOUTH=$y; fi
+  METRICS_PORT[$PID]=$(sed -n 's/.*"metrics_address":"127.0.0.1:\([0-9]*\)".*/\1/p' \
+    "$WORK/$name.log" | head -1)
 }
-# load <json out> <port> <pid> [flags...]: relais-load as amo.camille.
+# writes <pid>: that relaisd's write calls and the transactions they shared, so far.
+writes() {
+  python3 - "${METRICS_PORT[$1]:-}" <<'PY'
+import sys, urllib.request
+try:
+    page = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read()
+    v = dict(l.split(" ", 1) for l in page.decode().splitlines() if l and l[0] != "#")
+    print(int(float(v["relais_database_writes_total"])),
+          int(float(v["relais_database_write_groups_total"])))
+except Exception:
+    print("0 0")
+PY
+}
+# load <json out> <port> <pid> [flags...]: relais-load as amo.camille; <json out>.writes
+# keeps the write calls and write groups the server ran meanwhile.
 load() {
-  local out=$1 port=$2 pid=$3
+  local out=$1 port=$2 pid=$3 w0 g0 w1 g1
   shift 3
+  read -r w0 g0 < <(writes "$pid")
   "$RELAIS_BUILD/tools/load/relais-load" --server="localhost:$port" --ca="$WORK/certs/ca.pem" \
     --cert="$WORK/certs/clients/svc_amo_charleroi.pem" \
     --key="$WORK/certs/clients/svc_amo_charleroi.key" --user=amo.camille --youth="$YOUTH" \
     --server_pid="$pid" --connections=4 --concurrency=64 --duration="${SECONDS_PER_PHASE}s" \
     --echo=false --json "$@" <"$WORK/password" >"$out"
+  read -r w1 g1 < <(writes "$pid")
+  echo "$((w1 - w0)) $((g1 - g0))" >"$out.writes"
 }
 # measured <name> <command...>: runs it and keeps, in $WORK/<name>.cpu, how busy the
 # machine's cores were meanwhile and the CPU time PostgreSQL's processes took (ticks).
@@ -98,7 +118,8 @@ measured() {
   p1=$(pg_ticks)
   echo "$(((t1 - t0) - (i1 - i0))) $((t1 - t0)) $((p1 - p0))" >"$WORK/$name.cpu"
 }
-# busy <name> [json...]: the cores' busy share, and PostgreSQL's CPU per call of the phase.
+# busy <name> [json...]: the cores' busy share, PostgreSQL's CPU per call of the phase, and
+# the servers' mean write group (write calls per transaction).
 busy() {
   local name=$1
   shift
@@ -108,7 +129,15 @@ used, total, pg = map(int, open(sys.argv[1]).read().split())
 hz = int(sys.argv[2])
 calls = sum(json.load(open(f))['phases'][0]['calls'] for f in sys.argv[3:])
 per_call = f", PostgreSQL {pg * 1e6 / hz / calls:.0f} us/call" if pg and calls else ""
-print(f"cores {100 * used / max(total, 1):.0f}% busy{per_call}")
+w = g = 0
+for f in sys.argv[3:]:
+    try:
+        a, b = map(int, open(f + ".writes").read().split())
+        w, g = w + a, g + b
+    except (OSError, ValueError):
+        pass
+group = f", write group {w / g:.1f} calls" if g else ""
+print(f"cores {100 * used / max(total, 1):.0f}% busy{per_call}{group}")
 PY
 }
 qps() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['phases'][0]['qps'])" "$1"; }

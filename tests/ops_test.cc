@@ -244,6 +244,16 @@ std::string HttpGet(int port, const std::string& path) {
   return out;
 }
 
+// The value of an unlabelled series on a scraped page; -1 if it is not there.
+double SeriesValue(const std::string& page, const std::string& name) {
+  const std::string key = "\n" + name + " ";
+  const size_t at = page.find(key);
+  if (at == std::string::npos) return -1;
+  const size_t from = at + key.size();
+  double value = -1;
+  return absl::SimpleAtod(page.substr(from, page.find('\n', from) - from), &value) ? value : -1;
+}
+
 TEST(Metrics, ScrapeShowsRequestCountsLatenciesDecisionsChainLengthAndDatabaseSize) {
   host::HostOptions options;
   options.db_path = FreshPath("metrics") + ".sqlite";
@@ -255,6 +265,7 @@ TEST(Metrics, ScrapeShowsRequestCountsLatenciesDecisionsChainLengthAndDatabaseSi
   ASSERT_GT((*host)->metrics_port(), 0);
   auto channel = ChannelTo(**host);
   auto stub = v1::RecordService::NewStub(channel);
+  const std::string before = HttpGet((*host)->metrics_port(), "/metrics");
   for (int i = 0; i < 3; ++i) {
     grpc::ClientContext ctx;
     v1::GetYouthRequest req;
@@ -276,6 +287,14 @@ TEST(Metrics, ScrapeShowsRequestCountsLatenciesDecisionsChainLengthAndDatabaseSi
   // Three denials, each audited.
   EXPECT_TRUE(absl::StrContains(page, "relais_audit_chain_length 3")) << page;
   EXPECT_TRUE(absl::StrContains(page, "\nrelais_database_bytes "));
+  // Each denial's audit event is a write; writes / groups is the mean write group.
+  const double writes = SeriesValue(page, "relais_database_writes_total") -
+                        SeriesValue(before, "relais_database_writes_total");
+  const double groups = SeriesValue(page, "relais_database_write_groups_total") -
+                        SeriesValue(before, "relais_database_write_groups_total");
+  EXPECT_GE(writes, 3) << page;
+  EXPECT_GE(groups, 1) << page;
+  EXPECT_LE(groups, writes) << page;
   EXPECT_TRUE(absl::StartsWith(HttpGet((*host)->metrics_port(), "/other"), "HTTP/1.1 404"));
   EXPECT_FALSE(observability::MetricsHttpServer::Start("0.0.0.0:0", [] { return ""; }).ok());
 }

@@ -387,6 +387,14 @@ void Host::StartMetrics() {
   metrics_->AddGauge("relais_database_bytes",
                      "Size of the SQLite database file plus its WAL, in bytes.",
                      [db = db_.get()] { return static_cast<double>(db->FileBytes()); });
+  // Their ratio is the mean write group: how many calls shared a transaction.
+  metrics_->AddCounter("relais_database_writes_total",
+                       "Write calls run against the database (each audited access is one).",
+                       [db = db_.get()] { return static_cast<double>(db->write_stats().calls); });
+  metrics_->AddCounter(
+      "relais_database_write_groups_total",
+      "Transactions the write calls shared (group commit); writes / groups is the mean group.",
+      [db = db_.get()] { return static_cast<double>(db->write_stats().transactions); });
   // Audit timestamps are evidence: checked now and on each sweep (ASVS 7.3.4).
   clock_sync_ = std::make_unique<observability::ClockSyncWatch>();
   clock_sync_->Check();
