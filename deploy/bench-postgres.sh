@@ -128,7 +128,8 @@ import json, sys
 used, total, pg = map(int, open(sys.argv[1]).read().split())
 hz = int(sys.argv[2])
 calls = sum(json.load(open(f))['phases'][0]['calls'] for f in sys.argv[3:])
-per_call = f", PostgreSQL {pg * 1e6 / hz / calls:.0f} us/call" if pg and calls else ""
+on_pg = not sys.argv[1].split("/")[-1].startswith("sqlite-")  # PostgreSQL idles meanwhile
+per_call = f", PostgreSQL {pg * 1e6 / hz / calls:.0f} us/call" if on_pg and calls else ""
 w = g = 0
 for f in sys.argv[3:]:
     try:
