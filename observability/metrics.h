@@ -34,7 +34,8 @@ namespace relais::observability {
 //   and past kMaxReasonLabels distinct reasons further ones count as "other".
 //   plus the gauges added with AddGauge() (relaisd: relais_audit_chain_length,
 //   relais_database_bytes) and counters added with AddCounter() (relaisd:
-//   relais_audit_checkpoint_refusals_total). Thread-safe.
+//   relais_audit_checkpoint_refusals_total, relais_database_writes_total,
+//   relais_database_write_groups_total). Thread-safe.
 inline constexpr absl::string_view kUnknownMethodLabel = "unknown";
 inline constexpr absl::string_view kOtherReasonLabel = "other";
 inline constexpr size_t kMaxReasonLabels = 200;
