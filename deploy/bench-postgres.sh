@@ -80,8 +80,9 @@ try:
     v = dict(l.split(" ", 1) for l in page.decode().splitlines() if l and l[0] != "#")
     print(int(float(v["relais_database_writes_total"])),
           int(float(v["relais_database_write_groups_total"])))
-except Exception:
-    print("0 0")
+except Exception as e:  # the phase then prints no write group, and says why
+    print(f"metrics of relaisd not read: {e}", file=sys.stderr)
+    print("- -")
 PY
 }
 # load <json out> <port> <pid> [flags...]: relais-load as amo.camille; <json out>.writes
@@ -96,7 +97,11 @@ load() {
     --server_pid="$pid" --connections=4 --concurrency=64 --duration="${SECONDS_PER_PHASE}s" \
     --echo=false --json "$@" <"$WORK/password" >"$out"
   read -r w1 g1 < <(writes "$pid")
-  echo "$((w1 - w0)) $((g1 - g0))" >"$out.writes"
+  if [[ $w0$g0$w1$g1 == *-* ]]; then
+    echo "unread" >"$out.writes"
+  else
+    echo "$((w1 - w0)) $((g1 - g0))" >"$out.writes"
+  fi
 }
 # measured <name> <command...>: runs it and keeps, in $WORK/<name>.cpu, how busy the
 # machine's cores were meanwhile and the CPU time PostgreSQL's processes took (ticks).
@@ -131,13 +136,15 @@ calls = sum(json.load(open(f))['phases'][0]['calls'] for f in sys.argv[3:])
 on_pg = not sys.argv[1].split("/")[-1].startswith("sqlite-")  # PostgreSQL idles meanwhile
 per_call = f", PostgreSQL {pg * 1e6 / hz / calls:.0f} us/call" if on_pg and calls else ""
 w = g = 0
+unread = False
 for f in sys.argv[3:]:
     try:
         a, b = map(int, open(f + ".writes").read().split())
         w, g = w + a, g + b
     except (OSError, ValueError):
-        pass
-group = f", write group {w / g:.1f} calls" if g else ""
+        unread = True
+group = (", write group not measured (metrics not read)" if unread
+         else f", write group {w / g:.1f} calls" if g else "")
 print(f"cores {100 * used / max(total, 1):.0f}% busy{per_call}{group}")
 PY
 }
